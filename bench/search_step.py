@@ -1,0 +1,191 @@
+"""Time one search training step of our supernet against the reference design.
+
+A step is what a search does per training batch: forward and backward of θ and α and both
+optimiser steps (for the bilevel methods, the θ step on a training batch plus the α step
+on a validation batch).  The baseline is :mod:`bench.reference_supernet` -- the DARTS/SNAS
+reference design -- doing the SNAS step.  Before timing, both networks get the same
+weights and must produce the same logits and the same α gradient.
+
+Variants are timed in rounds (each variant once per round), so drifts of a shared machine
+hit all alike; peak memory (RSS on CPU, allocated memory on CUDA) is measured for each
+variant alone in a fresh process.  Prints one JSON line per (config, variant) and a summary line with the
+ratios the targets are stated in: ``snas_vs_baseline`` (target ≥ 1.3 on CPU) and
+``gdas_vs_snas`` (target ≥ 3).
+
+    python bench/search_step.py --configs a b --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import emit, header  # noqa: E402
+from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
+from snas.config import SearchConfig  # noqa: E402
+from snas.relax import RELAXATIONS  # noqa: E402
+from snas.search import Search  # noqa: E402
+from snas.supernet import SuperNet  # noqa: E402
+from snas.training import RunningMean  # noqa: E402
+
+CONFIGS = {
+    "a": {"layers": 5, "init_channels": 8, "batch_size": 32},
+    "b": {"layers": 8, "init_channels": 16, "batch_size": 64},
+}
+
+
+def search_config(config: str, method: str, device: str, channels_last: bool, bf16: bool) -> SearchConfig:
+    return SearchConfig(
+        method=method, epochs=10, device=device, channels_last=channels_last, bf16=bf16, drop_path=0.0,
+        data={"dataset": "synthetic", "synthetic": {"image_size": 32, "train_images": 256, "test_images": 64},
+              "split": {"train_fraction": 0.5}},
+        **CONFIGS[config],
+    )
+
+
+def check_equivalence(config: str) -> float:
+    """Max |Δ| between reference and our logits and α gradients for shared weights."""
+    torch.manual_seed(0)
+    spec = CONFIGS[config]
+    reference = ReferenceSuperNet(spec["init_channels"], 10, spec["layers"])
+    ours = SuperNet(spec["init_channels"], 10, spec["layers"])
+    load_into(reference, ours)
+    x = torch.randn(8, 3, 32, 32)
+    y = torch.randint(0, 10, (8,))
+    generator = torch.Generator().manual_seed(0)
+    alphas = [torch.randn(14, 8, requires_grad=True) for _ in range(2)]
+    samples = [RELAXATIONS["snas"].sample(a, 1.0, generator) for a in alphas]
+    ref_logits = reference(x, samples[0].weights, samples[1].weights)
+    ref_grads = torch.autograd.grad(F.cross_entropy(ref_logits, y), alphas, retain_graph=True)
+    our_logits = ours(x, [samples[0]], [samples[1]])
+    our_grads = torch.autograd.grad(F.cross_entropy(our_logits, y), alphas)
+    diffs = [float((ref_logits - our_logits).abs().max())]
+    diffs += [float((a - b).abs().max()) for a, b in zip(ref_grads, our_grads)]
+    return max(diffs)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_step(variant: str, config: str, device: str, channels_last: bool,
+              bf16: bool) -> tuple[Callable[[], None], Search]:
+    """A closure running one training step of ``variant`` on a fixed batch."""
+    method = "snas" if variant == "baseline" else variant
+    search = Search(search_config(config, method, device, channels_last and variant != "baseline", bf16))
+    x, y = next(search.data.train.train_epoch(search.generators["data"]))
+    xv, yv = next(search.data.val.train_epoch(search.generators["val"]))
+    x = x.contiguous(memory_format=search.memory_format)
+    xv = xv.contiguous(memory_format=search.memory_format)
+    stats = {name: RunningMean() for name in ("loss", "acc", "cost")}
+    if variant == "baseline":
+        spec = CONFIGS[config]
+        net = ReferenceSuperNet(spec["init_channels"], search.data.num_classes, spec["layers"]).to(search.device)
+        weight_opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
+        arch_opt = torch.optim.SGD(search.alphas.parameters(), lr=3e-4)
+        x = x.contiguous()
+
+        def step() -> None:
+            weight_opt.zero_grad()
+            arch_opt.zero_grad()
+            draw = RELAXATIONS["snas"].sample
+            normal = draw(search.alphas.normal, 1.0, search.generators["arch"]).weights
+            reduce = draw(search.alphas.reduce, 1.0, search.generators["arch"]).weights
+            F.cross_entropy(net(x, normal, reduce), y).backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            weight_opt.step()
+            arch_opt.step()
+    elif search.relaxation.bilevel:
+        def step() -> None:
+            search._step_weights(x, y, 1.0, stats)
+            search._step_arch(xv, yv, 1.0, (x, y))
+    else:
+        def step() -> None:
+            search._step_single_level(x, y, 1.0, stats)
+    return step, search
+
+
+def _peak_of_one_step(variant: str, config: str, device: str, channels_last: bool, bf16: bool,
+                      queue: mp.Queue) -> None:
+    step, search = make_step(variant, config, device, channels_last, bf16)
+    step()
+    queue.put(_peak_memory_mb(search.device))
+
+
+def peak_memory(variant: str, config: str, device: str, channels_last: bool, bf16: bool) -> float:
+    """Peak memory of building ``variant`` and running one step, in a fresh process."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_peak_of_one_step, args=(variant, config, device, channels_last, bf16, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def interleaved_times(steps: dict[str, Callable[[], None]], repeats: int, sync: bool) -> dict[str, list[float]]:
+    """Time every variant once per round, ``repeats`` rounds: slow drifts of a shared
+    machine then hit all variants alike instead of whichever happened to run last."""
+    for step in steps.values():
+        step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            if sync:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            step()
+            if sync:
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=["a", "b"], choices=sorted(CONFIGS))
+    parser.add_argument("--variants", nargs="+", default=["baseline", "snas", "gdas", "darts"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-channels-last", dest="channels_last", action="store_false")
+    parser.add_argument("--bf16", action="store_true")
+    args = parser.parse_args()
+    for config in args.configs:
+        max_diff = check_equivalence(config)
+        if max_diff > 1e-4:
+            raise SystemExit(f"config {config}: reference and ours differ by {max_diff:.2e}; not timing")
+        steps = {v: make_step(v, config, args.device, args.channels_last, args.bf16)[0] for v in args.variants}
+        times = interleaved_times(steps, args.repeats, sync=args.device.startswith("cuda"))
+        results = {}
+        for variant in args.variants:
+            median = statistics.median(times[variant])
+            batch = CONFIGS[config]["batch_size"]
+            r = {"median_s": median, "times_s": times[variant], "ms_per_step": 1000 * median,
+                 "images_per_s": batch / median,
+                 "peak_memory_mb": peak_memory(variant, config, args.device, args.channels_last, args.bf16)}
+            results[variant] = r
+            emit({**header("search_step"), "config": config, "variant": variant, "device": args.device,
+                  "channels_last": args.channels_last, "bf16": args.bf16, **CONFIGS[config], **r})
+        summary = {**header("search_step"), "config": config, "summary": True, "max_abs_diff": max_diff}
+        if "baseline" in results and "snas" in results:
+            summary["snas_vs_baseline"] = results["baseline"]["median_s"] / results["snas"]["median_s"]
+        if "gdas" in results and "snas" in results:
+            summary["gdas_vs_snas"] = results["snas"]["median_s"] / results["gdas"]["median_s"]
+        emit(summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The ``snas-study`` command line: one verb per module in :mod:`harness.commands`.
+
+Problems a user can fix (bad flags, study files, data folders, checkpoints) end with one
+``snas-study: error: …`` line and exit code 2; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib import import_module
+
+from snas.errors import UserInputError
+
+# verb -> module under harness.commands (imported lazily: Ray is slow to import)
+COMMANDS: dict[str, str] = {
+    "search": "Run one architecture search without Ray (progress bar, resumable).",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snas-study",
+        description="Ray Tune studies of SNAS architecture searches: run, resume, analyse, retrain.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for verb, summary in COMMANDS.items():
+        module = import_module(f"harness.commands.{verb}")
+        command = sub.add_parser(verb, help=summary, description=module.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UserInputError as err:
+        print(f"snas-study: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

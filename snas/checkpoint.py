@@ -1,0 +1,46 @@
+"""Checkpoint files: written atomically, recognised on load, refused clearly when foreign.
+
+A checkpoint is a ``torch.save`` of a plain dict (tensors, numbers, strings, lists) and
+loads with ``weights_only=True``, so opening a file never runs code from it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from snas.atomic import atomic_write
+from snas.errors import UserInputError
+
+FORMAT = "snas-study-checkpoint"
+VERSION = 1
+KINDS = ("search", "retrain")
+
+
+def save_checkpoint(path: str | os.PathLike, kind: str, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` as a ``kind`` checkpoint: to a temporary file, then renamed into place."""
+    record = {"format": FORMAT, "version": VERSION, "kind": kind, **payload}
+    return atomic_write(path, lambda handle: torch.save(record, handle))
+
+
+def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`; ``kind`` restricts what is accepted."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise UserInputError(f"checkpoint {path} does not exist")
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and torch errors all mean "not ours / damaged"
+        raise UserInputError(f"{path} is not a readable checkpoint (corrupt or not a torch file): {err}") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise UserInputError(f"{path} is a torch file but not an snas-study checkpoint")
+    if record.get("version") != VERSION:
+        raise UserInputError(f"{path} has checkpoint version {record.get('version')}; this snas-study reads {VERSION}")
+    if kind is not None and record.get("kind") != kind:
+        raise UserInputError(f"{path} is a {record.get('kind')} checkpoint, expected a {kind} checkpoint")
+    return record

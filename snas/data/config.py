@@ -1,0 +1,82 @@
+"""What data a run uses and how it is split, sampled and augmented."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from snas.configmodel import Frozen
+
+
+class SplitConfig(Frozen):
+    """How the search divides data between θ updates and held-out evaluation.
+
+    ``val_source: train`` (default) carves a validation part out of the training set:
+    ``train_fraction`` of it trains, the rest validates, unless ``train_size`` /
+    ``val_size`` give counts (seed 000's 5000/5000).  ``val_source: test`` trains on
+    the whole training set and evaluates on the test set, as the official SNAS code
+    does.  The division is a seeded permutation of the training set.
+    """
+
+    val_source: Literal["train", "test"] = "train"
+    train_fraction: float = Field(0.5, gt=0.0, lt=1.0)
+    train_size: int | None = Field(None, gt=0)
+    val_size: int | None = Field(None, gt=0)
+
+
+class SyntheticConfig(Frozen):
+    """Shape of the generated ``synthetic`` set (class patterns plus noise)."""
+
+    classes: int = Field(10, ge=2)
+    image_size: int = Field(16, ge=4)
+    train_images: int = Field(2000, ge=10)
+    test_images: int = Field(500, ge=10)
+    noise: float = Field(0.35, ge=0.0)
+
+
+def default_root() -> Path:
+    """``$SNAS_DATA_ROOT`` if set, else ``./data``."""
+    return Path(os.environ.get("SNAS_DATA_ROOT", "data"))
+
+
+class DataConfig(Frozen):
+    """The data set and everything about serving it."""
+
+    dataset: str = "digits"
+    root: Path = Field(default_factory=default_root, validate_default=True)
+    """Where downloadable sets live (CIFAR: ``<root>/cifar-10-batches-py``) or the image folder."""
+    download: bool = False
+    split: SplitConfig = SplitConfig()
+    sampling: Literal["uniform", "balanced"] = "uniform"
+    """``balanced`` draws training batches with per-class weights ∝ 1/frequency."""
+    image_size: int = Field(32, ge=4)
+    """Side length image folders are resized to (other sets have a fixed size)."""
+    crop_padding: int | None = Field(None, ge=0)
+    """Random-crop padding; ``None`` takes the data set's default (CIFAR 4, digits 1)."""
+    flip: bool | None = None
+    """Random horizontal flips; ``None`` takes the data set's default (off for digits, SVHN)."""
+    cutout: int = Field(0, ge=0)
+    """Cutout square side in pixels, 0 for none."""
+    in_memory: Literal["auto", "yes", "no"] = "auto"
+    """Hold the whole set on the training device (``auto``: if it fits ``memory_limit_gb``)."""
+    memory_limit_gb: float = Field(4.0, gt=0)
+    workers: int = Field(2, ge=0)
+    """DataLoader workers for sets streamed from disk."""
+    synthetic: SyntheticConfig = SyntheticConfig()
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        from snas.data.sets import DATASETS
+
+        if name not in DATASETS:
+            raise ValueError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
+        return name
+
+    @field_validator("root")
+    @classmethod
+    def _absolute_root(cls, root: Path) -> Path:
+        return root.expanduser().absolute()

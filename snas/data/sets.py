@@ -1,0 +1,258 @@
+"""Data sets by name: where their images come from and their defaults.
+
+Every loader returns the images of one split (``train`` or ``test``) either in memory
+(:class:`ImageSet`, uint8 ``N×C×H×W``) or, for image folders too large to hold, as
+:class:`ImageFiles` decoded on demand.  Sets without an official test split (``digits``,
+flat image folders) hold out a fixed, stratified 20% that does not depend on any run's
+seed, so every run tests on the same images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from snas.data.config import DataConfig
+from snas.errors import UserInputError
+
+Split = Literal["train", "test"]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
+_HOLDOUT_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """A labelled image set in memory."""
+
+    images: torch.Tensor
+    """uint8, ``N×C×H×W``."""
+    labels: torch.Tensor
+    """int64, ``N``."""
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def subset(self, indices: torch.Tensor) -> ImageSet:
+        return ImageSet(self.images[indices], self.labels[indices], self.classes)
+
+
+@dataclass(frozen=True)
+class ImageFiles:
+    """A labelled image set on disk, decoded and resized image by image when served."""
+
+    paths: tuple[Path, ...]
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+    size: int
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (3, self.size, self.size)
+
+    def subset(self, indices: torch.Tensor) -> ImageFiles:
+        return ImageFiles(tuple(self.paths[i] for i in indices.tolist()), self.labels[indices], self.classes, self.size)
+
+    def load(self, index: int) -> torch.Tensor:
+        return read_image(self.paths[index], self.size)
+
+
+ImageSource = ImageSet | ImageFiles
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to load a data set and how to serve it by default."""
+
+    load: Callable[[DataConfig, Split], ImageSource]
+    mean: tuple[float, ...] | None
+    """Per-channel normalisation mean in [0, 1]; ``None``: measured on the training images."""
+    std: tuple[float, ...] | None
+    crop_padding: int
+    flip: bool
+    needs_download: bool = False
+
+
+def read_image(path: Path, size: int) -> torch.Tensor:
+    """Decode ``path`` as RGB, resize to ``size × size``; uint8 ``3×size×size``."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+            array = np.asarray(img, dtype=np.uint8)
+    except (OSError, UnidentifiedImageError, ValueError) as err:
+        raise UserInputError(f"cannot read image {path}: {err}") from None
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def stratified_holdout(labels: torch.Tensor, fraction: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (kept, held out) with ``fraction`` of every class held out, fixed by ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    kept, held = [], []
+    for label in torch.unique(labels).tolist():
+        members = torch.nonzero(labels == label).flatten()
+        members = members[torch.randperm(len(members), generator=generator)]
+        n_held = int(round(len(members) * fraction))
+        held.append(members[:n_held])
+        kept.append(members[n_held:])
+    return torch.sort(torch.cat(kept)).values, torch.sort(torch.cat(held)).values
+
+
+def _pick(split: Split, whole: ImageSet) -> ImageSet:
+    kept, held = stratified_holdout(whole.labels, _HOLDOUT_FRACTION)
+    return whole.subset(kept if split == "train" else held)
+
+
+def _load_digits(cfg: DataConfig, split: Split) -> ImageSet:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    # 8×8 grey levels 0..16 -> uint8 0..255, one channel.
+    images = torch.from_numpy(np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8))[:, None]
+    whole = ImageSet(images.contiguous(), torch.from_numpy(digits.target.astype(np.int64)),
+                     tuple(str(d) for d in range(10)))
+    return _pick(split, whole)
+
+
+def _load_synthetic(cfg: DataConfig, split: Split) -> ImageSet:
+    """Class-specific coloured 4×4 patterns, upsampled, randomly shifted, plus noise.
+
+    Learnable (accuracy well above chance after a few epochs of a tiny network) but not
+    trivial; the patterns are the same for both splits, the draws are not.
+    """
+    opts = cfg.synthetic
+    size, n = opts.image_size, opts.train_images if split == "train" else opts.test_images
+    patterns = torch.rand(opts.classes, 3, 4, 4, generator=torch.Generator().manual_seed(1234))
+    templates = torch.nn.functional.interpolate(patterns, size=(size, size), mode="nearest")
+    generator = torch.Generator().manual_seed(0 if split == "train" else 1)
+    labels = torch.randint(opts.classes, (n,), generator=generator)
+    images = templates[labels]
+    shift = max(1, size // 8)
+    dy = torch.randint(-shift, shift + 1, (n,), generator=generator)
+    dx = torch.randint(-shift, shift + 1, (n,), generator=generator)
+    rows = (torch.arange(size)[None, :] - dy[:, None]).clamp(0, size - 1)
+    cols = (torch.arange(size)[None, :] - dx[:, None]).clamp(0, size - 1)
+    images = images[torch.arange(n)[:, None, None], :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    images = images + opts.noise * torch.randn(images.shape, generator=generator)
+    images = (images.clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
+    return ImageSet(images, labels, tuple(f"class{k}" for k in range(opts.classes)))
+
+
+def _torchvision_error(title: str, cfg: DataConfig, expected: str, err: Exception) -> UserInputError:
+    where = cfg.root / expected
+    if cfg.download:
+        return UserInputError(
+            f"could not download {title} into {cfg.root} ({type(err).__name__}: {err}). "
+            f"Without network, copy the extracted files to {where} and set data.download: false."
+        )
+    return UserInputError(
+        f"{title} not found (or incomplete) at {where}. Put the extracted files there, "
+        f"point data.root at the folder that holds {expected}, or set data.download: true "
+        f"on a machine with network access."
+    )
+
+
+def _cifar_loader(class_name: str, title: str, folder: str) -> Callable[[DataConfig, Split], ImageSet]:
+    def load(cfg: DataConfig, split: Split) -> ImageSet:
+        from torchvision import datasets
+
+        try:
+            ds = getattr(datasets, class_name)(root=str(cfg.root), train=split == "train", download=cfg.download)
+        except Exception as err:  # torchvision raises RuntimeError, URLError, OSError, ...
+            raise _torchvision_error(title, cfg, folder, err) from None
+        images = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).contiguous()
+        return ImageSet(images, torch.as_tensor(ds.targets, dtype=torch.int64), tuple(ds.classes))
+
+    return load
+
+
+def _load_svhn(cfg: DataConfig, split: Split) -> ImageSet:
+    from torchvision import datasets
+
+    try:
+        ds = datasets.SVHN(root=str(cfg.root), split=split, download=cfg.download)
+    except Exception as err:
+        raise _torchvision_error("SVHN", cfg, f"{split}_32x32.mat", err) from None
+    images = torch.from_numpy(np.ascontiguousarray(ds.data))
+    return ImageSet(images, torch.as_tensor(ds.labels, dtype=torch.int64), tuple(str(d) for d in range(10)))
+
+
+def _class_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _scan_folder(root: Path) -> tuple[list[Path], list[int], tuple[str, ...]]:
+    if not root.is_dir():
+        raise UserInputError(f"image folder {root} does not exist (set data.root to a folder of class sub-folders)")
+    classes = [d for d in _class_folders(root) if any(
+        f.suffix.lower() in IMAGE_SUFFIXES for f in d.rglob("*") if f.is_file())]
+    if not classes:
+        raise UserInputError(
+            f"image folder {root} has no class sub-folders with images "
+            f"(expected {root}/<class>/<image>{{{','.join(sorted(IMAGE_SUFFIXES))}}})"
+        )
+    if len(classes) == 1:
+        raise UserInputError(
+            f"image folder {root} has only one class ({classes[0].name}); a classifier needs at least two"
+        )
+    paths, labels = [], []
+    for label, folder in enumerate(classes):
+        for f in sorted(folder.rglob("*")):
+            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+                paths.append(f)
+                labels.append(label)
+    return paths, labels, tuple(d.name for d in classes)
+
+
+def _load_imagefolder(cfg: DataConfig, split: Split) -> ImageSource:
+    """``root/<class>/*`` (20% held out as test) or ``root/{train,test|val}/<class>/*``."""
+    root = cfg.root
+    split_dirs = {"train": root / "train", "test": root / "test" if (root / "test").is_dir() else root / "val"}
+    presplit = split_dirs["train"].is_dir() and split_dirs["test"].is_dir()
+    paths, labels, classes = _scan_folder(split_dirs[split] if presplit else root)
+    label_tensor = torch.as_tensor(labels, dtype=torch.int64)
+    if not presplit:
+        kept, held = stratified_holdout(label_tensor, _HOLDOUT_FRACTION)
+        chosen = kept if split == "train" else held
+        paths, label_tensor = [paths[i] for i in chosen.tolist()], label_tensor[chosen]
+    size = cfg.image_size
+    fits = len(paths) * 3 * size * size <= cfg.memory_limit_gb * 2**30
+    if cfg.in_memory == "no" or (cfg.in_memory == "auto" and not fits):
+        return ImageFiles(tuple(paths), label_tensor, classes, size)
+    if not paths:
+        return ImageSet(torch.zeros(0, 3, size, size, dtype=torch.uint8), label_tensor, classes)
+    return ImageSet(torch.stack([read_image(p, size) for p in paths]), label_tensor, classes)
+
+
+_CIFAR_FLIP = dict(crop_padding=4, flip=True, needs_download=True)
+
+DATASETS: dict[str, DatasetSpec] = {
+    "digits": DatasetSpec(_load_digits, None, None, crop_padding=1, flip=False),
+    "synthetic": DatasetSpec(_load_synthetic, None, None, crop_padding=2, flip=False),
+    "cifar10": DatasetSpec(
+        _cifar_loader("CIFAR10", "CIFAR-10", "cifar-10-batches-py"),
+        (0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768), **_CIFAR_FLIP),
+    "cifar100": DatasetSpec(
+        _cifar_loader("CIFAR100", "CIFAR-100", "cifar-100-python"),
+        (0.50707516, 0.48654887, 0.44091784), (0.26733429, 0.25643846, 0.27615047), **_CIFAR_FLIP),
+    "svhn": DatasetSpec(_load_svhn, (0.4376821, 0.4437697, 0.47280442), (0.19803012, 0.20101562, 0.19703614),
+                        crop_padding=4, flip=False, needs_download=True),
+    "imagefolder": DatasetSpec(_load_imagefolder, None, None, crop_padding=4, flip=True),
+}
+"""The data-set registry."""
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)

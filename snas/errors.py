@@ -1,0 +1,10 @@
+"""The one exception type for problems a user can fix."""
+
+
+class UserInputError(ValueError):
+    """Bad configuration, missing or unreadable data, a corrupt or foreign file.
+
+    Raised with a message that names the problem and says what to do.  Command-line
+    entry points turn it into that message and exit code 2; anything else is our bug
+    and keeps its traceback.
+    """

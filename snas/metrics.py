@@ -1,0 +1,40 @@
+"""Metric names: the contract between the loops, the Tune trainables, analysis and users.
+
+Accuracies are percentages (0-100).  MACs are multiply-accumulates (what NAS papers call
+FLOPs or mult-adds) for one image; parameter counts exclude the auxiliary head (DARTS
+convention).  ``*_m`` values are in millions.
+"""
+
+SEARCH_METRICS: dict[str, str] = {
+    "epoch": "epochs completed (1-based; equals Tune's training_iteration)",
+    "train_loss": "mean cross-entropy of the sampled supernet on training batches",
+    "train_acc": "accuracy of the sampled supernet on training batches (%)",
+    "search_val_acc": "supernet with a sampled architecture on the held-out split (%)",
+    "child_val_acc": "argmax child with shared weights, no retraining, on the held-out split (%)",
+    "temperature": "Gumbel-softmax temperature at the end of the epoch",
+    "arch_entropy": "mean entropy of softmax(α) per edge (nats; ln 8 = 2.08 is uniform)",
+    "cost": "resource cost as used in the loss (before λ), epoch mean",
+    "child_params_m": "parameters of the derived genotype at search scale (M)",
+    "child_macs_m": "MACs of the derived genotype at search scale (M)",
+    "eval_params_m": "parameters of the derived genotype at evaluation scale (M)",
+    "eval_macs_m": "MACs of the derived genotype at evaluation scale (M)",
+    "genotype": "derived genotype, DARTS repr",
+    "epoch_time_s": "wall time of the epoch including evaluation (s)",
+    "images_per_s": "training images per second",
+    "lr": "weight learning rate used in the epoch",
+    "diverged": "the loss became NaN or infinite; the run stops",
+}
+
+RETRAIN_METRICS: dict[str, str] = {
+    "epoch": "epochs completed (1-based)",
+    "train_loss": "mean training loss (auxiliary term included when enabled)",
+    "train_acc": "training accuracy (%)",
+    "val_acc": "accuracy on the validation part of the training set (%); NaN without one",
+    "test_acc": "accuracy on the test split (%)",
+    "params_m": "parameters, auxiliary head excluded (M)",
+    "macs_m": "MACs for one image (M)",
+    "epoch_time_s": "wall time of the epoch including evaluation (s)",
+    "lr": "learning rate used in the epoch",
+    "drop_path": "drop-path probability used in the epoch",
+    "diverged": "the loss became NaN or infinite; the run stops",
+}

@@ -1,0 +1,148 @@
+"""Operations of the DARTS search space, looked up by primitive name.
+
+Every primitive is built by ``build_op(name, C, stride, affine)``.  Child networks use
+these modules directly; the search supernet runs the same arithmetic with the weights of
+all edges leaving a node stacked (:mod:`snas.stacked`), built from the same
+:data:`CONV_SPECS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from snas.space import PRIMITIVES
+
+
+class ReLUConvBN(nn.Sequential):
+    """ReLU → k×k convolution → BatchNorm; the cell preprocessing layer."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+
+class DilConv(nn.Sequential):
+    """ReLU → dilated depthwise k×k → pointwise 1×1 → BatchNorm."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int,
+                 affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, kernel, stride=stride, padding=padding, dilation=dilation,
+                      groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+
+class SepConv(nn.Sequential):
+    """Two stacked (ReLU → depthwise k×k → pointwise 1×1 → BatchNorm) blocks.
+
+    Only the first depthwise convolution is strided, as in DARTS.
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, kernel, stride=stride, padding=padding, groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_in, 1, bias=False),
+            nn.BatchNorm2d(c_in, affine=affine),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, kernel, stride=1, padding=padding, groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+
+class FactorizedReduce(nn.Module):
+    """Halve the resolution with two offset stride-2 1×1 convolutions, concatenated.
+
+    Requires an even input size: the two branches see the grid shifted by one pixel.
+    """
+
+    def __init__(self, c_in: int, c_out: int, affine: bool = True):
+        super().__init__()
+        if c_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even number of output channels, got {c_out}")
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+
+
+class Zero(nn.Module):
+    """The ``none`` primitive: zeros with the output shape of a (strided) edge."""
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, :: self.stride, :: self.stride].mul(0.0)
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """Geometry of a convolutional primitive: ``repeats`` (depthwise → pointwise → BN) blocks."""
+
+    kernel: int
+    padding: int
+    dilation: int
+    repeats: int
+
+    def build(self, channels: int, stride: int, affine: bool) -> nn.Module:
+        if self.repeats == 2:
+            return SepConv(channels, channels, self.kernel, stride, self.padding, affine)
+        return DilConv(channels, channels, self.kernel, stride, self.padding, self.dilation, affine)
+
+
+CONV_SPECS: dict[str, ConvSpec] = {
+    "sep_conv_3x3": ConvSpec(kernel=3, padding=1, dilation=1, repeats=2),
+    "sep_conv_5x5": ConvSpec(kernel=5, padding=2, dilation=1, repeats=2),
+    "dil_conv_3x3": ConvSpec(kernel=3, padding=2, dilation=2, repeats=1),
+    "dil_conv_5x5": ConvSpec(kernel=5, padding=4, dilation=2, repeats=1),
+}
+"""The convolutional primitives; every one starts with a ReLU."""
+
+
+OpBuilder = Callable[[int, int, bool], nn.Module]
+"""``(channels, stride, affine) -> module``."""
+
+
+def _skip(channels: int, stride: int, affine: bool) -> nn.Module:
+    return nn.Identity() if stride == 1 else FactorizedReduce(channels, channels, affine)
+
+
+OPS: dict[str, OpBuilder] = {
+    "none": lambda c, s, a: Zero(s),
+    "max_pool_3x3": lambda c, s, a: nn.MaxPool2d(3, stride=s, padding=1),
+    "avg_pool_3x3": lambda c, s, a: nn.AvgPool2d(3, stride=s, padding=1, count_include_pad=False),
+    "skip_connect": _skip,
+    **{name: spec.build for name, spec in CONV_SPECS.items()},
+}
+"""The op registry.  Its keys are exactly :data:`snas.space.PRIMITIVES`."""
+
+assert tuple(OPS) == PRIMITIVES
+
+
+def check_primitive(name: str) -> str:
+    """Return ``name`` if it is a known primitive; otherwise raise a ValueError naming the choices."""
+    if name not in OPS:
+        raise ValueError(f"unknown primitive {name!r}; known primitives: {', '.join(PRIMITIVES)}")
+    return name
+
+
+def build_op(name: str, channels: int, stride: int, affine: bool = True) -> nn.Module:
+    """Build primitive ``name`` mapping ``channels`` to ``channels`` at ``stride``."""
+    return OPS[check_primitive(name)](channels, stride, affine)

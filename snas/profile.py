@@ -1,0 +1,101 @@
+"""Counting parameters, MACs and memory accesses of a module for a given input size.
+
+One counter serves both the resource costs of every candidate op in every search cell
+(from the real input shape each cell sees) and the size of child networks.  The module is
+built on PyTorch's ``meta`` device (no weight initialisation), given uninitialised CPU
+storage, and run once on a single zero image with hooks on its layers: a 20-cell
+evaluation network takes a few tenths of a second.  (Running on ``meta`` itself is ten
+times slower: its kernels are Python decompositions.)
+
+Conventions:
+
+* **MACs** are multiply-accumulates of convolutions and linear layers for one image
+  (what NAS papers call FLOPs or mult-adds; ``FlopCounterMode`` reports 2 FLOPs per MAC).
+  Pooling, BatchNorm and ReLU count 0 MACs.
+* **memory access** (MAC in the ShuffleNet-v2 sense) is the number of tensor elements each
+  convolution, linear or pooling layer reads and writes, weights included; BatchNorm and
+  ReLU are assumed fused into their producer.  It reproduces the official SNAS code's
+  per-op formulas for convolutions and pools (identity, which moves no data, counts 0).
+* **params** count every parameter (DARTS ``count_parameters_in_MB``); callers exclude the
+  auxiliary head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+from snas.ops import build_op
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Size of a module for one input image."""
+
+    params: int
+    macs: int
+    memory_access: int
+
+    @property
+    def params_m(self) -> float:
+        return self.params / 1e6
+
+    @property
+    def macs_m(self) -> float:
+        return self.macs / 1e6
+
+
+_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
+
+
+def count_forward(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """(MACs, memory accesses) of one forward pass of ``module`` on one image.
+
+    ``input_shape`` excludes the batch dimension.  A module built on the ``meta`` device
+    is first given (uninitialised) CPU storage; its outputs are meaningless, its shapes
+    are not.
+    """
+    if any(p.is_meta for p in module.parameters()) or any(b.is_meta for b in module.buffers()):
+        module.to_empty(device="cpu")
+    totals = {"macs": 0, "memory": 0}
+
+    def conv_hook(layer: nn.Conv2d, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        kh, kw = layer.kernel_size
+        totals["macs"] += output.numel() * (layer.in_channels // layer.groups) * kh * kw
+        totals["memory"] += inputs[0].numel() + output.numel() + layer.weight.numel()
+
+    def linear_hook(layer: nn.Linear, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        totals["macs"] += output.numel() * layer.in_features
+        totals["memory"] += inputs[0].numel() + output.numel() + layer.weight.numel()
+
+    def pool_hook(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        totals["memory"] += inputs[0].numel() + output.numel()
+
+    handles = []
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d):
+            handles.append(layer.register_forward_hook(conv_hook))
+        elif isinstance(layer, nn.Linear):
+            handles.append(layer.register_forward_hook(linear_hook))
+        elif isinstance(layer, _POOLS):
+            handles.append(layer.register_forward_hook(pool_hook))
+    try:
+        with torch.inference_mode():
+            module(torch.zeros((1, *input_shape)))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return totals["macs"], totals["memory"]
+
+
+@lru_cache(maxsize=4096)
+def op_profile(primitive: str, channels: int, stride: int, height: int, width: int) -> Profile:
+    """Cost of one search-space op (search BN: no affine parameters) on a ``C×H×W`` input."""
+    with torch.device("meta"):
+        op = build_op(primitive, channels, stride, affine=False)
+    params = sum(p.numel() for p in op.parameters())
+    macs, memory = count_forward(op.eval(), (channels, height, width))
+    return Profile(params, macs, memory)

@@ -1,0 +1,206 @@
+"""The SNAS resource constraint: per-op costs, the penalty, and its three estimators.
+
+Every op on every edge has three costs measured on the input shape it really sees in its
+cell (:func:`snas.profile.op_profile`): parameters ("size" in the official code), MACs
+("flops") and memory accesses ("mac").  For an edge with op weights ``w`` the edge cost is
+``Σ_k w_k R_k`` per resource, combined as
+
+* ``separation: all``  -- ``0.43 · (2·params + macs/4000 + memory/100)``, or with
+  ``log_penalty`` the mean of the three ``log(max(1, ·))``;
+* ``params`` / ``macs`` / ``mac`` -- that resource alone (``log(max(1, ·))`` with log).
+
+Edge costs are summed per cell; normal cells' totals are averaged over the normal cells,
+reduction cells' over theirs and weighted by ``ratio``.  The estimators of ``E_z[cost]``:
+
+* ``reparametrization`` -- ``w`` is the relaxed sample ``z`` (pathwise gradient);
+* ``discrete`` -- ``w = softmax(α)``, the expectation under the categorical, no sampling;
+* ``policy_gradient`` -- the score function ``log p_{α,τ}(z) · stopgrad(cost(z) − b)``
+  per edge, with the Concrete log-density and optional baseline ``b`` (the cost of the
+  cell's mean op).  Unlike the official code, ``z`` is detached inside ``log p`` so the
+  gradient is the pure score-function estimator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from snas.profile import op_profile
+from snas.space import INPUT_NODES, PRIMITIVES, cell_edges
+
+RESOURCES: tuple[str, ...] = ("params", "macs", "mac")
+SEPARATIONS: tuple[str, ...] = ("all", *RESOURCES)
+PENALTY_METHODS: tuple[str, ...] = ("none", "reparametrization", "discrete", "policy_gradient")
+
+_ALL_WEIGHTS = torch.tensor([2.0, 1.0 / 4000.0, 1.0 / 100.0]) * 0.43
+
+# λ used by the official code when the user gives none: (method, log_penalty) -> λ.
+_DEFAULT_LAMBDA = {
+    ("policy_gradient", True): 1e-4,
+    ("policy_gradient", False): 1e-5,
+    ("reparametrization", True): 1e-2,
+    ("reparametrization", False): 1e-5,
+    ("discrete", True): 1e-2,
+    ("discrete", False): 1e-4,
+    ("none", True): 0.0,
+    ("none", False): 0.0,
+}
+
+
+def default_lambda(method: str, log_penalty: bool) -> float:
+    """The official SNAS default λ for a penalty estimator."""
+    return _DEFAULT_LAMBDA[(method, log_penalty)]
+
+
+@dataclass(frozen=True)
+class CellGeometry:
+    """What a search cell's ops see: channels per node, input resolution, reduction or not."""
+
+    channels: int
+    height: int
+    width: int
+    reduction: bool
+
+
+def cell_cost_table(cell: CellGeometry) -> torch.Tensor:
+    """Costs ``[resource, edge, op]`` (params, MACs, memory accesses) of one search cell."""
+    table = torch.zeros(len(RESOURCES), len(cell_edges()), len(PRIMITIVES), dtype=torch.float64)
+    for e, (source, _) in enumerate(cell_edges()):
+        stride = 2 if cell.reduction and source < INPUT_NODES else 1
+        # In a reduction cell the intermediate nodes already have half the resolution.
+        halved = cell.reduction and source >= INPUT_NODES
+        height, width = (cell.height // 2, cell.width // 2) if halved else (cell.height, cell.width)
+        for k, primitive in enumerate(PRIMITIVES):
+            p = op_profile(primitive, cell.channels, stride, height, width)
+            table[:, e, k] = torch.tensor([p.params, p.macs, p.memory_access], dtype=torch.float64)
+    return table
+
+
+def concrete_log_prob(logits: torch.Tensor, z: torch.Tensor, tau: float, eps: float = 1e-4) -> torch.Tensor:
+    """Log-density of the Concrete distribution at ``z`` (last dim = categories).
+
+    ``log (n−1)! + (n−1) log τ + Σ α_k − (τ+1) Σ log z_k − n log Σ exp(α_k) z_k^−τ``,
+    with ``z`` clamped at ``eps`` for stability.
+    """
+    n = logits.shape[-1]
+    log_z = torch.log(z.clamp_min(eps))
+    return (
+        math.lgamma(n) + (n - 1) * math.log(tau) + logits.sum(-1)
+        - (tau + 1) * log_z.sum(-1) - n * torch.logsumexp(logits - tau * log_z, dim=-1)
+    )
+
+
+@dataclass(frozen=True)
+class PenaltyTerm:
+    """What the penalty contributes to one step."""
+
+    loss: torch.Tensor
+    """Add ``λ · loss`` to the objective (the surrogate, for policy_gradient)."""
+    cost: torch.Tensor
+    """The normalised resource cost itself (detached), as reported in metrics."""
+
+
+@dataclass
+class ResourcePenalty:
+    """The resource term for one supernet, with its cost tables on the α device."""
+
+    method: str
+    separation: str
+    log_penalty: bool
+    ratio: float
+    baseline: bool
+    normal_costs: torch.Tensor
+    """``[normal cells, resource, edge, op]``."""
+    reduce_costs: torch.Tensor
+
+    @classmethod
+    def for_cells(
+        cls, cells: list[CellGeometry], *, method: str, separation: str, log_penalty: bool,
+        ratio: float, baseline: bool, device: torch.device,
+    ) -> ResourcePenalty:
+        if method not in PENALTY_METHODS:
+            raise ValueError(f"unknown penalty method {method!r}; choose from {', '.join(PENALTY_METHODS)}")
+        if separation not in SEPARATIONS:
+            raise ValueError(f"unknown separation {separation!r}; choose from {', '.join(SEPARATIONS)}")
+
+        def stack(reduction: bool) -> torch.Tensor:
+            tables = [cell_cost_table(c) for c in cells if c.reduction == reduction]
+            return torch.stack(tables).to(device, torch.float32)
+
+        return cls(method, separation, log_penalty, ratio, baseline, stack(False), stack(True))
+
+    def _combine(self, per_resource: torch.Tensor) -> torch.Tensor:
+        """Per-resource costs ``[..., resource, edge]`` -> one penalty per edge ``[..., edge]``."""
+        if self.log_penalty:
+            logs = torch.log(per_resource.clamp_min(1.0))
+            return logs.mean(-2) if self.separation == "all" else logs[..., RESOURCES.index(self.separation), :]
+        if self.separation == "all":
+            weights = _ALL_WEIGHTS.to(per_resource.device, per_resource.dtype)
+            return (per_resource * weights[:, None]).sum(-2)
+        return per_resource[..., RESOURCES.index(self.separation), :]
+
+    def _edge_costs(self, costs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``[cells, edge]`` penalties for op weights ``[cells or 1, edge, op]``."""
+        return self._combine((costs * weights[:, None]).sum(-1))
+
+    def _baseline(self, costs: torch.Tensor) -> torch.Tensor:
+        """``[cells, 1]`` penalty of each cell's mean op cost (the official minus_baseline)."""
+        mean = costs.mean(dim=(-1, -2))  # [cells, resource]
+        return self._combine(mean[..., None])
+
+    def __call__(
+        self, alpha_normal: torch.Tensor, alpha_reduce: torch.Tensor,
+        normal_weights: torch.Tensor, reduce_weights: torch.Tensor, tau: float,
+    ) -> PenaltyTerm:
+        """The penalty for sampled op weights ``[cells or 1, edge, op]`` of each cell type."""
+        estimator = _ESTIMATORS["discrete" if self.method == "none" else self.method]
+        parts = [
+            estimator(self, costs, alpha, weights, tau)
+            for costs, alpha, weights in (
+                (self.normal_costs, alpha_normal, normal_weights),
+                (self.reduce_costs, alpha_reduce, reduce_weights),
+            )
+        ]
+        (normal_loss, normal_cost), (reduce_loss, reduce_cost) = parts
+        cost = (normal_cost + self.ratio * reduce_cost).detach()
+        if self.method == "none":
+            return PenaltyTerm(torch.zeros((), device=cost.device), cost)
+        return PenaltyTerm(normal_loss + self.ratio * reduce_loss, cost)
+
+
+Estimator = Callable[
+    [ResourcePenalty, torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
+"""``(penalty, costs, alpha, sample weights, τ) -> (loss term, cost)`` for one cell type,
+both already averaged over the cells of that type."""
+
+
+def _reparametrization(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
+                       weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    cost = pen._edge_costs(costs, weights).sum(-1).mean()
+    return cost, cost
+
+
+def _discrete(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
+              weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    cost = pen._edge_costs(costs, torch.softmax(alpha, dim=-1)[None]).sum(-1).mean()
+    return cost, cost
+
+
+def _policy_gradient(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
+                     weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    z = weights.detach()
+    edge_costs = pen._edge_costs(costs, z)  # [cells, edge]
+    reward = edge_costs - pen._baseline(costs) if pen.baseline else edge_costs
+    log_p = concrete_log_prob(alpha[None], z, tau)  # [cells or 1, edge]
+    surrogate = (log_p * reward.detach()).sum(-1).mean()
+    return surrogate, edge_costs.sum(-1).mean()
+
+
+_ESTIMATORS: dict[str, Estimator] = {
+    "reparametrization": _reparametrization,
+    "discrete": _discrete,
+    "policy_gradient": _policy_gradient,
+}

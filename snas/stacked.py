@@ -1,0 +1,105 @@
+"""Candidate ops of all edges that leave one node, with their weights stacked edge by edge.
+
+The edges leaving a node all read the same tensor.  Instead of one small module per
+(edge, op) -- hundreds of tiny convolution calls per cell, each dominated by fixed
+per-call cost on a CPU -- each convolutional primitive keeps the weights of its ``E``
+edges in one tensor, edge-major (channels ``e·C … e·C + C − 1`` belong to edge ``e``),
+and runs all edges with grouped convolutions: ``groups = E·C`` for depthwise,
+``groups = E`` for pointwise.  The arithmetic per edge is exactly that of
+:class:`snas.ops.SepConv` / :class:`snas.ops.DilConv` / :class:`snas.ops.FactorizedReduce`
+with affine-free BatchNorm (BatchNorm statistics are per channel, so one BatchNorm over
+``E·C`` channels equals ``E`` separate ones).  ``forward_edge`` runs a single edge with
+slices of the same weights, for hard samples where each edge runs one op.
+
+Inputs are already ReLU-activated: the source node applies the leading ReLU once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _conv_weight(out_channels: int, in_per_group: int, kernel: int) -> nn.Parameter:
+    """Initialised as ``nn.Conv2d`` does (Kaiming-uniform, a = √5) for the same fan-in."""
+    weight = torch.empty(out_channels, in_per_group, kernel, kernel)
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+    return nn.Parameter(weight)
+
+
+def _batch_norm(x: torch.Tensor, bn: nn.BatchNorm2d, channels: slice, training: bool) -> torch.Tensor:
+    """Affine-free BatchNorm of ``x`` using (and updating) a slice of ``bn``'s statistics."""
+    return F.batch_norm(x, bn.running_mean[channels], bn.running_var[channels], None, None,
+                        training, bn.momentum, bn.eps)
+
+
+class StackedConvChain(nn.Module):
+    """``repeats`` × (depthwise k×k → pointwise 1×1 → BatchNorm) for ``edges`` edges.
+
+    ``repeats = 2`` is SepConv (only the first depthwise conv strided, ReLU between the
+    blocks), ``repeats = 1`` is DilConv.
+    """
+
+    def __init__(self, channels: int, edges: int, kernel: int, stride: int, padding: int,
+                 dilation: int, repeats: int):
+        super().__init__()
+        self.channels, self.edges = channels, edges
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        total = channels * edges
+        self.depthwise = nn.ParameterList(_conv_weight(total, 1, kernel) for _ in range(repeats))
+        self.pointwise = nn.ParameterList(_conv_weight(total, channels, 1) for _ in range(repeats))
+        self.norms = nn.ModuleList(nn.BatchNorm2d(total, affine=False) for _ in range(repeats))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """All edges: ``x`` is the (activated) input repeated per edge, ``N × E·C × H × W``."""
+        for r, (dw, pw, bn) in enumerate(zip(self.depthwise, self.pointwise, self.norms)):
+            if r:
+                x = F.relu(x)
+            x = F.conv2d(x, dw, None, self.stride if r == 0 else 1, self.padding, self.dilation, groups=dw.shape[0])
+            x = bn(F.conv2d(x, pw, groups=self.edges))
+        return x
+
+    def forward_edge(self, x: torch.Tensor, edge: int) -> torch.Tensor:
+        """Edge ``edge`` alone on its (activated) input ``N × C × H × W``."""
+        c = self.channels
+        sl = slice(edge * c, (edge + 1) * c)
+        for r, (dw, pw, bn) in enumerate(zip(self.depthwise, self.pointwise, self.norms)):
+            if r:
+                x = F.relu(x)
+            x = F.conv2d(x, dw[sl], None, self.stride if r == 0 else 1, self.padding, self.dilation, groups=c)
+            x = _batch_norm(F.conv2d(x, pw[sl]), bn, sl, self.training)
+        return x
+
+
+class StackedFactorizedReduce(nn.Module):
+    """The stride-2 ``skip_connect`` (FactorizedReduce C → C) of ``edges`` edges."""
+
+    def __init__(self, channels: int, edges: int):
+        super().__init__()
+        if channels % 2:
+            raise ValueError(f"FactorizedReduce needs an even channel count, got {channels}")
+        self.channels, self.edges = channels, edges
+        half = channels // 2
+        self.conv_1 = _conv_weight(edges * half, channels, 1)
+        self.conv_2 = _conv_weight(edges * half, channels, 1)
+        self.norm = nn.BatchNorm2d(edges * channels, affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """All edges from the shared (activated) input; ``N × E·C × H/2 × W/2``."""
+        a = F.conv2d(x, self.conv_1, stride=2)
+        b = F.conv2d(x[:, :, 1:, 1:], self.conv_2, stride=2)
+        n, _, h, w = a.shape
+        # Per edge: [conv_1 half, conv_2 half], edges in order.
+        both = torch.stack([a.view(n, self.edges, -1, h, w), b.view(n, self.edges, -1, h, w)], dim=2)
+        return self.norm(both.reshape(n, self.edges * self.channels, h, w))
+
+    def forward_edge(self, x: torch.Tensor, edge: int) -> torch.Tensor:
+        half = self.channels // 2
+        rows = slice(edge * half, (edge + 1) * half)
+        out = torch.cat([F.conv2d(x, self.conv_1[rows], stride=2),
+                         F.conv2d(x[:, :, 1:, 1:], self.conv_2[rows], stride=2)], dim=1)
+        sl = slice(edge * self.channels, (edge + 1) * self.channels)
+        return _batch_norm(out, self.norm, sl, self.training)

@@ -1,0 +1,229 @@
+"""The search supernet: cells whose every edge mixes all candidate ops.
+
+Mathematically each edge computes ``Σ_k w_k · o_k(x)`` exactly as the DARTS/SNAS
+reference networks do.  The work is organised around the *source* node of each edge,
+which is where the savings are:
+
+* the edges leaving a node run each convolutional primitive as one grouped convolution
+  chain with stacked weights (:mod:`snas.stacked`) -- a fraction of the calls;
+* the ReLU that starts every convolution (and the stride-2 skip) runs once per node;
+* a parameter-free pool followed by an affine-free BatchNorm gives the same output on
+  every edge that leaves a node, so each pool runs once per node;
+* ``none`` contributes zeros and is never run;
+* under a hard sample (GDAS, or the argmax child) only the chosen op of each edge runs.
+
+Search BatchNorm layers have no affine parameters, as in the reference design.  Edge
+weights come from outside (:mod:`snas.relax`); α is not part of this module.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snas.ops import CONV_SPECS, FactorizedReduce, ReLUConvBN, build_op
+from snas.relax import EdgeSample
+from snas.resource import CellGeometry
+from snas.space import INPUT_NODES, NONE_INDEX, PRIMITIVES, SKIP_INDEX, STEPS, cell_edges, reduction_layers
+from snas.stacked import StackedConvChain, StackedFactorizedReduce
+
+_POOLS = ("max_pool_3x3", "avg_pool_3x3")
+
+
+class SourceOps(nn.Module):
+    """The candidate ops of every edge that leaves one node of a search cell."""
+
+    def __init__(self, channels: int, stride: int, edge_ids: list[int]):
+        super().__init__()
+        self.stride = stride
+        self.edge_ids = edge_ids
+        self.register_buffer("edge_index", torch.tensor(edge_ids), persistent=False)
+        edges = len(edge_ids)
+        self.pools = nn.ModuleDict({
+            name: nn.Sequential(build_op(name, channels, stride), nn.BatchNorm2d(channels, affine=False))
+            for name in _POOLS
+        })
+        self.convs = nn.ModuleDict({
+            name: StackedConvChain(channels, edges, spec.kernel, stride, spec.padding, spec.dilation, spec.repeats)
+            for name, spec in CONV_SPECS.items()
+        })
+        self.reduce_skip = StackedFactorizedReduce(channels, edges) if stride != 1 else None
+
+    def forward(
+        self, x: torch.Tensor, weights: torch.Tensor, choices: list[int] | None, drop_masks: torch.Tensor | None,
+    ) -> list[torch.Tensor | None]:
+        """Outputs of the edges leaving this node (``None`` where an edge computes zeros).
+
+        ``weights``: the cell's ``num_edges × num_ops`` edge weights; ``choices``: the
+        chosen op per edge of this node under a hard sample (then only that op runs);
+        ``drop_masks``: the cell's ``num_edges × N`` drop-path multipliers.
+        """
+        weights = weights.index_select(0, self.edge_index)
+        masks = None if drop_masks is None else drop_masks.index_select(0, self.edge_index)
+        relu = F.relu(x)
+        if choices is None:
+            return self._mix_all(x, relu, weights, masks)
+        return [self._run_chosen(x, relu, weights, masks, i, k) for i, k in enumerate(choices)]
+
+    def _pooled(self, name: str, x: torch.Tensor, cache: dict[str, torch.Tensor]) -> torch.Tensor:
+        if name not in cache:
+            cache[name] = self.pools[name](x)
+        return cache[name]
+
+    def _mix_all(self, x: torch.Tensor, relu: torch.Tensor, weights: torch.Tensor,
+                 masks: torch.Tensor | None) -> list[torch.Tensor]:
+        """Every op on every edge, weighted and summed; ``none`` is skipped (it adds zeros).
+
+        All edges are handled as one ``N × E·C × H × W`` tensor (edge-major channels):
+        ops shared by the edges are repeated along channels, edge weights are repeated per
+        channel, so every sum is a plain 4-D channel-broadcast multiply-add.
+        """
+        edges = len(self.edge_ids)
+
+        def per_edge(t: torch.Tensor) -> torch.Tensor:
+            return torch.cat([t] * edges, dim=1) if edges > 1 else t
+
+        terms = {name: per_edge(self.pools[name](x)) for name in _POOLS}
+        terms["skip_connect"] = per_edge(x) if self.reduce_skip is None else self.reduce_skip(relu)
+        stacked_relu = per_edge(relu)
+        terms.update({name: conv(stacked_relu) for name, conv in self.convs.items()})
+        channels = terms["skip_connect"].shape[1] // edges
+        channel_weights = weights.t().repeat_interleave(channels, dim=1)  # num_ops × E·C
+        total = None
+        for k, name in enumerate(PRIMITIVES):
+            if k == NONE_INDEX:
+                continue
+            w = channel_weights[k].view(1, -1, 1, 1)
+            total = w * terms[name] if total is None else torch.addcmul(total, w, terms[name])
+        if masks is not None:
+            total = total * masks.t().repeat_interleave(channels, dim=1)[:, :, None, None]
+        return list(total.split(channels, dim=1))
+
+    def _run_chosen(self, x: torch.Tensor, relu: torch.Tensor, weights: torch.Tensor,
+                    masks: torch.Tensor | None, i: int, k: int) -> torch.Tensor | None:
+        """Edge ``i`` with only its chosen op ``k`` (weight 1 in value, gradient to α)."""
+        if k == NONE_INDEX:
+            return None
+        name = PRIMITIVES[k]
+        identity = k == SKIP_INDEX and self.reduce_skip is None
+        if name in _POOLS:
+            y = self.pools[name](x)
+        elif identity:
+            y = x
+        elif k == SKIP_INDEX:
+            y = self.reduce_skip.forward_edge(relu, i)
+        else:
+            y = self.convs[name].forward_edge(relu, i)
+        out = weights[i, k] * y
+        if masks is not None and not identity:
+            out = out * masks[i].view(-1, 1, 1, 1)
+        return out
+
+
+class SearchCell(nn.Module):
+    """A cell of the supernet: two preprocessed inputs, ``STEPS`` mixed nodes, concat."""
+
+    def __init__(self, c_prev_prev: int, c_prev: int, channels: int, reduction: bool, reduction_prev: bool):
+        super().__init__()
+        self.reduction = reduction
+        self.channels = channels
+        self.preprocess0 = (
+            FactorizedReduce(c_prev_prev, channels, affine=False) if reduction_prev
+            else ReLUConvBN(c_prev_prev, channels, 1, 1, 0, affine=False)
+        )
+        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, 0, affine=False)
+        edges = cell_edges()
+        self.sources = nn.ModuleList(
+            SourceOps(channels, 2 if reduction and source < INPUT_NODES else 1,
+                      [e for e, (s, _) in enumerate(edges) if s == source])
+            for source in range(INPUT_NODES + STEPS - 1)
+        )
+        self._targets = [[t for s, t in edges if s == source] for source in range(INPUT_NODES + STEPS - 1)]
+
+    def forward(
+        self, s0: torch.Tensor, s1: torch.Tensor, sample: EdgeSample,
+        drop_prob: float = 0.0, generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        masks = None
+        if self.training and drop_prob > 0.0:
+            batch, keep = states[1].shape[0], 1.0 - drop_prob
+            draws = torch.rand(len(cell_edges()), batch, generator=generator) < keep
+            masks = draws.to(states[1].device, states[1].dtype) / keep
+        sums: list[torch.Tensor | None] = [None] * STEPS
+        for source, ops in enumerate(self.sources):
+            if source >= INPUT_NODES:
+                states.append(self._node(sums[source - INPUT_NODES], states[1]))
+            choices = None if sample.choice is None else [sample.choice[e] for e in ops.edge_ids]
+            outs = ops(states[source], sample.weights, choices, masks)
+            for target, out in zip(self._targets[source], outs):
+                if out is not None:
+                    slot = target - INPUT_NODES
+                    sums[slot] = out if sums[slot] is None else sums[slot] + out
+        states.append(self._node(sums[-1], states[1]))
+        return torch.cat(states[INPUT_NODES:], dim=1)
+
+    def _node(self, total: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+        """A node's value; zeros when every incoming edge chose ``none``."""
+        if total is not None:
+            return total
+        stride = 2 if self.reduction else 1
+        return torch.zeros_like(like[:, :, ::stride, ::stride])
+
+
+class SuperNet(nn.Module):
+    """Stem, ``layers`` search cells (reductions at ⌊L/3⌋, ⌊2L/3⌋), pooling, classifier."""
+
+    def __init__(self, channels: int, num_classes: int, layers: int, in_channels: int = 3,
+                 stem_multiplier: int = 3):
+        super().__init__()
+        self.layers = layers
+        stem_channels = stem_multiplier * channels
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False), nn.BatchNorm2d(stem_channels)
+        )
+        c_prev_prev, c_prev, c_curr = stem_channels, stem_channels, channels
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        for i in range(layers):
+            reduction = i in reduction_layers(layers)
+            if reduction:
+                c_curr *= 2
+            self.cells.append(SearchCell(c_prev_prev, c_prev, c_curr, reduction, reduction_prev))
+            reduction_prev = reduction
+            c_prev_prev, c_prev = c_prev, STEPS * c_curr
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    @property
+    def num_normal(self) -> int:
+        return sum(not c.reduction for c in self.cells)
+
+    @property
+    def num_reduce(self) -> int:
+        return sum(c.reduction for c in self.cells)
+
+    def geometry(self, height: int, width: int) -> list[CellGeometry]:
+        """What each cell's ops see for ``height × width`` input images."""
+        out = []
+        for cell in self.cells:
+            out.append(CellGeometry(cell.channels, height, width, cell.reduction))
+            if cell.reduction:
+                height, width = height // 2, width // 2
+        return out
+
+    def forward(
+        self, x: torch.Tensor, normal: list[EdgeSample], reduce: list[EdgeSample],
+        drop_prob: float = 0.0, generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Logits for ``x``; ``normal``/``reduce`` hold one sample shared by all cells of
+        that type, or one per cell of that type."""
+        s0 = s1 = self.stem(x)
+        counters = {False: 0, True: 0}
+        for cell in self.cells:
+            samples = reduce if cell.reduction else normal
+            i = counters[cell.reduction]
+            counters[cell.reduction] += 1
+            sample = samples[i] if len(samples) > 1 else samples[0]
+            s0, s1 = s1, cell(s0, s1, sample, drop_prob, generator)
+        return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))

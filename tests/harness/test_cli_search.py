@@ -1,0 +1,78 @@
+import json
+
+import pytest
+import yaml
+
+from conftest import tiny_search_settings
+from harness.cli import main
+from snas.config import SearchConfig
+from snas.search import Search
+
+
+def write_config(path, **overrides):
+    settings = tiny_search_settings(**overrides)
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--method", "foo"], "method: unknown search method 'foo'; choose from snas, gdas, darts"),
+    (["--set", "temperature.schedule=cubic"], "temperature.schedule: unknown schedule 'cubic'"),
+    (["--set", "temperature.min=2"], "temperature: min (2.0) must not exceed initial (1.0)"),
+    (["--set", "resource.lambda=-1"], "resource.lambda: Input should be greater than or equal to 0"),
+    (["--set", "temperature.anneal_rate=1.5"], "temperature.anneal_rate: Input should be less than or equal to 1"),
+    (["--set", "temperature.anneal_rate=0"], "temperature.anneal_rate: Input should be greater than 0"),
+    (["--set", "resource.method=magic"], "resource.method: unknown penalty method 'magic'"),
+    (["--set", "tempreature.initial=2"], "tempreature: unknown key"),
+    (["--dataset", "mnist"], "data.dataset: unknown data set 'mnist'"),
+    (["--set", "init_channels=7"], "init_channels: must be even"),
+    (["--set", "second_order=true"], "second_order applies to method darts only"),
+])
+def test_bad_settings_exit_2_naming_the_key(tmp_path, capsys, flags, message):
+    config = write_config(tmp_path / "c.yaml")
+    code = main(["search", "--config", str(config), "--out", str(tmp_path / "out"), *flags])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.startswith("snas-study: error: invalid search settings:")
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_search_writes_its_outputs_and_resumes(tmp_path, capsys):
+    config = write_config(tmp_path / "c.yaml", epochs=2)
+    assert main(["search", "--config", str(config), "--out", str(tmp_path / "full"), "--quiet"]) == 0
+    full = [json.loads(line) for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in full] == [1, 2]
+    genotype = json.loads((tmp_path / "full" / "genotype.json").read_text())
+    assert str(Search.restore(tmp_path / "full").genotype) == full[-1]["genotype"]
+    assert set(genotype) == {"normal", "normal_concat", "reduce", "reduce_concat"}
+
+    # an interrupted run: one finished epoch on disk, as the CLI leaves it
+    settings = yaml.safe_load(config.read_text())
+    partial = Search(SearchConfig.model_validate(settings))
+    partial.run_epoch()
+    part_dir = tmp_path / "part"
+    partial.save(part_dir / "checkpoint.pt")
+    assert main(["search", "--resume", str(part_dir), "--quiet"]) == 0
+    resumed = [json.loads(line) for line in (part_dir / "metrics.jsonl").read_text().splitlines()]
+    drop = lambda ms: [{k: v for k, v in m.items() if k not in ("epoch_time_s", "images_per_s")} for m in ms]
+    assert drop(resumed) == drop(full)
+
+
+def test_existing_output_is_not_overwritten(tmp_path, capsys):
+    config = write_config(tmp_path / "c.yaml", epochs=1)
+    out = tmp_path / "out"
+    assert main(["search", "--config", str(config), "--out", str(out), "--quiet"]) == 0
+    before = (out / "metrics.jsonl").read_bytes()
+    assert main(["search", "--config", str(config), "--out", str(out), "--quiet"]) == 2
+    assert "already holds a search" in capsys.readouterr().err
+    assert (out / "metrics.jsonl").read_bytes() == before
+
+
+def test_resume_refuses_new_settings_and_garbage(tmp_path, capsys):
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert main(["search", "--resume", str(tmp_path), "--quiet"]) == 2
+    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert main(["search", "--resume", str(tmp_path), "--epochs", "9"]) == 2
+    assert "--resume continues the run exactly as it was configured; drop --epochs" in capsys.readouterr().err

@@ -1,0 +1,105 @@
+import pytest
+import torch
+
+from snas.genotype import Genotype, GenotypeError, derive_cell, derive_genotype
+from snas.space import PRIMITIVES, edge_index
+
+OPS = {name: k for k, name in enumerate(PRIMITIVES)}
+
+
+def row(**probs):
+    """A probability row: the named ops get their probability, the rest share what is left."""
+    rest = (1.0 - sum(probs.values())) / (len(PRIMITIVES) - len(probs))
+    return [probs.get(name, rest) for name in PRIMITIVES]
+
+
+UNIFORM = row()
+CELL = {
+    (0, 2): row(sep_conv_3x3=0.5),
+    (1, 2): row(none=0.9, max_pool_3x3=0.05),
+    (0, 3): row(skip_connect=0.4), (1, 3): UNIFORM, (2, 3): row(dil_conv_3x3=0.6),
+    (0, 4): row(avg_pool_3x3=0.3), (1, 4): row(sep_conv_5x5=0.7), (2, 4): UNIFORM, (3, 4): row(sep_conv_5x5=0.7),
+    (0, 5): row(max_pool_3x3=0.3), (1, 5): UNIFORM, (2, 5): row(sep_conv_3x3=0.25, sep_conv_5x5=0.25),
+    (3, 5): UNIFORM, (4, 5): row(dil_conv_5x5=0.3),
+}
+PROBS = torch.tensor([CELL[edge] for edge in sorted(CELL, key=lambda e: edge_index(*e))])
+
+
+def test_darts_rule_keeps_two_strongest_non_none_edges_with_ties_to_lower_inputs():
+    assert derive_cell(PROBS, "darts") == (
+        ("sep_conv_3x3", 0), ("max_pool_3x3", 1),      # `none` never chosen
+        ("dil_conv_3x3", 2), ("skip_connect", 0),
+        ("sep_conv_5x5", 1), ("sep_conv_5x5", 3),      # tie between edges: lower input first
+        ("max_pool_3x3", 0), ("dil_conv_5x5", 4),
+    )
+
+
+def test_edge_all_keeps_every_edge_with_its_argmax_op_none_included():
+    assert derive_cell(PROBS, "edge_all") == (
+        ("none", 1), ("sep_conv_3x3", 0),
+        ("dil_conv_3x3", 2), ("skip_connect", 0), ("none", 1),          # uniform row: tie -> first op
+        ("sep_conv_5x5", 1), ("sep_conv_5x5", 3), ("avg_pool_3x3", 0), ("none", 2),
+        ("max_pool_3x3", 0), ("dil_conv_5x5", 4), ("sep_conv_3x3", 2),  # op tie -> first op
+        ("none", 1), ("none", 3),
+    )
+
+
+def test_derive_genotype_reads_alpha_as_logits():
+    alpha = torch.log(PROBS) + 3.0  # shift: softmax is invariant
+    genotype = derive_genotype(alpha, alpha, "darts")
+    assert genotype.normal == derive_cell(PROBS, "darts")
+    assert genotype.normal_concat == (2, 3, 4, 5)
+    assert genotype.form == "darts"
+    assert derive_genotype(alpha, alpha, "edge_all").form == "edge_all"
+
+
+DARTS_V2_TEXT = (
+    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+    "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
+    "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
+    "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], "
+    "reduce_concat=[2, 3, 4, 5])"
+)
+
+
+def test_darts_repr_round_trip():
+    genotype = Genotype.parse(DARTS_V2_TEXT)
+    assert str(genotype) == DARTS_V2_TEXT
+    assert genotype.nodes("normal")[3] == (("skip_connect", 0), ("dil_conv_3x3", 2))
+
+
+def test_json_round_trip():
+    genotype = Genotype.parse(DARTS_V2_TEXT)
+    assert Genotype.from_json(genotype.to_json()) == genotype
+
+
+def test_range_concat_and_autodl_nesting_are_accepted():
+    text = ("Genotype(normal=[(('skip_connect', 0), ('skip_connect', 1)), (('skip_connect', 0), ('sep_conv_5x5', 2)),"
+            " (('sep_conv_3x3', 3), ('skip_connect', 0)), (('sep_conv_5x5', 4), ('sep_conv_3x3', 3))],"
+            " normal_concat=range(2, 6), reduce=[(('sep_conv_5x5', 0), ('sep_conv_3x3', 1)),"
+            " (('sep_conv_5x5', 2), ('sep_conv_5x5', 1)), (('dil_conv_5x5', 2), ('sep_conv_3x3', 1)),"
+            " (('sep_conv_5x5', 0), ('sep_conv_5x5', 1))], reduce_concat=range(2, 6))")
+    genotype = Genotype.parse(text)
+    assert genotype.normal[3] == ("sep_conv_5x5", 2)
+    assert genotype.reduce_concat == (2, 3, 4, 5)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Genotype(normal=[('conv_9x9', 0)] * 8, normal_concat=[2], reduce=[], reduce_concat=[2])", "unsupported"),
+    (DARTS_V2_TEXT.replace("('sep_conv_3x3', 0)", "('conv_9x9', 0)", 1), "unknown primitive 'conv_9x9'"),
+    (DARTS_V2_TEXT.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"), "node 5 cannot read input 5"),
+    (DARTS_V2_TEXT.replace("('dil_conv_3x3', 2)], ", "], "), "needs 8"),
+    (DARTS_V2_TEXT.replace("normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 9]"), "normal_concat"),
+    ("__import__('os').system('true')", "must look like Genotype"),
+    ("Genotype(normal=", "cannot parse"),
+])
+def test_bad_genotype_text_is_refused_clearly(text, message):
+    with pytest.raises(GenotypeError, match=message):
+        Genotype.parse(text)
+
+
+def test_bad_json_is_refused():
+    with pytest.raises(GenotypeError, match="invalid"):
+        Genotype.from_json("{nope")
+    with pytest.raises(GenotypeError, match="missing reduce"):
+        Genotype.from_json('{"normal": [], "normal_concat": [2], "reduce_concat": [2]}')

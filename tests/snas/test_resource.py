@@ -1,0 +1,128 @@
+import math
+
+import pytest
+import torch
+
+from snas.resource import CellGeometry, ResourcePenalty, cell_cost_table, concrete_log_prob, default_lambda
+from snas.space import PRIMITIVES, edge_index
+
+# One edge, three ops; resources are (params, MACs, memory accesses).
+NORMAL = torch.tensor([[0.0, 10.0, 100.0], [0.0, 1000.0, 8000.0], [0.0, 200.0, 400.0]])[None, :, None, :]
+REDUCE = 2 * NORMAL
+Z_N = torch.tensor([[[0.2, 0.3, 0.5]]])
+Z_R = torch.tensor([[[0.6, 0.3, 0.1]]])
+
+
+def penalty(method="reparametrization", separation="params", log=False, ratio=0.5, baseline=False):
+    return ResourcePenalty(method, separation, log, ratio, baseline, NORMAL, REDUCE)
+
+
+def alphas():
+    return torch.tensor([[0.1, -0.3, 0.4]]), torch.tensor([[0.0, 0.5, -0.5]])
+
+
+def test_concrete_log_density_equals_torch_distributions():
+    logits = torch.tensor([0.3, -1.0, 2.0, 0.0, 0.7])
+    tau = 0.6
+    z = torch.distributions.RelaxedOneHotCategorical(torch.tensor(tau), logits=logits).sample((6,))
+    z = z.clamp_min(1e-3)
+    z = z / z.sum(-1, keepdim=True)
+    expected = torch.distributions.RelaxedOneHotCategorical(torch.tensor(tau), logits=logits).log_prob(z)
+    assert torch.allclose(concrete_log_prob(logits, z, tau), expected, atol=1e-4)
+
+
+def test_concrete_log_density_by_hand_for_two_categories():
+    # n = 2: log 1! + log τ + a1 + a2 − (τ+1)(log z1 + log z2) − 2 log(e^a1 z1^−τ + e^a2 z2^−τ)
+    a, z, tau = (0.5, -0.5), (0.25, 0.75), 2.0
+    by_hand = (math.log(tau) + sum(a) - (tau + 1) * (math.log(z[0]) + math.log(z[1]))
+               - 2 * math.log(math.exp(a[0]) * z[0] ** -tau + math.exp(a[1]) * z[1] ** -tau))
+    assert concrete_log_prob(torch.tensor(a), torch.tensor(z), tau).item() == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_reparametrization_params_by_hand():
+    an, ar = alphas()
+    term = penalty()(an, ar, Z_N, Z_R, 1.0)
+    normal = 0.3 * 10 + 0.5 * 100
+    reduce = 0.3 * 20 + 0.1 * 200
+    assert term.cost.item() == pytest.approx(normal + 0.5 * reduce)
+    assert term.loss.item() == pytest.approx(normal + 0.5 * reduce)
+
+
+def test_all_resources_combined_as_the_official_code():
+    an, ar = alphas()
+    term = penalty(separation="all", ratio=1.0)(an, ar, Z_N, Z_R, 1.0)
+    normal = 0.43 * (2 * 53 + 4300 / 4000 + 260 / 100)
+    reduce = 0.43 * (2 * 26 + 2200 / 4000 + 200 / 100)
+    assert term.cost.item() == pytest.approx(normal + reduce, rel=1e-5)
+
+
+def test_log_penalty_averages_logs_and_clamps_below_one():
+    an, ar = alphas()
+    term = penalty(separation="all", log=True, ratio=1.0)(an, ar, Z_N, Z_R, 1.0)
+    normal = (math.log(53) + math.log(4300) + math.log(260)) / 3
+    reduce = (math.log(26) + math.log(2200) + math.log(200)) / 3
+    assert term.cost.item() == pytest.approx(normal + reduce, rel=1e-5)
+    only_none = torch.tensor([[[1.0, 0.0, 0.0]]])
+    assert penalty(log=True)(an, ar, only_none, only_none, 1.0).cost.item() == pytest.approx(0.0)
+
+
+def test_discrete_uses_softmax_of_alpha():
+    an, ar = alphas()
+    term = penalty(method="discrete", ratio=1.0)(an, ar, Z_N, Z_R, 1.0)
+    pn, pr = torch.softmax(an, -1)[0], torch.softmax(ar, -1)[0]
+    expected = pn[1] * 10 + pn[2] * 100 + pr[1] * 20 + pr[2] * 200
+    assert term.cost.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("baseline", [False, True])
+def test_policy_gradient_is_log_density_times_detached_cost(baseline):
+    an, ar = alphas()
+    an.requires_grad_(True)
+    tau = 0.5
+    term = penalty(method="policy_gradient", ratio=1.0, baseline=baseline)(an, ar, Z_N, Z_R, tau)
+    cost_n, cost_r = 53.0, 26.0
+    base_n, base_r = (110 / 3, 220 / 3) if baseline else (0.0, 0.0)
+    dist = lambda a: torch.distributions.RelaxedOneHotCategorical(torch.tensor(tau), logits=a[0])
+    expected = dist(an).log_prob(Z_N[0, 0]) * (cost_n - base_n) + dist(ar).log_prob(Z_R[0, 0]) * (cost_r - base_r)
+    assert term.loss.item() == pytest.approx(expected.item(), rel=1e-4)
+    assert term.cost.item() == pytest.approx(cost_n + cost_r)
+    (grad,) = torch.autograd.grad(term.loss, an)
+    (expected_grad,) = torch.autograd.grad(expected, an)
+    assert torch.allclose(grad, expected_grad, rtol=1e-4)
+
+
+def test_none_method_reports_cost_but_adds_nothing():
+    an, ar = alphas()
+    term = penalty(method="none")(an, ar, Z_N, Z_R, 1.0)
+    assert term.loss.item() == 0.0 and term.cost.item() > 0
+
+
+def test_default_lambdas_are_the_official_ones():
+    assert default_lambda("reparametrization", True) == 1e-2
+    assert default_lambda("reparametrization", False) == 1e-5
+    assert default_lambda("policy_gradient", True) == 1e-4
+    assert default_lambda("policy_gradient", False) == 1e-5
+    assert default_lambda("discrete", True) == 1e-2
+    assert default_lambda("discrete", False) == 1e-4
+
+
+def test_costs_follow_the_real_input_shape_of_each_edge():
+    c, h = 8, 16
+    normal = cell_cost_table(CellGeometry(c, h, h, reduction=False))
+    reduce = cell_cost_table(CellGeometry(c, h, h, reduction=True))
+    sep3 = PRIMITIVES.index("sep_conv_3x3")
+    size = 2 * (c * 9 + c * c)  # two depthwise 3×3 + two pointwise 1×1
+    e_in, e_mid = edge_index(0, 2), edge_index(2, 3)
+    # params, MACs (size × output pixels), memory (official: H²·(7C + C) + size at stride 1)
+    assert normal[:, e_in, sep3].tolist() == [size, size * h * h, h * h * 8 * c + size]
+    # stride 2 from a cell input: output 8×8, memory (official) y²·(10C + C) + size with y = 8
+    assert reduce[:, e_in, sep3].tolist() == [size, size * 64, 64 * 11 * c + size]
+    # intermediate nodes of a reduction cell are already 8×8 and stride 1
+    assert reduce[:, e_mid, sep3].tolist() == [size, size * 64, 64 * 8 * c + size]
+    pool = PRIMITIVES.index("max_pool_3x3")
+    assert normal[:, e_in, pool].tolist() == [0, 0, 2 * c * h * h]
+    assert reduce[:, e_in, pool].tolist() == [0, 0, 5 * c * 64]
+    skip = PRIMITIVES.index("skip_connect")
+    assert normal[:, e_in, skip].tolist() == [0, 0, 0]
+    assert reduce[:, e_in, skip].tolist()[:2] == [c * c, c * c * 64]
+    assert normal[:, :, PRIMITIVES.index("none")].abs().sum() == 0

@@ -1,0 +1,114 @@
+import math
+
+import pytest
+import torch
+
+from conftest import tiny_search_settings
+from snas.config import SearchConfig
+from snas.metrics import SEARCH_METRICS
+from snas.search import Search
+
+
+def run(settings, epochs):
+    search = Search(SearchConfig.model_validate(settings))
+    return search, [search.run_epoch() for _ in range(epochs)]
+
+
+def comparable(metrics):
+    return [{k: v for k, v in m.items() if k not in ("epoch_time_s", "images_per_s")} for m in metrics]
+
+
+def test_metrics_follow_the_contract():
+    _, (metrics,) = run(tiny_search_settings(epochs=1), 1)
+    assert set(metrics) == set(SEARCH_METRICS)
+    assert metrics["epoch"] == 1
+    assert 0 <= metrics["search_val_acc"] <= 100 and 0 <= metrics["child_val_acc"] <= 100
+    assert 0 < metrics["arch_entropy"] <= math.log(8) + 1e-6
+    assert metrics["eval_params_m"] > metrics["child_params_m"] > 0
+    assert metrics["genotype"].startswith("Genotype(normal=[")
+
+
+@pytest.mark.parametrize("method", ["snas", "gdas", "darts"])
+def test_same_seed_same_search(method):
+    settings = tiny_search_settings(method=method, epochs=2, drop_path=0.2 if method == "snas" else 0.0,
+                                    resource={"method": "reparametrization" if method != "darts" else "discrete"})
+    first, a = run(settings, 2)
+    torch.manual_seed(999)  # global RNG state must not leak into the run
+    second, b = run(settings, 2)
+    assert comparable(a) == comparable(b)
+    assert torch.equal(first.alphas.normal, second.alphas.normal)
+    different, c = run({**settings, "seed": 1}, 2)
+    assert not torch.equal(first.alphas.normal, different.alphas.normal)
+
+
+@pytest.mark.parametrize("extra", [
+    {"method": "snas", "drop_path": 0.3, "nsample": 2, "resample_per_cell": True,
+     "temperature": {"schedule": "exponential", "per": "step"}, "resource": {"method": "policy_gradient"}},
+    {"method": "gdas", "arch": {"name": "adam", "lr": 0.01}},
+    {"method": "darts", "second_order": True},
+])
+def test_resume_equals_uninterrupted(tmp_path, extra):
+    settings = tiny_search_settings(epochs=4, **extra)
+    straight, straight_metrics = run(settings, 4)
+
+    first, first_metrics = run(settings, 2)
+    first.save(tmp_path / "checkpoint.pt")
+    del first
+    resumed = Search.restore(tmp_path / "checkpoint.pt")
+    assert resumed.epoch == 2
+    rest = [resumed.run_epoch() for _ in range(2)]
+
+    assert comparable(first_metrics + rest) == comparable(straight_metrics)
+    assert resumed.history == first_metrics + rest
+    assert torch.equal(resumed.alphas.normal, straight.alphas.normal)
+    assert torch.equal(resumed.alphas.reduce, straight.alphas.reduce)
+    for a, b in zip(resumed.model.parameters(), straight.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_finished_search_refuses_more_epochs():
+    search, _ = run(tiny_search_settings(epochs=1), 1)
+    assert search.finished
+    with pytest.raises(RuntimeError, match="finished"):
+        search.run_epoch()
+
+
+def test_diverging_loss_ends_the_search_cleanly():
+    settings = tiny_search_settings(epochs=20, weights={"lr": 1e12, "grad_clip": 1e12})
+    search = Search(SearchConfig.model_validate(settings))
+    while not search.finished:
+        metrics = search.run_epoch()
+    assert metrics["diverged"] is True
+    assert search.epoch < 20
+    assert [m["diverged"] for m in search.history] == [False] * (search.epoch - 1) + [True]
+    # the step that produced the NaN loss was not applied
+    assert all(torch.isfinite(p).all() for p in search.model.parameters())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("estimator", ["reparametrization", "discrete", "policy_gradient"])
+def test_large_lambda_lowers_the_expected_cost(estimator):
+    def final_cost(lam):
+        settings = tiny_search_settings(
+            epochs=10, arch={"name": "adam", "lr": 0.05, "weight_decay": 0.0},
+            resource={"method": estimator, "lambda": lam, "log_penalty": True},
+            data={"synthetic": {"classes": 4, "image_size": 8, "train_images": 1200, "test_images": 64}})
+        search = Search(SearchConfig.model_validate(settings))
+        start = expected_cost(search)
+        while not search.finished:  # 10 epochs × 18 steps
+            search.run_epoch()
+        return start, expected_cost(search)
+
+    start, with_penalty = final_cost(1.0)
+    _, without = final_cost(0.0)
+    assert with_penalty < 0.7 * start
+    assert with_penalty < 0.7 * without
+
+
+def expected_cost(search):
+    """The discrete expectation Σ softmax(α)·R of the normalised penalty."""
+    penalty = search.penalty
+    with torch.no_grad():
+        term = type(penalty)("discrete", penalty.separation, penalty.log_penalty, penalty.ratio, False,
+                             penalty.normal_costs, penalty.reduce_costs)
+        return term(search.alphas.normal, search.alphas.reduce, None, None, 1.0).cost.item()

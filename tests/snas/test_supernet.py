@@ -1,0 +1,108 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from bench.reference_supernet import ReferenceSuperNet, load_into
+from snas.childnet import ChildNetwork
+from snas.genotype import Genotype
+from snas.ops import DilConv, SepConv
+from snas.relax import RELAXATIONS, EdgeSample, argmax_sample
+from snas.space import PRIMITIVES, cell_edges
+from snas.stacked import StackedConvChain
+from snas.supernet import SuperNet
+
+
+def make_pair(layers=3, channels=4, classes=5):
+    torch.manual_seed(0)
+    reference = ReferenceSuperNet(channels, classes, layers)
+    ours = SuperNet(channels, classes, layers)
+    load_into(reference, ours)
+    return reference, ours
+
+
+@pytest.mark.parametrize("method", ["snas", "darts"])
+def test_supernet_computes_the_reference_design(method):
+    reference, ours = make_pair()
+    x, y = torch.randn(6, 3, 16, 16), torch.randint(0, 5, (6,))
+    alphas = [torch.randn(14, 8, requires_grad=True) for _ in range(2)]
+    gen = torch.Generator().manual_seed(0)
+    normal, reduce = (RELAXATIONS[method].sample(a, 0.8, gen) for a in alphas)
+    ref_logits = reference(x, normal.weights, reduce.weights)
+    ref_grads = torch.autograd.grad(F.cross_entropy(ref_logits, y), alphas, retain_graph=True)
+    our_logits = ours(x, [normal], [reduce])
+    our_grads = torch.autograd.grad(F.cross_entropy(our_logits, y), alphas)
+    assert torch.allclose(ref_logits, our_logits, atol=1e-5)
+    for a, b in zip(ref_grads, our_grads):
+        assert torch.allclose(a, b, atol=1e-6)
+    # the check is not vacuous: one changed weight changes the output
+    with torch.no_grad():
+        ours.cells[0].sources[0].convs["sep_conv_3x3"].pointwise[0][0] += 1.0
+    assert not torch.allclose(ref_logits, ours(x, [normal], [reduce]), atol=1e-5)
+
+
+def test_hard_sample_matches_the_one_hot_mixture_in_value():
+    _, ours = make_pair()
+    x = torch.randn(4, 3, 16, 16)
+    hard = [RELAXATIONS["gdas"].sample(torch.randn(14, 8), 1.0, torch.Generator().manual_seed(s)) for s in (1, 2)]
+    as_mixture = [EdgeSample(h.weights) for h in hard]
+    ours.eval()  # running statistics: outputs no longer depend on which ops ran before
+    assert torch.allclose(ours(x, [hard[0]], [hard[1]]), ours(x, [as_mixture[0]], [as_mixture[1]]), atol=1e-5)
+
+
+def test_hard_sample_runs_only_the_chosen_ops():
+    _, ours = make_pair()
+    ours.eval()
+    alpha_n, alpha_r = torch.randn(14, 8), torch.randn(14, 8)
+    normal, reduce = argmax_sample(alpha_n), argmax_sample(alpha_r)
+
+    def flops(fn):
+        with FlopCounterMode(display=False) as counter:
+            fn()
+        return counter.get_total_flops()
+
+    x = torch.randn(1, 3, 16, 16)
+    hard = flops(lambda: ours(x, [normal], [reduce]))
+    soft = flops(lambda: ours(x, [EdgeSample(normal.weights)], [EdgeSample(reduce.weights)]))
+    edges = cell_edges()
+    genotype = Genotype(
+        normal=tuple((PRIMITIVES[k], src) for k, (src, _) in zip(normal.choice, edges)), normal_concat=(2, 3, 4, 5),
+        reduce=tuple((PRIMITIVES[k], src) for k, (src, _) in zip(reduce.choice, edges)), reduce_concat=(2, 3, 4, 5))
+    child = ChildNetwork(genotype, channels=4, layers=3, num_classes=5, image_size=16).eval()
+    assert hard == flops(lambda: child(x))  # exactly the child network's work
+    assert hard < soft / 3
+
+
+@pytest.mark.parametrize("name, module", [
+    ("sep_conv_5x5", lambda c, s: SepConv(c, c, 5, s, 2, affine=False)),
+    ("dil_conv_3x3", lambda c, s: DilConv(c, c, 3, s, 2, 2, affine=False)),
+])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_stacked_chain_equals_separate_ops(name, module, stride):
+    c, edges = 4, 3
+    torch.manual_seed(0)
+    spec = {"sep_conv_5x5": (5, 2, 1, 2), "dil_conv_3x3": (3, 2, 2, 1)}[name]
+    chain = StackedConvChain(c, edges, spec[0], stride, spec[1], spec[2], spec[3])
+    singles = [module(c, stride) for _ in range(edges)]
+    with torch.no_grad():
+        for e, single in enumerate(singles):
+            convs = [m for m in single if isinstance(m, torch.nn.Conv2d)]
+            for r in range(len(chain.depthwise)):
+                chain.depthwise[r][e * c:(e + 1) * c] = convs[2 * r].weight
+                chain.pointwise[r][e * c:(e + 1) * c] = convs[2 * r + 1].weight
+    x = torch.randn(5, c, 8, 8)
+    together = chain(torch.cat([F.relu(x)] * edges, dim=1)).split(c, dim=1)
+    for e, single in enumerate(singles):
+        expected = single(x)
+        assert torch.allclose(together[e], expected, atol=1e-5)
+        assert torch.allclose(chain.forward_edge(F.relu(x), e), expected, atol=1e-5)
+
+
+def test_drop_path_is_seeded_and_drops_whole_edges():
+    _, ours = make_pair()
+    x = torch.randn(8, 3, 16, 16)
+    sample = [EdgeSample(torch.softmax(torch.randn(14, 8), -1))]
+    out = [ours(x, sample, sample, 0.5, torch.Generator().manual_seed(7)) for _ in range(2)]
+    assert torch.equal(out[0], out[1])
+    other = ours(x, sample, sample, 0.5, torch.Generator().manual_seed(8))
+    assert not torch.allclose(out[0], other)

@@ -20,7 +20,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.device import DEVICE_PATTERN
-from snas.genotype import DerivationRule
+from snas.catalogue import resolve_genotype
+from snas.genotype import DerivationRule, Genotype
 from snas.relax import RELAXATIONS
 from snas.resource import PENALTY_METHODS, SEPARATIONS, default_lambda
 from snas.temperature import SCHEDULES
@@ -187,3 +188,61 @@ class SearchConfig(Frozen):
         if self.resource.method == "policy_gradient" and self.method != "snas":
             raise ValueError("resource.method policy_gradient needs the soft Concrete samples of method snas")
         return self
+
+
+class RetrainConfig(Frozen):
+    """Training one genotype from scratch (the evaluation step of a NAS paper).
+
+    Defaults are the DARTS/SNAS CIFAR-10 evaluation: 20 cells, C = 36, auxiliary head
+    (weight 0.4), drop path 0.2 ramped linearly from 0, 600 epochs, batch 96, SGD lr 0.025
+    cosine, momentum 0.9, weight decay 3e-4, gradient clip 5.  The paper setting also uses
+    ``data.cutout: 16``; ImageNet (``network: imagenet``) adds ``label_smoothing: 0.1``.
+    ``genotype`` accepts a catalogue name, a JSON file, Genotype(...) text or the JSON
+    mapping itself; it is stored resolved, so a checkpoint does not depend on the file.
+    """
+
+    genotype: dict[str, Any]
+    network: Literal["cifar", "imagenet"] = "cifar"
+    layers: int = Field(20, ge=3)
+    init_channels: int = Field(36, ge=2)
+    epochs: int = Field(600, ge=1)
+    batch_size: int = Field(96, ge=2)
+    lr: float = Field(0.025, gt=0)
+    lr_min: float = Field(0.0, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(3e-4, ge=0)
+    grad_clip: float = Field(5.0, gt=0)
+    auxiliary: bool = True
+    auxiliary_weight: float = Field(0.4, ge=0)
+    drop_path: float = Field(0.2, ge=0, lt=1)
+    """Final drop-path probability; epoch ``e`` uses ``drop_path · e / epochs``."""
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    """Part of the training set held out for ``val_acc`` (0: train on all of it, no val_acc)."""
+    seed: int = Field(0, ge=0)
+    device: str = Field("auto", pattern=DEVICE_PATTERN)
+    bf16: bool = False
+    channels_last: bool = True
+    data: DataConfig = DataConfig()
+
+    @field_validator("genotype", mode="before")
+    @classmethod
+    def _resolve_genotype(cls, value: Any) -> Any:
+        if isinstance(value, Genotype):
+            return value.to_dict()
+        if isinstance(value, str):
+            return resolve_genotype(value).to_dict()
+        if isinstance(value, dict):
+            return Genotype.from_dict(value).to_dict()
+        raise ValueError("genotype must be a catalogue name, a file, Genotype(...) text or a mapping")
+
+    @field_validator("init_channels")
+    @classmethod
+    def _even(cls, channels: int) -> int:
+        if channels % 2:
+            raise ValueError(f"must be even (reduction cells split channels in two), got {channels}")
+        return channels
+
+    @property
+    def resolved_genotype(self) -> Genotype:
+        return Genotype.from_dict(self.genotype)

@@ -1,0 +1,133 @@
+"""Published genotypes by name, and turning any genotype argument into a :class:`Genotype`.
+
+The genotypes are those of the papers' repositories (DARTS ``genotypes.py``, SNAS
+``genotypes.py``, GDAS/AutoDL ``genotypes.py``).  ``published`` holds the papers' CIFAR-10
+figures (test error %, parameters in M, search cost in GPU-days) for comparison; the
+parameter counts we *measure* for these genotypes come from :func:`snas.childnet.profile_child`
+and are shown next to the published ones, never adjusted to match them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from snas.genotype import Genotype, GenotypeError
+
+_CONCAT = (2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A paper's reported CIFAR-10 evaluation result for a genotype."""
+
+    test_error: str
+    params_m: float
+    search_gpu_days: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    genotype: Genotype
+    published: Published | None
+
+
+def _genotype(normal: list[tuple[str, int]], reduce: list[tuple[str, int]]) -> Genotype:
+    return Genotype(normal=tuple(normal), normal_concat=_CONCAT, reduce=tuple(reduce), reduce_concat=_CONCAT)
+
+
+_DARTS = "Liu et al., DARTS, ICLR 2019, Table 1"
+_SNAS = "Xie et al., SNAS, ICLR 2019, Table 1"
+
+CATALOGUE: dict[str, Entry] = {
+    "DARTS_V1": Entry(_genotype(
+        [("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 0), ("sep_conv_3x3", 1),
+         ("skip_connect", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 2)],
+        [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 0),
+         ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("avg_pool_3x3", 0)]),
+        Published("3.00 ± 0.14", 3.3, 1.5, _DARTS + " (first order)")),
+    "DARTS_V2": Entry(_genotype(
+        [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
+         ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)],
+        [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
+         ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)]),
+        Published("2.76 ± 0.09", 3.3, 4.0, _DARTS + " (second order)")),
+    "SNAS_mild": Entry(_genotype(
+        [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 0), ("dil_conv_3x3", 1),
+         ("skip_connect", 0), ("skip_connect", 1), ("skip_connect", 0), ("sep_conv_3x3", 1)],
+        [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("max_pool_3x3", 1), ("skip_connect", 2),
+         ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 0), ("dil_conv_5x5", 2)]),
+        Published("2.98", 2.9, 1.5, _SNAS + " (mild constraint)")),
+    "SNAS_mild_edge_all": Entry(Genotype(
+        normal=(("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
+                ("skip_connect", 0), ("dil_conv_3x3", 1), ("none", 2),
+                ("skip_connect", 0), ("skip_connect", 1), ("none", 3), ("none", 2),
+                ("skip_connect", 0), ("sep_conv_3x3", 1), ("none", 4), ("none", 3), ("none", 2)),
+        normal_concat=_CONCAT,
+        reduce=(("max_pool_3x3", 0), ("max_pool_3x3", 1),
+                ("none", 0), ("max_pool_3x3", 1), ("skip_connect", 2),
+                ("none", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("none", 3),
+                ("max_pool_3x3", 0), ("dil_conv_5x5", 2), ("none", 1), ("none", 3), ("none", 4)),
+        reduce_concat=_CONCAT), None),
+    "SNAS_moderate": Entry(_genotype(
+        [("dil_conv_5x5", 0), ("skip_connect", 1), ("sep_conv_3x3", 0), ("skip_connect", 1),
+         ("skip_connect", 0), ("skip_connect", 1), ("sep_conv_3x3", 0), ("dil_conv_5x5", 1)],
+        [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("sep_conv_5x5", 0), ("dil_conv_5x5", 1),
+         ("sep_conv_5x5", 0), ("sep_conv_5x5", 1), ("sep_conv_5x5", 0), ("sep_conv_5x5", 1)]),
+        Published("2.85 ± 0.02", 2.8, 1.5, _SNAS + " (moderate constraint)")),
+    "SNAS_moderate_edge_all": Entry(Genotype(
+        normal=(("dil_conv_5x5", 0), ("skip_connect", 1),
+                ("sep_conv_3x3", 0), ("skip_connect", 1), ("none", 2),
+                ("skip_connect", 0), ("none", 3), ("none", 2), ("skip_connect", 1),
+                ("sep_conv_3x3", 0), ("dil_conv_5x5", 1), ("none", 4), ("none", 3), ("none", 2)),
+        normal_concat=_CONCAT,
+        reduce=(("max_pool_3x3", 0), ("max_pool_3x3", 1),
+                ("sep_conv_5x5", 0), ("none", 2), ("dil_conv_5x5", 1),
+                ("none", 3), ("none", 2), ("sep_conv_5x5", 0), ("sep_conv_5x5", 1),
+                ("none", 4), ("none", 3), ("none", 2), ("sep_conv_5x5", 0), ("sep_conv_5x5", 1)),
+        reduce_concat=_CONCAT), None),
+    "SNAS_aggressive": Entry(_genotype(
+        [("sep_conv_5x5", 0), ("skip_connect", 1), ("skip_connect", 0), ("skip_connect", 1),
+         ("dil_conv_5x5", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_5x5", 1)],
+        [("sep_conv_5x5", 0), ("none", 1), ("sep_conv_5x5", 0), ("none", 1),
+         ("none", 1), ("none", 0), ("none", 1), ("none", 0)]),
+        Published("3.10 ± 0.04", 2.3, 1.5, _SNAS + " (aggressive constraint)")),
+    "SNAS_aggressive_edge_all": Entry(Genotype(
+        normal=(("sep_conv_5x5", 0), ("skip_connect", 1),
+                ("skip_connect", 0), ("skip_connect", 1), ("none", 2),
+                ("dil_conv_5x5", 1), ("skip_connect", 0), ("none", 2), ("none", 3),
+                ("skip_connect", 0), ("dil_conv_5x5", 1), ("none", 2), ("none", 3), ("none", 4)),
+        normal_concat=_CONCAT,
+        reduce=(("sep_conv_5x5", 0), ("none", 1),
+                ("sep_conv_5x5", 0), ("none", 1), ("none", 2),
+                ("none", 0), ("none", 1), ("none", 2), ("none", 3),
+                ("none", 0), ("none", 1), ("none", 2), ("none", 3), ("none", 4)),
+        reduce_concat=_CONCAT), None),
+    "GDAS_V1": Entry(_genotype(
+        [("skip_connect", 0), ("skip_connect", 1), ("skip_connect", 0), ("sep_conv_5x5", 2),
+         ("sep_conv_3x3", 3), ("skip_connect", 0), ("sep_conv_5x5", 4), ("sep_conv_3x3", 3)],
+        [("sep_conv_5x5", 0), ("sep_conv_3x3", 1), ("sep_conv_5x5", 2), ("sep_conv_5x5", 1),
+         ("dil_conv_5x5", 2), ("sep_conv_3x3", 1), ("sep_conv_5x5", 0), ("sep_conv_5x5", 1)]),
+        Published("2.93", 3.4, 0.21, "Dong & Yang, GDAS, CVPR 2019, Table 1")),
+}
+
+
+def resolve_genotype(spec: str) -> Genotype:
+    """A genotype from a catalogue name, a JSON file, or DARTS repr text (in that order)."""
+    spec = spec.strip()
+    if spec in CATALOGUE:
+        return CATALOGUE[spec].genotype
+    if spec.startswith("Genotype("):
+        return Genotype.parse(spec)
+    path = Path(spec).expanduser()
+    if path.is_file():
+        text = path.read_text()
+        try:
+            return Genotype.parse(text) if text.lstrip().startswith("Genotype(") else Genotype.from_json(text)
+        except GenotypeError as err:
+            raise GenotypeError(f"{path}: {err}") from None
+    raise GenotypeError(
+        f"{spec!r} is not a catalogue name, a genotype file or a Genotype(...) text; "
+        f"catalogue names: {', '.join(CATALOGUE)}"
+    )

@@ -1,0 +1,158 @@
+"""Training a genotype from scratch, resumable like :class:`snas.search.Search`.
+
+``Retrain(config)`` builds the evaluation network of the genotype, its data and its
+optimiser; ``run_epoch()`` trains one epoch (SGD, cosine learning rate, auxiliary loss,
+drop path ramped from 0 to ``drop_path``, gradient clipping, optional label smoothing),
+evaluates on the validation part and the test split, and returns the metrics of
+:data:`snas.metrics.RETRAIN_METRICS`.  ``state_dict`` / ``save`` / ``restore`` capture the
+model, the optimiser, the random generators and the history.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snas.checkpoint import load_checkpoint, save_checkpoint
+from snas.childnet import ChildNetwork, profile_child, stem_halvings
+from snas.config import RetrainConfig
+from snas.data import Batches, RetrainData, check_image_size, retrain_data
+from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
+from snas.errors import UserInputError
+from snas.space import reduction_layers
+from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, set_lr
+
+KIND = "retrain"
+StepCallback = Callable[[int, int], None]
+
+
+class Retrain:
+    """One from-scratch training run of a genotype (see the module docstring)."""
+
+    def __init__(self, config: RetrainConfig, data: RetrainData | None = None):
+        cfg = self.config = config
+        self.genotype = cfg.resolved_genotype
+        self.device = resolve_device(cfg.device)
+        warn_unused_bf16(self.device, cfg.bf16)
+        self.data = data or retrain_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device,
+                                         val_fraction=cfg.val_fraction)
+        channels, height, width = self.data.image_shape
+        halvings = stem_halvings(cfg.network) + len(set(reduction_layers(cfg.layers)))
+        check_image_size(height, width, halvings, f"a {cfg.layers}-cell {cfg.network} network")
+        self.memory_format = memory_format(self.device, cfg.channels_last)
+        network = dict(kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
+                       num_classes=self.data.num_classes, in_channels=channels, image_size=height)
+        self.model = build_model(cfg.seed, lambda: ChildNetwork(self.genotype, auxiliary=cfg.auxiliary, **network))
+        self.model.to(self.device, memory_format=self.memory_format)
+        self.profile = profile_child(self.genotype, **network)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                                         weight_decay=cfg.weight_decay)
+        self.generators = Generators(cfg.seed, ("data", "drop_path"))
+        self.epoch = 0
+        self.diverged = False
+        self.history: list[dict[str, Any]] = []
+
+    @property
+    def finished(self) -> bool:
+        return self.diverged or self.epoch >= self.config.epochs
+
+    def drop_prob(self, epoch: int) -> float:
+        """DARTS's linear ramp: epoch ``e`` (0-based) drops with ``p · e / epochs``."""
+        return self.config.drop_path * epoch / self.config.epochs
+
+    def _train_epoch(self, on_step: StepCallback | None) -> dict[str, float]:
+        cfg = self.config
+        self.model.train()
+        lr = cosine_lr(cfg.lr, cfg.lr_min, self.epoch, cfg.epochs)
+        set_lr(self.optimizer, lr)
+        drop = self.drop_prob(self.epoch)
+        loss_mean, acc_mean = RunningMean(), RunningMean()
+        steps = self.data.train.train_steps()
+        for step, (x, y) in enumerate(self.data.train.train_epoch(self.generators["data"])):
+            x = x.contiguous(memory_format=self.memory_format)
+            self.optimizer.zero_grad(set_to_none=True)
+            with autocast(self.device, cfg.bf16):
+                logits, logits_aux = self.model(x, drop, self.generators["drop_path"])
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+            if logits_aux is not None:
+                loss = loss + cfg.auxiliary_weight * F.cross_entropy(
+                    logits_aux.float(), y, label_smoothing=cfg.label_smoothing)
+            if not torch.isfinite(loss):
+                self.diverged = True
+                break
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
+            loss_mean.add(loss.item(), len(y))
+            acc_mean.add(100.0 * correct(logits, y) / len(y), len(y))
+            if on_step is not None:
+                on_step(step + 1, steps)
+        return {"train_loss": loss_mean.mean, "train_acc": acc_mean.mean, "lr": lr, "drop_path": drop}
+
+    @torch.no_grad()
+    def accuracy(self, batches: Batches | None) -> float:
+        """Top-1 accuracy (%) on ``batches``; NaN when there are none."""
+        if batches is None:
+            return math.nan
+        self.model.eval()
+        hits = total = 0
+        for x, y in batches.eval_epoch():
+            with autocast(self.device, self.config.bf16):
+                logits, _ = self.model(x.contiguous(memory_format=self.memory_format))
+            hits += correct(logits, y)
+            total += len(y)
+        return 100.0 * hits / total
+
+    def run_epoch(self, on_step: StepCallback | None = None) -> dict[str, Any]:
+        if self.finished:
+            raise RuntimeError(f"the training is finished ({self.epoch} of {self.config.epochs} epochs)")
+        start = time.perf_counter()
+        train = self._train_epoch(on_step)
+        val_acc, test_acc = self.accuracy(self.data.val), self.accuracy(self.data.test)
+        self.epoch += 1
+        metrics: dict[str, Any] = {
+            "epoch": self.epoch, **train, "val_acc": val_acc, "test_acc": test_acc,
+            "params_m": self.profile.params_m, "macs_m": self.profile.macs_m,
+            "epoch_time_s": time.perf_counter() - start, "diverged": self.diverged,
+        }
+        self.history.append(metrics)
+        return metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch, "diverged": self.diverged, "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "generators": self.generators.state_dict(),
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generators.load_state_dict(state["generators"])
+        self.epoch = int(state["epoch"])
+        self.diverged = bool(state["diverged"])
+        self.history = list(state["history"])
+
+    def save(self, path: str | Path) -> Path:
+        return save_checkpoint(path, KIND, {
+            "config": self.config.model_dump(mode="json"),
+            "split": self.data.split.to_dict(),
+            "epoch": self.epoch,
+            "genotype": self.genotype.to_dict(),
+            "state": self.state_dict(),
+        })
+
+    @classmethod
+    def restore(cls, path: str | Path, data: RetrainData | None = None) -> "Retrain":
+        record = load_checkpoint(path, KIND)
+        run = cls(RetrainConfig.model_validate(record["config"]), data=data)
+        if run.data.split.fingerprint != record["split"]["fingerprint"]:
+            raise UserInputError(f"the data split differs from the one {path} was trained on (the data set changed?)")
+        run.load_state_dict(record["state"])
+        return run

@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from snas.catalogue import resolve_genotype
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.device import DEVICE_PATTERN
-from snas.catalogue import resolve_genotype
 from snas.genotype import DerivationRule, Genotype
 from snas.relax import RELAXATIONS
 from snas.resource import PENALTY_METHODS, SEPARATIONS, default_lambda

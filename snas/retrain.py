@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -149,7 +150,7 @@ class Retrain:
         })
 
     @classmethod
-    def restore(cls, path: str | Path, data: RetrainData | None = None) -> "Retrain":
+    def restore(cls, path: str | Path, data: RetrainData | None = None) -> Retrain:
         record = load_checkpoint(path, KIND)
         run = cls(RetrainConfig.model_validate(record["config"]), data=data)
         if run.data.split.fingerprint != record["split"]["fingerprint"]:

@@ -16,6 +16,9 @@ from snas.errors import UserInputError
 
 # verb -> module under harness.commands (imported lazily: Ray is slow to import)
 COMMANDS: dict[str, str] = {
+    "run": "Run a study file with Ray Tune (sweeps, ASHA, Optuna), then analyse it.",
+    "resume": "Continue an interrupted or partly failed study.",
+    "status": "Show a study's trials: state, epochs, early stops, best metric, errors.",
     "search": "Run one architecture search without Ray (progress bar, resumable).",
 }
 

@@ -7,17 +7,20 @@ from pydantic import ValidationError
 from snas.errors import UserInputError
 
 
-def describe(err: ValidationError, prefix: str = "") -> str:
-    """One line per problem: ``key.path: what is wrong``."""
+def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...] = ()) -> str:
+    """One ``key.path: what is wrong`` per problem; ``prefix`` is prepended to key paths
+    (the section a nested config came from) except those starting with ``unprefixed``."""
     lines = []
     for problem in err.errors():
-        path = ".".join(str(p) for p in (prefix.split(".") if prefix else []) + list(problem["loc"]))
+        loc = [str(p) for p in problem["loc"]]
+        if prefix and not (loc and loc[0] in unprefixed):
+            loc = prefix.split(".") + loc
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see the study files in studies/ for the keys)"
-        lines.append(f"{path or '(top level)'}: {message}")
+        lines.append(f"{'.'.join(loc) or 'study'}: {message}")
     return "; ".join(lines)
 
 
-def invalid(err: ValidationError, what: str, prefix: str = "") -> UserInputError:
-    return UserInputError(f"invalid {what}: {describe(err, prefix)}")
+def invalid(err: ValidationError, what: str, prefix: str = "", unprefixed: tuple[str, ...] = ()) -> UserInputError:
+    return UserInputError(f"invalid {what}: {describe(err, prefix, unprefixed)}")

@@ -1,0 +1,84 @@
+"""Analysis of a study folder: tables, plots, the winners, the report.  Never starts Ray."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from harness.analysis.plots import Plot, PlotInput, draw_plots
+from harness.analysis.results import StudyResults, load_results
+from harness.analysis.tables import Scope, best_trials, curves_table, short_names, trials_table
+from snas.atomic import atomic_write, atomic_write_text
+
+ANALYSIS_DIR = "analysis"
+PLOTS_DIR = "plots"
+
+
+@dataclass
+class AnalysisSummary:
+    results: StudyResults
+    trials: pd.DataFrame
+    best: list[dict]
+    plots: list[Plot] = field(default_factory=list)
+    metric: str = ""
+    scope: Scope = "last"
+
+    @property
+    def path(self) -> Path:
+        return self.results.path
+
+    def describe(self) -> str:
+        study, table = self.results.study, self.trials
+        states = table["state"].value_counts().to_dict() if len(table) else {}
+        lines = [f"study {study.name}: {len(table)} trials "
+                 f"({', '.join(f'{n} {s.lower()}' for s, n in states.items()) or 'none yet'}; "
+                 f"{int(table['stopped_early'].sum()) if len(table) else 0} stopped early by ASHA, "
+                 f"{int(table['diverged'].sum()) if len(table) else 0} diverged)"]
+        lines += [f"note: {note}" for note in self.results.notes]
+        if self.best:
+            top = self.best[0]
+            names = short_names(list(study.space))
+            settings = ", ".join(f"{names[k]}={v}" for k, v in top["config"].items() if k in names)
+            lines.append(f"best trial {top['trial_id']}: {self.metric} = {top['score']:.2f} "
+                         f"({self.scope} epoch){' with ' + settings if settings else ''}")
+            lines.append(f"genotype: {top['genotype']}")
+        else:
+            lines.append(f"no trial has reported {self.metric} yet")
+        lines.append(f"tables: {self.path / ANALYSIS_DIR} (trials.csv, curves.csv, best.json)")
+        lines.append(f"plots:  {self.path / PLOTS_DIR} ({len(self.plots)} plots)")
+        return "\n".join(lines)
+
+
+def _write_table(table: pd.DataFrame, stem: Path) -> None:
+    atomic_write_text(stem.with_suffix(".csv"), table.to_csv(index=False))
+    atomic_write(stem.with_suffix(".parquet"), lambda handle: table.to_parquet(handle, index=False))
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "last", top: int = 3,
+                   plots: bool = True) -> AnalysisSummary:
+    """Write ``analysis/`` (tables, best.json) and ``plots/`` for the study folder ``path``."""
+    results = load_results(path)
+    metric = metric or results.study.metric
+    trials = trials_table(results, metric, scope)
+    curves = curves_table(results)
+    best = best_trials(trials, results, top)
+    out = results.path / ANALYSIS_DIR
+    _write_table(trials, out / "trials")
+    _write_table(curves, out / "curves")
+    atomic_write_text(out / "best.json", json.dumps(
+        {"metric": metric, "scope": scope, "partial": results.partial, "notes": results.notes, "trials": best},
+        indent=2, default=_json_default) + "\n")
+    summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope)
+    if plots and len(trials):
+        summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric, results.path / PLOTS_DIR))
+    return summary

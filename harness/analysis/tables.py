@@ -1,0 +1,146 @@
+"""Tidy tables of a study: one row per trial, one row per trial-epoch, and the winners."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Literal
+
+import pandas as pd
+
+from harness.analysis.results import StudyResults, TrialRecord
+from snas.genotype import Genotype
+
+Scope = Literal["last", "best"]
+
+# Dotted study keys under the names people use for them.
+SHORT_NAMES: dict[str, str] = {
+    "search.temperature.initial": "tau0",
+    "search.temperature.anneal_rate": "anneal_rate",
+    "search.temperature.min": "tau_min",
+    "search.temperature.schedule": "schedule",
+    "search.temperature.per": "tau_per",
+    "search.resource.lambda": "lambda",
+    "search.resource.method": "penalty",
+    "search.resource.log_penalty": "log_penalty",
+    "search.resource.separation": "separation",
+    "search.method": "method",
+    "search.seed": "seed",
+    "search.arch.lr": "arch_lr",
+    "search.weights.lr": "lr",
+    "retrain.settings.genotype": "arch",
+    "retrain.settings.seed": "seed",
+}
+
+_SEARCH_SUMMARY = ("search_val_acc", "child_val_acc", "train_acc", "train_loss")
+_RETRAIN_SUMMARY = ("val_acc", "test_acc", "train_acc", "train_loss")
+_SEARCH_SIZE = ("child_params_m", "child_macs_m", "eval_params_m", "eval_macs_m")
+_RETRAIN_SIZE = ("params_m", "macs_m")
+
+
+def short_names(keys: list[str]) -> dict[str, str]:
+    """Short column names for the varied keys (the key's last part when not listed)."""
+    names: dict[str, str] = {}
+    for key in keys:
+        name = SHORT_NAMES.get(key, key.rsplit(".", 1)[-1])
+        names[key] = key.replace(".", "_") if name in names.values() else name
+    return names
+
+
+def _genotype_text(trial: TrialRecord) -> str | None:
+    if len(trial.curve) and "genotype" in trial.curve:
+        return str(trial.curve["genotype"].iloc[-1])
+    saved = trial.path / "genotype.json"
+    if saved.is_file():
+        return str(Genotype.from_json(saved.read_text()))
+    return None
+
+
+def score(curve: pd.DataFrame, metric: str, scope: Scope, mode: str) -> float:
+    """The trial's ranking value: ``metric`` at the last epoch, or its best over epochs."""
+    if not len(curve) or metric not in curve:
+        return math.nan
+    values = curve[metric].astype(float)
+    if scope == "last":
+        return float(values.iloc[-1])
+    return float(values.max() if mode == "max" else values.min())
+
+
+def trials_table(results: StudyResults, metric: str | None = None, scope: Scope = "last") -> pd.DataFrame:
+    """One row per trial: varied settings, outcome, accuracies, architecture size, cost."""
+    study = results.study
+    metric = metric or study.metric
+    names = short_names(list(study.space))
+    search = study.kind == "search"
+    summary = _SEARCH_SUMMARY if search else _RETRAIN_SUMMARY
+    sizes = _SEARCH_SIZE if search else _RETRAIN_SIZE
+    rows = []
+    for trial in results.trials:
+        curve = trial.curve
+        last = curve.iloc[-1] if len(curve) else pd.Series(dtype=object)
+        row: dict[str, Any] = {"trial_id": trial.trial_id}
+        row.update({names[k]: trial.config.get(k) for k in study.space})
+        row.update({
+            "state": trial.state, "stopped_early": trial.stopped_early, "diverged": trial.diverged,
+            "epochs": trial.epochs, "configured_epochs": trial.configured_epochs,
+            "score": score(curve, metric, scope, study.objective.mode),
+        })
+        for m in summary:
+            row[f"final_{m}"] = float(last[m]) if m in last else math.nan
+            row[f"best_{m}"] = score(curve, m, "best", "min" if m.endswith("loss") else "max")
+        row.update({m: float(last[m]) if m in last else math.nan for m in sizes})
+        row["genotype"] = _genotype_text(trial)
+        row["wall_time_s"] = float(last["time_total_s"]) if "time_total_s" in last else math.nan
+        row.update({"num_failures": trial.num_failures, "error": trial.error, "checkpoint": trial.checkpoint,
+                    "trial_path": str(trial.path)})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if len(table):
+        ascending = study.objective.mode == "min"
+        table = table.sort_values("score", ascending=ascending, na_position="last", kind="stable")
+        table = table.reset_index(drop=True)
+    return table
+
+
+def curves_table(results: StudyResults) -> pd.DataFrame:
+    """One row per trial and epoch with every metric the trial reported."""
+    names = short_names(list(results.study.space))
+    frames = []
+    for trial in results.trials:
+        if not len(trial.curve):
+            continue
+        frame = trial.curve.drop(columns=["trial_id"], errors="ignore")
+        frame.insert(0, "trial_id", trial.trial_id)
+        for key, name in names.items():
+            frame[name] = trial.config.get(key)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["trial_id", "epoch"])
+    table = pd.concat(frames, ignore_index=True)
+    drop = [c for c in table.columns if c.startswith("config/") or c in ("date", "hostname", "node_ip", "pid")]
+    return table.drop(columns=drop)
+
+
+def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[dict[str, Any]]:
+    """The top-``k`` trials of ``table`` (already ranked), with everything needed to retrain them."""
+    by_id = {t.trial_id: t for t in results.trials}
+    winners = []
+    for _, row in table.dropna(subset=["score"]).head(k).iterrows():
+        trial = by_id[row["trial_id"]]
+        saved = trial.path / "genotype.json"
+        final = trial.curve.iloc[-1].to_dict() if len(trial.curve) else {}
+        winners.append({
+            "rank": len(winners) + 1,
+            "trial_id": trial.trial_id,
+            "score": row["score"],
+            "config": trial.config,
+            "metrics": {key: value for key, value in final.items() if _jsonable(value)},
+            "genotype": row["genotype"],
+            "genotype_json": json.loads(saved.read_text()) if saved.is_file() else None,
+            "checkpoint": trial.checkpoint,
+        })
+    return winners
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) or value is None

@@ -1,0 +1,28 @@
+"""Continue an interrupted or partly failed study.
+
+Restores Tune's experiment from DIR: unfinished trials continue from their last
+checkpoint, failed ones are retried from theirs, finished ones are not run again.
+
+  snas-study resume results/quickstart
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from harness import studyrun
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", help="the study folder (results/<name>) or its URI")
+    parser.add_argument("--address", help="connect to a running Ray cluster (auto or HOST:PORT)")
+    parser.add_argument("--quiet", action="store_true", help="no Tune progress tables")
+
+
+def run(args: argparse.Namespace) -> int:
+    experiment = args.results.rstrip("/")
+    if "://" not in experiment:
+        from pathlib import Path
+
+        experiment = str(Path(experiment).expanduser().absolute())
+    return studyrun.resume(experiment, args.address, args.quiet)

@@ -1,0 +1,50 @@
+"""Run a study file with Ray Tune.
+
+Validates the study (and every value its space can take) before Ray starts, freezes the
+resolved study to <storage>/<name>/study.yaml, runs the trials, writes the analysis and
+prints the best trial, its genotype and where the results are.  Exit code 1 when a trial
+failed, 130 when the run was interrupted (continue it with `snas-study resume DIR`).
+
+  snas-study run studies/quickstart.yaml
+  snas-study run studies/temperature_sweep.yaml --address auto --storage /nfs/studies \\
+      --set search.epochs=50
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness import storage, studyrun
+from harness.study import load_study
+from snas.errors import UserInputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("study", type=Path, help="study file (YAML)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a study setting, e.g. --set search.epochs=10 (repeatable)")
+    parser.add_argument("--address", help="connect to a running Ray cluster (auto or HOST:PORT)")
+    parser.add_argument("--storage", help="results root folder or s3:// / gs:// URI (default: storage.path)")
+    parser.add_argument("--quiet", action="store_true", help="no Tune progress tables")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true", help="continue the study if it exists")
+    existing.add_argument("--overwrite", action="store_true", help="delete an existing study of this name first")
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides) + ([f"storage.path={args.storage}"] if args.storage else [])
+    study = load_study(args.study, overrides).resolved()
+    experiment = study.experiment_path()
+    if studyrun.has_experiment(experiment) or storage.exists(experiment):
+        if args.resume:
+            return studyrun.resume(experiment, args.address, args.quiet)
+        if not args.overwrite:
+            raise UserInputError(
+                f"{experiment} already holds a study named {study.name!r}; continue it with "
+                f"`snas-study resume {experiment}` (or `run --resume`), or start over with --overwrite")
+        storage.remove_tree(experiment)
+    elif args.resume:
+        raise UserInputError(f"there is no study at {experiment} to resume")
+    return studyrun.start(study, sys.argv[1:], args.address, args.quiet)

@@ -1,0 +1,54 @@
+"""Show the trials of a study: state, epochs reached, early stops, best metric, errors.
+
+Reads the study folder without starting Ray, so it works while the study runs (states
+then lag by a few seconds: Tune saves them periodically) and on a laptop after copying
+the folder from a cluster.  Tune calls trials that completed and trials ASHA stopped
+both TERMINATED; the `stopped` column tells them apart.
+
+  snas-study status results/quickstart
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from harness.analysis.results import load_results
+from harness.analysis.tables import short_names, trials_table
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", help="the study folder (results/<name>)")
+    parser.add_argument("--metric", help="metric to show (default: the study's objective)")
+
+
+def _outcome(row: pd.Series) -> str:
+    if row["diverged"]:
+        return "diverged"
+    if row["stopped_early"]:
+        return "ASHA"
+    if row["state"] == "TERMINATED":
+        return "completed"
+    return ""
+
+
+def run(args: argparse.Namespace) -> int:
+    results = load_results(args.results)
+    metric = args.metric or results.study.metric
+    table = trials_table(results, metric, "best")
+    if not len(table):
+        print(f"study {results.study.name}: no trials yet")
+        return 0
+    names = list(short_names(list(results.study.space)).values())
+    shown = pd.DataFrame({
+        "trial": table["trial_id"], **{n: table[n] for n in names},
+        "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),
+        "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
+        "failures": table["num_failures"], "error": table["error"].fillna("").str.slice(0, 60),
+    })
+    print(f"study {results.study.name} ({results.path}): {len(table)} of {results.study.expected_trials()} trials")
+    for note in results.notes:
+        print(f"note: {note}")
+    print(shown.to_string(index=False))
+    return 0

@@ -1,0 +1,53 @@
+"""Reading and writing the harness's files in a study folder on a local path or a URI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from snas.atomic import atomic_write_text
+
+
+def _filesystem(path: str):
+    import pyarrow.fs
+
+    return pyarrow.fs.FileSystem.from_uri(path)
+
+
+def is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def exists(path: str) -> bool:
+    if not is_uri(path):
+        return Path(path).exists()
+    import pyarrow.fs
+
+    fs, inner = _filesystem(path)
+    return fs.get_file_info(inner).type != pyarrow.fs.FileType.NotFound
+
+
+def write_text(path: str, text: str) -> None:
+    if not is_uri(path):
+        atomic_write_text(path, text)
+        return
+    fs, inner = _filesystem(path)
+    fs.create_dir(inner.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(inner) as stream:
+        stream.write(text.encode("utf-8"))
+
+
+def read_text(path: str) -> str:
+    if not is_uri(path):
+        return Path(path).read_text()
+    fs, inner = _filesystem(path)
+    with fs.open_input_stream(inner) as stream:
+        return stream.read().decode("utf-8")
+
+
+def remove_tree(path: str) -> None:
+    if not is_uri(path):
+        shutil.rmtree(path)
+        return
+    fs, inner = _filesystem(path)
+    fs.delete_dir(inner)

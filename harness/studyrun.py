@@ -1,0 +1,114 @@
+"""Running a study with Ray Tune: start, continue, and account for how it ended.
+
+``start`` freezes the resolved study (with provenance) to ``<experiment>/study.yaml``
+before any trial runs; ``resume`` reads it back.  Both end in ``finish``: it writes the
+analysis, prints the best trial, its genotype and where everything is, and returns the
+exit code -- 0, 1 when a trial errored, 130 when the run was interrupted (Tune's ``fit()``
+returns normally after Ctrl-C, so an unfinished or missing trial is what tells).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import sys
+import warnings
+from importlib import metadata
+from typing import Any
+
+import yaml
+
+from harness import storage
+from harness.cluster import check_storage, ray_session
+from harness.study import Study, validate_study
+from snas.errors import UserInputError
+
+STUDY_FILE = "study.yaml"
+EXIT_TRIAL_ERRORS = 1
+EXIT_INTERRUPTED = 130
+_VERSIONED = ("snas-study", "torch", "torchvision", "ray", "optuna", "pydantic", "numpy")
+
+
+def provenance(argv: list[str]) -> dict[str, Any]:
+    versions = {}
+    for package in _VERSIONED:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    versions["python"] = platform.python_version()
+    return {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "snas-study " + " ".join(argv),
+        "host": platform.node(),
+        "versions": versions,
+    }
+
+
+def study_file(experiment_path: str) -> str:
+    return experiment_path.rstrip("/") + "/" + STUDY_FILE
+
+
+def has_experiment(experiment_path: str) -> bool:
+    return storage.exists(study_file(experiment_path))
+
+
+def read_study(experiment_path: str) -> Study:
+    path = study_file(experiment_path)
+    if not storage.exists(path):
+        raise UserInputError(f"{experiment_path} is not a study folder (no {STUDY_FILE}); "
+                             f"give the folder `snas-study run` created, e.g. results/<study name>")
+    try:
+        data = yaml.safe_load(storage.read_text(path))
+    except yaml.YAMLError as err:
+        raise UserInputError(f"{path} is damaged (not YAML): {err}") from None
+    return validate_study(data, path)
+
+
+def _storage_root(experiment_path: str) -> str:
+    return experiment_path.rstrip("/").rsplit("/", 1)[0]
+
+
+def start(study: Study, argv: list[str], address: str | None, quiet: bool) -> int:
+    from harness.tuner import build_tuner
+
+    experiment_path = study.experiment_path()
+    frozen = study.model_copy(update={"provenance": provenance(argv)})
+    storage.write_text(study_file(experiment_path), yaml.safe_dump(
+        frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
+    if 0 < study.resources.gpu < 1:
+        warnings.warn(f"resources.gpu: {study.resources.gpu} puts {int(1 / study.resources.gpu)} trials on one GPU; "
+                      "they share its memory, so each must fit in its share", stacklevel=1)
+    with ray_session(address):
+        check_storage(study, experiment_path)
+        results = build_tuner(study, _storage_root(experiment_path), quiet).fit()
+    return finish(study, experiment_path, results)
+
+
+def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
+    from harness.tuner import restore_tuner
+
+    study = read_study(experiment_path)
+    with ray_session(address):
+        check_storage(study, experiment_path)
+        results = restore_tuner(study, experiment_path).fit()
+    return finish(study, experiment_path, results)
+
+
+def finish(study: Study, experiment_path: str, results: Any) -> int:
+    from harness.analysis import write_analysis
+
+    errored = results.num_errors
+    finished = results.num_terminated + errored
+    interrupted = finished < len(results) or len(results) < study.expected_trials()
+    summary = write_analysis(experiment_path)
+    print(summary.describe(), flush=True)
+    if interrupted:
+        print(f"the study was interrupted ({finished} of {study.expected_trials()} trials ended); "
+              f"continue it with: snas-study resume {experiment_path}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if errored:
+        print(f"{errored} trial(s) failed; see `snas-study status {experiment_path}` for their errors "
+              f"(`snas-study resume {experiment_path}` retries them)", file=sys.stderr)
+        return EXIT_TRIAL_ERRORS
+    return 0

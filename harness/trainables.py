@@ -1,0 +1,114 @@
+"""The Tune trainables: thin loops around :class:`snas.search.Search` and :class:`snas.retrain.Retrain`.
+
+Each trial turns its config (the study's base settings plus its varied dotted keys) into a
+validated configuration, restores from ``tune.get_checkpoint()`` when Tune restarts it,
+and reports one metrics dict per epoch -- so ``training_iteration`` equals the epoch and
+ASHA's rungs are epochs.  A checkpoint (the loop's full state, RNGs included) goes with
+the report every ``checkpoint_every`` epochs, at the end, and when the loss diverged; a
+diverged run ends the trial normally with ``diverged: true`` in its last report.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from ray import tune
+
+from harness.study import Study
+
+CHECKPOINT_FILE = "checkpoint.pt"
+FAULT_MARKER = "injected_fault.txt"
+
+
+class Loop(Protocol):
+    epoch: int
+    finished: bool
+    diverged: bool
+
+    def run_epoch(self) -> dict[str, Any]: ...
+
+    def save(self, path: str | Path) -> Path: ...
+
+
+def _write_trial_file(name: str, text: str) -> None:
+    """Write a small file into the trial's folder on the study's storage (local or URI)."""
+    storage = tune.get_context().get_storage()
+    path = f"{storage.trial_fs_path}/{name}"
+    storage.storage_filesystem.create_dir(storage.trial_fs_path, recursive=True)
+    with storage.storage_filesystem.open_output_stream(path) as stream:
+        stream.write(text.encode("utf-8"))
+
+
+class InjectedFault(RuntimeError):
+    """The failure ``faults.fail_once_at_epoch`` asks for."""
+
+
+def _trial_file_exists(name: str) -> bool:
+    import pyarrow.fs
+
+    storage = tune.get_context().get_storage()
+    info = storage.storage_filesystem.get_file_info(f"{storage.trial_fs_path}/{name}")
+    return info.type != pyarrow.fs.FileType.NotFound
+
+
+def _drive(loop: Loop, study: Study, after_epoch: Any = None) -> None:
+    """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says."""
+    fault_epoch = study.faults.fail_once_at_epoch
+    while not loop.finished:
+        metrics = loop.run_epoch()
+        if after_epoch is not None:
+            after_epoch(loop)
+        if loop.finished or loop.epoch % study.checkpoint_every == 0 or loop.epoch == fault_epoch:
+            with tempfile.TemporaryDirectory() as folder:
+                loop.save(Path(folder) / CHECKPOINT_FILE)
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        else:
+            tune.report(metrics)
+        if loop.epoch == fault_epoch and not loop.finished and not _trial_file_exists(FAULT_MARKER):
+            _write_trial_file(FAULT_MARKER, f"failed once after epoch {loop.epoch}\n")
+            raise InjectedFault(f"injected fault after epoch {loop.epoch} (faults.fail_once_at_epoch)")
+
+
+def _restored(kind: type, *args: Any) -> Any:
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as folder:
+        return kind.restore(Path(folder) / CHECKPOINT_FILE, *args)
+
+
+def _use_trial_cpus() -> None:
+    cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
+    torch.set_num_threads(max(1, int(cpus)))
+
+
+def search_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
+    """One search trial of a search study."""
+    from snas.search import Search
+
+    _use_trial_cpus()
+    spec = Study.model_validate(study)
+    search = _restored(Search) or Search(spec.search_config(config))
+
+    def save_genotype(loop: Search) -> None:
+        _write_trial_file("genotype.json", json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
+
+    _drive(search, spec, save_genotype)
+
+
+def retrain_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
+    """One from-scratch training of a genotype in a retrain study."""
+    from snas.retrain import Retrain
+
+    _use_trial_cpus()
+    spec = Study.model_validate(study)
+    run = _restored(Retrain) or Retrain(spec.retrain_config(config))
+    _write_trial_file("genotype.json", json.dumps(run.genotype.to_dict(), indent=2) + "\n")
+    _drive(run, spec)
+
+
+TRAINABLES = {"search": search_trial, "retrain": retrain_trial}

@@ -1,0 +1,89 @@
+"""Building (and restoring) the Ray Tune ``Tuner`` of a study."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+from ray.tune.search.basic_variant import BasicVariantGenerator
+
+from harness.space import param_space
+from harness.storage import is_uri
+from harness.study import Study
+from harness.trainables import TRAINABLES
+
+log = logging.getLogger(__name__)
+OPTUNA_JOURNAL = "optuna.journal"
+
+
+def trial_dirname(trial: Any) -> str:
+    """Short trial folders (``trial_<id>``) keep paths well under OS limits."""
+    return f"trial_{trial.trial_id}"
+
+
+def trainable(study: Study) -> Any:
+    """The study's trainable with its settings attached and its per-trial resources."""
+    fn = tune.with_parameters(TRAINABLES[study.kind], study=study.model_dump(mode="json", by_alias=True))
+    return tune.with_resources(fn, {"cpu": study.resources.cpu, "gpu": study.resources.gpu})
+
+
+def _scheduler(study: Study) -> TrialScheduler:
+    if study.scheduler.name == "fifo":
+        return FIFOScheduler()
+    s = study.scheduler
+    return ASHAScheduler(time_attr="training_iteration", max_t=s.max_t or study.epochs,
+                         grace_period=s.grace_period, reduction_factor=s.reduction_factor)
+
+
+def _search_algorithm(study: Study, experiment_path: str) -> Any:
+    searcher = study.searcher
+    points = [dict(p) for p in searcher.points_to_evaluate] or None
+    if searcher.name != "optuna":
+        return BasicVariantGenerator(points_to_evaluate=points, random_state=searcher.seed)
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from ray.tune.search.optuna import OptunaSearch
+
+    storage = None
+    if not is_uri(experiment_path):  # optuna-dashboard can open this journal file
+        Path(experiment_path).mkdir(parents=True, exist_ok=True)
+        storage = JournalStorage(JournalFileBackend(str(Path(experiment_path) / OPTUNA_JOURNAL)))
+    return OptunaSearch(metric=study.metric, mode=study.objective.mode, points_to_evaluate=points,
+                        sampler=optuna.samplers.TPESampler(seed=searcher.seed), study_name=study.name,
+                        storage=storage)
+
+
+def run_config(study: Study, storage_path: str, quiet: bool) -> tune.RunConfig:
+    return tune.RunConfig(
+        name=study.name,
+        storage_path=storage_path,
+        failure_config=tune.FailureConfig(max_failures=study.failures.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=study.keep_checkpoints),
+        verbose=0 if quiet else 1,
+    )
+
+
+def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tuner:
+    experiment_path = storage_path.rstrip("/") + "/" + study.name
+    return tune.Tuner(
+        trainable(study),
+        param_space=param_space(study),
+        tune_config=tune.TuneConfig(
+            metric=study.metric, mode=study.objective.mode,
+            search_alg=_search_algorithm(study, experiment_path), scheduler=_scheduler(study),
+            num_samples=study.searcher.num_samples, max_concurrent_trials=study.resources.max_concurrent,
+            reuse_actors=True, trial_dirname_creator=trial_dirname,
+        ),
+        run_config=run_config(study, storage_path, quiet),
+    )
+
+
+def restore_tuner(study: Study, experiment_path: str) -> tune.Tuner:
+    """Continue a stopped study: unfinished and errored trials resume from their checkpoints;
+    finished ones are not run again."""
+    return tune.Tuner.restore(experiment_path, trainable=trainable(study), resume_unfinished=True,
+                              resume_errored=True)

@@ -19,6 +19,9 @@ COMMANDS: dict[str, str] = {
     "run": "Run a study file with Ray Tune (sweeps, ASHA, Optuna), then analyse it.",
     "resume": "Continue an interrupted or partly failed study.",
     "status": "Show a study's trials: state, epochs, early stops, best metric, errors.",
+    "analyze": "Write a study's tables, winners and plots (no Ray needed).",
+    "best": "Print the best trials' genotypes (DARTS repr and JSON).",
+    "retrain": "Retrain a search study's best genotypes from scratch, as a Ray Tune study.",
     "search": "Run one architecture search without Ray (progress bar, resumable).",
 }
 

@@ -235,8 +235,9 @@ class Study(Frozen):
 
     @property
     def epochs(self) -> int:
-        """Epochs of a trial (the base value; the space may vary it)."""
-        return int(self.trial_config_of({}).epochs)
+        """Epochs of a trial (of the first trial when the space varies them)."""
+        first = {key: domain.probe_values()[0] for key, domain in self.space.items()}
+        return int(self.trial_config_of(first).epochs)
 
     def expected_trials(self) -> int:
         grid = 1
@@ -278,8 +279,9 @@ def _check_trials(study: Study) -> None:
     if needs_genotype:
         raise UserInputError("a retrain study needs retrain.settings.genotype or a space entry for it")
     prefix = "search" if study.kind == "search" else "retrain.settings"
-    try:
-        study.trial_config_of({})
+    first = {key: domain.probe_values()[0] for key, domain in study.space.items()}
+    try:  # a representative trial first: problems of the shared settings are reported as such
+        study.trial_config_of(first)
     except ValidationError as err:
         raise invalid(err, f"{prefix} settings", prefix, ("data",)) from None
     keys = list(study.space)

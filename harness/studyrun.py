@@ -69,6 +69,26 @@ def _storage_root(experiment_path: str) -> str:
     return experiment_path.rstrip("/").rsplit("/", 1)[0]
 
 
+def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, resume_existing: bool = False,
+           overwrite: bool = False) -> int:
+    """Start ``study`` -- or continue it when it exists and ``resume_existing`` says so.
+
+    An existing study of the same name is never silently replaced: it needs ``overwrite``.
+    """
+    experiment = study.experiment_path()
+    if has_experiment(experiment) or storage.exists(experiment):
+        if resume_existing:
+            return resume(experiment, address, quiet)
+        if not overwrite:
+            raise UserInputError(
+                f"{experiment} already holds a study named {study.name!r}; continue it with "
+                f"`snas-study resume {experiment}` (or --resume), or start over with --overwrite")
+        storage.remove_tree(experiment)
+    elif resume_existing:
+        raise UserInputError(f"there is no study at {experiment} to resume")
+    return start(study, argv, address, quiet)
+
+
 def start(study: Study, argv: list[str], address: str | None, quiet: bool) -> int:
     from harness.tuner import build_tuner
 

@@ -11,7 +11,14 @@ import pandas as pd
 
 from harness.analysis.plots import Plot, PlotInput, draw_plots
 from harness.analysis.results import StudyResults, load_results
-from harness.analysis.tables import Scope, best_trials, curves_table, short_names, trials_table
+from harness.analysis.tables import (
+    Scope,
+    best_trials,
+    curves_table,
+    retrain_comparison,
+    short_names,
+    trials_table,
+)
 from snas.atomic import atomic_write, atomic_write_text
 
 ANALYSIS_DIR = "analysis"
@@ -48,7 +55,9 @@ class AnalysisSummary:
             lines.append(f"genotype: {top['genotype']}")
         else:
             lines.append(f"no trial has reported {self.metric} yet")
-        lines.append(f"tables: {self.path / ANALYSIS_DIR} (trials.csv, curves.csv, best.json)")
+        tables = "trials.csv, curves.csv, best.json" + (
+            ", retrain_vs_search.csv" if self.results.study.kind == "retrain" else "")
+        lines.append(f"tables: {self.path / ANALYSIS_DIR} ({tables})")
         lines.append(f"plots:  {self.path / PLOTS_DIR} ({len(self.plots)} plots)")
         return "\n".join(lines)
 
@@ -75,6 +84,8 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     out = results.path / ANALYSIS_DIR
     _write_table(trials, out / "trials")
     _write_table(curves, out / "curves")
+    if results.study.kind == "retrain":
+        _write_table(retrain_comparison(trials, results.study.source), out / "retrain_vs_search")
     atomic_write_text(out / "best.json", json.dumps(
         {"metric": metric, "scope": scope, "partial": results.partial, "notes": results.notes, "trials": best},
         indent=2, default=_json_default) + "\n")

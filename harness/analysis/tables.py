@@ -144,3 +144,21 @@ def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[
 
 def _jsonable(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def retrain_comparison(table: pd.DataFrame, source: dict[str, Any] | None) -> pd.DataFrame:
+    """Per retrained genotype: the score its search reported and the retrained accuracies
+    (mean and standard deviation over seeds), with parameters and MACs."""
+    if not len(table) or "arch" not in table:
+        return pd.DataFrame()
+    grouped = table.groupby("arch", sort=False)
+    out = pd.DataFrame({
+        "seeds": grouped.size(),
+        "val_acc_mean": grouped["final_val_acc"].mean(), "val_acc_std": grouped["final_val_acc"].std(),
+        "test_acc_mean": grouped["final_test_acc"].mean(), "test_acc_std": grouped["final_test_acc"].std(),
+        "params_m": grouped["params_m"].first(), "macs_m": grouped["macs_m"].first(),
+        "genotype": grouped["genotype"].first(),
+    })
+    scores = (source or {}).get("scores", {})
+    out.insert(0, "searched_score", [scores.get(label, math.nan) for label in out.index])
+    return out.reset_index()

@@ -16,13 +16,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness import storage, studyrun
+from harness import studyrun
 from harness.study import load_study
-from snas.errors import UserInputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("study", type=Path, help="study file (YAML)")
+    add_launch_arguments(parser)
+
+
+def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by the commands that launch a study (run, retrain)."""
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a study setting, e.g. --set search.epochs=10 (repeatable)")
     parser.add_argument("--address", help="connect to a running Ray cluster (auto or HOST:PORT)")
@@ -33,18 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     existing.add_argument("--overwrite", action="store_true", help="delete an existing study of this name first")
 
 
+def overrides_of(args: argparse.Namespace) -> list[str]:
+    return list(args.overrides) + ([f"storage.path={args.storage}"] if args.storage else [])
+
+
 def run(args: argparse.Namespace) -> int:
-    overrides = list(args.overrides) + ([f"storage.path={args.storage}"] if args.storage else [])
-    study = load_study(args.study, overrides).resolved()
-    experiment = study.experiment_path()
-    if studyrun.has_experiment(experiment) or storage.exists(experiment):
-        if args.resume:
-            return studyrun.resume(experiment, args.address, args.quiet)
-        if not args.overwrite:
-            raise UserInputError(
-                f"{experiment} already holds a study named {study.name!r}; continue it with "
-                f"`snas-study resume {experiment}` (or `run --resume`), or start over with --overwrite")
-        storage.remove_tree(experiment)
-    elif args.resume:
-        raise UserInputError(f"there is no study at {experiment} to resume")
-    return studyrun.start(study, sys.argv[1:], args.address, args.quiet)
+    study = load_study(args.study, overrides_of(args)).resolved()
+    return studyrun.launch(study, sys.argv[1:], args.address, args.quiet,
+                           resume_existing=args.resume, overwrite=args.overwrite)

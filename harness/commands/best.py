@@ -1,0 +1,39 @@
+"""Print the best trials' genotypes (DARTS repr and JSON), ready for `train` or `retrain`.
+
+  snas-study best results/quickstart --top 3
+  snas-study best results/quickstart --json > best.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from harness.analysis.results import load_results
+from harness.analysis.tables import best_trials, trials_table
+from harness.commands.analyze import add_scoring_arguments
+from snas.errors import UserInputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_scoring_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the winners as one JSON document")
+
+
+def run(args: argparse.Namespace) -> int:
+    results = load_results(args.results)
+    metric = args.metric or results.study.metric
+    winners = best_trials(trials_table(results, metric, args.scope), results, args.top)
+    if not winners:
+        raise UserInputError(f"no trial of {results.path} has reported {metric} yet")
+    if args.json:
+        print(json.dumps({"metric": metric, "scope": args.scope, "trials": winners}, indent=2, default=str))
+        return 0
+    for note in results.notes:
+        print(f"note: {note}")
+    for w in winners:
+        print(f"#{w['rank']} trial {w['trial_id']}: {metric} = {w['score']:.2f} ({args.scope} epoch)")
+        print(f"  {w['genotype']}")
+        if w["genotype_json"] is not None:
+            print(f"  {json.dumps(w['genotype_json'])}")
+    return 0

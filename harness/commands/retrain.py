@@ -1,0 +1,36 @@
+"""Retrain a finished search study's best genotypes from scratch, as a Ray Tune study.
+
+The top --top genotypes (by the study's objective) are each trained with --seeds seeds,
+using the search study's `retrain.settings` (override any with --set
+retrain.settings.KEY=VALUE).  The new study lives in <storage>/<name>-retrain/; its
+analysis compares searched and retrained accuracy per genotype, with params and MACs.
+
+  snas-study retrain results/quickstart --top 2 --seeds 2
+  snas-study retrain results/temperature_sweep --top 3 --seeds 2 --set retrain.settings.epochs=600
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness import studyrun
+from harness.analysis.results import load_results
+from harness.commands.run import add_launch_arguments, overrides_of
+from harness.retraining import retrain_study
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", help="the search study's folder (results/<name>)")
+    parser.add_argument("--top", type=int, help="how many genotypes (default: the study's retrain.top)")
+    parser.add_argument("--seeds", type=int, help="seeds per genotype (default: the study's retrain.seeds)")
+    add_launch_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    source = load_results(args.results)
+    top = args.top or source.study.retrain.top
+    seeds = args.seeds or source.study.retrain.seeds
+    study = retrain_study(source, top, seeds, overrides_of(args))
+    return studyrun.launch(study, sys.argv[1:], args.address, args.quiet,
+                           resume_existing=args.resume, overwrite=args.overwrite)

@@ -1,0 +1,114 @@
+"""Study files: validation before Ray starts, overrides, and the Tune search space."""
+
+import pytest
+import yaml
+from ray import tune
+from ray.tune.search.sample import Categorical, Float, Integer, LogUniform
+
+from harness.cli import main
+from harness.space import param_space
+from harness.study import load_study, validate_study
+from snas.errors import UserInputError
+
+BASE = {
+    "name": "unit",
+    "data": {"dataset": "synthetic", "synthetic": {"classes": 4, "image_size": 8, "train_images": 128,
+                                                   "test_images": 64}},
+    "search": {"layers": 3, "init_channels": 4, "epochs": 3, "batch_size": 32, "device": "cpu"},
+    "space": {"search.temperature.initial": {"grid": [0.5, 2.0]}},
+}
+
+
+def study(**changes):
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"nmae": "x"}, "nmae: unknown key"),
+    ({"name": "has space"}, "name: String should match pattern"),
+    ({"search": {"epochs": "many"}}, "search.epochs: Input should be a valid integer"),
+    ({"search": {"temperature": {"initial": 1.0, "min": 2.0}}}, "search.temperature: min (2.0) must not exceed"),
+    ({"space": {"search.temperature.initial": {"grid": [0.5, -1.0]}}},
+     "trial settings (search.temperature.initial=-1.0): search.temperature.initial: Input should be greater than 0"),
+    ({"space": {"search.temperature.initial": {"uniform": [0.1, 2.0]}, "search.temperature.min": {"grid": [0.5]}}},
+     "searcher grid tries grid entries only; search.temperature.initial are sampled"),
+    ({"searcher": {"name": "optuna"}}, "Ray's Optuna searcher does not support grid entries"),
+    ({"space": {"search.temperature.initial": {"grid": [1.0], "choice": [2.0]}}}, "give exactly one of"),
+    ({"space": {"search.temperature.initial": {"uniform": [2.0, 1.0]}}, "searcher": {"name": "random"}},
+     "uniform needs low < high"),
+    ({"space": {"search.temperature.initial": {"loguniform": [0.0, 1.0]}}, "searcher": {"name": "random"}},
+     "loguniform needs low > 0"),
+    ({"space": {"temperature.initial": {"grid": [1.0]}}}, "space key 'temperature.initial' must start with"),
+    ({"space": {"search.temperatur.initial": {"grid": [1.0]}}}, "search.temperatur: unknown key"),
+    ({"searcher": {"points_to_evaluate": [{"search.seed": 3}]}}, "points_to_evaluate uses keys not in space"),
+    ({"objective": {"metric": "genotype"}}, "objective.metric 'genotype' is not a numeric search metric"),
+    ({"scheduler": {"name": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater"),
+    ({"resources": {"cpu": 0}}, "resources.cpu: Input should be greater than 0"),
+    ({"data": {"dataset": "imagenet21k"}}, "data.dataset: unknown data set"),
+])
+def test_bad_studies_name_the_key(changes, message):
+    with pytest.raises(UserInputError, match=None) as err:
+        validate_study(study(**changes))
+    assert message in str(err.value)
+
+
+def test_overrides_apply_to_settings_and_space(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    s = load_study(path, ["search.epochs=5", "space.search.temperature.initial.grid=[1.0, 2.0, 4.0]",
+                          "space.search.seed={grid: [0, 1]}", "searcher.num_samples=2"])
+    assert s.epochs == 5
+    assert s.space["search.temperature.initial"].grid == [1.0, 2.0, 4.0]
+    assert s.expected_trials() == 3 * 2 * 2
+    assert s.search_config({"search.temperature.initial": 4.0, "search.seed": 1}).temperature.initial == 4.0
+
+
+def test_resolved_study_writes_out_every_default():
+    s = validate_study(study()).resolved()
+    assert s.search["weights"]["lr"] == 0.025
+    assert s.search["temperature"]["min"] == 0.03
+    assert s.search["drop_path"] == 0.3  # the snas method default
+    assert "data" not in s.search
+
+
+def test_space_translates_to_tune_domains():
+    s = validate_study(study(space={
+        "search.temperature.initial": {"grid": [0.5, 1.0]},
+        "search.resource.method": {"choice": ["discrete", "reparametrization"]},
+        "search.temperature.anneal_rate": {"uniform": [0.5, 0.99]},
+        "search.resource.lambda": {"loguniform": [1e-5, 1e-2]},
+        "search.seed": {"randint": [0, 100]},
+    }, searcher={"name": "random"}))
+    space = param_space(s)
+    assert space["search.temperature.initial"] == tune.grid_search([0.5, 1.0])
+    assert isinstance(space["search.resource.method"], Categorical)
+    assert space["search.resource.method"].categories == ["discrete", "reparametrization"]
+    rate = space["search.temperature.anneal_rate"]
+    assert isinstance(rate, Float) and (rate.lower, rate.upper) == (0.5, 0.99)
+    lam = space["search.resource.lambda"]
+    assert isinstance(lam.get_sampler(), LogUniform) and (lam.lower, lam.upper) == (1e-5, 1e-2)
+    seed = space["search.seed"]
+    assert isinstance(seed, Integer) and (seed.lower, seed.upper) == (0, 100)
+
+
+def test_run_rejects_a_bad_study_before_starting_ray(tmp_path, capsys):
+    import ray
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(search={"epochs": 0})))
+    assert main(["run", str(path)]) == 2
+    assert "search.epochs: Input should be greater than or equal to 1" in capsys.readouterr().err
+    assert not ray.is_initialized()
+
+
+def test_run_refuses_to_overwrite_an_existing_study(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(storage={"path": str(tmp_path / "results")})))
+    existing = tmp_path / "results" / "unit"
+    existing.mkdir(parents=True)
+    (existing / "study.yaml").write_text("kept: true\n")
+    assert main(["run", str(path)]) == 2
+    assert "already holds a study named 'unit'" in capsys.readouterr().err
+    assert (existing / "study.yaml").read_text() == "kept: true\n"

@@ -11,7 +11,7 @@ import torch
 from snas.data.augment import Augmentation
 from snas.data.batches import Batch, Batches, DeviceBatches, StreamedBatches
 from snas.data.config import DataConfig, SplitConfig
-from snas.data.sets import DATASETS, IMAGENET_MEAN, IMAGENET_STD, ImageFiles, ImageSet, ImageSource, Split
+from snas.data.sets import DATASETS, ImageSet, ImageSource, Split
 from snas.errors import UserInputError
 
 __all__ = [
@@ -78,8 +78,8 @@ def _normalization(cfg: DataConfig, train: ImageSource) -> tuple[torch.Tensor, t
     spec = DATASETS[cfg.dataset]
     if spec.mean is not None and spec.std is not None:
         return torch.tensor(spec.mean), torch.tensor(spec.std)
-    if isinstance(train, ImageFiles):
-        return torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+    # Streamed sets cannot be measured without decoding them all: their spec fixes the statistics.
+    assert isinstance(train, ImageSet), f"{cfg.dataset}: a set that can be streamed needs mean/std in its spec"
     pixels = train.images.float().div_(255.0)
     mean = pixels.mean(dim=(0, 2, 3))
     std = pixels.std(dim=(0, 2, 3)).clamp_min(1e-3)
@@ -107,11 +107,17 @@ def _batches(
     return StreamedBatches(source, batch_size, device, *norm, augmentation, sampling, cfg.workers)
 
 
-def _fingerprint(*indices: torch.Tensor) -> str:
-    digest = hashlib.sha1()
-    for idx in indices:
-        digest.update(idx.to(torch.int64).numpy().tobytes())
-        digest.update(b"|")
+def _fingerprint(dataset: str, *parts: tuple[torch.Tensor, ImageSource]) -> str:
+    """Hash of the data set's name, each part's indices and its labels.
+
+    The labels make a re-labelled or reordered data set of the same size show up as a
+    different split when a checkpoint is restored.
+    """
+    digest = hashlib.sha1(dataset.encode())
+    for indices, source in parts:
+        for values in (indices, source.labels):
+            digest.update(b"|")
+            digest.update(values.to(torch.int64).numpy().tobytes())
     return digest.hexdigest()[:12]
 
 
@@ -165,7 +171,8 @@ def search_data(cfg: DataConfig, *, seed: int, batch_size: int, device: torch.de
             f"lower the batch size or give the split more training images"
         )
     norm = _normalization(cfg, train_part)
-    record = SplitRecord(seed, cfg.split.val_source, len(train_part), len(val_part), _fingerprint(train_idx, val_idx))
+    fingerprint = _fingerprint(cfg.dataset, (train_idx, train_part), (val_idx, val_part))
+    record = SplitRecord(seed, cfg.split.val_source, len(train_part), len(val_part), fingerprint)
     return SearchData(
         train=_batches(cfg, train_part, batch_size, device, norm, training=True),
         val=_batches(cfg, val_part, batch_size, device, norm, training=False),
@@ -191,8 +198,10 @@ def retrain_data(
             f"lower the batch size"
         )
     norm = _normalization(cfg, train_part)
-    val = _batches(cfg, train_set.subset(val_idx), batch_size, device, norm, training=False) if len(val_idx) else None
-    record = SplitRecord(seed, "train", len(train_idx), len(val_idx), _fingerprint(train_idx, val_idx))
+    val_part = train_set.subset(val_idx)
+    val = _batches(cfg, val_part, batch_size, device, norm, training=False) if len(val_idx) else None
+    fingerprint = _fingerprint(cfg.dataset, (train_idx, train_part), (val_idx, val_part))
+    record = SplitRecord(seed, "train", len(train_idx), len(val_idx), fingerprint)
     return RetrainData(
         train=_batches(cfg, train_part, batch_size, device, norm, training=True),
         val=val, test=_batches(cfg, test_set, batch_size, device, norm, training=False),

@@ -61,7 +61,9 @@ class DataConfig(Frozen):
     cutout: int = Field(0, ge=0)
     """Cutout square side in pixels, 0 for none."""
     in_memory: Literal["auto", "yes", "no"] = "auto"
-    """Hold the whole set on the training device (``auto``: if it fits ``memory_limit_gb``)."""
+    """Hold an image folder on the training device as uint8 (``auto``: if it fits ``memory_limit_gb``)
+    or stream it from disk through DataLoader workers (``no``).  The other sets always fit
+    and are always held."""
     memory_limit_gb: float = Field(4.0, gt=0)
     workers: int = Field(2, ge=0)
     """DataLoader workers for sets streamed from disk."""

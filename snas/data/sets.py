@@ -93,7 +93,9 @@ def read_image(path: Path, size: int) -> torch.Tensor:
         with Image.open(path) as img:
             img = img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
             array = np.asarray(img, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError, ValueError) as err:
+    # PIL reports broken files as OSError (truncated), UnidentifiedImageError, SyntaxError
+    # (bad PNG chunks), ValueError or DecompressionBombError, depending on the format.
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise UserInputError(f"cannot read image {path}: {err}") from None
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
 
@@ -151,15 +153,19 @@ def _load_synthetic(cfg: DataConfig, split: Split) -> ImageSet:
     return ImageSet(images, labels, tuple(f"class{k}" for k in range(opts.classes)))
 
 
-def _torchvision_error(title: str, cfg: DataConfig, expected: str, err: Exception) -> UserInputError:
+def _torchvision_error(
+    title: str, cfg: DataConfig, expected: str, url: str, archive: bool, err: Exception,
+) -> UserInputError:
+    """Say where the files go and where they come from; ``archive``: ``url`` must be extracted."""
     where = cfg.root / expected
+    fetch = f"extract {url} into {cfg.root}" if archive else f"save {url} as {where}"
     if cfg.download:
         return UserInputError(
             f"could not download {title} into {cfg.root} ({type(err).__name__}: {err}). "
-            f"Without network, copy the extracted files to {where} and set data.download: false."
+            f"Without network here, download and {fetch} from another machine, then set data.download: false."
         )
     return UserInputError(
-        f"{title} not found (or incomplete) at {where}. Put the extracted files there, "
+        f"{title} not found (or incomplete) at {where}. Download and {fetch}, "
         f"point data.root at the folder that holds {expected}, or set data.download: true "
         f"on a machine with network access."
     )
@@ -169,10 +175,11 @@ def _cifar_loader(class_name: str, title: str, folder: str) -> Callable[[DataCon
     def load(cfg: DataConfig, split: Split) -> ImageSet:
         from torchvision import datasets
 
+        cls = getattr(datasets, class_name)
         try:
-            ds = getattr(datasets, class_name)(root=str(cfg.root), train=split == "train", download=cfg.download)
+            ds = cls(root=str(cfg.root), train=split == "train", download=cfg.download)
         except Exception as err:  # torchvision raises RuntimeError, URLError, OSError, ...
-            raise _torchvision_error(title, cfg, folder, err) from None
+            raise _torchvision_error(title, cfg, folder, cls.url, True, err) from None
         images = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).contiguous()
         return ImageSet(images, torch.as_tensor(ds.targets, dtype=torch.int64), tuple(ds.classes))
 
@@ -185,20 +192,26 @@ def _load_svhn(cfg: DataConfig, split: Split) -> ImageSet:
     try:
         ds = datasets.SVHN(root=str(cfg.root), split=split, download=cfg.download)
     except Exception as err:
-        raise _torchvision_error("SVHN", cfg, f"{split}_32x32.mat", err) from None
+        url = datasets.SVHN.split_list[split][0]
+        raise _torchvision_error("SVHN", cfg, f"{split}_32x32.mat", url, False, err) from None
+    # torchvision has already turned X (H×W×C×N) into N×C×H×W and label 10 into digit 0
     images = torch.from_numpy(np.ascontiguousarray(ds.data))
     return ImageSet(images, torch.as_tensor(ds.labels, dtype=torch.int64), tuple(str(d) for d in range(10)))
 
 
 def _class_folders(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """Sub-folders of ``root`` (hidden ones aside) holding at least one image, by name."""
+    def has_images(folder: Path) -> bool:
+        return any(f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() for f in folder.rglob("*"))
+
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and has_images(p))
 
 
-def _scan_folder(root: Path) -> tuple[list[Path], list[int], tuple[str, ...]]:
+def _folder_classes(root: Path) -> tuple[str, ...]:
+    """The class names of an image folder; at least two, or a message saying what is wrong."""
     if not root.is_dir():
         raise UserInputError(f"image folder {root} does not exist (set data.root to a folder of class sub-folders)")
-    classes = [d for d in _class_folders(root) if any(
-        f.suffix.lower() in IMAGE_SUFFIXES for f in d.rglob("*") if f.is_file())]
+    classes = _class_folders(root)
     if not classes:
         raise UserInputError(
             f"image folder {root} has no class sub-folders with images "
@@ -208,35 +221,72 @@ def _scan_folder(root: Path) -> tuple[list[Path], list[int], tuple[str, ...]]:
         raise UserInputError(
             f"image folder {root} has only one class ({classes[0].name}); a classifier needs at least two"
         )
+    return tuple(d.name for d in classes)
+
+
+def _scan_folder(root: Path, classes: tuple[str, ...]) -> tuple[list[Path], list[int]]:
+    """Image paths under ``root/<class>/`` and their labels (the class's index in ``classes``).
+
+    A test folder may lack some training classes; a class the training folder does not
+    have would get no label the network knows, so it is refused.
+    """
+    if not root.is_dir():
+        raise UserInputError(f"image folder {root} does not exist")
+    unknown = sorted(d.name for d in _class_folders(root) if d.name not in classes)
+    if unknown:
+        raise UserInputError(
+            f"image folder {root} has classes the training folder lacks: {', '.join(unknown)}; "
+            f"every test class needs a training folder of the same name"
+        )
     paths, labels = [], []
-    for label, folder in enumerate(classes):
+    for label, name in enumerate(classes):
+        folder = root / name
+        if not folder.is_dir():
+            continue
         for f in sorted(folder.rglob("*")):
             if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
                 paths.append(f)
                 labels.append(label)
-    return paths, labels, tuple(d.name for d in classes)
+    return paths, labels
 
 
 def _load_imagefolder(cfg: DataConfig, split: Split) -> ImageSource:
-    """``root/<class>/*`` (20% held out as test) or ``root/{train,test|val}/<class>/*``."""
+    """``root/<class>/*`` (20% held out as test) or ``root/{train,test|val}/<class>/*``.
+
+    In the second layout the class list (and so every label) comes from ``train/``.
+    """
     root = cfg.root
-    split_dirs = {"train": root / "train", "test": root / "test" if (root / "test").is_dir() else root / "val"}
-    presplit = split_dirs["train"].is_dir() and split_dirs["test"].is_dir()
-    paths, labels, classes = _scan_folder(split_dirs[split] if presplit else root)
+    test_dir = root / "test" if (root / "test").is_dir() else root / "val"
+    presplit = (root / "train").is_dir()
+    if presplit and not test_dir.is_dir():
+        raise UserInputError(
+            f"image folder {root} has a train/ folder but no test/ or val/ beside it; add one with the "
+            f"same class sub-folders, or put the class folders directly in {root}"
+        )
+    classes = _folder_classes(root / "train" if presplit else root)
+    folder = (root / "train" if split == "train" else test_dir) if presplit else root
+    paths, labels = _scan_folder(folder, classes)
     label_tensor = torch.as_tensor(labels, dtype=torch.int64)
     if not presplit:
         kept, held = stratified_holdout(label_tensor, _HOLDOUT_FRACTION)
         chosen = kept if split == "train" else held
         paths, label_tensor = [paths[i] for i in chosen.tolist()], label_tensor[chosen]
+    if not paths:  # a test part only: the training classes have images
+        raise UserInputError(
+            f"image folder {folder} has no test images of the training classes; add some"
+            if presplit else
+            f"image folder {root} has too few images to hold out a test part (20% of each class); add images "
+            f"or split them into {root}/train/<class>/ and {root}/test/<class>/"
+        )
     size = cfg.image_size
     fits = len(paths) * 3 * size * size <= cfg.memory_limit_gb * 2**30
     if cfg.in_memory == "no" or (cfg.in_memory == "auto" and not fits):
         return ImageFiles(tuple(paths), label_tensor, classes, size)
-    if not paths:
-        return ImageSet(torch.zeros(0, 3, size, size, dtype=torch.uint8), label_tensor, classes)
     return ImageSet(torch.stack([read_image(p, size) for p in paths]), label_tensor, classes)
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 _CIFAR_FLIP = dict(crop_padding=4, flip=True, needs_download=True)
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -250,9 +300,8 @@ DATASETS: dict[str, DatasetSpec] = {
         (0.50707516, 0.48654887, 0.44091784), (0.26733429, 0.25643846, 0.27615047), **_CIFAR_FLIP),
     "svhn": DatasetSpec(_load_svhn, (0.4376821, 0.4437697, 0.47280442), (0.19803012, 0.20101562, 0.19703614),
                         crop_padding=4, flip=False, needs_download=True),
-    "imagefolder": DatasetSpec(_load_imagefolder, None, None, crop_padding=4, flip=True),
+    # ImageNet statistics rather than measured ones: a streamed folder cannot be measured
+    # without decoding it all, and both paths must serve identical batches.
+    "imagefolder": DatasetSpec(_load_imagefolder, IMAGENET_MEAN, IMAGENET_STD, crop_padding=4, flip=True),
 }
 """The data-set registry."""
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -1,0 +1,103 @@
+"""Data problems a user can cause end the search command with one clear line and exit code 2."""
+
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+from PIL import Image
+
+from harness.cli import main
+
+
+@pytest.fixture
+def search(tmp_path, capsys, tiny_settings):
+    def run(early=True, **data):
+        """Run ``snas-study search`` with these data settings; (exit code, stderr).
+
+        ``early``: the problem shows before the search starts, so it writes nothing.
+        """
+        config = tmp_path / "search.yaml"
+        config.write_text(yaml.safe_dump(tiny_settings(data=data)))
+        code = main(["search", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"])
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert not early or not (tmp_path / "out").exists()
+        return code, err
+
+    return run
+
+
+def write_folder(root, classes, n=10, size=8):
+    for k, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (size, size), (40 * k, 200, i)).save(root / name / f"{i}.png")
+
+
+@pytest.mark.parametrize("dataset, expected", [
+    ("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python"), ("svhn", "train_32x32.mat")])
+def test_absent_download_sets(tmp_path, search, dataset, expected):
+    code, err = search(dataset=dataset, root=str(tmp_path / "data"))
+    assert code == 2
+    assert err.startswith("snas-study: error: ")
+    assert f"not found (or incomplete) at {tmp_path / 'data' / expected}. Download and " in err
+    assert "set data.download: true on a machine with network access" in err
+
+
+def test_download_without_network(tmp_path, search, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    code, err = search(dataset="cifar10", root=str(tmp_path / "data"), download=True)
+    assert code == 2
+    assert err.startswith(f"snas-study: error: could not download CIFAR-10 into {tmp_path / 'data'} (URLError: ")
+    assert f"Without network here, download and extract https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz " \
+           f"into {tmp_path / 'data'} from another machine, then set data.download: false." in err
+
+
+def test_image_folder_without_classes(tmp_path, search):
+    (tmp_path / "images" / "empty").mkdir(parents=True)
+    code, err = search(dataset="imagefolder", root=str(tmp_path / "images"))
+    assert code == 2
+    assert f"snas-study: error: image folder {tmp_path / 'images'} has no class sub-folders with images" in err
+
+
+def test_image_folder_with_one_class(tmp_path, search):
+    write_folder(tmp_path / "images", ["only"])
+    code, err = search(dataset="imagefolder", root=str(tmp_path / "images"))
+    assert code == 2
+    assert "has only one class (only); a classifier needs at least two" in err
+
+
+def test_unreadable_image_is_named(tmp_path, search):
+    write_folder(tmp_path / "images", ["a", "b"], n=50)
+    broken = tmp_path / "images" / "b" / "7.png"
+    broken.write_bytes(b"GIF89a but not really")
+    code, err = search(dataset="imagefolder", root=str(tmp_path / "images"), image_size=8)
+    assert code == 2
+    assert err.startswith(f"snas-study: error: cannot read image {broken}: ")
+    assert err.count("\n") == 1
+
+
+def test_unreadable_image_in_a_streamed_folder_is_named(tmp_path, search):
+    """Decoded in a DataLoader worker during the first epoch; the message is still one line."""
+    write_folder(tmp_path / "images", ["a", "b"], n=50)
+    for path in (tmp_path / "images" / "b").iterdir():  # every batch holds one: fails at the first
+        path.write_bytes(b"GIF89a but not really")
+    code, err = search(early=False, dataset="imagefolder", root=str(tmp_path / "images"), image_size=8,
+                       in_memory="no", workers=1)
+    assert code == 2
+    assert re.fullmatch(f"snas-study: error: cannot read image {re.escape(str(tmp_path))}/images/b/[0-9]+\\.png: "
+                        f"cannot identify image file .*\n", err), err
+
+
+def test_images_too_small_for_the_network(tmp_path, search):
+    write_folder(tmp_path / "images", ["a", "b"], n=50)
+    code, err = search(dataset="imagefolder", root=str(tmp_path / "images"), image_size=6)
+    assert code == 2
+    assert err.startswith("snas-study: error: images of 6×6 pixels are too small or oddly sized for a 3-cell "
+                          "search network: it halves the resolution 2 times, so height and width must be "
+                          "multiples of 4")

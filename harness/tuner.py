@@ -42,7 +42,9 @@ def _search_algorithm(study: Study, experiment_path: str) -> Any:
     searcher = study.searcher
     points = [dict(p) for p in searcher.points_to_evaluate] or None
     if searcher.name != "optuna":
-        return BasicVariantGenerator(points_to_evaluate=points, random_state=searcher.seed)
+        # A variant generator limits concurrency itself; Tune ignores max_concurrent_trials for it.
+        return BasicVariantGenerator(points_to_evaluate=points, random_state=searcher.seed,
+                                     max_concurrent=study.resources.max_concurrent or 0)
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -75,7 +77,8 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
         tune_config=tune.TuneConfig(
             metric=study.metric, mode=study.objective.mode,
             search_alg=_search_algorithm(study, experiment_path), scheduler=_scheduler(study),
-            num_samples=study.searcher.num_samples, max_concurrent_trials=study.resources.max_concurrent,
+            num_samples=study.searcher.num_samples,
+            max_concurrent_trials=study.resources.max_concurrent if study.searcher.name == "optuna" else None,
             reuse_actors=True, trial_dirname_creator=trial_dirname,
         ),
         run_config=run_config(study, storage_path, quiet),

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         "trial": table["trial_id"], **{n: table[n] for n in names},
         "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),
         "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
-        "failures": table["num_failures"], "error": table["error"].fillna("").str.slice(0, 60),
+        "failures": table["num_failures"], "error": table["error"].fillna("").str.slice(0, 80),
     })
     print(f"study {results.study.name} ({results.path}): {len(table)} of {results.study.expected_trials()} trials")
     for note in results.notes:

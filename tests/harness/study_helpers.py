@@ -1,0 +1,31 @@
+"""Small study files for the harness tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+def tiny_study(name: str, root, **changes: Any) -> dict[str, Any]:
+    """A study of tiny DARTS searches on synthetic 8×8 data (about 2 s per trial-epoch)."""
+    study: dict[str, Any] = {
+        "name": name,
+        "data": {"dataset": "synthetic",
+                 "synthetic": {"classes": 4, "image_size": 8, "train_images": 384, "test_images": 64}},
+        "search": {"method": "darts", "layers": 3, "init_channels": 4, "epochs": 3, "batch_size": 32,
+                   "device": "cpu", "eval_layers": 5, "eval_channels": 8},
+        "space": {"search.seed": {"grid": [0, 1]}},
+        "scheduler": {"name": "fifo"},
+        "storage": {"path": str(root)},
+        "retrain": {"settings": {"layers": 5, "init_channels": 4, "epochs": 2, "batch_size": 32,
+                                 "auxiliary": False, "device": "cpu"}},
+    }
+    for key, value in changes.items():
+        study[key] = {**study[key], **value} if isinstance(value, dict) and key in ("search", "data") else value
+    return study
+
+
+def write_study(path, study: dict[str, Any]):
+    path.write_text(yaml.safe_dump(study))
+    return path

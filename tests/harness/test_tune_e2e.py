@@ -1,0 +1,173 @@
+"""Real Ray Tune studies of tiny searches: ASHA, analysis, Optuna, failures, retraining."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from study_helpers import tiny_study, write_study
+
+from harness.cli import main
+from snas.metrics import SEARCH_METRICS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def asha_study(ray_local, tmp_path_factory):
+    """Four trials run one after the other: learnable, pure noise, pure noise, learnable."""
+    root = tmp_path_factory.mktemp("asha")
+    study = tiny_study("asha", root / "results",
+                       data={"synthetic": {"classes": 4, "image_size": 8, "train_images": 640, "test_images": 64}},
+                       space={"data.synthetic.noise": {"grid": [0.1, 5.0, 6.0, 0.06]}},
+                       scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2},
+                       resources={"cpu": 1, "max_concurrent": 1})
+    code = main(["run", str(write_study(root / "asha.yaml", study)), "--quiet"])
+    return code, root / "results" / "asha"
+
+
+def asha_decisions(curves: pd.DataFrame, order: list[str], grace: int, rf: float, max_t: int) -> set[str]:
+    """The trials ASHA stops, by its rule: at a rung, a trial continues unless its value is below
+    the (1 − 1/rf) percentile of the values recorded at that rung before it."""
+    milestones = [grace * rf**k for k in range(int(np.log(max_t / grace) / np.log(rf)) + 1)]
+    stopped = set()
+    for milestone in milestones:
+        recorded = []
+        for trial in order:
+            rows = curves[(curves["trial_id"] == trial) & (curves["training_iteration"] == milestone)]
+            if not len(rows) or milestone >= max_t:
+                continue
+            value = float(rows["search_val_acc"].iloc[0])
+            if recorded and value < np.percentile(recorded, (1 - 1 / rf) * 100):
+                stopped.add(trial)
+            recorded.append(value)
+    return stopped
+
+
+def test_asha_study_runs_end_to_end(asha_study):
+    code, folder = asha_study
+    assert code == 0
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    assert len(trials) == 4 and set(trials["state"]) == {"TERMINATED"}
+    curves = pd.read_csv(folder / "analysis" / "curves.csv")
+    order = sorted(trials["trial_id"])  # run one at a time, in grid order
+    expected = asha_decisions(curves, order, grace=1, rf=2, max_t=3)
+    assert set(trials.loc[trials["stopped_early"], "trial_id"]) == expected
+    noise_trials = trials[trials["noise"] >= 5.0]
+    assert noise_trials["stopped_early"].all() and (noise_trials["epochs"] == 1).all()
+    assert set(SEARCH_METRICS) <= set(curves.columns)
+    assert len(curves) == trials["epochs"].sum()
+    for trial_dir in folder.glob("trial_*"):
+        assert (trial_dir / "genotype.json").is_file()
+        assert list(trial_dir.glob("checkpoint_*/checkpoint.pt"))
+    frozen = (folder / "study.yaml").read_text()
+    assert "provenance:" in frozen and "ray:" in frozen and "weights:" in frozen  # resolved defaults
+
+
+def test_analysis_tables_plots_and_winners(asha_study):
+    _, folder = asha_study
+    trials = pd.read_parquet(folder / "analysis" / "trials.parquet")
+    assert trials["score"].dtype == float and trials["epochs"].dtype.kind == "i"
+    assert trials["stopped_early"].dtype == bool and trials["eval_macs_m"].dtype == float
+    for column in ("trial_id", "noise", "state", "final_search_val_acc", "best_child_val_acc", "genotype",
+                   "child_params_m", "eval_params_m", "wall_time_s", "checkpoint"):
+        assert column in trials
+    best = json.loads((folder / "analysis" / "best.json").read_text())
+    top = trials.loc[trials["score"].idxmax()]
+    assert best["trials"][0]["trial_id"] == top["trial_id"]
+    assert best["trials"][0]["score"] == pytest.approx(top["score"])
+    assert best["trials"][0]["genotype_json"]["normal_concat"] == [2, 3, 4, 5]
+    plots = {p.name for p in (folder / "plots").glob("*.png")}
+    assert {"curves_search_val_acc.png", "pareto.png", "asha_rungs.png", "trajectories.png"} <= plots
+    assert all((folder / "plots" / p).stat().st_size > 5000 for p in plots)
+    assert all((folder / "plots" / p.replace(".png", ".pdf")).is_file() for p in plots)
+
+
+def test_status_best_and_analyze_commands(asha_study, capsys):
+    _, folder = asha_study
+    assert main(["status", str(folder)]) == 0
+    out = capsys.readouterr().out
+    stopped = int(pd.read_csv(folder / "analysis" / "trials.csv")["stopped_early"].sum())
+    assert stopped >= 2 and out.count("ASHA") == stopped and out.count("completed") == 4 - stopped
+    assert main(["best", str(folder), "--top", "2", "--json"]) == 0
+    winners = json.loads(capsys.readouterr().out)["trials"]
+    assert [w["rank"] for w in winners] == [1, 2]
+    assert main(["analyze", str(folder), "--metric", "child_val_acc", "--scope", "best"]) == 0
+    assert "child_val_acc" in capsys.readouterr().out
+
+
+def test_partial_and_missing_results(asha_study, tmp_path, capsys):
+    _, folder = asha_study
+    copy = tmp_path / "asha"
+    shutil.copytree(folder, copy)
+    for state in copy.glob("experiment_state-*.json"):
+        state.unlink()
+    assert main(["analyze", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "analysis is partial" in out and "4 trials" in out
+    assert main(["status", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_retrain_the_winner_with_two_seeds(asha_study, capsys):
+    _, folder = asha_study
+    assert main(["best", str(folder), "--top", "1", "--json"]) == 0
+    winner = json.loads(capsys.readouterr().out)["trials"][0]
+    assert main(["retrain", str(folder), "--top", "1", "--seeds", "2", "--quiet"]) == 0
+    retrained = folder.parent / "asha-retrain"
+    table = pd.read_csv(retrained / "analysis" / "retrain_vs_search.csv")
+    assert list(table["arch"]) == [winner["trial_id"]]
+    assert table.loc[0, "seeds"] == 2
+    assert table.loc[0, "searched_score"] == pytest.approx(winner["score"])
+    assert 0 <= table.loc[0, "test_acc_mean"] <= 100
+    assert (retrained / "plots" / "retrain_vs_search.png").is_file()
+
+
+def test_a_failing_trial_resumes_from_its_checkpoint(ray_local, tmp_path):
+    study = tiny_study("faults", tmp_path / "results", faults={"fail_once_at_epoch": 2},
+                       failures={"max_failures": 1})
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 0
+    folder = tmp_path / "results" / "faults"
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    assert list(trials["num_failures"]) == [1, 1] and set(trials["state"]) == {"TERMINATED"}
+    for trial_dir in folder.glob("trial_*"):
+        assert (trial_dir / "injected_fault.txt").is_file()
+        epochs = [json.loads(line)["epoch"] for line in (trial_dir / "result.json").read_text().splitlines()]
+        assert epochs == [1, 2, 3]  # epoch 3 continued from the epoch-2 checkpoint, not from scratch
+
+
+def test_errored_trials_fail_the_run_and_resume_retries_them(ray_local, tmp_path, capsys):
+    study = tiny_study("errors", tmp_path / "results", faults={"fail_once_at_epoch": 1},
+                       failures={"max_failures": 0})
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 1
+    folder = tmp_path / "results" / "errors"
+    assert "trial(s) failed" in capsys.readouterr().err
+    assert main(["status", str(folder)]) == 0
+    assert capsys.readouterr().out.count("InjectedFault: injected fault after epoch") == 2
+    assert main(["resume", str(folder), "--quiet"]) == 0
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    assert set(trials["state"]) == {"TERMINATED"} and list(trials["epochs"]) == [3, 3]
+
+
+def test_optuna_study_is_seeded_and_journaled(ray_local, tmp_path):
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = tiny_study(
+        "tpe", tmp_path / "results", search={"epochs": 1},
+        space={"search.weights.lr": {"loguniform": [0.005, 0.1]}, "search.seed": {"choice": [0, 1]}},
+        searcher={"name": "optuna", "num_samples": 3, "seed": 7,
+                  "points_to_evaluate": [{"search.weights.lr": 0.025, "search.seed": 0}]})
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 0
+    folder = tmp_path / "results" / "tpe"
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    assert len(trials) == 3
+    assert 0.025 in list(trials["lr"])  # the paper default was evaluated
+    journal = JournalStorage(JournalFileBackend(str(folder / "optuna.journal")))
+    stored = optuna.load_study(study_name="tpe", storage=journal)
+    assert len(stored.trials) == 3
+    assert sorted(t.value for t in stored.trials) == pytest.approx(sorted(trials["score"]))

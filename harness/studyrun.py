@@ -93,14 +93,14 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool) -> in
     from harness.tuner import build_tuner
 
     experiment_path = study.experiment_path()
-    frozen = study.model_copy(update={"provenance": provenance(argv)})
-    storage.write_text(study_file(experiment_path), yaml.safe_dump(
-        frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
     if 0 < study.resources.gpu < 1:
         warnings.warn(f"resources.gpu: {study.resources.gpu} puts {int(1 / study.resources.gpu)} trials on one GPU; "
                       "they share its memory, so each must fit in its share", stacklevel=1)
     with ray_session(address):
-        check_storage(study, experiment_path)
+        check_storage(study, experiment_path)  # before anything is written: a refusal leaves no trace
+        frozen = study.model_copy(update={"provenance": provenance(argv)})
+        storage.write_text(study_file(experiment_path), yaml.safe_dump(
+            frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
         results = build_tuner(study, _storage_root(experiment_path), quiet).fit()
     return finish(study, experiment_path, results)
 

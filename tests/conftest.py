@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import pytest
 import torch
@@ -12,22 +11,18 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
-def tiny_search_settings(**overrides: Any) -> dict[str, Any]:
-    """A search that trains 2 steps per epoch on 8×8 synthetic images in about a second."""
-    settings: dict[str, Any] = {
-        "layers": 3, "init_channels": 4, "epochs": 4, "batch_size": 32, "seed": 0, "device": "cpu",
-        "eval_layers": 5, "eval_channels": 8, "drop_path": 0.0,
-        "data": {"dataset": "synthetic",
-                 "synthetic": {"classes": 4, "image_size": 8, "train_images": 128, "test_images": 64}},
-    }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(settings.get(key), dict):
-            settings[key] = {**settings[key], **value}
-        else:
-            settings[key] = value
-    return settings
+@pytest.fixture
+def tiny_settings():
+    from search_helpers import tiny_search_settings
+
+    return tiny_search_settings
 
 
 @pytest.fixture
-def tiny_settings():
-    return tiny_search_settings
+def one_thread():
+    """Run a test on one intra-op thread: tiny networks gain nothing from more, and on a
+    busy machine the extra thread's spin-waits make an epoch up to ten times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -117,7 +117,8 @@ def curves_table(results: StudyResults) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["trial_id", "epoch"])
     table = pd.concat(frames, ignore_index=True)
-    drop = [c for c in table.columns if c.startswith("config/") or c in ("date", "hostname", "node_ip", "pid")]
+    # Tune's copies of the trial config (the varied settings are already columns) and host details.
+    drop = [c for c in table.columns if c.startswith("config") or c in ("date", "hostname", "node_ip", "pid")]
     return table.drop(columns=drop)
 
 

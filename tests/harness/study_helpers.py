@@ -8,12 +8,12 @@ import yaml
 
 
 def tiny_study(name: str, root, **changes: Any) -> dict[str, Any]:
-    """A study of tiny DARTS searches on synthetic 8×8 data (about 2 s per trial-epoch)."""
+    """A study of tiny SNAS searches on synthetic 8×8 data (about a second per trial-epoch)."""
     study: dict[str, Any] = {
         "name": name,
         "data": {"dataset": "synthetic",
                  "synthetic": {"classes": 4, "image_size": 8, "train_images": 384, "test_images": 64}},
-        "search": {"method": "darts", "layers": 3, "init_channels": 4, "epochs": 3, "batch_size": 32,
+        "search": {"method": "snas", "drop_path": 0.0, "layers": 3, "init_channels": 4, "epochs": 3, "batch_size": 32,
                    "device": "cpu", "eval_layers": 5, "eval_channels": 8},
         "space": {"search.seed": {"grid": [0, 1]}},
         "scheduler": {"name": "fifo"},

@@ -2,8 +2,8 @@ import json
 
 import pytest
 import yaml
+from search_helpers import tiny_search_settings
 
-from conftest import tiny_search_settings
 from harness.cli import main
 from snas.config import SearchConfig
 from snas.search import Search

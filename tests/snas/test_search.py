@@ -2,8 +2,8 @@ import math
 
 import pytest
 import torch
+from search_helpers import tiny_search_settings
 
-from conftest import tiny_search_settings
 from snas.config import SearchConfig
 from snas.metrics import SEARCH_METRICS
 from snas.search import Search

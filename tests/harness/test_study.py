@@ -112,3 +112,10 @@ def test_run_refuses_to_overwrite_an_existing_study(tmp_path, capsys):
     assert main(["run", str(path)]) == 2
     assert "already holds a study named 'unit'" in capsys.readouterr().err
     assert (existing / "study.yaml").read_text() == "kept: true\n"
+
+
+@pytest.mark.parametrize("path", sorted(__import__("pathlib").Path("studies").glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_studies_are_valid(path):
+    s = load_study(path)
+    assert s.expected_trials() >= 6
+    assert s.name == path.stem

@@ -32,5 +32,9 @@ test-slow: install
 
 test: lint test-fast test-slow
 
+# Benchmarks against baselines measured in the same run; writes results/bench/<date>.json.
+bench: install
+	$(BIN)/python bench/run_all.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,79 @@
+"""How far a search step is from this machine's arithmetic limit.
+
+Measures, in one run, the GFLOP/s of a large float32 matrix multiply (what the hardware
+can do) and the GFLOP/s a search training step achieves: the FLOPs of its forward and
+backward pass counted by ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and
+matrix products, 2 FLOPs per multiply-accumulate) divided by the step's median time.
+Prints one JSON line per method and the fraction of the matmul rate.
+
+    python bench/roofline.py [--config a|b] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import emit, header  # noqa: E402
+from bench.search_step import CONFIGS, make_step  # noqa: E402
+
+
+def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def step_flops(step) -> int:
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="a", choices=sorted(CONFIGS))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    peak = matmul_gflops(device)
+    for method in ("snas", "gdas", "darts"):
+        step, _ = make_step(method, args.config, args.device, True, False)
+        flops = step_flops(step)
+        step()
+        times = []
+        for _ in range(args.repeats):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        achieved = flops / statistics.median(times) / 1e9
+        emit({**header("roofline"), "config": args.config, "device": args.device, "method": method,
+              "step_gflop": flops / 1e9, "step_s": statistics.median(times), "achieved_gflops": achieved,
+              "matmul_gflops": peak, "fraction_of_matmul": achieved / peak})
+
+
+if __name__ == "__main__":
+    main()

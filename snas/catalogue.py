@@ -2,9 +2,11 @@
 
 The genotypes are those of the papers' repositories (DARTS ``genotypes.py``, SNAS
 ``genotypes.py``, GDAS/AutoDL ``genotypes.py``).  ``published`` holds the papers' CIFAR-10
-figures (test error %, parameters in M, search cost in GPU-days) for comparison; the
-parameter counts we *measure* for these genotypes come from :func:`snas.childnet.profile_child`
-and are shown next to the published ones, never adjusted to match them.
+figures (test error %, parameters in M, search cost in GPU-days) for comparison, ``imagenet``
+their ImageNet mobile-setting figures where the papers give them, and :data:`EVAL_NETWORKS`
+the evaluation networks those figures refer to.  The parameter counts we *measure* for these
+genotypes come from :func:`snas.childnet.profile_child` and are shown next to the published
+ones, never adjusted to match them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from snas.childnet import NetworkKind
 from snas.genotype import Genotype, GenotypeError
 
 _CONCAT = (2, 3, 4, 5)
@@ -19,18 +22,49 @@ _CONCAT = (2, 3, 4, 5)
 
 @dataclass(frozen=True)
 class Published:
-    """A paper's reported CIFAR-10 evaluation result for a genotype."""
+    """A paper's reported evaluation result for a genotype (as printed: rounded)."""
 
     test_error: str
+    """Test error in %; ImageNet gives top-1 / top-5."""
     params_m: float
     search_gpu_days: float
     source: str
+    macs_m: float | None = None
+    """Multiply-accumulates in M, where the paper reports them (ImageNet tables)."""
+
+    def params_agree(self, measured_m: float) -> bool:
+        """Whether a measured count (M) rounds to the printed one (papers print 0.1M steps)."""
+        return round(measured_m, 1) == self.params_m
+
+    def macs_agree(self, measured_m: float) -> bool | None:
+        """Whether measured MACs (M) round to the printed ones; ``None`` where none are printed."""
+        return None if self.macs_m is None else round(measured_m) == self.macs_m
 
 
 @dataclass(frozen=True)
 class Entry:
     genotype: Genotype
     published: Published | None
+    """CIFAR-10 figures (20 cells, C = 36)."""
+    imagenet: Published | None = None
+    """ImageNet mobile-setting figures (14 cells, C = 48, 224×224)."""
+
+
+@dataclass(frozen=True)
+class EvalNetwork:
+    """The evaluation network a paper's figures for a data set refer to."""
+
+    kind: NetworkKind
+    layers: int
+    channels: int
+    image_size: int
+    num_classes: int
+
+
+EVAL_NETWORKS: dict[str, EvalNetwork] = {
+    "cifar10": EvalNetwork("cifar", layers=20, channels=36, image_size=32, num_classes=10),
+    "imagenet": EvalNetwork("imagenet", layers=14, channels=48, image_size=224, num_classes=1000),
+}
 
 
 def _genotype(normal: list[tuple[str, int]], reduce: list[tuple[str, int]]) -> Genotype:
@@ -52,13 +86,15 @@ CATALOGUE: dict[str, Entry] = {
          ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)],
         [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
          ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)]),
-        Published("2.76 ± 0.09", 3.3, 4.0, _DARTS + " (second order)")),
+        Published("2.76 ± 0.09", 3.3, 4.0, _DARTS + " (second order)"),
+        imagenet=Published("26.7 / 8.7", 4.7, 4.0, "Liu et al., DARTS, ICLR 2019, ImageNet table", macs_m=574)),
     "SNAS_mild": Entry(_genotype(
         [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 0), ("dil_conv_3x3", 1),
          ("skip_connect", 0), ("skip_connect", 1), ("skip_connect", 0), ("sep_conv_3x3", 1)],
         [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("max_pool_3x3", 1), ("skip_connect", 2),
          ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 0), ("dil_conv_5x5", 2)]),
-        Published("2.98", 2.9, 1.5, _SNAS + " (mild constraint)")),
+        Published("2.98", 2.9, 1.5, _SNAS + " (mild constraint)"),
+        imagenet=Published("27.3 / 9.2", 4.3, 1.5, "Xie et al., SNAS, ICLR 2019, ImageNet table", macs_m=522)),
     "SNAS_mild_edge_all": Entry(Genotype(
         normal=(("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
                 ("skip_connect", 0), ("dil_conv_3x3", 1), ("none", 2),
@@ -111,6 +147,19 @@ CATALOGUE: dict[str, Entry] = {
          ("dil_conv_5x5", 2), ("sep_conv_3x3", 1), ("sep_conv_5x5", 0), ("sep_conv_5x5", 1)]),
         Published("2.93", 3.4, 0.21, "Dong & Yang, GDAS, CVPR 2019, Table 1")),
 }
+
+
+def catalogue_name(genotype: Genotype) -> str | None:
+    """The name ``genotype`` has in the catalogue, if it is one of the published ones."""
+    return next((name for name, entry in CATALOGUE.items() if entry.genotype == genotype), None)
+
+
+def genotype_name(spec: str) -> str:
+    """A short name for a genotype argument: the catalogue name, a file's stem, or ``genotype``."""
+    spec = spec.strip()
+    if spec in CATALOGUE:
+        return spec
+    return "genotype" if spec.startswith("Genotype(") else Path(spec).stem or "genotype"
 
 
 def resolve_genotype(spec: str) -> Genotype:

@@ -23,6 +23,10 @@ COMMANDS: dict[str, str] = {
     "best": "Print the best trials' genotypes (DARTS repr and JSON).",
     "retrain": "Retrain a search study's best genotypes from scratch, as a Ray Tune study.",
     "search": "Run one architecture search without Ray (progress bar, resumable).",
+    "train": "Train one genotype from scratch without Ray (progress bar, resumable).",
+    "profile": "Count a genotype's parameters and MACs, next to the papers' figures.",
+    "draw": "Draw a genotype's normal and reduction cells (PNG and SVG).",
+    "inspect": "Show a checkpoint's kind, epoch, config, metrics, genotype and α.",
 }
 
 

@@ -12,18 +12,12 @@ last finished epoch left it.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-from harness.errors import invalid
-from harness.overrides import apply_overrides
-from harness.progress import EpochProgress
-from snas.atomic import atomic_write_text
+from harness.localrun import RunKind, add_run_arguments, given_flags, open_run, run_epochs, validated_settings
 from snas.config import SearchConfig
 from snas.errors import UserInputError
 
@@ -32,7 +26,7 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "method": "method", "seed": "seed", "batch_size": "batch_size", "device": "device",
 }
-OUTPUTS = ("config.yaml", "metrics.jsonl", "genotype.json", "checkpoint.pt")
+KIND = RunKind(verb="search", noun="search")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,12 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--batch-size", dest="batch_size", type=int)
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="any other setting, e.g. --set temperature.initial=0.5 (repeatable)")
-    parser.add_argument("--out", type=Path, help="output folder")
-    parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the interrupted search in DIR")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing search in --out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_run_arguments(parser, KIND)
 
 
 def _config_from(args: argparse.Namespace) -> SearchConfig:
@@ -64,66 +53,19 @@ def _config_from(args: argparse.Namespace) -> SearchConfig:
             raise UserInputError(f"--config {args.config} is not valid YAML: {err}") from None
         if not isinstance(data, dict):
             raise UserInputError(f"--config {args.config} must be a mapping of search settings")
-    flags = [f"{key}={getattr(args, flag)}" for flag, key in _FLAGS.items() if getattr(args, flag) is not None]
-    data = apply_overrides(data, flags + args.overrides)
-    try:
-        return SearchConfig.model_validate(data)
-    except ValidationError as err:
-        raise invalid(err, "search settings") from None
-
-
-def _write_outputs(out: Path, history: list[dict[str, Any]], genotype: dict[str, Any]) -> None:
-    atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in history))
-    atomic_write_text(out / "genotype.json", json.dumps(genotype, indent=2) + "\n")
+    return validated_settings(SearchConfig, data, args, _FLAGS, "search settings")
 
 
 def run(args: argparse.Namespace) -> int:
     from snas.search import Search
 
-    if args.resume is not None:
-        given = [f"--{flag.replace('_', '-')}" for flag in _FLAGS if getattr(args, flag) is not None]
-        if given or args.config or args.overrides or args.out:
-            dropped = ", ".join(given) or "--config/--set/--out"
-            raise UserInputError(f"--resume continues the run exactly as it was configured; drop {dropped}")
-        out = args.resume
-        search = Search.restore(out / "checkpoint.pt")
-    else:
-        if args.out is None:
-            raise UserInputError("say where to write the search with --out DIR (or continue one with --resume DIR)")
-        out = args.out
-        existing = [name for name in OUTPUTS if (out / name).exists()]
-        if existing and not args.overwrite:
-            raise UserInputError(
-                f"{out} already holds a search ({', '.join(existing)}); continue it with --resume {out} "
-                f"or replace it with --overwrite")
-        search = Search(_config_from(args))
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(
-            search.config.model_dump(mode="json", by_alias=True), sort_keys=False))
-        search.save(out / "checkpoint.pt")
-        _write_outputs(out, search.history, search.genotype.to_dict())
-
+    given = given_flags(args, _FLAGS) + ["--config"] * bool(args.config)
+    out, search = open_run(args, KIND, given, lambda: Search(_config_from(args)), Search.restore)
     cfg = search.config
-    if search.finished:
-        print(f"the search in {out} has already finished ({search.epoch} epochs)")
-        return 0
-    print(f"search: {cfg.method} on {cfg.data.dataset}, {cfg.layers} cells × {cfg.init_channels} channels, "
-          f"epochs {search.epoch + 1}..{cfg.epochs} on {search.device}; writing to {out}", flush=True)
-    progress = EpochProgress(enabled=not args.quiet)
-    try:
-        while not search.finished:
-            with progress.epoch(search.epoch + 1, cfg.epochs, search.data.train.train_steps()) as on_step:
-                metrics = search.run_epoch(on_step)
-            search.save(out / "checkpoint.pt")
-            _write_outputs(out, search.history, search.genotype.to_dict())
-            print(progress.summary(metrics), flush=True)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted after epoch {search.epoch}; continue with: snas-study search --resume {out}",
-              file=sys.stderr)
-        return 130
-    if search.diverged:
-        print(f"the loss became NaN/inf in epoch {search.epoch}; the search stopped (see {out / 'metrics.jsonl'})")
-        return 1
-    print(f"genotype: {search.genotype}")
-    print(f"results: {out / 'genotype.json'}, {out / 'metrics.jsonl'}, {out / 'checkpoint.pt'}")
-    return 0
+    header = (f"search: {cfg.method} on {cfg.data.dataset}, {cfg.layers} cells × {cfg.init_channels} channels, "
+              f"epochs {search.epoch + 1}..{cfg.epochs} on {search.device}; writing to {out}")
+    code = run_epochs(search, out, KIND, header, args.quiet)
+    if code == 0:
+        print(f"genotype: {search.genotype}")
+        print(f"results: {out / 'genotype.json'}, {out / 'metrics.jsonl'}, {out / 'checkpoint.pt'}")
+    return code

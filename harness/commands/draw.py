@@ -1,0 +1,34 @@
+"""Draw a genotype's normal and reduction cells as PNG and SVG (pure matplotlib, no graphviz).
+
+GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild_edge_all, ...), a genotype JSON file
+(e.g. the genotype.json a search wrote) or Genotype(...) text.  Inputs c_{k-2} and
+c_{k-1} are green, intermediate nodes blue, the output c_{k} (the concatenation) yellow;
+every edge is labelled with its op and `none` edges are left out.
+
+  snas-study draw DARTS_V2 --out cells/darts_v2.png      # writes darts_v2.png and darts_v2.svg
+  snas-study draw runs/snas-digits/genotype.json
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from snas.catalogue import genotype_name, resolve_genotype
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("genotype", help="catalogue name, genotype JSON file or Genotype(...) text")
+    parser.add_argument("--out", type=Path,
+                        help="where to write (PNG and SVG with this stem; default: ./<genotype name>.png)")
+    parser.add_argument("--title", help="title above the cells (default: the genotype's name)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from snas.draw import draw_genotype  # matplotlib: imported only when drawing
+
+    genotype = resolve_genotype(args.genotype)
+    name = genotype_name(args.genotype)
+    for path in draw_genotype(genotype, args.out or Path(f"{name}.png"), title=args.title or name):
+        print(path)
+    return 0

@@ -1,0 +1,151 @@
+"""Show what a checkpoint holds: kind, epoch, configuration, metrics so far, genotype and,
+for a search, the architecture distribution (softmax of α, per edge and op).
+
+CHECKPOINT is a checkpoint.pt written by `snas-study search` / `snas-study train` or by a
+study's trial, or the folder holding one.  Nothing is trained or changed; a corrupt or
+foreign file is refused with a message.  --draw also writes the genotype's cells as PNG
+and SVG next to the checkpoint (or to --out).
+
+  snas-study inspect runs/snas-digits
+  snas-study inspect runs/darts-v2/checkpoint.pt --draw
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from snas.catalogue import catalogue_name
+from snas.checkpoint import load_checkpoint
+from snas.errors import UserInputError
+from snas.genotype import Genotype
+from snas.space import PRIMITIVES, cell_edges
+
+# metric -> (column header, format); a column shows when the history has the metric
+_COLUMNS: dict[str, tuple[str, str]] = {
+    "epoch": ("epoch", "{:d}"), "train_loss": ("loss", "{:.3f}"), "train_acc": ("train %", "{:.1f}"),
+    "search_val_acc": ("search val %", "{:.1f}"), "child_val_acc": ("child val %", "{:.1f}"),
+    "val_acc": ("val %", "{:.1f}"), "test_acc": ("test %", "{:.1f}"), "temperature": ("τ", "{:.3f}"),
+    "arch_entropy": ("entropy", "{:.3f}"), "cost": ("cost", "{:.4g}"), "lr": ("lr", "{:.3g}"),
+    "drop_path": ("drop path", "{:.3f}"), "epoch_time_s": ("time s", "{:.1f}"),
+}
+_HEAD, _TAIL = 5, 10  # epochs shown at the start and end of a long history
+_REQUIRED = ("config", "epoch", "genotype", "state")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=Path, help="a checkpoint.pt, or the folder holding one")
+    parser.add_argument("--draw", action="store_true", help="also draw the genotype's cells (PNG and SVG)")
+    parser.add_argument("--out", type=Path, help="where --draw writes (default: <checkpoint>_cells.png beside it)")
+
+
+def _table(header: list[str], rows: list[list[str]], first_left: bool = False) -> list[str]:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(w) if first_left and i == 0 else cell.rjust(w) for i, (cell, w) in
+                 enumerate(zip(row, widths))]
+        lines.append(("  " + "  ".join(cells)).rstrip())
+    return lines
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if value is None or isinstance(value, bool) or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return fmt.format(value)
+
+
+def metrics_table(history: list[dict[str, Any]]) -> list[str]:
+    """The history as a compact table: the known metrics present, long runs shortened."""
+    if not history:
+        return ["  (no epoch finished yet)"]
+    keys = [key for key in _COLUMNS if any(key in record for record in history)]
+    shown = history if len(history) <= _HEAD + _TAIL else [*history[:_HEAD], None, *history[-_TAIL:]]
+    rows = [[f"… {len(history) - _HEAD - _TAIL} epochs"] + [""] * (len(keys) - 1) if record is None
+            else [_cell(record.get(key), _COLUMNS[key][1]) for key in keys] for record in shown]
+    return _table([_COLUMNS[key][0] for key in keys], rows)
+
+
+def alpha_table(logits: torch.Tensor) -> list[str]:
+    """softmax(α) per edge, rows ``source→target``, columns the primitives; ``*`` marks each row's maximum."""
+    edges = cell_edges()
+    if tuple(logits.shape) != (len(edges), len(PRIMITIVES)):
+        raise UserInputError(f"α has shape {tuple(logits.shape)}, expected {len(edges)} edges × "
+                             f"{len(PRIMITIVES)} ops: the checkpoint is not from this search space")
+    probs = torch.softmax(logits.detach().double(), dim=-1)
+    rows = []
+    for (source, target), row in zip(edges, probs.tolist()):
+        best = max(range(len(row)), key=row.__getitem__)
+        rows.append([f"{source}→{target}"] + [f"{p:.3f}" + ("*" if k == best else " ") for k, p in enumerate(row)])
+    return _table(["edge", *(f"{name} " for name in PRIMITIVES)], rows, first_left=True)
+
+
+def _size_line(kind: str, config: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+    """The child network's size as the last epoch measured it (a search: at evaluation scale)."""
+    if not history:
+        return []
+    last, prefix = history[-1], "eval_" if kind == "search" else ""
+    params, macs = last.get(f"{prefix}params_m"), last.get(f"{prefix}macs_m")
+    if params is None or macs is None:
+        return []
+    layers, channels = ((config.get("eval_layers"), config.get("eval_channels")) if kind == "search"
+                        else (config.get("layers"), config.get("init_channels")))
+    return [f"  {layers} cells × {channels} channels: {params:.3f}M params (auxiliary head excluded), "
+            f"{macs:.1f}M MACs (multiply-accumulates, one image)"]
+
+
+def _checkpoint_path(path: Path) -> Path:
+    return path / "checkpoint.pt" if path.is_dir() else path
+
+
+def describe(record: dict[str, Any], path: Path) -> str:
+    """Everything ``inspect`` prints about one checkpoint record."""
+    kind = record.get("kind")
+    if kind not in ("search", "retrain"):
+        raise UserInputError(f"{path} is a {kind!r} checkpoint; inspect reads search and retrain checkpoints")
+    missing = [key for key in _REQUIRED if key not in record]
+    if missing or not isinstance(record["config"], dict) or "history" not in record["state"]:
+        raise UserInputError(f"{path} is damaged or from another version: it lacks "
+                             f"{', '.join(missing) or 'its config or history'}")
+    config, state = record["config"], record["state"]
+    genotype = Genotype.from_dict(record["genotype"])
+    what = (f"search ({config.get('method')} on {config.get('data', {}).get('dataset')})" if kind == "search"
+            else f"retraining ({config.get('network')} network on {config.get('data', {}).get('dataset')})")
+    lines = [f"checkpoint: {path}", f"kind: {what}, epoch {record['epoch']} of {config.get('epochs')}"]
+    if state.get("diverged"):
+        lines.append("  the loss became NaN/inf: the run stopped")
+    settings = {key: value for key, value in config.items() if key != "genotype"}  # shown below, readably
+    lines += [f"config{' (genotype below)' if 'genotype' in config else ''}:",
+              *("  " + line for line in yaml.safe_dump(settings, sort_keys=False).splitlines())]
+    lines += [f"metrics ({len(state['history'])} epochs):", *metrics_table(state["history"])]
+    name = catalogue_name(genotype)
+    form = "edge_all" if genotype.form == "edge_all" else "DARTS form"
+    lines += [f"genotype ({form}{', catalogue ' + name if name else ''}):", f"  {genotype}"]
+    lines += _size_line(kind, config, state["history"])
+    if kind == "search":
+        alphas = state.get("alphas", {})
+        for cell in ("normal", "reduce"):
+            if cell not in alphas:
+                raise UserInputError(f"{path} is a search checkpoint without α of the {cell} cell")
+            lines += [f"α, {cell} cell (softmax probabilities per edge, * = most probable op):",
+                      *alpha_table(alphas[cell])]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = _checkpoint_path(args.checkpoint)
+    record = load_checkpoint(path)
+    print(describe(record, path))
+    if args.draw:
+        from snas.draw import draw_genotype  # matplotlib: imported only when drawing
+
+        out = args.out or path.with_name(f"{path.stem}_cells.png")
+        genotype = Genotype.from_dict(record["genotype"])
+        for drawn in draw_genotype(genotype, out, title=f"{record['kind']} checkpoint, epoch {record['epoch']}"):
+            print(f"drew {drawn}")
+    return 0

@@ -1,0 +1,143 @@
+"""Count a genotype's parameters and MACs in its evaluation network.
+
+GENOTYPE is a catalogue name (DARTS_V1, DARTS_V2, SNAS_mild, SNAS_moderate, SNAS_aggressive,
+their *_edge_all forms, GDAS_V1), a genotype JSON file, or Genotype(...) text.
+--dataset cifar10 (default) builds the CIFAR network (20 cells, C=36, 32×32, 10 classes);
+--dataset imagenet the mobile-setting ImageNet network (14 cells, C=48, 224×224, 1000
+classes).  Parameters exclude the auxiliary head (DARTS convention); MACs are
+multiply-accumulates for one image (what the papers call FLOPs or mult-adds).  For
+catalogue genotypes the papers' figures are printed beside the measured ones: the papers
+round, and some of their figures do not follow from their genotypes (the network is built
+as designed, never fitted to a paper).
+
+  snas-study profile DARTS_V2
+  snas-study profile SNAS_mild --dataset imagenet
+  snas-study profile runs/snas-digits/genotype.json --layers 8 --init-channels 16 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from typing import Any
+
+from snas.catalogue import (
+    CATALOGUE,
+    EVAL_NETWORKS,
+    EvalNetwork,
+    Published,
+    catalogue_name,
+    genotype_name,
+    resolve_genotype,
+)
+from snas.childnet import profile_child
+from snas.errors import UserInputError
+
+MOBILE_MACS_M = 600
+"""The ImageNet mobile setting: fewer than 600M MACs."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("genotype", help="catalogue name, genotype JSON file or Genotype(...) text")
+    parser.add_argument("--dataset", choices=tuple(EVAL_NETWORKS), default="cifar10",
+                        help="which evaluation network (default: cifar10)")
+    parser.add_argument("--layers", type=int, help="cells (default: 20 for cifar10, 14 for imagenet)")
+    parser.add_argument("--init-channels", dest="init_channels", type=int,
+                        help="channels of the first cell (default: 36 for cifar10, 48 for imagenet)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def _network(args: argparse.Namespace) -> EvalNetwork:
+    network = EVAL_NETWORKS[args.dataset]
+    if args.layers is not None:
+        if args.layers < 3:
+            raise UserInputError(f"--layers must be at least 3 (two of them reduce), got {args.layers}")
+        network = dataclasses.replace(network, layers=args.layers)
+    if args.init_channels is not None:
+        if args.init_channels < 2 or args.init_channels % 2:
+            raise UserInputError(f"--init-channels must be even and at least 2 (reduction cells split channels "
+                                 f"in two), got {args.init_channels}")
+        network = dataclasses.replace(network, channels=args.init_channels)
+    return network
+
+
+def _published(name: str | None, dataset: str, network: EvalNetwork) -> Published | None:
+    """The paper's figures, where they describe exactly this network."""
+    entry = CATALOGUE.get(name or "")
+    if entry is None or network != EVAL_NETWORKS[dataset]:
+        return None
+    return entry.published if dataset == "cifar10" else entry.imagenet
+
+
+def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, Any]:
+    """What ``profile`` prints, as data (the ``--json`` output)."""
+    genotype = resolve_genotype(spec)
+    known = catalogue_name(genotype)
+    profile = profile_child(genotype, kind=network.kind, channels=network.channels, layers=network.layers,
+                            num_classes=network.num_classes, image_size=network.image_size)
+    published = _published(known, dataset, network)
+    report: dict[str, Any] = {
+        "genotype": genotype_name(spec), "catalogue": known, "form": genotype.form, "dataset": dataset,
+        "network": dataclasses.asdict(network),
+        "params": profile.params, "params_m": round(profile.params_m, 4),
+        "macs": profile.macs, "macs_m": round(profile.macs_m, 2),
+        "published": None, "genotype_repr": str(genotype),
+    }
+    if published is not None:
+        report["published"] = {**dataclasses.asdict(published),
+                               "params_agree": published.params_agree(profile.params_m),
+                               "macs_agree": published.macs_agree(profile.macs_m)}
+    return report
+
+
+def _text(report: dict[str, Any]) -> str:
+    net = report["network"]
+    size = net["image_size"]
+    name = report["genotype"]
+    if report["catalogue"] not in (None, name):
+        name += f" = {report['catalogue']}"
+    lines = [
+        f"{name} ({'edge_all' if report['form'] == 'edge_all' else 'DARTS form'}), "
+        f"{report['dataset']} network: {net['layers']} cells, C={net['channels']}, {size}×{size} input, "
+        f"{net['num_classes']} classes",
+    ]
+    published = report["published"]
+    dash = "–"
+    rows = [("", "measured", "published", "")]
+    rows.append(("params (M)", f"{report['params_m']:.3f}", f"{published['params_m']}" if published else dash,
+                 "auxiliary head excluded (DARTS convention)"))
+    rows.append(("MACs (M)", f"{report['macs_m']:.1f}",
+                 f"{published['macs_m']:g}" if published and published["macs_m"] is not None else dash,
+                 "multiply-accumulates for one image (papers' FLOPs)"))
+    if published:
+        label = "top-1 / top-5 error (%)" if report["dataset"] == "imagenet" else "test error (%)"
+        rows.append((label, dash, published["test_error"], ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        lines.append(f"  {row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip())
+    if report["dataset"] == "imagenet":
+        verdict = "within" if report["macs_m"] < MOBILE_MACS_M else "outside"
+        lines.append(f"  mobile setting (< {MOBILE_MACS_M}M MACs): {verdict}")
+    if published:
+        lines.append(f"  published: {published['source']}")
+        differ = [what for what in ("params", "macs") if published[f"{what}_agree"] is False]
+        if differ:
+            shown = ", ".join(f"{what.replace('macs', 'MACs')} {report[f'{what}_m']:.2f}M measured vs "
+                              f"{published[f'{what}_m']:g}M published" for what in differ)
+            lines.append(f"  note: this genotype in this network does not give the paper's figure ({shown}); "
+                         f"the network is built as designed, not fitted to the paper")
+    elif report["catalogue"]:
+        reference = EVAL_NETWORKS[report["dataset"]]
+        if (net["layers"], net["channels"]) == (reference.layers, reference.channels):
+            lines.append(f"  published: the catalogue has no {report['dataset']} figures for this genotype")
+        else:
+            lines.append(f"  published: the papers' {report['dataset']} figures are for {reference.layers} cells, "
+                         f"C={reference.channels} only")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = profile_report(args.genotype, args.dataset, _network(args))
+    print(json.dumps(report, indent=2) if args.json else _text(report))
+    return 0

@@ -1,0 +1,73 @@
+"""Train one genotype from scratch on this machine, without Ray (the papers' evaluation step).
+
+GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild, ...), a genotype JSON file (e.g. the
+genotype.json a search wrote) or Genotype(...) text.  Defaults are the DARTS/SNAS CIFAR-10
+evaluation (20 cells, C=36, auxiliary head 0.4, drop path 0.2 ramped up, 600 epochs,
+batch 96, SGD 0.025 cosine); change any setting with --set, e.g. --set data.cutout=16,
+--set network=imagenet --set label_smoothing=0.1, --set auxiliary=false.
+
+Writes into --out: config.yaml (the resolved configuration, genotype included),
+metrics.jsonl (one line per epoch), genotype.json and checkpoint.pt (updated every epoch).
+An interrupted run continues with --resume DIR exactly where its last finished epoch left it.
+
+  snas-study train DARTS_V2 --dataset digits --epochs 3 --layers 8 --init-channels 16 --out runs/darts-v2
+  snas-study train --resume runs/darts-v2
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from harness.localrun import RunKind, add_run_arguments, given_flags, open_run, run_epochs, validated_settings
+from snas.catalogue import catalogue_name, resolve_genotype
+from snas.config import RetrainConfig
+from snas.errors import UserInputError
+
+# flag -> dotted config key
+_FLAGS = {
+    "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
+    "batch_size": "batch_size", "seed": "seed", "device": "device",
+}
+KIND = RunKind(verb="train", noun="training run")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("genotype", nargs="?",
+                        help="catalogue name, genotype JSON file or Genotype(...) text (not with --resume)")
+    parser.add_argument("--dataset", help="data set name (digits, synthetic, cifar10, cifar100, svhn, imagefolder)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--layers", type=int, help="cells in the network (default 20)")
+    parser.add_argument("--init-channels", dest="init_channels", type=int, help="channels of the first cell (36)")
+    parser.add_argument("--batch-size", dest="batch_size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    add_run_arguments(parser, KIND)
+
+
+def _config_from(args: argparse.Namespace) -> RetrainConfig:
+    if args.genotype is None:
+        raise UserInputError("say which genotype to train: a catalogue name (e.g. DARTS_V2), a genotype JSON file "
+                             "or Genotype(...) text (or continue a run with --resume DIR)")
+    genotype = resolve_genotype(args.genotype).to_dict()
+    return validated_settings(RetrainConfig, {"genotype": genotype}, args, _FLAGS, "training settings")
+
+
+def run(args: argparse.Namespace) -> int:
+    from snas.retrain import Retrain
+
+    given = given_flags(args, _FLAGS) + ["GENOTYPE"] * (args.genotype is not None)
+    out, retrain = open_run(args, KIND, given, lambda: Retrain(_config_from(args)), Retrain.restore)
+    cfg, profile = retrain.config, retrain.profile
+    name = catalogue_name(retrain.genotype) or "genotype"
+    header = (f"train: {name} on {cfg.data.dataset}, {cfg.network} network, {cfg.layers} cells × "
+              f"{cfg.init_channels} channels ({profile.params_m:.3f}M params, {profile.macs_m:.1f}M MACs), "
+              f"epochs {retrain.epoch + 1}..{cfg.epochs} on {retrain.device}; writing to {out}")
+    code = run_epochs(retrain, out, KIND, header, args.quiet)
+    if code == 0:
+        last = retrain.history[-1] if retrain.history else {}
+        accuracy = ", ".join(f"{label} {last[key]:.2f}%" for key, label in (("val_acc", "val"), ("test_acc", "test"))
+                             if not math.isnan(last.get(key, math.nan)))
+        print(f"finished {retrain.epoch} epochs: {accuracy or 'no accuracy recorded'}")
+        print(f"results: {out / 'metrics.jsonl'}, {out / 'checkpoint.pt'}")
+    return code

@@ -1,0 +1,160 @@
+"""Running one resumable ``snas`` loop (a search or a retraining) in a folder, without Ray.
+
+``snas-study search`` and ``snas-study train`` differ only in the loop they build.  What
+they share lives here: settings from flags plus ``--set`` overrides, the output-folder
+rules (``--out`` never silently replaces a run, ``--resume DIR`` takes no new settings),
+the outputs (config.yaml once; checkpoint.pt, metrics.jsonl and genotype.json after every
+epoch, each written atomically), and the epoch loop with its progress bar, its one-line
+summaries and the Ctrl-C message that says how to continue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import invalid
+from harness.overrides import apply_overrides
+from harness.progress import EpochProgress
+from snas.atomic import atomic_write_text
+from snas.data import Batches
+from snas.errors import UserInputError
+from snas.genotype import Genotype
+
+OUTPUTS = ("config.yaml", "metrics.jsonl", "genotype.json", "checkpoint.pt")
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class _Config(Protocol):
+    epochs: int
+
+    def model_dump(self, *, mode: str, by_alias: bool) -> dict[str, Any]: ...
+
+
+class _Data(Protocol):
+    @property
+    def train(self) -> Batches: ...
+
+
+class Loop(Protocol):
+    """What :class:`snas.search.Search` and :class:`snas.retrain.Retrain` both offer."""
+
+    config: _Config
+    data: _Data
+    epoch: int
+    diverged: bool
+    history: list[dict[str, Any]]
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def genotype(self) -> Genotype: ...
+
+    def run_epoch(self, on_step: Callable[[int, int], None] | None = None) -> dict[str, Any]: ...
+
+    def save(self, path: str | Path) -> Path: ...
+
+
+L = TypeVar("L", bound=Loop)
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """How a command names its runs in messages."""
+
+    verb: str
+    """The ``snas-study`` verb that continues such a run."""
+    noun: str
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
+    """``--set``, ``--out``, ``--resume``, ``--overwrite`` and ``--quiet``."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="any other setting, e.g. --set data.cutout=16 (repeatable)")
+    parser.add_argument("--out", type=Path, help="output folder")
+    parser.add_argument("--resume", type=Path, metavar="DIR", help=f"continue the interrupted {kind.noun} in DIR")
+    parser.add_argument("--overwrite", action="store_true", help=f"replace an existing {kind.noun} in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def given_flags(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
+    """The command-line spelling of the settings flags the user gave."""
+    return [f"--{flag.replace('_', '-')}" for flag in flags if getattr(args, flag) is not None]
+
+
+def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.Namespace, flags: dict[str, str],
+                       what: str) -> Model:
+    """``base`` with the flags (``flags``: attribute -> dotted key) and ``--set`` applied, validated."""
+    given = [f"{key}={getattr(args, flag)}" for flag, key in flags.items() if getattr(args, flag) is not None]
+    data = apply_overrides(base, given + args.overrides)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise invalid(err, what) from None
+
+
+def _write_outputs(out: Path, loop: Loop) -> None:
+    loop.save(out / "checkpoint.pt")
+    atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in loop.history))
+    atomic_write_text(out / "genotype.json", json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
+
+
+def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: Callable[[], L],
+             restore: Callable[[Path], L]) -> tuple[Path, L]:
+    """The output folder and the loop: restored from ``--resume DIR``, or new in ``--out``.
+
+    ``given`` are the settings the user passed (they would be ignored by a resumed run,
+    so giving any with ``--resume`` is an error).  A new run writes all its outputs before
+    the first epoch, so even a run stopped during epoch 1 can be resumed.
+    """
+    if args.resume is not None:
+        given = given + ["--set"] * bool(args.overrides) + ["--out"] * bool(args.out)
+        if given:
+            raise UserInputError(f"--resume continues the run exactly as it was configured; drop {', '.join(given)}")
+        return args.resume, restore(args.resume / "checkpoint.pt")
+    if args.out is None:
+        raise UserInputError(f"say where to write the {kind.noun} with --out DIR (or continue one with --resume DIR)")
+    out: Path = args.out
+    existing = [name for name in OUTPUTS if (out / name).exists()]
+    if existing and not args.overwrite:
+        raise UserInputError(f"{out} already holds a {kind.noun} ({', '.join(existing)}); continue it with "
+                             f"--resume {out} or replace it with --overwrite")
+    loop = create()
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(loop.config.model_dump(mode="json", by_alias=True),
+                                                          sort_keys=False))
+    _write_outputs(out, loop)
+    return out, loop
+
+
+def run_epochs(loop: Loop, out: Path, kind: RunKind, header: str, quiet: bool) -> int:
+    """Train the remaining epochs, saving after each; the exit code (130: Ctrl-C, 1: diverged)."""
+    if loop.finished:
+        print(f"the {kind.noun} in {out} has already finished ({loop.epoch} epochs)")
+        return 0
+    print(header, flush=True)
+    progress = EpochProgress(enabled=not quiet)
+    try:
+        while not loop.finished:
+            with progress.epoch(loop.epoch + 1, loop.config.epochs, loop.data.train.train_steps()) as on_step:
+                metrics = loop.run_epoch(on_step)
+            _write_outputs(out, loop)
+            print(progress.summary(metrics), flush=True)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted after epoch {loop.epoch}; continue with: snas-study {kind.verb} --resume {out}",
+              file=sys.stderr)
+        return 130
+    if loop.diverged:
+        print(f"the loss became NaN/inf in epoch {loop.epoch}; the {kind.noun} stopped "
+              f"(see {out / 'metrics.jsonl'})")
+        return 1
+    return 0

@@ -16,52 +16,20 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import invalid
+from harness.loop import METRICS_FILE, Loop, metrics_jsonl
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
 from snas.atomic import atomic_write_text
-from snas.data import Batches
 from snas.errors import UserInputError
-from snas.genotype import Genotype
 
-OUTPUTS = ("config.yaml", "metrics.jsonl", "genotype.json", "checkpoint.pt")
+OUTPUTS = ("config.yaml", METRICS_FILE, "genotype.json", "checkpoint.pt")
 Model = TypeVar("Model", bound=BaseModel)
-
-
-class _Config(Protocol):
-    epochs: int
-
-    def model_dump(self, *, mode: str, by_alias: bool) -> dict[str, Any]: ...
-
-
-class _Data(Protocol):
-    @property
-    def train(self) -> Batches: ...
-
-
-class Loop(Protocol):
-    """What :class:`snas.search.Search` and :class:`snas.retrain.Retrain` both offer."""
-
-    config: _Config
-    data: _Data
-    epoch: int
-    diverged: bool
-    history: list[dict[str, Any]]
-
-    @property
-    def finished(self) -> bool: ...
-
-    @property
-    def genotype(self) -> Genotype: ...
-
-    def run_epoch(self, on_step: Callable[[int, int], None] | None = None) -> dict[str, Any]: ...
-
-    def save(self, path: str | Path) -> Path: ...
 
 
 L = TypeVar("L", bound=Loop)
@@ -104,7 +72,7 @@ def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.
 
 def _write_outputs(out: Path, loop: Loop) -> None:
     loop.save(out / "checkpoint.pt")
-    atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in loop.history))
+    atomic_write_text(out / METRICS_FILE, metrics_jsonl(loop.history))
     atomic_write_text(out / "genotype.json", json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
 
 

@@ -5,7 +5,10 @@ validated configuration, restores from ``tune.get_checkpoint()`` when Tune resta
 and reports one metrics dict per epoch -- so ``training_iteration`` equals the epoch and
 ASHA's rungs are epochs.  A checkpoint (the loop's full state, RNGs included) goes with
 the report every ``checkpoint_every`` epochs, at the end, and when the loss diverged; a
-diverged run ends the trial normally with ``diverged: true`` in its last report.
+diverged run ends the trial normally with ``diverged: true`` in its last report.  Before
+each report the trial rewrites ``metrics.jsonl`` (the loop's history) in its folder: the
+analysis reads curves from it, since Tune's ``result.json`` can lose reports when a trial
+restarts (it re-downloads a stale copy from storage).
 """
 
 from __future__ import annotations
@@ -13,25 +16,16 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from ray import tune
 
+from harness.loop import METRICS_FILE, Loop, metrics_jsonl
 from harness.study import Study
 
 CHECKPOINT_FILE = "checkpoint.pt"
 FAULT_MARKER = "injected_fault.txt"
-
-
-class Loop(Protocol):
-    epoch: int
-    finished: bool
-    diverged: bool
-
-    def run_epoch(self) -> dict[str, Any]: ...
-
-    def save(self, path: str | Path) -> Path: ...
 
 
 def _write_trial_file(name: str, text: str) -> None:
@@ -60,6 +54,7 @@ def _drive(loop: Loop, study: Study, after_epoch: Any = None) -> None:
     fault_epoch = study.faults.fail_once_at_epoch
     while not loop.finished:
         metrics = loop.run_epoch()
+        _write_trial_file(METRICS_FILE, metrics_jsonl(loop.history))  # before the report: ASHA may stop us there
         if after_epoch is not None:
             after_epoch(loop)
         if loop.finished or loop.epoch % study.checkpoint_every == 0 or loop.epoch == fault_epoch:

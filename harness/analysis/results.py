@@ -1,7 +1,10 @@
 """Reading a study folder without starting Ray.
 
 Tune's ``ExperimentAnalysis`` reads the experiment state offline (trial ids, states,
-configs, failures); every trial's reports come from its ``result.json``.  A study that is
+configs, failures).  A trial's curve is its loop's own history (``metrics.jsonl``, one line
+per epoch of the lineage that led to its last state), joined with Tune's bookkeeping
+columns (``time_total_s``, ...) from ``result.json``; folders from before ``metrics.jsonl``
+existed are read from ``result.json`` alone.  A study that is
 still running, or whose driver was killed before Tune saved its state, is read from the
 trial folders alone, and the result says it is partial.
 """
@@ -16,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.loop import METRICS_FILE
 from harness.study import Study
 from harness.studyrun import read_study
 from snas.errors import UserInputError
@@ -71,17 +75,29 @@ class StudyResults:
             t.state in FINAL_STATES for t in self.trials)
 
 
-def _read_curve(trial_dir: Path) -> pd.DataFrame:
-    path = trial_dir / "result.json"
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
-        return pd.DataFrame()
+        return []
     rows = []
     for line in path.read_text().splitlines():
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:  # a line still being written by a running trial
             continue
-    return pd.DataFrame(rows)
+    return rows
+
+
+def _read_curve(trial_dir: Path) -> pd.DataFrame:
+    reports = _read_jsonl(trial_dir / "result.json")
+    history = _read_jsonl(trial_dir / METRICS_FILE)
+    if not history:
+        return pd.DataFrame(reports)
+    # An epoch re-run after a restart was reported twice: its last report is the kept one.
+    report_of_epoch = {row.get("training_iteration"): row for row in reports}
+    return pd.DataFrame([
+        {**report_of_epoch.get(metrics["epoch"], {}), **metrics, "training_iteration": metrics["epoch"]}
+        for metrics in history
+    ])
 
 
 def _read_error(trial_dir: Path) -> str | None:

@@ -138,8 +138,14 @@ def test_a_failing_trial_resumes_from_its_checkpoint(ray_local, tmp_path):
     assert list(trials["num_failures"]) == [1, 1] and set(trials["state"]) == {"TERMINATED"}
     for trial_dir in folder.glob("trial_*"):
         assert (trial_dir / "injected_fault.txt").is_file()
-        epochs = [json.loads(line)["epoch"] for line in (trial_dir / "result.json").read_text().splitlines()]
-        assert epochs == [1, 2, 3]  # epoch 3 continued from the epoch-2 checkpoint, not from scratch
+        reported = [json.loads(line)["epoch"] for line in (trial_dir / "result.json").read_text().splitlines()]
+        # Continued from the epoch-2 checkpoint, not from scratch: epoch 1 was never run again.
+        # (Tune's result.json may lack epoch 2: on restart it re-downloads a stale copy.)
+        assert reported.count(1) == 1 and reported[-1] == 3
+        history = [json.loads(line)["epoch"] for line in (trial_dir / "metrics.jsonl").read_text().splitlines()]
+        assert history == [1, 2, 3]
+    curves = pd.read_csv(folder / "analysis" / "curves.csv")
+    assert curves.groupby("trial_id")["training_iteration"].apply(list).tolist() == [[1, 2, 3], [1, 2, 3]]
 
 
 def test_errored_trials_fail_the_run_and_resume_retries_them(ray_local, tmp_path, capsys):

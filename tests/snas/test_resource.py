@@ -126,3 +126,33 @@ def test_costs_follow_the_real_input_shape_of_each_edge():
     assert normal[:, e_in, skip].tolist() == [0, 0, 0]
     assert reduce[:, e_in, skip].tolist()[:2] == [c * c, c * c * 64]
     assert normal[:, :, PRIMITIVES.index("none")].abs().sum() == 0
+
+
+@pytest.mark.parametrize(("method", "baseline", "at_most"), [
+    ("reparametrization", False, 0.1),
+    ("policy_gradient", True, 0.5),
+    ("policy_gradient", False, 0.9),  # the plain score function is noisy: slow but downhill
+])
+def test_descending_the_penalty_alone_lowers_the_expected_cost(method, baseline, at_most):
+    """Each estimator's gradient, followed on α alone, lowers E_{softmax(α)}[cost]."""
+    torch.manual_seed(0)
+    cells = [CellGeometry(8, 8, 8, False), CellGeometry(16, 8, 8, True), CellGeometry(16, 4, 4, False)]
+    pen = ResourcePenalty.for_cells(cells, method=method, separation="all", log_penalty=True, ratio=1.0,
+                                    baseline=baseline, device=torch.device("cpu"))
+    expectation = ResourcePenalty("discrete", "all", True, 1.0, False, pen.normal_costs, pen.reduce_costs)
+    normal, reduce = (torch.full((14, 8), 1e-3, requires_grad=True) for _ in range(2))
+    optimizer = torch.optim.Adam([normal, reduce], lr=0.05, betas=(0.5, 0.999))
+
+    def expected_cost():
+        with torch.no_grad():
+            return expectation(normal, reduce, None, None, 1.0).cost.item()
+
+    start = expected_cost()
+    for _ in range(600):
+        pathwise = method == "reparametrization"
+        z_normal, z_reduce = (torch.nn.functional.gumbel_softmax((a if pathwise else a.detach())[None], tau=1.0)
+                              for a in (normal, reduce))
+        optimizer.zero_grad()
+        pen(normal, reduce, z_normal, z_reduce, 1.0).loss.backward()
+        optimizer.step()
+    assert expected_cost() < at_most * start

@@ -16,9 +16,14 @@ $(INSTALLED): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(INSTALLED)
 
+# The quickstart study end to end: 8 tiny SNAS searches on the bundled digits data, ASHA,
+# then the tables, plots, best genotype and report.html under results/quickstart/.
 demo: install
-	$(BIN)/snas-study search --dataset digits --epochs 5 --layers 5 --init-channels 8 --method snas \
-		--seed 0 --out results/demo-search --overwrite
+	$(BIN)/snas-study run studies/quickstart.yaml --overwrite
+	@echo
+	@echo "plots:         results/quickstart/plots/"
+	@echo "best genotype: results/quickstart/analysis/best.json  (or: $(BIN)/snas-study best results/quickstart)"
+	@echo "report:        results/quickstart/report.html"
 
 lint: install
 	$(BIN)/ruff check snas harness tests bench

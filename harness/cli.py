@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "resume": "Continue an interrupted or partly failed study.",
     "status": "Show a study's trials: state, epochs, early stops, best metric, errors.",
     "analyze": "Write a study's tables, winners and plots (no Ray needed).",
+    "report": "Write a self-contained HTML report: winners, cells, plots, trials, study file.",
     "best": "Print the best trials' genotypes (DARTS repr and JSON).",
     "retrain": "Retrain a search study's best genotypes from scratch, as a Ray Tune study.",
     "search": "Run one architecture search without Ray (progress bar, resumable).",

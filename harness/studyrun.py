@@ -117,12 +117,18 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
 
 def finish(study: Study, experiment_path: str, results: Any) -> int:
     from harness.analysis import write_analysis
+    from harness.analysis.report import write_report
 
     errored = results.num_errors
     finished = results.num_terminated + errored
     interrupted = finished < len(results) or len(results) < study.expected_trials()
-    summary = write_analysis(experiment_path)
-    print(summary.describe(), flush=True)
+    if storage.is_uri(experiment_path):
+        print(f"results are in {experiment_path}; copy the folder to this machine and run "
+              f"`snas-study report FOLDER` for the tables, plots and report", flush=True)
+    else:
+        summary = write_analysis(experiment_path)
+        print(summary.describe(), flush=True)
+        print(f"report: {write_report(summary)}", flush=True)
     if interrupted:
         print(f"the study was interrupted ({finished} of {study.expected_trials()} trials ended); "
               f"continue it with: snas-study resume {experiment_path}", file=sys.stderr)

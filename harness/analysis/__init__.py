@@ -91,5 +91,5 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
         indent=2, default=_json_default) + "\n")
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope)
     if plots and len(trials):
-        summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric, results.path / PLOTS_DIR))
+        summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric, results.path / PLOTS_DIR, best))
     return summary

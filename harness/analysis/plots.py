@@ -7,8 +7,9 @@ Every plot is written as PNG (for the report and quick looks) and PDF (for paper
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -21,6 +22,8 @@ from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 
 from harness.analysis.tables import short_names  # noqa: E402
 from harness.study import Study  # noqa: E402
+from snas.draw import genotype_figure  # noqa: E402
+from snas.genotype import Genotype  # noqa: E402
 
 MACS_LABEL = "MACs (M, multiply-accumulates)"
 PARAMS_LABEL = "parameters (M, auxiliary head excluded)"
@@ -39,6 +42,8 @@ class PlotInput:
     curves: pd.DataFrame
     metric: str
     folder: Path
+    best: list[dict[str, Any]] = field(default_factory=list)
+    """The winners (``best.json``'s trials), best first."""
 
     @property
     def varied(self) -> dict[str, str]:
@@ -231,9 +236,20 @@ def plot_retrain_vs_search(data: PlotInput) -> Plot | None:
                 "retrained accuracy of each genotype (and seed) against the accuracy its search reported")
 
 
+def plot_best_cells(data: PlotInput) -> Plot | None:
+    """The winner's normal and reduction cells."""
+    if not data.best or not data.best[0].get("genotype"):
+        return None
+    top = data.best[0]
+    genotype = Genotype.parse(str(top["genotype"]))
+    fig = genotype_figure(genotype, f"best trial {top['trial_id']}: {data.metric} = {top['score']:.2f}")
+    return Plot(_save(fig, data.folder, "best_cells"),
+                f"cells of the best genotype (trial {top['trial_id']}, ranked by {data.metric})")
+
+
 PLOTS: list[Callable[[PlotInput], Plot | list[Plot] | None]] = [
     plot_curves, plot_final_vs_setting, plot_pareto, plot_penalty_lambda, plot_heatmap, plot_trajectories,
-    plot_asha_rungs, plot_retrain_vs_search,
+    plot_asha_rungs, plot_retrain_vs_search, plot_best_cells,
 ]
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import shutil
+import subprocess
 
+import html5lib
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from study_helpers import tiny_study, write_study
 
 from harness.cli import main
@@ -84,7 +89,8 @@ def test_analysis_tables_plots_and_winners(asha_study):
     assert best["trials"][0]["score"] == pytest.approx(top["score"])
     assert best["trials"][0]["genotype_json"]["normal_concat"] == [2, 3, 4, 5]
     plots = {p.name for p in (folder / "plots").glob("*.png")}
-    assert {"curves_search_val_acc.png", "pareto.png", "asha_rungs.png", "trajectories.png"} <= plots
+    assert {"curves_search_val_acc.png", "pareto.png", "asha_rungs.png", "trajectories.png",
+            "best_cells.png"} <= plots
     assert all((folder / "plots" / p).stat().st_size > 5000 for p in plots)
     assert all((folder / "plots" / p.replace(".png", ".pdf")).is_file() for p in plots)
 
@@ -180,3 +186,53 @@ def test_optuna_study_is_seeded_and_journaled(ray_local, tmp_path):
     stored = optuna.load_study(study_name="tpe", storage=journal)
     assert len(stored.trials) == 3
     assert sorted(t.value for t in stored.trials) == pytest.approx(sorted(trials["score"]))
+
+
+def test_report_is_one_self_contained_valid_page(asha_study, tmp_path, capsys):
+    _, folder = asha_study
+    assert main(["report", str(folder)]) == 0
+    assert f"report: {folder / 'report.html'}" in capsys.readouterr().out
+    page = (folder / "report.html").read_text()
+    html5lib.HTMLParser(strict=True).parse(page)  # raises on any parse error
+    plots = sorted((folder / "plots").glob("*.png"))
+    assert "best_cells.png" in {p.name for p in plots}
+    for plot in plots:  # every plot, embedded byte for byte
+        assert base64.b64encode(plot.read_bytes()).decode() in page
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    assert all(trial_id in page for trial_id in trials["trial_id"])
+    best = json.loads((folder / "analysis" / "best.json").read_text())["trials"]
+    assert page.count('class="winner"') == len(best)
+    assert html.escape(best[0]["genotype"]) in page
+    assert html.escape((folder / "study.yaml").read_text()) in page
+    assert "<script" not in page and "<link" not in page and 'src="http' not in page
+    assert "Partial results" not in page
+
+    render_in_a_browser(folder / "report.html", tmp_path / "report.png")
+
+
+def render_in_a_browser(page, screenshot):
+    """Open the page in headless Chromium when the machine has it (CI may not)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,2400",
+                    f"--screenshot={screenshot}", page.as_uri()], check=True, capture_output=True, timeout=120)
+    with Image.open(screenshot) as image:
+        assert image.size == (1280, 2400)
+        colours = image.convert("L").getextrema()
+    assert colours[0] < 60 and colours[1] > 200  # text and images on a light page, not a blank render
+
+
+def test_report_of_a_partial_study_says_so(asha_study, tmp_path, capsys):
+    _, folder = asha_study
+    copy = tmp_path / "asha"
+    shutil.copytree(folder, copy)
+    for state in copy.glob("experiment_state-*.json"):
+        state.unlink()
+    out = tmp_path / "elsewhere.html"
+    assert main(["report", str(copy), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "Partial results" in page and "analysis is partial" in page
+    assert main(["report", str(copy), "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nowhere")]) == 2

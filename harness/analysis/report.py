@@ -1,0 +1,165 @@
+"""One self-contained ``report.html`` per study: the answer first, then the evidence.
+
+The page holds everything inline -- plots and cell drawings as base64 PNG, tables as HTML,
+the frozen study file as text -- so it can be mailed, attached to a paper's supplement or
+opened on a laptop with no results folder and no network.  No script, no external style.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.analysis import AnalysisSummary
+from harness.analysis.tables import short_names
+from harness.studyrun import STUDY_FILE
+from snas.atomic import atomic_write_text
+from snas.draw import genotype_figure
+from snas.genotype import Genotype
+
+REPORT_FILE = "report.html"
+
+# Columns of the trials table worth a reader's eye; the CSV keeps everything.
+_HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")
+_WINNER_METRICS = (
+    ("search_val_acc", "search val acc (%)"), ("child_val_acc", "child val acc (%)"),
+    ("val_acc", "val acc (%)"), ("test_acc", "test acc (%)"),
+    ("eval_params_m", "eval params (M)"), ("eval_macs_m", "eval MACs (M)"),
+    ("child_params_m", "child params (M)"), ("child_macs_m", "child MACs (M)"),
+    ("params_m", "params (M)"), ("macs_m", "MACs (M)"), ("epoch", "epochs run"),
+)
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1150px; padding: 0 1em; color: #222; }
+h1 { margin-bottom: .2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
+.meta { color: #666; } .warning { background: #fff3cd; border: 1px solid #e0c36c; padding: .6em 1em; }
+table { border-collapse: collapse; font-size: 13px; margin: .5em 0; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right; }
+th { background: #f3f3f3; } td.text, th.text { text-align: left; }
+pre { background: #f7f7f7; border: 1px solid #e3e3e3; padding: .7em; overflow-x: auto; font-size: 12.5px; }
+figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 13px; }
+.winner { border-left: 4px solid #4c72b0; padding-left: 1em; margin: 1.5em 0; }
+"""
+
+
+def _png_data_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _figure(src: str, caption: str) -> str:
+    text = html.escape(caption)
+    return f'<figure><img src="{src}" alt="{text}"><figcaption>{text}</figcaption></figure>'
+
+
+def _cells_png(genotype: Genotype) -> bytes:
+    buffer = io.BytesIO()
+    genotype_figure(genotype).savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _key_value_table(rows: list[tuple[str, Any]]) -> str:
+    body = "".join(f'<tr><th class="text">{html.escape(k)}</th><td>{html.escape(_format(v))}</td></tr>'
+                   for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def _summary_section(summary: AnalysisSummary) -> str:
+    lines = [html.escape(line) for line in summary.describe().splitlines()
+             if not line.startswith(("tables:", "plots:", "note:", "genotype:"))]
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in summary.results.notes)
+    warning = (f'<div class="warning"><strong>Partial results.</strong><ul>{notes}</ul></div>'
+               if summary.results.partial or notes else "")
+    items = "".join(f"<li>{line}</li>" for line in lines)
+    return f"<h2>Summary</h2>{warning}<ul>{items}</ul>"
+
+
+def _winners_section(summary: AnalysisSummary) -> str:
+    if not summary.best:
+        return f"<h2>Best genotypes</h2><p>No trial has reported {html.escape(summary.metric)} yet.</p>"
+    names = short_names(list(summary.results.study.space))
+    parts = [f"<h2>Best genotypes</h2><p>Ranked by {html.escape(summary.metric)} "
+             f"({html.escape(summary.scope)} epoch of each trial).</p>"]
+    for winner in summary.best:
+        settings = [(names[k], v) for k, v in winner["config"].items() if k in names]
+        metrics = [(label, winner["metrics"][key]) for key, label in _WINNER_METRICS if key in winner["metrics"]]
+        block = [f'<div class="winner"><h3>#{winner["rank"]}: trial {html.escape(winner["trial_id"])}, '
+                 f'{html.escape(summary.metric)} = {winner["score"]:.2f}</h3>',
+                 _key_value_table(settings + metrics)]
+        if winner.get("genotype"):
+            genotype = Genotype.parse(str(winner["genotype"]))
+            block.append(f"<pre>{html.escape(str(genotype))}</pre>")
+            block.append(_figure(_png_data_uri(_cells_png(genotype)),
+                                 f"normal and reduction cells of trial {winner['trial_id']}"))
+        if winner.get("checkpoint"):
+            block.append(f'<p class="meta">checkpoint: {html.escape(str(winner["checkpoint"]))}</p>')
+        parts.append("".join(block) + "</div>")
+    return "".join(parts)
+
+
+def _plots_section(summary: AnalysisSummary) -> str:
+    if not summary.plots:
+        return "<h2>Plots</h2><p>No plot: no trial has reported yet.</p>"
+    figures = "".join(_figure(_png_data_uri(plot.path.read_bytes()), plot.caption) for plot in summary.plots)
+    return f"<h2>Plots</h2>{figures}"
+
+
+def _trials_section(trials: pd.DataFrame) -> str:
+    shown = trials.drop(columns=[c for c in _HIDDEN_COLUMNS if c in trials.columns])
+    if "error" in shown and shown["error"].isna().all():
+        shown = shown.drop(columns=["error"])
+    header = "".join(f'<th class="text">{html.escape(str(c))}</th>' for c in shown.columns)
+    rows = []
+    for _, row in shown.iterrows():
+        cells = "".join(
+            f'<td class="text">{html.escape(_format(v))}</td>' if isinstance(v, str)
+            else f"<td>{html.escape(_format(v))}</td>" for v in row)
+        rows.append(f"<tr>{cells}</tr>")
+    return (f"<h2>Trials</h2><p>Best first; every column is in analysis/trials.csv.</p>"
+            f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _study_section(folder: Path) -> str:
+    path = folder / STUDY_FILE
+    text = path.read_text() if path.is_file() else "(study.yaml is missing)"
+    return f"<h2>Study file</h2><p class=\"meta\">{html.escape(str(path))}</p><pre>{html.escape(text)}</pre>"
+
+
+def render_report(summary: AnalysisSummary) -> str:
+    """The report page of an analysed study."""
+    study = summary.results.study
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    title = f"snas-study report: {study.name}"
+    body = "".join([
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">{html.escape(study.kind)} study in {html.escape(str(summary.path))}; '
+        f"objective {html.escape(summary.metric)} ({html.escape(study.objective.mode)}); "
+        f"generated {generated}</p>",
+        _summary_section(summary),
+        _winners_section(summary),
+        _plots_section(summary),
+        _trials_section(summary.trials),
+        _study_section(summary.path),
+    ])
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{_STYLE}</style></head><body>{body}</body></html>\n")
+
+
+def write_report(summary: AnalysisSummary, out: str | Path | None = None) -> Path:
+    """Write the report of ``summary`` to ``out`` (default ``<study>/report.html``), atomically."""
+    path = Path(out) if out is not None else summary.path / REPORT_FILE
+    atomic_write_text(path, render_report(summary))
+    return path

@@ -1,0 +1,33 @@
+"""Write one self-contained HTML page for a study: summary, winners with their cells, plots,
+the trials table and the study file (everything inline, so the file travels on its own).
+
+Refreshes the analysis first (tables and plots), like `analyze`; no Ray needed.
+
+  snas-study report results/quickstart
+  snas-study report results/quickstart --metric child_val_acc --out quickstart.html
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.analysis import write_analysis
+from harness.analysis.report import write_report
+from harness.commands.analyze import add_scoring_arguments
+from snas.errors import UserInputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_scoring_arguments(parser)
+    parser.add_argument("--out", type=Path, help="where to write the page (default: RESULTS/report.html)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.out is not None and args.out.is_dir():
+        raise UserInputError(f"--out {args.out} is a folder; name the HTML file to write")
+    summary = write_analysis(args.results, args.metric, args.scope, args.top)
+    path = write_report(summary, args.out)
+    print(summary.describe())
+    print(f"report: {path}")
+    return 0

@@ -1,6 +1,7 @@
 """Atomic file writes: write a temporary file beside the target, then rename it into place.
 
-A reader (or a crash) sees either the old file or the new one, never half of one.
+A reader (or a crash) sees either the old file or the new one, never half of one.  The
+file gets the permissions a plain ``open`` would give it (``mkstemp`` makes it private).
 """
 
 from __future__ import annotations
@@ -12,6 +13,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_read_umask()  # read once: changing the umask is process-wide
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write`` on a temporary file in ``path``'s folder, then rename it to ``path``."""
     path = Path(path)
@@ -20,6 +30,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+            os.fchmod(handle.fileno(), _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -44,6 +44,7 @@ table { border-collapse: collapse; font-size: 13px; margin: .5em 0; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right; }
 th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 pre { background: #f7f7f7; border: 1px solid #e3e3e3; padding: .7em; overflow-x: auto; font-size: 12.5px; }
+pre.genotype { white-space: pre-wrap; overflow-wrap: anywhere; } .scroll { overflow-x: auto; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 13px; }
 .winner { border-left: 4px solid #4c72b0; padding-left: 1em; margin: 1.5em 0; }
@@ -101,7 +102,7 @@ def _winners_section(summary: AnalysisSummary) -> str:
                  _key_value_table(settings + metrics)]
         if winner.get("genotype"):
             genotype = Genotype.parse(str(winner["genotype"]))
-            block.append(f"<pre>{html.escape(str(genotype))}</pre>")
+            block.append(f'<pre class="genotype">{html.escape(str(genotype))}</pre>')
             block.append(_figure(_png_data_uri(_cells_png(genotype)),
                                  f"normal and reduction cells of trial {winner['trial_id']}"))
         if winner.get("checkpoint"):
@@ -129,7 +130,7 @@ def _trials_section(trials: pd.DataFrame) -> str:
             else f"<td>{html.escape(_format(v))}</td>" for v in row)
         rows.append(f"<tr>{cells}</tr>")
     return (f"<h2>Trials</h2><p>Best first; every column is in analysis/trials.csv.</p>"
-            f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            f'<div class="scroll"><table><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def _study_section(folder: Path) -> str:

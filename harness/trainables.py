@@ -14,6 +14,7 @@ restarts (it re-downloads a stale copy from storage).
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -76,16 +77,19 @@ def _restored(kind: type, *args: Any) -> Any:
         return kind.restore(Path(folder) / CHECKPOINT_FILE, *args)
 
 
-def _use_trial_cpus() -> None:
+def _prepare_trial_process() -> None:
+    """Use as many threads as the trial has CPUs; keep Ray's per-checkpoint INFO lines out of
+    the study's console (they repeat every few seconds in a study of short epochs)."""
     cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
     torch.set_num_threads(max(1, int(cpus)))
+    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 
 
 def search_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
     """One search trial of a search study."""
     from snas.search import Search
 
-    _use_trial_cpus()
+    _prepare_trial_process()
     spec = Study.model_validate(study)
     search = _restored(Search) or Search(spec.search_config(config))
 
@@ -99,7 +103,7 @@ def retrain_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
     """One from-scratch training of a genotype in a retrain study."""
     from snas.retrain import Retrain
 
-    _use_trial_cpus()
+    _prepare_trial_process()
     spec = Study.model_validate(study)
     run = _restored(Retrain) or Retrain(spec.retrain_config(config))
     _write_trial_file("genotype.json", json.dumps(run.genotype.to_dict(), indent=2) + "\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 
 from harness.storage import is_uri
@@ -55,3 +56,24 @@ def check_storage(study: Study, storage_path: str) -> None:
             f"machine: trials on other nodes could not save checkpoints there. Use shared storage: an NFS path "
             f"mounted at the same place on every node (and set storage.shared: true), or an s3:// / gs:// URI "
             f"(--storage s3://bucket/studies)")
+
+
+def check_resources(study: Study, address: str | None) -> None:
+    """Refuse (local Ray) or warn about (a cluster, which may autoscale) a per-trial request
+    that no node can hold: Tune would otherwise leave every trial pending forever."""
+    import ray
+
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    wanted = {"CPU": study.resources.cpu, "GPU": study.resources.gpu}
+    if any(all(node.get(k, 0.0) >= v for k, v in wanted.items() if v > 0) for node in nodes):
+        return
+    largest = {k: max((node.get(k, 0.0) for node in nodes), default=0.0) for k in wanted}
+    message = (f"each trial asks for {study.resources.cpu:g} CPU and {study.resources.gpu:g} GPU "
+               f"(resources.cpu, resources.gpu), but no node of this Ray cluster has that much "
+               f"(the largest: {largest['CPU']:g} CPU, {largest['GPU']:g} GPU)")
+    if address:
+        warnings.warn(f"{message}; trials stay pending until the cluster grows", stacklevel=2)
+        return
+    raise UserInputError(
+        f"{message}. On this machine try --set resources.cpu={max(1, int(largest['CPU']))} "
+        f"--set resources.gpu={largest['GPU']:g}, or run on a cluster with --address")

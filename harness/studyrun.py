@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from harness import storage
-from harness.cluster import check_storage, ray_session
+from harness.cluster import check_resources, check_storage, ray_session
 from harness.study import Study, validate_study
 from snas.errors import UserInputError
 
@@ -98,6 +98,7 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool) -> in
                       "they share its memory, so each must fit in its share", stacklevel=1)
     with ray_session(address):
         check_storage(study, experiment_path)  # before anything is written: a refusal leaves no trace
+        check_resources(study, address)
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), yaml.safe_dump(
             frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
@@ -111,6 +112,7 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     study = read_study(experiment_path)
     with ray_session(address):
         check_storage(study, experiment_path)
+        check_resources(study, address)
         results = restore_tuner(study, experiment_path).fit()
     return finish(study, experiment_path, results)
 

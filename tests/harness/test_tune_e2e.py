@@ -236,3 +236,14 @@ def test_report_of_a_partial_study_says_so(asha_study, tmp_path, capsys):
     assert main(["report", str(copy), "--out", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nowhere")]) == 2
+
+
+@pytest.mark.parametrize(("resources", "largest"), [({"gpu": 1}, "2 CPU, 0 GPU"), ({"cpu": 3}, "2 CPU, 0 GPU")])
+def test_trials_no_node_can_hold_are_refused_before_anything_is_written(ray_local, tmp_path, capsys,
+                                                                        resources, largest):
+    study = tiny_study("too_big", tmp_path / "results", resources=resources)
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"no node of this Ray cluster has that much (the largest: {largest})" in err
+    assert "--set resources.cpu=2 --set resources.gpu=0" in err
+    assert not (tmp_path / "results" / "too_big").exists()

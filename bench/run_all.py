@@ -1,5 +1,7 @@
 """Run every benchmark and collect their JSON lines into results/bench/<date>.json.
 
+A run with --only replaces the records of the benchmarks it ran in that day's file.
+
     python bench/run_all.py [--only search_step data_pipeline ...] [--device cpu|cuda]
 """
 
@@ -48,6 +50,9 @@ def main() -> None:
             records = [json.loads(line) for line in lines.read_text().splitlines()]
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"{dt.date.today().isoformat()}.json"
+    if out.is_file():  # a partial re-run (--only) replaces those benchmarks' records, keeps the others
+        earlier = json.loads(out.read_text())["records"]
+        records = [r for r in earlier if r.get("bench") not in args.only] + records
     out.write_text(json.dumps({"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
                                "records": records}, indent=1) + "\n")
     print(f"wrote {out} ({len(records)} records)")

@@ -74,6 +74,14 @@ def _hue(data: PlotInput) -> str:
     return "trial_id"
 
 
+def _ordered_palette(values: pd.Series) -> list | None:
+    """Viridis for a numeric setting, without its last (yellow, near-invisible) shade."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return None
+    levels = values.nunique()
+    return sns.color_palette("viridis", levels + 1)[:levels]
+
+
 def plot_curves(data: PlotInput) -> Plot | None:
     """Accuracy per epoch, a line per trial (seed 000's Figure 1), faceted by anneal rate."""
     metric = "search_val_acc" if data.search else "val_acc" if "val_acc" in data.curves else "test_acc"
@@ -81,10 +89,10 @@ def plot_curves(data: PlotInput) -> Plot | None:
         return None
     col = "anneal_rate" if data.has("anneal_rate") else None
     hue = _hue(data)
+    panels = min(3, data.curves[col].nunique()) if col else None
     grid = sns.relplot(data=data.curves, x="training_iteration", y=metric, hue=hue, units="trial_id",
-                       estimator=None, kind="line", col=col, col_wrap=3 if col else None, height=3.4, aspect=1.3,
-                       palette="viridis" if pd.api.types.is_numeric_dtype(data.curves[hue]) else None, marker="o",
-                       markersize=3)
+                       estimator=None, kind="line", col=col, col_wrap=panels, height=3.4, aspect=1.3,
+                       palette=_ordered_palette(data.curves[hue]), marker="o", markersize=5)
     grid.set_axis_labels("epoch", f"{metric} (%)")
     for ax in grid.axes.flat:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -182,7 +190,7 @@ def plot_trajectories(data: PlotInput) -> Plot | None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, metric, label in ((axes[0], "temperature", "temperature τ"), (axes[1], "cost", "resource cost")):
         sns.lineplot(data=data.curves, x="training_iteration", y=metric, hue=hue, units="trial_id",
-                     estimator=None, ax=ax, legend=ax is axes[1])
+                     estimator=None, ax=ax, legend=ax is axes[1], palette=_ordered_palette(data.curves[hue]))
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)

@@ -108,12 +108,17 @@ def test_status_best_and_analyze_commands(asha_study, capsys):
     assert "child_val_acc" in capsys.readouterr().out
 
 
-def test_partial_and_missing_results(asha_study, tmp_path, capsys):
-    _, folder = asha_study
-    copy = tmp_path / "asha"
+def copy_without_tune_state(folder, copy):
+    """The study as a killed driver can leave it: trial folders, but no experiment state."""
     shutil.copytree(folder, copy)
     for state in copy.glob("experiment_state-*.json"):
         state.unlink()
+    return copy
+
+
+def test_partial_and_missing_results(asha_study, tmp_path, capsys):
+    _, folder = asha_study
+    copy = copy_without_tune_state(folder, tmp_path / "asha")
     assert main(["analyze", str(copy)]) == 0
     out = capsys.readouterr().out
     assert "analysis is partial" in out and "4 trials" in out
@@ -225,10 +230,7 @@ def render_in_a_browser(page, screenshot):
 
 def test_report_of_a_partial_study_says_so(asha_study, tmp_path, capsys):
     _, folder = asha_study
-    copy = tmp_path / "asha"
-    shutil.copytree(folder, copy)
-    for state in copy.glob("experiment_state-*.json"):
-        state.unlink()
+    copy = copy_without_tune_state(folder, tmp_path / "asha")
     out = tmp_path / "elsewhere.html"
     assert main(["report", str(copy), "--out", str(out)]) == 0
     page = out.read_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from importlib import import_module
 
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserInputError as err:
         print(f"snas-study: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `snas-study best ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ FIFO.  Prints one JSON line per run and a summary with ``epoch_fraction`` = ASHA
 / FIFO's (target ≤ 0.40) and ``best_gap`` = FIFO's best − ASHA's best search_val_acc
 (in points; "within 1 point" means ≤ 1).
 
+Because the searches are deterministic, ASHA's rule can also be replayed on the FIFO
+curves for other grace periods and reduction factors (trials arriving in grid order, as
+with one trial at a time); ``what_if`` lines give each setting's epoch fraction and gap,
+and where the FIFO winner ranked at the first rung.
+
     python bench/asha_savings.py
 """
 
@@ -21,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -40,7 +46,30 @@ STUDY = {
 SCHEDULERS = {"fifo": {"name": "fifo"}, "asha": {"name": "asha", "grace_period": 1, "reduction_factor": 3}}
 
 
-def run_study(kind: str, folder: Path) -> tuple[pd.DataFrame, float]:
+def replay_asha(curves: pd.DataFrame, grace: int, rf: int, max_t: int) -> dict[str, float]:
+    """ASHA's stop rule applied to complete curves, trials arriving in id order: at each rung a
+    trial stops unless its score reaches the top 1/rf of the scores recorded there before it."""
+    score = curves.pivot(index="trial_id", columns="training_iteration", values="search_val_acc")
+    reached = {trial: max_t for trial in score.index}
+    rung = grace
+    while rung < max_t:
+        recorded: list[float] = []
+        for trial in score.index:
+            if reached[trial] < rung:
+                continue
+            value = float(score.loc[trial, rung])
+            if recorded and value < np.percentile(recorded, (1 - 1 / rf) * 100):
+                reached[trial] = rung
+            recorded.append(value)
+        rung *= rf
+    final = {trial: float(score.loc[trial, epochs]) for trial, epochs in reached.items()}
+    winner = score[max_t].idxmax()
+    return {"epoch_fraction": sum(reached.values()) / (len(reached) * max_t),
+            "best_gap": float(score[max_t].max()) - max(final.values()),
+            "winner_rank_at_first_rung": int(score[grace].rank(ascending=False)[winner])}
+
+
+def run_study(kind: str, folder: Path) -> tuple[Path, float]:
     study = {**STUDY, "name": f"sweep-{kind}", "scheduler": SCHEDULERS[kind],
              "storage": {"path": str(folder / "results")}}
     path = folder / f"{kind}.yaml"
@@ -53,14 +82,16 @@ def run_study(kind: str, folder: Path) -> tuple[pd.DataFrame, float]:
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"the {kind} study failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return pd.read_csv(folder / "results" / f"sweep-{kind}" / "analysis" / "trials.csv"), seconds
+    return folder / "results" / f"sweep-{kind}" / "analysis", seconds
 
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        fifo, fifo_s = run_study("fifo", Path(folder))
-        asha, asha_s = run_study("asha", Path(folder))
+        fifo_dir, fifo_s = run_study("fifo", Path(folder))
+        asha_dir, asha_s = run_study("asha", Path(folder))
+        fifo, asha = pd.read_csv(fifo_dir / "trials.csv"), pd.read_csv(asha_dir / "trials.csv")
+        curves = pd.read_csv(fifo_dir / "curves.csv")
     base = header("asha_savings")
     for kind, table, seconds in (("fifo", fifo, fifo_s), ("asha", asha, asha_s)):
         emit({**base, "scheduler": kind, "trials": len(table), "epochs": int(table["epochs"].sum()),
@@ -69,6 +100,11 @@ def main() -> None:
     gap = float(fifo["score"].max() - asha["score"].max())
     emit({**base, "summary": True, "epoch_fraction": asha["epochs"].sum() / fifo["epochs"].sum(),
           "best_gap": gap, "within_1_point": gap <= 1.0, "time_fraction": asha_s / fifo_s, "target": 0.40})
+    epochs = STUDY["search"]["epochs"]
+    for grace in (1, 2, 3):
+        for rf in (2, 3, 4):
+            emit({**base, "what_if": True, "grace_period": grace, "reduction_factor": rf,
+                  **replay_asha(curves, grace, rf, epochs)})
 
 
 if __name__ == "__main__":

@@ -79,8 +79,15 @@ def check_equivalence(config: str) -> float:
 
 
 def _peak_memory_mb(device: torch.device) -> float:
+    """Peak allocated CUDA memory, or this process's peak RSS (``VmHWM``).
+
+    Not ``ru_maxrss``: Linux keeps it across ``execve``, so a spawned child would report
+    its parent's peak (every variant showed the timing process's figure)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

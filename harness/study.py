@@ -230,6 +230,14 @@ class Study(Frozen):
             fields["genotype"] = self.genotypes[genotype]
         return RetrainConfig.model_validate({**fields, "data": settings["data"]})
 
+    def data_configs(self) -> list[DataConfig]:
+        """The data settings trials will use: each value a ``data.*`` space key can take (the
+        others at their base), or the base when the space varies none."""
+        configs = [DataConfig.model_validate(self.trial_settings({key: value})["data"])
+                   for key, domain in self.space.items() if key.startswith("data.")
+                   for value in domain.probe_values()]
+        return list({c.model_dump_json(): c for c in configs}.values()) or [self.data]
+
     def trial_config_of(self, trial_config: dict[str, Any]) -> SearchConfig | RetrainConfig:
         return self.search_config(trial_config) if self.kind == "search" else self.retrain_config(trial_config)
 

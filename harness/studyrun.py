@@ -21,6 +21,7 @@ import yaml
 from harness import storage
 from harness.cluster import check_resources, check_storage, ray_session
 from harness.study import Study, validate_study
+from snas.data import check_present
 from snas.errors import UserInputError
 
 STUDY_FILE = "study.yaml"
@@ -65,6 +66,18 @@ def read_study(experiment_path: str) -> Study:
     return validate_study(data, path)
 
 
+def check_data(study: Study, address: str | None) -> None:
+    """On this machine, refuse a study whose data files are plainly missing, before Ray starts.
+
+    Only for local runs: on a cluster (``address``) the trials read the data on their own
+    nodes, where this machine cannot look; there a missing set fails each trial with the
+    same message.
+    """
+    if address is None:
+        for cfg in study.data_configs():
+            check_present(cfg)
+
+
 def _storage_root(experiment_path: str) -> str:
     return experiment_path.rstrip("/").rsplit("/", 1)[0]
 
@@ -75,6 +88,7 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
 
     An existing study of the same name is never silently replaced: it needs ``overwrite``.
     """
+    check_data(study, address)  # before an --overwrite removes anything
     experiment = study.experiment_path()
     if has_experiment(experiment) or storage.exists(experiment):
         if resume_existing:
@@ -110,6 +124,7 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     from harness.tuner import restore_tuner
 
     study = read_study(experiment_path)
+    check_data(study, address)
     with ray_session(address):
         check_storage(study, experiment_path)
         check_resources(study, address)

@@ -11,12 +11,12 @@ import torch
 from snas.data.augment import Augmentation
 from snas.data.batches import Batch, Batches, DeviceBatches, StreamedBatches
 from snas.data.config import DataConfig, SplitConfig
-from snas.data.sets import DATASETS, ImageSet, ImageSource, Split
+from snas.data.sets import DATASETS, ImageSet, ImageSource, Split, check_present
 from snas.errors import UserInputError
 
 __all__ = [
     "DATASETS", "Augmentation", "Batch", "Batches", "DataConfig", "SplitConfig", "SearchData", "RetrainData",
-    "SplitRecord", "search_data", "retrain_data", "load_split", "check_image_size",
+    "SplitRecord", "search_data", "retrain_data", "load_split", "check_image_size", "check_present",
 ]
 
 

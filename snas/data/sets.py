@@ -83,6 +83,21 @@ class DatasetSpec:
     crop_padding: int
     flip: bool
     needs_download: bool = False
+    present: Callable[[DataConfig], None] | None = None
+    """A cheap check that the files are where ``root`` says, without reading them; raises
+    the same :class:`UserInputError` the loader would.  ``None``: nothing to look for."""
+
+
+def check_present(cfg: DataConfig) -> None:
+    """Fail now, with the loader's message, when the data set's files are plainly absent.
+
+    Commands that start many trials call this first, so a missing CIFAR folder is one
+    message and exit code 2 rather than every trial erroring.  A set that may still be
+    downloaded (``download: true``) passes: only the download itself can tell.
+    """
+    spec = DATASETS[cfg.dataset]
+    if spec.present is not None and not (spec.needs_download and cfg.download):
+        spec.present(cfg)
 
 
 def read_image(path: Path, size: int) -> torch.Tensor:
@@ -186,6 +201,25 @@ def _cifar_loader(class_name: str, title: str, folder: str) -> Callable[[DataCon
     return load
 
 
+def _file_present(title: str, expected: str, url: Callable[[], str], archive: bool) -> Callable[[DataConfig], None]:
+    """A presence check for ``<root>/<expected>``; ``url`` is looked up only for the message."""
+    def present(cfg: DataConfig) -> None:
+        if not (cfg.root / expected).exists():
+            raise _torchvision_error(title, cfg, expected, url(), archive, FileNotFoundError(cfg.root / expected))
+
+    return present
+
+
+def _torchvision_url(class_name: str, split: Split | None = None) -> Callable[[], str]:
+    def url() -> str:
+        from torchvision import datasets
+
+        cls = getattr(datasets, class_name)
+        return cls.split_list[split][0] if split else cls.url
+
+    return url
+
+
 def _load_svhn(cfg: DataConfig, split: Split) -> ImageSet:
     from torchvision import datasets
 
@@ -250,6 +284,11 @@ def _scan_folder(root: Path, classes: tuple[str, ...]) -> tuple[list[Path], list
     return paths, labels
 
 
+def _imagefolder_present(cfg: DataConfig) -> None:
+    root = cfg.root
+    _folder_classes(root / "train" if (root / "train").is_dir() else root)
+
+
 def _load_imagefolder(cfg: DataConfig, split: Split) -> ImageSource:
     """``root/<class>/*`` (20% held out as test) or ``root/{train,test|val}/<class>/*``.
 
@@ -294,14 +333,18 @@ DATASETS: dict[str, DatasetSpec] = {
     "synthetic": DatasetSpec(_load_synthetic, None, None, crop_padding=2, flip=False),
     "cifar10": DatasetSpec(
         _cifar_loader("CIFAR10", "CIFAR-10", "cifar-10-batches-py"),
-        (0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768), **_CIFAR_FLIP),
+        (0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768), **_CIFAR_FLIP,
+        present=_file_present("CIFAR-10", "cifar-10-batches-py", _torchvision_url("CIFAR10"), True)),
     "cifar100": DatasetSpec(
         _cifar_loader("CIFAR100", "CIFAR-100", "cifar-100-python"),
-        (0.50707516, 0.48654887, 0.44091784), (0.26733429, 0.25643846, 0.27615047), **_CIFAR_FLIP),
+        (0.50707516, 0.48654887, 0.44091784), (0.26733429, 0.25643846, 0.27615047), **_CIFAR_FLIP,
+        present=_file_present("CIFAR-100", "cifar-100-python", _torchvision_url("CIFAR100"), True)),
     "svhn": DatasetSpec(_load_svhn, (0.4376821, 0.4437697, 0.47280442), (0.19803012, 0.20101562, 0.19703614),
-                        crop_padding=4, flip=False, needs_download=True),
+                        crop_padding=4, flip=False, needs_download=True,
+                        present=_file_present("SVHN", "train_32x32.mat", _torchvision_url("SVHN", "train"), False)),
     # ImageNet statistics rather than measured ones: a streamed folder cannot be measured
     # without decoding it all, and both paths must serve identical batches.
-    "imagefolder": DatasetSpec(_load_imagefolder, IMAGENET_MEAN, IMAGENET_STD, crop_padding=4, flip=True),
+    "imagefolder": DatasetSpec(_load_imagefolder, IMAGENET_MEAN, IMAGENET_STD, crop_padding=4, flip=True,
+                               present=_imagefolder_present),
 }
 """The data-set registry."""

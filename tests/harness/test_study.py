@@ -114,6 +114,33 @@ def test_run_refuses_to_overwrite_an_existing_study(tmp_path, capsys):
     assert (existing / "study.yaml").read_text() == "kept: true\n"
 
 
+def test_run_refuses_absent_data_before_ray_and_keeps_the_old_study(tmp_path, capsys):
+    """Even with --overwrite: the check comes before anything is removed."""
+    data = {"dataset": "cifar10", "root": str(tmp_path / "data")}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(data=data, storage={"path": str(tmp_path / "results")})))
+    existing = tmp_path / "results" / "unit"
+    existing.mkdir(parents=True)
+    (existing / "study.yaml").write_text("kept: true\n")
+    assert main(["run", str(path), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"snas-study: error: CIFAR-10 not found (or incomplete) at {tmp_path / 'data'}")
+    assert err.count("\n") == 1
+    assert (existing / "study.yaml").read_text() == "kept: true\n"
+
+
+def test_run_checks_the_data_of_every_varied_root(tmp_path, capsys):
+    (tmp_path / "a" / "cifar-10-batches-py").mkdir(parents=True)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(
+        data={"dataset": "cifar10"}, storage={"path": str(tmp_path / "results")},
+        space={"data.root": {"grid": [str(tmp_path / "a"), str(tmp_path / "b")]}})))
+    assert main(["run", str(path)]) == 2
+    assert f"CIFAR-10 not found (or incomplete) at {tmp_path / 'b' / 'cifar-10-batches-py'}" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
 @pytest.mark.parametrize("path", sorted(__import__("pathlib").Path("studies").glob("*.yaml")), ids=lambda p: p.stem)
 def test_shipped_studies_are_valid(path):
     s = load_study(path)

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from snas.data import DATASETS, DataConfig, check_image_size, load_split, retrain_data, search_data
+from snas.data import DATASETS, DataConfig, check_image_size, check_present, load_split, retrain_data, search_data
 from snas.data.batches import DeviceBatches, StreamedBatches
 from snas.data.sets import ImageFiles, ImageSet, stratified_holdout
 from snas.errors import UserInputError
@@ -229,6 +229,25 @@ def test_incomplete_cifar_folder_is_reported_as_absent(tmp_path, md5_not_checked
         load_split(config(dataset="cifar10", root=tmp_path), "train")
 
 
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "svhn"])
+def test_presence_check_says_what_the_loader_says_without_reading(tmp_path, dataset):
+    with pytest.raises(UserInputError) as loaded:
+        load_split(config(dataset=dataset, root=tmp_path), "train")
+    with pytest.raises(UserInputError) as checked:
+        check_present(config(dataset=dataset, root=tmp_path))
+    assert str(checked.value) == str(loaded.value)
+    check_present(config(dataset=dataset, root=tmp_path, download=True))  # only the download can tell
+
+
+def test_presence_check_passes_real_files_and_bundled_sets(tmp_path):
+    write_cifar10(tmp_path)
+    write_svhn(tmp_path)
+    check_present(config(dataset="cifar10", root=tmp_path))
+    check_present(config(dataset="svhn", root=tmp_path))
+    check_present(config(dataset="digits", root=tmp_path / "nowhere"))
+    check_present(config(dataset="synthetic", root=tmp_path / "nowhere"))
+
+
 # --- image folders --------------------------------------------------------------------------
 
 COLOURS = {"cat": (200, 10, 10), "dog": (10, 200, 10), "emu": (10, 10, 200)}
@@ -325,14 +344,17 @@ def test_folders_larger_than_the_memory_limit_are_streamed(tmp_path):
 def test_folders_without_two_classes_are_refused(tmp_path, layout, message):
     write_folder(tmp_path, layout)
     (tmp_path / "notes.txt").write_text("not an image")
-    with pytest.raises(UserInputError) as err:
-        load_split(config(dataset="imagefolder", root=tmp_path), "train")
-    assert str(err.value).startswith(f"image folder {tmp_path} {message}")
+    for check in (lambda cfg: load_split(cfg, "train"), check_present):
+        with pytest.raises(UserInputError) as err:
+            check(config(dataset="imagefolder", root=tmp_path))
+        assert str(err.value).startswith(f"image folder {tmp_path} {message}")
 
 
 def test_missing_folder_is_refused(tmp_path):
     with pytest.raises(UserInputError, match="image folder .*/nowhere does not exist"):
         load_split(config(dataset="imagefolder", root=tmp_path / "nowhere"), "train")
+    with pytest.raises(UserInputError, match="image folder .*/nowhere does not exist"):
+        check_present(config(dataset="imagefolder", root=tmp_path / "nowhere"))
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])

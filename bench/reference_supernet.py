@@ -3,8 +3,9 @@
 Every edge is a ``MixedOp`` holding one module per primitive (pools followed by an
 affine-free BatchNorm, ``none`` a real multiply by zero) and computes
 ``sum(w * op(x) for w, op in zip(weights, ops))``; no sharing, no stacking, no layout
-tricks.  ``load_into`` copies its weights into our :class:`snas.supernet.SuperNet`, so the
-benchmark can check both compute the same function before it times them.
+tricks, and dilated convolutions are plain dilated ``nn.Conv2d`` calls.  ``load_into``
+copies its weights into our :class:`snas.supernet.SuperNet`, so the benchmark can check
+both compute the same function before it times them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from snas.ops import FactorizedReduce, ReLUConvBN, build_op
+from snas.ops import CONV_SPECS, FactorizedReduce, ReLUConvBN, build_op
 from snas.space import INPUT_NODES, PRIMITIVES, STEPS, cell_edges, reduction_layers
 from snas.supernet import SuperNet
+
+
+class PlainDilConv(nn.Sequential):
+    """ReLU → dilated depthwise conv → pointwise conv → BatchNorm, as the reference code has it."""
+
+    def __init__(self, channels: int, stride: int, kernel: int, padding: int, dilation: int):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(channels, channels, kernel, stride, padding, dilation, groups=channels, bias=False),
+            nn.Conv2d(channels, channels, 1, bias=False),
+            nn.BatchNorm2d(channels, affine=False),
+        )
 
 
 class MixedOp(nn.Module):
@@ -22,7 +35,11 @@ class MixedOp(nn.Module):
         super().__init__()
         self.ops = nn.ModuleList()
         for primitive in PRIMITIVES:
-            op = build_op(primitive, channels, stride, affine=False)
+            if primitive.startswith("dil_conv"):
+                spec = CONV_SPECS[primitive]
+                op = PlainDilConv(channels, stride, spec.kernel, spec.padding, spec.dilation)
+            else:
+                op = build_op(primitive, channels, stride, affine=False)
             if "pool" in primitive:
                 op = nn.Sequential(op, nn.BatchNorm2d(channels, affine=False))
             self.ops.append(op)

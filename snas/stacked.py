@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snas.ops import depthwise_conv2d
+
 
 def _conv_weight(out_channels: int, in_per_group: int, kernel: int) -> nn.Parameter:
     """Initialised as ``nn.Conv2d`` does (Kaiming-uniform, a = √5) for the same fan-in."""
@@ -58,7 +60,7 @@ class StackedConvChain(nn.Module):
         for r, (dw, pw, bn) in enumerate(zip(self.depthwise, self.pointwise, self.norms)):
             if r:
                 x = F.relu(x)
-            x = F.conv2d(x, dw, None, self.stride if r == 0 else 1, self.padding, self.dilation, groups=dw.shape[0])
+            x = depthwise_conv2d(x, dw, self.stride if r == 0 else 1, self.padding, self.dilation)
             x = bn(F.conv2d(x, pw, groups=self.edges))
         return x
 
@@ -69,7 +71,7 @@ class StackedConvChain(nn.Module):
         for r, (dw, pw, bn) in enumerate(zip(self.depthwise, self.pointwise, self.norms)):
             if r:
                 x = F.relu(x)
-            x = F.conv2d(x, dw[sl], None, self.stride if r == 0 else 1, self.padding, self.dilation, groups=c)
+            x = depthwise_conv2d(x, dw[sl], self.stride if r == 0 else 1, self.padding, self.dilation)
             x = _batch_norm(F.conv2d(x, pw[sl]), bn, sl, self.training)
         return x
 

@@ -6,7 +6,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench.reference_supernet import ReferenceSuperNet, load_into
 from snas.childnet import ChildNetwork
 from snas.genotype import Genotype
-from snas.ops import DilConv, SepConv
+from snas.ops import DilConv, SepConv, depthwise_conv2d
 from snas.relax import RELAXATIONS, EdgeSample, argmax_sample
 from snas.space import PRIMITIVES, cell_edges
 from snas.stacked import StackedConvChain
@@ -71,6 +71,29 @@ def test_hard_sample_runs_only_the_chosen_ops():
     child = ChildNetwork(genotype, channels=4, layers=3, num_classes=5, image_size=16).eval()
     assert hard == flops(lambda: child(x))  # exactly the child network's work
     assert hard < soft / 3
+
+
+@pytest.mark.parametrize("kernel, stride, dilation", [(3, 1, 2), (5, 1, 2), (5, 2, 2), (3, 1, 3), (3, 2, 1)])
+@pytest.mark.parametrize("size", [8, 7])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, stride, dilation, size, channels_last):
+    """Including sizes the sub-grid form cannot split (7 with stride 1), which take the plain call."""
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, size, size, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    weight = torch.randn(6, 1, kernel, kernel, dtype=torch.float64, requires_grad=True)
+    padding = dilation * (kernel // 2)
+    ours = depthwise_conv2d(x, weight, stride, padding, dilation)
+    plain = F.conv2d(x, weight, None, stride, padding, dilation, groups=6)
+    assert ours.shape == plain.shape
+    torch.testing.assert_close(ours, plain, rtol=0, atol=1e-12)
+    upstream = torch.randn_like(plain)
+    ours_grads = torch.autograd.grad(ours, (x, weight), upstream)
+    plain_grads = torch.autograd.grad(plain, (x, weight), upstream)
+    for a, b in zip(ours_grads, plain_grads):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name, module", [

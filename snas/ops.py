@@ -40,15 +40,17 @@ def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int, padding
     column agree modulo ``d``, so it equals undilated convolutions on the ``d²`` sub-grids
     (TensorFlow's space-to-batch form of atrous convolution): with stride ``d`` only the
     first sub-grid is read; with stride 1 the sub-grids are stacked as channels by
-    ``pixel_unshuffle`` and put back by ``pixel_shuffle``.  GPUs handle dilation natively
-    and take the plain call.
+    ``pixel_unshuffle`` and put back by ``pixel_shuffle``, which pays off only while a
+    sub-grid is at least a kernel wide (below that the shuffles cost more than they save).
+    GPUs handle dilation natively and take the plain call.
     """
     channels, _, kernel, _ = weight.shape
     d = dilation
     if d > 1 and x.device.type == "cpu" and kernel % 2 == 1 and padding == d * (kernel // 2):
         if stride == d:
             return F.conv2d(x[:, :, ::d, ::d], weight, None, 1, kernel // 2, 1, channels)
-        if stride == 1 and x.shape[-2] % d == 0 and x.shape[-1] % d == 0:
+        rows, cols = x.shape[-2], x.shape[-1]
+        if stride == 1 and rows % d == 0 and cols % d == 0 and min(rows, cols) // d >= kernel:
             grids = F.pixel_unshuffle(x, d)  # channel c·d² + i·d + j holds rows ≡ i, columns ≡ j (mod d)
             out = F.conv2d(grids, weight.repeat_interleave(d * d, dim=0), None, 1, kernel // 2, 1, channels * d * d)
             return F.pixel_shuffle(out, d)

@@ -6,12 +6,18 @@ backward pass counted by ``torch.utils.flop_counter.FlopCounterMode`` (convoluti
 matrix products, 2 FLOPs per multiply-accumulate) divided by the step's median time.
 Prints one JSON line per method and the fraction of the matmul rate.
 
+``FlopCounterMode``'s formula for the convolution backward pass ignores ``groups``: it
+prices the weight gradient of a depthwise convolution as if every channel met every
+other, ``groups`` times too many.  The supernet is mostly depthwise and grouped
+convolutions, so the count here replaces that formula with :func:`conv_backward_flop`.
+
     python bench/roofline.py [--config a|b] [--device cpu|cuda]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -42,8 +48,20 @@ def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 10) -> 
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
+def conv_backward_flop(grad_out_shape: list[int], x_shape: list[int], w_shape: list[int], _bias: object,
+                       _stride: object, _padding: object, _dilation: object, transposed: bool,
+                       _output_padding: object, _groups: int, output_mask: list[bool], **_: object) -> int:
+    """FLOPs of a convolution's backward pass: each gradient asked for (input, weight)
+    costs what the forward pass costs, one multiply-add per (output element, weight
+    element of its group)."""
+    outputs = x_shape if transposed else grad_out_shape  # the forward pass's output
+    forward_macs = math.prod(outputs) * math.prod(w_shape[1:])
+    return 2 * forward_macs * (int(output_mask[0]) + int(output_mask[1]))
+
+
 def step_flops(step) -> int:
-    with FlopCounterMode(display=False) as counter:
+    mapping = {torch.ops.aten.convolution_backward: conv_backward_flop}
+    with FlopCounterMode(display=False, custom_mapping=mapping) as counter:
         step()
     return counter.get_total_flops()
 

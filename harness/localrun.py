@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness.arguments import check_output_folder
 from harness.errors import invalid
 from harness.loop import METRICS_FILE, Loop, metrics_jsonl
 from harness.overrides import apply_overrides
@@ -92,6 +93,7 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
     if args.out is None:
         raise UserInputError(f"say where to write the {kind.noun} with --out DIR (or continue one with --resume DIR)")
     out: Path = args.out
+    check_output_folder(out)
     existing = [name for name in OUTPUTS if (out / name).exists()]
     if existing and not args.overwrite:
         raise UserInputError(f"{out} already holds a {kind.noun} ({', '.join(existing)}); continue it with "

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from snas.atomic import atomic_write_text
+from snas.errors import UserInputError
 
 
 def _filesystem(path: str):
@@ -38,11 +39,17 @@ def write_text(path: str, text: str) -> None:
 
 
 def read_text(path: str) -> str:
-    if not is_uri(path):
-        return Path(path).read_text()
-    fs, inner = _filesystem(path)
-    with fs.open_input_stream(inner) as stream:
-        return stream.read().decode("utf-8")
+    """The UTF-8 text of a file; a folder or a binary file in its place is the user's to fix."""
+    try:
+        if not is_uri(path):
+            if Path(path).is_dir():
+                raise UserInputError(f"{path} is a folder; a text file was expected there")
+            return Path(path).read_text(encoding="utf-8")
+        fs, inner = _filesystem(path)
+        with fs.open_input_stream(inner) as stream:
+            return stream.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(f"{path} is damaged: not UTF-8 text") from None
 
 
 def remove_tree(path: str) -> None:

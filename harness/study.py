@@ -180,13 +180,24 @@ class Study(Frozen):
     def _genotypes_resolve(cls, genotypes: dict[str, Any]) -> dict[str, Any]:
         return {label: RetrainConfig.model_validate({"genotype": spec}).genotype for label, spec in genotypes.items()}
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Study:
-        metric = self.metric
+    def ranking_problem(self, metric: str) -> str | None:
+        """Why ``metric`` cannot rank this study's trials, or None when it can."""
         allowed = SEARCH_METRICS if self.kind == "search" else RETRAIN_METRICS
         if metric not in allowed or metric in _NON_NUMERIC:
-            raise ValueError(f"objective.metric {metric!r} is not a numeric {self.kind} metric; "
-                             f"choose from {', '.join(m for m in allowed if m not in _NON_NUMERIC)}")
+            return (f"{metric!r} is not a numeric {self.kind} metric; "
+                    f"choose from {', '.join(m for m in allowed if m not in _NON_NUMERIC)}")
+        return None
+
+    def check_ranking_metric(self, metric: str) -> None:
+        problem = self.ranking_problem(metric)
+        if problem:
+            raise UserInputError(f"--metric {problem}")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Study:
+        problem = self.ranking_problem(self.metric)
+        if problem:
+            raise ValueError(f"objective.metric {problem}")
         sampled = [k for k, d in self.space.items() if d.kind != "grid"]
         if self.searcher.name == "grid" and sampled:
             raise ValueError(f"searcher grid tries grid entries only; {', '.join(sampled)} are sampled: "
@@ -262,7 +273,18 @@ class Study(Frozen):
         return str(Path(root).expanduser().absolute() / self.name)
 
     def resolved(self) -> Study:
-        """A copy with every default of the trial configuration written out."""
+        """A copy with every default of the trial configuration written out.
+
+        The base settings must be valid as written even where the space replaces them in
+        every trial: they are what the frozen study.yaml records.
+        """
+        prefix = "search" if self.kind == "search" else "retrain.settings"
+        try:
+            return self._resolved()
+        except ValidationError as err:
+            raise invalid(err, f"{prefix} settings", prefix, ("data",)) from None
+
+    def _resolved(self) -> Study:
         if self.kind == "search":
             full = self.search_config({}).model_dump(mode="json", by_alias=True)
             full.pop("data")
@@ -319,12 +341,16 @@ def _check_space_keys(study: Study) -> None:
 def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
     """Read, override and validate a study file; every problem is a UserInputError."""
     path = Path(path)
+    if path.is_dir():
+        raise UserInputError(f"study file {path} is a folder; give a YAML file such as studies/quickstart.yaml")
     if not path.is_file():
         raise UserInputError(f"study file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise UserInputError(f"study file {path} is not valid YAML: {err}") from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"study file {path} is not a text file (not UTF-8)") from None
     if not isinstance(data, dict):
         raise UserInputError(f"study file {path} must be a mapping (name:, data:, search:, space:, ...)")
     return validate_study(apply_study_overrides(data, overrides or []), str(path))
@@ -342,7 +368,10 @@ def apply_study_overrides(data: dict[str, Any], overrides: list[str]) -> dict[st
             continue
         entry = key.removeprefix("space.")
         kind = entry.rsplit(".", 1)[-1]
-        value = yaml.safe_load(raw) if raw.strip() else None
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as err:
+            raise UserInputError(f"--set {text}: the value is not valid YAML ({err.problem})") from None
         space = dict(result.get("space") or {})
         if kind in Domain.model_fields:
             space[entry.rsplit(".", 1)[0]] = {kind: value}

@@ -14,6 +14,7 @@ import platform
 import sys
 import warnings
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -82,6 +83,10 @@ def _storage_root(experiment_path: str) -> str:
     return experiment_path.rstrip("/").rsplit("/", 1)[0]
 
 
+def _empty_local_folder(path: str) -> bool:
+    return not storage.is_uri(path) and Path(path).is_dir() and not any(Path(path).iterdir())
+
+
 def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, resume_existing: bool = False,
            overwrite: bool = False) -> int:
     """Start ``study`` -- or continue it when it exists and ``resume_existing`` says so.
@@ -93,17 +98,22 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
     if has_experiment(experiment) or storage.exists(experiment):
         if resume_existing:
             return resume(experiment, address, quiet)
+        if not has_experiment(experiment) and not _empty_local_folder(experiment):
+            raise UserInputError(
+                f"{experiment} exists but is not a study folder (no {STUDY_FILE}); it is left alone: "
+                f"move it away, or give the study another name or storage path")
         if not overwrite:
             raise UserInputError(
                 f"{experiment} already holds a study named {study.name!r}; continue it with "
                 f"`snas-study resume {experiment}` (or --resume), or start over with --overwrite")
-        storage.remove_tree(experiment)
     elif resume_existing:
         raise UserInputError(f"there is no study at {experiment} to resume")
-    return start(study, argv, address, quiet)
+    return start(study, argv, address, quiet, replace=overwrite and has_experiment(experiment))
 
 
-def start(study: Study, argv: list[str], address: str | None, quiet: bool) -> int:
+def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, replace: bool = False) -> int:
+    """Run ``study`` from scratch; ``replace`` removes the old study of that name, but only
+    once every check has passed, so a refused run keeps it."""
     from harness.tuner import build_tuner
 
     experiment_path = study.experiment_path()
@@ -113,6 +123,8 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool) -> in
     with ray_session(address):
         check_storage(study, experiment_path)  # before anything is written: a refusal leaves no trace
         check_resources(study, address)
+        if replace:
+            storage.remove_tree(experiment_path)
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), yaml.safe_dump(
             frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))

@@ -171,7 +171,11 @@ def resolve_genotype(spec: str) -> Genotype:
         return Genotype.parse(spec)
     path = Path(spec).expanduser()
     if path.is_file():
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise GenotypeError(f"{path} is not a genotype file (not UTF-8 text: a JSON genotype or "
+                                f"Genotype(...) text was expected)") from None
         try:
             return Genotype.parse(text) if text.lstrip().startswith("Genotype(") else Genotype.from_json(text)
         except GenotypeError as err:

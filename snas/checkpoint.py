@@ -36,7 +36,8 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[st
     try:
         record = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and torch errors all mean "not ours / damaged"
-        raise UserInputError(f"{path} is not a readable checkpoint (corrupt or not a torch file): {err}") from None
+        raise UserInputError(f"{path} is not a readable checkpoint (corrupt or not a torch file): "
+                             f"{_first_line(err)}") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise UserInputError(f"{path} is a torch file but not an snas-study checkpoint")
     if record.get("version") != VERSION:
@@ -44,3 +45,12 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[st
     if kind is not None and record.get("kind") != kind:
         raise UserInputError(f"{path} is a {record.get('kind')} checkpoint, expected a {kind} checkpoint")
     return record
+
+
+def _first_line(err: Exception) -> str:
+    """A loader error in one line (torch's safe-load refusal is a page of advice that does not
+    apply here: our checkpoints hold plain data only, so a file needing more is not ours)."""
+    text = str(err).strip()
+    if text.startswith("Weights only load failed"):
+        return "it holds Python objects, not the plain data of an snas-study checkpoint"
+    return text.splitlines()[0] if text else type(err).__name__

@@ -117,9 +117,9 @@ class Genotype:
         try:
             return cls(
                 normal=tuple(_flatten_pairs(data["normal"])),
-                normal_concat=tuple(data["normal_concat"]),
+                normal_concat=_concat(data["normal_concat"], "normal_concat"),
                 reduce=tuple(_flatten_pairs(data["reduce"])),
-                reduce_concat=tuple(data["reduce_concat"]),
+                reduce_concat=_concat(data["reduce_concat"], "reduce_concat"),
             )
         except (TypeError, ValueError) as err:
             if isinstance(err, GenotypeError):
@@ -132,6 +132,8 @@ class Genotype:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise GenotypeError(f"genotype JSON is invalid: {err}") from None
+        except RecursionError:
+            raise GenotypeError("genotype JSON is nested too deeply to be a genotype") from None
         if not isinstance(data, dict):
             raise GenotypeError("genotype JSON must be an object with normal/reduce keys")
         return cls.from_dict(data)
@@ -167,19 +169,40 @@ def _literal(node: ast.expr) -> Any:
         isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"
         and not node.keywords
     ):
-        return list(range(*(_literal(a) for a in node.args)))
+        bounds = [_literal(a) for a in node.args]
+        try:
+            return list(range(*bounds))
+        except (TypeError, ValueError) as err:
+            raise GenotypeError(f"bad range in genotype text: {ast.unparse(node)} ({err})") from None
     try:
         return ast.literal_eval(node)
-    except ValueError:
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise GenotypeError(f"unsupported expression in genotype text: {ast.unparse(node)}") from None
 
 
-def _flatten_pairs(items: Iterable[Any]) -> Iterable[Pair]:
+def _index(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GenotypeError(f"{what} must be a whole number, got {value!r}")
+    return value
+
+
+def _flatten_pairs(items: Any, nested: bool = False) -> Iterable[Pair]:
+    """The (op, input) pairs of a cell; AutoDL nests the pairs of each node one level deep."""
+    if not isinstance(items, (list, tuple)):
+        raise GenotypeError(f"a cell must be a list of (op, input) pairs, got {items!r:.80}")
     for item in items:
-        if len(item) == 2 and isinstance(item[0], str):
-            yield (item[0], int(item[1]))
-        else:  # AutoDL nests the pairs of one node in a tuple
-            yield from _flatten_pairs(item)
+        if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str):
+            yield (item[0], _index(item[1], f"the input of {item[0]!r}"))
+        elif isinstance(item, (list, tuple)) and not nested:
+            yield from _flatten_pairs(item, nested=True)
+        else:
+            raise GenotypeError(f"expected an (op, input) pair, got {item!r:.80}")
+
+
+def _concat(value: Any, field: str) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise GenotypeError(f"{field} must be a list of node indices, got {value!r:.80}")
+    return tuple(_index(v, f"{field} entry") for v in value)
 
 
 def derive_cell(probs: torch.Tensor, rule: DerivationRule) -> tuple[Pair, ...]:

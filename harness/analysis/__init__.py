@@ -77,7 +77,8 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
                    plots: bool = True) -> AnalysisSummary:
     """Write ``analysis/`` (tables, best.json) and ``plots/`` for the study folder ``path``."""
     results = load_results(path)
-    metric = metric or results.study.metric
+    metric = results.study.metric if metric is None else metric
+    results.study.check_ranking_metric(metric)  # before anything is rewritten
     trials = trials_table(results, metric, scope)
     curves = curves_table(results)
     best = best_trials(trials, results, top)

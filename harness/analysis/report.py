@@ -159,6 +159,16 @@ def render_report(summary: AnalysisSummary) -> str:
             f"<style>{_STYLE}</style></head><body>{body}</body></html>\n")
 
 
+def is_report(path: Path) -> bool:
+    """Whether ``path`` is a page this module wrote (so a new report may replace it)."""
+    try:
+        with open(path, "rb") as page:
+            head = page.read(4096)
+    except OSError:
+        return False
+    return b"<title>snas-study report: " in head
+
+
 def write_report(summary: AnalysisSummary, out: str | Path | None = None) -> Path:
     """Write the report of ``summary`` to ``out`` (default ``<study>/report.html``), atomically."""
     path = Path(out) if out is not None else summary.path / REPORT_FILE

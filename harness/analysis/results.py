@@ -79,7 +79,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     rows = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # damaged lines are skipped below
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:  # a line still being written by a running trial
@@ -139,6 +139,9 @@ def _from_folders(path: Path) -> list[tuple[str, str, dict[str, Any], Path, int]
 def load_results(path: str | Path) -> StudyResults:
     """Everything the analysis needs from a (local) study folder."""
     path = Path(path).expanduser().absolute()
+    if path.is_file():
+        raise UserInputError(f"{path} is a file; give the study folder `snas-study run` created, "
+                             f"e.g. results/<study name>")
     if not path.is_dir():
         raise UserInputError(f"study folder {path} does not exist (give the folder `snas-study run` created, "
                              f"e.g. results/<study name>)")

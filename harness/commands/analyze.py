@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from harness.analysis import write_analysis
+from harness.arguments import positive_int
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +20,7 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
                                          "e.g. search_val_acc or child_val_acc")
     parser.add_argument("--scope", choices=("last", "best"), default="last",
                         help="score a trial by its last epoch (default) or its best epoch")
-    parser.add_argument("--top", type=int, default=3, help="how many winners to keep (default 3)")
+    parser.add_argument("--top", type=positive_int, default=3, help="how many winners to keep (default 3)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     results = load_results(args.results)
-    metric = args.metric or results.study.metric
+    metric = results.study.metric if args.metric is None else args.metric
+    results.study.check_ranking_metric(metric)
     winners = best_trials(trials_table(results, metric, args.scope), results, args.top)
     if not winners:
         raise UserInputError(f"no trial of {results.path} has reported {metric} yet")

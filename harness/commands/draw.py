@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.arguments import check_output_file
 from snas.catalogue import genotype_name, resolve_genotype
 
 
@@ -27,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from snas.draw import draw_genotype  # matplotlib: imported only when drawing
 
+    if args.out is not None:
+        check_output_file(args.out)
     genotype = resolve_genotype(args.genotype)
     name = genotype_name(args.genotype)
     for path in draw_genotype(genotype, args.out or Path(f"{name}.png"), title=args.title or name):

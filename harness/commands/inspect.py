@@ -20,6 +20,7 @@ from typing import Any
 import torch
 import yaml
 
+from harness.arguments import check_output_file
 from snas.catalogue import catalogue_name
 from snas.checkpoint import load_checkpoint
 from snas.errors import UserInputError
@@ -103,15 +104,29 @@ def _checkpoint_path(path: Path) -> Path:
     return path / "checkpoint.pt" if path.is_dir() else path
 
 
+def _damage(record: dict[str, Any]) -> str | None:
+    """What makes ``record`` unreadable for ``inspect``, or None."""
+    missing = [key for key in _REQUIRED if key not in record]
+    if missing:
+        return f"it lacks {', '.join(missing)}"
+    if not isinstance(record["config"], dict):
+        return "its config is not a mapping"
+    state = record["state"]
+    history = state.get("history") if isinstance(state, dict) else None
+    if not isinstance(history, list) or not all(isinstance(epoch, dict) for epoch in history):
+        return "its metric history is missing or not a list of epochs"
+    return None
+
+
 def describe(record: dict[str, Any], path: Path) -> str:
     """Everything ``inspect`` prints about one checkpoint record."""
     kind = record.get("kind")
     if kind not in ("search", "retrain"):
-        raise UserInputError(f"{path} is a {kind!r} checkpoint; inspect reads search and retrain checkpoints")
-    missing = [key for key in _REQUIRED if key not in record]
-    if missing or not isinstance(record["config"], dict) or "history" not in record["state"]:
-        raise UserInputError(f"{path} is damaged or from another version: it lacks "
-                             f"{', '.join(missing) or 'its config or history'}")
+        raise UserInputError(f"{path} is damaged or from another version: its kind is {kind!r}, "
+                             f"not search or retrain")
+    damage = _damage(record)
+    if damage:
+        raise UserInputError(f"{path} is damaged or from another version: {damage}")
     config, state = record["config"], record["state"]
     genotype = Genotype.from_dict(record["genotype"])
     what = (f"search ({config.get('method')} on {config.get('data', {}).get('dataset')})" if kind == "search"
@@ -138,6 +153,8 @@ def describe(record: dict[str, Any], path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.draw and args.out is not None:
+        check_output_file(args.out)
     path = _checkpoint_path(args.checkpoint)
     record = load_checkpoint(path)
     print(describe(record, path))

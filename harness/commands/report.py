@@ -13,9 +13,9 @@ import argparse
 from pathlib import Path
 
 from harness.analysis import write_analysis
-from harness.analysis.report import write_report
+from harness.analysis.report import is_report, write_report
+from harness.arguments import check_output_file
 from harness.commands.analyze import add_scoring_arguments
-from snas.errors import UserInputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.out is not None and args.out.is_dir():
-        raise UserInputError(f"--out {args.out} is a folder; name the HTML file to write")
+    if args.out is not None:
+        check_output_file(args.out, replaceable=is_report)
     summary = write_analysis(args.results, args.metric, args.scope, args.top)
     path = write_report(summary, args.out)
     print(summary.describe())

@@ -16,21 +16,22 @@ import sys
 
 from harness import studyrun
 from harness.analysis.results import load_results
+from harness.arguments import positive_int
 from harness.commands.run import add_launch_arguments, overrides_of
 from harness.retraining import retrain_study
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", help="the search study's folder (results/<name>)")
-    parser.add_argument("--top", type=int, help="how many genotypes (default: the study's retrain.top)")
-    parser.add_argument("--seeds", type=int, help="seeds per genotype (default: the study's retrain.seeds)")
+    parser.add_argument("--top", type=positive_int, help="how many genotypes (default: the study's retrain.top)")
+    parser.add_argument("--seeds", type=positive_int, help="seeds per genotype (default: the study's retrain.seeds)")
     add_launch_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     source = load_results(args.results)
-    top = args.top or source.study.retrain.top
-    seeds = args.seeds or source.study.retrain.seeds
+    top = source.study.retrain.top if args.top is None else args.top
+    seeds = source.study.retrain.seeds if args.seeds is None else args.seeds
     study = retrain_study(source, top, seeds, overrides_of(args))
     return studyrun.launch(study, sys.argv[1:], args.address, args.quiet,
                            resume_existing=args.resume, overwrite=args.overwrite)

@@ -35,7 +35,8 @@ def _outcome(row: pd.Series) -> str:
 
 def run(args: argparse.Namespace) -> int:
     results = load_results(args.results)
-    metric = args.metric or results.study.metric
+    metric = results.study.metric if args.metric is None else args.metric
+    results.study.check_ranking_metric(metric)
     table = trials_table(results, metric, "best")
     if not len(table):
         print(f"study {results.study.name}: no trials yet")

@@ -181,3 +181,50 @@ def test_inspect_refuses_garbage_and_foreign_files(tmp_path, capsys):
         assert main(["inspect", str(tmp_path / name)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("snas-study: error: ") and message in err
+
+
+def test_inspect_refuses_damaged_checkpoints_in_one_line(tmp_path, capsys):
+    from snas.checkpoint import save_checkpoint
+
+    genotype = CATALOGUE["DARTS_V2"].genotype.to_dict()
+    cases = {
+        "history.pt": ({"config": {}, "epoch": 1, "genotype": genotype, "state": {"history": "oops"}},
+                       "its metric history is missing or not a list of epochs"),
+        "state.pt": ({"config": {}, "epoch": 1, "genotype": genotype, "state": [1, 2]},
+                     "its metric history is missing or not a list of epochs"),
+        "genotype.pt": ({"config": {}, "epoch": 1, "genotype": {**genotype, "normal": "abc"}, "state": {"history": []}},
+                        "a cell must be a list of (op, input) pairs, got 'abc'"),
+    }
+    for name, (payload, _) in cases.items():
+        save_checkpoint(tmp_path / name, "search", payload)
+    torch.save({"format": "snas-study-checkpoint", "version": 1}, tmp_path / "kindless.pt")
+    cases["kindless.pt"] = (None, "its kind is None, not search or retrain")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    cases["empty.pt"] = (None, "is not a readable checkpoint (corrupt or not a torch file): EOFError")
+    for name, (_, message) in cases.items():
+        assert main(["inspect", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("snas-study: error: ") and message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["draw", "DARTS_V2", "--out", "{file}/cells.png"],
+    ["draw", "DARTS_V2", "--out", "{folder}"],
+    ["train", "DARTS_V2", "--dataset", "digits", "--epochs", "1", "--out", "{file}"],
+    ["search", "--dataset", "digits", "--epochs", "1", "--out", "{file}/run"],
+])
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, capsys, argv):
+    afile, folder = tmp_path / "afile", tmp_path / "folder"
+    afile.write_text("kept\n")
+    folder.mkdir()
+    argv = [a.format(file=afile, folder=folder) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("snas-study: error: --out ") and ("is a file" in err or "is a folder" in err), err
+    assert afile.read_text() == "kept\n" and not any(folder.iterdir())
+
+
+def test_a_binary_genotype_file_is_refused(tmp_path, capsys):
+    (tmp_path / "g.bin").write_bytes(b"\x9c\xff\x00")
+    assert main(["profile", str(tmp_path / "g.bin")]) == 2
+    assert "is not a genotype file (not UTF-8 text" in capsys.readouterr().err

@@ -146,3 +146,66 @@ def test_shipped_studies_are_valid(path):
     s = load_study(path)
     assert s.expected_trials() >= 6
     assert s.name == path.stem
+
+
+def test_overwrite_leaves_a_folder_that_is_not_a_study_alone(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(storage={"path": str(tmp_path / "results")})))
+    foreign = tmp_path / "results" / "unit"
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("mine\n")
+    assert main(["run", str(path), "--overwrite"]) == 2
+    assert "exists but is not a study folder (no study.yaml); it is left alone" in capsys.readouterr().err
+    assert (foreign / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_base_value_the_space_replaces_must_still_be_valid(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(search={"temperature": {"initial": -1.0}},
+                                         space={"search.temperature.initial": {"grid": [1.0, 2.0]}})))
+    assert main(["run", str(path)]) == 2
+    assert capsys.readouterr().err == ("snas-study: error: invalid search settings: "
+                                       "search.temperature.initial: Input should be greater than 0\n")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\xff\xfe\x00bad", "is not a text file (not UTF-8)"),
+    (None, "is a folder; give a YAML file"),
+])
+def test_a_study_file_that_is_binary_or_a_folder_is_refused(tmp_path, capsys, content, message):
+    path = tmp_path / "s.yaml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    assert main(["run", str(path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_set_value_that_is_not_yaml_is_refused(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study()))
+    assert main(["run", str(path), "--set", "space.search.epochs={grid: [1"]) == 2
+    assert "--set space.search.epochs={grid: [1: the value is not valid YAML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["analyze", "{folder}", "--metric", "foo"], "--metric 'foo' is not a numeric search metric"),
+    (["status", "{folder}", "--metric", ""], "--metric '' is not a numeric search metric"),
+    (["best", "{folder}", "--top", "0"], "argument --top: must be at least 1, got 0"),
+    (["report", "{folder}", "--top", "-1"], "argument --top: must be at least 1, got -1"),
+    (["status", "{folder}/study.yaml"], "is a file; give the study folder"),
+])
+def test_analysis_commands_refuse_bad_flags_before_writing(tmp_path, capsys, argv, message):
+    folder = tmp_path / "unit"
+    folder.mkdir()
+    (folder / "study.yaml").write_text(yaml.safe_dump(study()))
+    argv = [a.format(folder=folder) for a in argv]
+    if "argument" in message:  # argparse's own usage error
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2
+    else:
+        assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["study.yaml"]

@@ -237,6 +237,14 @@ def test_report_of_a_partial_study_says_so(asha_study, tmp_path, capsys):
     assert "Partial results" in page and "analysis is partial" in page
     assert main(["report", str(copy), "--out", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
+    assert main(["report", str(copy), "--out", str(copy / "study.yaml")]) == 2  # a report never replaces other files
+    assert "exists and was not written by this command; it is left alone" in capsys.readouterr().err
+    assert (copy / "study.yaml").read_text() == (folder / "study.yaml").read_text()
+    assert main(["report", str(copy), "--out", str(out)]) == 0  # ... but replaces its own page
+    best = (copy / "analysis" / "best.json").read_text()
+    assert main(["analyze", str(copy), "--metric", "no_such_metric"]) == 2  # refused before anything is rewritten
+    assert "--metric 'no_such_metric' is not a numeric search metric" in capsys.readouterr().err
+    assert (copy / "analysis" / "best.json").read_text() == best
     assert main(["report", str(tmp_path / "nowhere")]) == 2
 
 
@@ -249,3 +257,13 @@ def test_trials_no_node_can_hold_are_refused_before_anything_is_written(ray_loca
     assert f"no node of this Ray cluster has that much (the largest: {largest})" in err
     assert "--set resources.cpu=2 --set resources.gpu=0" in err
     assert not (tmp_path / "results" / "too_big").exists()
+
+
+def test_overwrite_keeps_the_old_study_when_the_new_run_is_refused(ray_local, tmp_path, capsys):
+    study = tiny_study("kept", tmp_path / "results", resources={"cpu": 3})
+    old = tmp_path / "results" / "kept"
+    old.mkdir(parents=True)
+    (old / "study.yaml").write_text("old: study\n")
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet", "--overwrite"]) == 2
+    assert "no node of this Ray cluster has that much" in capsys.readouterr().err
+    assert (old / "study.yaml").read_text() == "old: study\n"

@@ -92,6 +92,14 @@ def test_range_concat_and_autodl_nesting_are_accepted():
     (DARTS_V2_TEXT.replace("normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 9]"), "normal_concat"),
     ("__import__('os').system('true')", "must look like Genotype"),
     ("Genotype(normal=", "cannot parse"),
+    (DARTS_V2_TEXT.replace("normal_concat=[2, 3, 4, 5]", "normal_concat=range('a')"), "bad range"),
+    (DARTS_V2_TEXT.replace("normal_concat=[2, 3, 4, 5]", "normal_concat=range(2, 6, 0)"), "bad range"),
+    (DARTS_V2_TEXT.replace("normal_concat=[2, 3, 4, 5]", "normal_concat='2345'"), "normal_concat must be a list"),
+    (DARTS_V2_TEXT.replace("('sep_conv_3x3', 0)", "('sep_conv_3x3', 0.5)", 1), "must be a whole number, got 0.5"),
+    (DARTS_V2_TEXT.replace("('sep_conv_3x3', 0)", "('sep_conv_3x3', 0, 1)", 1), "expected an \\(op, input\\) pair"),
+    ("Genotype(normal='abc', normal_concat=[2], reduce=[], reduce_concat=[2])", "a cell must be a list"),
+    ("Genotype(normal=[[[('sep_conv_3x3', 0)]]], normal_concat=[2], reduce=[], reduce_concat=[2])",
+     "expected an \\(op, input\\) pair"),
 ])
 def test_bad_genotype_text_is_refused_clearly(text, message):
     with pytest.raises(GenotypeError, match=message):
@@ -103,3 +111,8 @@ def test_bad_json_is_refused():
         Genotype.from_json("{nope")
     with pytest.raises(GenotypeError, match="missing reduce"):
         Genotype.from_json('{"normal": [], "normal_concat": [2], "reduce_concat": [2]}')
+
+
+def test_json_nested_too_deeply_is_refused():
+    with pytest.raises(GenotypeError, match="nested too deeply"):
+        Genotype.from_json("[" * 100_000 + "]" * 100_000)

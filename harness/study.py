@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from harness.errors import invalid
 from harness.overrides import apply_overrides
+from snas.catalogue import CATALOGUE
 from snas.config import RetrainConfig, SearchConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
@@ -353,7 +354,9 @@ def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
         raise UserInputError(f"study file {path} is not a text file (not UTF-8)") from None
     if not isinstance(data, dict):
         raise UserInputError(f"study file {path} must be a mapping (name:, data:, search:, space:, ...)")
-    return validate_study(apply_study_overrides(data, overrides or []), str(path))
+    study = validate_study(apply_study_overrides(data, overrides or []), str(path))
+    _check_retrain_settings(study)  # here, not for study folders: their analysis must stay readable
+    return study
 
 
 def apply_study_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -388,4 +391,31 @@ def validate_study(data: dict[str, Any], source: str = "study") -> Study:
         raise invalid(err, f"study {source}") from None
     _check_space_keys(study)
     _check_trials(study)
+    _check_gpu_request(study)
     return study
+
+
+def _check_gpu_request(study: Study) -> None:
+    """Ray shows a trial only the GPUs it asked for: a CUDA device needs ``resources.gpu``."""
+    if study.resources.gpu > 0:
+        return
+    key = "search.device" if study.kind == "search" else "retrain.settings.device"
+    base = (study.search if study.kind == "search" else study.retrain.settings).get("device", "auto")
+    devices = study.space[key].probe_values() if key in study.space else [base]
+    if any(str(device).startswith("cuda") for device in devices):
+        raise UserInputError(f"{key} asks for cuda but resources.gpu is 0, so Ray gives the trials no GPU; "
+                             f"set resources.gpu (e.g. --set resources.gpu=1, or 0.5 for two trials per GPU) "
+                             f"or use device auto")
+
+
+def _check_retrain_settings(study: Study) -> None:
+    """A search study's ``retrain`` section is used only after the search, by `snas-study
+    retrain`; a typo there must not wait days to be found.  The winners' genotypes are not
+    known yet, so a catalogue cell stands in for them."""
+    if study.kind != "search":
+        return
+    fields = {"genotype": CATALOGUE["DARTS_V2"].genotype.to_dict(), **study.retrain.settings}
+    try:
+        RetrainConfig.model_validate({**fields, "data": study.data.model_dump(mode="json")})
+    except ValidationError as err:
+        raise invalid(err, "retrain settings", "retrain.settings", ("data",)) from None

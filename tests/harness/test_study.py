@@ -209,3 +209,23 @@ def test_analysis_commands_refuse_bad_flags_before_writing(tmp_path, capsys, arg
         assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == ["study.yaml"]
+
+
+def test_retrain_settings_of_a_search_study_are_checked_before_the_search(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(retrain={"settings": {"layers": 5, "epocs": 3}})))
+    assert main(["run", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        "snas-study: error: invalid retrain settings: retrain.settings.epocs: unknown key "
+        "(check the spelling; see the study files in studies/ for the keys)\n")
+
+
+@pytest.mark.parametrize("changes", [
+    {"search": {"device": "cuda"}},
+    {"space": {"search.device": {"grid": ["cpu", "cuda:0"]}}},
+])
+def test_a_cuda_device_without_a_gpu_per_trial_is_refused(tmp_path, capsys, changes):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(**changes)))
+    assert main(["run", str(path)]) == 2
+    assert "search.device asks for cuda but resources.gpu is 0" in capsys.readouterr().err

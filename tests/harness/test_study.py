@@ -25,6 +25,20 @@ def study(**changes):
     return data
 
 
+def study_file(tmp_path, **changes):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(study(**changes)))
+    return path
+
+
+def previous_results(tmp_path, name):
+    """``results/unit`` holding one file, as an earlier run (or the user) left it."""
+    folder = tmp_path / "results" / "unit"
+    folder.mkdir(parents=True)
+    (folder / name).write_text("kept\n")
+    return folder / name
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"nmae": "x"}, "nmae: unknown key"),
     ({"name": "has space"}, "name: String should match pattern"),
@@ -55,8 +69,7 @@ def test_bad_studies_name_the_key(changes, message):
 
 
 def test_overrides_apply_to_settings_and_space(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(BASE))
+    path = study_file(tmp_path)
     s = load_study(path, ["search.epochs=5", "space.search.temperature.initial.grid=[1.0, 2.0, 4.0]",
                           "space.search.seed={grid: [0, 1]}", "searcher.num_samples=2"])
     assert s.epochs == 5
@@ -96,45 +109,36 @@ def test_space_translates_to_tune_domains():
 def test_run_rejects_a_bad_study_before_starting_ray(tmp_path, capsys):
     import ray
 
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study(search={"epochs": 0})))
+    path = study_file(tmp_path, search={"epochs": 0})
     assert main(["run", str(path)]) == 2
     assert "search.epochs: Input should be greater than or equal to 1" in capsys.readouterr().err
     assert not ray.is_initialized()
 
 
 def test_run_refuses_to_overwrite_an_existing_study(tmp_path, capsys):
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study(storage={"path": str(tmp_path / "results")})))
-    existing = tmp_path / "results" / "unit"
-    existing.mkdir(parents=True)
-    (existing / "study.yaml").write_text("kept: true\n")
+    path = study_file(tmp_path, storage={"path": str(tmp_path / "results")})
+    kept = previous_results(tmp_path, "study.yaml")
     assert main(["run", str(path)]) == 2
     assert "already holds a study named 'unit'" in capsys.readouterr().err
-    assert (existing / "study.yaml").read_text() == "kept: true\n"
+    assert kept.read_text() == "kept\n"
 
 
 def test_run_refuses_absent_data_before_ray_and_keeps_the_old_study(tmp_path, capsys):
     """Even with --overwrite: the check comes before anything is removed."""
     data = {"dataset": "cifar10", "root": str(tmp_path / "data")}
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study(data=data, storage={"path": str(tmp_path / "results")})))
-    existing = tmp_path / "results" / "unit"
-    existing.mkdir(parents=True)
-    (existing / "study.yaml").write_text("kept: true\n")
+    path = study_file(tmp_path, data=data, storage={"path": str(tmp_path / "results")})
+    kept = previous_results(tmp_path, "study.yaml")
     assert main(["run", str(path), "--overwrite"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"snas-study: error: CIFAR-10 not found (or incomplete) at {tmp_path / 'data'}")
     assert err.count("\n") == 1
-    assert (existing / "study.yaml").read_text() == "kept: true\n"
+    assert kept.read_text() == "kept\n"
 
 
 def test_run_checks_the_data_of_every_varied_root(tmp_path, capsys):
     (tmp_path / "a" / "cifar-10-batches-py").mkdir(parents=True)
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study(
-        data={"dataset": "cifar10"}, storage={"path": str(tmp_path / "results")},
-        space={"data.root": {"grid": [str(tmp_path / "a"), str(tmp_path / "b")]}})))
+    path = study_file(tmp_path, data={"dataset": "cifar10"}, storage={"path": str(tmp_path / "results")},
+                      space={"data.root": {"grid": [str(tmp_path / "a"), str(tmp_path / "b")]}})
     assert main(["run", str(path)]) == 2
     assert f"CIFAR-10 not found (or incomplete) at {tmp_path / 'b' / 'cifar-10-batches-py'}" \
         in capsys.readouterr().err
@@ -149,20 +153,16 @@ def test_shipped_studies_are_valid(path):
 
 
 def test_overwrite_leaves_a_folder_that_is_not_a_study_alone(tmp_path, capsys):
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study(storage={"path": str(tmp_path / "results")})))
-    foreign = tmp_path / "results" / "unit"
-    foreign.mkdir(parents=True)
-    (foreign / "notes.txt").write_text("mine\n")
+    path = study_file(tmp_path, storage={"path": str(tmp_path / "results")})
+    kept = previous_results(tmp_path, "notes.txt")
     assert main(["run", str(path), "--overwrite"]) == 2
     assert "exists but is not a study folder (no study.yaml); it is left alone" in capsys.readouterr().err
-    assert (foreign / "notes.txt").read_text() == "mine\n"
+    assert kept.read_text() == "kept\n"
 
 
 def test_a_base_value_the_space_replaces_must_still_be_valid(tmp_path, capsys):
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study(search={"temperature": {"initial": -1.0}},
-                                         space={"search.temperature.initial": {"grid": [1.0, 2.0]}})))
+    path = study_file(tmp_path, search={"temperature": {"initial": -1.0}},
+                      space={"search.temperature.initial": {"grid": [1.0, 2.0]}})
     assert main(["run", str(path)]) == 2
     assert capsys.readouterr().err == ("snas-study: error: invalid search settings: "
                                        "search.temperature.initial: Input should be greater than 0\n")
@@ -183,8 +183,7 @@ def test_a_study_file_that_is_binary_or_a_folder_is_refused(tmp_path, capsys, co
 
 
 def test_a_set_value_that_is_not_yaml_is_refused(tmp_path, capsys):
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study()))
+    path = study_file(tmp_path)
     assert main(["run", str(path), "--set", "space.search.epochs={grid: [1"]) == 2
     assert "--set space.search.epochs={grid: [1: the value is not valid YAML" in capsys.readouterr().err
 
@@ -212,8 +211,7 @@ def test_analysis_commands_refuse_bad_flags_before_writing(tmp_path, capsys, arg
 
 
 def test_retrain_settings_of_a_search_study_are_checked_before_the_search(tmp_path, capsys):
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study(retrain={"settings": {"layers": 5, "epocs": 3}})))
+    path = study_file(tmp_path, retrain={"settings": {"layers": 5, "epocs": 3}})
     assert main(["run", str(path)]) == 2
     assert capsys.readouterr().err == (
         "snas-study: error: invalid retrain settings: retrain.settings.epocs: unknown key "
@@ -225,7 +223,6 @@ def test_retrain_settings_of_a_search_study_are_checked_before_the_search(tmp_pa
     {"space": {"search.device": {"grid": ["cpu", "cuda:0"]}}},
 ])
 def test_a_cuda_device_without_a_gpu_per_trial_is_refused(tmp_path, capsys, changes):
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(study(**changes)))
+    path = study_file(tmp_path, **changes)
     assert main(["run", str(path)]) == 2
     assert "search.device asks for cuda but resources.gpu is 0" in capsys.readouterr().err

@@ -1,10 +1,14 @@
-"""Command-line argument checks shared by the verbs: counts, and where outputs may be written."""
+"""Command-line argument checks shared by the verbs: counts, YAML files given on the command
+line, and where outputs may be written."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from snas.errors import UserInputError
 
@@ -20,21 +24,38 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _blocking_file(path: Path) -> Path | None:
-    """The first existing non-folder among ``path``'s parents, which would stop a mkdir."""
+def read_yaml_mapping(path: Path, what: str, holds: str, *, empty_ok: bool = False) -> dict[str, Any]:
+    """A YAML file given on the command line, read as a mapping.  ``what`` names it in the
+    messages (``study file X``, ``--config X``), ``holds`` says what the mapping should hold."""
+    if path.is_dir():
+        raise UserInputError(f"{what} is a folder; give a YAML file")
+    if not path.is_file():
+        raise UserInputError(f"{what} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise UserInputError(f"{what} is not valid YAML: {err}") from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"{what} is not a text file (not UTF-8)") from None
+    if data is None and empty_ok:
+        return {}
+    if not isinstance(data, dict):
+        raise UserInputError(f"{what} must be a mapping of {holds}")
+    return data
+
+
+def _refuse_blocked(path: Path) -> None:
+    """Refuse ``path`` when one of its parents exists as a file: no folder can be made there."""
     for parent in reversed(path.parents):
         if parent.exists() and not parent.is_dir():
-            return parent
-    return None
+            raise UserInputError(f"--out {path}: {parent} is a file, so no folder can be made there")
 
 
 def check_output_folder(path: Path) -> None:
     """``--out DIR`` of a run: a folder, or a place where one can be made."""
     if path.exists() and not path.is_dir():
         raise UserInputError(f"--out {path} is a file; name a folder for the outputs")
-    blocking = _blocking_file(path)
-    if blocking is not None:
-        raise UserInputError(f"--out {path}: {blocking} is a file, so no folder can be made there")
+    _refuse_blocked(path)
 
 
 def check_output_file(path: Path, replaceable: Callable[[Path], bool] | None = None) -> None:
@@ -42,9 +63,7 @@ def check_output_file(path: Path, replaceable: Callable[[Path], bool] | None = N
     existing file unless ``replaceable`` says this command wrote it."""
     if path.is_dir():
         raise UserInputError(f"--out {path} is a folder; name the file to write")
-    blocking = _blocking_file(path)
-    if blocking is not None:
-        raise UserInputError(f"--out {path}: {blocking} is a file, so no folder can be made there")
+    _refuse_blocked(path)
     if replaceable is not None and path.exists() and not replaceable(path):
         raise UserInputError(f"--out {path} exists and was not written by this command; it is left alone: "
                              f"remove it or name another file")

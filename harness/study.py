@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from harness.arguments import read_yaml_mapping
 from harness.errors import invalid
 from harness.overrides import apply_overrides
 from snas.catalogue import CATALOGUE
@@ -273,13 +274,18 @@ class Study(Frozen):
             return root.rstrip("/") + "/" + self.name
         return str(Path(root).expanduser().absolute() / self.name)
 
+    @property
+    def settings_section(self) -> str:
+        """Where the trial settings live: ``search`` or ``retrain.settings``."""
+        return "search" if self.kind == "search" else "retrain.settings"
+
     def resolved(self) -> Study:
         """A copy with every default of the trial configuration written out.
 
         The base settings must be valid as written even where the space replaces them in
         every trial: they are what the frozen study.yaml records.
         """
-        prefix = "search" if self.kind == "search" else "retrain.settings"
+        prefix = self.settings_section
         try:
             return self._resolved()
         except ValidationError as err:
@@ -309,7 +315,7 @@ def _check_trials(study: Study) -> None:
         and "retrain.settings.genotype" not in study.space
     if needs_genotype:
         raise UserInputError("a retrain study needs retrain.settings.genotype or a space entry for it")
-    prefix = "search" if study.kind == "search" else "retrain.settings"
+    prefix = study.settings_section
     first = {key: domain.probe_values()[0] for key, domain in study.space.items()}
     try:  # a representative trial first: problems of the shared settings are reported as such
         study.trial_config_of(first)
@@ -333,7 +339,7 @@ def _check_trials(study: Study) -> None:
 
 
 def _check_space_keys(study: Study) -> None:
-    sections = ("search.", "data.") if study.kind == "search" else ("retrain.settings.", "data.")
+    sections = (f"{study.settings_section}.", "data.")
     for key in study.space:
         if not key.startswith(sections):
             raise UserInputError(f"space key {key!r} must start with {' or '.join(sections)} (a dotted setting)")
@@ -341,19 +347,7 @@ def _check_space_keys(study: Study) -> None:
 
 def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
     """Read, override and validate a study file; every problem is a UserInputError."""
-    path = Path(path)
-    if path.is_dir():
-        raise UserInputError(f"study file {path} is a folder; give a YAML file such as studies/quickstart.yaml")
-    if not path.is_file():
-        raise UserInputError(f"study file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise UserInputError(f"study file {path} is not valid YAML: {err}") from None
-    except UnicodeDecodeError:
-        raise UserInputError(f"study file {path} is not a text file (not UTF-8)") from None
-    if not isinstance(data, dict):
-        raise UserInputError(f"study file {path} must be a mapping (name:, data:, search:, space:, ...)")
+    data = read_yaml_mapping(Path(path), f"study file {path}", "study sections (name:, data:, search:, space:, ...)")
     study = validate_study(apply_study_overrides(data, overrides or []), str(path))
     _check_retrain_settings(study)  # here, not for study folders: their analysis must stay readable
     return study
@@ -399,7 +393,7 @@ def _check_gpu_request(study: Study) -> None:
     """Ray shows a trial only the GPUs it asked for: a CUDA device needs ``resources.gpu``."""
     if study.resources.gpu > 0:
         return
-    key = "search.device" if study.kind == "search" else "retrain.settings.device"
+    key = f"{study.settings_section}.device"
     base = (study.search if study.kind == "search" else study.retrain.settings).get("device", "auto")
     devices = study.space[key].probe_values() if key in study.space else [base]
     if any(str(device).startswith("cuda") for device in devices):

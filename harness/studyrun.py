@@ -95,10 +95,11 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
     """
     check_data(study, address)  # before an --overwrite removes anything
     experiment = study.experiment_path()
-    if has_experiment(experiment) or storage.exists(experiment):
+    is_study = has_experiment(experiment)
+    if is_study or storage.exists(experiment):
         if resume_existing:
             return resume(experiment, address, quiet)
-        if not has_experiment(experiment) and not _empty_local_folder(experiment):
+        if not is_study and not _empty_local_folder(experiment):
             raise UserInputError(
                 f"{experiment} exists but is not a study folder (no {STUDY_FILE}); it is left alone: "
                 f"move it away, or give the study another name or storage path")
@@ -108,7 +109,7 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
                 f"`snas-study resume {experiment}` (or --resume), or start over with --overwrite")
     elif resume_existing:
         raise UserInputError(f"there is no study at {experiment} to resume")
-    return start(study, argv, address, quiet, replace=overwrite and has_experiment(experiment))
+    return start(study, argv, address, quiet, replace=overwrite and is_study)
 
 
 def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, replace: bool = False) -> int:

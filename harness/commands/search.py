@@ -15,8 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from harness.arguments import read_yaml_mapping
 from harness.localrun import RunKind, add_run_arguments, given_flags, open_run, run_epochs, validated_settings
 from snas.config import SearchConfig
 from snas.errors import UserInputError
@@ -45,17 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _config_from(args: argparse.Namespace) -> SearchConfig:
     data: dict[str, Any] = {}
     if args.config is not None:
-        if not args.config.is_file():
-            raise UserInputError(f"--config {args.config} is not a file" if args.config.exists()
-                                 else f"--config {args.config} does not exist")
-        try:
-            data = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            raise UserInputError(f"--config {args.config} is not valid YAML: {err}") from None
-        except UnicodeDecodeError:
-            raise UserInputError(f"--config {args.config} is not a text file (not UTF-8)") from None
-        if not isinstance(data, dict):
-            raise UserInputError(f"--config {args.config} must be a mapping of search settings")
+        data = read_yaml_mapping(args.config, f"--config {args.config}", "search settings", empty_ok=True)
         if "search" in data and "space" in data:
             raise UserInputError(f"--config {args.config} is a study file; run it with `snas-study run "
                                  f"{args.config}`, or give --config the search settings alone")

@@ -56,7 +56,9 @@ def count_forward(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[int,
 
     ``input_shape`` excludes the batch dimension.  A module built on the ``meta`` device
     is first given (uninitialised) CPU storage; its outputs are meaningless, its shapes
-    are not.
+    are not.  Every kernel tap counts, as in the papers' tables, including taps that read
+    only padding; on grids narrower than a kernel the network crops those and executes
+    fewer (:func:`snas.ops.depthwise_conv2d`).
     """
     if any(p.is_meta for p in module.parameters()) or any(b.is_meta for b in module.buffers()):
         module.to_empty(device="cpu")

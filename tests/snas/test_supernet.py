@@ -73,11 +73,16 @@ def test_hard_sample_runs_only_the_chosen_ops():
     assert hard < soft / 3
 
 
-@pytest.mark.parametrize("kernel, stride, dilation", [(3, 1, 2), (5, 1, 2), (5, 2, 2), (3, 1, 3), (3, 2, 1)])
-@pytest.mark.parametrize("size", [12, 11, 4])
+@pytest.mark.parametrize("kernel, stride, dilation", [
+    (3, 1, 2), (5, 1, 2), (5, 2, 2), (3, 1, 3), (3, 2, 1), (3, 1, 1), (5, 1, 1), (5, 2, 1),
+])
+@pytest.mark.parametrize("size", [12, 11, 4, 2, 1])
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, stride, dilation, size, channels_last):
-    """Including sizes that take the plain call with stride 1: 11 (odd), 4 (sub-grids narrower than the kernel)."""
+    """Every path: sub-grids (12), the plain call with stride 1 at an odd size (11) and with
+    sub-grids narrower than the kernel (4), the convolutional weight gradient of small grids
+    (≤ 16×16, kernels that are 5×5, dilated or wider than the grid), and kernels cropped to
+    grids narrower than their reach (4, 2, 1)."""
     torch.manual_seed(0)
     x = torch.randn(3, 6, size, size, dtype=torch.float64)
     if channels_last:
@@ -94,6 +99,19 @@ def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, str
     plain_grads = torch.autograd.grad(plain, (x, weight), upstream)
     for a, b in zip(ours_grads, plain_grads):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("needs", ["input", "weight"])
+def test_depthwise_conv_on_a_small_grid_gives_only_the_gradients_asked_for(needs):
+    torch.manual_seed(0)
+    x = torch.randn(4, 5, 4, 4, dtype=torch.float64, requires_grad=needs == "input")
+    weight = torch.randn(5, 1, 5, 5, dtype=torch.float64, requires_grad=needs == "weight")
+    wanted = x if needs == "input" else weight
+    ours = depthwise_conv2d(x, weight, 1, 2, 1)
+    plain = F.conv2d(x, weight, None, 1, 2, 1, groups=5)
+    (ours_grad,) = torch.autograd.grad(ours.square().sum(), wanted)
+    (plain_grad,) = torch.autograd.grad(plain.square().sum(), wanted)
+    torch.testing.assert_close(ours_grad, plain_grad, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name, module", [

@@ -3,7 +3,8 @@
 Every edge is a ``MixedOp`` holding one module per primitive (pools followed by an
 affine-free BatchNorm, ``none`` a real multiply by zero) and computes
 ``sum(w * op(x) for w, op in zip(weights, ops))``; no sharing, no stacking, no layout
-tricks, and dilated convolutions are plain dilated ``nn.Conv2d`` calls.  ``load_into``
+tricks: every convolution is a plain ``nn.Conv2d`` call, as is each branch of the
+stride-2 skip (FactorizedReduce).  ``load_into``
 copies its weights into our :class:`snas.supernet.SuperNet`, so the benchmark can check
 both compute the same function before it times them.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from snas.ops import CONV_SPECS, FactorizedReduce, ReLUConvBN, build_op
+from snas.ops import CONV_SPECS, ReLUConvBN, build_op
 from snas.space import INPUT_NODES, PRIMITIVES, STEPS, cell_edges, reduction_layers
 from snas.supernet import SuperNet
 
@@ -30,19 +31,48 @@ class PlainDilConv(nn.Sequential):
         )
 
 
+class PlainSepConv(nn.Sequential):
+    """Two (ReLU → depthwise conv → pointwise conv → BatchNorm) blocks, the first strided."""
+
+    def __init__(self, channels: int, stride: int, kernel: int, padding: int):
+        super().__init__(
+            *PlainDilConv(channels, stride, kernel, padding, 1),
+            *PlainDilConv(channels, 1, kernel, padding, 1),
+        )
+
+
+class PlainFactorizedReduce(nn.Module):
+    """Two stride-2 1×1 convolutions, on ``x`` and on ``x`` shifted by one pixel, concatenated."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+
+
+def plain_op(primitive: str, channels: int, stride: int) -> nn.Module:
+    """One candidate op as the reference code builds it (pools carry their BatchNorm)."""
+    spec = CONV_SPECS.get(primitive)
+    if primitive.startswith("dil_conv"):
+        return PlainDilConv(channels, stride, spec.kernel, spec.padding, spec.dilation)
+    if primitive.startswith("sep_conv"):
+        return PlainSepConv(channels, stride, spec.kernel, spec.padding)
+    if primitive == "skip_connect" and stride == 2:
+        return PlainFactorizedReduce(channels, channels)
+    op = build_op(primitive, channels, stride, affine=False)
+    return nn.Sequential(op, nn.BatchNorm2d(channels, affine=False)) if "pool" in primitive else op
+
+
 class MixedOp(nn.Module):
     def __init__(self, channels: int, stride: int):
         super().__init__()
-        self.ops = nn.ModuleList()
-        for primitive in PRIMITIVES:
-            if primitive.startswith("dil_conv"):
-                spec = CONV_SPECS[primitive]
-                op = PlainDilConv(channels, stride, spec.kernel, spec.padding, spec.dilation)
-            else:
-                op = build_op(primitive, channels, stride, affine=False)
-            if "pool" in primitive:
-                op = nn.Sequential(op, nn.BatchNorm2d(channels, affine=False))
-            self.ops.append(op)
+        self.ops = nn.ModuleList(plain_op(primitive, channels, stride) for primitive in PRIMITIVES)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         return sum(w * op(x) for w, op in zip(weights, self.ops))
@@ -52,7 +82,7 @@ class Cell(nn.Module):
     def __init__(self, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool):
         super().__init__()
         self.reduction = reduction
-        self.preprocess0 = FactorizedReduce(c_pp, c, affine=False) if reduction_prev else ReLUConvBN(
+        self.preprocess0 = PlainFactorizedReduce(c_pp, c) if reduction_prev else ReLUConvBN(
             c_pp, c, 1, 1, 0, affine=False)
         self.preprocess1 = ReLUConvBN(c_p, c, 1, 1, 0, affine=False)
         self.edges = nn.ModuleList(

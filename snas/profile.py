@@ -28,7 +28,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from snas.ops import build_op
+from snas.ops import FactorizedReduce, build_op
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,24 @@ def count_forward(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[int,
         totals["macs"] += output.numel() * layer.in_features
         totals["memory"] += inputs[0].numel() + output.numel() + layer.weight.numel()
 
+    def factorized_reduce_hook(layer: FactorizedReduce, inputs: tuple[torch.Tensor, ...],
+                               output: torch.Tensor) -> None:
+        """Its two stride-2 1×1 convolutions, counted as the separate layers of the
+        reference design, on ``x`` and on ``x[:, :, 1:, 1:]`` (one fused call here)."""
+        n, c_in, rows, cols = inputs[0].shape
+        branch_weights = layer.conv_1.weight.numel()
+        totals["macs"] += output.numel() * c_in
+        totals["memory"] += (n * c_in * (rows * cols + (rows - 1) * (cols - 1)) + output.numel()
+                             + 2 * branch_weights)
+
     def pool_hook(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         totals["memory"] += inputs[0].numel() + output.numel()
 
     handles = []
     for layer in module.modules():
-        if isinstance(layer, nn.Conv2d):
+        if isinstance(layer, FactorizedReduce):
+            handles.append(layer.register_forward_hook(factorized_reduce_hook))
+        elif isinstance(layer, nn.Conv2d):  # FactorizedReduce's own are never called
             handles.append(layer.register_forward_hook(conv_hook))
         elif isinstance(layer, nn.Linear):
             handles.append(layer.register_forward_hook(linear_hook))

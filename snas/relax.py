@@ -30,7 +30,8 @@ class EdgeSample:
     weights: torch.Tensor
     """``num_edges × num_ops``; differentiable w.r.t. α where the method allows."""
     choice: tuple[int, ...] | None = None
-    """Chosen op index per edge when only that op needs to run, else ``None``."""
+    """Chosen op index per edge when only that op needs to run, else ``None``; then
+    ``weights`` is exactly one-hot in value."""
 
 
 def gumbel_noise(shape: torch.Size | tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
@@ -45,10 +46,16 @@ def gumbel_softmax(logits: torch.Tensor, tau: float, noise: torch.Tensor) -> tor
 
 
 def straight_through(soft: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
-    """One-hot of ``argmax(soft)`` whose gradient is the gradient of ``soft``."""
+    """One-hot of ``argmax(soft)`` whose gradient is the gradient of ``soft``.
+
+    Written ``hard + (soft - stopgrad(soft))``, the reference code's
+    ``hard - stopgrad(soft) + soft`` regrouped: the same gradient, and a value that is
+    exactly one-hot by construction (``s - s`` is exactly 0), which lets a pass that does
+    not train α use the chosen op's output unscaled.
+    """
     index = soft.detach().argmax(dim=-1)
     hard = F.one_hot(index, soft.shape[-1]).to(soft.dtype)
-    return hard - soft.detach() + soft, tuple(index.tolist())
+    return hard + (soft - soft.detach()), tuple(index.tolist())
 
 
 def argmax_sample(alpha: torch.Tensor) -> EdgeSample:

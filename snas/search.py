@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,23 @@ class ArchParameters(nn.Module):
         self.normal = nn.Parameter(normal)
         self.reduce = nn.Parameter(reduce)
 
+
+@contextmanager
+def frozen(params: Iterable[nn.Parameter]) -> Iterator[None]:
+    """Parameters the enclosed pass does not train, excluded from its autograd graph.
+
+    A bilevel θ pass then builds no graph towards α, and an α pass none towards θ: every
+    convolution's weight gradient is skipped instead of computed and discarded (custom
+    autograd functions cannot see that a gradient is unwanted, only that it is possible).
+    """
+    params = [p for p in params if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 class Search:
     """One architecture search run (see the module docstring)."""
@@ -142,7 +160,8 @@ class Search:
             objective, ce, logits, cost = self.loss(x, y, tau)
             if not torch.isfinite(objective):
                 return False
-            (objective / n).backward(inputs=params)
+            if objective.requires_grad:  # not when every edge of a hard sample chose ``none``
+                (objective / n).backward(inputs=params)
             if stats is not None:
                 stats["loss"].add(ce.item(), len(y))
                 stats["acc"].add(100.0 * correct(logits, y) / len(y), len(y))
@@ -152,8 +171,9 @@ class Search:
     def _step_weights(self, x: torch.Tensor, y: torch.Tensor, tau: float, stats: dict[str, RunningMean]) -> bool:
         params = list(self.model.parameters())
         self.weight_optimizer.zero_grad(set_to_none=True)
-        if not self._accumulate(x, y, tau, params, stats):
-            return False
+        with frozen(self.alphas.parameters()):
+            if not self._accumulate(x, y, tau, params, stats):
+                return False
         nn.utils.clip_grad_norm_(params, self.config.weights.grad_clip)
         self.weight_optimizer.step()
         return True
@@ -166,8 +186,10 @@ class Search:
 
             if not unrolled_arch_gradient(self, train_batch, (x, y), tau):
                 return False
-        elif not self._accumulate(x, y, tau, params, None):
-            return False
+        else:
+            with frozen(self.model.parameters()):
+                if not self._accumulate(x, y, tau, params, None):
+                    return False
         nn.utils.clip_grad_norm_(params, self.config.arch.grad_clip)
         self.arch_optimizer.step()
         return True

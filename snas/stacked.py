@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.ops import depthwise_conv2d
+from snas.ops import depthwise_conv2d, factorized_reduce
 
 
 def _conv_weight(out_channels: int, in_per_group: int, kernel: int) -> nn.Parameter:
@@ -91,8 +91,7 @@ class StackedFactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """All edges from the shared (activated) input; ``N × E·C × H/2 × W/2``."""
-        a = F.conv2d(x, self.conv_1, stride=2)
-        b = F.conv2d(x[:, :, 1:, 1:], self.conv_2, stride=2)
+        a, b = factorized_reduce(x, self.conv_1, self.conv_2).chunk(2, dim=1)
         n, _, h, w = a.shape
         # Per edge: [conv_1 half, conv_2 half], edges in order.
         both = torch.stack([a.view(n, self.edges, -1, h, w), b.view(n, self.edges, -1, h, w)], dim=2)
@@ -101,7 +100,6 @@ class StackedFactorizedReduce(nn.Module):
     def forward_edge(self, x: torch.Tensor, edge: int) -> torch.Tensor:
         half = self.channels // 2
         rows = slice(edge * half, (edge + 1) * half)
-        out = torch.cat([F.conv2d(x, self.conv_1[rows], stride=2),
-                         F.conv2d(x[:, :, 1:, 1:], self.conv_2[rows], stride=2)], dim=1)
+        out = factorized_reduce(x, self.conv_1[rows], self.conv_2[rows])
         sl = slice(edge * self.channels, (edge + 1) * self.channels)
         return _batch_norm(out, self.norm, sl, self.training)

@@ -102,7 +102,11 @@ class SourceOps(nn.Module):
 
     def _run_chosen(self, x: torch.Tensor, relu: torch.Tensor, weights: torch.Tensor,
                     masks: torch.Tensor | None, i: int, k: int) -> torch.Tensor | None:
-        """Edge ``i`` with only its chosen op ``k`` (weight 1 in value, gradient to α)."""
+        """Edge ``i`` with only its chosen op ``k`` (weight exactly 1 in value).
+
+        The output is scaled by that weight only when α needs its gradient; otherwise
+        the multiply, and its backward, would be a copy.
+        """
         if k == NONE_INDEX:
             return None
         name = PRIMITIVES[k]
@@ -115,7 +119,7 @@ class SourceOps(nn.Module):
             y = self.reduce_skip.forward_edge(relu, i)
         else:
             y = self.convs[name].forward_edge(relu, i)
-        out = weights[i, k] * y
+        out = weights[i, k] * y if weights.requires_grad else y
         if masks is not None and not identity:
             out = out * masks[i].view(-1, 1, 1, 1)
         return out
@@ -145,7 +149,9 @@ class SearchCell(nn.Module):
         self, s0: torch.Tensor, s1: torch.Tensor, sample: EdgeSample,
         drop_prob: float = 0.0, generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        """The cell's output for inputs ``s0``, ``s1`` already through ReLU (each state
+        is read by two cells, and its ReLU runs once)."""
+        states = [self.preprocess0.after_relu(s0), self.preprocess1.after_relu(s1)]
         masks = None
         if self.training and drop_prob > 0.0:
             batch, keep = states[1].shape[0], 1.0 - drop_prob
@@ -218,12 +224,14 @@ class SuperNet(nn.Module):
     ) -> torch.Tensor:
         """Logits for ``x``; ``normal``/``reduce`` hold one sample shared by all cells of
         that type, or one per cell of that type."""
-        s0 = s1 = self.stem(x)
+        state = self.stem(x)
+        s0 = s1 = F.relu(state)
         counters = {False: 0, True: 0}
         for cell in self.cells:
             samples = reduce if cell.reduction else normal
             i = counters[cell.reduction]
             counters[cell.reduction] += 1
             sample = samples[i] if len(samples) > 1 else samples[0]
-            s0, s1 = s1, cell(s0, s1, sample, drop_prob, generator)
-        return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
+            state = cell(s0, s1, sample, drop_prob, generator)
+            s0, s1 = s1, F.relu(state)
+        return self.classifier(F.adaptive_avg_pool2d(state, 1).flatten(1))

@@ -36,6 +36,13 @@ def test_hard_sample_is_one_hot_with_the_soft_gradient():
     assert torch.allclose(grad_hard, grad_soft)
 
 
+def test_hard_sample_is_exactly_one_hot_in_value():
+    """The θ pass of GDAS uses chosen ops unscaled, which needs weights of exactly 1.0."""
+    soft = torch.softmax(torch.randn(4096, 8, generator=torch.Generator().manual_seed(0)), -1)
+    hard, choice = straight_through(soft.requires_grad_())
+    assert torch.equal(hard.detach(), torch.nn.functional.one_hot(torch.tensor(choice), 8).float())
+
+
 def test_methods_sample_what_they_promise():
     alpha = torch.randn(14, 8)
     gen = torch.Generator().manual_seed(0)

@@ -7,6 +7,7 @@ from search_helpers import tiny_search_settings
 from snas.config import SearchConfig
 from snas.metrics import SEARCH_METRICS
 from snas.search import Search
+from snas.training import RunningMean
 
 
 def run(settings, epochs):
@@ -124,3 +125,35 @@ def expected_cost(search):
         term = type(penalty)("discrete", penalty.separation, penalty.log_penalty, penalty.ratio, False,
                              penalty.normal_costs, penalty.reduce_costs)
         return term(search.alphas.normal, search.alphas.reduce, None, None, 1.0).cost.item()
+
+
+def clipped(grads, max_norm):
+    """Gradients as ``clip_grad_norm_`` leaves them; ``None`` for parameters a hard sample skipped."""
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads if g is not None]))
+    return [None if g is None else g * min(1.0, max_norm / (float(norm) + 1e-6)) for g in grads]
+
+
+@pytest.mark.parametrize("method", ["gdas", "darts"])
+def test_each_bilevel_pass_gets_the_full_gradient_of_its_own_level_only(method):
+    """θ and α passes freeze the other level; what they learn must not change."""
+    search = Search(SearchConfig.model_validate(tiny_search_settings(method=method)))
+    x, y = next(search.data.train.train_epoch(search.generators["data"]))
+    weights, alphas = list(search.model.parameters()), list(search.alphas.parameters())
+    for level, other, step, max_norm in [
+        (weights, alphas, lambda: search._step_weights(x, y, 1.0, {n: RunningMean() for n in ("loss", "acc", "cost")}),
+         search.config.weights.grad_clip),
+        (alphas, weights, lambda: search._step_arch(x, y, 1.0, (x, y)), search.config.arch.grad_clip),
+    ]:
+        arch_rng, model_rng = search.generators["arch"].get_state(), torch.get_rng_state()
+        expected = clipped(torch.autograd.grad(search.loss(x, y, 1.0)[0], level, allow_unused=True), max_norm)
+        search.generators["arch"].set_state(arch_rng)
+        torch.set_rng_state(model_rng)
+        for p in weights + alphas:
+            p.grad = None
+        assert step()
+        assert all(p.grad is None for p in other)
+        assert [p.grad is None for p in level] == [g is None for g in expected]
+        for p, g in zip(level, expected):
+            if g is not None:
+                torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6)  # float32 sums in another order
+        assert all(p.requires_grad for p in weights + alphas)

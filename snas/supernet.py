@@ -64,12 +64,8 @@ class SourceOps(nn.Module):
         relu = F.relu(x)
         if choices is None:
             return self._mix_all(x, relu, weights, masks)
-        return [self._run_chosen(x, relu, weights, masks, i, k) for i, k in enumerate(choices)]
-
-    def _pooled(self, name: str, x: torch.Tensor, cache: dict[str, torch.Tensor]) -> torch.Tensor:
-        if name not in cache:
-            cache[name] = self.pools[name](x)
-        return cache[name]
+        pooled: dict[str, torch.Tensor] = {}
+        return [self._run_chosen(x, relu, weights, masks, i, k, pooled) for i, k in enumerate(choices)]
 
     def _mix_all(self, x: torch.Tensor, relu: torch.Tensor, weights: torch.Tensor,
                  masks: torch.Tensor | None) -> list[torch.Tensor]:
@@ -101,7 +97,8 @@ class SourceOps(nn.Module):
         return list(total.split(channels, dim=1))
 
     def _run_chosen(self, x: torch.Tensor, relu: torch.Tensor, weights: torch.Tensor,
-                    masks: torch.Tensor | None, i: int, k: int) -> torch.Tensor | None:
+                    masks: torch.Tensor | None, i: int, k: int,
+                    pooled: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """Edge ``i`` with only its chosen op ``k`` (weight exactly 1 in value).
 
         The output is scaled by that weight only when α needs its gradient; otherwise
@@ -111,8 +108,10 @@ class SourceOps(nn.Module):
             return None
         name = PRIMITIVES[k]
         identity = k == SKIP_INDEX and self.reduce_skip is None
-        if name in _POOLS:
-            y = self.pools[name](x)
+        if name in _POOLS:  # the same output on every edge of this node that chose it
+            if name not in pooled:
+                pooled[name] = self.pools[name](x)
+            y = pooled[name]
         elif identity:
             y = x
         elif k == SKIP_INDEX:

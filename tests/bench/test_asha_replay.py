@@ -1,0 +1,42 @@
+"""ASHA's stop rule replayed on complete curves, against hand-worked examples."""
+
+import pandas as pd
+import pytest
+
+from bench.asha_savings import replay_asha, rung_spearman
+
+
+@pytest.fixture()
+def curves():
+    scores = {"a": [10, 20, 30, 40], "b": [5, 15, 25, 35], "c": [50, 60, 70, 80]}
+    return pd.DataFrame([{"trial_id": t, "training_iteration": e + 1, "search_val_acc": v}
+                         for t, values in scores.items() for e, v in enumerate(values)])
+
+
+def test_trials_in_id_order_stop_below_the_median_of_earlier_arrivals(curves):
+    # Rung 1: a goes on (first), b (5) is below the median of [10] and stops, c (50) is
+    # above the median of [10, 5]; rung 2: a and c go on.  Epochs: 4 + 1 + 4 of 12.
+    assert replay_asha(curves, grace=1, rf=2, max_t=4) == {
+        "epoch_fraction": 0.75, "best_gap": 0.0, "winner_rank_at_first_rung": 1}
+
+
+def test_arrival_order_decides_who_is_judged_against_whom(curves):
+    # c arrives first and sets the bar: b (5) and a (10) fall below it at rung 1.
+    result = replay_asha(curves, grace=1, rf=2, max_t=4, order=[2, 1, 0])
+    assert result["epoch_fraction"] == pytest.approx(6 / 12)
+    # a arrives after the best: ASHA stops it, but the best is kept, so no gap.
+    assert result["best_gap"] == 0.0
+
+
+def test_a_stopped_winner_shows_as_a_gap(curves):
+    # Reverse the values so the final winner starts worst and arrives last.
+    flipped = curves.assign(search_val_acc=curves.apply(
+        lambda r: {"a": [50, 60, 70, 40], "b": [40, 50, 60, 35], "c": [1, 2, 3, 80]}[r.trial_id][r.training_iteration - 1],
+        axis=1))
+    result = replay_asha(flipped, grace=1, rf=2, max_t=4)
+    assert result["best_gap"] == 80 - 40  # c stopped at rung 1; a finishes with 40
+    assert result["winner_rank_at_first_rung"] == 3
+
+
+def test_rung_spearman_is_one_when_ranks_never_change(curves):
+    assert rung_spearman(curves, 4) == {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0}

@@ -9,18 +9,18 @@ Prints one JSON line per run and a summary with ``epoch_fraction`` = ASHA's epoc
 FIFO's (target ≤ 0.40) and ``best_gap`` = FIFO's best − ASHA's best search_val_acc (in
 points; "within 1 point" means ≤ 1).
 
-Why these settings: a rung can only judge what the epochs before it show.  After one
-epoch of a tiny search the validation accuracy of these configurations barely
-correlates with their final one (rank correlation ≈ 0.3-0.6 in our runs) and the winner
-sits mid-table; after three it is ≈ 0.9.  ``rung_spearman`` lines give that correlation
-at every rung.
+Why these settings: a rung can only judge what the epochs before it show, and an
+earlier version of this benchmark (C=4, 9 epochs, a rung after epoch 1) judged trials
+whose accuracy was still at chance.  ``rung_spearman`` gives, for every epoch, the rank
+correlation across trials of search_val_acc then and at the end: how much a rung there
+can know.
 
 Because the searches are deterministic, ASHA's rule can also be replayed on the FIFO
 curves for other grace periods and reduction factors; ``what_if`` lines give each
-setting's epoch fraction and gap for trials arriving in grid order (as here, one trial
-per core) and averaged over random arrival orders -- asynchronous halving judges a trial
-against those that reached the rung before it, so a sweep listed from worst to best
-values is its hardest case.
+setting's epoch fraction and gap for trials arriving one at a time in grid order (the
+study starts them two at a time in that order) and averaged over random arrival
+orders -- asynchronous halving judges a trial against those that reached the rung
+before it, so a sweep listed from worst to best values is its hardest case.
 
     python bench/asha_savings.py
 """

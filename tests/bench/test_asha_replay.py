@@ -30,9 +30,9 @@ def test_arrival_order_decides_who_is_judged_against_whom(curves):
 
 def test_a_stopped_winner_shows_as_a_gap(curves):
     # Reverse the values so the final winner starts worst and arrives last.
+    values = {"a": [50, 60, 70, 40], "b": [40, 50, 60, 35], "c": [1, 2, 3, 80]}
     flipped = curves.assign(search_val_acc=curves.apply(
-        lambda r: {"a": [50, 60, 70, 40], "b": [40, 50, 60, 35], "c": [1, 2, 3, 80]}[r.trial_id][r.training_iteration - 1],
-        axis=1))
+        lambda r: values[r.trial_id][r.training_iteration - 1], axis=1))
     result = replay_asha(flipped, grace=1, rf=2, max_t=4)
     assert result["best_gap"] == 80 - 40  # c stopped at rung 1; a finishes with 40
     assert result["winner_rank_at_first_rung"] == 3

@@ -7,6 +7,7 @@ from search_helpers import tiny_search_settings
 from snas.config import SearchConfig
 from snas.metrics import SEARCH_METRICS
 from snas.search import Search
+from snas.space import PRIMITIVES
 from snas.training import RunningMean
 
 
@@ -157,3 +158,18 @@ def test_each_bilevel_pass_gets_the_full_gradient_of_its_own_level_only(method):
             if g is not None:
                 torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6)  # float32 sums in another order
         assert all(p.requires_grad for p in weights + alphas)
+
+
+def test_an_arch_step_whose_sample_chose_none_everywhere_leaves_alpha_unchanged():
+    """No edge carries signal, so α has no gradient; the step must not fail."""
+    search = Search(SearchConfig.model_validate(tiny_search_settings(method="gdas")))
+    x, y = next(search.data.train.train_epoch(search.generators["data"]))
+    none = PRIMITIVES.index("none")
+    with torch.no_grad():
+        for alpha in search.alphas.parameters():
+            alpha.fill_(-50.0)
+            alpha[:, none] = 50.0
+    before = [a.detach().clone() for a in search.alphas.parameters()]
+    assert search._step_arch(x, y, 1.0, (x, y))
+    assert all(a.grad is None for a in search.alphas.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(search.alphas.parameters(), before))

@@ -72,6 +72,7 @@ def frozen(params: Iterable[nn.Parameter]) -> Iterator[None]:
         for p in params:
             p.requires_grad_(True)
 
+
 class Search:
     """One architecture search run (see the module docstring)."""
 

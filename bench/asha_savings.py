@@ -15,12 +15,15 @@ whose accuracy was still at chance.  ``rung_spearman`` gives, for every epoch, t
 correlation across trials of search_val_acc then and at the end: how much a rung there
 can know.
 
-Because the searches are deterministic, ASHA's rule can also be replayed on the FIFO
-curves for other grace periods and reduction factors; ``what_if`` lines give each
-setting's epoch fraction and gap for trials arriving one at a time in grid order (the
-study starts them two at a time in that order) and averaged over random arrival
-orders -- asynchronous halving judges a trial against those that reached the rung
-before it, so a sweep listed from worst to best values is its hardest case.
+Both studies start the grid in the harness's default order, shuffled with seed 0:
+asynchronous halving judges a trial only against those that reached the rung before it,
+so a grid listed from worst to best values (as this one is: high temperatures win) would
+pass nearly every trial.  Because the searches are deterministic, ASHA's rule can also
+be replayed on the FIFO curves for other grace periods and reduction factors; each
+``what_if`` line gives a setting's epoch fraction and gap for trials arriving one at a
+time in the study's order (it starts them two at a time) and in Tune's listed order, and
+averaged over random arrival orders.  The ``curves`` line keeps every FIFO trial's
+settings and per-epoch search_val_acc, so that these replays can be redone.
 
     python bench/asha_savings.py
 """
@@ -42,6 +45,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit, header  # noqa: E402
+from harness.analysis.tables import short_names  # noqa: E402
+from harness.study import validate_study  # noqa: E402
 
 STUDY = {
     "data": {"dataset": "digits", "split": {"train_fraction": 0.5}},
@@ -57,12 +62,17 @@ SCHEDULERS = {"fifo": {"name": "fifo"}, "asha": {"name": "asha", "grace_period":
 RANDOM_ORDERS = 200
 
 
+def scores(curves: pd.DataFrame) -> pd.DataFrame:
+    """search_val_acc per trial (rows, in id order = the order the study started them) and epoch."""
+    return curves.pivot(index="trial_id", columns="training_iteration", values="search_val_acc")
+
+
 def replay_asha(curves: pd.DataFrame, grace: int, rf: int, max_t: int,
                 order: list[int] | None = None) -> dict[str, float]:
     """ASHA's stop rule applied to complete curves, trials arriving in ``order`` (default:
     id order): at each rung a trial stops unless its score reaches the top 1/rf of the
     scores recorded there before it."""
-    score = curves.pivot(index="trial_id", columns="training_iteration", values="search_val_acc")
+    score = scores(curves)
     arrivals = [score.index[i] for i in order] if order is not None else list(score.index)
     reached = {trial: max_t for trial in arrivals}
     rung = grace
@@ -94,8 +104,16 @@ def replay_random_orders(curves: pd.DataFrame, grace: int, rf: int, max_t: int) 
 
 def rung_spearman(curves: pd.DataFrame, max_t: int) -> dict[int, float]:
     """Rank correlation, across trials, of search_val_acc after each epoch with the final one."""
-    score = curves.pivot(index="trial_id", columns="training_iteration", values="search_val_acc")
+    score = scores(curves)
     return {epoch: float(score[epoch].corr(score[max_t], method="spearman")) for epoch in score.columns}
+
+
+def listed_order(settings: pd.DataFrame) -> list[int]:
+    """Positions in ``settings`` (one row per trial, in id order) of the trials in the order
+    Tune lists the grid."""
+    study = validate_study({**STUDY, "name": "order", "scheduler": SCHEDULERS["fifo"]})
+    position = {tuple(row): i for i, row in enumerate(settings[list(STUDY["space"])].itertuples(index=False))}
+    return [position[tuple(combo[key] for key in STUDY["space"])] for combo in study.grid_combinations()]
 
 
 def run_study(kind: str, folder: Path) -> tuple[Path, float]:
@@ -121,6 +139,9 @@ def main() -> None:
         asha_dir, asha_s = run_study("asha", Path(folder))
         fifo, asha = pd.read_csv(fifo_dir / "trials.csv"), pd.read_csv(asha_dir / "trials.csv")
         curves = pd.read_csv(fifo_dir / "curves.csv")
+    names = short_names(list(STUDY["space"]))
+    settings = (fifo.set_index("trial_id").sort_index()[list(names.values())]
+                .rename(columns={v: k for k, v in names.items()}))
     base = header("asha_savings")
     for kind, table, seconds in (("fifo", fifo, fifo_s), ("asha", asha, asha_s)):
         emit({**base, "scheduler": kind, "trials": len(table), "epochs": int(table["epochs"].sum()),
@@ -130,11 +151,17 @@ def main() -> None:
     emit({**base, "summary": True, "epoch_fraction": asha["epochs"].sum() / fifo["epochs"].sum(),
           "best_gap": gap, "within_1_point": gap <= 1.0, "time_fraction": asha_s / fifo_s, "target": 0.40})
     epochs = STUDY["search"]["epochs"]
+    emit({**base, "curves": {trial: {**settings.loc[trial].to_dict(), "search_val_acc": [round(v, 3) for v in row]}
+                             for trial, row in scores(curves).iterrows()}})
     emit({**base, "rung_spearman": {str(k): round(v, 3) for k, v in rung_spearman(curves, epochs).items()}})
+    listed = listed_order(settings)
     for grace in (1, 2, 3):
         for rf in (2, 3, 4):
+            as_listed = replay_asha(curves, grace, rf, epochs, listed)
             emit({**base, "what_if": True, "grace_period": grace, "reduction_factor": rf,
-                  **replay_asha(curves, grace, rf, epochs), **replay_random_orders(curves, grace, rf, epochs)})
+                  **replay_asha(curves, grace, rf, epochs),
+                  "listed_epoch_fraction": as_listed["epoch_fraction"], "listed_best_gap": as_listed["best_gap"],
+                  **replay_random_orders(curves, grace, rf, epochs)})
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Study space entries as Ray Tune search-space domains."""
+"""A study's space as Ray Tune sees it: search-space domains and the points run first."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ray import tune
@@ -22,6 +24,33 @@ def to_tune(domain: Domain) -> Any:
     return _TO_TUNE[domain.kind](domain.bounds)
 
 
-def param_space(study: Study) -> dict[str, Any]:
-    """Tune's ``param_space``: one entry per varied dotted key."""
-    return {key: to_tune(domain) for key, domain in study.space.items()}
+@dataclass(frozen=True)
+class TrialPlan:
+    """What the searcher is given: ``param_space``, the points it starts first (in this
+    order) and ``num_samples`` as Tune counts it (each point uses up one sample)."""
+
+    param_space: dict[str, Any]
+    points: list[dict[str, Any]]
+    num_samples: int
+
+
+def trial_plan(study: Study) -> TrialPlan:
+    """The study's trials for Tune.
+
+    With ``searcher.grid_order: shuffled`` the grid combinations become points, each
+    ``num_samples`` times, in a seeded random order, and every trial is one of them: the
+    sampled entries are drawn per trial as before.  The grid entries stay in
+    ``param_space`` as choices only because Tune checks each point against it; with one
+    trial per point nothing is ever drawn from them.  Otherwise Tune expands the grid
+    itself, after the study's own ``points_to_evaluate``.
+    """
+    points = [dict(p) for p in study.searcher.points_to_evaluate]
+    has_grid = any(domain.kind == "grid" for domain in study.space.values())
+    if study.searcher.grid_order == "listed" or not has_grid:
+        return TrialPlan({key: to_tune(domain) for key, domain in study.space.items()}, points,
+                         study.searcher.num_samples)
+    shuffled = study.grid_combinations() * study.searcher.num_samples
+    random.Random(study.searcher.seed).shuffle(shuffled)
+    space = {key: tune.choice(domain.bounds) if domain.kind == "grid" else to_tune(domain)
+             for key, domain in study.space.items()}
+    return TrialPlan(space, shuffled, len(shuffled))

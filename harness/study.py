@@ -99,6 +99,11 @@ class SearcherConfig(Frozen):
     num_samples: int = Field(1, ge=1)
     seed: int = Field(0, ge=0)
     points_to_evaluate: list[dict[str, Any]] = []
+    grid_order: Literal["shuffled", "listed"] = "shuffled"
+    """Order in which the grid combinations start.  ``shuffled`` (seeded by ``seed``)
+    because asynchronous halving judges a trial only against those that reached a rung
+    before it: a sweep listed from weak to strong values would pass nearly every trial
+    through every rung.  ``listed``: Tune's order (keys sorted, the first varying fastest)."""
 
 
 class SchedulerConfig(Frozen):
@@ -212,6 +217,10 @@ class Study(Frozen):
             unknown = set(point) - set(self.space)
             if unknown:
                 raise ValueError(f"searcher.points_to_evaluate uses keys not in space: {', '.join(sorted(unknown))}")
+        if gridded and self.searcher.points_to_evaluate and self.searcher.grid_order == "shuffled":
+            raise ValueError("searcher.points_to_evaluate runs first, each point crossed with the grid entries it "
+                             "leaves out, in listed order: set searcher.grid_order: listed to use it with grid "
+                             f"entries ({', '.join(gridded)})")
         return self
 
     # -------------------------------------------------------------- derived views
@@ -260,12 +269,16 @@ class Study(Frozen):
         first = {key: domain.probe_values()[0] for key, domain in self.space.items()}
         return int(self.trial_config_of(first).epochs)
 
+    def grid_combinations(self) -> list[dict[str, Any]]:
+        """Every combination of the grid entries in Tune's order (keys sorted, the first
+        varying fastest); ``[{}]`` when the space has none."""
+        gridded = {key: domain.bounds for key, domain in self.space.items() if domain.kind == "grid"}
+        keys = sorted(gridded, reverse=True)
+        return [dict(zip(keys, values))
+                for values in itertools.product(*(gridded[key] for key in keys))]
+
     def expected_trials(self) -> int:
-        grid = 1
-        for domain in self.space.values():
-            if domain.kind == "grid":
-                grid *= len(domain.bounds)
-        return grid * self.searcher.num_samples
+        return len(self.grid_combinations()) * self.searcher.num_samples
 
     def experiment_path(self) -> str:
         """Where Tune's experiment folder (and the harness's files) live."""

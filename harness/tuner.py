@@ -10,7 +10,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
-from harness.space import param_space
+from harness.space import TrialPlan, trial_plan
 from harness.storage import is_uri
 from harness.study import Study
 from harness.trainables import TRAINABLES
@@ -38,9 +38,9 @@ def _scheduler(study: Study) -> TrialScheduler:
                          grace_period=s.grace_period, reduction_factor=s.reduction_factor)
 
 
-def _search_algorithm(study: Study, experiment_path: str) -> Any:
+def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> Any:
     searcher = study.searcher
-    points = [dict(p) for p in searcher.points_to_evaluate] or None
+    points = plan.points or None
     if searcher.name != "optuna":
         # A variant generator limits concurrency itself; Tune ignores max_concurrent_trials for it.
         return BasicVariantGenerator(points_to_evaluate=points, random_state=searcher.seed,
@@ -71,13 +71,14 @@ def run_config(study: Study, storage_path: str, quiet: bool) -> tune.RunConfig:
 
 def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tuner:
     experiment_path = storage_path.rstrip("/") + "/" + study.name
+    plan = trial_plan(study)
     return tune.Tuner(
         trainable(study),
-        param_space=param_space(study),
+        param_space=plan.param_space,
         tune_config=tune.TuneConfig(
             metric=study.metric, mode=study.objective.mode,
-            search_alg=_search_algorithm(study, experiment_path), scheduler=_scheduler(study),
-            num_samples=study.searcher.num_samples,
+            search_alg=_search_algorithm(study, plan, experiment_path), scheduler=_scheduler(study),
+            num_samples=plan.num_samples,
             max_concurrent_trials=study.resources.max_concurrent if study.searcher.name == "optuna" else None,
             reuse_actors=True, trial_dirname_creator=trial_dirname,
         ),

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from bench.asha_savings import replay_asha, rung_spearman
+from bench.asha_savings import STUDY, listed_order, replay_asha, rung_spearman
+from harness.study import validate_study
 
 
 @pytest.fixture()
@@ -40,3 +41,12 @@ def test_a_stopped_winner_shows_as_a_gap(curves):
 
 def test_rung_spearman_is_one_when_ranks_never_change(curves):
     assert rung_spearman(curves, 4) == {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0}
+
+
+def test_listed_order_puts_the_trials_in_tunes_grid_order():
+    combos = validate_study({**STUDY, "name": "order"}).grid_combinations()
+    shuffled = combos[5:] + combos[:5]
+    settings = pd.DataFrame(shuffled, index=[f"t_{i:05d}" for i in range(len(shuffled))])
+    order = listed_order(settings)
+    assert sorted(order) == list(range(len(combos)))
+    assert settings.iloc[order].to_dict("records") == combos

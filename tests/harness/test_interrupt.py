@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 from study_helpers import tiny_study, write_study
 
+from harness.space import trial_plan
+from harness.study import validate_study
+
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "harness.cli"]
 
@@ -105,3 +108,6 @@ def test_interrupted_driver_then_resume(tmp_path, how):
     assert all(b >= a for a, b in zip(seen, seen[1:])) or seen.count(1) == 1
     trials = sorted(folder.glob("trial_*"))
     assert len(trials) == 3 and all(epochs(t)[-1] == 4 for t in trials)
+    # The resumed searcher went on with the seeded shuffled grid where the driver left it.
+    seeds = [json.loads((t / "params.json").read_text())["search.seed"] for t in trials]
+    assert seeds == [point["search.seed"] for point in trial_plan(validate_study(study)).points]

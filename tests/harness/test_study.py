@@ -1,12 +1,14 @@
 """Study files: validation before Ray starts, overrides, and the Tune search space."""
 
+import numpy as np
 import pytest
 import yaml
 from ray import tune
 from ray.tune.search.sample import Categorical, Float, Integer, LogUniform
+from ray.tune.search.variant_generator import _get_preset_variants, generate_variants
 
 from harness.cli import main
-from harness.space import param_space
+from harness.space import trial_plan
 from harness.study import load_study, validate_study
 from snas.errors import UserInputError
 
@@ -57,6 +59,8 @@ def previous_results(tmp_path, name):
     ({"space": {"temperature.initial": {"grid": [1.0]}}}, "space key 'temperature.initial' must start with"),
     ({"space": {"search.temperatur.initial": {"grid": [1.0]}}}, "search.temperatur: unknown key"),
     ({"searcher": {"points_to_evaluate": [{"search.seed": 3}]}}, "points_to_evaluate uses keys not in space"),
+    ({"space": {"search.seed": {"grid": [0, 1]}}, "searcher": {"points_to_evaluate": [{"search.seed": 3}]}},
+     "set searcher.grid_order: listed"),
     ({"objective": {"metric": "genotype"}}, "objective.metric 'genotype' is not a numeric search metric"),
     ({"scheduler": {"name": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater"),
     ({"resources": {"cpu": 0}}, "resources.cpu: Input should be greater than 0"),
@@ -93,8 +97,8 @@ def test_space_translates_to_tune_domains():
         "search.temperature.anneal_rate": {"uniform": [0.5, 0.99]},
         "search.resource.lambda": {"loguniform": [1e-5, 1e-2]},
         "search.seed": {"randint": [0, 100]},
-    }, searcher={"name": "random"}))
-    space = param_space(s)
+    }, searcher={"name": "random", "grid_order": "listed"}))
+    space = trial_plan(s).param_space
     assert space["search.temperature.initial"] == tune.grid_search([0.5, 1.0])
     assert isinstance(space["search.resource.method"], Categorical)
     assert space["search.resource.method"].categories == ["discrete", "reparametrization"]
@@ -104,6 +108,48 @@ def test_space_translates_to_tune_domains():
     assert isinstance(lam.get_sampler(), LogUniform) and (lam.lower, lam.upper) == (1e-5, 1e-2)
     seed = space["search.seed"]
     assert isinstance(seed, Integer) and (seed.lower, seed.upper) == (0, 100)
+
+
+def test_grid_combinations_follow_tunes_order():
+    s = validate_study(study(space={"search.temperature.initial": {"grid": [0.5, 1.0]},
+                                    "search.temperature.anneal_rate": {"grid": [0.5, 0.7, 0.9]}}))
+    listed = [(c["search.temperature.initial"], c["search.temperature.anneal_rate"]) for c in s.grid_combinations()]
+    assert listed == [(0.5, 0.5), (0.5, 0.7), (0.5, 0.9), (1.0, 0.5), (1.0, 0.7), (1.0, 0.9)]
+    plan = trial_plan(s.model_copy(update={"searcher": s.searcher.model_copy(update={"grid_order": "listed"})}))
+    tune_order = [config for _, config in generate_variants(plan.param_space)]
+    assert tune_order == s.grid_combinations()
+
+
+def test_shuffled_grid_starts_every_combination_num_samples_times_in_a_seeded_order():
+    space = {"search.temperature.initial": {"grid": [0.5, 1.0, 2.0, 4.0]},
+             "search.temperature.anneal_rate": {"grid": [0.5, 0.7, 0.9]},
+             "search.weights.lr": {"uniform": [0.01, 0.1]}}
+    plans = [trial_plan(validate_study(study(space=space, searcher={"name": "random", "seed": seed, "num_samples": 2})))
+             for seed in (0, 0, 1)]
+    first, again, other_seed = plans
+    assert first.points == again.points
+    assert first.points != other_seed.points
+    assert first.num_samples == len(first.points) == 24
+    combos = validate_study(study(space=space, searcher={"name": "random"})).grid_combinations()
+    assert sorted(map(_items, first.points)) == sorted(map(_items, combos * 2))
+    assert first.points[:12] != combos  # not the listed order
+    assert isinstance(first.param_space["search.weights.lr"], Float)  # still drawn per trial
+    draws = np.random.RandomState(0)  # what Tune does with each point: fill in the sampled entries
+    variants = [spec["config"] for point in first.points
+                for _, spec in _get_preset_variants({"config": first.param_space}, point, random_state=draws)]
+    assert [{k: v for k, v in c.items() if k != "search.weights.lr"} for c in variants] == first.points
+    assert len({c["search.weights.lr"] for c in variants}) == 24
+
+
+def _items(point: dict) -> tuple:
+    return tuple(sorted(point.items()))
+
+
+def test_a_space_without_grid_entries_is_left_to_tune():
+    s = validate_study(study(space={"search.weights.lr": {"uniform": [0.01, 0.1]}},
+                             searcher={"name": "random", "num_samples": 5}))
+    plan = trial_plan(s)
+    assert (plan.points, plan.num_samples, list(plan.param_space)) == ([], 5, ["search.weights.lr"])
 
 
 def test_run_rejects_a_bad_study_before_starting_ray(tmp_path, capsys):

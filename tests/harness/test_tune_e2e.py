@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def asha_study(ray_local, tmp_path_factory):
-    """Four trials run one after the other: learnable, pure noise, pure noise, learnable.
+    """Four trials run one after the other, in listed order: learnable, pure noise, pure
+    noise, learnable.
 
     DARTS learns these patterns within the first epoch, so the noise trials are clearly
     behind at ASHA's first rung."""
@@ -32,7 +33,7 @@ def asha_study(ray_local, tmp_path_factory):
                        data={"synthetic": {"classes": 4, "image_size": 8, "train_images": 640, "test_images": 64}},
                        space={"data.synthetic.noise": {"grid": [0.1, 5.0, 6.0, 0.06]}},
                        scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2},
-                       resources={"cpu": 1, "max_concurrent": 1})
+                       searcher={"grid_order": "listed"}, resources={"cpu": 1, "max_concurrent": 1})
     code = main(["run", str(write_study(root / "asha.yaml", study)), "--quiet"])
     return code, root / "results" / "asha"
 

@@ -19,6 +19,19 @@ def is_uri(path: str) -> bool:
     return "://" in path
 
 
+def make_local_root(path: str) -> None:
+    """Create the local folder that will hold a study, or refuse with the reason (a file in
+    the way, no permission) before Ray starts; URIs are left to their file system."""
+    if is_uri(path):
+        return
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserInputError(f"storage.path: cannot use {path} for results: it is a file, not a folder") from None
+    except OSError as err:
+        raise UserInputError(f"storage.path: cannot create the results folder {path}: {err.strerror}") from None
+
+
 def exists(path: str) -> bool:
     if not is_uri(path):
         return Path(path).exists()

@@ -31,6 +31,8 @@ from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
 StudyKind = Literal["search", "retrain"]
 _NON_NUMERIC = {"genotype", "diverged"}
 _MAX_COMBINATIONS_CHECKED = 512
+STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
+"""URI schemes of the pyarrow file systems Tune's storage goes through."""
 
 
 class Domain(Frozen):
@@ -125,11 +127,20 @@ class ResourcesConfig(Frozen):
 
 
 class StorageConfig(Frozen):
-    path: str = "results"
+    path: str = Field("results", min_length=1)
     """Folder (or ``s3://`` / ``gs://`` URI) that holds ``<study name>/``."""
     shared: bool = False
     """The folder is mounted on every node of the cluster (NFS); needed for a local path
     on a multi-node cluster."""
+
+    @field_validator("path")
+    @classmethod
+    def _known_scheme(cls, path: str) -> str:
+        scheme = path.split("://", 1)[0].lower() if "://" in path else None
+        if scheme is not None and scheme not in STORAGE_SCHEMES:
+            raise ValueError(f"{path!r}: Ray Tune cannot store results under {scheme}:// URIs; "
+                             f"use a folder or one of {', '.join(s + '://' for s in STORAGE_SCHEMES)}")
+        return path
 
 
 class FailuresConfig(Frozen):

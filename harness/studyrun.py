@@ -95,6 +95,7 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
     """
     check_data(study, address)  # before an --overwrite removes anything
     experiment = study.experiment_path()
+    storage.make_local_root(_storage_root(experiment))
     is_study = has_experiment(experiment)
     if is_study or storage.exists(experiment):
         if resume_existing:

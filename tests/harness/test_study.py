@@ -64,6 +64,7 @@ def previous_results(tmp_path, name):
     ({"objective": {"metric": "genotype"}}, "objective.metric 'genotype' is not a numeric search metric"),
     ({"scheduler": {"name": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater"),
     ({"resources": {"cpu": 0}}, "resources.cpu: Input should be greater than 0"),
+    ({"storage": {"path": "ftp://host/studies"}}, "storage.path: 'ftp://host/studies': Ray Tune cannot store"),
     ({"data": {"dataset": "imagenet21k"}}, "data.dataset: unknown data set"),
 ])
 def test_bad_studies_name_the_key(changes, message):
@@ -158,6 +159,21 @@ def test_run_rejects_a_bad_study_before_starting_ray(tmp_path, capsys):
     path = study_file(tmp_path, search={"epochs": 0})
     assert main(["run", str(path)]) == 2
     assert "search.epochs: Input should be greater than or equal to 1" in capsys.readouterr().err
+    assert not ray.is_initialized()
+
+
+@pytest.mark.parametrize("where, message", [
+    ("notes.txt", "it is a file, not a folder"),
+    ("notes.txt/results", "cannot create the results folder"),
+])
+def test_run_refuses_a_results_folder_it_cannot_create_before_starting_ray(tmp_path, capsys, where, message):
+    import ray
+
+    (tmp_path / "notes.txt").write_text("mine\n")
+    path = study_file(tmp_path, storage={"path": str(tmp_path / where)})
+    assert main(["run", str(path)]) == 2
+    assert message in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
     assert not ray.is_initialized()
 
 

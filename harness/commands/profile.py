@@ -138,6 +138,13 @@ def _text(report: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = profile_report(args.genotype, args.dataset, _network(args))
+    network = _network(args)
+    try:
+        report = profile_report(args.genotype, args.dataset, network)
+    except (MemoryError, RuntimeError) as err:
+        if not isinstance(err, MemoryError) and "can't allocate memory" not in str(err):
+            raise
+        raise UserInputError(f"a {network.layers}-cell network with C={network.channels} does not fit in this "
+                             f"machine's memory for profiling; check --layers and --init-channels") from None
     print(json.dumps(report, indent=2) if args.json else _text(report))
     return 0

@@ -45,6 +45,22 @@ def test_profile_prints_measured_and_published_figures(capsys):
     assert "params 2.66M measured vs 2.9M published" in out
 
 
+def test_profile_of_a_network_too_large_for_memory_is_refused(monkeypatch, capsys):
+    def out_of_memory(*args, **kwargs):  # what PyTorch's CPU allocator raises
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 120000000000 bytes")
+
+    monkeypatch.setattr("harness.commands.profile.profile_child", out_of_memory)
+    assert main(["profile", "DARTS_V2", "--init-channels", "100000"]) == 2
+    assert "20-cell network with C=100000 does not fit in this machine's memory" in capsys.readouterr().err
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr("harness.commands.profile.profile_child", bug)
+    with pytest.raises(RuntimeError, match="shape mismatch"):  # other errors are not dressed up as bad input
+        main(["profile", "DARTS_V2"])
+
+
 def test_profile_json(capsys):
     assert main(["profile", "DARTS_V2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

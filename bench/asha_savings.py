@@ -31,6 +31,7 @@ settings and per-epoch search_val_acc, so that these replays can be redone.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit, header  # noqa: E402
 from harness.analysis.tables import short_names  # noqa: E402
 from harness.study import validate_study  # noqa: E402
+from snas.metrics import SMOOTHING_EPOCHS  # noqa: E402
 
 STUDY = {
     "data": {"dataset": "digits", "split": {"train_fraction": 0.5}},
@@ -132,8 +134,58 @@ def run_study(kind: str, folder: Path) -> tuple[Path, float]:
     return folder / "results" / f"sweep-{kind}" / "analysis", seconds
 
 
+def smoothed(curves: pd.DataFrame) -> pd.DataFrame:
+    """The curves with search_val_acc replaced by search_val_acc_avg3 as the search loop
+    reports it: the mean of the last ``SMOOTHING_EPOCHS`` epochs (of all before that)."""
+    ordered = curves.sort_values(["trial_id", "training_iteration"])
+    mean = ordered.groupby("trial_id")["search_val_acc"].transform(
+        lambda s: s.rolling(SMOOTHING_EPOCHS, min_periods=1).mean())
+    return ordered.assign(search_val_acc=mean)
+
+
+def curves_from_record(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The FIFO curves and trial settings kept in the ``curves`` line of a results file."""
+    records = json.loads(path.read_text())["records"]
+    kept = [r["curves"] for r in records if r.get("bench") == "asha_savings" and "curves" in r]
+    if not kept:
+        raise SystemExit(f"{path} holds no asha_savings curves record")
+    trials = kept[-1]
+    curves = pd.DataFrame([{"trial_id": trial, "training_iteration": epoch, "search_val_acc": value}
+                           for trial, entry in trials.items()
+                           for epoch, value in enumerate(entry["search_val_acc"], start=1)])
+    settings = pd.DataFrame({trial: {k: v for k, v in entry.items() if k != "search_val_acc"}
+                             for trial, entry in trials.items()}).T.sort_index()
+    return curves, settings
+
+
+def emit_replays(base: dict, curves: pd.DataFrame, settings: pd.DataFrame) -> None:
+    """Rank correlations and ASHA's rule replayed on the FIFO curves, for the study's
+    objective and for its 3-epoch mean."""
+    epochs = STUDY["search"]["epochs"]
+    listed = listed_order(settings)
+    for metric, table in (("search_val_acc", curves), ("search_val_acc_avg3", smoothed(curves))):
+        emit({**base, "metric": metric,
+              "rung_spearman": {str(k): round(v, 3) for k, v in rung_spearman(table, epochs).items()}})
+        for grace in (1, 2, 3):
+            for rf in (2, 3, 4):
+                as_listed = replay_asha(table, grace, rf, epochs, listed)
+                emit({**base, "what_if": True, "metric": metric, "grace_period": grace, "reduction_factor": rf,
+                      **replay_asha(table, grace, rf, epochs),
+                      "listed_epoch_fraction": as_listed["epoch_fraction"],
+                      "listed_best_gap": as_listed["best_gap"],
+                      **replay_random_orders(table, grace, rf, epochs)})
+
+
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--replay", type=Path, metavar="RESULTS_JSON",
+                        help="run no studies: redo the replays from the curves kept in an earlier results file")
+    args = parser.parse_args()
+    base = header("asha_savings")
+    if args.replay:
+        curves, settings = curves_from_record(args.replay)
+        emit_replays(base, curves, settings)
+        return
     with tempfile.TemporaryDirectory() as folder:
         fifo_dir, fifo_s = run_study("fifo", Path(folder))
         asha_dir, asha_s = run_study("asha", Path(folder))
@@ -142,7 +194,6 @@ def main() -> None:
     names = short_names(list(STUDY["space"]))
     settings = (fifo.set_index("trial_id").sort_index()[list(names.values())]
                 .rename(columns={v: k for k, v in names.items()}))
-    base = header("asha_savings")
     for kind, table, seconds in (("fifo", fifo, fifo_s), ("asha", asha, asha_s)):
         emit({**base, "scheduler": kind, "trials": len(table), "epochs": int(table["epochs"].sum()),
               "stopped_early": int(table["stopped_early"].sum()), "best": float(table["score"].max()),
@@ -150,18 +201,9 @@ def main() -> None:
     gap = float(fifo["score"].max() - asha["score"].max())
     emit({**base, "summary": True, "epoch_fraction": asha["epochs"].sum() / fifo["epochs"].sum(),
           "best_gap": gap, "within_1_point": gap <= 1.0, "time_fraction": asha_s / fifo_s, "target": 0.40})
-    epochs = STUDY["search"]["epochs"]
     emit({**base, "curves": {trial: {**settings.loc[trial].to_dict(), "search_val_acc": [round(v, 3) for v in row]}
                              for trial, row in scores(curves).iterrows()}})
-    emit({**base, "rung_spearman": {str(k): round(v, 3) for k, v in rung_spearman(curves, epochs).items()}})
-    listed = listed_order(settings)
-    for grace in (1, 2, 3):
-        for rf in (2, 3, 4):
-            as_listed = replay_asha(curves, grace, rf, epochs, listed)
-            emit({**base, "what_if": True, "grace_period": grace, "reduction_factor": rf,
-                  **replay_asha(curves, grace, rf, epochs),
-                  "listed_epoch_fraction": as_listed["epoch_fraction"], "listed_best_gap": as_listed["best_gap"],
-                  **replay_random_orders(curves, grace, rf, epochs)})
+    emit_replays(base, curves, settings)
 
 
 if __name__ == "__main__":

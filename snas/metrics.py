@@ -5,12 +5,17 @@ FLOPs or mult-adds) for one image; parameter counts exclude the auxiliary head (
 convention).  ``*_m`` values are in millions.
 """
 
+SMOOTHING_EPOCHS = 3
+"""Epochs averaged by ``search_val_acc_avg3``."""
+
 SEARCH_METRICS: dict[str, str] = {
     "epoch": "epochs completed (1-based; equals Tune's training_iteration)",
     "train_loss": "mean cross-entropy of the sampled supernet on training batches",
     "train_acc": "accuracy of the sampled supernet on training batches (%)",
     "search_val_acc": "supernet with a sampled architecture on the held-out split (%)",
     "child_val_acc": "argmax child with shared weights, no retraining, on the held-out split (%)",
+    "search_val_acc_avg3": ("mean search_val_acc of the last 3 epochs (of all before epoch 3): a steadier "
+                            "objective for ASHA and for ranking than one epoch's accuracy"),
     "temperature": "Gumbel-softmax temperature at the end of the epoch",
     "arch_entropy": "mean entropy of softmax(α) per edge (nats; ln 8 = 2.08 is uniform)",
     "cost": "resource cost as used in the loss (before λ), epoch mean",

@@ -1,9 +1,11 @@
 """ASHA's stop rule replayed on complete curves, against hand-worked examples."""
 
+import json
+
 import pandas as pd
 import pytest
 
-from bench.asha_savings import STUDY, listed_order, replay_asha, rung_spearman
+from bench.asha_savings import STUDY, curves_from_record, listed_order, replay_asha, rung_spearman, scores, smoothed
 from harness.study import validate_study
 
 
@@ -50,3 +52,21 @@ def test_listed_order_puts_the_trials_in_tunes_grid_order():
     order = listed_order(settings)
     assert sorted(order) == list(range(len(combos)))
     assert settings.iloc[order].to_dict("records") == combos
+
+
+def test_smoothed_scores_are_the_mean_of_the_last_three_epochs(curves):
+    shuffled = curves.sample(frac=1.0, random_state=0)  # row order must not matter
+    table = scores(smoothed(shuffled))
+    assert table.loc["a"].tolist() == [10, 15, 20, 30]
+    assert table.loc["c"].tolist() == [50, 55, 60, 70]
+
+
+def test_replays_can_start_from_a_results_file(curves, tmp_path):
+    path = tmp_path / "results.json"
+    entry = {"search.temperature.initial": 1.0, "search.temperature.anneal_rate": 0.5}
+    record = {t: {**entry, "search_val_acc": [float(v) for v in g.sort_values("training_iteration")["search_val_acc"]]}
+              for t, g in curves.groupby("trial_id")}
+    path.write_text(json.dumps({"records": [{"bench": "asha_savings", "curves": record}]}))
+    read, settings = curves_from_record(path)
+    assert scores(read).astype(float).equals(scores(curves).astype(float))
+    assert list(settings.index) == ["a", "b", "c"] and set(settings.columns) == set(entry)

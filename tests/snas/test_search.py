@@ -30,6 +30,14 @@ def test_metrics_follow_the_contract():
     assert metrics["genotype"].startswith("Genotype(normal=[")
 
 
+def test_search_val_acc_avg3_averages_the_last_three_epochs():
+    _, metrics = run(tiny_search_settings(epochs=4), 4)
+    acc = [m["search_val_acc"] for m in metrics]
+    expected = [acc[0], (acc[0] + acc[1]) / 2, sum(acc[:3]) / 3, sum(acc[1:4]) / 3]
+    assert [m["search_val_acc_avg3"] for m in metrics] == pytest.approx(expected, abs=1e-12)
+    assert len(set(acc)) > 1  # the epochs differ, so the windows are really checked
+
+
 @pytest.mark.parametrize("method", ["snas", "gdas", "darts"])
 def test_same_seed_same_search(method):
     settings = tiny_search_settings(method=method, epochs=2, drop_path=0.2 if method == "snas" else 0.0,

@@ -22,10 +22,13 @@ pass nearly every trial.  Because the searches are deterministic, ASHA's rule ca
 be replayed on the FIFO curves for other grace periods and reduction factors; each
 ``what_if`` line gives a setting's epoch fraction and gap for trials arriving one at a
 time in the study's order (it starts them two at a time) and in Tune's listed order, and
-averaged over random arrival orders.  The ``curves`` line keeps every FIFO trial's
-settings and per-epoch search_val_acc, so that these replays can be redone.
+averaged over random arrival orders, for search_val_acc and for its 3-epoch mean
+search_val_acc_avg3 (each judged by itself).  The ``curves`` line keeps every FIFO
+trial's settings and per-epoch search_val_acc; ``--replay RESULTS_JSON`` redoes the
+replays from it without running a study.
 
     python bench/asha_savings.py
+    python bench/asha_savings.py --replay results/bench/2026-11-23.json
 """
 
 from __future__ import annotations

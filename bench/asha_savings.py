@@ -29,6 +29,7 @@ replays from it without running a study.
 
     python bench/asha_savings.py
     python bench/asha_savings.py --replay results/bench/2026-11-23.json
+    python bench/asha_savings.py --objective search_val_acc_avg3
 """
 
 from __future__ import annotations
@@ -121,9 +122,9 @@ def listed_order(settings: pd.DataFrame) -> list[int]:
     return [position[tuple(combo[key] for key in STUDY["space"])] for combo in study.grid_combinations()]
 
 
-def run_study(kind: str, folder: Path) -> tuple[Path, float]:
+def run_study(kind: str, folder: Path, objective: str = "search_val_acc") -> tuple[Path, float]:
     study = {**STUDY, "name": f"sweep-{kind}", "scheduler": SCHEDULERS[kind],
-             "storage": {"path": str(folder / "results")}}
+             "objective": {"metric": objective, "mode": "max"}, "storage": {"path": str(folder / "results")}}
     path = folder / f"{kind}.yaml"
     path.write_text(yaml.safe_dump(study))
     env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled"),
@@ -181,6 +182,8 @@ def emit_replays(base: dict, curves: pd.DataFrame, settings: pd.DataFrame) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--objective", default="search_val_acc", choices=["search_val_acc", "search_val_acc_avg3"],
+                        help="the metric ASHA and the ranking use (default: search_val_acc)")
     parser.add_argument("--replay", type=Path, metavar="RESULTS_JSON",
                         help="run no studies: redo the replays from the curves kept in an earlier results file")
     args = parser.parse_args()
@@ -190,13 +193,14 @@ def main() -> None:
         emit_replays(base, curves, settings)
         return
     with tempfile.TemporaryDirectory() as folder:
-        fifo_dir, fifo_s = run_study("fifo", Path(folder))
-        asha_dir, asha_s = run_study("asha", Path(folder))
+        fifo_dir, fifo_s = run_study("fifo", Path(folder), args.objective)
+        asha_dir, asha_s = run_study("asha", Path(folder), args.objective)
         fifo, asha = pd.read_csv(fifo_dir / "trials.csv"), pd.read_csv(asha_dir / "trials.csv")
         curves = pd.read_csv(fifo_dir / "curves.csv")
     names = short_names(list(STUDY["space"]))
     settings = (fifo.set_index("trial_id").sort_index()[list(names.values())]
                 .rename(columns={v: k for k, v in names.items()}))
+    base["objective"] = args.objective
     for kind, table, seconds in (("fifo", fifo, fifo_s), ("asha", asha, asha_s)):
         emit({**base, "scheduler": kind, "trials": len(table), "epochs": int(table["epochs"].sum()),
               "stopped_early": int(table["stopped_early"].sum()), "best": float(table["score"].max()),

@@ -49,7 +49,7 @@ def trial_plan(study: Study) -> TrialPlan:
     if study.searcher.grid_order == "listed" or not has_grid:
         return TrialPlan({key: to_tune(domain) for key, domain in study.space.items()}, points,
                          study.searcher.num_samples)
-    shuffled = study.grid_combinations() * study.searcher.num_samples
+    shuffled = [dict(combination) for combination in study.grid_combinations() * study.searcher.num_samples]
     random.Random(study.searcher.seed).shuffle(shuffled)
     space = {key: tune.choice(domain.bounds) if domain.kind == "grid" else to_tune(domain)
              for key, domain in study.space.items()}

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from harness.arguments import read_yaml_mapping
 from harness.errors import invalid
 from harness.overrides import apply_overrides
+from harness.storage import is_uri
 from snas.catalogue import CATALOGUE
 from snas.config import RetrainConfig, SearchConfig
 from snas.configmodel import Frozen
@@ -136,8 +137,10 @@ class StorageConfig(Frozen):
     @field_validator("path")
     @classmethod
     def _known_scheme(cls, path: str) -> str:
-        scheme = path.split("://", 1)[0].lower() if "://" in path else None
-        if scheme is not None and scheme not in STORAGE_SCHEMES:
+        if not is_uri(path):
+            return path
+        scheme = path.split("://", 1)[0].lower()
+        if scheme not in STORAGE_SCHEMES:
             raise ValueError(f"{path!r}: Ray Tune cannot store results under {scheme}:// URIs; "
                              f"use a folder or one of {', '.join(s + '://' for s in STORAGE_SCHEMES)}")
         return path
@@ -294,7 +297,7 @@ class Study(Frozen):
     def experiment_path(self) -> str:
         """Where Tune's experiment folder (and the harness's files) live."""
         root = self.storage.path
-        if "://" in root:
+        if is_uri(root):
             return root.rstrip("/") + "/" + self.name
         return str(Path(root).expanduser().absolute() / self.name)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from harness import studyrun
+from harness.storage import is_uri
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     experiment = args.results.rstrip("/")
-    if "://" not in experiment:
+    if not is_uri(experiment):
         from pathlib import Path
 
         experiment = str(Path(experiment).expanduser().absolute())

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snas.layout import layout_of
 from snas.ops import depthwise_conv2d, factorized_reduce
 
 
@@ -91,11 +92,17 @@ class StackedFactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """All edges from the shared (activated) input; ``N × E·C × H/2 × W/2``."""
-        a, b = factorized_reduce(x, self.conv_1, self.conv_2).chunk(2, dim=1)
-        n, _, h, w = a.shape
-        # Per edge: [conv_1 half, conv_2 half], edges in order.
-        both = torch.stack([a.view(n, self.edges, -1, h, w), b.view(n, self.edges, -1, h, w)], dim=2)
-        return self.norm(both.reshape(n, self.edges * self.channels, h, w))
+        out = factorized_reduce(x, self.conv_1, self.conv_2)  # channels: branch, then edge, then half
+        n, _, h, w = out.shape
+        half = self.channels // 2
+        # Reorder to edge, then branch, then half, with one copy in the storage order
+        # (a channels_last result fed to BatchNorm keeps its backward on the fast kernels).
+        if layout_of(out) is torch.channels_last:
+            nhwc = out.permute(0, 2, 3, 1).view(n, h, w, 2, self.edges, half).transpose(3, 4)
+            per_edge = nhwc.reshape(n, h, w, self.edges * self.channels).permute(0, 3, 1, 2)
+        else:
+            per_edge = out.view(n, 2, self.edges, half, h, w).transpose(1, 2).reshape(n, -1, h, w)
+        return self.norm(per_edge)
 
     def forward_edge(self, x: torch.Tensor, edge: int) -> torch.Tensor:
         half = self.channels // 2

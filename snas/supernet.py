@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snas.layout import grad_in_input_layout
 from snas.ops import CONV_SPECS, FactorizedReduce, ReLUConvBN, build_op
 from snas.relax import EdgeSample
 from snas.resource import CellGeometry
@@ -167,7 +168,7 @@ class SearchCell(nn.Module):
                     slot = target - INPUT_NODES
                     sums[slot] = out if sums[slot] is None else sums[slot] + out
         states.append(self._node(sums[-1], states[1]))
-        return torch.cat(states[INPUT_NODES:], dim=1)
+        return torch.cat([grad_in_input_layout(s) for s in states[INPUT_NODES:]], dim=1)
 
     def _node(self, total: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         """A node's value; zeros when every incoming edge chose ``none``."""
@@ -233,4 +234,4 @@ class SuperNet(nn.Module):
             sample = samples[i] if len(samples) > 1 else samples[0]
             state = cell(s0, s1, sample, drop_prob, generator)
             s0, s1 = s1, F.relu(state)
-        return self.classifier(F.adaptive_avg_pool2d(state, 1).flatten(1))
+        return self.classifier(F.adaptive_avg_pool2d(grad_in_input_layout(state), 1).flatten(1))

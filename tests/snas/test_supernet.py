@@ -6,10 +6,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench.reference_supernet import ReferenceSuperNet, load_into
 from snas.childnet import ChildNetwork
 from snas.genotype import Genotype
-from snas.ops import DilConv, SepConv, depthwise_conv2d
+from snas.ops import DilConv, FactorizedReduce, SepConv, depthwise_conv2d
 from snas.relax import RELAXATIONS, EdgeSample, argmax_sample
 from snas.space import PRIMITIVES, cell_edges
-from snas.stacked import StackedConvChain
+from snas.stacked import StackedConvChain, StackedFactorizedReduce
 from snas.supernet import SuperNet
 
 
@@ -137,6 +137,26 @@ def test_stacked_chain_equals_separate_ops(name, module, stride):
         expected = single(x)
         assert torch.allclose(together[e], expected, atol=1e-5)
         assert torch.allclose(chain.forward_edge(F.relu(x), e), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_stacked_factorized_reduce_equals_separate_ops(channels_last):
+    c, edges = 4, 3
+    torch.manual_seed(0)
+    stacked = StackedFactorizedReduce(c, edges)
+    singles = [FactorizedReduce(c, c, affine=False) for _ in range(edges)]
+    with torch.no_grad():
+        for e, single in enumerate(singles):
+            stacked.conv_1[e * c // 2:(e + 1) * c // 2] = single.conv_1.weight
+            stacked.conv_2[e * c // 2:(e + 1) * c // 2] = single.conv_2.weight
+    x = torch.randn(5, c, 8, 8)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    together = stacked(F.relu(x)).split(c, dim=1)
+    for e, single in enumerate(singles):
+        expected = single(x)
+        assert torch.allclose(together[e], expected, atol=1e-5)
+        assert torch.allclose(stacked.forward_edge(F.relu(x), e), expected, atol=1e-5)
 
 
 def test_drop_path_is_seeded_and_drops_whole_edges():

@@ -1,0 +1,94 @@
+"""Gradients stay in the activations' memory format (a CPU speed property, checked by layout)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from snas.layout import grad_in_input_layout, layout_of
+from snas.ops import depthwise_conv2d, factorized_reduce
+from snas.relax import RELAXATIONS
+from snas.supernet import SuperNet
+
+CL = torch.channels_last
+
+
+def channels_last_input(*shape, dtype=torch.float32):
+    return torch.randn(*shape, dtype=dtype).contiguous(memory_format=CL).requires_grad_()
+
+
+def test_layout_of_tells_channels_last_from_plain_and_from_neither():
+    assert layout_of(torch.randn(2, 3, 4, 4).contiguous(memory_format=CL)) is CL
+    assert layout_of(torch.randn(2, 3, 4, 4)) is torch.contiguous_format
+    assert layout_of(torch.randn(2, 1, 4, 4).contiguous(memory_format=CL)) is torch.contiguous_format  # both at once
+    assert layout_of(torch.randn(3, 4)) is torch.contiguous_format
+
+
+def test_grad_in_input_layout_is_the_identity_with_a_channels_last_gradient():
+    x = channels_last_input(2, 6, 4, 4)
+    y = grad_in_input_layout(x)
+    assert torch.equal(y, x)
+    grad_out = torch.randn(2, 6, 4, 4)  # NCHW, as a slice's or a pool's backward gives
+    (grad,) = torch.autograd.grad(y, x, grad_out)
+    assert torch.equal(grad, grad_out)
+    assert layout_of(grad) is CL
+    plain = torch.randn(2, 6, 4, 4, requires_grad=True)
+    assert grad_in_input_layout(plain) is plain  # nothing to fix: no autograd node
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_factorized_reduce_equals_two_offset_strided_convolutions(channels_last):
+    x = torch.randn(3, 4, 6, 6, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=CL)
+    x.requires_grad_()
+    first, second = (torch.randn(3, 4, 1, 1, dtype=torch.float64) for _ in range(2))
+    expected = torch.cat([F.conv2d(x, first, stride=2), F.conv2d(x[:, :, 1:, 1:], second, stride=2)], dim=1)
+    ours = factorized_reduce(x, first, second)
+    assert torch.allclose(ours, expected)
+    grad_out = torch.randn_like(expected)
+    (expected_grad,) = torch.autograd.grad(expected, x, grad_out)
+    (our_grad,) = torch.autograd.grad(ours, x, grad_out)
+    assert torch.allclose(our_grad, expected_grad)
+    assert layout_of(our_grad) is layout_of(x)
+
+
+def test_depthwise_conv_on_a_small_grid_hands_back_a_channels_last_input_gradient():
+    x = channels_last_input(2, 4, 8, 8)
+    weight = torch.randn(4, 1, 5, 5, requires_grad=True)  # 5×5 on 8×8: the custom weight-gradient path
+    y = depthwise_conv2d(x, weight, 1, 2, 1)
+    (grad,) = torch.autograd.grad(y, x, torch.randn_like(y))
+    assert layout_of(grad) is CL
+
+
+class MixedLayoutBackward(TorchDispatchMode):
+    """Records backward kernels fed a gradient whose layout differs from their saved input's."""
+
+    WATCHED = ("native_batch_norm_backward", "threshold_backward")
+
+    def __init__(self):
+        super().__init__()
+        self.mixed: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.__name__.split(".")[0]
+        if name in self.WATCHED:
+            grad, saved = args[0], args[1]
+            if grad.dim() == 4 and not grad.is_contiguous(memory_format=layout_of(saved)):
+                self.mixed.append(f"{name}{tuple(grad.shape)}")
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("method", ["snas", "gdas"])
+def test_a_channels_last_search_step_never_mixes_layouts_in_backward(method):
+    """Mixed layouts take PyTorch's slow CPU kernels (3-10× for these ops)."""
+    torch.manual_seed(0)
+    net = SuperNet(4, 5, 5).to(memory_format=CL)
+    x = torch.randn(2, 3, 16, 16).contiguous(memory_format=CL)
+    gen = torch.Generator().manual_seed(0)
+    alphas = [torch.randn(14, 8, requires_grad=True) for _ in range(2)]
+    normal, reduce = (RELAXATIONS[method].sample(a, 1.0, gen) for a in alphas)
+    loss = F.cross_entropy(net(x, [normal], [reduce]), torch.tensor([0, 1]))
+    with MixedLayoutBackward() as watch:
+        loss.backward()
+    assert watch.mixed == []

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.layout import grad_in_input_layout, layout_of
+from snas.layout import BatchNorm2d, grad_in_input_layout, layout_of
 from snas.space import PRIMITIVES
 
 
@@ -27,7 +27,7 @@ class ReLUConvBN(nn.Sequential):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            BatchNorm2d(c_out, affine=affine),
         )
 
     def after_relu(self, activated: torch.Tensor) -> torch.Tensor:
@@ -151,7 +151,7 @@ class DilConv(nn.Sequential):
             nn.ReLU(inplace=False),
             DepthwiseConv2d(c_in, kernel, stride, padding, dilation),
             nn.Conv2d(c_in, c_out, 1, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            BatchNorm2d(c_out, affine=affine),
         )
 
 
@@ -166,11 +166,11 @@ class SepConv(nn.Sequential):
             nn.ReLU(inplace=False),
             DepthwiseConv2d(c_in, kernel, stride, padding),
             nn.Conv2d(c_in, c_in, 1, bias=False),
-            nn.BatchNorm2d(c_in, affine=affine),
+            BatchNorm2d(c_in, affine=affine),
             nn.ReLU(inplace=False),
             DepthwiseConv2d(c_in, kernel, 1, padding),
             nn.Conv2d(c_in, c_out, 1, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            BatchNorm2d(c_out, affine=affine),
         )
 
 
@@ -187,7 +187,7 @@ class FactorizedReduce(nn.Module):
         self.relu = nn.ReLU(inplace=False)
         self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
         self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+        self.bn = BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.after_relu(self.relu(x))

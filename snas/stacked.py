@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.layout import layout_of
+from snas.layout import BatchNorm2d, batch_norm, layout_of
 from snas.ops import depthwise_conv2d, factorized_reduce
 
 
@@ -35,8 +35,7 @@ def _conv_weight(out_channels: int, in_per_group: int, kernel: int) -> nn.Parame
 
 def _batch_norm(x: torch.Tensor, bn: nn.BatchNorm2d, channels: slice, training: bool) -> torch.Tensor:
     """Affine-free BatchNorm of ``x`` using (and updating) a slice of ``bn``'s statistics."""
-    return F.batch_norm(x, bn.running_mean[channels], bn.running_var[channels], None, None,
-                        training, bn.momentum, bn.eps)
+    return batch_norm(x, bn.running_mean[channels], bn.running_var[channels], training, bn.momentum, bn.eps)
 
 
 class StackedConvChain(nn.Module):
@@ -54,7 +53,7 @@ class StackedConvChain(nn.Module):
         total = channels * edges
         self.depthwise = nn.ParameterList(_conv_weight(total, 1, kernel) for _ in range(repeats))
         self.pointwise = nn.ParameterList(_conv_weight(total, channels, 1) for _ in range(repeats))
-        self.norms = nn.ModuleList(nn.BatchNorm2d(total, affine=False) for _ in range(repeats))
+        self.norms = nn.ModuleList(BatchNorm2d(total, affine=False) for _ in range(repeats))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """All edges: ``x`` is the (activated) input repeated per edge, ``N × E·C × H × W``."""
@@ -88,7 +87,7 @@ class StackedFactorizedReduce(nn.Module):
         half = channels // 2
         self.conv_1 = _conv_weight(edges * half, channels, 1)
         self.conv_2 = _conv_weight(edges * half, channels, 1)
-        self.norm = nn.BatchNorm2d(edges * channels, affine=False)
+        self.norm = BatchNorm2d(edges * channels, affine=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """All edges from the shared (activated) input; ``N × E·C × H/2 × W/2``."""

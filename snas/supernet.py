@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.layout import grad_in_input_layout
+from snas.layout import BatchNorm2d, grad_in_input_layout
 from snas.ops import CONV_SPECS, FactorizedReduce, ReLUConvBN, build_op
 from snas.relax import EdgeSample
 from snas.resource import CellGeometry
@@ -42,7 +42,7 @@ class SourceOps(nn.Module):
         self.register_buffer("edge_index", torch.tensor(edge_ids), persistent=False)
         edges = len(edge_ids)
         self.pools = nn.ModuleDict({
-            name: nn.Sequential(build_op(name, channels, stride), nn.BatchNorm2d(channels, affine=False))
+            name: nn.Sequential(build_op(name, channels, stride), BatchNorm2d(channels, affine=False))
             for name in _POOLS
         })
         self.convs = nn.ModuleDict({
@@ -187,7 +187,7 @@ class SuperNet(nn.Module):
         self.layers = layers
         stem_channels = stem_multiplier * channels
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False), nn.BatchNorm2d(stem_channels)
+            nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False), BatchNorm2d(stem_channels)
         )
         c_prev_prev, c_prev, c_curr = stem_channels, stem_channels, channels
         self.cells = nn.ModuleList()

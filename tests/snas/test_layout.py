@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from snas.layout import grad_in_input_layout, layout_of
+from snas.layout import BatchNorm2d, batch_norm, grad_in_input_layout, layout_of
 from snas.ops import depthwise_conv2d, factorized_reduce
 from snas.relax import RELAXATIONS
 from snas.supernet import SuperNet
@@ -59,6 +59,41 @@ def test_depthwise_conv_on_a_small_grid_hands_back_a_channels_last_input_gradien
     y = depthwise_conv2d(x, weight, 1, 2, 1)
     (grad,) = torch.autograd.grad(y, x, torch.randn_like(y))
     assert layout_of(grad) is CL
+
+
+@pytest.mark.parametrize("channels", [8, 16])  # normalised in NCHW / in place
+@pytest.mark.parametrize("affine", [False, True])
+def test_batch_norm_module_equals_torchs_in_values_gradients_and_statistics(channels, affine):
+    torch.manual_seed(0)
+    ours, torchs = BatchNorm2d(channels, affine=affine).double(), torch.nn.BatchNorm2d(channels, affine=affine).double()
+    torchs.load_state_dict(ours.state_dict())
+    x = channels_last_input(4, channels, 6, 6, dtype=torch.float64)
+    grad_out = torch.randn(4, channels, 6, 6, dtype=torch.float64).contiguous(memory_format=CL)
+    for mode in ("train", "eval"):
+        getattr(ours, mode)(), getattr(torchs, mode)()
+        y_ours, y_torch = ours(x), torchs(x)
+        assert torch.allclose(y_ours, y_torch)
+        assert layout_of(y_ours) is CL
+        g_ours = torch.autograd.grad(y_ours, [x, *ours.parameters()], grad_out)
+        g_torch = torch.autograd.grad(y_torch, [x, *torchs.parameters()], grad_out)
+        for a, b in zip(g_ours, g_torch):
+            assert torch.allclose(a, b)
+        assert layout_of(g_ours[0]) is CL
+    for name, buffer in torchs.state_dict().items():
+        torch.testing.assert_close(ours.state_dict()[name], buffer, msg=name)
+
+
+def test_batch_norm_function_updates_a_slice_of_the_running_statistics():
+    bn = torch.nn.BatchNorm2d(12, affine=False)
+    x = channels_last_input(4, 4, 5, 5)
+    channels = slice(4, 8)
+    out = batch_norm(x, bn.running_mean[channels], bn.running_var[channels], True, bn.momentum, bn.eps)
+    expected = torch.nn.functional.batch_norm(x, None, None, training=True)
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert layout_of(out) is CL
+    mean = x.detach().mean(dim=(0, 2, 3))
+    assert torch.allclose(bn.running_mean[channels], 0.1 * mean)
+    assert torch.count_nonzero(bn.running_mean[:4]) == 0 and torch.count_nonzero(bn.running_mean[8:]) == 0
 
 
 class MixedLayoutBackward(TorchDispatchMode):

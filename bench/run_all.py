@@ -22,7 +22,7 @@ from bench.common import RESULTS_DIR, machine  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS: dict[str, list[str]] = {
-    "search_step": ["search_step.py", "--configs", "a", "b", "--repeats", "3"],
+    "search_step": ["search_step.py", "--configs", "a", "b", "--repeats", "5"],
     "data_pipeline": ["data_pipeline.py", "--threads", "1"],
     "roofline": ["roofline.py", "--config", "a"],
     "harness_overhead": ["harness_overhead.py"],

@@ -227,11 +227,12 @@ class SuperNet(nn.Module):
         state = self.stem(x)
         s0 = s1 = F.relu(state)
         counters = {False: 0, True: 0}
-        for cell in self.cells:
+        for position, cell in enumerate(self.cells):
             samples = reduce if cell.reduction else normal
             i = counters[cell.reduction]
             counters[cell.reduction] += 1
             sample = samples[i] if len(samples) > 1 else samples[0]
             state = cell(s0, s1, sample, drop_prob, generator)
-            s0, s1 = s1, F.relu(state)
+            if position + 1 < len(self.cells):  # the classifier reads the last state without ReLU
+                s0, s1 = s1, F.relu(state)
         return self.classifier(F.adaptive_avg_pool2d(grad_in_input_layout(state), 1).flatten(1))

@@ -35,15 +35,18 @@ def layout_of(x: torch.Tensor) -> torch.memory_format:
     return torch.contiguous_format
 
 
-class _GradInInputLayout(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        ctx.layout = layout_of(x)
-        return x.view_as(x)
+class _ToLayout(torch.autograd.Function):
+    """``x`` in ``layout`` (copied if it is not); its gradient is handed back in ``x``'s layout."""
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        return grad.contiguous(memory_format=ctx.layout)
+    def forward(ctx: Any, x: torch.Tensor, layout: torch.memory_format) -> torch.Tensor:
+        ctx.layout = layout_of(x)
+        out = x.contiguous(memory_format=layout)
+        return out.view_as(out) if out is x else out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad.contiguous(memory_format=ctx.layout), None
 
 
 def grad_in_input_layout(x: torch.Tensor) -> torch.Tensor:
@@ -53,20 +56,7 @@ def grad_in_input_layout(x: torch.Tensor) -> torch.Tensor:
     """
     if not (x.requires_grad and torch.is_grad_enabled()) or layout_of(x) is not torch.channels_last:
         return x
-    return _GradInInputLayout.apply(x)
-
-
-class _ToLayout(torch.autograd.Function):
-    """``x`` copied into ``layout``; its gradient is copied back into ``x``'s layout."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, layout: torch.memory_format) -> torch.Tensor:
-        ctx.layout = layout_of(x)
-        return x.contiguous(memory_format=layout)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        return grad.contiguous(memory_format=ctx.layout), None
+    return _ToLayout.apply(x, torch.channels_last)
 
 
 def _normalise_in_nchw(x: torch.Tensor) -> bool:

@@ -1,6 +1,7 @@
-"""Keep back-propagated gradients in the memory format of the activations they belong to.
+"""Memory-layout rules that keep channels_last training fast on the CPU.
 
-With channels_last activations, several autograd formulas hand back gradients that are
+Gradients are handed back in the layout of the activations they belong to.  With
+channels_last activations, several autograd formulas hand back gradients that are
 not channels_last: spatial slicing (``x[:, :, ::2, ::2]``) and global average pooling
 give NCHW, ``conv2d_input`` gives NCHW, and ``torch.cat``'s backward gives each input a
 strided channel slice.  Every later backward op then mixes layouts and falls off

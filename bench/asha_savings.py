@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit, header  # noqa: E402
 from harness.analysis.tables import short_names  # noqa: E402
 from harness.study import validate_study  # noqa: E402
-from snas.metrics import SMOOTHING_EPOCHS  # noqa: E402
+from snas.metrics import trailing_mean  # noqa: E402
 
 STUDY = {
     "data": {"dataset": "digits", "split": {"train_fraction": 0.5}},
@@ -140,10 +140,10 @@ def run_study(kind: str, folder: Path, objective: str = "search_val_acc") -> tup
 
 def smoothed(curves: pd.DataFrame) -> pd.DataFrame:
     """The curves with search_val_acc replaced by search_val_acc_avg3 as the search loop
-    reports it: the mean of the last ``SMOOTHING_EPOCHS`` epochs (of all before that)."""
+    reports it (:func:`snas.metrics.trailing_mean` after each epoch)."""
     ordered = curves.sort_values(["trial_id", "training_iteration"])
     mean = ordered.groupby("trial_id")["search_val_acc"].transform(
-        lambda s: s.rolling(SMOOTHING_EPOCHS, min_periods=1).mean())
+        lambda s: [trailing_mean(s.iloc[:epoch].tolist()) for epoch in range(1, len(s) + 1)])
     return ordered.assign(search_val_acc=mean)
 
 

@@ -5,8 +5,17 @@ FLOPs or mult-adds) for one image; parameter counts exclude the auxiliary head (
 convention).  ``*_m`` values are in millions.
 """
 
+from collections.abc import Sequence
+
 SMOOTHING_EPOCHS = 3
 """Epochs averaged by ``search_val_acc_avg3``."""
+
+
+def trailing_mean(values: Sequence[float]) -> float:
+    """``search_val_acc_avg3`` after the last of ``values`` (one per epoch): the mean of the
+    last ``SMOOTHING_EPOCHS`` of them, or of all while there are fewer."""
+    window = values[-SMOOTHING_EPOCHS:]
+    return sum(window) / len(window)
 
 SEARCH_METRICS: dict[str, str] = {
     "epoch": "epochs completed (1-based; equals Tune's training_iteration)",

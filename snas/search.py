@@ -35,7 +35,7 @@ from snas.data import Batch, SearchData, check_image_size, search_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
 from snas.errors import UserInputError
 from snas.genotype import Genotype, derive_genotype
-from snas.metrics import SMOOTHING_EPOCHS
+from snas.metrics import trailing_mean
 from snas.relax import RELAXATIONS, EdgeSample, argmax_sample
 from snas.resource import ResourcePenalty
 from snas.space import NUM_OPS, num_edges
@@ -281,11 +281,6 @@ class Search:
             "eval_params_m": full.params_m, "eval_macs_m": full.macs_m,
         }
 
-    def _recent_mean(self, metric: str, latest: float) -> float:
-        """``metric`` averaged over this epoch and the ones before it, ``SMOOTHING_EPOCHS`` in all."""
-        earlier = [float(h[metric]) for h in self.history[-(SMOOTHING_EPOCHS - 1):]]
-        return (sum(earlier) + latest) / (len(earlier) + 1)
-
     def run_epoch(self, on_step: StepCallback | None = None) -> dict[str, Any]:
         """Train one epoch, evaluate, and return its metrics (also appended to ``history``)."""
         if self.finished:
@@ -299,7 +294,7 @@ class Search:
             "epoch": self.epoch,
             "train_loss": train["train_loss"], "train_acc": train["train_acc"],
             "search_val_acc": search_acc, "child_val_acc": child_acc,
-            "search_val_acc_avg3": self._recent_mean("search_val_acc", search_acc),
+            "search_val_acc_avg3": trailing_mean([float(h["search_val_acc"]) for h in self.history] + [search_acc]),
             "temperature": train["temperature"], "cost": train["cost"], "lr": train["lr"],
             **self._architecture_metrics(self.genotype),
             "epoch_time_s": time.perf_counter() - start,

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from snas.layout import BatchNorm2d, batch_norm, grad_in_input_layout, layout_of
-from snas.ops import depthwise_conv2d, factorized_reduce
+from snas.ops import depthwise_conv2d, factorized_reduce, pointwise_conv2d
 from snas.relax import RELAXATIONS
 from snas.supernet import SuperNet
 
@@ -51,6 +51,27 @@ def test_factorized_reduce_equals_two_offset_strided_convolutions(channels_last)
     (our_grad,) = torch.autograd.grad(ours, x, grad_out)
     assert torch.allclose(our_grad, expected_grad)
     assert layout_of(our_grad) is layout_of(x)
+
+
+@pytest.mark.parametrize("channels_last", [True, False])  # a matrix product / the plain call
+@pytest.mark.parametrize("needs", [("input", "weight"), ("input",), ("weight",)])
+def test_pointwise_conv_equals_the_plain_call_and_keeps_the_layout(channels_last, needs):
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 4, 6, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=CL)
+    x.requires_grad_("input" in needs)
+    weight = torch.randn(7, 5, 1, 1, dtype=torch.float64, requires_grad="weight" in needs)
+    ours, plain = pointwise_conv2d(x, weight), F.conv2d(x, weight)
+    torch.testing.assert_close(ours, plain, rtol=0, atol=1e-12)
+    assert layout_of(ours) is layout_of(x)
+    wanted = [t for t in (x, weight) if t.requires_grad]
+    grad_out = torch.randn(3, 7, 4, 6, dtype=torch.float64).contiguous(memory_format=layout_of(x))
+    ours_grads = torch.autograd.grad(ours, wanted, grad_out)
+    for a, b in zip(ours_grads, torch.autograd.grad(plain, wanted, grad_out)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    if "input" in needs:
+        assert layout_of(ours_grads[0]) is layout_of(x)
 
 
 def test_depthwise_conv_on_a_small_grid_hands_back_a_channels_last_input_gradient():

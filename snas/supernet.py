@@ -18,6 +18,8 @@ weights come from outside (:mod:`snas.relax`); α is not part of this module.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -119,10 +121,31 @@ class SourceOps(nn.Module):
             y = self.reduce_skip.forward_edge(relu, i)
         else:
             y = self.convs[name].forward_edge(relu, i)
-        out = weights[i, k] * y if weights.requires_grad else y
+        out = _TimesExactlyOne.apply(y, weights[i, k]) if weights.requires_grad else y
         if masks is not None and not identity:
             out = out * masks[i].view(-1, 1, 1, 1)
         return out
+
+
+class _TimesExactlyOne(torch.autograd.Function):
+    """``weight * y`` for a weight that is exactly 1 in value (a hard sample's chosen op).
+
+    The product is ``y`` itself and ``y``'s gradient is the incoming one unchanged, so of
+    autograd's multiply -- a copy forward, two full-size products backward -- only the
+    weight's gradient ``Σ g·y`` is left to compute.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(y)
+        ctx.weight_dtype = weight.dtype
+        return y.view_as(y)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        (y,) = ctx.saved_tensors
+        grad_weight = (grad * y).sum().to(ctx.weight_dtype) if ctx.needs_input_grad[1] else None
+        return grad, grad_weight
 
 
 class SearchCell(nn.Module):

@@ -3,8 +3,9 @@
 Measures, in one run, the GFLOP/s of a large float32 matrix multiply (what the hardware
 can do) and the GFLOP/s a search training step achieves: the FLOPs of its forward and
 backward pass counted by ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and
-matrix products, 2 FLOPs per multiply-accumulate) divided by the step's median time.
-Prints one JSON line per method and the fraction of the matmul rate.
+matrix products, 2 FLOPs per multiply-accumulate) divided by the median time of steps
+that draw the same architecture sample.  Prints one JSON line per method and the fraction
+of the matmul rate.
 
 ``FlopCounterMode``'s formula for the convolution backward pass ignores ``groups``: it
 prices the weight gradient of a depthwise convolution as if every channel met every
@@ -75,11 +76,17 @@ def main() -> None:
     device = torch.device(args.device)
     peak = matmul_gflops(device)
     for method in ("snas", "gdas", "darts"):
-        step, _ = make_step(method, args.config, args.device, True, False)
+        step, search = make_step(method, args.config, args.device, True, False)
+        # Every counted and timed step draws the same architecture sample: a GDAS step's
+        # work depends on the ops it samples.
+        arch = search.generators["arch"]
+        sample_state = arch.get_state()
         flops = step_flops(step)
+        arch.set_state(sample_state)
         step()
         times = []
         for _ in range(args.repeats):
+            arch.set_state(sample_state)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()

@@ -22,8 +22,8 @@ from bench.common import RESULTS_DIR, machine  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # search_step: 9 rounds, because a GDAS step's cost depends on the architecture it samples
-# (a step whose edges drew convolutions costs up to 1.3× one that drew pools and skips),
-# so its median over 5 rounds moved the gdas/snas ratio by ±5% from run to run.
+# (over 16 samples at config a, best of 3 steps each: 0.29-0.45 s, 1.6× apart), so its
+# median over 5 rounds moved the gdas/snas ratio by ±5% from run to run.
 BENCHMARKS: dict[str, list[str]] = {
     "search_step": ["search_step.py", "--configs", "a", "b", "--repeats", "9"],
     "data_pipeline": ["data_pipeline.py", "--threads", "1"],

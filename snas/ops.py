@@ -41,7 +41,7 @@ def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
     A channels_last tensor is an ``N·H·W × C`` matrix in memory, so on the CPU the
     convolution is one matrix product whose result is already channels_last, and autograd's
-    backward of it is two more.  oneDNN's convolution costs 1.3-2.8× as much forward and
+    backward of it is two more.  oneDNN's convolution costs 1.2-2.8× as much forward and
     backward at the search's shapes (32 images, 8-32 channels, 8×8 to 32×32, 2 cores);
     most of a small 1×1 convolution's time there is fixed per-call cost.  NCHW tensors and
     GPUs take the plain call.

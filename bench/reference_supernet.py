@@ -14,9 +14,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from snas.ops import CONV_SPECS, ReLUConvBN, build_op
+from snas.ops import CONV_SPECS, build_op
 from snas.space import INPUT_NODES, PRIMITIVES, STEPS, cell_edges, reduction_layers
 from snas.supernet import SuperNet
+
+
+class PlainReLUConvBN(nn.Sequential):
+    """ReLU → 1×1 conv → affine-free BatchNorm, the cell preprocessing of the reference code."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out, affine=False),
+        )
 
 
 class PlainDilConv(nn.Sequential):
@@ -82,9 +93,8 @@ class Cell(nn.Module):
     def __init__(self, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool):
         super().__init__()
         self.reduction = reduction
-        self.preprocess0 = PlainFactorizedReduce(c_pp, c) if reduction_prev else ReLUConvBN(
-            c_pp, c, 1, 1, 0, affine=False)
-        self.preprocess1 = ReLUConvBN(c_p, c, 1, 1, 0, affine=False)
+        self.preprocess0 = PlainFactorizedReduce(c_pp, c) if reduction_prev else PlainReLUConvBN(c_pp, c)
+        self.preprocess1 = PlainReLUConvBN(c_p, c)
         self.edges = nn.ModuleList(
             MixedOp(c, 2 if reduction and source < INPUT_NODES else 1) for source, _ in cell_edges())
 

@@ -4,7 +4,7 @@ Measures, in one run, the GFLOP/s of a large float32 matrix multiply (what the h
 can do) and the GFLOP/s a search training step achieves: the FLOPs of its forward and
 backward pass counted by ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and
 matrix products, 2 FLOPs per multiply-accumulate) divided by the median time of steps
-that draw the same architecture sample.  Prints one JSON line per method and the fraction
+that draw the same Gumbel noise.  Prints one JSON line per method and the fraction
 of the matmul rate.
 
 ``FlopCounterMode``'s formula for the convolution backward pass ignores ``groups``: it
@@ -77,8 +77,8 @@ def main() -> None:
     peak = matmul_gflops(device)
     for method in ("snas", "gdas", "darts"):
         step, search = make_step(method, args.config, args.device, True, False)
-        # Every counted and timed step draws the same architecture sample: a GDAS step's
-        # work depends on the ops it samples.
+        # Every counted and timed step draws the same Gumbel noise, so a GDAS step samples
+        # the same ops (unless a few optimiser steps flip an argmax): its work depends on them.
         arch = search.generators["arch"]
         sample_state = arch.get_state()
         flops = step_flops(step)

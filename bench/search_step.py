@@ -131,12 +131,14 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
     return step, search
 
 
-def _release_free_memory() -> None:
-    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+def _heap_trimmer() -> Callable[[], object]:
+    """A call that hands the heap's free pages back to the system: glibc's ``malloc_trim``,
+    or nothing where there is none (macOS, musl, Windows)."""
     try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):
-        pass
+        trim = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError, TypeError):
+        return lambda: None
+    return lambda: trim(0)
 
 
 def _variant_worker(variant: str, config: str, device: str, channels_last: bool, bf16: bool,
@@ -145,9 +147,10 @@ def _variant_worker(variant: str, config: str, device: str, channels_last: bool,
     memory; then, per request, run an untimed step and a timed one and report the latter."""
     step, search = make_step(variant, config, device, channels_last, bf16)
     sync = search.device.type == "cuda"
+    release_free_memory = _heap_trimmer()
     step()
     conn.send(_peak_memory_mb(search.device))
-    _release_free_memory()
+    release_free_memory()
     while conn.recv() == "step":
         step()
         if sync:
@@ -157,7 +160,7 @@ def _variant_worker(variant: str, config: str, device: str, channels_last: bool,
         if sync:
             torch.cuda.synchronize()
         conn.send(time.perf_counter() - start)
-        _release_free_memory()
+        release_free_memory()
 
 
 class VariantProcess:
@@ -181,6 +184,7 @@ class VariantProcess:
         self._process = ctx.Process(target=_variant_worker, args=(variant, config, device, channels_last, bf16, child),
                                     daemon=True)
         self._process.start()
+        child.close()  # else the parent holds a write end, and a child that dies never gives EOF
         self.peak_memory_mb: float = self._request(None)
 
     def _request(self, message: str | None) -> float:
@@ -198,9 +202,15 @@ class VariantProcess:
         return self._request("step")
 
     def close(self) -> None:
-        if self._process.is_alive():
+        try:
             self._conn.send("stop")
-        self._process.join()
+        except OSError:  # already gone
+            pass
+        self._process.join(timeout=30)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+        self._conn.close()
 
 
 def interleaved_times(steps: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
@@ -234,8 +244,10 @@ def main() -> None:
         max_diff = check_equivalence(config)
         if max_diff > 1e-9:
             raise SystemExit(f"config {config}: reference and ours differ by {max_diff:.2e}; not timing")
-        processes = {v: VariantProcess(v, config, args.device, args.channels_last, args.bf16) for v in args.variants}
+        processes: dict[str, VariantProcess] = {}
         try:
+            for variant in args.variants:
+                processes[variant] = VariantProcess(variant, config, args.device, args.channels_last, args.bf16)
             times = interleaved_times({v: p.step for v, p in processes.items()}, args.repeats)
         finally:
             for process in processes.values():

@@ -37,7 +37,7 @@ class ReLUConvBN(nn.Sequential):
 
 
 def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """1×1 convolution (stride 1, one group, no bias), the same numbers as ``F.conv2d``.
+    """1×1 convolution (stride 1, one group, no bias): ``F.conv2d``'s values up to float rounding.
 
     A channels_last tensor is an ``N·H·W × C`` matrix in memory, so on the CPU the
     convolution is one matrix product whose result is already channels_last, and autograd's

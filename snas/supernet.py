@@ -104,8 +104,8 @@ class SourceOps(nn.Module):
                     pooled: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """Edge ``i`` with only its chosen op ``k`` (weight exactly 1 in value).
 
-        The output is scaled by that weight only when α needs its gradient; otherwise
-        the multiply, and its backward, would be a copy.
+        The weight enters the graph only when α needs its gradient
+        (:class:`_TimesExactlyOne`); otherwise the op's output is used as it is.
         """
         if k == NONE_INDEX:
             return None
@@ -132,7 +132,10 @@ class _TimesExactlyOne(torch.autograd.Function):
 
     The product is ``y`` itself and ``y``'s gradient is the incoming one unchanged, so of
     autograd's multiply -- a copy forward, two full-size products backward -- only the
-    weight's gradient ``Σ g·y`` is left to compute.
+    weight's gradient ``Σ g·y`` is left to compute.  The value is not checked: an
+    :class:`~snas.relax.EdgeSample` with a ``choice`` promises one-hot weights.  The
+    output is a view of ``y``, so autograd refuses in-place changes to it (the node sums
+    add out of place).
     """
 
     @staticmethod

@@ -74,6 +74,25 @@ def test_pointwise_conv_equals_the_plain_call_and_keeps_the_layout(channels_last
         assert layout_of(ours_grads[0]) is layout_of(x)
 
 
+def test_pointwise_conv_of_a_single_pixel_takes_the_plain_call():
+    x = torch.randn(3, 5, 1, 1).contiguous(memory_format=CL)  # channels_last and contiguous at once
+    weight = torch.randn(7, 5, 1, 1)
+    torch.testing.assert_close(pointwise_conv2d(x, weight), F.conv2d(x, weight))
+
+
+def test_pointwise_conv_runs_under_cpu_bf16_autocast_like_the_plain_call():
+    torch.manual_seed(0)
+    x = channels_last_input(4, 8, 6, 6)
+    weight = torch.randn(8, 8, 1, 1, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours, plain = pointwise_conv2d(x, weight), F.conv2d(x, weight)
+    assert ours.dtype == plain.dtype == torch.bfloat16
+    torch.testing.assert_close(ours.float(), plain.float(), rtol=2e-2, atol=2e-2)
+    grads = torch.autograd.grad(ours.float().sum(), (x, weight))
+    assert [g.dtype for g in grads] == [torch.float32, torch.float32]
+    assert layout_of(grads[0]) is CL
+
+
 def test_depthwise_conv_on_a_small_grid_hands_back_a_channels_last_input_gradient():
     x = channels_last_input(2, 4, 8, 8)
     weight = torch.randn(4, 1, 5, 5, requires_grad=True)  # 5×5 on 8×8: the custom weight-gradient path

@@ -22,12 +22,15 @@ def make_pair(layers=3, channels=4, classes=5):
 
 
 @pytest.mark.parametrize("method", ["snas", "darts"])
-def test_supernet_computes_the_reference_design(method):
+@pytest.mark.parametrize("channels_last", [False, True])  # our CPU channels_last paths, e.g. 1×1 as matmul
+def test_supernet_computes_the_reference_design(method, channels_last):
     """In float64, so that the check is of the math: in float32 the BatchNorms of 4-channel
     cells over 6 images of 4×4 amplify summation-order rounding to ~4e-6 in α's gradient,
     and by how much depends on the CPU's vector kernels."""
     reference, ours = (net.double() for net in make_pair())
     x, y = torch.randn(6, 3, 16, 16, dtype=torch.float64), torch.randint(0, 5, (6,))
+    if channels_last:
+        ours, x = ours.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     alphas = [torch.randn(14, 8, dtype=torch.float64, requires_grad=True) for _ in range(2)]
     gen = torch.Generator().manual_seed(0)
     normal, reduce = (RELAXATIONS[method].sample(a, 0.8, gen) for a in alphas)

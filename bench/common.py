@@ -28,19 +28,22 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def seconds_of(fn: Callable[[], object], sync: bool = False) -> float:
+    """Wall-clock seconds of one call; with ``sync``, CUDA work queued before it and by it included."""
+    if sync:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if sync:
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
 def time_call(fn: Callable[[], object], repeats: int, warmup: int = 1, sync: bool = False) -> dict[str, float]:
     """Median and spread of ``repeats`` timed calls after ``warmup`` untimed ones (seconds)."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeats):
-        if sync:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if sync:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+    times = [seconds_of(fn, sync) for _ in range(repeats)]
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeats": repeats}
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import emit, header  # noqa: E402
+from bench.common import emit, header, seconds_of  # noqa: E402
 from snas.data.augment import Augmentation, normalize  # noqa: E402
 from snas.data.batches import DeviceBatches  # noqa: E402
 from snas.data.sets import DATASETS, ImageSet  # noqa: E402
@@ -138,9 +137,7 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, run in variants.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(seconds_of(run))
 
     rates = {}
     for name, epoch_times in times.items():

@@ -21,7 +21,6 @@ import argparse
 import math
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -29,24 +28,15 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import emit, header  # noqa: E402
+from bench.common import emit, header, seconds_of, time_call  # noqa: E402
 from bench.search_step import CONFIGS, make_step  # noqa: E402
 
 
 def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times) / 1e9
+    median = time_call(lambda: a @ b, repeats, sync=device.type == "cuda")["median_s"]
+    return 2 * size**3 / median / 1e9
 
 
 def conv_backward_flop(grad_out_shape: list[int], x_shape: list[int], w_shape: list[int], _bias: object,
@@ -87,13 +77,7 @@ def main() -> None:
         times = []
         for _ in range(args.repeats):
             arch.set_state(sample_state)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            step()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
+            times.append(seconds_of(step, sync=device.type == "cuda"))
         achieved = flops / statistics.median(times) / 1e9
         emit({**header("roofline"), "config": args.config, "device": args.device, "method": method,
               "step_gflop": flops / 1e9, "step_s": statistics.median(times), "achieved_gflops": achieved,

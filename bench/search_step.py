@@ -24,7 +24,6 @@ import multiprocessing as mp
 import resource
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,7 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import emit, header  # noqa: E402
+from bench.common import emit, header, seconds_of  # noqa: E402
 from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.relax import RELAXATIONS  # noqa: E402
@@ -153,13 +152,7 @@ def _variant_worker(variant: str, config: str, device: str, channels_last: bool,
     release_free_memory()
     while conn.recv() == "step":
         step()
-        if sync:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        step()
-        if sync:
-            torch.cuda.synchronize()
-        conn.send(time.perf_counter() - start)
+        conn.send(seconds_of(step, sync))
         release_free_memory()
 
 

@@ -28,6 +28,7 @@ from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
 from snas.atomic import atomic_write_text
 from snas.errors import UserInputError
+from snas.threads import use_available_cpus
 
 OUTPUTS = ("config.yaml", METRICS_FILE, "genotype.json", "checkpoint.pt")
 Model = TypeVar("Model", bound=BaseModel)
@@ -89,6 +90,7 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
         given = given + ["--set"] * bool(args.overrides) + ["--out"] * bool(args.out)
         if given:
             raise UserInputError(f"--resume continues the run exactly as it was configured; drop {', '.join(given)}")
+        use_available_cpus()
         return args.resume, restore(args.resume / "checkpoint.pt")
     if args.out is None:
         raise UserInputError(f"say where to write the {kind.noun} with --out DIR (or continue one with --resume DIR)")
@@ -98,6 +100,7 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
     if existing and not args.overwrite:
         raise UserInputError(f"{out} already holds a {kind.noun} ({', '.join(existing)}); continue it with "
                              f"--resume {out} or replace it with --overwrite")
+    use_available_cpus()
     loop = create()
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(loop.config.model_dump(mode="json", by_alias=True),

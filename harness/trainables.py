@@ -19,11 +19,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
 from ray import tune
 
 from harness.loop import METRICS_FILE, Loop, metrics_jsonl
 from harness.study import Study
+from snas.threads import use_available_cpus
 
 CHECKPOINT_FILE = "checkpoint.pt"
 FAULT_MARKER = "injected_fault.txt"
@@ -78,10 +78,11 @@ def _restored(kind: type, *args: Any) -> Any:
 
 
 def _prepare_trial_process() -> None:
-    """Use as many threads as the trial has CPUs; keep Ray's per-checkpoint INFO lines out of
-    the study's console (they repeat every few seconds in a study of short epochs)."""
+    """Use as many threads as the trial has CPUs (no more than the node really has); keep Ray's
+    per-checkpoint INFO lines out of the study's console (they repeat every few seconds in a
+    study of short epochs)."""
     cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
-    torch.set_num_threads(max(1, int(cpus)))
+    use_available_cpus(limit=int(cpus))
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import os
 
-import pytest
-import torch
+# isort: off
+from snas.threads import wait_passively
+
+wait_passively()  # before torch loads OpenMP: tests share this machine's cores with other jobs
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+# isort: on
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 torch.set_num_threads(min(2, torch.get_num_threads()))

@@ -4,26 +4,64 @@ The top-k genotypes (ranked by the search study's objective) are retrained from 
 with n seeds each, as a Ray Tune study of its own named ``<search study>-retrain``.  It
 records, per genotype, the score its search reported, so its analysis can set searched
 against retrained accuracy.
+
+Only trials that ran to their end (TERMINATED: completed, or stopped by ASHA) are
+candidates: a running, pending or failed trial's genotype is that of whatever epoch it
+reached.  ``include_unfinished`` opts in to them, with a warning naming the epochs reached.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 
-from harness.analysis.results import StudyResults
+from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
 from harness.study import Study, apply_study_overrides, validate_study
 from snas.errors import UserInputError
 from snas.genotype import Genotype
 
+log = logging.getLogger(__name__)
+FINISHED_STATE = "TERMINATED"
 
-def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[str]) -> Study:
+
+def _candidates(source: StudyResults, include_unfinished: bool) -> StudyResults:
+    """``source`` with only the trials that may be retrained."""
+    if include_unfinished:
+        return source
+    finished = [t for t in source.trials if t.state == FINISHED_STATE]
+    if not finished:
+        states = Counter(t.state for t in source.trials)
+        listed = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        raise UserInputError(
+            f"no trial of {source.study.name} ({source.path}) finished: {len(source.trials)} trials"
+            f"{f', states {listed}' if listed else ''}; wait for the study to end (or `snas-study resume` it), "
+            f"or pass --include-unfinished to retrain the best genotypes reached so far")
+    return replace(source, trials=finished)
+
+
+def _warn_unfinished(winners: list[dict[str, Any]], by_id: dict[str, TrialRecord]) -> None:
+    unfinished = [by_id[w["trial_id"]] for w in winners if by_id[w["trial_id"]].state != FINISHED_STATE]
+    if unfinished:
+        log.warning("retraining unfinished trial(s) (--include-unfinished): %s", ", ".join(
+            f"{t.trial_id} ({t.state}, epoch {t.epochs} of {t.configured_epochs})" for t in unfinished))
+
+
+def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[str],
+                  include_unfinished: bool = False) -> Study:
+    """The retrain study of ``source``'s best ``top`` finished trials (any trial with
+    ``include_unfinished``), ``seeds`` seeds each."""
     src = source.study
     if src.kind != "search":
         raise UserInputError(f"{source.path} is a {src.kind} study; retrain the winners of a search study")
-    winners = best_trials(trials_table(source, src.metric, "last"), source, top)
+    candidates = _candidates(source, include_unfinished)
+    winners = best_trials(trials_table(candidates, src.metric, "last"), candidates, top)
     if not winners:
-        raise UserInputError(f"no trial of {source.path} has reported {src.metric} yet; nothing to retrain")
+        raise UserInputError(f"no {'' if include_unfinished else 'finished '}trial of {source.path} has an "
+                             f"intact record of {src.metric}; nothing to retrain")
+    _warn_unfinished(winners, {t.trial_id: t for t in source.trials})
     genotypes = {
         w["trial_id"]: w["genotype_json"] or Genotype.parse(w["genotype"]).to_dict() for w in winners
     }

@@ -30,12 +30,17 @@ FAULT_MARKER = "injected_fault.txt"
 
 
 def _write_trial_file(name: str, text: str) -> None:
-    """Write a small file into the trial's folder on the study's storage (local or URI)."""
+    """Write a small file into the trial's folder on the study's storage (local or URI),
+    under a temporary name first and then moved into place: a reader, or a trial killed
+    mid-write, never leaves half a file under the real name."""
     storage = tune.get_context().get_storage()
+    fs = storage.storage_filesystem
     path = f"{storage.trial_fs_path}/{name}"
-    storage.storage_filesystem.create_dir(storage.trial_fs_path, recursive=True)
-    with storage.storage_filesystem.open_output_stream(path) as stream:
+    partial = f"{storage.trial_fs_path}/.{name}.partial"
+    fs.create_dir(storage.trial_fs_path, recursive=True)
+    with fs.open_output_stream(partial) as stream:
         stream.write(text.encode("utf-8"))
+    fs.move(partial, path)
 
 
 class InjectedFault(RuntimeError):

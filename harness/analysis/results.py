@@ -1,25 +1,33 @@
-"""Reading a study folder without starting Ray.
+"""Reading a study folder without starting Ray and without running anything it holds.
 
-Tune's ``ExperimentAnalysis`` reads the experiment state offline (trial ids, states,
-configs, failures).  A trial's curve is its loop's own history (``metrics.jsonl``, one line
-per epoch of the lineage that led to its last state), joined with Tune's bookkeeping
-columns (``time_total_s``, ...) from ``result.json``; folders from before ``metrics.jsonl``
-existed are read from ``result.json`` alone.  A study that is
-still running, or whose driver was killed before Tune saved its state, is read from the
-trial folders alone, and the result says it is partial.
+The trials' ids, states, configs and failure counts come from Tune's experiment state,
+read as plain JSON by :mod:`harness.analysis.tune_state` (never through Ray, which would
+unpickle it); their curves, genotypes and errors from their folders, read by
+:mod:`harness.analysis.trial_files`.  A study that is still running, or whose driver was
+killed before Tune saved its state, is read from the trial folders alone, and the result
+says it is partial.  Every damaged file is logged once as a warning and marks its trial
+``damaged``; a trial whose curve or settings could not be read intact is left out of the
+rankings, and the notes say so.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
-from harness.loop import METRICS_FILE
+from harness.analysis.trial_files import PARAMS_FILE, Damage, read_trial_files
+from harness.analysis.tune_state import (
+    UNKNOWN_STATE,
+    DamagedState,
+    TuneTrial,
+    newest_state_file,
+    read_tune_state,
+)
 from harness.study import Study
 from harness.studyrun import read_study
 from snas.errors import UserInputError
@@ -42,6 +50,15 @@ class TrialRecord:
     error: str | None = None
     checkpoint: str | None = None
     configured_epochs: int | None = None
+    genotype_json: dict[str, Any] | None = None
+    """The trial's ``genotype.json``, validated; ``None`` when missing or damaged."""
+    damage: list[Damage] = field(default_factory=list)
+    ranked: bool = True
+    """False when its curve or settings could not be read intact: its score is not trusted."""
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.damage)
 
     @property
     def epochs(self) -> int:
@@ -49,7 +66,9 @@ class TrialRecord:
 
     @property
     def diverged(self) -> bool:
-        return bool(len(self.curve) and self.curve["diverged"].fillna(False).astype(bool).iloc[-1])
+        if not len(self.curve) or "diverged" not in self.curve:
+            return False
+        return bool(self.curve["diverged"].fillna(False).astype(bool).iloc[-1])
 
     @property
     def stopped_early(self) -> bool:
@@ -68,6 +87,8 @@ class StudyResults:
     trials: list[TrialRecord]
     partial: bool = False
     notes: list[str] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)
+    """Every damaged file of the folder, the trials' included."""
 
     @property
     def finished(self) -> bool:
@@ -75,69 +96,52 @@ class StudyResults:
             t.state in FINAL_STATES for t in self.trials)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # damaged lines are skipped below
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line still being written by a running trial
-            continue
-    return rows
-
-
-def _read_curve(trial_dir: Path) -> pd.DataFrame:
-    reports = _read_jsonl(trial_dir / "result.json")
-    history = _read_jsonl(trial_dir / METRICS_FILE)
-    if not history:
-        return pd.DataFrame(reports)
-    # An epoch re-run after a restart was reported twice: its last report is the kept one.
-    report_of_epoch = {row.get("training_iteration"): row for row in reports}
-    return pd.DataFrame([
-        {**report_of_epoch.get(metrics["epoch"], {}), **metrics, "training_iteration": metrics["epoch"]}
-        for metrics in history
-    ])
-
-
-def _read_error(trial_dir: Path) -> str | None:
-    path = trial_dir / "error.txt"
-    if not path.is_file():
-        return None
-    lines = [line for line in path.read_text().strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "failed (empty error.txt)"
-
-
 def _latest_checkpoint(trial_dir: Path) -> str | None:
     checkpoints = sorted(trial_dir.glob("checkpoint_*/checkpoint.pt"))
     return str(checkpoints[-1]) if checkpoints else None
 
 
-def _from_tune_state(path: Path) -> list[tuple[str, str, dict[str, Any], Path, int]] | None:
-    if not list(path.glob("experiment_state-*.json")):
+def _listed_trials(path: Path, damage: list[Damage]) -> list[TuneTrial] | None:
+    """The trials of Tune's experiment state, then any trial folder it does not list yet
+    (created after Tune last saved it); ``None`` when there is no readable state."""
+    state_file = newest_state_file(path)
+    if state_file is None:
         return None
     try:
-        from ray.tune import ExperimentAnalysis
-
-        analysis = ExperimentAnalysis(str(path))
-    except Exception as err:  # a damaged or half-written state file: fall back to the folders
-        log.warning("could not read Tune's experiment state in %s (%s); reading trial folders", path, err)
+        listed = read_tune_state(state_file)
+    except DamagedState as err:
+        damage.append(Damage(state_file, f"{err}; the trials are read from their folders"))
         return None
-    return [(t.trial_id, t.status, dict(t.config), path / Path(t.path).name, t.run_metadata.num_failures)
-            for t in analysis.trials]
+    named = {trial.dir_name or f"trial_{trial.trial_id}" for trial in listed}
+    return listed + [trial for trial in _from_folders(path) if trial.dir_name not in named]
 
 
-def _from_folders(path: Path) -> list[tuple[str, str, dict[str, Any], Path, int]]:
-    found = []
-    for trial_dir in sorted(path.glob("trial_*")):
-        params = trial_dir / "params.json"
-        config = json.loads(params.read_text()) if params.is_file() else {}
-        found.append((trial_dir.name.removeprefix("trial_"), "UNKNOWN", config, trial_dir, 0))
-    return found
+def _from_folders(path: Path) -> list[TuneTrial]:
+    return [TuneTrial(trial_id=folder.name.removeprefix("trial_"), state=UNKNOWN_STATE, dir_name=folder.name,
+                      config=None, num_failures=0)
+            for folder in sorted(path.glob("trial_*")) if folder.is_dir()]
+
+
+def _trial_record(study: Study, path: Path, listed: TuneTrial) -> TrialRecord:
+    folder = path / (listed.dir_name or f"trial_{listed.trial_id}")
+    files = read_trial_files(folder, still_written=listed.state not in FINAL_STATES)
+    config = listed.config if listed.config is not None else files.params
+    record = TrialRecord(
+        trial_id=listed.trial_id, state=listed.state, config=config or {}, path=folder, curve=files.curve,
+        num_failures=listed.num_failures, error=files.error, checkpoint=_latest_checkpoint(folder),
+        genotype_json=files.genotype, damage=files.damage, ranked=files.curve_trusted and config is not None,
+    )
+    try:
+        record.configured_epochs = int(study.trial_config_of(record.config).epochs)
+    except (UserInputError, ValidationError) as err:
+        record.damage.append(Damage(folder / PARAMS_FILE, f"settings the study cannot use ({err})"))
+        record.ranked = False
+    return record
 
 
 def load_results(path: str | Path) -> StudyResults:
-    """Everything the analysis needs from a (local) study folder."""
+    """Everything the analysis needs from a (local) study folder; each damaged file is
+    logged once as a warning."""
     path = Path(path).expanduser().absolute()
     if path.is_file():
         raise UserInputError(f"{path} is a file; give the study folder `snas-study run` created, "
@@ -146,20 +150,19 @@ def load_results(path: str | Path) -> StudyResults:
         raise UserInputError(f"study folder {path} does not exist (give the folder `snas-study run` created, "
                              f"e.g. results/<study name>)")
     study = read_study(str(path))
-    listed = _from_tune_state(path)
+    damage: list[Damage] = []
+    listed = _listed_trials(path, damage)
     notes = []
     partial = listed is None
     if partial:
         listed = _from_folders(path)
         notes.append("Tune's experiment state is missing: the study is starting, or its driver was killed "
                      "before saving it; trial states are unknown and the analysis is partial")
-    trials = []
-    for trial_id, state, config, trial_dir, failures in listed:
-        trials.append(TrialRecord(
-            trial_id=trial_id, state=state, config=config, path=trial_dir, curve=_read_curve(trial_dir),
-            num_failures=failures, error=_read_error(trial_dir), checkpoint=_latest_checkpoint(trial_dir),
-            configured_epochs=int(study.trial_config_of(config).epochs),
-        ))
+    trials = [_trial_record(study, path, trial) for trial in listed]
+    for trial in trials:
+        damage += trial.damage
+    for problem in damage:
+        log.warning("%s", problem)
     unfinished = sorted({t.state for t in trials if t.state not in FINAL_STATES})
     if unfinished and not partial:
         count = sum(t.state not in FINAL_STATES for t in trials)
@@ -169,4 +172,10 @@ def load_results(path: str | Path) -> StudyResults:
     if len(trials) < study.expected_trials():
         notes.append(f"{len(trials)} of {study.expected_trials()} trials exist so far")
         partial = True
-    return StudyResults(study, path, trials, partial, notes)
+    damaged = [t for t in trials if t.damaged]
+    if damaged:
+        unranked = [t.trial_id for t in damaged if not t.ranked]
+        outcome = (f"left out of the rankings, their curves or settings not being intact: {', '.join(unranked)}"
+                   if unranked else "their curves and settings were read intact, so they stay ranked")
+        notes.append(f"{len(damaged)} trial(s) have damaged files (named in the warnings; column 'damage'); {outcome}")
+    return StudyResults(study, path, trials, partial, notes, damage)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Literal
 
@@ -50,9 +49,8 @@ def short_names(keys: list[str]) -> dict[str, str]:
 def _genotype_text(trial: TrialRecord) -> str | None:
     if len(trial.curve) and "genotype" in trial.curve:
         return str(trial.curve["genotype"].iloc[-1])
-    saved = trial.path / "genotype.json"
-    if saved.is_file():
-        return str(Genotype.from_json(saved.read_text()))
+    if trial.genotype_json is not None:
+        return str(Genotype.from_dict(trial.genotype_json))
     return None
 
 
@@ -60,10 +58,18 @@ def score(curve: pd.DataFrame, metric: str, scope: Scope, mode: str) -> float:
     """The trial's ranking value: ``metric`` at the last epoch, or its best over epochs."""
     if not len(curve) or metric not in curve:
         return math.nan
-    values = curve[metric].astype(float)
+    values = pd.to_numeric(curve[metric], errors="coerce")
     if scope == "last":
         return float(values.iloc[-1])
     return float(values.max() if mode == "max" else values.min())
+
+
+def _number(row: pd.Series, name: str) -> float:
+    """``row[name]`` as a float; NaN when absent or not a number (a damaged report)."""
+    try:
+        return float(row.get(name))
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def trials_table(results: StudyResults, metric: str | None = None, scope: Scope = "last") -> pd.DataFrame:
@@ -86,13 +92,14 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
             "score": score(curve, metric, scope, study.objective.mode),
         })
         for m in summary:
-            row[f"final_{m}"] = float(last[m]) if m in last else math.nan
+            row[f"final_{m}"] = _number(last, m)
             row[f"best_{m}"] = score(curve, m, "best", "min" if m.endswith("loss") else "max")
-        row.update({m: float(last[m]) if m in last else math.nan for m in sizes})
+        row.update({m: _number(last, m) for m in sizes})
         row["genotype"] = _genotype_text(trial)
-        row["wall_time_s"] = float(last["time_total_s"]) if "time_total_s" in last else math.nan
+        row["wall_time_s"] = _number(last, "time_total_s")
         row.update({"num_failures": trial.num_failures, "error": trial.error, "checkpoint": trial.checkpoint,
-                    "trial_path": str(trial.path)})
+                    "trial_path": str(trial.path), "damaged": trial.damaged,
+                    "damage": "; ".join(f"{d.path.name}: {d.problem}" for d in trial.damage) or None})
         rows.append(row)
     table = pd.DataFrame(rows)
     if len(table):
@@ -123,12 +130,16 @@ def curves_table(results: StudyResults) -> pd.DataFrame:
 
 
 def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[dict[str, Any]]:
-    """The top-``k`` trials of ``table`` (already ranked), with everything needed to retrain them."""
+    """The top-``k`` trials of ``table`` (already ranked), with everything needed to retrain them.
+
+    Trials whose curve or settings were damaged are left out: their scores are not trusted."""
+    if not len(table):
+        return []
     by_id = {t.trial_id: t for t in results.trials}
+    ranked = table[[by_id[trial_id].ranked for trial_id in table["trial_id"]]]
     winners = []
-    for _, row in table.dropna(subset=["score"]).head(k).iterrows():
+    for _, row in ranked.dropna(subset=["score"]).head(k).iterrows():
         trial = by_id[row["trial_id"]]
-        saved = trial.path / "genotype.json"
         final = trial.curve.iloc[-1].to_dict() if len(trial.curve) else {}
         winners.append({
             "rank": len(winners) + 1,
@@ -137,7 +148,7 @@ def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[
             "config": trial.config,
             "metrics": {key: value for key, value in final.items() if _jsonable(value)},
             "genotype": row["genotype"],
-            "genotype_json": json.loads(saved.read_text()) if saved.is_file() else None,
+            "genotype_json": trial.genotype_json,
             "checkpoint": trial.checkpoint,
         })
     return winners

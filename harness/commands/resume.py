@@ -3,6 +3,14 @@
 Restores Tune's experiment from DIR: unfinished trials continue from their last
 checkpoint, failed ones are retried from theirs, finished ones are not run again.
 
+Resume only a folder you trust: one your own runs wrote, on storage no one else can
+write to.  Tune restores an experiment from pickles (tuner.pkl, the searcher's state,
+fields of experiment_state-*.json), and loading a pickle runs whatever code it names, so
+resuming a folder someone else crafted runs their code on this machine -- Ray's own
+`Tuner.restore` documentation gives the same warning.  To look at a folder from
+elsewhere, use `status`, `analyze`, `report` or `best`: they read only its JSON, CSV and
+YAML files and never unpickle anything.
+
   snas-study resume results/quickstart
 """
 

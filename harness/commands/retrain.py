@@ -4,6 +4,8 @@ The top --top genotypes (by the study's objective) are each trained with --seeds
 using the search study's `retrain.settings` (override any with --set
 retrain.settings.KEY=VALUE).  The new study lives in <storage>/<name>-retrain/; its
 analysis compares searched and retrained accuracy per genotype, with params and MACs.
+Only trials that ran to their end are candidates; --include-unfinished also considers
+running, pending and failed ones (at the epoch they reached, with a warning).
 
   snas-study retrain results/quickstart --top 2 --seeds 2
   snas-study retrain results/temperature_sweep --top 3 --seeds 2 --set retrain.settings.epochs=600
@@ -25,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", help="the search study's folder (results/<name>)")
     parser.add_argument("--top", type=positive_int, help="how many genotypes (default: the study's retrain.top)")
     parser.add_argument("--seeds", type=positive_int, help="seeds per genotype (default: the study's retrain.seeds)")
+    parser.add_argument("--include-unfinished", action="store_true",
+                        help="also retrain trials that have not finished (their genotype at the epoch reached)")
     add_launch_arguments(parser)
 
 
@@ -32,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
     source = load_results(args.results)
     top = source.study.retrain.top if args.top is None else args.top
     seeds = source.study.retrain.seeds if args.seeds is None else args.seeds
-    study = retrain_study(source, top, seeds, overrides_of(args))
+    study = retrain_study(source, top, seeds, overrides_of(args), args.include_unfinished)
     return studyrun.launch(study, sys.argv[1:], args.address, args.quiet,
                            resume_existing=args.resume, overwrite=args.overwrite)

@@ -3,7 +3,9 @@
 Reads the study folder without starting Ray, so it works while the study runs (states
 then lag by a few seconds: Tune saves them periodically) and on a laptop after copying
 the folder from a cluster.  Tune calls trials that completed and trials ASHA stopped
-both TERMINATED; the `stopped` column tells them apart.
+both TERMINATED; the `stopped` column tells them apart.  A trial with a damaged file is
+shown `damaged` (each file is named once in a warning; analysis/trials.csv says what is
+wrong in its `damage` column).
 
   snas-study status results/quickstart
 """
@@ -48,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
         "failures": table["num_failures"], "error": table["error"].fillna("").str.slice(0, 80),
     })
+    if table["damaged"].any():
+        shown.insert(shown.columns.get_loc("failures"), "files", table["damaged"].map({True: "damaged", False: ""}))
     print(f"study {results.study.name} ({results.path}): {len(table)} of {results.study.expected_trials()} trials")
     for note in results.notes:
         print(f"note: {note}")

@@ -1,0 +1,186 @@
+"""A trial folder's files, read so that a damaged one is named instead of crashing the analysis.
+
+A trial's curve is its loop's own history (``metrics.jsonl``, one line per epoch of the
+lineage that led to its last state), joined with Tune's bookkeeping columns
+(``time_total_s``, ...) from ``result.json``; folders from before ``metrics.jsonl`` existed
+are read from ``result.json`` alone.  Folders travel between machines and disks fill up, so
+any file may be cut short or garbled: each reader here returns what is intact plus one
+:class:`Damage` per damaged file.  When ``metrics.jsonl`` is damaged, the curve comes from
+whichever of the two files holds more intact epochs; a curve taken from a damaged file is
+marked untrusted, and the analysis keeps such a trial out of its rankings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.loop import METRICS_FILE
+from snas.errors import UserInputError
+from snas.genotype import Genotype
+
+RESULT_FILE = "result.json"
+PARAMS_FILE = "params.json"
+GENOTYPE_FILE = "genotype.json"
+ERROR_FILE = "error.txt"
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A file of the study folder that could not be read as written, and what is wrong with it."""
+
+    path: Path
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+@dataclass
+class TrialFiles:
+    """What a trial folder holds that the analysis uses."""
+
+    curve: pd.DataFrame
+    curve_trusted: bool
+    params: dict[str, Any] | None
+    genotype: dict[str, Any] | None
+    error: str | None
+    damage: list[Damage] = field(default_factory=list)
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _line_problem(raw: bytes, key: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except (json.JSONDecodeError, RecursionError):
+        return None, "not JSON"
+    if not isinstance(row, dict):
+        return None, f"a JSON {type(row).__name__}, not an object"
+    if not _whole_number(row.get(key)):
+        return None, f"no whole-number {key!r}"
+    return row, None
+
+
+def _read_json_lines(path: Path, key: str, still_written: bool) -> tuple[list[dict[str, Any]], str | None]:
+    """The intact rows of a JSON-lines file (each an object with a whole-number ``key``) and
+    what is wrong with the others.  The unterminated last line of a running trial's file is
+    one still being written, not damage."""
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    terminated = lines[-1] == b""
+    if terminated:
+        lines.pop()
+    rows, problems = [], []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        row, problem = _line_problem(raw, key)
+        if row is not None:
+            rows.append(row)
+            continue
+        cut = number == len(lines) and not terminated
+        if cut and still_written:
+            continue
+        problems.append(f"line {number}: {'cut off mid-line' if cut and problem == 'not JSON' else problem}")
+    if not problems:
+        return rows, None
+    more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+    return rows, f"{len(problems)} of {len(lines)} lines unreadable ({problems[0]}{more})"
+
+
+def _by_epoch(reports: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Tune's reports by epoch: an epoch re-run after a restart was reported twice, its last report is kept."""
+    return {row["training_iteration"]: row for row in reports}
+
+
+def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[pd.DataFrame, bool]:
+    """The trial's curve and whether it comes from an intact file."""
+    result_path, metrics_path = folder / RESULT_FILE, folder / METRICS_FILE
+    reports, reports_problem = (_read_json_lines(result_path, "training_iteration", still_written)
+                                if result_path.is_file() else ([], None))
+    report_of_epoch = _by_epoch(reports)
+    from_reports = pd.DataFrame([report_of_epoch[epoch] for epoch in sorted(report_of_epoch)])
+    if reports_problem:
+        damage.append(Damage(result_path, reports_problem))
+    if not metrics_path.is_file():
+        return from_reports, reports_problem is None
+    history, history_problem = _read_json_lines(metrics_path, "epoch", still_written)
+    joined = pd.DataFrame([
+        {**report_of_epoch.get(metrics["epoch"], {}), **metrics, "training_iteration": metrics["epoch"]}
+        for metrics in history
+    ])
+    if history_problem is None:
+        return joined, True
+    if len(report_of_epoch) > len(history) or (reports_problem is None and len(report_of_epoch) == len(history)):
+        damage.append(Damage(metrics_path, f"{history_problem}; the curve is read from {RESULT_FILE} "
+                                           f"({len(report_of_epoch)} epochs) instead"))
+        return from_reports, reports_problem is None
+    damage.append(Damage(metrics_path, history_problem))
+    return joined, False
+
+
+def _read_text(path: Path, damage: list[Damage]) -> str | None:
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        damage.append(Damage(path, "not UTF-8 text"))
+        return data.decode("utf-8", errors="replace")
+
+
+def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[str, Any]], dict[str, Any]]
+                      ) -> dict[str, Any] | None:
+    """The object in the JSON file ``path`` as ``check`` returns it; ``None`` (and the damage
+    noted) when it is missing, not JSON, not an object or refused by ``check``."""
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        damage.append(Damage(path, "not UTF-8 text"))
+        return None
+    except (json.JSONDecodeError, RecursionError) as err:
+        damage.append(Damage(path, f"not JSON ({err})"))
+        return None
+    if not isinstance(value, dict):
+        damage.append(Damage(path, f"a JSON {type(value).__name__}, not an object"))
+        return None
+    try:
+        return check(value)
+    except UserInputError as err:
+        damage.append(Damage(path, str(err)))
+        return None
+
+
+def _error_line(text: str | None) -> str | None:
+    if text is None:
+        return None
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "failed (empty error.txt)"
+
+
+def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
+    """Everything the analysis reads from one trial folder; ``still_written`` when the trial
+    has not ended (its files may be mid-write)."""
+    damage: list[Damage] = []
+    curve, trusted = _read_curve(folder, still_written, damage)
+    return TrialFiles(
+        curve=curve,
+        curve_trusted=trusted,
+        params=_read_json_object(folder / PARAMS_FILE, damage, lambda value: value),
+        genotype=_read_json_object(folder / GENOTYPE_FILE, damage, lambda value: Genotype.from_dict(value).to_dict()),
+        error=_error_line(_read_text(folder / ERROR_FILE, damage)),
+        damage=damage,
+    )

@@ -75,6 +75,19 @@ def check_output_files(paths: Iterable[Path], *, overwrite: bool, ours: Callable
                                  f"remove it, name another file, or replace it with --overwrite")
 
 
+def check_drawing_outputs(out: Path, *, overwrite: bool, given: bool) -> None:
+    """The PNG and SVG that a cell drawing for ``out`` writes (:func:`snas.draw.drawing_paths`);
+    ``given``: the user named ``out`` with ``--out`` (so the messages quote it)."""
+    from snas.draw import drawing_paths, is_drawing  # matplotlib: imported only for drawings
+
+    if given:
+        if out.is_dir():
+            raise UserInputError(f"--out {out} is a folder; name the file to write (cells.png writes "
+                                 f"cells.png and cells.svg)")
+        check_writable_folder(out.parent, f"--out {out}")
+    check_output_files(drawing_paths(out), overwrite=overwrite, ours=is_drawing, flag=None)
+
+
 def check_study_outputs(study: Path) -> None:
     """The analysis of the study folder ``study`` may be written: its own folders are folders and
     writable.  What is in them was written by the tool (see the module docstring) and is replaced."""

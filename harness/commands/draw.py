@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.outputs import check_output_files
+from harness.outputs import check_drawing_outputs
 from snas.catalogue import genotype_name, resolve_genotype
 
 
@@ -30,12 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from snas.draw import draw_genotype, drawing_paths, is_drawing  # matplotlib: imported only when drawing
+    from snas.draw import draw_genotype  # matplotlib: imported only when drawing
 
     name = genotype_name(args.genotype)
     out = args.out or Path(f"{name}.png")
-    check_output_files(drawing_paths(out), overwrite=args.overwrite, ours=is_drawing,
-                       flag="--out" if args.out else None)
+    check_drawing_outputs(out, overwrite=args.overwrite, given=args.out is not None)
     genotype = resolve_genotype(args.genotype)
     for path in draw_genotype(genotype, out, title=args.title or name):
         print(path)

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import yaml
 
-from harness.outputs import check_output_files
+from harness.outputs import check_drawing_outputs
 from snas.catalogue import catalogue_name
 from snas.checkpoint import load_checkpoint
 from snas.errors import UserInputError
@@ -160,14 +160,11 @@ def run(args: argparse.Namespace) -> int:
     path = _checkpoint_path(args.checkpoint)
     out = args.out or path.with_name(f"{path.stem}_cells.png")
     if args.draw:
-        from snas.draw import drawing_paths, is_drawing  # matplotlib: imported only when drawing
-
-        check_output_files(drawing_paths(out), overwrite=args.overwrite, ours=is_drawing,
-                           flag="--out" if args.out else None)
+        check_drawing_outputs(out, overwrite=args.overwrite, given=args.out is not None)
     record = load_checkpoint(path)
     print(describe(record, path))
     if args.draw:
-        from snas.draw import draw_genotype
+        from snas.draw import draw_genotype  # matplotlib: imported only when drawing
 
         genotype = Genotype.from_dict(record["genotype"])
         for drawn in draw_genotype(genotype, out, title=f"{record['kind']} checkpoint, epoch {record['epoch']}"):

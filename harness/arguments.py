@@ -23,6 +23,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong and where (PyYAML's own text spans several)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else problem
+
+
 def read_yaml_mapping(path: Path, what: str, holds: str, *, empty_ok: bool = False) -> dict[str, Any]:
     """A YAML file given on the command line, read as a mapping.  ``what`` names it in the
     messages (``study file X``, ``--config X``), ``holds`` says what the mapping should hold."""
@@ -33,7 +40,7 @@ def read_yaml_mapping(path: Path, what: str, holds: str, *, empty_ok: bool = Fal
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise UserInputError(f"{what} is not valid YAML: {err}") from None
+        raise UserInputError(f"{what} is not valid YAML: {yaml_problem(err)}") from None
     except UnicodeDecodeError:
         raise UserInputError(f"{what} is not a text file (not UTF-8)") from None
     if data is None and empty_ok:

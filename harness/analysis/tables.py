@@ -124,6 +124,8 @@ def curves_table(results: StudyResults) -> pd.DataFrame:
 
 def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[dict[str, Any]]:
     """The top-``k`` trials of ``table`` (already ranked), with everything needed to retrain them."""
+    if table.empty:  # no trial yet: the table has no columns to rank by
+        return []
     by_id = {t.trial_id: t for t in results.trials}
     winners = []
     for _, row in table.dropna(subset=["score"]).head(k).iterrows():

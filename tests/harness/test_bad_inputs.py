@@ -11,7 +11,6 @@ foreign, garbage, and one carrying a pickle payload that must never run) and a f
 from __future__ import annotations
 
 import hashlib
-import pickle
 
 import pytest
 import torch
@@ -65,8 +64,7 @@ def prepare(root) -> None:
     (root / "ck_cells.png").write_bytes(b"\x89PNG a user's picture beside the checkpoint\n")
     (root / "garbage.pt").write_bytes(b"\x00not a checkpoint")
     torch.save({"weights": torch.zeros(2)}, root / "foreign.pt")
-    with open(root / "payload.pt", "wb") as handle:
-        pickle.dump({"format": "snas-study-checkpoint", "x": _Payload()}, handle)
+    torch.save({"format": "snas-study-checkpoint", "kind": "search", "x": _Payload()}, root / "payload.pt")
     (root / "run").mkdir()
     (root / "run" / "config.yaml").write_text("epochs: 1\n")
     (root / "run" / "checkpoint.pt").write_bytes((root / "garbage.pt").read_bytes())

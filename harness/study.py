@@ -360,7 +360,7 @@ def _check_trials(study: Study) -> None:
         candidates = (dict(zip(keys, values)) for values in itertools.product(*probes))
     else:  # too many to try together: each key's values against the base
         candidates = ({k: v} for k, values in zip(keys, probes) for v in values)
-    _check_trial_memory(study.trial_config_of(first), "the base settings")
+    _check_trial_memory(study.trial_config_of(first), "the first trial's settings")
     for trial in candidates if keys else ():
         shown = ", ".join(f"{k}={v!r}" for k, v in trial.items())
         try:

@@ -1,10 +1,9 @@
-"""Command-line argument checks shared by the verbs: counts, YAML files given on the command
-line, and where outputs may be written."""
+"""Command-line argument checks shared by the verbs: counts and YAML files given on the command
+line (where outputs may be written is :mod:`harness.outputs`)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong and where (PyYAML's own text spans several)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else problem
+
+
 def read_yaml_mapping(path: Path, what: str, holds: str, *, empty_ok: bool = False) -> dict[str, Any]:
     """A YAML file given on the command line, read as a mapping.  ``what`` names it in the
     messages (``study file X``, ``--config X``), ``holds`` says what the mapping should hold."""
@@ -34,7 +40,7 @@ def read_yaml_mapping(path: Path, what: str, holds: str, *, empty_ok: bool = Fal
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise UserInputError(f"{what} is not valid YAML: {err}") from None
+        raise UserInputError(f"{what} is not valid YAML: {yaml_problem(err)}") from None
     except UnicodeDecodeError:
         raise UserInputError(f"{what} is not a text file (not UTF-8)") from None
     if data is None and empty_ok:
@@ -42,28 +48,3 @@ def read_yaml_mapping(path: Path, what: str, holds: str, *, empty_ok: bool = Fal
     if not isinstance(data, dict):
         raise UserInputError(f"{what} must be a mapping of {holds}")
     return data
-
-
-def _refuse_blocked(path: Path) -> None:
-    """Refuse ``path`` when one of its parents exists as a file: no folder can be made there."""
-    for parent in reversed(path.parents):
-        if parent.exists() and not parent.is_dir():
-            raise UserInputError(f"--out {path}: {parent} is a file, so no folder can be made there")
-
-
-def check_output_folder(path: Path) -> None:
-    """``--out DIR`` of a run: a folder, or a place where one can be made."""
-    if path.exists() and not path.is_dir():
-        raise UserInputError(f"--out {path} is a file; name a folder for the outputs")
-    _refuse_blocked(path)
-
-
-def check_output_file(path: Path, replaceable: Callable[[Path], bool] | None = None) -> None:
-    """``--out FILE``: not a folder, under a folder that is or can be made, and not an
-    existing file unless ``replaceable`` says this command wrote it."""
-    if path.is_dir():
-        raise UserInputError(f"--out {path} is a folder; name the file to write")
-    _refuse_blocked(path)
-    if replaceable is not None and path.exists() and not replaceable(path):
-        raise UserInputError(f"--out {path} exists and was not written by this command; it is left alone: "
-                             f"remove it or name another file")

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from importlib import import_module
+from typing import NoReturn
 
 from snas.errors import UserInputError
 
@@ -32,8 +33,15 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Flag errors in the same one line as every other bad input (the usage is a --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"snas-study: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="snas-study",
         description="Ray Tune studies of SNAS architecture searches: run, resume, analyse, retrain.",
     )

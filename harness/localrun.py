@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from harness.arguments import check_output_folder
 from harness.errors import invalid
 from harness.loop import METRICS_FILE, Loop, metrics_jsonl
+from harness.outputs import check_output_folder
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
 from snas.atomic import atomic_write_text
@@ -90,6 +90,7 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
         given = given + ["--set"] * bool(args.overrides) + ["--out"] * bool(args.out)
         if given:
             raise UserInputError(f"--resume continues the run exactly as it was configured; drop {', '.join(given)}")
+        check_output_folder(args.resume, "--resume")
         use_available_cpus()
         return args.resume, restore(args.resume / "checkpoint.pt")
     if args.out is None:

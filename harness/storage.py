@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from harness.outputs import check_writable_folder
 from snas.atomic import atomic_write_text
 from snas.errors import UserInputError
 
@@ -30,6 +31,7 @@ def make_local_root(path: str) -> None:
         raise UserInputError(f"storage.path: cannot use {path} for results: it is a file, not a folder") from None
     except OSError as err:
         raise UserInputError(f"storage.path: cannot create the results folder {path}: {err.strerror}") from None
+    check_writable_folder(Path(path), f"storage.path: cannot use {path} for results")
 
 
 def exists(path: str) -> bool:

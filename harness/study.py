@@ -15,6 +15,7 @@ import itertools
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -26,7 +27,9 @@ from snas.catalogue import CATALOGUE
 from snas.config import RetrainConfig, SearchConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
+from snas.data.sets import DATASETS
 from snas.errors import UserInputError
+from snas.memory import check_retrain_fits, check_search_fits
 from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
 
 StudyKind = Literal["search", "retrain"]
@@ -357,12 +360,38 @@ def _check_trials(study: Study) -> None:
         candidates = (dict(zip(keys, values)) for values in itertools.product(*probes))
     else:  # too many to try together: each key's values against the base
         candidates = ({k: v} for k, values in zip(keys, probes) for v in values)
+    _check_trial_memory(study.trial_config_of(first), "the first trial's settings")
     for trial in candidates if keys else ():
+        shown = ", ".join(f"{k}={v!r}" for k, v in trial.items())
         try:
-            study.trial_config_of(trial)
+            config = study.trial_config_of(trial)
         except ValidationError as err:
-            shown = ", ".join(f"{k}={v!r}" for k, v in trial.items())
             raise invalid(err, f"trial settings ({shown})", prefix, ("data",)) from None
+        _check_trial_memory(config, f"trial settings ({shown})")
+
+
+def _local_device(spec: str) -> torch.device | None:
+    """The device of this machine a trial asking for ``spec`` would get, or None when this
+    machine has no such GPU (the study's driver need not be on a GPU node)."""
+    if spec == "cpu" or (spec == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    device = torch.device("cuda" if spec == "auto" else spec)
+    index = device.index or 0
+    return device if torch.cuda.is_available() and index < torch.cuda.device_count() else None
+
+
+def _check_trial_memory(config: SearchConfig | RetrainConfig, which: str) -> None:
+    """Each trial's network must fit in the memory of the device it asks for, as far as this
+    machine can tell (:mod:`snas.memory`): found now, not after Ray has started every trial."""
+    device = _local_device(config.device)
+    if device is None:
+        return
+    shape = DATASETS[config.data.dataset].shape(config.data)
+    check = check_search_fits if isinstance(config, SearchConfig) else check_retrain_fits
+    try:
+        check(config, shape, shape[2], device)
+    except UserInputError as err:
+        raise UserInputError(f"{which}: {err}") from None
 
 
 def _check_space_keys(study: Study) -> None:

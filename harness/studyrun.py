@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from harness import storage
+from harness.arguments import yaml_problem
 from harness.cluster import check_resources, check_storage, ray_session
 from harness.study import Study, validate_study
 from snas.data import check_present
@@ -63,7 +64,7 @@ def read_study(experiment_path: str) -> Study:
     try:
         data = yaml.safe_load(storage.read_text(path))
     except yaml.YAMLError as err:
-        raise UserInputError(f"{path} is damaged (not YAML): {err}") from None
+        raise UserInputError(f"{path} is damaged (not YAML): {yaml_problem(err)}") from None
     return validate_study(data, path)
 
 

@@ -196,17 +196,39 @@ def genotype_figure(genotype: Genotype, title: str | None = None) -> Figure:
     return fig
 
 
-def draw_genotype(genotype: Genotype, out: str | os.PathLike, title: str | None = None) -> list[Path]:
-    """Write the drawing of both cells to ``out`` as PNG and as SVG (same stem); return both paths.
+MARKER = "snas-study cell drawing"
+"""Written into every drawing's metadata (PNG ``Software``, SVG ``Creator``), so a later
+drawing may replace a file this code wrote and leave anyone else's alone."""
+_METADATA_KEY = {"png": "Software", "svg": "Creator"}
+_MARKER_WITHIN = 4096  # bytes: both formats put the metadata before the picture
 
-    ``out`` may name either format or none (``cells``, ``cells.png``, ``cells.svg`` all write
-    ``cells.png`` and ``cells.svg``).  Each file is written atomically.
+
+def is_drawing(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a drawing this module wrote."""
+    try:
+        with open(path, "rb") as handle:
+            return MARKER.encode("ascii") in handle.read(_MARKER_WITHIN)
+    except OSError:
+        return False
+
+
+def drawing_paths(out: str | os.PathLike) -> list[Path]:
+    """The PNG and the SVG that :func:`draw_genotype` writes for ``out``.
+
+    ``out`` may name either format or none (``cells``, ``cells.png``, ``cells.svg`` all mean
+    ``cells.png`` and ``cells.svg``).
     """
     out = Path(out)
     stem = out.with_suffix("") if out.suffix.lower() in (".png", ".svg") else out
+    return [stem.with_name(f"{stem.name}.{fmt}") for fmt in _METADATA_KEY]
+
+
+def draw_genotype(genotype: Genotype, out: str | os.PathLike, title: str | None = None) -> list[Path]:
+    """Write the drawing of both cells to :func:`drawing_paths` of ``out``, each atomically
+    and marked as ours (:data:`MARKER`); return both paths."""
     fig = genotype_figure(genotype, title)
-    paths = []
-    for fmt in ("png", "svg"):
-        path = stem.with_name(f"{stem.name}.{fmt}")
-        paths.append(atomic_write(path, lambda handle, fmt=fmt: fig.savefig(handle, format=fmt, dpi=150)))
-    return paths
+    for path in drawing_paths(out):
+        fmt = path.suffix[1:]
+        atomic_write(path, lambda handle, fmt=fmt: fig.savefig(handle, format=fmt, dpi=150,
+                                                               metadata={_METADATA_KEY[fmt]: MARKER}))
+    return drawing_paths(out)

@@ -26,6 +26,7 @@ from snas.config import RetrainConfig
 from snas.data import Batches, RetrainData, check_image_size, retrain_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
 from snas.errors import UserInputError
+from snas.memory import check_retrain_fits
 from snas.space import reduction_layers
 from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, set_lr
 
@@ -46,6 +47,7 @@ class Retrain:
         channels, height, width = self.data.image_shape
         halvings = stem_halvings(cfg.network) + len(set(reduction_layers(cfg.layers)))
         check_image_size(height, width, halvings, f"a {cfg.layers}-cell {cfg.network} network")
+        check_retrain_fits(cfg, self.data.image_shape, self.data.num_classes, self.device)
         self.memory_format = memory_format(self.device, cfg.channels_last)
         network = dict(kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                        num_classes=self.data.num_classes, in_channels=channels, image_size=height)

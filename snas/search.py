@@ -35,6 +35,7 @@ from snas.data import Batch, SearchData, check_image_size, search_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
 from snas.errors import UserInputError
 from snas.genotype import Genotype, derive_genotype
+from snas.memory import check_search_fits
 from snas.metrics import trailing_mean
 from snas.relax import RELAXATIONS, EdgeSample, argmax_sample
 from snas.resource import ResourcePenalty
@@ -85,6 +86,7 @@ class Search:
         self.data = data or search_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device)
         channels, height, width = self.data.image_shape
         check_image_size(height, width, 2, f"a {cfg.layers}-cell search network")
+        check_search_fits(cfg, self.data.image_shape, self.data.num_classes, self.device)
         self.memory_format = memory_format(self.device, cfg.channels_last)
 
         self.model = build_model(cfg.seed, lambda: SuperNet(

@@ -19,6 +19,7 @@ from harness.analysis.tables import (
     short_names,
     trials_table,
 )
+from harness.outputs import check_study_outputs
 from snas.atomic import atomic_write, atomic_write_text
 
 ANALYSIS_DIR = "analysis"
@@ -79,6 +80,7 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     results = load_results(path)
     metric = results.study.metric if metric is None else metric
     results.study.check_ranking_metric(metric)  # before anything is rewritten
+    check_study_outputs(results.path)
     trials = trials_table(results, metric, scope)
     curves = curves_table(results)
     best = best_trials(trials, results, top)

@@ -7,6 +7,9 @@ every edge is labelled with its op and `none` edges are left out.
 
   snas-study draw DARTS_V2 --out cells/darts_v2.png      # writes darts_v2.png and darts_v2.svg
   snas-study draw runs/snas-digits/genotype.json
+
+An existing PNG or SVG of that name is replaced only if it is an earlier drawing of this
+command (its metadata says so), or with --overwrite.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.arguments import check_output_file
+from harness.outputs import check_drawing_outputs
 from snas.catalogue import genotype_name, resolve_genotype
 
 
@@ -23,15 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path,
                         help="where to write (PNG and SVG with this stem; default: ./<genotype name>.png)")
     parser.add_argument("--title", help="title above the cells (default: the genotype's name)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files of those names")
 
 
 def run(args: argparse.Namespace) -> int:
     from snas.draw import draw_genotype  # matplotlib: imported only when drawing
 
-    if args.out is not None:
-        check_output_file(args.out)
-    genotype = resolve_genotype(args.genotype)
     name = genotype_name(args.genotype)
-    for path in draw_genotype(genotype, args.out or Path(f"{name}.png"), title=args.title or name):
+    out = args.out or Path(f"{name}.png")
+    check_drawing_outputs(out, overwrite=args.overwrite, given=args.out is not None)
+    genotype = resolve_genotype(args.genotype)
+    for path in draw_genotype(genotype, out, title=args.title or name):
         print(path)
     return 0

@@ -4,7 +4,8 @@ for a search, the architecture distribution (softmax of α, per edge and op).
 CHECKPOINT is a checkpoint.pt written by `snas-study search` / `snas-study train` or by a
 study's trial, or the folder holding one.  Nothing is trained or changed; a corrupt or
 foreign file is refused with a message.  --draw also writes the genotype's cells as PNG
-and SVG next to the checkpoint (or to --out).
+and SVG next to the checkpoint (or to --out); an existing file of that name is replaced
+only if it is an earlier drawing of snas-study, or with --overwrite.
 
   snas-study inspect runs/snas-digits
   snas-study inspect runs/darts-v2/checkpoint.pt --draw
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 import yaml
 
-from harness.arguments import check_output_file
+from harness.outputs import check_drawing_outputs
 from snas.catalogue import catalogue_name
 from snas.checkpoint import load_checkpoint
 from snas.errors import UserInputError
@@ -43,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=Path, help="a checkpoint.pt, or the folder holding one")
     parser.add_argument("--draw", action="store_true", help="also draw the genotype's cells (PNG and SVG)")
     parser.add_argument("--out", type=Path, help="where --draw writes (default: <checkpoint>_cells.png beside it)")
+    parser.add_argument("--overwrite", action="store_true", help="let --draw replace existing files of those names")
 
 
 def _table(header: list[str], rows: list[list[str]], first_left: bool = False) -> list[str]:
@@ -153,15 +155,17 @@ def describe(record: dict[str, Any], path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.draw and args.out is not None:
-        check_output_file(args.out)
+    if not args.draw and (args.out is not None or args.overwrite):
+        raise UserInputError("--out and --overwrite say where --draw writes; add --draw")
     path = _checkpoint_path(args.checkpoint)
+    out = args.out or path.with_name(f"{path.stem}_cells.png")
+    if args.draw:
+        check_drawing_outputs(out, overwrite=args.overwrite, given=args.out is not None)
     record = load_checkpoint(path)
     print(describe(record, path))
     if args.draw:
         from snas.draw import draw_genotype  # matplotlib: imported only when drawing
 
-        out = args.out or path.with_name(f"{path.stem}_cells.png")
         genotype = Genotype.from_dict(record["genotype"])
         for drawn in draw_genotype(genotype, out, title=f"{record['kind']} checkpoint, epoch {record['epoch']}"):
             print(f"drew {drawn}")

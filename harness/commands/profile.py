@@ -22,6 +22,8 @@ import dataclasses
 import json
 from typing import Any
 
+import torch
+
 from snas.catalogue import (
     CATALOGUE,
     EVAL_NETWORKS,
@@ -33,6 +35,7 @@ from snas.catalogue import (
 )
 from snas.childnet import profile_child
 from snas.errors import UserInputError
+from snas.memory import check_fits, child_memory
 
 MOBILE_MACS_M = 600
 """The ImageNet mobile setting: fewer than 600M MACs."""
@@ -74,6 +77,10 @@ def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, A
     """What ``profile`` prints, as data (the ``--json`` output)."""
     genotype = resolve_genotype(spec)
     known = catalogue_name(genotype)
+    needed = child_memory(genotype, kind=network.kind, channels=network.channels, layers=network.layers,
+                          num_classes=network.num_classes, image_size=network.image_size).inference_bytes()
+    check_fits(needed, torch.device("cpu"), f"a {network.layers}-cell network with C={network.channels}",
+               "check --layers and --init-channels")
     profile = profile_child(genotype, kind=network.kind, channels=network.channels, layers=network.layers,
                             num_classes=network.num_classes, image_size=network.image_size)
     published = _published(known, dataset, network)

@@ -14,18 +14,20 @@ from pathlib import Path
 
 from harness.analysis import write_analysis
 from harness.analysis.report import is_report, write_report
-from harness.arguments import check_output_file
 from harness.commands.analyze import add_scoring_arguments
+from harness.outputs import check_output_files
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_scoring_arguments(parser)
     parser.add_argument("--out", type=Path, help="where to write the page (default: RESULTS/report.html)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --out replace a file that is not an earlier report")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.out is not None:
-        check_output_file(args.out, replaceable=is_report)
+        check_output_files([args.out], overwrite=args.overwrite, ours=is_report)
     summary = write_analysis(args.results, args.metric, args.scope, args.top)
     path = write_report(summary, args.out)
     print(summary.describe())

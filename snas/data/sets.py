@@ -86,6 +86,10 @@ class DatasetSpec:
     present: Callable[[DataConfig], None] | None = None
     """A cheap check that the files are where ``root`` says, without reading them; raises
     the same :class:`UserInputError` the loader would.  ``None``: nothing to look for."""
+    shape: Callable[[DataConfig], tuple[int, int, int]] = lambda cfg: (3, 32, 10)
+    """(channels, image side, classes) known without loading, for the memory estimate of a
+    study's trials (:mod:`snas.memory`); an image folder's classes are not counted, so it
+    claims 1000 (the classifier is a small part of a network)."""
 
 
 def check_present(cfg: DataConfig) -> None:
@@ -329,22 +333,25 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 _CIFAR_FLIP = dict(crop_padding=4, flip=True, needs_download=True)
 
 DATASETS: dict[str, DatasetSpec] = {
-    "digits": DatasetSpec(_load_digits, None, None, crop_padding=1, flip=False),
-    "synthetic": DatasetSpec(_load_synthetic, None, None, crop_padding=2, flip=False),
+    "digits": DatasetSpec(_load_digits, None, None, crop_padding=1, flip=False, shape=lambda cfg: (1, 8, 10)),
+    "synthetic": DatasetSpec(_load_synthetic, None, None, crop_padding=2, flip=False,
+                             shape=lambda cfg: (3, cfg.synthetic.image_size, cfg.synthetic.classes)),
     "cifar10": DatasetSpec(
         _cifar_loader("CIFAR10", "CIFAR-10", "cifar-10-batches-py"),
         (0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768), **_CIFAR_FLIP,
+        shape=lambda cfg: (3, 32, 10),
         present=_file_present("CIFAR-10", "cifar-10-batches-py", _torchvision_url("CIFAR10"), True)),
     "cifar100": DatasetSpec(
         _cifar_loader("CIFAR100", "CIFAR-100", "cifar-100-python"),
         (0.50707516, 0.48654887, 0.44091784), (0.26733429, 0.25643846, 0.27615047), **_CIFAR_FLIP,
+        shape=lambda cfg: (3, 32, 100),
         present=_file_present("CIFAR-100", "cifar-100-python", _torchvision_url("CIFAR100"), True)),
     "svhn": DatasetSpec(_load_svhn, (0.4376821, 0.4437697, 0.47280442), (0.19803012, 0.20101562, 0.19703614),
-                        crop_padding=4, flip=False, needs_download=True,
+                        crop_padding=4, flip=False, needs_download=True, shape=lambda cfg: (3, 32, 10),
                         present=_file_present("SVHN", "train_32x32.mat", _torchvision_url("SVHN", "train"), False)),
     # ImageNet statistics rather than measured ones: a streamed folder cannot be measured
     # without decoding it all, and both paths must serve identical batches.
     "imagefolder": DatasetSpec(_load_imagefolder, IMAGENET_MEAN, IMAGENET_STD, crop_padding=4, flip=True,
-                               present=_imagefolder_present),
+                               present=_imagefolder_present, shape=lambda cfg: (3, cfg.image_size, 1000)),
 }
 """The data-set registry."""

@@ -50,8 +50,12 @@ def test_profile_of_a_network_too_large_for_memory_is_refused(monkeypatch, capsy
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 120000000000 bytes")
 
     monkeypatch.setattr("harness.commands.profile.profile_child", out_of_memory)
-    assert main(["profile", "DARTS_V2", "--init-channels", "100000"]) == 2
-    assert "20-cell network with C=100000 does not fit in this machine's memory" in capsys.readouterr().err
+    assert main(["profile", "DARTS_V2", "--init-channels", "64"]) == 2  # passed the estimate, then failed
+    assert "20-cell network with C=64 does not fit in this machine's memory" in capsys.readouterr().err
+
+    assert main(["profile", "DARTS_V2", "--init-channels", "100000"]) == 2  # refused by the estimate
+    err = capsys.readouterr().err
+    assert "a 20-cell network with C=100000 needs about " in err and "GiB available" in err
 
     def bug(*args, **kwargs):
         raise RuntimeError("shape mismatch")

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from snas.catalogue import CATALOGUE
-from snas.draw import draw_genotype, genotype_figure
+from snas.draw import draw_genotype, drawing_paths, genotype_figure, is_drawing
 from snas.genotype import Genotype
 from snas.space import PRIMITIVES, cell_edges
 
@@ -52,3 +52,13 @@ def test_output_without_suffix_gets_both_formats(tmp_path):
     paths = draw_genotype(CATALOGUE["GDAS_V1"].genotype, tmp_path / "sub" / "gdas")
     assert [p.name for p in paths] == ["gdas.png", "gdas.svg"]
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_drawings_are_marked_as_ours_and_other_pictures_are_not(tmp_path):
+    assert drawing_paths(tmp_path / "cells") == drawing_paths(tmp_path / "cells.SVG") == [
+        tmp_path / "cells.png", tmp_path / "cells.svg"]
+    for path in draw_genotype(CATALOGUE["DARTS_V2"].genotype, tmp_path / "cells.png"):
+        assert is_drawing(path)
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo.png")
+    assert not is_drawing(tmp_path / "photo.png") and not is_drawing(tmp_path / "absent.png")
+    assert not is_drawing(tmp_path)

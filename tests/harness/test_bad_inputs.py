@@ -1,0 +1,202 @@
+"""Bad input to every command, as a table: each is exit 2 with one ``snas-study: error:`` line,
+no traceback, and every file that was in the folder before is byte for byte what it was.
+
+All refusals happen before Ray starts, so the table runs in-process in seconds.  The
+folder each case runs in holds (``prepare``) a valid study file, a study folder, damaged
+copies of both, a user's pictures and page, binary and YAML impostors, checkpoints (real,
+foreign, garbage, and one carrying a pickle payload that must never run) and a finished
+``search --out`` folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+import yaml
+from study_helpers import tiny_study
+
+from harness.cli import main
+from harness.study import validate_study
+from snas.catalogue import CATALOGUE
+from snas.checkpoint import save_checkpoint
+
+PAYLOAD_RAN = "payload_ran"
+
+
+class _Payload:
+    """Unpickling this creates a file: proof that a pickle was run."""
+
+    def __reduce__(self):
+        return (open, (PAYLOAD_RAN, "w"))
+
+
+def prepare(root) -> None:
+    """The files every case may point at, in ``root`` (the working folder)."""
+    study = tiny_study("s", root / "results")
+    (root / "study.yaml").write_text(yaml.safe_dump(study))
+    (root / "unknown_key.yaml").write_text(yaml.safe_dump({**study, "serch": {"epochs": 3}}))
+    (root / "bad_range.yaml").write_text(yaml.safe_dump({**study, "search": {**study["search"], "epochs": -3}}))
+    (root / "huge.yaml").write_text(yaml.safe_dump({**study, "search": {**study["search"], "layers": 100000}}))
+    (root / "proc_storage.yaml").write_text(yaml.safe_dump({**study, "storage": {"path": "/proc"}}))
+    (root / "taken.yaml").write_text(yaml.safe_dump({**study, "name": "taken"}))
+    (root / "not_yaml.yaml").write_text("name: [unclosed\n")
+    (root / "list.yaml").write_text("- just\n- a list\n")
+    (root / "binary.yaml").write_bytes(b"\x89\xff\x00\x01binary")
+    folder = root / "results" / "s"
+    folder.mkdir(parents=True)
+    frozen = validate_study(study).resolved()
+    (folder / "study.yaml").write_text(yaml.safe_dump(frozen.model_dump(mode="json", by_alias=True)))
+    (root / "results" / "taken").mkdir()
+    (root / "results" / "taken" / "notes.txt").write_text("a user's notes, not a study\n")
+    (root / "results" / "damaged").mkdir()
+    (root / "results" / "damaged" / "study.yaml").write_text("name: [unclosed\n")
+    (root / "results" / "binary").mkdir()
+    (root / "results" / "binary" / "study.yaml").write_bytes(b"\xff\xfe\x00")
+    (root / "results" / "empty").mkdir()
+    (root / "cat.png").write_bytes(b"\x89PNG a user's picture\n")
+    (root / "DARTS_V2.svg").write_text("<svg>a user's drawing</svg>\n")
+    (root / "page.html").write_text("<html>a user's page</html>\n")
+    genotype = CATALOGUE["DARTS_V2"].genotype.to_dict()
+    save_checkpoint(root / "ck.pt", "retrain", {"config": {"epochs": 3}, "epoch": 1, "genotype": genotype,
+                                                "state": {"history": []}})
+    (root / "ck_cells.png").write_bytes(b"\x89PNG a user's picture beside the checkpoint\n")
+    (root / "garbage.pt").write_bytes(b"\x00not a checkpoint")
+    torch.save({"weights": torch.zeros(2)}, root / "foreign.pt")
+    torch.save({"format": "snas-study-checkpoint", "kind": "search", "x": _Payload()}, root / "payload.pt")
+    (root / "run").mkdir()
+    (root / "run" / "config.yaml").write_text("epochs: 1\n")
+    (root / "run" / "checkpoint.pt").write_bytes((root / "garbage.pt").read_bytes())
+    (root / "payload_run").mkdir()
+    (root / "payload_run" / "checkpoint.pt").write_bytes((root / "payload.pt").read_bytes())
+    (root / "afile").write_text("a user's file\n")
+
+
+SEARCH = ["--dataset", "digits", "--epochs", "1", "--quiet"]
+
+# (argv, a fragment of the one error line)
+CASES: list[tuple[list[str], str]] = [
+    # run
+    (["run", "missing.yaml"], "study file missing.yaml does not exist"),
+    (["run", "results"], "is a folder; give a YAML file"),
+    (["run", "binary.yaml"], "is not a text file (not UTF-8)"),
+    (["run", "not_yaml.yaml"], "is not valid YAML"),
+    (["run", "list.yaml"], "must be a mapping of study sections"),
+    (["run", "unknown_key.yaml"], "serch: unknown key"),
+    (["run", "bad_range.yaml"], "epochs"),
+    (["run", "huge.yaml"], "a 100000-cell search network with C=4 at batch 32 needs about"),
+    (["run", "study.yaml", "--set", "search.init_channels=100000"], "GiB available"),
+    (["run", "study.yaml", "--set", "search.batch_size=0"], "batch_size"),
+    (["run", "proc_storage.yaml"], "storage.path: cannot use /proc for results: cannot write in /proc"),
+    (["run", "taken.yaml"], "exists but is not a study folder (no study.yaml); it is left alone"),
+    (["run", "study.yaml"], "already holds a study named 's'"),
+    (["run", "study.yaml", "--resume", "--overwrite"], "not allowed with argument"),
+    # resume
+    (["resume", "missing"], "is not a study folder (no study.yaml)"),
+    (["resume", "results/empty"], "is not a study folder (no study.yaml)"),
+    (["resume", "results/damaged"], "is damaged (not YAML)"),
+    # status, analyze, report, best
+    (["status", "missing"], "does not exist"),
+    (["status", "afile"], "is a file; give the study folder"),
+    (["status", "results/damaged"], "is damaged (not YAML)"),
+    (["status", "results/binary"], "is damaged: not UTF-8 text"),
+    (["status", "results/s", "--metric", "bogus"], "bogus"),
+    (["analyze", "results/s", "--metric", "bogus"], "bogus"),
+    (["analyze", "results/s", "--top", "0"], "argument --top: must be at least 1, got 0"),
+    (["analyze", "results/s", "--scope", "middle"], "argument --scope: invalid choice: 'middle'"),
+    (["report", "results/s", "--out", "page.html"], "--out page.html exists and was not written by this command"),
+    (["report", "results/s", "--out", "/proc/r.html"], "--out /proc/r.html: cannot write in /proc"),
+    (["report", "results/s", "--out", "results"], "--out results is a folder"),
+    (["best", "missing"], "does not exist"),
+    (["best", "results/s"], "no trial of"),
+    (["best", "results/s", "--top", "x"], "argument --top: 'x' is not a whole number"),
+    # retrain
+    (["retrain", "missing"], "does not exist"),
+    (["retrain", "results/s", "--seeds", "0"], "argument --seeds: must be at least 1, got 0"),
+    # search
+    (["search", *SEARCH], "say where to write the search with --out DIR"),
+    (["search", *SEARCH, "--out", "afile"], "--out afile is a file; name a folder"),
+    (["search", *SEARCH, "--out", "afile/run"], "afile is a file, so no folder can be made there"),
+    (["search", *SEARCH, "--out", "/proc/run"], "--out /proc/run: cannot write in /proc"),
+    (["search", *SEARCH, "--out", "run"], "run already holds a search (config.yaml, checkpoint.pt)"),
+    (["search", "--epochs", "-3", "--out", "new"], "invalid search settings: epochs"),
+    (["search", "--method", "nas", "--out", "new"], "method"),
+    (["search", "--batch-size", "many", "--out", "new"], "argument --batch-size: invalid int value: 'many'"),
+    (["search", "--config", "binary.yaml", "--out", "new"], "is not a text file (not UTF-8)"),
+    (["search", "--config", "study.yaml", "--out", "new"], "is a study file"),
+    (["search", "--config", "results", "--out", "new"], "is a folder; give a YAML file"),
+    (["search", *SEARCH, "--layers", "100000", "--out", "new"], "a 100000-cell search network with C=16 at batch"),
+    (["search", "--resume", "missing"], "does not exist"),
+    (["search", "--resume", "run"], "is not a readable checkpoint"),
+    (["search", "--resume", "payload_run"], "is not a readable checkpoint"),
+    (["search", "--resume", "run", "--epochs", "5"], "drop --epochs"),
+    # train
+    (["train", "--out", "new"], "say which genotype to train"),
+    (["train", "NOPE", "--out", "new"], "'NOPE' is not a catalogue name"),
+    (["train", "DARTS_V2", "--dataset", "digits", "--init-channels", "100000", "--out", "new"],
+     "a 20-cell cifar network with C=100000 at batch 96 needs about"),
+    (["train", "DARTS_V2", "--dataset", "nope", "--out", "new"], "dataset"),
+    (["train", "--resume", "run"], "is not a readable checkpoint"),
+    (["train", "--resume", "foreign.pt"], "foreign.pt"),
+    # profile
+    (["profile", "DARTS_V2", "--layers", "100000"], "a 100000-cell network with C=36 needs about"),
+    (["profile", "DARTS_V2", "--init-channels", "7"], "--init-channels must be even"),
+    (["profile", "DARTS_V2", "--layers", "2"], "--layers must be at least 3"),
+    (["profile", "binary.yaml"], "is not a genotype file (not UTF-8 text"),
+    (["profile", "DARTS_V2", "--dataset", "mnist"], "argument --dataset: invalid choice: 'mnist'"),
+    # draw
+    (["draw", "DARTS_V2", "--out", "cat.png"], "cat.png exists and was not written by this command"),
+    (["draw", "DARTS_V2"], "DARTS_V2.svg exists and was not written by this command"),
+    (["draw", "DARTS_V2", "--out", "/proc/x.png"], "--out /proc/x.png: cannot write in /proc"),
+    (["draw", "DARTS_V2", "--out", "results"], "--out results is a folder"),
+    (["draw", "Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2], reduce=[], reduce_concat=[2])",
+      "--out", "new.png"], "a cell needs 8 (op, input) pairs"),
+    # inspect
+    (["inspect", "missing.pt"], "does not exist"),
+    (["inspect", "garbage.pt"], "is not a readable checkpoint"),
+    (["inspect", "foreign.pt"], "is a torch file but not an snas-study checkpoint"),
+    (["inspect", "payload.pt"], "is not a readable checkpoint"),
+    (["inspect", "results/empty"], "does not exist"),
+    (["inspect", "ck.pt", "--draw"], "ck_cells.png exists and was not written by this command"),
+    (["inspect", "ck.pt", "--draw", "--out", "/proc/c.png"], "--out /proc/c.png: cannot write in /proc"),
+    (["inspect", "ck.pt", "--out", "c.png"], "add --draw"),
+    # no command at all, or an unknown one
+    ([], "the following arguments are required: COMMAND"),
+    (["serch"], "argument COMMAND: invalid choice: 'serch'"),
+]
+
+
+def checksums(root) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exited:  # argparse's flag errors
+        return exited.code
+
+
+def test_the_table_covers_every_command_and_enough_cases():
+    from harness.cli import COMMANDS
+
+    assert len(CASES) >= 40
+    assert set(COMMANDS) <= {argv[0] for argv, _ in CASES if argv}
+
+
+@pytest.mark.parametrize("argv, fragment", CASES, ids=[" ".join(argv)[:60] or "(none)" for argv, _ in CASES])
+def test_bad_input_is_one_line_exit_2_and_changes_no_file(tmp_path, capsys, monkeypatch, one_thread, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    prepare(tmp_path)
+    before = checksums(tmp_path)
+    code = exit_code(argv)
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert captured.err.startswith("snas-study: error: ") and captured.err.count("\n") == 1, captured.err
+    assert fragment in captured.err, captured.err
+    assert "Traceback" not in captured.out + captured.err and captured.out == ""
+    after = checksums(tmp_path)
+    assert {name: after.get(name) for name in before} == before
+    assert not (tmp_path / PAYLOAD_RAN).exists()

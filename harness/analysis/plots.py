@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 
 from harness.analysis.tables import short_names  # noqa: E402
 from harness.study import Study  # noqa: E402
+from snas.atomic import atomic_write  # noqa: E402
 from snas.draw import genotype_figure  # noqa: E402
 from snas.genotype import Genotype  # noqa: E402
 
@@ -59,10 +60,11 @@ class PlotInput:
 
 
 def _save(fig: plt.Figure, folder: Path, name: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    png = folder / f"{name}.png"
-    fig.savefig(png, dpi=130, bbox_inches="tight")
-    fig.savefig(folder / f"{name}.pdf", bbox_inches="tight")
+    """Write the figure as PNG and PDF, each atomically (a report read meanwhile never
+    embeds half a picture)."""
+    png = atomic_write(folder / f"{name}.png", lambda handle: fig.savefig(handle, format="png", dpi=130,
+                                                                          bbox_inches="tight"))
+    atomic_write(folder / f"{name}.pdf", lambda handle: fig.savefig(handle, format="pdf", bbox_inches="tight"))
     plt.close(fig)
     return png
 

@@ -22,8 +22,9 @@ from typing import Any
 import torch
 from ray import tune
 
-from harness.loop import METRICS_FILE, Loop, metrics_jsonl
+from harness.loop import METRICS_FILE, metrics_jsonl
 from harness.study import Study
+from snas.run import EpochRun
 
 CHECKPOINT_FILE = "checkpoint.pt"
 FAULT_MARKER = "injected_fault.txt"
@@ -50,7 +51,7 @@ def _trial_file_exists(name: str) -> bool:
     return info.type != pyarrow.fs.FileType.NotFound
 
 
-def _drive(loop: Loop, study: Study, after_epoch: Any = None) -> None:
+def _drive(loop: EpochRun, study: Study, after_epoch: Any = None) -> None:
     """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says."""
     fault_epoch = study.faults.fail_once_at_epoch
     while not loop.finished:

@@ -29,30 +29,15 @@ from dataclasses import dataclass
 import torch
 
 from snas.profile import op_profile
+from snas.registry import Registry
 from snas.space import INPUT_NODES, PRIMITIVES, cell_edges
 
 RESOURCES: tuple[str, ...] = ("params", "macs", "mac")
-SEPARATIONS: tuple[str, ...] = ("all", *RESOURCES)
-PENALTY_METHODS: tuple[str, ...] = ("none", "reparametrization", "discrete", "policy_gradient")
+SEPARATIONS: Registry[tuple[str, ...]] = Registry("separation", {
+    "all": RESOURCES, **{resource: (resource,) for resource in RESOURCES}})
+"""``separation`` -> the resources its penalty combines."""
 
 _ALL_WEIGHTS = torch.tensor([2.0, 1.0 / 4000.0, 1.0 / 100.0]) * 0.43
-
-# λ used by the official code when the user gives none: (method, log_penalty) -> λ.
-_DEFAULT_LAMBDA = {
-    ("policy_gradient", True): 1e-4,
-    ("policy_gradient", False): 1e-5,
-    ("reparametrization", True): 1e-2,
-    ("reparametrization", False): 1e-5,
-    ("discrete", True): 1e-2,
-    ("discrete", False): 1e-4,
-    ("none", True): 0.0,
-    ("none", False): 0.0,
-}
-
-
-def default_lambda(method: str, log_penalty: bool) -> float:
-    """The official SNAS default λ for a penalty estimator."""
-    return _DEFAULT_LAMBDA[(method, log_penalty)]
 
 
 @dataclass(frozen=True)
@@ -121,10 +106,8 @@ class ResourcePenalty:
         cls, cells: list[CellGeometry], *, method: str, separation: str, log_penalty: bool,
         ratio: float, baseline: bool, device: torch.device,
     ) -> ResourcePenalty:
-        if method not in PENALTY_METHODS:
-            raise ValueError(f"unknown penalty method {method!r}; choose from {', '.join(PENALTY_METHODS)}")
-        if separation not in SEPARATIONS:
-            raise ValueError(f"unknown separation {separation!r}; choose from {', '.join(SEPARATIONS)}")
+        PENALTIES.check(method)
+        SEPARATIONS.check(separation)
 
         def stack(reduction: bool) -> torch.Tensor:
             tables = [cell_cost_table(c) for c in cells if c.reduction == reduction]
@@ -156,9 +139,9 @@ class ResourcePenalty:
         normal_weights: torch.Tensor, reduce_weights: torch.Tensor, tau: float,
     ) -> PenaltyTerm:
         """The penalty for sampled op weights ``[cells or 1, edge, op]`` of each cell type."""
-        estimator = _ESTIMATORS["discrete" if self.method == "none" else self.method]
+        estimate = PENALTIES[self.method].estimate
         parts = [
-            estimator(self, costs, alpha, weights, tau)
+            estimate(self, costs, alpha, weights, tau)
             for costs, alpha, weights in (
                 (self.normal_costs, alpha_normal, normal_weights),
                 (self.reduce_costs, alpha_reduce, reduce_weights),
@@ -166,8 +149,6 @@ class ResourcePenalty:
         ]
         (normal_loss, normal_cost), (reduce_loss, reduce_cost) = parts
         cost = (normal_cost + self.ratio * reduce_cost).detach()
-        if self.method == "none":
-            return PenaltyTerm(torch.zeros((), device=cost.device), cost)
         return PenaltyTerm(normal_loss + self.ratio * reduce_loss, cost)
 
 
@@ -199,8 +180,38 @@ def _policy_gradient(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Ten
     return surrogate, edge_costs.sum(-1).mean()
 
 
-_ESTIMATORS: dict[str, Estimator] = {
-    "reparametrization": _reparametrization,
-    "discrete": _discrete,
-    "policy_gradient": _policy_gradient,
-}
+def _no_penalty(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
+                weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """No loss term; the cost is still reported (the discrete expectation)."""
+    _, cost = _discrete(pen, costs, alpha, weights, tau)
+    return torch.zeros((), device=cost.device), cost
+
+
+@dataclass(frozen=True)
+class PenaltyEstimator:
+    """One way of estimating ``E_z[cost]`` and its gradient, with the official default λ."""
+
+    estimate: Estimator
+    lambda_log: float
+    """λ the official code uses with ``log_penalty``."""
+    lambda_linear: float
+    """λ the official code uses without it."""
+    needs_soft_samples: bool = False
+    """Needs the density of soft Concrete samples (only methods drawing those qualify)."""
+
+    def default_lambda(self, log_penalty: bool) -> float:
+        return self.lambda_log if log_penalty else self.lambda_linear
+
+
+PENALTIES: Registry[PenaltyEstimator] = Registry("penalty method", {
+    "none": PenaltyEstimator(_no_penalty, 0.0, 0.0),
+    "reparametrization": PenaltyEstimator(_reparametrization, 1e-2, 1e-5),
+    "discrete": PenaltyEstimator(_discrete, 1e-2, 1e-4),
+    "policy_gradient": PenaltyEstimator(_policy_gradient, 1e-4, 1e-5, needs_soft_samples=True),
+})
+"""``resource.method`` -> its estimator."""
+
+
+def default_lambda(method: str, log_penalty: bool) -> float:
+    """The official SNAS default λ for a penalty estimator."""
+    return PENALTIES[method].default_lambda(log_penalty)

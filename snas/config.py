@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from snas.catalogue import CATALOGUE, named_genotype
 from snas.configmodel import Frozen
+from snas.costs import COST_MODELS
 from snas.data.config import DataConfig
 from snas.device import DEVICE_PATTERN
 from snas.genotype import DerivationRule, Genotype
@@ -96,6 +97,8 @@ class ResourceConfig(Frozen):
     """Weight of reduction cells' cost relative to normal cells'."""
     baseline: bool = False
     """Subtract the mean op cost in the policy-gradient estimator."""
+    cost_model: str = "official"
+    """How op costs are counted: the official SNAS formulas or ``measured`` (:mod:`snas.costs`)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -116,6 +119,11 @@ class ResourceConfig(Frozen):
     @classmethod
     def _known_separation(cls, name: str) -> str:
         return SEPARATIONS.check(name)
+
+    @field_validator("cost_model")
+    @classmethod
+    def _known_cost_model(cls, name: str) -> str:
+        return COST_MODELS.check(name)
 
 
 class SearchConfig(Frozen):

@@ -1,8 +1,9 @@
 """The SNAS resource constraint: per-op costs, the penalty, and its three estimators.
 
-Every op on every edge has three costs measured on the input shape it really sees in its
-cell (:func:`snas.profile.op_profile`): parameters ("size" in the official code), MACs
-("flops") and memory accesses ("mac").  For an edge with op weights ``w`` the edge cost is
+Every op on every edge has three costs for the input shape it really sees in its cell:
+parameters ("size" in the official code), MACs ("flops") and memory accesses ("mac"),
+counted by the cost model :mod:`snas.costs` names (``official`` formulas by default, or
+``measured`` on the op as built).  For an edge with op weights ``w`` the edge cost is
 ``Σ_k w_k R_k`` per resource, combined as
 
 * ``separation: all``  -- ``0.43 · (2·params + macs/4000 + memory/100)``, or with
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
-from snas.profile import op_profile
+from snas.costs import COST_MODELS
 from snas.registry import Registry
 from snas.space import INPUT_NODES, PRIMITIVES, cell_edges
 
@@ -50,8 +51,9 @@ class CellGeometry:
     reduction: bool
 
 
-def cell_cost_table(cell: CellGeometry) -> torch.Tensor:
+def cell_cost_table(cell: CellGeometry, cost_model: str = "official") -> torch.Tensor:
     """Costs ``[resource, edge, op]`` (params, MACs, memory accesses) of one search cell."""
+    op_costs = COST_MODELS[cost_model]
     table = torch.zeros(len(RESOURCES), len(cell_edges()), len(PRIMITIVES), dtype=torch.float64)
     for e, (source, _) in enumerate(cell_edges()):
         stride = 2 if cell.reduction and source < INPUT_NODES else 1
@@ -59,8 +61,8 @@ def cell_cost_table(cell: CellGeometry) -> torch.Tensor:
         halved = cell.reduction and source >= INPUT_NODES
         height, width = (cell.height // 2, cell.width // 2) if halved else (cell.height, cell.width)
         for k, primitive in enumerate(PRIMITIVES):
-            p = op_profile(primitive, cell.channels, stride, height, width)
-            table[:, e, k] = torch.tensor([p.params, p.macs, p.memory_access], dtype=torch.float64)
+            table[:, e, k] = torch.tensor(op_costs(primitive, cell.channels, stride, height, width),
+                                          dtype=torch.float64)
     return table
 
 
@@ -104,13 +106,14 @@ class ResourcePenalty:
     @classmethod
     def for_cells(
         cls, cells: list[CellGeometry], *, method: str, separation: str, log_penalty: bool,
-        ratio: float, baseline: bool, device: torch.device,
+        ratio: float, baseline: bool, device: torch.device, cost_model: str = "official",
     ) -> ResourcePenalty:
         PENALTIES.check(method)
         SEPARATIONS.check(separation)
+        COST_MODELS.check(cost_model)
 
         def stack(reduction: bool) -> torch.Tensor:
-            tables = [cell_cost_table(c) for c in cells if c.reduction == reduction]
+            tables = [cell_cost_table(c, cost_model) for c in cells if c.reduction == reduction]
             return torch.stack(tables).to(device, torch.float32)
 
         return cls(method, separation, log_penalty, ratio, baseline, stack(False), stack(True))

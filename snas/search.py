@@ -97,7 +97,8 @@ class Search(EpochRun):
         r = cfg.resource
         self.penalty = ResourcePenalty.for_cells(
             self.model.geometry(height, width), method=r.method, separation=r.separation,
-            log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device)
+            log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device,
+            cost_model=r.cost_model)
         self.resource_lambda = r.lambda_ if r.method != "none" else 0.0
 
     @property

@@ -26,7 +26,7 @@ from snas.device import DEVICE_PATTERN
 from snas.genotype import DerivationRule, Genotype
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
-from snas.resource import PENALTIES, SEPARATIONS
+from snas.resource import NORMALISATIONS, PENALTIES, SEPARATIONS
 from snas.space import NetworkKind
 from snas.temperature import SCHEDULES, check_schedule
 
@@ -99,6 +99,8 @@ class ResourceConfig(Frozen):
     """Subtract the mean op cost in the policy-gradient estimator."""
     cost_model: str = "official"
     """How op costs are counted: the official SNAS formulas or ``measured`` (:mod:`snas.costs`)."""
+    normalisation: str = "official"
+    """How cells combine: the official fixed 6 normal / 2 reduction divisors, or ``mean``."""
 
     @model_validator(mode="before")
     @classmethod
@@ -124,6 +126,11 @@ class ResourceConfig(Frozen):
     @classmethod
     def _known_cost_model(cls, name: str) -> str:
         return COST_MODELS.check(name)
+
+    @field_validator("normalisation")
+    @classmethod
+    def _known_normalisation(cls, name: str) -> str:
+        return NORMALISATIONS.check(name)
 
 
 class SearchConfig(Frozen):

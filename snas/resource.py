@@ -10,8 +10,14 @@ counted by the cost model :mod:`snas.costs` names (``official`` formulas by defa
   ``log_penalty`` the mean of the three ``log(max(1, ·))``;
 * ``params`` / ``macs`` / ``mac`` -- that resource alone (``log(max(1, ·))`` with log).
 
-Edge costs are summed per cell; normal cells' totals are averaged over the normal cells,
-reduction cells' over theirs and weighted by ``ratio``.  The estimators of ``E_z[cost]``:
+Edge costs are summed per cell, and the cells of each type combined by the
+``normalisation``:
+
+* ``official`` (default) -- the official ``train_search.py``: the normal cells' total
+  divided by 6 and the reduction cells' by 2 (the counts of its 8-cell network) at any
+  depth, ``penalty = Σ normal / 6 + ratio · Σ reduce / 2``;
+* ``mean`` -- each type's mean over its real number of cells (equal to ``official`` at 8
+  cells; at 5 cells the normal term is twice the official one, at 20 a third of it).  The estimators of ``E_z[cost]``:
 
 * ``reparametrization`` -- ``w`` is the relaxed sample ``z`` (pathwise gradient);
 * ``discrete`` -- ``w = softmax(α)``, the expectation under the categorical, no sampling;
@@ -102,21 +108,24 @@ class ResourcePenalty:
     normal_costs: torch.Tensor
     """``[normal cells, resource, edge, op]``."""
     reduce_costs: torch.Tensor
+    normalisation: str = "official"
 
     @classmethod
     def for_cells(
         cls, cells: list[CellGeometry], *, method: str, separation: str, log_penalty: bool,
         ratio: float, baseline: bool, device: torch.device, cost_model: str = "official",
+        normalisation: str = "official",
     ) -> ResourcePenalty:
         PENALTIES.check(method)
         SEPARATIONS.check(separation)
         COST_MODELS.check(cost_model)
+        NORMALISATIONS.check(normalisation)
 
         def stack(reduction: bool) -> torch.Tensor:
             tables = [cell_cost_table(c, cost_model) for c in cells if c.reduction == reduction]
             return torch.stack(tables).to(device, torch.float32)
 
-        return cls(method, separation, log_penalty, ratio, baseline, stack(False), stack(True))
+        return cls(method, separation, log_penalty, ratio, baseline, stack(False), stack(True), normalisation)
 
     def _combine(self, per_resource: torch.Tensor) -> torch.Tensor:
         """Per-resource costs ``[..., resource, edge]`` -> one penalty per edge ``[..., edge]``."""
@@ -142,12 +151,12 @@ class ResourcePenalty:
         normal_weights: torch.Tensor, reduce_weights: torch.Tensor, tau: float,
     ) -> PenaltyTerm:
         """The penalty for sampled op weights ``[cells or 1, edge, op]`` of each cell type."""
-        estimate = PENALTIES[self.method].estimate
+        estimate, normalise = PENALTIES[self.method].estimate, NORMALISATIONS[self.normalisation]
         parts = [
-            estimate(self, costs, alpha, weights, tau)
-            for costs, alpha, weights in (
-                (self.normal_costs, alpha_normal, normal_weights),
-                (self.reduce_costs, alpha_reduce, reduce_weights),
+            tuple(normalise(per_cell, reduction) for per_cell in estimate(self, costs, alpha, weights, tau))
+            for costs, alpha, weights, reduction in (
+                (self.normal_costs, alpha_normal, normal_weights, False),
+                (self.reduce_costs, alpha_reduce, reduce_weights, True),
             )
         ]
         (normal_loss, normal_cost), (reduce_loss, reduce_cost) = parts
@@ -158,18 +167,18 @@ class ResourcePenalty:
 Estimator = Callable[
     [ResourcePenalty, torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
 """``(penalty, costs, alpha, sample weights, τ) -> (loss term, cost)`` for one cell type,
-both already averaged over the cells of that type."""
+each per cell of that type (the normalisation combines the cells)."""
 
 
 def _reparametrization(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
                        weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
-    cost = pen._edge_costs(costs, weights).sum(-1).mean()
+    cost = pen._edge_costs(costs, weights).sum(-1)
     return cost, cost
 
 
 def _discrete(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
               weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
-    cost = pen._edge_costs(costs, torch.softmax(alpha, dim=-1)[None]).sum(-1).mean()
+    cost = pen._edge_costs(costs, torch.softmax(alpha, dim=-1)[None]).sum(-1)
     return cost, cost
 
 
@@ -179,8 +188,8 @@ def _policy_gradient(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Ten
     edge_costs = pen._edge_costs(costs, z)  # [cells, edge]
     reward = edge_costs - pen._baseline(costs) if pen.baseline else edge_costs
     log_p = concrete_log_prob(alpha[None], z, tau)  # [cells or 1, edge]
-    surrogate = (log_p * reward.detach()).sum(-1).mean()
-    return surrogate, edge_costs.sum(-1).mean()
+    surrogate = (log_p * reward.detach()).sum(-1)
+    return surrogate, edge_costs.sum(-1)
 
 
 def _no_penalty(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
@@ -213,6 +222,28 @@ PENALTIES: Registry[PenaltyEstimator] = Registry("penalty method", {
     "policy_gradient": PenaltyEstimator(_policy_gradient, 1e-4, 1e-5, needs_soft_samples=True),
 })
 """``resource.method`` -> its estimator."""
+
+
+Normalisation = Callable[[torch.Tensor, bool], torch.Tensor]
+"""``(per-cell values, reduction cells?) -> one value for that cell type``."""
+
+OFFICIAL_CELL_COUNTS = {False: 6, True: 2}
+"""Normal and reduction cells of the official 8-cell search network, its fixed divisors."""
+
+
+def _official_normalisation(per_cell: torch.Tensor, reduction: bool) -> torch.Tensor:
+    return per_cell.sum() / OFFICIAL_CELL_COUNTS[reduction]
+
+
+def _mean_normalisation(per_cell: torch.Tensor, reduction: bool) -> torch.Tensor:
+    return per_cell.mean()
+
+
+NORMALISATIONS: Registry[Normalisation] = Registry("normalisation", {
+    "official": _official_normalisation,
+    "mean": _mean_normalisation,
+})
+"""``resource.normalisation`` -> how the cells of one type are combined."""
 
 
 def default_lambda(method: str, log_penalty: bool) -> float:

@@ -1,10 +1,12 @@
 """The official SNAS cost formulas, pinned on a few shapes with values worked out by hand."""
 
 import pytest
+import torch
 
 from snas.costs import COST_MODELS, official_costs
-from snas.resource import CellGeometry, cell_cost_table
+from snas.resource import CellGeometry, ResourcePenalty, cell_cost_table
 from snas.space import PRIMITIVES, edge_index
+from snas.supernet import SuperNet
 
 
 def test_a_3x3_pool_counts_nine_macs_per_output_element():
@@ -51,3 +53,28 @@ def test_cell_tables_use_the_official_formulas_by_default():
     e_in = edge_index(0, 2)
     assert normal[:, e_in, pool].tolist() == [0, 9 * c * h * h, 2 * c * h * h]
     assert normal[:, e_in, skip].tolist() == [0, 0, 2 * c * h * h]
+
+
+def cells(layers):
+    """The cell geometries of a ``layers``-cell search network on 8×8 inputs (C = 4)."""
+    return SuperNet(4, 10, layers).geometry(8, 8)
+
+
+@pytest.mark.parametrize("layers, normal, reduce", [(5, 3, 2), (20, 18, 2)])
+def test_the_official_normalisation_divides_by_6_and_2_at_any_depth(layers, normal, reduce):
+    geometry = cells(layers)
+    assert [c.reduction for c in geometry].count(False) == normal and len(geometry) == normal + reduce
+    weights = torch.full((1, 14, 8), 1 / 8)
+    alpha = torch.zeros(14, 8)
+    by_rule = {}
+    for rule in ("official", "mean"):
+        pen = ResourcePenalty.for_cells(geometry, method="discrete", separation="params", log_penalty=False, ratio=0.5,
+                                        baseline=False, device=torch.device("cpu"), normalisation=rule)
+        by_rule[rule] = pen(alpha, alpha, weights, weights, 1.0).cost.item()
+        per_cell = {kind: (costs[:, 0] * weights).sum(dim=(-1, -2)) for kind, costs in
+                    (("normal", pen.normal_costs), ("reduce", pen.reduce_costs))}
+    official = per_cell["normal"].sum() / 6 + 0.5 * per_cell["reduce"].sum() / 2
+    mean = per_cell["normal"].sum() / normal + 0.5 * per_cell["reduce"].sum() / reduce
+    assert by_rule["official"] == pytest.approx(official.item(), rel=1e-6)
+    assert by_rule["mean"] == pytest.approx(mean.item(), rel=1e-6)
+    assert by_rule["official"] != pytest.approx(by_rule["mean"], rel=0.05)

@@ -14,7 +14,8 @@ Z_R = torch.tensor([[[0.6, 0.3, 0.1]]])
 
 
 def penalty(method="reparametrization", separation="params", log=False, ratio=0.5, baseline=False):
-    return ResourcePenalty(method, separation, log, ratio, baseline, NORMAL, REDUCE)
+    """One cell of each type, combined by their mean: the values of that cell itself."""
+    return ResourcePenalty(method, separation, log, ratio, baseline, NORMAL, REDUCE, normalisation="mean")
 
 
 def alphas():

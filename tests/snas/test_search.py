@@ -133,7 +133,7 @@ def expected_cost(search):
     penalty = search.penalty
     with torch.no_grad():
         term = type(penalty)("discrete", penalty.separation, penalty.log_penalty, penalty.ratio, False,
-                             penalty.normal_costs, penalty.reduce_costs)
+                             penalty.normal_costs, penalty.reduce_costs, penalty.normalisation)
         return term(search.alphas.normal, search.alphas.reduce, None, None, 1.0).cost.item()
 
 

@@ -1,11 +1,14 @@
 """The configuration of one architecture search, validated once when it is built.
 
 Defaults reproduce the official single-GPU SNAS search (8 cells, C = 16, 150 epochs,
-batch 64, τ 1 → 0.03 linearly, SGD θ lr 0.025 cosine to 0.001).  Settings whose reference
-value depends on the method are filled in when left out, and the filled-in value is what
-the config (and a study's frozen ``study.yaml``) then shows:
+batch 64, τ 1 → 0.03 linearly, SGD θ lr 0.025 cosine to 0.001, the resource constraint
+by reparametrization with log penalty and λ 1e-2).  Settings whose reference value
+depends on the method are filled in when left out, and the filled-in value is what the
+config (and a study's frozen ``study.yaml``) then shows:
 
-* each method's ``defaults`` (:mod:`snas.methods`): the α optimiser and ``drop_path``;
+* each method's ``defaults`` (:mod:`snas.methods`): the α optimiser and its gradient
+  clip, ``drop_path``, and where the method's official search differs, its temperature
+  (GDAS) and resource constraint (SNAS);
 * the resource λ: the official per-estimator default (see :func:`snas.resource.default_lambda`).
 
 Which settings go together is decided by what the method and the penalty estimator
@@ -54,7 +57,9 @@ class ArchOptimizerConfig(Frozen):
     lr: float = Field(3e-4, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = Field(1e-3, ge=0)
-    grad_clip: float = Field(10.0, gt=0)
+    grad_clip: float | None = Field(None, gt=0)
+    """Clip α's gradient norm at this value; ``None``: no clipping (DARTS's ``Architect.step``
+    and GDAS do not clip, SNAS clips at 10; the method fills in its own)."""
 
     @field_validator("name")
     @classmethod

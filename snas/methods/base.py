@@ -62,7 +62,8 @@ class Learner:
     weight_optimizer: torch.optim.SGD
     arch_optimizer: torch.optim.Optimizer
     weight_clip: float
-    arch_clip: float
+    arch_clip: float | None
+    """α's gradient-norm clip; ``None``: not clipped."""
     nsample: int
     """Architecture samples per batch; their objectives are averaged."""
     second_order: bool
@@ -112,7 +113,8 @@ def step_single_level(learner: Learner, batch: Batch, tau: float, stats: Stats |
     if not accumulate(learner, batch, tau, weights + alphas, stats):
         return False
     nn.utils.clip_grad_norm_(weights, learner.weight_clip)
-    nn.utils.clip_grad_norm_(alphas, learner.arch_clip)
+    if learner.arch_clip is not None:
+        nn.utils.clip_grad_norm_(alphas, learner.arch_clip)
     learner.weight_optimizer.step()
     learner.arch_optimizer.step()
     return True
@@ -146,7 +148,8 @@ def step_arch(learner: Learner, batch: Batch, val_batch: Batch, tau: float, grad
     learner.arch_optimizer.zero_grad(set_to_none=True)
     if not gradient(learner, batch, val_batch, tau):
         return False
-    nn.utils.clip_grad_norm_(params, learner.arch_clip)
+    if learner.arch_clip is not None:
+        nn.utils.clip_grad_norm_(params, learner.arch_clip)
     learner.arch_optimizer.step()
     return True
 

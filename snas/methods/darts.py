@@ -4,7 +4,8 @@ Every op runs, weighted by ``softmax(α)`` (no sampling, no temperature).  α st
 validation batch before θ steps on the training batch, as ``Architect.step`` does in the
 reference code; ``second_order`` replaces α's gradient by the unrolled one
 (:mod:`snas.methods.unrolled`).  α starts at ``1e-3 · N(0, 1)``; α by Adam lr 3e-4, betas
-(0.5, 0.999), weight decay 1e-3; no drop path.
+(0.5, 0.999), weight decay 1e-3, its gradient not clipped (``Architect.step``); no drop
+path.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Methods as objects: the registry, their declared constraints, and the order of their steps."""
 
 import pytest
+import torch
 from pydantic import ValidationError
 from search_helpers import tiny_search_settings
 
@@ -56,3 +57,37 @@ def test_a_bilevel_step_without_a_validation_batch_is_a_programming_error():
     batch = next(search.data.train.train_epoch(search.generators["data"]))
     with pytest.raises(ValueError, match="needs a validation batch"):
         search.train_step(batch, None, 1.0)
+
+
+@pytest.mark.parametrize("method, clip, tau, penalty", [
+    ("snas", 10.0, (1.0, 0.03), ("reparametrization", 1e-2, True)),
+    ("gdas", None, (10.0, 0.1), ("none", 0.0, True)),
+    ("darts", None, (1.0, 0.03), ("none", 0.0, True)),
+])
+def test_each_method_defaults_to_its_official_search(method, clip, tau, penalty):
+    config = SearchConfig.model_validate({"method": method})
+    assert config.arch.grad_clip == clip
+    assert (config.temperature.initial, config.temperature.min) == tau
+    assert (config.resource.method, config.resource.lambda_, config.resource.log_penalty) == penalty
+
+
+def test_a_method_default_gives_way_to_the_study():
+    config = SearchConfig.model_validate({"method": "snas", "arch": {"grad_clip": None},
+                                          "resource": {"log_penalty": False}})
+    assert config.arch.grad_clip is None
+    assert (config.resource.method, config.resource.lambda_) == ("reparametrization", 1e-5)
+    gdas = SearchConfig.model_validate({"method": "gdas", "temperature": {"initial": 5.0}})
+    assert (gdas.temperature.initial, gdas.temperature.min) == (5.0, 0.1)
+
+
+@pytest.mark.parametrize("method, clips", [("snas", [5.0, 10.0]), ("gdas", [5.0]), ("darts", [5.0])])
+def test_only_snas_clips_the_arch_gradient(monkeypatch, method, clips):
+    """θ is clipped at 5 by every method; α at 10 by SNAS only (DARTS's Architect.step and GDAS do not)."""
+    search = Search(SearchConfig.model_validate(tiny_search_settings(method=method)))
+    seen = []
+    clip = torch.nn.utils.clip_grad_norm_
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda params, max_norm: seen.append(max_norm)
+                        or clip(params, max_norm))
+    batch = next(search.data.train.train_epoch(search.generators["data"]))
+    assert search.train_step(batch, batch, 1.0)
+    assert sorted(seen) == clips

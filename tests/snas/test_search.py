@@ -143,7 +143,10 @@ def arch_step(search, batch):
 
 
 def clipped(grads, max_norm):
-    """Gradients as ``clip_grad_norm_`` leaves them; ``None`` for parameters a hard sample skipped."""
+    """Gradients as ``clip_grad_norm_`` leaves them (``max_norm`` None: unclipped); ``None`` for
+    parameters a hard sample skipped."""
+    if max_norm is None:
+        return list(grads)
     norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads if g is not None]))
     return [None if g is None else g * min(1.0, max_norm / (float(norm) + 1e-6)) for g in grads]
 

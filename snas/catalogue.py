@@ -11,7 +11,7 @@ ones, never adjusted to match them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from snas.genotype import Genotype, GenotypeError
@@ -32,6 +32,13 @@ class Published:
     source: str
     macs_m: float | None = None
     """Multiply-accumulates in M, where the paper reports them (ImageNet tables)."""
+    channels: int | None = None
+    """The width C the paper measured at, where it is not its evaluation network's
+    (:data:`EVAL_NETWORKS`): GDAS's ImageNet network is its own, at C = 50, not 48."""
+
+    def network(self, evaluation: EvalNetwork) -> EvalNetwork:
+        """The network these figures describe: ``evaluation`` at the paper's own width."""
+        return evaluation if self.channels is None else replace(evaluation, channels=self.channels)
 
     def params_agree(self, measured_m: float) -> bool:
         """Whether a measured count (M) rounds to the printed one (papers print 0.1M steps)."""
@@ -48,7 +55,7 @@ class Entry:
     published: Published | None
     """CIFAR-10 figures (20 cells, C = 36)."""
     imagenet: Published | None = None
-    """ImageNet mobile-setting figures (14 cells, C = 48, 224×224)."""
+    """ImageNet mobile-setting figures (14 cells, C = 48 unless they say otherwise, 224×224)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,9 @@ CATALOGUE: Registry[Entry] = Registry("catalogue genotype", {
          ("sep_conv_3x3", 3), ("skip_connect", 0), ("sep_conv_5x5", 4), ("sep_conv_3x3", 3)],
         [("sep_conv_5x5", 0), ("sep_conv_3x3", 1), ("sep_conv_5x5", 2), ("sep_conv_5x5", 1),
          ("dil_conv_5x5", 2), ("sep_conv_3x3", 1), ("sep_conv_5x5", 0), ("sep_conv_5x5", 1)]),
-        Published("2.93", 3.4, 0.21, "Dong & Yang, GDAS, CVPR 2019, Table 1")),
+        Published("2.93", 3.4, 0.21, "Dong & Yang, GDAS, CVPR 2019, Table 1"),
+        imagenet=Published("26.0 / 8.5", 5.3, 0.21, "Dong & Yang, GDAS, CVPR 2019, ImageNet table", macs_m=581,
+                           channels=50)),
 })
 
 

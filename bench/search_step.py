@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import emit, header, seconds_of  # noqa: E402
 from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
-from snas.relax import RELAXATIONS  # noqa: E402
+from snas.methods import METHODS  # noqa: E402
 from snas.search import Search  # noqa: E402
 from snas.supernet import SuperNet  # noqa: E402
 from snas.training import RunningMean  # noqa: E402
@@ -70,7 +70,7 @@ def check_equivalence(config: str) -> float:
     y = torch.randint(0, 10, (8,))
     generator = torch.Generator().manual_seed(0)
     alphas = [torch.randn(14, 8, dtype=torch.float64, requires_grad=True) for _ in range(2)]
-    samples = [RELAXATIONS["snas"].sample(a, 1.0, generator) for a in alphas]
+    samples = [METHODS["snas"].sample(a, 1.0, generator) for a in alphas]
     ref_logits = reference(x, samples[0].weights, samples[1].weights)
     ref_grads = torch.autograd.grad(F.cross_entropy(ref_logits, y), alphas, retain_graph=True)
     our_logits = ours(x, [samples[0]], [samples[1]])
@@ -113,20 +113,16 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
         def step() -> None:
             weight_opt.zero_grad()
             arch_opt.zero_grad()
-            draw = RELAXATIONS["snas"].sample
+            draw = METHODS["snas"].sample
             normal = draw(search.alphas.normal, 1.0, search.generators["arch"]).weights
             reduce = draw(search.alphas.reduce, 1.0, search.generators["arch"]).weights
             F.cross_entropy(net(x, normal, reduce), y).backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             weight_opt.step()
             arch_opt.step()
-    elif search.relaxation.bilevel:
-        def step() -> None:
-            search._step_weights(x, y, 1.0, stats)
-            search._step_arch(xv, yv, 1.0, (x, y))
     else:
         def step() -> None:
-            search._step_single_level(x, y, 1.0, stats)
+            search.train_step((x, y), (xv, yv), 1.0, stats)
     return step, search
 
 

@@ -22,19 +22,20 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import invalid
-from harness.loop import METRICS_FILE, Loop, metrics_jsonl
+from harness.loop import METRICS_FILE, metrics_jsonl
 from harness.outputs import check_output_folder
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
 from snas.atomic import atomic_write_text
 from snas.errors import UserInputError
+from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
 OUTPUTS = ("config.yaml", METRICS_FILE, "genotype.json", "checkpoint.pt")
 Model = TypeVar("Model", bound=BaseModel)
 
 
-L = TypeVar("L", bound=Loop)
+L = TypeVar("L", bound=EpochRun)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.
         raise invalid(err, what) from None
 
 
-def _write_outputs(out: Path, loop: Loop) -> None:
+def _write_outputs(out: Path, loop: EpochRun) -> None:
     loop.save(out / "checkpoint.pt")
     atomic_write_text(out / METRICS_FILE, metrics_jsonl(loop.history))
     atomic_write_text(out / "genotype.json", json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
@@ -110,7 +111,7 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
     return out, loop
 
 
-def run_epochs(loop: Loop, out: Path, kind: RunKind, header: str, quiet: bool) -> int:
+def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: bool) -> int:
     """Train the remaining epochs, saving after each; the exit code (130: Ctrl-C, 1: diverged)."""
     if loop.finished:
         print(f"the {kind.noun} in {out} has already finished ({loop.epoch} epochs)")

@@ -23,7 +23,7 @@ from harness.arguments import read_yaml_mapping
 from harness.errors import invalid
 from harness.overrides import apply_overrides
 from harness.storage import is_uri
-from snas.catalogue import CATALOGUE
+from snas.catalogue import CATALOGUE, resolve_genotype
 from snas.config import RetrainConfig, SearchConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
@@ -202,7 +202,7 @@ class Study(Frozen):
     @field_validator("genotypes")
     @classmethod
     def _genotypes_resolve(cls, genotypes: dict[str, Any]) -> dict[str, Any]:
-        return {label: RetrainConfig.model_validate({"genotype": spec}).genotype for label, spec in genotypes.items()}
+        return {label: _genotype_mapping(spec) for label, spec in genotypes.items()}
 
     def ranking_problem(self, metric: str) -> str | None:
         """Why ``metric`` cannot rank this study's trials, or None when it can."""
@@ -265,8 +265,8 @@ class Study(Frozen):
         settings = self.trial_settings(trial_config)
         fields = dict(settings["retrain"]["settings"])
         genotype = fields.get("genotype")
-        if isinstance(genotype, str) and genotype in self.genotypes:
-            fields["genotype"] = self.genotypes[genotype]
+        if isinstance(genotype, str):
+            fields["genotype"] = self.genotypes.get(genotype) or _genotype_mapping(genotype)
         return RetrainConfig.model_validate({**fields, "data": settings["data"]})
 
     def data_configs(self) -> list[DataConfig]:
@@ -333,6 +333,13 @@ class Study(Frozen):
         full.pop("data")
         full["genotype"] = self.retrain.settings["genotype"]
         return self.model_copy(update={"retrain": self.retrain.model_copy(update={"settings": full})})
+
+
+def _genotype_mapping(spec: Any) -> Any:
+    """A genotype spec with files read (catalogue names, Genotype(...) text and files all
+    become the JSON mapping); the retrain config validates whatever else it is."""
+    return resolve_genotype(spec).to_dict() if isinstance(spec, str) else RetrainConfig.model_validate(
+        {"genotype": spec}).genotype
 
 
 def _as_yaml(value: Any) -> str:
@@ -465,6 +472,8 @@ def _check_retrain_settings(study: Study) -> None:
     if study.kind != "search":
         return
     fields = {"genotype": CATALOGUE["DARTS_V2"].genotype.to_dict(), **study.retrain.settings}
+    if isinstance(fields["genotype"], str):
+        fields["genotype"] = _genotype_mapping(fields["genotype"])
     try:
         RetrainConfig.model_validate({**fields, "data": study.data.model_dump(mode="json")})
     except ValidationError as err:

@@ -21,8 +21,9 @@ from typing import Any
 
 from ray import tune
 
-from harness.loop import METRICS_FILE, Loop, metrics_jsonl
+from harness.loop import METRICS_FILE, metrics_jsonl
 from harness.study import Study
+from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -55,7 +56,7 @@ def _trial_file_exists(name: str) -> bool:
     return info.type != pyarrow.fs.FileType.NotFound
 
 
-def _drive(loop: Loop, study: Study, after_epoch: Any = None) -> None:
+def _drive(loop: EpochRun, study: Study, after_epoch: Any = None) -> None:
     """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says."""
     fault_epoch = study.faults.fail_once_at_epoch
     while not loop.finished:

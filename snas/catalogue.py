@@ -11,11 +11,12 @@ ones, never adjusted to match them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from snas.childnet import NetworkKind
 from snas.genotype import Genotype, GenotypeError
+from snas.registry import Registry
+from snas.space import NetworkKind
 
 _CONCAT = (2, 3, 4, 5)
 
@@ -31,6 +32,13 @@ class Published:
     source: str
     macs_m: float | None = None
     """Multiply-accumulates in M, where the paper reports them (ImageNet tables)."""
+    channels: int | None = None
+    """The width C the paper measured at, where it is not its evaluation network's
+    (:data:`EVAL_NETWORKS`): GDAS's ImageNet network is its own, at C = 50, not 48."""
+
+    def network(self, evaluation: EvalNetwork) -> EvalNetwork:
+        """The network these figures describe: ``evaluation`` at the paper's own width."""
+        return evaluation if self.channels is None else replace(evaluation, channels=self.channels)
 
     def params_agree(self, measured_m: float) -> bool:
         """Whether a measured count (M) rounds to the printed one (papers print 0.1M steps)."""
@@ -47,7 +55,7 @@ class Entry:
     published: Published | None
     """CIFAR-10 figures (20 cells, C = 36)."""
     imagenet: Published | None = None
-    """ImageNet mobile-setting figures (14 cells, C = 48, 224×224)."""
+    """ImageNet mobile-setting figures (14 cells, C = 48 unless they say otherwise, 224×224)."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +69,10 @@ class EvalNetwork:
     num_classes: int
 
 
-EVAL_NETWORKS: dict[str, EvalNetwork] = {
+EVAL_NETWORKS: Registry[EvalNetwork] = Registry("evaluation network", {
     "cifar10": EvalNetwork("cifar", layers=20, channels=36, image_size=32, num_classes=10),
     "imagenet": EvalNetwork("imagenet", layers=14, channels=48, image_size=224, num_classes=1000),
-}
+})
 
 
 def _genotype(normal: list[tuple[str, int]], reduce: list[tuple[str, int]]) -> Genotype:
@@ -74,7 +82,7 @@ def _genotype(normal: list[tuple[str, int]], reduce: list[tuple[str, int]]) -> G
 _DARTS = "Liu et al., DARTS, ICLR 2019, Table 1"
 _SNAS = "Xie et al., SNAS, ICLR 2019, Table 1"
 
-CATALOGUE: dict[str, Entry] = {
+CATALOGUE: Registry[Entry] = Registry("catalogue genotype", {
     "DARTS_V1": Entry(_genotype(
         [("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 0), ("sep_conv_3x3", 1),
          ("skip_connect", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 2)],
@@ -145,8 +153,10 @@ CATALOGUE: dict[str, Entry] = {
          ("sep_conv_3x3", 3), ("skip_connect", 0), ("sep_conv_5x5", 4), ("sep_conv_3x3", 3)],
         [("sep_conv_5x5", 0), ("sep_conv_3x3", 1), ("sep_conv_5x5", 2), ("sep_conv_5x5", 1),
          ("dil_conv_5x5", 2), ("sep_conv_3x3", 1), ("sep_conv_5x5", 0), ("sep_conv_5x5", 1)]),
-        Published("2.93", 3.4, 0.21, "Dong & Yang, GDAS, CVPR 2019, Table 1")),
-}
+        Published("2.93", 3.4, 0.21, "Dong & Yang, GDAS, CVPR 2019, Table 1"),
+        imagenet=Published("26.0 / 8.5", 5.3, 0.21, "Dong & Yang, GDAS, CVPR 2019, ImageNet table", macs_m=581,
+                           channels=50)),
+})
 
 
 def catalogue_name(genotype: Genotype) -> str | None:
@@ -162,13 +172,23 @@ def genotype_name(spec: str) -> str:
     return "genotype" if spec.startswith("Genotype(") else Path(spec).stem or "genotype"
 
 
-def resolve_genotype(spec: str) -> Genotype:
-    """A genotype from a catalogue name, a JSON file, or DARTS repr text (in that order)."""
+def named_genotype(spec: str) -> Genotype | None:
+    """The genotype a catalogue name or DARTS repr text spells, without reading any file;
+    ``None`` when ``spec`` is neither."""
     spec = spec.strip()
     if spec in CATALOGUE:
         return CATALOGUE[spec].genotype
     if spec.startswith("Genotype("):
         return Genotype.parse(spec)
+    return None
+
+
+def resolve_genotype(spec: str) -> Genotype:
+    """A genotype from a catalogue name, DARTS repr text or a JSON file (in that order)."""
+    named = named_genotype(spec)
+    if named is not None:
+        return named
+    spec = spec.strip()
     path = Path(spec).expanduser()
     if path.is_file():
         try:

@@ -17,7 +17,6 @@ from snas.errors import UserInputError
 
 FORMAT = "snas-study-checkpoint"
 VERSION = 1
-KINDS = ("search", "retrain")
 
 
 def save_checkpoint(path: str | os.PathLike, kind: str, payload: dict[str, Any]) -> Path:
@@ -26,11 +25,15 @@ def save_checkpoint(path: str | os.PathLike, kind: str, payload: dict[str, Any])
     return atomic_write(path, lambda handle: torch.save(record, handle))
 
 
+def checkpoint_file(path: str | os.PathLike) -> Path:
+    """``path`` itself, or the ``checkpoint.pt`` in it when it is a folder."""
+    path = Path(path)
+    return path / "checkpoint.pt" if path.is_dir() else path
+
+
 def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`; ``kind`` restricts what is accepted."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoint.pt"
+    path = checkpoint_file(path)
     if not path.is_file():
         raise UserInputError(f"checkpoint {path} does not exist")
     try:

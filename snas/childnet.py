@@ -12,7 +12,6 @@ ramps up (see :mod:`snas.retrain`).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
 import torch
 from torch import nn
@@ -20,9 +19,7 @@ from torch import nn
 from snas.genotype import Genotype
 from snas.ops import FactorizedReduce, ReLUConvBN, build_op
 from snas.profile import Profile, count_forward
-from snas.space import INPUT_NODES, reduction_layers
-
-NetworkKind = Literal["cifar", "imagenet"]
+from snas.space import INPUT_NODES, NetworkKind, reduction_layers
 
 
 def drop_path(x: torch.Tensor, drop_prob: float, generator: torch.Generator | None) -> torch.Tensor:

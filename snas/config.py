@@ -1,14 +1,18 @@
 """The configuration of one architecture search, validated once when it is built.
 
 Defaults reproduce the official single-GPU SNAS search (8 cells, C = 16, 150 epochs,
-batch 64, τ 1 → 0.03 linearly, SGD θ lr 0.025 cosine to 0.001).  Settings whose reference
-value depends on the method are filled in when left out, and the filled-in value is what
-the config (and a study's frozen ``study.yaml``) then shows:
+batch 64, τ 1 → 0.03 linearly, SGD θ lr 0.025 cosine to 0.001, the resource constraint
+by reparametrization with log penalty and λ 1e-2).  Settings whose reference value
+depends on the method are filled in when left out, and the filled-in value is what the
+config (and a study's frozen ``study.yaml``) then shows:
 
-* the α optimiser: SGD lr 3e-4 for ``snas`` (official single GPU), Adam lr 3e-4,
-  betas (0.5, 0.999), weight decay 1e-3 for ``gdas`` and ``darts``;
-* ``drop_path``: 0.3 for ``snas`` (official README), 0 for ``gdas`` and ``darts``;
+* each method's ``defaults`` (:mod:`snas.methods`): the α optimiser and its gradient
+  clip, ``drop_path``, and where the method's official search differs, its temperature
+  (GDAS) and resource constraint (SNAS);
 * the resource λ: the official per-estimator default (see :func:`snas.resource.default_lambda`).
+
+Which settings go together is decided by what the method and the penalty estimator
+declare (``offers_second_order``, ``soft_samples``, ``needs_soft_samples``), not by names.
 """
 
 from __future__ import annotations
@@ -17,20 +21,17 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from snas.catalogue import resolve_genotype
+from snas.catalogue import CATALOGUE, named_genotype
 from snas.configmodel import Frozen
+from snas.costs import COST_MODELS
 from snas.data.config import DataConfig
 from snas.device import DEVICE_PATTERN
 from snas.genotype import DerivationRule, Genotype
-from snas.relax import RELAXATIONS
-from snas.resource import PENALTY_METHODS, SEPARATIONS, default_lambda
-from snas.temperature import SCHEDULES
-
-_METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "snas": {"arch": {"name": "sgd", "lr": 3e-4, "weight_decay": 0.0}, "drop_path": 0.3},
-    "gdas": {"arch": {"name": "adam", "lr": 3e-4, "weight_decay": 1e-3}, "drop_path": 0.0},
-    "darts": {"arch": {"name": "adam", "lr": 3e-4, "weight_decay": 1e-3}, "drop_path": 0.0},
-}
+from snas.methods import METHODS
+from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
+from snas.resource import NORMALISATIONS, PENALTIES, SEPARATIONS
+from snas.space import NetworkKind
+from snas.temperature import SCHEDULES, check_schedule
 
 
 class WeightOptimizerConfig(Frozen):
@@ -52,11 +53,18 @@ class WeightOptimizerConfig(Frozen):
 class ArchOptimizerConfig(Frozen):
     """The optimiser of the architecture logits α (constant learning rate)."""
 
-    name: Literal["sgd", "adam"] = "adam"
+    name: str = "adam"
     lr: float = Field(3e-4, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = Field(1e-3, ge=0)
-    grad_clip: float = Field(10.0, gt=0)
+    grad_clip: float | None = Field(None, gt=0)
+    """Clip α's gradient norm at this value; ``None``: no clipping (DARTS's ``Architect.step``
+    and GDAS do not clip, SNAS clips at 10; the method fills in its own)."""
+
+    @field_validator("name")
+    @classmethod
+    def _known_optimizer(cls, name: str) -> str:
+        return ARCH_OPTIMIZERS.check(name)
 
 
 class TemperatureConfig(Frozen):
@@ -72,14 +80,11 @@ class TemperatureConfig(Frozen):
     @field_validator("schedule")
     @classmethod
     def _known_schedule(cls, name: str) -> str:
-        if name not in SCHEDULES:
-            raise ValueError(f"unknown schedule {name!r}; choose from {', '.join(SCHEDULES)}")
-        return name
+        return SCHEDULES.check(name)
 
     @model_validator(mode="after")
-    def _min_below_initial(self) -> TemperatureConfig:
-        if self.min > self.initial:
-            raise ValueError(f"min ({self.min}) must not exceed initial ({self.initial})")
+    def _a_schedule(self) -> TemperatureConfig:
+        check_schedule(self.schedule, self.initial, self.min, self.anneal_rate)
         return self
 
 
@@ -97,30 +102,40 @@ class ResourceConfig(Frozen):
     """Weight of reduction cells' cost relative to normal cells'."""
     baseline: bool = False
     """Subtract the mean op cost in the policy-gradient estimator."""
+    cost_model: str = "official"
+    """How op costs are counted: the official SNAS formulas or ``measured`` (:mod:`snas.costs`)."""
+    normalisation: str = "official"
+    """How cells combine: the official fixed 6 normal / 2 reduction divisors, or ``mean``."""
 
     @model_validator(mode="before")
     @classmethod
     def _default_lambda(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("lambda", data.get("lambda_")) is None:
             method, log_penalty = data.get("method", "none"), data.get("log_penalty", True)
-            if method in PENALTY_METHODS and isinstance(log_penalty, bool):
+            if method in PENALTIES and isinstance(log_penalty, bool):
                 data = {k: v for k, v in data.items() if k != "lambda_"}
-                data["lambda"] = default_lambda(method, log_penalty)
+                data["lambda"] = PENALTIES[method].default_lambda(log_penalty)
         return data
 
     @field_validator("method")
     @classmethod
     def _known_method(cls, name: str) -> str:
-        if name not in PENALTY_METHODS:
-            raise ValueError(f"unknown penalty method {name!r}; choose from {', '.join(PENALTY_METHODS)}")
-        return name
+        return PENALTIES.check(name)
 
     @field_validator("separation")
     @classmethod
     def _known_separation(cls, name: str) -> str:
-        if name not in SEPARATIONS:
-            raise ValueError(f"unknown separation {name!r}; choose from {', '.join(SEPARATIONS)}")
-        return name
+        return SEPARATIONS.check(name)
+
+    @field_validator("cost_model")
+    @classmethod
+    def _known_cost_model(cls, name: str) -> str:
+        return COST_MODELS.check(name)
+
+    @field_validator("normalisation")
+    @classmethod
+    def _known_normalisation(cls, name: str) -> str:
+        return NORMALISATIONS.check(name)
 
 
 class SearchConfig(Frozen):
@@ -155,24 +170,14 @@ class SearchConfig(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _method_defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or data.get("method", "snas") not in METHODS:
             return data
-        defaults = _METHOD_DEFAULTS.get(data.get("method", "snas"))
-        if defaults is None:
-            return data
-        data = dict(data)
-        data.setdefault("drop_path", defaults["drop_path"])
-        arch = data.get("arch", {})
-        if isinstance(arch, dict):
-            data["arch"] = {**defaults["arch"], **arch}
-        return data
+        return with_defaults(METHODS[data.get("method", "snas")].defaults, data)
 
     @field_validator("method")
     @classmethod
     def _known_method(cls, name: str) -> str:
-        if name not in RELAXATIONS:
-            raise ValueError(f"unknown search method {name!r}; choose from {', '.join(RELAXATIONS)}")
-        return name
+        return METHODS.check(name)
 
     @field_validator("init_channels", "eval_channels")
     @classmethod
@@ -183,10 +188,13 @@ class SearchConfig(Frozen):
 
     @model_validator(mode="after")
     def _method_combinations(self) -> SearchConfig:
-        if self.second_order and self.method != "darts":
-            raise ValueError(f"second_order applies to method darts only, not {self.method}")
-        if self.resource.method == "policy_gradient" and self.method != "snas":
-            raise ValueError("resource.method policy_gradient needs the soft Concrete samples of method snas")
+        method = METHODS[self.method]
+        if self.second_order and not method.offers_second_order:
+            offering = ", ".join(name for name, m in METHODS.items() if m.offers_second_order)
+            raise ValueError(f"second_order applies to method {offering} only, not {self.method}")
+        if PENALTIES[self.resource.method].needs_soft_samples and not method.soft_samples:
+            soft = ", ".join(name for name, m in METHODS.items() if m.soft_samples)
+            raise ValueError(f"resource.method {self.resource.method} needs the soft Concrete samples of method {soft}")
         return self
 
 
@@ -197,12 +205,14 @@ class RetrainConfig(Frozen):
     (weight 0.4), drop path 0.2 ramped linearly from 0, 600 epochs, batch 96, SGD lr 0.025
     cosine, momentum 0.9, weight decay 3e-4, gradient clip 5.  The paper setting also uses
     ``data.cutout: 16``; ImageNet (``network: imagenet``) adds ``label_smoothing: 0.1``.
-    ``genotype`` accepts a catalogue name, a JSON file, Genotype(...) text or the JSON
-    mapping itself; it is stored resolved, so a checkpoint does not depend on the file.
+    ``genotype`` accepts a catalogue name, Genotype(...) text or the JSON mapping itself and
+    is stored resolved.  Validation reads no files: a genotype file is read where the
+    configuration is written (``snas-study train FILE``, a study's ``genotypes:``) with
+    :func:`snas.catalogue.resolve_genotype`, so a checkpoint never depends on one.
     """
 
     genotype: dict[str, Any]
-    network: Literal["cifar", "imagenet"] = "cifar"
+    network: NetworkKind = "cifar"
     layers: int = Field(20, ge=3)
     init_channels: int = Field(36, ge=2)
     epochs: int = Field(600, ge=1)
@@ -231,10 +241,14 @@ class RetrainConfig(Frozen):
         if isinstance(value, Genotype):
             return value.to_dict()
         if isinstance(value, str):
-            return resolve_genotype(value).to_dict()
+            named = named_genotype(value)
+            if named is None:
+                raise ValueError(f"{value!r} is not a catalogue name or Genotype(...) text (catalogue names: "
+                                 f"{', '.join(CATALOGUE)}); a genotype file is read with resolve_genotype first")
+            return named.to_dict()
         if isinstance(value, dict):
             return Genotype.from_dict(value).to_dict()
-        raise ValueError("genotype must be a catalogue name, a file, Genotype(...) text or a mapping")
+        raise ValueError("genotype must be a catalogue name, Genotype(...) text or a mapping")
 
     @field_validator("init_channels")
     @classmethod

@@ -37,7 +37,7 @@ def autocast(device: torch.device, bf16: bool) -> AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def memory_format(device: torch.device, channels_last: bool) -> torch.memory_format:
+def memory_format(channels_last: bool) -> torch.memory_format:
     return torch.channels_last if channels_last else torch.contiguous_format
 
 

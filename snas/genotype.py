@@ -22,8 +22,8 @@ from typing import Any, Literal
 import torch
 
 from snas.errors import UserInputError
-from snas.ops import check_primitive
-from snas.space import INPUT_NODES, NONE_INDEX, PRIMITIVES, STEPS
+from snas.registry import unknown_name
+from snas.space import INPUT_NODES, NONE_INDEX, PRIMITIVES, STEPS, check_primitive
 
 Pair = tuple[str, int]
 DerivationRule = Literal["darts", "edge_all"]
@@ -227,7 +227,7 @@ def derive_cell(probs: torch.Tensor, rule: DerivationRule) -> tuple[Pair, ...]:
             candidates = node
             keep = fan_in
         else:
-            raise ValueError(f"unknown derivation rule {rule!r}; choose from {', '.join(DERIVATION_RULES)}")
+            raise unknown_name("derivation rule", rule, DERIVATION_RULES)
         order = sorted(range(fan_in), key=lambda src: -max(candidates[src]))[:keep]
         for src in order:
             best = max(range(len(PRIMITIVES)), key=lambda k: (candidates[src][k], -k))

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from snas.layout import BatchNorm2d, grad_in_input_layout, layout_of
+from snas.registry import Registry
 from snas.space import PRIMITIVES
 
 
@@ -300,25 +301,18 @@ def _skip(channels: int, stride: int, affine: bool) -> nn.Module:
     return nn.Identity() if stride == 1 else FactorizedReduce(channels, channels, affine)
 
 
-OPS: dict[str, OpBuilder] = {
+OPS: Registry[OpBuilder] = Registry("primitive", {
     "none": lambda c, s, a: Zero(s),
     "max_pool_3x3": lambda c, s, a: nn.MaxPool2d(3, stride=s, padding=1),
     "avg_pool_3x3": lambda c, s, a: nn.AvgPool2d(3, stride=s, padding=1, count_include_pad=False),
     "skip_connect": _skip,
     **{name: spec.build for name, spec in CONV_SPECS.items()},
-}
+})
 """The op registry.  Its keys are exactly :data:`snas.space.PRIMITIVES`."""
 
 assert tuple(OPS) == PRIMITIVES
 
 
-def check_primitive(name: str) -> str:
-    """Return ``name`` if it is a known primitive; otherwise raise a ValueError naming the choices."""
-    if name not in OPS:
-        raise ValueError(f"unknown primitive {name!r}; known primitives: {', '.join(PRIMITIVES)}")
-    return name
-
-
 def build_op(name: str, channels: int, stride: int, affine: bool = True) -> nn.Module:
     """Build primitive ``name`` mapping ``channels`` to ``channels`` at ``stride``."""
-    return OPS[check_primitive(name)](channels, stride, affine)
+    return OPS[name](channels, stride, affine)

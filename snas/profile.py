@@ -14,8 +14,11 @@ Conventions:
   Pooling, BatchNorm and ReLU count 0 MACs.
 * **memory access** (MAC in the ShuffleNet-v2 sense) is the number of tensor elements each
   convolution, linear or pooling layer reads and writes, weights included; BatchNorm and
-  ReLU are assumed fused into their producer.  It reproduces the official SNAS code's
-  per-op formulas for convolutions and pools (identity, which moves no data, counts 0).
+  ReLU are assumed fused into their producer.  For convolutions and the memory of pools
+  this agrees with the official SNAS code's per-op formulas; it differs where the official
+  code counts what is not executed (pool MACs 9·y²·C, an identity's 2·C·y² accesses, the
+  shifted half of a stride-2 skip as 4y² pixels instead of its (2y−1)²).  The resource
+  penalty uses the official formulas unless told otherwise (:mod:`snas.costs`).
 * **params** count every parameter (DARTS ``count_parameters_in_MB``); callers exclude the
   auxiliary head.
 """

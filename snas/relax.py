@@ -1,11 +1,8 @@
-"""Edge relaxations: how architecture logits α become the weights the supernet mixes ops with.
+"""Edge relaxations: the pieces the methods (:mod:`snas.methods`) turn α into edge weights with.
 
-* ``snas``  -- a relaxed one-hot sample of the Concrete (Gumbel-softmax) distribution,
-  ``z = softmax((α + g) / τ)``; every op runs; θ and α learn from the same loss.
-* ``gdas``  -- the same draw made hard with a straight-through gradient,
-  ``h = onehot(argmax z) - stopgrad(z) + z``; only the chosen op of each edge runs, and
-  α learns through that op's weight (bilevel, on validation batches).
-* ``darts`` -- the deterministic ``softmax(α)``; bilevel.
+The Concrete (Gumbel-softmax) sample ``z = softmax((α + g) / τ)``, its hard
+straight-through form, and the argmax sample of a derived child; :class:`EdgeSample` is
+what the supernet mixes its ops with.
 
 α is read as log-probabilities (the paper's ``log α``).  All noise is drawn from a CPU
 ``torch.Generator`` the search owns and then moved to α's device, so a run draws the same
@@ -14,7 +11,6 @@ architecture samples on CPU and GPU and its RNG state is a few bytes to checkpoi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -62,47 +58,3 @@ def argmax_sample(alpha: torch.Tensor) -> EdgeSample:
     """The mode of the architecture distribution as a one-hot, non-differentiable sample."""
     index = alpha.detach().argmax(dim=-1)
     return EdgeSample(F.one_hot(index, alpha.shape[-1]).to(alpha.dtype), tuple(index.tolist()))
-
-
-def _softmax_weights(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:
-    return EdgeSample(F.softmax(alpha, dim=-1))
-
-
-def _concrete_sample(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:
-    return EdgeSample(gumbel_softmax(alpha, tau, gumbel_noise(alpha.shape, generator)))
-
-
-def _hard_concrete_sample(alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:
-    hard, choice = straight_through(gumbel_softmax(alpha, tau, gumbel_noise(alpha.shape, generator)))
-    return EdgeSample(hard, choice)
-
-
-@dataclass(frozen=True)
-class Relaxation:
-    """One edge-weighting method: how it samples, how α starts, and how it is trained."""
-
-    name: str
-    sample: Callable[[torch.Tensor, float, torch.Generator], EdgeSample]
-    """``(alpha, tau, generator) -> EdgeSample`` for one cell type."""
-    bilevel: bool
-    """α learns on validation batches in a step separate from θ's (DARTS, GDAS)."""
-    arch_first: bool
-    """In a bilevel step, update α before θ (DARTS) rather than after (GDAS)."""
-    alpha_init_mean: float
-    alpha_init_std: float
-    uses_temperature: bool
-
-    def init_alpha(self, num_edges: int, num_ops: int, generator: torch.Generator) -> torch.Tensor:
-        return self.alpha_init_mean + self.alpha_init_std * torch.randn(num_edges, num_ops, generator=generator)
-
-
-RELAXATIONS: dict[str, Relaxation] = {
-    # Official SNAS code: α ~ N(1, 0.01), single level.
-    "snas": Relaxation("snas", _concrete_sample, bilevel=False, arch_first=False, alpha_init_mean=1.0,
-                       alpha_init_std=0.01, uses_temperature=True),
-    # GDAS and DARTS reference code: α = 1e-3 · N(0, 1), bilevel.
-    "gdas": Relaxation("gdas", _hard_concrete_sample, bilevel=True, arch_first=False, alpha_init_mean=0.0,
-                       alpha_init_std=1e-3, uses_temperature=True),
-    "darts": Relaxation("darts", _softmax_weights, bilevel=True, arch_first=True, alpha_init_mean=0.0,
-                        alpha_init_std=1e-3, uses_temperature=False),
-}

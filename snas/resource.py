@@ -1,16 +1,23 @@
 """The SNAS resource constraint: per-op costs, the penalty, and its three estimators.
 
-Every op on every edge has three costs measured on the input shape it really sees in its
-cell (:func:`snas.profile.op_profile`): parameters ("size" in the official code), MACs
-("flops") and memory accesses ("mac").  For an edge with op weights ``w`` the edge cost is
+Every op on every edge has three costs for the input shape it really sees in its cell:
+parameters ("size" in the official code), MACs ("flops") and memory accesses ("mac"),
+counted by the cost model :mod:`snas.costs` names (``official`` formulas by default, or
+``measured`` on the op as built).  For an edge with op weights ``w`` the edge cost is
 ``Σ_k w_k R_k`` per resource, combined as
 
 * ``separation: all``  -- ``0.43 · (2·params + macs/4000 + memory/100)``, or with
   ``log_penalty`` the mean of the three ``log(max(1, ·))``;
 * ``params`` / ``macs`` / ``mac`` -- that resource alone (``log(max(1, ·))`` with log).
 
-Edge costs are summed per cell; normal cells' totals are averaged over the normal cells,
-reduction cells' over theirs and weighted by ``ratio``.  The estimators of ``E_z[cost]``:
+Edge costs are summed per cell, and the cells of each type combined by the
+``normalisation``:
+
+* ``official`` (default) -- the official ``train_search.py``: the normal cells' total
+  divided by 6 and the reduction cells' by 2 (the counts of its 8-cell network) at any
+  depth, ``penalty = Σ normal / 6 + ratio · Σ reduce / 2``;
+* ``mean`` -- each type's mean over its real number of cells (equal to ``official`` at 8
+  cells; at 5 cells the normal term is twice the official one, at 20 a third of it).  The estimators of ``E_z[cost]``:
 
 * ``reparametrization`` -- ``w`` is the relaxed sample ``z`` (pathwise gradient);
 * ``discrete`` -- ``w = softmax(α)``, the expectation under the categorical, no sampling;
@@ -28,31 +35,16 @@ from dataclasses import dataclass
 
 import torch
 
-from snas.profile import op_profile
+from snas.costs import COST_MODELS
+from snas.registry import Registry
 from snas.space import INPUT_NODES, PRIMITIVES, cell_edges
 
 RESOURCES: tuple[str, ...] = ("params", "macs", "mac")
-SEPARATIONS: tuple[str, ...] = ("all", *RESOURCES)
-PENALTY_METHODS: tuple[str, ...] = ("none", "reparametrization", "discrete", "policy_gradient")
+SEPARATIONS: Registry[tuple[str, ...]] = Registry("separation", {
+    "all": RESOURCES, **{resource: (resource,) for resource in RESOURCES}})
+"""``separation`` -> the resources its penalty combines."""
 
 _ALL_WEIGHTS = torch.tensor([2.0, 1.0 / 4000.0, 1.0 / 100.0]) * 0.43
-
-# λ used by the official code when the user gives none: (method, log_penalty) -> λ.
-_DEFAULT_LAMBDA = {
-    ("policy_gradient", True): 1e-4,
-    ("policy_gradient", False): 1e-5,
-    ("reparametrization", True): 1e-2,
-    ("reparametrization", False): 1e-5,
-    ("discrete", True): 1e-2,
-    ("discrete", False): 1e-4,
-    ("none", True): 0.0,
-    ("none", False): 0.0,
-}
-
-
-def default_lambda(method: str, log_penalty: bool) -> float:
-    """The official SNAS default λ for a penalty estimator."""
-    return _DEFAULT_LAMBDA[(method, log_penalty)]
 
 
 @dataclass(frozen=True)
@@ -65,8 +57,9 @@ class CellGeometry:
     reduction: bool
 
 
-def cell_cost_table(cell: CellGeometry) -> torch.Tensor:
+def cell_cost_table(cell: CellGeometry, cost_model: str = "official") -> torch.Tensor:
     """Costs ``[resource, edge, op]`` (params, MACs, memory accesses) of one search cell."""
+    op_costs = COST_MODELS[cost_model]
     table = torch.zeros(len(RESOURCES), len(cell_edges()), len(PRIMITIVES), dtype=torch.float64)
     for e, (source, _) in enumerate(cell_edges()):
         stride = 2 if cell.reduction and source < INPUT_NODES else 1
@@ -74,8 +67,8 @@ def cell_cost_table(cell: CellGeometry) -> torch.Tensor:
         halved = cell.reduction and source >= INPUT_NODES
         height, width = (cell.height // 2, cell.width // 2) if halved else (cell.height, cell.width)
         for k, primitive in enumerate(PRIMITIVES):
-            p = op_profile(primitive, cell.channels, stride, height, width)
-            table[:, e, k] = torch.tensor([p.params, p.macs, p.memory_access], dtype=torch.float64)
+            table[:, e, k] = torch.tensor(op_costs(primitive, cell.channels, stride, height, width),
+                                          dtype=torch.float64)
     return table
 
 
@@ -115,22 +108,24 @@ class ResourcePenalty:
     normal_costs: torch.Tensor
     """``[normal cells, resource, edge, op]``."""
     reduce_costs: torch.Tensor
+    normalisation: str = "official"
 
     @classmethod
     def for_cells(
         cls, cells: list[CellGeometry], *, method: str, separation: str, log_penalty: bool,
-        ratio: float, baseline: bool, device: torch.device,
+        ratio: float, baseline: bool, device: torch.device, cost_model: str = "official",
+        normalisation: str = "official",
     ) -> ResourcePenalty:
-        if method not in PENALTY_METHODS:
-            raise ValueError(f"unknown penalty method {method!r}; choose from {', '.join(PENALTY_METHODS)}")
-        if separation not in SEPARATIONS:
-            raise ValueError(f"unknown separation {separation!r}; choose from {', '.join(SEPARATIONS)}")
+        PENALTIES.check(method)
+        SEPARATIONS.check(separation)
+        COST_MODELS.check(cost_model)
+        NORMALISATIONS.check(normalisation)
 
         def stack(reduction: bool) -> torch.Tensor:
-            tables = [cell_cost_table(c) for c in cells if c.reduction == reduction]
+            tables = [cell_cost_table(c, cost_model) for c in cells if c.reduction == reduction]
             return torch.stack(tables).to(device, torch.float32)
 
-        return cls(method, separation, log_penalty, ratio, baseline, stack(False), stack(True))
+        return cls(method, separation, log_penalty, ratio, baseline, stack(False), stack(True), normalisation)
 
     def _combine(self, per_resource: torch.Tensor) -> torch.Tensor:
         """Per-resource costs ``[..., resource, edge]`` -> one penalty per edge ``[..., edge]``."""
@@ -156,36 +151,34 @@ class ResourcePenalty:
         normal_weights: torch.Tensor, reduce_weights: torch.Tensor, tau: float,
     ) -> PenaltyTerm:
         """The penalty for sampled op weights ``[cells or 1, edge, op]`` of each cell type."""
-        estimator = _ESTIMATORS["discrete" if self.method == "none" else self.method]
+        estimate, normalise = PENALTIES[self.method].estimate, NORMALISATIONS[self.normalisation]
         parts = [
-            estimator(self, costs, alpha, weights, tau)
-            for costs, alpha, weights in (
-                (self.normal_costs, alpha_normal, normal_weights),
-                (self.reduce_costs, alpha_reduce, reduce_weights),
+            tuple(normalise(per_cell, reduction) for per_cell in estimate(self, costs, alpha, weights, tau))
+            for costs, alpha, weights, reduction in (
+                (self.normal_costs, alpha_normal, normal_weights, False),
+                (self.reduce_costs, alpha_reduce, reduce_weights, True),
             )
         ]
         (normal_loss, normal_cost), (reduce_loss, reduce_cost) = parts
         cost = (normal_cost + self.ratio * reduce_cost).detach()
-        if self.method == "none":
-            return PenaltyTerm(torch.zeros((), device=cost.device), cost)
         return PenaltyTerm(normal_loss + self.ratio * reduce_loss, cost)
 
 
 Estimator = Callable[
     [ResourcePenalty, torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
 """``(penalty, costs, alpha, sample weights, τ) -> (loss term, cost)`` for one cell type,
-both already averaged over the cells of that type."""
+each per cell of that type (the normalisation combines the cells)."""
 
 
 def _reparametrization(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
                        weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
-    cost = pen._edge_costs(costs, weights).sum(-1).mean()
+    cost = pen._edge_costs(costs, weights).sum(-1)
     return cost, cost
 
 
 def _discrete(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
               weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
-    cost = pen._edge_costs(costs, torch.softmax(alpha, dim=-1)[None]).sum(-1).mean()
+    cost = pen._edge_costs(costs, torch.softmax(alpha, dim=-1)[None]).sum(-1)
     return cost, cost
 
 
@@ -195,12 +188,64 @@ def _policy_gradient(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Ten
     edge_costs = pen._edge_costs(costs, z)  # [cells, edge]
     reward = edge_costs - pen._baseline(costs) if pen.baseline else edge_costs
     log_p = concrete_log_prob(alpha[None], z, tau)  # [cells or 1, edge]
-    surrogate = (log_p * reward.detach()).sum(-1).mean()
-    return surrogate, edge_costs.sum(-1).mean()
+    surrogate = (log_p * reward.detach()).sum(-1)
+    return surrogate, edge_costs.sum(-1)
 
 
-_ESTIMATORS: dict[str, Estimator] = {
-    "reparametrization": _reparametrization,
-    "discrete": _discrete,
-    "policy_gradient": _policy_gradient,
-}
+def _no_penalty(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
+                weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """No loss term; the cost is still reported (the discrete expectation)."""
+    _, cost = _discrete(pen, costs, alpha, weights, tau)
+    return torch.zeros((), device=cost.device), cost
+
+
+@dataclass(frozen=True)
+class PenaltyEstimator:
+    """One way of estimating ``E_z[cost]`` and its gradient, with the official default λ."""
+
+    estimate: Estimator
+    lambda_log: float
+    """λ the official code uses with ``log_penalty``."""
+    lambda_linear: float
+    """λ the official code uses without it."""
+    needs_soft_samples: bool = False
+    """Needs the density of soft Concrete samples (only methods drawing those qualify)."""
+
+    def default_lambda(self, log_penalty: bool) -> float:
+        return self.lambda_log if log_penalty else self.lambda_linear
+
+
+PENALTIES: Registry[PenaltyEstimator] = Registry("penalty method", {
+    "none": PenaltyEstimator(_no_penalty, 0.0, 0.0),
+    "reparametrization": PenaltyEstimator(_reparametrization, 1e-2, 1e-5),
+    "discrete": PenaltyEstimator(_discrete, 1e-2, 1e-4),
+    "policy_gradient": PenaltyEstimator(_policy_gradient, 1e-4, 1e-5, needs_soft_samples=True),
+})
+"""``resource.method`` -> its estimator."""
+
+
+Normalisation = Callable[[torch.Tensor, bool], torch.Tensor]
+"""``(per-cell values, reduction cells?) -> one value for that cell type``."""
+
+OFFICIAL_CELL_COUNTS = {False: 6, True: 2}
+"""Normal and reduction cells of the official 8-cell search network, its fixed divisors."""
+
+
+def _official_normalisation(per_cell: torch.Tensor, reduction: bool) -> torch.Tensor:
+    return per_cell.sum() / OFFICIAL_CELL_COUNTS[reduction]
+
+
+def _mean_normalisation(per_cell: torch.Tensor, reduction: bool) -> torch.Tensor:
+    return per_cell.mean()
+
+
+NORMALISATIONS: Registry[Normalisation] = Registry("normalisation", {
+    "official": _official_normalisation,
+    "mean": _mean_normalisation,
+})
+"""``resource.normalisation`` -> how the cells of one type are combined."""
+
+
+def default_lambda(method: str, log_penalty: bool) -> float:
+    """The official SNAS default λ for a penalty estimator."""
+    return PENALTIES[method].default_lambda(log_penalty)

@@ -4,42 +4,42 @@
 optimiser; ``run_epoch()`` trains one epoch (SGD, cosine learning rate, auxiliary loss,
 drop path ramped from 0 to ``drop_path``, gradient clipping, optional label smoothing),
 evaluates on the validation part and the test split, and returns the metrics of
-:data:`snas.metrics.RETRAIN_METRICS`.  ``state_dict`` / ``save`` / ``restore`` capture the
-model, the optimiser, the random generators and the history.
+:data:`snas.metrics.RETRAIN_METRICS`.  ``state_dict`` / ``save`` / ``restore`` (from
+:class:`snas.run.EpochRun`) capture the model, the optimiser, the random generators and
+the history.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.checkpoint import load_checkpoint, save_checkpoint
 from snas.childnet import ChildNetwork, profile_child, stem_halvings
 from snas.config import RetrainConfig
 from snas.data import Batches, RetrainData, check_image_size, retrain_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
-from snas.errors import UserInputError
+from snas.genotype import Genotype
 from snas.memory import check_retrain_fits
+from snas.run import EpochRun, StepCallback
 from snas.space import reduction_layers
 from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, set_lr
 
-KIND = "retrain"
-StepCallback = Callable[[int, int], None]
 
-
-class Retrain:
+class Retrain(EpochRun):
     """One from-scratch training run of a genotype (see the module docstring)."""
 
+    KIND = "retrain"
+    NOUN = "training"
+    config: RetrainConfig
+
     def __init__(self, config: RetrainConfig, data: RetrainData | None = None):
-        cfg = self.config = config
-        self.genotype = cfg.resolved_genotype
+        super().__init__(config)
+        cfg = config
+        self._genotype = cfg.resolved_genotype
         self.device = resolve_device(cfg.device)
         warn_unused_bf16(self.device, cfg.bf16)
         self.data = data or retrain_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device,
@@ -48,7 +48,7 @@ class Retrain:
         halvings = stem_halvings(cfg.network) + len(set(reduction_layers(cfg.layers)))
         check_image_size(height, width, halvings, f"a {cfg.layers}-cell {cfg.network} network")
         check_retrain_fits(cfg, self.data.image_shape, self.data.num_classes, self.device)
-        self.memory_format = memory_format(self.device, cfg.channels_last)
+        self.memory_format = memory_format(cfg.channels_last)
         network = dict(kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                        num_classes=self.data.num_classes, in_channels=channels, image_size=height)
         self.model = build_model(cfg.seed, lambda: ChildNetwork(self.genotype, auxiliary=cfg.auxiliary, **network))
@@ -57,13 +57,13 @@ class Retrain:
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                          weight_decay=cfg.weight_decay)
         self.generators = Generators(cfg.seed, ("data", "drop_path"))
-        self.epoch = 0
-        self.diverged = False
-        self.history: list[dict[str, Any]] = []
 
     @property
-    def finished(self) -> bool:
-        return self.diverged or self.epoch >= self.config.epochs
+    def genotype(self) -> Genotype:
+        return self._genotype
+
+    def _stateful(self) -> dict[str, Any]:
+        return {"model": self.model, "optimizer": self.optimizer, "generators": self.generators}
 
     def drop_prob(self, epoch: int) -> float:
         """DARTS's linear ramp: epoch ``e`` (0-based) drops with ``p · e / epochs``."""
@@ -112,50 +112,8 @@ class Retrain:
             total += len(y)
         return 100.0 * hits / total
 
-    def run_epoch(self, on_step: StepCallback | None = None) -> dict[str, Any]:
-        if self.finished:
-            raise RuntimeError(f"the training is finished ({self.epoch} of {self.config.epochs} epochs)")
-        start = time.perf_counter()
+    def _epoch(self, on_step: StepCallback | None) -> dict[str, Any]:
         train = self._train_epoch(on_step)
         val_acc, test_acc = self.accuracy(self.data.val), self.accuracy(self.data.test)
-        self.epoch += 1
-        metrics: dict[str, Any] = {
-            "epoch": self.epoch, **train, "val_acc": val_acc, "test_acc": test_acc,
-            "params_m": self.profile.params_m, "macs_m": self.profile.macs_m,
-            "epoch_time_s": time.perf_counter() - start, "diverged": self.diverged,
-        }
-        self.history.append(metrics)
-        return metrics
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "epoch": self.epoch, "diverged": self.diverged, "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(), "generators": self.generators.state_dict(),
-            "history": self.history,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generators.load_state_dict(state["generators"])
-        self.epoch = int(state["epoch"])
-        self.diverged = bool(state["diverged"])
-        self.history = list(state["history"])
-
-    def save(self, path: str | Path) -> Path:
-        return save_checkpoint(path, KIND, {
-            "config": self.config.model_dump(mode="json"),
-            "split": self.data.split.to_dict(),
-            "epoch": self.epoch,
-            "genotype": self.genotype.to_dict(),
-            "state": self.state_dict(),
-        })
-
-    @classmethod
-    def restore(cls, path: str | Path, data: RetrainData | None = None) -> Retrain:
-        record = load_checkpoint(path, KIND)
-        run = cls(RetrainConfig.model_validate(record["config"]), data=data)
-        if run.data.split.fingerprint != record["split"]["fingerprint"]:
-            raise UserInputError(f"the data split differs from the one {path} was trained on (the data set changed?)")
-        run.load_state_dict(record["state"])
-        return run
+        return {**train, "val_acc": val_acc, "test_acc": test_acc,
+                "params_m": self.profile.params_m, "macs_m": self.profile.macs_m}

@@ -2,50 +2,43 @@
 
 ``Search(config)`` builds the data, the supernet, α, both optimisers and the random
 generators; ``run_epoch()`` trains one epoch, evaluates and returns the metrics named in
-:mod:`snas.metrics`; ``state_dict()`` / ``load_state_dict()`` (and ``save`` / ``restore``)
-capture all of it, so a run stopped after epoch ``e`` and restored continues exactly as if
-it had not stopped (bit-identical on CPU).
+:mod:`snas.metrics`; ``state_dict()`` / ``load_state_dict()`` (and ``save`` / ``restore``,
+from :class:`snas.run.EpochRun`) capture all of it, so a run stopped after epoch ``e`` and
+restored continues exactly as if it had not stopped (bit-identical on CPU).
 
-One training step, by method:
-
-* ``snas`` -- single level: for each of ``nsample`` architecture samples, the loss
-  ``CE + λ·penalty`` on the training batch is back-propagated; θ and α then step together.
-* ``gdas`` / ``darts`` -- bilevel: θ steps on ``CE`` of a training batch and α steps on
-  ``CE + λ·penalty`` of a (augmented) validation batch, in the reference order (DARTS
-  updates α first, GDAS θ first).  ``second_order`` uses DARTS's unrolled gradient.
+What one training step does is the method's (:mod:`snas.methods`): SNAS steps θ and α
+together on one training-batch loss; GDAS and DARTS are bilevel, α learning on validation
+batches the search draws for them, in the order of their reference code.  The search
+supplies the objective ``CE + λ·penalty`` of one architecture sample.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.checkpoint import load_checkpoint, save_checkpoint
 from snas.childnet import profile_child
 from snas.config import SearchConfig
 from snas.data import Batch, SearchData, check_image_size, search_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
-from snas.errors import UserInputError
 from snas.genotype import Genotype, derive_genotype
 from snas.memory import check_search_fits
+from snas.methods import METHODS
+from snas.methods.base import ARCH_OPTIMIZERS, Learner, Stats
 from snas.metrics import trailing_mean
-from snas.relax import RELAXATIONS, EdgeSample, argmax_sample
+from snas.relax import EdgeSample, argmax_sample
 from snas.resource import ResourcePenalty
+from snas.run import EpochRun, StepCallback
 from snas.space import NUM_OPS, num_edges
 from snas.supernet import SuperNet
 from snas.temperature import TemperatureSchedule
 from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, fresh_generator, set_lr
-
-KIND = "search"
-StepCallback = Callable[[int, int], None]
 
 
 class ArchParameters(nn.Module):
@@ -57,61 +50,48 @@ class ArchParameters(nn.Module):
         self.reduce = nn.Parameter(reduce)
 
 
-@contextmanager
-def frozen(params: Iterable[nn.Parameter]) -> Iterator[None]:
-    """Parameters the enclosed pass does not train, excluded from its autograd graph.
-
-    A bilevel θ pass then builds no graph towards α, and an α pass none towards θ: every
-    convolution's weight gradient is skipped instead of computed and discarded (custom
-    autograd functions cannot see that a gradient is unwanted, only that it is possible).
-    """
-    params = [p for p in params if p.requires_grad]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad_(True)
-
-
-class Search:
+class Search(EpochRun):
     """One architecture search run (see the module docstring)."""
 
+    KIND = "search"
+    NOUN = "search"
+    config: SearchConfig
+
     def __init__(self, config: SearchConfig, data: SearchData | None = None):
-        cfg = self.config = config
+        super().__init__(config)
+        cfg = config
         self.device = resolve_device(cfg.device)
         warn_unused_bf16(self.device, cfg.bf16)
-        self.relaxation = RELAXATIONS[cfg.method]
+        self.method = METHODS[cfg.method]
         self.data = data or search_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device)
         channels, height, width = self.data.image_shape
         check_image_size(height, width, 2, f"a {cfg.layers}-cell search network")
         check_search_fits(cfg, self.data.image_shape, self.data.num_classes, self.device)
-        self.memory_format = memory_format(self.device, cfg.channels_last)
+        self.memory_format = memory_format(cfg.channels_last)
 
         self.model = build_model(cfg.seed, lambda: SuperNet(
             cfg.init_channels, self.data.num_classes, cfg.layers, in_channels=channels,
         )).to(self.device, memory_format=self.memory_format)
         alpha_generator = fresh_generator(cfg.seed, "alpha")
         self.alphas = ArchParameters(
-            self.relaxation.init_alpha(num_edges(), NUM_OPS, alpha_generator),
-            self.relaxation.init_alpha(num_edges(), NUM_OPS, alpha_generator),
+            self.method.init_alpha(num_edges(), NUM_OPS, alpha_generator),
+            self.method.init_alpha(num_edges(), NUM_OPS, alpha_generator),
         ).to(self.device)
         self.generators = Generators(cfg.seed, ("data", "val", "arch"))
 
-        # Listed once: walking the module tree for them took ~9 ms of a 300 ms GDAS step.
-        self.weight_params = list(self.model.parameters())
-        self.arch_params = list(self.alphas.parameters())
+        weight_params = list(self.model.parameters())
+        arch_params = list(self.alphas.parameters())
         self.weight_optimizer = torch.optim.SGD(
-            self.weight_params, lr=cfg.weights.lr, momentum=cfg.weights.momentum,
+            weight_params, lr=cfg.weights.lr, momentum=cfg.weights.momentum,
             weight_decay=cfg.weights.weight_decay,
         )
-        if cfg.arch.name == "adam":
-            self.arch_optimizer: torch.optim.Optimizer = torch.optim.Adam(
-                self.arch_params, lr=cfg.arch.lr, betas=cfg.arch.betas, weight_decay=cfg.arch.weight_decay)
-        else:
-            self.arch_optimizer = torch.optim.SGD(
-                self.arch_params, lr=cfg.arch.lr, weight_decay=cfg.arch.weight_decay)
+        a = cfg.arch
+        self.arch_optimizer = ARCH_OPTIMIZERS[a.name](arch_params, lr=a.lr, betas=a.betas, weight_decay=a.weight_decay)
+        self.learner = Learner(
+            self.model, weight_params, arch_params, self.weight_optimizer, self.arch_optimizer,
+            weight_clip=cfg.weights.grad_clip, arch_clip=a.grad_clip, nsample=cfg.nsample,
+            second_order=cfg.second_order, loss=self.loss,
+        )
 
         t = cfg.temperature
         self.temperature = TemperatureSchedule(
@@ -119,26 +99,22 @@ class Search:
         r = cfg.resource
         self.penalty = ResourcePenalty.for_cells(
             self.model.geometry(height, width), method=r.method, separation=r.separation,
-            log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device)
+            log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device,
+            cost_model=r.cost_model, normalisation=r.normalisation)
         self.resource_lambda = r.lambda_ if r.method != "none" else 0.0
-
-        self.epoch = 0
-        self.diverged = False
-        self.history: list[dict[str, Any]] = []
-
-    # ------------------------------------------------------------------ properties
-    @property
-    def finished(self) -> bool:
-        return self.diverged or self.epoch >= self.config.epochs
 
     @property
     def genotype(self) -> Genotype:
         return derive_genotype(self.alphas.normal, self.alphas.reduce, self.config.genotype_rule)
 
+    def _stateful(self) -> dict[str, Any]:
+        return {"model": self.model, "alphas": self.alphas, "weight_optimizer": self.weight_optimizer,
+                "arch_optimizer": self.arch_optimizer, "generators": self.generators}
+
     # ------------------------------------------------------------------ one step
     def _samples(self, tau: float, generator: torch.Generator) -> tuple[list[EdgeSample], list[EdgeSample]]:
         per_cell = self.config.resample_per_cell
-        draw = self.relaxation.sample
+        draw = self.method.sample
         normal = [draw(self.alphas.normal, tau, generator) for _ in range(self.model.num_normal if per_cell else 1)]
         reduce = [draw(self.alphas.reduce, tau, generator) for _ in range(self.model.num_reduce if per_cell else 1)]
         return normal, reduce
@@ -159,59 +135,13 @@ class Search:
             torch.stack([s.weights for s in normal]), torch.stack([s.weights for s in reduce]), tau)
         return ce + self.resource_lambda * term.loss, ce, logits, term.cost
 
-    def _accumulate(self, x: torch.Tensor, y: torch.Tensor, tau: float, params: list[torch.Tensor],
-                    stats: dict[str, RunningMean] | None) -> bool:
-        """Back-propagate the mean objective of ``nsample`` samples into ``params``; False on NaN/inf."""
-        n = self.config.nsample
-        for _ in range(n):
-            objective, ce, logits, cost = self.loss(x, y, tau)
-            if not torch.isfinite(objective):
-                return False
-            if objective.requires_grad:  # not when every edge of a hard sample chose ``none``
-                (objective / n).backward(inputs=params)
-            if stats is not None:
-                stats["loss"].add(ce.item(), len(y))
-                stats["acc"].add(100.0 * correct(logits, y) / len(y), len(y))
-                stats["cost"].add(cost.item(), 1)
-        return True
+    def train_step(self, batch: Batch, val_batch: Batch | None, tau: float, stats: Stats | None = None) -> bool:
+        """One step of the method on a training batch (and, bilevel, a validation batch).
 
-    def _step_weights(self, x: torch.Tensor, y: torch.Tensor, tau: float, stats: dict[str, RunningMean]) -> bool:
-        params = self.weight_params
-        self.weight_optimizer.zero_grad(set_to_none=True)
-        with frozen(self.arch_params):
-            if not self._accumulate(x, y, tau, params, stats):
-                return False
-        nn.utils.clip_grad_norm_(params, self.config.weights.grad_clip)
-        self.weight_optimizer.step()
-        return True
-
-    def _step_arch(self, x: torch.Tensor, y: torch.Tensor, tau: float, train_batch: Batch) -> bool:
-        params = self.arch_params
-        self.arch_optimizer.zero_grad(set_to_none=True)
-        if self.config.second_order:
-            from snas.unrolled import unrolled_arch_gradient
-
-            if not unrolled_arch_gradient(self, train_batch, (x, y), tau):
-                return False
-        else:
-            with frozen(self.weight_params):
-                if not self._accumulate(x, y, tau, params, None):
-                    return False
-        nn.utils.clip_grad_norm_(params, self.config.arch.grad_clip)
-        self.arch_optimizer.step()
-        return True
-
-    def _step_single_level(self, x: torch.Tensor, y: torch.Tensor, tau: float, stats: dict[str, RunningMean]) -> bool:
-        weights, alphas = self.weight_params, self.arch_params
-        self.weight_optimizer.zero_grad(set_to_none=True)
-        self.arch_optimizer.zero_grad(set_to_none=True)
-        if not self._accumulate(x, y, tau, weights + alphas, stats):
-            return False
-        nn.utils.clip_grad_norm_(weights, self.config.weights.grad_clip)
-        nn.utils.clip_grad_norm_(alphas, self.config.arch.grad_clip)
-        self.weight_optimizer.step()
-        self.arch_optimizer.step()
-        return True
+        False if a loss was NaN/inf; that update is then not applied.  ``stats`` collects
+        the training loss, accuracy and cost (keys ``loss``, ``acc``, ``cost``).
+        """
+        return self.method.step(self.learner, batch, val_batch, tau, stats)
 
     # ------------------------------------------------------------------ one epoch
     def _validation_batches(self) -> Iterator[Batch]:
@@ -226,21 +156,16 @@ class Search:
         set_lr(self.weight_optimizer, lr)
         stats = {name: RunningMean() for name in ("loss", "acc", "cost")}
         steps = self.data.train.train_steps()
-        val_batches = self._validation_batches() if self.relaxation.bilevel else None
+        val_batches = self._validation_batches() if self.method.bilevel else None
         tau = self.temperature.at(self.epoch)
         for step, (x, y) in enumerate(self.data.train.train_epoch(self.generators["data"])):
             tau = self.temperature.at(self.epoch, step)
             x = x.contiguous(memory_format=self.memory_format)
-            if val_batches is None:
-                ok = self._step_single_level(x, y, tau, stats)
-            else:
+            val_batch = None
+            if val_batches is not None:
                 xv, yv = next(val_batches)
-                xv = xv.contiguous(memory_format=self.memory_format)
-                if self.relaxation.arch_first:
-                    ok = self._step_arch(xv, yv, tau, (x, y)) and self._step_weights(x, y, tau, stats)
-                else:
-                    ok = self._step_weights(x, y, tau, stats) and self._step_arch(xv, yv, tau, (x, y))
-            if not ok:
+                val_batch = xv.contiguous(memory_format=self.memory_format), yv
+            if not self.train_step((x, y), val_batch, tau, stats):
                 self.diverged = True
                 break
             if on_step is not None:
@@ -283,71 +208,16 @@ class Search:
             "eval_params_m": full.params_m, "eval_macs_m": full.macs_m,
         }
 
-    def run_epoch(self, on_step: StepCallback | None = None) -> dict[str, Any]:
-        """Train one epoch, evaluate, and return its metrics (also appended to ``history``)."""
-        if self.finished:
-            raise RuntimeError(f"the search is finished ({self.epoch} of {self.config.epochs} epochs)")
+    def _epoch(self, on_step: StepCallback | None) -> dict[str, Any]:
         start = time.perf_counter()
         train = self._train_epoch(on_step)
         train_time = time.perf_counter() - start
         search_acc, child_acc = self.evaluate(train["temperature"])
-        self.epoch += 1
-        metrics: dict[str, Any] = {
-            "epoch": self.epoch,
+        return {
             "train_loss": train["train_loss"], "train_acc": train["train_acc"],
             "search_val_acc": search_acc, "child_val_acc": child_acc,
             "search_val_acc_avg3": trailing_mean([float(h["search_val_acc"]) for h in self.history] + [search_acc]),
             "temperature": train["temperature"], "cost": train["cost"], "lr": train["lr"],
             **self._architecture_metrics(self.genotype),
-            "epoch_time_s": time.perf_counter() - start,
             "images_per_s": train["images"] / train_time if train_time > 0 else math.nan,
-            "diverged": self.diverged,
         }
-        self.history.append(metrics)
-        return metrics
-
-    # ------------------------------------------------------------------ state
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "epoch": self.epoch,
-            "diverged": self.diverged,
-            "model": self.model.state_dict(),
-            "alphas": self.alphas.state_dict(),
-            "weight_optimizer": self.weight_optimizer.state_dict(),
-            "arch_optimizer": self.arch_optimizer.state_dict(),
-            "generators": self.generators.state_dict(),
-            "history": self.history,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.alphas.load_state_dict(state["alphas"])
-        self.weight_optimizer.load_state_dict(state["weight_optimizer"])
-        self.arch_optimizer.load_state_dict(state["arch_optimizer"])
-        self.generators.load_state_dict(state["generators"])
-        self.epoch = int(state["epoch"])
-        self.diverged = bool(state["diverged"])
-        self.history = list(state["history"])
-
-    def save(self, path: str | Path) -> Path:
-        """Write a checkpoint holding the config, the split, the genotype and the full state."""
-        return save_checkpoint(path, KIND, {
-            "config": self.config.model_dump(mode="json", by_alias=True),
-            "split": self.data.split.to_dict(),
-            "epoch": self.epoch,
-            "genotype": self.genotype.to_dict(),
-            "state": self.state_dict(),
-        })
-
-    @classmethod
-    def restore(cls, path: str | Path, data: SearchData | None = None) -> Search:
-        """Rebuild a search from its checkpoint, ready to continue with ``run_epoch``."""
-        record = load_checkpoint(path, KIND)
-        search = cls(SearchConfig.model_validate(record["config"]), data=data)
-        if search.data.split.fingerprint != record["split"]["fingerprint"]:
-            raise UserInputError(
-                f"the data split differs from the one {path} was trained on (the data set changed?); "
-                f"resuming would mix validation and training images"
-            )
-        search.load_state_dict(record["state"])
-        return search

@@ -11,6 +11,9 @@ by source index.
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
+
+from snas.registry import unknown_name
 
 PRIMITIVES: tuple[str, ...] = (
     "none",
@@ -30,9 +33,19 @@ STEPS = 4
 INPUT_NODES = 2
 """Input nodes per cell (outputs of the previous two cells)."""
 
+NetworkKind = Literal["cifar", "imagenet"]
+"""The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
+
 NUM_OPS = len(PRIMITIVES)
 NONE_INDEX = PRIMITIVES.index("none")
 SKIP_INDEX = PRIMITIVES.index("skip_connect")
+
+
+def check_primitive(name: str) -> str:
+    """Return ``name`` if it is a known primitive; otherwise raise a ValueError naming the choices."""
+    if name not in PRIMITIVES:
+        raise unknown_name("primitive", name, PRIMITIVES)
+    return name
 
 
 @cache

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from snas.registry import Registry
+
 UpdateEvery = Literal["epoch", "step"]
 
 
@@ -38,11 +40,21 @@ def _constant(tau0: float, tau_min: float, rate: float, epochs_done: float, frac
     return tau0
 
 
-SCHEDULES: dict[str, Schedule] = {
+SCHEDULES: Registry[Schedule] = Registry("schedule", {
     "exponential": _exponential,
     "linear": _linear,
     "constant": _constant,
-}
+})
+
+
+def check_schedule(schedule: str, initial: float, minimum: float, anneal_rate: float) -> None:
+    """Raise ValueError unless the settings describe a schedule (the config's check too)."""
+    SCHEDULES.check(schedule)
+    if not 0 < minimum <= initial:
+        raise ValueError(f"min ({minimum}) must not exceed initial ({initial})" if minimum > 0
+                         else f"min must be positive, got {minimum}")
+    if not 0 < anneal_rate <= 1:
+        raise ValueError(f"anneal_rate must be in (0, 1], got {anneal_rate}")
 
 
 @dataclass(frozen=True)
@@ -58,12 +70,7 @@ class TemperatureSchedule:
     steps_per_epoch: int
 
     def __post_init__(self) -> None:
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown temperature schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
-        if not 0 < self.minimum <= self.initial:
-            raise ValueError(f"temperature needs 0 < min <= initial, got min={self.minimum}, initial={self.initial}")
-        if not 0 < self.anneal_rate <= 1:
-            raise ValueError(f"anneal_rate must be in (0, 1], got {self.anneal_rate}")
+        check_schedule(self.schedule, self.initial, self.minimum, self.anneal_rate)
 
     def at(self, epoch: int, step: int = 0) -> float:
         """τ for optimisation step ``step`` (0-based, within the epoch) of epoch ``epoch``."""

@@ -26,6 +26,7 @@ from snas.catalogue import catalogue_name
 from snas.checkpoint import load_checkpoint
 from snas.errors import UserInputError
 from snas.genotype import Genotype
+from snas.run import check_run_record
 from snas.space import PRIMITIVES, cell_edges
 
 # metric -> (column header, format); a column shows when the history has the metric
@@ -37,7 +38,6 @@ _COLUMNS: dict[str, tuple[str, str]] = {
     "drop_path": ("drop path", "{:.3f}"), "epoch_time_s": ("time s", "{:.1f}"),
 }
 _HEAD, _TAIL = 5, 10  # epochs shown at the start and end of a long history
-_REQUIRED = ("config", "epoch", "genotype", "state")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -106,31 +106,11 @@ def _checkpoint_path(path: Path) -> Path:
     return path / "checkpoint.pt" if path.is_dir() else path
 
 
-def _damage(record: dict[str, Any]) -> str | None:
-    """What makes ``record`` unreadable for ``inspect``, or None."""
-    missing = [key for key in _REQUIRED if key not in record]
-    if missing:
-        return f"it lacks {', '.join(missing)}"
-    if not isinstance(record["config"], dict):
-        return "its config is not a mapping"
-    state = record["state"]
-    history = state.get("history") if isinstance(state, dict) else None
-    if not isinstance(history, list) or not all(isinstance(epoch, dict) for epoch in history):
-        return "its metric history is missing or not a list of epochs"
-    return None
-
-
 def describe(record: dict[str, Any], path: Path) -> str:
     """Everything ``inspect`` prints about one checkpoint record."""
-    kind = record.get("kind")
-    if kind not in ("search", "retrain"):
-        raise UserInputError(f"{path} is damaged or from another version: its kind is {kind!r}, "
-                             f"not search or retrain")
-    damage = _damage(record)
-    if damage:
-        raise UserInputError(f"{path} is damaged or from another version: {damage}")
+    checked = check_run_record(record, path)
+    kind, genotype = checked.kind, checked.genotype
     config, state = record["config"], record["state"]
-    genotype = Genotype.from_dict(record["genotype"])
     what = (f"search ({config.get('method')} on {config.get('data', {}).get('dataset')})" if kind == "search"
             else f"retraining ({config.get('network')} network on {config.get('data', {}).get('dataset')})")
     lines = [f"checkpoint: {path}", f"kind: {what}, epoch {record['epoch']} of {config.get('epochs')}"]

@@ -68,9 +68,10 @@ def _network(args: argparse.Namespace) -> EvalNetwork:
 def _published(name: str | None, dataset: str, network: EvalNetwork) -> Published | None:
     """The paper's figures, where they describe exactly this network."""
     entry = CATALOGUE.get(name or "")
-    if entry is None or network != EVAL_NETWORKS[dataset]:
+    published = None if entry is None else entry.published if dataset == "cifar10" else entry.imagenet
+    if published is None or network != published.network(EVAL_NETWORKS[dataset]):
         return None
-    return entry.published if dataset == "cifar10" else entry.imagenet
+    return published
 
 
 def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, Any]:
@@ -135,7 +136,9 @@ def _text(report: dict[str, Any]) -> str:
             lines.append(f"  note: this genotype in this network does not give the paper's figure ({shown}); "
                          f"the network is built as designed, not fitted to the paper")
     elif report["catalogue"]:
-        reference = EVAL_NETWORKS[report["dataset"]]
+        entry, reference = CATALOGUE[report["catalogue"]], EVAL_NETWORKS[report["dataset"]]
+        figures = entry.published if report["dataset"] == "cifar10" else entry.imagenet
+        reference = reference if figures is None else figures.network(reference)
         if (net["layers"], net["channels"]) == (reference.layers, reference.channels):
             lines.append(f"  published: the catalogue has no {report['dataset']} figures for this genotype")
         else:

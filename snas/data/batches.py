@@ -14,7 +14,6 @@ of steps per epoch).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Literal, Protocol
 
@@ -151,6 +150,3 @@ class StreamedBatches:
         for images, labels in self._decoded(list(range(self.num_images)), drop_last=False):
             yield normalize(images, self.mean, self.std), labels
 
-
-def eval_batches_count(batches: Batches) -> int:
-    return math.ceil(batches.num_images / batches.batch_size)

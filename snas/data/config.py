@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from snas.configmodel import Frozen
+from snas.data.sets import DATASETS, SyntheticConfig
 
 
 class SplitConfig(Frozen):
@@ -25,16 +26,6 @@ class SplitConfig(Frozen):
     train_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     train_size: int | None = Field(None, gt=0)
     val_size: int | None = Field(None, gt=0)
-
-
-class SyntheticConfig(Frozen):
-    """Shape of the generated ``synthetic`` set (class patterns plus noise)."""
-
-    classes: int = Field(10, ge=2)
-    image_size: int = Field(16, ge=4)
-    train_images: int = Field(2000, ge=10)
-    test_images: int = Field(500, ge=10)
-    noise: float = Field(0.35, ge=0.0)
 
 
 def default_root() -> Path:
@@ -72,11 +63,7 @@ class DataConfig(Frozen):
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, name: str) -> str:
-        from snas.data.sets import DATASETS
-
-        if name not in DATASETS:
-            raise ValueError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
-        return name
+        return DATASETS.check(name)
 
     @field_validator("root")
     @classmethod

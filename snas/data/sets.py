@@ -12,17 +12,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
+from pydantic import Field
 
-from snas.data.config import DataConfig
+from snas.configmodel import Frozen
 from snas.errors import UserInputError
+from snas.registry import Registry
 
 Split = Literal["train", "test"]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 _HOLDOUT_FRACTION = 0.2
+
+
+class SyntheticConfig(Frozen):
+    """Shape of the generated ``synthetic`` set (class patterns plus noise)."""
+
+    classes: int = Field(10, ge=2)
+    image_size: int = Field(16, ge=4)
+    train_images: int = Field(2000, ge=10)
+    test_images: int = Field(500, ge=10)
+    noise: float = Field(0.35, ge=0.0)
+
+
+class SetSettings(Protocol):
+    """What loading a set reads of its settings (:class:`snas.data.config.DataConfig`,
+    which validates the set's name against :data:`DATASETS` and so cannot be imported here)."""
+
+    dataset: str
+    root: Path
+    download: bool
+    image_size: int
+    in_memory: Literal["auto", "yes", "no"]
+    memory_limit_gb: float
+    synthetic: SyntheticConfig
 
 
 @dataclass(frozen=True)
@@ -76,23 +101,23 @@ ImageSource = ImageSet | ImageFiles
 class DatasetSpec:
     """How to load a data set and how to serve it by default."""
 
-    load: Callable[[DataConfig, Split], ImageSource]
+    load: Callable[[SetSettings, Split], ImageSource]
     mean: tuple[float, ...] | None
     """Per-channel normalisation mean in [0, 1]; ``None``: measured on the training images."""
     std: tuple[float, ...] | None
     crop_padding: int
     flip: bool
     needs_download: bool = False
-    present: Callable[[DataConfig], None] | None = None
+    present: Callable[[SetSettings], None] | None = None
     """A cheap check that the files are where ``root`` says, without reading them; raises
     the same :class:`UserInputError` the loader would.  ``None``: nothing to look for."""
-    shape: Callable[[DataConfig], tuple[int, int, int]] = lambda cfg: (3, 32, 10)
+    shape: Callable[[SetSettings], tuple[int, int, int]] = lambda cfg: (3, 32, 10)
     """(channels, image side, classes) known without loading, for the memory estimate of a
     study's trials (:mod:`snas.memory`); an image folder's classes are not counted, so it
     claims 1000 (the classifier is a small part of a network)."""
 
 
-def check_present(cfg: DataConfig) -> None:
+def check_present(cfg: SetSettings) -> None:
     """Fail now, with the loader's message, when the data set's files are plainly absent.
 
     Commands that start many trials call this first, so a missing CIFAR folder is one
@@ -137,7 +162,7 @@ def _pick(split: Split, whole: ImageSet) -> ImageSet:
     return whole.subset(kept if split == "train" else held)
 
 
-def _load_digits(cfg: DataConfig, split: Split) -> ImageSet:
+def _load_digits(cfg: SetSettings, split: Split) -> ImageSet:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -148,7 +173,7 @@ def _load_digits(cfg: DataConfig, split: Split) -> ImageSet:
     return _pick(split, whole)
 
 
-def _load_synthetic(cfg: DataConfig, split: Split) -> ImageSet:
+def _load_synthetic(cfg: SetSettings, split: Split) -> ImageSet:
     """Class-specific coloured 4×4 patterns, upsampled, randomly shifted, plus noise.
 
     Learnable (accuracy well above chance after a few epochs of a tiny network) but not
@@ -173,7 +198,7 @@ def _load_synthetic(cfg: DataConfig, split: Split) -> ImageSet:
 
 
 def _torchvision_error(
-    title: str, cfg: DataConfig, expected: str, url: str, archive: bool, err: Exception,
+    title: str, cfg: SetSettings, expected: str, url: str, archive: bool, err: Exception,
 ) -> UserInputError:
     """Say where the files go and where they come from; ``archive``: ``url`` must be extracted."""
     where = cfg.root / expected
@@ -190,8 +215,8 @@ def _torchvision_error(
     )
 
 
-def _cifar_loader(class_name: str, title: str, folder: str) -> Callable[[DataConfig, Split], ImageSet]:
-    def load(cfg: DataConfig, split: Split) -> ImageSet:
+def _cifar_loader(class_name: str, title: str, folder: str) -> Callable[[SetSettings, Split], ImageSet]:
+    def load(cfg: SetSettings, split: Split) -> ImageSet:
         from torchvision import datasets
 
         cls = getattr(datasets, class_name)
@@ -205,9 +230,9 @@ def _cifar_loader(class_name: str, title: str, folder: str) -> Callable[[DataCon
     return load
 
 
-def _file_present(title: str, expected: str, url: Callable[[], str], archive: bool) -> Callable[[DataConfig], None]:
+def _file_present(title: str, expected: str, url: Callable[[], str], archive: bool) -> Callable[[SetSettings], None]:
     """A presence check for ``<root>/<expected>``; ``url`` is looked up only for the message."""
-    def present(cfg: DataConfig) -> None:
+    def present(cfg: SetSettings) -> None:
         if not (cfg.root / expected).exists():
             raise _torchvision_error(title, cfg, expected, url(), archive, FileNotFoundError(cfg.root / expected))
 
@@ -224,7 +249,7 @@ def _torchvision_url(class_name: str, split: Split | None = None) -> Callable[[]
     return url
 
 
-def _load_svhn(cfg: DataConfig, split: Split) -> ImageSet:
+def _load_svhn(cfg: SetSettings, split: Split) -> ImageSet:
     from torchvision import datasets
 
     try:
@@ -288,12 +313,12 @@ def _scan_folder(root: Path, classes: tuple[str, ...]) -> tuple[list[Path], list
     return paths, labels
 
 
-def _imagefolder_present(cfg: DataConfig) -> None:
+def _imagefolder_present(cfg: SetSettings) -> None:
     root = cfg.root
     _folder_classes(root / "train" if (root / "train").is_dir() else root)
 
 
-def _load_imagefolder(cfg: DataConfig, split: Split) -> ImageSource:
+def _load_imagefolder(cfg: SetSettings, split: Split) -> ImageSource:
     """``root/<class>/*`` (20% held out as test) or ``root/{train,test|val}/<class>/*``.
 
     In the second layout the class list (and so every label) comes from ``train/``.
@@ -332,7 +357,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 _CIFAR_FLIP = dict(crop_padding=4, flip=True, needs_download=True)
 
-DATASETS: dict[str, DatasetSpec] = {
+DATASETS: Registry[DatasetSpec] = Registry("data set", {
     "digits": DatasetSpec(_load_digits, None, None, crop_padding=1, flip=False, shape=lambda cfg: (1, 8, 10)),
     "synthetic": DatasetSpec(_load_synthetic, None, None, crop_padding=2, flip=False,
                              shape=lambda cfg: (3, cfg.synthetic.image_size, cfg.synthetic.classes)),
@@ -353,5 +378,5 @@ DATASETS: dict[str, DatasetSpec] = {
     # without decoding it all, and both paths must serve identical batches.
     "imagefolder": DatasetSpec(_load_imagefolder, IMAGENET_MEAN, IMAGENET_STD, crop_padding=4, flip=True,
                                present=_imagefolder_present, shape=lambda cfg: (3, cfg.image_size, 1000)),
-}
+})
 """The data-set registry."""

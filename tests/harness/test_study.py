@@ -288,3 +288,24 @@ def test_a_cuda_device_without_a_gpu_per_trial_is_refused(tmp_path, capsys, chan
     path = study_file(tmp_path, **changes)
     assert main(["run", str(path)]) == 2
     assert "search.device asks for cuda but resources.gpu is 0" in capsys.readouterr().err
+
+
+def test_a_retrain_study_reads_genotype_files_once_at_the_edge(tmp_path):
+    """The config validates mappings only; the study reads the files its genotypes name."""
+    from study_helpers import tiny_study
+
+    from harness.study import Study
+    from snas.catalogue import CATALOGUE
+
+    searched = tmp_path / "genotype.json"
+    searched.write_text(CATALOGUE["SNAS_mild"].genotype.to_json())
+    study = tiny_study("files", tmp_path, kind="retrain", genotypes={"mine": str(searched)},
+                       retrain={"settings": {"genotype": "mine", "layers": 5, "init_channels": 4, "epochs": 1,
+                                             "auxiliary": False, "device": "cpu"}},
+                       space={"retrain.settings.seed": {"grid": [0]}})
+    spec = Study.model_validate(study)
+    assert spec.genotypes["mine"] == CATALOGUE["SNAS_mild"].genotype.to_dict()
+    assert spec.retrain_config({}).resolved_genotype == CATALOGUE["SNAS_mild"].genotype
+    settings = {**study["retrain"]["settings"], "genotype": str(searched)}
+    direct = Study.model_validate({**study, "genotypes": {}, "retrain": {"settings": settings}})
+    assert direct.retrain_config({}).resolved_genotype == CATALOGUE["SNAS_mild"].genotype

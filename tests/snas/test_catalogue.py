@@ -129,3 +129,15 @@ def test_genotype_arguments_resolve_from_name_json_file_and_darts_text(tmp_path)
 def test_unknown_genotype_argument_names_the_catalogue():
     with pytest.raises(GenotypeError, match="'DARTS_V3' is not a catalogue name.*DARTS_V2"):
         resolve_genotype("DARTS_V3")
+
+
+def test_gdas_imagenet_figures_are_its_own_c50_network():
+    """GDAS's 5.3M / 581M are for C = 50; at the DARTS/SNAS width C = 48 they do not hold."""
+    published = CATALOGUE["GDAS_V1"].imagenet
+    network = published.network(EVAL_NETWORKS["imagenet"])
+    assert (network.layers, network.channels) == (14, 50)
+    assert CATALOGUE["DARTS_V2"].imagenet.network(EVAL_NETWORKS["imagenet"]) == EVAL_NETWORKS["imagenet"]
+    for channels, agree in ((50, True), (48, False)):
+        size = profile_child(CATALOGUE["GDAS_V1"].genotype, kind="imagenet", channels=channels, layers=14,
+                             num_classes=1000, image_size=224)
+        assert published.params_agree(size.params_m) is agree and published.macs_agree(size.macs_m) is agree

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from snas.layout import BatchNorm2d, batch_norm, grad_in_input_layout, layout_of
+from snas.methods import METHODS
 from snas.ops import depthwise_conv2d, factorized_reduce, pointwise_conv2d
-from snas.relax import RELAXATIONS
 from snas.supernet import SuperNet
 
 CL = torch.channels_last
@@ -162,7 +162,7 @@ def test_a_channels_last_search_step_never_mixes_layouts_in_backward(method):
     x = torch.randn(2, 3, 16, 16).contiguous(memory_format=CL)
     gen = torch.Generator().manual_seed(0)
     alphas = [torch.randn(14, 8, requires_grad=True) for _ in range(2)]
-    normal, reduce = (RELAXATIONS[method].sample(a, 1.0, gen) for a in alphas)
+    normal, reduce = (METHODS[method].sample(a, 1.0, gen) for a in alphas)
     loss = F.cross_entropy(net(x, [normal], [reduce]), torch.tensor([0, 1]))
     with MixedLayoutBackward() as watch:
         loss.backward()

@@ -2,7 +2,8 @@ import math
 
 import torch
 
-from snas.relax import RELAXATIONS, argmax_sample, gumbel_noise, gumbel_softmax, straight_through
+from snas.methods import METHODS
+from snas.relax import argmax_sample, gumbel_noise, gumbel_softmax, straight_through
 
 
 def test_gumbel_softmax_equals_formula_for_fixed_noise():
@@ -46,12 +47,12 @@ def test_hard_sample_is_exactly_one_hot_in_value():
 def test_methods_sample_what_they_promise():
     alpha = torch.randn(14, 8)
     gen = torch.Generator().manual_seed(0)
-    snas = RELAXATIONS["snas"].sample(alpha, 1.0, gen)
+    snas = METHODS["snas"].sample(alpha, 1.0, gen)
     assert snas.choice is None and torch.allclose(snas.weights.sum(-1), torch.ones(14))
     assert not torch.allclose(snas.weights, torch.softmax(alpha, -1))
-    gdas = RELAXATIONS["gdas"].sample(alpha, 1.0, gen)
+    gdas = METHODS["gdas"].sample(alpha, 1.0, gen)
     assert gdas.choice is not None and torch.equal(gdas.weights.sum(-1), torch.ones(14))
-    darts = RELAXATIONS["darts"].sample(alpha, 1.0, gen)
+    darts = METHODS["darts"].sample(alpha, 1.0, gen)
     assert darts.choice is None and torch.allclose(darts.weights, torch.softmax(alpha, -1))
     mode = argmax_sample(alpha)
     assert mode.choice == tuple(alpha.argmax(-1).tolist())
@@ -59,7 +60,7 @@ def test_methods_sample_what_they_promise():
 
 def test_samples_come_only_from_the_given_generator():
     alpha = torch.randn(14, 8)
-    a = RELAXATIONS["snas"].sample(alpha, 0.5, torch.Generator().manual_seed(1)).weights
+    a = METHODS["snas"].sample(alpha, 0.5, torch.Generator().manual_seed(1)).weights
     torch.manual_seed(123)  # the global RNG must not matter
-    b = RELAXATIONS["snas"].sample(alpha, 0.5, torch.Generator().manual_seed(1)).weights
+    b = METHODS["snas"].sample(alpha, 0.5, torch.Generator().manual_seed(1)).weights
     assert torch.equal(a, b)

@@ -14,7 +14,8 @@ Z_R = torch.tensor([[[0.6, 0.3, 0.1]]])
 
 
 def penalty(method="reparametrization", separation="params", log=False, ratio=0.5, baseline=False):
-    return ResourcePenalty(method, separation, log, ratio, baseline, NORMAL, REDUCE)
+    """One cell of each type, combined by their mean: the values of that cell itself."""
+    return ResourcePenalty(method, separation, log, ratio, baseline, NORMAL, REDUCE, normalisation="mean")
 
 
 def alphas():
@@ -106,10 +107,10 @@ def test_default_lambdas_are_the_official_ones():
     assert default_lambda("discrete", False) == 1e-4
 
 
-def test_costs_follow_the_real_input_shape_of_each_edge():
+def test_measured_costs_follow_the_real_input_shape_of_each_edge():
     c, h = 8, 16
-    normal = cell_cost_table(CellGeometry(c, h, h, reduction=False))
-    reduce = cell_cost_table(CellGeometry(c, h, h, reduction=True))
+    normal = cell_cost_table(CellGeometry(c, h, h, reduction=False), "measured")
+    reduce = cell_cost_table(CellGeometry(c, h, h, reduction=True), "measured")
     sep3 = PRIMITIVES.index("sep_conv_3x3")
     size = 2 * (c * 9 + c * c)  # two depthwise 3×3 + two pointwise 1×1
     e_in, e_mid = edge_index(0, 2), edge_index(2, 3)

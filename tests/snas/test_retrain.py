@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from snas.catalogue import CATALOGUE
+from snas.catalogue import CATALOGUE, resolve_genotype
 from snas.childnet import ChildCell, drop_path
 from snas.config import RetrainConfig
 from snas.genotype import Genotype
@@ -104,3 +104,13 @@ def test_imagenet_network_with_label_smoothing_trains(tmp_path):
     metrics = run.run_epoch()
     assert run.model.stem1 is not None
     assert metrics["train_loss"] > 0 and metrics["macs_m"] > 0
+
+
+def test_validating_a_config_reads_no_genotype_file(tmp_path):
+    """A file is read where the config is written (resolve_genotype); the config takes the mapping."""
+    path = tmp_path / "genotype.json"
+    path.write_text(CATALOGUE["DARTS_V2"].genotype.to_json())
+    with pytest.raises(ValueError, match="is not a catalogue name or Genotype.* read with resolve_genotype first"):
+        RetrainConfig.model_validate({"genotype": str(path)})
+    config = RetrainConfig.model_validate({"genotype": resolve_genotype(str(path)).to_dict()})
+    assert config.resolved_genotype == CATALOGUE["DARTS_V2"].genotype

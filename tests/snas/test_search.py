@@ -5,6 +5,7 @@ import torch
 from search_helpers import tiny_search_settings
 
 from snas.config import SearchConfig
+from snas.methods.base import step_arch, step_weights
 from snas.metrics import SEARCH_METRICS
 from snas.search import Search
 from snas.space import PRIMITIVES
@@ -132,12 +133,20 @@ def expected_cost(search):
     penalty = search.penalty
     with torch.no_grad():
         term = type(penalty)("discrete", penalty.separation, penalty.log_penalty, penalty.ratio, False,
-                             penalty.normal_costs, penalty.reduce_costs)
+                             penalty.normal_costs, penalty.reduce_costs, penalty.normalisation)
         return term(search.alphas.normal, search.alphas.reduce, None, None, 1.0).cost.item()
 
 
+def arch_step(search, batch):
+    """The α half of the method's bilevel step, on ``batch`` as training and validation batch."""
+    return step_arch(search.learner, batch, batch, 1.0, search.method.arch_gradient(search.learner))
+
+
 def clipped(grads, max_norm):
-    """Gradients as ``clip_grad_norm_`` leaves them; ``None`` for parameters a hard sample skipped."""
+    """Gradients as ``clip_grad_norm_`` leaves them (``max_norm`` None: unclipped); ``None`` for
+    parameters a hard sample skipped."""
+    if max_norm is None:
+        return list(grads)
     norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads if g is not None]))
     return [None if g is None else g * min(1.0, max_norm / (float(norm) + 1e-6)) for g in grads]
 
@@ -149,9 +158,10 @@ def test_each_bilevel_pass_gets_the_full_gradient_of_its_own_level_only(method):
     x, y = next(search.data.train.train_epoch(search.generators["data"]))
     weights, alphas = list(search.model.parameters()), list(search.alphas.parameters())
     for level, other, step, max_norm in [
-        (weights, alphas, lambda: search._step_weights(x, y, 1.0, {n: RunningMean() for n in ("loss", "acc", "cost")}),
+        (weights, alphas, lambda: step_weights(search.learner, (x, y), 1.0, {n: RunningMean() for n in
+                                                                              ("loss", "acc", "cost")}),
          search.config.weights.grad_clip),
-        (alphas, weights, lambda: search._step_arch(x, y, 1.0, (x, y)), search.config.arch.grad_clip),
+        (alphas, weights, lambda: arch_step(search, (x, y)), search.config.arch.grad_clip),
     ]:
         arch_rng, model_rng = search.generators["arch"].get_state(), torch.get_rng_state()
         expected = clipped(torch.autograd.grad(search.loss(x, y, 1.0)[0], level, allow_unused=True), max_norm)
@@ -178,6 +188,6 @@ def test_an_arch_step_whose_sample_chose_none_everywhere_leaves_alpha_unchanged(
             alpha.fill_(-50.0)
             alpha[:, none] = 50.0
     before = [a.detach().clone() for a in search.alphas.parameters()]
-    assert search._step_arch(x, y, 1.0, (x, y))
+    assert arch_step(search, (x, y))
     assert all(a.grad is None for a in search.alphas.parameters())
     assert all(torch.equal(a, b) for a, b in zip(search.alphas.parameters(), before))

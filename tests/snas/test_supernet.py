@@ -6,8 +6,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from bench.reference_supernet import ReferenceSuperNet, load_into
 from snas.childnet import ChildNetwork
 from snas.genotype import Genotype
+from snas.methods import METHODS
 from snas.ops import DilConv, FactorizedReduce, SepConv, depthwise_conv2d
-from snas.relax import RELAXATIONS, EdgeSample, argmax_sample
+from snas.relax import EdgeSample, argmax_sample
 from snas.space import PRIMITIVES, cell_edges
 from snas.stacked import StackedConvChain, StackedFactorizedReduce
 from snas.supernet import SuperNet
@@ -33,7 +34,7 @@ def test_supernet_computes_the_reference_design(method, channels_last):
         ours, x = ours.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     alphas = [torch.randn(14, 8, dtype=torch.float64, requires_grad=True) for _ in range(2)]
     gen = torch.Generator().manual_seed(0)
-    normal, reduce = (RELAXATIONS[method].sample(a, 0.8, gen) for a in alphas)
+    normal, reduce = (METHODS[method].sample(a, 0.8, gen) for a in alphas)
     ref_logits = reference(x, normal.weights, reduce.weights)
     ref_grads = torch.autograd.grad(F.cross_entropy(ref_logits, y), alphas, retain_graph=True)
     our_logits = ours(x, [normal], [reduce])
@@ -50,7 +51,7 @@ def test_supernet_computes_the_reference_design(method, channels_last):
 def test_hard_sample_matches_the_one_hot_mixture_in_value():
     _, ours = make_pair()
     x = torch.randn(4, 3, 16, 16)
-    hard = [RELAXATIONS["gdas"].sample(torch.randn(14, 8), 1.0, torch.Generator().manual_seed(s)) for s in (1, 2)]
+    hard = [METHODS["gdas"].sample(torch.randn(14, 8), 1.0, torch.Generator().manual_seed(s)) for s in (1, 2)]
     as_mixture = [EdgeSample(h.weights) for h in hard]
     ours.eval()  # running statistics: outputs no longer depend on which ops ran before
     assert torch.allclose(ours(x, [hard[0]], [hard[1]]), ours(x, [as_mixture[0]], [as_mixture[1]]), atol=1e-5)
@@ -64,7 +65,7 @@ def test_hard_sample_trains_alpha_through_the_chosen_ops_only():
     ours.double()
     x, y = torch.randn(4, 3, 16, 16, dtype=torch.float64), torch.randint(0, 5, (4,))
     alphas = [torch.randn(14, 8, dtype=torch.float64, requires_grad=True) for _ in range(2)]
-    hard = [RELAXATIONS["gdas"].sample(a, 1.0, torch.Generator().manual_seed(s)) for s, a in enumerate(alphas)]
+    hard = [METHODS["gdas"].sample(a, 1.0, torch.Generator().manual_seed(s)) for s, a in enumerate(alphas)]
     chosen_only = [EdgeSample(h.weights * h.weights.detach()) for h in hard]  # ST path kept for chosen ops
     hard_grads = torch.autograd.grad(F.cross_entropy(ours(x, hard[:1], hard[1:]), y), alphas, retain_graph=True)
     mixture_grads = torch.autograd.grad(F.cross_entropy(ours(x, chosen_only[:1], chosen_only[1:]), y), alphas)

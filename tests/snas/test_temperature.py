@@ -37,8 +37,8 @@ def test_per_step_uses_fractional_epochs():
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"schedule": "cubic"}, "unknown temperature schedule"),
-    ({"minimum": 2.0}, "0 < min <= initial"),
+    ({"schedule": "cubic"}, "unknown schedule .cubic.; choose from"),
+    ({"minimum": 2.0}, "must not exceed initial"),
     ({"anneal_rate": 1.5}, "anneal_rate"),
     ({"anneal_rate": 0.0}, "anneal_rate"),
 ])

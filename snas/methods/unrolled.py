@@ -5,31 +5,28 @@
 central finite difference with step ``0.01 / ‖∇_θ' L_val‖``, as in the DARTS paper.  The
 network is evaluated with substituted weights through ``torch.func.functional_call`` on
 copies of the BatchNorm buffers, so no model copy is made and the real running statistics
-only see the ordinary training forward.
+only see the ordinary training forward.  η, momentum, weight decay and the momentum
+buffers ``v`` are those of the learner's θ optimiser (what its next real step will use).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import torch
 
-if TYPE_CHECKING:
-    from snas.search import Search
+from snas.methods.base import Batch, Learner
 
 _FD_SCALE = 0.01
 
 
-def unrolled_arch_gradient(search: Search, train_batch: tuple[torch.Tensor, torch.Tensor],
-                           val_batch: tuple[torch.Tensor, torch.Tensor], tau: float) -> bool:
+def unrolled_arch_gradient(learner: Learner, train_batch: Batch, val_batch: Batch, tau: float) -> bool:
     """Set ``.grad`` of α to the second-order gradient; False if any loss is NaN/inf."""
-    model = search.model
+    model, optimizer, alphas = learner.model, learner.weight_optimizer, learner.alphas
     names = [n for n, _ in model.named_parameters()]
     params = dict(model.named_parameters())
     buffers = {n: b.clone() for n, b in model.named_buffers()}
-    alphas = list(search.alphas.parameters())
-    group = search.weight_optimizer.param_groups[0]
+    group = optimizer.param_groups[0]
     eta, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
     x, y = train_batch
     xv, yv = val_batch
@@ -39,18 +36,18 @@ def unrolled_arch_gradient(search: Search, train_batch: tuple[torch.Tensor, torc
             return torch.func.functional_call(model, {**weights, **buffers}, args)
         return forward
 
-    objective, *_ = search.loss(x, y, tau)
+    objective, *_ = learner.loss(x, y, tau)
     if not torch.isfinite(objective):
         return False
     grads = torch.autograd.grad(objective, [params[n] for n in names])
     unrolled = {}
     for name, grad in zip(names, grads):
         p = params[name].detach()
-        velocity = search.weight_optimizer.state.get(params[name], {}).get("momentum_buffer")
+        velocity = optimizer.state.get(params[name], {}).get("momentum_buffer")
         step = grad + decay * p + (momentum * velocity if velocity is not None else 0.0)
         unrolled[name] = (p - eta * step).requires_grad_()
 
-    val_objective, *_ = search.loss(xv, yv, tau, forward=with_weights(unrolled))
+    val_objective, *_ = learner.loss(xv, yv, tau, forward=with_weights(unrolled))
     if not torch.isfinite(val_objective):
         return False
     grads = torch.autograd.grad(val_objective, alphas + [unrolled[n] for n in names])
@@ -59,7 +56,7 @@ def unrolled_arch_gradient(search: Search, train_batch: tuple[torch.Tensor, torc
 
     def alpha_grad(sign: float) -> tuple[torch.Tensor, ...]:
         shifted = {n: params[n].detach() + sign * radius * d for n, d in zip(names, d_theta)}
-        shifted_objective, *_ = search.loss(x, y, tau, forward=with_weights(shifted))
+        shifted_objective, *_ = learner.loss(x, y, tau, forward=with_weights(shifted))
         return torch.autograd.grad(shifted_objective, alphas)
 
     plus, minus = alpha_grad(1.0), alpha_grad(-1.0)

@@ -1,0 +1,217 @@
+"""The lifecycle every training run shares: epochs, history, checkpoints, restore.
+
+:class:`EpochRun` is the base of :class:`snas.search.Search` and
+:class:`snas.retrain.Retrain`.  It owns what they have in common: ``finished``, the
+``run_epoch`` guard, the epoch counter, timing and the metric history, the state-dict
+skeleton, and ``save`` / ``restore`` with the checks a checkpoint from disk needs (its
+record validated, its data split the same).  A subclass builds its parts and says how one
+epoch goes (:meth:`EpochRun._epoch`) and which objects hold its state
+(:meth:`EpochRun._stateful`).
+
+This base is also what the harness drives (the local runs and the Tune trainables), so
+the contract between the two layers is a class, not a protocol restating it.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from snas.checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
+from snas.config import RetrainConfig, SearchConfig
+from snas.errors import UserInputError
+from snas.genotype import Genotype, GenotypeError
+from snas.registry import Registry
+
+StepCallback = Callable[[int, int], None]
+"""``(steps done, steps per epoch)``, called after every optimisation step."""
+
+RunConfig = SearchConfig | RetrainConfig
+
+RUN_CONFIGS: Registry[type[BaseModel]] = Registry("checkpoint kind", {
+    "search": SearchConfig,
+    "retrain": RetrainConfig,
+})
+"""The configuration model of each kind of run a checkpoint can hold."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A checkpoint record whose parts have been checked."""
+
+    path: Path
+    kind: str
+    config: RunConfig
+    epoch: int
+    genotype: Genotype
+    state: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+def _damaged(path: Path, problem: str) -> UserInputError:
+    return UserInputError(f"{path} is damaged or from another version: {problem}")
+
+
+def _first_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_run_record(record: dict[str, Any], path: str | Path) -> RunRecord:
+    """``record`` (from :func:`snas.checkpoint.load_checkpoint`) checked as far as reading it needs.
+
+    A missing key, a value of the wrong type or a configuration this version refuses (say
+    ``epochs: -3``) is one :class:`UserInputError` naming the file and the problem, never a
+    ``KeyError`` or a validation traceback.  :meth:`EpochRun.restore` checks the rest of
+    the state (what continuing the run needs).
+    """
+    path = Path(path)
+    kind = record.get("kind")
+    if kind not in RUN_CONFIGS:
+        raise _damaged(path, f"its kind is {kind!r}, not {' or '.join(RUN_CONFIGS)}")
+    missing = [key for key in ("config", "epoch", "genotype", "state") if key not in record]
+    if missing:
+        raise _damaged(path, f"it lacks {', '.join(missing)}")
+    if not isinstance(record["config"], dict):
+        raise _damaged(path, "its config is not a mapping")
+    try:
+        config = RUN_CONFIGS[kind].model_validate(record["config"])
+    except ValidationError as err:
+        raise UserInputError(f"{path} holds an invalid {kind} config: {_first_error(err)}") from None
+    if not _is_count(record["epoch"]):
+        raise _damaged(path, f"its epoch is {record['epoch']!r}, not a count of epochs")
+    state = record["state"]
+    history = state.get("history") if isinstance(state, dict) else None
+    if not isinstance(history, list) or not all(isinstance(epoch, dict) for epoch in history):
+        raise _damaged(path, "its metric history is missing or not a list of epochs")
+    if not isinstance(record["genotype"], dict):
+        raise _damaged(path, "its genotype is not a mapping")
+    try:
+        genotype = Genotype.from_dict(record["genotype"])
+    except GenotypeError as err:
+        raise _damaged(path, f"its genotype: {err}") from None
+    return RunRecord(path, kind, config, record["epoch"], genotype, state, history)
+
+
+def _check_resumable(checked: RunRecord, record: dict[str, Any], parts: list[str]) -> str:
+    """The data-split fingerprint of a record a run of ``parts`` can continue from."""
+    path, state = checked.path, checked.state
+    split = record.get("split")
+    if not isinstance(split, dict) or not isinstance(split.get("fingerprint"), str):
+        raise _damaged(path, "its data split has no fingerprint")
+    missing = [key for key in ("epoch", "diverged", *parts) if key not in state]
+    if missing:
+        raise _damaged(path, f"its state lacks {', '.join(missing)}")
+    if state["epoch"] != checked.epoch:
+        raise _damaged(path, f"it says epoch {checked.epoch} but its state is at epoch {state['epoch']!r}")
+    if not isinstance(state["diverged"], bool):
+        raise _damaged(path, f"its diverged flag is {state['diverged']!r}, not true or false")
+    wrong = [part for part in parts if not isinstance(state[part], dict)]
+    if wrong:
+        raise _damaged(path, f"its {', '.join(wrong)} state is not a mapping")
+    return split["fingerprint"]
+
+
+Run = TypeVar("Run", bound="EpochRun")
+
+
+class EpochRun(ABC):
+    """One resumable training run, advanced an epoch at a time (see the module docstring)."""
+
+    KIND: ClassVar[str]
+    """The checkpoint kind (a key of :data:`RUN_CONFIGS`)."""
+    NOUN: ClassVar[str]
+    """What a message calls the run ("search", "training")."""
+
+    config: RunConfig
+    data: Any
+    """The run's data: ``train`` batches and a ``split`` record at least."""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self.epoch = 0
+        self.diverged = False
+        self.history: list[dict[str, Any]] = []
+
+    @property
+    def finished(self) -> bool:
+        return self.diverged or self.epoch >= self.config.epochs
+
+    @property
+    @abstractmethod
+    def genotype(self) -> Genotype:
+        """The genotype the run searches for (its current one) or trains."""
+
+    @abstractmethod
+    def _epoch(self, on_step: StepCallback | None) -> dict[str, Any]:
+        """Train and evaluate epoch ``self.epoch`` (0-based); its metrics but ``epoch``,
+        ``epoch_time_s`` and ``diverged``, which the base adds.  Sets ``diverged`` on NaN/inf."""
+
+    @abstractmethod
+    def _stateful(self) -> dict[str, Any]:
+        """The objects (``state_dict`` / ``load_state_dict``) that hold the run's state, by name."""
+
+    def run_epoch(self, on_step: StepCallback | None = None) -> dict[str, Any]:
+        """Train one epoch, evaluate, and return its metrics (also appended to ``history``)."""
+        if self.finished:
+            raise RuntimeError(f"the {self.NOUN} is finished ({self.epoch} of {self.config.epochs} epochs)")
+        start = time.perf_counter()
+        metrics = self._epoch(on_step)
+        self.epoch += 1
+        record: dict[str, Any] = {"epoch": self.epoch, **metrics, "epoch_time_s": time.perf_counter() - start,
+                                  "diverged": self.diverged}
+        self.history.append(record)
+        return record
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "diverged": self.diverged,
+                **{name: part.state_dict() for name, part in self._stateful().items()},
+                "history": self.history}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, part in self._stateful().items():
+            part.load_state_dict(state[name])
+        self.epoch = int(state["epoch"])
+        self.diverged = bool(state["diverged"])
+        self.history = list(state["history"])
+
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint holding the config, the split, the genotype and the full state."""
+        return save_checkpoint(path, self.KIND, {
+            "config": self.config.model_dump(mode="json", by_alias=True),
+            "split": self.data.split.to_dict(),
+            "epoch": self.epoch,
+            "genotype": self.genotype.to_dict(),
+            "state": self.state_dict(),
+        })
+
+    @classmethod
+    def restore(cls: type[Run], path: str | Path, data: Any = None) -> Run:
+        """Rebuild a run from its checkpoint, ready to continue with ``run_epoch``."""
+        path = checkpoint_file(path)
+        record = load_checkpoint(path, cls.KIND)
+        checked = check_run_record(record, path)
+        run = cls(checked.config, data=data)  # type: ignore[call-arg]
+        fingerprint = _check_resumable(checked, record, list(run._stateful()))
+        if run.data.split.fingerprint != fingerprint:
+            raise UserInputError(
+                f"the data split differs from the one {path} was trained on (the data set changed?); "
+                f"resuming would mix validation and training images"
+            )
+        try:
+            run.load_state_dict(checked.state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise _damaged(path, f"its state does not fit this {cls.NOUN}: {first_line}") from None
+        return run

@@ -59,8 +59,8 @@ def test_plain_draw_leaves_a_users_file_of_the_default_name_alone(tmp_path, caps
 
 def retrain_checkpoint(path):
     genotype = CATALOGUE["DARTS_V2"].genotype.to_dict()
-    return save_checkpoint(path, "retrain", {"config": {"epochs": 3}, "epoch": 1, "genotype": genotype,
-                                             "state": {"history": []}})
+    return save_checkpoint(path, "retrain", {"config": {"epochs": 3, "genotype": genotype}, "epoch": 1,
+                                             "genotype": genotype, "state": {"history": []}})
 
 
 def test_inspect_draw_leaves_a_users_file_alone_and_replaces_its_own(tmp_path, capsys):

@@ -3,7 +3,8 @@
 Reads the study folder without starting Ray, so it works while the study runs (states
 then lag by a few seconds: Tune saves them periodically) and on a laptop after copying
 the folder from a cluster.  Tune calls trials that completed and trials ASHA stopped
-both TERMINATED; the `stopped` column tells them apart.
+both TERMINATED; the `stopped` column tells them apart.  Below the table, each failed
+trial's last error (the last line of its error.txt) in full.
 
   snas-study status results/quickstart
 """
@@ -46,10 +47,12 @@ def run(args: argparse.Namespace) -> int:
         "trial": table["trial_id"], **{n: table[n] for n in names},
         "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),
         "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
-        "failures": table["num_failures"], "error": table["error"].fillna("").str.slice(0, 80),
+        "failures": table["num_failures"],
     })
     print(f"study {results.study.name} ({results.path}): {len(table)} of {results.study.expected_trials()} trials")
     for note in results.notes:
         print(f"note: {note}")
     print(shown.to_string(index=False))
+    for trial_id, error in table.loc[table["error"].notna(), ["trial_id", "error"]].itertuples(index=False):
+        print(f"error of trial {trial_id}: {error}")  # in full, below the table: it may name a long path
     return 0

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from study_helpers import tiny_study, write_study
 
@@ -231,3 +232,61 @@ def test_killed_driver_then_resume_redoes_nothing_and_finishes_identically(tmp_p
     # The resumed searcher went on with the seeded shuffled grid where the driver left it.
     seeds = [seed_of(t) for t in sorted(folder.glob("trial_*"))]
     assert seeds == [point["search.seed"] for point in trial_plan(validate_study(study)).points]
+
+
+def trial_of_seed(folder: Path, seed: int) -> Path:
+    return next(t for t in folder.glob("trial_*") if (t / "params.json").is_file() and seed_of(t) == seed)
+
+
+@pytest.fixture(scope="module")
+def worker_faults(tmp_path_factory) -> dict[str, Any]:
+    """One study of two trials, both killed mid-study in their worker processes: seed 0's
+    as is, seed 1's after every checkpoint it recorded was overwritten with garbage (its
+    worker stopped first, so no new one appears meanwhile).  Each may fail once."""
+    root = tmp_path_factory.mktemp("workers")
+    path = write_study(root / "s.yaml", fault_study("workers", root / "results", SEEDS[:2],
+                                                    failures={"max_failures": 1}))
+    folder = root / "results" / "workers"
+    with driving() as start:
+        run = start("run", str(path))
+
+        def both_checkpointed_mid_study() -> bool:
+            trials = [t for t in folder.glob("trial_*") if (t / "params.json").is_file()]
+            return len(trials) == 2 and all(
+                1 <= len(epochs(t)) < EPOCHS and list(t.glob("checkpoint_*/checkpoint.pt")) for t in trials)
+
+        run.watch(both_checkpointed_mid_study)
+        killed, corrupted = trial_of_seed(folder, 0), trial_of_seed(folder, 1)
+        corrupted_worker = reported(corrupted)[-1]["pid"]
+        os.kill(corrupted_worker, signal.SIGSTOP)
+        garbage = sorted(corrupted.glob("checkpoint_*/checkpoint.pt"))
+        for checkpoint in garbage:
+            checkpoint.write_bytes(b"\x00garbage, not a checkpoint\n" * 64)
+        os.kill(corrupted_worker, signal.SIGKILL)
+        os.kill(reported(killed)[-1]["pid"], signal.SIGKILL)
+        code, out, err = run.ended()
+    return {"code": code, "output": out + err, "folder": folder, "killed": killed, "corrupted": corrupted,
+            "garbage": garbage}
+
+
+def test_killed_worker_restores_from_its_checkpoint_with_an_identical_curve(worker_faults, reference):
+    trial_dir = worker_faults["killed"]
+    assert curves(worker_faults["folder"])[0] == curves(reference)[0]
+    assert (trial_dir / "genotype.json").read_text() == genotypes(reference)[0]
+    rows = reported(trial_dir)
+    assert len({row["pid"] for row in rows}) == 2  # it went on in a new worker ...
+    assert [row["epoch"] for row in rows].count(1) == 1 and rows[-1]["epoch"] == EPOCHS  # ... from its checkpoint
+
+
+def test_corrupt_checkpoint_fails_only_its_trial_naming_the_file(worker_faults, capsys):
+    assert worker_faults["code"] == 1, worker_faults["output"]
+    assert "1 trial(s) failed" in worker_faults["output"]
+    error = (worker_faults["corrupted"] / "error.txt").read_text()
+    named = [str(p) for p in worker_faults["garbage"] if f"{p} is not a readable checkpoint" in error]
+    assert len(named) == 1, error
+    assert main(["status", str(worker_faults["folder"])]) == 0
+    out = capsys.readouterr().out
+    assert f"{named[0]} is not a readable checkpoint (corrupt or not a torch file)" in out, out
+    trials = pd.read_csv(worker_faults["folder"] / "analysis" / "trials.csv").set_index("trial_id")
+    assert trials["state"].to_dict() == {worker_faults["corrupted"].name.removeprefix("trial_"): "ERROR",
+                                         worker_faults["killed"].name.removeprefix("trial_"): "TERMINATED"}

@@ -131,8 +131,8 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), yaml.safe_dump(
             frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
-        results = build_tuner(study, _storage_root(experiment_path), quiet).fit()
-    return finish(study, experiment_path, results)
+        results = _fit(build_tuner(study, _storage_root(experiment_path), quiet), experiment_path)
+    return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
 
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
@@ -143,8 +143,24 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     with ray_session(address):
         check_storage(study, experiment_path)
         check_resources(study, address)
-        results = restore_tuner(study, experiment_path).fit()
-    return finish(study, experiment_path, results)
+        results = _fit(restore_tuner(study, experiment_path), experiment_path)
+    return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
+
+
+def _fit(tuner: Any, experiment_path: str) -> Any:
+    """Tune's ``fit()``, or None when a second Ctrl-C cut it short.
+
+    Tune answers the first Ctrl-C by stopping the trials and saving the experiment; it
+    then gives SIGINT back to Python, so a second one raises ``KeyboardInterrupt`` out of
+    that last save.  The study is still resumable from the state and checkpoints saved
+    before, so say how instead of a traceback.
+    """
+    try:
+        return tuner.fit()
+    except KeyboardInterrupt:
+        print(f"the study was interrupted before its final state was saved; continue it with: "
+              f"snas-study resume {experiment_path}", file=sys.stderr)
+        return None
 
 
 def unfinished_trials(results: Any) -> int:

@@ -41,7 +41,7 @@ TIMING = ("epoch_time_s", "images_per_s")  # wall-clock figures: the only metric
 def fault_study(name: str, root: Path, seeds: list[int], **changes: Any) -> dict[str, Any]:
     """The campaign's study: every fault test runs these settings, on some of ``SEEDS``."""
     return tiny_study(name, root, search={"epochs": EPOCHS}, space={"search.seed": {"grid": seeds}},
-                      resources={"cpu": 1}, **changes)
+                      **{"resources": {"cpu": 1}, **changes})
 
 
 def seed_of(trial_dir: Path) -> int:
@@ -224,6 +224,9 @@ def test_killed_driver_then_resume_redoes_nothing_and_finishes_identically(tmp_p
 
         code, out, err = start("resume", str(folder)).ended()
         assert code == 0, out + err
+    # No file is excluded: resume marks a finished trial TERMINATED and never starts it, and Tune's loggers
+    # (result.json, progress.csv, events) touch a trial's files only while it runs; with max_concurrent 1
+    # the first trial had been completed (its loggers closed) before the second one began.
     assert checksums(first) == finished_files  # the finished trial was not run again, nor any file of it rewritten
     seen = epochs(second)
     assert seen.count(1) == 1 and seen[-1] == EPOCHS  # continued from its checkpoint, never from scratch

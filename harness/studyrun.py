@@ -4,7 +4,8 @@
 before any trial runs; ``resume`` reads it back.  Both end in ``finish``: it writes the
 analysis, prints the best trial, its genotype and where everything is, and returns the
 exit code -- 0, 1 when a trial errored, 130 when the run was interrupted (Tune's ``fit()``
-returns normally after Ctrl-C, so an unfinished or missing trial is what tells).
+returns normally after Ctrl-C, so an unfinished or missing trial is what tells; see
+:func:`unfinished_trials`).
 """
 
 from __future__ import annotations
@@ -131,8 +132,8 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), yaml.safe_dump(
             frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
-        results = build_tuner(study, _storage_root(experiment_path), quiet).fit()
-    return finish(study, experiment_path, results)
+        results = _fit(build_tuner(study, _storage_root(experiment_path), quiet), experiment_path)
+    return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
 
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
@@ -143,8 +144,39 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     with ray_session(address):
         check_storage(study, experiment_path)
         check_resources(study, address)
-        results = restore_tuner(study, experiment_path).fit()
-    return finish(study, experiment_path, results)
+        results = _fit(restore_tuner(study, experiment_path), experiment_path)
+    return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
+
+
+def _fit(tuner: Any, experiment_path: str) -> Any:
+    """Tune's ``fit()``, or None when a second Ctrl-C cut it short.
+
+    Tune answers the first Ctrl-C by stopping the trials and saving the experiment; it
+    then gives SIGINT back to Python, so a second one raises ``KeyboardInterrupt`` out of
+    that last save.  The study is still resumable from the state and checkpoints saved
+    before, so say how instead of a traceback.
+    """
+    try:
+        return tuner.fit()
+    except KeyboardInterrupt:
+        print(f"the study was interrupted before its final state was saved; continue it with: "
+              f"snas-study resume {experiment_path}", file=sys.stderr)
+        return None
+
+
+def unfinished_trials(results: Any) -> int:
+    """How many trials of Tune's ``ResultGrid`` neither ended nor errored.
+
+    A trial has ended when its trainable returned (all its epochs, or diverged) or the
+    scheduler stopped it: Tune then sets ``done`` in its last result.  The trial states
+    cannot tell this: after Ctrl-C, Tune's cleanup stops the trials it was still running
+    and marks them TERMINATED in the grid it returns (the experiment state it saved just
+    before still lists them as running, so ``resume`` continues them), but it never sets
+    their ``done``.  A trial waiting to be retried after a failure has an error but is
+    not ERROR yet: it is unfinished too.
+    """
+    ended = sum(1 for result in results if result.metrics.get("done") and result.error is None)
+    return len(results) - ended - results.num_errors
 
 
 def finish(study: Study, experiment_path: str, results: Any) -> int:
@@ -152,7 +184,7 @@ def finish(study: Study, experiment_path: str, results: Any) -> int:
     from harness.analysis.report import write_report
 
     errored = results.num_errors
-    finished = results.num_terminated + errored
+    finished = len(results) - unfinished_trials(results)
     interrupted = finished < len(results) or len(results) < study.expected_trials()
     if storage.is_uri(experiment_path):
         print(f"results are in {experiment_path}; copy the folder to this machine and run "

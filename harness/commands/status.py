@@ -5,7 +5,8 @@ then lag by a few seconds: Tune saves them periodically) and on a laptop after c
 the folder from a cluster.  Tune calls trials that completed and trials ASHA stopped
 both TERMINATED; the `stopped` column tells them apart.  A trial with a damaged file is
 shown `damaged` (each file is named once in a warning; analysis/trials.csv says what is
-wrong in its `damage` column).
+wrong in its `damage` column).  Below the table, each failed trial's last error (the
+last line of its error.txt) in full.
 
   snas-study status results/quickstart
 """
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         "trial": table["trial_id"], **{n: table[n] for n in names},
         "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),
         "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
-        "failures": table["num_failures"], "error": table["error"].fillna("").str.slice(0, 80),
+        "failures": table["num_failures"],
     })
     if table["damaged"].any():
         shown.insert(shown.columns.get_loc("failures"), "files", table["damaged"].map({True: "damaged", False: ""}))
@@ -56,4 +57,6 @@ def run(args: argparse.Namespace) -> int:
     for note in results.notes:
         print(f"note: {note}")
     print(shown.to_string(index=False))
+    for trial_id, error in table.loc[table["error"].notna(), ["trial_id", "error"]].itertuples(index=False):
+        print(f"error of trial {trial_id}: {error}")  # in full, below the table: it may name a long path
     return 0

@@ -99,7 +99,7 @@ class Search(EpochRun):
             self.model.geometry(height, width), method=r.method, separation=r.separation,
             log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device,
             cost_model=r.cost_model, normalisation=r.normalisation)
-        self.resource_lambda = r.lambda_ if r.method != "none" else 0.0
+        self.resource_lambda = r.lambda_
 
     @property
     def genotype(self) -> Genotype:

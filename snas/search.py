@@ -81,7 +81,7 @@ class Search(EpochRun):
         arch_params = list(self.alphas.parameters())
         self.weight_optimizer = torch.optim.SGD(
             weight_params, lr=cfg.weights.lr, momentum=cfg.weights.momentum,
-            weight_decay=cfg.weights.weight_decay,
+            weight_decay=cfg.weights.weight_decay, nesterov=cfg.weights.nesterov,
         )
         a = cfg.arch
         self.arch_optimizer = ARCH_OPTIMIZERS[a.name](arch_params, lr=a.lr, betas=a.betas, weight_decay=a.weight_decay)

@@ -1,10 +1,12 @@
 """Time one search training step of our supernet against the reference design.
 
-A step is what a search does per training batch: forward and backward of θ and α and both
-optimiser steps (for the bilevel methods, the θ step on a training batch plus the α step
-on a validation batch).  The baseline is :mod:`bench.reference_supernet` -- the DARTS/SNAS
-reference design -- doing the SNAS step.  Before timing, both networks get the same
-weights and must produce the same logits and the same α gradient.
+A step is what a search does per training batch, :meth:`snas.search.Search.train_step`:
+forward and backward of θ and α and both optimiser steps (for the bilevel methods, the θ
+step on a training batch plus the α step on a validation batch, in the method's order).
+Searches run without the resource penalty, as the baseline does.  The baseline is
+:mod:`bench.reference_supernet` -- the DARTS/SNAS reference design -- doing the SNAS step.
+Before timing, both networks get the same weights and must produce the same logits and
+the same α gradient.
 
 Each variant lives in its own process, as a search of that method would, and the variants
 are timed in rounds (each once per round), so drifts of a shared machine hit all alike.
@@ -50,6 +52,7 @@ CONFIGS = {
 def search_config(config: str, method: str, device: str, channels_last: bool, bf16: bool) -> SearchConfig:
     return SearchConfig(
         method=method, epochs=10, device=device, channels_last=channels_last, bf16=bf16, drop_path=0.0,
+        resource={"method": "none"},
         data={"dataset": "synthetic", "synthetic": {"image_size": 32, "train_images": 256, "test_images": 64},
               "split": {"train_fraction": 0.5}},
         **CONFIGS[config],

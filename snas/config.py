@@ -7,8 +7,8 @@ depends on the method are filled in when left out, and the filled-in value is wh
 config (and a study's frozen ``study.yaml``) then shows:
 
 * each method's ``defaults`` (:mod:`snas.methods`): the α optimiser and its gradient
-  clip, ``drop_path``, and where the method's official search differs, its temperature
-  (GDAS) and resource constraint (SNAS);
+  clip, ``drop_path``, and where the method's official search differs, its epochs,
+  batch and θ optimiser (DARTS, GDAS), temperature (GDAS) and resource constraint (SNAS);
 * the resource λ: the official per-estimator default (see :func:`snas.resource.default_lambda`).
 
 Which settings go together is decided by what the method and the penalty estimator
@@ -42,11 +42,15 @@ class WeightOptimizerConfig(Frozen):
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(3e-4, ge=0)
     grad_clip: float = Field(5.0, gt=0)
+    nesterov: bool = False
+    """Nesterov momentum (GDAS's search optimiser)."""
 
     @model_validator(mode="after")
     def _min_below_lr(self) -> WeightOptimizerConfig:
         if self.lr_min > self.lr:
             raise ValueError(f"lr_min ({self.lr_min}) must not exceed lr ({self.lr})")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov needs a momentum above 0")
         return self
 
 
@@ -192,6 +196,8 @@ class SearchConfig(Frozen):
         if self.second_order and not method.offers_second_order:
             offering = ", ".join(name for name, m in METHODS.items() if m.offers_second_order)
             raise ValueError(f"second_order applies to method {offering} only, not {self.method}")
+        if self.second_order and self.weights.nesterov:
+            raise ValueError("second_order unrolls DARTS's plain-momentum θ step; set weights.nesterov: false")
         if PENALTIES[self.resource.method].needs_soft_samples and not method.soft_samples:
             soft = ", ".join(name for name, m in METHODS.items() if m.soft_samples)
             raise ValueError(f"resource.method {self.resource.method} needs the soft Concrete samples of method {soft}")

@@ -83,7 +83,7 @@ class Search(EpochRun):
         arch_params = list(self.alphas.parameters())
         self.weight_optimizer = torch.optim.SGD(
             weight_params, lr=cfg.weights.lr, momentum=cfg.weights.momentum,
-            weight_decay=cfg.weights.weight_decay,
+            weight_decay=cfg.weights.weight_decay, nesterov=cfg.weights.nesterov,
         )
         a = cfg.arch
         self.arch_optimizer = ARCH_OPTIMIZERS[a.name](arch_params, lr=a.lr, betas=a.betas, weight_decay=a.weight_decay)
@@ -101,7 +101,7 @@ class Search(EpochRun):
             self.model.geometry(height, width), method=r.method, separation=r.separation,
             log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device,
             cost_model=r.cost_model, normalisation=r.normalisation)
-        self.resource_lambda = r.lambda_ if r.method != "none" else 0.0
+        self.resource_lambda = r.lambda_
 
     @property
     def genotype(self) -> Genotype:

@@ -14,6 +14,7 @@ never depends on :class:`snas.search.Search`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,7 +155,7 @@ def step_arch(learner: Learner, batch: Batch, val_batch: Batch, tau: float, grad
     return True
 
 
-class Method:
+class Method(ABC):
     """One search method (see the module docstring); subclasses fill in the class attributes."""
 
     name: str
@@ -169,16 +170,16 @@ class Method:
     defaults: Mapping[str, Any]
     """Settings filled in when a search leaves them out (nested like the config)."""
 
+    @abstractmethod
     def sample(self, alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:
         """Edge weights of one cell type from its α (``tau`` and ``generator`` where it samples)."""
-        raise NotImplementedError
 
     def init_alpha(self, num_edges: int, num_ops: int, generator: torch.Generator) -> torch.Tensor:
         return self.alpha_init_mean + self.alpha_init_std * torch.randn(num_edges, num_ops, generator=generator)
 
+    @abstractmethod
     def step(self, learner: Learner, batch: Batch, val_batch: Batch | None, tau: float, stats: Stats | None) -> bool:
         """One optimisation step; False if a loss was NaN/inf (that update is not applied)."""
-        raise NotImplementedError
 
 
 class SingleLevelMethod(Method):

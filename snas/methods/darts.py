@@ -5,7 +5,8 @@ validation batch before θ steps on the training batch, as ``Architect.step`` do
 reference code; ``second_order`` replaces α's gradient by the unrolled one
 (:mod:`snas.methods.unrolled`).  α starts at ``1e-3 · N(0, 1)``; α by Adam lr 3e-4, betas
 (0.5, 0.999), weight decay 1e-3, its gradient not clipped (``Architect.step``); no drop
-path.
+path; 50 epochs (quark0/darts, cnn/train_search.py; batch 64 and the θ optimiser are the
+shared defaults).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Darts(BilevelMethod):
     offers_second_order = True
     alpha_init_mean = 0.0
     alpha_init_std = 1e-3
-    defaults = {"arch": {"name": "adam", "lr": 3e-4, "weight_decay": 1e-3}, "drop_path": 0.0}
+    defaults = {"arch": {"name": "adam", "lr": 3e-4, "weight_decay": 1e-3}, "drop_path": 0.0, "epochs": 50}
 
     def sample(self, alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:
         return EdgeSample(F.softmax(alpha, dim=-1))

@@ -6,7 +6,9 @@ learns through that op's weight on validation batches, after θ's step (the refe
 order).  α starts at ``1e-3 · N(0, 1)``; α by Adam lr 3e-4, betas (0.5, 0.999), weight
 decay 1e-3, its gradient not clipped; no drop path; τ from 10 down to 0.1, linearly per
 epoch (D-X-Y/AutoDL-Projects, scripts-search/NASNet-space-search-by-GDAS.sh: ``--tau_max 10
---tau_min 0.1 --arch_learning_rate 0.0003 --arch_weight_decay 0.001``).
+--tau_min 0.1 --arch_learning_rate 0.0003 --arch_weight_decay 0.001``); 250 epochs of
+batch 256, θ by Nesterov SGD with weight decay 5e-4, lr 0.025 cosine to 0.001
+(configs/search-opts/GDAS-NASNet-CIFAR.config).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class Gdas(BilevelMethod):
         "arch": {"name": "adam", "lr": 3e-4, "weight_decay": 1e-3},
         "drop_path": 0.0,
         "temperature": {"initial": 10.0, "min": 0.1},
+        "epochs": 250,
+        "batch_size": 256,
+        "weights": {"weight_decay": 5e-4, "nesterov": True},
     }
 
     def sample(self, alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:

@@ -33,6 +33,8 @@ def test_a_method_fills_in_its_defaults_and_keeps_what_is_given(method, fills):
 
 @pytest.mark.parametrize("settings, message", [
     ({"method": "gdas", "second_order": True}, "second_order applies to method darts only, not gdas"),
+    ({"method": "darts", "second_order": True, "weights": {"nesterov": True}}, "set weights.nesterov: false"),
+    ({"weights": {"nesterov": True, "momentum": 0.0}}, "nesterov needs a momentum above 0"),
     ({"method": "darts", "resource": {"method": "policy_gradient"}},
      "resource.method policy_gradient needs the soft Concrete samples of method snas"),
 ])
@@ -66,6 +68,10 @@ def test_a_bilevel_step_without_a_validation_batch_is_a_programming_error():
 ])
 def test_each_method_defaults_to_its_official_search(method, clip, tau, penalty):
     config = SearchConfig.model_validate({"method": method})
+    epochs, batch, decay, nesterov = {"snas": (150, 64, 3e-4, False), "darts": (50, 64, 3e-4, False),
+                                      "gdas": (250, 256, 5e-4, True)}[method]
+    assert (config.epochs, config.batch_size, config.weights.weight_decay, config.weights.nesterov) == \
+        (epochs, batch, decay, nesterov)
     assert config.arch.grad_clip == clip
     assert (config.temperature.initial, config.temperature.min) == tau
     assert (config.resource.method, config.resource.lambda_, config.resource.log_penalty) == penalty

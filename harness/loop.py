@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from snas.data import Batches
     from snas.genotype import Genotype
 
-METRICS_FILE = "metrics.jsonl"
-
 
 class _Config(Protocol):
     epochs: int

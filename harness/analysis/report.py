@@ -19,12 +19,10 @@ import pandas as pd
 
 from harness.analysis import AnalysisSummary
 from harness.analysis.tables import short_names
-from harness.studyrun import STUDY_FILE
+from harness.studyfolder import REPORT_FILE, STUDY_FILE
 from snas.atomic import atomic_write_text
 from snas.draw import genotype_figure
 from snas.genotype import Genotype
-
-REPORT_FILE = "report.html"
 
 # Columns of the trials table worth a reader's eye; the CSV keeps everything.
 _HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")

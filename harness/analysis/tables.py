@@ -8,33 +8,14 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis.results import StudyResults, TrialRecord
+from harness.kinds import KINDS
 from snas.genotype import Genotype
 
 Scope = Literal["last", "best"]
 
-# Dotted study keys under the names people use for them.
-SHORT_NAMES: dict[str, str] = {
-    "search.temperature.initial": "tau0",
-    "search.temperature.anneal_rate": "anneal_rate",
-    "search.temperature.min": "tau_min",
-    "search.temperature.schedule": "schedule",
-    "search.temperature.per": "tau_per",
-    "search.resource.lambda": "lambda",
-    "search.resource.method": "penalty",
-    "search.resource.log_penalty": "log_penalty",
-    "search.resource.separation": "separation",
-    "search.method": "method",
-    "search.seed": "seed",
-    "search.arch.lr": "arch_lr",
-    "search.weights.lr": "lr",
-    "retrain.settings.genotype": "arch",
-    "retrain.settings.seed": "seed",
-}
-
-_SEARCH_SUMMARY = ("search_val_acc", "child_val_acc", "train_acc", "train_loss")
-_RETRAIN_SUMMARY = ("val_acc", "test_acc", "train_acc", "train_loss")
-_SEARCH_SIZE = ("child_params_m", "child_macs_m", "eval_params_m", "eval_macs_m")
-_RETRAIN_SIZE = ("params_m", "macs_m")
+SHORT_NAMES: dict[str, str] = {f"{kind.section}.{key}": name
+                               for kind in KINDS.values() for key, name in kind.column_names.items()}
+"""Dotted study keys under the names people use for them (each kind names its own)."""
 
 
 def short_names(keys: list[str]) -> dict[str, str]:
@@ -77,9 +58,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     study = results.study
     metric = metric or study.metric
     names = short_names(list(study.space))
-    search = study.kind == "search"
-    summary = _SEARCH_SUMMARY if search else _RETRAIN_SUMMARY
-    sizes = _SEARCH_SIZE if search else _RETRAIN_SIZE
+    summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
     rows = []
     for trial in results.trials:
         curve = trial.curve

@@ -80,7 +80,7 @@ def test_overrides_apply_to_settings_and_space(tmp_path):
     assert s.epochs == 5
     assert s.space["search.temperature.initial"].grid == [1.0, 2.0, 4.0]
     assert s.expected_trials() == 3 * 2 * 2
-    assert s.search_config({"search.temperature.initial": 4.0, "search.seed": 1}).temperature.initial == 4.0
+    assert s.trial_config_of({"search.temperature.initial": 4.0, "search.seed": 1}).temperature.initial == 4.0
 
 
 def test_resolved_study_writes_out_every_default():

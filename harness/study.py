@@ -13,28 +13,36 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from harness.arguments import read_yaml_mapping
 from harness.errors import invalid
 from harness.kinds import KINDS, TrialConfig, TrialKind
 from harness.overrides import apply_overrides, with_values
 from harness.storage import is_uri
-from snas.catalogue import CATALOGUE
+from snas.catalogue import CATALOGUE, resolve_genotype
 from snas.config import RetrainConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
 from snas.errors import UserInputError
+from snas.genotype import Genotype, GenotypeError
 
 _NON_NUMERIC = {"genotype", "diverged"}
 _MAX_COMBINATIONS_CHECKED = 512
 STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
 """URI schemes of the pyarrow file systems Tune's storage goes through."""
+
+
+def _genotype_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
+    return Genotype.from_dict(mapping).to_dict()
+
+
+GenotypeMapping = Annotated[dict[str, Any], AfterValidator(_genotype_mapping)]
 
 
 class Domain(Frozen):
@@ -180,8 +188,11 @@ class Study(Frozen):
     search: dict[str, Any] = {}
     """Fields of the search configuration shared by all trials (see snas.config.SearchConfig)."""
     retrain: RetrainSection = RetrainSection()
-    genotypes: dict[str, Any] = {}
-    """Named genotypes a retrain study can refer to in ``retrain.settings.genotype``."""
+    genotypes: dict[str, GenotypeMapping] = {}
+    """Named genotypes a retrain study can refer to in ``retrain.settings.genotype``.  A study
+    file may give each as a catalogue name, a genotype file or Genotype(...) text:
+    :func:`validate_study` reads those once, so the model (a frozen study.yaml, a trial)
+    holds only mappings and never opens a file."""
     space: dict[str, Domain] = {}
     objective: Objective = Objective()
     searcher: SearcherConfig = SearcherConfig()
@@ -204,11 +215,6 @@ class Study(Frozen):
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
         return kind
-
-    @field_validator("genotypes")
-    @classmethod
-    def _genotypes_resolve(cls, genotypes: dict[str, Any]) -> dict[str, Any]:
-        return {label: RetrainConfig.model_validate({"genotype": spec}).genotype for label, spec in genotypes.items()}
 
     def ranking_problem(self, metric: str) -> str | None:
         """Why ``metric`` cannot rank this study's trials, or None when it can."""
@@ -422,9 +428,27 @@ def apply_study_overrides(data: dict[str, Any], overrides: list[str]) -> dict[st
     return apply_overrides(result, plain)
 
 
+def _read_genotypes(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``data`` with each ``genotypes:`` entry given as text (a catalogue name, a file,
+    Genotype(...) text) read into its mapping."""
+    genotypes = data.get("genotypes")
+    if not isinstance(genotypes, dict):
+        return data
+    read = {}
+    for label, spec in genotypes.items():
+        if not isinstance(spec, (str, dict)):
+            raise UserInputError(f"invalid study {source}: genotypes.{label}: give a catalogue name, a genotype "
+                                 f"file, Genotype(...) text or the genotype's mapping, not {spec!r}")
+        try:
+            read[label] = resolve_genotype(spec).to_dict() if isinstance(spec, str) else spec
+        except GenotypeError as err:
+            raise UserInputError(f"invalid study {source}: genotypes.{label}: {err}") from None
+    return {**data, "genotypes": read}
+
+
 def validate_study(data: dict[str, Any], source: str = "study") -> Study:
     try:
-        study = Study.model_validate(data)
+        study = Study.model_validate(_read_genotypes(data, source))
     except ValidationError as err:
         raise invalid(err, f"study {source}") from None
     _check_space_keys(study)

@@ -95,6 +95,15 @@ class TrialKind:
         """A copy of ``study`` whose section for this kind is ``settings``."""
         return _replaced(study, self.section_path, settings)
 
+    def short_names(self, keys: list[str]) -> dict[str, str]:
+        """Short analysis column names for the varied ``keys`` (the key's last part when the
+        kind names none; the whole key, underscored, when that name is taken)."""
+        names: dict[str, str] = {}
+        for key in keys:
+            name = self.column_names.get(key.removeprefix(f"{self.section}."), key.rsplit(".", 1)[-1])
+            names[key] = key.replace(".", "_") if name in names.values() else name
+        return names
+
     def nest(self, settings: dict[str, Any]) -> dict[str, Any]:
         """``settings`` placed at :attr:`section`, as a nested mapping."""
         nested: dict[str, Any] = settings

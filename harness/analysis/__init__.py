@@ -17,7 +17,6 @@ from harness.analysis.tables import (
     best_trials,
     curves_table,
     retrain_comparison,
-    short_names,
     trials_table,
 )
 from harness.outputs import check_study_outputs
@@ -54,7 +53,7 @@ class AnalysisSummary:
         lines += [f"note: {note}" for note in self.results.notes]
         if self.best:
             top = self.best[0]
-            names = short_names(list(study.space))
+            names = study.trial_kind.short_names(list(study.space))
             settings = ", ".join(f"{names[k]}={v}" for k, v in top["config"].items() if k in names)
             lines.append(f"best trial {top['trial_id']}: {self.metric} = {top['score']:.2f} "
                          f"({self.scope} epoch){' with ' + settings if settings else ''}")

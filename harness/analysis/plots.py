@@ -22,7 +22,6 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from harness.analysis.tables import short_names
 from harness.kinds import TrialKind
 from harness.study import Study
 from snas.atomic import atomic_write
@@ -52,7 +51,7 @@ class PlotInput:
     @property
     def varied(self) -> dict[str, str]:
         """Short names of the varied settings, in study order."""
-        return short_names(list(self.study.space))
+        return self.kind.short_names(list(self.study.space))
 
     def has(self, name: str) -> bool:
         return name in self.varied.values() and name in self.trials and self.trials[name].nunique() > 1

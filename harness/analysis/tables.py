@@ -8,23 +8,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis.results import StudyResults, TrialRecord
-from harness.kinds import KINDS
 from snas.genotype import Genotype
 
 Scope = Literal["last", "best"]
-
-SHORT_NAMES: dict[str, str] = {f"{kind.section}.{key}": name
-                               for kind in KINDS.values() for key, name in kind.column_names.items()}
-"""Dotted study keys under the names people use for them (each kind names its own)."""
-
-
-def short_names(keys: list[str]) -> dict[str, str]:
-    """Short column names for the varied keys (the key's last part when not listed)."""
-    names: dict[str, str] = {}
-    for key in keys:
-        name = SHORT_NAMES.get(key, key.rsplit(".", 1)[-1])
-        names[key] = key.replace(".", "_") if name in names.values() else name
-    return names
 
 
 def _genotype_text(trial: TrialRecord) -> str | None:
@@ -57,7 +43,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     """One row per trial: varied settings, outcome, accuracies, architecture size, cost."""
     study = results.study
     metric = metric or study.metric
-    names = short_names(list(study.space))
+    names = study.trial_kind.short_names(list(study.space))
     summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
     rows = []
     for trial in results.trials:
@@ -90,7 +76,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
 
 def curves_table(results: StudyResults) -> pd.DataFrame:
     """One row per trial and epoch with every metric the trial reported."""
-    names = short_names(list(results.study.space))
+    names = results.study.trial_kind.short_names(list(results.study.space))
     frames = []
     for trial in results.trials:
         if not len(trial.curve):

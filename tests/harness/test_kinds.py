@@ -97,7 +97,8 @@ def test_the_analysis_of_a_study_already_read_does_not_read_study_yaml_again(tmp
 def test_column_names_are_each_kinds_own():
     search, retrain = KINDS["search"], KINDS["retrain"]
     assert search.short_names(["search.temperature.initial", "search.seed", "data.seed", "search.layers"]) == {
-        "search.temperature.initial": "tau0", "search.seed": "seed", "data.seed": "data_seed", "search.layers": "layers"}
+        "search.temperature.initial": "tau0", "search.seed": "seed", "data.seed": "data_seed",
+        "search.layers": "layers"}
     assert retrain.short_names(["retrain.settings.genotype", "retrain.settings.seed"]) == {
         "retrain.settings.genotype": "arch", "retrain.settings.seed": "seed"}
     assert retrain.short_names(["retrain.settings.method"]) == {"retrain.settings.method": "method"}

@@ -50,7 +50,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit, header  # noqa: E402
-from harness.analysis.tables import short_names  # noqa: E402
+from harness.kinds import KINDS  # noqa: E402
 from harness.study import validate_study  # noqa: E402
 from snas.metrics import trailing_mean  # noqa: E402
 
@@ -197,7 +197,7 @@ def main() -> None:
         asha_dir, asha_s = run_study("asha", Path(folder), args.objective)
         fifo, asha = pd.read_csv(fifo_dir / "trials.csv"), pd.read_csv(asha_dir / "trials.csv")
         curves = pd.read_csv(fifo_dir / "curves.csv")
-    names = short_names(list(STUDY["space"]))
+    names = KINDS["search"].short_names(list(STUDY["space"]))
     settings = (fifo.set_index("trial_id").sort_index()[list(names.values())]
                 .rename(columns={v: k for k, v in names.items()}))
     base["objective"] = args.objective

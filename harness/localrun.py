@@ -22,16 +22,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import invalid
-from harness.loop import METRICS_FILE, metrics_jsonl
 from harness.outputs import check_output_folder
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
+from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE, RUN_CONFIG_FILE, metrics_jsonl
 from snas.atomic import atomic_write_text
 from snas.errors import UserInputError
 from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
-OUTPUTS = ("config.yaml", METRICS_FILE, "genotype.json", "checkpoint.pt")
+OUTPUTS = (RUN_CONFIG_FILE, METRICS_FILE, GENOTYPE_FILE, CHECKPOINT_FILE)
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -74,9 +74,9 @@ def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.
 
 
 def _write_outputs(out: Path, loop: EpochRun) -> None:
-    loop.save(out / "checkpoint.pt")
+    loop.save(out / CHECKPOINT_FILE)
     atomic_write_text(out / METRICS_FILE, metrics_jsonl(loop.history))
-    atomic_write_text(out / "genotype.json", json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
+    atomic_write_text(out / GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
 
 
 def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: Callable[[], L],
@@ -93,7 +93,7 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
             raise UserInputError(f"--resume continues the run exactly as it was configured; drop {', '.join(given)}")
         check_output_folder(args.resume, "--resume")
         use_available_cpus()
-        return args.resume, restore(args.resume / "checkpoint.pt")
+        return args.resume, restore(args.resume / CHECKPOINT_FILE)
     if args.out is None:
         raise UserInputError(f"say where to write the {kind.noun} with --out DIR (or continue one with --resume DIR)")
     out: Path = args.out
@@ -105,7 +105,7 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
     use_available_cpus()
     loop = create()
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(loop.config.model_dump(mode="json", by_alias=True),
+    atomic_write_text(out / RUN_CONFIG_FILE, yaml.safe_dump(loop.config.model_dump(mode="json", by_alias=True),
                                                           sort_keys=False))
     _write_outputs(out, loop)
     return out, loop
@@ -130,6 +130,6 @@ def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: boo
         return 130
     if loop.diverged:
         print(f"the loss became NaN/inf in epoch {loop.epoch}; the {kind.noun} stopped "
-              f"(see {out / 'metrics.jsonl'})")
+              f"(see {out / METRICS_FILE})")
         return 1
     return 0

@@ -30,9 +30,6 @@ from pathlib import Path
 
 from snas.errors import UserInputError
 
-STUDY_OUTPUTS = ("analysis", "plots")
-"""The folders of a study folder that the analysis owns (``report.html`` beside them)."""
-
 
 def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
@@ -88,12 +85,13 @@ def check_drawing_outputs(out: Path, *, overwrite: bool, given: bool) -> None:
     check_output_files(drawing_paths(out), overwrite=overwrite, ours=is_drawing, flag=None)
 
 
-def check_study_outputs(study: Path) -> None:
-    """The analysis of the study folder ``study`` may be written: its own folders are folders and
-    writable.  What is in them was written by the tool (see the module docstring) and is replaced."""
+def check_study_outputs(study: Path, folders: Iterable[str]) -> None:
+    """The analysis of the study folder ``study`` may be written: its own ``folders`` (named by
+    :mod:`harness.studyfolder`) are folders and writable.  What is in them was written by the
+    tool (see the module docstring) and is replaced."""
     what = f"the analysis of {study}"
     check_writable_folder(study, what)
-    for name in STUDY_OUTPUTS:
+    for name in folders:
         if (study / name).exists() and not (study / name).is_dir():
             raise UserInputError(f"{what}: {study / name} is a file, not the folder the analysis writes")
         check_writable_folder(study / name, what)

@@ -32,14 +32,25 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     result = copy.deepcopy(data)
     for text in overrides:
         path, value = parse_override(text)
-        node = result
-        for i, part in enumerate(path[:-1]):
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise UserInputError(
-                    f"override {text!r}: {'.'.join(path[: i + 1])} is a value, not a section")
-            node = child
-        node[path[-1]] = value
+        _set(result, path, value, f"override {text!r}")
     return result
+
+
+def with_values(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with each dotted key of ``values`` set to its value as it is (a
+    trial's varied settings: already typed, so not read as text like an override)."""
+    result = copy.deepcopy(data)
+    for key, value in values.items():
+        _set(result, key.split("."), copy.deepcopy(value), f"setting {key!r}")
+    return result
+
+
+def _set(node: dict[str, Any], path: list[str], value: Any, shown: str) -> None:
+    for i, part in enumerate(path[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise UserInputError(f"{shown}: {'.'.join(path[: i + 1])} is a value, not a section")
+        node = child
+    node[path[-1]] = value

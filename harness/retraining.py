@@ -54,7 +54,7 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
     """The retrain study of ``source``'s best ``top`` finished trials (any trial with
     ``include_unfinished``), ``seeds`` seeds each."""
     src = source.study
-    if src.kind != "search":
+    if not src.trial_kind.derives_genotype:
         raise UserInputError(f"{source.path} is a {src.kind} study; retrain the winners of a search study")
     candidates = _candidates(source, include_unfinished)
     winners = best_trials(trials_table(candidates, src.metric, "last"), candidates, top)

@@ -13,30 +13,36 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from harness.arguments import read_yaml_mapping
 from harness.errors import invalid
-from harness.overrides import apply_overrides
+from harness.kinds import KINDS, TrialConfig, TrialKind
+from harness.overrides import apply_overrides, with_values
 from harness.storage import is_uri
-from snas.catalogue import CATALOGUE, resolve_genotype
-from snas.config import RetrainConfig, SearchConfig
+from snas.catalogue import CATALOGUE, named_genotype, resolve_genotype
+from snas.config import RetrainConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
 from snas.errors import UserInputError
-from snas.memory import check_retrain_fits, check_search_fits
-from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
+from snas.genotype import Genotype, GenotypeError
 
-StudyKind = Literal["search", "retrain"]
 _NON_NUMERIC = {"genotype", "diverged"}
 _MAX_COMBINATIONS_CHECKED = 512
 STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
 """URI schemes of the pyarrow file systems Tune's storage goes through."""
+
+
+def _genotype_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
+    return Genotype.from_dict(mapping).to_dict()
+
+
+GenotypeMapping = Annotated[dict[str, Any], AfterValidator(_genotype_mapping)]
 
 
 class Domain(Frozen):
@@ -175,14 +181,18 @@ class Study(Frozen):
     """A study file."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    kind: StudyKind = "search"
+    kind: str = "search"
+    """A trial kind of :data:`harness.kinds.KINDS`."""
     description: str = ""
     data: DataConfig = DataConfig()
     search: dict[str, Any] = {}
     """Fields of the search configuration shared by all trials (see snas.config.SearchConfig)."""
     retrain: RetrainSection = RetrainSection()
-    genotypes: dict[str, Any] = {}
-    """Named genotypes a retrain study can refer to in ``retrain.settings.genotype``."""
+    genotypes: dict[str, GenotypeMapping] = {}
+    """Named genotypes a retrain study can refer to in ``retrain.settings.genotype``.  A study
+    file may give each as a catalogue name, a genotype file or Genotype(...) text:
+    :func:`validate_study` reads those once, so the model (a frozen study.yaml, a trial)
+    holds only mappings and never opens a file."""
     space: dict[str, Domain] = {}
     objective: Objective = Objective()
     searcher: SearcherConfig = SearcherConfig()
@@ -199,14 +209,16 @@ class Study(Frozen):
     """For studies made by ``snas-study retrain``: the search study, its metric, and the
     searched score of every genotype label (compared with the retrained accuracy)."""
 
-    @field_validator("genotypes")
+    @field_validator("kind")
     @classmethod
-    def _genotypes_resolve(cls, genotypes: dict[str, Any]) -> dict[str, Any]:
-        return {label: _genotype_mapping(spec) for label, spec in genotypes.items()}
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+        return kind
 
     def ranking_problem(self, metric: str) -> str | None:
         """Why ``metric`` cannot rank this study's trials, or None when it can."""
-        allowed = SEARCH_METRICS if self.kind == "search" else RETRAIN_METRICS
+        allowed = self.trial_kind.metrics
         if metric not in allowed or metric in _NON_NUMERIC:
             return (f"{metric!r} is not a numeric {self.kind} metric; "
                     f"choose from {', '.join(m for m in allowed if m not in _NON_NUMERIC)}")
@@ -242,32 +254,25 @@ class Study(Frozen):
 
     # -------------------------------------------------------------- derived views
     @property
+    def trial_kind(self) -> TrialKind:
+        return KINDS[self.kind]
+
+    @property
     def metric(self) -> str:
-        return self.objective.metric or ("search_val_acc" if self.kind == "search" else "val_acc")
+        return self.objective.metric or self.trial_kind.default_metric
+
+    @property
+    def trial_base(self) -> dict[str, Any]:
+        """The settings every trial starts from (its kind's section as written)."""
+        return self.trial_kind.settings(self)
 
     def base_settings(self) -> dict[str, Any]:
         """The settings every trial starts from, as a plain nested mapping."""
-        data = self.data.model_dump(mode="json")
-        if self.kind == "search":
-            return {"search": dict(self.search), "data": data}
-        return {"retrain": {"settings": dict(self.retrain.settings)}, "data": data}
+        return {**self.trial_kind.nest(self.trial_base), "data": self.data.model_dump(mode="json")}
 
     def trial_settings(self, trial_config: dict[str, Any]) -> dict[str, Any]:
         """Base settings with a trial's varied values (dotted keys) applied."""
-        settings = apply_overrides(self.base_settings(), [f"{k}={_as_yaml(v)}" for k, v in trial_config.items()])
-        return settings
-
-    def search_config(self, trial_config: dict[str, Any]) -> SearchConfig:
-        settings = self.trial_settings(trial_config)
-        return SearchConfig.model_validate({**settings["search"], "data": settings["data"]})
-
-    def retrain_config(self, trial_config: dict[str, Any]) -> RetrainConfig:
-        settings = self.trial_settings(trial_config)
-        fields = dict(settings["retrain"]["settings"])
-        genotype = fields.get("genotype")
-        if isinstance(genotype, str):
-            fields["genotype"] = self.genotypes.get(genotype) or _genotype_mapping(genotype)
-        return RetrainConfig.model_validate({**fields, "data": settings["data"]})
+        return with_values(self.base_settings(), trial_config)
 
     def data_configs(self) -> list[DataConfig]:
         """The data settings trials will use: each value a ``data.*`` space key can take (the
@@ -277,8 +282,10 @@ class Study(Frozen):
                    for value in domain.probe_values()]
         return list({c.model_dump_json(): c for c in configs}.values()) or [self.data]
 
-    def trial_config_of(self, trial_config: dict[str, Any]) -> SearchConfig | RetrainConfig:
-        return self.search_config(trial_config) if self.kind == "search" else self.retrain_config(trial_config)
+    def trial_config_of(self, trial_config: dict[str, Any]) -> TrialConfig:
+        """The validated configuration of the trial with the varied values ``trial_config``."""
+        settings = self.trial_settings(trial_config)
+        return self.trial_kind.build(self.trial_kind.unnest(settings), settings["data"], self.genotypes)
 
     @property
     def epochs(self) -> int:
@@ -304,55 +311,36 @@ class Study(Frozen):
             return root.rstrip("/") + "/" + self.name
         return str(Path(root).expanduser().absolute() / self.name)
 
-    @property
-    def settings_section(self) -> str:
-        """Where the trial settings live: ``search`` or ``retrain.settings``."""
-        return "search" if self.kind == "search" else "retrain.settings"
-
     def resolved(self) -> Study:
         """A copy with every default of the trial configuration written out.
 
         The base settings must be valid as written even where the space replaces them in
         every trial: they are what the frozen study.yaml records.
         """
-        prefix = self.settings_section
+        prefix = self.trial_kind.section
         try:
             return self._resolved()
         except ValidationError as err:
             raise invalid(err, f"{prefix} settings", prefix, ("data",)) from None
 
     def _resolved(self) -> Study:
-        if self.kind == "search":
-            full = self.search_config({}).model_dump(mode="json", by_alias=True)
-            full.pop("data")
-            return self.model_copy(update={"search": full})
-        base = self.retrain_config({}) if "genotype" in self.retrain.settings else None
-        if base is None:
+        """The required settings stay as written (a genotype's label, not the mapping it
+        names); without them in the base nothing can be written out."""
+        written = self.trial_base
+        if any(key not in written for key in self.trial_kind.required):
             return self
-        full = base.model_dump(mode="json")
+        full = self.trial_config_of({}).model_dump(mode="json", by_alias=True)
         full.pop("data")
-        full["genotype"] = self.retrain.settings["genotype"]
-        return self.model_copy(update={"retrain": self.retrain.model_copy(update={"settings": full})})
-
-
-def _genotype_mapping(spec: Any) -> Any:
-    """A genotype spec with files read (catalogue names, Genotype(...) text and files all
-    become the JSON mapping); the retrain config validates whatever else it is."""
-    return resolve_genotype(spec).to_dict() if isinstance(spec, str) else RetrainConfig.model_validate(
-        {"genotype": spec}).genotype
-
-
-def _as_yaml(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+        full.update({key: written[key] for key in self.trial_kind.required})
+        return self.trial_kind.with_settings(self, full)
 
 
 def _check_trials(study: Study) -> None:
     """Build the trial configuration for the base and for every value the space can take."""
-    needs_genotype = study.kind == "retrain" and "genotype" not in study.retrain.settings \
-        and "retrain.settings.genotype" not in study.space
-    if needs_genotype:
-        raise UserInputError("a retrain study needs retrain.settings.genotype or a space entry for it")
-    prefix = study.settings_section
+    prefix = study.trial_kind.section
+    for key in study.trial_kind.required:
+        if key not in study.trial_base and f"{prefix}.{key}" not in study.space:
+            raise UserInputError(f"a {study.kind} study needs {prefix}.{key} or a space entry for it")
     first = {key: domain.probe_values()[0] for key, domain in study.space.items()}
     try:  # a representative trial first: problems of the shared settings are reported as such
         study.trial_config_of(first)
@@ -367,14 +355,14 @@ def _check_trials(study: Study) -> None:
         candidates = (dict(zip(keys, values)) for values in itertools.product(*probes))
     else:  # too many to try together: each key's values against the base
         candidates = ({k: v} for k, values in zip(keys, probes) for v in values)
-    _check_trial_memory(study.trial_config_of(first), "the first trial's settings")
+    _check_trial_memory(study, study.trial_config_of(first), "the first trial's settings")
     for trial in candidates if keys else ():
         shown = ", ".join(f"{k}={v!r}" for k, v in trial.items())
         try:
             config = study.trial_config_of(trial)
         except ValidationError as err:
             raise invalid(err, f"trial settings ({shown})", prefix, ("data",)) from None
-        _check_trial_memory(config, f"trial settings ({shown})")
+        _check_trial_memory(study, config, f"trial settings ({shown})")
 
 
 def _local_device(spec: str) -> torch.device | None:
@@ -387,22 +375,21 @@ def _local_device(spec: str) -> torch.device | None:
     return device if torch.cuda.is_available() and index < torch.cuda.device_count() else None
 
 
-def _check_trial_memory(config: SearchConfig | RetrainConfig, which: str) -> None:
+def _check_trial_memory(study: Study, config: TrialConfig, which: str) -> None:
     """Each trial's network must fit in the memory of the device it asks for, as far as this
     machine can tell (:mod:`snas.memory`): found now, not after Ray has started every trial."""
     device = _local_device(config.device)
     if device is None:
         return
     shape = DATASETS[config.data.dataset].shape(config.data)
-    check = check_search_fits if isinstance(config, SearchConfig) else check_retrain_fits
     try:
-        check(config, shape, shape[2], device)
+        study.trial_kind.check_fits()(config, shape, shape[2], device)
     except UserInputError as err:
         raise UserInputError(f"{which}: {err}") from None
 
 
 def _check_space_keys(study: Study) -> None:
-    sections = (f"{study.settings_section}.", "data.")
+    sections = (f"{study.trial_kind.section}.", "data.")
     for key in study.space:
         if not key.startswith(sections):
             raise UserInputError(f"space key {key!r} must start with {' or '.join(sections)} (a dotted setting)")
@@ -441,9 +428,39 @@ def apply_study_overrides(data: dict[str, Any], overrides: list[str]) -> dict[st
     return apply_overrides(result, plain)
 
 
+def _read_genotypes(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``data`` with each ``genotypes:`` entry given as text (a catalogue name, a file,
+    Genotype(...) text) read into its mapping, and a genotype file named directly by
+    ``retrain.settings.genotype`` read too (a label, a catalogue name or text stays as
+    written: the configuration resolves those without opening a file)."""
+    genotypes = data.get("genotypes")
+    read = {}
+    for label, spec in (genotypes.items() if isinstance(genotypes, dict) else ()):
+        if not isinstance(spec, (str, dict)):
+            raise UserInputError(f"invalid study {source}: genotypes.{label}: give a catalogue name, a genotype "
+                                 f"file, Genotype(...) text or the genotype's mapping, not {spec!r}")
+        read[label] = _read_genotype(spec, source, f"genotypes.{label}") if isinstance(spec, str) else spec
+    if isinstance(genotypes, dict):
+        data = {**data, "genotypes": read}
+    retrain = data.get("retrain")
+    settings = retrain.get("settings") if isinstance(retrain, dict) else None
+    spec = settings.get("genotype") if isinstance(settings, dict) else None
+    if isinstance(spec, str) and spec not in read and named_genotype(spec) is None:
+        mapping = _read_genotype(spec, source, "retrain.settings.genotype")
+        data = {**data, "retrain": {**retrain, "settings": {**settings, "genotype": mapping}}}
+    return data
+
+
+def _read_genotype(spec: str, source: str, key: str) -> dict[str, Any]:
+    try:
+        return resolve_genotype(spec).to_dict()
+    except GenotypeError as err:
+        raise UserInputError(f"invalid study {source}: {key}: {err}") from None
+
+
 def validate_study(data: dict[str, Any], source: str = "study") -> Study:
     try:
-        study = Study.model_validate(data)
+        study = Study.model_validate(_read_genotypes(data, source))
     except ValidationError as err:
         raise invalid(err, f"study {source}") from None
     _check_space_keys(study)
@@ -456,8 +473,8 @@ def _check_gpu_request(study: Study) -> None:
     """Ray shows a trial only the GPUs it asked for: a CUDA device needs ``resources.gpu``."""
     if study.resources.gpu > 0:
         return
-    key = f"{study.settings_section}.device"
-    base = (study.search if study.kind == "search" else study.retrain.settings).get("device", "auto")
+    key = f"{study.trial_kind.section}.device"
+    base = study.trial_base.get("device", "auto")
     devices = study.space[key].probe_values() if key in study.space else [base]
     if any(str(device).startswith("cuda") for device in devices):
         raise UserInputError(f"{key} asks for cuda but resources.gpu is 0, so Ray gives the trials no GPU; "
@@ -469,11 +486,9 @@ def _check_retrain_settings(study: Study) -> None:
     """A search study's ``retrain`` section is used only after the search, by `snas-study
     retrain`; a typo there must not wait days to be found.  The winners' genotypes are not
     known yet, so a catalogue cell stands in for them."""
-    if study.kind != "search":
+    if not study.trial_kind.derives_genotype:
         return
     fields = {"genotype": CATALOGUE["DARTS_V2"].genotype.to_dict(), **study.retrain.settings}
-    if isinstance(fields["genotype"], str):
-        fields["genotype"] = _genotype_mapping(fields["genotype"])
     try:
         RetrainConfig.model_validate({**fields, "data": study.data.model_dump(mode="json")})
     except ValidationError as err:

@@ -10,63 +10,22 @@ returns normally after Ctrl-C, so an unfinished or missing trial is what tells; 
 
 from __future__ import annotations
 
-import datetime as dt
-import platform
 import sys
 import warnings
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from harness import storage
-from harness.arguments import yaml_problem
 from harness.cluster import check_resources, check_storage, ray_session
-from harness.study import Study, validate_study
+from harness.study import Study
+from harness.studyfolder import STUDY_FILE, has_experiment, provenance, read_study, study_file
 from snas.data import check_present
 from snas.errors import UserInputError
 
-STUDY_FILE = "study.yaml"
 EXIT_TRIAL_ERRORS = 1
 EXIT_INTERRUPTED = 130
-_VERSIONED = ("snas-study", "torch", "torchvision", "ray", "optuna", "pydantic", "numpy")
-
-
-def provenance(argv: list[str]) -> dict[str, Any]:
-    versions = {}
-    for package in _VERSIONED:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    versions["python"] = platform.python_version()
-    return {
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": "snas-study " + " ".join(argv),
-        "host": platform.node(),
-        "versions": versions,
-    }
-
-
-def study_file(experiment_path: str) -> str:
-    return experiment_path.rstrip("/") + "/" + STUDY_FILE
-
-
-def has_experiment(experiment_path: str) -> bool:
-    return storage.exists(study_file(experiment_path))
-
-
-def read_study(experiment_path: str) -> Study:
-    path = study_file(experiment_path)
-    if not storage.exists(path):
-        raise UserInputError(f"{experiment_path} is not a study folder (no {STUDY_FILE}); "
-                             f"give the folder `snas-study run` created, e.g. results/<study name>")
-    try:
-        data = yaml.safe_load(storage.read_text(path))
-    except yaml.YAMLError as err:
-        raise UserInputError(f"{path} is damaged (not YAML): {yaml_problem(err)}") from None
-    return validate_study(data, path)
 
 
 def check_data(study: Study, address: str | None) -> None:
@@ -190,7 +149,7 @@ def finish(study: Study, experiment_path: str, results: Any) -> int:
         print(f"results are in {experiment_path}; copy the folder to this machine and run "
               f"`snas-study report FOLDER` for the tables, plots and report", flush=True)
     else:
-        summary = write_analysis(experiment_path)
+        summary = write_analysis(experiment_path, study=study)
         print(summary.describe(), flush=True)
         print(f"report: {write_report(summary)}", flush=True)
     if interrupted:

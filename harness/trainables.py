@@ -1,4 +1,4 @@
-"""The Tune trainables: thin loops around :class:`snas.search.Search` and :class:`snas.retrain.Retrain`.
+"""The Tune trainables: thin loops around each trial kind's ``snas`` loop (:mod:`harness.kinds`).
 
 Each trial turns its config (the study's base settings plus its varied dotted keys) into a
 validated configuration, restores from ``tune.get_checkpoint()`` when Tune restarts it,
@@ -16,18 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ray import tune
 
-from harness.loop import METRICS_FILE, metrics_jsonl
+from harness.kinds import TrialKind
 from harness.study import Study
+from harness.studyfolder import CHECKPOINT_FILE, FAULT_MARKER, GENOTYPE_FILE, METRICS_FILE, metrics_jsonl
 from snas.run import EpochRun
 from snas.threads import use_available_cpus
-
-CHECKPOINT_FILE = "checkpoint.pt"
-FAULT_MARKER = "injected_fault.txt"
 
 
 def _write_trial_file(name: str, text: str) -> None:
@@ -92,29 +91,30 @@ def _prepare_trial_process() -> None:
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 
 
-def search_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
-    """One search trial of a search study."""
-    from snas.search import Search
+def _run_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
+    """One trial of the study ``study``: its kind's loop, restored or new, driven to the end.
 
+    A genotype the trial is given is written once, before the first epoch; one it derives,
+    after every epoch."""
     _prepare_trial_process()
     spec = Study.model_validate(study)
-    search = _restored(Search) or Search(spec.search_config(config))
+    kind = spec.trial_kind
+    loop_class = kind.loop()
+    loop = _restored(loop_class) or loop_class(spec.trial_config_of(config))
 
-    def save_genotype(loop: Search) -> None:
-        _write_trial_file("genotype.json", json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
+    def save_genotype(loop: EpochRun) -> None:
+        _write_trial_file(GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
 
-    _drive(search, spec, save_genotype)
-
-
-def retrain_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
-    """One from-scratch training of a genotype in a retrain study."""
-    from snas.retrain import Retrain
-
-    _prepare_trial_process()
-    spec = Study.model_validate(study)
-    run = _restored(Retrain) or Retrain(spec.retrain_config(config))
-    _write_trial_file("genotype.json", json.dumps(run.genotype.to_dict(), indent=2) + "\n")
-    _drive(run, spec)
+    if not kind.derives_genotype:
+        save_genotype(loop)
+    _drive(loop, spec, save_genotype if kind.derives_genotype else None)
 
 
-TRAINABLES = {"search": search_trial, "retrain": retrain_trial}
+def trainable_of(kind: TrialKind) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """The Tune trainable of ``kind``'s trials, named ``<kind>_trial``: Tune records the name
+    and refuses to resume a study with a differently named one."""
+    def trial(config: dict[str, Any], study: dict[str, Any]) -> None:
+        _run_trial(config, study)
+
+    trial.__name__ = trial.__qualname__ = f"{kind.name}_trial"
+    return trial

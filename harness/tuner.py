@@ -13,20 +13,21 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 from harness.space import TrialPlan, trial_plan
 from harness.storage import is_uri
 from harness.study import Study
-from harness.trainables import TRAINABLES
+from harness.studyfolder import OPTUNA_JOURNAL, trial_folder_name
+from harness.trainables import trainable_of
 
 log = logging.getLogger(__name__)
-OPTUNA_JOURNAL = "optuna.journal"
 
 
 def trial_dirname(trial: Any) -> str:
-    """Short trial folders (``trial_<id>``) keep paths well under OS limits."""
-    return f"trial_{trial.trial_id}"
+    """Tune's name for a trial's folder.  It stays at this address: a study's ``tuner.pkl``
+    refers to it by name, and ``resume`` unpickles that file."""
+    return trial_folder_name(trial.trial_id)
 
 
 def trainable(study: Study) -> Any:
     """The study's trainable with its settings attached and its per-trial resources."""
-    fn = tune.with_parameters(TRAINABLES[study.kind], study=study.model_dump(mode="json", by_alias=True))
+    fn = tune.with_parameters(trainable_of(study.trial_kind), study=study.model_dump(mode="json", by_alias=True))
     return tune.with_resources(fn, {"cpu": study.resources.cpu, "gpu": study.resources.gpu})
 
 

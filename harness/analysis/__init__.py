@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,14 +17,17 @@ from harness.analysis.tables import (
     best_trials,
     curves_table,
     retrain_comparison,
-    short_names,
     trials_table,
 )
 from harness.outputs import check_study_outputs
+from harness.study import Study
+from harness.studyfolder import ANALYSIS_DIR, BEST_FILE, PLOTS_DIR
 from snas.atomic import atomic_write, atomic_write_text
 
-ANALYSIS_DIR = "analysis"
-PLOTS_DIR = "plots"
+EXTRA_TABLES: dict[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] = {
+    "retrain_vs_search": lambda trials, study: retrain_comparison(trials, study.source),
+}
+"""Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`)."""
 
 
 @dataclass
@@ -49,15 +53,15 @@ class AnalysisSummary:
         lines += [f"note: {note}" for note in self.results.notes]
         if self.best:
             top = self.best[0]
-            names = short_names(list(study.space))
+            names = study.trial_kind.short_names(list(study.space))
             settings = ", ".join(f"{names[k]}={v}" for k, v in top["config"].items() if k in names)
             lines.append(f"best trial {top['trial_id']}: {self.metric} = {top['score']:.2f} "
                          f"({self.scope} epoch){' with ' + settings if settings else ''}")
             lines.append(f"genotype: {top['genotype']}")
         else:
             lines.append(f"no trial has reported {self.metric} yet")
-        tables = "trials.csv, curves.csv, best.json" + (
-            ", retrain_vs_search.csv" if self.results.study.kind == "retrain" else "")
+        tables = ", ".join(["trials.csv", "curves.csv", BEST_FILE,
+                            *(f"{name}.csv" for name in study.trial_kind.tables)])
         lines.append(f"tables: {self.path / ANALYSIS_DIR} ({tables})")
         lines.append(f"plots:  {self.path / PLOTS_DIR} ({len(self.plots)} plots)")
         return "\n".join(lines)
@@ -75,21 +79,22 @@ def _json_default(value: object) -> object:
 
 
 def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "last", top: int = 3,
-                   plots: bool = True) -> AnalysisSummary:
-    """Write ``analysis/`` (tables, best.json) and ``plots/`` for the study folder ``path``."""
-    results = load_results(path)
+                   plots: bool = True, study: Study | None = None) -> AnalysisSummary:
+    """Write ``analysis/`` (tables, best.json) and ``plots/`` for the study folder ``path``
+    (whose study is ``study`` when the caller has read it already)."""
+    results = load_results(path, study)
     metric = results.study.metric if metric is None else metric
     results.study.check_ranking_metric(metric)  # before anything is rewritten
-    check_study_outputs(results.path)
+    check_study_outputs(results.path, (ANALYSIS_DIR, PLOTS_DIR))
     trials = trials_table(results, metric, scope)
     curves = curves_table(results)
     best = best_trials(trials, results, top)
     out = results.path / ANALYSIS_DIR
     _write_table(trials, out / "trials")
     _write_table(curves, out / "curves")
-    if results.study.kind == "retrain":
-        _write_table(retrain_comparison(trials, results.study.source), out / "retrain_vs_search")
-    atomic_write_text(out / "best.json", json.dumps(
+    for name in results.study.trial_kind.tables:
+        _write_table(EXTRA_TABLES[name](trials, results.study), out / name)
+    atomic_write_text(out / BEST_FILE, json.dumps(
         {"metric": metric, "scope": scope, "partial": results.partial, "notes": results.notes, "trials": best},
         indent=2, default=_json_default) + "\n")
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope)

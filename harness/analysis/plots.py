@@ -2,29 +2,31 @@
 
 Every plot is written as PNG (for the report and quick looks) and PDF (for papers) into
 ``plots/``.  ``draw_plots`` returns the PNG paths in a stable order with a caption each.
+Which plots a study can have is its trial kind's (:attr:`harness.kinds.TrialKind.plots`);
+each then draws only when the study varied what it needs.  Importing this module changes
+no matplotlib setting: the file backend and the theme are set when the first plot is drawn.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator, NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
-
-from harness.analysis.tables import short_names  # noqa: E402
-from harness.study import Study  # noqa: E402
-from snas.atomic import atomic_write  # noqa: E402
-from snas.draw import genotype_figure  # noqa: E402
-from snas.genotype import Genotype  # noqa: E402
+from harness.kinds import TrialKind
+from harness.study import Study
+from snas.atomic import atomic_write
+from snas.draw import genotype_figure
+from snas.genotype import Genotype
 
 MACS_LABEL = "MACs (M, multiply-accumulates)"
 PARAMS_LABEL = "parameters (M, auxiliary head excluded)"
@@ -49,14 +51,14 @@ class PlotInput:
     @property
     def varied(self) -> dict[str, str]:
         """Short names of the varied settings, in study order."""
-        return short_names(list(self.study.space))
+        return self.kind.short_names(list(self.study.space))
 
     def has(self, name: str) -> bool:
         return name in self.varied.values() and name in self.trials and self.trials[name].nunique() > 1
 
     @property
-    def search(self) -> bool:
-        return self.study.kind == "search"
+    def kind(self) -> TrialKind:
+        return self.study.trial_kind
 
 
 def _save(fig: plt.Figure, folder: Path, name: str) -> Path:
@@ -86,8 +88,8 @@ def _ordered_palette(values: pd.Series) -> list | None:
 
 def plot_curves(data: PlotInput) -> Plot | None:
     """Accuracy per epoch, a line per trial (seed 000's Figure 1), faceted by anneal rate."""
-    metric = "search_val_acc" if data.search else "val_acc" if "val_acc" in data.curves else "test_acc"
-    if not len(data.curves) or metric not in data.curves:
+    metric = next((m for m in data.kind.curve_metrics if m in data.curves), None)
+    if not len(data.curves) or metric is None:
         return None
     col = "anneal_rate" if data.has("anneal_rate") else None
     hue = _hue(data)
@@ -138,7 +140,7 @@ def pareto_front(cost: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
 
 def plot_pareto(data: PlotInput) -> Plot | None:
     """Accuracy against MACs and parameters at evaluation scale, Pareto front marked."""
-    macs, params = ("eval_macs_m", "eval_params_m") if data.search else ("macs_m", "params_m")
+    macs, params, scale = data.kind.pareto
     table = data.trials.dropna(subset=[macs, params, "score"])
     if len(table) < 2:
         return None
@@ -149,7 +151,7 @@ def plot_pareto(data: PlotInput) -> Plot | None:
         ax.scatter(values, accuracy_values, color="0.55", s=22, label="trials")
         front = pareto_front(values, accuracy_values)
         ax.plot(values[front], accuracy_values[front], "-o", color="tab:red", ms=5, label="Pareto front")
-        ax.set_xlabel(label + (" at evaluation scale" if data.search else ""))
+        ax.set_xlabel(label + scale)
         ax.legend(loc="lower right", fontsize=8)
     axes[0].set_ylabel(f"{data.metric} (%)")
     fig.suptitle(f"{data.metric} against the size of the derived network")
@@ -186,7 +188,7 @@ def plot_heatmap(data: PlotInput) -> Plot | None:
 
 def plot_trajectories(data: PlotInput) -> Plot | None:
     """Temperature and resource cost per epoch for every trial."""
-    if not data.search or not len(data.curves) or "temperature" not in data.curves:
+    if not len(data.curves) or "temperature" not in data.curves:
         return None
     hue = _hue(data)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -231,7 +233,7 @@ def plot_retrain_vs_search(data: PlotInput) -> Plot | None:
     """Retrained accuracy per genotype against the accuracy its search reported."""
     source = data.study.source or {}
     scores = source.get("scores") or {}
-    if data.search or not scores or "arch" not in data.trials:
+    if not scores or "arch" not in data.trials:
         return None
     table = data.trials.assign(searched=data.trials["arch"].map(scores)).dropna(subset=["searched"])
     if not len(table):
@@ -257,16 +259,28 @@ def plot_best_cells(data: PlotInput) -> Plot | None:
                 f"cells of the best genotype (trial {top['trial_id']}, ranked by {data.metric})")
 
 
-PLOTS: list[Callable[[PlotInput], Plot | list[Plot] | None]] = [
-    plot_curves, plot_final_vs_setting, plot_pareto, plot_penalty_lambda, plot_heatmap, plot_trajectories,
-    plot_asha_rungs, plot_retrain_vs_search, plot_best_cells,
-]
+PLOTS: dict[str, Callable[[PlotInput], Plot | list[Plot] | None]] = {
+    "curves": plot_curves, "final_vs_setting": plot_final_vs_setting, "pareto": plot_pareto,
+    "penalty_lambda": plot_penalty_lambda, "heatmap": plot_heatmap, "trajectories": plot_trajectories,
+    "asha_rungs": plot_asha_rungs, "retrain_vs_search": plot_retrain_vs_search, "best_cells": plot_best_cells,
+}
+"""Every plot by name, in the order they are drawn (and shown in the report)."""
+
+
+@functools.cache
+def _prepare_figures() -> None:
+    """Draw into files (no window, no display needed) in the plots' theme; once per process."""
+    matplotlib.use("Agg")
+    sns.set_theme(style="whitegrid", context="notebook")
 
 
 def draw_plots(data: PlotInput) -> list[Plot]:
-    sns.set_theme(style="whitegrid", context="notebook")
+    """The plots of ``data``'s study that its results allow."""
+    _prepare_figures()
     plots: list[Plot] = []
-    for plot in PLOTS:
+    for name, plot in PLOTS.items():
+        if name not in data.kind.plots:
+            continue
         made = plot(data)
         if isinstance(made, Plot):
             plots.append(made)

@@ -18,13 +18,10 @@ from typing import Any
 import pandas as pd
 
 from harness.analysis import AnalysisSummary
-from harness.analysis.tables import short_names
-from harness.studyrun import STUDY_FILE
+from harness.studyfolder import REPORT_FILE, STUDY_FILE
 from snas.atomic import atomic_write_text
 from snas.draw import genotype_figure
 from snas.genotype import Genotype
-
-REPORT_FILE = "report.html"
 
 # Columns of the trials table worth a reader's eye; the CSV keeps everything.
 _HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")
@@ -91,7 +88,7 @@ def _summary_section(summary: AnalysisSummary) -> str:
 def _winners_section(summary: AnalysisSummary) -> str:
     if not summary.best:
         return f"<h2>Best genotypes</h2><p>No trial has reported {html.escape(summary.metric)} yet.</p>"
-    names = short_names(list(summary.results.study.space))
+    names = summary.results.study.trial_kind.short_names(list(summary.results.study.space))
     parts = [f"<h2>Best genotypes</h2><p>Ranked by {html.escape(summary.metric)} "
              f"({html.escape(summary.scope)} epoch of each trial).</p>"]
     for winner in summary.best:

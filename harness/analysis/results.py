@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from harness.analysis.trial_files import PARAMS_FILE, Damage, read_trial_files
+from harness.analysis.trial_files import Damage, read_trial_files
 from harness.analysis.tune_state import (
     UNKNOWN_STATE,
     DamagedState,
@@ -29,7 +29,7 @@ from harness.analysis.tune_state import (
     read_tune_state,
 )
 from harness.study import Study
-from harness.studyrun import read_study
+from harness.studyfolder import CHECKPOINT_GLOB, PARAMS_FILE, read_study, trial_folder_name, trial_id_of
 from snas.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class StudyResults:
 
 
 def _latest_checkpoint(trial_dir: Path) -> str | None:
-    checkpoints = sorted(trial_dir.glob("checkpoint_*/checkpoint.pt"))
+    checkpoints = sorted(trial_dir.glob(CHECKPOINT_GLOB))
     return str(checkpoints[-1]) if checkpoints else None
 
 
@@ -112,18 +112,18 @@ def _listed_trials(path: Path, damage: list[Damage]) -> list[TuneTrial] | None:
     except DamagedState as err:
         damage.append(Damage(state_file, f"{err}; the trials are read from their folders"))
         return None
-    named = {trial.dir_name or f"trial_{trial.trial_id}" for trial in listed}
+    named = {trial.dir_name or trial_folder_name(trial.trial_id) for trial in listed}
     return listed + [trial for trial in _from_folders(path) if trial.dir_name not in named]
 
 
 def _from_folders(path: Path) -> list[TuneTrial]:
-    return [TuneTrial(trial_id=folder.name.removeprefix("trial_"), state=UNKNOWN_STATE, dir_name=folder.name,
+    return [TuneTrial(trial_id=trial_id_of(folder.name), state=UNKNOWN_STATE, dir_name=folder.name,
                       config=None, num_failures=0)
-            for folder in sorted(path.glob("trial_*")) if folder.is_dir()]
+            for folder in sorted(path.glob(trial_folder_name("*"))) if folder.is_dir()]
 
 
 def _trial_record(study: Study, path: Path, listed: TuneTrial) -> TrialRecord:
-    folder = path / (listed.dir_name or f"trial_{listed.trial_id}")
+    folder = path / (listed.dir_name or trial_folder_name(listed.trial_id))
     files = read_trial_files(folder, still_written=listed.state not in FINAL_STATES)
     config = listed.config if listed.config is not None else files.params
     record = TrialRecord(
@@ -139,9 +139,10 @@ def _trial_record(study: Study, path: Path, listed: TuneTrial) -> TrialRecord:
     return record
 
 
-def load_results(path: str | Path) -> StudyResults:
+def load_results(path: str | Path, study: Study | None = None) -> StudyResults:
     """Everything the analysis needs from a (local) study folder; each damaged file is
-    logged once as a warning."""
+    logged once as a warning.  ``study``: the folder's study when the caller has already
+    read it (``run`` and ``resume``), so ``study.yaml`` is read and validated once."""
     path = Path(path).expanduser().absolute()
     if path.is_file():
         raise UserInputError(f"{path} is a file; give the study folder `snas-study run` created, "
@@ -149,7 +150,7 @@ def load_results(path: str | Path) -> StudyResults:
     if not path.is_dir():
         raise UserInputError(f"study folder {path} does not exist (give the folder `snas-study run` created, "
                              f"e.g. results/<study name>)")
-    study = read_study(str(path))
+    study = read_study(str(path)) if study is None else study
     damage: list[Damage] = []
     listed = _listed_trials(path, damage)
     notes = []

@@ -12,39 +12,6 @@ from snas.genotype import Genotype
 
 Scope = Literal["last", "best"]
 
-# Dotted study keys under the names people use for them.
-SHORT_NAMES: dict[str, str] = {
-    "search.temperature.initial": "tau0",
-    "search.temperature.anneal_rate": "anneal_rate",
-    "search.temperature.min": "tau_min",
-    "search.temperature.schedule": "schedule",
-    "search.temperature.per": "tau_per",
-    "search.resource.lambda": "lambda",
-    "search.resource.method": "penalty",
-    "search.resource.log_penalty": "log_penalty",
-    "search.resource.separation": "separation",
-    "search.method": "method",
-    "search.seed": "seed",
-    "search.arch.lr": "arch_lr",
-    "search.weights.lr": "lr",
-    "retrain.settings.genotype": "arch",
-    "retrain.settings.seed": "seed",
-}
-
-_SEARCH_SUMMARY = ("search_val_acc", "child_val_acc", "train_acc", "train_loss")
-_RETRAIN_SUMMARY = ("val_acc", "test_acc", "train_acc", "train_loss")
-_SEARCH_SIZE = ("child_params_m", "child_macs_m", "eval_params_m", "eval_macs_m")
-_RETRAIN_SIZE = ("params_m", "macs_m")
-
-
-def short_names(keys: list[str]) -> dict[str, str]:
-    """Short column names for the varied keys (the key's last part when not listed)."""
-    names: dict[str, str] = {}
-    for key in keys:
-        name = SHORT_NAMES.get(key, key.rsplit(".", 1)[-1])
-        names[key] = key.replace(".", "_") if name in names.values() else name
-    return names
-
 
 def _genotype_text(trial: TrialRecord) -> str | None:
     if len(trial.curve) and "genotype" in trial.curve:
@@ -76,10 +43,8 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     """One row per trial: varied settings, outcome, accuracies, architecture size, cost."""
     study = results.study
     metric = metric or study.metric
-    names = short_names(list(study.space))
-    search = study.kind == "search"
-    summary = _SEARCH_SUMMARY if search else _RETRAIN_SUMMARY
-    sizes = _SEARCH_SIZE if search else _RETRAIN_SIZE
+    names = study.trial_kind.short_names(list(study.space))
+    summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
     rows = []
     for trial in results.trials:
         curve = trial.curve
@@ -111,7 +76,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
 
 def curves_table(results: StudyResults) -> pd.DataFrame:
     """One row per trial and epoch with every metric the trial reported."""
-    names = short_names(list(results.study.space))
+    names = results.study.trial_kind.short_names(list(results.study.space))
     frames = []
     for trial in results.trials:
         if not len(trial.curve):

@@ -20,14 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from harness.loop import METRICS_FILE
+from harness.studyfolder import ERROR_FILE, GENOTYPE_FILE, METRICS_FILE, PARAMS_FILE, RESULT_FILE
 from snas.errors import UserInputError
 from snas.genotype import Genotype
-
-RESULT_FILE = "result.json"
-PARAMS_FILE = "params.json"
-GENOTYPE_FILE = "genotype.json"
-ERROR_FILE = "error.txt"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from typing import Any
 import torch
 import yaml
 
+from harness.kinds import KINDS, TrialKind
 from harness.outputs import check_drawing_outputs
+from harness.studyfolder import CHECKPOINT_FILE
 from snas.catalogue import catalogue_name
 from snas.checkpoint import load_checkpoint
 from snas.errors import UserInputError
@@ -88,32 +90,31 @@ def alpha_table(logits: torch.Tensor) -> list[str]:
     return _table(["edge", *(f"{name} " for name in PRIMITIVES)], rows, first_left=True)
 
 
-def _size_line(kind: str, config: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+def _size_line(kind: TrialKind, config: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
     """The child network's size as the last epoch measured it (a search: at evaluation scale)."""
     if not history:
         return []
-    last, prefix = history[-1], "eval_" if kind == "search" else ""
+    prefix, layers_key, channels_key = kind.size_settings
+    last = history[-1]
     params, macs = last.get(f"{prefix}params_m"), last.get(f"{prefix}macs_m")
     if params is None or macs is None:
         return []
-    layers, channels = ((config.get("eval_layers"), config.get("eval_channels")) if kind == "search"
-                        else (config.get("layers"), config.get("init_channels")))
+    layers, channels = config.get(layers_key), config.get(channels_key)
     return [f"  {layers} cells × {channels} channels: {params:.3f}M params (auxiliary head excluded), "
             f"{macs:.1f}M MACs (multiply-accumulates, one image)"]
 
 
 def _checkpoint_path(path: Path) -> Path:
-    return path / "checkpoint.pt" if path.is_dir() else path
+    return path / CHECKPOINT_FILE if path.is_dir() else path
 
 
 def describe(record: dict[str, Any], path: Path) -> str:
     """Everything ``inspect`` prints about one checkpoint record."""
     checked = check_run_record(record, path)
-    kind, genotype = checked.kind, checked.genotype
+    kind, genotype = KINDS[checked.kind], checked.genotype
     config, state = record["config"], record["state"]
-    what = (f"search ({config.get('method')} on {config.get('data', {}).get('dataset')})" if kind == "search"
-            else f"retraining ({config.get('network')} network on {config.get('data', {}).get('dataset')})")
-    lines = [f"checkpoint: {path}", f"kind: {what}, epoch {record['epoch']} of {config.get('epochs')}"]
+    lines = [f"checkpoint: {path}",
+             f"kind: {kind.checkpoint_title(config)}, epoch {record['epoch']} of {config.get('epochs')}"]
     if state.get("diverged"):
         lines.append("  the loss became NaN/inf: the run stopped")
     settings = {key: value for key, value in config.items() if key != "genotype"}  # shown below, readably
@@ -124,7 +125,7 @@ def describe(record: dict[str, Any], path: Path) -> str:
     form = "edge_all" if genotype.form == "edge_all" else "DARTS form"
     lines += [f"genotype ({form}{', catalogue ' + name if name else ''}):", f"  {genotype}"]
     lines += _size_line(kind, config, state["history"])
-    if kind == "search":
+    if kind.derives_genotype:  # from α, shown as the architecture distribution
         alphas = state.get("alphas", {})
         for cell in ("normal", "reduce"):
             if cell not in alphas:

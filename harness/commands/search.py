@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.arguments import read_yaml_mapping
 from harness.localrun import RunKind, add_run_arguments, given_flags, open_run, run_epochs, validated_settings
+from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE
 from snas.config import SearchConfig
 from snas.errors import UserInputError
 
@@ -62,5 +63,5 @@ def run(args: argparse.Namespace) -> int:
     code = run_epochs(search, out, KIND, header, args.quiet)
     if code == 0:
         print(f"genotype: {search.genotype}")
-        print(f"results: {out / 'genotype.json'}, {out / 'metrics.jsonl'}, {out / 'checkpoint.pt'}")
+        print(f"results: {out / GENOTYPE_FILE}, {out / METRICS_FILE}, {out / CHECKPOINT_FILE}")
     return code

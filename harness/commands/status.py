@@ -18,7 +18,7 @@ import argparse
 import pandas as pd
 
 from harness.analysis.results import load_results
-from harness.analysis.tables import short_names, trials_table
+from harness.analysis.tables import trials_table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if not len(table):
         print(f"study {results.study.name}: no trials yet")
         return 0
-    names = list(short_names(list(results.study.space)).values())
+    names = list(results.study.trial_kind.short_names(list(results.study.space)).values())
     shown = pd.DataFrame({
         "trial": table["trial_id"], **{n: table[n] for n in names},
         "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),

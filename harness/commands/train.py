@@ -20,6 +20,7 @@ import argparse
 import math
 
 from harness.localrun import RunKind, add_run_arguments, given_flags, open_run, run_epochs, validated_settings
+from harness.studyfolder import CHECKPOINT_FILE, METRICS_FILE
 from snas.catalogue import catalogue_name, resolve_genotype
 from snas.config import RetrainConfig
 from snas.errors import UserInputError
@@ -69,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
         accuracy = ", ".join(f"{label} {last[key]:.2f}%" for key, label in (("val_acc", "val"), ("test_acc", "test"))
                              if not math.isnan(last.get(key, math.nan)))
         print(f"finished {retrain.epoch} epochs: {accuracy or 'no accuracy recorded'}")
-        print(f"results: {out / 'metrics.jsonl'}, {out / 'checkpoint.pt'}")
+        print(f"results: {out / METRICS_FILE}, {out / CHECKPOINT_FILE}")
     return code

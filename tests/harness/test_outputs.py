@@ -124,9 +124,9 @@ def test_existing_outputs_are_checked_before_any_is_written(tmp_path):
 
 
 def test_the_analysis_folders_of_a_study_must_be_folders_and_writable(tmp_path):
-    check_study_outputs(tmp_path)  # absent: they will be made
+    check_study_outputs(tmp_path, ("analysis", "plots"))  # absent: they will be made
     (tmp_path / "plots").write_text("not a folder\n")
     with pytest.raises(UserInputError, match=f"the analysis of {tmp_path}: {tmp_path / 'plots'} is a file"):
-        check_study_outputs(tmp_path)
+        check_study_outputs(tmp_path, ("analysis", "plots"))
     with pytest.raises(UserInputError, match="the analysis of /proc: cannot write in /proc"):
-        check_study_outputs(Path("/proc"))
+        check_study_outputs(Path("/proc"), ("analysis", "plots"))

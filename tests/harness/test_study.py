@@ -80,7 +80,7 @@ def test_overrides_apply_to_settings_and_space(tmp_path):
     assert s.epochs == 5
     assert s.space["search.temperature.initial"].grid == [1.0, 2.0, 4.0]
     assert s.expected_trials() == 3 * 2 * 2
-    assert s.search_config({"search.temperature.initial": 4.0, "search.seed": 1}).temperature.initial == 4.0
+    assert s.trial_config_of({"search.temperature.initial": 4.0, "search.seed": 1}).temperature.initial == 4.0
 
 
 def test_resolved_study_writes_out_every_default():
@@ -294,7 +294,7 @@ def test_a_retrain_study_reads_genotype_files_once_at_the_edge(tmp_path):
     """The config validates mappings only; the study reads the files its genotypes name."""
     from study_helpers import tiny_study
 
-    from harness.study import Study
+    from harness.study import validate_study
     from snas.catalogue import CATALOGUE
 
     searched = tmp_path / "genotype.json"
@@ -303,9 +303,11 @@ def test_a_retrain_study_reads_genotype_files_once_at_the_edge(tmp_path):
                        retrain={"settings": {"genotype": "mine", "layers": 5, "init_channels": 4, "epochs": 1,
                                              "auxiliary": False, "device": "cpu"}},
                        space={"retrain.settings.seed": {"grid": [0]}})
-    spec = Study.model_validate(study)
+    spec = validate_study(study)
     assert spec.genotypes["mine"] == CATALOGUE["SNAS_mild"].genotype.to_dict()
-    assert spec.retrain_config({}).resolved_genotype == CATALOGUE["SNAS_mild"].genotype
+    assert spec.trial_config_of({}).resolved_genotype == CATALOGUE["SNAS_mild"].genotype
     settings = {**study["retrain"]["settings"], "genotype": str(searched)}
-    direct = Study.model_validate({**study, "genotypes": {}, "retrain": {"settings": settings}})
-    assert direct.retrain_config({}).resolved_genotype == CATALOGUE["SNAS_mild"].genotype
+    direct = validate_study({**study, "genotypes": {}, "retrain": {"settings": settings}})
+    assert direct.retrain.settings["genotype"] == CATALOGUE["SNAS_mild"].genotype.to_dict()  # read once, here
+    searched.unlink()
+    assert direct.trial_config_of({}).resolved_genotype == CATALOGUE["SNAS_mild"].genotype

@@ -1,0 +1,198 @@
+"""Trial kinds: what a study's trials are (a search, a retraining), in one registry.
+
+A kind is everything the harness needs to know about one sort of trial, from the study
+file to the report: where its settings live in the study and how they become a validated
+``snas`` configuration, the loop that runs it, the metrics it reports and the one that
+ranks it by default, how its trials are sized and checked, and what the analysis shows of
+it (summary and size columns, curves, which plots and extra tables apply).  The harness
+asks the kind instead of testing ``study.kind``; adding a kind is one entry in
+:data:`KINDS` (plus, usually, a loop of its own in ``snas``).
+
+Every kind keeps its settings in one study section, a mapping of its configuration's
+fields, named by :attr:`TrialKind.section` -- ``search`` for a search study,
+``retrain.settings`` for a retrain study.  These paths are the prefixes of the space keys
+that Tune records in every trial's ``params.json`` and in its experiment state (which must
+match when a study is resumed), so they are kept as studies have always written them: old
+study files and frozen ``study.yaml`` files read unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+
+from snas.config import RetrainConfig, SearchConfig
+from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
+
+if TYPE_CHECKING:
+    import torch
+
+    from snas.run import EpochRun
+
+TrialConfig = SearchConfig | RetrainConfig
+M = TypeVar("M", bound=BaseModel)
+FitCheck = Callable[[Any, tuple[int, ...], int, "torch.device"], None]
+
+
+@dataclass(frozen=True)
+class TrialKind:
+    """One sort of trial.  Fields are data or small functions; none imports a network
+    module until a trial is really built (``loop``, ``check_fits``)."""
+
+    name: str
+    """The study's ``kind:`` and the checkpoint's ``kind`` record."""
+    section: str
+    """Dotted path of the study section holding the trials' settings (the space keys' prefix)."""
+    build: Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], TrialConfig]
+    """(settings, data settings, the study's named genotypes) -> the validated configuration."""
+    loop: Callable[[], type[EpochRun]]
+    """The ``snas`` loop class (imported when called: the analysis never needs it)."""
+    check_fits: Callable[[], FitCheck]
+    """The :mod:`snas.memory` check that the trial's network fits on its device."""
+    metrics: Mapping[str, str]
+    """The metric names its trials report (:mod:`snas.metrics`)."""
+    default_metric: str
+    """What ranks trials when the study names no ``objective.metric``."""
+    derives_genotype: bool
+    """Its trials find a genotype (α, rewritten each epoch; winners can be retrained) rather
+    than being given one (written once, before the first epoch)."""
+    required: tuple[str, ...] = ()
+    """Settings with no default: the base or the space must give them."""
+    column_names: Mapping[str, str] = field(default_factory=dict)
+    """Short analysis column names of varied settings, keyed relative to ``section``."""
+    summary_metrics: tuple[str, ...] = ()
+    """Metrics the trials table shows final and best values of."""
+    size_metrics: tuple[str, ...] = ()
+    """Architecture-size metrics the trials table shows at the last epoch."""
+    pareto: tuple[str, str, str] = ("macs_m", "params_m", "")
+    """(MACs column, parameters column, scale note) of the accuracy-against-size plot."""
+    curve_metrics: tuple[str, ...] = ()
+    """The per-epoch accuracy plotted, the first one the curves have."""
+    plots: tuple[str, ...] = ()
+    """Names of the plots (:data:`harness.analysis.plots.PLOTS`) that apply to it."""
+    tables: tuple[str, ...] = ()
+    """Extra analysis tables (:data:`harness.analysis.EXTRA_TABLES`) written for it."""
+    checkpoint_title: Callable[[dict[str, Any]], str] = str
+    """What ``inspect`` calls one of its checkpoints, from the checkpoint's configuration."""
+    size_settings: tuple[str, str, str] = ("", "layers", "init_channels")
+    """(metric prefix, cells key, channels key) of the network whose size ``inspect`` shows."""
+
+    @property
+    def section_path(self) -> list[str]:
+        return self.section.split(".")
+
+    def settings(self, study: Any) -> dict[str, Any]:
+        """The study's settings for this kind's trials (the section as written)."""
+        node = study
+        for part in self.section_path:
+            node = getattr(node, part)
+        return dict(node)
+
+    def with_settings(self, study: M, settings: dict[str, Any]) -> M:
+        """A copy of ``study`` whose section for this kind is ``settings``."""
+        return _replaced(study, self.section_path, settings)
+
+    def short_names(self, keys: list[str]) -> dict[str, str]:
+        """Short analysis column names for the varied ``keys`` (the key's last part when the
+        kind names none; the whole key, underscored, when that name is taken)."""
+        names: dict[str, str] = {}
+        for key in keys:
+            name = self.column_names.get(key.removeprefix(f"{self.section}."), key.rsplit(".", 1)[-1])
+            names[key] = key.replace(".", "_") if name in names.values() else name
+        return names
+
+    def nest(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """``settings`` placed at :attr:`section`, as a nested mapping."""
+        nested: dict[str, Any] = settings
+        for part in reversed(self.section_path):
+            nested = {part: nested}
+        return nested
+
+    def unnest(self, nested: dict[str, Any]) -> dict[str, Any]:
+        """The settings at :attr:`section` of the nested mapping ``nested``."""
+        for part in self.section_path:
+            nested = nested[part]
+        return nested
+
+
+def _replaced(model: M, path: list[str], value: Any) -> M:
+    head, *rest = path
+    return model.model_copy(update={head: _replaced(getattr(model, head), rest, value) if rest else value})
+
+
+def _search_config(settings: dict[str, Any], data: dict[str, Any], genotypes: dict[str, Any]) -> SearchConfig:
+    return SearchConfig.model_validate({**settings, "data": data})
+
+
+def _retrain_config(settings: dict[str, Any], data: dict[str, Any], genotypes: dict[str, Any]) -> RetrainConfig:
+    """``genotype`` may be the label of one of the study's ``genotypes``."""
+    fields = dict(settings)
+    genotype = fields.get("genotype")
+    if isinstance(genotype, str) and genotype in genotypes:
+        fields["genotype"] = genotypes[genotype]
+    return RetrainConfig.model_validate({**fields, "data": data})
+
+
+def _search_loop() -> type[EpochRun]:
+    from snas.search import Search
+
+    return Search
+
+
+def _retrain_loop() -> type[EpochRun]:
+    from snas.retrain import Retrain
+
+    return Retrain
+
+
+def _search_fits() -> FitCheck:
+    from snas.memory import check_search_fits
+
+    return check_search_fits
+
+
+def _retrain_fits() -> FitCheck:
+    from snas.memory import check_retrain_fits
+
+    return check_retrain_fits
+
+
+_COMMON_PLOTS = ("final_vs_setting", "pareto", "penalty_lambda", "heatmap")
+
+KINDS: dict[str, TrialKind] = {kind.name: kind for kind in (
+    TrialKind(
+        name="search", section="search", build=_search_config, loop=_search_loop, check_fits=_search_fits,
+        metrics=SEARCH_METRICS, default_metric="search_val_acc", derives_genotype=True,
+        column_names={
+            "temperature.initial": "tau0", "temperature.anneal_rate": "anneal_rate", "temperature.min": "tau_min",
+            "temperature.schedule": "schedule", "temperature.per": "tau_per", "resource.lambda": "lambda",
+            "resource.method": "penalty", "resource.log_penalty": "log_penalty",
+            "resource.separation": "separation", "method": "method", "seed": "seed", "arch.lr": "arch_lr",
+            "weights.lr": "lr",
+        },
+        summary_metrics=("search_val_acc", "child_val_acc", "train_acc", "train_loss"),
+        size_metrics=("child_params_m", "child_macs_m", "eval_params_m", "eval_macs_m"),
+        pareto=("eval_macs_m", "eval_params_m", " at evaluation scale"),
+        curve_metrics=("search_val_acc",),
+        plots=("curves", *_COMMON_PLOTS, "trajectories", "asha_rungs", "best_cells"),
+        checkpoint_title=lambda config: (f"search ({config.get('method')} on "
+                                         f"{config.get('data', {}).get('dataset')})"),
+        size_settings=("eval_", "eval_layers", "eval_channels"),
+    ),
+    TrialKind(
+        name="retrain", section="retrain.settings", build=_retrain_config, loop=_retrain_loop,
+        check_fits=_retrain_fits, metrics=RETRAIN_METRICS, default_metric="val_acc", derives_genotype=False,
+        required=("genotype",),
+        column_names={"genotype": "arch", "seed": "seed"},
+        summary_metrics=("val_acc", "test_acc", "train_acc", "train_loss"),
+        size_metrics=("params_m", "macs_m"),
+        curve_metrics=("val_acc", "test_acc"),
+        plots=("curves", *_COMMON_PLOTS, "asha_rungs", "retrain_vs_search", "best_cells"),
+        tables=("retrain_vs_search",),
+        checkpoint_title=lambda config: (f"retraining ({config.get('network')} network on "
+                                         f"{config.get('data', {}).get('dataset')})"),
+    ),
+)}

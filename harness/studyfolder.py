@@ -1,0 +1,114 @@
+"""The study folder: every name in it, and its ``study.yaml``, in one place.
+
+``snas-study run`` makes ``<storage>/<study name>/``::
+
+    study.yaml            the resolved study, frozen before any trial runs (with provenance)
+    optuna.journal        Optuna's trial history (optuna searcher, local storage only)
+    experiment_state-*.json, tuner.pkl, ...   Tune's own files, left as Tune writes them
+    trial_<id>/           one folder per trial:
+        params.json       the trial's varied settings (Tune)
+        result.json       Tune's reports, one line per report
+        metrics.jsonl     the loop's history, one line per epoch (the curves are read from it)
+        genotype.json     the trial's genotype (a search's, rewritten every epoch)
+        error.txt         why the trial failed (Tune)
+        injected_fault.txt   marks the one fault ``faults.fail_once_at_epoch`` injected
+        checkpoint_*/checkpoint.pt   the loop's full state
+    analysis/             tables (trials, curves, best.json, ...)
+    plots/                PNG and PDF figures
+    report.html           the self-contained report
+
+A run folder of ``snas-study search`` / ``train`` holds a trial folder's own files
+(``metrics.jsonl``, ``genotype.json``, ``checkpoint.pt``) and its ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from importlib import metadata
+from typing import Any
+
+import yaml
+
+from harness import storage
+from harness.arguments import yaml_problem
+from harness.study import Study, validate_study
+from snas.errors import UserInputError
+
+STUDY_FILE = "study.yaml"
+OPTUNA_JOURNAL = "optuna.journal"
+ANALYSIS_DIR = "analysis"
+PLOTS_DIR = "plots"
+REPORT_FILE = "report.html"
+BEST_FILE = "best.json"
+
+TRIAL_PREFIX = "trial_"
+PARAMS_FILE = "params.json"
+RESULT_FILE = "result.json"
+METRICS_FILE = "metrics.jsonl"
+GENOTYPE_FILE = "genotype.json"
+ERROR_FILE = "error.txt"
+FAULT_MARKER = "injected_fault.txt"
+CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_GLOB = f"checkpoint_*/{CHECKPOINT_FILE}"
+RUN_CONFIG_FILE = "config.yaml"
+
+_VERSIONED = ("snas-study", "torch", "torchvision", "ray", "optuna", "pydantic", "numpy")
+
+
+def metrics_jsonl(history: list[dict[str, Any]]) -> str:
+    """A loop's history as ``metrics.jsonl`` text, one epoch per line.
+
+    Written after every epoch from the loop's own state, so after a restart from a
+    checkpoint the file holds exactly the epochs that led to the current state -- unlike
+    Tune's ``result.json``, which can lose or repeat reports around a failure."""
+    return "".join(json.dumps(metrics) + "\n" for metrics in history)
+
+
+def trial_folder_name(trial_id: str) -> str:
+    """Short trial folders (``trial_<id>``) keep paths well under OS limits."""
+    return f"{TRIAL_PREFIX}{trial_id}"
+
+
+def trial_id_of(folder_name: str) -> str:
+    return folder_name.removeprefix(TRIAL_PREFIX)
+
+
+def provenance(argv: list[str]) -> dict[str, Any]:
+    """What made a study: when, by which command, on which host, with which versions."""
+    versions = {}
+    for package in _VERSIONED:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    versions["python"] = platform.python_version()
+    return {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "snas-study " + " ".join(argv),
+        "host": platform.node(),
+        "versions": versions,
+    }
+
+
+def study_file(experiment_path: str) -> str:
+    return experiment_path.rstrip("/") + "/" + STUDY_FILE
+
+
+def has_experiment(experiment_path: str) -> bool:
+    return storage.exists(study_file(experiment_path))
+
+
+def read_study(experiment_path: str) -> Study:
+    """The frozen study of a study folder (local or URI), validated."""
+    path = study_file(experiment_path)
+    if not storage.exists(path):
+        raise UserInputError(f"{experiment_path} is not a study folder (no {STUDY_FILE}); "
+                             f"give the folder `snas-study run` created, e.g. results/<study name>")
+    try:
+        data = yaml.safe_load(storage.read_text(path))
+    except yaml.YAMLError as err:
+        raise UserInputError(f"{path} is damaged (not YAML): {yaml_problem(err)}") from None
+    return validate_study(data, path)
+

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from snas.config import RetrainConfig, SearchConfig
 from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
+from snas.registry import Registry
 
 if TYPE_CHECKING:
     import torch
@@ -162,7 +163,7 @@ def _retrain_fits() -> FitCheck:
 
 _COMMON_PLOTS = ("final_vs_setting", "pareto", "penalty_lambda", "heatmap")
 
-KINDS: dict[str, TrialKind] = {kind.name: kind for kind in (
+KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in (
     TrialKind(
         name="search", section="search", build=_search_config, loop=_search_loop, check_fits=_search_fits,
         metrics=SEARCH_METRICS, default_metric="search_val_acc", derives_genotype=True,
@@ -195,4 +196,4 @@ KINDS: dict[str, TrialKind] = {kind.name: kind for kind in (
         checkpoint_title=lambda config: (f"retraining ({config.get('network')} network on "
                                          f"{config.get('data', {}).get('dataset')})"),
     ),
-)}
+)})

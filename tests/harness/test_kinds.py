@@ -65,7 +65,7 @@ def test_an_unknown_kind_is_refused_naming_the_kinds(tmp_path, capsys):
     path = write_study(tmp_path / "s.yaml", tiny_study("s", tmp_path, kind="evaluate"))
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == (f"snas-study: error: invalid study {path}: kind: unknown kind 'evaluate'; "
+    assert err == (f"snas-study: error: invalid study {path}: kind: unknown trial kind 'evaluate'; "
                    "choose from search, retrain")
 
 

@@ -31,7 +31,6 @@ from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
 from snas.errors import UserInputError
 from snas.genotype import Genotype, GenotypeError
-from snas.registry import unknown_name
 
 _NON_NUMERIC = {"genotype", "diverged"}
 _MAX_COMBINATIONS_CHECKED = 512
@@ -219,8 +218,8 @@ class Study(Frozen):
         """Why ``metric`` cannot rank this study's trials, or None when it can."""
         allowed = self.trial_kind.metrics
         if metric not in allowed or metric in _NON_NUMERIC:
-            return str(unknown_name(f"numeric {self.kind} metric", metric,
-                                    [m for m in allowed if m not in _NON_NUMERIC]))
+            return (f"{metric!r} is not a numeric {self.kind} metric; "
+                    f"choose from {', '.join(m for m in allowed if m not in _NON_NUMERIC)}")
         return None
 
     def check_ranking_metric(self, metric: str) -> None:

@@ -5,7 +5,8 @@ they share lives here: settings from flags plus ``--set`` overrides, the output-
 rules (``--out`` never silently replaces a run, ``--resume DIR`` takes no new settings),
 the outputs (config.yaml once; checkpoint.pt, metrics.jsonl and genotype.json after every
 epoch, each written atomically), and the epoch loop with its progress bar, its one-line
-summaries and the Ctrl-C message that says how to continue.
+summaries, its TensorBoard events (the run is the output folder) and the Ctrl-C message
+that says how to continue.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from harness.errors import invalid
 from harness.loop import METRICS_FILE, Loop, metrics_jsonl
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
+from harness.tensorboard import EventRun
 from snas.atomic import atomic_write_text
 from snas.errors import UserInputError
 from snas.threads import use_available_cpus
@@ -44,6 +46,8 @@ class RunKind:
     verb: str
     """The ``snas-study`` verb that continues such a run."""
     noun: str
+    study_kind: str
+    """``search`` or ``retrain``: the metrics its TensorBoard events hold."""
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
@@ -116,16 +120,20 @@ def run_epochs(loop: Loop, out: Path, kind: RunKind, header: str, quiet: bool) -
         return 0
     print(header, flush=True)
     progress = EpochProgress(enabled=not quiet)
+    events = EventRun(out, kind.study_kind, loop.epoch + 1)
     try:
         while not loop.finished:
             with progress.epoch(loop.epoch + 1, loop.config.epochs, loop.data.train.train_steps()) as on_step:
                 metrics = loop.run_epoch(on_step)
             _write_outputs(out, loop)
+            events.write(metrics)
             print(progress.summary(metrics), flush=True)
     except KeyboardInterrupt:
         print(f"\ninterrupted after epoch {loop.epoch}; continue with: snas-study {kind.verb} --resume {out}",
               file=sys.stderr)
         return 130
+    finally:
+        events.close()
     if loop.diverged:
         print(f"the loss became NaN/inf in epoch {loop.epoch}; the {kind.noun} stopped "
               f"(see {out / 'metrics.jsonl'})")

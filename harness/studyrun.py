@@ -116,6 +116,7 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
 def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, replace: bool = False) -> int:
     """Run ``study`` from scratch; ``replace`` removes the old study of that name, but only
     once every check has passed, so a refused run keeps it."""
+    from harness.console import silent_tune
     from harness.tuner import build_tuner
 
     experiment_path = study.experiment_path()
@@ -130,11 +131,13 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), yaml.safe_dump(
             frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
-        results = build_tuner(study, _storage_root(experiment_path), quiet).fit()
+        with silent_tune():
+            results = build_tuner(study, _storage_root(experiment_path), quiet).fit()
     return finish(study, experiment_path, results)
 
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
+    from harness.console import silent_tune
     from harness.tuner import restore_tuner
 
     study = read_study(experiment_path)
@@ -142,7 +145,8 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     with ray_session(address):
         check_storage(study, experiment_path)
         check_resources(study, address)
-        results = restore_tuner(study, experiment_path).fit()
+        with silent_tune():
+            results = restore_tuner(study, experiment_path, quiet).fit()
     return finish(study, experiment_path, results)
 
 

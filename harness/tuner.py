@@ -10,10 +10,12 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
+from harness.console import ProgressLines
 from harness.space import TrialPlan, trial_plan
 from harness.storage import is_uri
 from harness.study import Study
 from harness.trainables import TRAINABLES
+from harness.trial_events import TrialEvents
 
 log = logging.getLogger(__name__)
 OPTUNA_JOURNAL = "optuna.journal"
@@ -59,13 +61,20 @@ def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> An
                         storage=storage)
 
 
+def callbacks(study: Study, quiet: bool) -> list[tune.Callback]:
+    """The study's console lines (none with ``quiet``) and its TensorBoard runs.  Tune itself
+    runs silent (``verbose=0``): its tables and result boxes are replaced by the lines."""
+    return [TrialEvents(study)] + ([] if quiet else [ProgressLines(study)])
+
+
 def run_config(study: Study, storage_path: str, quiet: bool) -> tune.RunConfig:
     return tune.RunConfig(
         name=study.name,
         storage_path=storage_path,
         failure_config=tune.FailureConfig(max_failures=study.failures.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=study.keep_checkpoints),
-        verbose=0 if quiet else 1,
+        verbose=0,
+        callbacks=callbacks(study, quiet),
     )
 
 
@@ -86,8 +95,17 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
     )
 
 
-def restore_tuner(study: Study, experiment_path: str) -> tune.Tuner:
+def restore_tuner(study: Study, experiment_path: str, quiet: bool = False) -> tune.Tuner:
     """Continue a stopped study: unfinished and errored trials resume from their checkpoints;
-    finished ones are not run again."""
-    return tune.Tuner.restore(experiment_path, trainable=trainable(study), resume_unfinished=True,
-                              resume_errored=True)
+    finished ones are not run again.
+
+    Tune restores the run configuration the study started with, console included; this
+    run's console (``quiet`` or not, and this version's lines for studies started before
+    them) replaces it.  Tune offers no public setter, hence the tuner's own run config."""
+    tuner = tune.Tuner.restore(experiment_path, trainable=trainable(study), resume_unfinished=True,
+                               resume_errored=True)
+    restored = tuner._local_tuner.get_run_config()
+    kept = [c for c in restored.callbacks or [] if not isinstance(c, TrialEvents | ProgressLines)]
+    restored.callbacks = kept + callbacks(study, quiet)
+    restored.verbose = 0
+    return tuner

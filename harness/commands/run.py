@@ -31,7 +31,7 @@ def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a study setting, e.g. --set search.epochs=10 (repeatable)")
     parser.add_argument("--address", help="connect to a running Ray cluster (auto or HOST:PORT)")
     parser.add_argument("--storage", help="results root folder or s3:// / gs:// URI (default: storage.path)")
-    parser.add_argument("--quiet", action="store_true", help="no Tune progress tables")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary and errors (no progress lines)")
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="continue the study if it exists")
     existing.add_argument("--overwrite", action="store_true", help="delete an existing study of this name first")

@@ -1,9 +1,9 @@
 """Run one architecture search on this machine, without Ray.
 
 Writes into --out: config.yaml (the resolved configuration), metrics.jsonl (one line per
-epoch), genotype.json (the derived genotype, updated every epoch) and checkpoint.pt
-(updated every epoch).  An interrupted run continues with --resume DIR exactly where its
-last finished epoch left it.
+epoch), genotype.json (the derived genotype, updated every epoch), checkpoint.pt (updated
+every epoch) and TensorBoard event files (`tensorboard --logdir DIR`).  An interrupted
+run continues with --resume DIR exactly where its last finished epoch left it.
 
   snas-study search --dataset digits --epochs 5 --layers 5 --init-channels 8 \\
       --method snas --seed 0 --out runs/snas-digits
@@ -25,7 +25,7 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "method": "method", "seed": "seed", "batch_size": "batch_size", "device": "device",
 }
-KIND = RunKind(verb="search", noun="search")
+KIND = RunKind(verb="search", noun="search", study_kind="search")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,8 @@ batch 96, SGD 0.025 cosine); change any setting with --set, e.g. --set data.cuto
 --set network=imagenet --set label_smoothing=0.1, --set auxiliary=false.
 
 Writes into --out: config.yaml (the resolved configuration, genotype included),
-metrics.jsonl (one line per epoch), genotype.json and checkpoint.pt (updated every epoch).
+metrics.jsonl (one line per epoch), genotype.json and checkpoint.pt (updated every epoch),
+and TensorBoard event files (`tensorboard --logdir DIR`).
 An interrupted run continues with --resume DIR exactly where its last finished epoch left it.
 
   snas-study train DARTS_V2 --dataset digits --epochs 3 --layers 8 --init-channels 16 --out runs/darts-v2
@@ -29,7 +30,7 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "batch_size": "batch_size", "seed": "seed", "device": "device",
 }
-KIND = RunKind(verb="train", noun="training run")
+KIND = RunKind(verb="train", noun="training run", study_kind="retrain")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from harness.arguments import check_output_folder
 from harness.errors import invalid
 from harness.loop import METRICS_FILE, Loop, metrics_jsonl
+from harness.official import OFFICIAL_PENALTIES, add_official_arguments, given_official_flags, notes, translate
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
 from harness.tensorboard import EventRun
@@ -48,6 +49,8 @@ class RunKind:
     noun: str
     study_kind: str
     """``search`` or ``retrain``: the metrics its TensorBoard events hold."""
+    flags: dict[str, str]
+    """The settings flags: attribute -> dotted config key."""
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
@@ -58,6 +61,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
     parser.add_argument("--resume", type=Path, metavar="DIR", help=f"continue the interrupted {kind.noun} in DIR")
     parser.add_argument("--overwrite", action="store_true", help=f"replace an existing {kind.noun} in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_official_arguments(parser, kind.study_kind)
 
 
 def given_flags(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
@@ -82,6 +86,29 @@ def _write_outputs(out: Path, loop: Loop) -> None:
     atomic_write_text(out / "genotype.json", json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
 
 
+def _translate_official_flags(args: argparse.Namespace, kind: RunKind) -> None:
+    """Turn the official scripts' flags into settings (ahead of the user's ``--set``) and an
+    output folder; say once what was ignored and what the native command is."""
+    if not given_official_flags(args) and getattr(args, "method", None) not in OFFICIAL_PENALTIES:
+        return
+    translation = translate(args, kind.study_kind)
+    args.overrides = translation.overrides + list(args.overrides)
+    if args.out is None:
+        args.out = translation.out
+    native = [kind.verb] + ([args.genotype] if getattr(args, "genotype", None) else [])
+    flag_of = {key: flag for flag, key in kind.flags.items()}
+    values = {kind.flags[flag]: str(getattr(args, flag)) for flag in kind.flags if getattr(args, flag) is not None}
+    values.update(dict(o.split("=", 1) for o in translation.overrides if o.split("=", 1)[0] in flag_of))
+    for key, value in values.items():
+        native += [f"--{flag_of[key].replace('_', '-')}", value]
+    for override in args.overrides:
+        if override not in translation.overrides or override.split("=", 1)[0] not in flag_of:
+            native += ["--set", override]
+    native += ["--out", str(args.out)] if args.out is not None else []
+    for line in notes(translation, native):
+        print(line, flush=True)
+
+
 def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: Callable[[], L],
              restore: Callable[[Path], L]) -> tuple[Path, L]:
     """The output folder and the loop: restored from ``--resume DIR``, or new in ``--out``.
@@ -91,11 +118,12 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
     the first epoch, so even a run stopped during epoch 1 can be resumed.
     """
     if args.resume is not None:
-        given = given + ["--set"] * bool(args.overrides) + ["--out"] * bool(args.out)
+        given = given + given_official_flags(args) + ["--set"] * bool(args.overrides) + ["--out"] * bool(args.out)
         if given:
             raise UserInputError(f"--resume continues the run exactly as it was configured; drop {', '.join(given)}")
         use_available_cpus()
         return args.resume, restore(args.resume / "checkpoint.pt")
+    _translate_official_flags(args, kind)
     if args.out is None:
         raise UserInputError(f"say where to write the {kind.noun} with --out DIR (or continue one with --resume DIR)")
     out: Path = args.out

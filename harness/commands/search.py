@@ -25,7 +25,7 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "method": "method", "seed": "seed", "batch_size": "batch_size", "device": "device",
 }
-KIND = RunKind(verb="search", noun="search", study_kind="search")
+KIND = RunKind(verb="search", noun="search", study_kind="search", flags=_FLAGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

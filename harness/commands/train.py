@@ -30,7 +30,7 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "batch_size": "batch_size", "seed": "seed", "device": "device",
 }
-KIND = RunKind(verb="train", noun="training run", study_kind="retrain")
+KIND = RunKind(verb="train", noun="training run", study_kind="retrain", flags=_FLAGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

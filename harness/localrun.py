@@ -24,12 +24,14 @@ from pydantic import BaseModel, ValidationError
 
 from harness.arguments import check_output_folder
 from harness.errors import invalid
+from harness.keys import SCOPES
 from harness.loop import METRICS_FILE, Loop, metrics_jsonl
 from harness.official import OFFICIAL_PENALTIES, add_official_arguments, given_official_flags, notes, translate
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
 from harness.tensorboard import EventRun
 from snas.atomic import atomic_write_text
+from snas.config import SearchConfig
 from snas.errors import UserInputError
 from snas.threads import use_available_cpus
 
@@ -77,7 +79,7 @@ def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise invalid(err, what) from None
+        raise invalid(err, what, scope=SCOPES["search" if issubclass(model, SearchConfig) else "retrain"]) from None
 
 
 def _write_outputs(out: Path, loop: Loop) -> None:

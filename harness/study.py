@@ -215,6 +215,22 @@ class Study(Frozen):
             raise UserInputError(f"--metric {problem}")
 
     @model_validator(mode="after")
+    def _every_setting_is_read(self) -> Study:
+        """Refuse settings no trial would read, naming the key to use instead: a retrain
+        study's ``search`` section (e.g. ``retrain --set search.epochs=1``) and a ``data``
+        inside the trial settings (every trial takes the top-level ``data``)."""
+        if self.kind == "retrain" and self.search:
+            keys = ", ".join(f"search.{key}" for key in self.search)
+            first = next(iter(self.search))
+            raise ValueError(f"a retrain study reads no search settings ({keys}); its trials are configured by "
+                             f"retrain.settings (e.g. retrain.settings.{first})")
+        for section, settings in (("search", self.search), ("retrain.settings", self.retrain.settings)):
+            if "data" in settings:
+                raise ValueError(f"{section}.data is not read: every trial takes the study's top-level data "
+                                 f"section; set data.<key> instead (e.g. data.dataset)")
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> Study:
         problem = self.ranking_problem(self.metric)
         if problem:

@@ -66,6 +66,21 @@ def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
     add_official_arguments(parser, kind.study_kind)
 
 
+def config_default(model: type[BaseModel], key: str) -> Any:
+    """The default of the dotted setting ``key`` of ``model``, as the configuration defines it
+    (help texts quote it instead of restating the number)."""
+    head, _, rest = key.partition(".")
+    field = model.model_fields[head]
+    if rest:
+        return config_default(field.annotation, rest)
+    return field.get_default(call_default_factory=True)
+
+
+def default_help(model: type[BaseModel], key: str, text: str = "") -> str:
+    """``text`` followed by the setting's default, e.g. ``cells in the supernet (default: 8)``."""
+    return f"{text} (default: {config_default(model, key)})".strip()
+
+
 def given_flags(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
     """The command-line spelling of the settings flags the user gave."""
     return [f"--{flag.replace('_', '-')}" for flag in flags if getattr(args, flag) is not None]

@@ -50,15 +50,16 @@ def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> An
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
-    from ray.tune.search.optuna import OptunaSearch
+
+    from harness.optuna_search import DistinctOptunaSearch
 
     storage = None
     if not is_uri(experiment_path):  # optuna-dashboard can open this journal file
         Path(experiment_path).mkdir(parents=True, exist_ok=True)
         storage = JournalStorage(JournalFileBackend(str(Path(experiment_path) / OPTUNA_JOURNAL)))
-    return OptunaSearch(metric=study.metric, mode=study.objective.mode, points_to_evaluate=points,
-                        sampler=optuna.samplers.TPESampler(seed=searcher.seed), study_name=study.name,
-                        storage=storage)
+    return DistinctOptunaSearch(metric=study.metric, mode=study.objective.mode, points_to_evaluate=points,
+                                sampler=optuna.samplers.TPESampler(seed=searcher.seed), study_name=study.name,
+                                storage=storage)
 
 
 def callbacks(study: Study, quiet: bool) -> list[tune.Callback]:

@@ -16,8 +16,9 @@ from typing import Any
 
 from ray.tune.search.optuna import OptunaSearch
 
+from harness.analysis.optuna_trials import TUNE_TRIAL_ID
+
 log = logging.getLogger(__name__)
-TUNE_TRIAL_ID = "tune_trial_id"
 MAX_DRAWS = 20
 
 

@@ -10,6 +10,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
+from harness.analysis.optuna_trials import OPTUNA_JOURNAL
 from harness.console import ProgressLines
 from harness.space import TrialPlan, trial_plan
 from harness.storage import is_uri
@@ -18,7 +19,6 @@ from harness.trainables import TRAINABLES
 from harness.trial_events import TrialEvents
 
 log = logging.getLogger(__name__)
-OPTUNA_JOURNAL = "optuna.journal"
 
 
 def trial_dirname(trial: Any) -> str:

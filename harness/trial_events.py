@@ -1,8 +1,7 @@
 """The Tune side of :mod:`harness.tensorboard`: each trial's reports become its TensorBoard run.
 
-The callback writes into the experiment folder on the driver (Tune's staging copy of it,
-which Tune uploads to the study's storage with the trial folders), one run per trial
-named by its short settings.
+The callback writes one run per trial, named by its short settings, into the study
+folder (on URI storage into the driver's staging copy of it, which Tune uploads).
 """
 
 from __future__ import annotations
@@ -29,8 +28,15 @@ class TrialEvents(TBXLoggerCallback):
         self._runs: dict[str, EventRun] = {}
 
     def _folder(self, trial: Any) -> Path:
+        """On local (or shared) storage, the study folder itself: an event written there survives
+        a driver killed before Tune's next upload of its staging copy, which it writes to
+        otherwise (URI storage)."""
+        import pyarrow.fs
+
         name = run_name(self.names, dict(trial.config or {}), str(trial.trial_id), self.distinct)
-        return Path(trial.local_experiment_path) / name
+        storage = trial.storage
+        local = isinstance(storage.storage_filesystem, pyarrow.fs.LocalFileSystem)
+        return Path(storage.experiment_fs_path if local else trial.local_experiment_path) / name
 
     def log_trial_start(self, trial: Any) -> None:
         """Writers open at the first result, when the epoch to purge from is known."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from study_helpers import tiny_study, write_study
+from tensorboard_events import read_runs
 
 from harness.space import trial_plan
 from harness.study import validate_study
@@ -111,3 +112,7 @@ def test_interrupted_driver_then_resume(tmp_path, how):
     # The resumed searcher went on with the seeded shuffled grid where the driver left it.
     seeds = [json.loads((t / "params.json").read_text())["search.seed"] for t in trials]
     assert seeds == [point["search.seed"] for point in trial_plan(validate_study(study)).points]
+    # TensorBoard: every trial's run holds each epoch once, the finished trial's included
+    runs = read_runs(folder)
+    assert sorted(runs) == ["seed=0", "seed=1", "seed=2"]
+    assert all([step for step, _ in run["scalars"]["search_val_acc"]] == [1, 2, 3, 4] for run in runs.values())

@@ -50,8 +50,11 @@ def test_the_tune_callback_names_runs_by_settings_and_reopens_on_a_restart(tmp_p
     study = validate_study(tiny_study("tb", tmp_path, space={"search.temperature.initial": {"grid": [1.0, 4.0]},
                                                               "search.seed": {"grid": [0]}}))
     events = TrialEvents(study)
+    import pyarrow.fs
+
+    storage = SimpleNamespace(storage_filesystem=pyarrow.fs.LocalFileSystem(), experiment_fs_path=str(tmp_path))
     trial = SimpleNamespace(trial_id="abc_00001", config={"search.temperature.initial": 4.0, "search.seed": 0},
-                            local_experiment_path=str(tmp_path))
+                            storage=storage, local_experiment_path=str(tmp_path / "staging"))
     for n in (1, 2, 3, 2, 3):  # a restart from the epoch-1 checkpoint
         events.log_trial_result(n, trial, epoch(n, float(n)))
     events.log_trial_end(trial)

@@ -393,7 +393,27 @@ def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
     data = read_yaml_mapping(Path(path), f"study file {path}", "study sections (name:, data:, search:, space:, ...)")
     study = validate_study(apply_study_overrides(data, overrides or []), str(path))
     _check_retrain_settings(study)  # here, not for study folders: their analysis must stay readable
+    refuse_unread_settings(study, str(path))
     return study
+
+
+_ASHA_ONLY = ("grace_period", "reduction_factor", "max_t")
+
+
+def refuse_unread_settings(study: Study, source: str) -> None:
+    """Refuse settings given (in the file or by ``--set``) that this study would not read.
+
+    Only for studies a user hands in: a frozen study.yaml writes out every default, so
+    there "given" cannot be told from "defaulted"."""
+    given = study.scheduler.model_fields_set & set(_ASHA_ONLY)
+    if study.scheduler.name == "fifo" and given:
+        keys = ", ".join(f"scheduler.{key}" for key in sorted(given))
+        raise UserInputError(f"invalid study {source}: {keys}: read by ASHA only, and scheduler.name is fifo; "
+                             f"set scheduler.name=asha or drop {keys}")
+    if study.kind == "search" and study.genotypes:
+        raise UserInputError(f"invalid study {source}: genotypes: read by retrain studies only (their "
+                             f"retrain.settings.genotype names one); `snas-study retrain` takes the search's "
+                             f"winners, so drop genotypes here")
 
 
 def apply_study_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

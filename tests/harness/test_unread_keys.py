@@ -60,3 +60,20 @@ def test_a_study_file_typo_names_the_key_to_use(tmp_path, capsys):
     path = write_study(tmp_path / "s.yaml", tiny_study("t", tmp_path / "results", search={"learning_rate": 0.1}))
     assert main(["run", str(path), "--quiet"]) == 2
     assert "search.learning_rate: unknown key; did you mean search.weights.lr?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["scheduler.grace_period=3"], "scheduler.grace_period: read by ASHA only, and scheduler.name is fifo"),
+    (["genotypes.mine=DARTS_V2"], "genotypes: read by retrain studies only"),
+])
+def test_settings_this_study_would_not_read_are_refused(tmp_path, capsys, planned, overrides, message):
+    path = write_study(tmp_path / "s.yaml", tiny_study("u", tmp_path / "results"))  # a FIFO search study
+    assert main(["run", str(path), "--quiet", *(arg for o in overrides for arg in ("--set", o))]) == 2
+    assert message in capsys.readouterr().err and not planned
+    assert main(["run", str(path), "--quiet", "--set", "scheduler.name=asha", "--set", "scheduler.grace_period=1"]) == 0
+
+
+def test_retrain_refuses_an_asha_setting_for_its_fifo_study(tmp_path, capsys, planned):
+    folder = write_study_folder(tmp_path / "results")
+    assert main(["retrain", str(folder), "--set", "scheduler.grace_period=2", "--quiet"]) == 2
+    assert "scheduler.grace_period: read by ASHA only" in capsys.readouterr().err and not planned

@@ -105,6 +105,8 @@ def restore_tuner(study: Study, experiment_path: str, quiet: bool = False) -> tu
     them) replaces it.  Tune offers no public setter, hence the tuner's own run config."""
     tuner = tune.Tuner.restore(experiment_path, trainable=trainable(study), resume_unfinished=True,
                                resume_errored=True)
+    if tuner._local_tuner is None:  # a Ray Client driver: the tuner lives on the cluster, as restored
+        return tuner
     restored = tuner._local_tuner.get_run_config()
     kept = [c for c in restored.callbacks or [] if not isinstance(c, TrialEvents | ProgressLines)]
     restored.callbacks = kept + callbacks(study, quiet)

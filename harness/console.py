@@ -115,7 +115,7 @@ class ProgressLines(Callback):
         if trial.trial_id not in self._epochs:
             try:
                 self._epochs[trial.trial_id] = int(self.study.trial_config_of(dict(trial.config or {})).epochs)
-            except Exception:  # a config Tune changed under us: show the epoch alone
+            except ValueError:  # not a configuration of this study (pydantic's errors are ValueErrors)
                 return None
         return self._epochs[trial.trial_id]
 

@@ -19,9 +19,8 @@ a curve never shows an epoch twice.
 
 from __future__ import annotations
 
-import itertools
 import math
-import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,6 @@ FINAL_METRICS = {
 """The metrics the HParams dashboard sets against the varied settings, per study kind."""
 _SCALARS = {"search": tuple(m for m in SEARCH_METRICS if m not in _NOT_SCALARS),
             "retrain": tuple(m for m in RETRAIN_METRICS if m not in _NOT_SCALARS)}
-_files = itertools.count()
 
 
 def _hparam_value(value: Any) -> str | float | bool:
@@ -60,13 +58,13 @@ class EventRun:
         self.kind = kind
         self.last_epoch = first_epoch - 1
         Path(folder).mkdir(parents=True, exist_ok=True)
-        # pid and a counter in the name: two writers opened in one second never share a file
-        self._writer = FileWriter(str(folder), flush_secs=10, filename_suffix=f".{os.getpid()}.{next(_files)}")
+        # TensorBoard reads a run's files in name order, and the name holds the second it was
+        # opened: a nanosecond suffix keeps two writers opened in one second apart and in order
+        self._writer = FileWriter(str(folder), flush_secs=10, filename_suffix=f".{time.time_ns()}")
         self._writer.add_event(Event(step=first_epoch, session_log=SessionLog(status=SessionLog.START)))
         if settings:
-            metrics = [m for m in FINAL_METRICS[kind]]
             experiment, session_start, _ = hparams({k: _hparam_value(v) for k, v in settings.items()},
-                                                   dict.fromkeys(metrics, 0.0))
+                                                   dict.fromkeys(FINAL_METRICS[kind], 0.0))
             self._writer.add_summary(experiment)
             self._writer.add_summary(session_start)
 

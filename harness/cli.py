@@ -11,7 +11,7 @@ import argparse
 import logging
 import os
 import sys
-from importlib import import_module
+from importlib import import_module, metadata
 from typing import NoReturn
 
 from snas.errors import UserInputError
@@ -40,16 +40,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"snas-study: error: {message} (see `{self.prog} --help`)\n")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; every flag with a default says it (flags whose default
+    comes from the configuration say so in their own help)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, [], argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def version() -> str:
+    try:
+        return f"snas-study {metadata.version('snas-study')}"
+    except metadata.PackageNotFoundError:
+        return "snas-study (not installed: run from a source tree)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="snas-study",
         description="Ray Tune studies of SNAS architecture searches: run, resume, analyse, retrain.",
     )
+    parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for verb, summary in COMMANDS.items():
         module = import_module(f"harness.commands.{verb}")
         command = sub.add_parser(verb, help=summary, description=module.__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
         module.add_arguments(command)
         command.set_defaults(handler=module.run)
     return parser

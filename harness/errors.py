@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from harness.keys import suggestion
 from snas.errors import UserInputError
 
 
-def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...] = ()) -> str:
+def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...] = (), scope: str = "") -> str:
     """One ``key.path: what is wrong`` per problem; ``prefix`` is prepended to key paths
-    (the section a nested config came from) except those starting with ``unprefixed``."""
+    (the section a nested config came from) except those starting with ``unprefixed``.
+    ``scope`` is where the validated keys live in a study (``search``, ``retrain.settings``;
+    empty when they are a study's), for the did-you-mean of an unknown key."""
     lines = []
     for problem in err.errors():
         loc = [str(p) for p in problem["loc"]]
@@ -17,10 +20,13 @@ def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...]
             loc = prefix.split(".") + loc
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see the study files in studies/ for the keys)"
+            meant = suggestion(".".join(loc), "" if prefix else scope)
+            message = f"unknown key; did you mean {meant}?" if meant else \
+                "unknown key (check the spelling; see the study files in studies/ for the keys)"
         lines.append(f"{'.'.join(loc) or 'study'}: {message}")
     return "; ".join(lines)
 
 
-def invalid(err: ValidationError, what: str, prefix: str = "", unprefixed: tuple[str, ...] = ()) -> UserInputError:
-    return UserInputError(f"invalid {what}: {describe(err, prefix, unprefixed)}")
+def invalid(err: ValidationError, what: str, prefix: str = "", unprefixed: tuple[str, ...] = (),
+            scope: str = "") -> UserInputError:
+    return UserInputError(f"invalid {what}: {describe(err, prefix, unprefixed, scope)}")

@@ -5,7 +5,8 @@ they share lives here: settings from flags plus ``--set`` overrides, the output-
 rules (``--out`` never silently replaces a run, ``--resume DIR`` takes no new settings),
 the outputs (config.yaml once; checkpoint.pt, metrics.jsonl and genotype.json after every
 epoch, each written atomically), and the epoch loop with its progress bar, its one-line
-summaries and the Ctrl-C message that says how to continue.
+summaries, its TensorBoard events (the run is the output folder) and the Ctrl-C message
+that says how to continue.
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import invalid
+from harness.keys import SCOPES
+from harness.official import OFFICIAL_PENALTIES, add_official_arguments, given_official_flags, notes, translate
 from harness.outputs import check_output_folder
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
 from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE, RUN_CONFIG_FILE, metrics_jsonl
+from harness.tensorboard import EventRun
 from snas.atomic import atomic_write_text
+from snas.config import SearchConfig
 from snas.errors import UserInputError
 from snas.run import EpochRun
 from snas.threads import use_available_cpus
@@ -45,6 +50,10 @@ class RunKind:
     verb: str
     """The ``snas-study`` verb that continues such a run."""
     noun: str
+    study_kind: str
+    """``search`` or ``retrain``: the metrics its TensorBoard events hold."""
+    flags: dict[str, str]
+    """The settings flags: attribute -> dotted config key."""
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
@@ -55,6 +64,22 @@ def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
     parser.add_argument("--resume", type=Path, metavar="DIR", help=f"continue the interrupted {kind.noun} in DIR")
     parser.add_argument("--overwrite", action="store_true", help=f"replace an existing {kind.noun} in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_official_arguments(parser, kind.study_kind)
+
+
+def config_default(model: type[BaseModel], key: str) -> Any:
+    """The default of the dotted setting ``key`` of ``model``, as the configuration defines it
+    (help texts quote it instead of restating the number)."""
+    head, _, rest = key.partition(".")
+    field = model.model_fields[head]
+    if rest:
+        return config_default(field.annotation, rest)
+    return field.get_default(call_default_factory=True)
+
+
+def default_help(model: type[BaseModel], key: str, text: str = "") -> str:
+    """``text`` followed by the setting's default, e.g. ``cells in the supernet (default: 8)``."""
+    return f"{text} (default: {config_default(model, key)})".strip()
 
 
 def given_flags(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
@@ -70,13 +95,36 @@ def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise invalid(err, what) from None
+        raise invalid(err, what, scope=SCOPES["search" if issubclass(model, SearchConfig) else "retrain"]) from None
 
 
 def _write_outputs(out: Path, loop: EpochRun) -> None:
     loop.save(out / CHECKPOINT_FILE)
     atomic_write_text(out / METRICS_FILE, metrics_jsonl(loop.history))
     atomic_write_text(out / GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
+
+
+def _translate_official_flags(args: argparse.Namespace, kind: RunKind) -> None:
+    """Turn the official scripts' flags into settings (ahead of the user's ``--set``) and an
+    output folder; say once what was ignored and what the native command is."""
+    if not given_official_flags(args) and getattr(args, "method", None) not in OFFICIAL_PENALTIES:
+        return
+    translation = translate(args, kind.study_kind)
+    args.overrides = translation.overrides + list(args.overrides)
+    if args.out is None:
+        args.out = translation.out
+    native = [kind.verb] + ([args.genotype] if getattr(args, "genotype", None) else [])
+    flag_of = {key: flag for flag, key in kind.flags.items()}
+    values = {kind.flags[flag]: str(getattr(args, flag)) for flag in kind.flags if getattr(args, flag) is not None}
+    values.update(dict(o.split("=", 1) for o in translation.overrides if o.split("=", 1)[0] in flag_of))
+    for key, value in values.items():
+        native += [f"--{flag_of[key].replace('_', '-')}", value]
+    for override in args.overrides:
+        if override not in translation.overrides or override.split("=", 1)[0] not in flag_of:
+            native += ["--set", override]
+    native += ["--out", str(args.out)] if args.out is not None else []
+    for line in notes(translation, native):
+        print(line, flush=True)
 
 
 def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: Callable[[], L],
@@ -88,12 +136,13 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
     the first epoch, so even a run stopped during epoch 1 can be resumed.
     """
     if args.resume is not None:
-        given = given + ["--set"] * bool(args.overrides) + ["--out"] * bool(args.out)
+        given = given + given_official_flags(args) + ["--set"] * bool(args.overrides) + ["--out"] * bool(args.out)
         if given:
             raise UserInputError(f"--resume continues the run exactly as it was configured; drop {', '.join(given)}")
         check_output_folder(args.resume, "--resume")
         use_available_cpus()
         return args.resume, restore(args.resume / CHECKPOINT_FILE)
+    _translate_official_flags(args, kind)
     if args.out is None:
         raise UserInputError(f"say where to write the {kind.noun} with --out DIR (or continue one with --resume DIR)")
     out: Path = args.out
@@ -118,16 +167,20 @@ def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: boo
         return 0
     print(header, flush=True)
     progress = EpochProgress(enabled=not quiet)
+    events = EventRun(out, kind.study_kind, loop.epoch + 1)
     try:
         while not loop.finished:
             with progress.epoch(loop.epoch + 1, loop.config.epochs, loop.data.train.train_steps()) as on_step:
                 metrics = loop.run_epoch(on_step)
             _write_outputs(out, loop)
+            events.write(metrics)
             print(progress.summary(metrics), flush=True)
     except KeyboardInterrupt:
         print(f"\ninterrupted after epoch {loop.epoch}; continue with: snas-study {kind.verb} --resume {out}",
               file=sys.stderr)
         return 130
+    finally:
+        events.close()
     if loop.diverged:
         print(f"the loss became NaN/inf in epoch {loop.epoch}; the {kind.noun} stopped "
               f"(see {out / METRICS_FILE})")

@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
-from harness.study import Study, apply_study_overrides, validate_study
+from harness.study import Study, apply_study_overrides, refuse_unread_settings, validate_study
 from snas.errors import UserInputError
 from snas.genotype import Genotype
 
@@ -86,4 +86,6 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
         "source": {"study": str(source.path), "metric": src.metric,
                    "scores": {w["trial_id"]: w["score"] for w in winners}},
     }
-    return validate_study(apply_study_overrides(data, overrides), f"{src.name}-retrain").resolved()
+    study = validate_study(apply_study_overrides(data, overrides), f"{src.name}-retrain")
+    refuse_unread_settings(study, f"{src.name}-retrain")
+    return study.resolved()

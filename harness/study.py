@@ -228,6 +228,22 @@ class Study(Frozen):
             raise UserInputError(f"--metric {problem}")
 
     @model_validator(mode="after")
+    def _every_setting_is_read(self) -> Study:
+        """Refuse settings no trial would read, naming the key to use instead: a retrain
+        study's ``search`` section (e.g. ``retrain --set search.epochs=1``) and a ``data``
+        inside the trial settings (every trial takes the top-level ``data``)."""
+        if self.kind == "retrain" and self.search:
+            keys = ", ".join(f"search.{key}" for key in self.search)
+            first = next(iter(self.search))
+            raise ValueError(f"a retrain study reads no search settings ({keys}); its trials are configured by "
+                             f"retrain.settings (e.g. retrain.settings.{first})")
+        for section, settings in (("search", self.search), ("retrain.settings", self.retrain.settings)):
+            if "data" in settings:
+                raise ValueError(f"{section}.data is not read: every trial takes the study's top-level data "
+                                 f"section; set data.<key> instead (e.g. data.dataset)")
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> Study:
         problem = self.ranking_problem(self.metric)
         if problem:
@@ -398,7 +414,27 @@ def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
     data = read_yaml_mapping(Path(path), f"study file {path}", "study sections (name:, data:, search:, space:, ...)")
     study = validate_study(apply_study_overrides(data, overrides or []), str(path))
     _check_retrain_settings(study)  # here, not for study folders: their analysis must stay readable
+    refuse_unread_settings(study, str(path))
     return study
+
+
+_ASHA_ONLY = ("grace_period", "reduction_factor", "max_t")
+
+
+def refuse_unread_settings(study: Study, source: str) -> None:
+    """Refuse settings given (in the file or by ``--set``) that this study would not read.
+
+    Only for studies a user hands in: a frozen study.yaml writes out every default, so
+    there "given" cannot be told from "defaulted"."""
+    given = study.scheduler.model_fields_set & set(_ASHA_ONLY)
+    if study.scheduler.name == "fifo" and given:
+        keys = ", ".join(f"scheduler.{key}" for key in sorted(given))
+        raise UserInputError(f"invalid study {source}: {keys}: read by ASHA only, and scheduler.name is fifo; "
+                             f"set scheduler.name=asha or drop {keys}")
+    if study.kind == "search" and study.genotypes:
+        raise UserInputError(f"invalid study {source}: genotypes: read by retrain studies only (their "
+                             f"retrain.settings.genotype names one); `snas-study retrain` takes the search's "
+                             f"winners, so drop genotypes here")
 
 
 def apply_study_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -77,6 +77,7 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
 def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, replace: bool = False) -> int:
     """Run ``study`` from scratch; ``replace`` removes the old study of that name, but only
     once every check has passed, so a refused run keeps it."""
+    from harness.console import silent_tune
     from harness.tuner import build_tuner
 
     experiment_path = study.experiment_path()
@@ -91,11 +92,13 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), yaml.safe_dump(
             frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
-        results = _fit(build_tuner(study, _storage_root(experiment_path), quiet), experiment_path)
+        with silent_tune():
+            results = _fit(build_tuner(study, _storage_root(experiment_path), quiet), experiment_path)
     return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
 
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
+    from harness.console import silent_tune
     from harness.tuner import restore_tuner
 
     study = read_study(experiment_path)
@@ -103,7 +106,8 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     with ray_session(address):
         check_storage(study, experiment_path)
         check_resources(study, address)
-        results = _fit(restore_tuner(study, experiment_path), experiment_path)
+        with silent_tune():
+            results = _fit(restore_tuner(study, experiment_path, quiet), experiment_path)
     return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
 
 

@@ -10,11 +10,13 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
+from harness.console import ProgressLines
 from harness.space import TrialPlan, trial_plan
 from harness.storage import is_uri
 from harness.study import Study
 from harness.studyfolder import OPTUNA_JOURNAL, trial_folder_name
 from harness.trainables import trainable_of
+from harness.trial_events import TrialEvents
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +51,22 @@ def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> An
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
-    from ray.tune.search.optuna import OptunaSearch
+
+    from harness.optuna_search import DistinctOptunaSearch
 
     storage = None
     if not is_uri(experiment_path):  # optuna-dashboard can open this journal file
         Path(experiment_path).mkdir(parents=True, exist_ok=True)
         storage = JournalStorage(JournalFileBackend(str(Path(experiment_path) / OPTUNA_JOURNAL)))
-    return OptunaSearch(metric=study.metric, mode=study.objective.mode, points_to_evaluate=points,
-                        sampler=optuna.samplers.TPESampler(seed=searcher.seed), study_name=study.name,
-                        storage=storage)
+    return DistinctOptunaSearch(metric=study.metric, mode=study.objective.mode, points_to_evaluate=points,
+                                sampler=optuna.samplers.TPESampler(seed=searcher.seed), study_name=study.name,
+                                storage=storage)
+
+
+def callbacks(study: Study, quiet: bool) -> list[tune.Callback]:
+    """The study's console lines (none with ``quiet``) and its TensorBoard runs.  Tune itself
+    runs silent (``verbose=0``): its tables and result boxes are replaced by the lines."""
+    return [TrialEvents(study)] + ([] if quiet else [ProgressLines(study)])
 
 
 def run_config(study: Study, storage_path: str, quiet: bool) -> tune.RunConfig:
@@ -66,7 +75,8 @@ def run_config(study: Study, storage_path: str, quiet: bool) -> tune.RunConfig:
         storage_path=storage_path,
         failure_config=tune.FailureConfig(max_failures=study.failures.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=study.keep_checkpoints),
-        verbose=0 if quiet else 1,
+        verbose=0,
+        callbacks=callbacks(study, quiet),
     )
 
 
@@ -87,8 +97,19 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
     )
 
 
-def restore_tuner(study: Study, experiment_path: str) -> tune.Tuner:
+def restore_tuner(study: Study, experiment_path: str, quiet: bool = False) -> tune.Tuner:
     """Continue a stopped study: unfinished and errored trials resume from their checkpoints;
-    finished ones are not run again."""
-    return tune.Tuner.restore(experiment_path, trainable=trainable(study), resume_unfinished=True,
-                              resume_errored=True)
+    finished ones are not run again.
+
+    Tune restores the run configuration the study started with, console included; this
+    run's console (``quiet`` or not, and this version's lines for studies started before
+    them) replaces it.  Tune offers no public setter, hence the tuner's own run config."""
+    tuner = tune.Tuner.restore(experiment_path, trainable=trainable(study), resume_unfinished=True,
+                               resume_errored=True)
+    if tuner._local_tuner is None:  # a Ray Client driver: the tuner lives on the cluster, as restored
+        return tuner
+    restored = tuner._local_tuner.get_run_config()
+    kept = [c for c in restored.callbacks or [] if not isinstance(c, TrialEvents | ProgressLines)]
+    restored.callbacks = kept + callbacks(study, quiet)
+    restored.verbose = 0
+    return tuner

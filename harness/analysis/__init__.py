@@ -46,10 +46,11 @@ class AnalysisSummary:
     def describe(self) -> str:
         study, table = self.results.study, self.trials
         states = table["state"].value_counts().to_dict() if len(table) else {}
-        lines = [f"study {study.name}: {len(table)} trials "
-                 f"({', '.join(f'{n} {s.lower()}' for s, n in states.items()) or 'none yet'}; "
-                 f"{int(table['stopped_early'].sum()) if len(table) else 0} stopped early by ASHA, "
-                 f"{int(table['diverged'].sum()) if len(table) else 0} diverged)"]
+        counts = [f"{n} {s.lower()}" for s, n in states.items()] or ["none yet"]
+        outcomes = [f"{int(table['diverged'].sum()) if len(table) else 0} diverged"]
+        if study.scheduler.name == "asha":
+            outcomes.insert(0, f"{int(table['stopped_early'].sum()) if len(table) else 0} stopped early by ASHA")
+        lines = [f"study {study.name}: {len(table)} trials ({', '.join(counts)}; {', '.join(outcomes)})"]
         lines += [f"note: {note}" for note in self.results.notes]
         if self.best:
             top = self.best[0]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from harness.analysis import AnalysisSummary
 from harness.studyfolder import REPORT_FILE, STUDY_FILE
@@ -25,6 +26,9 @@ from snas.genotype import Genotype
 
 # Columns of the trials table worth a reader's eye; the CSV keeps everything.
 _HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")
+_KEY_COLUMNS = ("state", "stopped_early", "diverged", "epochs", "score", "final_search_val_acc",
+                "final_child_val_acc", "final_val_acc", "final_test_acc", "eval_params_m", "params_m", "damaged")
+"""Trials-table columns shown first (after the trial id and its varied settings); the rest fold."""
 _WINNER_METRICS = (
     ("search_val_acc", "search val acc (%)"), ("child_val_acc", "child val acc (%)"),
     ("val_acc", "val acc (%)"), ("test_acc", "test acc (%)"),
@@ -115,25 +119,49 @@ def _plots_section(summary: AnalysisSummary) -> str:
     return f"<h2>Plots</h2>{figures}"
 
 
-def _trials_section(trials: pd.DataFrame) -> str:
-    shown = trials.drop(columns=[c for c in _HIDDEN_COLUMNS if c in trials.columns])
-    if "error" in shown and shown["error"].isna().all():
-        shown = shown.drop(columns=["error"])
-    header = "".join(f'<th class="text">{html.escape(str(c))}</th>' for c in shown.columns)
+def _html_table(table: pd.DataFrame) -> str:
+    header = "".join(f'<th class="text">{html.escape(str(c))}</th>' for c in table.columns)
     rows = []
-    for _, row in shown.iterrows():
+    for _, row in table.iterrows():
         cells = "".join(
             f'<td class="text">{html.escape(_format(v))}</td>' if isinstance(v, str)
             else f"<td>{html.escape(_format(v))}</td>" for v in row)
         rows.append(f"<tr>{cells}</tr>")
+    return f'<div class="scroll"><table><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _trials_section(trials: pd.DataFrame, study: Any) -> str:
+    """The key columns (trial, varied settings, outcome, score) in view; the rest folded."""
+    shown = trials.drop(columns=[c for c in _HIDDEN_COLUMNS if c in trials.columns])
+    if "error" in shown and shown["error"].isna().all():
+        shown = shown.drop(columns=["error"])
+    key = ["trial_id", *study.trial_kind.short_names(list(study.space)).values(), *_KEY_COLUMNS]
+    key = [c for c in dict.fromkeys(key) if c in shown.columns]
+    rest = shown.drop(columns=key[1:])
+    folded = (f"<details><summary>the other {len(rest.columns) - 1} columns</summary>{_html_table(rest)}</details>"
+              if len(rest.columns) > 1 else "")
     return (f"<h2>Trials</h2><p>Best first; every column is in analysis/trials.csv.</p>"
-            f'<div class="scroll"><table><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+            f"{_html_table(shown[key])}{folded}")
+
+
+def _without_unset(value: Any) -> Any:
+    """``value`` without the keys whose value is null (a domain's unused kinds, unset options)."""
+    if isinstance(value, dict):
+        return {k: _without_unset(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_unset(v) for v in value]
+    return value
 
 
 def _study_section(folder: Path) -> str:
     path = folder / STUDY_FILE
     text = path.read_text() if path.is_file() else "(study.yaml is missing)"
-    return f"<h2>Study file</h2><p class=\"meta\">{html.escape(str(path))}</p><pre>{html.escape(text)}</pre>"
+    try:
+        text = yaml.safe_dump(_without_unset(yaml.safe_load(text)), sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError:
+        pass  # shown as it is: the reader sees what is wrong with it
+    meta = f"{html.escape(str(path))} (keys left unset not shown)"
+    return f'<h2>Study file</h2><p class="meta">{meta}</p><pre>{html.escape(text)}</pre>'
 
 
 def render_report(summary: AnalysisSummary) -> str:
@@ -149,7 +177,7 @@ def render_report(summary: AnalysisSummary) -> str:
         _summary_section(summary),
         _winners_section(summary),
         _plots_section(summary),
-        _trials_section(summary.trials),
+        _trials_section(summary.trials, study),
         _study_section(summary.path),
     ])
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from harness.analysis.optuna_trials import optuna_trial_numbers
 from harness.analysis.results import StudyResults, TrialRecord
 from snas.genotype import Genotype
 
@@ -45,11 +46,14 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     metric = metric or study.metric
     names = study.trial_kind.short_names(list(study.space))
     summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
+    optuna_numbers = optuna_trial_numbers(results.path, study.name) if study.searcher.name == "optuna" else None
     rows = []
     for trial in results.trials:
         curve = trial.curve
         last = curve.iloc[-1] if len(curve) else pd.Series(dtype=object)
         row: dict[str, Any] = {"trial_id": trial.trial_id}
+        if optuna_numbers is not None:
+            row["optuna_trial"] = optuna_numbers.get(trial.trial_id)
         row.update({names[k]: trial.config.get(k) for k in study.space})
         row.update({
             "state": trial.state, "stopped_early": trial.stopped_early, "diverged": trial.diverged,
@@ -67,6 +71,8 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
                     "damage": "; ".join(f"{d.path.name}: {d.problem}" for d in trial.damage) or None})
         rows.append(row)
     table = pd.DataFrame(rows)
+    if "optuna_trial" in table:
+        table["optuna_trial"] = table["optuna_trial"].astype("Int64")
     if len(table):
         ascending = study.objective.mode == "min"
         table = table.sort_values("score", ascending=ascending, na_position="last", kind="stable")

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=positive_int, help="seeds per genotype (default: the study's retrain.seeds)")
     parser.add_argument("--include-unfinished", action="store_true",
                         help="also retrain trials that have not finished (their genotype at the epoch reached)")
-    add_launch_arguments(parser)
+    add_launch_arguments(parser, example="retrain.settings.epochs=10")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,13 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_launch_arguments(parser)
 
 
-def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by the commands that launch a study (run, retrain)."""
+def add_launch_arguments(parser: argparse.ArgumentParser, example: str = "search.epochs=10") -> None:
+    """Flags shared by the commands that launch a study (run, retrain); ``example`` is a key
+    the command reads."""
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a study setting, e.g. --set search.epochs=10 (repeatable)")
+                        help=f"override a study setting, e.g. --set {example} (repeatable); a key the study "
+                             f"would not read is refused")
     parser.add_argument("--address", help="connect to a running Ray cluster (auto or HOST:PORT)")
     parser.add_argument("--storage", help="results root folder or s3:// / gs:// URI (default: storage.path)")
-    parser.add_argument("--quiet", action="store_true", help="no Tune progress tables")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary and errors (no progress lines)")
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="continue the study if it exists")
     existing.add_argument("--overwrite", action="store_true", help="delete an existing study of this name first")

@@ -1,9 +1,9 @@
 """Run one architecture search on this machine, without Ray.
 
 Writes into --out: config.yaml (the resolved configuration), metrics.jsonl (one line per
-epoch), genotype.json (the derived genotype, updated every epoch) and checkpoint.pt
-(updated every epoch).  An interrupted run continues with --resume DIR exactly where its
-last finished epoch left it.
+epoch), genotype.json (the derived genotype, updated every epoch), checkpoint.pt (updated
+every epoch) and TensorBoard event files (`tensorboard --logdir DIR`).  An interrupted
+run continues with --resume DIR exactly where its last finished epoch left it.
 
   snas-study search --dataset digits --epochs 5 --layers 5 --init-channels 8 \\
       --method snas --seed 0 --out runs/snas-digits
@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.arguments import read_yaml_mapping
-from harness.localrun import RunKind, add_run_arguments, given_flags, open_run, run_epochs, validated_settings
+from harness.localrun import (
+    RunKind,
+    add_run_arguments,
+    default_help,
+    given_flags,
+    open_run,
+    run_epochs,
+    validated_settings,
+)
 from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE
 from snas.config import SearchConfig
 from snas.errors import UserInputError
@@ -26,19 +34,22 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "method": "method", "seed": "seed", "batch_size": "batch_size", "device": "device",
 }
-KIND = RunKind(verb="search", noun="search")
+KIND = RunKind(verb="search", noun="search", study_kind="search", flags=_FLAGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML file with search settings (the `search` keys of a study)")
-    parser.add_argument("--dataset", help="data set name (digits, synthetic, cifar10, cifar100, svhn, imagefolder)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--layers", type=int, help="cells in the supernet")
-    parser.add_argument("--init-channels", dest="init_channels", type=int)
-    parser.add_argument("--method", help="snas, gdas or darts")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--batch-size", dest="batch_size", type=int)
-    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    default = lambda flag, text="": default_help(SearchConfig, _FLAGS[flag], text)  # noqa: E731
+    parser.add_argument("--dataset", help=default("dataset", "data set name (digits, synthetic, cifar10, cifar100, "
+                                                             "svhn, imagefolder)"))
+    parser.add_argument("--epochs", type=int, help=default("epochs", "search epochs"))
+    parser.add_argument("--layers", type=int, help=default("layers", "cells in the supernet"))
+    parser.add_argument("--init-channels", dest="init_channels", type=int,
+                        help=default("init_channels", "channels of the first cell"))
+    parser.add_argument("--method", help=default("method", "relaxation: snas, gdas or darts"))
+    parser.add_argument("--seed", type=int, help=default("seed"))
+    parser.add_argument("--batch-size", dest="batch_size", type=int, help=default("batch_size"))
+    parser.add_argument("--device", help=default("device", "auto, cpu, cuda or cuda:N"))
     add_run_arguments(parser, KIND)
 
 

@@ -3,7 +3,8 @@
 Reads the study folder without starting Ray, so it works while the study runs (states
 then lag by a few seconds: Tune saves them periodically) and on a laptop after copying
 the folder from a cluster.  Tune calls trials that completed and trials ASHA stopped
-both TERMINATED; the `stopped` column tells them apart.  A trial with a damaged file is
+both TERMINATED; the `stopped` column tells them apart.  An Optuna study shows each
+trial's Optuna number (as optuna-dashboard lists them) beside its Tune trial id.  A trial with a damaged file is
 shown `damaged` (each file is named once in a warning; analysis/trials.csv says what is
 wrong in its `damage` column).  Below the table, each failed trial's last error (the
 last line of its error.txt) in full.
@@ -45,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"study {results.study.name}: no trials yet")
         return 0
     names = list(results.study.trial_kind.short_names(list(results.study.space)).values())
+    optuna = {"optuna": table["optuna_trial"].astype(str).replace("<NA>", "")} if "optuna_trial" in table else {}
     shown = pd.DataFrame({
-        "trial": table["trial_id"], **{n: table[n] for n in names},
+        "trial": table["trial_id"], **optuna, **{n: table[n] for n in names},
         "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),
         "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
         "failures": table["num_failures"],

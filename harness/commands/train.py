@@ -7,7 +7,8 @@ batch 96, SGD 0.025 cosine); change any setting with --set, e.g. --set data.cuto
 --set network=imagenet --set label_smoothing=0.1, --set auxiliary=false.
 
 Writes into --out: config.yaml (the resolved configuration, genotype included),
-metrics.jsonl (one line per epoch), genotype.json and checkpoint.pt (updated every epoch).
+metrics.jsonl (one line per epoch), genotype.json and checkpoint.pt (updated every epoch),
+and TensorBoard event files (`tensorboard --logdir DIR`).
 An interrupted run continues with --resume DIR exactly where its last finished epoch left it.
 
   snas-study train DARTS_V2 --dataset digits --epochs 3 --layers 8 --init-channels 16 --out runs/darts-v2
@@ -19,7 +20,15 @@ from __future__ import annotations
 import argparse
 import math
 
-from harness.localrun import RunKind, add_run_arguments, given_flags, open_run, run_epochs, validated_settings
+from harness.localrun import (
+    RunKind,
+    add_run_arguments,
+    default_help,
+    given_flags,
+    open_run,
+    run_epochs,
+    validated_settings,
+)
 from harness.studyfolder import CHECKPOINT_FILE, METRICS_FILE
 from snas.catalogue import catalogue_name, resolve_genotype
 from snas.config import RetrainConfig
@@ -30,19 +39,22 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "batch_size": "batch_size", "seed": "seed", "device": "device",
 }
-KIND = RunKind(verb="train", noun="training run")
+KIND = RunKind(verb="train", noun="training run", study_kind="retrain", flags=_FLAGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotype", nargs="?",
                         help="catalogue name, genotype JSON file or Genotype(...) text (not with --resume)")
-    parser.add_argument("--dataset", help="data set name (digits, synthetic, cifar10, cifar100, svhn, imagefolder)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--layers", type=int, help="cells in the network (default 20)")
-    parser.add_argument("--init-channels", dest="init_channels", type=int, help="channels of the first cell (36)")
-    parser.add_argument("--batch-size", dest="batch_size", type=int)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    default = lambda flag, text="": default_help(RetrainConfig, _FLAGS[flag], text)  # noqa: E731
+    parser.add_argument("--dataset", help=default("dataset", "data set name (digits, synthetic, cifar10, cifar100, "
+                                                             "svhn, imagefolder)"))
+    parser.add_argument("--epochs", type=int, help=default("epochs", "training epochs"))
+    parser.add_argument("--layers", type=int, help=default("layers", "cells in the network"))
+    parser.add_argument("--init-channels", dest="init_channels", type=int,
+                        help=default("init_channels", "channels of the first cell"))
+    parser.add_argument("--batch-size", dest="batch_size", type=int, help=default("batch_size"))
+    parser.add_argument("--seed", type=int, help=default("seed"))
+    parser.add_argument("--device", help=default("device", "auto, cpu, cuda or cuda:N"))
     add_run_arguments(parser, KIND)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from study_helpers import tiny_study, write_study
+from tensorboard_events import read_runs
 
 from harness.cli import main
 from harness.space import trial_plan
@@ -237,6 +238,11 @@ def test_killed_driver_then_resume_redoes_nothing_and_finishes_identically(tmp_p
     assert seen.count(1) == 1 and seen[-1] == EPOCHS  # continued from its checkpoint, never from scratch
     assert curves(folder) == curves(reference)
     assert genotypes(folder) == genotypes(reference)
+    # TensorBoard: every trial's run holds each epoch once, the finished trial's included
+    runs = read_runs(folder)
+    assert sorted(runs) == [f"seed={seed}" for seed in SEEDS]
+    assert all([step for step, _ in run["scalars"]["search_val_acc"]] == list(range(1, EPOCHS + 1))
+               for run in runs.values())
     # The resumed searcher went on with the seeded shuffled grid where the driver left it.
     seeds = [seed_of(t) for t in sorted(folder.glob("trial_*"))]
     assert seeds == [point["search.seed"] for point in trial_plan(validate_study(study)).points]

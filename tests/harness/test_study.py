@@ -276,8 +276,8 @@ def test_retrain_settings_of_a_search_study_are_checked_before_the_search(tmp_pa
     path = study_file(tmp_path, retrain={"settings": {"layers": 5, "epocs": 3}})
     assert main(["run", str(path)]) == 2
     assert capsys.readouterr().err == (
-        "snas-study: error: invalid retrain settings: retrain.settings.epocs: unknown key "
-        "(check the spelling; see the study files in studies/ for the keys)\n")
+        "snas-study: error: invalid retrain settings: retrain.settings.epocs: unknown key; "
+        "did you mean retrain.settings.epochs?\n")
 
 
 @pytest.mark.parametrize("changes", [

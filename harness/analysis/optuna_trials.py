@@ -1,0 +1,34 @@
+"""The Optuna trial number of each Tune trial, read from the study's Optuna journal.
+
+Optuna numbers its trials 0, 1, 2, ...; Tune names them ``<run>_00000``, ...  The
+searcher records on every Optuna trial the Tune trial it became (``tune_trial_id``), so
+``status`` and ``trials.csv`` can show both, as optuna-dashboard shows the first.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from harness.studyfolder import OPTUNA_JOURNAL
+
+log = logging.getLogger(__name__)
+TUNE_TRIAL_ID = "tune_trial_id"
+
+
+def optuna_trial_numbers(folder: Path, study_name: str) -> dict[str, int]:
+    """Tune trial id -> Optuna trial number; empty when the study has no journal (a damaged
+    one is named in a warning)."""
+    journal = folder / OPTUNA_JOURNAL
+    if not journal.is_file():
+        return {}
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    try:
+        stored = optuna.load_study(study_name=study_name, storage=JournalStorage(JournalFileBackend(str(journal))))
+    except (OSError, ValueError, KeyError, TypeError, optuna.exceptions.OptunaError) as err:
+        log.warning("%s could not be read (%s); Optuna trial numbers are not shown", journal, err)
+        return {}
+    return {t.user_attrs[TUNE_TRIAL_ID]: t.number for t in stored.trials if TUNE_TRIAL_ID in t.user_attrs}

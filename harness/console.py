@@ -1,0 +1,146 @@
+"""The console of a running study: one compact line per trial event, at most 120 columns.
+
+Tune's own output (``verbose=1``) prints a configuration box, a status table every 30
+seconds whose columns are the dotted keys cut to ``...mperature.initial``, and a result
+box of every metric per finished trial -- hundreds of lines, some over 500 columns, in
+a short study.  Its reporter classes (``CLIReporter`` and friends) are ignored by the
+default output engine of Ray 2.60, which also prints its configuration box and a
+TensorBoard hint pointing into Ray's temporary folder even at ``verbose=0``.  So the
+harness runs Tune silent -- ``verbose=0`` under the engine that honours it (Ray's
+documented switch ``RAY_AIR_NEW_OUTPUT=0``, set only while the study runs) -- and prints
+through a :class:`ray.tune.Callback`: a header once, then a line when a trial starts,
+reports an epoch, ends, fails or is retried, with the study's short setting names (tau0,
+anneal_rate, lambda, penalty, method, seed, ...), the epoch and the objective.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from ray.tune import Callback
+
+from harness.study import Study
+
+WIDTH = 120
+_TRIAL, _STATE, _EPOCH = 11, 10, 7
+_MIN_SETTING, _MAX_SETTING = 6, 14
+
+
+@contextlib.contextmanager
+def silent_tune() -> Iterator[None]:
+    """Tune prints nothing of its own inside this block (the callbacks print instead)."""
+    before = os.environ.get("RAY_AIR_NEW_OUTPUT")
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
+        else:
+            os.environ["RAY_AIR_NEW_OUTPUT"] = before
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class ProgressLines(Callback):
+    """Prints the study's progress table, one line per trial event."""
+
+    def __init__(self, study: Study, out: TextIO | None = None):
+        self.study = study
+        self.out = out
+        self.metric = study.metric
+        self.names = study.trial_kind.short_names(list(study.space))
+        self._metric_width = max(len(self.metric), 8)
+        self._widths = self._fitted({key: self._width(key) for key in self.names})
+        self._epochs: dict[str, int] = {}
+        self._header_shown = False
+
+    # ------------------------------------------------------------------ formatting
+    def _width(self, key: str) -> int:
+        """Wide enough for the name and the values a grid or choice lists, within bounds."""
+        domain = self.study.space[key]
+        values = domain.bounds if domain.kind in ("grid", "choice") else ()
+        widest = max([len(self.names[key]), _MIN_SETTING, *(len(_cell(v)) for v in values)])
+        return min(widest, _MAX_SETTING)
+
+    def _fitted(self, widths: dict[str, int]) -> dict[str, int]:
+        """The settings' widths, the widest narrowed first, so that a whole line fits ``WIDTH``
+        (the trial, state, epoch and objective columns keep theirs)."""
+        fixed = _TRIAL + _STATE + _EPOCH + self._metric_width + 2 * 3
+        widths = dict(widths)
+        while widths and fixed + sum(widths.values()) + 2 * len(widths) > WIDTH:
+            widest = max(widths, key=widths.__getitem__)
+            if widths[widest] > _MIN_SETTING:
+                widths[widest] -= 1
+            else:  # even at the narrowest there is no room: the last settings are left out
+                widths.pop(list(widths)[-1])
+        return widths
+
+    def _row(self, trial: str, settings: list[str], state: str, epoch: str, score: str) -> str:
+        parts = [trial.ljust(_TRIAL)]
+        parts += [value.rjust(width) for value, width in zip(settings, self._widths.values())]
+        parts += [state.ljust(_STATE), epoch.rjust(_EPOCH), score.rjust(self._metric_width)]
+        return _fit("  ".join(parts).rstrip(), WIDTH)
+
+    def header(self) -> str:
+        names = [_fit(self.names[key], width) for key, width in self._widths.items()]
+        return self._row("trial", names, "state", "epoch", self.metric)
+
+    def line(self, trial: Any, state: str, result: dict[str, Any] | None = None) -> str:
+        config = trial.config or {}
+        settings = [_fit(_cell(config.get(key, "")), width) for key, width in self._widths.items()]
+        result = result if result is not None else (trial.last_result or {})
+        epoch = result.get("epoch")
+        total = self._configured_epochs(trial)
+        epoch_text = "" if epoch is None else f"{epoch}/{total}" if total else str(epoch)
+        score = result.get(self.metric)
+        score_text = f"{score:.2f}" if isinstance(score, (int, float)) and not isinstance(score, bool) else ""
+        return self._row(str(trial.trial_id), settings, state, epoch_text, score_text)
+
+    def _configured_epochs(self, trial: Any) -> int | None:
+        if trial.trial_id not in self._epochs:
+            try:
+                self._epochs[trial.trial_id] = int(self.study.trial_config_of(dict(trial.config or {})).epochs)
+            except ValueError:  # not a configuration of this study (pydantic's errors are ValueErrors)
+                return None
+        return self._epochs[trial.trial_id]
+
+    def _print(self, trial: Any, state: str, result: dict[str, Any] | None = None) -> None:
+        out = self.out or sys.stdout
+        if not self._header_shown:
+            print(self.header(), file=out, flush=True)
+            self._header_shown = True
+        print(self.line(trial, state, result), file=out, flush=True)
+
+    # ------------------------------------------------------------------ Tune's hooks
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._print(trial, "started")
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._print(trial, "retrying")
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        self._print(trial, "running", result)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        result = trial.last_result or {}
+        total = self._configured_epochs(trial)
+        stopped = self.study.scheduler.name == "asha" and total is not None and result.get("epoch", total) < total \
+            and not result.get("diverged")
+        self._print(trial, "ASHA stop" if stopped else "diverged" if result.get("diverged") else "done")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._print(trial, "error")

@@ -1,0 +1,60 @@
+"""Every settings key a study file (or ``--set``) can name, for did-you-mean suggestions.
+
+An unknown key gets the closest known one under the same section (``tempreature`` ->
+``temperature``), or the setting an official script's name means (``learning_rate`` ->
+``weights.lr``, from :mod:`harness.official`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+
+from pydantic import BaseModel
+
+SCOPES = {"search": "search", "retrain": "retrain.settings"}
+"""Where a trial configuration's keys live in a study, by study kind."""
+
+
+def _paths(model: type[BaseModel], prefix: str) -> set[str]:
+    paths = set()
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{field.alias or name}"
+        paths.add(path)
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            paths |= _paths(field.annotation, path + ".")
+    return paths
+
+
+@functools.cache
+def known_keys() -> frozenset[str]:
+    """Dotted keys of a study: its sections, and the search / retrain settings under theirs."""
+    from harness.study import Study
+    from snas.config import RetrainConfig, SearchConfig
+
+    keys = _paths(Study, "")
+    keys |= {p for p in _paths(SearchConfig, "search.") if not p.startswith("search.data")}
+    keys |= {p for p in _paths(RetrainConfig, "retrain.settings.") if not p.startswith("retrain.settings.data")}
+    return frozenset(keys)
+
+
+def _official_meaning(name: str, parent: str) -> list[str]:
+    from harness.official import OFFICIAL_FLAGS
+
+    found = []
+    for flag in OFFICIAL_FLAGS:
+        if name in (f.lstrip("-") for f in flag.flags):
+            found += [f"{parent}{key}" for key in (flag.search, flag.train) if key]
+    return [key for key in found if key in known_keys()]
+
+
+def suggestion(path: str, scope: str = "") -> str | None:
+    """The known key ``path`` (relative to ``scope``, e.g. ``search``) was probably meant to be."""
+    full = f"{scope}.{path}" if scope else path
+    parent, _, name = full.rpartition(".")
+    parent = parent + "." if parent else ""
+    siblings = sorted({key[len(parent):].split(".")[0] for key in known_keys() if key.startswith(parent)})
+    meant = _official_meaning(name, parent) or [parent + m for m in difflib.get_close_matches(name, siblings, 1)]
+    if not meant:
+        return None
+    return meant[0][len(scope) + 1:] if scope and meant[0].startswith(scope + ".") else meant[0]

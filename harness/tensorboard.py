@@ -1,0 +1,108 @@
+"""TensorBoard event files: one run per trial (or per local run), our metrics only, with hparams.
+
+``tensorboard --logdir results/<study>`` shows each trial as a run named by its short
+varied settings (``tau0=4,anneal_rate=0.9,seed=0``), its scalars are the metrics of
+:mod:`snas.metrics` per epoch (not Tune's bookkeeping such as ``done`` or
+``should_checkpoint``), its genotype as text, and the HParams dashboard lists the varied
+settings against the final metrics.  ``snas-study search --out DIR`` / ``train --out DIR``
+write the same scalars into DIR.
+
+Events are written with tensorboardX, which ``ray[tune]`` already installs, so every
+installation writes them; the ``tensorboard`` package (the ``[tensorboard]`` extra) is
+only needed to view them.
+
+Resumed runs repeat epochs (a trial restarts from its last checkpoint; a local run from
+its last finished epoch).  Each writer opens with ``purge_step`` at the first epoch it
+will write: TensorBoard then hides every earlier event of that run from that step on, so
+a curve never shows an epoch twice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from tensorboardX import FileWriter
+from tensorboardX.proto.event_pb2 import Event, SessionLog
+from tensorboardX.summary import hparams, scalar, text
+
+from harness.study import Study
+from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
+
+_NOT_SCALARS = frozenset({"epoch", "genotype", "diverged"})
+FINAL_METRICS = {
+    "search": ("search_val_acc", "search_val_acc_avg3", "child_val_acc", "train_acc", "train_loss",
+               "eval_params_m", "eval_macs_m", "cost"),
+    "retrain": ("val_acc", "test_acc", "train_acc", "train_loss", "params_m", "macs_m"),
+}
+"""The metrics the HParams dashboard sets against the varied settings, per study kind."""
+_SCALARS = {"search": tuple(m for m in SEARCH_METRICS if m not in _NOT_SCALARS),
+            "retrain": tuple(m for m in RETRAIN_METRICS if m not in _NOT_SCALARS)}
+
+
+def _hparam_value(value: Any) -> str | float | bool:
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    return str(value)
+
+
+class EventRun:
+    """One TensorBoard run: a folder of event files, written from ``first_epoch`` on."""
+
+    def __init__(self, folder: str | Path, kind: str, first_epoch: int,
+                 settings: dict[str, Any] | None = None):
+        self.kind = kind
+        self.last_epoch = first_epoch - 1
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        # TensorBoard reads a run's files in name order, and the name holds the second it was
+        # opened: a nanosecond suffix keeps two writers opened in one second apart and in order
+        self._writer = FileWriter(str(folder), flush_secs=10, filename_suffix=f".{time.time_ns()}")
+        self._writer.add_event(Event(step=first_epoch, session_log=SessionLog(status=SessionLog.START)))
+        if settings:
+            experiment, session_start, _ = hparams({k: _hparam_value(v) for k, v in settings.items()},
+                                                   dict.fromkeys(FINAL_METRICS[kind], 0.0))
+            self._writer.add_summary(experiment)
+            self._writer.add_summary(session_start)
+
+    def write(self, metrics: dict[str, Any]) -> None:
+        """One epoch's metrics (``metrics['epoch']`` is the step)."""
+        epoch = int(metrics["epoch"])
+        for name in _SCALARS[self.kind]:
+            value = metrics.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                self._writer.add_summary(scalar(name, float(value)), epoch)
+        if isinstance(metrics.get("genotype"), str):
+            self._writer.add_summary(text("genotype", metrics["genotype"]), epoch)
+        self._writer.flush()
+        self.last_epoch = epoch
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def run_name(names: dict[str, str], config: dict[str, Any], trial_id: str, distinct: bool) -> str:
+    """``tau0=4,anneal_rate=0.9,seed=0``; the trial id is added when settings may repeat."""
+    parts = [f"{names[key]}={_format(config[key])}" for key in names if key in config]
+    if not distinct or not parts:
+        parts.append(f"trial={trial_id}")
+    return ",".join(parts).replace("/", "_")
+
+
+def _format(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def settings_are_distinct(study: Study) -> bool:
+    """Whether no two trials of ``study`` share their varied settings: a grid run once, an
+    Optuna study (it never runs a configuration twice), or continuous ranges (a repeat of a
+    sampled float is not a concern)."""
+    kinds = {domain.kind for domain in study.space.values()}
+    if not kinds:
+        return False
+    if study.searcher.name == "optuna" or kinds & {"uniform", "loguniform"}:
+        return True
+    return study.searcher.name == "grid" and study.searcher.num_samples == 1

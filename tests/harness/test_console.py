@@ -1,0 +1,85 @@
+"""The study console: one line per trial event, short names, at most 120 columns, no boxes."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+import pytest
+from study_helpers import tiny_study, write_study
+
+from harness.console import WIDTH, ProgressLines
+from harness.study import validate_study
+
+WIDE_SPACE = {
+    "search.temperature.initial": {"grid": [0.5, 4.0]}, "search.temperature.anneal_rate": {"grid": [0.9]},
+    "search.resource.lambda": {"grid": [0.001]}, "search.resource.method": {"grid": ["reparametrization"]},
+    "search.method": {"grid": ["snas"]}, "search.seed": {"grid": [0]},
+    "search.temperature.schedule": {"grid": ["exponential"]}, "search.weights.lr": {"grid": [0.025]},
+}
+
+
+def trial(config, epoch=None, **result):
+    last = {"epoch": epoch, **result} if epoch is not None else {}
+    return SimpleNamespace(trial_id="d0ae8_00003", config=config, last_result=last)
+
+
+def test_lines_use_short_names_and_fit_120_columns(tmp_path):
+    study = validate_study(tiny_study("c", tmp_path, space=WIDE_SPACE, searcher={"grid_order": "listed"}))
+    out = io.StringIO()
+    lines = ProgressLines(study, out)
+    config = {"search.temperature.initial": 4.0, "search.temperature.anneal_rate": 0.9,
+              "search.resource.lambda": 0.001, "search.resource.method": "reparametrization",
+              "search.method": "snas", "search.seed": 0, "search.temperature.schedule": "exponential",
+              "search.weights.lr": 0.025}
+    lines.on_trial_start(0, [], trial(config))
+    lines.on_trial_result(0, [], trial(config), {"epoch": 2, "search_val_acc": 61.234, "genotype": "G" * 300})
+    printed = out.getvalue().splitlines()
+    # eight settings in 120 columns: the widest are narrowed, the objective keeps its name
+    assert printed[0].split() == ["trial", "tau0", "anneal_…", "lambda", "penalty", "method", "seed", "schedule",
+                                  "lr", "state", "epoch", "search_val_acc"]
+    assert printed[1].split() == ["d0ae8_00003", "4", "0.9", "0.001", "reparame…", "snas", "0", "exponent…",
+                                  "0.025", "started"]
+    assert printed[2].split()[-3:] == ["running", "2/3", "61.23"]
+    assert all(len(line) <= WIDTH for line in printed) and len(printed) == 3
+
+
+@pytest.mark.parametrize("scheduler, epoch, result, state", [
+    ({"name": "asha"}, 1, {}, "ASHA stop"),
+    ({"name": "asha"}, 3, {}, "done"),
+    ({"name": "fifo"}, 1, {}, "done"),
+    ({"name": "fifo"}, 2, {"diverged": True}, "diverged"),
+])
+def test_the_end_of_a_trial_says_how_it_ended(tmp_path, scheduler, epoch, result, state):
+    study = validate_study(tiny_study("c", tmp_path, scheduler=scheduler))
+    out = io.StringIO()
+    lines = ProgressLines(study, out)
+    lines.on_trial_complete(0, [], trial({"search.seed": 1}, epoch, search_val_acc=50.0, **result))
+    assert out.getvalue().splitlines()[1].split()[2:4] == state.split()[:1] + (state.split()[1:] or [f"{epoch}/3"])
+
+
+@pytest.mark.slow
+def test_a_study_prints_one_compact_line_per_event_and_quiet_only_the_summary(ray_local, tmp_path, capsys):
+    from tensorboard_events import read_runs
+
+    from harness.cli import main
+
+    study = tiny_study("console", tmp_path / "results", search={"epochs": 2})
+    path = write_study(tmp_path / "s.yaml", study)
+    assert main(["run", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["trial", "seed", "state", "epoch", "search_val_acc"]
+    events = [line.split()[2] for line in out[1:] if line.split()[2:3] in (["started"], ["running"], ["done"])]
+    assert sorted(events) == ["done"] * 2 + ["running"] * 4 + ["started"] * 2
+    progress = out[: out.index("study console: 2 trials (2 terminated; 0 diverged)")]
+    assert len(progress) == 9 and all(len(line) <= WIDTH for line in progress)
+    assert not any(box in line for line in out for box in "╭│╰+|") and "tensorboard --logdir" not in "\n".join(out)
+    runs = read_runs(tmp_path / "results" / "console")
+    assert sorted(runs) == ["seed=0", "seed=1"]
+    assert [step for step, _ in runs["seed=1"]["scalars"]["search_val_acc"]] == [1, 2]
+    assert "done" not in runs["seed=1"]["scalars"] and runs["seed=1"]["hparams"] == {"seed": 1.0}
+    assert not list((tmp_path / "results" / "console").glob("trial_*/events.out.tfevents*"))  # not Tune's logger
+
+    assert main(["run", str(path), "--overwrite", "--quiet"]) == 0
+    quiet = capsys.readouterr().out.splitlines()
+    assert quiet[0] == "study console: 2 trials (2 terminated; 0 diverged)" and len(quiet) == 6

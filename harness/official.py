@@ -172,6 +172,11 @@ def translate(args: argparse.Namespace, command: str) -> Translation:
         settings[_PENALTY_METHOD] = penalty
     elif penalty in OFFICIAL_PENALTIES:  # as in SNAS: the estimator alone switches nothing on
         ignored.append(f"--method {penalty}")
+    if command == "search" and _PENALTY_METHOD not in settings and (
+            penalty in OFFICIAL_PENALTIES or getattr(args, "official_snas", None)):
+        # SNAS's script runs unconstrained unless --resource_efficient; our snas default
+        # switches the constraint on, so a pasted command without the flag says "none".
+        settings[_PENALTY_METHOD] = "none"
     out = getattr(args, "official_save", None)
     remark = getattr(args, "official_remark", None)
     if out is None and remark is not None:

@@ -21,6 +21,8 @@ def tiny_study(name: str, root, **changes: Any) -> dict[str, Any]:
         "retrain": {"settings": {"layers": 5, "init_channels": 4, "epochs": 2, "batch_size": 32,
                                  "auxiliary": False, "device": "cpu"}},
     }
+    if changes.get("kind") == "retrain" and "search" not in changes:
+        del study["search"]  # a retrain study reads none (giving it one is refused)
     for key, value in changes.items():
         study[key] = {**study[key], **value} if isinstance(value, dict) and key in ("search", "data") else value
     return study

@@ -57,6 +57,14 @@ def test_snas_method_alone_switches_no_constraint_on_and_says_so(capsys):
     assert "--method discrete: SNAS applies the estimator only with --resource_efficient" in capsys.readouterr().out
 
 
+def test_a_snas_command_without_resource_efficient_runs_unconstrained_as_the_script_does():
+    config, _ = resolved("search", ["--snas", "--layer", "5", "--dataset", "digits", "--out", "x"])
+    assert (config.method, config.layers, config.resource.method) == ("snas", 5, "none")
+    config, _ = resolved("search", ["--snas", "--resource_efficient", "--method", "discrete", "--dataset", "digits",
+                                    "--out", "x"])
+    assert config.resource.method == "discrete"
+
+
 def test_official_flags_are_refused_with_resume(tmp_path, capsys):
     assert main(["search", "--resume", str(tmp_path), "--init_channels", "16"]) == 2
     assert "drop --init_channels" in capsys.readouterr().err

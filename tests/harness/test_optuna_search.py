@@ -30,6 +30,22 @@ def test_a_finished_configuration_is_not_suggested_again():
         assert repeat.params == first.params and repeat.value == first.value
 
 
+def test_a_running_configuration_is_not_suggested_again():
+    """Trials run two at a time: a proposal equal to one still running is drawn again (the
+    slow study below once ran seed 1, τ0 4 twice, side by side)."""
+    from optuna.trial import TrialState
+
+    searcher = DistinctOptunaSearch(space={"seed": tune.choice([0, 1]), "rate": tune.choice([0.6, 0.9])},
+                                    metric="acc", mode="max", seed=0)
+    running = [searcher.suggest(f"t{n}") for n in range(4)]  # none has finished
+    assert len({(c["seed"], c["rate"]) for c in running}) == 4
+    duplicates = [t for t in searcher._ot_study.trials if "duplicate_of" in t.user_attrs]
+    assert duplicates and all(t.state == TrialState.FAIL for t in duplicates)
+    for n in range(4):
+        searcher.on_trial_complete(f"t{n}", {"acc": float(n), "training_iteration": 1})
+    assert not searcher._running
+
+
 @pytest.mark.slow
 def test_an_optuna_study_runs_each_configuration_once_and_shows_optuna_numbers(ray_local, tmp_path, capsys):
     """Four trials over a space of exactly four configurations: each runs once."""

@@ -24,7 +24,7 @@ from harness.analysis.tables import short_names  # noqa: E402
 from harness.study import Study  # noqa: E402
 from snas.atomic import atomic_write  # noqa: E402
 from snas.draw import genotype_figure  # noqa: E402
-from snas.genotype import Genotype  # noqa: E402
+from snas.spaces import parse_genotype  # noqa: E402
 
 MACS_LABEL = "MACs (M, multiply-accumulates)"
 PARAMS_LABEL = "parameters (M, auxiliary head excluded)"
@@ -247,11 +247,11 @@ def plot_retrain_vs_search(data: PlotInput) -> Plot | None:
 
 
 def plot_best_cells(data: PlotInput) -> Plot | None:
-    """The winner's normal and reduction cells."""
+    """The winner's cells (normal and reduction, or its space's one cell)."""
     if not data.best or not data.best[0].get("genotype"):
         return None
     top = data.best[0]
-    genotype = Genotype.parse(str(top["genotype"]))
+    genotype = parse_genotype(str(top["genotype"]))
     fig = genotype_figure(genotype, f"best trial {top['trial_id']}: {data.metric} = {top['score']:.2f}")
     return Plot(_save(fig, data.folder, "best_cells"),
                 f"cells of the best genotype (trial {top['trial_id']}, ranked by {data.metric})")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis.results import StudyResults, TrialRecord
-from snas.genotype import Genotype
+from snas.spaces import genotype_from_dict
 
 Scope = Literal["last", "best"]
 
@@ -50,7 +50,7 @@ def _genotype_text(trial: TrialRecord) -> str | None:
     if len(trial.curve) and "genotype" in trial.curve:
         return str(trial.curve["genotype"].iloc[-1])
     if trial.genotype_json is not None:
-        return str(Genotype.from_dict(trial.genotype_json))
+        return str(genotype_from_dict(trial.genotype_json))
     return None
 
 

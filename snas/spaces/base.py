@@ -49,6 +49,10 @@ class SearchSpace:
         ``cell_counts`` (cells per type) and ``geometry(h, w)`` (one CellGeometry per cell, by type)."""
         raise NotImplementedError
 
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        """Every edge ``(source, target)`` of a cell, in α row order."""
+        raise NotImplementedError
+
     def official_cell_counts(self, cell_counts: tuple[int, ...]) -> tuple[int, ...]:
         """The divisors of the ``official`` penalty normalisation, per cell type."""
         return cell_counts

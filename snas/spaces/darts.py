@@ -12,7 +12,7 @@ from torch import nn
 from snas.genotype import DERIVATION_RULES, Genotype, derive_genotype
 from snas.profile import Profile
 from snas.resource import OFFICIAL_CELL_COUNTS, CellGeometry, cell_cost_table
-from snas.space import PRIMITIVES, num_edges
+from snas.space import PRIMITIVES, cell_edges, num_edges
 from snas.spaces.base import SearchSpace
 
 
@@ -30,6 +30,9 @@ class DartsSpace(SearchSpace):
         from snas.supernet import SuperNet
 
         return SuperNet(channels, num_classes, layers, in_channels=in_channels)
+
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        return cell_edges()
 
     def official_cell_counts(self, cell_counts: tuple[int, ...]) -> tuple[int, ...]:
         """The official ``train_search.py`` divides by the counts of its 8-cell network at any depth."""
@@ -69,7 +72,7 @@ class DartsSpace(SearchSpace):
         return stem_halvings(kind) + len(set(reduction_layers(layers)))
 
     def figure(self, genotype: Genotype, title: str | None) -> Any:
-        from snas.draw import genotype_figure
+        from snas.draw import darts_figure
 
-        return genotype_figure(genotype, title)
+        return darts_figure(genotype, title)
 

@@ -437,6 +437,9 @@ class NasBench201Space(SearchSpace):
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
         return SearchNetwork(channels, num_classes, layers, in_channels)
 
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        return cell_edges()
+
     def cost_table(self, cell: CellGeometry, cost_model: str) -> torch.Tensor:
         return cell_cost_table(cell, cost_model)
 

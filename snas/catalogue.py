@@ -89,6 +89,9 @@ EVAL_NETWORKS: Registry[EvalNetwork] = Registry("evaluation network", {
     "imagenet": EvalNetwork("imagenet", layers=14, channels=48, image_size=224, num_classes=1000),
 })
 
+BENCHMARK_NETWORK = EvalNetwork("cifar", layers=5, channels=16, image_size=32, num_classes=10)
+"""NAS-Bench-201's CIFAR-10 network (``layers``: cells per stage), which its cells' figures refer to."""
+
 
 def _genotype(normal: list[tuple[str, int]], reduce: list[tuple[str, int]]) -> Genotype:
     return Genotype(normal=tuple(normal), normal_concat=_CONCAT, reduce=tuple(reduce), reduce_concat=_CONCAT)

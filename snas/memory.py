@@ -294,7 +294,7 @@ def check_retrain_fits(cfg: RetrainConfig, image_shape: tuple[int, int, int], nu
             module = space_of(genotype).child_network(
                 genotype, kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                 num_classes=num_classes, in_channels=in_channels, image_size=side, auxiliary=cfg.auxiliary)
-        check_fits(_built_estimate(module, side).training_bytes(cfg.batch_size, optimizer_slots=1), device,
+        check_fits(built_memory(module, side).training_bytes(cfg.batch_size, optimizer_slots=1), device,
                    f"a {cfg.layers}-cell-per-stage network with C={cfg.init_channels} at batch {cfg.batch_size}",
                    _HINT)
         return
@@ -309,8 +309,8 @@ _MAPS_PER_CONV = 3
 """Maps a ReLU-conv-BN keeps for the backward pass (ReLU output, conv output, BN output)."""
 
 
-def _built_estimate(module: torch.nn.Module, side: int) -> MemoryEstimate:
-    """A coarse estimate for a network of another space, built on ``meta``: exact parameters,
+def built_memory(module: torch.nn.Module, side: int) -> MemoryEstimate:
+    """A coarse estimate for a network of a space other than DARTS, built on ``meta``: exact parameters,
     and per image three maps per convolution at the input resolution (cells of those spaces
     keep or shrink it)."""
     params, objects = _module_size(module)
@@ -326,6 +326,6 @@ def _check_other_space_search(cfg: SearchConfig, in_channels: int, side: int, nu
     with torch.device("meta"):
         module = SPACES[cfg.space].supernet(cfg.init_channels, num_classes, cfg.layers, in_channels)
     steps = 2 if cfg.second_order else 1
-    check_fits(steps * _built_estimate(module, side).training_bytes(cfg.batch_size, optimizer_slots=1), device,
+    check_fits(steps * built_memory(module, side).training_bytes(cfg.batch_size, optimizer_slots=1), device,
                f"a {cfg.space} search network of {cfg.layers} cells per stage with C={cfg.init_channels} "
                f"at batch {cfg.batch_size}", _HINT)

@@ -34,7 +34,7 @@ KIND = RunKind(verb="train", noun="training run")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotype", nargs="?",
-                        help="catalogue name, genotype JSON file or Genotype(...) text (not with --resume)")
+                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string (not with --resume)")
     parser.add_argument("--dataset", help="data set name (digits, synthetic, cifar10, cifar100, svhn, imagefolder)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--layers", type=int, help="cells in the network (default 20)")

@@ -1,8 +1,9 @@
 """Train one genotype from scratch on this machine, without Ray (the papers' evaluation step).
 
-GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild, ...), a genotype JSON file (e.g. the
-genotype.json a search wrote) or Genotype(...) text.  Defaults are the DARTS/SNAS CIFAR-10
-evaluation (20 cells, C=36, auxiliary head 0.4, drop path 0.2 ramped up, 600 epochs,
+GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild, NB201_GDAS, ...), a genotype JSON file (e.g.
+the genotype.json a search wrote), Genotype(...) text or a NAS-Bench-201 |op~input|+... string
+(trained in the benchmark's network: 3 stages of 5 cells, C=16, no auxiliary head, no drop
+path, unless told otherwise).  Defaults are the DARTS/SNAS CIFAR-10 evaluation (20 cells, C=36, auxiliary head 0.4, drop path 0.2 ramped up, 600 epochs,
 batch 96, SGD 0.025 cosine); change any setting with --set, e.g. --set data.cutout=16,
 --set network=imagenet --set label_smoothing=0.1, --set auxiliary=false.
 
@@ -23,6 +24,7 @@ from harness.localrun import RunKind, add_run_arguments, given_flags, open_run, 
 from snas.catalogue import catalogue_name, resolve_genotype
 from snas.config import RetrainConfig
 from snas.errors import UserInputError
+from snas.spaces import space_of
 
 # flag -> dotted config key
 _FLAGS = {
@@ -34,7 +36,8 @@ KIND = RunKind(verb="train", noun="training run")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotype", nargs="?",
-                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string (not with --resume)")
+                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string "
+                             "(not with --resume)")
     parser.add_argument("--dataset", help="data set name (digits, synthetic, cifar10, cifar100, svhn, imagefolder)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--layers", type=int, help="cells in the network (default 20)")
@@ -60,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     out, retrain = open_run(args, KIND, given, lambda: Retrain(_config_from(args)), Retrain.restore)
     cfg, profile = retrain.config, retrain.profile
     name = catalogue_name(retrain.genotype) or "genotype"
-    header = (f"train: {name} on {cfg.data.dataset}, {cfg.network} network, {cfg.layers} cells × "
+    network = space_of(retrain.genotype).describe_network(cfg.network, cfg.layers)
+    header = (f"train: {name} on {cfg.data.dataset}, {network} × "
               f"{cfg.init_channels} channels ({profile.params_m:.3f}M params, {profile.macs_m:.1f}M MACs), "
               f"epochs {retrain.epoch + 1}..{cfg.epochs} on {retrain.device}; writing to {out}")
     code = run_epochs(retrain, out, KIND, header, args.quiet)

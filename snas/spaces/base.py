@@ -81,6 +81,10 @@ class SearchSpace:
                 in_channels: int, image_size: int) -> Profile:
         raise NotImplementedError
 
+    def describe_network(self, kind: str, layers: int) -> str:
+        """The network of a genotype in words, e.g. ``cifar network, 20 cells``."""
+        raise NotImplementedError
+
     def halvings(self, kind: str, layers: int) -> int:
         """How often the network of a genotype halves the resolution."""
         raise NotImplementedError

@@ -5,7 +5,8 @@ the genotype.json a search wrote), Genotype(...) text or a NAS-Bench-201 |op~inp
 (trained in the benchmark's network: 3 stages of 5 cells, C=16, no auxiliary head, no drop
 path, unless told otherwise).  Defaults are the DARTS/SNAS CIFAR-10 evaluation (20 cells,
 C=36, auxiliary head 0.4, drop path 0.2 ramped up, 600 epochs, batch 96, SGD 0.025 cosine);
-change any setting with --set, e.g. --set data.cutout=16, --set network=imagenet --set label_smoothing=0.1, --set auxiliary=false.
+change any setting with --set, e.g. --set data.cutout=16, --set network=imagenet
+--set label_smoothing=0.1, --set auxiliary=false.
 
 Writes into --out: config.yaml (the resolved configuration, genotype included),
 metrics.jsonl (one line per epoch), genotype.json and checkpoint.pt (updated every epoch).

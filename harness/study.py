@@ -277,6 +277,11 @@ class Study(Frozen):
                    for value in domain.probe_values()]
         return list({c.model_dump_json(): c for c in configs}.values()) or [self.data]
 
+    def _default_deciding_variants(self) -> list[dict[str, Any]]:
+        """One trial config per value of each varied default-deciding setting."""
+        return [{key: value} for key in _DEFAULT_DECIDING if key in self.space
+                for value in self.space[key].probe_values()]
+
     def trial_config_of(self, trial_config: dict[str, Any]) -> SearchConfig | RetrainConfig:
         return self.search_config(trial_config) if self.kind == "search" else self.retrain_config(trial_config)
 
@@ -313,7 +318,11 @@ class Study(Frozen):
         """A copy with every default of the trial configuration written out.
 
         The base settings must be valid as written even where the space replaces them in
-        every trial: they are what the frozen study.yaml records.
+        every trial: they are what the frozen study.yaml records.  Where the space varies
+        a setting that decides other settings' defaults (the method, the search space), a
+        default is written out only where every value gives the same one: written out, the
+        SNAS default temperature of a base ``method: snas`` would override GDAS's own in
+        the GDAS trials.
         """
         prefix = self.settings_section
         try:
@@ -325,6 +334,9 @@ class Study(Frozen):
         if self.kind == "search":
             full = self.search_config({}).model_dump(mode="json", by_alias=True)
             full.pop("data")
+            for variant in self._default_deciding_variants():
+                resolved = self.search_config(variant).model_dump(mode="json", by_alias=True)
+                full = _shared_settings(full, resolved)
             return self.model_copy(update={"search": full})
         base = self.retrain_config({}) if "genotype" in self.retrain.settings else None
         if base is None:
@@ -333,6 +345,21 @@ class Study(Frozen):
         full.pop("data")
         full["genotype"] = self.retrain.settings["genotype"]
         return self.model_copy(update={"retrain": self.retrain.model_copy(update={"settings": full})})
+
+
+_DEFAULT_DECIDING = ("search.method", "search.space")
+"""Search settings that decide the defaults of others (each method's and space's ``defaults``)."""
+
+
+def _shared_settings(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``first`` that ``other`` resolves to the same value, nested sections key by key."""
+    shared = {}
+    for key, value in first.items():
+        if isinstance(value, dict) and isinstance(other.get(key), dict):
+            shared[key] = _shared_settings(value, other[key])
+        elif other.get(key) == value:
+            shared[key] = value
+    return shared
 
 
 def _genotype_mapping(spec: Any) -> Any:

@@ -7,10 +7,20 @@ from search_helpers import tiny_search_settings
 from snas.catalogue import CATALOGUE, resolve_genotype
 from snas.config import RetrainConfig, SearchConfig
 from snas.genotype import GenotypeError
+from snas.relax import EdgeSample
 from snas.retrain import Retrain
 from snas.search import Search
 from snas.spaces import SPACES, genotype_from_dict, parse_genotype
-from snas.spaces.nas_bench_201 import CellGenotype, TinyNetwork, official_costs, profile_tiny
+from snas.spaces.nas_bench_201 import (
+    PRIMITIVES,
+    CellGenotype,
+    InferCell,
+    SearchNetwork,
+    TinyNetwork,
+    cell_edges,
+    official_costs,
+    profile_tiny,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -146,3 +156,31 @@ def test_catalogue_cells_carry_their_published_accuracy():
     assert CATALOGUE["NB201_DARTS_all_skip"].benchmark.test_accuracy == "54.30"
     assert str(CATALOGUE["NB201_DARTS_all_skip"].genotype) == ALL_SKIP
     assert str(CATALOGUE["NB201_ResNet"].genotype) == RESNET
+
+
+def test_the_supernet_under_a_one_hot_sample_computes_the_child_network():
+    """Search cells mixing with the one-hot weights of a cell compute that cell's network,
+    given the same weights (search BN has no affine parameters: the child's start at 1, 0)."""
+    torch.manual_seed(0)
+    genotype = CellGenotype.parse(
+        "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|")
+    supernet = SearchNetwork(4, 10, 2, in_channels=1).double()
+    child = TinyNetwork(genotype, channels=4, layers=2, num_classes=10, in_channels=1).double()
+    own = child.state_dict()
+    shared = {k: v for k, v in supernet.state_dict().items() if k in own and own[k].shape == v.shape}
+    for b, block in enumerate(child.blocks):
+        if isinstance(block, InferCell):
+            for n, (ops, sources) in enumerate(zip(block.ops, block.sources)):
+                for j, (op, source) in enumerate(zip(ops, sources)):
+                    if isinstance(op, torch.nn.Sequential):  # a ReLU-conv-BN
+                        edge = cell_edges().index((source, n + 1))
+                        name = genotype.nodes[n][source][0]
+                        shared[f"blocks.{b}.ops.{n}.{j}.1.weight"] = supernet.blocks[b].convs[edge][name][1].weight
+    child.load_state_dict({**own, **shared})
+    index = torch.tensor([PRIMITIVES.index(op) for op in genotype.edges()])
+    weights = torch.nn.functional.one_hot(index, len(PRIMITIVES)).double()
+    x = torch.randn(3, 1, 8, 8, dtype=torch.float64)
+    soft = supernet(x, [EdgeSample(weights)])
+    hard = supernet(x, [EdgeSample(weights, tuple(index.tolist()))])
+    expected, _ = child(x)
+    assert torch.allclose(soft, expected, atol=1e-10) and torch.allclose(hard, expected, atol=1e-10)

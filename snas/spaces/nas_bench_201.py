@@ -214,14 +214,24 @@ class _MacroNetwork(nn.Module):
 
 
 # --------------------------------------------------------------------------- search network
+def _search_conv(channels: int, kernel: int) -> ReLUConvBN:
+    """ReLU-conv-BN of a search edge.  Its BN has neither affine parameters nor running
+    statistics, as in the benchmark's search cells: it normalises with the statistics of
+    the batch also in evaluation, since running means over a stream of sampled
+    architectures describe none of them (evaluated with them, a SNAS or GDAS supernet
+    scores at chance on held-out data while its training accuracy climbs)."""
+    layer = ReLUConvBN(channels, channels, kernel, 1, kernel // 2, affine=False)
+    layer[2] = BatchNorm2d(channels, affine=False, track_running_stats=False)
+    return layer
+
+
 class SearchCell(nn.Module):
-    """A cell whose every edge mixes the five ops (search BN without affine parameters)."""
+    """A cell whose every edge mixes the five ops (search BN: see :func:`_search_conv`)."""
 
     def __init__(self, channels: int):
         super().__init__()
         self.convs = nn.ModuleList(
-            nn.ModuleDict({name: ReLUConvBN(channels, channels, k, 1, k // 2, affine=False)
-                           for name, k in CONV_KERNELS.items()})
+            nn.ModuleDict({name: _search_conv(channels, k) for name, k in CONV_KERNELS.items()})
             for _ in cell_edges())
         self.pool = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
 

@@ -270,7 +270,7 @@ class RetrainConfig(Frozen):
         if isinstance(value, str):
             named = named_genotype(value)
             if named is None:
-                raise ValueError(f"{value!r} is not a catalogue name, Genotype(...) text or |op~input|+... string "
+                raise ValueError(f"{value!r} is not a catalogue name or Genotype(...) text or |op~input|+... string "
                                  f"(catalogue names: {', '.join(CATALOGUE)}); a genotype file is read with "
                                  f"resolve_genotype first")
             return named.to_dict()

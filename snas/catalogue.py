@@ -233,7 +233,8 @@ def resolve_genotype(spec: str) -> AnyGenotype:
         except GenotypeError as err:
             raise GenotypeError(f"{path}: {err}") from None
     raise GenotypeError(
-        f"{spec!r} is not a catalogue name, a genotype file, Genotype(...) text or a |op~input|+... string; "
+        f"{spec!r} is not a catalogue name, a genotype file or a Genotype(...) text, nor a NAS-Bench-201 "
+        f"|op~input|+... string; "
         f"catalogue names: {', '.join(CATALOGUE)}"
     )
 

@@ -26,7 +26,7 @@ from snas.catalogue import catalogue_name
 from snas.checkpoint import load_checkpoint
 from snas.errors import UserInputError
 from snas.run import check_run_record
-from snas.spaces import SPACES, SearchSpace, genotype_from_dict
+from snas.spaces import SPACES, SearchSpace, genotype_from_dict, space_of
 
 # metric -> (column header, format); a column shows when the history has the metric
 _COLUMNS: dict[str, tuple[str, str]] = {
@@ -88,7 +88,7 @@ def alpha_table(logits: torch.Tensor, space: SearchSpace = SPACES["darts"]) -> l
     return _table(["edge", *(f"{name} " for name in primitives)], rows, first_left=True)
 
 
-def _size_line(kind: str, config: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+def _size_line(kind: str, config: dict[str, Any], history: list[dict[str, Any]], space: SearchSpace) -> list[str]:
     """The child network's size as the last epoch measured it (a search: at evaluation scale)."""
     if not history:
         return []
@@ -98,7 +98,7 @@ def _size_line(kind: str, config: dict[str, Any], history: list[dict[str, Any]])
         return []
     layers, channels = ((config.get("eval_layers"), config.get("eval_channels")) if kind == "search"
                         else (config.get("layers"), config.get("init_channels")))
-    return [f"  {layers} cells × {channels} channels: {params:.3f}M params (auxiliary head excluded), "
+    return [f"  {space.describe_cells(layers)} × {channels} channels: {params:.3f}M params (auxiliary head excluded), "
             f"{macs:.1f}M MACs (multiply-accumulates, one image)"]
 
 
@@ -123,7 +123,7 @@ def describe(record: dict[str, Any], path: Path) -> str:
     name = catalogue_name(genotype)
     form = {"edge_all": "edge_all", "darts": "DARTS form"}.get(genotype.form, genotype.form)
     lines += [f"genotype ({form}{', catalogue ' + name if name else ''}):", f"  {genotype}"]
-    lines += _size_line(kind, config, state["history"])
+    lines += _size_line(kind, config, state["history"], space_of(genotype))
     if kind == "search":
         alphas = state.get("alphas", {})
         space = SPACES[checked.config.space]

@@ -39,7 +39,7 @@ from snas.catalogue import (
 )
 from snas.errors import UserInputError
 from snas.memory import built_memory, check_fits, child_memory
-from snas.spaces import space_of
+from snas.spaces import SPACES, space_of
 from snas.spaces.base import AnyGenotype
 
 MOBILE_MACS_M = 600
@@ -108,7 +108,8 @@ def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, A
     published = _published(known, dataset, network)
     benchmark = CATALOGUE[known].benchmark if known else None
     report: dict[str, Any] = {
-        "genotype": genotype_name(spec), "catalogue": known, "form": genotype.form, "dataset": dataset,
+        "genotype": genotype_name(spec), "catalogue": known, "space": genotype.space, "form": genotype.form,
+        "dataset": dataset,
         "network": dataclasses.asdict(network),
         "params": profile.params, "params_m": round(profile.params_m, 4),
         "macs": profile.macs, "macs_m": round(profile.macs_m, 2),
@@ -129,7 +130,7 @@ def _text(report: dict[str, Any]) -> str:
     if report["catalogue"] not in (None, name):
         name += f" = {report['catalogue']}"
     form = {"edge_all": "edge_all", "darts": "DARTS form"}.get(report["form"], report["form"])
-    cells = f"3 stages of {net['layers']} cells" if report["form"] == "nas-bench-201" else f"{net['layers']} cells"
+    cells = SPACES[report["space"]].describe_cells(net["layers"])
     lines = [
         f"{name} ({form}), {report['dataset']} network: {cells}, C={net['channels']}, {size}×{size} input, "
         f"{net['num_classes']} classes",
@@ -164,8 +165,8 @@ def _text(report: dict[str, Any]) -> str:
                               f"{published[f'{what}_m']:g}M published" for what in differ)
             lines.append(f"  note: this genotype in this network does not give the paper's figure ({shown}); "
                          f"the network is built as designed, not fitted to the paper")
-    elif report["catalogue"] and report["form"] == "nas-bench-201":
-        if not benchmark:
+    elif report["catalogue"] and CATALOGUE[report["catalogue"]].benchmark:
+        if benchmark is None:
             lines.append(f"  published: the benchmark's figures are for {BENCHMARK_NETWORK.layers} cells per stage, "
                          f"C={BENCHMARK_NETWORK.channels} only")
     elif report["catalogue"]:

@@ -81,6 +81,10 @@ class SearchSpace:
                 in_channels: int, image_size: int) -> Profile:
         raise NotImplementedError
 
+    def describe_cells(self, layers: int) -> str:
+        """How many cells ``layers`` means, in words (``20 cells``)."""
+        raise NotImplementedError
+
     def describe_network(self, kind: str, layers: int) -> str:
         """The network of a genotype in words, e.g. ``cifar network, 20 cells``."""
         raise NotImplementedError

@@ -65,8 +65,11 @@ class DartsSpace(SearchSpace):
         return profile_child(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
                              in_channels=in_channels, image_size=image_size)
 
+    def describe_cells(self, layers: int) -> str:
+        return f"{layers} cells"
+
     def describe_network(self, kind: str, layers: int) -> str:
-        return f"{kind} network, {layers} cells"
+        return f"{kind} network, {self.describe_cells(layers)}"
 
     def halvings(self, kind: str, layers: int) -> int:
         from snas.childnet import stem_halvings

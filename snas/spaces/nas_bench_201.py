@@ -475,8 +475,11 @@ class NasBench201Space(SearchSpace):
         return profile_tiny(genotype, channels=channels, layers=layers, num_classes=num_classes,
                             in_channels=in_channels, image_size=image_size)
 
+    def describe_cells(self, layers: int) -> str:
+        return f"3 stages of {layers} cells"
+
     def describe_network(self, kind: str, layers: int) -> str:
-        return f"NAS-Bench-201 network, 3 stages of {layers} cells"
+        return f"NAS-Bench-201 network, {self.describe_cells(layers)}"
 
     def halvings(self, kind: str, layers: int) -> int:
         return 2

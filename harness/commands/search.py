@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML file with search settings (the `search` keys of a study)")
     parser.add_argument("--dataset", help="data set name (digits, synthetic, cifar10, cifar100, svhn, imagefolder)")
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--layers", type=int, help="cells in the supernet")
+    parser.add_argument("--layers", type=int, help="cells in the supernet (space nas-bench-201: cells per stage)")
     parser.add_argument("--init-channels", dest="init_channels", type=int)
     parser.add_argument("--method", help="snas, gdas or darts")
     parser.add_argument("--seed", type=int)

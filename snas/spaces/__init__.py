@@ -50,9 +50,4 @@ def parse_genotype(text: str) -> Any | None:
     return None
 
 
-def genotype_text_forms() -> str:
-    """How the forms are named in messages."""
-    return "Genotype(...) text or a |op~input|+... NAS-Bench-201 string"
-
-
 __all__ = ["SPACES", "SearchSpace", "genotype_from_dict", "parse_genotype", "space_of"]

@@ -26,7 +26,6 @@ from torch import nn
 from snas.config import SearchConfig
 from snas.data import Batch, SearchData, check_image_size, search_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
-from snas.genotype import Genotype
 from snas.memory import check_search_fits
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, Learner, Stats
@@ -35,6 +34,7 @@ from snas.relax import EdgeSample, argmax_sample
 from snas.resource import ResourcePenalty
 from snas.run import EpochRun, StepCallback
 from snas.spaces import SPACES
+from snas.spaces.base import AnyGenotype
 from snas.temperature import TemperatureSchedule
 from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, fresh_generator, set_lr
 
@@ -99,11 +99,9 @@ class Search(EpochRun):
         self.temperature = TemperatureSchedule(
             t.schedule, t.initial, t.min, t.anneal_rate, t.per, cfg.epochs, self.data.train.train_steps())
         r = cfg.resource
-        geometry = self.model.geometry(height, width)
-        by_type = [[c for c in geometry if c.reduction] if reduction else [c for c in geometry if not c.reduction]
-                   for reduction in self.space.ratio_weighted]
         self.penalty = ResourcePenalty.for_cells(
-            by_type, cost_table=self.space.cost_table, ratio_weighted=self.space.ratio_weighted,
+            self.space.cell_geometry(self.model, height, width), cost_table=self.space.cost_table,
+            ratio_weighted=self.space.ratio_weighted,
             official_counts=self.space.official_cell_counts(self.model.cell_counts),
             method=r.method, separation=r.separation,
             log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device,
@@ -111,7 +109,7 @@ class Search(EpochRun):
         self.resource_lambda = r.lambda_ if r.method != "none" else 0.0
 
     @property
-    def genotype(self) -> Genotype:
+    def genotype(self) -> AnyGenotype:
         return self.space.derive(self.alphas.ordered(), self.config.genotype_rule)
 
     def _stateful(self) -> dict[str, Any]:
@@ -200,7 +198,7 @@ class Search(EpochRun):
             total += len(y)
         return 100.0 * sampled_correct / total, 100.0 * child_correct / total
 
-    def _architecture_metrics(self, genotype: Genotype) -> dict[str, Any]:
+    def _architecture_metrics(self, genotype: AnyGenotype) -> dict[str, Any]:
         cfg = self.config
         channels, height, _ = self.data.image_shape
         common = dict(kind="cifar", num_classes=self.data.num_classes, in_channels=channels, image_size=height)

@@ -42,7 +42,6 @@ class SearchSpace:
     derivation_rules: tuple[str, ...]
     defaults: Mapping[str, Any]
     """Search settings filled in when a search in this space leaves them out."""
-    genotype_type: type
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
         """The search network: ``forward(x, *samples per cell type, drop_prob, generator)``,
@@ -52,6 +51,10 @@ class SearchSpace:
     def edges(self) -> tuple[tuple[int, int], ...]:
         """Every edge ``(source, target)`` of a cell, in α row order."""
         raise NotImplementedError
+
+    def cell_geometry(self, supernet: nn.Module, height: int, width: int) -> list[list[CellGeometry]]:
+        """What every search cell's ops see for ``height × width`` images, one list per cell type."""
+        return [supernet.geometry(height, width)]
 
     def official_cell_counts(self, cell_counts: tuple[int, ...]) -> tuple[int, ...]:
         """The divisors of the ``official`` penalty normalisation, per cell type."""

@@ -24,7 +24,6 @@ class DartsSpace(SearchSpace):
     ratio_weighted = (False, True)
     derivation_rules = DERIVATION_RULES
     defaults: Mapping[str, Any] = {}
-    genotype_type = Genotype
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
         from snas.supernet import SuperNet
@@ -33,6 +32,10 @@ class DartsSpace(SearchSpace):
 
     def edges(self) -> tuple[tuple[int, int], ...]:
         return cell_edges()
+
+    def cell_geometry(self, supernet: nn.Module, height: int, width: int) -> list[list[CellGeometry]]:
+        cells = supernet.geometry(height, width)
+        return [[c for c in cells if not c.reduction], [c for c in cells if c.reduction]]
 
     def official_cell_counts(self, cell_counts: tuple[int, ...]) -> tuple[int, ...]:
         """The official ``train_search.py`` divides by the counts of its 8-cell network at any depth."""

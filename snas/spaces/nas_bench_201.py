@@ -15,7 +15,10 @@ stride 2: ReLU-conv3×3(s2)-BN, ReLU-conv3×3-BN, shortcut 2×2 average pool + 1
 BN-ReLU, global average pooling and a linear classifier.  The benchmark trains C = 16,
 N = 5 on 32×32 CIFAR; 8×8 digits work too (the two reductions give 8 → 4 → 2).
 
-All 15 cells of a network share one architecture; a search learns one α (6 × 5).  A
+All 15 cells of a network share one architecture; a search learns one α (6 × 5).  The
+resource penalty's ``official`` normalisation divides by the real number of cells (the
+official SNAS code, whose fixed 6 / 2 divisors belong to its DARTS network, has no
+network of this space).  A
 genotype picks one op per edge (no top-2 rule: the derived cell is the argmax of every
 edge, ``none`` included) and is written as the benchmark writes it:
 ``|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|``
@@ -442,7 +445,6 @@ class NasBench201Space(SearchSpace):
     }
     """The benchmark's network (N = 5 cells per stage, C = 16) and derivation (argmax per
     edge); its searches (GDAS, DARTS in AutoDL) use no drop path."""
-    genotype_type = CellGenotype
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
         return SearchNetwork(channels, num_classes, layers, in_channels)

@@ -21,7 +21,7 @@ from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
 from harness.study import Study, apply_study_overrides, refuse_unread_settings, validate_study
 from snas.errors import UserInputError
-from snas.genotype import Genotype
+from snas.spaces import parse_genotype
 
 log = logging.getLogger(__name__)
 FINISHED_STATE = "TERMINATED"
@@ -63,7 +63,7 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
                              f"intact record of {src.metric}; nothing to retrain")
     _warn_unfinished(winners, {t.trial_id: t for t in source.trials})
     genotypes = {
-        w["trial_id"]: w["genotype_json"] or Genotype.parse(w["genotype"]).to_dict() for w in winners
+        w["trial_id"]: w["genotype_json"] or parse_genotype(w["genotype"]).to_dict() for w in winners
     }
     val_fraction = src.retrain.settings.get("val_fraction", 0.1)
     data: dict[str, Any] = {

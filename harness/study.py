@@ -30,7 +30,8 @@ from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
 from snas.errors import UserInputError
-from snas.genotype import Genotype, GenotypeError
+from snas.genotype import GenotypeError
+from snas.spaces import genotype_from_dict
 
 _NON_NUMERIC = {"genotype", "diverged"}
 _MAX_COMBINATIONS_CHECKED = 512
@@ -39,7 +40,7 @@ STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
 
 
 def _genotype_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
-    return Genotype.from_dict(mapping).to_dict()
+    return genotype_from_dict(mapping).to_dict()
 
 
 GenotypeMapping = Annotated[dict[str, Any], AfterValidator(_genotype_mapping)]
@@ -296,6 +297,11 @@ class Study(Frozen):
                    for value in domain.probe_values()]
         return list({c.model_dump_json(): c for c in configs}.values()) or [self.data]
 
+    def _default_deciding_variants(self) -> list[dict[str, Any]]:
+        """One trial config per value of each varied default-deciding setting."""
+        return [{key: value} for key in _DEFAULT_DECIDING if key in self.space
+                for value in self.space[key].probe_values()]
+
     def trial_config_of(self, trial_config: dict[str, Any]) -> TrialConfig:
         """The validated configuration of the trial with the varied values ``trial_config``."""
         settings = self.trial_settings(trial_config)
@@ -329,7 +335,11 @@ class Study(Frozen):
         """A copy with every default of the trial configuration written out.
 
         The base settings must be valid as written even where the space replaces them in
-        every trial: they are what the frozen study.yaml records.
+        every trial: they are what the frozen study.yaml records.  Where the space varies
+        a setting that decides other settings' defaults (the method, the search space), a
+        default is written out only where every value gives the same one: written out, the
+        SNAS default temperature of a base ``method: snas`` would override GDAS's own in
+        the GDAS trials.
         """
         prefix = self.trial_kind.section
         try:
@@ -345,8 +355,27 @@ class Study(Frozen):
             return self
         full = self.trial_config_of({}).model_dump(mode="json", by_alias=True)
         full.pop("data")
+        for variant in self._default_deciding_variants():
+            resolved = self.trial_config_of(variant).model_dump(mode="json", by_alias=True)
+            resolved.pop("data")
+            full = _shared_settings(full, resolved)
         full.update({key: written[key] for key in self.trial_kind.required})
         return self.trial_kind.with_settings(self, full)
+
+
+_DEFAULT_DECIDING = ("search.method", "search.space")
+"""Search settings that decide the defaults of others (each method's and space's ``defaults``)."""
+
+
+def _shared_settings(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``first`` that ``other`` resolves to the same value, nested sections key by key."""
+    shared = {}
+    for key, value in first.items():
+        if isinstance(value, dict) and isinstance(other.get(key), dict):
+            shared[key] = _shared_settings(value, other[key])
+        elif other.get(key) == value:
+            shared[key] = value
+    return shared
 
 
 def _check_trials(study: Study) -> None:

@@ -11,12 +11,16 @@ ones, never adjusted to match them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from snas.genotype import Genotype, GenotypeError
 from snas.registry import Registry
 from snas.space import NetworkKind
+from snas.spaces import genotype_from_dict, parse_genotype
+from snas.spaces.base import AnyGenotype
+from snas.spaces.nas_bench_201 import CellGenotype
 
 _CONCAT = (2, 3, 4, 5)
 
@@ -50,12 +54,23 @@ class Published:
 
 
 @dataclass(frozen=True)
+class BenchmarkAccuracy:
+    """A NAS-Bench-201 cell's published CIFAR-10 test accuracy (%) in the benchmark's
+    network (C = 16, N = 5, 200 epochs), as printed."""
+
+    test_accuracy: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Entry:
-    genotype: Genotype
+    genotype: AnyGenotype
     published: Published | None
     """CIFAR-10 figures (20 cells, C = 36)."""
     imagenet: Published | None = None
     """ImageNet mobile-setting figures (14 cells, C = 48 unless they say otherwise, 224×224)."""
+    benchmark: BenchmarkAccuracy | None = None
+    """NAS-Bench-201 cells: the published accuracy of the cell in the benchmark."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,9 @@ EVAL_NETWORKS: Registry[EvalNetwork] = Registry("evaluation network", {
     "imagenet": EvalNetwork("imagenet", layers=14, channels=48, image_size=224, num_classes=1000),
 })
 
+BENCHMARK_NETWORK = EvalNetwork("cifar", layers=5, channels=16, image_size=32, num_classes=10)
+"""NAS-Bench-201's CIFAR-10 network (``layers``: cells per stage), which its cells' figures refer to."""
+
 
 def _genotype(normal: list[tuple[str, int]], reduce: list[tuple[str, int]]) -> Genotype:
     return Genotype(normal=tuple(normal), normal_concat=_CONCAT, reduce=tuple(reduce), reduce_concat=_CONCAT)
@@ -81,6 +99,7 @@ def _genotype(normal: list[tuple[str, int]], reduce: list[tuple[str, int]]) -> G
 
 _DARTS = "Liu et al., DARTS, ICLR 2019, Table 1"
 _SNAS = "Xie et al., SNAS, ICLR 2019, Table 1"
+_NB201 = "Dong & Yang, NAS-Bench-201, ICLR 2020, Table 5, CIFAR-10 test accuracy"
 
 CATALOGUE: Registry[Entry] = Registry("catalogue genotype", {
     "DARTS_V1": Entry(_genotype(
@@ -156,10 +175,24 @@ CATALOGUE: Registry[Entry] = Registry("catalogue genotype", {
         Published("2.93", 3.4, 0.21, "Dong & Yang, GDAS, CVPR 2019, Table 1"),
         imagenet=Published("26.0 / 8.5", 5.3, 0.21, "Dong & Yang, GDAS, CVPR 2019, ImageNet table", macs_m=581,
                            channels=50)),
+    # NAS-Bench-201 cells (space nas-bench-201), trained in the benchmark's network.
+    "NB201_GDAS": Entry(CellGenotype.parse(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|"), None,
+        benchmark=BenchmarkAccuracy(
+            "93.51 ± 0.13", _NB201 + " (GDAS, mean of its searches; the cell is the first of the three GDAS "
+            "CIFAR-10 searches listed in D-X-Y/AutoDL-Projects, exps/NATS-algos/README.md)")),
+    "NB201_DARTS_all_skip": Entry(CellGenotype.parse(
+        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"), None,
+        benchmark=BenchmarkAccuracy(
+            "54.30", _NB201 + " (DARTS-V1 and -V2 both collapse to this all-skip cell; D-X-Y/AutoDL-Projects, "
+            "exps/NATS-algos/README.md lists it for every DARTS search on CIFAR-10)")),
+    "NB201_ResNet": Entry(CellGenotype.parse(
+        "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|"), None,
+        benchmark=BenchmarkAccuracy("93.97", _NB201 + " (ResNet, the hand-designed reference row)")),
 })
 
 
-def catalogue_name(genotype: Genotype) -> str | None:
+def catalogue_name(genotype: AnyGenotype) -> str | None:
     """The name ``genotype`` has in the catalogue, if it is one of the published ones."""
     return next((name for name, entry in CATALOGUE.items() if entry.genotype == genotype), None)
 
@@ -169,22 +202,21 @@ def genotype_name(spec: str) -> str:
     spec = spec.strip()
     if spec in CATALOGUE:
         return spec
-    return "genotype" if spec.startswith("Genotype(") else Path(spec).stem or "genotype"
+    return "genotype" if spec.startswith(("Genotype(", "|")) else Path(spec).stem or "genotype"
 
 
-def named_genotype(spec: str) -> Genotype | None:
-    """The genotype a catalogue name or DARTS repr text spells, without reading any file;
-    ``None`` when ``spec`` is neither."""
+def named_genotype(spec: str) -> AnyGenotype | None:
+    """The genotype a catalogue name or a space's string form (DARTS repr text, a
+    NAS-Bench-201 ``|op~input|+...`` string) spells, without reading any file; ``None``
+    when ``spec`` is none of these."""
     spec = spec.strip()
     if spec in CATALOGUE:
         return CATALOGUE[spec].genotype
-    if spec.startswith("Genotype("):
-        return Genotype.parse(spec)
-    return None
+    return parse_genotype(spec)
 
 
-def resolve_genotype(spec: str) -> Genotype:
-    """A genotype from a catalogue name, DARTS repr text or a JSON file (in that order)."""
+def resolve_genotype(spec: str) -> AnyGenotype:
+    """A genotype from a catalogue name, a genotype string or a JSON file (in that order)."""
     named = named_genotype(spec)
     if named is not None:
         return named
@@ -197,10 +229,24 @@ def resolve_genotype(spec: str) -> Genotype:
             raise GenotypeError(f"{path} is not a genotype file (not UTF-8 text: a JSON genotype or "
                                 f"Genotype(...) text was expected)") from None
         try:
-            return Genotype.parse(text) if text.lstrip().startswith("Genotype(") else Genotype.from_json(text)
+            return parse_genotype(text) or _from_json(text)
         except GenotypeError as err:
             raise GenotypeError(f"{path}: {err}") from None
     raise GenotypeError(
-        f"{spec!r} is not a catalogue name, a genotype file or a Genotype(...) text; "
+        f"{spec!r} is not a catalogue name, a genotype file or a Genotype(...) text, nor a NAS-Bench-201 "
+        f"|op~input|+... string; "
         f"catalogue names: {', '.join(CATALOGUE)}"
     )
+
+
+def _from_json(text: str) -> AnyGenotype:
+    """A genotype JSON file of any space (``Genotype.from_json``'s checks, then by space)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GenotypeError(f"genotype JSON is invalid: {err}") from None
+    except RecursionError:
+        raise GenotypeError("genotype JSON is nested too deeply to be a genotype") from None
+    if not isinstance(data, dict):
+        raise GenotypeError("genotype JSON must be an object (normal/reduce keys, or space and arch)")
+    return genotype_from_dict(data)

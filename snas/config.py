@@ -26,11 +26,12 @@ from snas.configmodel import Frozen
 from snas.costs import COST_MODELS
 from snas.data.config import DataConfig
 from snas.device import DEVICE_PATTERN
-from snas.genotype import DerivationRule, Genotype
+from snas.genotype import DerivationRule
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
 from snas.resource import NORMALISATIONS, PENALTIES, SEPARATIONS
 from snas.space import NetworkKind
+from snas.spaces import SPACES, genotype_from_dict
 from snas.temperature import SCHEDULES, check_schedule
 
 
@@ -146,6 +147,9 @@ class SearchConfig(Frozen):
     """Everything one search run needs; equal configs give identical runs on CPU."""
 
     method: str = "snas"
+    space: str = "darts"
+    """The search space (:mod:`snas.spaces`): ``darts`` or ``nas-bench-201``; in
+    ``nas-bench-201`` ``layers`` / ``eval_layers`` count the cells of each of its 3 stages."""
     layers: int = Field(8, ge=3)
     init_channels: int = Field(16, ge=2)
     epochs: int = Field(150, ge=1)
@@ -174,14 +178,24 @@ class SearchConfig(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _method_defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("method", "snas") not in METHODS:
+        """The space's defaults, then the method's, each filling only what is left out."""
+        if not isinstance(data, dict):
             return data
-        return with_defaults(METHODS[data.get("method", "snas")].defaults, data)
+        if data.get("space", "darts") in SPACES:
+            data = with_defaults(SPACES[data.get("space", "darts")].defaults, data)
+        if data.get("method", "snas") in METHODS:
+            data = with_defaults(METHODS[data.get("method", "snas")].defaults, data)
+        return data
 
     @field_validator("method")
     @classmethod
     def _known_method(cls, name: str) -> str:
         return METHODS.check(name)
+
+    @field_validator("space")
+    @classmethod
+    def _known_space(cls, name: str) -> str:
+        return SPACES.check(name)
 
     @field_validator("init_channels", "eval_channels")
     @classmethod
@@ -192,6 +206,10 @@ class SearchConfig(Frozen):
 
     @model_validator(mode="after")
     def _method_combinations(self) -> SearchConfig:
+        rules = SPACES[self.space].derivation_rules
+        if self.genotype_rule not in rules:
+            raise ValueError(f"genotype_rule {self.genotype_rule} does not apply to space {self.space} "
+                             f"(choose from {', '.join(rules)})")
         method = METHODS[self.method]
         if self.second_order and not method.offers_second_order:
             offering = ", ".join(name for name, m in METHODS.items() if m.offers_second_order)
@@ -241,20 +259,36 @@ class RetrainConfig(Frozen):
     channels_last: bool = True
     data: DataConfig = DataConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _space_defaults(cls, data: Any) -> Any:
+        """A NAS-Bench-201 genotype trains the benchmark's network (N = 5, C = 16, no
+        auxiliary head, no drop path) unless told otherwise."""
+        if isinstance(data, dict) and _genotype_space(data.get("genotype")) == "nas-bench-201":
+            return with_defaults(_NB201_RETRAIN_DEFAULTS, data)
+        return data
+
     @field_validator("genotype", mode="before")
     @classmethod
     def _resolve_genotype(cls, value: Any) -> Any:
-        if isinstance(value, Genotype):
+        if hasattr(value, "space") and hasattr(value, "to_dict"):
             return value.to_dict()
         if isinstance(value, str):
             named = named_genotype(value)
             if named is None:
-                raise ValueError(f"{value!r} is not a catalogue name or Genotype(...) text (catalogue names: "
-                                 f"{', '.join(CATALOGUE)}); a genotype file is read with resolve_genotype first")
+                raise ValueError(f"{value!r} is not a catalogue name or Genotype(...) text or |op~input|+... string "
+                                 f"(catalogue names: {', '.join(CATALOGUE)}); a genotype file is read with "
+                                 f"resolve_genotype first")
             return named.to_dict()
         if isinstance(value, dict):
-            return Genotype.from_dict(value).to_dict()
+            return genotype_from_dict(value).to_dict()
         raise ValueError("genotype must be a catalogue name, Genotype(...) text or a mapping")
+
+    @model_validator(mode="after")
+    def _space_settings(self) -> RetrainConfig:
+        if self.resolved_genotype.space == "nas-bench-201" and self.auxiliary:
+            raise ValueError("the NAS-Bench-201 network has no auxiliary head; set auxiliary: false")
+        return self
 
     @field_validator("init_channels")
     @classmethod
@@ -264,5 +298,24 @@ class RetrainConfig(Frozen):
         return channels
 
     @property
-    def resolved_genotype(self) -> Genotype:
-        return Genotype.from_dict(self.genotype)
+    def resolved_genotype(self) -> Any:
+        """The genotype, of its space's type (:class:`Genotype` for DARTS)."""
+        return genotype_from_dict(self.genotype)
+
+
+_NB201_RETRAIN_DEFAULTS = {"layers": 5, "init_channels": 16, "auxiliary": False, "drop_path": 0.0}
+
+
+def _genotype_space(value: Any) -> str | None:
+    """The space of a genotype setting before validation (``None`` where it is not clear yet)."""
+    if hasattr(value, "space"):
+        return str(value.space)
+    if isinstance(value, dict):
+        return str(value.get("space", "darts"))
+    if isinstance(value, str):
+        try:
+            named = named_genotype(value)
+        except ValueError:
+            return None
+        return None if named is None else named.space
+    return None

@@ -19,7 +19,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -28,6 +28,7 @@ from matplotlib.patches import Circle, FancyArrowPatch
 from snas.atomic import atomic_write
 from snas.genotype import Genotype
 from snas.space import INPUT_NODES
+from snas.spaces.base import AnyGenotype
 
 Cell = Literal["normal", "reduce"]
 Point = tuple[float, float]
@@ -181,7 +182,14 @@ def _draw_cell(fig: Figure, origin: Point, genotype: Genotype, cell: Cell, title
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": colour, "linewidth": 0.8})
 
 
-def genotype_figure(genotype: Genotype, title: str | None = None) -> Figure:
+def genotype_figure(genotype: AnyGenotype, title: str | None = None) -> Figure:
+    """The drawing of a genotype of any space (its space decides how it looks)."""
+    from snas.spaces import space_of
+
+    return space_of(genotype).figure(genotype, title)
+
+
+def darts_figure(genotype: Genotype, title: str | None = None) -> Figure:
     """A figure with the normal cell beside the reduction cell."""
     width, height = _panel_size(len(genotype.nodes("normal")))
     header = 0.4 if title else 0.0
@@ -223,7 +231,7 @@ def drawing_paths(out: str | os.PathLike) -> list[Path]:
     return [stem.with_name(f"{stem.name}.{fmt}") for fmt in _METADATA_KEY]
 
 
-def draw_genotype(genotype: Genotype, out: str | os.PathLike, title: str | None = None) -> list[Path]:
+def draw_genotype(genotype: AnyGenotype, out: str | os.PathLike, title: str | None = None) -> list[Path]:
     """Write the drawing of both cells to :func:`drawing_paths` of ``out``, each atomically
     and marked as ours (:data:`MARKER`); return both paths."""
     fig = genotype_figure(genotype, title)
@@ -232,3 +240,65 @@ def draw_genotype(genotype: Genotype, out: str | os.PathLike, title: str | None 
         atomic_write(path, lambda handle, fmt=fmt: fig.savefig(handle, format=fmt, dpi=150,
                                                                metadata={_METADATA_KEY[fmt]: MARKER}))
     return drawing_paths(out)
+
+
+NB201_COLOURS: dict[str, str] = {
+    "skip_connect": "#6f6f6f",
+    "nor_conv_1x1": "#3c9a52",
+    "nor_conv_3x3": "#d9752b",
+    "avg_pool_3x3": "#3a6fb0",
+    "none": "#b0b0b0",
+}
+"""Edge colour per NAS-Bench-201 op; ``none`` edges are drawn dashed and pale (they compute zeros)."""
+
+_NB201_SPACING = 2.1  # inches between neighbouring nodes on the line
+_NB201_ARCS = {1: 0.0, 2: -0.55, 3: 0.5}
+"""Curvature by how many nodes an edge skips: neighbours straight, 2-skips above, 0→3 below."""
+
+
+def nb201_figure(genotype: Any, title: str | None = None) -> Figure:
+    """A NAS-Bench-201 cell: nodes 0 (input) to 3 (output) on a line, all six edges labelled.
+
+    Every edge is drawn, ``none`` included (dashed, pale): in this space the cell is the
+    whole choice, and a ``none`` is part of what was chosen.
+    """
+    nodes = 4
+    width = (nodes - 1) * _NB201_SPACING + 2 * (_RADIUS + _MARGIN) + 0.4
+    height = 4.1 + (0.4 if title else 0.0)
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    left = -(_RADIUS + _MARGIN + 0.2)
+    bottom = -1.95
+    ax.set_xlim(left, left + width)
+    ax.set_ylim(bottom, bottom + height)
+    ax.axis("off")
+    if title:
+        ax.text(left + 0.1, bottom + height - 0.1, title, ha="left", va="top", fontsize=12, fontweight="bold")
+    ax.text(left + 0.1, bottom + height - (0.5 if title else 0.1), "NAS-Bench-201 cell", ha="left", va="top",
+            fontsize=11)
+    positions = {n: (n * _NB201_SPACING, 0.0) for n in range(nodes)}
+    fills = {0: _INPUT_FILL, nodes - 1: _OUTPUT_FILL}
+    labels = {0: "in", nodes - 1: "out"}
+    circles = {}
+    for n, centre in positions.items():
+        circles[n] = Circle(centre, _RADIUS, facecolor=fills.get(n, _NODE_FILL), edgecolor="#333333",
+                            linewidth=1.2, zorder=3)
+        ax.add_patch(circles[n])
+        ax.text(centre[0], centre[1], str(n), ha="center", va="center", fontsize=10, zorder=4)
+        if n in labels:
+            ax.text(centre[0], centre[1] - _RADIUS - 0.15, labels[n], ha="center", va="top", fontsize=8)
+    for target, node in enumerate(genotype.nodes, start=1):
+        for op, source in node:
+            rad = _NB201_ARCS[target - source]
+            colour = NB201_COLOURS[op]
+            ax.add_patch(FancyArrowPatch(
+                positions[source], positions[target], patchA=circles[source], patchB=circles[target],
+                connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>", mutation_scale=12, color=colour,
+                linewidth=1.0 if op == "none" else 1.6, linestyle=(0, (4, 3)) if op == "none" else "-", zorder=2))
+            (x0, y0), (x1, y1) = positions[source], positions[target]
+            # the midpoint of an arc3 curve lies rad·length/2 off the chord, to the right of its direction
+            mid = ((x0 + x1) / 2 + rad * (y1 - y0) / 2, (y0 + y1) / 2 - rad * (x1 - x0) / 2)
+            ax.text(*mid, op, ha="center", va="center", fontsize=_FONT, color=colour, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": colour, "linewidth": 0.8})
+    return fig

@@ -17,7 +17,7 @@ import ast
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 
@@ -80,6 +80,8 @@ class Genotype:
     normal_concat: tuple[int, ...]
     reduce: tuple[Pair, ...]
     reduce_concat: tuple[int, ...]
+    space: ClassVar[str] = "darts"
+    """The search space (:mod:`snas.spaces`) this genotype belongs to."""
 
     def __post_init__(self) -> None:
         for field in ("normal", "reduce"):

@@ -269,6 +269,8 @@ def check_search_fits(cfg: SearchConfig, image_shape: tuple[int, int, int], num_
     """A search of ``cfg`` on images of ``image_shape`` (C, H, W): its supernet trained on
     ``device``, and the evaluation-scale child it profiles (built on the CPU)."""
     in_channels, side = image_shape[0], max(image_shape[1:])
+    if cfg.space != "darts":
+        return _check_other_space_search(cfg, in_channels, side, num_classes, device)
     net = supernet_memory(cfg.init_channels, num_classes, cfg.layers, in_channels, side)
     steps = 2 if cfg.second_order else 1  # the unrolled gradient holds a second copy and its step
     check_fits(steps * net.training_bytes(cfg.batch_size, optimizer_slots=1), device,
@@ -284,8 +286,46 @@ def check_retrain_fits(cfg: RetrainConfig, image_shape: tuple[int, int, int], nu
                        device: torch.device) -> None:
     """A retraining of ``cfg`` on images of ``image_shape`` (C, H, W), trained on ``device``."""
     in_channels, side = image_shape[0], max(image_shape[1:])
+    genotype = cfg.resolved_genotype
+    if genotype.space != "darts":
+        from snas.spaces import space_of
+
+        with torch.device("meta"):
+            module = space_of(genotype).child_network(
+                genotype, kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
+                num_classes=num_classes, in_channels=in_channels, image_size=side, auxiliary=cfg.auxiliary)
+        check_fits(built_memory(module, side).training_bytes(cfg.batch_size, optimizer_slots=1), device,
+                   f"a {cfg.layers}-cell-per-stage network with C={cfg.init_channels} at batch {cfg.batch_size}",
+                   _HINT)
+        return
     net = child_memory(cfg.resolved_genotype, kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                        num_classes=num_classes, in_channels=in_channels, image_size=side, auxiliary=cfg.auxiliary)
     check_fits(net.training_bytes(cfg.batch_size, optimizer_slots=1), device,
                f"a {cfg.layers}-cell {cfg.network} network with C={cfg.init_channels} at batch {cfg.batch_size}",
                _HINT)
+
+
+_MAPS_PER_CONV = 3
+"""Maps a ReLU-conv-BN keeps for the backward pass (ReLU output, conv output, BN output)."""
+
+
+def built_memory(module: torch.nn.Module, side: int) -> MemoryEstimate:
+    """A coarse estimate for a network of a space other than DARTS, built on ``meta``: exact parameters,
+    and per image three maps per convolution at the input resolution (cells of those spaces
+    keep or shrink it)."""
+    params, objects = _module_size(module)
+    convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    activations = sum(_MAPS_PER_CONV * conv.out_channels * side**2 for conv in convs)
+    return MemoryEstimate(params, objects, activations)
+
+
+def _check_other_space_search(cfg: SearchConfig, in_channels: int, side: int, num_classes: int,
+                              device: torch.device) -> None:
+    from snas.spaces import SPACES
+
+    with torch.device("meta"):
+        module = SPACES[cfg.space].supernet(cfg.init_channels, num_classes, cfg.layers, in_channels)
+    steps = 2 if cfg.second_order else 1
+    check_fits(steps * built_memory(module, side).training_bytes(cfg.batch_size, optimizer_slots=1), device,
+               f"a {cfg.space} search network of {cfg.layers} cells per stage with C={cfg.init_channels} "
+               f"at batch {cfg.batch_size}", _HINT)

@@ -98,34 +98,48 @@ class PenaltyTerm:
 
 @dataclass
 class ResourcePenalty:
-    """The resource term for one supernet, with its cost tables on the α device."""
+    """The resource term for one supernet, with its cost tables on the α device.
+
+    One cost table per cell type of the search space (DARTS: normal, reduction; NAS-Bench-201:
+    its one cell), each ``[cells of that type, resource, edge, op]``.
+    """
 
     method: str
     separation: str
     log_penalty: bool
     ratio: float
     baseline: bool
-    normal_costs: torch.Tensor
-    """``[normal cells, resource, edge, op]``."""
-    reduce_costs: torch.Tensor
+    costs: tuple[torch.Tensor, ...]
+    ratio_weighted: tuple[bool, ...]
+    """Per cell type: whether ``ratio`` weights its cost (DARTS's reduction cells)."""
+    official_counts: tuple[int, ...]
+    """Per cell type: the divisor of the ``official`` normalisation."""
     normalisation: str = "official"
 
     @classmethod
     def for_cells(
-        cls, cells: list[CellGeometry], *, method: str, separation: str, log_penalty: bool,
-        ratio: float, baseline: bool, device: torch.device, cost_model: str = "official",
+        cls, cells: list[list[CellGeometry]], *, cost_table: Callable[[CellGeometry, str], torch.Tensor],
+        ratio_weighted: tuple[bool, ...], official_counts: tuple[int, ...], method: str, separation: str,
+        log_penalty: bool, ratio: float, baseline: bool, device: torch.device, cost_model: str = "official",
         normalisation: str = "official",
     ) -> ResourcePenalty:
+        """``cells``: the geometry of every cell, one list per cell type."""
         PENALTIES.check(method)
         SEPARATIONS.check(separation)
         COST_MODELS.check(cost_model)
         NORMALISATIONS.check(normalisation)
+        costs = tuple(torch.stack([cost_table(c, cost_model) for c in of_type]).to(device, torch.float32)
+                      for of_type in cells)
+        return cls(method, separation, log_penalty, ratio, baseline, costs, ratio_weighted, official_counts,
+                   normalisation)
 
-        def stack(reduction: bool) -> torch.Tensor:
-            tables = [cell_cost_table(c, cost_model) for c in cells if c.reduction == reduction]
-            return torch.stack(tables).to(device, torch.float32)
-
-        return cls(method, separation, log_penalty, ratio, baseline, stack(False), stack(True), normalisation)
+    @classmethod
+    def for_darts_cells(cls, cells: list[CellGeometry], **settings: object) -> ResourcePenalty:
+        """The penalty of a DARTS supernet whose cells are ``cells`` (normal and reduction mixed)."""
+        by_type = [[c for c in cells if not c.reduction], [c for c in cells if c.reduction]]
+        return cls.for_cells(by_type, cost_table=cell_cost_table, ratio_weighted=(False, True),
+                             official_counts=(OFFICIAL_CELL_COUNTS[False], OFFICIAL_CELL_COUNTS[True]),
+                             **settings)  # type: ignore[arg-type]
 
     def _combine(self, per_resource: torch.Tensor) -> torch.Tensor:
         """Per-resource costs ``[..., resource, edge]`` -> one penalty per edge ``[..., edge]``."""
@@ -146,22 +160,21 @@ class ResourcePenalty:
         mean = costs.mean(dim=(-1, -2))  # [cells, resource]
         return self._combine(mean[..., None])
 
-    def __call__(
-        self, alpha_normal: torch.Tensor, alpha_reduce: torch.Tensor,
-        normal_weights: torch.Tensor, reduce_weights: torch.Tensor, tau: float,
-    ) -> PenaltyTerm:
-        """The penalty for sampled op weights ``[cells or 1, edge, op]`` of each cell type."""
+    def __call__(self, alphas: tuple[torch.Tensor, ...], weights: tuple[torch.Tensor, ...], tau: float) -> PenaltyTerm:
+        """The penalty for sampled op weights ``[cells or 1, edge, op]`` of each cell type
+        (``alphas`` and ``weights`` in the space's cell-type order)."""
         estimate, normalise = PENALTIES[self.method].estimate, NORMALISATIONS[self.normalisation]
-        parts = [
-            tuple(normalise(per_cell, reduction) for per_cell in estimate(self, costs, alpha, weights, tau))
-            for costs, alpha, weights, reduction in (
-                (self.normal_costs, alpha_normal, normal_weights, False),
-                (self.reduce_costs, alpha_reduce, reduce_weights, True),
-            )
-        ]
-        (normal_loss, normal_cost), (reduce_loss, reduce_cost) = parts
-        cost = (normal_cost + self.ratio * reduce_cost).detach()
-        return PenaltyTerm(normal_loss + self.ratio * reduce_loss, cost)
+        loss: torch.Tensor | None = None
+        cost: torch.Tensor | None = None
+        for costs, alpha, sample, weighted, count in zip(
+                self.costs, alphas, weights, self.ratio_weighted, self.official_counts, strict=True):
+            type_loss, type_cost = (normalise(part, count) for part in estimate(self, costs, alpha, sample, tau))
+            if weighted:
+                type_loss, type_cost = self.ratio * type_loss, self.ratio * type_cost
+            loss = type_loss if loss is None else loss + type_loss
+            cost = type_cost if cost is None else cost + type_cost
+        assert loss is not None and cost is not None
+        return PenaltyTerm(loss, cost.detach())
 
 
 Estimator = Callable[
@@ -224,18 +237,18 @@ PENALTIES: Registry[PenaltyEstimator] = Registry("penalty method", {
 """``resource.method`` -> its estimator."""
 
 
-Normalisation = Callable[[torch.Tensor, bool], torch.Tensor]
-"""``(per-cell values, reduction cells?) -> one value for that cell type``."""
+Normalisation = Callable[[torch.Tensor, int], torch.Tensor]
+"""``(per-cell values, the official divisor of that cell type) -> one value for the type``."""
 
 OFFICIAL_CELL_COUNTS = {False: 6, True: 2}
 """Normal and reduction cells of the official 8-cell search network, its fixed divisors."""
 
 
-def _official_normalisation(per_cell: torch.Tensor, reduction: bool) -> torch.Tensor:
-    return per_cell.sum() / OFFICIAL_CELL_COUNTS[reduction]
+def _official_normalisation(per_cell: torch.Tensor, official_count: int) -> torch.Tensor:
+    return per_cell.sum() / official_count
 
 
-def _mean_normalisation(per_cell: torch.Tensor, reduction: bool) -> torch.Tensor:
+def _mean_normalisation(per_cell: torch.Tensor, official_count: int) -> torch.Tensor:
     return per_cell.mean()
 
 

@@ -18,14 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.childnet import ChildNetwork, profile_child, stem_halvings
 from snas.config import RetrainConfig
 from snas.data import Batches, RetrainData, check_image_size, retrain_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
-from snas.genotype import Genotype
 from snas.memory import check_retrain_fits
 from snas.run import EpochRun, StepCallback
-from snas.space import reduction_layers
+from snas.spaces import space_of
+from snas.spaces.base import AnyGenotype
 from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, set_lr
 
 
@@ -45,21 +44,23 @@ class Retrain(EpochRun):
         self.data = data or retrain_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device,
                                          val_fraction=cfg.val_fraction)
         channels, height, width = self.data.image_shape
-        halvings = stem_halvings(cfg.network) + len(set(reduction_layers(cfg.layers)))
+        self.space = space_of(self._genotype)
+        halvings = self.space.halvings(cfg.network, cfg.layers)
         check_image_size(height, width, halvings, f"a {cfg.layers}-cell {cfg.network} network")
         check_retrain_fits(cfg, self.data.image_shape, self.data.num_classes, self.device)
         self.memory_format = memory_format(cfg.channels_last)
         network = dict(kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                        num_classes=self.data.num_classes, in_channels=channels, image_size=height)
-        self.model = build_model(cfg.seed, lambda: ChildNetwork(self.genotype, auxiliary=cfg.auxiliary, **network))
+        self.model = build_model(cfg.seed, lambda: self.space.child_network(
+            self.genotype, auxiliary=cfg.auxiliary, **network))
         self.model.to(self.device, memory_format=self.memory_format)
-        self.profile = profile_child(self.genotype, **network)
+        self.profile = self.space.profile(self.genotype, **network)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                          weight_decay=cfg.weight_decay)
         self.generators = Generators(cfg.seed, ("data", "drop_path"))
 
     @property
-    def genotype(self) -> Genotype:
+    def genotype(self) -> AnyGenotype:
         return self._genotype
 
     def _stateful(self) -> dict[str, Any]:

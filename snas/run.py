@@ -26,8 +26,10 @@ from pydantic import BaseModel, ValidationError
 from snas.checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
 from snas.config import RetrainConfig, SearchConfig
 from snas.errors import UserInputError
-from snas.genotype import Genotype, GenotypeError
+from snas.genotype import GenotypeError
 from snas.registry import Registry
+from snas.spaces import genotype_from_dict
+from snas.spaces.base import AnyGenotype
 
 StepCallback = Callable[[int, int], None]
 """``(steps done, steps per epoch)``, called after every optimisation step."""
@@ -49,7 +51,7 @@ class RunRecord:
     kind: str
     config: RunConfig
     epoch: int
-    genotype: Genotype
+    genotype: AnyGenotype
     state: dict[str, Any]
     history: list[dict[str, Any]]
 
@@ -98,7 +100,7 @@ def check_run_record(record: dict[str, Any], path: str | Path) -> RunRecord:
     if not isinstance(record["genotype"], dict):
         raise _damaged(path, "its genotype is not a mapping")
     try:
-        genotype = Genotype.from_dict(record["genotype"])
+        genotype = genotype_from_dict(record["genotype"])
     except GenotypeError as err:
         raise _damaged(path, f"its genotype: {err}") from None
     return RunRecord(path, kind, config, record["epoch"], genotype, state, history)
@@ -150,7 +152,7 @@ class EpochRun(ABC):
 
     @property
     @abstractmethod
-    def genotype(self) -> Genotype:
+    def genotype(self) -> AnyGenotype:
         """The genotype the run searches for (its current one) or trains."""
 
     @abstractmethod

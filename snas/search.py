@@ -23,11 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.childnet import profile_child
 from snas.config import SearchConfig
 from snas.data import Batch, SearchData, check_image_size, search_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
-from snas.genotype import Genotype, derive_genotype
 from snas.memory import check_search_fits
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, Learner, Stats
@@ -35,19 +33,22 @@ from snas.metrics import trailing_mean
 from snas.relax import EdgeSample, argmax_sample
 from snas.resource import ResourcePenalty
 from snas.run import EpochRun, StepCallback
-from snas.space import NUM_OPS, num_edges
-from snas.supernet import SuperNet
+from snas.spaces import SPACES
+from snas.spaces.base import AnyGenotype
 from snas.temperature import TemperatureSchedule
 from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, fresh_generator, set_lr
 
 
-class ArchParameters(nn.Module):
-    """α of the normal and of the reduction cell (``num_edges × num_ops`` logits each)."""
+class ArchParameters(nn.ParameterDict):
+    """α of each cell type of the search space (``num_edges × num_ops`` logits each), by
+    type name: ``normal`` and ``reduce`` in the DARTS space, ``cell`` in NAS-Bench-201."""
 
-    def __init__(self, normal: torch.Tensor, reduce: torch.Tensor):
-        super().__init__()
-        self.normal = nn.Parameter(normal)
-        self.reduce = nn.Parameter(reduce)
+    def __init__(self, alphas: dict[str, torch.Tensor]):
+        super().__init__({name: nn.Parameter(alpha) for name, alpha in alphas.items()})
+
+    def ordered(self) -> tuple[nn.Parameter, ...]:
+        """The α of every cell type, in the space's order."""
+        return tuple(self.values())
 
 
 class Search(EpochRun):
@@ -63,20 +64,21 @@ class Search(EpochRun):
         self.device = resolve_device(cfg.device)
         warn_unused_bf16(self.device, cfg.bf16)
         self.method = METHODS[cfg.method]
+        self.space = SPACES[cfg.space]
         self.data = data or search_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device)
         channels, height, width = self.data.image_shape
         check_image_size(height, width, 2, f"a {cfg.layers}-cell search network")
         check_search_fits(cfg, self.data.image_shape, self.data.num_classes, self.device)
         self.memory_format = memory_format(cfg.channels_last)
 
-        self.model = build_model(cfg.seed, lambda: SuperNet(
+        self.model = build_model(cfg.seed, lambda: self.space.supernet(
             cfg.init_channels, self.data.num_classes, cfg.layers, in_channels=channels,
         )).to(self.device, memory_format=self.memory_format)
         alpha_generator = fresh_generator(cfg.seed, "alpha")
-        self.alphas = ArchParameters(
-            self.method.init_alpha(num_edges(), NUM_OPS, alpha_generator),
-            self.method.init_alpha(num_edges(), NUM_OPS, alpha_generator),
-        ).to(self.device)
+        self.alphas = ArchParameters({
+            cell_type: self.method.init_alpha(self.space.num_edges, len(self.space.primitives), alpha_generator)
+            for cell_type in self.space.cell_types
+        }).to(self.device)
         self.generators = Generators(cfg.seed, ("data", "val", "arch"))
 
         weight_params = list(self.model.parameters())
@@ -98,26 +100,29 @@ class Search(EpochRun):
             t.schedule, t.initial, t.min, t.anneal_rate, t.per, cfg.epochs, self.data.train.train_steps())
         r = cfg.resource
         self.penalty = ResourcePenalty.for_cells(
-            self.model.geometry(height, width), method=r.method, separation=r.separation,
+            self.space.cell_geometry(self.model, height, width), cost_table=self.space.cost_table,
+            ratio_weighted=self.space.ratio_weighted,
+            official_counts=self.space.official_cell_counts(self.model.cell_counts),
+            method=r.method, separation=r.separation,
             log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device,
             cost_model=r.cost_model, normalisation=r.normalisation)
         self.resource_lambda = r.lambda_
 
     @property
-    def genotype(self) -> Genotype:
-        return derive_genotype(self.alphas.normal, self.alphas.reduce, self.config.genotype_rule)
+    def genotype(self) -> AnyGenotype:
+        return self.space.derive(self.alphas.ordered(), self.config.genotype_rule)
 
     def _stateful(self) -> dict[str, Any]:
         return {"model": self.model, "alphas": self.alphas, "weight_optimizer": self.weight_optimizer,
                 "arch_optimizer": self.arch_optimizer, "generators": self.generators}
 
     # ------------------------------------------------------------------ one step
-    def _samples(self, tau: float, generator: torch.Generator) -> tuple[list[EdgeSample], list[EdgeSample]]:
+    def _samples(self, tau: float, generator: torch.Generator) -> tuple[list[EdgeSample], ...]:
+        """One list of samples per cell type: one shared by its cells, or one per cell."""
         per_cell = self.config.resample_per_cell
         draw = self.method.sample
-        normal = [draw(self.alphas.normal, tau, generator) for _ in range(self.model.num_normal if per_cell else 1)]
-        reduce = [draw(self.alphas.reduce, tau, generator) for _ in range(self.model.num_reduce if per_cell else 1)]
-        return normal, reduce
+        return tuple([draw(alpha, tau, generator) for _ in range(count if per_cell else 1)]
+                     for alpha, count in zip(self.alphas.ordered(), self.model.cell_counts, strict=True))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, tau: float,
              forward: Callable[..., torch.Tensor] | None = None) -> tuple[torch.Tensor, ...]:
@@ -126,13 +131,12 @@ class Search(EpochRun):
         ``forward`` replaces the supernet call (the unrolled DARTS gradient evaluates the
         network with substituted weights).
         """
-        normal, reduce = self._samples(tau, self.generators["arch"])
+        samples = self._samples(tau, self.generators["arch"])
         with autocast(self.device, self.config.bf16):
-            logits = (forward or self.model)(x, normal, reduce, self.config.drop_path, self.generators["arch"])
+            logits = (forward or self.model)(x, *samples, self.config.drop_path, self.generators["arch"])
         ce = F.cross_entropy(logits.float(), y)
-        term = self.penalty(
-            self.alphas.normal, self.alphas.reduce,
-            torch.stack([s.weights for s in normal]), torch.stack([s.weights for s in reduce]), tau)
+        term = self.penalty(self.alphas.ordered(), tuple(torch.stack([s.weights for s in of_type])
+                                                         for of_type in samples), tau)
         return ce + self.resource_lambda * term.loss, ce, logits, term.cost
 
     def train_step(self, batch: Batch, val_batch: Batch | None, tau: float, stats: Stats | None = None) -> bool:
@@ -184,7 +188,7 @@ class Search(EpochRun):
         """
         self.model.eval()
         generator = fresh_generator(self.config.seed, f"eval:{self.epoch}")
-        child = ([argmax_sample(self.alphas.normal)], [argmax_sample(self.alphas.reduce)])
+        child = tuple([argmax_sample(alpha)] for alpha in self.alphas.ordered())
         sampled_correct = child_correct = total = 0
         for x, y in self.data.val.eval_epoch():
             x = x.contiguous(memory_format=self.memory_format)
@@ -194,13 +198,13 @@ class Search(EpochRun):
             total += len(y)
         return 100.0 * sampled_correct / total, 100.0 * child_correct / total
 
-    def _architecture_metrics(self, genotype: Genotype) -> dict[str, Any]:
+    def _architecture_metrics(self, genotype: AnyGenotype) -> dict[str, Any]:
         cfg = self.config
         channels, height, _ = self.data.image_shape
         common = dict(kind="cifar", num_classes=self.data.num_classes, in_channels=channels, image_size=height)
-        child = profile_child(genotype, channels=cfg.init_channels, layers=cfg.layers, **common)
-        full = profile_child(genotype, channels=cfg.eval_channels, layers=cfg.eval_layers, **common)
-        probs = [torch.softmax(a.detach().float(), dim=-1) for a in (self.alphas.normal, self.alphas.reduce)]
+        child = self.space.profile(genotype, channels=cfg.init_channels, layers=cfg.layers, **common)
+        full = self.space.profile(genotype, channels=cfg.eval_channels, layers=cfg.eval_layers, **common)
+        probs = [torch.softmax(a.detach().float(), dim=-1) for a in self.alphas.ordered()]
         entropy = torch.cat([-(p * torch.log(p.clamp_min(1e-12))).sum(-1) for p in probs]).mean()
         return {
             "arch_entropy": float(entropy), "genotype": str(genotype),

@@ -228,12 +228,9 @@ class SuperNet(nn.Module):
         self.classifier = nn.Linear(c_prev, num_classes)
 
     @property
-    def num_normal(self) -> int:
-        return sum(not c.reduction for c in self.cells)
-
-    @property
-    def num_reduce(self) -> int:
-        return sum(c.reduction for c in self.cells)
+    def cell_counts(self) -> tuple[int, int]:
+        """Normal and reduction cells (the space's cell types, in order)."""
+        return sum(not c.reduction for c in self.cells), sum(c.reduction for c in self.cells)
 
     def geometry(self, height: int, width: int) -> list[CellGeometry]:
         """What each cell's ops see for ``height × width`` input images."""

@@ -26,7 +26,7 @@ from harness.kinds import TrialKind
 from harness.study import Study
 from snas.atomic import atomic_write
 from snas.draw import genotype_figure
-from snas.genotype import Genotype
+from snas.spaces import parse_genotype
 
 MACS_LABEL = "MACs (M, multiply-accumulates)"
 PARAMS_LABEL = "parameters (M, auxiliary head excluded)"
@@ -249,11 +249,11 @@ def plot_retrain_vs_search(data: PlotInput) -> Plot | None:
 
 
 def plot_best_cells(data: PlotInput) -> Plot | None:
-    """The winner's normal and reduction cells."""
+    """The winner's cells (normal and reduction, or its space's one cell)."""
     if not data.best or not data.best[0].get("genotype"):
         return None
     top = data.best[0]
-    genotype = Genotype.parse(str(top["genotype"]))
+    genotype = parse_genotype(str(top["genotype"]))
     fig = genotype_figure(genotype, f"best trial {top['trial_id']}: {data.metric} = {top['score']:.2f}")
     return Plot(_save(fig, data.folder, "best_cells"),
                 f"cells of the best genotype (trial {top['trial_id']}, ranked by {data.metric})")

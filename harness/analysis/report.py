@@ -22,7 +22,8 @@ from harness.analysis import AnalysisSummary
 from harness.studyfolder import REPORT_FILE, STUDY_FILE
 from snas.atomic import atomic_write_text
 from snas.draw import genotype_figure
-from snas.genotype import Genotype
+from snas.spaces import parse_genotype
+from snas.spaces.base import AnyGenotype
 
 # Columns of the trials table worth a reader's eye; the CSV keeps everything.
 _HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")
@@ -61,7 +62,7 @@ def _figure(src: str, caption: str) -> str:
     return f'<figure><img src="{src}" alt="{text}"><figcaption>{text}</figcaption></figure>'
 
 
-def _cells_png(genotype: Genotype) -> bytes:
+def _cells_png(genotype: AnyGenotype) -> bytes:
     buffer = io.BytesIO()
     genotype_figure(genotype).savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
@@ -102,10 +103,10 @@ def _winners_section(summary: AnalysisSummary) -> str:
                  f'{html.escape(summary.metric)} = {winner["score"]:.2f}</h3>',
                  _key_value_table(settings + metrics)]
         if winner.get("genotype"):
-            genotype = Genotype.parse(str(winner["genotype"]))
+            genotype = parse_genotype(str(winner["genotype"]))
             block.append(f'<pre class="genotype">{html.escape(str(genotype))}</pre>')
             block.append(_figure(_png_data_uri(_cells_png(genotype)),
-                                 f"normal and reduction cells of trial {winner['trial_id']}"))
+                                 f"cells of trial {winner['trial_id']}"))
         if winner.get("checkpoint"):
             block.append(f'<p class="meta">checkpoint: {html.escape(str(winner["checkpoint"]))}</p>')
         parts.append("".join(block) + "</div>")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from harness.analysis.optuna_trials import optuna_trial_numbers
 from harness.analysis.results import StudyResults, TrialRecord
-from snas.genotype import Genotype
+from snas.spaces import genotype_from_dict
 
 Scope = Literal["last", "best"]
 
@@ -18,7 +18,7 @@ def _genotype_text(trial: TrialRecord) -> str | None:
     if len(trial.curve) and "genotype" in trial.curve:
         return str(trial.curve["genotype"].iloc[-1])
     if trial.genotype_json is not None:
-        return str(Genotype.from_dict(trial.genotype_json))
+        return str(genotype_from_dict(trial.genotype_json))
     return None
 
 

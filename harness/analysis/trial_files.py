@@ -22,7 +22,7 @@ import pandas as pd
 
 from harness.studyfolder import ERROR_FILE, GENOTYPE_FILE, METRICS_FILE, PARAMS_FILE, RESULT_FILE
 from snas.errors import UserInputError
-from snas.genotype import Genotype
+from snas.spaces import genotype_from_dict
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
         curve=curve,
         curve_trusted=trusted,
         params=_read_json_object(folder / PARAMS_FILE, damage, lambda value: value),
-        genotype=_read_json_object(folder / GENOTYPE_FILE, damage, lambda value: Genotype.from_dict(value).to_dict()),
+        genotype=_read_json_object(folder / GENOTYPE_FILE, damage, lambda value: genotype_from_dict(value).to_dict()),
         error=_error_line(_read_text(folder / ERROR_FILE, damage)),
         damage=damage,
     )

@@ -22,7 +22,8 @@ from snas.catalogue import genotype_name, resolve_genotype
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("genotype", help="catalogue name, genotype JSON file or Genotype(...) text")
+    parser.add_argument("genotype",
+                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string")
     parser.add_argument("--out", type=Path,
                         help="where to write (PNG and SVG with this stem; default: ./<genotype name>.png)")
     parser.add_argument("--title", help="title above the cells (default: the genotype's name)")

@@ -27,9 +27,8 @@ from harness.studyfolder import CHECKPOINT_FILE
 from snas.catalogue import catalogue_name
 from snas.checkpoint import load_checkpoint
 from snas.errors import UserInputError
-from snas.genotype import Genotype
 from snas.run import check_run_record
-from snas.space import PRIMITIVES, cell_edges
+from snas.spaces import SPACES, SearchSpace, genotype_from_dict, space_of
 
 # metric -> (column header, format); a column shows when the history has the metric
 _COLUMNS: dict[str, tuple[str, str]] = {
@@ -76,21 +75,23 @@ def metrics_table(history: list[dict[str, Any]]) -> list[str]:
     return _table([_COLUMNS[key][0] for key in keys], rows)
 
 
-def alpha_table(logits: torch.Tensor) -> list[str]:
+def alpha_table(logits: torch.Tensor, space: SearchSpace = SPACES["darts"]) -> list[str]:
     """softmax(α) per edge, rows ``source→target``, columns the primitives; ``*`` marks each row's maximum."""
-    edges = cell_edges()
-    if tuple(logits.shape) != (len(edges), len(PRIMITIVES)):
+    edges = space.edges()
+    primitives = space.primitives
+    if tuple(logits.shape) != (len(edges), len(primitives)):
         raise UserInputError(f"α has shape {tuple(logits.shape)}, expected {len(edges)} edges × "
-                             f"{len(PRIMITIVES)} ops: the checkpoint is not from this search space")
+                             f"{len(primitives)} ops: the checkpoint is not from the {space.name} search space")
     probs = torch.softmax(logits.detach().double(), dim=-1)
     rows = []
     for (source, target), row in zip(edges, probs.tolist()):
         best = max(range(len(row)), key=row.__getitem__)
         rows.append([f"{source}→{target}"] + [f"{p:.3f}" + ("*" if k == best else " ") for k, p in enumerate(row)])
-    return _table(["edge", *(f"{name} " for name in PRIMITIVES)], rows, first_left=True)
+    return _table(["edge", *(f"{name} " for name in primitives)], rows, first_left=True)
 
 
-def _size_line(kind: TrialKind, config: dict[str, Any], history: list[dict[str, Any]]) -> list[str]:
+def _size_line(kind: TrialKind, config: dict[str, Any], history: list[dict[str, Any]],
+               space: SearchSpace) -> list[str]:
     """The child network's size as the last epoch measured it (a search: at evaluation scale)."""
     if not history:
         return []
@@ -100,7 +101,8 @@ def _size_line(kind: TrialKind, config: dict[str, Any], history: list[dict[str, 
     if params is None or macs is None:
         return []
     layers, channels = config.get(layers_key), config.get(channels_key)
-    return [f"  {layers} cells × {channels} channels: {params:.3f}M params (auxiliary head excluded), "
+    return [f"  {space.describe_cells(layers)} × {channels} channels: {params:.3f}M params "
+            f"(auxiliary head excluded), "
             f"{macs:.1f}M MACs (multiply-accumulates, one image)"]
 
 
@@ -122,16 +124,17 @@ def describe(record: dict[str, Any], path: Path) -> str:
               *("  " + line for line in yaml.safe_dump(settings, sort_keys=False).splitlines())]
     lines += [f"metrics ({len(state['history'])} epochs):", *metrics_table(state["history"])]
     name = catalogue_name(genotype)
-    form = "edge_all" if genotype.form == "edge_all" else "DARTS form"
+    form = {"edge_all": "edge_all", "darts": "DARTS form"}.get(genotype.form, genotype.form)
     lines += [f"genotype ({form}{', catalogue ' + name if name else ''}):", f"  {genotype}"]
-    lines += _size_line(kind, config, state["history"])
+    lines += _size_line(kind, config, state["history"], space_of(genotype))
     if kind.derives_genotype:  # from α, shown as the architecture distribution
         alphas = state.get("alphas", {})
-        for cell in ("normal", "reduce"):
+        space = SPACES[checked.config.space]
+        for cell in space.cell_types:
             if cell not in alphas:
                 raise UserInputError(f"{path} is a search checkpoint without α of the {cell} cell")
             lines += [f"α, {cell} cell (softmax probabilities per edge, * = most probable op):",
-                      *alpha_table(alphas[cell])]
+                      *alpha_table(alphas[cell], space)]
     return "\n".join(lines)
 
 
@@ -147,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     if args.draw:
         from snas.draw import draw_genotype  # matplotlib: imported only when drawing
 
-        genotype = Genotype.from_dict(record["genotype"])
+        genotype = genotype_from_dict(record["genotype"])
         for drawn in draw_genotype(genotype, out, title=f"{record['kind']} checkpoint, epoch {record['epoch']}"):
             print(f"drew {drawn}")
     return 0

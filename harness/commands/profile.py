@@ -1,8 +1,10 @@
 """Count a genotype's parameters and MACs in its evaluation network.
 
 GENOTYPE is a catalogue name (DARTS_V1, DARTS_V2, SNAS_mild, SNAS_moderate, SNAS_aggressive,
-their *_edge_all forms, GDAS_V1), a genotype JSON file, or Genotype(...) text.
---dataset cifar10 (default) builds the CIFAR network (20 cells, C=36, 32×32, 10 classes);
+their *_edge_all forms, GDAS_V1, the NAS-Bench-201 cells NB201_GDAS, NB201_DARTS_all_skip,
+NB201_ResNet), a genotype JSON file, Genotype(...) text or a NAS-Bench-201 |op~input|+... string.
+--dataset cifar10 (default) builds the CIFAR network (20 cells, C=36, 32×32, 10 classes; a
+NAS-Bench-201 cell: the benchmark's network, 3 stages of 5 cells, C=16);
 --dataset imagenet the mobile-setting ImageNet network (14 cells, C=48, 224×224, 1000
 classes).  Parameters exclude the auxiliary head (DARTS convention); MACs are
 multiply-accumulates for one image (what the papers call FLOPs or mult-adds).  For
@@ -11,6 +13,7 @@ round, and some of their figures do not follow from their genotypes (the network
 as designed, never fitted to a paper).
 
   snas-study profile DARTS_V2
+  snas-study profile '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|'
   snas-study profile SNAS_mild --dataset imagenet
   snas-study profile runs/snas-digits/genotype.json --layers 8 --init-channels 16 --json
 """
@@ -25,6 +28,7 @@ from typing import Any
 import torch
 
 from snas.catalogue import (
+    BENCHMARK_NETWORK,
     CATALOGUE,
     EVAL_NETWORKS,
     EvalNetwork,
@@ -33,16 +37,18 @@ from snas.catalogue import (
     genotype_name,
     resolve_genotype,
 )
-from snas.childnet import profile_child
 from snas.errors import UserInputError
-from snas.memory import check_fits, child_memory
+from snas.memory import built_memory, check_fits, child_memory
+from snas.spaces import SPACES, space_of
+from snas.spaces.base import AnyGenotype
 
 MOBILE_MACS_M = 600
 """The ImageNet mobile setting: fewer than 600M MACs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("genotype", help="catalogue name, genotype JSON file or Genotype(...) text")
+    parser.add_argument("genotype",
+                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string")
     parser.add_argument("--dataset", choices=tuple(EVAL_NETWORKS), default="cifar10",
                         help="which evaluation network (default: cifar10)")
     parser.add_argument("--layers", type=int, help="cells (default: 20 for cifar10, 14 for imagenet)")
@@ -51,8 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
-def _network(args: argparse.Namespace) -> EvalNetwork:
-    network = EVAL_NETWORKS[args.dataset]
+def _network(args: argparse.Namespace, genotype: AnyGenotype) -> EvalNetwork:
+    if genotype.space == "nas-bench-201":
+        if args.dataset != "cifar10":
+            raise UserInputError("a NAS-Bench-201 cell is profiled in the benchmark's CIFAR-10 network only "
+                                 "(--dataset cifar10)")
+        network = BENCHMARK_NETWORK
+    else:
+        network = EVAL_NETWORKS[args.dataset]
     if args.layers is not None:
         if args.layers < 3:
             raise UserInputError(f"--layers must be at least 3 (two of them reduce), got {args.layers}")
@@ -74,23 +86,35 @@ def _published(name: str | None, dataset: str, network: EvalNetwork) -> Publishe
     return published
 
 
+def _memory_needed(genotype: AnyGenotype, network: EvalNetwork) -> int:
+    sizes = dict(kind=network.kind, channels=network.channels, layers=network.layers,
+                 num_classes=network.num_classes, image_size=network.image_size)
+    if genotype.space == "darts":
+        return child_memory(genotype, **sizes).inference_bytes()
+    with torch.device("meta"):
+        module = space_of(genotype).child_network(genotype, in_channels=3, auxiliary=False, **sizes)
+    return built_memory(module, network.image_size).inference_bytes()
+
+
 def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, Any]:
     """What ``profile`` prints, as data (the ``--json`` output)."""
     genotype = resolve_genotype(spec)
     known = catalogue_name(genotype)
-    needed = child_memory(genotype, kind=network.kind, channels=network.channels, layers=network.layers,
-                          num_classes=network.num_classes, image_size=network.image_size).inference_bytes()
-    check_fits(needed, torch.device("cpu"), f"a {network.layers}-cell network with C={network.channels}",
-               "check --layers and --init-channels")
-    profile = profile_child(genotype, kind=network.kind, channels=network.channels, layers=network.layers,
-                            num_classes=network.num_classes, image_size=network.image_size)
+    check_fits(_memory_needed(genotype, network), torch.device("cpu"),
+               f"a {network.layers}-cell network with C={network.channels}", "check --layers and --init-channels")
+    profile = space_of(genotype).profile(genotype, kind=network.kind, channels=network.channels,
+                                         layers=network.layers, num_classes=network.num_classes,
+                                         in_channels=3, image_size=network.image_size)
     published = _published(known, dataset, network)
+    benchmark = CATALOGUE[known].benchmark if known else None
     report: dict[str, Any] = {
-        "genotype": genotype_name(spec), "catalogue": known, "form": genotype.form, "dataset": dataset,
+        "genotype": genotype_name(spec), "catalogue": known, "space": genotype.space, "form": genotype.form,
+        "dataset": dataset,
         "network": dataclasses.asdict(network),
         "params": profile.params, "params_m": round(profile.params_m, 4),
         "macs": profile.macs, "macs_m": round(profile.macs_m, 2),
         "published": None, "genotype_repr": str(genotype),
+        "benchmark": dataclasses.asdict(benchmark) if benchmark and network == BENCHMARK_NETWORK else None,
     }
     if published is not None:
         report["published"] = {**dataclasses.asdict(published),
@@ -105,9 +129,10 @@ def _text(report: dict[str, Any]) -> str:
     name = report["genotype"]
     if report["catalogue"] not in (None, name):
         name += f" = {report['catalogue']}"
+    form = {"edge_all": "edge_all", "darts": "DARTS form"}.get(report["form"], report["form"])
+    cells = SPACES[report["space"]].describe_cells(net["layers"])
     lines = [
-        f"{name} ({'edge_all' if report['form'] == 'edge_all' else 'DARTS form'}), "
-        f"{report['dataset']} network: {net['layers']} cells, C={net['channels']}, {size}×{size} input, "
+        f"{name} ({form}), {report['dataset']} network: {cells}, C={net['channels']}, {size}×{size} input, "
         f"{net['num_classes']} classes",
     ]
     published = report["published"]
@@ -121,12 +146,17 @@ def _text(report: dict[str, Any]) -> str:
     if published:
         label = "top-1 / top-5 error (%)" if report["dataset"] == "imagenet" else "test error (%)"
         rows.append((label, dash, published["test_error"], ""))
+    benchmark = report["benchmark"]
+    if benchmark:
+        rows.append(("test accuracy (%)", dash, benchmark["test_accuracy"], ""))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         lines.append(f"  {row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip())
     if report["dataset"] == "imagenet":
         verdict = "within" if report["macs_m"] < MOBILE_MACS_M else "outside"
         lines.append(f"  mobile setting (< {MOBILE_MACS_M}M MACs): {verdict}")
+    if benchmark:
+        lines.append(f"  published: {benchmark['source']}")
     if published:
         lines.append(f"  published: {published['source']}")
         differ = [what for what in ("params", "macs") if published[f"{what}_agree"] is False]
@@ -135,6 +165,10 @@ def _text(report: dict[str, Any]) -> str:
                               f"{published[f'{what}_m']:g}M published" for what in differ)
             lines.append(f"  note: this genotype in this network does not give the paper's figure ({shown}); "
                          f"the network is built as designed, not fitted to the paper")
+    elif report["catalogue"] and CATALOGUE[report["catalogue"]].benchmark:
+        if benchmark is None:
+            lines.append(f"  published: the benchmark's figures are for {BENCHMARK_NETWORK.layers} cells per stage, "
+                         f"C={BENCHMARK_NETWORK.channels} only")
     elif report["catalogue"]:
         entry, reference = CATALOGUE[report["catalogue"]], EVAL_NETWORKS[report["dataset"]]
         figures = entry.published if report["dataset"] == "cifar10" else entry.imagenet
@@ -148,7 +182,7 @@ def _text(report: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    network = _network(args)
+    network = _network(args, resolve_genotype(args.genotype))
     try:
         report = profile_report(args.genotype, args.dataset, network)
     except (MemoryError, RuntimeError) as err:

@@ -1,10 +1,12 @@
 """Train one genotype from scratch on this machine, without Ray (the papers' evaluation step).
 
-GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild, ...), a genotype JSON file (e.g. the
-genotype.json a search wrote) or Genotype(...) text.  Defaults are the DARTS/SNAS CIFAR-10
-evaluation (20 cells, C=36, auxiliary head 0.4, drop path 0.2 ramped up, 600 epochs,
-batch 96, SGD 0.025 cosine); change any setting with --set, e.g. --set data.cutout=16,
---set network=imagenet --set label_smoothing=0.1, --set auxiliary=false.
+GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild, NB201_GDAS, ...), a genotype JSON file (e.g.
+the genotype.json a search wrote), Genotype(...) text or a NAS-Bench-201 |op~input|+... string
+(trained in the benchmark's network: 3 stages of 5 cells, C=16, no auxiliary head, no drop
+path, unless told otherwise).  Defaults are the DARTS/SNAS CIFAR-10 evaluation (20 cells,
+C=36, auxiliary head 0.4, drop path 0.2 ramped up, 600 epochs, batch 96, SGD 0.025 cosine);
+change any setting with --set, e.g. --set data.cutout=16, --set network=imagenet
+--set label_smoothing=0.1, --set auxiliary=false.
 
 Writes into --out: config.yaml (the resolved configuration, genotype included),
 metrics.jsonl (one line per epoch), genotype.json and checkpoint.pt (updated every epoch),
@@ -33,6 +35,7 @@ from harness.studyfolder import CHECKPOINT_FILE, METRICS_FILE
 from snas.catalogue import catalogue_name, resolve_genotype
 from snas.config import RetrainConfig
 from snas.errors import UserInputError
+from snas.spaces import space_of
 
 # flag -> dotted config key
 _FLAGS = {
@@ -44,7 +47,8 @@ KIND = RunKind(verb="train", noun="training run", study_kind="retrain", flags=_F
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotype", nargs="?",
-                        help="catalogue name, genotype JSON file or Genotype(...) text (not with --resume)")
+                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string "
+                             "(not with --resume)")
     default = lambda flag, text="": default_help(RetrainConfig, _FLAGS[flag], text)  # noqa: E731
     parser.add_argument("--dataset", help=default("dataset", "data set name (digits, synthetic, cifar10, cifar100, "
                                                              "svhn, imagefolder)"))
@@ -73,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     out, retrain = open_run(args, KIND, given, lambda: Retrain(_config_from(args)), Retrain.restore)
     cfg, profile = retrain.config, retrain.profile
     name = catalogue_name(retrain.genotype) or "genotype"
-    header = (f"train: {name} on {cfg.data.dataset}, {cfg.network} network, {cfg.layers} cells × "
+    network = space_of(retrain.genotype).describe_network(cfg.network, cfg.layers)
+    header = (f"train: {name} on {cfg.data.dataset}, {network} × "
               f"{cfg.init_channels} channels ({profile.params_m:.3f}M params, {profile.macs_m:.1f}M MACs), "
               f"epochs {retrain.epoch + 1}..{cfg.epochs} on {retrain.device}; writing to {out}")
     code = run_epochs(retrain, out, KIND, header, args.quiet)

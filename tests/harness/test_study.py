@@ -9,7 +9,7 @@ from ray.tune.search.variant_generator import _get_preset_variants, generate_var
 
 from harness.cli import main
 from harness.space import trial_plan
-from harness.study import load_study, validate_study
+from harness.study import Study, load_study, validate_study
 from snas.errors import UserInputError
 
 BASE = {
@@ -89,6 +89,18 @@ def test_resolved_study_writes_out_every_default():
     assert s.search["temperature"]["min"] == 0.03
     assert s.search["drop_path"] == 0.3  # the snas method default
     assert "data" not in s.search
+
+
+def test_a_varied_method_keeps_each_methods_own_defaults_through_the_frozen_study():
+    """Written out for the base method (SNAS), τ and the α optimiser would reach every trial."""
+    s = validate_study(study(space={"search.method": {"grid": ["snas", "gdas", "darts"]}})).resolved()
+    assert s.search["weights"]["lr"] == 0.025  # the same for every method: written out
+    assert "method" not in s.search and "initial" not in s.search.get("temperature", {})
+    assert "name" not in s.search.get("arch", {}) and "drop_path" not in s.search
+    frozen = Study.model_validate(s.model_dump(mode="json", by_alias=True))
+    gdas, snas = (frozen.search_config({"search.method": m}) for m in ("gdas", "snas"))
+    assert (gdas.temperature.initial, gdas.temperature.min, gdas.arch.name, gdas.drop_path) == (10.0, 0.1, "adam", 0.0)
+    assert (snas.temperature.initial, snas.arch.name, snas.arch.grad_clip, snas.drop_path) == (1.0, "sgd", 10.0, 0.3)
 
 
 def test_space_translates_to_tune_domains():

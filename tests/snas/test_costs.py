@@ -68,11 +68,12 @@ def test_the_official_normalisation_divides_by_6_and_2_at_any_depth(layers, norm
     alpha = torch.zeros(14, 8)
     by_rule = {}
     for rule in ("official", "mean"):
-        pen = ResourcePenalty.for_cells(geometry, method="discrete", separation="params", log_penalty=False, ratio=0.5,
-                                        baseline=False, device=torch.device("cpu"), normalisation=rule)
-        by_rule[rule] = pen(alpha, alpha, weights, weights, 1.0).cost.item()
+        pen = ResourcePenalty.for_darts_cells(geometry, method="discrete", separation="params", log_penalty=False,
+                                              ratio=0.5, baseline=False, device=torch.device("cpu"),
+                                              normalisation=rule)
+        by_rule[rule] = pen((alpha, alpha), (weights, weights), 1.0).cost.item()
         per_cell = {kind: (costs[:, 0] * weights).sum(dim=(-1, -2)) for kind, costs in
-                    (("normal", pen.normal_costs), ("reduce", pen.reduce_costs))}
+                    (("normal", pen.costs[0]), ("reduce", pen.costs[1]))}
     official = per_cell["normal"].sum() / 6 + 0.5 * per_cell["reduce"].sum() / 2
     mean = per_cell["normal"].sum() / normal + 0.5 * per_cell["reduce"].sum() / reduce
     assert by_rule["official"] == pytest.approx(official.item(), rel=1e-6)

@@ -15,7 +15,8 @@ Z_R = torch.tensor([[[0.6, 0.3, 0.1]]])
 
 def penalty(method="reparametrization", separation="params", log=False, ratio=0.5, baseline=False):
     """One cell of each type, combined by their mean: the values of that cell itself."""
-    return ResourcePenalty(method, separation, log, ratio, baseline, NORMAL, REDUCE, normalisation="mean")
+    return ResourcePenalty(method, separation, log, ratio, baseline, (NORMAL, REDUCE), (False, True), (6, 2),
+                           normalisation="mean")
 
 
 def alphas():
@@ -42,7 +43,7 @@ def test_concrete_log_density_by_hand_for_two_categories():
 
 def test_reparametrization_params_by_hand():
     an, ar = alphas()
-    term = penalty()(an, ar, Z_N, Z_R, 1.0)
+    term = penalty()((an, ar), (Z_N, Z_R), 1.0)
     normal = 0.3 * 10 + 0.5 * 100
     reduce = 0.3 * 20 + 0.1 * 200
     assert term.cost.item() == pytest.approx(normal + 0.5 * reduce)
@@ -51,7 +52,7 @@ def test_reparametrization_params_by_hand():
 
 def test_all_resources_combined_as_the_official_code():
     an, ar = alphas()
-    term = penalty(separation="all", ratio=1.0)(an, ar, Z_N, Z_R, 1.0)
+    term = penalty(separation="all", ratio=1.0)((an, ar), (Z_N, Z_R), 1.0)
     normal = 0.43 * (2 * 53 + 4300 / 4000 + 260 / 100)
     reduce = 0.43 * (2 * 26 + 2200 / 4000 + 200 / 100)
     assert term.cost.item() == pytest.approx(normal + reduce, rel=1e-5)
@@ -59,17 +60,17 @@ def test_all_resources_combined_as_the_official_code():
 
 def test_log_penalty_averages_logs_and_clamps_below_one():
     an, ar = alphas()
-    term = penalty(separation="all", log=True, ratio=1.0)(an, ar, Z_N, Z_R, 1.0)
+    term = penalty(separation="all", log=True, ratio=1.0)((an, ar), (Z_N, Z_R), 1.0)
     normal = (math.log(53) + math.log(4300) + math.log(260)) / 3
     reduce = (math.log(26) + math.log(2200) + math.log(200)) / 3
     assert term.cost.item() == pytest.approx(normal + reduce, rel=1e-5)
     only_none = torch.tensor([[[1.0, 0.0, 0.0]]])
-    assert penalty(log=True)(an, ar, only_none, only_none, 1.0).cost.item() == pytest.approx(0.0)
+    assert penalty(log=True)((an, ar), (only_none, only_none), 1.0).cost.item() == pytest.approx(0.0)
 
 
 def test_discrete_uses_softmax_of_alpha():
     an, ar = alphas()
-    term = penalty(method="discrete", ratio=1.0)(an, ar, Z_N, Z_R, 1.0)
+    term = penalty(method="discrete", ratio=1.0)((an, ar), (Z_N, Z_R), 1.0)
     pn, pr = torch.softmax(an, -1)[0], torch.softmax(ar, -1)[0]
     expected = pn[1] * 10 + pn[2] * 100 + pr[1] * 20 + pr[2] * 200
     assert term.cost.item() == pytest.approx(expected.item(), rel=1e-6)
@@ -80,7 +81,7 @@ def test_policy_gradient_is_log_density_times_detached_cost(baseline):
     an, ar = alphas()
     an.requires_grad_(True)
     tau = 0.5
-    term = penalty(method="policy_gradient", ratio=1.0, baseline=baseline)(an, ar, Z_N, Z_R, tau)
+    term = penalty(method="policy_gradient", ratio=1.0, baseline=baseline)((an, ar), (Z_N, Z_R), tau)
     cost_n, cost_r = 53.0, 26.0
     base_n, base_r = (110 / 3, 220 / 3) if baseline else (0.0, 0.0)
     dist = lambda a: torch.distributions.RelaxedOneHotCategorical(torch.tensor(tau), logits=a[0])
@@ -94,7 +95,7 @@ def test_policy_gradient_is_log_density_times_detached_cost(baseline):
 
 def test_none_method_reports_cost_but_adds_nothing():
     an, ar = alphas()
-    term = penalty(method="none")(an, ar, Z_N, Z_R, 1.0)
+    term = penalty(method="none")((an, ar), (Z_N, Z_R), 1.0)
     assert term.loss.item() == 0.0 and term.cost.item() > 0
 
 
@@ -138,15 +139,16 @@ def test_descending_the_penalty_alone_lowers_the_expected_cost(method, baseline,
     """Each estimator's gradient, followed on α alone, lowers E_{softmax(α)}[cost]."""
     torch.manual_seed(0)
     cells = [CellGeometry(8, 8, 8, False), CellGeometry(16, 8, 8, True), CellGeometry(16, 4, 4, False)]
-    pen = ResourcePenalty.for_cells(cells, method=method, separation="all", log_penalty=True, ratio=1.0,
+    pen = ResourcePenalty.for_darts_cells(cells, method=method, separation="all", log_penalty=True, ratio=1.0,
                                     baseline=baseline, device=torch.device("cpu"))
-    expectation = ResourcePenalty("discrete", "all", True, 1.0, False, pen.normal_costs, pen.reduce_costs)
+    expectation = ResourcePenalty("discrete", "all", True, 1.0, False, pen.costs, pen.ratio_weighted,
+                                  pen.official_counts)
     normal, reduce = (torch.full((14, 8), 1e-3, requires_grad=True) for _ in range(2))
     optimizer = torch.optim.Adam([normal, reduce], lr=0.05, betas=(0.5, 0.999))
 
     def expected_cost():
         with torch.no_grad():
-            return expectation(normal, reduce, None, None, 1.0).cost.item()
+            return expectation((normal, reduce), (None, None), 1.0).cost.item()
 
     start = expected_cost()
     for _ in range(600):
@@ -154,6 +156,6 @@ def test_descending_the_penalty_alone_lowers_the_expected_cost(method, baseline,
         z_normal, z_reduce = (torch.nn.functional.gumbel_softmax((a if pathwise else a.detach())[None], tau=1.0)
                               for a in (normal, reduce))
         optimizer.zero_grad()
-        pen(normal, reduce, z_normal, z_reduce, 1.0).loss.backward()
+        pen((normal, reduce), (z_normal, z_reduce), 1.0).loss.backward()
         optimizer.step()
     assert expected_cost() < at_most * start

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -132,9 +133,8 @@ def expected_cost(search):
     """The discrete expectation Σ softmax(α)·R of the normalised penalty."""
     penalty = search.penalty
     with torch.no_grad():
-        term = type(penalty)("discrete", penalty.separation, penalty.log_penalty, penalty.ratio, False,
-                             penalty.normal_costs, penalty.reduce_costs, penalty.normalisation)
-        return term(search.alphas.normal, search.alphas.reduce, None, None, 1.0).cost.item()
+        term = dataclasses.replace(penalty, method="discrete", baseline=False)
+        return term(search.alphas.ordered(), (None,) * len(penalty.costs), 1.0).cost.item()
 
 
 def arch_step(search, batch):

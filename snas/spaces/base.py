@@ -1,0 +1,101 @@
+"""What a search space is: everything the search, the penalty, genotypes, child networks,
+profiling and drawing need to know about one family of cells.
+
+A space names its candidate ops, its cell types (one α per type: DARTS has a normal and a
+reduction cell, NAS-Bench-201 one cell), builds its supernet and the network of a
+genotype, derives a genotype from α, reads and writes its genotypes, counts op costs for
+the resource penalty and draws a genotype.  The rest of the code asks the space; adding
+a space is one module with one :class:`SearchSpace` subclass and one registry entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from snas.profile import Profile
+from snas.resource import CellGeometry
+
+
+class AnyGenotype(Protocol):
+    """What every space's genotype offers: its space, its form, a mapping and a string form."""
+
+    space: str
+    form: str
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class SearchSpace:
+    """One search space (see the module docstring); subclasses fill in the attributes."""
+
+    name: str
+    primitives: tuple[str, ...]
+    num_edges: int
+    cell_types: tuple[str, ...]
+    """One α per cell type, in this order (the supernet takes one list of samples per type)."""
+    ratio_weighted: tuple[bool, ...]
+    """Per cell type: whether ``resource.ratio`` weights its cost (DARTS's reduction cells)."""
+    derivation_rules: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    """Search settings filled in when a search in this space leaves them out."""
+
+    def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
+        """The search network: ``forward(x, *samples per cell type, drop_prob, generator)``,
+        ``cell_counts`` (cells per type) and ``geometry(h, w)`` (one CellGeometry per cell, by type)."""
+        raise NotImplementedError
+
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        """Every edge ``(source, target)`` of a cell, in α row order."""
+        raise NotImplementedError
+
+    def cell_geometry(self, supernet: nn.Module, height: int, width: int) -> list[list[CellGeometry]]:
+        """What every search cell's ops see for ``height × width`` images, one list per cell type."""
+        return [supernet.geometry(height, width)]
+
+    def official_cell_counts(self, cell_counts: tuple[int, ...]) -> tuple[int, ...]:
+        """The divisors of the ``official`` penalty normalisation, per cell type."""
+        return cell_counts
+
+    def cost_table(self, cell: CellGeometry, cost_model: str) -> torch.Tensor:
+        """``[resource, edge, op]`` costs of one search cell."""
+        raise NotImplementedError
+
+    def derive(self, alphas: tuple[torch.Tensor, ...], rule: str) -> Any:
+        """The genotype α (per cell type) describes under ``rule``."""
+        raise NotImplementedError
+
+    def parse(self, text: str) -> Any | None:
+        """The genotype ``text`` spells in this space's string form; ``None`` if it is not that form."""
+        raise NotImplementedError
+
+    def genotype_from_dict(self, data: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def child_network(self, genotype: Any, *, kind: str, channels: int, layers: int, num_classes: int,
+                      in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
+        """The network of ``genotype``: ``forward(x, drop_prob, generator) -> (logits, aux or None)``."""
+        raise NotImplementedError
+
+    def profile(self, genotype: Any, *, kind: str, channels: int, layers: int, num_classes: int,
+                in_channels: int, image_size: int) -> Profile:
+        raise NotImplementedError
+
+    def describe_cells(self, layers: int) -> str:
+        """How many cells ``layers`` means, in words (``20 cells``)."""
+        raise NotImplementedError
+
+    def describe_network(self, kind: str, layers: int) -> str:
+        """The network of a genotype in words, e.g. ``cifar network, 20 cells``."""
+        raise NotImplementedError
+
+    def halvings(self, kind: str, layers: int) -> int:
+        """How often the network of a genotype halves the resolution."""
+        raise NotImplementedError
+
+    def figure(self, genotype: Any, title: str | None) -> Any:
+        """A matplotlib Figure of the genotype's cells."""
+        raise NotImplementedError

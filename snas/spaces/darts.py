@@ -1,0 +1,87 @@
+"""The DARTS search space (:mod:`snas.space`, :mod:`snas.supernet`, :mod:`snas.childnet`) as a
+:class:`~snas.spaces.base.SearchSpace`: normal and reduction cells, 14 edges, 8 ops."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from snas.genotype import DERIVATION_RULES, Genotype, derive_genotype
+from snas.profile import Profile
+from snas.resource import OFFICIAL_CELL_COUNTS, CellGeometry, cell_cost_table
+from snas.space import PRIMITIVES, cell_edges, num_edges
+from snas.spaces.base import SearchSpace
+
+
+class DartsSpace(SearchSpace):
+    name = "darts"
+    primitives = PRIMITIVES
+    num_edges = num_edges()
+    cell_types = ("normal", "reduce")
+    ratio_weighted = (False, True)
+    derivation_rules = DERIVATION_RULES
+    defaults: Mapping[str, Any] = {}
+
+    def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
+        from snas.supernet import SuperNet
+
+        return SuperNet(channels, num_classes, layers, in_channels=in_channels)
+
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        return cell_edges()
+
+    def cell_geometry(self, supernet: nn.Module, height: int, width: int) -> list[list[CellGeometry]]:
+        cells = supernet.geometry(height, width)
+        return [[c for c in cells if not c.reduction], [c for c in cells if c.reduction]]
+
+    def official_cell_counts(self, cell_counts: tuple[int, ...]) -> tuple[int, ...]:
+        """The official ``train_search.py`` divides by the counts of its 8-cell network at any depth."""
+        return OFFICIAL_CELL_COUNTS[False], OFFICIAL_CELL_COUNTS[True]
+
+    def cost_table(self, cell: CellGeometry, cost_model: str) -> torch.Tensor:
+        return cell_cost_table(cell, cost_model)
+
+    def derive(self, alphas: tuple[torch.Tensor, ...], rule: str) -> Genotype:
+        normal, reduce = alphas
+        return derive_genotype(normal, reduce, rule)
+
+    def parse(self, text: str) -> Genotype | None:
+        return Genotype.parse(text) if text.lstrip().startswith("Genotype(") else None
+
+    def genotype_from_dict(self, data: Mapping[str, Any]) -> Genotype:
+        return Genotype.from_dict(dict(data))
+
+    def child_network(self, genotype: Genotype, *, kind: str, channels: int, layers: int, num_classes: int,
+                      in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
+        from snas.childnet import ChildNetwork
+
+        return ChildNetwork(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
+                            in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
+
+    def profile(self, genotype: Genotype, *, kind: str, channels: int, layers: int, num_classes: int,
+                in_channels: int, image_size: int) -> Profile:
+        from snas.childnet import profile_child
+
+        return profile_child(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
+                             in_channels=in_channels, image_size=image_size)
+
+    def describe_cells(self, layers: int) -> str:
+        return f"{layers} cells"
+
+    def describe_network(self, kind: str, layers: int) -> str:
+        return f"{kind} network, {self.describe_cells(layers)}"
+
+    def halvings(self, kind: str, layers: int) -> int:
+        from snas.childnet import stem_halvings
+        from snas.space import reduction_layers
+
+        return stem_halvings(kind) + len(set(reduction_layers(layers)))
+
+    def figure(self, genotype: Genotype, title: str | None) -> Any:
+        from snas.draw import darts_figure
+
+        return darts_figure(genotype, title)
+

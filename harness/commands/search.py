@@ -43,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help=default("dataset", "data set name (digits, synthetic, cifar10, cifar100, "
                                                              "svhn, imagefolder)"))
     parser.add_argument("--epochs", type=int, help=default("epochs", "search epochs"))
-    parser.add_argument("--layers", type=int, help=default("layers", "cells in the supernet (space nas-bench-201: "
-                                                                     "cells per stage)"))
+    parser.add_argument("--layers", type=int, help=default("layers", "cells in the supernet")
+                        + "; in space nas-bench-201, cells per stage (default there: 5)")
     parser.add_argument("--init-channels", dest="init_channels", type=int,
                         help=default("init_channels", "channels of the first cell"))
     parser.add_argument("--method", help=default("method", "relaxation: snas, gdas or darts"))

@@ -98,7 +98,7 @@ def test_a_varied_method_keeps_each_methods_own_defaults_through_the_frozen_stud
     assert "method" not in s.search and "initial" not in s.search.get("temperature", {})
     assert "name" not in s.search.get("arch", {}) and "drop_path" not in s.search
     frozen = Study.model_validate(s.model_dump(mode="json", by_alias=True))
-    gdas, snas = (frozen.search_config({"search.method": m}) for m in ("gdas", "snas"))
+    gdas, snas = (frozen.trial_config_of({"search.method": m}) for m in ("gdas", "snas"))
     assert (gdas.temperature.initial, gdas.temperature.min, gdas.arch.name, gdas.drop_path) == (10.0, 0.1, "adam", 0.0)
     assert (snas.temperature.initial, snas.arch.name, snas.arch.grad_clip, snas.drop_path) == (1.0, "sgd", 10.0, 0.3)
 

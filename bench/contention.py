@@ -32,8 +32,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit, header  # noqa: E402
 
-POLICIES = {"spin": None, "passive": "PASSIVE"}
+
+def policy_env(policy: str) -> dict[str, str]:
+    """The OpenMP variables of a policy: ``spin`` (libgomp's default: spin 300000 times,
+    then sleep), ``passive`` (sleep at once) or ``spin=N`` (spin N times, then sleep)."""
+    if policy == "spin":
+        return {}
+    if policy == "passive":
+        return {"OMP_WAIT_POLICY": "PASSIVE"}
+    count = policy.removeprefix("spin=")
+    if not count.isdigit():
+        raise SystemExit(f"unknown policy {policy!r}: spin, passive or spin=N")
+    return {"GOMP_SPINCOUNT": count}
+
 LOADS = ("quiet", "busy-core", "torch-job")
+_OPENMP_WAITING = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 _BUSY_CORE = "while True: pass"
 _TORCH_JOB = """
 import torch
@@ -66,9 +79,8 @@ class PolicyWorker:
     """One worker process whose OpenMP runtime waits as ``policy`` says."""
 
     def __init__(self, policy: str, config: str, threads: int):
-        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-        if POLICIES[policy] is not None:
-            env["OMP_WAIT_POLICY"] = POLICIES[policy]
+        env = {k: v for k, v in os.environ.items() if k not in _OPENMP_WAITING}
+        env.update(policy_env(policy))
         self._process = subprocess.Popen(
             [sys.executable, __file__, "--worker", "--config", config, "--threads", str(threads)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -96,7 +108,7 @@ def _start_load(load: str, threads: int) -> subprocess.Popen | None:
     if load == "quiet":
         return None
     code = _BUSY_CORE if load == "busy-core" else _TORCH_JOB.format(threads=threads)
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env = {k: v for k, v in os.environ.items() if k not in _OPENMP_WAITING}
     process = subprocess.Popen([sys.executable, "-c", code], env=env)
     time.sleep(1.0)  # let it import torch and reach its loop
     return process
@@ -107,13 +119,16 @@ def main() -> None:
     parser.add_argument("--config", default="a", choices=("a", "b"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--policies", nargs="+", default=["spin", "passive"],
+                        help="spin (libgomp's default), passive, or spin=N; the first is the baseline")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         _worker(args.config, args.threads)
         return
-    workers = {policy: PolicyWorker(policy, args.config, args.threads) for policy in POLICIES}
-    wall: dict[tuple[str, str], list[float]] = {(p, load): [] for p in POLICIES for load in LOADS}
+    policies = args.policies
+    workers = {policy: PolicyWorker(policy, args.config, args.threads) for policy in policies}
+    wall: dict[tuple[str, str], list[float]] = {(p, load): [] for p in policies for load in LOADS}
     cpu: dict[tuple[str, str], list[float]] = {key: [] for key in wall}
     try:
         for _ in range(args.repeats):
@@ -132,7 +147,7 @@ def main() -> None:
         for worker in workers.values():
             worker.close()
     summary = {**header("contention"), "config": args.config, "threads": args.threads, "summary": True}
-    for policy in POLICIES:
+    for policy in policies:
         for load in LOADS:
             emit({**header("contention"), "config": args.config, "threads": args.threads, "policy": policy,
                   "load": load, "median_s": statistics.median(wall[policy, load]), "times_s": wall[policy, load],
@@ -140,9 +155,11 @@ def main() -> None:
             if load != "quiet":
                 summary[f"{policy}_slowdown_{load}"] = statistics.median(
                     loaded / quiet for loaded, quiet in zip(wall[policy, load], wall[policy, "quiet"]))
-    for load in LOADS:
-        summary[f"passive_speedup_{load}"] = statistics.median(
-            s / p for s, p in zip(wall["spin", load], wall["passive", load]))
+    baseline = policies[0]
+    for policy in policies[1:]:
+        for load in LOADS:
+            summary[f"{policy}_speedup_{load}"] = statistics.median(
+                b / p for b, p in zip(wall[baseline, load], wall[policy, load]))
     emit(summary)
 
 

@@ -1,10 +1,10 @@
 """The Ray Tune layer of snas-study.
 
-Importing it first makes OpenMP's idle threads wait passively (see :mod:`snas.threads`):
+Importing it first decides how OpenMP's idle threads wait (see :mod:`snas.threads`):
 every ``snas-study`` process and every Ray trial worker imports this package before
 ``torch``, which is when the OpenMP runtime reads its settings.
 """
 
-from snas.threads import wait_passively
+from snas.threads import choose_wait_policy
 
-wait_passively()
+choose_wait_policy()

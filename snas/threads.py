@@ -1,17 +1,26 @@
 """How a process's compute threads wait, and how many of them it should run.
 
 PyTorch's CPU kernels run on OpenMP (GNU libgomp in the pip wheels).  Between parallel
-regions libgomp's idle threads *spin* by default, for up to a few hundred thousand
-iterations, before they sleep.  On a machine with as many threads as cores that is cheap;
-next to another busy process it is a collapse: a supernet step is hundreds of small
-kernels, each ends at a barrier, and at each barrier our spinning thread burns the time
-slice its sibling (descheduled, holding the unfinished half of the work) needs.  Measured
-on a 2-core machine (``bench/contention.py``): a 2-thread search step next to one other
-busy process ran many times slower than alone; with passive waiting it loses about the
-share of the machine the other process takes.
+regions libgomp's idle threads *spin* (300000 times) before they sleep.  On a quiet
+machine that is the fastest choice: a supernet step is hundreds of small kernels, each
+ending at a barrier, and a spinning thread picks up the next one at once.  Next to another
+busy process it is a collapse: at each barrier our spinning thread burns the time slice its
+descheduled sibling needs to finish its half.  ``bench/contention.py`` (2 cores, 2 threads,
+a 5-cell C=8 SNAS step, medians of paired rounds):
 
-libgomp reads ``OMP_WAIT_POLICY`` once, when it is loaded (at ``import torch``), so
-:func:`wait_passively` must run before that; this module therefore imports nothing heavy.
+============  =====  =========  =========
+policy        quiet  busy core  torch job
+============  =====  =========  =========
+spin          1.08   3.07       16.9 s
+passive       1.91   1.82       1.96 s
+spin=1000     1.54   1.91       1.99 s
+============  =====  =========  =========
+
+No single setting wins both columns, so :func:`choose_wait_policy` decides once, at
+start: passive waiting when other work already occupies a core, libgomp's spinning
+otherwise.  It changes no result (the thread count stays as it is; only how idle threads
+wait).  libgomp reads its settings once, when it is loaded (at ``import torch``), so the
+choice must be made before that; this module therefore imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -21,18 +30,33 @@ import os
 from pathlib import Path
 
 WAIT_POLICY = "OMP_WAIT_POLICY"
+SPIN_COUNT = "GOMP_SPINCOUNT"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+LOADAVG = Path("/proc/loadavg")
 
 
-def wait_passively() -> None:
-    """Let idle OpenMP threads sleep instead of spin, unless the user chose a policy.
+def machine_is_busy(loadavg: Path = LOADAVG) -> bool:
+    """Whether other work occupies at least one core now: the processes runnable at this
+    moment (less this one), or the last minute's load average, reach one."""
+    try:
+        fields = loadavg.read_text().split()
+        runnable = int(fields[3].split("/")[0]) - 1
+        return max(float(fields[0]), runnable) >= 1.0
+    except (OSError, ValueError, IndexError):  # no /proc (macOS) or an unusual file: assume quiet
+        return False
+
+
+def choose_wait_policy(loadavg: Path = LOADAVG) -> str:
+    """Set ``OMP_WAIT_POLICY=PASSIVE`` when the machine is busy, unless the user chose a
+    policy (``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` in the environment); returns the
+    policy in force, ``"default"`` for libgomp's own spinning.
 
     Call it before ``torch`` is imported (the ``harness`` package does, so every
-    ``snas-study`` process and every Ray trial worker gets it).  An explicit
-    ``OMP_WAIT_POLICY=ACTIVE`` in the environment is kept: on a dedicated machine spinning
-    can shave the wake-up latency off each kernel.
+    ``snas-study`` process and every Ray trial worker gets it).
     """
-    os.environ.setdefault(WAIT_POLICY, "PASSIVE")
+    if WAIT_POLICY not in os.environ and SPIN_COUNT not in os.environ and machine_is_busy(loadavg):
+        os.environ[WAIT_POLICY] = "PASSIVE"
+    return os.environ.get(WAIT_POLICY, "default")
 
 
 def _cgroup_cpu_limit(root: Path) -> float | None:
@@ -74,7 +98,7 @@ def available_cpus(cgroup_root: Path = CGROUP_ROOT) -> int:
 def use_available_cpus(limit: int | None = None) -> int:
     """Run PyTorch's intra-op work on :func:`available_cpus` threads (at most ``limit``,
     e.g. a Ray trial's CPU share); returns the count chosen."""
-    import torch  # here, not at the top: wait_passively must be importable before torch
+    import torch  # here, not at the top: choose_wait_policy must be importable before torch
 
     threads = available_cpus() if limit is None else max(1, min(limit, available_cpus()))
     torch.set_num_threads(threads)

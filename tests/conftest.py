@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 # isort: off
-from snas.threads import wait_passively
+from snas.threads import choose_wait_policy
 
-wait_passively()  # before torch loads OpenMP: tests share this machine's cores with other jobs
+choose_wait_policy()  # before torch loads OpenMP: a busy CI machine makes spinning threads collapse
 import pytest  # noqa: E402
 import torch  # noqa: E402
 

@@ -11,11 +11,10 @@ ones, never adjusted to match them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from snas.genotype import Genotype, GenotypeError
+from snas.genotype import Genotype, GenotypeError, json_object
 from snas.registry import Registry
 from snas.space import NetworkKind
 from snas.spaces import genotype_from_dict, parse_genotype
@@ -241,12 +240,4 @@ def resolve_genotype(spec: str) -> AnyGenotype:
 
 def _from_json(text: str) -> AnyGenotype:
     """A genotype JSON file of any space (``Genotype.from_json``'s checks, then by space)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise GenotypeError(f"genotype JSON is invalid: {err}") from None
-    except RecursionError:
-        raise GenotypeError("genotype JSON is nested too deeply to be a genotype") from None
-    if not isinstance(data, dict):
-        raise GenotypeError("genotype JSON must be an object (normal/reduce keys, or space and arch)")
-    return genotype_from_dict(data)
+    return genotype_from_dict(json_object(text, "an object (normal/reduce keys, or space and arch)"))

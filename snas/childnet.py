@@ -11,6 +11,7 @@ ramps up (see :mod:`snas.retrain`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 import torch
@@ -27,6 +28,19 @@ def drop_path(x: torch.Tensor, drop_prob: float, generator: torch.Generator | No
     keep = 1.0 - drop_prob
     mask = (torch.rand(x.shape[0], generator=generator) < keep).to(x.device, x.dtype)
     return x * (mask / keep).view(-1, 1, 1, 1)
+
+
+def node_sum(ops: Iterable[nn.Module], sources: Iterable[int], identity: Iterable[bool], states: list[torch.Tensor],
+             drop_prob: float, generator: torch.Generator | None) -> torch.Tensor | None:
+    """One node of a child cell: the sum of its chosen edges, each non-identity edge under
+    drop path (``drop_prob``: 0 outside training); ``None`` when the node has no edge left."""
+    total = None
+    for op, source, is_identity in zip(ops, sources, identity):
+        h = op(states[source])
+        if drop_prob > 0 and not is_identity:
+            h = drop_path(h, drop_prob, generator)
+        total = h if total is None else total + h
+    return total
 
 
 class ChildCell(nn.Module):
@@ -59,13 +73,9 @@ class ChildCell(nn.Module):
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float,
                 generator: torch.Generator | None) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
+        drop_prob = drop_prob if self.training else 0.0
         for ops, sources, identity in zip(self.nodes, self.sources, self.identity):
-            total = None
-            for op, source, is_identity in zip(ops, sources, identity):
-                h = op(states[source])
-                if self.training and drop_prob > 0 and not is_identity:
-                    h = drop_path(h, drop_prob, generator)
-                total = h if total is None else total + h
+            total = node_sum(ops, sources, identity, states, drop_prob, generator)
             if total is None:  # every incoming edge is `none`
                 stride = 2 if self.reduction else 1
                 total = torch.zeros_like(states[1][:, :, ::stride, ::stride])

@@ -37,6 +37,19 @@ class GenotypeError(UserInputError):
     """A genotype text, file or structure that does not describe a valid cell pair."""
 
 
+def json_object(text: str, expected: str) -> dict:
+    """The JSON object ``text`` holds; :class:`GenotypeError` naming ``expected`` otherwise."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GenotypeError(f"genotype JSON is invalid: {err}") from None
+    except RecursionError:
+        raise GenotypeError("genotype JSON is nested too deeply to be a genotype") from None
+    if not isinstance(data, dict):
+        raise GenotypeError(f"genotype JSON must be {expected}")
+    return data
+
+
 def _group_by_node(pairs: tuple[Pair, ...]) -> tuple[tuple[Pair, ...], ...]:
     if len(pairs) == _DARTS_PAIRS:
         sizes = [2] * STEPS
@@ -130,15 +143,7 @@ class Genotype:
 
     @classmethod
     def from_json(cls, text: str) -> Genotype:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise GenotypeError(f"genotype JSON is invalid: {err}") from None
-        except RecursionError:
-            raise GenotypeError("genotype JSON is nested too deeply to be a genotype") from None
-        if not isinstance(data, dict):
-            raise GenotypeError("genotype JSON must be an object with normal/reduce keys")
-        return cls.from_dict(data)
+        return cls.from_dict(json_object(text, "an object with normal/reduce keys"))
 
     def __str__(self) -> str:
         """The DARTS ``repr`` form, readable by DARTS-family code and by :meth:`parse`."""

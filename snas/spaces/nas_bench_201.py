@@ -345,16 +345,12 @@ class InferCell(nn.Module):
             self.identity.append([op == "skip_connect" for op, _ in ops])
 
     def forward(self, x: torch.Tensor, drop_prob: float, generator: torch.Generator | None) -> torch.Tensor:
-        from snas.childnet import drop_path
+        from snas.childnet import node_sum
 
         states = [x]
+        drop_prob = drop_prob if self.training else 0.0
         for ops, sources, identity in zip(self.ops, self.sources, self.identity):
-            total = None
-            for op, source, is_identity in zip(ops, sources, identity):
-                h = op(states[source])
-                if self.training and drop_prob > 0 and not is_identity:
-                    h = drop_path(h, drop_prob, generator)
-                total = h if total is None else total + h
+            total = node_sum(ops, sources, identity, states, drop_prob, generator)
             states.append(total if total is not None else torch.zeros_like(x))
         return states[-1]
 

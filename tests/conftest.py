@@ -7,6 +7,11 @@ import os
 # isort: off
 from snas.threads import choose_wait_policy
 
+# `make test-fast` runs the suite on pytest-xdist workers, which share the cores: there every
+# worker gets its share of the intra-op threads, and idle threads sleep instead of spinning.
+XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if XDIST_WORKERS > 1:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 choose_wait_policy()  # before torch loads OpenMP: a busy CI machine makes spinning threads collapse
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -14,7 +19,7 @@ import torch  # noqa: E402
 # isort: on
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // XDIST_WORKERS))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from snas.catalogue import CATALOGUE, named_genotype
+from snas.compilation import CompileMode
 from snas.configmodel import Frozen
 from snas.costs import COST_MODELS
 from snas.data.config import DataConfig
@@ -173,6 +174,9 @@ class SearchConfig(Frozen):
     bf16: bool = False
     """bf16 autocast (CUDA only)."""
     channels_last: bool = True
+    compile: CompileMode = "off"
+    """``torch.compile`` the supernet's training forward under soft samples (SNAS, DARTS):
+    ``off``, ``default``, ``reduce-overhead`` or ``max-autotune`` (:mod:`snas.compilation`)."""
     data: DataConfig = DataConfig()
 
     @model_validator(mode="before")
@@ -257,6 +261,8 @@ class RetrainConfig(Frozen):
     device: str = Field("auto", pattern=DEVICE_PATTERN)
     bf16: bool = False
     channels_last: bool = True
+    compile: CompileMode = "off"
+    """``torch.compile`` the network's training forward (:mod:`snas.compilation`)."""
     data: DataConfig = DataConfig()
 
     @model_validator(mode="before")

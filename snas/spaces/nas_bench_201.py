@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snas.compilation import CompileMode, compiled
 from snas.genotype import GenotypeError
 from snas.layout import BatchNorm2d
 from snas.ops import ReLUConvBN, Zero
@@ -295,6 +296,7 @@ class SearchNetwork(_MacroNetwork):
         super().__init__(channels, layers, num_classes, in_channels, SearchCell)
         self.channels = channels
         self.cells_per_stage = layers
+        self._compiled_blocks: Callable[..., torch.Tensor] | None = None
 
     @property
     def cell_counts(self) -> tuple[int]:
@@ -310,18 +312,31 @@ class SearchNetwork(_MacroNetwork):
                 out.append(CellGeometry(c, height, width, False))
         return out
 
+    def compile_training(self, mode: CompileMode) -> None:
+        """Compile the forward of soft samples in training, as
+        :meth:`snas.supernet.SuperNet.compile_training` does."""
+        self._compiled_blocks = compiled(self._blocks, mode) if mode != "off" else None
+
     def forward(self, x: torch.Tensor, cells: list[EdgeSample], drop_prob: float = 0.0,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """Logits; ``cells`` holds one sample for all cells or one per cell."""
+        kept = None
+        if self.training and drop_prob > 0.0:  # drawn cell by cell, as the cells use them
+            kept = [torch.rand(NUM_EDGES, x.shape[0], generator=generator) < 1.0 - drop_prob
+                    for _ in range(sum(self.cell_counts))]
+        blocks = self._blocks
+        if self._compiled_blocks is not None and self.training and all(s.choice is None for s in cells):
+            blocks = self._compiled_blocks
+        return blocks(x, cells, kept, 1.0 - drop_prob)
+
+    def _blocks(self, x: torch.Tensor, cells: list[EdgeSample], kept: list[torch.Tensor] | None,
+                keep: float) -> torch.Tensor:
+        """Stem to logits with the drop-path draws already made (what is compiled)."""
         state = self.stem(x)
         i = 0
         for block in self.blocks:
             if isinstance(block, SearchCell):
-                masks = None
-                if self.training and drop_prob > 0.0:
-                    keep = 1.0 - drop_prob
-                    draws = torch.rand(NUM_EDGES, state.shape[0], generator=generator) < keep
-                    masks = draws.to(state.device, state.dtype) / keep
+                masks = None if kept is None else kept[i].to(state.device, state.dtype) / keep
                 state = block(state, cells[i] if len(cells) > 1 else cells[0], masks)
                 i += 1
             else:

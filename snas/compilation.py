@@ -38,9 +38,6 @@ COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
 CACHE_ENV = "TORCHINDUCTOR_CACHE_DIR"
 """Inductor's cache folder: its FX graph cache, AOTAutograd cache and generated kernels."""
 
-CACHE_FOLDER = "compile_cache"
-"""The folder of a study's shared compile cache, inside the study folder."""
-
 F = TypeVar("F", bound=Callable[..., object])
 
 
@@ -60,7 +57,7 @@ def share_compile_cache(folder: Path | str) -> str:
     (the user's choice wins); returns the folder in use.
 
     A study's trials call this with ``<study folder>/compile_cache`` when the study's storage
-    is a local path (:func:`harness.trainables`): trials 2..N of a study then load the graphs
+    is a local path (the harness's trainables do): trials 2..N of a study then load the graphs
     trial 1 compiled instead of spending the minutes again, on every node that mounts the
     storage at the same path (cache entries are keyed by the CPU's or GPU's features, so
     mixed nodes keep separate entries; writes are atomic renames, so concurrent trials are

@@ -218,6 +218,9 @@ class SearchConfig(Frozen):
         if self.second_order and not method.offers_second_order:
             offering = ", ".join(name for name, m in METHODS.items() if m.offers_second_order)
             raise ValueError(f"second_order applies to method {offering} only, not {self.method}")
+        if self.second_order and self.compile != "off":
+            raise ValueError("second_order evaluates the supernet with substituted weights, new tensors every "
+                             "step, which a compiled graph does not take; set compile: off")
         if self.second_order and self.weights.nesterov:
             raise ValueError("second_order unrolls DARTS's plain-momentum θ step; set weights.nesterov: false")
         if PENALTIES[self.resource.method].needs_soft_samples and not method.soft_samples:

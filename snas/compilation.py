@@ -45,6 +45,12 @@ CACHE_ENV = "TORCHINDUCTOR_CACHE_DIR"
 F = TypeVar("F", bound=Callable[..., object])
 
 
+def compile_mode(value: object) -> object:
+    """A ``compile`` setting as written: YAML reads an unquoted ``off`` as ``false``, which
+    means ``off`` here too; anything else is left for the mode check."""
+    return "off" if value is False else value
+
+
 def compiled(fn: F, mode: CompileMode) -> F:
     """``fn`` compiled in ``mode`` (``fn`` itself for ``off``).
 

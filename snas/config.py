@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from snas.catalogue import CATALOGUE, named_genotype
-from snas.compilation import CompileMode
+from snas.compilation import CompileMode, compile_mode
 from snas.configmodel import Frozen
 from snas.costs import COST_MODELS
 from snas.data.config import DataConfig
@@ -196,6 +196,8 @@ class SearchConfig(Frozen):
     def _known_method(cls, name: str) -> str:
         return METHODS.check(name)
 
+    _compile_as_written = field_validator("compile", mode="before")(compile_mode)
+
     @field_validator("space")
     @classmethod
     def _known_space(cls, name: str) -> str:
@@ -298,6 +300,8 @@ class RetrainConfig(Frozen):
         if self.resolved_genotype.space == "nas-bench-201" and self.auxiliary:
             raise ValueError("the NAS-Bench-201 network has no auxiliary head; set auxiliary: false")
         return self
+
+    _compile_as_written = field_validator("compile", mode="before")(compile_mode)
 
     @field_validator("init_channels")
     @classmethod

@@ -83,6 +83,7 @@ def test_compile_is_off_by_default_and_names_its_modes():
     assert SearchConfig().compile == "off"
     with pytest.raises(ValueError, match="(?s)compile.*'off', 'default', 'reduce-overhead' or 'max-autotune'"):
         SearchConfig(compile="fast")
+    assert SearchConfig.model_validate({"compile": False}).compile == "off"  # YAML's reading of `compile: off`
     with pytest.raises(ValueError, match="second_order.*set compile: off"):
         SearchConfig(method="darts", second_order=True, compile="default")
 

@@ -12,7 +12,7 @@ Two measurements at a config of :mod:`bench.search_step`:
   elementwise and normalisation ops Inductor could fuse, and the rest; against the wall
   time, whose remainder is Python and dispatch between the calls.
 
-    python bench/hard_path_profile.py --config a --steps 8
+    python bench/hard_path_profile.py --config a --steps 4 [--parts graphs profile]
 """
 
 from __future__ import annotations
@@ -88,15 +88,18 @@ def profile_steps(config: str, steps: int) -> dict[str, float]:
             "between_ops_s_per_step": max(wall - accounted, 0.0), "aten_calls_per_step": calls / steps}
 
 
+_PARTS = {"graphs": count_graphs, "profile": profile_steps}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="a", choices=sorted(CONFIGS))
-    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--parts", nargs="+", default=list(_PARTS), choices=list(_PARTS))
     args = parser.parse_args()
-    emit({**header("hard_path_profile"), "config": args.config, "part": "graphs", **count_graphs(args.config,
-                                                                                                 args.steps)})
-    emit({**header("hard_path_profile"), "config": args.config, "part": "profile",
-          **profile_steps(args.config, args.steps)})
+    for part in args.parts:
+        emit({**header("hard_path_profile"), "config": args.config, "part": part,
+              **_PARTS[part](args.config, args.steps)})
 
 
 if __name__ == "__main__":

@@ -115,6 +115,22 @@ def test_hard_samples_and_evaluation_stay_eager(counted_calls):
     assert counted_calls == ["_cells"]
 
 
+@pytest.mark.parametrize("genotype", ["DARTS_V2", "NB201_GDAS"])
+def test_a_child_network_compiles_its_training_forward_only(counted_calls, genotype):
+    from snas.catalogue import resolve_genotype
+    from snas.spaces import space_of
+
+    cell = resolve_genotype(genotype)
+    net = space_of(cell).child_network(cell, channels=4, layers=3, num_classes=4, in_channels=3, image_size=8,
+                                        kind="cifar", auxiliary=False)
+    net.compile_training("max-autotune")
+    x = torch.randn(2, 3, 8, 8)
+    net.eval()(x)
+    assert counted_calls == []
+    net.train()(x, 0.2, torch.Generator().manual_seed(0))
+    assert counted_calls == ["_body"]
+
+
 def test_the_study_cache_folder_is_used_unless_the_user_chose_one(monkeypatch, tmp_path):
     monkeypatch.delenv(CACHE_ENV, raising=False)
     assert share_compile_cache(tmp_path / "study" / "compile_cache") == str(tmp_path / "study" / "compile_cache")

@@ -25,12 +25,15 @@ from __future__ import annotations
 import argparse
 import ctypes
 import multiprocessing as mp
+import os
 import resource
 import statistics
 import sys
+import tempfile
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit, header, seconds_of  # noqa: E402
 from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
+from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
 from snas.search import Search  # noqa: E402
@@ -59,9 +63,20 @@ def has_reference(config: str) -> bool:
     return CONFIGS[config].get("space", "darts") == "darts"
 
 
-def search_config(config: str, method: str, device: str, channels_last: bool, bf16: bool) -> SearchConfig:
+COMPILED = "-compiled"
+"""Suffix of a variant name that runs its method with ``compile`` set (``snas-compiled``)."""
+
+
+def variant_method(variant: str) -> str:
+    """The search method a variant runs (``baseline`` runs SNAS's step on the reference net)."""
+    return "snas" if variant == "baseline" else variant.removesuffix(COMPILED)
+
+
+def search_config(config: str, method: str, device: str, channels_last: bool, bf16: bool,
+                  compile: CompileMode = "off") -> SearchConfig:
     return SearchConfig(
         method=method, epochs=10, device=device, channels_last=channels_last, bf16=bf16, drop_path=0.0,
+        compile=compile,
         resource={"method": "none"},
         data={"dataset": "synthetic", "synthetic": {"image_size": 32, "train_images": 256, "test_images": 64},
               "split": {"train_fraction": 0.5}},
@@ -107,10 +122,12 @@ def _peak_memory_mb(device: torch.device) -> float:
 
 
 def make_step(variant: str, config: str, device: str, channels_last: bool,
-              bf16: bool) -> tuple[Callable[[], None], Search]:
-    """A closure running one training step of ``variant`` on a fixed batch."""
-    method = "snas" if variant == "baseline" else variant
-    search = Search(search_config(config, method, device, channels_last and variant != "baseline", bf16))
+              bf16: bool, compile: CompileMode = "off") -> tuple[Callable[[], None], Search]:
+    """A closure running one training step of ``variant`` on a fixed batch; a ``-compiled``
+    variant compiles in mode ``compile`` (during its first step)."""
+    mode = compile if variant.endswith(COMPILED) else "off"
+    search = Search(search_config(config, variant_method(variant), device, channels_last and variant != "baseline",
+                                  bf16, mode))
     x, y = next(search.data.train.train_epoch(search.generators["data"]))
     xv, yv = next(search.data.val.train_epoch(search.generators["val"]))
     x = x.contiguous(memory_format=search.memory_format)
@@ -150,14 +167,15 @@ def _heap_trimmer() -> Callable[[], object]:
 
 
 def _variant_worker(variant: str, config: str, device: str, channels_last: bool, bf16: bool,
-                    conn: Connection) -> None:
-    """Serve one variant in its own process: build it, run one step, report the peak
-    memory; then, per request, run an untimed step and a timed one and report the latter."""
-    step, search = make_step(variant, config, device, channels_last, bf16)
+                    compile: CompileMode, conn: Connection) -> None:
+    """Serve one variant in its own process: build it, time its first step (a compiled
+    variant compiles there), report that and the peak memory; then, per request, run an
+    untimed step and a timed one and report the latter."""
+    step, search = make_step(variant, config, device, channels_last, bf16, compile)
     sync = search.device.type == "cuda"
     release_free_memory = _heap_trimmer()
-    step()
-    conn.send(_peak_memory_mb(search.device))
+    first_step_s = seconds_of(step, sync)
+    conn.send((first_step_s, _peak_memory_mb(search.device)))
     release_free_memory()
     while conn.recv() == "step":
         step()
@@ -179,17 +197,21 @@ class VariantProcess:
     search follows the one before it.
     """
 
-    def __init__(self, variant: str, config: str, device: str, channels_last: bool, bf16: bool):
+    def __init__(self, variant: str, config: str, device: str, channels_last: bool, bf16: bool,
+                 compile: CompileMode = "off"):
         self.variant = variant
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_variant_worker, args=(variant, config, device, channels_last, bf16, child),
-                                    daemon=True)
+        self._process = ctx.Process(target=_variant_worker,
+                                    args=(variant, config, device, channels_last, bf16, compile, child), daemon=True)
         self._process.start()
         child.close()  # else the parent holds a write end, and a child that dies never gives EOF
-        self.peak_memory_mb: float = self._request(None)
+        first_step_s, peak_memory_mb = self._request(None)
+        self.first_step_s: float = first_step_s
+        """Seconds of the first step: building the graphs and, compiled, compiling them."""
+        self.peak_memory_mb: float = peak_memory_mb
 
-    def _request(self, message: str | None) -> float:
+    def _request(self, message: str | None) -> Any:
         try:
             if message is not None:
                 self._conn.send(message)
@@ -233,43 +255,82 @@ def paired_ratio(slower: list[float], faster: list[float]) -> float:
     return statistics.median(s / f for s, f in zip(slower, faster))
 
 
+def compile_cost(variant: str, eager: list[float], compiled: list[float], cold_first_s: float,
+                 warm_first_s: float) -> dict[str, Any]:
+    """What compiling ``variant`` costs and when it pays: the compile time with an empty
+    cache (cold) and with the cache a previous process filled (warm), each the first step's
+    time less a compiled step's, and the steps after which the time saved per step has paid
+    for it (``None`` where a compiled step saves nothing)."""
+    step_s, saved_s = statistics.median(compiled), statistics.median(eager) - statistics.median(compiled)
+    cold_s, warm_s = cold_first_s - step_s, warm_first_s - step_s
+    return {"variant": variant, "cold_compile_s": cold_s, "warm_compile_s": warm_s,
+            "saved_per_step_s": saved_s,
+            "break_even_steps_cold": cold_s / saved_s if saved_s > 0 else None,
+            "break_even_steps_warm": warm_s / saved_s if saved_s > 0 else None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=["a", "b"], choices=sorted(CONFIGS))
-    parser.add_argument("--variants", nargs="+", default=["baseline", "snas", "gdas", "darts"])
+    parser.add_argument("--variants", nargs="+", default=["baseline", "snas", "gdas", "darts"],
+                        help="baseline, a method (snas, gdas, darts), or a method with -compiled (snas-compiled)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-channels-last", dest="channels_last", action="store_false")
     parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--compile", default="default", choices=[m for m in COMPILE_MODES if m != "off"],
+                        help="the torch.compile mode of the -compiled variants (default: default)")
+    parser.add_argument("--cache-dir", type=Path,
+                        help=f"Inductor's cache folder ({CACHE_ENV}); default: a fresh one, so the first compile "
+                             "is cold and a second process's is warm")
     args = parser.parse_args()
+    for variant in args.variants:
+        if variant != "baseline" and variant_method(variant) not in METHODS:
+            parser.error(f"unknown variant {variant!r}")
+    cache = args.cache_dir or Path(tempfile.mkdtemp(prefix="snas-bench-inductor-"))
+    os.environ[CACHE_ENV] = str(cache)  # the spawned variant processes inherit it
     for config in args.configs:
         variants = args.variants if has_reference(config) else [v for v in args.variants if v != "baseline"]
         max_diff = check_equivalence(config) if has_reference(config) else None
         if max_diff is not None and max_diff > 1e-9:
             raise SystemExit(f"config {config}: reference and ours differ by {max_diff:.2e}; not timing")
+        options = (config, args.device, args.channels_last, args.bf16, args.compile)
         processes: dict[str, VariantProcess] = {}
         try:
             for variant in variants:
-                processes[variant] = VariantProcess(variant, config, args.device, args.channels_last, args.bf16)
+                processes[variant] = VariantProcess(variant, *options)
             times = interleaved_times({v: p.step for v, p in processes.items()}, args.repeats)
         finally:
             for process in processes.values():
                 process.close()
+        warm_first_s = {}
+        for variant in (v for v in variants if v.endswith(COMPILED)):
+            warm = VariantProcess(variant, *options)  # a new process: only the on-disk caches are warm
+            warm_first_s[variant] = warm.first_step_s
+            warm.close()
         results = {}
         for variant in variants:
             median = statistics.median(times[variant])
             batch = CONFIGS[config]["batch_size"]
             r = {"median_s": median, "times_s": times[variant], "ms_per_step": 1000 * median,
-                 "images_per_s": batch / median,
+                 "images_per_s": batch / median, "first_step_s": processes[variant].first_step_s,
                  "peak_memory_mb": processes[variant].peak_memory_mb}
             results[variant] = r
             emit({**header("search_step"), "config": config, "variant": variant, "device": args.device,
-                  "channels_last": args.channels_last, "bf16": args.bf16, **CONFIGS[config], **r})
+                  "channels_last": args.channels_last, "bf16": args.bf16,
+                  "compile": args.compile if variant.endswith(COMPILED) else "off", **CONFIGS[config], **r})
         summary = {**header("search_step"), "config": config, "summary": True, "max_abs_diff": max_diff}
         if "baseline" in results and "snas" in results:
             summary["snas_vs_baseline"] = paired_ratio(times["baseline"], times["snas"])
         if "gdas" in results and "snas" in results:
             summary["gdas_vs_snas"] = paired_ratio(times["snas"], times["gdas"])
+        for variant, warm_s in warm_first_s.items():
+            eager = variant_method(variant)
+            if eager in results:
+                summary[f"{eager}_compiled_vs_eager"] = paired_ratio(times[eager], times[variant])
+                emit({**header("search_step"), "config": config, "compile_cost": True, "compile": args.compile,
+                      **compile_cost(variant, times[eager], times[variant], processes[variant].first_step_s,
+                                     warm_s)})
         emit(summary)
 
 

@@ -4,6 +4,8 @@
 
     study.yaml            the resolved study, frozen before any trial runs (with provenance)
     optuna.journal        Optuna's trial history (optuna searcher, local storage only)
+    compile_cache/        Inductor's caches the trials share (``compile`` set, local storage only;
+                          :func:`snas.compilation.share_compile_cache`)
     experiment_state-*.json, tuner.pkl, ...   Tune's own files, left as Tune writes them
     trial_<id>/           one folder per trial:
         params.json       the trial's varied settings (Tune)
@@ -38,6 +40,7 @@ from snas.errors import UserInputError
 
 STUDY_FILE = "study.yaml"
 OPTUNA_JOURNAL = "optuna.journal"
+COMPILE_CACHE_DIR = "compile_cache"
 ANALYSIS_DIR = "analysis"
 PLOTS_DIR = "plots"
 REPORT_FILE = "report.html"

@@ -24,7 +24,15 @@ from ray import tune
 
 from harness.kinds import TrialKind
 from harness.study import Study
-from harness.studyfolder import CHECKPOINT_FILE, FAULT_MARKER, GENOTYPE_FILE, METRICS_FILE, metrics_jsonl
+from harness.studyfolder import (
+    CHECKPOINT_FILE,
+    COMPILE_CACHE_DIR,
+    FAULT_MARKER,
+    GENOTYPE_FILE,
+    METRICS_FILE,
+    metrics_jsonl,
+)
+from snas.compilation import share_compile_cache
 from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
@@ -91,6 +99,17 @@ def _prepare_trial_process() -> None:
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 
 
+def _share_compile_cache() -> None:
+    """Compiled trials of a study on local (or shared, mounted) storage share Inductor's
+    caches in the study folder, so trials 2..N load the graphs trial 1 compiled; on cloud
+    storage each node keeps Inductor's own node-local cache (:func:`share_compile_cache`)."""
+    import pyarrow.fs
+
+    storage = tune.get_context().get_storage()
+    if isinstance(storage.storage_filesystem, pyarrow.fs.LocalFileSystem):
+        share_compile_cache(Path(storage.experiment_fs_path) / COMPILE_CACHE_DIR)
+
+
 def _run_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
     """One trial of the study ``study``: its kind's loop, restored or new, driven to the end.
 
@@ -101,6 +120,8 @@ def _run_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
     kind = spec.trial_kind
     loop_class = kind.loop()
     loop = _restored(loop_class) or loop_class(spec.trial_config_of(config))
+    if loop.config.compile != "off":  # before the first step, where the compiling happens
+        _share_compile_cache()
 
     def save_genotype(loop: EpochRun) -> None:
         _write_trial_file(GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")

@@ -11,34 +11,47 @@ ramps up (see :mod:`snas.retrain`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
 import torch
 from torch import nn
 
+from snas.compilation import CompileMode, compiled
 from snas.genotype import Genotype
 from snas.ops import FactorizedReduce, ReLUConvBN, build_op
 from snas.profile import Profile, count_forward
 from snas.space import INPUT_NODES, NetworkKind, reduction_layers
 
 
-def drop_path(x: torch.Tensor, drop_prob: float, generator: torch.Generator | None) -> torch.Tensor:
-    """Zero whole samples with probability ``drop_prob``, rescaling the kept ones."""
+def drop_path(x: torch.Tensor, kept: torch.Tensor, keep: float) -> torch.Tensor:
+    """Zero the samples ``kept`` (one boolean per sample) drops, rescaling the others by ``1 / keep``."""
+    return x * (kept.to(x.device, x.dtype) / keep).view(-1, 1, 1, 1)
+
+
+def draw_kept(edges_per_cell: Iterable[int], batch: int, drop_prob: float,
+              generator: torch.Generator | None) -> list[list[torch.Tensor]]:
+    """Drop path's draws for one forward, made before it runs: per cell, one boolean per
+    sample for each edge drop path applies to, in the order the cell uses them.
+
+    Drawn up front so the forward has no generator in it (a graph break for
+    ``torch.compile``); the draws and their order are those of one ``rand(batch)`` per
+    edge as the forward reaches it.
+    """
     keep = 1.0 - drop_prob
-    mask = (torch.rand(x.shape[0], generator=generator) < keep).to(x.device, x.dtype)
-    return x * (mask / keep).view(-1, 1, 1, 1)
+    return [[torch.rand(batch, generator=generator) < keep for _ in range(edges)] for edges in edges_per_cell]
 
 
 def node_sum(ops: Iterable[nn.Module], sources: Iterable[int], identity: Iterable[bool], states: list[torch.Tensor],
-             drop_prob: float, generator: torch.Generator | None) -> torch.Tensor | None:
+             kept: Iterator[torch.Tensor] | None, keep: float) -> torch.Tensor | None:
     """One node of a child cell: the sum of its chosen edges, each non-identity edge under
-    drop path (``drop_prob``: 0 outside training); ``None`` when the node has no edge left."""
+    drop path (the next of ``kept``'s draws; ``None``: no drop path); ``None`` when the node
+    has no edge left."""
     total = None
     for op, source, is_identity in zip(ops, sources, identity):
         h = op(states[source])
-        if drop_prob > 0 and not is_identity:
-            h = drop_path(h, drop_prob, generator)
+        if kept is not None and not is_identity:
+            h = drop_path(h, next(kept), keep)
         total = h if total is None else total + h
     return total
 
@@ -70,12 +83,19 @@ class ChildCell(nn.Module):
             self.identity.append(identity)
         self.multiplier = len(self.concat)
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float,
-                generator: torch.Generator | None) -> torch.Tensor:
+    @property
+    def dropped_edges(self) -> int:
+        """The edges drop path applies to (all but the identities)."""
+        return sum(not i for node in self.identity for i in node)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, kept: list[torch.Tensor] | None = None,
+                keep: float = 1.0) -> torch.Tensor:
+        """The cell's output; ``kept``: drop path's draws for its :attr:`dropped_edges`
+        (:func:`draw_kept`), ``None`` for none."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
-        drop_prob = drop_prob if self.training else 0.0
+        draws = None if kept is None else iter(kept)
         for ops, sources, identity in zip(self.nodes, self.sources, self.identity):
-            total = node_sum(ops, sources, identity, states, drop_prob, generator)
+            total = node_sum(ops, sources, identity, states, draws, keep)
             if total is None:  # every incoming edge is `none`
                 stride = 2 if self.reduction else 1
                 total = torch.zeros_like(states[1][:, :, ::stride, ::stride])
@@ -145,15 +165,31 @@ class ChildNetwork(nn.Module):
             if auxiliary and i == self.aux_position:
                 self.auxiliary = AuxiliaryHead(c_prev, num_classes, spatial, 3 if kind == "cifar" else 2)
         self.classifier = nn.Linear(c_prev, num_classes)
+        self._compiled_body: Callable[..., tuple[torch.Tensor, torch.Tensor | None]] | None = None
+
+    def compile_training(self, mode: CompileMode) -> None:
+        """Compile the training forward (:mod:`snas.compilation`); evaluation stays eager.
+        The state dict is untouched."""
+        self._compiled_body = compiled(self._body, mode) if mode != "off" else None
 
     def forward(self, x: torch.Tensor, drop_prob: float = 0.0,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(logits, auxiliary logits or ``None``); the auxiliary head runs only in training."""
+        """(logits, auxiliary logits or ``None``); the auxiliary head runs only in training,
+        drop path (probability ``drop_prob``, draws from ``generator``) too."""
+        kept = None
+        if self.training and drop_prob > 0.0:
+            kept = draw_kept([cell.dropped_edges for cell in self.cells], x.shape[0], drop_prob, generator)
+        body = self._compiled_body if self._compiled_body is not None and self.training else self._body
+        return body(x, kept, 1.0 - drop_prob)
+
+    def _body(self, x: torch.Tensor, kept: list[list[torch.Tensor]] | None,
+              keep: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The network with drop path's draws already made (what is compiled)."""
         s0 = self.stem(x)
         s1 = s0 if self.stem1 is None else self.stem1(s0)
         logits_aux = None
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, drop_prob, generator)
+            s0, s1 = s1, cell(s0, s1, None if kept is None else kept[i], keep)
             if i == self.aux_position and self.auxiliary is not None and self.training:
                 logits_aux = self.auxiliary(s1)
         return self.classifier(torch.nn.functional.adaptive_avg_pool2d(s1, 1).flatten(1)), logits_aux

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from snas.catalogue import CATALOGUE, named_genotype
+from snas.compilation import CompileMode, compile_mode
 from snas.configmodel import Frozen
 from snas.costs import COST_MODELS
 from snas.data.config import DataConfig
@@ -173,6 +174,9 @@ class SearchConfig(Frozen):
     bf16: bool = False
     """bf16 autocast (CUDA only)."""
     channels_last: bool = True
+    compile: CompileMode = "off"
+    """``torch.compile`` the supernet's training forward under soft samples (SNAS, DARTS):
+    ``off``, ``default``, ``reduce-overhead`` or ``max-autotune`` (:mod:`snas.compilation`)."""
     data: DataConfig = DataConfig()
 
     @model_validator(mode="before")
@@ -191,6 +195,8 @@ class SearchConfig(Frozen):
     @classmethod
     def _known_method(cls, name: str) -> str:
         return METHODS.check(name)
+
+    _compile_as_written = field_validator("compile", mode="before")(compile_mode)
 
     @field_validator("space")
     @classmethod
@@ -214,6 +220,9 @@ class SearchConfig(Frozen):
         if self.second_order and not method.offers_second_order:
             offering = ", ".join(name for name, m in METHODS.items() if m.offers_second_order)
             raise ValueError(f"second_order applies to method {offering} only, not {self.method}")
+        if self.second_order and self.compile != "off":
+            raise ValueError("second_order evaluates the supernet with substituted weights, new tensors every "
+                             "step, which a compiled graph does not take; set compile: off")
         if self.second_order and self.weights.nesterov:
             raise ValueError("second_order unrolls DARTS's plain-momentum θ step; set weights.nesterov: false")
         if PENALTIES[self.resource.method].needs_soft_samples and not method.soft_samples:
@@ -257,6 +266,8 @@ class RetrainConfig(Frozen):
     device: str = Field("auto", pattern=DEVICE_PATTERN)
     bf16: bool = False
     channels_last: bool = True
+    compile: CompileMode = "off"
+    """``torch.compile`` the network's training forward (:mod:`snas.compilation`)."""
     data: DataConfig = DataConfig()
 
     @model_validator(mode="before")
@@ -289,6 +300,8 @@ class RetrainConfig(Frozen):
         if self.resolved_genotype.space == "nas-bench-201" and self.auxiliary:
             raise ValueError("the NAS-Bench-201 network has no auxiliary head; set auxiliary: false")
         return self
+
+    _compile_as_written = field_validator("compile", mode="before")(compile_mode)
 
     @field_validator("init_channels")
     @classmethod

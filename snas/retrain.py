@@ -54,6 +54,7 @@ class Retrain(EpochRun):
         self.model = build_model(cfg.seed, lambda: self.space.child_network(
             self.genotype, auxiliary=cfg.auxiliary, **network))
         self.model.to(self.device, memory_format=self.memory_format)
+        self.model.compile_training(cfg.compile)
         self.profile = self.space.profile(self.genotype, **network)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                          weight_decay=cfg.weight_decay)

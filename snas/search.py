@@ -74,6 +74,7 @@ class Search(EpochRun):
         self.model = build_model(cfg.seed, lambda: self.space.supernet(
             cfg.init_channels, self.data.num_classes, cfg.layers, in_channels=channels,
         )).to(self.device, memory_format=self.memory_format)
+        self.model.compile_training(cfg.compile)
         alpha_generator = fresh_generator(cfg.seed, "alpha")
         self.alphas = ArchParameters({
             cell_type: self.method.init_alpha(self.space.num_edges, len(self.space.primitives), alpha_generator)

@@ -18,12 +18,14 @@ weights come from outside (:mod:`snas.relax`); α is not part of this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snas.compilation import CompileMode, compiled
 from snas.layout import BatchNorm2d, grad_in_input_layout
 from snas.ops import CONV_SPECS, FactorizedReduce, ReLUConvBN, build_op
 from snas.relax import EdgeSample
@@ -173,16 +175,16 @@ class SearchCell(nn.Module):
 
     def forward(
         self, s0: torch.Tensor, s1: torch.Tensor, sample: EdgeSample,
-        drop_prob: float = 0.0, generator: torch.Generator | None = None,
+        kept: torch.Tensor | None = None, keep: float = 1.0,
     ) -> torch.Tensor:
         """The cell's output for inputs ``s0``, ``s1`` already through ReLU (each state
-        is read by two cells, and its ReLU runs once)."""
+        is read by two cells, and its ReLU runs once).
+
+        ``kept``: drop path's ``num_edges × N`` draws (True: the edge keeps sample ``n``),
+        each kept output scaled by ``1 / keep``; ``None``: no drop path.
+        """
         states = [self.preprocess0.after_relu(s0), self.preprocess1.after_relu(s1)]
-        masks = None
-        if self.training and drop_prob > 0.0:
-            batch, keep = states[1].shape[0], 1.0 - drop_prob
-            draws = torch.rand(len(cell_edges()), batch, generator=generator) < keep
-            masks = draws.to(states[1].device, states[1].dtype) / keep
+        masks = None if kept is None else kept.to(states[1].device, states[1].dtype) / keep
         sums: list[torch.Tensor | None] = [None] * STEPS
         for source, ops in enumerate(self.sources):
             if source >= INPUT_NODES:
@@ -226,6 +228,7 @@ class SuperNet(nn.Module):
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, STEPS * c_curr
         self.classifier = nn.Linear(c_prev, num_classes)
+        self._compiled_cells: Callable[..., torch.Tensor] | None = None
 
     @property
     def cell_counts(self) -> tuple[int, int]:
@@ -241,12 +244,32 @@ class SuperNet(nn.Module):
                 height, width = height // 2, width // 2
         return out
 
+    def compile_training(self, mode: CompileMode) -> None:
+        """Compile the forward of soft samples in training (see :mod:`snas.compilation`);
+        hard samples and evaluation keep running eagerly.  Parameters and the state dict
+        are untouched (no ``_orig_mod.`` prefix), so checkpoints do not depend on it."""
+        self._compiled_cells = compiled(self._cells, mode) if mode != "off" else None
+
     def forward(
         self, x: torch.Tensor, normal: list[EdgeSample], reduce: list[EdgeSample],
         drop_prob: float = 0.0, generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Logits for ``x``; ``normal``/``reduce`` hold one sample shared by all cells of
         that type, or one per cell of that type."""
+        kept = None
+        if self.training and drop_prob > 0.0:  # drawn cell by cell, as the cells use them
+            kept = [torch.rand(len(cell_edges()), x.shape[0], generator=generator) < 1.0 - drop_prob
+                    for _ in self.cells]
+        cells = self._cells
+        if self._compiled_cells is not None and self.training and all(
+                s.choice is None for s in (*normal, *reduce)):
+            cells = self._compiled_cells
+        return cells(x, normal, reduce, kept, 1.0 - drop_prob)
+
+    def _cells(self, x: torch.Tensor, normal: list[EdgeSample], reduce: list[EdgeSample],
+               kept: list[torch.Tensor] | None, keep: float) -> torch.Tensor:
+        """The network from stem to logits, with the drop-path draws already made
+        (no generator inside: the part :meth:`compile_training` compiles)."""
         state = self.stem(x)
         s0 = s1 = F.relu(state)
         counters = {False: 0, True: 0}
@@ -255,7 +278,7 @@ class SuperNet(nn.Module):
             i = counters[cell.reduction]
             counters[cell.reduction] += 1
             sample = samples[i] if len(samples) > 1 else samples[0]
-            state = cell(s0, s1, sample, drop_prob, generator)
+            state = cell(s0, s1, sample, None if kept is None else kept[position], keep)
             if position + 1 < len(self.cells):  # the classifier reads the last state without ReLU
                 s0, s1 = s1, F.relu(state)
         return self.classifier(F.adaptive_avg_pool2d(grad_in_input_layout(state), 1).flatten(1))

@@ -32,7 +32,7 @@ from snas.errors import UserInputError
 # flag -> dotted config key
 _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
-    "method": "method", "seed": "seed", "batch_size": "batch_size", "device": "device",
+    "method": "method", "seed": "seed", "batch_size": "batch_size", "device": "device", "compile": "compile",
 }
 KIND = RunKind(verb="search", noun="search", study_kind="search", flags=_FLAGS)
 
@@ -51,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help=default("seed"))
     parser.add_argument("--batch-size", dest="batch_size", type=int, help=default("batch_size"))
     parser.add_argument("--device", help=default("device", "auto, cpu, cuda or cuda:N"))
+    parser.add_argument("--compile", help=default("compile", "torch.compile mode: off, default, reduce-overhead or "
+                                                             "max-autotune (minutes to compile; snas.compilation)"))
     add_run_arguments(parser, KIND)
 
 

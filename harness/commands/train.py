@@ -40,7 +40,7 @@ from snas.spaces import space_of
 # flag -> dotted config key
 _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
-    "batch_size": "batch_size", "seed": "seed", "device": "device",
+    "batch_size": "batch_size", "seed": "seed", "device": "device", "compile": "compile",
 }
 KIND = RunKind(verb="train", noun="training run", study_kind="retrain", flags=_FLAGS)
 
@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", dest="batch_size", type=int, help=default("batch_size"))
     parser.add_argument("--seed", type=int, help=default("seed"))
     parser.add_argument("--device", help=default("device", "auto, cpu, cuda or cuda:N"))
+    parser.add_argument("--compile", help=default("compile", "torch.compile mode: off, default, reduce-overhead or "
+                                                             "max-autotune (minutes to compile; snas.compilation)"))
     add_run_arguments(parser, KIND)
 
 

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snas.compilation import CompileMode, compiled
 from snas.genotype import GenotypeError
 from snas.layout import BatchNorm2d
 from snas.ops import ReLUConvBN, Zero
@@ -295,6 +296,7 @@ class SearchNetwork(_MacroNetwork):
         super().__init__(channels, layers, num_classes, in_channels, SearchCell)
         self.channels = channels
         self.cells_per_stage = layers
+        self._compiled_blocks: Callable[..., torch.Tensor] | None = None
 
     @property
     def cell_counts(self) -> tuple[int]:
@@ -310,18 +312,31 @@ class SearchNetwork(_MacroNetwork):
                 out.append(CellGeometry(c, height, width, False))
         return out
 
+    def compile_training(self, mode: CompileMode) -> None:
+        """Compile the forward of soft samples in training, as
+        :meth:`snas.supernet.SuperNet.compile_training` does."""
+        self._compiled_blocks = compiled(self._blocks, mode) if mode != "off" else None
+
     def forward(self, x: torch.Tensor, cells: list[EdgeSample], drop_prob: float = 0.0,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """Logits; ``cells`` holds one sample for all cells or one per cell."""
+        kept = None
+        if self.training and drop_prob > 0.0:  # drawn cell by cell, as the cells use them
+            kept = [torch.rand(NUM_EDGES, x.shape[0], generator=generator) < 1.0 - drop_prob
+                    for _ in range(sum(self.cell_counts))]
+        blocks = self._blocks
+        if self._compiled_blocks is not None and self.training and all(s.choice is None for s in cells):
+            blocks = self._compiled_blocks
+        return blocks(x, cells, kept, 1.0 - drop_prob)
+
+    def _blocks(self, x: torch.Tensor, cells: list[EdgeSample], kept: list[torch.Tensor] | None,
+                keep: float) -> torch.Tensor:
+        """Stem to logits with the drop-path draws already made (what is compiled)."""
         state = self.stem(x)
         i = 0
         for block in self.blocks:
             if isinstance(block, SearchCell):
-                masks = None
-                if self.training and drop_prob > 0.0:
-                    keep = 1.0 - drop_prob
-                    draws = torch.rand(NUM_EDGES, state.shape[0], generator=generator) < keep
-                    masks = draws.to(state.device, state.dtype) / keep
+                masks = None if kept is None else kept[i].to(state.device, state.dtype) / keep
                 state = block(state, cells[i] if len(cells) > 1 else cells[0], masks)
                 i += 1
             else:
@@ -344,13 +359,19 @@ class InferCell(nn.Module):
             self.sources.append([s for _, s in ops])
             self.identity.append([op == "skip_connect" for op, _ in ops])
 
-    def forward(self, x: torch.Tensor, drop_prob: float, generator: torch.Generator | None) -> torch.Tensor:
+    @property
+    def dropped_edges(self) -> int:
+        """The edges drop path applies to (all but the identities)."""
+        return sum(not i for node in self.identity for i in node)
+
+    def forward(self, x: torch.Tensor, kept: list[torch.Tensor] | None = None, keep: float = 1.0) -> torch.Tensor:
+        """The cell's output; ``kept``: drop path's draws (:func:`snas.childnet.draw_kept`)."""
         from snas.childnet import node_sum
 
         states = [x]
-        drop_prob = drop_prob if self.training else 0.0
+        draws = None if kept is None else iter(kept)
         for ops, sources, identity in zip(self.ops, self.sources, self.identity):
-            total = node_sum(ops, sources, identity, states, drop_prob, generator)
+            total = node_sum(ops, sources, identity, states, draws, keep)
             states.append(total if total is not None else torch.zeros_like(x))
         return states[-1]
 
@@ -362,13 +383,34 @@ class TinyNetwork(_MacroNetwork):
                  in_channels: int = 3):
         super().__init__(channels, layers, num_classes, in_channels, lambda c: InferCell(genotype, c))
         self.genotype = genotype
+        self._compiled_body: Callable[..., tuple[torch.Tensor, None]] | None = None
+
+    def compile_training(self, mode: CompileMode) -> None:
+        """Compile the training forward, as :meth:`snas.childnet.ChildNetwork.compile_training` does."""
+        self._compiled_body = compiled(self._body, mode) if mode != "off" else None
 
     def forward(self, x: torch.Tensor, drop_prob: float = 0.0,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, None]:
         """(logits, ``None``): the benchmark's network has no auxiliary head."""
+        from snas.childnet import draw_kept
+
+        kept = None
+        if self.training and drop_prob > 0.0:
+            cells = [block for block in self.blocks if isinstance(block, InferCell)]
+            kept = draw_kept([cell.dropped_edges for cell in cells], x.shape[0], drop_prob, generator)
+        body = self._compiled_body if self._compiled_body is not None and self.training else self._body
+        return body(x, kept, 1.0 - drop_prob)
+
+    def _body(self, x: torch.Tensor, kept: list[list[torch.Tensor]] | None, keep: float) -> tuple[torch.Tensor, None]:
+        """Stem to logits with drop path's draws already made (what is compiled)."""
         state = self.stem(x)
+        i = 0
         for block in self.blocks:
-            state = block(state, drop_prob, generator) if isinstance(block, InferCell) else block(state)
+            if isinstance(block, InferCell):
+                state = block(state, None if kept is None else kept[i], keep)
+                i += 1
+            else:
+                state = block(state)
         return self.head(state), None
 
 

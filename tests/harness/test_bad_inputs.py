@@ -122,6 +122,10 @@ CASES: list[tuple[list[str], str]] = [
     (["search", *SEARCH, "--out", "run"], "run already holds a search (config.yaml, checkpoint.pt)"),
     (["search", "--epochs", "-3", "--out", "new"], "invalid search settings: epochs"),
     (["search", "--method", "nas", "--out", "new"], "method"),
+    (["search", "--compile", "fast", "--out", "new"],
+     "compile: Input should be 'off', 'default', 'reduce-overhead' or 'max-autotune'"),
+    (["search", "--method", "darts", "--set", "second_order=true", "--compile", "default", "--out", "new"],
+     "second_order evaluates the supernet with substituted weights"),
     (["search", "--batch-size", "many", "--out", "new"], "argument --batch-size: invalid int value: 'many'"),
     (["search", "--config", "binary.yaml", "--out", "new"], "is not a text file (not UTF-8)"),
     (["search", "--config", "study.yaml", "--out", "new"], "is a study file"),
@@ -137,6 +141,7 @@ CASES: list[tuple[list[str], str]] = [
     (["train", "DARTS_V2", "--dataset", "digits", "--init-channels", "100000", "--out", "new"],
      "a 20-cell cifar network with C=100000 at batch 96 needs about"),
     (["train", "DARTS_V2", "--dataset", "nope", "--out", "new"], "dataset"),
+    (["train", "DARTS_V2", "--compile", "max_autotune", "--out", "new"], "compile: Input should be 'off'"),
     (["train", "--resume", "run"], "is not a readable checkpoint"),
     (["train", "--resume", "foreign.pt"], "foreign.pt"),
     # profile

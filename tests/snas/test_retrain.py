@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from snas.catalogue import CATALOGUE, resolve_genotype
-from snas.childnet import ChildCell, drop_path
+from snas.childnet import ChildCell, draw_kept, drop_path
 from snas.config import RetrainConfig
 from snas.genotype import Genotype
 from snas.metrics import RETRAIN_METRICS
@@ -37,7 +37,8 @@ def test_drop_path_ramps_linearly_from_zero_over_the_epochs():
 
 def test_drop_path_zeroes_whole_samples_and_rescales_the_rest():
     x = torch.ones(1000, 2, 3, 3)
-    out = drop_path(x, 0.25, torch.Generator().manual_seed(0))
+    ((kept,),) = draw_kept([1], 1000, 0.25, torch.Generator().manual_seed(0))
+    out = drop_path(x, kept, 0.75)
     per_sample = out.flatten(1)
     assert per_sample.unique().tolist() == pytest.approx([0.0, 1 / 0.75])
     assert torch.all(per_sample.min(1).values == per_sample.max(1).values)  # whole samples
@@ -52,8 +53,9 @@ def test_drop_path_spares_identity_edges(op, dropped):
     torch.manual_seed(0)
     cell = ChildCell(genotype, 4, 4, 4, reduction=False, reduction_prev=False).train()
     s0, s1 = torch.randn(8, 4, 6, 6), torch.randn(8, 4, 6, 6)
-    kept = cell(s0, s1, 0.0, torch.Generator().manual_seed(0))
-    heavy = cell(s0, s1, 0.9, torch.Generator().manual_seed(0))
+    assert cell.dropped_edges == (8 if dropped else 0)
+    kept = cell(s0, s1)
+    heavy = cell(s0, s1, *draw_kept([cell.dropped_edges], 8, 0.9, torch.Generator().manual_seed(0)), 0.1)
     assert torch.equal(kept, heavy) is not dropped
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from harness.analysis import AnalysisSummary
+from harness.health import winner_warning
 from harness.studyfolder import REPORT_FILE, STUDY_FILE
 from snas.atomic import atomic_write_text
 from snas.draw import genotype_figure
@@ -82,7 +83,7 @@ def _key_value_table(rows: list[tuple[str, Any]]) -> str:
 
 def _summary_section(summary: AnalysisSummary) -> str:
     lines = [html.escape(line) for line in summary.describe().splitlines()
-             if not line.startswith(("tables:", "plots:", "note:", "genotype:"))]
+             if not line.startswith(("tables:", "plots:", "note:", "genotype:", "warning:"))]
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in summary.results.notes)
     warning = (f'<div class="warning"><strong>Partial results.</strong><ul>{notes}</ul></div>'
                if summary.results.partial or notes else "")
@@ -102,6 +103,9 @@ def _winners_section(summary: AnalysisSummary) -> str:
         block = [f'<div class="winner"><h3>#{winner["rank"]}: trial {html.escape(winner["trial_id"])}, '
                  f'{html.escape(summary.metric)} = {winner["score"]:.2f}</h3>',
                  _key_value_table(settings + metrics)]
+        warning = winner_warning(summary.results.study, winner)
+        if warning:
+            block.append(f'<p class="warning">{html.escape(warning)}</p>')
         if winner.get("genotype"):
             genotype = parse_genotype(str(winner["genotype"]))
             block.append(f'<pre class="genotype">{html.escape(str(genotype))}</pre>')

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from snas.configmodel import Frozen
 from snas.data.sets import DATASETS
+from snas.genotype import GenotypeError
 from snas.spaces import parse_genotype, space_of
 
 if TYPE_CHECKING:
@@ -67,13 +68,21 @@ def _number(metrics: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
+def _reported_genotype(text: Any) -> Any:
+    """The genotype a reported ``genotype`` text spells; ``None`` when absent or unreadable
+    (a damaged curve is the analysis's to report, not a reason to fail here)."""
+    try:
+        return parse_genotype(text) if isinstance(text, str) else None
+    except GenotypeError:
+        return None
+
+
 def skip_connects(metrics: Mapping[str, Any], genotype: Any = None) -> int | None:
     """``normal_skip_connect`` of one epoch, or counted from the genotype (older studies)."""
     count = _number(metrics, "normal_skip_connect")
     if count is not None:
         return int(count)
-    if genotype is None and isinstance(metrics.get("genotype"), str):
-        genotype = parse_genotype(metrics["genotype"])
+    genotype = genotype if genotype is not None else _reported_genotype(metrics.get("genotype"))
     return space_of(genotype).skip_connect_count(genotype) if genotype is not None else None
 
 
@@ -102,8 +111,7 @@ def problems(metrics: Mapping[str, Any], genotype: Any, thresholds: HealthThresh
     ``genotype``: the trial's genotype when known (``None``: read from ``metrics``);
     ``accuracy_metric``: the accuracy judged against chance (the child's, for a search).
     """
-    if genotype is None and isinstance(metrics.get("genotype"), str):
-        genotype = parse_genotype(metrics["genotype"])
+    genotype = genotype if genotype is not None else _reported_genotype(metrics.get("genotype"))
     found = []
     skips = skip_connects(metrics, genotype)
     if skips is not None and skips > thresholds.max_skip_connect:
@@ -135,7 +143,5 @@ def trial_problems(study: Study, config: Mapping[str, Any], metrics: Mapping[str
 
 def winner_warning(study: Study, winner: Mapping[str, Any]) -> str | None:
     """The warning line of one of :func:`harness.analysis.tables.best_trials`' winners, or ``None``."""
-    text = winner.get("genotype")
-    genotype = parse_genotype(text) if isinstance(text, str) else None
-    found = trial_problems(study, winner["config"], winner["metrics"], genotype)
+    found = trial_problems(study, winner["config"], winner["metrics"], _reported_genotype(winner.get("genotype")))
     return warning_line(f"trial {winner['trial_id']}", found)

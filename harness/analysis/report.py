@@ -28,7 +28,7 @@ from snas.spaces.base import AnyGenotype
 
 # Columns of the trials table worth a reader's eye; the CSV keeps everything.
 _HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")
-_KEY_COLUMNS = ("state", "stopped_early", "diverged", "epochs", "score", "final_search_val_acc",
+_KEY_COLUMNS = ("state", "stopped_early", "stop_reason", "diverged", "epochs", "score", "final_search_val_acc",
                 "final_child_val_acc", "final_val_acc", "final_test_acc", "eval_params_m", "params_m", "damaged")
 """Trials-table columns shown first (after the trial id and its varied settings); the rest fold."""
 _WINNER_METRICS = (

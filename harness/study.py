@@ -219,8 +219,9 @@ class Study(Frozen):
     provenance: dict[str, Any] | None = None
     """Written by ``snas-study run`` into the frozen study.yaml: versions, time, command."""
     source: dict[str, Any] | None = None
-    """For studies made by ``snas-study retrain``: the search study, its metric, and the
-    searched score of every genotype label (compared with the retrained accuracy)."""
+    """For studies made by ``snas-study retrain``: the search study, its metric, the searched
+    score of every searched genotype label (compared with the retrained accuracy) and, in
+    ``genotypes``, each label's origin (:mod:`harness.retraining`)."""
 
     @field_validator("kind")
     @classmethod

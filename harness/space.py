@@ -32,8 +32,8 @@ ORIGIN_FIELDS = ("origin", "genotype_id", "source_trials", "random_index")
 no source trials, a searched one no random index)."""
 
 
-def _origin_field(origins: Mapping[str, Mapping[str, Any]], field: str, spec: Any) -> Any:
-    return origins.get(spec.config[GENOTYPE_KEY], {}).get(field)
+def _origin_field(origins: Mapping[str, Mapping[str, Any]], field: str, config: Mapping[str, Any]) -> Any:
+    return origins.get(config[GENOTYPE_KEY], {}).get(field)
 
 
 def origin_fields(study: Study) -> dict[str, Any]:

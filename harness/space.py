@@ -32,7 +32,10 @@ ORIGIN_FIELDS = ("origin", "genotype_id", "source_trials", "random_index")
 no source trials, a searched one no random index)."""
 
 
-def _origin_field(origins: Mapping[str, Mapping[str, Any]], field: str, config: Mapping[str, Any]) -> Any:
+def _origin_field(origins: Mapping[str, Mapping[str, Any]], field: str, spec: Mapping[str, Any]) -> Any:
+    """Tune 2.60 hands a ``sample_from`` function the trial's spec (its config under ``config``);
+    it announces handing the config itself instead, which this reads too."""
+    config = spec["config"] if "config" in spec else spec
     return origins.get(config[GENOTYPE_KEY], {}).get(field)
 
 

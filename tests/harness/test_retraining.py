@@ -107,7 +107,7 @@ def test_the_study_files_retrain_random_is_the_default(tmp_path, planned):
     assert planned[0].retrain.random_seed == 9
 
 
-def test_retrain_trials_carry_their_genotypes_origin_in_their_config(tmp_path, planned):
+def test_retrain_trials_carry_their_genotypes_origin_in_their_config(tmp_path, planned, caplog):
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
@@ -128,6 +128,7 @@ def test_retrain_trials_carry_their_genotypes_origin_in_their_config(tmp_path, p
     assert configs["random_0"]["retrain.origin"] == "random" and configs["random_0"]["retrain.random_index"] == 0
     assert configs["random_0"]["retrain.genotype_id"] == planned[0].source["genotypes"]["random_0"]["genotype_id"]
     assert planned[0].trial_config_of(configs["random_0"]).seed == 0  # the extra keys change no setting
+    assert not [r for r in caplog.records if "deprecated" in r.getMessage()]  # Tune's spec-style fallback unused
 
 
 @pytest.mark.parametrize("flag, message", [("--random=-1", "--random: must be at least 0, got -1"),

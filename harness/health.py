@@ -141,7 +141,11 @@ def trial_problems(study: Study, config: Mapping[str, Any], metrics: Mapping[str
     return problems(metrics, genotype, study.health, study.trial_kind.health_accuracy, num_classes)
 
 
+def winner_problems(study: Study, winner: Mapping[str, Any]) -> list[str]:
+    """:func:`problems` of one of :func:`harness.analysis.tables.best_trials`' winners."""
+    return trial_problems(study, winner["config"], winner["metrics"], _reported_genotype(winner.get("genotype")))
+
+
 def winner_warning(study: Study, winner: Mapping[str, Any]) -> str | None:
     """The warning line of one of :func:`harness.analysis.tables.best_trials`' winners, or ``None``."""
-    found = trial_problems(study, winner["config"], winner["metrics"], _reported_genotype(winner.get("genotype")))
-    return warning_line(f"trial {winner['trial_id']}", found)
+    return warning_line(f"trial {winner['trial_id']}", winner_problems(study, winner))

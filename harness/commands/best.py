@@ -2,7 +2,8 @@
 
 Each winner's line names its genotype id (equal cells, equal ids: snas.genotype.genotype_id);
 a winner that looks unhealthy (collapsed, near-uniform α, a child at chance) gets one
-warning line (harness.health; thresholds in the study's `health:` section).
+warning line (harness.health; thresholds in the study's `health:` section), and with
+--json a `health` list of what is wrong (empty when nothing is).
 
   snas-study best results/quickstart --top 3
   snas-study best results/quickstart --json > best.json
@@ -16,7 +17,7 @@ import json
 from harness.analysis.results import load_results
 from harness.analysis.tables import best_trials, trials_table
 from harness.commands.analyze import add_scoring_arguments
-from harness.health import winner_warning
+from harness.health import winner_problems, winner_warning
 from snas.errors import UserInputError
 
 
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     if not winners:
         raise UserInputError(f"no trial of {results.path} has reported {metric} yet")
     if args.json:
+        for w in winners:
+            w["health"] = winner_problems(results.study, w)
         print(json.dumps({"metric": metric, "scope": args.scope, "trials": winners}, indent=2, default=str))
         return 0
     for note in results.notes:

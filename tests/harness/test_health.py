@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -70,6 +71,10 @@ def test_best_status_and_the_summary_warn_in_one_line(tmp_path, capsys):
     expected = f"warning: trial {trial_id(0)} looks unhealthy: near-uniform α (normalised entropy 0.962 > 0.95)"
     assert main(["best", str(folder), "--top", "1"]) == 0
     assert capsys.readouterr().out.splitlines()[1] == f"  {expected}"
+    assert main(["best", str(folder), "--top", "2", "--json"]) == 0
+    assert [w["health"] for w in json.loads(capsys.readouterr().out)["trials"]] == [
+        ["near-uniform α (normalised entropy 0.962 > 0.95)"],
+        ["collapsed (normal cell has 3 skip_connect > 2)", "near-uniform α (normalised entropy 0.962 > 0.95)"]]
     assert main(["status", str(folder)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == expected
     summary = write_analysis(folder, plots=False)

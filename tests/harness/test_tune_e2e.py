@@ -142,8 +142,8 @@ def test_retrain_the_winner_with_two_seeds(asha_study, capsys):
     configs = [json.loads(path.read_text()) for path in sorted(retrained.glob("trial_*/params.json"))]
     origins = sorted((c["retrain.settings.genotype"], c["retrain.settings.seed"], c["retrain.origin"],
                       c["retrain.random_index"]) for c in configs)
-    assert origins == [("random_0", 0, "random", 0), ("random_0", 1, "random", 0),
-                       (winner["trial_id"], 0, "searched", None), (winner["trial_id"], 1, "searched", None)]
+    assert origins == sorted([("random_0", 0, "random", 0), ("random_0", 1, "random", 0),
+                              (winner["trial_id"], 0, "searched", None), (winner["trial_id"], 1, "searched", None)])
     assert {c["retrain.genotype_id"] for c in configs if c["retrain.origin"] == "searched"} == {winner["genotype_id"]}
 
 

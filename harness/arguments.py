@@ -12,15 +12,24 @@ import yaml
 from snas.errors import UserInputError
 
 
-def positive_int(text: str) -> int:
-    """A count such as --top or --seeds: a whole number of at least 1."""
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """A count such as --top or --seeds: a whole number of at least 1."""
+    return _whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """A count that may be zero (--random) or a seed: a whole number of at least 0."""
+    return _whole_number(text, 0)
 
 
 def yaml_problem(err: yaml.YAMLError) -> str:

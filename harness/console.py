@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from ray.tune import Callback
 
+from harness.health import collapse_stop
 from harness.study import Study
 
 WIDTH = 120
@@ -140,7 +141,13 @@ class ProgressLines(Callback):
         total = self._configured_epochs(trial)
         stopped = self.study.scheduler.name == "asha" and total is not None and result.get("epoch", total) < total \
             and not result.get("diverged")
-        self._print(trial, "ASHA stop" if stopped else "diverged" if result.get("diverged") else "done")
+        if result.get("diverged"):
+            state = "diverged"
+        elif total is not None and result.get("epoch", total) < total and collapse_stop(result, self.study.stop):
+            state = "collapse"
+        else:
+            state = "ASHA stop" if stopped else "done"
+        self._print(trial, state)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._print(trial, "error")

@@ -72,6 +72,8 @@ class TrialKind:
     """(MACs column, parameters column, scale note) of the accuracy-against-size plot."""
     curve_metrics: tuple[str, ...] = ()
     """The per-epoch accuracy plotted, the first one the curves have."""
+    health_accuracy: str = ""
+    """The accuracy :mod:`harness.health` judges against chance (a search's derived child)."""
     plots: tuple[str, ...] = ()
     """Names of the plots (:data:`harness.analysis.plots.PLOTS`) that apply to it."""
     tables: tuple[str, ...] = ()
@@ -178,6 +180,7 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         size_metrics=("child_params_m", "child_macs_m", "eval_params_m", "eval_macs_m"),
         pareto=("eval_macs_m", "eval_params_m", " at evaluation scale"),
         curve_metrics=("search_val_acc",),
+        health_accuracy="child_val_acc",
         plots=("curves", *_COMMON_PLOTS, "trajectories", "asha_rungs", "best_cells"),
         checkpoint_title=lambda config: (f"search ({config.get('method')} on "
                                          f"{config.get('data', {}).get('dataset')})"),
@@ -191,6 +194,7 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         summary_metrics=("val_acc", "test_acc", "train_acc", "train_loss"),
         size_metrics=("params_m", "macs_m"),
         curve_metrics=("val_acc", "test_acc"),
+        health_accuracy="test_acc",
         plots=("curves", *_COMMON_PLOTS, "asha_rungs", "retrain_vs_search", "best_cells"),
         tables=("retrain_vs_search",),
         checkpoint_title=lambda config: (f"retraining ({config.get('network')} network on "

@@ -1,9 +1,18 @@
-"""A retrain study made from a finished search study's winners.
+"""A retrain study made from a finished search study's winners, and a random baseline.
 
-The top-k genotypes (ranked by the search study's objective) are retrained from scratch
-with n seeds each, as a Ray Tune study of its own named ``<search study>-retrain``.  It
-records, per genotype, the score its search reported, so its analysis can set searched
-against retrained accuracy.
+The k best *distinct* genotypes (trials ranked by the search study's objective; trials
+that derived the same cell, by :func:`snas.genotype.genotype_id`, count once) are
+retrained from scratch with n seeds each, as a Ray Tune study of its own named
+``<search study>-retrain``.  Beside them, ``random`` genotypes drawn uniformly from the
+search's space under its derivation rule (seeded by ``random_seed``) get the identical
+settings and seeds: the baseline a searched cell has to beat (Yang et al., ICLR 2020).
+
+The retrain study records, per genotype label, the score its search reported (searched
+ones) and its origin in ``source.genotypes``: ``origin`` (``searched`` | ``random``),
+``genotype_id``, ``source_trials`` (every candidate trial that found it, best first) or
+``random_index`` (0..K-1).  Each retrain trial carries the same fields in its Tune config
+as ``retrain.origin``, ``retrain.genotype_id``, ``retrain.source_trials`` and
+``retrain.random_index`` (:func:`harness.space.origin_fields`).
 
 Only trials that ran to their end (TERMINATED: completed, or stopped by ASHA) are
 candidates: a running, pending or failed trial's genotype is that of whatever epoch it
@@ -13,15 +22,17 @@ reached.  ``include_unfinished`` opts in to them, with a warning naming the epoc
 from __future__ import annotations
 
 import logging
+import random
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
 from harness.study import Study, apply_study_overrides, refuse_unread_settings, validate_study
 from snas.errors import UserInputError
-from snas.spaces import parse_genotype
+from snas.genotype import genotype_id
+from snas.spaces import SPACES, genotype_from_dict, parse_genotype
 
 log = logging.getLogger(__name__)
 FINISHED_STATE = "TERMINATED"
@@ -42,37 +53,114 @@ def _candidates(source: StudyResults, include_unfinished: bool) -> StudyResults:
     return replace(source, trials=finished)
 
 
-def _warn_unfinished(winners: list[dict[str, Any]], by_id: dict[str, TrialRecord]) -> None:
-    unfinished = [by_id[w["trial_id"]] for w in winners if by_id[w["trial_id"]].state != FINISHED_STATE]
+def _warn_unfinished(trial_ids: list[str], by_id: dict[str, TrialRecord]) -> None:
+    unfinished = [by_id[trial_id] for trial_id in trial_ids if by_id[trial_id].state != FINISHED_STATE]
     if unfinished:
         log.warning("retraining unfinished trial(s) (--include-unfinished): %s", ", ".join(
             f"{t.trial_id} ({t.state}, epoch {t.epochs} of {t.configured_epochs})" for t in unfinished))
 
 
+RANDOM_LABEL = "random_{}"
+"""Labels of the random genotypes (search trial ids, the searched labels, never look like this)."""
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One genotype of a retrain study: its label, the genotype's mapping and where it came from."""
+
+    label: str
+    genotype: dict[str, Any]
+    origin: dict[str, Any]
+    score: float | None = None
+    """The search's score of its best trial (searched genotypes only)."""
+
+
+def _winner_genotype(winner: dict[str, Any]) -> Any:
+    """The genotype the winner's ``genotype`` column shows (its last epoch), as its id was counted."""
+    text = winner["genotype"]
+    genotype = parse_genotype(text) if isinstance(text, str) else None
+    return genotype if genotype is not None else genotype_from_dict(winner["genotype_json"])
+
+
+def distinct_winners(candidates: StudyResults, top: int) -> list[Arm]:
+    """The ``top`` best distinct genotypes of ``candidates`` (ranked by their study's metric at
+    the last epoch), each with every candidate trial that found it, best first."""
+    src = candidates.study
+    ranked = best_trials(trials_table(candidates, src.metric, "last"), candidates, len(candidates.trials))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for winner in ranked:
+        found.setdefault(genotype_id(_winner_genotype(winner)), []).append(winner)
+    arms = []
+    for ident, trials in list(found.items())[:top]:
+        best = trials[0]
+        arms.append(Arm(best["trial_id"], _winner_genotype(best).to_dict(), score=best["score"], origin={
+            "origin": "searched", "genotype_id": ident, "source_trials": [t["trial_id"] for t in trials]}))
+    return arms
+
+
+def _derivation(candidates: StudyResults, trial_ids: list[str]) -> tuple[str, str]:
+    """(space, derivation rule) the trials ``trial_ids`` searched under; refused when they differ."""
+    by_id = {t.trial_id: t for t in candidates.trials}
+    used = {}
+    for trial_id in trial_ids:
+        config = candidates.study.trial_config_of(by_id[trial_id].config)
+        used.setdefault((config.space, config.genotype_rule), trial_id)
+    if len(used) > 1:
+        shown = ", ".join(f"{space} space, {rule} rule (trial {trial})" for (space, rule), trial in used.items())
+        raise UserInputError(f"--random needs one search space and derivation rule, but the winners differ: {shown}; "
+                             f"retrain the random baseline from a study that varies neither")
+    return next(iter(used))
+
+
+def random_arms(space_name: str, rule: str, count: int, seed: int) -> list[Arm]:
+    """``count`` distinct genotypes drawn uniformly (every genotype the rule can derive equally
+    likely, without replacement) from ``space_name`` under ``rule``, seeded by ``seed``."""
+    space = SPACES[space_name]
+    available = space.genotype_count(rule)
+    if count > available:
+        raise UserInputError(f"--random {count}: the {space_name} space has only {available} genotypes "
+                             f"under the {rule} rule")
+    rng, arms, seen = random.Random(seed), [], set()
+    while len(arms) < count:
+        genotype = space.random_genotype(rule, rng)
+        ident = genotype_id(genotype)
+        if ident not in seen:
+            seen.add(ident)
+            arms.append(Arm(RANDOM_LABEL.format(len(arms)), genotype.to_dict(), origin={
+                "origin": "random", "genotype_id": ident, "random_index": len(arms)}))
+    return arms
+
+
 def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[str],
-                  include_unfinished: bool = False) -> Study:
-    """The retrain study of ``source``'s best ``top`` finished trials (any trial with
-    ``include_unfinished``), ``seeds`` seeds each."""
+                  include_unfinished: bool = False, random_count: int = 0, random_seed: int = 0) -> Study:
+    """The retrain study of ``source``'s ``top`` best distinct genotypes among its finished
+    trials (any trial with ``include_unfinished``) and ``random_count`` random ones, ``seeds``
+    seeds each."""
     src = source.study
     if not src.trial_kind.derives_genotype:
         raise UserInputError(f"{source.path} is a {src.kind} study; retrain the winners of a search study")
     candidates = _candidates(source, include_unfinished)
-    winners = best_trials(trials_table(candidates, src.metric, "last"), candidates, top)
+    winners = distinct_winners(candidates, top)
     if not winners:
         raise UserInputError(f"no {'' if include_unfinished else 'finished '}trial of {source.path} has an "
                              f"intact record of {src.metric}; nothing to retrain")
-    _warn_unfinished(winners, {t.trial_id: t for t in source.trials})
-    genotypes = {
-        w["trial_id"]: w["genotype_json"] or parse_genotype(w["genotype"]).to_dict() for w in winners
-    }
+    _warn_unfinished([arm.label for arm in winners], {t.trial_id: t for t in source.trials})
+    arms = list(winners)
+    if random_count:
+        space, rule = _derivation(candidates, [t for arm in winners for t in arm.origin["source_trials"]])
+        arms += random_arms(space, rule, random_count, random_seed)
+    genotypes = {arm.label: arm.genotype for arm in arms}
+    random_note = (f" and {random_count} genotype(s) drawn uniformly from its search space (seed {random_seed})"
+                   if random_count else "")
     val_fraction = src.retrain.settings.get("val_fraction", 0.1)
     data: dict[str, Any] = {
         "name": f"{src.name}-retrain",
         "kind": "retrain",
-        "description": f"The top {len(winners)} genotypes of {src.name} (by {src.metric}) trained from scratch "
-                       f"with {seeds} seed(s) each.",
+        "description": f"The top {len(winners)} distinct genotypes of {src.name} (by {src.metric}){random_note}, "
+                       f"trained from scratch with {seeds} seed(s) each.",
         "data": src.data.model_dump(mode="json"),
-        "retrain": {"top": top, "seeds": seeds, "settings": dict(src.retrain.settings)},
+        "retrain": {"top": top, "seeds": seeds, "random": random_count, "random_seed": random_seed,
+                    "settings": dict(src.retrain.settings)},
         "genotypes": genotypes,
         "space": {"retrain.settings.genotype": {"grid": list(genotypes)},
                   "retrain.settings.seed": {"grid": list(range(seeds))}},
@@ -83,9 +171,27 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
         "storage": src.storage.model_dump(mode="json"),
         "failures": src.failures.model_dump(mode="json"),
         "checkpoint_every": src.checkpoint_every,
+        "health": src.health.model_dump(mode="json"),
         "source": {"study": str(source.path), "metric": src.metric,
-                   "scores": {w["trial_id"]: w["score"] for w in winners}},
+                   "scores": {arm.label: arm.score for arm in winners},
+                   "genotypes": {arm.label: arm.origin for arm in arms}},
     }
     study = validate_study(apply_study_overrides(data, overrides), f"{src.name}-retrain")
     refuse_unread_settings(study, f"{src.name}-retrain")
     return study.resolved()
+
+
+def describe_arms(study: Study) -> list[str]:
+    """One line per genotype of a retrain study made here: its label, id and origin."""
+    source = study.source or {}
+    scores = source.get("scores", {})
+    lines = []
+    for label, origin in source.get("genotypes", {}).items():
+        if origin["origin"] == "searched":
+            trials = origin["source_trials"]
+            lines.append(f"  {label}: genotype {origin['genotype_id']}, {source.get('metric')} "
+                         f"{scores.get(label, float('nan')):.2f}, found by {len(trials)} trial(s): {', '.join(trials)}")
+        else:
+            lines.append(f"  {label}: genotype {origin['genotype_id']}, drawn at random "
+                         f"(#{origin['random_index']}, seed {study.retrain.random_seed})")
+    return lines

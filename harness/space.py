@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,31 @@ _TO_TUNE: dict[str, Callable[[Any], Any]] = {
 
 def to_tune(domain: Domain) -> Any:
     return _TO_TUNE[domain.kind](domain.bounds)
+
+
+GENOTYPE_KEY = "retrain.settings.genotype"
+ORIGIN_FIELDS = ("origin", "genotype_id", "source_trials", "random_index")
+"""What a retrain trial's config says of its genotype's origin, as ``retrain.<field>``
+(:mod:`harness.retraining`); ``None`` where a field does not apply (a random genotype has
+no source trials, a searched one no random index)."""
+
+
+def _origin_field(origins: Mapping[str, Mapping[str, Any]], field: str, spec: Mapping[str, Any]) -> Any:
+    """Tune 2.60 hands a ``sample_from`` function the trial's spec (its config under ``config``);
+    it announces handing the config itself instead, which this reads too."""
+    config = spec["config"] if "config" in spec else spec
+    return origins.get(config[GENOTYPE_KEY], {}).get(field)
+
+
+def origin_fields(study: Study) -> dict[str, Any]:
+    """``retrain.origin`` etc. for a retrain study made by ``snas-study retrain``: resolved by
+    Tune from each trial's genotype label, so every trial's config (params.json, the
+    experiment state) carries them; none for any other study."""
+    origins = (study.source or {}).get("genotypes")
+    if not origins or GENOTYPE_KEY not in study.space:
+        return {}
+    return {f"retrain.{field}": tune.sample_from(functools.partial(_origin_field, origins, field))
+            for field in ORIGIN_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -47,10 +73,10 @@ def trial_plan(study: Study) -> TrialPlan:
     points = [dict(p) for p in study.searcher.points_to_evaluate]
     has_grid = any(domain.kind == "grid" for domain in study.space.values())
     if study.searcher.grid_order == "listed" or not has_grid:
-        return TrialPlan({key: to_tune(domain) for key, domain in study.space.items()}, points,
-                         study.searcher.num_samples)
+        return TrialPlan({**{key: to_tune(domain) for key, domain in study.space.items()}, **origin_fields(study)},
+                         points, study.searcher.num_samples)
     shuffled = [dict(combination) for combination in study.grid_combinations() * study.searcher.num_samples]
     random.Random(study.searcher.seed).shuffle(shuffled)
     space = {key: tune.choice(domain.bounds) if domain.kind == "grid" else to_tune(domain)
-             for key, domain in study.space.items()}
+             for key, domain in study.space.items()} | origin_fields(study)
     return TrialPlan(space, shuffled, len(shuffled))

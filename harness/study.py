@@ -21,6 +21,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 
 from harness.arguments import read_yaml_mapping
 from harness.errors import invalid
+from harness.health import HealthThresholds, StopConfig
 from harness.kinds import KINDS, TrialConfig, TrialKind
 from harness.overrides import apply_overrides, with_values
 from harness.storage import is_uri
@@ -173,7 +174,14 @@ class RetrainSection(Frozen):
     """Retraining the winners: defaults for ``snas-study retrain`` and retrain studies."""
 
     top: int = Field(3, ge=1)
+    """How many distinct genotypes (by :func:`snas.genotype.genotype_id`) to retrain."""
     seeds: int = Field(2, ge=1)
+    random: int = Field(0, ge=0)
+    """How many genotypes to draw uniformly from the search's space, under its derivation
+    rule, and retrain beside the winners with the same settings and seeds: the
+    random-architecture baseline (Yang et al., ICLR 2020; Li & Talwalkar, UAI 2019)."""
+    random_seed: int = Field(0, ge=0)
+    """Seed of those draws (recorded in the retrain study, so its random cells can be redrawn)."""
     settings: dict[str, Any] = {}
     """Fields of the retraining configuration (epochs, layers, init_channels, ...)."""
 
@@ -202,13 +210,18 @@ class Study(Frozen):
     storage: StorageConfig = StorageConfig()
     failures: FailuresConfig = FailuresConfig()
     faults: FaultsConfig = FaultsConfig()
+    health: HealthThresholds = HealthThresholds()
+    """When ``best``, ``status``, ``run`` and the report call a winner unhealthy (:mod:`harness.health`)."""
+    stop: StopConfig = StopConfig()
+    """Conditions that end a search trial early (a collapsing normal cell)."""
     checkpoint_every: int = Field(1, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     provenance: dict[str, Any] | None = None
     """Written by ``snas-study run`` into the frozen study.yaml: versions, time, command."""
     source: dict[str, Any] | None = None
-    """For studies made by ``snas-study retrain``: the search study, its metric, and the
-    searched score of every genotype label (compared with the retrained accuracy)."""
+    """For studies made by ``snas-study retrain``: the search study, its metric, the searched
+    score of every searched genotype label (compared with the retrained accuracy) and, in
+    ``genotypes``, each label's origin (:mod:`harness.retraining`)."""
 
     @field_validator("kind")
     @classmethod
@@ -238,6 +251,9 @@ class Study(Frozen):
             first = next(iter(self.search))
             raise ValueError(f"a retrain study reads no search settings ({keys}); its trials are configured by "
                              f"retrain.settings (e.g. retrain.settings.{first})")
+        if self.stop.max_skip_connect is not None and not self.trial_kind.derives_genotype:
+            raise ValueError(f"stop.max_skip_connect is read by search studies only: a {self.kind} study's "
+                             f"trials are given their genotype; drop stop.max_skip_connect")
         for section, settings in (("search", self.search), ("retrain.settings", self.retrain.settings)):
             if "data" in settings:
                 raise ValueError(f"{section}.data is not read: every trial takes the study's top-level data "

@@ -12,6 +12,7 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from harness.console import ProgressLines
 from harness.space import TrialPlan, trial_plan
+from harness.stoppers import stopper_of
 from harness.storage import is_uri
 from harness.study import Study
 from harness.studyfolder import OPTUNA_JOURNAL, trial_folder_name
@@ -77,6 +78,7 @@ def run_config(study: Study, storage_path: str, quiet: bool) -> tune.RunConfig:
         checkpoint_config=tune.CheckpointConfig(num_to_keep=study.keep_checkpoints),
         verbose=0,
         callbacks=callbacks(study, quiet),
+        stop=stopper_of(study),
     )
 
 

@@ -14,7 +14,10 @@ The form follows from the number of pairs.  Within a node, pairs may come in any
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import math
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -113,6 +116,23 @@ class Genotype:
         """Pairs grouped by intermediate node (node ``INPUT_NODES + i`` at position ``i``)."""
         return _group_by_node(self.normal if cell == "normal" else self.reduce)
 
+    def canonical(self) -> dict[str, Any]:
+        """The cells as a network sees them: per node the sorted multiset of its non-``none``
+        ``(op, input)`` pairs, and the set of concatenated nodes.
+
+        Edge order within a node (strongest first, as derived, or as a paper wrote it) and
+        concat order change nothing, and a ``none`` edge builds nothing (:mod:`snas.childnet`),
+        so an edge_all genotype with two non-``none`` edges per node is the DARTS-form
+        genotype of those edges.  Isomorphic cells (nodes renumbered) stay distinct.
+        """
+        return {
+            cell: {
+                "nodes": [sorted([op, src] for op, src in node if op != "none") for node in self.nodes(cell)],
+                "concat": sorted(getattr(self, f"{cell}_concat")),
+            }
+            for cell in ("normal", "reduce")
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "normal": [list(p) for p in self.normal],
@@ -210,6 +230,46 @@ def _concat(value: Any, field: str) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)):
         raise GenotypeError(f"{field} must be a list of node indices, got {value!r:.80}")
     return tuple(_index(v, f"{field} entry") for v in value)
+
+
+def genotype_id(genotype: Any) -> str:
+    """One name per genotype: 12 hex digits of the SHA-256 of its space and canonical form
+    (``genotype.canonical()``), so equal cells get equal ids however they were written."""
+    text = json.dumps({"space": genotype.space, "cells": genotype.canonical()}, sort_keys=True,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def random_cell(rule: DerivationRule, rng: random.Random) -> tuple[Pair, ...]:
+    """A cell drawn uniformly from the cells ``rule`` can derive.
+
+    ``darts``: per node two distinct inputs (every pair of the earlier nodes equally likely)
+    with a non-``none`` op each, drawn independently.  ``edge_all``: every edge with any op,
+    ``none`` included.  Each distinct cell is equally likely (pairs are listed by input).
+    """
+    if rule not in DERIVATION_RULES:
+        raise unknown_name("derivation rule", rule, DERIVATION_RULES)
+    ops = [op for op in PRIMITIVES if op != "none"] if rule == "darts" else list(PRIMITIVES)
+    pairs: list[Pair] = []
+    for n in range(STEPS):
+        fan_in = INPUT_NODES + n
+        sources = sorted(rng.sample(range(fan_in), 2)) if rule == "darts" else range(fan_in)
+        pairs += [(rng.choice(ops), src) for src in sources]
+    return tuple(pairs)
+
+
+def random_genotype(rule: DerivationRule, rng: random.Random) -> Genotype:
+    """A genotype whose normal and reduction cells are drawn independently by :func:`random_cell`."""
+    concat = tuple(range(INPUT_NODES, INPUT_NODES + STEPS))
+    return Genotype(normal=random_cell(rule, rng), normal_concat=concat,
+                    reduce=random_cell(rule, rng), reduce_concat=concat)
+
+
+def cell_count(rule: DerivationRule) -> int:
+    """How many distinct cells ``rule`` can derive (what :func:`random_cell` draws from)."""
+    if rule == "darts":
+        return math.prod(math.comb(INPUT_NODES + n, 2) * (len(PRIMITIVES) - 1) ** 2 for n in range(STEPS))
+    return len(PRIMITIVES) ** _EDGE_ALL_PAIRS
 
 
 def derive_cell(probs: torch.Tensor, rule: DerivationRule) -> tuple[Pair, ...]:

@@ -27,6 +27,13 @@ SEARCH_METRICS: dict[str, str] = {
                             "objective for ASHA and for ranking than one epoch's accuracy"),
     "temperature": "Gumbel-softmax temperature at the end of the epoch",
     "arch_entropy": "mean entropy of softmax(α) per edge (nats; ln 8 = 2.08 is uniform)",
+    "arch_entropy_normalized": ("arch_entropy / ln(number of ops): 0 is one op per edge, 1 is no preference "
+                                "between ops (above 0.95 the derived cell is close to arbitrary)"),
+    "normal_skip_connect": ("skip_connect edges in the derived normal cell (NAS-Bench-201: its one cell); "
+                            "a normal cell of skips is the classic DARTS collapse"),
+    "normal_param_free": "parameter-free edges (skip_connect and pooling, not none) in the derived normal cell",
+    "supernet_child_gap": ("search_val_acc - child_val_acc (percentage points): how much the sampled supernet's "
+                           "accuracy says about the derived child's"),
     "cost": "resource cost as used in the loss (before λ), epoch mean",
     "child_params_m": "parameters of the derived genotype at search scale (M)",
     "child_macs_m": "MACs of the derived genotype at search scale (M)",

@@ -208,7 +208,11 @@ class Search(EpochRun):
         probs = [torch.softmax(a.detach().float(), dim=-1) for a in self.alphas.ordered()]
         entropy = torch.cat([-(p * torch.log(p.clamp_min(1e-12))).sum(-1) for p in probs]).mean()
         return {
-            "arch_entropy": float(entropy), "genotype": str(genotype),
+            "arch_entropy": float(entropy),
+            "arch_entropy_normalized": float(entropy) / math.log(len(self.space.primitives)),
+            "normal_skip_connect": self.space.skip_connect_count(genotype),
+            "normal_param_free": self.space.parameter_free_count(genotype),
+            "genotype": str(genotype),
             "child_params_m": child.params_m, "child_macs_m": child.macs_m,
             "eval_params_m": full.params_m, "eval_macs_m": full.macs_m,
         }
@@ -220,7 +224,7 @@ class Search(EpochRun):
         search_acc, child_acc = self.evaluate(train["temperature"])
         return {
             "train_loss": train["train_loss"], "train_acc": train["train_acc"],
-            "search_val_acc": search_acc, "child_val_acc": child_acc,
+            "search_val_acc": search_acc, "child_val_acc": child_acc, "supernet_child_gap": search_acc - child_acc,
             "search_val_acc_avg3": trailing_mean([float(h["search_val_acc"]) for h in self.history] + [search_acc]),
             "temperature": train["temperature"], "cost": train["cost"], "lr": train["lr"],
             **self._architecture_metrics(self.genotype),

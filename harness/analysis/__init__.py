@@ -19,6 +19,7 @@ from harness.analysis.tables import (
     retrain_comparison,
     trials_table,
 )
+from harness.health import winner_warning
 from harness.outputs import check_study_outputs
 from harness.study import Study
 from harness.studyfolder import ANALYSIS_DIR, BEST_FILE, PLOTS_DIR
@@ -47,9 +48,13 @@ class AnalysisSummary:
         study, table = self.results.study, self.trials
         states = table["state"].value_counts().to_dict() if len(table) else {}
         counts = [f"{n} {s.lower()}" for s, n in states.items()] or ["none yet"]
+        reasons = table["stop_reason"].astype(str) if len(table) else pd.Series(dtype=str)
         outcomes = [f"{int(table['diverged'].sum()) if len(table) else 0} diverged"]
         if study.scheduler.name == "asha":
-            outcomes.insert(0, f"{int(table['stopped_early'].sum()) if len(table) else 0} stopped early by ASHA")
+            outcomes.insert(0, f"{int((reasons == 'ASHA').sum())} stopped early by ASHA")
+        if study.stop.max_skip_connect is not None:
+            outcomes.append(f"{int(reasons.str.startswith('collapse').sum())} stopped for collapse "
+                            f"(skip_connect > {study.stop.max_skip_connect})")
         lines = [f"study {study.name}: {len(table)} trials ({', '.join(counts)}; {', '.join(outcomes)})"]
         lines += [f"note: {note}" for note in self.results.notes]
         if self.best:
@@ -59,6 +64,9 @@ class AnalysisSummary:
             lines.append(f"best trial {top['trial_id']}: {self.metric} = {top['score']:.2f} "
                          f"({self.scope} epoch){' with ' + settings if settings else ''}")
             lines.append(f"genotype: {top['genotype']}")
+            warning = winner_warning(study, top)
+            if warning:
+                lines.append(warning)
         else:
             lines.append(f"no trial has reported {self.metric} yet")
         tables = ", ".join(["trials.csv", "curves.csv", BEST_FILE,

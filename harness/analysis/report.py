@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from harness.analysis import AnalysisSummary
+from harness.health import winner_warning
 from harness.studyfolder import REPORT_FILE, STUDY_FILE
 from snas.atomic import atomic_write_text
 from snas.draw import genotype_figure
@@ -27,7 +28,7 @@ from snas.spaces.base import AnyGenotype
 
 # Columns of the trials table worth a reader's eye; the CSV keeps everything.
 _HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")
-_KEY_COLUMNS = ("state", "stopped_early", "diverged", "epochs", "score", "final_search_val_acc",
+_KEY_COLUMNS = ("state", "stopped_early", "stop_reason", "diverged", "epochs", "score", "final_search_val_acc",
                 "final_child_val_acc", "final_val_acc", "final_test_acc", "eval_params_m", "params_m", "damaged")
 """Trials-table columns shown first (after the trial id and its varied settings); the rest fold."""
 _WINNER_METRICS = (
@@ -82,7 +83,7 @@ def _key_value_table(rows: list[tuple[str, Any]]) -> str:
 
 def _summary_section(summary: AnalysisSummary) -> str:
     lines = [html.escape(line) for line in summary.describe().splitlines()
-             if not line.startswith(("tables:", "plots:", "note:", "genotype:"))]
+             if not line.startswith(("tables:", "plots:", "note:", "genotype:", "warning:"))]
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in summary.results.notes)
     warning = (f'<div class="warning"><strong>Partial results.</strong><ul>{notes}</ul></div>'
                if summary.results.partial or notes else "")
@@ -102,6 +103,9 @@ def _winners_section(summary: AnalysisSummary) -> str:
         block = [f'<div class="winner"><h3>#{winner["rank"]}: trial {html.escape(winner["trial_id"])}, '
                  f'{html.escape(summary.metric)} = {winner["score"]:.2f}</h3>',
                  _key_value_table(settings + metrics)]
+        warning = winner_warning(summary.results.study, winner)
+        if warning:
+            block.append(f'<p class="warning">{html.escape(warning)}</p>')
         if winner.get("genotype"):
             genotype = parse_genotype(str(winner["genotype"]))
             block.append(f'<pre class="genotype">{html.escape(str(genotype))}</pre>')

@@ -9,7 +9,10 @@ import pandas as pd
 
 from harness.analysis.optuna_trials import optuna_trial_numbers
 from harness.analysis.results import StudyResults, TrialRecord
-from snas.spaces import genotype_from_dict
+from harness.health import collapse_stop
+from harness.study import Study
+from snas.genotype import GenotypeError, genotype_id
+from snas.spaces import genotype_from_dict, parse_genotype
 
 Scope = Literal["last", "best"]
 
@@ -20,6 +23,27 @@ def _genotype_text(trial: TrialRecord) -> str | None:
     if trial.genotype_json is not None:
         return str(genotype_from_dict(trial.genotype_json))
     return None
+
+
+def trial_genotype(trial: TrialRecord) -> Any | None:
+    """The genotype the ``genotype`` column shows (the last epoch's, else genotype.json's);
+    ``None`` when there is none or it cannot be read."""
+    text = _genotype_text(trial)
+    try:
+        return parse_genotype(text) if text else None
+    except GenotypeError:
+        return None
+
+
+def stop_reason(trial: TrialRecord, study: Study) -> str | None:
+    """Why the trial ended before its last epoch: ``diverged``, ``collapse (skip_connect 4 > 2)``
+    (the study's ``stop:`` section) or ``ASHA``; ``None`` when it did not."""
+    if trial.diverged:
+        return "diverged"
+    if not trial.stopped_early:
+        return None
+    reason = collapse_stop(trial.curve.iloc[-1].to_dict(), study.stop) if len(trial.curve) else None
+    return reason or ("ASHA" if study.scheduler.name == "asha" else "stopped")
 
 
 def score(curve: pd.DataFrame, metric: str, scope: Scope, mode: str) -> float:
@@ -65,6 +89,9 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
             row[f"best_{m}"] = score(curve, m, "best", "min" if m.endswith("loss") else "max")
         row.update({m: _number(last, m) for m in sizes})
         row["genotype"] = _genotype_text(trial)
+        genotype = trial_genotype(trial)
+        row["genotype_id"] = genotype_id(genotype) if genotype is not None else None
+        row["stop_reason"] = stop_reason(trial, study)
         row["wall_time_s"] = _number(last, "time_total_s")
         row.update({"num_failures": trial.num_failures, "error": trial.error, "checkpoint": trial.checkpoint,
                     "trial_path": str(trial.path), "damaged": trial.damaged,
@@ -119,6 +146,7 @@ def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[
             "config": trial.config,
             "metrics": {key: value for key, value in final.items() if _jsonable(value)},
             "genotype": row["genotype"],
+            "genotype_id": row["genotype_id"],
             "genotype_json": trial.genotype_json,
             "checkpoint": trial.checkpoint,
         })

@@ -1,5 +1,10 @@
 """Print the best trials' genotypes (DARTS repr and JSON), ready for `train` or `retrain`.
 
+Each winner's line names its genotype id (equal cells, equal ids: snas.genotype.genotype_id);
+a winner that looks unhealthy (collapsed, near-uniform α, a child at chance) gets one
+warning line (harness.health; thresholds in the study's `health:` section), and with
+--json a `health` list of what is wrong (empty when nothing is).
+
   snas-study best results/quickstart --top 3
   snas-study best results/quickstart --json > best.json
 """
@@ -12,6 +17,7 @@ import json
 from harness.analysis.results import load_results
 from harness.analysis.tables import best_trials, trials_table
 from harness.commands.analyze import add_scoring_arguments
+from harness.health import winner_problems, winner_warning
 from snas.errors import UserInputError
 
 
@@ -28,12 +34,18 @@ def run(args: argparse.Namespace) -> int:
     if not winners:
         raise UserInputError(f"no trial of {results.path} has reported {metric} yet")
     if args.json:
+        for w in winners:
+            w["health"] = winner_problems(results.study, w)
         print(json.dumps({"metric": metric, "scope": args.scope, "trials": winners}, indent=2, default=str))
         return 0
     for note in results.notes:
         print(f"note: {note}")
     for w in winners:
-        print(f"#{w['rank']} trial {w['trial_id']}: {metric} = {w['score']:.2f} ({args.scope} epoch)")
+        print(f"#{w['rank']} trial {w['trial_id']}: {metric} = {w['score']:.2f} ({args.scope} epoch), "
+              f"genotype {w['genotype_id']}")
+        warning = winner_warning(results.study, w)
+        if warning:
+            print(f"  {warning}")
         print(f"  {w['genotype']}")
         if w["genotype_json"] is not None:
             print(f"  {json.dumps(w['genotype_json'])}")

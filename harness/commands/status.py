@@ -3,7 +3,10 @@
 Reads the study folder without starting Ray, so it works while the study runs (states
 then lag by a few seconds: Tune saves them periodically) and on a laptop after copying
 the folder from a cluster.  Tune calls trials that completed and trials ASHA stopped
-both TERMINATED; the `stopped` column tells them apart.  An Optuna study shows each
+both TERMINATED; the `stopped` column tells them apart (and names a search stopped by the
+study's `stop: {max_skip_connect: k}`: `collapse (skip_connect 4 > 2)`).  Below it, one
+warning line when the best trial looks unhealthy (harness.health: a collapsed normal
+cell, near-uniform α, a child at chance).  An Optuna study shows each
 trial's Optuna number (as optuna-dashboard lists them) beside its Tune trial id.  A trial with a damaged file is
 shown `damaged` (each file is named once in a warning; analysis/trials.csv says what is
 wrong in its `damage` column).  Below the table, each failed trial's last error (the
@@ -19,7 +22,8 @@ import argparse
 import pandas as pd
 
 from harness.analysis.results import load_results
-from harness.analysis.tables import trials_table
+from harness.analysis.tables import best_trials, trials_table
+from harness.health import winner_warning
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _outcome(row: pd.Series) -> str:
-    if row["diverged"]:
-        return "diverged"
-    if row["stopped_early"]:
-        return "ASHA"
+    if isinstance(row["stop_reason"], str):
+        return row["stop_reason"]
     if row["state"] == "TERMINATED":
         return "completed"
     return ""
@@ -61,4 +63,8 @@ def run(args: argparse.Namespace) -> int:
     print(shown.to_string(index=False))
     for trial_id, error in table.loc[table["error"].notna(), ["trial_id", "error"]].itertuples(index=False):
         print(f"error of trial {trial_id}: {error}")  # in full, below the table: it may name a long path
+    for winner in best_trials(table, results, 1):
+        warning = winner_warning(results.study, winner)
+        if warning:
+            print(warning)
     return 0

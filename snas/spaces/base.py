@@ -10,6 +10,7 @@ a space is one module with one :class:`SearchSpace` subclass and one registry en
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -28,6 +29,10 @@ class AnyGenotype(Protocol):
 
     def to_dict(self) -> dict[str, Any]: ...
 
+    def canonical(self) -> Any:
+        """The cells in a form that equal cells share, however written (:func:`snas.genotype.genotype_id`)."""
+        ...
+
 
 class SearchSpace:
     """One search space (see the module docstring); subclasses fill in the attributes."""
@@ -42,6 +47,31 @@ class SearchSpace:
     derivation_rules: tuple[str, ...]
     defaults: Mapping[str, Any]
     """Search settings filled in when a search in this space leaves them out."""
+    parameter_free: frozenset[str]
+    """The ops without weights (identity and pooling; ``none`` builds nothing and is not an
+    op of the cell): a cell of these has nothing to learn, the classic DARTS collapse."""
+
+    def normal_cell_ops(self, genotype: Any) -> tuple[str, ...]:
+        """The ops on the edges the normal cell keeps (the one cell where a space has one),
+        ``none`` left out: what the collapse metrics count."""
+        raise NotImplementedError
+
+    def skip_connect_count(self, genotype: Any) -> int:
+        """``skip_connect`` edges of the normal cell (``normal_skip_connect``)."""
+        return sum(op == "skip_connect" for op in self.normal_cell_ops(genotype))
+
+    def parameter_free_count(self, genotype: Any) -> int:
+        """Parameter-free edges of the normal cell (``normal_param_free``)."""
+        return sum(op in self.parameter_free for op in self.normal_cell_ops(genotype))
+
+    def random_genotype(self, rule: str, rng: random.Random) -> Any:
+        """A genotype drawn uniformly from those ``rule`` can derive in this space (every
+        distinct genotype equally likely): the random-architecture baseline."""
+        raise NotImplementedError
+
+    def genotype_count(self, rule: str) -> int:
+        """How many distinct genotypes ``rule`` can derive (what :meth:`random_genotype` draws from)."""
+        raise NotImplementedError
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
         """The search network: ``forward(x, *samples per cell type, drop_prob, generator)``,

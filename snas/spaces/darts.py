@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from snas.genotype import DERIVATION_RULES, Genotype, derive_genotype
+from snas.genotype import DERIVATION_RULES, Genotype, cell_count, derive_genotype, random_genotype
 from snas.profile import Profile
 from snas.resource import OFFICIAL_CELL_COUNTS, CellGeometry, cell_cost_table
 from snas.space import PRIMITIVES, cell_edges, num_edges
@@ -24,6 +25,17 @@ class DartsSpace(SearchSpace):
     ratio_weighted = (False, True)
     derivation_rules = DERIVATION_RULES
     defaults: Mapping[str, Any] = {}
+    parameter_free = frozenset({"max_pool_3x3", "avg_pool_3x3", "skip_connect"})
+
+    def normal_cell_ops(self, genotype: Genotype) -> tuple[str, ...]:
+        return tuple(op for op, _ in genotype.normal if op != "none")
+
+    def random_genotype(self, rule: str, rng: random.Random) -> Genotype:
+        return random_genotype(rule, rng)
+
+    def genotype_count(self, rule: str) -> int:
+        """Normal and reduction cell are drawn independently."""
+        return cell_count(rule) ** 2
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
         from snas.supernet import SuperNet

@@ -27,6 +27,7 @@ edge, ``none`` included) and is written as the benchmark writes it:
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -142,6 +143,10 @@ class CellGenotype:
                 pairs.append((op, int(source)))
             nodes.append(tuple(pairs))
         return cls(tuple(nodes))
+
+    def canonical(self) -> list[str]:
+        """The op of every edge in α row order (the pairs are kept in source order already)."""
+        return list(self.edges())
 
     def to_dict(self) -> dict[str, Any]:
         return {"space": NAME, "arch": str(self)}
@@ -483,6 +488,23 @@ class NasBench201Space(SearchSpace):
     }
     """The benchmark's network (N = 5 cells per stage, C = 16) and derivation (argmax per
     edge); its searches (GDAS, DARTS in AutoDL) use no drop path."""
+    parameter_free = frozenset({"skip_connect", "avg_pool_3x3"})
+
+    def normal_cell_ops(self, genotype: CellGenotype) -> tuple[str, ...]:
+        return tuple(op for op in genotype.edges() if op != "none")
+
+    def random_genotype(self, rule: str, rng: random.Random) -> CellGenotype:
+        """Every edge any of the five ops: the benchmark's 15,625 cells, equally likely."""
+        self._check_rule(rule)
+        return CellGenotype.from_edges([rng.choice(PRIMITIVES) for _ in cell_edges()])
+
+    def genotype_count(self, rule: str) -> int:
+        self._check_rule(rule)
+        return len(PRIMITIVES) ** NUM_EDGES
+
+    def _check_rule(self, rule: str) -> None:
+        if rule not in self.derivation_rules:
+            raise unknown_name(f"{NAME} derivation rule", rule, self.derivation_rules)
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
         return SearchNetwork(channels, num_classes, layers, in_channels)
@@ -494,8 +516,7 @@ class NasBench201Space(SearchSpace):
         return cell_cost_table(cell, cost_model)
 
     def derive(self, alphas: tuple[torch.Tensor, ...], rule: str) -> CellGenotype:
-        if rule not in self.derivation_rules:
-            raise unknown_name(f"{NAME} derivation rule", rule, self.derivation_rules)
+        self._check_rule(rule)
         (alpha,) = alphas
         return derive_cell(alpha)
 

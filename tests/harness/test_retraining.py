@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
+import yaml
 from study_folders import TrialSpec, trial_id, write_study_folder
 
 from harness import studyrun
 from harness.cli import main
 from snas.catalogue import resolve_genotype
+from snas.genotype import Genotype, genotype_id
 
 
 @pytest.fixture
@@ -20,7 +23,7 @@ def planned(monkeypatch):
     return studies
 
 
-UNFINISHED = (TrialSpec(0, (41.5,), state="PENDING"), TrialSpec(1, (52.0, 66.5), state="RUNNING"),
+UNFINISHED = (TrialSpec(0, (41.5,), state="PENDING", genotype="SNAS_mild"), TrialSpec(1, (52.0, 66.5), state="RUNNING"),
               TrialSpec(2, (30.0,), state="ERROR", genotype="DARTS_V1"))
 
 
@@ -58,3 +61,98 @@ def test_only_finished_trials_are_candidates(tmp_path, caplog, planned):
                                     trial_id(2): resolve_genotype("DARTS_V1").to_dict()}
     assert planned[0].source["scores"] == {trial_id(1): 78.72, trial_id(2): 30.0}
     assert not [r for r in caplog.records if "unfinished" in r.getMessage()]
+
+
+def test_top_k_takes_distinct_genotypes_and_names_the_trials_that_found_each(tmp_path, capsys, planned):
+    # seeds 0 and 2 both derived DARTS V2 (89.99 and 30.0), seed 1 DARTS V1 (78.72)
+    folder = write_study_folder(tmp_path / "results")
+    assert main(["retrain", str(folder), "--top", "2", "--seeds", "1", "--quiet"]) == 0
+    study = planned[0]
+    v2, v1 = genotype_id(resolve_genotype("DARTS_V2")), genotype_id(resolve_genotype("DARTS_V1"))
+    assert study.genotypes == {trial_id(0): resolve_genotype("DARTS_V2").to_dict(),
+                               trial_id(1): resolve_genotype("DARTS_V1").to_dict()}
+    assert study.source["genotypes"] == {
+        trial_id(0): {"origin": "searched", "genotype_id": v2, "source_trials": [trial_id(0), trial_id(2)]},
+        trial_id(1): {"origin": "searched", "genotype_id": v1, "source_trials": [trial_id(1)]}}
+    out = capsys.readouterr().out
+    assert f"{trial_id(0)}: genotype {v2}, search_val_acc 89.99, found by 2 trial(s): {trial_id(0)}, {trial_id(2)}" \
+        in out
+
+
+def test_random_genotypes_join_the_winners_seeded_and_valid(tmp_path, capsys, planned):
+    folder = write_study_folder(tmp_path / "results")
+    for seed in ("5", "5", "6"):
+        assert main(["retrain", str(folder), "--top", "1", "--seeds", "2", "--random", "3", "--random-seed", seed,
+                     "--quiet"]) == 0
+    same, again, other = planned
+    labels = [trial_id(0), "random_0", "random_1", "random_2"]
+    assert list(same.genotypes) == labels and same.space["retrain.settings.genotype"].grid == labels
+    assert same.space["retrain.settings.seed"].grid == [0, 1]  # every genotype, the winner's seeds
+    assert same.genotypes == again.genotypes and same.genotypes != other.genotypes
+    assert (same.retrain.random, same.retrain.random_seed) == (3, 5)
+    randoms = [Genotype.from_dict(same.genotypes[f"random_{i}"]) for i in range(3)]
+    assert all(g.form == "darts" for g in randoms)  # the search's derivation rule (top-2)
+    assert [same.source["genotypes"][f"random_{i}"] for i in range(3)] == [
+        {"origin": "random", "genotype_id": genotype_id(g), "random_index": i} for i, g in enumerate(randoms)]
+    assert "random_1: genotype" in capsys.readouterr().out and "random_1" not in same.source["scores"]
+
+
+def test_the_study_files_retrain_random_is_the_default(tmp_path, planned):
+    folder = write_study_folder(tmp_path / "results")
+    frozen = yaml.safe_load((folder / "study.yaml").read_text())
+    frozen["retrain"].update(random=2, random_seed=9)
+    (folder / "study.yaml").write_text(yaml.safe_dump(frozen))
+    assert main(["retrain", str(folder), "--top", "1", "--seeds", "1", "--quiet"]) == 0
+    assert list(planned[0].genotypes) == [trial_id(0), "random_0", "random_1"]
+    assert planned[0].retrain.random_seed == 9
+
+
+def test_retrain_trials_carry_their_genotypes_origin_in_their_config(tmp_path, planned, caplog):
+    from ray import tune
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    from harness.space import trial_plan
+
+    tune.register_trainable("retrain_trial", lambda config: None)  # Tune's variants need a name only
+
+    folder = write_study_folder(tmp_path / "results")
+    assert main(["retrain", str(folder), "--top", "1", "--seeds", "1", "--random", "1", "--quiet"]) == 0
+    plan = trial_plan(planned[0])
+    generator = BasicVariantGenerator(points_to_evaluate=plan.points)
+    generator.add_configurations({"x": {"run": "retrain_trial", "config": plan.param_space,
+                                        "num_samples": plan.num_samples}})
+    configs = {c["retrain.settings.genotype"]: c for c in (generator.next_trial().config for _ in range(2))}
+    assert configs[trial_id(0)]["retrain.origin"] == "searched"
+    assert configs[trial_id(0)]["retrain.source_trials"] == [trial_id(0), trial_id(2)]
+    assert configs[trial_id(0)]["retrain.random_index"] is None
+    assert configs["random_0"]["retrain.origin"] == "random" and configs["random_0"]["retrain.random_index"] == 0
+    assert configs["random_0"]["retrain.genotype_id"] == planned[0].source["genotypes"]["random_0"]["genotype_id"]
+    assert planned[0].trial_config_of(configs["random_0"]).seed == 0  # the extra keys change no setting
+    assert not [r for r in caplog.records if "deprecated" in r.getMessage()]  # Tune's spec-style fallback unused
+
+
+@pytest.mark.parametrize("flag, message", [("--random=-1", "--random: must be at least 0, got -1"),
+                                           ("--random-seed=x", "--random-seed: 'x' is not a whole number")])
+def test_bad_random_flags_are_refused(tmp_path, capsys, planned, flag, message):
+    folder = write_study_folder(tmp_path / "results")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["retrain", str(folder), flag, "--quiet"])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err and not planned
+
+
+def test_random_needs_one_derivation_rule(tmp_path, capsys, planned):
+    folder = write_study_folder(tmp_path / "results")
+    frozen = yaml.safe_load((folder / "study.yaml").read_text())
+    frozen["space"]["search.genotype_rule"] = {"grid": ["darts", "edge_all"]}
+    frozen["search"].pop("genotype_rule", None)
+    (folder / "study.yaml").write_text(yaml.safe_dump(frozen))
+    state_file = next(folder.glob("experiment_state-*.json"))
+    state = json.loads(state_file.read_text())
+    for pair, rule in zip(state["trial_data"], ("darts", "edge_all", "darts")):
+        trial = json.loads(pair[0])
+        trial["config"]["search.genotype_rule"] = rule
+        pair[0] = json.dumps(trial)
+    state_file.write_text(json.dumps(state))
+    assert main(["retrain", str(folder), "--top", "2", "--random", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--random needs one search space and derivation rule" in err and "edge_all rule" in err

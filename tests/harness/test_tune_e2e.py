@@ -131,14 +131,30 @@ def test_retrain_the_winner_with_two_seeds(asha_study, capsys):
     _, folder = asha_study
     assert main(["best", str(folder), "--top", "1", "--json"]) == 0
     winner = json.loads(capsys.readouterr().out)["trials"][0]
-    assert main(["retrain", str(folder), "--top", "1", "--seeds", "2", "--quiet"]) == 0
+    assert main(["retrain", str(folder), "--top", "1", "--seeds", "2", "--random", "1", "--quiet"]) == 0
     retrained = folder.parent / "asha-retrain"
-    table = pd.read_csv(retrained / "analysis" / "retrain_vs_search.csv")
-    assert list(table["arch"]) == [winner["trial_id"]]
-    assert table.loc[0, "seeds"] == 2
-    assert table.loc[0, "searched_score"] == pytest.approx(winner["score"])
-    assert 0 <= table.loc[0, "test_acc_mean"] <= 100
+    table = pd.read_csv(retrained / "analysis" / "retrain_vs_search.csv").set_index("arch")
+    assert sorted(table.index) == sorted([winner["trial_id"], "random_0"])
+    assert list(table["seeds"]) == [2, 2]  # the random cell gets the winner's seeds
+    assert table.loc[winner["trial_id"], "searched_score"] == pytest.approx(winner["score"])
+    assert table["test_acc_mean"].between(0, 100).all()
     assert (retrained / "plots" / "retrain_vs_search.png").is_file()
+    configs = [json.loads(path.read_text()) for path in sorted(retrained.glob("trial_*/params.json"))]
+    origins = sorted((c["retrain.settings.genotype"], c["retrain.settings.seed"], c["retrain.origin"],
+                      c["retrain.random_index"]) for c in configs)
+    assert origins == sorted([("random_0", 0, "random", 0), ("random_0", 1, "random", 0),
+                              (winner["trial_id"], 0, "searched", None), (winner["trial_id"], 1, "searched", None)])
+    assert {c["retrain.genotype_id"] for c in configs if c["retrain.origin"] == "searched"} == {winner["genotype_id"]}
+
+
+def test_a_collapsing_search_is_stopped_with_its_reason(ray_local, tmp_path, capsys):
+    """Seed 0's normal cell derives 2 skip_connect edges from its first epoch on, seed 1's one."""
+    study = tiny_study("collapse", tmp_path / "results", stop={"max_skip_connect": 1})
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 0
+    assert "1 stopped for collapse (skip_connect > 1)" in capsys.readouterr().out
+    assert main(["status", str(tmp_path / "results" / "collapse")]) == 0
+    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if " TERMINATED " in line}
+    assert "1/3 collapse (skip_connect 2 > 1)" in rows["0"] and rows["1"].split()[3:5] == ["3/3", "completed"]
 
 
 def test_a_failing_trial_resumes_from_its_checkpoint(ray_local, tmp_path):

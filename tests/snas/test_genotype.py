@@ -1,7 +1,19 @@
+import random
+from collections import Counter
+
 import pytest
 import torch
 
-from snas.genotype import Genotype, GenotypeError, derive_cell, derive_genotype
+from snas.genotype import (
+    Genotype,
+    GenotypeError,
+    cell_count,
+    derive_cell,
+    derive_genotype,
+    genotype_id,
+    random_cell,
+    random_genotype,
+)
 from snas.space import PRIMITIVES, edge_index
 
 OPS = {name: k for k, name in enumerate(PRIMITIVES)}
@@ -116,3 +128,73 @@ def test_bad_json_is_refused():
 def test_json_nested_too_deeply_is_refused():
     with pytest.raises(GenotypeError, match="nested too deeply"):
         Genotype.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_genotype_id_ignores_how_the_cell_was_written():
+    genotype = Genotype.parse(DARTS_V2_TEXT)
+    reordered = Genotype(
+        normal=tuple(pair for node in genotype.nodes("normal") for pair in reversed(node)),
+        normal_concat=tuple(reversed(genotype.normal_concat)), reduce=genotype.reduce,
+        reduce_concat=genotype.reduce_concat)
+    assert reordered != genotype and genotype_id(reordered) == genotype_id(genotype)
+    assert genotype_id(Genotype.from_json(genotype.to_json())) == genotype_id(genotype)
+    ident = genotype_id(genotype)
+    assert len(ident) == 12 and int(ident, 16) >= 0
+
+
+def test_an_edge_all_genotype_with_two_kept_edges_per_node_is_its_darts_form():
+    darts = Genotype.parse(DARTS_V2_TEXT)
+    edge_all = {}
+    for cell in ("normal", "reduce"):
+        pairs = []
+        for n, node in enumerate(darts.nodes(cell)):
+            kept = {src: op for op, src in node}
+            assert len(kept) == 2  # distinct inputs: the cell has an edge_all form
+            pairs += [(kept.get(src, "none"), src) for src in range(2 + n)]
+        edge_all[cell] = tuple(pairs)
+    other = Genotype(normal=edge_all["normal"], normal_concat=(2, 3, 4, 5),
+                     reduce=edge_all["reduce"], reduce_concat=(2, 3, 4, 5))
+    assert other.form == "edge_all" and genotype_id(other) == genotype_id(darts)
+
+
+def test_genotype_id_tells_different_cells_apart():
+    genotype = Genotype.parse(DARTS_V2_TEXT)
+    normal = list(genotype.normal)
+    normal[0] = ("sep_conv_5x5", 0)
+    changed = Genotype(tuple(normal), genotype.normal_concat, genotype.reduce, genotype.reduce_concat)
+    swapped = Genotype(genotype.reduce, genotype.reduce_concat, genotype.normal, genotype.normal_concat)
+    shorter = Genotype(genotype.normal, (2, 3, 4), genotype.reduce, genotype.reduce_concat)
+    assert len({genotype_id(g) for g in (genotype, changed, swapped, shorter)}) == 4
+
+
+@pytest.mark.parametrize("rule", ["darts", "edge_all"])
+def test_random_genotypes_are_valid_for_their_rule_and_seeded(rule):
+    draws = [random_genotype(rule, random.Random(7)) for _ in range(2)]
+    assert draws[0] == draws[1] and draws[0] != random_genotype(rule, random.Random(8))
+    rng = random.Random(0)
+    for _ in range(200):
+        genotype = random_genotype(rule, rng)
+        assert genotype.form == rule and genotype.normal_concat == genotype.reduce_concat == (2, 3, 4, 5)
+        for cell in ("normal", "reduce"):
+            for n, node in enumerate(genotype.nodes(cell)):
+                sources = [src for _, src in node]
+                if rule == "darts":  # what the top-2 rule derives: two distinct inputs, no `none`
+                    assert len(set(sources)) == 2 and all(op != "none" for op, _ in node)
+                else:
+                    assert sources == list(range(2 + n))
+
+
+def test_random_darts_cells_are_uniform_over_input_pairs_and_ops():
+    """Node 4 (inputs 0..3) has 6 input pairs × 7 × 7 ops: every pair and op equally likely."""
+    rng, draws = random.Random(1), 6000
+    pairs, ops = Counter(), Counter()
+    for _ in range(draws):
+        node = random_cell("darts", rng)[4:6]
+        pairs[tuple(src for _, src in node)] += 1
+        ops.update(op for op, _ in node)
+    assert set(pairs) == {(a, b) for a in range(4) for b in range(a + 1, 4)}
+    expected_pair, expected_op = draws / 6, 2 * draws / 7
+    assert sum((n - expected_pair) ** 2 / expected_pair for n in pairs.values()) < 20.5  # χ², 5 dof, p = 0.001
+    assert sum((n - expected_op) ** 2 / expected_op for n in ops.values()) < 22.5  # χ², 6 dof, p = 0.001
+    assert cell_count("darts") == (1 * 49) * (3 * 49) * (6 * 49) * (10 * 49)
+    assert cell_count("edge_all") == 8**14

@@ -1,12 +1,15 @@
 """The NAS-Bench-201 space: genotype strings, the benchmark's network sizes, searches of every method."""
 
+import random
+from collections import Counter
+
 import pytest
 import torch
 from search_helpers import tiny_search_settings
 
 from snas.catalogue import CATALOGUE, resolve_genotype
 from snas.config import RetrainConfig, SearchConfig
-from snas.genotype import GenotypeError
+from snas.genotype import GenotypeError, genotype_id
 from snas.relax import EdgeSample
 from snas.retrain import Retrain
 from snas.search import Search
@@ -46,8 +49,30 @@ def test_the_edges_follow_the_benchmark_order():
 
 
 def test_inputs_written_out_of_order_mean_the_same_cell():
-    assert str(CellGenotype.parse("|nor_conv_3x3~0|+|none~1|nor_conv_3x3~0|+|skip_connect~2|none~0|none~1|")) == \
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|skip_connect~2|"
+    shuffled = CellGenotype.parse("|nor_conv_3x3~0|+|none~1|nor_conv_3x3~0|+|skip_connect~2|none~0|none~1|")
+    assert str(shuffled) == "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|skip_connect~2|"
+    assert genotype_id(shuffled) == genotype_id(CellGenotype.parse(str(shuffled)))
+    assert genotype_id(shuffled) != genotype_id(CellGenotype.parse(MIXED))
+
+
+def test_collapse_counts_of_the_one_cell():
+    space = SPACES["nas-bench-201"]
+    assert [(space.skip_connect_count(CellGenotype.parse(t)), space.parameter_free_count(CellGenotype.parse(t)))
+            for t in (ALL_SKIP, RESNET, MIXED, ALL_NONE)] == [(6, 6), (1, 1), (3, 3), (0, 0)]
+    pools = CellGenotype.from_edges(["avg_pool_3x3"] * 4 + ["none", "skip_connect"])
+    assert (space.skip_connect_count(pools), space.parameter_free_count(pools)) == (1, 5)
+
+
+def test_random_cells_are_uniform_over_the_benchmarks_15625():
+    space, rng, draws = SPACES["nas-bench-201"], random.Random(3), 5000
+    assert space.genotype_count("edge_all") == 15625
+    ops = Counter(op for _ in range(draws) for op in space.random_genotype("edge_all", rng).edges())
+    expected = draws * 6 / 5
+    assert set(ops) == set(PRIMITIVES)
+    assert sum((n - expected) ** 2 / expected for n in ops.values()) < 18.5  # χ², 4 dof, p = 0.001
+    assert space.random_genotype("edge_all", random.Random(5)) == space.random_genotype("edge_all", random.Random(5))
+    with pytest.raises(ValueError, match="derivation rule 'darts'"):
+        space.random_genotype("darts", rng)
 
 
 @pytest.mark.parametrize("text, named", [

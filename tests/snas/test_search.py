@@ -6,6 +6,7 @@ import torch
 from search_helpers import tiny_search_settings
 
 from snas.config import SearchConfig
+from snas.genotype import Genotype
 from snas.methods.base import step_arch, step_weights
 from snas.metrics import SEARCH_METRICS
 from snas.search import Search
@@ -30,6 +31,26 @@ def test_metrics_follow_the_contract():
     assert 0 < metrics["arch_entropy"] <= math.log(8) + 1e-6
     assert metrics["eval_params_m"] > metrics["child_params_m"] > 0
     assert metrics["genotype"].startswith("Genotype(normal=[")
+    assert metrics["arch_entropy_normalized"] == pytest.approx(metrics["arch_entropy"] / math.log(8))
+    assert metrics["supernet_child_gap"] == metrics["search_val_acc"] - metrics["child_val_acc"]
+    normal = [op for op, _ in Genotype.parse(metrics["genotype"]).normal]
+    assert metrics["normal_skip_connect"] == normal.count("skip_connect")
+    assert metrics["normal_param_free"] == sum(op in ("skip_connect", "max_pool_3x3", "avg_pool_3x3") for op in normal)
+
+
+def test_collapse_metrics_count_the_derived_normal_cell_only():
+    search = Search(SearchConfig.model_validate(tiny_search_settings(epochs=1)))
+    with torch.no_grad():
+        search.alphas["normal"].zero_()
+        search.alphas["normal"][:, PRIMITIVES.index("skip_connect")] = 5.0  # a normal cell of skips
+        search.alphas["reduce"].zero_()
+        search.alphas["reduce"][:, PRIMITIVES.index("sep_conv_3x3")] = 5.0
+    metrics = search._architecture_metrics(search.genotype)
+    assert (metrics["normal_skip_connect"], metrics["normal_param_free"]) == (8, 8)  # 2 edges × 4 nodes
+    with torch.no_grad():
+        search.alphas["normal"][:, PRIMITIVES.index("avg_pool_3x3")] = 5.0  # ties go to the lower op: avg pool
+    metrics = search._architecture_metrics(search.genotype)
+    assert (metrics["normal_skip_connect"], metrics["normal_param_free"]) == (0, 8)
 
 
 def test_search_val_acc_avg3_averages_the_last_three_epochs():

@@ -1,0 +1,151 @@
+"""Is a winner healthy?  The three ways a differentiable search fails while still ranking first.
+
+* **Collapsed**: the derived normal cell is mostly ``skip_connect`` -- the classic DARTS
+  failure (Zela et al., ICLR 2020; Chen et al., P-DARTS, ICCV 2019): parameter-free edges
+  win the softmax early because they train fastest, and the cell has nothing left to learn.
+* **Near-uniform**: α prefers no op (normalised entropy close to 1), so the "derived" cell
+  is whatever the argmax of near-equal logits happens to be.
+* **At chance**: the derived child classifies no better than guessing.
+
+Each rule reads one epoch's metrics (:mod:`snas.metrics`) and the genotype; studies
+written before these metrics existed are judged from the genotype and ``arch_entropy``.
+``best``, ``status``, ``run`` and the report print the result as one line per winner.
+The thresholds are the study's ``health:`` section; ``stop: {max_skip_connect: k}`` stops
+collapsing searches while they run (:class:`harness.stoppers.CollapseStopper`), by the
+same count and the same comparison (more than ``k``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from snas.configmodel import Frozen
+from snas.data.sets import DATASETS
+from snas.genotype import GenotypeError
+from snas.spaces import parse_genotype, space_of
+
+if TYPE_CHECKING:
+    from harness.study import Study
+
+
+class HealthThresholds(Frozen):
+    """The study's ``health:`` section: when a winner is reported unhealthy."""
+
+    max_skip_connect: int = Field(2, ge=0)
+    """A normal cell with more ``skip_connect`` edges than this is collapsed.  Default 2, the
+    cap of P-DARTS (Chen et al. 2019, "at most M = 2 skip-connects" in the normal cell).
+    DARTS+ (Liang et al. 2019) stops a search already at 2, which would flag the published
+    DARTS V2 normal cell (2 skips) itself; more than 2 is what neither accepts."""
+    near_uniform_entropy: float = Field(0.95, gt=0, le=1)
+    """α is near-uniform when ``arch_entropy_normalized`` exceeds this (1: no preference)."""
+    chance_margin: float = Field(0.5, ge=0)
+    """A child is at chance when its accuracy is at most chance (100 / classes %) times
+    ``1 + chance_margin``: 15 % for 10 classes.  Chosen so that sampling noise around chance
+    stays below it (on digits' ~900 held-out images one standard error at 10 % is 1 point,
+    so 15 % is 5 of them; on CIFAR-10's 25,000, 0.2 point) while any child that learned
+    something (the quickstart's: 60-90 %) is far above it.  Relative, not in points, so a
+    100-class child at 5 % (5 × chance) is not called chance; an image folder's classes are
+    not counted (1000 are assumed), so there the rule errs on the side of silence."""
+
+
+class StopConfig(Frozen):
+    """The study's ``stop:`` section: conditions that end a search trial before its last epoch."""
+
+    max_skip_connect: int | None = Field(None, ge=0)
+    """Stop a search trial after the first epoch whose derived normal cell has more than
+    this many ``skip_connect`` edges (``normal_skip_connect > k``, as ``health``'s rule).
+    ``None``: never.  The trial ends as ``stopped: collapse (skip_connect 4 > 2)``."""
+
+
+def _number(metrics: Mapping[str, Any], name: str) -> float | None:
+    value = metrics.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def _reported_genotype(text: Any) -> Any:
+    """The genotype a reported ``genotype`` text spells; ``None`` when absent or unreadable
+    (a damaged curve is the analysis's to report, not a reason to fail here)."""
+    try:
+        return parse_genotype(text) if isinstance(text, str) else None
+    except GenotypeError:
+        return None
+
+
+def skip_connects(metrics: Mapping[str, Any], genotype: Any = None) -> int | None:
+    """``normal_skip_connect`` of one epoch, or counted from the genotype (older studies)."""
+    count = _number(metrics, "normal_skip_connect")
+    if count is not None:
+        return int(count)
+    genotype = genotype if genotype is not None else _reported_genotype(metrics.get("genotype"))
+    return space_of(genotype).skip_connect_count(genotype) if genotype is not None else None
+
+
+def collapse_stop(metrics: Mapping[str, Any], stop: StopConfig) -> str | None:
+    """Why ``stop`` ends a trial after the epoch of ``metrics`` (``collapse (skip_connect 4 > 2)``),
+    or ``None`` when it does not."""
+    limit = stop.max_skip_connect
+    count = skip_connects(metrics) if limit is not None else None
+    if count is None or limit is None or count <= limit:
+        return None
+    return f"collapse (skip_connect {count} > {limit})"
+
+
+def _normalized_entropy(metrics: Mapping[str, Any], genotype: Any) -> float | None:
+    value = _number(metrics, "arch_entropy_normalized")
+    entropy = _number(metrics, "arch_entropy")
+    if value is None and entropy is not None and genotype is not None:
+        value = entropy / math.log(len(space_of(genotype).primitives))
+    return value
+
+
+def problems(metrics: Mapping[str, Any], genotype: Any, thresholds: HealthThresholds, accuracy_metric: str,
+             num_classes: int) -> list[str]:
+    """What is wrong with a trial whose last epoch reported ``metrics`` (empty: nothing).
+
+    ``genotype``: the trial's genotype when known (``None``: read from ``metrics``);
+    ``accuracy_metric``: the accuracy judged against chance (the child's, for a search).
+    """
+    genotype = genotype if genotype is not None else _reported_genotype(metrics.get("genotype"))
+    found = []
+    skips = skip_connects(metrics, genotype)
+    if skips is not None and skips > thresholds.max_skip_connect:
+        found.append(f"collapsed (normal cell has {skips} skip_connect > {thresholds.max_skip_connect})")
+    entropy = _normalized_entropy(metrics, genotype)
+    if entropy is not None and entropy > thresholds.near_uniform_entropy:
+        found.append(f"near-uniform α (normalised entropy {entropy:.3f} > {thresholds.near_uniform_entropy:g})")
+    accuracy = _number(metrics, accuracy_metric)
+    chance = 100.0 / num_classes
+    if accuracy is not None and accuracy <= chance * (1 + thresholds.chance_margin):
+        found.append(f"{accuracy_metric} {accuracy:.1f}% is at chance ({chance:.3g}% for {num_classes} classes, "
+                     f"margin ×{1 + thresholds.chance_margin:g})")
+    return found
+
+
+def warning_line(label: str, found: list[str]) -> str | None:
+    """The one line ``best``, ``status``, ``run`` and the report print for an unhealthy winner."""
+    return f"warning: {label} looks unhealthy: {'; '.join(found)}" if found else None
+
+
+def trial_problems(study: Study, config: Mapping[str, Any], metrics: Mapping[str, Any],
+                   genotype: Any = None) -> list[str]:
+    """:func:`problems` of one trial of ``study`` (varied settings ``config``), judged by the
+    study's ``health`` thresholds, its kind's accuracy and its data's number of classes."""
+    data = study.trial_config_of(dict(config)).data
+    num_classes = DATASETS[data.dataset].shape(data)[2]
+    return problems(metrics, genotype, study.health, study.trial_kind.health_accuracy, num_classes)
+
+
+def winner_problems(study: Study, winner: Mapping[str, Any]) -> list[str]:
+    """:func:`problems` of one of :func:`harness.analysis.tables.best_trials`' winners."""
+    return trial_problems(study, winner["config"], winner["metrics"], _reported_genotype(winner.get("genotype")))
+
+
+def winner_warning(study: Study, winner: Mapping[str, Any]) -> str | None:
+    """The warning line of one of :func:`harness.analysis.tables.best_trials`' winners, or ``None``."""
+    return warning_line(f"trial {winner['trial_id']}", winner_problems(study, winner))

@@ -33,7 +33,7 @@ def comparable(metrics):
 def test_profile_prints_measured_and_published_figures(capsys):
     assert main(["profile", "DARTS_V2"]) == 0
     out = capsys.readouterr().out
-    assert "cifar10 network: 20 cells, C=36, 32×32 input, 10 classes" in out
+    assert "cifar10 network: 20 cells, C=36, 3×32×32 input, 10 classes" in out
     assert "params (M)         3.349          3.3  auxiliary head excluded" in out
     assert "MACs (M)           528.4" in out and "multiply-accumulates" in out
     assert "2.76 ± 0.09" in out

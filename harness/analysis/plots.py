@@ -259,13 +259,13 @@ def plot_levels(data: PlotInput) -> list[Plot]:
             group = data.trials[labels == label]
             rank = group.groupby(name, sort=False).cumcount().to_numpy(float)
             size = group.groupby(name, sort=False)[name].transform("size").to_numpy(float)
-            jitter = ((rank + 0.5) / size - 0.5) * 0.6 * width  # the runs of a level side by side
-            _runs(ax, group[name].map(position).to_numpy(float) + offset + jitter, group, colour)
+            jitter = ((rank + 0.5) / size - 0.5) * 0.35 * width  # the runs side by side, left of their mean
+            _runs(ax, group[name].map(position).to_numpy(float) + offset - 0.2 * width + jitter, group, colour)
             table = replicate_table(group, [name], mode)
             for _, row in table.iterrows():
                 counts[row[name]].append(str(row["n"]))
             table = table.dropna(subset=["mean"])
-            _mean_bars(ax, table[name].map(position).to_numpy(float) + offset, table, colour,
+            _mean_bars(ax, table[name].map(position).to_numpy(float) + offset + 0.2 * width, table, colour,
                        label if others else None, line=False)
         ax.set_xticks(range(len(levels)), [f"{level}\n(n = {', '.join(counts[level])})" for level in levels])
         ax.set_xlim(-0.6, len(levels) - 0.4)
@@ -347,25 +347,21 @@ def plot_heatmap(data: PlotInput) -> Plot | None:
     reached = stopped.pivot_table(index=rows, columns=cols, values="epochs", aggfunc="max")
     reached = reached.reindex(index=index, columns=columns)
     text = np.full(means.shape, "", dtype=object)
-    shown = means.copy()
-    hatched = []
-    for i in range(len(index)):
-        for j in range(len(columns)):
-            if not np.isnan(means.iat[i, j]):
-                text[i, j] = f"{means.iat[i, j]:.1f}" + (f"\nn={counts.iat[i, j]}" if data.seeds else "")
-            elif not np.isnan(early.iat[i, j]):
-                text[i, j] = f"({early.iat[i, j]:.1f})\nepoch {int(reached.iat[i, j])}"
-                shown.iat[i, j] = early.iat[i, j]
-                hatched.append((i, j))
     fig, ax = plt.subplots(figsize=(1.25 * len(columns) + 3, 0.75 * len(index) + 2))
-    sns.heatmap(shown, annot=text, fmt="", cmap="viridis", ax=ax, cbar_kws={"label": f"mean {data.metric} (%)"})
-    for i, j in hatched:
-        ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, hatch="///", edgecolor="white", lw=0))
+    for i, j in np.argwhere(means.notna().to_numpy()):
+        text[i, j] = f"{means.iat[i, j]:.1f}" + (f"\nn={counts.iat[i, j]}" if data.seeds else "")
+    sns.heatmap(means, annot=text, fmt="", cmap="viridis", ax=ax, cbar_kws={"label": f"mean {data.metric} (%)"})
+    hatched = np.argwhere(means.isna().to_numpy() & early.notna().to_numpy())
+    for i, j in hatched:  # out of the colour scale: a shorter budget's score
+        ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor="0.93", hatch="//", edgecolor="0.8", lw=0))
+        ax.text(j + 0.5, i + 0.5, f"({early.iat[i, j]:.1f})\nstopped at\nepoch {int(reached.iat[i, j])}",
+                ha="center", va="center", fontsize=9, color="0.2")
     rest = [f for f in data.factors if f not in (rows, cols)]
     over = f"; averaged over {', '.join(rest)}" if rest else ""
     ax.set_title(f"mean {data.metric} over {rows} × {cols}")
-    note = ("; hatched, in parentheses: every run of the cell was stopped early by ASHA, at the epoch shown "
-            "(not comparable with the finished cells)" if hatched else "")
+    note = ("; grey, hatched, in parentheses: every run of the cell was stopped early by ASHA, its score is "
+            "from the epoch shown (not comparable with the finished cells, and outside the colour scale)"
+            if len(hatched) else "")
     return Plot(_save(fig, data.folder, f"heatmap_{rows}_{cols}"),
                 f"mean final {data.metric} of the finished runs over {rows} × {cols}"
                 f"{' (n = runs per cell)' if data.seeds else ''}{over}{note}")
@@ -387,9 +383,18 @@ def _readable_log_ticks(axis: Any, values: pd.Series) -> None:
     axis.set_minor_locator(NullLocator())
 
 
-def _penalty_on(curves: pd.DataFrame) -> bool:
-    """Whether any trial's loss had a resource term (``cost`` is 0 without a penalty)."""
-    return "cost" in curves and bool((pd.to_numeric(curves["cost"], errors="coerce").fillna(0) != 0).any())
+def _penalty_on(study: Study) -> bool:
+    """Whether any trial's loss has a resource term (a method other than ``none``, λ > 0).  The
+    ``cost`` metric is reported either way: without a penalty it is a number no trial used."""
+    sampled = {key: domain.probe_values() for key, domain in study.space.items() if domain.kind != "grid"}
+    first = {key: values[0] for key, values in sampled.items()}
+    probes = [first] + [{**first, key: value} for key, values in sampled.items() for value in values[1:]]
+    for combination in study.grid_combinations():
+        for probe in probes:
+            resource = getattr(study.trial_config_of({**probe, **combination}), "resource", None)
+            if resource is not None and resource.method != "none" and resource.lambda_ > 0:
+                return True
+    return False
 
 
 def plot_trajectories(data: PlotInput) -> Plot | None:
@@ -397,7 +402,8 @@ def plot_trajectories(data: PlotInput) -> Plot | None:
     if not len(data.curves) or "temperature" not in data.curves:
         return None
     hue = _hue(data)
-    panels = [("temperature", "temperature τ")] + ([("cost", "resource cost")] if _penalty_on(data.curves) else [])
+    penalty = "cost" in data.curves and _penalty_on(data.study)
+    panels = [("temperature", "temperature τ")] + ([("cost", "resource cost")] if penalty else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
     last_epoch = int(data.curves["training_iteration"].max())
     for ax, (metric, label) in zip(axes[0], panels):

@@ -201,7 +201,8 @@ def random_baseline(trials: pd.DataFrame, mode: str = "max") -> pd.DataFrame:
 
     table["rank_among_random"] = table.apply(rank, axis=1)
     order = {"searched": 0, "random": 1}
-    return table.sort_values(["origin", "mean"], key=lambda c: c.map(order) if c.name == "origin" else -c,
+    best_first = -1 if mode == "max" else 1
+    return table.sort_values(["origin", "mean"], key=lambda c: c.map(order) if c.name == "origin" else best_first * c,
                              kind="stable").reset_index(drop=True)
 
 

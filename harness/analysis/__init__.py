@@ -124,7 +124,8 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     out = results.path / ANALYSIS_DIR
     _write_table(trials, out / "trials")
     _write_table(curves, out / "curves")
-    extra = {name: EXTRA_TABLES[name](trials, results.study) for name in results.study.trial_kind.tables}
+    extra = {name: EXTRA_TABLES[name](trials, results.study) for name in results.study.trial_kind.tables
+             if len(trials)}
     extra = {name: table for name, table in extra.items() if len(table)}
     for name, table in extra.items():
         _write_table(table, out / name)

@@ -37,6 +37,7 @@ from harness.kinds import TrialKind
 from harness.study import Study
 from snas.atomic import atomic_write
 from snas.draw import genotype_figure
+from snas.methods import METHODS
 from snas.spaces import parse_genotype
 
 MACS_LABEL = "MACs (M)"
@@ -397,29 +398,47 @@ def _penalty_on(study: Study) -> bool:
     return False
 
 
+def _tempered(data: PlotInput) -> pd.DataFrame:
+    """The curves of the trials whose method samples with a temperature (not DARTS's softmax)."""
+    if "method" in data.curves:
+        methods = data.curves["method"]
+    else:
+        methods = pd.Series(data.kind.settings(data.study).get("method", "snas"), index=data.curves.index)
+    uses = {name: METHODS[name].uses_temperature for name in methods.dropna().unique() if name in METHODS}
+    return data.curves[methods.map(uses).fillna(True).astype(bool)]
+
+
 def plot_trajectories(data: PlotInput) -> Plot | None:
     """Temperature (and the resource cost, when a penalty is on) per epoch for every trial."""
     if not len(data.curves) or "temperature" not in data.curves:
         return None
     hue = _hue(data)
+    tempered = _tempered(data)
     penalty = "cost" in data.curves and _penalty_on(data.study)
-    panels = [("temperature", "temperature τ")] + ([("cost", "resource cost")] if penalty else [])
+    panels = ([("temperature", "temperature τ", tempered)] if len(tempered) else []) + (
+        [("cost", "resource cost", data.curves)] if penalty else [])
+    if not panels:
+        return None
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
     last_epoch = int(data.curves["training_iteration"].max())
-    for ax, (metric, label) in zip(axes[0], panels):
-        sns.lineplot(data=data.curves, x="training_iteration", y=metric, hue=hue, units="trial_id",
+    for ax, (metric, label, curves) in zip(axes[0], panels):
+        sns.lineplot(data=curves, x="training_iteration", y=metric, hue=hue, units="trial_id",
                      estimator=None, ax=ax, legend=ax is axes[0][-1], palette=_ordered_palette(data.curves[hue]))
         ax.set_xlabel("epoch")
         _epoch_axis(ax, last_epoch)
         ax.set_ylabel(label)
-    axes[0][0].set_yscale("log")
-    _readable_log_ticks(axes[0][0].yaxis, pd.to_numeric(data.curves["temperature"], errors="coerce"))
+    if panels[0][0] == "temperature":
+        axes[0][0].set_yscale("log")
+        _readable_log_ticks(axes[0][0].yaxis, pd.to_numeric(tempered["temperature"], errors="coerce"))
     if axes[0][-1].get_legend() is not None:
         sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
-    title = "temperature and resource-cost trajectories" if len(panels) > 1 else "temperature per epoch"
-    fig.suptitle(title)
-    what = "temperature (log scale) and resource cost" if len(panels) > 1 else "temperature (log scale)"
-    return Plot(_save(fig, data.folder, "trajectories"), f"{what} per epoch; colour: {hue}")
+    shown = [name for name, _, _ in panels]
+    what = " and ".join({"temperature": "temperature (log scale)", "cost": "resource cost"}[name] for name in shown)
+    fig.suptitle(f"{what.replace(' (log scale)', '')} per epoch")
+    untempered = data.curves["trial_id"].nunique() - tempered["trial_id"].nunique()
+    note = (f"; the temperature of the {untempered} DARTS-like trial(s) is not drawn (their softmax has none)"
+            if untempered and "temperature" in shown else "")
+    return Plot(_save(fig, data.folder, "trajectories"), f"{what} per epoch; colour: {hue}{note}")
 
 
 HEALTH_METRICS = (
@@ -458,13 +477,11 @@ def plot_health(data: PlotInput) -> Plot | None:
             ax.set_ylim(0, 1.05)
     for ax in list(axes.flat)[len(present):]:
         ax.set_visible(False)
-    legend = axes.flat[0].get_legend()
-    if legend is not None:
-        legend.set_title(hue)
-        for text in legend.get_texts():
-            text.set_fontsize(8)
     fig.suptitle("search health per epoch, one line per trial")
     fig.tight_layout()
+    if axes.flat[0].get_legend() is not None:
+        sns.move_legend(axes.flat[0], "upper left", bbox_to_anchor=(2.25 if columns == 2 else 1.05, 1), title=hue,
+                        frameon=False, fontsize=8)
     return Plot(_save(fig, data.folder, "health"),
                 "search health per epoch: " + "; ".join(label for _, label in present) + f"; colour: {hue}")
 

@@ -11,7 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from harness.analysis.plots import Plot, PlotInput, draw_plots
-from harness.analysis.replicates import factor_columns, paired_comparisons, replicate_table, seed_columns
+from harness.analysis.replicates import (
+    INTERVAL,
+    factor_columns,
+    paired_comparisons,
+    replicate_table,
+    seed_columns,
+)
 from harness.analysis.results import StudyResults, load_results
 from harness.analysis.scale import Scale, study_scales
 from harness.analysis.tables import (
@@ -92,11 +98,35 @@ class AnalysisSummary:
             lines.append(f"genotype: {top['genotype']}")
         else:
             lines.append(f"no trial has reported {self.metric} yet")
+        lines += self._replicate_lines()
         tables = ", ".join(["trials.csv", "curves.csv", BEST_FILE,
                             *(f"{name}.csv" for name in self.tables)])
         lines.append(f"tables: {self.path / ANALYSIS_DIR} ({tables})")
         lines.append(f"plots:  {self.path / PLOTS_DIR} ({len(self.plots)} plots)")
         return "\n".join(lines)
+
+
+    def _replicate_lines(self, most: int = 6) -> list[str]:
+        """The mean over seeds per setting and the paired verdicts, when seeds vary."""
+        table = self.tables.get("replicates")
+        if table is None or not seed_columns(self.results.study) or not 0 < len(table) <= most:
+            return []
+        factors = [c for c in table.columns if c not in REPLICATE_COLUMNS]
+        groups = []
+        for _, row in table.iterrows():
+            name = ", ".join(f"{f}={row[f]}" for f in factors) or "all"
+            interval = (f" [{row['ci95_low']:.2f}, {row['ci95_high']:.2f}]" if not math.isnan(row["ci95_low"])
+                        else " (no interval)")
+            groups.append(f"{name} {row['mean']:.2f}{interval}, best {row['best']:.2f} (n={int(row['n'])})")
+        lines = [f"mean {self.metric} over seeds, {INTERVAL}: " + "; ".join(groups)]
+        paired = self.tables.get("paired")
+        if paired is not None:
+            lines += [f"paired {row['level_a']} - {row['level_b']}: {row['mean_difference']:+.2f} "
+                      f"(p = {row['p_paired_t']:.2g}), {row['verdict']}" for _, row in paired.iterrows()]
+        return lines
+
+
+REPLICATE_COLUMNS = ("n", "mean", "sd", "ci95_low", "ci95_high", "best", "stopped_left_out")
 
 
 def _write_table(table: pd.DataFrame, stem: Path) -> None:

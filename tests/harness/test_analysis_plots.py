@@ -107,3 +107,21 @@ def test_distinct_genotypes_per_setting():
         3, 2, "aa", 2]
     assert table.loc["(all)", ["trials", "distinct_genotypes"]].tolist() == [4, 3]
     assert distinct_genotypes(trials.drop(columns=["genotype_id"]), ["method"]).empty
+
+
+def test_the_summary_gives_the_mean_over_seeds_of_the_finished_trials(tmp_path):
+    from study_folders import write_study_folder
+
+    from harness.analysis import write_analysis
+
+    # Seeds 0 and 1 finished at 89.99 and 78.72; seed 2 stopped after one epoch and is left out.
+    # sd = 11.27 / sqrt 2; t(0.975, 1 df) = 12.7062: half width 12.7062 * 11.27 / 2 = 71.60.
+    summary = write_analysis(write_study_folder(tmp_path), plots=False)
+    row = summary.tables["replicates"].iloc[0]
+    assert (row["n"], row["stopped_left_out"]) == (2, 1)
+    assert row["ci95_high"] == pytest.approx(84.355 + 12.706204736 * 11.27 / 2)
+    line = next(line for line in summary.describe().splitlines() if line.startswith("mean "))
+    assert line == (f"mean search_val_acc over seeds, 95% Student-t interval: all {row['mean']:.2f} "
+                    f"[{row['ci95_low']:.2f}, {row['ci95_high']:.2f}], best 89.99 (n=2)")
+    assert (summary.path / "analysis" / "replicates.csv").is_file()
+    assert not (summary.path / "analysis" / "paired.csv").exists()  # no factor besides the seed

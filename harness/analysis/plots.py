@@ -369,17 +369,20 @@ def plot_heatmap(data: PlotInput) -> Plot | None:
 
 
 def _readable_log_ticks(axis: Any, values: pd.Series) -> None:
-    """Ticks at 1, 2 and 5 × powers of ten within the data, labelled as plain numbers."""
+    """Ticks at 1, 2 and 5 × powers of ten and at both ends of the data (two significant
+    digits), none crowding another, labelled as plain numbers (0.5, not 5×10⁻¹)."""
     positive = values[values > 0]
     if not len(positive):
         return
     low, high = float(positive.min()), float(positive.max())
-    ticks = [m * 10.0**e for e in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1)
-             for m in (1, 2, 5)]
-    inside = [t for t in ticks if low / 1.05 <= t <= high * 1.05]
-    if len(inside) < 2:
-        inside = sorted({low, high})
-    axis.set_major_locator(FixedLocator(inside))
+    ends = [float(f"{low:.2g}"), float(f"{high:.2g}")]
+    decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+    steps = [m * 10.0**e for e in decades for m in (1, 2, 5) if low <= m * 10.0**e <= high]
+    ticks = list(ends)
+    for tick in steps:
+        if all(max(tick, t) / min(tick, t) >= 1.4 for t in ticks):
+            ticks.append(tick)
+    axis.set_major_locator(FixedLocator(sorted(set(ticks))))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_locator(NullLocator())
 
@@ -503,6 +506,7 @@ def plot_asha_rungs(data: PlotInput) -> Plot | None:
     counts = [int((data.trials["epochs"] >= r).sum()) for r in rungs]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     ax.bar([str(r) for r in rungs], counts, color="tab:blue")
+    ax.set_ylim(0, max(counts) * 1.15 + 0.5)  # room for the counts above the bars
     for i, c in enumerate(counts):
         ax.text(i, c, str(c), ha="center", va="bottom")
     ax.set_xlabel("rung (epochs)")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis.optuna_trials import optuna_trial_numbers
-from harness.analysis.replicates import replicate_table
+from harness.analysis.replicates import replicate_table, summarize
 from harness.analysis.results import StudyResults, TrialRecord
 from snas.spaces import genotype_from_dict
 
@@ -132,17 +132,18 @@ def _jsonable(value: Any) -> bool:
 
 def retrain_comparison(table: pd.DataFrame, source: dict[str, Any] | None) -> pd.DataFrame:
     """Per retrained genotype: the score its search reported and the retrained accuracies
-    (mean and standard deviation over seeds), with parameters and MACs."""
+    over its seeds (mean, standard deviation and 95% t-interval), with parameters and MACs."""
     if not len(table) or "arch" not in table:
         return pd.DataFrame()
     grouped = table.groupby("arch", sort=False)
-    out = pd.DataFrame({
-        "seeds": grouped.size(),
-        "val_acc_mean": grouped["final_val_acc"].mean(), "val_acc_std": grouped["final_val_acc"].std(),
-        "test_acc_mean": grouped["final_test_acc"].mean(), "test_acc_std": grouped["final_test_acc"].std(),
-        "params_m": grouped["params_m"].first(), "macs_m": grouped["macs_m"].first(),
-        "genotype": grouped["genotype"].first(),
-    })
+    columns: dict[str, Any] = {"seeds": grouped.size()}
+    for metric in ("val_acc", "test_acc"):
+        summaries = {arch: summarize(values) for arch, values in grouped[f"final_{metric}"]}
+        for suffix, field in (("mean", "mean"), ("std", "sd"), ("ci95_low", "low"), ("ci95_high", "high")):
+            columns[f"{metric}_{suffix}"] = pd.Series({arch: getattr(s, field) for arch, s in summaries.items()})
+    columns.update({"params_m": grouped["params_m"].first(), "macs_m": grouped["macs_m"].first(),
+                    "genotype": grouped["genotype"].first()})
+    out = pd.DataFrame(columns).rename_axis("arch")
     scores = (source or {}).get("scores", {})
     out.insert(0, "searched_score", [scores.get(label, math.nan) for label in out.index])
     return out.reset_index()

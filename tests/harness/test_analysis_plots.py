@@ -125,3 +125,15 @@ def test_the_summary_gives_the_mean_over_seeds_of_the_finished_trials(tmp_path):
                     f"[{row['ci95_low']:.2f}, {row['ci95_high']:.2f}], best 89.99 (n=2)")
     assert (summary.path / "analysis" / "replicates.csv").is_file()
     assert not (summary.path / "analysis" / "paired.csv").exists()  # no factor besides the seed
+
+
+def test_the_retrain_comparison_gives_each_genotypes_interval_over_seeds():
+    from harness.analysis.tables import retrain_comparison
+
+    trials = _trials([{"arch": "A", "final_val_acc": v, "final_test_acc": v - 1, "params_m": 0.1, "macs_m": 1.0}
+                      for v in (1.0, 2.0, 3.0)] + [{"arch": "B", "final_val_acc": 5.0, "final_test_acc": 4.0,
+                                                     "params_m": 0.2, "macs_m": 2.0}])
+    table = retrain_comparison(trials, {"scores": {"A": 70.0}}).set_index("arch")
+    assert table.loc["A", ["seeds", "searched_score", "val_acc_mean", "val_acc_std"]].tolist() == [3, 70.0, 2.0, 1.0]
+    assert table.loc["A", "test_acc_ci95_high"] == pytest.approx(1.0 + 4.302652729749464 / 3 ** 0.5)
+    assert table.loc["B", "seeds"] == 1 and pd.isna(table.loc["B", "val_acc_ci95_low"])

@@ -99,6 +99,13 @@ class AnalysisSummary:
         else:
             lines.append(f"no trial has reported {self.metric} yet")
         lines += self._replicate_lines()
+        genotypes = self.tables.get("genotypes")
+        if genotypes is not None:
+            overall = genotypes.iloc[-1]
+            repeats = (f"{overall['most_frequent']} found by {overall['its_trials']}" if overall["its_trials"] > 1
+                       else "each found once")
+            lines.append(f"{overall['distinct_genotypes']} distinct genotypes among {overall['trials']} trials "
+                         f"({repeats}; per setting: genotypes.csv)")
         tables = ", ".join(["trials.csv", "curves.csv", BEST_FILE,
                             *(f"{name}.csv" for name in self.tables)])
         lines.append(f"tables: {self.path / ANALYSIS_DIR} ({tables})")

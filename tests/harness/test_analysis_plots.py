@@ -107,6 +107,8 @@ def test_distinct_genotypes_per_setting():
         3, 2, "aa", 2]
     assert table.loc["(all)", ["trials", "distinct_genotypes"]].tolist() == [4, 3]
     assert distinct_genotypes(trials.drop(columns=["genotype_id"]), ["method"]).empty
+    assert distinct_genotypes(trials, []).to_dict("records") == [
+        {"trials": 4, "distinct_genotypes": 3, "most_frequent": "aa", "its_trials": 2}]
 
 
 def test_the_summary_gives_the_mean_over_seeds_of_the_finished_trials(tmp_path):

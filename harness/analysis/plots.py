@@ -161,8 +161,9 @@ def _group_labels(table: pd.DataFrame, others: list[str]) -> pd.Series:
     return table[others].apply(lambda row: ", ".join(f"{k}={v}" for k, v in row.items()), axis=1)
 
 
-def _colours(labels: pd.Series) -> dict[str, Any]:
-    levels = sorted(labels.unique())
+def _colours(table: pd.DataFrame, others: list[str], labels: pd.Series) -> dict[str, Any]:
+    """A colour per label, in the order of the settings' values (τ0 = 2 before τ0 = 10)."""
+    levels = list(labels.loc[table.sort_values(others).index].unique()) if others else list(labels.unique())
     return dict(zip(levels, sns.color_palette("deep" if len(levels) <= 10 else "husl", len(levels))))
 
 
@@ -222,7 +223,7 @@ def plot_final_vs_setting(data: PlotInput) -> list[Plot]:
         others = [f for f in data.factors if f != name]
         labels = _group_labels(data.trials, others)
         fig, ax = plt.subplots(figsize=(6.4 if others else 5.5, 3.9))
-        for label, colour in _colours(labels).items():
+        for label, colour in _colours(data.trials, others, labels).items():
             group = data.trials[labels == label]
             _runs(ax, group[name], group, colour)
             table = replicate_table(group, [name], data.study.objective.mode).dropna(subset=["mean"])
@@ -249,7 +250,7 @@ def plot_levels(data: PlotInput) -> list[Plot]:
             continue
         others = [f for f in data.factors if f != name]
         labels = _group_labels(data.trials, others)
-        colours = _colours(labels)
+        colours = _colours(data.trials, others, labels)
         levels = sorted(data.trials[name].dropna().unique(), key=str)
         position = {level: i for i, level in enumerate(levels)}
         fig, ax = plt.subplots(figsize=(max(4.5, 1.4 * len(levels) + 1.5) + (2 if others else 0), 4))

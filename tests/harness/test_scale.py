@@ -32,3 +32,10 @@ def test_a_study_varying_the_data_names_each_input(tmp_path):
     scales = study_scales(study, [{"data.synthetic.image_size": 8}, {"data.synthetic.image_size": 16}])
     assert describe_scales(scales["child_"]) == ("3 cells × C=4, 3×8×8 input, 4 classes or "
                                                  "3 cells × C=4, 3×16×16 input, 4 classes")
+
+
+def test_a_malformed_input_is_refused_in_one_line(capsys):
+    for bad, says in (("3x8", "--input must be CxHxW"), ("1x8x9", "--input must be square")):
+        assert main(["profile", "DARTS_V2", "--input", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"snas-study: error: {says}") and err.count("\n") == 1

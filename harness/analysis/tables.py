@@ -208,17 +208,17 @@ def random_baseline(trials: pd.DataFrame, mode: str = "max") -> pd.DataFrame:
 
 
 def distinct_genotypes(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
-    """Per combination of ``factors`` (and over all trials): how many trials ran, how many
+    """Per combination of ``factors`` (and, last, over all trials): how many trials ran, how many
     distinct genotypes they derived (by canonical hash), and the most frequent one.  Empty
     when the trials carry no ``genotype_id``."""
     if "genotype_id" not in trials or not trials["genotype_id"].notna().any():
         return pd.DataFrame()
-    groups = list(trials.groupby(factors, sort=True, dropna=False)) if factors else []
+    groups = [(key if isinstance(key, tuple) else (key,), "setting", group)
+              for key, group in trials.groupby(factors, sort=True, dropna=False)] if factors else []
     rows = []
-    for key, group in [*groups, ("(all)", trials)]:
-        key = key if isinstance(key, tuple) else (key,) * len(factors)
+    for key, scope, group in [*groups, ((None,) * len(factors), "all trials", trials)]:
         counts = group["genotype_id"].value_counts()
-        rows.append({**dict(zip(factors, key)), "trials": len(group), "distinct_genotypes": len(counts),
+        rows.append({**dict(zip(factors, key)), "scope": scope, "trials": len(group), "distinct_genotypes": len(counts),
                      "most_frequent": counts.index[0] if len(counts) else None,
                      "its_trials": int(counts.iloc[0]) if len(counts) else 0})
     return pd.DataFrame(rows)

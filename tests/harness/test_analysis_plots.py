@@ -3,6 +3,8 @@ fabricated trials tables (no Ray, no training)."""
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pytest
 from study_helpers import tiny_study
@@ -102,13 +104,16 @@ def test_each_searched_genotype_is_ranked_among_the_random_ones():
 def test_distinct_genotypes_per_setting():
     trials = _trials([{"method": m, "genotype_id": g, "score": 1.0}
                       for m, g in (("snas", "aa"), ("snas", "aa"), ("snas", "bb"), ("gdas", "cc"))])
-    table = distinct_genotypes(trials, ["method"]).set_index("method")
-    assert table.loc["snas", ["trials", "distinct_genotypes", "most_frequent", "its_trials"]].tolist() == [
-        3, 2, "aa", 2]
-    assert table.loc["(all)", ["trials", "distinct_genotypes"]].tolist() == [4, 3]
+    table = distinct_genotypes(trials, ["method"])
+    assert table.drop(columns=["method"]).to_dict("records") == [
+        {"scope": "setting", "trials": 1, "distinct_genotypes": 1, "most_frequent": "cc", "its_trials": 1},
+        {"scope": "setting", "trials": 3, "distinct_genotypes": 2, "most_frequent": "aa", "its_trials": 2},
+        {"scope": "all trials", "trials": 4, "distinct_genotypes": 3, "most_frequent": "aa", "its_trials": 2}]
+    assert table["method"].tolist()[:2] == ["gdas", "snas"] and pd.isna(table["method"].iloc[2])
+    table.to_parquet(io.BytesIO())  # the overall row keeps the setting's column type
     assert distinct_genotypes(trials.drop(columns=["genotype_id"]), ["method"]).empty
     assert distinct_genotypes(trials, []).to_dict("records") == [
-        {"trials": 4, "distinct_genotypes": 3, "most_frequent": "aa", "its_trials": 2}]
+        {"scope": "all trials", "trials": 4, "distinct_genotypes": 3, "most_frequent": "aa", "its_trials": 2}]
 
 
 def test_the_summary_gives_the_mean_over_seeds_of_the_finished_trials(tmp_path):

@@ -91,10 +91,11 @@ class PlotInput:
         return bool((~finished(self.trials)).any())
 
     def interval_note(self) -> str:
-        """What a mean's bar is, or why there is none."""
+        """What the dots and diamonds of a plot over settings are (a caption's start)."""
         if not self.seeds:
-            return "one run per setting (no seed varies): no interval"
-        return f"mean over seeds ({', '.join(self.seeds)}) with its {INTERVAL} (no bar where n = 1)"
+            return "dots = runs, one per setting (no seed varies, so no mean over seeds and no interval)"
+        return (f"dots = runs; diamonds = the mean over seeds ({', '.join(self.seeds)}) with its {INTERVAL} "
+                f"(none where n = 1)")
 
 
 def _save(fig: plt.Figure, folder: Path, name: str) -> Path:
@@ -177,11 +178,19 @@ def _runs(ax: plt.Axes, x: Any, table: pd.DataFrame, colour: Any) -> None:
 
 
 def _mean_bars(ax: plt.Axes, x: Any, table: pd.DataFrame, colour: Any, label: str | None, line: bool) -> None:
-    """Means with their t-interval as error bars (none where n = 1)."""
-    low = (table["mean"] - table["ci95_low"]).fillna(0).to_numpy(float)
-    high = (table["ci95_high"] - table["mean"]).fillna(0).to_numpy(float)
-    ax.errorbar(x, table["mean"], yerr=[low, high], color=colour, marker="D", ms=6, capsize=4, lw=1.6,
-                linestyle="-" if line else "none", label=label, zorder=4)
+    """Means with their t-interval as error bars, where there are at least two runs (one run is
+    its own dot); ``line`` joins the means."""
+    xs, means = np.asarray(x, dtype=float), table["mean"].to_numpy(float)
+    replicated = (table["n"] >= 2).to_numpy()
+    if line:
+        ax.plot(xs, means, color=colour, lw=1.6, label=label, zorder=2)
+    elif not replicated.any() and label:
+        ax.scatter([], [], color=colour, s=22, label=label)  # the legend entry of its dots
+    if replicated.any():
+        low = (table["mean"] - table["ci95_low"]).to_numpy(float)[replicated]
+        high = (table["ci95_high"] - table["mean"]).to_numpy(float)[replicated]
+        ax.errorbar(xs[replicated], means[replicated], yerr=[low, high], color=colour, marker="D", ms=6,
+                    capsize=4, lw=1.6, linestyle="none", label=None if line else label, zorder=4)
 
 
 def _numeric_axis(ax: plt.Axes, name: str, values: list[float]) -> None:
@@ -235,7 +244,7 @@ def plot_final_vs_setting(data: PlotInput) -> list[Plot]:
         _legend_notes(ax, data)
         colour_note = f"; colour: {', '.join(others)}" if others else ""
         plots.append(Plot(_save(fig, data.folder, f"score_vs_{name}"),
-                          f"final {data.metric} against {name}: dots = runs; diamonds = {data.interval_note()}"
+                          f"final {data.metric} against {name}: {data.interval_note()}"
                           f"{colour_note}{_budget_note(data)}"))
     return plots
 
@@ -262,12 +271,13 @@ def plot_levels(data: PlotInput) -> list[Plot]:
             rank = group.groupby(name, sort=False).cumcount().to_numpy(float)
             size = group.groupby(name, sort=False)[name].transform("size").to_numpy(float)
             jitter = ((rank + 0.5) / size - 0.5) * 0.35 * width  # the runs side by side, left of their mean
-            _runs(ax, group[name].map(position).to_numpy(float) + offset - 0.2 * width + jitter, group, colour)
+            shift = 0.2 * width if data.seeds else 0.0  # runs left of their mean; without seeds a run is its mean
+            _runs(ax, group[name].map(position).to_numpy(float) + offset - shift + jitter, group, colour)
             table = replicate_table(group, [name], mode)
             for _, row in table.iterrows():
                 counts[row[name]].append(str(row["n"]))
             table = table.dropna(subset=["mean"])
-            _mean_bars(ax, table[name].map(position).to_numpy(float) + offset + 0.2 * width, table, colour,
+            _mean_bars(ax, table[name].map(position).to_numpy(float) + offset + shift, table, colour,
                        label if others else None, line=False)
         ax.set_xticks(range(len(levels)), [f"{level}\n(n = {', '.join(counts[level])})" for level in levels])
         ax.set_xlim(-0.6, len(levels) - 0.4)
@@ -277,7 +287,7 @@ def plot_levels(data: PlotInput) -> list[Plot]:
         _legend_notes(ax, data)
         colour_note = f"; colour: {', '.join(others)}" if others else ""
         plots.append(Plot(_save(fig, data.folder, f"levels_{name}"),
-                          f"final {data.metric} by {name}: dots = runs; diamonds = {data.interval_note()}; "
+                          f"final {data.metric} by {name}: {data.interval_note()}; "
                           f"n = finished runs per level{colour_note}{_budget_note(data)}; "
                           f"the numbers are in analysis/replicates.csv, the paired differences in paired.csv"))
     return plots

@@ -78,7 +78,7 @@ def test_asha_stopped_runs_are_marked_and_left_out_of_the_heatmap_means(tmp_path
                              "search.temperature.anneal_rate": {"grid": [0.6, 0.9]}}, trials, _curves(trials))
     assert "stopped early by ASHA" in plots["heatmap_tau0_anneal_rate"]
     assert "hollow markers: stopped early by ASHA" in plots["score_vs_tau0"]
-    assert "one run per setting (no seed varies): no interval" in plots["score_vs_tau0"]
+    assert "one per setting (no seed varies, so no mean over seeds and no interval)" in plots["score_vs_tau0"]
 
 
 def test_the_replicates_and_paired_tables_of_a_method_seed_study(tmp_path, method_seed_trials):

@@ -144,3 +144,17 @@ def test_the_retrain_comparison_gives_each_genotypes_interval_over_seeds():
     assert table.loc["A", ["seeds", "searched_score", "val_acc_mean", "val_acc_std"]].tolist() == [3, 70.0, 2.0, 1.0]
     assert table.loc["A", "test_acc_ci95_high"] == pytest.approx(1.0 + 4.302652729749464 / 3 ** 0.5)
     assert table.loc["B", "seeds"] == 1 and pd.isna(table.loc["B", "val_acc_ci95_low"])
+
+
+def test_a_retrain_with_random_genotypes_gets_the_random_baseline_plot(tmp_path):
+    runs = [("DARTS_V2", "searched", 90.0), ("DARTS_V2", "searched", 92.0), ("DARTS_V1", "random", 80.0),
+            ("DARTS_V1", "random", 84.0), ("SNAS_mild", "random", 95.0), ("SNAS_mild", "random", 93.0)]
+    trials = _trials([{"arch": arch, "origin": origin, "seed": i % 2, "score": score, "params_m": 0.2, "macs_m": 2.0}
+                      for i, (arch, origin, score) in enumerate(runs)])
+    study = validate_study(tiny_study("r", tmp_path, kind="retrain", space={
+        "retrain.settings.genotype": {"grid": ["DARTS_V2", "DARTS_V1", "SNAS_mild"]},
+        "retrain.settings.seed": {"grid": [0, 1]}}))
+    plots = {plot.path.stem: plot.caption for plot in draw_plots(
+        PlotInput(study, trials, pd.DataFrame(columns=["trial_id", "training_iteration"]), "val_acc", tmp_path / "p"))}
+    assert "ranks among the random ones" in plots["random_baseline"]
+    assert "levels_arch" in plots  # each genotype's mean over its seeds

@@ -209,6 +209,12 @@ def _numeric_axis(ax: plt.Axes, name: str, values: list[float]) -> None:
             ax.tick_params(axis="x", labelrotation=45)
 
 
+def _percent_limits(ax: plt.Axes) -> None:
+    """Keep an accuracy axis within 0-100 %: a t-interval knows no bounds, the reader does."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, -1.0), min(high, 101.0))
+
+
 def _legend_notes(ax: plt.Axes, data: PlotInput) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if data.any_stopped:
@@ -238,6 +244,7 @@ def plot_final_vs_setting(data: PlotInput) -> list[Plot]:
             table = replicate_table(group, [name], data.study.objective.mode).dropna(subset=["mean"])
             _mean_bars(ax, table[name], table, colour, label if others else None, line=True)
         _numeric_axis(ax, name, sorted(data.trials[name].dropna().unique()))
+        _percent_limits(ax)
         ax.set_xlabel(name)
         ax.set_ylabel(f"{data.metric} (%)")
         ax.set_title(f"{data.metric} vs {name}")
@@ -281,6 +288,7 @@ def plot_levels(data: PlotInput) -> list[Plot]:
                        label if others else None, line=False)
         ax.set_xticks(range(len(levels)), [f"{level}\n(n = {', '.join(counts[level])})" for level in levels])
         ax.set_xlim(-0.6, len(levels) - 0.4)
+        _percent_limits(ax)
         ax.set_xlabel(name)
         ax.set_ylabel(f"{data.metric} (%)")
         ax.set_title(f"{data.metric} by {name}")
@@ -554,23 +562,27 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
         return None
     fig, ax = plt.subplots(figsize=(6.8, 4.2))
     colours = {"searched": "tab:red", "random": "tab:gray"}
+    ranks = []
     for position, origin in enumerate(("searched", "random")):
         genotypes = table[table["origin"] == origin].reset_index(drop=True)
-        offsets = np.linspace(-0.3, 0.3, len(genotypes)) if len(genotypes) > 1 else np.zeros(1)
+        offsets = np.linspace(-0.28, 0.28, len(genotypes)) if len(genotypes) > 1 else np.zeros(1)
+        width = 0.56 / max(1, len(genotypes))
         for offset, (_, row) in zip(offsets, genotypes.iterrows()):
             runs = data.trials[data.trials["arch"] == row["arch"]]
-            _runs(ax, np.full(len(runs), position + offset), runs, colours[origin])
-            _mean_bars(ax, [position + offset], pd.DataFrame([row]), colours[origin], None, line=False)
+            _runs(ax, np.full(len(runs), position + offset - 0.25 * width), runs, colours[origin])
+            _mean_bars(ax, [position + offset + 0.1 * width], pd.DataFrame([row]), colours[origin], None, line=False)
             if origin == "searched":
-                ax.annotate(f"{row['arch']}: {row['rank_among_random']}", (position + offset, row["mean"]),
-                            xytext=(8, 0), textcoords="offset points", fontsize=8, va="center")
+                ranks.append(f"{row['arch']}: {row['rank_among_random']}")
         overall = summarize(genotypes["mean"], data.study.objective.mode)
         if overall.n >= 2:
             ax.errorbar([position + 0.42], [overall.mean], yerr=[[overall.mean - overall.low],
                                                                   [overall.high - overall.mean]],
                         color="black", marker="s", ms=7, capsize=5, lw=2, zorder=5)
-    ax.set_xticks([0, 1], [f"{origin}\n({(table['origin'] == origin).sum()} genotypes)"
-                           for origin in ("searched", "random")])
+    _percent_limits(ax)
+    ax.text(0.02, 0.02, "\n".join(ranks), transform=ax.transAxes, fontsize=8, va="bottom",
+            bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
+    counts = {origin: int((table["origin"] == origin).sum()) for origin in ("searched", "random")}
+    ax.set_xticks([0, 1], [f"{origin}\n({n} genotype{'s' if n != 1 else ''})" for origin, n in counts.items()])
     ax.set_xlim(-0.6, 1.8)
     ax.set_ylabel(f"retrained {data.metric} (%)")
     ax.set_title("searched against random genotypes of the same space")

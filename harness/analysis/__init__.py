@@ -127,9 +127,17 @@ class AnalysisSummary:
             groups.append(f"{name} {row['mean']:.2f}{interval}, best {row['best']:.2f} (n={int(row['n'])})")
         lines = [f"mean {self.metric} over seeds, {INTERVAL}: " + "; ".join(groups)]
         paired = self.tables.get("paired")
-        if paired is not None:
+        if paired is not None and len(paired) <= 3:
             lines += [f"paired {row['level_a']} - {row['level_b']}: {row['mean_difference']:+.2f} "
                       f"(p = {row['p_paired_t']:.2g}), {row['verdict']}" for _, row in paired.iterrows()]
+        elif paired is not None:
+            significant = int(paired["verdict"].str.startswith("significant").sum())
+            lines.append(f"paired differences: {significant} of {len(paired)} pairs of levels significant at the "
+                         f"5% level (paired.csv)")
+        baseline = self.tables.get("random_baseline")
+        if baseline is not None:
+            lines += [f"searched {row['arch']}: {row['rank_among_random']} by mean {self.metric}"
+                      for _, row in baseline[baseline["origin"] == "searched"].iterrows()]
         return lines
 
 

@@ -577,10 +577,13 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
         if overall.n >= 2:
             ax.errorbar([position + 0.42], [overall.mean], yerr=[[overall.mean - overall.low],
                                                                   [overall.high - overall.mean]],
-                        color="black", marker="s", ms=7, capsize=5, lw=2, zorder=5)
+                        color="black", marker="s", ms=7, capsize=5, lw=2, zorder=5,
+                        label="mean over the genotypes" if position else None)
     _percent_limits(ax)
-    ax.text(0.02, 0.02, "\n".join(ranks), transform=ax.transAxes, fontsize=8, va="bottom",
-            bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9})
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    ax.text(1.02, 0.0, "rank by mean, among the random:\n" + "\n".join(ranks), transform=ax.transAxes,
+            fontsize=8, va="bottom")
     counts = {origin: int((table["origin"] == origin).sum()) for origin in ("searched", "random")}
     ax.set_xticks([0, 1], [f"{origin}\n({n} genotype{'s' if n != 1 else ''})" for origin, n in counts.items()])
     ax.set_xlim(-0.6, 1.8)

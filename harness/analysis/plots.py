@@ -544,13 +544,19 @@ def plot_retrain_vs_search(data: PlotInput) -> Plot | None:
     if not len(table):
         return None
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    sns.scatterplot(data=table, x="searched", y="score", hue="arch", size="params_m", sizes=(40, 220), ax=ax)
+    # The size in the legend, not as dot areas: seaborn scales areas from the smallest to the
+    # largest, so two cells of 0.045M and 0.049M parameters would look five times apart.
+    table["genotype (params)"] = [f"{arch} ({params:.3g}M)" for arch, params in zip(table["arch"], table["params_m"])]
+    sns.scatterplot(data=table, x="searched", y="score", hue="genotype (params)", s=60, ax=ax)
     ax.set_xlabel(f"searched {source.get('metric', 'accuracy')} (%)")
     ax.set_ylabel(f"retrained {data.metric} (%)")
-    ax.set_title("retrained vs searched accuracy (size: parameters in M)")
-    ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    ax.set_title("retrained vs searched accuracy")
+    ax.legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False, title="genotype (parameters)",
+              title_fontsize=8)
+    counted = scale_note(data, "")
     return Plot(_save(fig, data.folder, "retrain_vs_search"),
-                "retrained accuracy of each genotype (and seed) against the accuracy its search reported")
+                "retrained accuracy of each genotype (and seed) against the accuracy its search reported; "
+                f"parameters in M{' ' + counted if counted else ''}")
 
 
 def plot_random_baseline(data: PlotInput) -> Plot | None:

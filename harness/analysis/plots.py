@@ -371,6 +371,7 @@ def plot_heatmap(data: PlotInput) -> Plot | None:
     for i, j in np.argwhere(means.notna().to_numpy()):
         text[i, j] = f"{means.iat[i, j]:.1f}" + (f"\nn={counts.iat[i, j]}" if data.seeds else "")
     sns.heatmap(means, annot=text, fmt="", cmap="viridis", ax=ax, cbar_kws={"label": f"mean {data.metric} (%)"})
+    ax.tick_params(axis="y", labelrotation=0)  # "reparametrization" read sideways otherwise
     hatched = np.argwhere(means.isna().to_numpy() & early.notna().to_numpy())
     for i, j in hatched:  # out of the colour scale: a shorter budget's score
         ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor="0.93", hatch="//", edgecolor="0.8", lw=0))

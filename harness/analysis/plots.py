@@ -133,8 +133,10 @@ def _epoch_axis(ax: plt.Axes, last_epoch: int) -> None:
 
 
 def plot_curves(data: PlotInput) -> Plot | None:
-    """Accuracy per epoch, a line per trial (seed 000's Figure 1), faceted by anneal rate."""
-    metric = next((m for m in data.kind.curve_metrics if m in data.curves), None)
+    """Accuracy per epoch (the ranking one, when it is an accuracy), a line per trial (seed 000's
+    Figure 1), faceted by anneal rate."""
+    ranking = (data.metric,) if data.metric in data.curves and data.metric.endswith("_acc") else ()
+    metric = next((m for m in (*ranking, *data.kind.curve_metrics) if m in data.curves), None)
     if not len(data.curves) or metric is None:
         return None
     col = "anneal_rate" if data.has("anneal_rate") else None

@@ -163,7 +163,7 @@ def _retrain_fits() -> FitCheck:
     return check_retrain_fits
 
 
-_COMMON_PLOTS = ("final_vs_setting", "pareto", "penalty_lambda", "heatmap")
+_COMMON_PLOTS = ("final_vs_setting", "levels", "pareto", "heatmap")
 
 KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in (
     TrialKind(
@@ -181,7 +181,8 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         pareto=("eval_macs_m", "eval_params_m", " at evaluation scale"),
         curve_metrics=("search_val_acc",),
         health_accuracy="child_val_acc",
-        plots=("curves", *_COMMON_PLOTS, "trajectories", "asha_rungs", "best_cells"),
+        plots=("curves", *_COMMON_PLOTS, "trajectories", "health", "asha_rungs", "best_cells"),
+        tables=("replicates", "paired", "genotypes"),
         checkpoint_title=lambda config: (f"search ({config.get('method')} on "
                                          f"{config.get('data', {}).get('dataset')})"),
         size_settings=("eval_", "eval_layers", "eval_channels"),
@@ -195,8 +196,8 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         size_metrics=("params_m", "macs_m"),
         curve_metrics=("val_acc", "test_acc"),
         health_accuracy="test_acc",
-        plots=("curves", *_COMMON_PLOTS, "asha_rungs", "retrain_vs_search", "best_cells"),
-        tables=("retrain_vs_search",),
+        plots=("curves", *_COMMON_PLOTS, "asha_rungs", "retrain_vs_search", "random_baseline", "best_cells"),
+        tables=("retrain_vs_search", "replicates", "paired", "random_baseline"),
         checkpoint_title=lambda config: (f"retraining ({config.get('network')} network on "
                                          f"{config.get('data', {}).get('dataset')})"),
     ),

@@ -81,6 +81,13 @@ class EvalNetwork:
     channels: int
     image_size: int
     num_classes: int
+    in_channels: int = 3
+    """Channels of the input images (1 for digits): the stem's convolution counts them."""
+
+    def describe_input(self) -> str:
+        """The input in words, ``3×32×32 input, 10 classes``."""
+        side = self.image_size
+        return f"{self.in_channels}×{side}×{side} input, {self.num_classes} classes"
 
 
 EVAL_NETWORKS: Registry[EvalNetwork] = Registry("evaluation network", {

@@ -11,13 +11,24 @@ from pathlib import Path
 import pandas as pd
 
 from harness.analysis.plots import Plot, PlotInput, draw_plots
+from harness.analysis.replicates import (
+    INTERVAL,
+    factor_columns,
+    paired_comparisons,
+    replicate_table,
+    seed_columns,
+)
 from harness.analysis.results import StudyResults, load_results
+from harness.analysis.scale import Scale, study_scales
 from harness.analysis.tables import (
     Scope,
     best_trials,
     curves_table,
+    distinct_genotypes,
+    random_baseline,
     retrain_comparison,
     trials_table,
+    with_retrain_origins,
 )
 from harness.health import winner_warning
 from harness.outputs import check_study_outputs
@@ -25,10 +36,32 @@ from harness.study import Study
 from harness.studyfolder import ANALYSIS_DIR, BEST_FILE, PLOTS_DIR
 from snas.atomic import atomic_write, atomic_write_text
 
+
+def _factors(trials: pd.DataFrame, study: Study) -> list[str]:
+    return [name for name in factor_columns(study, trials) if trials[name].nunique(dropna=False) > 1]
+
+
+def _paired(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Paired comparisons between the levels of every categorical factor, when seeds pair runs up."""
+    seeds = [name for name in seed_columns(study) if name in trials]
+    factors = _factors(trials, study)
+    if not seeds:
+        return pd.DataFrame()
+    tables = [paired_comparisons(trials, name, seeds + [f for f in factors if f != name]) for name in factors
+              if not pd.api.types.is_numeric_dtype(trials[name]) or pd.api.types.is_bool_dtype(trials[name])]
+    tables = [table for table in tables if len(table)]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
 EXTRA_TABLES: dict[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] = {
     "retrain_vs_search": lambda trials, study: retrain_comparison(trials, study.source),
+    "replicates": lambda trials, study: replicate_table(trials, _factors(trials, study), study.objective.mode),
+    "paired": _paired,
+    "genotypes": lambda trials, study: distinct_genotypes(trials, _factors(trials, study)),
+    "random_baseline": lambda trials, study: random_baseline(trials, study.objective.mode),
 }
-"""Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`)."""
+"""Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`),
+each only when the study's results allow it (a paired table needs seeds that pair up)."""
 
 
 @dataclass
@@ -39,6 +72,10 @@ class AnalysisSummary:
     plots: list[Plot] = field(default_factory=list)
     metric: str = ""
     scope: Scope = "last"
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The extra tables written (:data:`EXTRA_TABLES`), by name."""
+    scales: dict[str, list[Scale]] = field(default_factory=dict)
+    """The networks the size metrics were counted on, by metric prefix."""
 
     @property
     def path(self) -> Path:
@@ -69,11 +106,50 @@ class AnalysisSummary:
                 lines.append(warning)
         else:
             lines.append(f"no trial has reported {self.metric} yet")
+        lines += self._replicate_lines()
+        genotypes = self.tables.get("genotypes")
+        if genotypes is not None:
+            overall = genotypes.iloc[-1]
+            repeats = (f"{overall['most_frequent']} found by {overall['its_trials']}" if overall["its_trials"] > 1
+                       else "each found once")
+            lines.append(f"{overall['distinct_genotypes']} distinct genotypes among {overall['trials']} trials "
+                         f"({repeats}; per setting: genotypes.csv)")
         tables = ", ".join(["trials.csv", "curves.csv", BEST_FILE,
-                            *(f"{name}.csv" for name in study.trial_kind.tables)])
+                            *(f"{name}.csv" for name in self.tables)])
         lines.append(f"tables: {self.path / ANALYSIS_DIR} ({tables})")
         lines.append(f"plots:  {self.path / PLOTS_DIR} ({len(self.plots)} plots)")
         return "\n".join(lines)
+
+
+    def _replicate_lines(self, most: int = 6) -> list[str]:
+        """The mean over seeds per setting and the paired verdicts, when seeds vary."""
+        table = self.tables.get("replicates")
+        if table is None or not seed_columns(self.results.study) or not 0 < len(table) <= most:
+            return []
+        factors = [c for c in table.columns if c not in REPLICATE_COLUMNS]
+        groups = []
+        for _, row in table.iterrows():
+            name = ", ".join(f"{f}={row[f]}" for f in factors) or "all"
+            interval = (f" [{row['ci95_low']:.2f}, {row['ci95_high']:.2f}]" if not math.isnan(row["ci95_low"])
+                        else " (no interval)")
+            groups.append(f"{name} {row['mean']:.2f}{interval}, best {row['best']:.2f} (n={int(row['n'])})")
+        lines = [f"mean {self.metric} over seeds, {INTERVAL}: " + "; ".join(groups)]
+        paired = self.tables.get("paired")
+        if paired is not None and len(paired) <= 3:
+            lines += [f"paired {row['level_a']} - {row['level_b']}: {row['mean_difference']:+.2f} "
+                      f"(p = {row['p_paired_t']:.2g}), {row['verdict']}" for _, row in paired.iterrows()]
+        elif paired is not None:
+            significant = int(paired["verdict"].str.startswith("significant").sum())
+            lines.append(f"paired differences: {significant} of {len(paired)} pairs of levels significant at the "
+                         f"5% level (paired.csv)")
+        baseline = self.tables.get("random_baseline")
+        if baseline is not None:
+            lines += [f"searched {row['arch']}: {row['rank_among_random']} by mean {self.metric}"
+                      for _, row in baseline[baseline["origin"] == "searched"].iterrows()]
+        return lines
+
+
+REPLICATE_COLUMNS = ("n", "mean", "sd", "ci95_low", "ci95_high", "best", "stopped_left_out")
 
 
 def _write_table(table: pd.DataFrame, stem: Path) -> None:
@@ -95,18 +171,23 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     metric = results.study.metric if metric is None else metric
     results.study.check_ranking_metric(metric)  # before anything is rewritten
     check_study_outputs(results.path, (ANALYSIS_DIR, PLOTS_DIR))
-    trials = trials_table(results, metric, scope)
+    trials = with_retrain_origins(trials_table(results, metric, scope), results)
     curves = curves_table(results)
     best = best_trials(trials, results, top)
     out = results.path / ANALYSIS_DIR
     _write_table(trials, out / "trials")
     _write_table(curves, out / "curves")
-    for name in results.study.trial_kind.tables:
-        _write_table(EXTRA_TABLES[name](trials, results.study), out / name)
+    extra = {name: EXTRA_TABLES[name](trials, results.study) for name in results.study.trial_kind.tables
+             if len(trials)}
+    extra = {name: table for name, table in extra.items() if len(table)}
+    for name, table in extra.items():
+        _write_table(table, out / name)
     atomic_write_text(out / BEST_FILE, json.dumps(
         {"metric": metric, "scope": scope, "partial": results.partial, "notes": results.notes, "trials": best},
         indent=2, default=_json_default) + "\n")
-    summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope)
+    scales = study_scales(results.study, [trial.config for trial in results.trials])
+    summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope, tables=extra, scales=scales)
     if plots and len(trials):
-        summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric, results.path / PLOTS_DIR, best))
+        summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric, results.path / PLOTS_DIR, best,
+                                             scales))
     return summary

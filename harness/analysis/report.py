@@ -19,6 +19,8 @@ import pandas as pd
 import yaml
 
 from harness.analysis import AnalysisSummary
+from harness.analysis.replicates import INTERVAL
+from harness.analysis.scale import SCALE_TITLES, describe_scales
 from harness.health import winner_warning
 from harness.studyfolder import REPORT_FILE, STUDY_FILE
 from snas.atomic import atomic_write_text
@@ -99,7 +101,8 @@ def _winners_section(summary: AnalysisSummary) -> str:
              f"({html.escape(summary.scope)} epoch of each trial).</p>"]
     for winner in summary.best:
         settings = [(names[k], v) for k, v in winner["config"].items() if k in names]
-        metrics = [(label, winner["metrics"][key]) for key, label in _WINNER_METRICS if key in winner["metrics"]]
+        metrics = [(_scaled(label, key, summary), winner["metrics"][key]) for key, label in _WINNER_METRICS
+                   if key in winner["metrics"]]
         block = [f'<div class="winner"><h3>#{winner["rank"]}: trial {html.escape(winner["trial_id"])}, '
                  f'{html.escape(summary.metric)} = {winner["score"]:.2f}</h3>',
                  _key_value_table(settings + metrics)]
@@ -115,6 +118,51 @@ def _winners_section(summary: AnalysisSummary) -> str:
             block.append(f'<p class="meta">checkpoint: {html.escape(str(winner["checkpoint"]))}</p>')
         parts.append("".join(block) + "</div>")
     return "".join(parts)
+
+
+def _scaled(label: str, key: str, summary: AnalysisSummary) -> str:
+    """A size metric's label with the network and input it was counted on."""
+    if not key.endswith(("params_m", "macs_m")):
+        return label
+    prefix = key.removesuffix("params_m").removesuffix("macs_m")
+    scales = summary.scales.get(prefix)
+    return f"{label} on {describe_scales(scales)}" if scales else label
+
+
+def _scales_section(summary: AnalysisSummary) -> str:
+    """Which network and input every size figure was counted on, and the command that prints it."""
+    if not summary.scales:
+        return ""
+    items = []
+    for prefix, scales in summary.scales.items():
+        commands = "; ".join(f"snas-study profile GENOTYPE {scale.profile_arguments()}" for scale in scales)
+        items.append(f"<li>{html.escape(SCALE_TITLES.get(prefix, prefix))}: {html.escape(describe_scales(scales))} "
+                     f"(<code>{html.escape(commands)}</code> prints the same figures for a genotype, "
+                     f"e.g. a trial's genotype.json)</li>")
+    return ("<h2>Sizes</h2><p>Parameters exclude the auxiliary head (DARTS convention); MACs are "
+            f"multiply-accumulates per image (the papers' FLOPs).</p><ul>{''.join(items)}</ul>")
+
+
+_COMPARISON_TABLES = (
+    ("replicates", "Score per setting over seeds",
+     f"Finished runs grouped by every varied setting except seeds: n, mean, sd, the {INTERVAL} of the mean "
+     "(none at n = 1) and the best of n; runs stopped early are left out and counted. analysis/replicates.csv."),
+    ("paired", "Paired differences between levels",
+     f"Runs of two levels that share every other setting and the seed, compared pairwise: mean difference "
+     f"(first minus second), its {INTERVAL}, the paired t-test's p. analysis/paired.csv."),
+    ("random_baseline", "Searched against random genotypes",
+     f"Each retrained genotype's mean over seeds with its {INTERVAL}, and where each searched genotype ranks "
+     "among the random genotypes of the same space (Yang et al., ICLR 2020). analysis/random_baseline.csv."),
+    ("genotypes", "Distinct genotypes",
+     "How many distinct cells (by canonical hash) the trials of each setting derived: a sweep that lands on "
+     "the same cell again and again has found less than its trial count suggests. analysis/genotypes.csv."),
+)
+
+
+def _comparisons_section(summary: AnalysisSummary) -> str:
+    parts = [f"<h3>{html.escape(title)}</h3><p>{html.escape(text)}</p>{_html_table(summary.tables[name])}"
+             for name, title, text in _COMPARISON_TABLES if name in summary.tables]
+    return f"<h2>Comparisons</h2>{''.join(parts)}" if parts else ""
 
 
 def _plots_section(summary: AnalysisSummary) -> str:
@@ -181,7 +229,9 @@ def render_report(summary: AnalysisSummary) -> str:
         f"generated {generated}</p>",
         _summary_section(summary),
         _winners_section(summary),
+        _comparisons_section(summary),
         _plots_section(summary),
+        _scales_section(summary),
         _trials_section(summary.trials, study),
         _study_section(summary.path),
     ])

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis.optuna_trials import optuna_trial_numbers
+from harness.analysis.replicates import replicate_table, summarize
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.health import collapse_stop
 from harness.study import Study
@@ -159,17 +160,93 @@ def _jsonable(value: Any) -> bool:
 
 def retrain_comparison(table: pd.DataFrame, source: dict[str, Any] | None) -> pd.DataFrame:
     """Per retrained genotype: the score its search reported and the retrained accuracies
-    (mean and standard deviation over seeds), with parameters and MACs."""
+    over its seeds (mean, standard deviation and 95% t-interval), with parameters and MACs."""
     if not len(table) or "arch" not in table:
         return pd.DataFrame()
     grouped = table.groupby("arch", sort=False)
-    out = pd.DataFrame({
-        "seeds": grouped.size(),
-        "val_acc_mean": grouped["final_val_acc"].mean(), "val_acc_std": grouped["final_val_acc"].std(),
-        "test_acc_mean": grouped["final_test_acc"].mean(), "test_acc_std": grouped["final_test_acc"].std(),
-        "params_m": grouped["params_m"].first(), "macs_m": grouped["macs_m"].first(),
-        "genotype": grouped["genotype"].first(),
-    })
+    columns: dict[str, Any] = {"seeds": grouped.size()}
+    for metric in ("val_acc", "test_acc"):
+        summaries = {arch: summarize(values) for arch, values in grouped[f"final_{metric}"]}
+        for suffix, field in (("mean", "mean"), ("std", "sd"), ("ci95_low", "low"), ("ci95_high", "high")):
+            columns[f"{metric}_{suffix}"] = pd.Series({arch: getattr(s, field) for arch, s in summaries.items()})
+    columns.update({"params_m": grouped["params_m"].first(), "macs_m": grouped["macs_m"].first(),
+                    "genotype": grouped["genotype"].first()})
+    out = pd.DataFrame(columns).rename_axis("arch")
     scores = (source or {}).get("scores", {})
     out.insert(0, "searched_score", [scores.get(label, math.nan) for label in out.index])
     return out.reset_index()
+
+
+RETRAIN_ORIGIN_KEYS = {"origin": "retrain.origin", "genotype_id": "retrain.genotype_id",
+                       "random_index": "retrain.random_index"}
+"""Columns a retrain trial's config may carry: whether its genotype was searched or sampled
+at random (``snas-study retrain --random K``), its canonical hash, its index among the random ones."""
+
+
+def _config_value(config: dict[str, Any], dotted: str) -> Any:
+    """``config[dotted]``, whether Tune stored the key flat or nested."""
+    if dotted in config:
+        return config[dotted]
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def with_retrain_origins(table: pd.DataFrame, results: StudyResults) -> pd.DataFrame:
+    """``table`` with the :data:`RETRAIN_ORIGIN_KEYS` columns its trials' configs carry (none
+    of a search study's; a column the table has already is kept as it is)."""
+    configs = {trial.trial_id: trial.config for trial in results.trials}
+    for column, key in RETRAIN_ORIGIN_KEYS.items():
+        if column in table or not len(table):
+            continue
+        values = table["trial_id"].map(lambda trial_id, key=key: _config_value(configs.get(trial_id, {}), key))
+        if values.notna().any():
+            table[column] = values
+    return table
+
+
+def random_baseline(trials: pd.DataFrame, mode: str = "max") -> pd.DataFrame:
+    """Per retrained genotype (searched or random): n seeds, mean, sd and 95% t-interval of its
+    score, and for a searched one where its mean ranks among the random genotypes' means.
+    Empty unless the study retrained both searched and random genotypes."""
+    if "origin" not in trials or "arch" not in trials or not {"searched", "random"} <= set(trials["origin"]):
+        return pd.DataFrame()
+    table = replicate_table(trials, ["arch"], mode)
+    first = trials.groupby("arch", sort=False).first()
+    table.insert(1, "origin", table["arch"].map(first["origin"]))
+    if "genotype_id" in first:
+        table.insert(2, "genotype_id", table["arch"].map(first["genotype_id"]))
+    random_means = table.loc[table["origin"] == "random", "mean"].dropna().to_numpy()
+
+    def rank(row: pd.Series) -> str:
+        if row["origin"] != "searched" or math.isnan(row["mean"]):
+            return ""
+        better = int((random_means > row["mean"]).sum() if mode == "max" else (random_means < row["mean"]).sum())
+        return (f"rank {better + 1} of {len(random_means) + 1} "
+                f"(beats {len(random_means) - better} of {len(random_means)} random)")
+
+    table["rank_among_random"] = table.apply(rank, axis=1)
+    order = {"searched": 0, "random": 1}
+    best_first = -1 if mode == "max" else 1
+    return table.sort_values(["origin", "mean"], key=lambda c: c.map(order) if c.name == "origin" else best_first * c,
+                             kind="stable").reset_index(drop=True)
+
+
+def distinct_genotypes(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
+    """Per combination of ``factors`` (and, last, over all trials): how many trials ran, how many
+    distinct genotypes they derived (by canonical hash), and the most frequent one.  Empty
+    when the trials carry no ``genotype_id``."""
+    if "genotype_id" not in trials or not trials["genotype_id"].notna().any():
+        return pd.DataFrame()
+    groups = [(key if isinstance(key, tuple) else (key,), "setting", group)
+              for key, group in trials.groupby(factors, sort=True, dropna=False)] if factors else []
+    rows = []
+    for key, scope, group in [*groups, ((None,) * len(factors), "all trials", trials)]:
+        counts = group["genotype_id"].value_counts()
+        rows.append({**dict(zip(factors, key)), "scope": scope, "trials": len(group), "distinct_genotypes": len(counts),
+                     "most_frequent": counts.index[0] if len(counts) else None,
+                     "its_trials": int(counts.iloc[0]) if len(counts) else 0})
+    return pd.DataFrame(rows)

@@ -26,6 +26,8 @@ from harness.outputs import check_drawing_outputs
 from harness.studyfolder import CHECKPOINT_FILE
 from snas.catalogue import catalogue_name
 from snas.checkpoint import load_checkpoint
+from snas.data.config import DataConfig
+from snas.data.sets import DATASETS
 from snas.errors import UserInputError
 from snas.run import check_run_record
 from snas.spaces import SPACES, SearchSpace, genotype_from_dict, space_of
@@ -101,9 +103,19 @@ def _size_line(kind: TrialKind, config: dict[str, Any], history: list[dict[str, 
     if params is None or macs is None:
         return []
     layers, channels = config.get(layers_key), config.get(channels_key)
-    return [f"  {space.describe_cells(layers)} × {channels} channels: {params:.3f}M params "
+    return [f"  {space.describe_cells(layers)} × {channels} channels{_input_text(config)}: {params:.3f}M params "
             f"(auxiliary head excluded), "
             f"{macs:.1f}M MACs (multiply-accumulates, one image)"]
+
+
+def _input_text(config: dict[str, Any]) -> str:
+    """`` on 1×8×8 input, 10 classes``: what the sizes were counted at (the run's data set)."""
+    try:
+        data = DataConfig.model_validate(config.get("data", {}))
+        channels, side, classes = DATASETS[data.dataset].shape(data)
+    except (ValueError, UserInputError):
+        return ""
+    return f" on {channels}×{side}×{side} input, {classes} classes"
 
 
 def _checkpoint_path(path: Path) -> Path:

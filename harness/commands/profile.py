@@ -15,7 +15,10 @@ as designed, never fitted to a paper).
   snas-study profile DARTS_V2
   snas-study profile '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|'
   snas-study profile SNAS_mild --dataset imagenet
-  snas-study profile runs/snas-digits/genotype.json --layers 8 --init-channels 16 --json
+  snas-study profile runs/snas-digits/genotype.json --layers 8 --init-channels 16 --input 1x8x8 --json
+
+--input CxHxW and --classes count the network at another input (a digits study's 1×8×8
+images, 10 classes): a study's report names the command that prints its eval figures.
 """
 
 from __future__ import annotations
@@ -54,7 +57,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", type=int, help="cells (default: 20 for cifar10, 14 for imagenet)")
     parser.add_argument("--init-channels", dest="init_channels", type=int,
                         help="channels of the first cell (default: 36 for cifar10, 48 for imagenet)")
+    parser.add_argument("--input", metavar="CxHxW",
+                        help="the input images, e.g. 1x8x8 for digits (default: the network's, 3x32x32 for cifar10); "
+                             "what a study's eval_params_m / eval_macs_m were counted at")
+    parser.add_argument("--classes", type=int,
+                        help="classes of the classifier (default: 10 for cifar10, 1000 for imagenet)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def parse_input(text: str) -> tuple[int, int]:
+    """(channels, side) of ``--input CxHxW``; images are square, as the networks assume."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise UserInputError(f"--input must be CxHxW with positive whole numbers, e.g. 1x8x8 or 3x32x32; "
+                             f"got {text!r}")
+    channels, height, width = (int(p) for p in parts)
+    if height != width:
+        raise UserInputError(f"--input must be square (the networks take H = W), got {text!r}")
+    return channels, height
 
 
 def _network(args: argparse.Namespace, genotype: AnyGenotype) -> EvalNetwork:
@@ -74,6 +94,13 @@ def _network(args: argparse.Namespace, genotype: AnyGenotype) -> EvalNetwork:
             raise UserInputError(f"--init-channels must be even and at least 2 (reduction cells split channels "
                                  f"in two), got {args.init_channels}")
         network = dataclasses.replace(network, channels=args.init_channels)
+    if args.input is not None:
+        channels, side = parse_input(args.input)
+        network = dataclasses.replace(network, in_channels=channels, image_size=side)
+    if args.classes is not None:
+        if args.classes < 2:
+            raise UserInputError(f"--classes must be at least 2, got {args.classes}")
+        network = dataclasses.replace(network, num_classes=args.classes)
     return network
 
 
@@ -90,9 +117,10 @@ def _memory_needed(genotype: AnyGenotype, network: EvalNetwork) -> int:
     sizes = dict(kind=network.kind, channels=network.channels, layers=network.layers,
                  num_classes=network.num_classes, image_size=network.image_size)
     if genotype.space == "darts":
-        return child_memory(genotype, **sizes).inference_bytes()
+        return child_memory(genotype, in_channels=network.in_channels, **sizes).inference_bytes()
     with torch.device("meta"):
-        module = space_of(genotype).child_network(genotype, in_channels=3, auxiliary=False, **sizes)
+        module = space_of(genotype).child_network(genotype, in_channels=network.in_channels, auxiliary=False,
+                                                  **sizes)
     return built_memory(module, network.image_size).inference_bytes()
 
 
@@ -104,7 +132,7 @@ def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, A
                f"a {network.layers}-cell network with C={network.channels}", "check --layers and --init-channels")
     profile = space_of(genotype).profile(genotype, kind=network.kind, channels=network.channels,
                                          layers=network.layers, num_classes=network.num_classes,
-                                         in_channels=3, image_size=network.image_size)
+                                         in_channels=network.in_channels, image_size=network.image_size)
     published = _published(known, dataset, network)
     benchmark = CATALOGUE[known].benchmark if known else None
     report: dict[str, Any] = {
@@ -125,22 +153,21 @@ def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, A
 
 def _text(report: dict[str, Any]) -> str:
     net = report["network"]
-    size = net["image_size"]
     name = report["genotype"]
     if report["catalogue"] not in (None, name):
         name += f" = {report['catalogue']}"
     form = {"edge_all": "edge_all", "darts": "DARTS form"}.get(report["form"], report["form"])
     cells = SPACES[report["space"]].describe_cells(net["layers"])
     lines = [
-        f"{name} ({form}), {report['dataset']} network: {cells}, C={net['channels']}, {size}×{size} input, "
-        f"{net['num_classes']} classes",
+        f"{name} ({form}), {report['dataset']} network: {cells}, C={net['channels']}, "
+        f"{EvalNetwork(**net).describe_input()}",
     ]
     published = report["published"]
     dash = "–"
     rows = [("", "measured", "published", "")]
     rows.append(("params (M)", f"{report['params_m']:.3f}", f"{published['params_m']}" if published else dash,
                  "auxiliary head excluded (DARTS convention)"))
-    rows.append(("MACs (M)", f"{report['macs_m']:.1f}",
+    rows.append(("MACs (M)", _macs_text(report['macs'] / 1e6),
                  f"{published['macs_m']:g}" if published and published["macs_m"] is not None else dash,
                  "multiply-accumulates for one image (papers' FLOPs)"))
     if published:
@@ -192,3 +219,8 @@ def run(args: argparse.Namespace) -> int:
                              f"machine's memory for profiling; check --layers and --init-channels") from None
     print(json.dumps(report, indent=2) if args.json else _text(report))
     return 0
+
+
+def _macs_text(macs_m: float) -> str:
+    """Tenths of a million for a full network, three decimals for the tiny networks of a laptop study."""
+    return f"{macs_m:.1f}" if macs_m >= 10 else f"{macs_m:.3f}"

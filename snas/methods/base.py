@@ -165,6 +165,8 @@ class Method(ABC):
     """Its samples are soft Concrete draws, whose density the policy-gradient penalty needs."""
     offers_second_order: bool = False
     """``second_order: true`` is meaningful (DARTS's unrolled gradient)."""
+    uses_temperature: bool = True
+    """Its samples depend on the temperature τ (DARTS's softmax does not; its τ is reported, unused)."""
     alpha_init_mean: float
     alpha_init_std: float
     defaults: Mapping[str, Any]

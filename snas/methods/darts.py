@@ -23,6 +23,7 @@ class Darts(BilevelMethod):
     name = "darts"
     arch_first = True
     soft_samples = False
+    uses_temperature = False
     offers_second_order = True
     alpha_init_mean = 0.0
     alpha_init_std = 1e-3

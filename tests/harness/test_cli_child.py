@@ -33,7 +33,7 @@ def comparable(metrics):
 def test_profile_prints_measured_and_published_figures(capsys):
     assert main(["profile", "DARTS_V2"]) == 0
     out = capsys.readouterr().out
-    assert "cifar10 network: 20 cells, C=36, 32×32 input, 10 classes" in out
+    assert "cifar10 network: 20 cells, C=36, 3×32×32 input, 10 classes" in out
     assert "params (M)         3.349          3.3  auxiliary head excluded" in out
     assert "MACs (M)           528.4" in out and "multiply-accumulates" in out
     assert "2.76 ± 0.09" in out
@@ -69,14 +69,15 @@ def test_profile_json(capsys):
     assert main(["profile", "DARTS_V2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["params"], report["macs"]) == (3_349_342, 528_359_040)
-    assert report["network"] == {"kind": "cifar", "layers": 20, "channels": 36, "image_size": 32, "num_classes": 10}
+    assert report["network"] == {"kind": "cifar", "layers": 20, "channels": 36, "image_size": 32, "num_classes": 10,
+                                 "in_channels": 3}
     assert report["published"]["params_m"] == 3.3 and report["published"]["params_agree"] is True
 
     assert main(["profile", "SNAS_mild", "--dataset", "imagenet", "--layers", "5", "--init-channels", "8",
                  "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["network"] == {"kind": "imagenet", "layers": 5, "channels": 8, "image_size": 224,
-                                 "num_classes": 1000}
+                                 "num_classes": 1000, "in_channels": 3}
     assert report["published"] is None  # the paper's figures are for 14 cells, C=48
     assert 0 < report["params_m"] < 0.2
 
@@ -159,7 +160,7 @@ def test_inspect_a_search_checkpoint_shows_alpha_as_probabilities(tmp_path, caps
     out = capsys.readouterr().out
     assert "kind: search (snas on synthetic), epoch 1 of 1" in out
     assert "search val %" in out and "child val %" in out
-    assert "  5 cells × 8 channels: " in out  # the derived genotype at evaluation scale
+    assert "  5 cells × 8 channels on 3×8×8 input, 4 classes: " in out  # the derived genotype at evaluation scale
     record = load_checkpoint(tmp_path / "s" / "checkpoint.pt")
     lines = out.splitlines()
     for cell in ("normal", "reduce"):
@@ -185,7 +186,7 @@ def test_inspect_a_retrain_checkpoint_and_draw_it(tmp_path, capsys):
     assert "kind: retraining (cifar network on synthetic), epoch 1 of 1" in out
     assert "genotype (DARTS form, catalogue SNAS_mild):" in out
     params_m = load_checkpoint(run)["state"]["history"][-1]["params_m"]
-    assert f"  5 cells × 4 channels: {params_m:.3f}M params (auxiliary head excluded)" in out
+    assert f"  5 cells × 4 channels on 3×8×8 input, 4 classes: {params_m:.3f}M params (auxiliary head excluded)" in out
     assert "  label_smoothing: 0.1" in out
     assert "val %" in out and "test %" in out and "α," not in out
     assert f"drew {run / 'checkpoint_cells.png'}" in out

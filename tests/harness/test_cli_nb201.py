@@ -73,7 +73,7 @@ def test_a_malformed_cell_string_exits_2_naming_the_token(tmp_path, capsys, verb
 def test_profile_text_names_the_benchmark_figures_only_for_its_network(capsys):
     assert main(["profile", "NB201_GDAS"]) == 0
     out = capsys.readouterr().out
-    assert "cifar10 network: 3 stages of 5 cells, C=16, 32×32 input" in out
+    assert "cifar10 network: 3 stages of 5 cells, C=16, 3×32×32 input" in out
     assert "params (M)            1.073" in out and "test accuracy (%)         –  93.51 ± 0.13" in out
     assert "Table 5" in out and "20 cells" not in out
     assert main(["profile", "NB201_GDAS", "--layers", "3"]) == 0

@@ -90,8 +90,9 @@ def test_analysis_tables_plots_and_winners(asha_study):
     assert best["trials"][0]["score"] == pytest.approx(top["score"])
     assert best["trials"][0]["genotype_json"]["normal_concat"] == [2, 3, 4, 5]
     plots = {p.name for p in (folder / "plots").glob("*.png")}
-    assert {"curves_search_val_acc.png", "pareto.png", "asha_rungs.png", "trajectories.png",
+    assert {"curves_search_val_acc.png", "pareto.png", "asha_rungs.png", "score_vs_noise.png",
             "best_cells.png"} <= plots
+    assert "trajectories.png" not in plots  # DARTS has no temperature, and no penalty is on: nothing to draw
     assert all((folder / "plots" / p).stat().st_size > 5000 for p in plots)
     assert all((folder / "plots" / p.replace(".png", ".pdf")).is_file() for p in plots)
 

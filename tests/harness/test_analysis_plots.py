@@ -1,0 +1,160 @@
+"""Which plots and tables a study's results get, and what their captions promise, on
+fabricated trials tables (no Ray, no training)."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from study_helpers import tiny_study
+
+from harness.analysis import EXTRA_TABLES
+from harness.analysis.plots import PlotInput, draw_plots
+from harness.analysis.tables import distinct_genotypes, random_baseline
+from harness.study import validate_study
+
+
+def _trials(rows: list[dict]) -> pd.DataFrame:
+    base = {"state": "TERMINATED", "stopped_early": False, "diverged": False, "epochs": 2, "configured_epochs": 2,
+            "eval_params_m": 0.2, "eval_macs_m": 2.0, "genotype": None}
+    table = pd.DataFrame([{**base, **row} for row in rows])
+    table.insert(0, "trial_id", [f"t_{i:05d}" for i in range(len(table))])
+    return table
+
+
+def _curves(trials: pd.DataFrame, **metrics: float) -> pd.DataFrame:
+    rows = [{"trial_id": row["trial_id"], "training_iteration": epoch, "search_val_acc": row["score"],
+             "temperature": 1.0 / epoch, "cost": 120.0, **metrics,
+             **{k: row[k] for k in ("method", "seed", "tau0", "anneal_rate") if k in row}}
+            for _, row in trials.iterrows() for epoch in range(1, int(row["epochs"]) + 1)]
+    return pd.DataFrame(rows)
+
+
+def _draw(tmp_path, space, trials, curves, **changes):
+    study = validate_study(tiny_study("p", tmp_path, space=space, **changes))
+    return {plot.path.stem: plot.caption for plot in draw_plots(
+        PlotInput(study, trials, curves, "search_val_acc", tmp_path / "plots"))}
+
+
+METHOD_SEEDS = {"search.method": {"grid": ["snas", "gdas"]}, "search.seed": {"grid": [0, 1, 2]}}
+
+
+@pytest.fixture
+def method_seed_trials():
+    # snas - gdas per seed: 10, 11, 12
+    return _trials([{"method": m, "seed": s, "score": 50.0 + (10 + s) * (m == "snas") + s}
+                    for m in ("snas", "gdas") for s in range(3)])
+
+
+def test_a_method_seed_study_gets_levels_with_intervals_not_a_seed_heatmap(tmp_path, method_seed_trials):
+    plots = _draw(tmp_path, METHOD_SEEDS, method_seed_trials, _curves(method_seed_trials))
+    assert "levels_method" in plots and "95% Student-t interval" in plots["levels_method"]
+    assert not any(name.startswith(("heatmap", "score_vs_seed")) for name in plots)
+    assert "stopped" not in plots["levels_method"]  # FIFO: nothing to mark
+    assert "health" not in plots  # the trials reported no collapse metrics
+
+
+def test_the_resource_cost_is_drawn_only_when_a_penalty_is_on(tmp_path, method_seed_trials):
+    curves = _curves(method_seed_trials)
+    plots = _draw(tmp_path / "on", METHOD_SEEDS, method_seed_trials, curves)  # SNAS's default penalty
+    assert plots["trajectories"] == "temperature (log scale) and resource cost per epoch; colour: method"
+    plots = _draw(tmp_path / "off", METHOD_SEEDS, method_seed_trials, curves, search={"resource": {"method": "none"}})
+    assert plots["trajectories"] == "temperature (log scale) per epoch; colour: method"
+
+
+def test_the_health_plot_draws_the_metrics_the_trials_reported(tmp_path, method_seed_trials):
+    curves = _curves(method_seed_trials, normal_skip_connect=2, arch_entropy_normalized=0.97)
+    plots = _draw(tmp_path, METHOD_SEEDS, method_seed_trials, curves)
+    assert plots["health"] == ("search health per epoch: skip_connect ops in the normal cell; "
+                               "α entropy / ln(#ops) (1 = uniform); colour: method")
+
+
+def test_asha_stopped_runs_are_marked_and_left_out_of_the_heatmap_means(tmp_path):
+    trials = _trials([{"tau0": t, "anneal_rate": a, "score": 40.0 + 10 * t + a}
+                      for t in (1.0, 2.0) for a in (0.6, 0.9)])
+    trials.loc[0, ["stopped_early", "epochs"]] = [True, 1]
+    plots = _draw(tmp_path, {"search.temperature.initial": {"grid": [1.0, 2.0]},
+                             "search.temperature.anneal_rate": {"grid": [0.6, 0.9]}}, trials, _curves(trials))
+    assert "stopped early by ASHA" in plots["heatmap_tau0_anneal_rate"]
+    assert "hollow markers: stopped early by ASHA" in plots["score_vs_tau0"]
+    assert "one per setting (no seed varies, so no mean over seeds and no interval)" in plots["score_vs_tau0"]
+
+
+def test_the_replicates_and_paired_tables_of_a_method_seed_study(tmp_path, method_seed_trials):
+    study = validate_study(tiny_study("p", tmp_path, space=METHOD_SEEDS))
+    replicates = EXTRA_TABLES["replicates"](method_seed_trials, study).set_index("method")
+    assert replicates.loc["snas", ["n", "mean", "best"]].tolist() == [3, 62.0, 64.0]
+    paired = EXTRA_TABLES["paired"](method_seed_trials, study).iloc[0]
+    assert (paired["level_a"], paired["level_b"], paired["pairs"], paired["mean_difference"]) == ("gdas", "snas",
+                                                                                                  3, -11.0)
+
+
+def test_each_searched_genotype_is_ranked_among_the_random_ones():
+    runs = [("A", "searched", 90.0), ("A", "searched", 92.0), ("R0", "random", 80.0), ("R0", "random", 82.0),
+            ("R1", "random", 95.0), ("R1", "random", 93.0), ("R2", "random", 85.0)]
+    trials = _trials([{"arch": arch, "origin": origin, "score": score} for arch, origin, score in runs])
+    table = random_baseline(trials).set_index("arch")
+    assert table.loc["A", ["origin", "n", "mean"]].tolist() == ["searched", 2, 91.0]
+    assert table.loc["A", "rank_among_random"] == "rank 2 of 4 (beats 2 of 3 random)"
+    assert list(table.index) == ["A", "R1", "R2", "R0"]  # searched first, then best first
+    assert random_baseline(trials[trials["origin"] == "random"]).empty
+
+
+def test_distinct_genotypes_per_setting():
+    trials = _trials([{"method": m, "genotype_id": g, "score": 1.0}
+                      for m, g in (("snas", "aa"), ("snas", "aa"), ("snas", "bb"), ("gdas", "cc"))])
+    table = distinct_genotypes(trials, ["method"])
+    assert table.drop(columns=["method"]).to_dict("records") == [
+        {"scope": "setting", "trials": 1, "distinct_genotypes": 1, "most_frequent": "cc", "its_trials": 1},
+        {"scope": "setting", "trials": 3, "distinct_genotypes": 2, "most_frequent": "aa", "its_trials": 2},
+        {"scope": "all trials", "trials": 4, "distinct_genotypes": 3, "most_frequent": "aa", "its_trials": 2}]
+    assert table["method"].tolist()[:2] == ["gdas", "snas"] and pd.isna(table["method"].iloc[2])
+    table.to_parquet(io.BytesIO())  # the overall row keeps the setting's column type
+    assert distinct_genotypes(trials.drop(columns=["genotype_id"]), ["method"]).empty
+    assert distinct_genotypes(trials, []).to_dict("records") == [
+        {"scope": "all trials", "trials": 4, "distinct_genotypes": 3, "most_frequent": "aa", "its_trials": 2}]
+
+
+def test_the_summary_gives_the_mean_over_seeds_of_the_finished_trials(tmp_path):
+    from study_folders import write_study_folder
+
+    from harness.analysis import write_analysis
+
+    # Seeds 0 and 1 finished at 89.99 and 78.72; seed 2 stopped after one epoch and is left out.
+    # sd = 11.27 / sqrt 2; t(0.975, 1 df) = 12.7062: half width 12.7062 * 11.27 / 2 = 71.60.
+    summary = write_analysis(write_study_folder(tmp_path), plots=False)
+    row = summary.tables["replicates"].iloc[0]
+    assert (row["n"], row["stopped_left_out"]) == (2, 1)
+    assert row["ci95_high"] == pytest.approx(84.355 + 12.706204736 * 11.27 / 2)
+    line = next(line for line in summary.describe().splitlines() if line.startswith("mean "))
+    assert line == (f"mean search_val_acc over seeds, 95% Student-t interval: all {row['mean']:.2f} "
+                    f"[{row['ci95_low']:.2f}, {row['ci95_high']:.2f}], best 89.99 (n=2)")
+    assert (summary.path / "analysis" / "replicates.csv").is_file()
+    assert not (summary.path / "analysis" / "paired.csv").exists()  # no factor besides the seed
+
+
+def test_the_retrain_comparison_gives_each_genotypes_interval_over_seeds():
+    from harness.analysis.tables import retrain_comparison
+
+    trials = _trials([{"arch": "A", "final_val_acc": v, "final_test_acc": v - 1, "params_m": 0.1, "macs_m": 1.0}
+                      for v in (1.0, 2.0, 3.0)] + [{"arch": "B", "final_val_acc": 5.0, "final_test_acc": 4.0,
+                                                     "params_m": 0.2, "macs_m": 2.0}])
+    table = retrain_comparison(trials, {"scores": {"A": 70.0}}).set_index("arch")
+    assert table.loc["A", ["seeds", "searched_score", "val_acc_mean", "val_acc_std"]].tolist() == [3, 70.0, 2.0, 1.0]
+    assert table.loc["A", "test_acc_ci95_high"] == pytest.approx(1.0 + 4.302652729749464 / 3 ** 0.5)
+    assert table.loc["B", "seeds"] == 1 and pd.isna(table.loc["B", "val_acc_ci95_low"])
+
+
+def test_a_retrain_with_random_genotypes_gets_the_random_baseline_plot(tmp_path):
+    runs = [("DARTS_V2", "searched", 90.0), ("DARTS_V2", "searched", 92.0), ("DARTS_V1", "random", 80.0),
+            ("DARTS_V1", "random", 84.0), ("SNAS_mild", "random", 95.0), ("SNAS_mild", "random", 93.0)]
+    trials = _trials([{"arch": arch, "origin": origin, "seed": i % 2, "score": score, "params_m": 0.2, "macs_m": 2.0}
+                      for i, (arch, origin, score) in enumerate(runs)])
+    study = validate_study(tiny_study("r", tmp_path, kind="retrain", space={
+        "retrain.settings.genotype": {"grid": ["DARTS_V2", "DARTS_V1", "SNAS_mild"]},
+        "retrain.settings.seed": {"grid": [0, 1]}}))
+    plots = {plot.path.stem: plot.caption for plot in draw_plots(
+        PlotInput(study, trials, pd.DataFrame(columns=["trial_id", "training_iteration"]), "val_acc", tmp_path / "p"))}
+    assert "ranks among the random ones" in plots["random_baseline"]
+    assert "levels_arch" in plots  # each genotype's mean over its seeds

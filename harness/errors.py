@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from harness.keys import suggestion
 from snas.errors import UserInputError
 
 
-def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...] = (), scope: str = "") -> str:
+def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...] = (), scope: str = "",
+             study_model: type[BaseModel] | None = None) -> str:
     """One ``key.path: what is wrong`` per problem; ``prefix`` is prepended to key paths
     (the section a nested config came from) except those starting with ``unprefixed``.
     ``scope`` is where the validated keys live in a study (``search``, ``retrain.settings``;
-    empty when they are a study's), for the did-you-mean of an unknown key."""
+    empty when they are a study's), for the did-you-mean of an unknown key; ``study_model``
+    (the study file's model) makes a study's own sections known to it."""
     lines = []
     for problem in err.errors():
         loc = [str(p) for p in problem["loc"]]
@@ -20,7 +22,7 @@ def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...]
             loc = prefix.split(".") + loc
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
-            meant = suggestion(".".join(loc), "" if prefix else scope)
+            meant = suggestion(".".join(loc), "" if prefix else scope, study_model)
             message = f"unknown key; did you mean {meant}?" if meant else \
                 "unknown key (check the spelling; see the study files in studies/ for the keys)"
         lines.append(f"{'.'.join(loc) or 'study'}: {message}")
@@ -28,5 +30,5 @@ def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...]
 
 
 def invalid(err: ValidationError, what: str, prefix: str = "", unprefixed: tuple[str, ...] = (),
-            scope: str = "") -> UserInputError:
-    return UserInputError(f"invalid {what}: {describe(err, prefix, unprefixed, scope)}")
+            scope: str = "", study_model: type[BaseModel] | None = None) -> UserInputError:
+    return UserInputError(f"invalid {what}: {describe(err, prefix, unprefixed, scope, study_model)}")

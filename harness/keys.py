@@ -27,34 +27,37 @@ def _paths(model: type[BaseModel], prefix: str) -> set[str]:
 
 
 @functools.cache
-def known_keys() -> frozenset[str]:
-    """Dotted keys of a study: its sections, and the search / retrain settings under theirs."""
-    from harness.study import Study
+def known_keys(study_model: type[BaseModel] | None = None) -> frozenset[str]:
+    """Dotted keys of a study: its sections (the fields of ``study_model``, the study file's
+    model, when given: :mod:`harness.study` passes it, so this module need not import it),
+    and the search / retrain settings under theirs."""
     from snas.config import RetrainConfig, SearchConfig
 
-    keys = _paths(Study, "")
+    keys = _paths(study_model, "") if study_model is not None else set()
     keys |= {p for p in _paths(SearchConfig, "search.") if not p.startswith("search.data")}
     keys |= {p for p in _paths(RetrainConfig, "retrain.settings.") if not p.startswith("retrain.settings.data")}
     return frozenset(keys)
 
 
-def _official_meaning(name: str, parent: str) -> list[str]:
+def _official_meaning(name: str, parent: str, known: frozenset[str]) -> list[str]:
     from harness.official import OFFICIAL_FLAGS
 
     found = []
     for flag in OFFICIAL_FLAGS:
         if name in (f.lstrip("-") for f in flag.flags):
             found += [f"{parent}{key}" for key in (flag.search, flag.train) if key]
-    return [key for key in found if key in known_keys()]
+    return [key for key in found if key in known]
 
 
-def suggestion(path: str, scope: str = "") -> str | None:
-    """The known key ``path`` (relative to ``scope``, e.g. ``search``) was probably meant to be."""
+def suggestion(path: str, scope: str = "", study_model: type[BaseModel] | None = None) -> str | None:
+    """The known key ``path`` (relative to ``scope``, e.g. ``search``) was probably meant to be;
+    a study's own sections are known only with ``study_model``."""
+    known = known_keys(study_model)
     full = f"{scope}.{path}" if scope else path
     parent, _, name = full.rpartition(".")
     parent = parent + "." if parent else ""
-    siblings = sorted({key[len(parent):].split(".")[0] for key in known_keys() if key.startswith(parent)})
-    meant = _official_meaning(name, parent) or [parent + m for m in difflib.get_close_matches(name, siblings, 1)]
+    siblings = sorted({key[len(parent):].split(".")[0] for key in known if key.startswith(parent)})
+    meant = _official_meaning(name, parent, known) or [parent + m for m in difflib.get_close_matches(name, siblings, 1)]
     if not meant:
         return None
     return meant[0][len(scope) + 1:] if scope and meant[0].startswith(scope + ".") else meant[0]

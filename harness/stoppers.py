@@ -1,4 +1,4 @@
-"""Tune stoppers a study's ``stop:`` section asks for (:class:`harness.health.StopConfig`)."""
+"""Tune stoppers a study's ``stop:`` section asks for (:class:`harness.health_settings.StopConfig`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from ray import tune
 
-from harness.health import StopConfig, collapse_stop
+from harness.health import collapse_stop
+from harness.health_settings import StopConfig
 from harness.study import Study
 
 

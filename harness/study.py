@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 
 from harness.arguments import read_yaml_mapping
 from harness.errors import invalid
-from harness.health import HealthThresholds, StopConfig
+from harness.health_settings import HealthThresholds, StopConfig
 from harness.kinds import KINDS, TrialConfig, TrialKind
 from harness.overrides import apply_overrides, with_values
 from harness.storage import is_uri
@@ -361,7 +361,7 @@ class Study(Frozen):
         try:
             return self._resolved()
         except ValidationError as err:
-            raise invalid(err, f"{prefix} settings", prefix, ("data",)) from None
+            raise invalid(err, f"{prefix} settings", prefix, ("data",), study_model=Study) from None
 
     def _resolved(self) -> Study:
         """The required settings stay as written (a genotype's label, not the mapping it
@@ -404,7 +404,7 @@ def _check_trials(study: Study) -> None:
     try:  # a representative trial first: problems of the shared settings are reported as such
         study.trial_config_of(first)
     except ValidationError as err:
-        raise invalid(err, f"{prefix} settings", prefix, ("data",)) from None
+        raise invalid(err, f"{prefix} settings", prefix, ("data",), study_model=Study) from None
     keys = list(study.space)
     probes = [study.space[k].probe_values() for k in keys]
     combos = 1
@@ -420,7 +420,7 @@ def _check_trials(study: Study) -> None:
         try:
             config = study.trial_config_of(trial)
         except ValidationError as err:
-            raise invalid(err, f"trial settings ({shown})", prefix, ("data",)) from None
+            raise invalid(err, f"trial settings ({shown})", prefix, ("data",), study_model=Study) from None
         _check_trial_memory(study, config, f"trial settings ({shown})")
 
 
@@ -541,7 +541,7 @@ def validate_study(data: dict[str, Any], source: str = "study") -> Study:
     try:
         study = Study.model_validate(_read_genotypes(data, source))
     except ValidationError as err:
-        raise invalid(err, f"study {source}") from None
+        raise invalid(err, f"study {source}", study_model=Study) from None
     _check_space_keys(study)
     _check_trials(study)
     _check_gpu_request(study)
@@ -571,4 +571,4 @@ def _check_retrain_settings(study: Study) -> None:
     try:
         RetrainConfig.model_validate({**fields, "data": study.data.model_dump(mode="json")})
     except ValidationError as err:
-        raise invalid(err, "retrain settings", "retrain.settings", ("data",)) from None
+        raise invalid(err, "retrain settings", "retrain.settings", ("data",), study_model=Study) from None

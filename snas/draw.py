@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,7 @@ from matplotlib.patches import Circle, FancyArrowPatch
 from snas.atomic import atomic_write
 from snas.genotype import Genotype
 from snas.space import INPUT_NODES
+from snas.spaces import space_of
 from snas.spaces.base import AnyGenotype
 
 Cell = Literal["normal", "reduce"]
@@ -183,10 +185,8 @@ def _draw_cell(fig: Figure, origin: Point, genotype: Genotype, cell: Cell, title
 
 
 def genotype_figure(genotype: AnyGenotype, title: str | None = None) -> Figure:
-    """The drawing of a genotype of any space (its space decides how it looks)."""
-    from snas.spaces import space_of
-
-    return space_of(genotype).figure(genotype, title)
+    """The drawing of a genotype of any space (:data:`FIGURES` of its space's name)."""
+    return FIGURES[space_of(genotype).name](genotype, title)
 
 
 def darts_figure(genotype: Genotype, title: str | None = None) -> Figure:
@@ -302,3 +302,7 @@ def nb201_figure(genotype: Any, title: str | None = None) -> Figure:
             ax.text(*mid, op, ha="center", va="center", fontsize=_FONT, color=colour, zorder=5,
                     bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": colour, "linewidth": 0.8})
     return fig
+
+
+FIGURES: dict[str, Callable[[Any, str | None], Figure]] = {"darts": darts_figure, "nas-bench-201": nb201_figure}
+"""How each search space's genotypes are drawn, by space name (:data:`snas.spaces.SPACES`)."""

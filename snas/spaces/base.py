@@ -125,7 +125,3 @@ class SearchSpace:
     def halvings(self, kind: str, layers: int) -> int:
         """How often the network of a genotype halves the resolution."""
         raise NotImplementedError
-
-    def figure(self, genotype: Any, title: str | None) -> Any:
-        """A matplotlib Figure of the genotype's cells."""
-        raise NotImplementedError

@@ -92,8 +92,3 @@ class DartsSpace(SearchSpace):
 
         return stem_halvings(kind) + len(set(reduction_layers(layers)))
 
-    def figure(self, genotype: Genotype, title: str | None) -> Any:
-        from snas.draw import darts_figure
-
-        return darts_figure(genotype, title)
-

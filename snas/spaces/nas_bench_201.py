@@ -544,8 +544,3 @@ class NasBench201Space(SearchSpace):
 
     def halvings(self, kind: str, layers: int) -> int:
         return 2
-
-    def figure(self, genotype: CellGenotype, title: str | None) -> Any:
-        from snas.draw import nb201_figure
-
-        return nb201_figure(genotype, title)

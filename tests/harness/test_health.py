@@ -11,7 +11,8 @@ from study_folders import trial_id, write_study_folder
 
 from harness.analysis import write_analysis
 from harness.cli import main
-from harness.health import HealthThresholds, StopConfig, collapse_stop, problems
+from harness.health import collapse_stop, problems
+from harness.health_settings import HealthThresholds, StopConfig
 from harness.stoppers import CollapseStopper
 from snas.catalogue import resolve_genotype
 

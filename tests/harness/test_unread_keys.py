@@ -9,6 +9,7 @@ from study_helpers import tiny_study, write_study
 from harness import studyrun
 from harness.cli import main
 from harness.keys import suggestion
+from harness.study import Study
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_data_inside_the_trial_settings_is_refused_at_run(tmp_path, capsys, plan
     ("zzz", "search", None),
 ])
 def test_unknown_keys_get_the_key_they_probably_meant(key, scope, meant):
-    assert suggestion(key, scope) == meant
+    assert suggestion(key, scope, Study) == meant
 
 
 def test_a_study_file_typo_names_the_key_to_use(tmp_path, capsys):

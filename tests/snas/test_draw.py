@@ -62,3 +62,10 @@ def test_drawings_are_marked_as_ours_and_other_pictures_are_not(tmp_path):
     Image.new("RGB", (8, 8)).save(tmp_path / "photo.png")
     assert not is_drawing(tmp_path / "photo.png") and not is_drawing(tmp_path / "absent.png")
     assert not is_drawing(tmp_path)
+
+
+def test_every_search_space_has_a_drawing():
+    from snas.draw import FIGURES
+    from snas.spaces import SPACES
+
+    assert set(FIGURES) == set(SPACES)

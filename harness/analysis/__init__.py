@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,6 +157,16 @@ def _write_table(table: pd.DataFrame, stem: Path) -> None:
     atomic_write(stem.with_suffix(".parquet"), lambda handle: table.to_parquet(handle, index=False))
 
 
+def _remove_stale(folder: Path, kept_stems: set[str], candidates: Iterable[str], suffixes: tuple[str, ...]) -> None:
+    """Remove the files an earlier analysis wrote in ``folder`` (the tool's own folder) that
+    this one did not: a plot or table of another ranking metric, or one the results no
+    longer allow, would otherwise sit beside the new ones and be read (and embedded in the
+    report) as current."""
+    for stem in set(candidates) - kept_stems:
+        for suffix in suffixes:
+            (folder / f"{stem}{suffix}").unlink(missing_ok=True)
+
+
 def _json_default(value: object) -> object:
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -182,12 +192,15 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     extra = {name: table for name, table in extra.items() if len(table)}
     for name, table in extra.items():
         _write_table(table, out / name)
+    _remove_stale(out, set(extra), EXTRA_TABLES, (".csv", ".parquet"))
     atomic_write_text(out / BEST_FILE, json.dumps(
         {"metric": metric, "scope": scope, "partial": results.partial, "notes": results.notes, "trials": best},
         indent=2, default=_json_default) + "\n")
     scales = study_scales(results.study, [trial.config for trial in results.trials])
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope, tables=extra, scales=scales)
     if plots and len(trials):
-        summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric, results.path / PLOTS_DIR, best,
-                                             scales))
+        folder = results.path / PLOTS_DIR
+        summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric, folder, best, scales))
+        _remove_stale(folder, {plot.path.stem for plot in summary.plots}, (p.stem for p in folder.glob("*.png")),
+                      (".png", ".pdf"))
     return summary

@@ -158,3 +158,19 @@ def test_a_retrain_with_random_genotypes_gets_the_random_baseline_plot(tmp_path)
         PlotInput(study, trials, pd.DataFrame(columns=["trial_id", "training_iteration"]), "val_acc", tmp_path / "p"))}
     assert "ranks among the random ones" in plots["random_baseline"]
     assert "levels_arch" in plots  # each genotype's mean over its seeds
+
+
+def test_a_new_analysis_removes_the_plots_an_earlier_one_drew_for_another_metric(tmp_path):
+    """The plots folder is the analysis's own: a curves plot of the previous ranking metric
+    would otherwise stay beside the new one and be embedded in the report as current."""
+    from study_folders import write_study_folder
+
+    from harness.analysis import write_analysis
+
+    folder = write_study_folder(tmp_path)
+    first = {plot.path.name for plot in write_analysis(folder, metric="child_val_acc").plots}
+    assert "curves_child_val_acc.png" in first
+    second = {plot.path.name for plot in write_analysis(folder, metric="search_val_acc").plots}
+    assert "curves_search_val_acc.png" in second
+    assert {path.name for path in (folder / "plots").glob("*.png")} == second
+    assert {path.stem for path in (folder / "plots").glob("*.pdf")} == {name[:-4] for name in second}

@@ -192,7 +192,7 @@ def test_the_table_covers_every_command_and_enough_cases():
 
 
 @pytest.mark.parametrize("argv, fragment", CASES, ids=[" ".join(argv)[:60] or "(none)" for argv, _ in CASES])
-def test_bad_input_is_one_line_exit_2_and_changes_no_file(tmp_path, capsys, monkeypatch, one_thread, argv, fragment):
+def test_bad_input_is_one_line_exit_2_and_changes_no_file(tmp_path, capsys, monkeypatch, argv, fragment):
     monkeypatch.chdir(tmp_path)
     prepare(tmp_path)
     before = checksums(tmp_path)

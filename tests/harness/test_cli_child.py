@@ -12,8 +12,6 @@ from snas.catalogue import CATALOGUE
 from snas.checkpoint import load_checkpoint
 from snas.retrain import Retrain
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 TINY_TRAIN = [
     "--dataset", "synthetic", "--epochs", "3", "--layers", "5", "--init-channels", "4", "--batch-size", "32",
     "--seed", "0", "--device", "cpu", "--set", "data.synthetic.classes=4", "--set", "data.synthetic.image_size=8",

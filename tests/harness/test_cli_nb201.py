@@ -10,8 +10,6 @@ from PIL import Image
 from harness.cli import main
 from snas.checkpoint import load_checkpoint
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 GDAS_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 TINY_DATA = ["--dataset", "synthetic", "--set", "data.synthetic.classes=4", "--set", "data.synthetic.image_size=8",
              "--set", "data.synthetic.train_images=128", "--set", "data.synthetic.test_images=64"]

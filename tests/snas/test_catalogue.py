@@ -14,8 +14,6 @@ from snas.catalogue import (
 from snas.childnet import ChildNetwork, profile_child
 from snas.genotype import GenotypeError
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 # parameters of the CIFAR-10 evaluation network (20 cells, C = 36, auxiliary head excluded)
 MEASURED_PARAMS = {
     "DARTS_V1": 3_169_414,

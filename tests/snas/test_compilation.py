@@ -147,7 +147,7 @@ INDUCTOR_TESTS = "SNAS_TEST_INDUCTOR"
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get(INDUCTOR_TESTS) != "1", reason=f"Inductor compiles for minutes; {INDUCTOR_TESTS}=1")
-def test_an_inductor_compiled_training_step_equals_the_eager_one_in_float64(compile_cache, one_thread):
+def test_an_inductor_compiled_training_step_equals_the_eager_one_in_float64(compile_cache):
     """Loss, every gradient and the updated weights and BatchNorm statistics of two SGD steps
     agree to 1e-12, not bitwise: Inductor fuses the BatchNorm reductions and the weighted
     sums into its own loops, which add in another order (the loss came out bitwise equal,

@@ -10,8 +10,6 @@ from snas.genotype import Genotype
 from snas.metrics import RETRAIN_METRICS
 from snas.retrain import Retrain
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 TINY = {
     "genotype": "DARTS_V2", "layers": 5, "init_channels": 4, "batch_size": 32, "epochs": 4, "seed": 0,
     "device": "cpu", "drop_path": 0.2, "auxiliary": True, "label_smoothing": 0.1,

@@ -12,8 +12,6 @@ from snas.retrain import Retrain
 from snas.run import check_run_record
 from snas.search import Search
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 GENOTYPE = CATALOGUE["DARTS_V2"].genotype.to_dict()
 
 

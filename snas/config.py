@@ -173,6 +173,9 @@ class SearchConfig(Frozen):
     bf16: bool = False
     """bf16 autocast (CUDA only)."""
     channels_last: bool = True
+    sync_batchnorm: bool = False
+    """With several workers: BatchNorm statistics over the global batch (SyncBatchNorm, CUDA)
+    instead of each worker's shard (the official code's per-worker statistics)."""
     data: DataConfig = DataConfig()
 
     @model_validator(mode="before")

@@ -453,6 +453,8 @@ def _check_trial_memory(study: Study, config: TrialConfig, which: str) -> None:
     if device is None:
         return
     shape = DATASETS[config.data.dataset].shape(config.data)
+    if study.resources.workers > 1:  # each worker holds its shard of the global batch
+        config = config.model_copy(update={"batch_size": config.batch_size // study.resources.workers})
     try:
         study.trial_kind.check_fits()(config, shape, shape[2], device)
     except UserInputError as err:

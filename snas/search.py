@@ -83,7 +83,8 @@ class Search(EpochRun):
         self.data = data or search_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device)
         channels, height, width = self.data.image_shape
         check_image_size(height, width, 2, f"a {cfg.layers}-cell search network")
-        check_search_fits(cfg, self.data.image_shape, self.data.num_classes, self.device)
+        shard_config = cfg.model_copy(update={"batch_size": cfg.batch_size // self.ranks.world})
+        check_search_fits(shard_config, self.data.image_shape, self.data.num_classes, self.device)
         self.memory_format = memory_format(cfg.channels_last)
 
         self.model = build_model(cfg.seed, lambda: self.space.supernet(

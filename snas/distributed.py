@@ -166,10 +166,9 @@ class RankGenerators:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         ranks = state.get("ranks") if isinstance(state, dict) else None
         if not isinstance(ranks, list):
-            raise ValueError(f"it was written by a single-process search, not by {self.ranks.world} workers; "
-                             f"resume it with workers: 1")
+            raise ValueError(f"it was written by 1 worker, not {self.ranks.world}; resume it with 1 worker")
         if len(ranks) != self.ranks.world:
             raise ValueError(f"it was written by {len(ranks)} workers, not {self.ranks.world}; "
-                             f"resume it with workers: {len(ranks)}")
+                             f"resume it with {len(ranks)} workers")
         self.shared.load_state_dict(state["shared"])
         self.own.load_state_dict(ranks[self.ranks.rank])

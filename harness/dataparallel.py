@@ -42,8 +42,9 @@ from snas.threads import use_available_cpus
 
 
 def trial_resources() -> dict[str, float]:
-    """What the Tune trial itself reserves: nothing; it only waits for its Train run."""
-    return {"cpu": 0}
+    """What the Tune trial itself reserves: no CPU, it only waits for its Train run.  Tune
+    refuses an empty request; one byte of memory is the smallest that is not."""
+    return {"cpu": 0, "memory": 1}
 
 
 def scaling(resources: ResourcesConfig) -> ray.train.ScalingConfig:

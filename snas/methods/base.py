@@ -9,7 +9,9 @@ step.  The steps here are the two shapes the published methods take:
   order the method's reference code uses.
 
 A step only sees a :class:`Learner`, the pieces of one search it trains, so a method
-never depends on :class:`snas.search.Search`.
+never depends on :class:`snas.search.Search`.  In a data-parallel search every step
+averages its gradients over the ranks before clipping (:mod:`snas.distributed`); in one
+process that is a no-op.
 """
 
 from __future__ import annotations

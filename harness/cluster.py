@@ -19,13 +19,20 @@ from snas.errors import UserInputError
 
 
 @contextlib.contextmanager
-def ray_session(address: str | None) -> Iterator[None]:
-    """Ray for the duration of a command; reuses an already initialised Ray (tests)."""
+def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[None]:
+    """Ray for the duration of a command; reuses an already initialised Ray (tests).
+
+    ``state_api`` starts a local instance with its dashboard, which serves Ray's state API:
+    a data-parallel study needs it.  Tune kills a stopped trial's actor (ASHA, or the last
+    epoch reached) and its Train controller with it, before the controller can remove its
+    workers' placement group; Ray Train's ``PlacementGroupCleaner`` then removes it, but
+    only if it can ask the state API whether the controller is dead.  Without it the dead
+    trial's placement group keeps its CPUs and the next trial's workers wait for ever."""
     import ray
 
     started = False
     if not ray.is_initialized():
-        options = {"include_dashboard": False, "logging_level": logging.WARNING}
+        options = {"include_dashboard": state_api, "logging_level": logging.WARNING}
         if address:
             try:
                 ray.init(address=address, **options)

@@ -7,7 +7,10 @@ placement group of its own, ``workers × {cpu, gpu}`` (:func:`scaling`), and set
 torch.distributed (gloo on the CPU, NCCL when the workers have GPUs).  The trial itself
 therefore asks Tune for no resources (:func:`trial_resources`), and a study runs as
 many data-parallel trials at once as the cluster has room for whole worker groups
-(:func:`concurrent_trials`).
+(:func:`concurrent_trials`).  Tune kills a trial it stops (ASHA, or the last epoch
+reached) with its controller, before the controller removes its workers' placement
+group; Ray Train's placement-group cleaner removes it then, which needs Ray's state API
+(the dashboard: :func:`harness.cluster.ray_session`).
 
 Every worker runs the same :class:`snas.search.Search` epochs; the data-parallel math
 (shards, averaged gradients, per-rank noise, summed metrics) is :mod:`snas.distributed`'s.

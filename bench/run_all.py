@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "roofline": ["roofline.py", "--config", "a"],
     "harness_overhead": ["harness_overhead.py"],
     "asha_savings": ["asha_savings.py"],
+    "data_parallel": ["data_parallel.py", "--rounds", "3", "--steps", "5"],
 }
 
 

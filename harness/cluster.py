@@ -19,13 +19,20 @@ from snas.errors import UserInputError
 
 
 @contextlib.contextmanager
-def ray_session(address: str | None) -> Iterator[None]:
-    """Ray for the duration of a command; reuses an already initialised Ray (tests)."""
+def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[None]:
+    """Ray for the duration of a command; reuses an already initialised Ray (tests).
+
+    ``state_api`` starts a local instance with its dashboard, which serves Ray's state API:
+    a data-parallel study needs it.  Tune kills a stopped trial's actor (ASHA, or the last
+    epoch reached) and its Train controller with it, before the controller can remove its
+    workers' placement group; Ray Train's ``PlacementGroupCleaner`` then removes it, but
+    only if it can ask the state API whether the controller is dead.  Without it the dead
+    trial's placement group keeps its CPUs and the next trial's workers wait for ever."""
     import ray
 
     started = False
     if not ray.is_initialized():
-        options = {"include_dashboard": False, "logging_level": logging.WARNING}
+        options = {"include_dashboard": state_api, "logging_level": logging.WARNING}
         if address:
             try:
                 ray.init(address=address, **options)
@@ -66,6 +73,7 @@ def check_resources(study: Study, address: str | None) -> None:
     nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
     wanted = {"CPU": study.resources.cpu, "GPU": study.resources.gpu}
     if any(all(node.get(k, 0.0) >= v for k, v in wanted.items() if v > 0) for node in nodes):
+        _check_worker_group(study, nodes, address)
         return
     largest = {k: max((node.get(k, 0.0) for node in nodes), default=0.0) for k in wanted}
     message = (f"each trial asks for {study.resources.cpu:g} CPU and {study.resources.gpu:g} GPU "
@@ -77,3 +85,21 @@ def check_resources(study: Study, address: str | None) -> None:
     raise UserInputError(
         f"{message}. On this machine try --set resources.cpu={max(1, int(largest['CPU']))} "
         f"--set resources.gpu={largest['GPU']:g}, or run on a cluster with --address")
+
+
+def _check_worker_group(study: Study, nodes: list[dict[str, float]], address: str | None) -> None:
+    """A data-parallel trial needs room for all its workers at once (on any nodes)."""
+    r = study.resources
+    if r.workers == 1:
+        return
+    total = {k: sum(node.get(k, 0.0) for node in nodes) for k in ("CPU", "GPU")}
+    wanted = {"CPU": r.workers * r.cpu, "GPU": r.workers * r.gpu}
+    if all(total[k] >= v for k, v in wanted.items() if v > 0):
+        return
+    message = (f"each trial runs on {r.workers} workers of {r.cpu:g} CPU and {r.gpu:g} GPU (resources.workers, "
+               f"resources.cpu, resources.gpu): {wanted['CPU']:g} CPU and {wanted['GPU']:g} GPU, but this Ray "
+               f"cluster has {total['CPU']:g} CPU and {total['GPU']:g} GPU")
+    if address:
+        warnings.warn(f"{message}; trials stay pending until the cluster grows", stacklevel=3)
+        return
+    raise UserInputError(f"{message}. Lower resources.workers or resources.cpu, or run on a cluster with --address")

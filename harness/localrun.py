@@ -98,10 +98,13 @@ def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.
         raise invalid(err, what, scope=SCOPES["search" if issubclass(model, SearchConfig) else "retrain"]) from None
 
 
-def _write_outputs(out: Path, loop: EpochRun) -> None:
-    loop.save(out / CHECKPOINT_FILE)
-    atomic_write_text(out / METRICS_FILE, metrics_jsonl(loop.history))
-    atomic_write_text(out / GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
+def _write_outputs(out: Path, loop: EpochRun, writer: bool) -> None:
+    """The outputs after an epoch; every rank of a data-parallel run takes part in the
+    checkpoint, only the ``writer`` (rank 0) writes."""
+    loop.save(out / CHECKPOINT_FILE, write=writer)
+    if writer:
+        atomic_write_text(out / METRICS_FILE, metrics_jsonl(loop.history))
+        atomic_write_text(out / GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
 
 
 def _translate_official_flags(args: argparse.Namespace, kind: RunKind) -> None:
@@ -127,21 +130,19 @@ def _translate_official_flags(args: argparse.Namespace, kind: RunKind) -> None:
         print(line, flush=True)
 
 
-def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: Callable[[], L],
-             restore: Callable[[Path], L]) -> tuple[Path, L]:
-    """The output folder and the loop: restored from ``--resume DIR``, or new in ``--out``.
+def run_folder(args: argparse.Namespace, kind: RunKind, given: list[str]) -> Path:
+    """The output folder, checked: ``--resume DIR``, or a new ``--out`` that holds no run
+    (unless ``--overwrite``).
 
     ``given`` are the settings the user passed (they would be ignored by a resumed run,
-    so giving any with ``--resume`` is an error).  A new run writes all its outputs before
-    the first epoch, so even a run stopped during epoch 1 can be resumed.
+    so giving any with ``--resume`` is an error).
     """
     if args.resume is not None:
         given = given + given_official_flags(args) + ["--set"] * bool(args.overrides) + ["--out"] * bool(args.out)
         if given:
             raise UserInputError(f"--resume continues the run exactly as it was configured; drop {', '.join(given)}")
         check_output_folder(args.resume, "--resume")
-        use_available_cpus()
-        return args.resume, restore(args.resume / CHECKPOINT_FILE)
+        return args.resume
     _translate_official_flags(args, kind)
     if args.out is None:
         raise UserInputError(f"say where to write the {kind.noun} with --out DIR (or continue one with --resume DIR)")
@@ -151,13 +152,31 @@ def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: 
     if existing and not args.overwrite:
         raise UserInputError(f"{out} already holds a {kind.noun} ({', '.join(existing)}); continue it with "
                              f"--resume {out} or replace it with --overwrite")
-    use_available_cpus()
+    return out
+
+
+def begin_run(out: Path, resuming: bool, create: Callable[[], L], restore: Callable[[Path], L],
+              writer: bool = True) -> L:
+    """The loop, restored from ``out`` or new; a new run writes all its outputs before the
+    first epoch, so even a run stopped during epoch 1 can be resumed.  In a data-parallel
+    run every rank calls it, and only the ``writer`` writes."""
+    if resuming:
+        return restore(out / CHECKPOINT_FILE)
     loop = create()
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / RUN_CONFIG_FILE, yaml.safe_dump(loop.config.model_dump(mode="json", by_alias=True),
-                                                          sort_keys=False))
-    _write_outputs(out, loop)
-    return out, loop
+    if writer:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / RUN_CONFIG_FILE, yaml.safe_dump(loop.config.model_dump(mode="json", by_alias=True),
+                                                              sort_keys=False))
+    _write_outputs(out, loop, writer)
+    return loop
+
+
+def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: Callable[[], L],
+             restore: Callable[[Path], L]) -> tuple[Path, L]:
+    """The checked output folder (:func:`run_folder`) and the loop (:func:`begin_run`)."""
+    out = run_folder(args, kind, given)
+    use_available_cpus()
+    return out, begin_run(out, args.resume is not None, create, restore)
 
 
 def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: bool) -> int:
@@ -172,7 +191,7 @@ def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: boo
         while not loop.finished:
             with progress.epoch(loop.epoch + 1, loop.config.epochs, loop.data.train.train_steps()) as on_step:
                 metrics = loop.run_epoch(on_step)
-            _write_outputs(out, loop)
+            _write_outputs(out, loop, writer=True)
             events.write(metrics)
             print(progress.summary(metrics), flush=True)
     except KeyboardInterrupt:
@@ -186,3 +205,11 @@ def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: boo
               f"(see {out / METRICS_FILE})")
         return 1
     return 0
+
+
+def run_silent_epochs(loop: EpochRun, out: Path) -> None:
+    """What a data-parallel rank but rank 0 does: the same epochs and checkpoint
+    gathers as rank 0's :func:`run_epochs`, with no output of its own."""
+    while not loop.finished:
+        loop.run_epoch()
+        _write_outputs(out, loop, writer=False)

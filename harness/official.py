@@ -93,7 +93,8 @@ OFFICIAL_FLAGS: tuple[OfficialFlag, ...] = (
     OfficialFlag(("--loss",), value=True, ignored="the resource term is always part of the loss here"),
     OfficialFlag(("--gpu",), type=str, ignored="the device is --device (auto picks the GPU)"),
     OfficialFlag(("--report_freq",), type=float, ignored="every epoch is reported"),
-    OfficialFlag(("--distributed",), value=True, ignored="one device per run; run several with a study"),
+    OfficialFlag(("--distributed",), value=True, ignored="data-parallel searches take --workers N (search) or "
+                                                          "resources.workers (a study)"),
     OfficialFlag(("--fix_seedcudnn",), value=True, ignored="runs are seeded and deterministic on CPU"),
     OfficialFlag(("--local_rank",), type=int, ignored="one device per run"),
     OfficialFlag(("--port",), type=int, ignored="one device per run"),
@@ -113,6 +114,8 @@ def add_official_arguments(parser: argparse.ArgumentParser, command: str) -> Non
         "estimator, as in SNAS's train_search.py")
     for flag in OFFICIAL_FLAGS:
         key = flag.key(command)
+        if any(option in parser._option_string_actions for option in flag.flags):
+            continue  # the command's own flag of that name (search --workers) wins
         if key is None and not flag.ignored and flag.flags[0] not in ("--remark", "--save"):
             continue
         text = _help(flag, key)

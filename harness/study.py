@@ -26,7 +26,7 @@ from harness.kinds import KINDS, TrialConfig, TrialKind
 from harness.overrides import apply_overrides, with_values
 from harness.storage import is_uri
 from snas.catalogue import CATALOGUE, named_genotype, resolve_genotype
-from snas.config import RetrainConfig
+from snas.config import RetrainConfig, SearchConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
@@ -131,10 +131,16 @@ class SchedulerConfig(Frozen):
 
 
 class ResourcesConfig(Frozen):
-    """Per trial.  Fractional GPUs share a device: several trials must fit in its memory."""
+    """Per trial, or per worker of a data-parallel trial.  Fractional GPUs share a device:
+    several trials must fit in its memory."""
 
+    workers: int = Field(1, ge=1)
+    """Processes of one search trial (Ray Train workers, :mod:`harness.dataparallel`); each
+    takes its shard of the global ``batch_size``.  1: the trial is one process."""
     cpu: float = Field(1.0, gt=0)
+    """CPUs of the trial, or of each of its workers."""
     gpu: float = Field(0.0, ge=0)
+    """GPUs of the trial, or of each of its workers (NCCL when > 0, gloo otherwise)."""
     max_concurrent: int | None = Field(None, ge=1)
 
 
@@ -258,6 +264,28 @@ class Study(Frozen):
             if "data" in settings:
                 raise ValueError(f"{section}.data is not read: every trial takes the study's top-level data "
                                  f"section; set data.<key> instead (e.g. data.dataset)")
+        return self
+
+    @model_validator(mode="after")
+    def _data_parallel(self) -> Study:
+        """What a trial on several workers cannot do, said before any trial starts."""
+        workers = self.resources.workers
+        if workers == 1:
+            return self
+        if self.kind != "search":
+            raise ValueError(f"resources.workers {workers}: only search trials run on several workers; "
+                             f"a {self.kind} trial runs in one process (resources.workers: 1)")
+        second_order = [self.search.get("second_order", False)]
+        second_order += self.space["search.second_order"].probe_values() if "search.second_order" in self.space else []
+        if any(second_order):
+            raise ValueError(f"resources.workers {workers}: second_order (DARTS's unrolled α gradient) runs in one "
+                             f"process only; use resources.workers: 1 or second_order: false")
+        batches = [self.search.get("batch_size", SearchConfig.model_fields["batch_size"].default)]
+        batches += self.space["search.batch_size"].probe_values() if "search.batch_size" in self.space else []
+        uneven = [b for b in batches if isinstance(b, int) and b % workers]
+        if uneven:
+            raise ValueError(f"search.batch_size {uneven[0]} is the global batch: split across {workers} workers "
+                             f"it must be a multiple of {workers}")
         return self
 
     @model_validator(mode="after")
@@ -441,6 +469,8 @@ def _check_trial_memory(study: Study, config: TrialConfig, which: str) -> None:
     if device is None:
         return
     shape = DATASETS[config.data.dataset].shape(config.data)
+    if study.resources.workers > 1:  # each worker holds its shard of the global batch
+        config = config.model_copy(update={"batch_size": config.batch_size // study.resources.workers})
     try:
         study.trial_kind.check_fits()(config, shape, shape[2], device)
     except UserInputError as err:

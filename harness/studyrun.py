@@ -84,7 +84,7 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
     if 0 < study.resources.gpu < 1:
         warnings.warn(f"resources.gpu: {study.resources.gpu} puts {int(1 / study.resources.gpu)} trials on one GPU; "
                       "they share its memory, so each must fit in its share", stacklevel=1)
-    with ray_session(address):
+    with ray_session(address, state_api=study.resources.workers > 1):
         check_storage(study, experiment_path)  # before anything is written: a refusal leaves no trace
         check_resources(study, address)
         if replace:
@@ -103,7 +103,7 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
 
     study = read_study(experiment_path)
     check_data(study, address)
-    with ray_session(address):
+    with ray_session(address, state_api=study.resources.workers > 1):
         check_storage(study, experiment_path)
         check_resources(study, address)
         with silent_tune():

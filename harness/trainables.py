@@ -17,9 +17,11 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.fs
 from ray import tune
 
 from harness.kinds import TrialKind
@@ -37,49 +39,73 @@ from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
 
-def _write_trial_file(name: str, text: str) -> None:
-    """Write a small file into the trial's folder on the study's storage (local or URI),
-    under a temporary name first and then moved into place: a reader, or a trial killed
-    mid-write, never leaves half a file under the real name."""
-    storage = tune.get_context().get_storage()
-    fs = storage.storage_filesystem
-    path = f"{storage.trial_fs_path}/{name}"
-    partial = f"{storage.trial_fs_path}/.{name}.partial"
-    fs.create_dir(storage.trial_fs_path, recursive=True)
-    with fs.open_output_stream(partial) as stream:
-        stream.write(text.encode("utf-8"))
-    fs.move(partial, path)
+@dataclass(frozen=True)
+class TrialFolder:
+    """The trial's folder on the study's storage (local or URI).  Picklable: a data-parallel
+    trial hands it to its rank-0 worker, which has no Tune context of its own."""
+
+    filesystem: pyarrow.fs.FileSystem
+    path: str
+
+    @classmethod
+    def of_trial(cls) -> TrialFolder:
+        storage = tune.get_context().get_storage()
+        return cls(storage.storage_filesystem, storage.trial_fs_path)
+
+    def write(self, name: str, text: str) -> None:
+        """Write a small file under a temporary name first and then move it into place: a
+        reader, or a trial killed mid-write, never leaves half a file under the real name."""
+        path, partial = f"{self.path}/{name}", f"{self.path}/.{name}.partial"
+        self.filesystem.create_dir(self.path, recursive=True)
+        with self.filesystem.open_output_stream(partial) as stream:
+            stream.write(text.encode("utf-8"))
+        self.filesystem.move(partial, path)
+
+    def exists(self, name: str) -> bool:
+        return self.filesystem.get_file_info(f"{self.path}/{name}").type != pyarrow.fs.FileType.NotFound
 
 
 class InjectedFault(RuntimeError):
     """The failure ``faults.fail_once_at_epoch`` asks for."""
 
 
-def _trial_file_exists(name: str) -> bool:
-    import pyarrow.fs
-
-    storage = tune.get_context().get_storage()
-    info = storage.storage_filesystem.get_file_info(f"{storage.trial_fs_path}/{name}")
-    return info.type != pyarrow.fs.FileType.NotFound
+Report = Callable[[dict[str, Any], "str | None"], None]
+"""``(metrics, checkpoint folder or None)``: hands one epoch's report to Tune (or Train)."""
 
 
-def _drive(loop: EpochRun, study: Study, after_epoch: Any = None) -> None:
-    """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says."""
+def _tune_report(metrics: dict[str, Any], folder: str | None) -> None:
+    tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder) if folder else None)
+
+
+def drive(loop: EpochRun, study: Study, folder: TrialFolder | None, report: Report = _tune_report,
+          after_epoch: Any = None) -> None:
+    """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says.
+
+    ``folder`` is where the trial's files go; ``None`` in the workers of a data-parallel
+    trial but rank 0, which run the same epochs, take part in saving (their random
+    streams go into rank 0's checkpoint) and report, but write nothing.
+    """
     fault_epoch = study.faults.fail_once_at_epoch
     while not loop.finished:
         metrics = loop.run_epoch()
-        _write_trial_file(METRICS_FILE, metrics_jsonl(loop.history))  # before the report: ASHA may stop us there
-        if after_epoch is not None:
-            after_epoch(loop)
+        if folder is not None:
+            folder.write(METRICS_FILE, metrics_jsonl(loop.history))  # before the report: ASHA may stop us there
+            if after_epoch is not None:
+                after_epoch(loop, folder)
         if loop.finished or loop.epoch % study.checkpoint_every == 0 or loop.epoch == fault_epoch:
-            with tempfile.TemporaryDirectory() as folder:
-                loop.save(Path(folder) / CHECKPOINT_FILE)
-                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+            with tempfile.TemporaryDirectory() as checkpoint:
+                written = loop.save(Path(checkpoint) / CHECKPOINT_FILE, write=folder is not None)
+                report(metrics, checkpoint if written else None)
         else:
-            tune.report(metrics)
-        if loop.epoch == fault_epoch and not loop.finished and not _trial_file_exists(FAULT_MARKER):
-            _write_trial_file(FAULT_MARKER, f"failed once after epoch {loop.epoch}\n")
+            report(metrics, None)
+        if (folder is not None and loop.epoch == fault_epoch and not loop.finished
+                and not folder.exists(FAULT_MARKER)):
+            folder.write(FAULT_MARKER, f"failed once after epoch {loop.epoch}\n")
             raise InjectedFault(f"injected fault after epoch {loop.epoch} (faults.fail_once_at_epoch)")
+
+
+def save_genotype(loop: EpochRun, folder: TrialFolder) -> None:
+    folder.write(GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
 
 
 def _restored(kind: type, *args: Any) -> Any:
@@ -111,24 +137,27 @@ def _share_compile_cache() -> None:
 
 
 def _run_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
-    """One trial of the study ``study``: its kind's loop, restored or new, driven to the end.
+    """One trial of the study ``study``: its kind's loop, restored or new, driven to the end
+    (on several workers when ``resources.workers`` says so).
 
     A genotype the trial is given is written once, before the first epoch; one it derives,
     after every epoch."""
-    _prepare_trial_process()
     spec = Study.model_validate(study)
+    if spec.resources.workers > 1:
+        from harness.dataparallel import run_data_parallel_trial
+
+        run_data_parallel_trial(config, study, TrialFolder.of_trial())
+        return
+    _prepare_trial_process()
     kind = spec.trial_kind
     loop_class = kind.loop()
     loop = _restored(loop_class) or loop_class(spec.trial_config_of(config))
+    folder = TrialFolder.of_trial()
     if loop.config.compile != "off":  # before the first step, where the compiling happens
         _share_compile_cache()
-
-    def save_genotype(loop: EpochRun) -> None:
-        _write_trial_file(GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
-
     if not kind.derives_genotype:
-        save_genotype(loop)
-    _drive(loop, spec, save_genotype if kind.derives_genotype else None)
+        save_genotype(loop, folder)
+    drive(loop, spec, folder, after_epoch=save_genotype if kind.derives_genotype else None)
 
 
 def trainable_of(kind: TrialKind) -> Callable[[dict[str, Any], dict[str, Any]], None]:

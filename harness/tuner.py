@@ -28,17 +28,40 @@ def trial_dirname(trial: Any) -> str:
     return trial_folder_name(trial.trial_id)
 
 
+def _data_parallel(study: Study) -> bool:
+    return study.resources.workers > 1
+
+
 def trainable(study: Study) -> Any:
-    """The study's trainable with its settings attached and its per-trial resources."""
+    """The study's trainable with its settings attached and its per-trial resources (a
+    data-parallel trial's workers ask for theirs themselves: :mod:`harness.dataparallel`)."""
     fn = tune.with_parameters(trainable_of(study.trial_kind), study=study.model_dump(mode="json", by_alias=True))
+    if _data_parallel(study):
+        from harness.dataparallel import trial_resources
+
+        return tune.with_resources(fn, trial_resources())
     return tune.with_resources(fn, {"cpu": study.resources.cpu, "gpu": study.resources.gpu})
+
+
+def max_concurrent(study: Study) -> int | None:
+    """``resources.max_concurrent``; for data-parallel trials, by default as many as the
+    connected cluster holds whole worker groups for."""
+    if study.resources.max_concurrent is not None or not _data_parallel(study):
+        return study.resources.max_concurrent
+    import ray
+
+    from harness.dataparallel import concurrent_trials
+
+    return concurrent_trials(study.resources, ray.cluster_resources())
 
 
 def _scheduler(study: Study) -> TrialScheduler:
     if study.scheduler.name == "fifo":
         return FIFOScheduler()
     s = study.scheduler
-    return ASHAScheduler(time_attr="training_iteration", max_t=s.max_t or study.epochs,
+    # A data-parallel trial's reports count epochs in ``epoch`` only (see harness.dataparallel).
+    time_attr = "epoch" if _data_parallel(study) else "training_iteration"
+    return ASHAScheduler(time_attr=time_attr, max_t=s.max_t or study.epochs,
                          grace_period=s.grace_period, reduction_factor=s.reduction_factor)
 
 
@@ -48,7 +71,7 @@ def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> An
     if searcher.name != "optuna":
         # A variant generator limits concurrency itself; Tune ignores max_concurrent_trials for it.
         return BasicVariantGenerator(points_to_evaluate=points, random_state=searcher.seed,
-                                     max_concurrent=study.resources.max_concurrent or 0)
+                                     max_concurrent=max_concurrent(study) or 0)
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -92,8 +115,10 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
             metric=study.metric, mode=study.objective.mode,
             search_alg=_search_algorithm(study, plan, experiment_path), scheduler=_scheduler(study),
             num_samples=plan.num_samples,
-            max_concurrent_trials=study.resources.max_concurrent if study.searcher.name == "optuna" else None,
-            reuse_actors=True, trial_dirname_creator=trial_dirname,
+            max_concurrent_trials=max_concurrent(study) if study.searcher.name == "optuna" else None,
+            # A stopped data-parallel trial's actor must go: its Train run (controller,
+            # workers, placement group) goes with it.
+            reuse_actors=not _data_parallel(study), trial_dirname_creator=trial_dirname,
         ),
         run_config=run_config(study, storage_path, quiet),
     )

@@ -177,6 +177,9 @@ class SearchConfig(Frozen):
     compile: CompileMode = "off"
     """``torch.compile`` the supernet's training forward under soft samples (SNAS, DARTS):
     ``off``, ``default``, ``reduce-overhead`` or ``max-autotune`` (:mod:`snas.compilation`)."""
+    sync_batchnorm: bool = False
+    """With several workers: BatchNorm statistics over the global batch (SyncBatchNorm, CUDA)
+    instead of each worker's shard (the official code's per-worker statistics)."""
     data: DataConfig = DataConfig()
 
     @model_validator(mode="before")

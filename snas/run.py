@@ -188,15 +188,20 @@ class EpochRun(ABC):
         self.diverged = bool(state["diverged"])
         self.history = list(state["history"])
 
-    def save(self, path: str | Path) -> Path:
-        """Write a checkpoint holding the config, the split, the genotype and the full state."""
-        return save_checkpoint(path, self.KIND, {
+    def save(self, path: str | Path, write: bool = True) -> Path | None:
+        """Write a checkpoint holding the config, the split, the genotype and the full state.
+
+        Every rank of a data-parallel run calls it (the state gathers every rank's random
+        streams); only one writes, the others pass ``write=False`` and get ``None``.
+        """
+        record = {
             "config": self.config.model_dump(mode="json", by_alias=True),
             "split": self.data.split.to_dict(),
             "epoch": self.epoch,
             "genotype": self.genotype.to_dict(),
             "state": self.state_dict(),
-        })
+        }
+        return save_checkpoint(path, self.KIND, record) if write else None
 
     @classmethod
     def restore(cls: type[Run], path: str | Path, data: Any = None) -> Run:

@@ -26,6 +26,16 @@ from torch import nn
 from snas.config import SearchConfig
 from snas.data import Batch, SearchData, check_image_size, search_data
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
+from snas.distributed import (
+    RankGenerators,
+    average_buffers,
+    check_batch_split,
+    current_ranks,
+    rank_stream,
+    shard,
+    sum_over_ranks,
+)
+from snas.errors import UserInputError
 from snas.memory import check_search_fits
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, Learner, Stats
@@ -62,25 +72,35 @@ class Search(EpochRun):
         super().__init__(config)
         cfg = config
         self.device = resolve_device(cfg.device)
+        self.ranks = current_ranks()
+        check_batch_split(cfg.batch_size, self.ranks)
+        if cfg.second_order and self.ranks.parallel:
+            raise UserInputError("second_order (DARTS's unrolled α gradient) runs in one process only; "
+                                 "use workers: 1 or the first-order gradient (second_order: false)")
         warn_unused_bf16(self.device, cfg.bf16)
         self.method = METHODS[cfg.method]
         self.space = SPACES[cfg.space]
         self.data = data or search_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device)
         channels, height, width = self.data.image_shape
         check_image_size(height, width, 2, f"a {cfg.layers}-cell search network")
-        check_search_fits(cfg, self.data.image_shape, self.data.num_classes, self.device)
+        shard_config = cfg.model_copy(update={"batch_size": cfg.batch_size // self.ranks.world})
+        check_search_fits(shard_config, self.data.image_shape, self.data.num_classes, self.device)
         self.memory_format = memory_format(cfg.channels_last)
 
         self.model = build_model(cfg.seed, lambda: self.space.supernet(
             cfg.init_channels, self.data.num_classes, cfg.layers, in_channels=channels,
         )).to(self.device, memory_format=self.memory_format)
+        if cfg.sync_batchnorm and self.ranks.parallel:
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.model.compile_training(cfg.compile)
         alpha_generator = fresh_generator(cfg.seed, "alpha")
         self.alphas = ArchParameters({
             cell_type: self.method.init_alpha(self.space.num_edges, len(self.space.primitives), alpha_generator)
             for cell_type in self.space.cell_types
         }).to(self.device)
-        self.generators = Generators(cfg.seed, ("data", "val", "arch"))
+        self.generators: Generators | RankGenerators = (
+            RankGenerators(cfg.seed, ("data", "val"), ("arch",), self.ranks) if self.ranks.parallel
+            else Generators(cfg.seed, ("data", "val", "arch")))
 
         weight_params = list(self.model.parameters())
         arch_params = list(self.alphas.parameters())
@@ -163,12 +183,13 @@ class Search(EpochRun):
         steps = self.data.train.train_steps()
         val_batches = self._validation_batches() if self.method.bilevel else None
         tau = self.temperature.at(self.epoch)
-        for step, (x, y) in enumerate(self.data.train.train_epoch(self.generators["data"])):
+        for step, batch in enumerate(self.data.train.train_epoch(self.generators["data"])):
             tau = self.temperature.at(self.epoch, step)
+            x, y = shard(batch, self.ranks)
             x = x.contiguous(memory_format=self.memory_format)
             val_batch = None
             if val_batches is not None:
-                xv, yv = next(val_batches)
+                xv, yv = shard(next(val_batches), self.ranks)
                 val_batch = xv.contiguous(memory_format=self.memory_format), yv
             if not self.train_step((x, y), val_batch, tau, stats):
                 self.diverged = True
@@ -177,26 +198,41 @@ class Search(EpochRun):
                 on_step(step + 1, steps)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+        average_buffers(self.model)
+        self._sum_over_ranks(stats)
         return {"train_loss": stats["loss"].mean, "train_acc": stats["acc"].mean, "cost": stats["cost"].mean,
                 "temperature": tau, "lr": lr, "images": stats["acc"].count / max(cfg.nsample, 1)}
+
+    def _sum_over_ranks(self, stats: Stats) -> None:
+        """Every rank's running sums replaced by their totals over the ranks."""
+        totals = sum_over_ranks([value for mean in stats.values() for value in (mean.total, mean.count)], self.device)
+        for index, mean in enumerate(stats.values()):
+            mean.total, mean.count = totals[2 * index], int(totals[2 * index + 1])
 
     @torch.no_grad()
     def evaluate(self, tau: float) -> tuple[float, float]:
         """(search_val_acc, child_val_acc) on the held-out split.
 
         The sampled supernet draws a fresh architecture per batch from a generator seeded
-        by the epoch, so evaluation never shifts the training random streams.
+        by the epoch, so evaluation never shifts the training random streams.  With several
+        ranks each evaluates every ``world``-th batch with its own stream, and the counts
+        are summed: the accuracies are over the whole split.
         """
         self.model.eval()
-        generator = fresh_generator(self.config.seed, f"eval:{self.epoch}")
+        stream = f"eval:{self.epoch}"
+        generator = fresh_generator(self.config.seed, rank_stream(stream, self.ranks.rank) if self.ranks.parallel
+                                    else stream)
         child = tuple([argmax_sample(alpha)] for alpha in self.alphas.ordered())
         sampled_correct = child_correct = total = 0
-        for x, y in self.data.val.eval_epoch():
+        for index, (x, y) in enumerate(self.data.val.eval_epoch()):
+            if index % self.ranks.world != self.ranks.rank:
+                continue
             x = x.contiguous(memory_format=self.memory_format)
             with autocast(self.device, self.config.bf16):
                 sampled_correct += correct(self.model(x, *self._samples(tau, generator)), y)
                 child_correct += correct(self.model(x, *child), y)
             total += len(y)
+        sampled_correct, child_correct, total = sum_over_ranks([sampled_correct, child_correct, total], self.device)
         return 100.0 * sampled_correct / total, 100.0 * child_correct / total
 
     def _architecture_metrics(self, genotype: AnyGenotype) -> dict[str, Any]:

@@ -33,6 +33,9 @@ class Generators:
         return {n: g.get_state() for n, g in self.streams.items()}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        if "ranks" in state:  # :class:`snas.distributed.RankGenerators`' state
+            workers = len(state["ranks"])  # type: ignore[arg-type]
+            raise ValueError(f"it was written by {workers} workers, not 1; resume it with {workers} workers")
         for n, g in self.streams.items():
             g.set_state(state[n])
 

@@ -7,11 +7,16 @@ run continues with --resume DIR exactly where its last finished epoch left it.
 
   snas-study search --dataset digits --epochs 5 --layers 5 --init-channels 8 \\
       --method snas --seed 0 --out runs/snas-digits
+
+--workers N runs it data-parallel on N local processes (gloo on the CPU; one GPU each
+with NCCL on CUDA), --batch-size being the global batch they split; a study's trials
+use resources.workers instead (on Ray Train).  Resume such a run with the same --workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +24,13 @@ from harness.arguments import read_yaml_mapping
 from harness.localrun import (
     RunKind,
     add_run_arguments,
+    begin_run,
     default_help,
     given_flags,
     open_run,
     run_epochs,
+    run_folder,
+    run_silent_epochs,
     validated_settings,
 )
 from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE
@@ -53,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help=default("device", "auto, cpu, cuda or cuda:N"))
     parser.add_argument("--compile", help=default("compile", "torch.compile mode: off, default, reduce-overhead or "
                                                              "max-autotune (minutes to compile; snas.compilation)"))
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes of this machine the search runs on, data-parallel; --batch-size is "
+                             "split across them (default: 1)")
     add_run_arguments(parser, KIND)
 
 
@@ -66,16 +77,52 @@ def _config_from(args: argparse.Namespace) -> SearchConfig:
     return validated_settings(SearchConfig, data, args, _FLAGS, "search settings")
 
 
-def run(args: argparse.Namespace) -> int:
-    from snas.search import Search
-
-    given = given_flags(args, _FLAGS) + ["--config"] * bool(args.config)
-    out, search = open_run(args, KIND, given, lambda: Search(_config_from(args)), Search.restore)
+def _finish(search: Any, out: Path, quiet: bool) -> int:
     cfg = search.config
     header = (f"search: {cfg.method} on {cfg.data.dataset}, {cfg.layers} cells × {cfg.init_channels} channels, "
-              f"epochs {search.epoch + 1}..{cfg.epochs} on {search.device}; writing to {out}")
-    code = run_epochs(search, out, KIND, header, args.quiet)
+              f"epochs {search.epoch + 1}..{cfg.epochs} on {search.device}"
+              f"{f' × {search.ranks.world} workers' if search.ranks.parallel else ''}; writing to {out}")
+    code = run_epochs(search, out, KIND, header, quiet)
     if code == 0:
         print(f"genotype: {search.genotype}")
         print(f"results: {out / GENOTYPE_FILE}, {out / METRICS_FILE}, {out / CHECKPOINT_FILE}")
     return code
+
+
+def _search_rank(rank: int, out: Path, config: SearchConfig | None, quiet: bool) -> int:
+    """One rank of ``--workers N``: rank 0 writes and prints, the others run silently."""
+    from snas.search import Search
+
+    search = begin_run(out, config is None, lambda: Search(config), Search.restore, writer=rank == 0)
+    if rank == 0:
+        return _finish(search, out, quiet)
+    run_silent_epochs(search, out)
+    return 0
+
+
+def _run_workers(args: argparse.Namespace, given: list[str]) -> int:
+    from harness.localgroup import run_on_ranks
+    from snas.checkpoint import load_checkpoint
+    from snas.device import resolve_device
+    from snas.distributed import Ranks, check_batch_split
+    from snas.run import check_run_record
+
+    out = run_folder(args, KIND, given)
+    config = None if args.resume is not None else _config_from(args)
+    checked = config or check_run_record(load_checkpoint(out / CHECKPOINT_FILE, "search"),
+                                         out / CHECKPOINT_FILE).config
+    check_batch_split(checked.batch_size, Ranks(0, args.workers))
+    cuda = resolve_device(checked.device).type == "cuda"
+    return run_on_ranks(args.workers, cuda, functools.partial(_search_rank, out=out, config=config, quiet=args.quiet))
+
+
+def run(args: argparse.Namespace) -> int:
+    from snas.search import Search
+
+    if args.workers < 1:
+        raise UserInputError(f"--workers must be at least 1, got {args.workers}")
+    given = given_flags(args, _FLAGS) + ["--config"] * bool(args.config)
+    if args.workers > 1:
+        return _run_workers(args, given)
+    out, search = open_run(args, KIND, given, lambda: Search(_config_from(args)), Search.restore)
+    return _finish(search, out, args.quiet)

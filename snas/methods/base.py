@@ -9,7 +9,9 @@ step.  The steps here are the two shapes the published methods take:
   order the method's reference code uses.
 
 A step only sees a :class:`Learner`, the pieces of one search it trains, so a method
-never depends on :class:`snas.search.Search`.
+never depends on :class:`snas.search.Search`.  In a data-parallel search every step
+averages its gradients over the ranks before clipping (:mod:`snas.distributed`); in one
+process that is a no-op.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from snas.distributed import average_gradients
 from snas.registry import Registry
 from snas.relax import EdgeSample
 from snas.training import RunningMean, correct
@@ -111,7 +114,7 @@ def step_single_level(learner: Learner, batch: Batch, tau: float, stats: Stats |
     weights, alphas = learner.weights, learner.alphas
     learner.weight_optimizer.zero_grad(set_to_none=True)
     learner.arch_optimizer.zero_grad(set_to_none=True)
-    if not accumulate(learner, batch, tau, weights + alphas, stats):
+    if not average_gradients(weights + alphas, accumulate(learner, batch, tau, weights + alphas, stats)):
         return False
     nn.utils.clip_grad_norm_(weights, learner.weight_clip)
     if learner.arch_clip is not None:
@@ -126,8 +129,9 @@ def step_weights(learner: Learner, batch: Batch, tau: float, stats: Stats | None
     params = learner.weights
     learner.weight_optimizer.zero_grad(set_to_none=True)
     with frozen(learner.alphas):
-        if not accumulate(learner, batch, tau, params, stats):
-            return False
+        finite = accumulate(learner, batch, tau, params, stats)
+    if not average_gradients(params, finite):
+        return False
     nn.utils.clip_grad_norm_(params, learner.weight_clip)
     learner.weight_optimizer.step()
     return True
@@ -147,7 +151,7 @@ def step_arch(learner: Learner, batch: Batch, val_batch: Batch, tau: float, grad
     """The α half of a bilevel step, with the method's architecture gradient."""
     params = learner.alphas
     learner.arch_optimizer.zero_grad(set_to_none=True)
-    if not gradient(learner, batch, val_batch, tau):
+    if not average_gradients(params, gradient(learner, batch, val_batch, tau)):
         return False
     if learner.arch_clip is not None:
         nn.utils.clip_grad_norm_(params, learner.arch_clip)

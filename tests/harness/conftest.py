@@ -14,7 +14,9 @@ def ray_local():
     import ray
 
     temp_dir = tempfile.mkdtemp(prefix="r", dir="/tmp")  # short: Ray's socket paths have a length limit
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp_dir, logging_level=logging.WARNING,
+    # The dashboard serves the state API, which Ray Train's placement-group cleaner and the
+    # data-parallel test's leak check (ray.util.state) need: see harness.cluster.ray_session.
+    ray.init(num_cpus=2, include_dashboard=True, _temp_dir=temp_dir, logging_level=logging.WARNING,
              log_to_driver=False)
     yield ray
     ray.shutdown()

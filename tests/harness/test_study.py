@@ -222,7 +222,7 @@ def test_run_checks_the_data_of_every_varied_root(tmp_path, capsys):
 @pytest.mark.parametrize("path", sorted(__import__("pathlib").Path("studies").glob("*.yaml")), ids=lambda p: p.stem)
 def test_shipped_studies_are_valid(path):
     s = load_study(path)
-    assert s.expected_trials() >= 6
+    assert s.expected_trials() >= (2 if s.resources.workers > 1 else 6)  # a data-parallel study: 8 GPUs a trial
     assert s.name == path.stem
 
 

@@ -1,0 +1,113 @@
+"""Data-parallel trials: one search trial on ``resources.workers`` Ray Train workers.
+
+Ray 2.60 runs Train inside Tune as in its guide "Hyperparameter Tuning with Ray Tune"
+(Train V2): the Tune trial function builds a ``TorchTrainer`` and calls ``fit()``; the
+Train controller (an actor Ray starts with ``num_cpus=0``) places the workers in a
+placement group of its own, ``workers × {cpu, gpu}`` (:func:`scaling`), and sets up
+torch.distributed (gloo on the CPU, NCCL when the workers have GPUs).  The trial itself
+therefore asks Tune for no resources (:func:`trial_resources`), and a study runs as
+many data-parallel trials at once as the cluster has room for whole worker groups
+(:func:`concurrent_trials`).  Tune kills a trial it stops (ASHA, or the last epoch
+reached) with its controller, before the controller removes its workers' placement
+group; Ray Train's placement-group cleaner removes it then, which needs Ray's state API
+(the dashboard: :func:`harness.cluster.ray_session`).
+
+Every worker runs the same :class:`snas.search.Search` epochs; the data-parallel math
+(shards, averaged gradients, per-rank noise, summed metrics) is :mod:`snas.distributed`'s.
+Every worker calls ``ray.train.report`` each epoch; Ray's ``TuneReportCallback`` hands
+rank 0's metrics to Tune, so ASHA and the console see one trial.  Rank 0 alone writes:
+the trial's ``metrics.jsonl`` and ``genotype.json`` (into the Tune trial's folder) and
+the checkpoint, which Train keeps as ``checkpoint_<time>/checkpoint.pt`` in the same
+folder (the Train run is named after the trial folder, under the study's experiment
+folder).  A worker that dies makes Train restart all workers from the latest checkpoint,
+up to ``failures.max_failures`` times; a trial Tune restarts (``snas-study resume``, or a
+failed trial driver) builds the same Train run, which Train restores from its state in
+that folder.  Tune's scheduler counts epochs (``epoch``, not ``training_iteration``):
+Tune keeps no checkpoint of such a trial, so a restarted one would count from 0 again.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import ray
+import ray.train
+import ray.train.torch
+from ray import tune
+from ray.tune.integration.ray_train import TuneReportCallback
+
+from harness.study import ResourcesConfig, Study
+from harness.studyfolder import CHECKPOINT_FILE
+from harness.trainables import TrialFolder, drive, save_genotype
+from snas.search import Search
+from snas.threads import use_available_cpus
+
+
+def trial_resources() -> dict[str, float]:
+    """What the Tune trial itself reserves: no CPU, it only waits for its Train run.  Tune
+    refuses an empty request; one byte of memory is the smallest that is not."""
+    return {"cpu": 0, "memory": 1}
+
+
+def scaling(resources: ResourcesConfig) -> ray.train.ScalingConfig:
+    per_worker = {"CPU": resources.cpu, "GPU": resources.gpu}
+    return ray.train.ScalingConfig(num_workers=resources.workers, use_gpu=resources.gpu > 0,
+                                   resources_per_worker=per_worker)
+
+
+def concurrent_trials(resources: ResourcesConfig, cluster: dict[str, float]) -> int:
+    """How many whole worker groups fit the cluster ``cluster`` (``ray.cluster_resources()``)
+    at once, at least 1: Tune would otherwise start every trial's driver, each waiting
+    for workers that cannot be placed."""
+    fits = [cluster.get("CPU", 0.0) / (resources.workers * resources.cpu)]
+    if resources.gpu > 0:
+        fits.append(cluster.get("GPU", 0.0) / (resources.workers * resources.gpu))
+    return max(1, math.floor(min(fits) + 1e-9))
+
+
+def _report(metrics: dict[str, Any], checkpoint_folder: str | None) -> None:
+    checkpoint = ray.train.Checkpoint.from_directory(checkpoint_folder) if checkpoint_folder else None
+    ray.train.report(metrics, checkpoint=checkpoint)
+
+
+def _restored() -> Search | None:
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as folder:
+        return Search.restore(f"{folder}/{CHECKPOINT_FILE}")
+
+
+def _worker(setup: dict[str, Any]) -> None:
+    """One worker of a data-parallel search trial (Ray Train has set up its process group)."""
+    study = Study.model_validate(setup["study"])
+    use_available_cpus(limit=max(1, int(study.resources.cpu)))
+    if study.resources.gpu > 0:
+        import torch
+
+        torch.cuda.set_device(ray.train.torch.get_device())  # device "auto"/"cuda" is then this worker's GPU
+    rank_zero = ray.train.get_context().get_world_rank() == 0
+    folder: TrialFolder | None = setup["folder"] if rank_zero else None
+    loop = _restored() or Search(study.trial_config_of(setup["trial"]))
+    drive(loop, study, folder, _report, after_epoch=save_genotype)
+
+
+def run_data_parallel_trial(config: dict[str, Any], study: dict[str, Any], folder: TrialFolder) -> None:
+    """The Tune trial of a data-parallel search: its Train run, to the end."""
+    spec = Study.model_validate(study)
+    storage = tune.get_context().get_storage()
+    trainer = ray.train.torch.TorchTrainer(
+        _worker,
+        train_loop_config={"study": study, "trial": config, "folder": folder},
+        scaling_config=scaling(spec.resources),
+        run_config=ray.train.RunConfig(
+            name=storage.trial_dir_name,
+            storage_path=storage.experiment_fs_path,
+            storage_filesystem=storage.storage_filesystem,
+            failure_config=ray.train.FailureConfig(max_failures=spec.failures.max_failures),
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=spec.keep_checkpoints),
+            callbacks=[TuneReportCallback()],
+        ),
+    )
+    trainer.fit()

@@ -1,0 +1,91 @@
+"""A study of data-parallel trials on Ray Train: 2 trials × 2 gloo workers under ASHA on
+digits, rank 0 failing once after epoch 1; and the study-file checks of ``resources.workers``."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+import torch
+from study_helpers import tiny_study, write_study
+
+from harness.cli import main
+from harness.dataparallel import concurrent_trials
+from harness.study import ResourcesConfig, validate_study
+from snas.errors import UserInputError
+
+
+def _dp_study(root, **changes):
+    return tiny_study("dp", root / "results", **{
+        "kind": "search",
+        "data": {"dataset": "digits", "split": {"train_size": 256, "val_size": 128}},
+        "search": {"epochs": 2, "batch_size": 64, "layers": 3, "init_channels": 4},
+        "scheduler": {"name": "asha", "grace_period": 1, "reduction_factor": 2},
+        "searcher": {"grid_order": "listed"},
+        "resources": {"workers": 2, "cpu": 1},
+        "faults": {"fail_once_at_epoch": 1},
+        **changes,
+    })
+
+
+def _train_leftovers() -> tuple[list[str], list[str]]:
+    """Placement groups not removed, and Ray Train actors alive (ray.util.state)."""
+    from ray.util.state import list_actors, list_placement_groups
+
+    groups = [pg.placement_group_id for pg in list_placement_groups(limit=1000) if pg.state != "REMOVED"]
+    alive = [a.class_name for a in list_actors(filters=[("state", "=", "ALIVE")], limit=1000)]
+    return groups, [name for name in alive if any(word in name for word in ("Train", "Worker", "PlacementGroup"))]
+
+
+def _left_behind_once_cleaned(patience_s: float = 30) -> tuple[list[str], list[str]]:
+    """What the study left behind once Ray Train's cleaner has had its chance: Tune kills a
+    stopped trial's controller, whose placement group the cleaner removes (polling each second)."""
+    deadline = time.monotonic() + patience_s
+    while (left := _train_leftovers()) != ([], []) and time.monotonic() < deadline:
+        time.sleep(1)
+    return left
+
+
+@pytest.mark.slow
+def test_two_trials_on_two_workers_each_under_asha(ray_local, tmp_path):
+    code = main(["run", str(write_study(tmp_path / "dp.yaml", _dp_study(tmp_path))), "--quiet"])
+    assert code == 0
+    folder = tmp_path / "results" / "dp"
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    assert len(trials) == 2 and set(trials["state"]) == {"TERMINATED"}
+    for trial_dir in folder.glob("trial_*"):
+        epochs = [json.loads(line)["epoch"] for line in (trial_dir / "metrics.jsonl").read_text().splitlines()]
+        assert epochs in ([1], [1, 2])  # the restart after the fault repeats no epoch
+        assert (trial_dir / "genotype.json").is_file()
+        checkpoints = sorted(trial_dir.glob("checkpoint_*/checkpoint.pt"))
+        assert checkpoints
+        state = torch.load(checkpoints[-1], weights_only=True)["state"]
+        assert len(state["generators"]["ranks"]) == 2  # every rank's streams, written by rank 0
+        if epochs == [1, 2]:
+            assert (trial_dir / "injected_fault.txt").is_file()  # rank 0 failed; Train restarted both
+    stopped = trials[trials["stopped_early"]]
+    assert (stopped["epochs"] == 1).all()
+    assert _left_behind_once_cleaned() == ([], [])
+
+
+def test_worker_groups_that_fit_the_cluster():
+    assert concurrent_trials(ResourcesConfig(workers=2, cpu=1), {"CPU": 2}) == 1
+    assert concurrent_trials(ResourcesConfig(workers=8, cpu=4, gpu=1), {"CPU": 64, "GPU": 16}) == 2
+    assert concurrent_trials(ResourcesConfig(workers=4, cpu=1), {"CPU": 2}) == 1  # never 0
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"search": {"method": "darts", "second_order": True}}, "second_order"),
+    ({"search": {"batch_size": 63}}, "multiple of 2"),
+    ({"space": {"search.batch_size": {"choice": [64, 33]}}}, "33 is the global batch"),
+    ({"kind": "retrain", "genotypes": {"g": "DARTS_V2"},
+      "retrain": {"settings": {"genotype": "g", "epochs": 1}}}, "only search trials"),
+])
+def test_study_refuses_what_several_workers_cannot_do(tmp_path, changes, message):
+    study = _dp_study(tmp_path, **changes)
+    if study["kind"] == "retrain":
+        del study["search"]  # a retrain study reads none
+    with pytest.raises(UserInputError, match=message):
+        validate_study(study)

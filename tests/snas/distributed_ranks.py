@@ -1,0 +1,107 @@
+"""What the ranks of the data-parallel tests run: ``torch.multiprocessing`` + gloo, no Ray.
+
+Each entry point runs in every rank of a fresh 2-rank gloo process group and saves what
+it measured to ``<out>/rank<r>.pt``; the tests compare the ranks' files with each other
+and with one process computing the same shards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+WORLD = 2
+
+
+def _rank_main(rank: int, entry: Callable[[Path, int], dict[str, Any]], out: Path) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{out}/group", rank=rank, world_size=WORLD)
+    try:
+        torch.save(entry(out, rank), out / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def run_ranks(entry: Callable[[Path, int], dict[str, Any]], out: Path) -> list[dict[str, Any]]:
+    """``entry(out, rank)`` on each of 2 gloo ranks; what each returned, by rank."""
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    mp.spawn(_rank_main, args=(entry, out), nprocs=WORLD, join=True)
+    return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
+
+
+def comparable(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in h.items() if k not in ("epoch_time_s", "images_per_s")} for h in history]
+
+
+def weights_and_alphas(search: Any) -> dict[str, torch.Tensor]:
+    state = {f"model.{k}": v.detach().clone() for k, v in search.model.state_dict().items()}
+    state.update({f"alpha.{k}": v.detach().clone() for k, v in search.alphas.state_dict().items()})
+    return state
+
+
+def one_step_gradients(out: Path, rank: int) -> dict[str, Any]:
+    """The averaged θ and α gradients of the first SNAS step, then the state after two
+    steps of each method (SNAS single level, GDAS bilevel)."""
+    from search_helpers import tiny_search_settings
+
+    from snas.config import SearchConfig
+    from snas.distributed import average_gradients, current_ranks, shard
+    from snas.errors import UserInputError
+    from snas.methods.base import accumulate
+    from snas.search import Search
+
+    result: dict[str, Any] = {}
+    search = Search(SearchConfig.model_validate(tiny_search_settings(drop_path=0.2)))
+    batch = next(iter(search.data.train.train_epoch(search.generators["data"])))
+    params = search.learner.weights + search.learner.alphas
+    search.model.train()
+    assert accumulate(search.learner, shard(batch, current_ranks()), 1.0, params, None)
+    assert average_gradients(params, True)
+    result["grads"] = [None if p.grad is None else p.grad.clone() for p in params]
+    for method in ("snas", "gdas"):
+        run = Search(SearchConfig.model_validate(tiny_search_settings(method=method, epochs=1, drop_path=0.2)))
+        run.run_epoch()
+        result[method] = weights_and_alphas(run)
+        result[f"{method}_history"] = comparable(run.history)
+    try:
+        Search(SearchConfig.model_validate(tiny_search_settings(method="darts", second_order=True)))
+    except UserInputError as err:
+        result["second_order_refused"] = str(err)
+    try:
+        Search(SearchConfig.model_validate(tiny_search_settings(batch_size=33)))
+    except UserInputError as err:
+        result["odd_batch_refused"] = str(err)
+    return result
+
+
+def resumed_and_repeated(out: Path, rank: int) -> dict[str, Any]:
+    """Three 2-epoch SNAS searches: one uninterrupted, the same again, and one saved after
+    epoch 1 (rank 0 writes), restored on every rank and finished."""
+    from search_helpers import tiny_search_settings
+
+    from snas.config import SearchConfig
+    from snas.search import Search
+
+    settings = tiny_search_settings(epochs=2, drop_path=0.2)
+    runs: dict[str, Any] = {}
+    for name in ("first", "again"):
+        search = Search(SearchConfig.model_validate(settings))
+        search.run_epoch()
+        search.run_epoch()
+        runs[name] = (comparable(search.history), str(search.genotype), weights_and_alphas(search))
+    interrupted = Search(SearchConfig.model_validate(settings))
+    interrupted.run_epoch()
+    checkpoint = out / "checkpoint.pt"
+    interrupted.save(checkpoint, write=rank == 0)  # every rank gathers the generators' states
+    dist.barrier()
+    resumed = Search.restore(checkpoint)
+    resumed.run_epoch()
+    runs["resumed"] = (comparable(resumed.history), str(resumed.genotype), weights_and_alphas(resumed))
+    return runs

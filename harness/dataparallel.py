@@ -39,7 +39,7 @@ from ray.tune.integration.ray_train import TuneReportCallback
 
 from harness.study import ResourcesConfig, Study
 from harness.studyfolder import CHECKPOINT_FILE
-from harness.trainables import TrialFolder, drive, save_genotype
+from harness.trialloop import TrialFolder, drive, save_genotype
 from snas.search import Search
 from snas.threads import use_available_cpus
 

@@ -2,22 +2,14 @@
 
 Each trial turns its config (the study's base settings plus its varied dotted keys) into a
 validated configuration, restores from ``tune.get_checkpoint()`` when Tune restarts it,
-and reports one metrics dict per epoch -- so ``training_iteration`` equals the epoch and
-ASHA's rungs are epochs.  A checkpoint (the loop's full state, RNGs included) goes with
-the report every ``checkpoint_every`` epochs, at the end, and when the loss diverged; a
-diverged run ends the trial normally with ``diverged: true`` in its last report.  Before
-each report the trial rewrites ``metrics.jsonl`` (the loop's history) in its folder: the
-analysis reads curves from it, since Tune's ``result.json`` can lose reports when a trial
-restarts (it re-downloads a stale copy from storage).
+and drives it epoch by epoch (:func:`harness.trialloop.drive`) in its own process, or on
+several Ray Train workers when ``resources.workers`` asks (:mod:`harness.dataparallel`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,83 +21,10 @@ from harness.study import Study
 from harness.studyfolder import (
     CHECKPOINT_FILE,
     COMPILE_CACHE_DIR,
-    FAULT_MARKER,
-    GENOTYPE_FILE,
-    METRICS_FILE,
-    metrics_jsonl,
 )
+from harness.trialloop import TrialFolder, drive, save_genotype
 from snas.compilation import share_compile_cache
-from snas.run import EpochRun
 from snas.threads import use_available_cpus
-
-
-@dataclass(frozen=True)
-class TrialFolder:
-    """The trial's folder on the study's storage (local or URI).  Picklable: a data-parallel
-    trial hands it to its rank-0 worker, which has no Tune context of its own."""
-
-    filesystem: pyarrow.fs.FileSystem
-    path: str
-
-    @classmethod
-    def of_trial(cls) -> TrialFolder:
-        storage = tune.get_context().get_storage()
-        return cls(storage.storage_filesystem, storage.trial_fs_path)
-
-    def write(self, name: str, text: str) -> None:
-        """Write a small file under a temporary name first and then move it into place: a
-        reader, or a trial killed mid-write, never leaves half a file under the real name."""
-        path, partial = f"{self.path}/{name}", f"{self.path}/.{name}.partial"
-        self.filesystem.create_dir(self.path, recursive=True)
-        with self.filesystem.open_output_stream(partial) as stream:
-            stream.write(text.encode("utf-8"))
-        self.filesystem.move(partial, path)
-
-    def exists(self, name: str) -> bool:
-        return self.filesystem.get_file_info(f"{self.path}/{name}").type != pyarrow.fs.FileType.NotFound
-
-
-class InjectedFault(RuntimeError):
-    """The failure ``faults.fail_once_at_epoch`` asks for."""
-
-
-Report = Callable[[dict[str, Any], "str | None"], None]
-"""``(metrics, checkpoint folder or None)``: hands one epoch's report to Tune (or Train)."""
-
-
-def _tune_report(metrics: dict[str, Any], folder: str | None) -> None:
-    tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder) if folder else None)
-
-
-def drive(loop: EpochRun, study: Study, folder: TrialFolder | None, report: Report = _tune_report,
-          after_epoch: Any = None) -> None:
-    """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says.
-
-    ``folder`` is where the trial's files go; ``None`` in the workers of a data-parallel
-    trial but rank 0, which run the same epochs, take part in saving (their random
-    streams go into rank 0's checkpoint) and report, but write nothing.
-    """
-    fault_epoch = study.faults.fail_once_at_epoch
-    while not loop.finished:
-        metrics = loop.run_epoch()
-        if folder is not None:
-            folder.write(METRICS_FILE, metrics_jsonl(loop.history))  # before the report: ASHA may stop us there
-            if after_epoch is not None:
-                after_epoch(loop, folder)
-        if loop.finished or loop.epoch % study.checkpoint_every == 0 or loop.epoch == fault_epoch:
-            with tempfile.TemporaryDirectory() as checkpoint:
-                written = loop.save(Path(checkpoint) / CHECKPOINT_FILE, write=folder is not None)
-                report(metrics, checkpoint if written else None)
-        else:
-            report(metrics, None)
-        if (folder is not None and loop.epoch == fault_epoch and not loop.finished
-                and not folder.exists(FAULT_MARKER)):
-            folder.write(FAULT_MARKER, f"failed once after epoch {loop.epoch}\n")
-            raise InjectedFault(f"injected fault after epoch {loop.epoch} (faults.fail_once_at_epoch)")
-
-
-def save_genotype(loop: EpochRun, folder: TrialFolder) -> None:
-    folder.write(GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
 
 
 def _restored(kind: type, *args: Any) -> Any:
@@ -129,7 +48,6 @@ def _share_compile_cache() -> None:
     """Compiled trials of a study on local (or shared, mounted) storage share Inductor's
     caches in the study folder, so trials 2..N load the graphs trial 1 compiled; on cloud
     storage each node keeps Inductor's own node-local cache (:func:`share_compile_cache`)."""
-    import pyarrow.fs
 
     storage = tune.get_context().get_storage()
     if isinstance(storage.storage_filesystem, pyarrow.fs.LocalFileSystem):

@@ -30,12 +30,14 @@ lint: install
 
 # pytest exits 5 when it selects no tests; make treats that as the failure it is (pytest-xdist
 # keeps that exit code).  The fast tests are independent, so two xdist workers share the cores
-# (2:23 instead of 3:30 on a 2-core machine); the slow ones share one Ray instance and run serially.
+# (2:23 instead of 3:30 on a 2-core machine).
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" -n 2
 
+# The slow tests spend most of their time waiting on Ray (starts, restarts, checkpoints):
+# two xdist workers, each with its own Ray instance, take whole files (--dist loadfile).
 test-slow: install
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile
 
 test: lint test-fast test-slow
 

@@ -24,6 +24,13 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _one_intra_op_thread():
+    """Back to one thread before every test: a command run in-process (``main([...])``)
+    sizes torch's threads to the machine, as it should for a user."""
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def tiny_settings():
     from search_helpers import tiny_search_settings

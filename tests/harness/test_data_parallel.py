@@ -49,6 +49,7 @@ def _left_behind_once_cleaned(patience_s: float = 30) -> tuple[list[str], list[s
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # beside a second Ray instance (xdist), trial 1 waited for trial 0's workers forever
 def test_two_trials_on_two_workers_each_under_asha(ray_local, tmp_path):
     code = main(["run", str(write_study(tmp_path / "dp.yaml", _dp_study(tmp_path))), "--quiet"])
     assert code == 0

@@ -93,7 +93,7 @@ def test_study_refuses_what_several_workers_cannot_do(tmp_path, changes, message
 
 
 def test_a_retrain_study_runs_on_several_workers(tmp_path):
-    study = _dp_study(tmp_path, kind="retrain", genotypes={"g": "DARTS_V2"},
+    study = _dp_study(tmp_path, kind="retrain", genotypes={"g": "DARTS_V2"}, space={},
                       retrain={"settings": {"genotype": "g", "epochs": 1, "batch_size": 64}})
     del study["search"]
     assert validate_study(study).resources.workers == 2

@@ -1,9 +1,9 @@
-"""``snas-study search|train --workers N``: one search or training on N processes of this machine, without Ray.
+"""``snas-study search --workers N`` (and ``train``): one run on N processes of this machine, without Ray.
 
 The command starts a local torch.distributed process group (``torch.multiprocessing``;
-gloo on the CPU, NCCL with rank ``r`` on GPU ``r`` when the search runs on CUDA) and
-every rank runs the same :class:`snas.search.Search` (or :class:`snas.retrain.Retrain`) epochs (:mod:`snas.distributed`
-does the math).  Rank 0 does everything a one-process search does (progress bar, summary
+gloo on the CPU, NCCL with rank ``r`` on GPU ``r`` when the run is on CUDA) and every
+rank runs the same :class:`snas.search.Search` or :class:`snas.retrain.Retrain` epochs
+(:mod:`snas.distributed` does the math).  Rank 0 does everything a one-process run does (progress bar, summary
 lines, config.yaml, metrics.jsonl, genotype.json, checkpoint.pt, TensorBoard events);
 the others run silently.  A study's data-parallel trials use Ray Train instead
 (:mod:`harness.dataparallel`): there the cluster places the workers.
@@ -99,4 +99,3 @@ def run_loop_on_workers(args: argparse.Namespace, kind: RunKind, given: list[str
     rank_main = functools.partial(_loop_rank, out=out, config=config, loop_class=loop_class, finish=finish,
                                   quiet=args.quiet)
     return run_on_ranks(args.workers, cuda, rank_main)
-

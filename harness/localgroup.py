@@ -3,9 +3,9 @@
 The command starts a local torch.distributed process group (``torch.multiprocessing``;
 gloo on the CPU, NCCL with rank ``r`` on GPU ``r`` when the run is on CUDA) and every
 rank runs the same :class:`snas.search.Search` or :class:`snas.retrain.Retrain` epochs
-(:mod:`snas.distributed` does the math).  Rank 0 does everything a one-process run does (progress bar, summary
-lines, config.yaml, metrics.jsonl, genotype.json, checkpoint.pt, TensorBoard events);
-the others run silently.  A study's data-parallel trials use Ray Train instead
+(:mod:`snas.distributed` does the math).  Rank 0 does everything a one-process run does
+(progress bar, summary lines, config.yaml, metrics.jsonl, genotype.json, checkpoint.pt,
+TensorBoard events); the others run silently.  A study's data-parallel trials use Ray Train instead
 (:mod:`harness.dataparallel`): there the cluster places the workers.
 """
 

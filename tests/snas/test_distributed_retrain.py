@@ -12,6 +12,8 @@ from snas.distributed import Ranks, rank_stream, shard
 from snas.retrain import Retrain
 from snas.training import derive_seed
 
+pytestmark = pytest.mark.slow  # one 2-rank spawn for the module: about 12 s
+
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):

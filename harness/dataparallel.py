@@ -1,4 +1,4 @@
-"""Data-parallel trials: one search trial on ``resources.workers`` Ray Train workers.
+"""Data-parallel trials: one search or retrain trial on ``resources.workers`` Ray Train workers.
 
 Ray 2.60 runs Train inside Tune as in its guide "Hyperparameter Tuning with Ray Tune"
 (Train V2): the Tune trial function builds a ``TorchTrainer`` and calls ``fit()``; the
@@ -12,8 +12,9 @@ reached) with its controller, before the controller removes its workers' placeme
 group; Ray Train's placement-group cleaner removes it then, which needs Ray's state API
 (the dashboard: :func:`harness.cluster.ray_session`).
 
-Every worker runs the same :class:`snas.search.Search` epochs; the data-parallel math
-(shards, averaged gradients, per-rank noise, summed metrics) is :mod:`snas.distributed`'s.
+Every worker runs the same epochs of the trial kind's loop (:class:`snas.search.Search`,
+:class:`snas.retrain.Retrain`); the data-parallel math (shards, averaged gradients,
+per-rank noise and drop-path streams, summed metrics) is :mod:`snas.distributed`'s.
 Every worker calls ``ray.train.report`` each epoch; Ray's ``TuneReportCallback`` hands
 rank 0's metrics to Tune, so ASHA and the console see one trial.  Rank 0 alone writes:
 the trial's ``metrics.jsonl`` and ``genotype.json`` (into the Tune trial's folder) and
@@ -40,7 +41,7 @@ from ray.tune.integration.ray_train import TuneReportCallback
 from harness.study import ResourcesConfig, Study
 from harness.studyfolder import CHECKPOINT_FILE
 from harness.trialloop import TrialFolder, drive, save_genotype
-from snas.search import Search
+from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
 
@@ -71,16 +72,18 @@ def _report(metrics: dict[str, Any], checkpoint_folder: str | None) -> None:
     ray.train.report(metrics, checkpoint=checkpoint)
 
 
-def _restored() -> Search | None:
+def _restored(loop_class: type[EpochRun]) -> EpochRun | None:
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is None:
         return None
     with checkpoint.as_directory() as folder:
-        return Search.restore(f"{folder}/{CHECKPOINT_FILE}")
+        return loop_class.restore(f"{folder}/{CHECKPOINT_FILE}")
 
 
 def _worker(setup: dict[str, Any]) -> None:
-    """One worker of a data-parallel search trial (Ray Train has set up its process group)."""
+    """One worker of a data-parallel trial (Ray Train has set up its process group).  As in a
+    single-process trial, rank 0 writes a given genotype once, before the first epoch, and
+    a derived one after every epoch."""
     study = Study.model_validate(setup["study"])
     use_available_cpus(limit=max(1, int(study.resources.cpu)))
     if study.resources.gpu > 0:
@@ -89,12 +92,16 @@ def _worker(setup: dict[str, Any]) -> None:
         torch.cuda.set_device(ray.train.torch.get_device())  # device "auto"/"cuda" is then this worker's GPU
     rank_zero = ray.train.get_context().get_world_rank() == 0
     folder: TrialFolder | None = setup["folder"] if rank_zero else None
-    loop = _restored() or Search(study.trial_config_of(setup["trial"]))
-    drive(loop, study, folder, _report, after_epoch=save_genotype)
+    kind = study.trial_kind
+    loop_class = kind.loop()
+    loop = _restored(loop_class) or loop_class(study.trial_config_of(setup["trial"]))
+    if folder is not None and not kind.derives_genotype:
+        save_genotype(loop, folder)
+    drive(loop, study, folder, _report, after_epoch=save_genotype if kind.derives_genotype else None)
 
 
 def run_data_parallel_trial(config: dict[str, Any], study: dict[str, Any], folder: TrialFolder) -> None:
-    """The Tune trial of a data-parallel search: its Train run, to the end."""
+    """The Tune trial of a data-parallel search or retraining: its Train run, to the end."""
     spec = Study.model_validate(study)
     storage = tune.get_context().get_storage()
     trainer = ray.train.torch.TorchTrainer(

@@ -1,16 +1,18 @@
-"""``snas-study search --workers N``: one search on N processes of this machine, without Ray.
+"""``snas-study search --workers N`` (and ``train``): one run on N processes of this machine, without Ray.
 
 The command starts a local torch.distributed process group (``torch.multiprocessing``;
-gloo on the CPU, NCCL with rank ``r`` on GPU ``r`` when the search runs on CUDA) and
-every rank runs the same :class:`snas.search.Search` epochs (:mod:`snas.distributed`
-does the math).  Rank 0 does everything a one-process search does (progress bar, summary
-lines, config.yaml, metrics.jsonl, genotype.json, checkpoint.pt, TensorBoard events);
-the others run silently.  A study's data-parallel trials use Ray Train instead
+gloo on the CPU, NCCL with rank ``r`` on GPU ``r`` when the run is on CUDA) and every
+rank runs the same :class:`snas.search.Search` or :class:`snas.retrain.Retrain` epochs
+(:mod:`snas.distributed` does the math).  Rank 0 does everything a one-process run does
+(progress bar, summary lines, config.yaml, metrics.jsonl, genotype.json, checkpoint.pt,
+TensorBoard events); the others run silently.  A study's data-parallel trials use Ray Train instead
 (:mod:`harness.dataparallel`): there the cluster places the workers.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -20,8 +22,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from pydantic import BaseModel
 
+from harness.localrun import RunKind, begin_run, run_folder, run_silent_epochs
+from harness.studyfolder import CHECKPOINT_FILE
 from snas.errors import UserInputError
+from snas.run import EpochRun
 
 RankMain = Callable[[int], int]
 """``(rank) -> exit code``: what every rank runs once its process group is up."""
@@ -58,3 +64,38 @@ def run_on_ranks(workers: int, cuda: bool, main: RankMain) -> int:
         except mp.ProcessExitedException as err:
             return err.exit_code or 1
     return 0
+
+
+Finish = Callable[[EpochRun, Path, bool], int]
+"""``(loop, out, quiet) -> exit code``: what rank 0 runs, as a one-process command would
+(header, epochs, summary lines)."""
+
+
+def _loop_rank(rank: int, out: Path, config: BaseModel | None, loop_class: type[EpochRun], finish: Finish,
+               quiet: bool) -> int:
+    """One rank of ``--workers N``: rank 0 writes and prints, the others run silently."""
+    loop = begin_run(out, config is None, lambda: loop_class(config), loop_class.restore, writer=rank == 0)
+    if rank == 0:
+        return finish(loop, out, quiet)
+    run_silent_epochs(loop, out)
+    return 0
+
+
+def run_loop_on_workers(args: argparse.Namespace, kind: RunKind, given: list[str], config_from: Callable[[], BaseModel],
+                        loop_class: type[EpochRun], finish: Finish) -> int:
+    """A command's run (``search`` or ``train``) on ``args.workers`` local ranks: the output
+    folder and the global batch's split are checked here, before any rank starts."""
+    from snas.checkpoint import load_checkpoint
+    from snas.device import resolve_device
+    from snas.distributed import Ranks, check_batch_split
+    from snas.run import check_run_record
+
+    out = run_folder(args, kind, given)
+    config = None if args.resume is not None else config_from()
+    checked = config or check_run_record(load_checkpoint(out / CHECKPOINT_FILE, loop_class.KIND),
+                                         out / CHECKPOINT_FILE).config
+    check_batch_split(checked.batch_size, Ranks(0, args.workers))
+    cuda = resolve_device(checked.device).type == "cuda"
+    rank_main = functools.partial(_loop_rank, out=out, config=config, loop_class=loop_class, finish=finish,
+                                  quiet=args.quiet)
+    return run_on_ranks(args.workers, cuda, rank_main)

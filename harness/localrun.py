@@ -213,3 +213,14 @@ def run_silent_epochs(loop: EpochRun, out: Path) -> None:
     while not loop.finished:
         loop.run_epoch()
         _write_outputs(out, loop, writer=False)
+
+
+def add_workers_argument(parser: argparse.ArgumentParser, noun: str) -> None:
+    parser.add_argument("--workers", type=int, default=1,
+                        help=f"processes of this machine the {noun} runs on, data-parallel; --batch-size is "
+                             "split across them (default: 1)")
+
+
+def check_workers(workers: int) -> None:
+    if workers < 1:
+        raise UserInputError(f"--workers must be at least 1, got {workers}")

@@ -36,6 +36,9 @@ from snas.spaces import genotype_from_dict
 
 _NON_NUMERIC = {"genotype", "diverged"}
 _MAX_COMBINATIONS_CHECKED = 512
+_DEFAULT_BATCH_SIZES = {"search": SearchConfig.model_fields["batch_size"].default,
+                        "retrain": RetrainConfig.model_fields["batch_size"].default}
+"""The global batch of a trial whose settings name none, by kind: it must split across the workers."""
 STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
 """URI schemes of the pyarrow file systems Tune's storage goes through."""
 
@@ -272,19 +275,17 @@ class Study(Frozen):
         workers = self.resources.workers
         if workers == 1:
             return self
-        if self.kind != "search":
-            raise ValueError(f"resources.workers {workers}: only search trials run on several workers; "
-                             f"a {self.kind} trial runs in one process (resources.workers: 1)")
         second_order = [self.search.get("second_order", False)]
         second_order += self.space["search.second_order"].probe_values() if "search.second_order" in self.space else []
         if any(second_order):
             raise ValueError(f"resources.workers {workers}: second_order (DARTS's unrolled α gradient) runs in one "
                              f"process only; use resources.workers: 1 or second_order: false")
-        batches = [self.search.get("batch_size", SearchConfig.model_fields["batch_size"].default)]
-        batches += self.space["search.batch_size"].probe_values() if "search.batch_size" in self.space else []
+        batch_key = f"{self.trial_kind.section}.batch_size"
+        batches = [self.trial_kind.settings(self).get("batch_size", _DEFAULT_BATCH_SIZES[self.kind])]
+        batches += self.space[batch_key].probe_values() if batch_key in self.space else []
         uneven = [b for b in batches if isinstance(b, int) and b % workers]
         if uneven:
-            raise ValueError(f"search.batch_size {uneven[0]} is the global batch: split across {workers} workers "
+            raise ValueError(f"{batch_key} {uneven[0]} is the global batch: split across {workers} workers "
                              f"it must be a multiple of {workers}")
         return self
 

@@ -1,9 +1,11 @@
-"""Data-parallel search: one global batch split across the ranks of a process group.
+"""Data-parallel search and retraining: one global batch split across the ranks of a process group.
 
 Nothing here starts a process group; whoever runs the ranks does (Ray Train's
 ``TorchTrainer`` in the harness, ``torch.multiprocessing`` with gloo in the tests).  Every
 function is a no-op, or returns its input, when no process group of more than one rank is
-initialised, so a single-process search runs exactly the code it ran before.
+initialised, so a single-process run executes exactly the code it ran before.  A retraining
+(:class:`snas.retrain.Retrain`) follows the same scheme, its drop-path masks drawn from a
+``drop_path`` stream of its own per rank.
 
 The scheme, as in the official SNAS multi-GPU search (SNAS-Series/SNAS-Series,
 ``SNAS/train_search.py --distributed``, which splits ``--batch_size`` over the GPUs):
@@ -32,7 +34,7 @@ import torch.distributed as dist
 from torch import nn
 
 from snas.errors import UserInputError
-from snas.training import Generators
+from snas.training import Generators, RunningMean
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,14 @@ def sum_over_ranks(values: list[float], device: torch.device) -> list[float]:
     total = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(total)
     return total.tolist()
+
+
+def sum_means_over_ranks(means: list[RunningMean], device: torch.device) -> None:
+    """Every rank's running means ``means`` replaced, in place, by their totals over the ranks
+    (an epoch's mean over every rank's images)."""
+    totals = sum_over_ranks([value for mean in means for value in (mean.total, mean.count)], device)
+    for index, mean in enumerate(means):
+        mean.total, mean.count = totals[2 * index], int(totals[2 * index + 1])
 
 
 def rank_stream(name: str, rank: int) -> str:

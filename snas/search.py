@@ -33,6 +33,7 @@ from snas.distributed import (
     current_ranks,
     rank_stream,
     shard,
+    sum_means_over_ranks,
     sum_over_ranks,
 )
 from snas.errors import UserInputError
@@ -199,15 +200,9 @@ class Search(EpochRun):
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         average_buffers(self.model)
-        self._sum_over_ranks(stats)
+        sum_means_over_ranks(list(stats.values()), self.device)
         return {"train_loss": stats["loss"].mean, "train_acc": stats["acc"].mean, "cost": stats["cost"].mean,
                 "temperature": tau, "lr": lr, "images": stats["acc"].count / max(cfg.nsample, 1)}
-
-    def _sum_over_ranks(self, stats: Stats) -> None:
-        """Every rank's running sums replaced by their totals over the ranks."""
-        totals = sum_over_ranks([value for mean in stats.values() for value in (mean.total, mean.count)], self.device)
-        for index, mean in enumerate(stats.values()):
-            mean.total, mean.count = totals[2 * index], int(totals[2 * index + 1])
 
     @torch.no_grad()
     def evaluate(self, tau: float) -> tuple[float, float]:

@@ -16,7 +16,6 @@ use resources.workers instead (on Ray Train).  Resume such a run with the same -
 from __future__ import annotations
 
 import argparse
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,12 @@ from harness.arguments import read_yaml_mapping
 from harness.localrun import (
     RunKind,
     add_run_arguments,
-    begin_run,
+    add_workers_argument,
+    check_workers,
     default_help,
     given_flags,
     open_run,
     run_epochs,
-    run_folder,
-    run_silent_epochs,
     validated_settings,
 )
 from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE
@@ -61,9 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help=default("device", "auto, cpu, cuda or cuda:N"))
     parser.add_argument("--compile", help=default("compile", "torch.compile mode: off, default, reduce-overhead or "
                                                              "max-autotune (minutes to compile; snas.compilation)"))
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes of this machine the search runs on, data-parallel; --batch-size is "
-                             "split across them (default: 1)")
+    add_workers_argument(parser, "search")
     add_run_arguments(parser, KIND)
 
 
@@ -89,40 +85,14 @@ def _finish(search: Any, out: Path, quiet: bool) -> int:
     return code
 
 
-def _search_rank(rank: int, out: Path, config: SearchConfig | None, quiet: bool) -> int:
-    """One rank of ``--workers N``: rank 0 writes and prints, the others run silently."""
-    from snas.search import Search
-
-    search = begin_run(out, config is None, lambda: Search(config), Search.restore, writer=rank == 0)
-    if rank == 0:
-        return _finish(search, out, quiet)
-    run_silent_epochs(search, out)
-    return 0
-
-
-def _run_workers(args: argparse.Namespace, given: list[str]) -> int:
-    from harness.localgroup import run_on_ranks
-    from snas.checkpoint import load_checkpoint
-    from snas.device import resolve_device
-    from snas.distributed import Ranks, check_batch_split
-    from snas.run import check_run_record
-
-    out = run_folder(args, KIND, given)
-    config = None if args.resume is not None else _config_from(args)
-    checked = config or check_run_record(load_checkpoint(out / CHECKPOINT_FILE, "search"),
-                                         out / CHECKPOINT_FILE).config
-    check_batch_split(checked.batch_size, Ranks(0, args.workers))
-    cuda = resolve_device(checked.device).type == "cuda"
-    return run_on_ranks(args.workers, cuda, functools.partial(_search_rank, out=out, config=config, quiet=args.quiet))
-
-
 def run(args: argparse.Namespace) -> int:
     from snas.search import Search
 
-    if args.workers < 1:
-        raise UserInputError(f"--workers must be at least 1, got {args.workers}")
+    check_workers(args.workers)
     given = given_flags(args, _FLAGS) + ["--config"] * bool(args.config)
     if args.workers > 1:
-        return _run_workers(args, given)
+        from harness.localgroup import run_loop_on_workers
+
+        return run_loop_on_workers(args, KIND, given, lambda: _config_from(args), Search, _finish)
     out, search = open_run(args, KIND, given, lambda: Search(_config_from(args)), Search.restore)
     return _finish(search, out, args.quiet)

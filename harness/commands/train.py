@@ -13,6 +13,10 @@ metrics.jsonl (one line per epoch), genotype.json and checkpoint.pt (updated eve
 and TensorBoard event files (`tensorboard --logdir DIR`).
 An interrupted run continues with --resume DIR exactly where its last finished epoch left it.
 
+--workers N trains data-parallel on N local processes (gloo on the CPU; one GPU each with
+NCCL on CUDA), --batch-size being the global batch they split; a retrain study's trials
+use resources.workers instead (on Ray Train).  Resume such a run with the same --workers.
+
   snas-study train DARTS_V2 --dataset digits --epochs 3 --layers 8 --init-channels 16 --out runs/darts-v2
   snas-study train --resume runs/darts-v2
 """
@@ -21,10 +25,14 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
+from typing import Any
 
 from harness.localrun import (
     RunKind,
     add_run_arguments,
+    add_workers_argument,
+    check_workers,
     default_help,
     given_flags,
     open_run,
@@ -61,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help=default("device", "auto, cpu, cuda or cuda:N"))
     parser.add_argument("--compile", help=default("compile", "torch.compile mode: off, default, reduce-overhead or "
                                                              "max-autotune (minutes to compile; snas.compilation)"))
+    add_workers_argument(parser, "training")
     add_run_arguments(parser, KIND)
 
 
@@ -72,18 +81,15 @@ def _config_from(args: argparse.Namespace) -> RetrainConfig:
     return validated_settings(RetrainConfig, {"genotype": genotype}, args, _FLAGS, "training settings")
 
 
-def run(args: argparse.Namespace) -> int:
-    from snas.retrain import Retrain
-
-    given = given_flags(args, _FLAGS) + ["GENOTYPE"] * (args.genotype is not None)
-    out, retrain = open_run(args, KIND, given, lambda: Retrain(_config_from(args)), Retrain.restore)
+def _finish(retrain: Any, out: Path, quiet: bool) -> int:
     cfg, profile = retrain.config, retrain.profile
     name = catalogue_name(retrain.genotype) or "genotype"
     network = space_of(retrain.genotype).describe_network(cfg.network, cfg.layers)
     header = (f"train: {name} on {cfg.data.dataset}, {network} × "
               f"{cfg.init_channels} channels ({profile.params_m:.3f}M params, {profile.macs_m:.1f}M MACs), "
-              f"epochs {retrain.epoch + 1}..{cfg.epochs} on {retrain.device}; writing to {out}")
-    code = run_epochs(retrain, out, KIND, header, args.quiet)
+              f"epochs {retrain.epoch + 1}..{cfg.epochs} on {retrain.device}"
+              f"{f' × {retrain.ranks.world} workers' if retrain.ranks.parallel else ''}; writing to {out}")
+    code = run_epochs(retrain, out, KIND, header, quiet)
     if code == 0:
         last = retrain.history[-1] if retrain.history else {}
         accuracy = ", ".join(f"{label} {last[key]:.2f}%" for key, label in (("val_acc", "val"), ("test_acc", "test"))
@@ -91,3 +97,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"finished {retrain.epoch} epochs: {accuracy or 'no accuracy recorded'}")
         print(f"results: {out / METRICS_FILE}, {out / CHECKPOINT_FILE}")
     return code
+
+
+def run(args: argparse.Namespace) -> int:
+    from snas.retrain import Retrain
+
+    check_workers(args.workers)
+    given = given_flags(args, _FLAGS) + ["GENOTYPE"] * (args.genotype is not None)
+    if args.workers > 1:
+        from harness.localgroup import run_loop_on_workers
+
+        return run_loop_on_workers(args, KIND, given, lambda: _config_from(args), Retrain, _finish)
+    out, retrain = open_run(args, KIND, given, lambda: Retrain(_config_from(args)), Retrain.restore)
+    return _finish(retrain, out, args.quiet)

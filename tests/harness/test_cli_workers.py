@@ -1,4 +1,4 @@
-"""``snas-study search --workers 2``: one search on a local 2-rank gloo process group."""
+"""``snas-study search --workers 2`` (and ``train --workers``): one run on a local 2-rank gloo process group."""
 
 from __future__ import annotations
 
@@ -39,4 +39,14 @@ def test_an_uneven_global_batch_is_refused_before_any_worker_starts(tmp_path, ca
     assert code == 2
     assert capsys.readouterr().err == ("snas-study: error: batch_size 32 is the global batch: split across 3 "
                                        "workers it must be a multiple of 3\n")
+    assert not out.exists()
+
+
+def test_train_refuses_an_uneven_global_batch_before_any_worker_starts(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "DARTS_V2", "--dataset", "digits", "--batch-size", "63", "--workers", "2",
+                 "--out", str(out)])
+    assert code == 2
+    assert capsys.readouterr().err == ("snas-study: error: batch_size 63 is the global batch: split across 2 "
+                                       "workers it must be a multiple of 2\n")
     assert not out.exists()

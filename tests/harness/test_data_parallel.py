@@ -82,7 +82,8 @@ def test_worker_groups_that_fit_the_cluster():
     ({"search": {"batch_size": 63}}, "multiple of 2"),
     ({"space": {"search.batch_size": {"choice": [64, 33]}}}, "33 is the global batch"),
     ({"kind": "retrain", "genotypes": {"g": "DARTS_V2"},
-      "retrain": {"settings": {"genotype": "g", "epochs": 1}}}, "only search trials"),
+      "retrain": {"settings": {"genotype": "g", "epochs": 1, "batch_size": 63}}},
+     "retrain.settings.batch_size 63 is the global batch"),
 ])
 def test_study_refuses_what_several_workers_cannot_do(tmp_path, changes, message):
     study = _dp_study(tmp_path, **changes)
@@ -90,3 +91,10 @@ def test_study_refuses_what_several_workers_cannot_do(tmp_path, changes, message
         del study["search"]  # a retrain study reads none
     with pytest.raises(UserInputError, match=message):
         validate_study(study)
+
+
+def test_a_retrain_study_runs_on_several_workers(tmp_path):
+    study = _dp_study(tmp_path, kind="retrain", genotypes={"g": "DARTS_V2"}, space={},
+                      retrain={"settings": {"genotype": "g", "epochs": 1, "batch_size": 64}})
+    del study["search"]
+    assert validate_study(study).resources.workers == 2

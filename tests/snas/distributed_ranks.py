@@ -105,3 +105,71 @@ def resumed_and_repeated(out: Path, rank: int) -> dict[str, Any]:
     resumed.run_epoch()
     runs["resumed"] = (comparable(resumed.history), str(resumed.genotype), weights_and_alphas(resumed))
     return runs
+
+
+RETRAIN = {
+    "genotype": "DARTS_V2", "layers": 3, "init_channels": 4, "batch_size": 32, "epochs": 2, "seed": 0,
+    "device": "cpu", "drop_path": 0.2, "auxiliary": True, "label_smoothing": 0.1, "val_fraction": 0.25,
+    "data": {"dataset": "synthetic", "synthetic": {"classes": 4, "image_size": 8, "train_images": 256,
+                                                   "test_images": 96}},
+}
+"""A tiny retraining: 6 steps of 32 a training epoch, 64 validation images (2 batches) and
+96 test images (3 batches: the ranks evaluate unequal parts)."""
+
+RETRAIN_DROP = 0.2
+"""The drop-path probability of the gradient check (the ramp starts epoch 0 at 0)."""
+
+
+def retrain_weights(run: Any) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+
+
+def whole_split_accuracy(run: Any, batches: Any) -> float:
+    """The accuracy of this rank's model over every batch of the split, not reduced."""
+    from snas.training import correct
+
+    run.model.eval()
+    hits = total = 0
+    with torch.no_grad():
+        for x, y in batches.eval_epoch():
+            hits += correct(run.model(x)[0], y)
+            total += len(y)
+    return 100.0 * hits / total
+
+
+def retrain_ranks(out: Path, rank: int) -> dict[str, Any]:
+    """The averaged gradient of a first retraining step (drop path on), then a 2-epoch
+    retraining uninterrupted and one saved after epoch 1 (rank 0 writes), restored and
+    finished, with each rank's own accuracy of the final model over the whole splits."""
+    from snas.config import RetrainConfig
+    from snas.distributed import average_gradients, current_ranks, shard
+    from snas.retrain import Retrain
+
+    config = RetrainConfig.model_validate(RETRAIN)
+    result: dict[str, Any] = {}
+    run = Retrain(config)
+    run.model.train()
+    batch = next(iter(run.data.train.train_epoch(run.generators["data"])))
+    loss, _ = run.loss(*shard(batch, current_ranks()), RETRAIN_DROP)
+    loss.backward()
+    params = list(run.model.parameters())
+    assert average_gradients(params, True)
+    result["grads"] = [None if p.grad is None else p.grad.clone() for p in params]
+
+    uninterrupted = Retrain(config)
+    uninterrupted.run_epoch()
+    result["after_one_epoch"] = retrain_weights(uninterrupted)
+    uninterrupted.run_epoch()
+    result["uninterrupted"] = (comparable(uninterrupted.history), retrain_weights(uninterrupted))
+    result["own_accuracy"] = (whole_split_accuracy(uninterrupted, uninterrupted.data.val),
+                              whole_split_accuracy(uninterrupted, uninterrupted.data.test))
+
+    interrupted = Retrain(config)
+    interrupted.run_epoch()
+    checkpoint = out / "retrain.pt"
+    interrupted.save(checkpoint, write=rank == 0)
+    dist.barrier()
+    resumed = Retrain.restore(checkpoint)
+    resumed.run_epoch()
+    result["resumed"] = (comparable(resumed.history), retrain_weights(resumed))
+    return result

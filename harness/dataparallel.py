@@ -29,6 +29,8 @@ Tune keeps no checkpoint of such a trial, so a restarted one would count from 0 
 from __future__ import annotations
 
 import math
+import os
+import signal
 from typing import Any
 
 import ray
@@ -37,9 +39,10 @@ import ray.train.torch
 from ray import tune
 from ray.tune.integration.ray_train import TuneReportCallback
 
-from harness.study import ResourcesConfig, Study
-from harness.studyfolder import CHECKPOINT_FILE
+from harness.study import ResourcesConfig, Study, WorkerKill
+from harness.studyfolder import CHECKPOINT_FILE, KILLED_WORKER_MARKER
 from harness.trialloop import TrialFolder, drive, save_genotype
+from snas.run import StepCallback
 from snas.search import Search
 from snas.threads import use_available_cpus
 
@@ -79,6 +82,18 @@ def _restored() -> Search | None:
         return Search.restore(f"{folder}/{CHECKPOINT_FILE}")
 
 
+def _kill_once(kill: WorkerKill, loop: Search, folder: TrialFolder) -> StepCallback:
+    """``faults.kill_worker_once``: this worker's process SIGKILLs itself after the given
+    step, the first time the trial gets there (the marker in the trial folder says it did)."""
+    def on_step(done: int, _total: int) -> None:
+        if loop.epoch + 1 == kill.epoch and done == kill.step and not folder.exists(KILLED_WORKER_MARKER):
+            folder.write(KILLED_WORKER_MARKER, f"rank {kill.rank} (pid {os.getpid()}) killed after step {done} "
+                                               f"of epoch {kill.epoch}\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return on_step
+
+
 def _worker(setup: dict[str, Any]) -> None:
     """One worker of a data-parallel search trial (Ray Train has set up its process group)."""
     study = Study.model_validate(setup["study"])
@@ -87,10 +102,11 @@ def _worker(setup: dict[str, Any]) -> None:
         import torch
 
         torch.cuda.set_device(ray.train.torch.get_device())  # device "auto"/"cuda" is then this worker's GPU
-    rank_zero = ray.train.get_context().get_world_rank() == 0
-    folder: TrialFolder | None = setup["folder"] if rank_zero else None
+    rank = ray.train.get_context().get_world_rank()
     loop = _restored() or Search(study.trial_config_of(setup["trial"]))
-    drive(loop, study, folder, _report, after_epoch=save_genotype)
+    kill = study.faults.kill_worker_once
+    on_step = _kill_once(kill, loop, setup["folder"]) if kill is not None and kill.rank == rank else None
+    drive(loop, study, setup["folder"] if rank == 0 else None, _report, after_epoch=save_genotype, on_step=on_step)
 
 
 def run_data_parallel_trial(config: dict[str, Any], study: dict[str, Any], folder: TrialFolder) -> None:

@@ -20,10 +20,11 @@ the trial's ``metrics.jsonl`` and ``genotype.json`` (into the Tune trial's folde
 the checkpoint, which Train keeps as ``checkpoint_<time>/checkpoint.pt`` in the same
 folder (the Train run is named after the trial folder, under the study's experiment
 folder).  A worker that dies makes Train restart all workers from the latest checkpoint,
-up to ``failures.max_failures`` times; a trial Tune restarts (``snas-study resume``, or a
-failed trial driver) builds the same Train run, which Train restores from its state in
-that folder.  Tune's scheduler counts epochs (``epoch``, not ``training_iteration``):
-Tune keeps no checkpoint of such a trial, so a restarted one would count from 0 again.
+up to ``failures.max_failures`` times (``faults.kill_worker_once`` kills one to show
+it); a trial Tune restarts (``snas-study resume``, or a failed trial driver) builds the
+same Train run, which Train restores from its state in that folder.  Tune's scheduler
+counts epochs (``epoch``, not ``training_iteration``): Tune keeps no checkpoint of such
+a trial, so a restarted one would count from 0 again.
 """
 
 from __future__ import annotations

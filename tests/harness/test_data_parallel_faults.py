@@ -60,9 +60,10 @@ def test_ctrl_c_after_epoch_1_then_resume_finishes_identically(tmp_path, referen
     with driving() as start:
         run = start("run", str(path))
 
-        def checkpointed_mid_study() -> bool:
+        def checkpointed_mid_study() -> bool:  # metrics.jsonl: rank 0 writes it at once, result.json lags
             trials = list(folder.glob("trial_*"))
-            return (len(trials) == 1 and 1 <= len(epochs(trials[0])) < EPOCHS
+            done = trials[0] / "metrics.jsonl" if len(trials) == 1 else None
+            return (done is not None and done.is_file() and 1 <= len(done.read_text().splitlines()) < EPOCHS
                     and any(trials[0].glob("checkpoint_*/checkpoint.pt")))
 
         run.watch(checkpointed_mid_study)

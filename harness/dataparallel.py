@@ -21,15 +21,18 @@ the trial's ``metrics.jsonl`` and ``genotype.json`` (into the Tune trial's folde
 the checkpoint, which Train keeps as ``checkpoint_<time>/checkpoint.pt`` in the same
 folder (the Train run is named after the trial folder, under the study's experiment
 folder).  A worker that dies makes Train restart all workers from the latest checkpoint,
-up to ``failures.max_failures`` times; a trial Tune restarts (``snas-study resume``, or a
-failed trial driver) builds the same Train run, which Train restores from its state in
-that folder.  Tune's scheduler counts epochs (``epoch``, not ``training_iteration``):
-Tune keeps no checkpoint of such a trial, so a restarted one would count from 0 again.
+up to ``failures.max_failures`` times (``faults.kill_worker_once`` kills one to show
+it); a trial Tune restarts (``snas-study resume``, or a failed trial driver) builds the
+same Train run, which Train restores from its state in that folder.  Tune's scheduler
+counts epochs (``epoch``, not ``training_iteration``): Tune keeps no checkpoint of such
+a trial, so a restarted one would count from 0 again.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import signal
 from typing import Any
 
 import ray
@@ -38,10 +41,10 @@ import ray.train.torch
 from ray import tune
 from ray.tune.integration.ray_train import TuneReportCallback
 
-from harness.study import ResourcesConfig, Study
-from harness.studyfolder import CHECKPOINT_FILE
+from harness.study import ResourcesConfig, Study, WorkerKill
+from harness.studyfolder import CHECKPOINT_FILE, KILLED_WORKER_MARKER
 from harness.trialloop import TrialFolder, drive, save_genotype
-from snas.run import EpochRun
+from snas.run import EpochRun, StepCallback
 from snas.threads import use_available_cpus
 
 
@@ -80,6 +83,18 @@ def _restored(loop_class: type[EpochRun]) -> EpochRun | None:
         return loop_class.restore(f"{folder}/{CHECKPOINT_FILE}")
 
 
+def _kill_once(kill: WorkerKill, loop: EpochRun, folder: TrialFolder) -> StepCallback:
+    """``faults.kill_worker_once``: this worker's process SIGKILLs itself after the given
+    step, the first time the trial gets there (the marker in the trial folder says it did)."""
+    def on_step(done: int, _total: int) -> None:
+        if loop.epoch + 1 == kill.epoch and done == kill.step and not folder.exists(KILLED_WORKER_MARKER):
+            folder.write(KILLED_WORKER_MARKER, f"rank {kill.rank} (pid {os.getpid()}) killed after step {done} "
+                                               f"of epoch {kill.epoch}\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return on_step
+
+
 def _worker(setup: dict[str, Any]) -> None:
     """One worker of a data-parallel trial (Ray Train has set up its process group).  As in a
     single-process trial, rank 0 writes a given genotype once, before the first epoch, and
@@ -90,14 +105,17 @@ def _worker(setup: dict[str, Any]) -> None:
         import torch
 
         torch.cuda.set_device(ray.train.torch.get_device())  # device "auto"/"cuda" is then this worker's GPU
-    rank_zero = ray.train.get_context().get_world_rank() == 0
-    folder: TrialFolder | None = setup["folder"] if rank_zero else None
+    rank = ray.train.get_context().get_world_rank()
+    folder: TrialFolder | None = setup["folder"] if rank == 0 else None
     kind = study.trial_kind
     loop_class = kind.loop()
     loop = _restored(loop_class) or loop_class(study.trial_config_of(setup["trial"]))
     if folder is not None and not kind.derives_genotype:
         save_genotype(loop, folder)
-    drive(loop, study, folder, _report, after_epoch=save_genotype if kind.derives_genotype else None)
+    kill = study.faults.kill_worker_once
+    on_step = _kill_once(kill, loop, setup["folder"]) if kill is not None and kill.rank == rank else None
+    drive(loop, study, folder, _report, after_epoch=save_genotype if kind.derives_genotype else None,
+          on_step=on_step)
 
 
 def run_data_parallel_trial(config: dict[str, Any], study: dict[str, Any], folder: TrialFolder) -> None:

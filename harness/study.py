@@ -171,12 +171,24 @@ class FailuresConfig(Frozen):
     """Restarts of a failed trial from its last checkpoint (-1: unlimited)."""
 
 
+class WorkerKill(Frozen):
+    """Where a data-parallel trial's worker dies: rank ``rank``, after step ``step`` of epoch ``epoch``."""
+
+    rank: int = Field(ge=0)
+    epoch: int = Field(ge=1)
+    step: int = Field(ge=1)
+
+
 class FaultsConfig(Frozen):
     """Deliberate failures, to check that a setup survives them before a long study does."""
 
     fail_once_at_epoch: int | None = Field(None, ge=1)
     """Every trial raises once, right after checkpointing this epoch; Tune must restart it
     from that checkpoint (needs ``failures.max_failures`` ≥ 1)."""
+    kill_worker_once: WorkerKill | None = None
+    """In every data-parallel trial, the worker of this rank SIGKILLs its own process once,
+    mid-epoch, as a crashed or preempted machine would; Ray Train must restart all workers
+    from the last checkpoint (needs ``failures.max_failures`` ≥ 1)."""
 
 
 class RetrainSection(Frozen):
@@ -273,7 +285,14 @@ class Study(Frozen):
     def _data_parallel(self) -> Study:
         """What a trial on several workers cannot do, said before any trial starts."""
         workers = self.resources.workers
+        kill = self.faults.kill_worker_once
+        if kill is not None and kill.rank >= workers:
+            raise ValueError(f"faults.kill_worker_once.rank {kill.rank}: a trial has ranks 0 to {workers - 1} "
+                             f"(resources.workers {workers})")
         if workers == 1:
+            if kill is not None:
+                raise ValueError("faults.kill_worker_once kills a worker of a data-parallel trial; this study's "
+                                 "trials run in one process (resources.workers: 1): use faults.fail_once_at_epoch")
             return self
         second_order = [self.search.get("second_order", False)]
         second_order += self.space["search.second_order"].probe_values() if "search.second_order" in self.space else []

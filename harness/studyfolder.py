@@ -14,6 +14,7 @@
         genotype.json     the trial's genotype (a search's, rewritten every epoch)
         error.txt         why the trial failed (Tune)
         injected_fault.txt   marks the one fault ``faults.fail_once_at_epoch`` injected
+        killed_worker.txt    marks the one worker ``faults.kill_worker_once`` killed
         checkpoint_*/checkpoint.pt   the loop's full state
     analysis/             tables (trials, curves, best.json, ...)
     plots/                PNG and PDF figures
@@ -53,6 +54,7 @@ METRICS_FILE = "metrics.jsonl"
 GENOTYPE_FILE = "genotype.json"
 ERROR_FILE = "error.txt"
 FAULT_MARKER = "injected_fault.txt"
+KILLED_WORKER_MARKER = "killed_worker.txt"
 CHECKPOINT_FILE = "checkpoint.pt"
 CHECKPOINT_GLOB = f"checkpoint_*/{CHECKPOINT_FILE}"
 RUN_CONFIG_FILE = "config.yaml"

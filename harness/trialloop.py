@@ -23,7 +23,7 @@ from ray import tune
 
 from harness.study import Study
 from harness.studyfolder import CHECKPOINT_FILE, FAULT_MARKER, GENOTYPE_FILE, METRICS_FILE, metrics_jsonl
-from snas.run import EpochRun
+from snas.run import EpochRun, StepCallback
 
 
 @dataclass(frozen=True)
@@ -65,16 +65,17 @@ def _tune_report(metrics: dict[str, Any], folder: str | None) -> None:
 
 
 def drive(loop: EpochRun, study: Study, folder: TrialFolder | None, report: Report = _tune_report,
-          after_epoch: Any = None) -> None:
+          after_epoch: Any = None, on_step: StepCallback | None = None) -> None:
     """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says.
 
     ``folder`` is where the trial's files go; ``None`` in the workers of a data-parallel
     trial but rank 0, which run the same epochs, take part in saving (their random
-    streams go into rank 0's checkpoint) and report, but write nothing.
+    streams go into rank 0's checkpoint) and report, but write nothing.  ``on_step`` is
+    called after every optimisation step (:data:`snas.run.StepCallback`).
     """
     fault_epoch = study.faults.fail_once_at_epoch
     while not loop.finished:
-        metrics = loop.run_epoch()
+        metrics = loop.run_epoch(on_step)
         if folder is not None:
             folder.write(METRICS_FILE, metrics_jsonl(loop.history))  # before the report: ASHA may stop us there
             if after_epoch is not None:

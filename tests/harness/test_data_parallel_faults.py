@@ -1,0 +1,87 @@
+"""Faults in a data-parallel study (1 trial × 2 gloo workers, 3 epochs), each compared with
+one uninterrupted run of the same study: rank 1's worker process SIGKILLed mid-epoch (Ray
+Train restarts both workers from the last checkpoint), and the study's driver interrupted
+with Ctrl-C after epoch 1, then ``snas-study resume``."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from study_helpers import tiny_study, write_study
+from test_faults import curves, driving, epochs, genotypes
+
+from harness.cli import main
+from harness.study import validate_study
+from snas.errors import UserInputError
+
+EPOCHS = 3
+
+
+def _study(name: str, root: Path, **changes: Any) -> dict[str, Any]:
+    return tiny_study(name, root, search={"epochs": EPOCHS, "batch_size": 32}, space={"search.seed": {"grid": [0]}},
+                      **{"resources": {"workers": 2, "cpu": 1}, "failures": {"max_failures": 1}, **changes})
+
+
+def _trial(folder: Path) -> Path:
+    (trial,) = folder.glob("trial_*")
+    return trial
+
+
+@pytest.fixture(scope="module")
+def reference(ray_local, tmp_path_factory) -> Path:
+    """The uninterrupted run both faults are compared with."""
+    root = tmp_path_factory.mktemp("dp_reference")
+    assert main(["run", str(write_study(root / "s.yaml", _study("reference", root / "results"))), "--quiet"]) == 0
+    folder = root / "results" / "reference"
+    assert [len(curve) for curve in curves(folder).values()] == [EPOCHS]
+    return folder
+
+
+@pytest.mark.slow
+def test_rank_1_killed_mid_epoch_restarts_from_its_checkpoint_with_an_identical_curve(ray_local, tmp_path,
+                                                                                      reference):
+    study = _study("killed_rank", tmp_path / "results", faults={"kill_worker_once": {"rank": 1, "epoch": 2, "step": 2}})
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 0
+    folder = tmp_path / "results" / "killed_rank"
+    trial = _trial(folder)
+    assert (trial / "killed_worker.txt").read_text().startswith("rank 1 (pid ")  # it really died, in epoch 2
+    assert epochs(trial) == [1, 2, 3]  # epoch 2 restarted from epoch 1's checkpoint, nothing repeated
+    assert curves(folder) == curves(reference)
+    assert genotypes(folder) == genotypes(reference)
+
+
+@pytest.mark.slow
+def test_ctrl_c_after_epoch_1_then_resume_finishes_identically(tmp_path, reference):
+    path = write_study(tmp_path / "s.yaml", _study("ctrl_c", tmp_path / "results"))
+    folder = tmp_path / "results" / "ctrl_c"
+    with driving() as start:
+        run = start("run", str(path))
+
+        def checkpointed_mid_study() -> bool:  # metrics.jsonl: rank 0 writes it at once, result.json lags
+            trials = list(folder.glob("trial_*"))
+            done = trials[0] / "metrics.jsonl" if len(trials) == 1 else None
+            return (done is not None and done.is_file() and 1 <= len(done.read_text().splitlines()) < EPOCHS
+                    and any(trials[0].glob("checkpoint_*/checkpoint.pt")))
+
+        run.watch(checkpointed_mid_study)
+        run.process.send_signal(signal.SIGINT)
+        code, out, err = run.ended()
+        assert code == 130, out + err
+        assert len(epochs(_trial(folder))) < EPOCHS  # really cut short
+
+        code, out, err = start("resume", str(folder)).ended()
+        assert code == 0, out + err
+    assert curves(folder) == curves(reference)
+    assert genotypes(folder) == genotypes(reference)
+    assert epochs(_trial(folder)).count(1) == 1  # continued from its checkpoint, not from scratch
+
+
+@pytest.mark.parametrize(("workers", "rank", "message"), [(2, 2, "has ranks 0 to 1"), (1, 0, "run in one process")])
+def test_study_refuses_a_worker_kill_it_cannot_do(tmp_path, workers, rank, message):
+    study = _study("bad", tmp_path, resources={"workers": workers, "cpu": 1},
+                   faults={"kill_worker_once": {"rank": rank, "epoch": 1, "step": 1}})
+    with pytest.raises(UserInputError, match=message):
+        validate_study(study)

@@ -66,40 +66,48 @@ def check_storage(study: Study, storage_path: str) -> None:
 
 
 def check_resources(study: Study, address: str | None) -> None:
-    """Refuse (local Ray) or warn about (a cluster, which may autoscale) a per-trial request
-    that no node can hold: Tune would otherwise leave every trial pending forever."""
+    """Refuse (local Ray) or warn about (a cluster, which may autoscale) a request that the
+    cluster cannot hold: a trial no node has room for, or a data-parallel trial's worker
+    group more than all nodes together have.  Tune would otherwise leave every trial
+    pending forever."""
     import ray
 
     nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
-    wanted = {"CPU": study.resources.cpu, "GPU": study.resources.gpu}
-    if any(all(node.get(k, 0.0) >= v for k, v in wanted.items() if v > 0) for node in nodes):
-        _check_worker_group(study, nodes, address)
+    problem = _trial_too_large(study, nodes) or _worker_group_too_large(study, nodes)
+    if problem is None:
         return
-    largest = {k: max((node.get(k, 0.0) for node in nodes), default=0.0) for k in wanted}
-    message = (f"each trial asks for {study.resources.cpu:g} CPU and {study.resources.gpu:g} GPU "
-               f"(resources.cpu, resources.gpu), but no node of this Ray cluster has that much "
-               f"(the largest: {largest['CPU']:g} CPU, {largest['GPU']:g} GPU)")
+    message, local_hint = problem
     if address:
         warnings.warn(f"{message}; trials stay pending until the cluster grows", stacklevel=2)
         return
-    raise UserInputError(
-        f"{message}. On this machine try --set resources.cpu={max(1, int(largest['CPU']))} "
-        f"--set resources.gpu={largest['GPU']:g}, or run on a cluster with --address")
+    raise UserInputError(f"{message}. {local_hint}")
 
 
-def _check_worker_group(study: Study, nodes: list[dict[str, float]], address: str | None) -> None:
-    """A data-parallel trial needs room for all its workers at once (on any nodes)."""
+def _trial_too_large(study: Study, nodes: list[dict[str, float]]) -> tuple[str, str] | None:
+    """(what is wrong, what to do on this machine) when no node can hold one trial (or one
+    worker of it)."""
+    wanted = {"CPU": study.resources.cpu, "GPU": study.resources.gpu}
+    if any(all(node.get(k, 0.0) >= v for k, v in wanted.items() if v > 0) for node in nodes):
+        return None
+    largest = {k: max((node.get(k, 0.0) for node in nodes), default=0.0) for k in wanted}
+    return (f"each trial asks for {study.resources.cpu:g} CPU and {study.resources.gpu:g} GPU "
+            f"(resources.cpu, resources.gpu), but no node of this Ray cluster has that much "
+            f"(the largest: {largest['CPU']:g} CPU, {largest['GPU']:g} GPU)",
+            f"On this machine try --set resources.cpu={max(1, int(largest['CPU']))} "
+            f"--set resources.gpu={largest['GPU']:g}, or run on a cluster with --address")
+
+
+def _worker_group_too_large(study: Study, nodes: list[dict[str, float]]) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when a data-parallel trial's workers, which must all run
+    at once (on any nodes), need more than the whole cluster has."""
     r = study.resources
     if r.workers == 1:
-        return
+        return None
     total = {k: sum(node.get(k, 0.0) for node in nodes) for k in ("CPU", "GPU")}
     wanted = {"CPU": r.workers * r.cpu, "GPU": r.workers * r.gpu}
     if all(total[k] >= v for k, v in wanted.items() if v > 0):
-        return
-    message = (f"each trial runs on {r.workers} workers of {r.cpu:g} CPU and {r.gpu:g} GPU (resources.workers, "
-               f"resources.cpu, resources.gpu): {wanted['CPU']:g} CPU and {wanted['GPU']:g} GPU, but this Ray "
-               f"cluster has {total['CPU']:g} CPU and {total['GPU']:g} GPU")
-    if address:
-        warnings.warn(f"{message}; trials stay pending until the cluster grows", stacklevel=3)
-        return
-    raise UserInputError(f"{message}. Lower resources.workers or resources.cpu, or run on a cluster with --address")
+        return None
+    return (f"each trial runs on {r.workers} workers of {r.cpu:g} CPU and {r.gpu:g} GPU (resources.workers, "
+            f"resources.cpu, resources.gpu): {wanted['CPU']:g} CPU and {wanted['GPU']:g} GPU, but this Ray "
+            f"cluster has {total['CPU']:g} CPU and {total['GPU']:g} GPU",
+            "Lower resources.workers or resources.cpu, or run on a cluster with --address")

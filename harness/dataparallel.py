@@ -43,7 +43,7 @@ from ray.tune.integration.ray_train import TuneReportCallback
 
 from harness.study import ResourcesConfig, Study, WorkerKill
 from harness.studyfolder import CHECKPOINT_FILE, KILLED_WORKER_MARKER
-from harness.trialloop import TrialFolder, drive, save_genotype
+from harness.trialloop import TrialFolder, drive, save_genotype, use_compile_cache
 from snas.run import EpochRun, StepCallback
 from snas.threads import use_available_cpus
 
@@ -110,6 +110,7 @@ def _worker(setup: dict[str, Any]) -> None:
     kind = study.trial_kind
     loop_class = kind.loop()
     loop = _restored(loop_class) or loop_class(study.trial_config_of(setup["trial"]))
+    use_compile_cache(loop, setup["compile_cache"])
     if folder is not None and not kind.derives_genotype:
         save_genotype(loop, folder)
     kill = study.faults.kill_worker_once
@@ -118,13 +119,16 @@ def _worker(setup: dict[str, Any]) -> None:
           on_step=on_step)
 
 
-def run_data_parallel_trial(config: dict[str, Any], study: dict[str, Any], folder: TrialFolder) -> None:
-    """The Tune trial of a data-parallel search or retraining: its Train run, to the end."""
+def run_data_parallel_trial(config: dict[str, Any], study: dict[str, Any], folder: TrialFolder,
+                            compile_cache: str | None) -> None:
+    """The Tune trial of a data-parallel search or retraining: its Train run, to the end.
+    Its workers write into ``folder`` (rank 0) and keep compiled graphs in ``compile_cache``
+    (:func:`harness.trialloop.use_compile_cache`), as a single-process trial does."""
     spec = Study.model_validate(study)
     storage = tune.get_context().get_storage()
     trainer = ray.train.torch.TorchTrainer(
         _worker,
-        train_loop_config={"study": study, "trial": config, "folder": folder},
+        train_loop_config={"study": study, "trial": config, "folder": folder, "compile_cache": compile_cache},
         scaling_config=scaling(spec.resources),
         run_config=ray.train.RunConfig(
             name=storage.trial_dir_name,

@@ -22,8 +22,7 @@ from harness.studyfolder import (
     CHECKPOINT_FILE,
     COMPILE_CACHE_DIR,
 )
-from harness.trialloop import TrialFolder, drive, save_genotype
-from snas.compilation import share_compile_cache
+from harness.trialloop import TrialFolder, drive, save_genotype, use_compile_cache
 from snas.threads import use_available_cpus
 
 
@@ -44,14 +43,15 @@ def _prepare_trial_process() -> None:
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
 
 
-def _share_compile_cache() -> None:
-    """Compiled trials of a study on local (or shared, mounted) storage share Inductor's
-    caches in the study folder, so trials 2..N load the graphs trial 1 compiled; on cloud
-    storage each node keeps Inductor's own node-local cache (:func:`share_compile_cache`)."""
-
+def _study_compile_cache() -> str | None:
+    """Where compiled trials of this study keep Inductor's caches: ``<study>/compile_cache``
+    on local (or shared, mounted) storage, so trials 2..N load the graphs trial 1 compiled;
+    ``None`` on cloud storage, where each node keeps Inductor's own node-local cache
+    (:func:`snas.compilation.share_compile_cache`)."""
     storage = tune.get_context().get_storage()
     if isinstance(storage.storage_filesystem, pyarrow.fs.LocalFileSystem):
-        share_compile_cache(Path(storage.experiment_fs_path) / COMPILE_CACHE_DIR)
+        return str(Path(storage.experiment_fs_path) / COMPILE_CACHE_DIR)
+    return None
 
 
 def _run_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
@@ -64,15 +64,14 @@ def _run_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
     if spec.resources.workers > 1:
         from harness.dataparallel import run_data_parallel_trial
 
-        run_data_parallel_trial(config, study, TrialFolder.of_trial())
+        run_data_parallel_trial(config, study, TrialFolder.of_trial(), _study_compile_cache())
         return
     _prepare_trial_process()
     kind = spec.trial_kind
     loop_class = kind.loop()
     loop = _restored(loop_class) or loop_class(spec.trial_config_of(config))
     folder = TrialFolder.of_trial()
-    if loop.config.compile != "off":  # before the first step, where the compiling happens
-        _share_compile_cache()
+    use_compile_cache(loop, _study_compile_cache())
     if not kind.derives_genotype:
         save_genotype(loop, folder)
     drive(loop, spec, folder, after_epoch=save_genotype if kind.derives_genotype else None)

@@ -23,6 +23,7 @@ from ray import tune
 
 from harness.study import Study
 from harness.studyfolder import CHECKPOINT_FILE, FAULT_MARKER, GENOTYPE_FILE, METRICS_FILE, metrics_jsonl
+from snas.compilation import share_compile_cache
 from snas.run import EpochRun, StepCallback
 
 
@@ -94,3 +95,11 @@ def drive(loop: EpochRun, study: Study, folder: TrialFolder | None, report: Repo
 
 def save_genotype(loop: EpochRun, folder: TrialFolder) -> None:
     folder.write(GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
+
+
+def use_compile_cache(loop: EpochRun, folder: str | None) -> None:
+    """A compiled trial's process (or data-parallel worker) keeps Inductor's caches in the
+    study's ``folder`` (``None``: Inductor's node-local default).  Called before the first
+    step, where the compiling happens."""
+    if folder is not None and loop.config.compile != "off":
+        share_compile_cache(folder)

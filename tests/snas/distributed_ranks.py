@@ -7,6 +7,7 @@ and with one process computing the same shards.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -14,25 +15,23 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+
+from harness.localgroup import run_on_ranks
 
 WORLD = 2
 
 
-def _rank_main(rank: int, entry: Callable[[Path, int], dict[str, Any]], out: Path) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{out}/group", rank=rank, world_size=WORLD)
-    try:
-        torch.save(entry(out, rank), out / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+def _save_entry(rank: int, entry: Callable[[Path, int], dict[str, Any]], out: Path) -> int:
+    torch.save(entry(out, rank), out / f"rank{rank}.pt")
+    return 0
 
 
 def run_ranks(entry: Callable[[Path, int], dict[str, Any]], out: Path) -> list[dict[str, Any]]:
-    """``entry(out, rank)`` on each of 2 gloo ranks; what each returned, by rank."""
+    """``entry(out, rank)`` on each of 2 gloo ranks, started as ``--workers 2`` starts them
+    (:func:`harness.localgroup.run_on_ranks`); what each returned, by rank."""
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    mp.spawn(_rank_main, args=(entry, out), nprocs=WORLD, join=True)
+    assert run_on_ranks(WORLD, False, functools.partial(_save_entry, entry=entry, out=out)) == 0
     return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
 
 

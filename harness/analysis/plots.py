@@ -230,6 +230,17 @@ def _budget_note(data: PlotInput) -> str:
     return f"; {HOLLOW_NOTE}" if data.any_stopped else ""
 
 
+def _finish_score_axes(ax: Any, data: PlotInput, name: str, title: str, others: list[str]) -> str:
+    """The common end of a score-per-setting plot: percent limits, labels, title and legend
+    notes; returns the caption's note on what the colours stand for (``others``)."""
+    _percent_limits(ax)
+    ax.set_xlabel(name)
+    ax.set_ylabel(f"{data.metric} (%)")
+    ax.set_title(title)
+    _legend_notes(ax, data)
+    return f"; colour: {', '.join(others)}" if others else ""
+
+
 def plot_final_vs_setting(data: PlotInput) -> list[Plot]:
     """Final score against each numeric factor: every run, and the mean over seeds per setting,
     one colour per combination of the other factors (never folded into the bar)."""
@@ -246,12 +257,7 @@ def plot_final_vs_setting(data: PlotInput) -> list[Plot]:
             table = replicate_table(group, [name], data.study.objective.mode).dropna(subset=["mean"])
             _mean_bars(ax, table[name], table, colour, label if others else None, line=True)
         _numeric_axis(ax, name, sorted(data.trials[name].dropna().unique()))
-        _percent_limits(ax)
-        ax.set_xlabel(name)
-        ax.set_ylabel(f"{data.metric} (%)")
-        ax.set_title(f"{data.metric} vs {name}")
-        _legend_notes(ax, data)
-        colour_note = f"; colour: {', '.join(others)}" if others else ""
+        colour_note = _finish_score_axes(ax, data, name, f"{data.metric} vs {name}", others)
         plots.append(Plot(_save(fig, data.folder, f"score_vs_{name}"),
                           f"final {data.metric} against {name}: {data.interval_note()}"
                           f"{colour_note}{_budget_note(data)}"))
@@ -290,12 +296,7 @@ def plot_levels(data: PlotInput) -> list[Plot]:
                        label if others else None, line=False)
         ax.set_xticks(range(len(levels)), [f"{level}\n(n = {', '.join(counts[level])})" for level in levels])
         ax.set_xlim(-0.6, len(levels) - 0.4)
-        _percent_limits(ax)
-        ax.set_xlabel(name)
-        ax.set_ylabel(f"{data.metric} (%)")
-        ax.set_title(f"{data.metric} by {name}")
-        _legend_notes(ax, data)
-        colour_note = f"; colour: {', '.join(others)}" if others else ""
+        colour_note = _finish_score_axes(ax, data, name, f"{data.metric} by {name}", others)
         plots.append(Plot(_save(fig, data.folder, f"levels_{name}"),
                           f"final {data.metric} by {name}: {data.interval_note()}; "
                           f"n = finished runs per level{colour_note}{_budget_note(data)}; "

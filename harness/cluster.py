@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 from harness.storage import is_uri
 from harness.study import Study
@@ -27,29 +29,57 @@ def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[Non
     epoch reached) and its Train controller with it, before the controller can remove its
     workers' placement group; Ray Train's ``PlacementGroupCleaner`` then removes it, but
     only if it can ask the state API whether the controller is dead.  Without it the dead
-    trial's placement group keeps its CPUs and the next trial's workers wait for ever."""
+    trial's placement group keeps its CPUs and the next trial's workers wait for ever
+    (:func:`local_ray_options` says how the cleaner finds this instance's state API)."""
     import ray
 
     started = False
     if not ray.is_initialized():
-        options = {"include_dashboard": state_api, "logging_level": logging.WARNING}
         if address:
             try:
-                ray.init(address=address, **options)
+                ray.init(address=address, include_dashboard=state_api, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 raise UserInputError(
                     f"cannot connect to the Ray cluster at {address!r} ({err}). Start it with `ray start --head` "
                     f"(and `ray start --address=HEAD:6379` on the other nodes); Ray ≥ 2.59 clusters started with "
                     f"RAY_AUTH_MODE=token need the same token on this machine") from None
         else:
-            temp_dir = os.environ.get("SNAS_STUDY_RAY_TMPDIR")
-            ray.init(**options, **({"_temp_dir": temp_dir} if temp_dir else {}))
+            ray.init(**local_ray_options(state_api, os.environ.get("SNAS_STUDY_RAY_TMPDIR")),
+                     logging_level=logging.WARNING)
         started = True
     try:
         yield
     finally:
         if started:
             ray.shutdown()
+
+
+API_SERVER_ENV = "RAY_API_SERVER_ADDRESS"
+"""Where Ray's state API clients (``ray.util.state``, Train's placement-group cleaner) look
+first for the API server, before guessing from the local Ray processes."""
+
+
+def local_ray_options(state_api: bool, temp_dir: str | None = None) -> dict[str, Any]:
+    """``ray.init`` options of a local instance (Ray in ``temp_dir``, when given).
+
+    With ``state_api``, the dashboard listens on a free port chosen here and every worker
+    of the instance is told that port (``RAY_API_SERVER_ADDRESS`` in the job's runtime
+    environment).  Without it, a state API client in a worker -- Train's placement-group
+    cleaner -- guesses the instance from the Ray processes it finds on the machine, and
+    beside a second local instance (another study, another user, a test on another xdist
+    worker) it fails with "Found multiple active Ray instances"; the cleaner's thread
+    ends on that error, and a stopped trial's placement group is never removed."""
+    options: dict[str, Any] = {"include_dashboard": state_api, **({"_temp_dir": temp_dir} if temp_dir else {})}
+    if state_api:
+        port = _free_port()
+        options.update(dashboard_port=port, runtime_env={"env_vars": {API_SERVER_ENV: f"http://127.0.0.1:{port}"}})
+    return options
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def check_storage(study: Study, storage_path: str) -> None:

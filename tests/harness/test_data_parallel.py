@@ -4,6 +4,10 @@ digits, rank 0 failing once after epoch 1; and the study-file checks of ``resour
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 
 import pandas as pd
@@ -12,6 +16,7 @@ import torch
 from study_helpers import tiny_study, write_study
 
 from harness.cli import main
+from harness.cluster import API_SERVER_ENV
 from harness.dataparallel import concurrent_trials
 from harness.study import ResourcesConfig, validate_study
 from snas.errors import UserInputError
@@ -32,10 +37,12 @@ def _dp_study(root, **changes):
 
 def _train_leftovers() -> tuple[list[str], list[str]]:
     """Placement groups not removed, and Ray Train actors alive (ray.util.state)."""
+    import ray
     from ray.util.state import list_actors, list_placement_groups
 
-    groups = [pg.placement_group_id for pg in list_placement_groups(limit=1000) if pg.state != "REMOVED"]
-    alive = [a.class_name for a in list_actors(filters=[("state", "=", "ALIVE")], limit=1000)]
+    address = ray.get_runtime_context().runtime_env["env_vars"][API_SERVER_ENV]  # this instance's, not another's
+    groups = [pg.placement_group_id for pg in list_placement_groups(address, limit=1000) if pg.state != "REMOVED"]
+    alive = [a.class_name for a in list_actors(address, filters=[("state", "=", "ALIVE")], limit=1000)]
     return groups, [name for name in alive if any(word in name for word in ("Train", "Worker", "PlacementGroup"))]
 
 
@@ -48,9 +55,31 @@ def _left_behind_once_cleaned(patience_s: float = 30) -> tuple[list[str], list[s
     return left
 
 
+_SECOND_RAY = """
+import sys, ray
+ray.init(num_cpus=1, include_dashboard=False, _temp_dir=sys.argv[1], log_to_driver=False)
+print("up", flush=True)
+sys.stdin.read()  # until the test closes our stdin
+ray.shutdown()
+"""
+
+
+@pytest.fixture
+def second_ray_instance():
+    """Another local Ray instance on this machine for the test's duration (as beside another
+    study, or a test on another xdist worker): Ray's state API clients in the workers must
+    still find the study's own instance (harness.cluster.local_ray_options)."""
+    temp_dir = tempfile.mkdtemp(prefix="r2", dir="/tmp")
+    process = subprocess.Popen([sys.executable, "-c", _SECOND_RAY, temp_dir], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "up\n"
+    yield
+    process.communicate(timeout=60)
+    shutil.rmtree(temp_dir, ignore_errors=True)
+
+
 @pytest.mark.slow
-@pytest.mark.alone  # beside a second Ray instance (xdist), trial 1 waited for trial 0's workers forever
-def test_two_trials_on_two_workers_each_under_asha(ray_local, tmp_path):
+def test_two_trials_on_two_workers_each_under_asha(ray_local, second_ray_instance, tmp_path):
     code = main(["run", str(write_study(tmp_path / "dp.yaml", _dp_study(tmp_path))), "--quiet"])
     assert code == 0
     folder = tmp_path / "results" / "dp"

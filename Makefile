@@ -36,10 +36,8 @@ test-fast: install
 
 # The slow tests spend most of their time waiting on Ray (starts, restarts, checkpoints):
 # two xdist workers, each with its own Ray instance, take whole files (--dist loadfile).
-# Tests marked `alone` run afterwards by themselves (see the marker in setup.cfg).
 test-slow: install
-	$(BIN)/python -m pytest -m "slow and not alone" -n 2 --dist loadfile
-	$(BIN)/python -m pytest -m "slow and alone"
+	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile
 
 test: lint test-fast test-slow
 

@@ -15,6 +15,8 @@ import pytest
 import torch
 from study_helpers import tiny_study, write_study
 
+from tests.snas.distributed_ranks import comparable, retrain_of_config, run_ranks
+
 from harness.cli import main
 from harness.cluster import API_SERVER_ENV
 from harness.dataparallel import concurrent_trials
@@ -122,8 +124,33 @@ def test_study_refuses_what_several_workers_cannot_do(tmp_path, changes, message
         validate_study(study)
 
 
-def test_a_retrain_study_runs_on_several_workers(tmp_path):
-    study = _dp_study(tmp_path, kind="retrain", genotypes={"g": "DARTS_V2"}, space={},
-                      retrain={"settings": {"genotype": "g", "epochs": 1, "batch_size": 64}})
-    del study["search"]
-    assert validate_study(study).resources.workers == 2
+def _retrain_study(root, **retrain_settings):
+    study = _dp_study(root, kind="retrain", genotypes={"g": "DARTS_V2"}, space={}, scheduler={"name": "fifo"},
+                      faults={}, retrain={"settings": {"genotype": "g", "layers": 3, "init_channels": 4,
+                                                       "epochs": 2, "batch_size": 64, "drop_path": 0.2,
+                                                       "auxiliary": False, "device": "cpu", **retrain_settings}})
+    del study["search"]  # a retrain study reads none
+    return study
+
+
+@pytest.mark.slow
+def test_a_retrain_trial_on_two_ray_workers_equals_the_same_retraining_on_two_local_ranks(ray_local, tmp_path):
+    study = _retrain_study(tmp_path)
+    assert main(["run", str(write_study(tmp_path / "retrain.yaml", study)), "--quiet"]) == 0
+    (trial,) = (tmp_path / "results" / "dp").glob("trial_*")
+    ray_history = comparable([json.loads(line) for line in (trial / "metrics.jsonl").read_text().splitlines()])
+    assert [h["epoch"] for h in ray_history] == [1, 2] and all(h["test_acc"] > 0 for h in ray_history)
+    assert json.loads((trial / "genotype.json").read_text())["normal"]  # the given genotype, written by rank 0
+    last = torch.load(sorted(trial.glob("checkpoint_*/checkpoint.pt"))[-1], weights_only=True)
+    assert last["epoch"] == 2
+    state = last["state"]
+    assert len(state["generators"]["ranks"]) == 2  # both ranks' drop-path streams
+
+    local = tmp_path / "local"
+    local.mkdir()
+    config = validate_study(study).trial_config_of({}).model_dump(mode="json", by_alias=True)
+    (local / "config.json").write_text(json.dumps(config))
+    ranks = run_ranks(retrain_of_config, local)
+    assert ranks[0]["history"] == ranks[1]["history"] == ray_history  # the same math, bit for bit
+    assert state["model"].keys() == ranks[0]["weights"].keys()
+    assert all(torch.equal(state["model"][k], v) for k, v in ranks[0]["weights"].items())

@@ -172,3 +172,18 @@ def retrain_ranks(out: Path, rank: int) -> dict[str, Any]:
     resumed.run_epoch()
     result["resumed"] = (comparable(resumed.history), retrain_weights(resumed))
     return result
+
+
+def retrain_of_config(out: Path, rank: int) -> dict[str, Any]:
+    """The retraining ``<out>/config.json`` describes, run to the end on one thread per rank
+    (as a Ray Train worker with ``resources.cpu: 1`` runs it)."""
+    import json
+
+    from snas.config import RetrainConfig
+    from snas.retrain import Retrain
+
+    torch.set_num_threads(1)
+    run = Retrain(RetrainConfig.model_validate(json.loads((out / "config.json").read_text())))
+    while not run.finished:
+        run.run_epoch()
+    return {"history": comparable(run.history), "weights": retrain_weights(run)}

@@ -299,6 +299,10 @@ class Study(Frozen):
         if any(second_order):
             raise ValueError(f"resources.workers {workers}: second_order (DARTS's unrolled α gradient) runs in one "
                              f"process only; use resources.workers: 1 or second_order: false")
+        if self.search.get("sync_batchnorm", False) and self.resources.gpu == 0:
+            raise ValueError(f"search.sync_batchnorm needs GPU workers (torch's SyncBatchNorm runs on CUDA only), "
+                             f"but resources.gpu is 0; on the CPU each of the {workers} workers normalises its "
+                             f"own shard: drop search.sync_batchnorm")
         batch_key = f"{self.trial_kind.section}.batch_size"
         batches = [self.trial_kind.settings(self).get("batch_size", _DEFAULT_BATCH_SIZES[self.kind])]
         batches += self.space[batch_key].probe_values() if batch_key in self.space else []

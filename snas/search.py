@@ -92,6 +92,10 @@ class Search(EpochRun):
             cfg.init_channels, self.data.num_classes, cfg.layers, in_channels=channels,
         )).to(self.device, memory_format=self.memory_format)
         if cfg.sync_batchnorm and self.ranks.parallel:
+            if self.device.type != "cuda":
+                raise UserInputError(f"sync_batchnorm needs CUDA (torch's SyncBatchNorm runs on GPUs only), but "
+                                     f"this search runs on {self.device.type}; there each of the "
+                                     f"{self.ranks.world} workers normalises its own shard: drop sync_batchnorm")
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.model.compile_training(cfg.compile)
         alpha_generator = fresh_generator(cfg.seed, "alpha")

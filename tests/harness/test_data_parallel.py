@@ -111,6 +111,7 @@ def test_worker_groups_that_fit_the_cluster():
 @pytest.mark.parametrize(("changes", "message"), [
     ({"search": {"method": "darts", "second_order": True}}, "second_order"),
     ({"search": {"batch_size": 63}}, "multiple of 2"),
+    ({"search": {"sync_batchnorm": True}}, "sync_batchnorm needs GPU workers"),
     ({"space": {"search.batch_size": {"choice": [64, 33]}}}, "33 is the global batch"),
     ({"kind": "retrain", "genotypes": {"g": "DARTS_V2"},
       "retrain": {"settings": {"genotype": "g", "epochs": 1, "batch_size": 63}}},

@@ -77,6 +77,10 @@ def one_step_gradients(out: Path, rank: int) -> dict[str, Any]:
         Search(SearchConfig.model_validate(tiny_search_settings(batch_size=33)))
     except UserInputError as err:
         result["odd_batch_refused"] = str(err)
+    try:
+        Search(SearchConfig.model_validate(tiny_search_settings(sync_batchnorm=True)))
+    except UserInputError as err:
+        result["cpu_sync_batchnorm_refused"] = str(err)
     return result
 
 

@@ -70,6 +70,9 @@ def test_the_two_ranks_train_on_different_shards_and_noise(one_step):
 def test_data_parallel_refusals(one_step):
     assert "second_order" in one_step[0]["second_order_refused"]
     assert "multiple of 2" in one_step[0]["odd_batch_refused"]
+    assert one_step[0]["cpu_sync_batchnorm_refused"] == (
+        "sync_batchnorm needs CUDA (torch's SyncBatchNorm runs on GPUs only), but this search runs on cpu; there "
+        "each of the 2 workers normalises its own shard: drop sync_batchnorm")
     with pytest.raises(UserInputError, match="global batch"):
         check_batch_split(33, Ranks(0, 2))
 

@@ -37,7 +37,7 @@ test-fast: install
 # The slow tests spend most of their time waiting on Ray (starts, restarts, checkpoints):
 # two xdist workers, each with its own Ray instance, take whole files (--dist loadfile).
 test-slow: install
-	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile
+	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile --durations=20
 
 test: lint test-fast test-slow
 

@@ -25,7 +25,7 @@ def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...]
             meant = suggestion(".".join(loc), "" if prefix else scope, study_model)
             message = f"unknown key; did you mean {meant}?" if meant else \
                 "unknown key (check the spelling; see the study files in studies/ for the keys)"
-        lines.append(f"{'.'.join(loc) or 'study'}: {message}")
+        lines.append(f"{'.'.join(loc)}: {message}" if loc else message)  # a whole-model check names its keys
     return "; ".join(lines)
 
 

@@ -13,9 +13,8 @@ import time
 import pandas as pd
 import pytest
 import torch
+from distributed_ranks import comparable, run_of_config, run_ranks
 from study_helpers import tiny_study, write_study
-
-from tests.snas.distributed_ranks import comparable, retrain_of_config, run_ranks
 
 from harness.cli import main
 from harness.cluster import API_SERVER_ENV
@@ -35,6 +34,16 @@ def _dp_study(root, **changes):
         "faults": {"fail_once_at_epoch": 1},
         **changes,
     })
+
+
+def on_local_ranks(study: dict, trial_config: dict, out) -> list[dict]:
+    """The trial ``trial_config`` of ``study`` run on 2 local gloo ranks instead of Ray Train:
+    each rank's history, weights and genotype (distributed_ranks.run_of_config)."""
+    spec = validate_study(study)
+    out.mkdir(parents=True)
+    config = spec.trial_config_of(trial_config).model_dump(mode="json", by_alias=True)
+    (out / "config.json").write_text(json.dumps({"kind": spec.kind, "config": config}))
+    return run_ranks(run_of_config, out)
 
 
 def _train_leftovers() -> tuple[list[str], list[str]]:
@@ -147,11 +156,15 @@ def test_a_retrain_trial_on_two_ray_workers_equals_the_same_retraining_on_two_lo
     state = last["state"]
     assert len(state["generators"]["ranks"]) == 2  # both ranks' drop-path streams
 
-    local = tmp_path / "local"
-    local.mkdir()
-    config = validate_study(study).trial_config_of({}).model_dump(mode="json", by_alias=True)
-    (local / "config.json").write_text(json.dumps(config))
-    ranks = run_ranks(retrain_of_config, local)
+    ranks = on_local_ranks(study, {}, tmp_path / "local")
     assert ranks[0]["history"] == ranks[1]["history"] == ray_history  # the same math, bit for bit
     assert state["model"].keys() == ranks[0]["weights"].keys()
     assert all(torch.equal(state["model"][k], v) for k, v in ranks[0]["weights"].items())
+
+
+def test_a_study_check_across_sections_is_one_line_naming_its_keys(tmp_path, capsys):
+    path = write_study(tmp_path / "dp.yaml", _dp_study(tmp_path, search={"batch_size": 63}))
+    assert main(["run", str(path)]) == 2
+    assert capsys.readouterr().err == (f"snas-study: error: invalid study {path}: search.batch_size 63 is the global "
+                                       f"batch: split across 2 workers it must be a multiple of 2\n")
+    assert not (tmp_path / "results").exists()

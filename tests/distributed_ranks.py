@@ -178,16 +178,21 @@ def retrain_ranks(out: Path, rank: int) -> dict[str, Any]:
     return result
 
 
-def retrain_of_config(out: Path, rank: int) -> dict[str, Any]:
-    """The retraining ``<out>/config.json`` describes, run to the end on one thread per rank
-    (as a Ray Train worker with ``resources.cpu: 1`` runs it)."""
+def run_of_config(out: Path, rank: int) -> dict[str, Any]:
+    """The run ``<out>/config.json`` describes (``{"kind": "search" | "retrain", "config": ...}``),
+    to the end on one thread per rank, as a Ray Train worker with ``resources.cpu: 1`` runs
+    it: its history, model weights and genotype (as JSON)."""
     import json
 
-    from snas.config import RetrainConfig
+    from snas.config import RetrainConfig, SearchConfig
     from snas.retrain import Retrain
+    from snas.search import Search
 
     torch.set_num_threads(1)
-    run = Retrain(RetrainConfig.model_validate(json.loads((out / "config.json").read_text())))
+    spec = json.loads((out / "config.json").read_text())
+    loop_class, config_class = {"search": (Search, SearchConfig), "retrain": (Retrain, RetrainConfig)}[spec["kind"]]
+    run = loop_class(config_class.model_validate(spec["config"]))
     while not run.finished:
         run.run_epoch()
-    return {"history": comparable(run.history), "weights": retrain_weights(run)}
+    return {"history": comparable(run.history), "weights": retrain_weights(run),
+            "genotype": json.loads(json.dumps(run.genotype.to_dict()))}

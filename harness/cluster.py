@@ -7,6 +7,7 @@ It never runs ``ray stop`` and never kills processes by name.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
@@ -23,6 +24,12 @@ from snas.errors import UserInputError
 @contextlib.contextmanager
 def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[None]:
     """Ray for the duration of a command; reuses an already initialised Ray (tests).
+
+    Without ``address`` it starts a new local instance, never one it happens to find (a
+    ``ray start`` instance on this machine): the checks of :func:`check_resources` and
+    :func:`check_storage` refuse on a local instance what they only warn about on a
+    cluster.  ``RAY_ADDRESS`` (``ray job submit`` sets it) is the commands' default
+    ``--address`` (:func:`add_address_argument`).
 
     ``state_api`` starts a local instance with its dashboard, which serves Ray's state API:
     a data-parallel study needs it.  Tune kills a stopped trial's actor (ASHA, or the last
@@ -44,8 +51,7 @@ def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[Non
                     f"(and `ray start --address=HEAD:6379` on the other nodes); Ray ≥ 2.59 clusters started with "
                     f"RAY_AUTH_MODE=token need the same token on this machine") from None
         else:
-            ray.init(**local_ray_options(state_api, os.environ.get("SNAS_STUDY_RAY_TMPDIR")),
-                     logging_level=logging.WARNING)
+            _start_local_ray(state_api, os.environ.get("SNAS_STUDY_RAY_TMPDIR"))
         started = True
     try:
         yield
@@ -57,6 +63,30 @@ def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[Non
 API_SERVER_ENV = "RAY_API_SERVER_ADDRESS"
 """Where Ray's state API clients (``ray.util.state``, Train's placement-group cleaner) look
 first for the API server, before guessing from the local Ray processes."""
+
+
+_PORT_TRIES = 3
+"""Dashboard ports tried: one chosen free can be taken by another process before Ray binds it."""
+
+
+def _start_local_ray(state_api: bool, temp_dir: str | None) -> None:
+    import ray
+
+    for attempt in range(1, _PORT_TRIES + 1):
+        try:
+            ray.init(address="local", logging_level=logging.WARNING, **local_ray_options(state_api, temp_dir))
+            return
+        except ValueError as err:  # Ray's refusal of an occupied dashboard port
+            ray.shutdown()
+            if not (state_api and "already occupied" in str(err)) or attempt == _PORT_TRIES:
+                raise UserInputError(f"cannot start a local Ray instance: {err}") from None
+
+
+def add_address_argument(parser: argparse.ArgumentParser) -> None:
+    """``--address`` of the commands that run trials; ``RAY_ADDRESS`` is its default."""
+    parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS") or None,
+                        help="connect to a running Ray cluster (auto or HOST:PORT; default: RAY_ADDRESS when set, "
+                             "as under `ray job submit`, else a new local Ray instance)")
 
 
 def local_ray_options(state_api: bool, temp_dir: str | None = None) -> dict[str, Any]:
@@ -72,7 +102,8 @@ def local_ray_options(state_api: bool, temp_dir: str | None = None) -> dict[str,
     options: dict[str, Any] = {"include_dashboard": state_api, **({"_temp_dir": temp_dir} if temp_dir else {})}
     if state_api:
         port = _free_port()
-        options.update(dashboard_port=port, runtime_env={"env_vars": {API_SERVER_ENV: f"http://127.0.0.1:{port}"}})
+        options.update(dashboard_host="127.0.0.1", dashboard_port=port,
+                       runtime_env={"env_vars": {API_SERVER_ENV: f"http://127.0.0.1:{port}"}})
     return options
 
 

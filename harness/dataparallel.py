@@ -16,7 +16,8 @@ Every worker runs the same epochs of the trial kind's loop (:class:`snas.search.
 :class:`snas.retrain.Retrain`); the data-parallel math (shards, averaged gradients,
 per-rank noise and drop-path streams, summed metrics) is :mod:`snas.distributed`'s.
 Every worker calls ``ray.train.report`` each epoch; Ray's ``TuneReportCallback`` hands
-rank 0's metrics to Tune, so ASHA and the console see one trial.  Rank 0 alone writes:
+rank 0's metrics to Tune, so ASHA and the console see one trial.  Rank 0 alone writes
+(but for the marker of ``faults.kill_worker_once``, which the killed rank leaves):
 the trial's ``metrics.jsonl`` and ``genotype.json`` (into the Tune trial's folder) and
 the checkpoint, which Train keeps as ``checkpoint_<time>/checkpoint.pt`` in the same
 folder (the Train run is named after the trial folder, under the study's experiment

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -33,20 +35,42 @@ RankMain = Callable[[int], int]
 """``(rank) -> exit code``: what every rank runs once its process group is up."""
 
 
-def _rank_process(rank: int, main: RankMain, workers: int, cuda: bool, group_file: str) -> None:
+INTERRUPTED_MARKER = "interrupted"
+"""Written into the group's folder by rank 0 when Ctrl-C stopped it: the other ranks' lost
+collectives are then that, not an error of theirs."""
+
+
+def _error_file(folder: str, rank: int) -> Path:
+    return Path(folder) / f"error.{rank}"
+
+
+def _rank_process(rank: int, main: RankMain, workers: int, cuda: bool, folder: str) -> None:
+    """One rank: its process group up, ``main(rank)``, the group down.
+
+    Ctrl-C is rank 0's to handle: it finishes saving, says how to resume and exits 130;
+    the other ranks ignore SIGINT, and a collective of theirs that then loses rank 0 ends
+    them quietly.  A :class:`UserInputError` on any rank is left in the group's folder
+    for :func:`run_on_ranks` to report once."""
     from snas.threads import use_available_cpus
 
+    if rank > 0:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     use_available_cpus(limit=max(1, (os.cpu_count() or 1) // workers))  # the ranks share this machine's cores
     if cuda:
         torch.cuda.set_device(rank)  # device "auto"/"cuda" is then this rank's GPU
-    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{group_file}", rank=rank,
+    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{folder}/group", rank=rank,
                             world_size=workers)
     try:
         code = main(rank)
+        if rank == 0 and code == 130:
+            (Path(folder) / INTERRUPTED_MARKER).touch()
     except UserInputError as err:
-        if rank == 0:
-            print(f"snas-study: error: {err}", file=sys.stderr)
+        _error_file(folder, rank).write_text(str(err))
         code = 2
+    except Exception:
+        if rank == 0 or not (Path(folder) / INTERRUPTED_MARKER).exists():
+            raise
+        code = 130
     finally:
         dist.destroy_process_group()
     _end_rank(code)
@@ -63,16 +87,37 @@ def _end_rank(code: int) -> None:
 
 
 def run_on_ranks(workers: int, cuda: bool, main: RankMain) -> int:
-    """``main(rank)`` on ``workers`` local processes; the exit code of the first that failed, or 0."""
+    """``main(rank)`` on ``workers`` local processes; the exit code of the first that failed
+    (130 after Ctrl-C), or 0.  A rank's :class:`UserInputError` is raised here, once."""
     if cuda and workers > torch.cuda.device_count():
         raise UserInputError(f"--workers {workers} puts one worker on each GPU, but {torch.cuda.device_count()} "
                              f"GPU(s) are visible")
+    # When one rank has ended (Ctrl-C, an error), join() ends the others and logs a warning
+    # for each; what happened is said once, by rank 0 or below.
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
+        ranks = mp.start_processes(_rank_process, args=(main, workers, cuda, folder), nprocs=workers, join=False,
+                                   start_method="spawn")
+        code = _join(ranks)
+        for rank in range(workers):
+            if _error_file(folder, rank).is_file():
+                message = _error_file(folder, rank).read_text()
+                raise UserInputError(message if rank == 0 else f"{message} (worker {rank})")
+    return code
+
+
+def _join(ranks: mp.ProcessContext) -> int:
+    """Wait for every rank.  Ctrl-C reaches this process too: it keeps waiting, for rank 0
+    to save and exit; ``ProcessContext.join`` ends the others once one has failed."""
+    while True:
         try:
-            mp.spawn(_rank_process, args=(main, workers, cuda, str(Path(folder) / "group")), nprocs=workers)
+            while not ranks.join():
+                pass
+            return 0
         except mp.ProcessExitedException as err:
             return err.exit_code or 1
-    return 0
+        except KeyboardInterrupt:
+            continue
 
 
 Finish = Callable[[EpochRun, Path, bool], int]

@@ -32,6 +32,7 @@ from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE, RU
 from harness.tensorboard import EventRun
 from snas.atomic import atomic_write_text
 from snas.config import SearchConfig
+from snas.distributed import current_ranks
 from snas.errors import UserInputError
 from snas.run import EpochRun
 from snas.threads import use_available_cpus
@@ -195,7 +196,9 @@ def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: boo
             events.write(metrics)
             print(progress.summary(metrics), flush=True)
     except KeyboardInterrupt:
-        print(f"\ninterrupted after epoch {loop.epoch}; continue with: snas-study {kind.verb} --resume {out}",
+        world = current_ranks().world
+        workers = f" --workers {world}" if world > 1 else ""
+        print(f"\ninterrupted after epoch {loop.epoch}; continue with: snas-study {kind.verb} --resume {out}{workers}",
               file=sys.stderr)
         return 130
     finally:

@@ -172,7 +172,8 @@ class FailuresConfig(Frozen):
 
 
 class WorkerKill(Frozen):
-    """Where a data-parallel trial's worker dies: rank ``rank``, after step ``step`` of epoch ``epoch``."""
+    """Where a data-parallel trial's worker dies: rank ``rank``, after step ``step`` of epoch
+    ``epoch`` (a step past the epoch's last, or an epoch past the trial's, kills nothing)."""
 
     rank: int = Field(ge=0)
     epoch: int = Field(ge=1)
@@ -299,10 +300,13 @@ class Study(Frozen):
         if any(second_order):
             raise ValueError(f"resources.workers {workers}: second_order (DARTS's unrolled α gradient) runs in one "
                              f"process only; use resources.workers: 1 or second_order: false")
-        if self.search.get("sync_batchnorm", False) and self.resources.gpu == 0:
+        sync = [self.search.get("sync_batchnorm", False)]
+        sync += self.space["search.sync_batchnorm"].probe_values() if "search.sync_batchnorm" in self.space else []
+        if any(sync) and (self.resources.gpu == 0 or self.search.get("device") == "cpu"):
             raise ValueError(f"search.sync_batchnorm needs GPU workers (torch's SyncBatchNorm runs on CUDA only), "
-                             f"but resources.gpu is 0; on the CPU each of the {workers} workers normalises its "
-                             f"own shard: drop search.sync_batchnorm")
+                             f"but the trials run on the CPU (resources.gpu {self.resources.gpu:g}, search.device "
+                             f"{self.search.get('device', 'auto')}); there each of the {workers} workers "
+                             f"normalises its own shard: drop search.sync_batchnorm")
         batch_key = f"{self.trial_kind.section}.batch_size"
         batches = [self.trial_kind.settings(self).get("batch_size", _DEFAULT_BATCH_SIZES[self.kind])]
         batches += self.space[batch_key].probe_values() if batch_key in self.space else []

@@ -19,12 +19,13 @@ from __future__ import annotations
 import argparse
 
 from harness import studyrun
+from harness.cluster import add_address_argument
 from harness.storage import is_uri
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", help="the study folder (results/<name>) or its URI")
-    parser.add_argument("--address", help="connect to a running Ray cluster (auto or HOST:PORT)")
+    add_address_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no Tune progress tables")
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from harness import studyrun
+from harness.cluster import add_address_argument
 from harness.study import load_study
 
 
@@ -31,7 +32,7 @@ def add_launch_arguments(parser: argparse.ArgumentParser, example: str = "search
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help=f"override a study setting, e.g. --set {example} (repeatable); a key the study "
                              f"would not read is refused")
-    parser.add_argument("--address", help="connect to a running Ray cluster (auto or HOST:PORT)")
+    add_address_argument(parser)
     parser.add_argument("--storage", help="results root folder or s3:// / gs:// URI (default: storage.path)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary and errors (no progress lines)")
     existing = parser.add_mutually_exclusive_group()

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
+import torch.distributed as dist
 import yaml
 from search_helpers import tiny_search_settings
 
 from harness.cli import main
+from harness.localgroup import run_on_ranks
+from snas.errors import UserInputError
 
 
 def _config(tmp_path, **overrides):
     path = tmp_path / "search.yaml"
-    settings = tiny_search_settings(epochs=2, **overrides)
+    settings = tiny_search_settings(**{"epochs": 2, **overrides})
     path.write_text(yaml.safe_dump(settings))
     return path
 
@@ -50,3 +58,51 @@ def test_train_refuses_an_uneven_global_batch_before_any_worker_starts(tmp_path,
     assert capsys.readouterr().err == ("snas-study: error: batch_size 63 is the global batch: split across 2 "
                                        "workers it must be a multiple of 2\n")
     assert not out.exists()
+
+
+def _fails_on_rank_1(rank: int) -> int:
+    if rank == 1:
+        raise UserInputError("only rank 1 cannot go on")
+    dist.barrier()  # rank 0 waits for a peer that has gone: the runner must end it, not hang
+    return 0
+
+
+@pytest.mark.slow
+def test_an_error_of_one_rank_is_reported_once_naming_the_worker(tmp_path):
+    with pytest.raises(UserInputError) as err:
+        run_on_ranks(2, False, _fails_on_rank_1)
+    assert str(err.value) == "only rank 1 cannot go on (worker 1)"
+
+
+def _metrics(out):
+    return [{k: v for k, v in json.loads(line).items() if k not in ("epoch_time_s", "images_per_s")}
+            for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_two_workers_says_how_to_resume_and_resuming_finishes_identically(tmp_path):
+    config = _config(tmp_path, epochs=8)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert main(["search", "--config", str(config), "--workers", "2", "--out", str(whole), "--quiet"]) == 0
+    command = [sys.executable, "-m", "harness.cli", "search", "--config", str(config), "--workers", "2",
+               "--out", str(cut), "--quiet"]
+    # As a terminal delivers Ctrl-C: SIGINT to the command and its ranks, one process group.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ((cut / "metrics.jsonl").is_file() and (cut / "metrics.jsonl").read_text().count("\n") >= 1):
+            assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in err, err
+    done = len(_metrics(cut))
+    assert 1 <= done < 8  # really cut short
+    assert err.strip().endswith(f"continue with: snas-study search --resume {cut} --workers 2"), err
+    assert main(["search", "--resume", str(cut), "--workers", "2", "--quiet"]) == 0
+    assert _metrics(cut) == _metrics(whole)

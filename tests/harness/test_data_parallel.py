@@ -83,10 +83,15 @@ def second_ray_instance():
     temp_dir = tempfile.mkdtemp(prefix="r2", dir="/tmp")
     process = subprocess.Popen([sys.executable, "-c", _SECOND_RAY, temp_dir], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline() == "up\n"
-    yield
-    process.communicate(timeout=60)
-    shutil.rmtree(temp_dir, ignore_errors=True)
+    try:
+        assert process.stdout.readline() == "up\n"
+        yield
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 @pytest.mark.slow
@@ -121,6 +126,9 @@ def test_worker_groups_that_fit_the_cluster():
     ({"search": {"method": "darts", "second_order": True}}, "second_order"),
     ({"search": {"batch_size": 63}}, "multiple of 2"),
     ({"search": {"sync_batchnorm": True}}, "sync_batchnorm needs GPU workers"),
+    ({"space": {"search.sync_batchnorm": {"choice": [False, True]}}}, "sync_batchnorm needs GPU workers"),
+    ({"search": {"sync_batchnorm": True, "device": "cpu"}, "resources": {"workers": 2, "cpu": 1, "gpu": 1}},
+     r"search.device cpu\); there each of the 2 workers"),
     ({"space": {"search.batch_size": {"choice": [64, 33]}}}, "33 is the global batch"),
     ({"kind": "retrain", "genotypes": {"g": "DARTS_V2"},
       "retrain": {"settings": {"genotype": "g", "epochs": 1, "batch_size": 63}}},

@@ -18,7 +18,11 @@ def _loop(compile_mode: str) -> SimpleNamespace:
 
 @pytest.fixture
 def no_cache_env(monkeypatch):
-    monkeypatch.delenv(CACHE_ENV, raising=False)
+    """Inductor's cache variable unset, and after the test restored as it was (setenv first
+    records the original: a bare delenv of an unset variable records nothing, and what
+    use_compile_cache sets would outlive the test)."""
+    monkeypatch.setenv(CACHE_ENV, "recorded")
+    monkeypatch.delenv(CACHE_ENV)
 
 
 @pytest.mark.parametrize("mode", ["default", "reduce-overhead", "max-autotune"])

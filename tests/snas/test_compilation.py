@@ -132,7 +132,8 @@ def test_a_child_network_compiles_its_training_forward_only(counted_calls, genot
 
 
 def test_the_study_cache_folder_is_used_unless_the_user_chose_one(monkeypatch, tmp_path):
-    monkeypatch.delenv(CACHE_ENV, raising=False)
+    monkeypatch.setenv(CACHE_ENV, "recorded")  # monkeypatch then restores the original (absent) at the end,
+    monkeypatch.delenv(CACHE_ENV)               # undoing what share_compile_cache sets
     assert share_compile_cache(tmp_path / "study" / "compile_cache") == str(tmp_path / "study" / "compile_cache")
     assert (tmp_path / "study" / "compile_cache").is_dir()
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "mine"))

@@ -88,9 +88,10 @@ def test_rank_1_killed_mid_epoch_then_ctrl_c_and_resume_give_the_uninterrupted_c
         assert code == 0, out + err
     _assert_matches(folder, reference)
     # Tune keeps no checkpoint of a data-parallel trial, so it restarts it afresh (a new
-    # result.json); Train restores the run from its checkpoint: the reports after the resume
-    # start past epoch 2 and repeat nothing.  From scratch they would start at epoch 1.
-    assert epochs(_trial(folder)) == [EPOCHS]
+    # result.json); Train restores the run from its last checkpoint: the reports after the
+    # resume are epoch 3's, or none when epoch 3 was checkpointed before Ctrl-C took effect.
+    # From scratch they would start at epoch 1.
+    assert set(epochs(_trial(folder))) <= {EPOCHS}
 
 
 @pytest.mark.parametrize(("workers", "rank", "message"), [(2, 2, "has ranks 0 to 1"), (1, 0, "run in one process")])

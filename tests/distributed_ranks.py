@@ -196,3 +196,33 @@ def run_of_config(out: Path, rank: int) -> dict[str, Any]:
         run.run_epoch()
     return {"history": comparable(run.history), "weights": retrain_weights(run),
             "genotype": json.loads(json.dumps(run.genotype.to_dict()))}
+
+
+def shard_gradients_averaged(params: list[torch.Tensor], generators: Any, stream: str,
+                             backward: Callable[[int], None]) -> list[torch.Tensor | None]:
+    """What 2 ranks' averaged gradient should be, computed in one process: for each rank,
+    its own ``stream`` seeded as that rank's, ``backward(rank)`` on its shard, and the two
+    gradients averaged (``None`` where neither had one)."""
+    from snas.distributed import rank_stream
+    from snas.training import derive_seed
+
+    sums: list[torch.Tensor | None] = [None] * len(params)
+    for rank in range(WORLD):
+        generators.streams[stream] = torch.Generator().manual_seed(derive_seed(0, rank_stream(stream, rank)))
+        for p in params:
+            p.grad = None
+        backward(rank)
+        for i, p in enumerate(params):
+            if p.grad is not None:
+                sums[i] = p.grad.clone() if sums[i] is None else sums[i] + p.grad
+    return [None if s is None else s / WORLD for s in sums]
+
+
+def assert_every_rank_has(ranks: list[dict[str, Any]], expected: list[torch.Tensor | None]) -> None:
+    """Every rank's averaged gradients (``"grads"``) are ``expected``, to float tolerance."""
+    for rank in ranks:
+        assert len(rank["grads"]) == len(expected)
+        for got, want in zip(rank["grads"], expected, strict=True):
+            assert (got is None) == (want is None)
+            if want is not None:
+                torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)  # threads sum in another order

@@ -4,15 +4,20 @@ runs repeat exactly and a resumed run equals an uninterrupted one."""
 
 import pytest
 import torch
-from distributed_ranks import one_step_gradients, resumed_and_repeated, run_ranks
+from distributed_ranks import (
+    assert_every_rank_has,
+    one_step_gradients,
+    resumed_and_repeated,
+    run_ranks,
+    shard_gradients_averaged,
+)
 from search_helpers import tiny_search_settings
 
 from snas.config import SearchConfig
-from snas.distributed import Ranks, check_batch_split, rank_stream, shard
+from snas.distributed import Ranks, check_batch_split, shard
 from snas.errors import UserInputError
 from snas.methods.base import accumulate
 from snas.search import Search
-from snas.training import derive_seed
 
 
 @pytest.fixture(scope="module")
@@ -27,28 +32,15 @@ def _shard_gradients_averaged() -> list[torch.Tensor | None]:
     batch = next(iter(search.data.train.train_epoch(search.generators["data"])))
     params = search.learner.weights + search.learner.alphas
     search.model.train()
-    sums: list[torch.Tensor | None] = [None] * len(params)
-    for rank in range(2):
-        search.generators.streams["arch"] = torch.Generator().manual_seed(
-            derive_seed(0, rank_stream("arch", rank)))
-        for p in params:
-            p.grad = None
+
+    def backward(rank: int) -> None:
         assert accumulate(search.learner, shard(batch, Ranks(rank, 2)), 1.0, params, None)
-        for i, p in enumerate(params):
-            if p.grad is not None:
-                sums[i] = p.grad.clone() if sums[i] is None else sums[i] + p.grad
-    return [None if s is None else s / 2 for s in sums]
+
+    return shard_gradients_averaged(params, search.generators, "arch", backward)
 
 
 def test_averaged_gradient_equals_the_average_of_the_shards(one_step):
-    expected = _shard_gradients_averaged()
-    for rank in one_step:
-        assert len(rank["grads"]) == len(expected)
-        for got, want in zip(rank["grads"], expected, strict=True):
-            assert (got is None) == (want is None)
-            if want is not None:
-                torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)  # threads sum in another order
-    assert any(g is not None and g.abs().sum() > 0 for g in expected[-2:])  # α really has a gradient
+    assert_every_rank_has(one_step, _shard_gradients_averaged())
 
 
 @pytest.mark.parametrize("method", ["snas", "gdas"])

@@ -5,12 +5,20 @@ retraining equals an uninterrupted one."""
 
 import pytest
 import torch
-from distributed_ranks import RETRAIN, RETRAIN_DROP, comparable, retrain_ranks, retrain_weights, run_ranks
+from distributed_ranks import (
+    RETRAIN,
+    RETRAIN_DROP,
+    assert_every_rank_has,
+    comparable,
+    retrain_ranks,
+    retrain_weights,
+    run_ranks,
+    shard_gradients_averaged,
+)
 
 from snas.config import RetrainConfig
-from snas.distributed import Ranks, rank_stream, shard
+from snas.distributed import Ranks, shard
 from snas.retrain import Retrain
-from snas.training import derive_seed
 
 pytestmark = pytest.mark.slow  # one 2-rank spawn for the module: about 12 s
 
@@ -26,30 +34,18 @@ def _shard_gradients_averaged() -> list[torch.Tensor | None]:
     run = Retrain(RetrainConfig.model_validate(RETRAIN))
     run.model.train()
     batch = next(iter(run.data.train.train_epoch(run.generators["data"])))
-    params = list(run.model.parameters())
-    sums: list[torch.Tensor | None] = [None] * len(params)
-    for rank in range(2):
-        run.generators.streams["drop_path"] = torch.Generator().manual_seed(
-            derive_seed(0, rank_stream("drop_path", rank)))
-        for p in params:
-            p.grad = None
+
+    def backward(rank: int) -> None:
         loss, _ = run.loss(*shard(batch, Ranks(rank, 2)), RETRAIN_DROP)
         loss.backward()
-        for i, p in enumerate(params):
-            if p.grad is not None:
-                sums[i] = p.grad.clone() if sums[i] is None else sums[i] + p.grad
-    return [None if s is None else s / 2 for s in sums]
+
+    return shard_gradients_averaged(list(run.model.parameters()), run.generators, "drop_path", backward)
 
 
 def test_averaged_gradient_equals_the_average_of_the_shards(ranks):
     expected = _shard_gradients_averaged()
     assert sum(g is not None for g in expected) > 0
-    for rank in ranks:
-        assert len(rank["grads"]) == len(expected)
-        for got, want in zip(rank["grads"], expected, strict=True):
-            assert (got is None) == (want is None)
-            if want is not None:
-                torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)  # threads sum in another order
+    assert_every_rank_has(ranks, expected)
 
 
 def test_every_rank_holds_the_same_weights_after_an_epoch(ranks):

@@ -32,6 +32,39 @@ def non_negative_int(text: str) -> int:
     return _whole_number(text, 0)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping that names a key twice.
+
+    PyYAML keeps the last of two equal keys, so ``epochs: 2`` followed by ``epochs: 3``, or
+    two ``search:`` sections, would silently drop what the user wrote first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *defaults`` may repeat keys on purpose
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):
+                continue  # unhashable: the constructor below refuses it with its own message
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    f"duplicate key {key!r} (first given on line {seen[key].line + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML text as plain data, like ``yaml.safe_load``, but a key given twice in one mapping
+    is an error (:class:`yaml.YAMLError`) naming its line.  Every YAML file a user hands the
+    tool is read with this."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def yaml_problem(err: yaml.YAMLError) -> str:
     """A YAML error in one line: what is wrong and where (PyYAML's own text spans several)."""
     mark = getattr(err, "problem_mark", None)
@@ -47,7 +80,7 @@ def read_yaml_mapping(path: Path, what: str, holds: str, *, empty_ok: bool = Fal
     if not path.is_file():
         raise UserInputError(f"{what} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise UserInputError(f"{what} is not valid YAML: {yaml_problem(err)}") from None
     except UnicodeDecodeError:

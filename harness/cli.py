@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -75,6 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _file_system_problem(err: OSError) -> tuple[str, int] | None:
+    """The one line and exit code for what the file system refused, where the user can act on
+    it: a name too long for it (bad input), a full disk or quota (every write being atomic,
+    what was written before is intact); None for any other error, which is a bug."""
+    where = f" ({err.filename})" if err.filename else ""
+    if err.errno == errno.ENAMETOOLONG:
+        return f"a file name is too long for the file system{where}: choose shorter names", EXIT_BAD_INPUT
+    if err.errno in _DISK_FULL:
+        return (f"no space left on the device{where}: nothing was half-written (every file is written to a "
+                f"temporary name, then moved); free space and run the command again"), EXIT_FAILED
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
@@ -82,7 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except UserInputError as err:
         print(f"snas-study: error: {err}", file=sys.stderr)
-        return 2
+        return getattr(err, "exit_code", EXIT_BAD_INPUT)
+    except OSError as err:
+        problem = _file_system_problem(err)
+        if problem is None:
+            raise
+        print(f"snas-study: error: {problem[0]}", file=sys.stderr)
+        return problem[1]
+    except KeyboardInterrupt:  # Ctrl-C outside the loops that handle it themselves (connecting, analysing)
+        print("snas-study: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `snas-study best ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

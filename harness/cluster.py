@@ -43,6 +43,7 @@ def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[Non
     started = False
     if not ray.is_initialized():
         if address:
+            check_reachable(address)
             try:
                 ray.init(address=address, include_dashboard=state_api, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as err:
@@ -58,6 +59,33 @@ def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[Non
     finally:
         if started:
             ray.shutdown()
+
+
+_CONNECT_TIMEOUT_S = 5.0
+_CLIENT_PORT = 10001
+"""Ray Client's port when a ``ray://HOST`` address names none."""
+
+
+def check_reachable(address: str) -> None:
+    """Refuse, within seconds, an ``--address HOST:PORT`` (or ``ray://HOST[:PORT]``) where
+    nothing accepts a connection: Ray itself retries such an address for minutes before
+    giving up.  ``auto`` and ``local`` are left to Ray, which answers those at once."""
+    target = address.removeprefix("ray://")
+    if target in ("auto", "local") or "://" in target:
+        return
+    host, _, port_text = target.rpartition(":")
+    if not host:  # ray://HOST without a port
+        host, port_text = target, str(_CLIENT_PORT) if address.startswith("ray://") else ""
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UserInputError(f"--address {address!r}: give auto, HOST:PORT (the head node's GCS port, 6379 by "
+                             f"default) or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port_text)), timeout=_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as err:
+        reason = "no answer within 5 s" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise UserInputError(f"--address {address}: nothing answers there ({reason}); start the cluster with "
+                             f"`ray start --head` on that machine, or check the address and port") from None
 
 
 API_SERVER_ENV = "RAY_API_SERVER_ADDRESS"

@@ -12,6 +12,7 @@ that says how to continue.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness.arguments import load_yaml
 from harness.errors import invalid
 from harness.keys import SCOPES
 from harness.official import OFFICIAL_PENALTIES, add_official_arguments, given_official_flags, notes, translate
@@ -33,7 +35,7 @@ from harness.tensorboard import EventRun
 from snas.atomic import atomic_write_text
 from snas.config import SearchConfig
 from snas.distributed import current_ranks
-from snas.errors import UserInputError
+from snas.errors import DiskFull, UserInputError
 from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
@@ -44,17 +46,28 @@ Model = TypeVar("Model", bound=BaseModel)
 L = TypeVar("L", bound=EpochRun)
 
 
+RUN_NAMES: dict[str, tuple[str, str]] = {"search": ("search", "search"), "retrain": ("train", "training run")}
+"""By the trial kind a run's loop is: the ``snas-study`` verb that runs (and continues) it, and
+what messages call it."""
+
+
 @dataclass(frozen=True)
 class RunKind:
     """How a command names its runs in messages."""
 
-    verb: str
-    """The ``snas-study`` verb that continues such a run."""
-    noun: str
     study_kind: str
-    """``search`` or ``retrain``: the metrics its TensorBoard events hold."""
+    """``search`` or ``retrain``: the loop it runs and the metrics its TensorBoard events hold."""
     flags: dict[str, str]
     """The settings flags: attribute -> dotted config key."""
+
+    @property
+    def verb(self) -> str:
+        """The ``snas-study`` verb that continues such a run."""
+        return RUN_NAMES[self.study_kind][0]
+
+    @property
+    def noun(self) -> str:
+        return RUN_NAMES[self.study_kind][1]
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
@@ -99,13 +112,35 @@ def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.
         raise invalid(err, what, scope=SCOPES["search" if issubclass(model, SearchConfig) else "retrain"]) from None
 
 
-def _write_outputs(out: Path, loop: EpochRun, writer: bool) -> None:
+def _write_outputs(out: Path, loop: EpochRun, writer: bool, checkpoint: bool = True) -> None:
     """The outputs after an epoch; every rank of a data-parallel run takes part in the
     checkpoint, only the ``writer`` (rank 0) writes."""
-    loop.save(out / CHECKPOINT_FILE, write=writer)
+    if checkpoint:
+        loop.save(out / CHECKPOINT_FILE, write=writer)
     if writer:
         atomic_write_text(out / METRICS_FILE, metrics_jsonl(loop.history))
         atomic_write_text(out / GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
+
+
+def _save_epoch(out: Path, loop: EpochRun, kind: RunKind) -> None:
+    """The outputs after an epoch; a full disk is said in one line, naming the epoch its
+    checkpoint still holds (the checkpoint is written first, and atomically)."""
+    try:
+        loop.save(out / CHECKPOINT_FILE)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise DiskFull(f"no space left on the device writing {out / CHECKPOINT_FILE} after epoch {loop.epoch}; the "
+                       f"checkpoint of epoch {loop.epoch - 1} is intact: free space and continue with: snas-study "
+                       f"{kind.verb} --resume {out}") from None
+    try:
+        _write_outputs(out, loop, writer=True, checkpoint=False)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise DiskFull(f"no space left on the device writing {out} after epoch {loop.epoch}; its checkpoint holds "
+                       f"epoch {loop.epoch}, and resuming rewrites the other files from it: free space and "
+                       f"continue with: snas-study {kind.verb} --resume {out}") from None
 
 
 def _translate_official_flags(args: argparse.Namespace, kind: RunKind) -> None:
@@ -151,9 +186,27 @@ def run_folder(args: argparse.Namespace, kind: RunKind, given: list[str]) -> Pat
     check_output_folder(out)
     existing = [name for name in OUTPUTS if (out / name).exists()]
     if existing and not args.overwrite:
-        raise UserInputError(f"{out} already holds a {kind.noun} ({', '.join(existing)}); continue it with "
-                             f"--resume {out} or replace it with --overwrite")
+        held = _held_run(out)
+        if held is None or held == kind.study_kind:
+            raise UserInputError(f"{out} already holds a {kind.noun} ({', '.join(existing)}); continue it with "
+                                 f"--resume {out} or replace it with --overwrite")
+        verb, noun = RUN_NAMES[held]
+        raise UserInputError(f"{out} already holds a {noun}, not a {kind.noun} ({', '.join(existing)}); continue "
+                             f"it with `snas-study {verb} --resume {out}`, name another --out, or replace it with "
+                             f"--overwrite")
     return out
+
+
+def _held_run(out: Path) -> str | None:
+    """The trial kind of the run in the folder ``out``, by its ``config.yaml`` (a retraining's
+    settings name its genotype, a search's do not); None when that cannot be read."""
+    try:
+        config = load_yaml((out / RUN_CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(config, dict):
+        return None
+    return "retrain" if "genotype" in config else "search"
 
 
 def begin_run(out: Path, resuming: bool, create: Callable[[], L], restore: Callable[[Path], L],
@@ -192,7 +245,7 @@ def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: boo
         while not loop.finished:
             with progress.epoch(loop.epoch + 1, loop.config.epochs, loop.data.train.train_steps()) as on_step:
                 metrics = loop.run_epoch(on_step)
-            _write_outputs(out, loop, writer=True)
+            _save_epoch(out, loop, kind)
             events.write(metrics)
             print(progress.summary(metrics), flush=True)
     except KeyboardInterrupt:

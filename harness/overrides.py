@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from harness.arguments import load_yaml
 from snas.errors import UserInputError
 
 
@@ -21,7 +22,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not all(path):
         raise UserInputError(f"override {text!r} must look like key.path=value (e.g. search.epochs=10)")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return path, value

@@ -29,7 +29,15 @@ from typing import Any
 
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
-from harness.study import Study, apply_study_overrides, refuse_unread_settings, validate_study
+from harness.study import (
+    NAME_MAX_LENGTH,
+    RETRAIN_SUFFIX,
+    Study,
+    apply_study_overrides,
+    check_name_length,
+    refuse_unread_settings,
+    validate_study,
+)
 from snas.errors import UserInputError
 from snas.genotype import genotype_id
 from snas.spaces import SPACES, genotype_from_dict, parse_genotype
@@ -154,7 +162,7 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
                    if random_count else "")
     val_fraction = src.retrain.settings.get("val_fraction", 0.1)
     data: dict[str, Any] = {
-        "name": f"{src.name}-retrain",
+        "name": f"{src.name}{RETRAIN_SUFFIX}",
         "kind": "retrain",
         "description": f"The top {len(winners)} distinct genotypes of {src.name} (by {src.metric}){random_note}, "
                        f"trained from scratch with {seeds} seed(s) each.",
@@ -176,8 +184,10 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
                    "scores": {arm.label: arm.score for arm in winners},
                    "genotypes": {arm.label: arm.origin for arm in arms}},
     }
-    study = validate_study(apply_study_overrides(data, overrides), f"{src.name}-retrain")
-    refuse_unread_settings(study, f"{src.name}-retrain")
+    study = validate_study(apply_study_overrides(data, overrides), f"{src.name}{RETRAIN_SUFFIX}")
+    refuse_unread_settings(study, f"{src.name}{RETRAIN_SUFFIX}")
+    check_name_length(study, f"{src.name}{RETRAIN_SUFFIX} (set another name with --set name=NAME)",
+                      NAME_MAX_LENGTH + len(RETRAIN_SUFFIX))
     return study.resolved()
 
 

@@ -12,6 +12,7 @@ out-of-range value is reported with its key path instead of failing trials one b
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,7 @@ import torch
 import yaml
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
-from harness.arguments import read_yaml_mapping
+from harness.arguments import load_yaml, read_yaml_mapping
 from harness.errors import invalid
 from harness.health_settings import HealthThresholds, StopConfig
 from harness.kinds import KINDS, TrialConfig, TrialKind
@@ -86,6 +87,25 @@ class Domain(Frozen):
     @property
     def bounds(self) -> Any:
         return getattr(self, self.kind)
+
+    def problem_with(self, value: Any) -> str | None:
+        """Why this domain cannot produce ``value`` (None when it can): a point run first must
+        be a trial the study could have proposed, or Tune runs it with a warning and the
+        trial fails on it later (and Optuna cannot record it at all)."""
+        if self.kind in ("grid", "choice"):
+            listed = self.bounds
+            if any(value == v and isinstance(value, bool) == isinstance(v, bool) for v in listed):
+                return None
+            return f"{value!r} is not one of the {self.kind} values {listed}"
+        low, high = self.bounds
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if self.kind == "randint":
+            if not (number and float(value).is_integer() and low <= value < high):
+                return f"{value!r} is not a whole number in randint [{low}, {high})"
+            return None
+        if not (number and low <= value <= high):
+            return f"{value!r} is not a number in {self.kind} [{low}, {high}]"
+        return None
 
     def probe_values(self) -> list[Any]:
         """Values that, if all valid, make every value this domain can produce valid."""
@@ -337,6 +357,11 @@ class Study(Frozen):
             raise ValueError("searcher.points_to_evaluate runs first, each point crossed with the grid entries it "
                              "leaves out, in listed order: set searcher.grid_order: listed to use it with grid "
                              f"entries ({', '.join(gridded)})")
+        for index, point in enumerate(self.searcher.points_to_evaluate):
+            for key, value in point.items():
+                problem = self.space[key].problem_with(value)
+                if problem:
+                    raise ValueError(f"searcher.points_to_evaluate[{index}].{key}: {problem}")
         return self
 
     # -------------------------------------------------------------- derived views
@@ -394,7 +419,9 @@ class Study(Frozen):
                 for values in itertools.product(*(gridded[key] for key in keys))]
 
     def expected_trials(self) -> int:
-        return len(self.grid_combinations()) * self.searcher.num_samples
+        """Trials the study runs: each grid combination ``num_samples`` times (counted, not listed)."""
+        return math.prod(len(domain.bounds) for domain in self.space.values() if domain.kind == "grid") \
+            * self.searcher.num_samples
 
     def experiment_path(self) -> str:
         """Where Tune's experiment folder (and the harness's files) live."""
@@ -518,7 +545,42 @@ def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
     study = validate_study(apply_study_overrides(data, overrides or []), str(path))
     _check_retrain_settings(study)  # here, not for study folders: their analysis must stay readable
     refuse_unread_settings(study, str(path))
+    check_name_length(study, str(path))
     return study
+
+
+MANY_TRIALS = 10_000
+"""Trials above which ``run`` asks for ``--allow-many-trials``: a grid of 1,000 × 1,000 values
+is a typo more often than a plan, and Tune spends minutes listing its trials before starting
+any (and minutes saving its state after Ctrl-C)."""
+
+
+def check_trial_count(study: Study, allowed: bool) -> None:
+    """Refuse a study of more than :data:`MANY_TRIALS` trials unless the user confirmed it."""
+    count = study.expected_trials()
+    if count > MANY_TRIALS and not allowed:
+        sizes = " × ".join(str(len(d.bounds)) for d in study.space.values() if d.kind == "grid") or "1"
+        raise UserInputError(f"study {study.name} has {count:,} trials (grid {sizes}, num_samples "
+                             f"{study.searcher.num_samples}), more than {MANY_TRIALS:,}: check the space, or "
+                             f"confirm with --allow-many-trials")
+
+
+NAME_MAX_LENGTH = 200
+"""Characters of a new study's name: its folder, and the ``<name>-retrain`` study made from it,
+must fit the 255-byte file names of common file systems (a longer name failed with a
+traceback when Tune created the folder)."""
+
+
+RETRAIN_SUFFIX = "-retrain"
+"""What ``snas-study retrain`` appends to the search study's name to name its retrain study."""
+
+
+def check_name_length(study: Study, source: str, longest: int = NAME_MAX_LENGTH) -> None:
+    """Refuse a new study whose name makes folder names too long (study folders that exist
+    already are read whatever their name); ``longest``: more for the name a command derives."""
+    if len(study.name) > longest:
+        raise UserInputError(f"invalid study {source}: name is {len(study.name)} characters long; at most "
+                             f"{longest} make folder names the file system accepts: choose a shorter name")
 
 
 _ASHA_ONLY = ("grace_period", "reduction_factor", "max_t")
@@ -553,7 +615,7 @@ def apply_study_overrides(data: dict[str, Any], overrides: list[str]) -> dict[st
         entry = key.removeprefix("space.")
         kind = entry.rsplit(".", 1)[-1]
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = load_yaml(raw) if raw.strip() else None
         except yaml.YAMLError as err:
             raise UserInputError(f"--set {text}: the value is not valid YAML ({err.problem})") from None
         space = dict(result.get("space") or {})

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from harness import storage
-from harness.arguments import yaml_problem
+from harness.arguments import load_yaml, yaml_problem
 from harness.study import Study, validate_study
 from snas.errors import UserInputError
 
@@ -46,6 +46,10 @@ ANALYSIS_DIR = "analysis"
 PLOTS_DIR = "plots"
 REPORT_FILE = "report.html"
 BEST_FILE = "best.json"
+
+TUNER_FILE = "tuner.pkl"
+SEARCHER_STATE_GLOBS = ("basic-variant-state-*.json", "searcher-state-*.pkl")
+"""Tune's pickled searcher states (a variant generator's despite its ``.json``; a searcher's)."""
 
 TRIAL_PREFIX = "trial_"
 PARAMS_FILE = "params.json"
@@ -97,6 +101,12 @@ def provenance(argv: list[str]) -> dict[str, Any]:
     }
 
 
+def frozen_study_text(study: Study) -> str:
+    """``study`` as the ``study.yaml`` a study folder keeps: every value in a form that
+    :func:`read_study` reads back to the same study (tested for every shipped study)."""
+    return yaml.safe_dump(study.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True)
+
+
 def study_file(experiment_path: str) -> str:
     return experiment_path.rstrip("/") + "/" + STUDY_FILE
 
@@ -112,7 +122,7 @@ def read_study(experiment_path: str) -> Study:
         raise UserInputError(f"{experiment_path} is not a study folder (no {STUDY_FILE}); "
                              f"give the folder `snas-study run` created, e.g. results/<study name>")
     try:
-        data = yaml.safe_load(storage.read_text(path))
+        data = load_yaml(storage.read_text(path))
     except yaml.YAMLError as err:
         raise UserInputError(f"{path} is damaged (not YAML): {yaml_problem(err)}") from None
     return validate_study(data, path)

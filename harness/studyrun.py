@@ -15,12 +15,20 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness import storage
+from harness.analysis.tune_state import STATE_PATTERN, DamagedState, newest_state_file, read_tune_state
 from harness.cluster import check_resources, check_storage, ray_session
-from harness.study import Study
-from harness.studyfolder import STUDY_FILE, has_experiment, provenance, read_study, study_file
+from harness.study import Study, check_trial_count
+from harness.studyfolder import (
+    SEARCHER_STATE_GLOBS,
+    STUDY_FILE,
+    TUNER_FILE,
+    frozen_study_text,
+    has_experiment,
+    provenance,
+    read_study,
+    study_file,
+)
 from snas.data import check_present
 from snas.errors import UserInputError
 
@@ -49,10 +57,11 @@ def _empty_local_folder(path: str) -> bool:
 
 
 def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, resume_existing: bool = False,
-           overwrite: bool = False) -> int:
+           overwrite: bool = False, allow_many_trials: bool = False) -> int:
     """Start ``study`` -- or continue it when it exists and ``resume_existing`` says so.
 
     An existing study of the same name is never silently replaced: it needs ``overwrite``.
+    A new study of more than :data:`harness.study.MANY_TRIALS` trials needs ``allow_many_trials``.
     """
     check_data(study, address)  # before an --overwrite removes anything
     experiment = study.experiment_path()
@@ -71,6 +80,7 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
                 f"`snas-study resume {experiment}` (or --resume), or start over with --overwrite")
     elif resume_existing:
         raise UserInputError(f"there is no study at {experiment} to resume")
+    check_trial_count(study, allow_many_trials)
     return start(study, argv, address, quiet, replace=overwrite and is_study)
 
 
@@ -90,11 +100,53 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
         if replace:
             storage.remove_tree(experiment_path)
         frozen = study.model_copy(update={"provenance": provenance(argv)})
-        storage.write_text(study_file(experiment_path), yaml.safe_dump(
-            frozen.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True))
+        storage.write_text(study_file(experiment_path), frozen_study_text(frozen))
         with silent_tune():
             results = _fit(build_tuner(study, _storage_root(experiment_path), quiet), experiment_path)
     return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
+
+
+def _looks_pickled(path: Path) -> bool:
+    """Whether ``path`` has the frame of a pickle (protocol 2 or later): its opening protocol
+    mark and its closing STOP.  Checked without unpickling anything, so that a missing or
+    garbled Tune file is refused in one line instead of a traceback from inside Tune."""
+    with path.open("rb") as handle:
+        head = handle.read(2)
+        handle.seek(0, 2)
+        if handle.tell() < 3:
+            return False
+        handle.seek(-1, 2)
+        tail = handle.read(1)
+    return head[:1] == b"\x80" and 2 <= head[1] <= 5 and tail == b"."
+
+
+def check_resumable(experiment_path: str) -> None:
+    """Refuse, before Ray starts, a local study folder Tune cannot restore: its ``tuner.pkl``,
+    its newest experiment state or its searcher's state missing or damaged.  (Whether a pickle
+    that looks whole runs what it should is what only a trusted folder guarantees: see
+    ``snas-study resume --help``.)"""
+    if storage.is_uri(experiment_path):
+        return
+    folder = Path(experiment_path)
+    reading = "`snas-study status`, `analyze` and `report` still read what it holds"
+    tuner = folder / TUNER_FILE
+    if not tuner.is_file():
+        raise UserInputError(f"cannot resume {folder}: Tune's {TUNER_FILE} is missing (Tune restores a study from "
+                             f"it); {reading}")
+    state = newest_state_file(folder)
+    if state is None:
+        raise UserInputError(f"cannot resume {folder}: Tune's experiment state ({STATE_PATTERN}) is missing, so it "
+                             f"is unknown which trials ended; {reading}")
+    try:
+        read_tune_state(state)
+    except DamagedState as err:
+        raise UserInputError(f"cannot resume {folder}: Tune's experiment state {state.name} is damaged ({err}); "
+                             f"{reading}") from None
+    pickles = [tuner] + [files[-1] for files in (sorted(folder.glob(g)) for g in SEARCHER_STATE_GLOBS) if files]
+    for path in pickles:
+        if not path.is_file() or not _looks_pickled(path):
+            raise UserInputError(f"cannot resume {folder}: Tune's {path.name} is damaged (not a whole pickle); "
+                                 f"{reading}")
 
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
@@ -103,12 +155,26 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
 
     study = read_study(experiment_path)
     check_data(study, address)
+    check_resumable(experiment_path)
+    ended_before = ended_trials(experiment_path)
     with ray_session(address, state_api=study.resources.workers > 1):
         check_storage(study, experiment_path)
         check_resources(study, address)
         with silent_tune():
             results = _fit(restore_tuner(study, experiment_path, quiet), experiment_path)
-    return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
+    return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results, ended_before)
+
+
+def ended_trials(experiment_path: str) -> set[str]:
+    """The trials Tune's saved experiment state lists as TERMINATED: a resumed study does not
+    run them again (errored ones it retries).  Their restored results need not say ``done`` (Tune may save a
+    trial's last result before marking it so), so :func:`unfinished_trials` counts them by this."""
+    state = None if storage.is_uri(experiment_path) else newest_state_file(Path(experiment_path))
+    try:
+        listed = read_tune_state(state) if state is not None else []
+    except DamagedState:
+        return set()
+    return {trial.trial_id for trial in listed if trial.state == "TERMINATED"}
 
 
 def _fit(tuner: Any, experiment_path: str) -> Any:
@@ -127,7 +193,7 @@ def _fit(tuner: Any, experiment_path: str) -> Any:
         return None
 
 
-def unfinished_trials(results: Any) -> int:
+def unfinished_trials(results: Any, ended_before: set[str] = frozenset()) -> int:
     """How many trials of Tune's ``ResultGrid`` neither ended nor errored.
 
     A trial has ended when its trainable returned (all its epochs, or diverged) or the
@@ -136,18 +202,20 @@ def unfinished_trials(results: Any) -> int:
     and marks them TERMINATED in the grid it returns (the experiment state it saved just
     before still lists them as running, so ``resume`` continues them), but it never sets
     their ``done``.  A trial waiting to be retried after a failure has an error but is
-    not ERROR yet: it is unfinished too.
+    not ERROR yet: it is unfinished too.  ``ended_before``: the trials a resumed study
+    restored as ended (:func:`ended_trials`).
     """
-    ended = sum(1 for result in results if result.metrics.get("done") and result.error is None)
+    ended = sum(1 for result in results if result.error is None and (
+        result.metrics.get("done") or result.metrics.get("trial_id") in ended_before))
     return len(results) - ended - results.num_errors
 
 
-def finish(study: Study, experiment_path: str, results: Any) -> int:
+def finish(study: Study, experiment_path: str, results: Any, ended_before: set[str] = frozenset()) -> int:
     from harness.analysis import write_analysis
     from harness.analysis.report import write_report
 
     errored = results.num_errors
-    finished = len(results) - unfinished_trials(results)
+    finished = len(results) - unfinished_trials(results, ended_before)
     interrupted = finished < len(results) or len(results) < study.expected_trials()
     if storage.is_uri(experiment_path):
         print(f"results are in {experiment_path}; copy the folder to this machine and run "

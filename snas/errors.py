@@ -8,3 +8,11 @@ class UserInputError(ValueError):
     entry points turn it into that message and exit code 2; anything else is our bug
     and keeps its traceback.
     """
+
+
+class DiskFull(UserInputError):
+    """The disk filled up while a run saved its state; what it saved before is intact.
+
+    Not bad input, but the user's to fix: commands exit 1 (the run failed) with this message."""
+
+    exit_code = 1

@@ -40,6 +40,7 @@ from snas.catalogue import (
     genotype_name,
     resolve_genotype,
 )
+from snas.data import check_image_size
 from snas.errors import UserInputError
 from snas.memory import built_memory, check_fits, child_memory
 from snas.spaces import SPACES, space_of
@@ -128,6 +129,10 @@ def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, A
     """What ``profile`` prints, as data (the ``--json`` output)."""
     genotype = resolve_genotype(spec)
     known = catalogue_name(genotype)
+    space = space_of(genotype)
+    check_image_size(network.image_size, network.image_size, space.halvings(network.kind, network.layers),
+                     f"the {network.kind} network of {space.describe_cells(network.layers)}",
+                     "give a larger --input or fewer --layers")
     check_fits(_memory_needed(genotype, network), torch.device("cpu"),
                f"a {network.layers}-cell network with C={network.channels}", "check --layers and --init-channels")
     profile = space_of(genotype).profile(genotype, kind=network.kind, channels=network.channels,

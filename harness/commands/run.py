@@ -35,6 +35,8 @@ def add_launch_arguments(parser: argparse.ArgumentParser, example: str = "search
     add_address_argument(parser)
     parser.add_argument("--storage", help="results root folder or s3:// / gs:// URI (default: storage.path)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary and errors (no progress lines)")
+    parser.add_argument("--allow-many-trials", action="store_true",
+                        help="start a study of more than 10,000 trials (refused otherwise, as a likely typo)")
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="continue the study if it exists")
     existing.add_argument("--overwrite", action="store_true", help="delete an existing study of this name first")
@@ -46,5 +48,5 @@ def overrides_of(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     study = load_study(args.study, overrides_of(args)).resolved()
-    return studyrun.launch(study, sys.argv[1:], args.address, args.quiet,
-                           resume_existing=args.resume, overwrite=args.overwrite)
+    return studyrun.launch(study, sys.argv[1:], args.address, args.quiet, resume_existing=args.resume,
+                           overwrite=args.overwrite, allow_many_trials=args.allow_many_trials)

@@ -31,16 +31,18 @@ from harness.localrun import (
     run_epochs,
     validated_settings,
 )
+from harness.official import OFFICIAL_PENALTIES
 from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE
 from snas.config import SearchConfig
 from snas.errors import UserInputError
+from snas.methods import METHODS
 
 # flag -> dotted config key
 _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "method": "method", "seed": "seed", "batch_size": "batch_size", "device": "device", "compile": "compile",
 }
-KIND = RunKind(verb="search", noun="search", study_kind="search", flags=_FLAGS)
+KIND = RunKind(study_kind="search", flags=_FLAGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         + "; in space nas-bench-201, cells per stage (default there: 5)")
     parser.add_argument("--init-channels", dest="init_channels", type=int,
                         help=default("init_channels", "channels of the first cell"))
-    parser.add_argument("--method", help=default("method", "relaxation: snas, gdas or darts"))
+    parser.add_argument("--method", choices=[*METHODS, *OFFICIAL_PENALTIES], metavar="METHOD",
+                        help=default("method", "relaxation: snas, gdas or darts (or, as SNAS's train_search.py "
+                                               "means it, the resource estimator: reparametrization, discrete or "
+                                               "policy_gradient)"))
     parser.add_argument("--seed", type=int, help=default("seed"))
     parser.add_argument("--batch-size", dest="batch_size", type=int, help=default("batch_size"))
     parser.add_argument("--device", help=default("device", "auto, cpu, cuda or cuda:N"))

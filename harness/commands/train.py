@@ -50,7 +50,7 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "batch_size": "batch_size", "seed": "seed", "device": "device", "compile": "compile",
 }
-KIND = RunKind(verb="train", noun="training run", study_kind="retrain", flags=_FLAGS)
+KIND = RunKind(study_kind="retrain", flags=_FLAGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -59,18 +59,19 @@ def load_split(cfg: DataConfig, split: Split) -> ImageSource:
     return DATASETS[cfg.dataset].load(cfg, split)
 
 
-def check_image_size(height: int, width: int, halvings: int, what: str) -> None:
+def check_image_size(height: int, width: int, halvings: int, what: str,
+                     remedy: str = "resize the images (data.image_size for image folders) or use fewer cells") -> None:
     """Refuse images a network with ``halvings`` stride-2 stages cannot process.
 
     FactorizedReduce concatenates two offset stride-2 branches, so every stage must see an
-    even size: the image must be a multiple of ``2**halvings``.
+    even size: the image must be a multiple of ``2**halvings``.  ``remedy`` says what to change.
     """
     factor = 2**halvings
     if height % factor or width % factor:
         raise UserInputError(
             f"images of {height}×{width} pixels are too small or oddly sized for {what}: it halves the "
             f"resolution {halvings} times, so height and width must be multiples of {factor} "
-            f"(at least {factor}); resize the images (data.image_size for image folders) or use fewer cells"
+            f"(at least {factor}); {remedy}"
         )
 
 

@@ -11,10 +11,12 @@ foreign, garbage, and one carrying a pickle payload that must never run) and a f
 from __future__ import annotations
 
 import hashlib
+import shutil
 
 import pytest
 import torch
 import yaml
+from study_folders import write_study_folder
 from study_helpers import tiny_study
 
 from harness.cli import main
@@ -71,6 +73,27 @@ def prepare(root) -> None:
     (root / "payload_run").mkdir()
     (root / "payload_run" / "checkpoint.pt").write_bytes((root / "payload.pt").read_bytes())
     (root / "afile").write_text("a user's file\n")
+    (root / "dup.yaml").write_text(yaml.safe_dump(study).replace("search:\n", "search:\n  epochs: 2\n  epochs: 3\n", 1))
+    (root / "long_name.yaml").write_text(yaml.safe_dump({**study, "name": "n" * 201}))
+    random_study = {**study, "searcher": {"name": "random"},
+                    "space": {"search.temperature.initial": {"uniform": [0.5, 2.0]}}}
+    (root / "points.yaml").write_text(yaml.safe_dump(
+        {**random_study, "searcher": {"name": "random", "points_to_evaluate": [{"search.temperature.initial": 9.0}]}}))
+    many = {"search.seed": {"grid": list(range(101))},
+            "search.temperature.initial": {"grid": [1.0 + i for i in range(100)]}}
+    (root / "many.yaml").write_text(yaml.safe_dump({**study, "name": "many", "space": many}))
+    crafted = write_study_folder(root / "results", "crafted")
+    for broken, damage in (("nopkl", lambda f: (f / "tuner.pkl").unlink()),
+                           ("badpkl", lambda f: (f / "tuner.pkl").write_bytes(b"garbage\n")),
+                           ("nostate", lambda f: [p.unlink() for p in f.glob("experiment_state-*.json")]),
+                           ("badstate", lambda f: [p.write_text('{"trial_data": 3}') for p in
+                                                   f.glob("experiment_state-*.json")]),
+                           ("badsearcher", lambda f: [p.write_bytes(b"\x80\x05cut") for p in
+                                                      f.glob("basic-variant-state-*.json")])):
+        shutil.copytree(crafted, root / "results" / broken)
+        damage(root / "results" / broken)
+    (root / "results" / "dupkeys").mkdir()
+    (root / "results" / "dupkeys" / "study.yaml").write_text((folder / "study.yaml").read_text() + "name: again\n")
 
 
 SEARCH = ["--dataset", "digits", "--epochs", "1", "--quiet"]
@@ -92,10 +115,32 @@ CASES: list[tuple[list[str], str]] = [
     (["run", "taken.yaml"], "exists but is not a study folder (no study.yaml); it is left alone"),
     (["run", "study.yaml"], "already holds a study named 's'"),
     (["run", "study.yaml", "--resume", "--overwrite"], "not allowed with argument"),
+    (["run", "dup.yaml"], "is not valid YAML: duplicate key 'epochs' (first given on line"),
+    (["run", "long_name.yaml"], "name is 201 characters long; at most 200"),
+    (["run", "study.yaml", "--set", "search.temperature.initial=.inf"],
+     "search.temperature.initial: Input should be a finite number"),
+    (["run", "study.yaml", "--set", "search.weights.lr=.inf"], "search.weights.lr: Input should be a finite number"),
+    (["run", "study.yaml", "--set", "search.arch.betas=[0.5, .nan]"], "search.arch.betas.1: Input should be a finite"),
+    (["run", "study.yaml", "--set", "space.search.temperature.initial.grid=[1.0, .inf]"],
+     "search.temperature.initial: Input should be a finite number"),
+    (["run", "study.yaml", "--set", "searcher.name=random", "--set",
+      "space.search.temperature.initial.uniform=[0.5, .inf]"], "Input should be a finite number"),
+    (["run", "points.yaml"],
+     "searcher.points_to_evaluate[0].search.temperature.initial: 9.0 is not a number in uniform [0.5, 2.0]"),
+    (["run", "many.yaml"], "has 10,100 trials (grid 101 × 100, num_samples 1), more than 10,000"),
+    (["run", "taken.yaml", "--set", "name=new", "--address", "127.0.0.1:1"],
+     "--address 127.0.0.1:1: nothing answers there"),
+    (["run", "taken.yaml", "--set", "name=new", "--address", "head"], "--address 'head': give auto, HOST:PORT"),
     # resume
     (["resume", "missing"], "is not a study folder (no study.yaml)"),
     (["resume", "results/empty"], "is not a study folder (no study.yaml)"),
     (["resume", "results/damaged"], "is damaged (not YAML)"),
+    (["resume", "results/nopkl"], "Tune's tuner.pkl is missing"),
+    (["resume", "results/badpkl"], "Tune's tuner.pkl is damaged (not a whole pickle)"),
+    (["resume", "results/nostate"], "Tune's experiment state (experiment_state-*.json) is missing"),
+    (["resume", "results/badstate"], "is damaged (has no trial_data list)"),
+    (["resume", "results/badsearcher"], "basic-variant-state-2026-12-01_09-12-35.json is damaged (not a whole pickle)"),
+    (["status", "results/dupkeys"], "is damaged (not YAML): duplicate key 'name' (first given on line"),
     # status, analyze, report, best
     (["status", "missing"], "does not exist"),
     (["status", "afile"], "is a file; give the study folder"),
@@ -114,6 +159,7 @@ CASES: list[tuple[list[str], str]] = [
     # retrain
     (["retrain", "missing"], "does not exist"),
     (["retrain", "results/s", "--seeds", "0"], "argument --seeds: must be at least 1, got 0"),
+    (["retrain", "results/crafted", "--set", "name=" + "n" * 220], "name is 220 characters long; at most 208"),
     # search
     (["search", *SEARCH], "say where to write the search with --out DIR"),
     (["search", *SEARCH, "--out", "afile"], "--out afile is a file; name a folder"),
@@ -135,6 +181,9 @@ CASES: list[tuple[list[str], str]] = [
     (["search", "--resume", "run"], "is not a readable checkpoint"),
     (["search", "--resume", "payload_run"], "is not a readable checkpoint"),
     (["search", "--resume", "run", "--epochs", "5"], "drop --epochs"),
+    (["search", *SEARCH, "--snas", "--resource_efficient", "--method", "bogus", "--out", "new"],
+     "argument --method: invalid choice: 'bogus'"),
+    (["search", *SEARCH, "--out", "n" * 300], "a file name is too long for the file system"),
     # train
     (["train", "--out", "new"], "say which genotype to train"),
     (["train", "NOPE", "--out", "new"], "'NOPE' is not a catalogue name"),
@@ -144,12 +193,18 @@ CASES: list[tuple[list[str], str]] = [
     (["train", "DARTS_V2", "--compile", "max_autotune", "--out", "new"], "compile: Input should be 'off'"),
     (["train", "--resume", "run"], "is not a readable checkpoint"),
     (["train", "--resume", "foreign.pt"], "foreign.pt"),
+    (["train", "DARTS_V2", "--out", "run"],
+     "run already holds a search, not a training run (config.yaml, checkpoint.pt)"),
     # profile
     (["profile", "DARTS_V2", "--layers", "100000"], "a 100000-cell network with C=36 needs about"),
     (["profile", "DARTS_V2", "--init-channels", "7"], "--init-channels must be even"),
     (["profile", "DARTS_V2", "--layers", "2"], "--layers must be at least 3"),
     (["profile", "binary.yaml"], "is not a genotype file (not UTF-8 text"),
     (["profile", "DARTS_V2", "--dataset", "mnist"], "argument --dataset: invalid choice: 'mnist'"),
+    (["profile", "DARTS_V2", "--input", "1x1x1"], "images of 1×1 pixels are too small or oddly sized for the cifar"),
+    (["profile", "DARTS_V2", "--dataset", "imagenet", "--input", "3x4x4"],
+     "halves the resolution 5 times, so height and width must be multiples of 32"),
+    (["profile", "NB201_GDAS", "--input", "3x2x2"], "for the cifar network of 3 stages of 5 cells"),
     # draw
     (["draw", "DARTS_V2", "--out", "cat.png"], "cat.png exists and was not written by this command"),
     (["draw", "DARTS_V2"], "DARTS_V2.svg exists and was not written by this command"),

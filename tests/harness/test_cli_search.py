@@ -16,7 +16,7 @@ def write_config(path, **overrides):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--method", "foo"], "method: unknown search method 'foo'; choose from snas, gdas, darts"),
+    (["--set", "method=foo"], "method: unknown search method 'foo'; choose from snas, gdas, darts"),
     (["--set", "temperature.schedule=cubic"], "temperature.schedule: unknown schedule 'cubic'"),
     (["--set", "temperature.min=2"], "temperature: min (2.0) must not exceed initial (1.0)"),
     (["--set", "resource.lambda=-1"], "resource.lambda: Input should be greater than or equal to 0"),
@@ -76,3 +76,68 @@ def test_resume_refuses_new_settings_and_garbage(tmp_path, capsys):
     assert "not a readable checkpoint" in capsys.readouterr().err
     assert main(["search", "--resume", str(tmp_path), "--epochs", "9"]) == 2
     assert "--resume continues the run exactly as it was configured; drop --epochs" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_one_line_naming_the_intact_checkpoint_and_the_run_resumes(tmp_path, capsys, monkeypatch):
+    """The disk fills up while epoch 2's checkpoint is written: exit 1, one line, epoch 1's
+    checkpoint intact, no temporary file left; with space again, --resume finishes the run
+    as if nothing had happened."""
+    import errno
+
+    import snas.checkpoint
+    from snas.checkpoint import load_checkpoint
+
+    config = write_config(tmp_path / "c.yaml", epochs=2)
+    assert main(["search", "--config", str(config), "--out", str(tmp_path / "full"), "--quiet"]) == 0
+    saves = []
+    real_save = snas.checkpoint.torch.save
+
+    def fill_up(record, handle):
+        saves.append(record["epoch"])
+        if record["epoch"] == 2:
+            handle.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(record, handle)
+
+    monkeypatch.setattr(snas.checkpoint.torch, "save", fill_up)
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["search", "--config", str(config), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"snas-study: error: no space left on the device writing {out / 'checkpoint.pt'} after epoch 2; "
+                   f"the checkpoint of epoch 1 is intact: free space and continue with: snas-study search --resume "
+                   f"{out}\n")
+    assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 1
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    monkeypatch.setattr(snas.checkpoint.torch, "save", real_save)
+    assert main(["search", "--resume", str(out), "--quiet"]) == 0
+    drop = lambda path: [{k: v for k, v in json.loads(line).items() if k not in ("epoch_time_s", "images_per_s")}
+                         for line in path.read_text().splitlines()]
+    assert drop(out / "metrics.jsonl") == drop(tmp_path / "full" / "metrics.jsonl")
+
+
+def test_a_file_system_refusal_outside_the_run_loop_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import harness.commands.status
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x"))
+
+    monkeypatch.setattr(harness.commands.status, "run", full)
+    # the handler is bound when the parser is built, so patch before main builds it
+    assert main(["status", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (f"snas-study: error: no space left on the device ({tmp_path / 'x'}): nothing "
+                                       f"was half-written (every file is written to a temporary name, then moved); "
+                                       f"free space and run the command again\n")
+
+
+def test_ctrl_c_anywhere_is_exit_130_without_a_traceback(tmp_path, capsys, monkeypatch):
+    import harness.commands.status
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness.commands.status, "run", interrupted)
+    assert main(["status", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "snas-study: interrupted\n"

@@ -323,3 +323,58 @@ def test_a_retrain_study_reads_genotype_files_once_at_the_edge(tmp_path):
     assert direct.retrain.settings["genotype"] == CATALOGUE["SNAS_mild"].genotype.to_dict()  # read once, here
     searched.unlink()
     assert direct.trial_config_of({}).resolved_genotype == CATALOGUE["SNAS_mild"].genotype
+
+
+@pytest.mark.parametrize("domain, value, problem", [
+    ({"grid": [0, 1]}, 1, None),
+    ({"grid": [0.5, 1.0]}, 1, None),  # a whole number is the float it equals
+    ({"grid": [0, 1]}, True, "True is not one of the grid values [0, 1]"),  # YAML's true is no seed
+    ({"choice": ["snas", "gdas"]}, "darts", "'darts' is not one of the choice values ['snas', 'gdas']"),
+    ({"uniform": [0.5, 2.0]}, 2.0, None),
+    ({"uniform": [0.5, 2.0]}, 2.5, "2.5 is not a number in uniform [0.5, 2.0]"),
+    ({"loguniform": [1e-4, 1e-2]}, "1e-3", "'1e-3' is not a number in loguniform [0.0001, 0.01]"),
+    ({"randint": [0, 4]}, 3, None),
+    ({"randint": [0, 4]}, 4, "4 is not a whole number in randint [0, 4)"),
+    ({"randint": [0, 4]}, 1.5, "1.5 is not a whole number in randint [0, 4)"),
+])
+def test_a_point_to_evaluate_must_be_a_value_its_domain_can_produce(domain, value, problem):
+    from harness.study import Domain
+
+    assert Domain.model_validate(domain).problem_with(value) == problem
+
+
+@pytest.mark.parametrize("path", sorted(__import__("pathlib").Path("studies").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_frozen_study_reads_back_as_written(path, tmp_path):
+    """``run`` freezes the resolved study into study.yaml; ``status``, ``analyze`` and
+    ``resume`` must read exactly that study back (a value YAML cannot carry would make the
+    tool refuse its own folder)."""
+    from harness.studyfolder import frozen_study_text, read_study
+
+    frozen = load_study(path).resolved()
+    folder = tmp_path / frozen.name
+    folder.mkdir()
+    (folder / "study.yaml").write_text(frozen_study_text(frozen))
+    assert read_study(str(folder)) == frozen
+
+
+def test_yaml_files_refuse_a_key_given_twice_but_keep_merge_keys():
+    from harness.arguments import load_yaml
+
+    with pytest.raises(yaml.YAMLError, match=r"duplicate key 'epochs' \(first given on line 2\)"):
+        load_yaml("search:\n  epochs: 2\n  epochs: 3\n")
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'search'"):
+        load_yaml("search: {}\nname: x\nsearch: {}\n")
+    assert load_yaml("base: &b {epochs: 1, layers: 5}\nsearch:\n  <<: *b\n  epochs: 2\n")["search"] == \
+        {"epochs": 2, "layers": 5}
+
+
+def test_a_huge_study_needs_confirmation_and_the_count_is_not_listed(tmp_path):
+    from harness.study import MANY_TRIALS, check_trial_count
+
+    huge = validate_study(study(space={"search.temperature.initial": {"grid": [0.5 + i for i in range(1000)]},
+                                       "search.seed": {"grid": list(range(1000))}}))
+    assert huge.expected_trials() == 1_000_000
+    with pytest.raises(UserInputError, match="1,000,000 trials"):
+        check_trial_count(huge, allowed=False)
+    check_trial_count(huge, allowed=True)
+    assert validate_study(study()).expected_trials() == 2 <= MANY_TRIALS

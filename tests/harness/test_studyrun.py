@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.studyrun import _fit, unfinished_trials
+from study_folders import TrialSpec, trial_id, write_study_folder
+
+from harness.studyrun import _fit, ended_trials, unfinished_trials
 
 
 @dataclass
@@ -50,3 +52,21 @@ def test_a_second_ctrl_c_gives_the_resume_line_not_a_traceback(capsys):
     assert _fit(TunerStoppedTwice(), "/data/results/sweep") is None
     assert capsys.readouterr().err == ("the study was interrupted before its final state was saved; continue it "
                                        "with: snas-study resume /data/results/sweep\n")
+
+
+def test_trials_a_resumed_study_restored_as_ended_count_as_ended():
+    """Tune may save a finished trial's last result before it says ``done``: resuming such a
+    study (nothing left to run) must not be reported as interrupted."""
+    grid = Grid([Result({"trial_id": "a", "done": True}), Result({"trial_id": "b", "done": False}),
+                 Result({"trial_id": "c", "done": False})], num_errors=0)
+    assert unfinished_trials(grid) == 2
+    assert unfinished_trials(grid, ended_before={"b"}) == 1
+    assert unfinished_trials(grid, ended_before={"b", "c"}) == 0
+
+
+def test_the_ended_trials_are_read_from_the_saved_state_as_plain_json(tmp_path):
+    folder = write_study_folder(tmp_path, trials=(TrialSpec(0, (1.0, 2.0, 3.0)),
+                                                  TrialSpec(1, (1.0,), state="RUNNING"),
+                                                  TrialSpec(2, (1.0,), state="ERROR")))
+    assert ended_trials(str(folder)) == {trial_id(0)}  # the errored one is retried, the running one continued
+    assert ended_trials(str(tmp_path / "nowhere")) == set()

@@ -30,7 +30,7 @@ from snas.device import DEVICE_PATTERN
 from snas.genotype import DerivationRule
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
-from snas.resource import NORMALISATIONS, PENALTIES, SEPARATIONS
+from snas.resource import NORMALISATIONS, PENALTIES, POLICY_GRADIENTS, SEPARATIONS
 from snas.space import NetworkKind
 from snas.spaces import SPACES, genotype_from_dict
 from snas.temperature import SCHEDULES, check_schedule
@@ -112,6 +112,9 @@ class ResourceConfig(Frozen):
     """How op costs are counted: the official SNAS formulas or ``measured`` (:mod:`snas.costs`)."""
     normalisation: str = "official"
     """How cells combine: the official fixed 6 normal / 2 reduction divisors, or ``mean``."""
+    policy_gradient: str = "score_function"
+    """The ``policy_gradient`` estimator's α gradient: the unbiased score function, or the
+    ``official`` code's, which adds a biased pathwise part (:mod:`snas.resource`)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -142,6 +145,11 @@ class ResourceConfig(Frozen):
     @classmethod
     def _known_normalisation(cls, name: str) -> str:
         return NORMALISATIONS.check(name)
+
+    @field_validator("policy_gradient")
+    @classmethod
+    def _known_policy_gradient(cls, name: str) -> str:
+        return POLICY_GRADIENTS.check(name)
 
 
 class SearchConfig(Frozen):

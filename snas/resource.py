@@ -17,14 +17,34 @@ Edge costs are summed per cell, and the cells of each type combined by the
   divided by 6 and the reduction cells' by 2 (the counts of its 8-cell network) at any
   depth, ``penalty = Σ normal / 6 + ratio · Σ reduce / 2``;
 * ``mean`` -- each type's mean over its real number of cells (equal to ``official`` at 8
-  cells; at 5 cells the normal term is twice the official one, at 20 a third of it).  The estimators of ``E_z[cost]``:
+  cells; at 5 cells the normal term is twice the official one, at 20 a third of it).
+
+The estimators of ``E_z[cost]``:
 
 * ``reparametrization`` -- ``w`` is the relaxed sample ``z`` (pathwise gradient);
 * ``discrete`` -- ``w = softmax(α)``, the expectation under the categorical, no sampling;
-* ``policy_gradient`` -- the score function ``log p_{α,τ}(z) · stopgrad(cost(z) − b)``
-  per edge, with the Concrete log-density and optional baseline ``b`` (the cost of the
-  cell's mean op).  Unlike the official code, ``z`` is detached inside ``log p`` so the
-  gradient is the pure score-function estimator.
+* ``policy_gradient`` -- the surrogate ``log p_{α,τ}(z) · stopgrad(cost(z) − b)`` per
+  edge, with the Concrete log-density and optional baseline ``b`` (the cost of the cell's
+  mean op).  The setting ``policy_gradient`` says at which ``z`` the density is taken:
+
+  - ``score_function`` (default) -- ``stopgrad(z)``: per op the α gradient is
+    ``(cost − b) · (1 − n·softmax(α − τ log z))``, i.e. ``(cost − b) · ∂_α log p_α(z)``,
+    the unbiased score-function (REINFORCE) estimator of ``∇_α E_z[cost]``;
+  - ``official`` -- ``z`` as sampled, still a function of α: the official
+    ``model_search.py`` passes the sampled ``weights`` (``_get_categ_mask``, lines
+    665-670) undetached to ``Network.logp`` (lines 247-257) in ``Network.forward``
+    (lines 543-555; only the cost is detached there).  With ``z = softmax((α + g)/τ)``
+    the total derivative of ``log p_α(z(α, g))`` is ``(n·z − 1)/τ`` (where no ``z_k`` is
+    clamped at ε): the score above plus a pathwise part.  Nothing else differs: the
+    official α gradient equals ours plus that part (to ≤ 6.1e-7 of its largest
+    element, 8 cells, C = 16, every separation × log × baseline), and ``official``
+    reproduces it to the same figure.
+
+  ``score_function`` stays the default because the official gradient is biased:
+  ``E[(n·z − 1)/τ] = (n·E[z] − 1)/τ`` is not 0 as ``E[∂_α log p] = 0`` is, so a
+  constant cost still moves α and the baseline shifts the mean instead of only the
+  variance.  Averaged over many samples of one edge it even moves some α against the
+  gradient of ``E_z[cost]`` (``tests/snas/test_resource.py``).
 """
 
 from __future__ import annotations
@@ -76,7 +96,9 @@ def concrete_log_prob(logits: torch.Tensor, z: torch.Tensor, tau: float, eps: fl
     """Log-density of the Concrete distribution at ``z`` (last dim = categories).
 
     ``log (n−1)! + (n−1) log τ + Σ α_k − (τ+1) Σ log z_k − n log Σ exp(α_k) z_k^−τ``,
-    with ``z`` clamped at ``eps`` for stability.
+    with ``z`` clamped at ``eps`` for stability.  (The official ``Network.logp`` also
+    floors each ``exp(α_k) z_k^−τ`` at ``eps``; as ``z_k^−τ ≥ 1`` that only matters
+    where ``α_k < log eps ≈ −9.2``.)
     """
     n = logits.shape[-1]
     log_z = torch.log(z.clamp_min(eps))
@@ -115,23 +137,26 @@ class ResourcePenalty:
     official_counts: tuple[int, ...]
     """Per cell type: the divisor of the ``official`` normalisation."""
     normalisation: str = "official"
+    policy_gradient: str = "score_function"
+    """Which gradient the ``policy_gradient`` estimator gives (see :data:`POLICY_GRADIENTS`)."""
 
     @classmethod
     def for_cells(
         cls, cells: list[list[CellGeometry]], *, cost_table: Callable[[CellGeometry, str], torch.Tensor],
         ratio_weighted: tuple[bool, ...], official_counts: tuple[int, ...], method: str, separation: str,
         log_penalty: bool, ratio: float, baseline: bool, device: torch.device, cost_model: str = "official",
-        normalisation: str = "official",
+        normalisation: str = "official", policy_gradient: str = "score_function",
     ) -> ResourcePenalty:
         """``cells``: the geometry of every cell, one list per cell type."""
         PENALTIES.check(method)
         SEPARATIONS.check(separation)
         COST_MODELS.check(cost_model)
         NORMALISATIONS.check(normalisation)
+        POLICY_GRADIENTS.check(policy_gradient)
         costs = tuple(torch.stack([cost_table(c, cost_model) for c in of_type]).to(device, torch.float32)
                       for of_type in cells)
         return cls(method, separation, log_penalty, ratio, baseline, costs, ratio_weighted, official_counts,
-                   normalisation)
+                   normalisation, policy_gradient)
 
     @classmethod
     def for_darts_cells(cls, cells: list[CellGeometry], **settings: object) -> ResourcePenalty:
@@ -197,12 +222,29 @@ def _discrete(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
 
 def _policy_gradient(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
                      weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
-    z = weights.detach()
-    edge_costs = pen._edge_costs(costs, z)  # [cells, edge]
+    edge_costs = pen._edge_costs(costs, weights.detach())  # [cells, edge]
     reward = edge_costs - pen._baseline(costs) if pen.baseline else edge_costs
-    log_p = concrete_log_prob(alpha[None], z, tau)  # [cells or 1, edge]
+    density_at = POLICY_GRADIENTS[pen.policy_gradient]
+    log_p = concrete_log_prob(alpha[None], density_at(weights), tau)  # [cells or 1, edge]
     surrogate = (log_p * reward.detach()).sum(-1)
     return surrogate, edge_costs.sum(-1)
+
+
+def _score_function(z: torch.Tensor) -> torch.Tensor:
+    """``stopgrad(z)``: only ``∂_α log p_α(z)``, the unbiased score-function gradient."""
+    return z.detach()
+
+
+def _official_pathwise(z: torch.Tensor) -> torch.Tensor:
+    """``z`` with its graph to α, as the official code: the score plus a biased pathwise part."""
+    return z
+
+
+POLICY_GRADIENTS: Registry[Callable[[torch.Tensor], torch.Tensor]] = Registry("policy-gradient estimator", {
+    "score_function": _score_function,
+    "official": _official_pathwise,
+})
+"""``resource.policy_gradient`` -> the sample (detached or not) the Concrete density is taken at."""
 
 
 def _no_penalty(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,

@@ -131,7 +131,8 @@ class Search(EpochRun):
             official_counts=self.space.official_cell_counts(self.model.cell_counts),
             method=r.method, separation=r.separation,
             log_penalty=r.log_penalty, ratio=r.ratio, baseline=r.baseline, device=self.device,
-            cost_model=r.cost_model, normalisation=r.normalisation)
+            cost_model=r.cost_model, normalisation=r.normalisation,
+            policy_gradient=r.policy_gradient)
         self.resource_lambda = r.lambda_
 
     @property

@@ -12,8 +12,9 @@ official code we keep, and why:
 * Temperature, ``linear``: reaches τ_min at the last epoch of this run; the official SNAS
   code divides by a hard-coded 150 epochs (:mod:`snas.temperature`), so runs of other
   lengths are annealed as their length says.
-* Policy-gradient penalty: ``z`` is detached inside ``log p`` (the pure score-function
-  estimator), where the official code lets the pathwise gradient leak in
+* Policy-gradient penalty: ``z`` is detached inside ``log p`` (the unbiased score-function
+  estimator), where the official code lets a biased pathwise gradient through ``z`` in;
+  ``resource.policy_gradient: official`` reproduces the official gradient
   (:mod:`snas.resource`).
 * Official cost formulas on non-square inputs: ``y_h · y_w`` where the official code
   squares the height (:mod:`snas.costs`); the same on square inputs.

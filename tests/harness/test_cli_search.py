@@ -23,6 +23,8 @@ def write_config(path, **overrides):
     (["--set", "temperature.anneal_rate=1.5"], "temperature.anneal_rate: Input should be less than or equal to 1"),
     (["--set", "temperature.anneal_rate=0"], "temperature.anneal_rate: Input should be greater than 0"),
     (["--set", "resource.method=magic"], "resource.method: unknown penalty method 'magic'"),
+    (["--set", "resource.policy_gradient=pathwise"],
+     "resource.policy_gradient: unknown policy-gradient estimator 'pathwise'; choose from score_function, official"),
     (["--set", "tempreature.initial=2"], "tempreature: unknown key"),
     (["--dataset", "mnist"], "data.dataset: unknown data set 'mnist'"),
     (["--set", "init_channels=7"], "init_channels: must be even"),

@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from snas.relax import gumbel_noise, gumbel_softmax
 from snas.resource import CellGeometry, ResourcePenalty, cell_cost_table, concrete_log_prob, default_lambda
 from snas.space import PRIMITIVES, edge_index
 
@@ -13,10 +14,11 @@ Z_N = torch.tensor([[[0.2, 0.3, 0.5]]])
 Z_R = torch.tensor([[[0.6, 0.3, 0.1]]])
 
 
-def penalty(method="reparametrization", separation="params", log=False, ratio=0.5, baseline=False):
+def penalty(method="reparametrization", separation="params", log=False, ratio=0.5, baseline=False,
+            policy_gradient="score_function"):
     """One cell of each type, combined by their mean: the values of that cell itself."""
     return ResourcePenalty(method, separation, log, ratio, baseline, (NORMAL, REDUCE), (False, True), (6, 2),
-                           normalisation="mean")
+                           normalisation="mean", policy_gradient=policy_gradient)
 
 
 def alphas():
@@ -91,6 +93,78 @@ def test_policy_gradient_is_log_density_times_detached_cost(baseline):
     (grad,) = torch.autograd.grad(term.loss, an)
     (expected_grad,) = torch.autograd.grad(expected, an)
     assert torch.allclose(grad, expected_grad, rtol=1e-4)
+
+
+def sampled_alphas(tau, draws=1):
+    """Leaf alphas and ``draws`` Concrete samples of each, still functions of α (fixed noise)."""
+    an, ar = (a.requires_grad_(True) for a in alphas())
+    generator = torch.Generator().manual_seed(3)
+    zn, zr = (gumbel_softmax(a, tau, gumbel_noise((draws, 1, 3), generator)) for a in (an, ar))
+    return an, ar, zn, zr
+
+
+@pytest.mark.parametrize("baseline", [False, True])
+def test_official_policy_gradient_is_the_score_function_plus_a_pathwise_term(baseline):
+    """Both take the Concrete density at the sample ``z = softmax((α + g)/τ)``; ours
+    detaches it, so per op ``∂_α log p = 1 − n·softmax(α − τ log z)``, while the official
+    code's total derivative through ``z(α)`` is ``(n·z − 1)/τ``.  The difference is the
+    gradient that flows through ``z`` inside ``log p``."""
+    tau, n = 0.5, 3
+    an, ar, zn, zr = sampled_alphas(tau)
+    terms = {estimator: penalty(method="policy_gradient", ratio=0.5, baseline=baseline,
+                                policy_gradient=estimator)((an, ar), (zn, zr), tau)
+             for estimator in ("score_function", "official")}
+    ours, official = (torch.autograd.grad(terms[e].loss, (an, ar), retain_graph=True) for e in terms)
+    assert terms["official"].loss.item() == terms["score_function"].loss.item()
+    assert terms["official"].cost.item() == terms["score_function"].cost.item()
+
+    weight = (1.0, 0.5)  # ratio weights the reduction cell
+    rewards = [(costs[0, 0, 0] * z.detach()[0, 0]).sum() - (costs[0, 0].mean() if baseline else 0.0)
+               for costs, z in ((NORMAL, zn), (REDUCE, zr))]
+    for a, z, w, r, g_ours, g_official in zip((an, ar), (zn, zr), weight, rewards, ours, official, strict=True):
+        z = z.detach()[0]
+        score = 1 - n * torch.softmax(a.detach() - tau * torch.log(z), -1)
+        assert torch.allclose(g_ours, w * r * score, rtol=1e-5, atol=1e-5)
+        assert torch.allclose(g_official, w * r * (n * z - 1) / tau, rtol=1e-5, atol=1e-5)
+
+    pathwise_surrogate = sum(w * r * concrete_log_prob(a.detach(), z, tau).sum()
+                             for a, z, w, r in zip((an, ar), (zn, zr), weight, rewards, strict=True))
+    pathwise = torch.autograd.grad(pathwise_surrogate, (an, ar))
+    for g_ours, g_official, g_path in zip(ours, official, pathwise, strict=True):
+        assert torch.allclose(g_official, g_ours + g_path, rtol=1e-5, atol=1e-5)
+        assert g_path.abs().max() > 0.5 * g_ours.abs().max()  # not a rounding-size difference
+
+
+def test_only_the_score_function_is_unbiased():
+    """Averaged over 10⁵ samples (one per "cell", combined by their mean), the score
+    function agrees with the pathwise gradient of ``E_z[cost]`` with or without the
+    baseline; the official estimator does not, and its baseline moves its mean, because
+    ``E[(n·z − 1)/τ] ≠ 0`` where ``E[∂_α log p] = 0``."""
+    tau, draws = 1.0, 100_000
+
+    def mean_gradient(method, estimator="score_function", baseline=False):
+        an, ar, zn, zr = sampled_alphas(tau, draws)
+        cells = tuple(c.expand(draws, -1, -1, -1) for c in (NORMAL, REDUCE))
+        pen = ResourcePenalty(method, "params", False, 1.0, baseline, cells, (False, True), (6, 2),
+                              normalisation="mean", policy_gradient=estimator)
+        return torch.cat([g.flatten() for g in torch.autograd.grad(pen((an, ar), (zn, zr), tau).loss, (an, ar))])
+
+    truth = mean_gradient("reparametrization")
+    scale = truth.abs().max()
+    for baseline in (False, True):
+        assert (mean_gradient("policy_gradient", baseline=baseline) - truth).abs().max() < 0.03 * scale
+    official, official_baseline = (mean_gradient("policy_gradient", "official", b) for b in (False, True))
+    assert (official - truth).abs().max() > 0.3 * scale
+    assert (official - official_baseline).abs().max() > 0.3 * scale
+    assert (official * truth < 0).any()  # it even moves some α the wrong way
+
+
+def test_unknown_policy_gradient_estimator_is_refused():
+    with pytest.raises(ValueError, match="unknown policy-gradient estimator 'pathwise'; choose from "
+                                         "score_function, official"):
+        ResourcePenalty.for_darts_cells([CellGeometry(8, 8, 8, False), CellGeometry(16, 8, 8, True)],
+                                        method="policy_gradient", separation="all", log_penalty=True, ratio=1.0,
+                                        baseline=False, device=torch.device("cpu"), policy_gradient="pathwise")
 
 
 def test_none_method_reports_cost_but_adds_nothing():

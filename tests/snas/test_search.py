@@ -150,6 +150,28 @@ def test_large_lambda_lowers_the_expected_cost(estimator, unpenalised_cost):
     assert without > 0.85 * start
 
 
+def test_official_policy_gradient_changes_the_alpha_gradient_only():
+    """The search hands the penalty samples that are still functions of α, so the
+    ``official`` estimator's pathwise part reaches α; the objective, its cross-entropy and
+    cost, and θ's gradient are the score function's (test_resource pins the difference)."""
+    outcome = {}
+    for estimator in ("score_function", "official"):
+        settings = tiny_search_settings(resource={"method": "policy_gradient", "lambda": 1e-4,
+                                                  "policy_gradient": estimator})
+        search = Search(SearchConfig.model_validate(settings))
+        x, y = next(search.data.train.train_epoch(search.generators["data"]))
+        objective, ce, _, cost = search.loss(x, y, 1.0)
+        alphas, weights = list(search.alphas.parameters()), list(search.model.parameters())
+        weight_grads = torch.autograd.grad(objective, weights, retain_graph=True, allow_unused=True)
+        penalty_grads = torch.autograd.grad(objective - ce, alphas)  # λ · the penalty's α gradient
+        outcome[estimator] = [objective, ce, cost], penalty_grads, weight_grads
+    (values, alpha_grads, weight_grads), (official_values, official_alpha, official_weight) = outcome.values()
+    assert [v.item() for v in values] == [v.item() for v in official_values]
+    assert all(torch.equal(a, b) for a, b in zip(weight_grads, official_weight) if a is not None)
+    differences = [(a - b).abs().max() / a.abs().max() for a, b in zip(alpha_grads, official_alpha)]
+    assert min(differences) > 0.3
+
+
 def expected_cost(search):
     """The discrete expectation Σ softmax(α)·R of the normalised penalty."""
     penalty = search.penalty

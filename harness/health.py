@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.health_settings import HealthThresholds, StopConfig
 from snas.data.sets import DATASETS
+from snas.errors import UserInputError
 from snas.genotype import GenotypeError
 from snas.spaces import parse_genotype, space_of
 
@@ -74,11 +75,12 @@ def _normalized_entropy(metrics: Mapping[str, Any], genotype: Any) -> float | No
 
 
 def problems(metrics: Mapping[str, Any], genotype: Any, thresholds: HealthThresholds, accuracy_metric: str,
-             num_classes: int) -> list[str]:
+             num_classes: int | None) -> list[str]:
     """What is wrong with a trial whose last epoch reported ``metrics`` (empty: nothing).
 
     ``genotype``: the trial's genotype when known (``None``: read from ``metrics``);
-    ``accuracy_metric``: the accuracy judged against chance (the child's, for a search).
+    ``accuracy_metric``: the accuracy judged against chance (the child's, for a search);
+    ``num_classes``: ``None`` where unknown, and then chance is not judged.
     """
     genotype = genotype if genotype is not None else _reported_genotype(metrics.get("genotype"))
     found = []
@@ -89,8 +91,8 @@ def problems(metrics: Mapping[str, Any], genotype: Any, thresholds: HealthThresh
     if entropy is not None and entropy > thresholds.near_uniform_entropy:
         found.append(f"near-uniform α (normalised entropy {entropy:.3f} > {thresholds.near_uniform_entropy:g})")
     accuracy = _number(metrics, accuracy_metric)
-    chance = 100.0 / num_classes
-    if accuracy is not None and accuracy <= chance * (1 + thresholds.chance_margin):
+    chance = 100.0 / num_classes if num_classes is not None else None
+    if accuracy is not None and chance is not None and accuracy <= chance * (1 + thresholds.chance_margin):
         found.append(f"{accuracy_metric} {accuracy:.1f}% is at chance ({chance:.3g}% for {num_classes} classes, "
                      f"margin ×{1 + thresholds.chance_margin:g})")
     return found
@@ -104,9 +106,13 @@ def warning_line(label: str, found: list[str]) -> str | None:
 def trial_problems(study: Study, config: Mapping[str, Any], metrics: Mapping[str, Any],
                    genotype: Any = None) -> list[str]:
     """:func:`problems` of one trial of ``study`` (varied settings ``config``), judged by the
-    study's ``health`` thresholds, its kind's accuracy and its data's number of classes."""
+    study's ``health`` thresholds, its kind's accuracy and its data's number of classes (an
+    image folder's are counted where it can be read: not on a machine without the data)."""
     data = study.trial_config_of(dict(config)).data
-    num_classes = DATASETS[data.dataset].shape(data)[2]
+    try:
+        num_classes: int | None = DATASETS[data.dataset].inputs(data).classes
+    except UserInputError:
+        num_classes = None
     return problems(metrics, genotype, study.health, study.trial_kind.health_accuracy, num_classes)
 
 

@@ -26,8 +26,9 @@ class HealthThresholds(Frozen):
     stays below it (on digits' ~900 held-out images one standard error at 10 % is 1 point,
     so 15 % is 5 of them; on CIFAR-10's 25,000, 0.2 point) while any child that learned
     something (the quickstart's: 60-90 %) is far above it.  Relative, not in points, so a
-    100-class child at 5 % (5 × chance) is not called chance; an image folder's classes are
-    not counted (1000 are assumed), so there the rule errs on the side of silence."""
+    100-class child at 5 % (5 × chance) is not called chance.  An image folder's classes are
+    counted by listing it; where it is not at hand (a study analysed on another machine)
+    the rule is silent."""
 
 
 class StopConfig(Frozen):

@@ -31,11 +31,12 @@ from snas.registry import Registry
 if TYPE_CHECKING:
     import torch
 
+    from snas.data.sets import InputSpec
     from snas.run import EpochRun
 
 TrialConfig = SearchConfig | RetrainConfig
 M = TypeVar("M", bound=BaseModel)
-FitCheck = Callable[[Any, tuple[int, ...], int, "torch.device"], None]
+FitCheck = Callable[[Any, "InputSpec", "torch.device"], None]
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ out-of-range value is reported with its key path instead of failing trials one b
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,7 +32,7 @@ from snas.catalogue import CATALOGUE, named_genotype, resolve_genotype
 from snas.config import RetrainConfig, SearchConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
-from snas.data.sets import DATASETS
+from snas.data.sets import DATASETS, InputSpec
 from snas.errors import UserInputError
 from snas.genotype import GenotypeError
 from snas.spaces import genotype_from_dict
@@ -497,14 +499,15 @@ def _check_trials(study: Study) -> None:
         candidates = (dict(zip(keys, values)) for values in itertools.product(*probes))
     else:  # too many to try together: each key's values against the base
         candidates = ({k: v} for k, values in zip(keys, probes) for v in values)
-    _check_trial_memory(study, study.trial_config_of(first), "the first trial's settings")
+    inputs_of = functools.cache(_readable_inputs)  # an image folder is listed once, not per combination
+    _check_trial_memory(study, study.trial_config_of(first), "the first trial's settings", inputs_of)
     for trial in candidates if keys else ():
         shown = ", ".join(f"{k}={v!r}" for k, v in trial.items())
         try:
             config = study.trial_config_of(trial)
         except ValidationError as err:
             raise invalid(err, f"trial settings ({shown})", prefix, ("data",), study_model=Study) from None
-        _check_trial_memory(study, config, f"trial settings ({shown})")
+        _check_trial_memory(study, config, f"trial settings ({shown})", inputs_of)
 
 
 def _local_device(spec: str) -> torch.device | None:
@@ -517,17 +520,31 @@ def _local_device(spec: str) -> torch.device | None:
     return device if torch.cuda.is_available() and index < torch.cuda.device_count() else None
 
 
-def _check_trial_memory(study: Study, config: TrialConfig, which: str) -> None:
+def _readable_inputs(data: DataConfig) -> InputSpec | None:
+    """What trials on ``data`` will see, or None where this machine cannot read it (an image
+    folder that is not here: a cluster's, or a study folder's read elsewhere).  ``run``
+    reports a missing folder just after (``check_present``); a trial checks its memory
+    again once it has loaded the data."""
+    try:
+        return DATASETS[data.dataset].inputs(data)
+    except UserInputError:
+        return None
+
+
+def _check_trial_memory(study: Study, config: TrialConfig, which: str,
+                        inputs_of: Callable[[DataConfig], InputSpec | None]) -> None:
     """Each trial's network must fit in the memory of the device it asks for, as far as this
     machine can tell (:mod:`snas.memory`): found now, not after Ray has started every trial."""
     device = _local_device(config.device)
     if device is None:
         return
-    shape = DATASETS[config.data.dataset].shape(config.data)
+    inputs = inputs_of(config.data)
+    if inputs is None:
+        return
     if study.resources.workers > 1:  # each worker holds its shard of the global batch
         config = config.model_copy(update={"batch_size": config.batch_size // study.resources.workers})
     try:
-        study.trial_kind.check_fits()(config, shape, shape[2], device)
+        study.trial_kind.check_fits()(config, inputs, device)
     except UserInputError as err:
         raise UserInputError(f"{which}: {err}") from None
 

@@ -38,6 +38,7 @@ from snas.space import INPUT_NODES, STEPS, cell_edges, reduction_layers
 
 if TYPE_CHECKING:
     from snas.config import RetrainConfig, SearchConfig
+    from snas.data.sets import InputSpec
 
 FLOAT_BYTES = 4
 OBJECT_BYTES = 2048
@@ -264,11 +265,10 @@ LARGEST_GENOTYPE = Genotype(normal=_LARGEST_CELL, normal_concat=tuple(range(INPU
 evaluation-scale genotype is not known before the search, so its profile is checked with this."""
 
 
-def check_search_fits(cfg: SearchConfig, image_shape: tuple[int, int, int], num_classes: int,
-                      device: torch.device) -> None:
-    """A search of ``cfg`` on images of ``image_shape`` (C, H, W): its supernet trained on
-    ``device``, and the evaluation-scale child it profiles (built on the CPU)."""
-    in_channels, side = image_shape[0], max(image_shape[1:])
+def check_search_fits(cfg: SearchConfig, inputs: InputSpec, device: torch.device) -> None:
+    """A search of ``cfg`` on ``inputs``: its supernet trained on ``device``, and the
+    evaluation-scale child it profiles (built on the CPU)."""
+    in_channels, side, num_classes = inputs.channels, inputs.side, inputs.classes
     if cfg.space != "darts":
         return _check_other_space_search(cfg, in_channels, side, num_classes, device)
     net = supernet_memory(cfg.init_channels, num_classes, cfg.layers, in_channels, side)
@@ -282,10 +282,9 @@ def check_search_fits(cfg: SearchConfig, image_shape: tuple[int, int, int], num_
                "use fewer eval_layers or eval_channels")
 
 
-def check_retrain_fits(cfg: RetrainConfig, image_shape: tuple[int, int, int], num_classes: int,
-                       device: torch.device) -> None:
-    """A retraining of ``cfg`` on images of ``image_shape`` (C, H, W), trained on ``device``."""
-    in_channels, side = image_shape[0], max(image_shape[1:])
+def check_retrain_fits(cfg: RetrainConfig, inputs: InputSpec, device: torch.device) -> None:
+    """A retraining of ``cfg`` on ``inputs``, trained on ``device``."""
+    in_channels, side, num_classes = inputs.channels, inputs.side, inputs.classes
     genotype = cfg.resolved_genotype
     if genotype.space != "darts":
         from snas.spaces import space_of

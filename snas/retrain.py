@@ -68,7 +68,7 @@ class Retrain(EpochRun):
         halvings = self.space.halvings(cfg.network, cfg.layers)
         check_image_size(height, width, halvings, f"a {cfg.layers}-cell {cfg.network} network")
         shard_config = cfg.model_copy(update={"batch_size": cfg.batch_size // self.ranks.world})
-        check_retrain_fits(shard_config, self.data.image_shape, self.data.num_classes, self.device)
+        check_retrain_fits(shard_config, self.data.inputs, self.device)
         self.memory_format = memory_format(cfg.channels_last)
         network = dict(kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                        num_classes=self.data.num_classes, in_channels=channels, image_size=height)

@@ -85,7 +85,7 @@ class Search(EpochRun):
         channels, height, width = self.data.image_shape
         check_image_size(height, width, 2, f"a {cfg.layers}-cell search network")
         shard_config = cfg.model_copy(update={"batch_size": cfg.batch_size // self.ranks.world})
-        check_search_fits(shard_config, self.data.image_shape, self.data.num_classes, self.device)
+        check_search_fits(shard_config, self.data.inputs, self.device)
         self.memory_format = memory_format(cfg.channels_last)
 
         self.model = build_model(cfg.seed, lambda: self.space.supernet(

@@ -9,6 +9,7 @@ study's data set), so each figure here is named in words ("8 cells × C=16, 1×8
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 from harness.kinds import TrialConfig
 from harness.study import Study
 from snas.catalogue import EvalNetwork
-from snas.data.sets import DATASETS
+from snas.data.config import DataConfig
+from snas.data.sets import DATASETS, InputSpec
 from snas.errors import UserInputError
 from snas.registry import Registry
 from snas.spaces import SPACES, genotype_from_dict
@@ -63,20 +65,28 @@ network each was counted on."""
 SCALE_TITLES = {"child_": "search scale (child_*)", "eval_": "evaluation scale (eval_*)", "": "params_m, macs_m"}
 
 
-def trial_scales(config: TrialConfig, kind: str) -> dict[str, Scale]:
-    """The networks one trial's sizes were counted on, by metric prefix."""
-    channels, side, classes = DATASETS[config.data.dataset].shape(config.data)
-    return SCALES[kind](config, EvalNetwork("cifar", 0, 0, side, classes, channels))
+def _inputs(data: DataConfig) -> InputSpec:
+    return DATASETS[data.dataset].inputs(data)
+
+
+def trial_scales(config: TrialConfig, kind: str,
+                 inputs_of: Callable[[DataConfig], InputSpec] = _inputs) -> dict[str, Scale]:
+    """The networks one trial's sizes were counted on, by metric prefix; ``inputs_of`` reads
+    what its data set serves (a study's cached reader lists an image folder once)."""
+    inputs = inputs_of(config.data)
+    return SCALES[kind](config, EvalNetwork("cifar", 0, 0, inputs.side, inputs.classes, inputs.channels))
 
 
 def study_scales(study: Study, configs: Iterable[dict[str, Any]]) -> dict[str, list[Scale]]:
     """By metric prefix, the distinct networks the trials' sizes were counted on (one, unless
     the study varies the network or the data)."""
     found: dict[str, dict[Scale, None]] = {}
+    inputs_of = functools.cache(_inputs)  # an image folder is listed once, not per trial
     for config in configs:
         try:
-            scales = trial_scales(study.trial_config_of(config), study.kind)
-        except (UserInputError, ValueError):  # settings it cannot read: the trial is reported as damaged
+            scales = trial_scales(study.trial_config_of(config), study.kind, inputs_of)
+        # settings it cannot read (the trial is reported as damaged), or an image folder not at hand
+        except (UserInputError, ValueError):
             continue
         for prefix, scale in scales.items():
             found.setdefault(prefix, {})[scale] = None

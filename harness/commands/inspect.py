@@ -112,10 +112,10 @@ def _input_text(config: dict[str, Any]) -> str:
     """`` on 1×8×8 input, 10 classes``: what the sizes were counted at (the run's data set)."""
     try:
         data = DataConfig.model_validate(config.get("data", {}))
-        channels, side, classes = DATASETS[data.dataset].shape(data)
+        inputs = DATASETS[data.dataset].inputs(data)
     except (ValueError, UserInputError):
         return ""
-    return f" on {channels}×{side}×{side} input, {classes} classes"
+    return f" on {inputs.channels}×{inputs.height}×{inputs.width} input, {inputs.classes} classes"
 
 
 def _checkpoint_path(path: Path) -> Path:

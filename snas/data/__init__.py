@@ -11,12 +11,12 @@ import torch
 from snas.data.augment import Augmentation
 from snas.data.batches import Batch, Batches, DeviceBatches, StreamedBatches
 from snas.data.config import DataConfig, SplitConfig
-from snas.data.sets import DATASETS, ImageSet, ImageSource, Split, check_present
+from snas.data.sets import DATASETS, ImageSet, ImageSource, InputSpec, Split, check_present
 from snas.errors import UserInputError
 
 __all__ = [
-    "DATASETS", "Augmentation", "Batch", "Batches", "DataConfig", "SplitConfig", "SearchData", "RetrainData",
-    "SplitRecord", "search_data", "retrain_data", "load_split", "check_image_size", "check_present",
+    "DATASETS", "Augmentation", "Batch", "Batches", "DataConfig", "InputSpec", "SplitConfig", "SearchData",
+    "RetrainData", "SplitRecord", "search_data", "retrain_data", "load_split", "check_image_size", "check_present",
 ]
 
 
@@ -43,6 +43,10 @@ class SearchData:
     image_shape: tuple[int, int, int]
     split: SplitRecord
 
+    @property
+    def inputs(self) -> InputSpec:
+        return InputSpec(*self.image_shape, self.num_classes)
+
 
 @dataclass
 class RetrainData:
@@ -52,6 +56,10 @@ class RetrainData:
     num_classes: int
     image_shape: tuple[int, int, int]
     split: SplitRecord
+
+    @property
+    def inputs(self) -> InputSpec:
+        return InputSpec(*self.image_shape, self.num_classes)
 
 
 def load_split(cfg: DataConfig, split: Split) -> ImageSource:

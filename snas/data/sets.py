@@ -9,8 +9,9 @@ seed, so every run tests on the same images.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -19,12 +20,13 @@ import torch
 from pydantic import Field
 
 from snas.configmodel import Frozen
+from snas.data.folders import ImageFolder, check_folder, empty_images, labelled_images, read_folder, unreadable_error
 from snas.errors import UserInputError
 from snas.registry import Registry
 
 Split = Literal["train", "test"]
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 _HOLDOUT_FRACTION = 0.2
+NOT_AN_IMAGE = "not an image PIL can identify"
 
 
 class SyntheticConfig(Frozen):
@@ -48,6 +50,25 @@ class SetSettings(Protocol):
     in_memory: Literal["auto", "yes", "no"]
     memory_limit_gb: float
     synthetic: SyntheticConfig
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a network sees of a data set: ``channels × height × width`` images of ``classes`` labels.
+
+    Named, because a bare tuple let an image side and a class count change places: an image
+    folder's 1000 assumed classes once became a 1000-pixel side in the memory estimate.
+    """
+
+    channels: int
+    height: int
+    width: int
+    classes: int
+
+    @property
+    def side(self) -> int:
+        """The side of the square image the networks and the memory estimate are sized for."""
+        return max(self.height, self.width)
 
 
 @dataclass(frozen=True)
@@ -111,10 +132,10 @@ class DatasetSpec:
     present: Callable[[SetSettings], None] | None = None
     """A cheap check that the files are where ``root`` says, without reading them; raises
     the same :class:`UserInputError` the loader would.  ``None``: nothing to look for."""
-    shape: Callable[[SetSettings], tuple[int, int, int]] = lambda cfg: (3, 32, 10)
-    """(channels, image side, classes) known without loading, for the memory estimate of a
-    study's trials (:mod:`snas.memory`); an image folder's classes are not counted, so it
-    claims 1000 (the classifier is a small part of a network)."""
+    inputs: Callable[[SetSettings], InputSpec] = field(kw_only=True)
+    """What the loader will serve, known without loading (an image folder is listed, not
+    decoded): for the memory estimate of a study's trials (:mod:`snas.memory`), their sizes'
+    input and the chance level of their accuracy."""
 
 
 def check_present(cfg: SetSettings) -> None:
@@ -129,19 +150,65 @@ def check_present(cfg: SetSettings) -> None:
         spec.present(cfg)
 
 
-def read_image(path: Path, size: int) -> torch.Tensor:
-    """Decode ``path`` as RGB, resize to ``size × size``; uint8 ``3×size×size``."""
+class UnreadableImage(Exception):
+    """PIL cannot read an image file; the message says why, without the path."""
+
+
+@contextmanager
+def _pil_errors() -> Iterator[None]:
+    """PIL's many ways of reporting a broken file, as :class:`UnreadableImage`."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
-            img = img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-            array = np.asarray(img, dtype=np.uint8)
-    # PIL reports broken files as OSError (truncated), UnidentifiedImageError, SyntaxError
-    # (bad PNG chunks), ValueError or DecompressionBombError, depending on the format.
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise UserInputError(f"cannot read image {path}: {err}") from None
+        yield
+    except UnidentifiedImageError:  # its message repeats the path
+        raise UnreadableImage(NOT_AN_IMAGE) from None
+    # Broken files show as OSError (truncated), SyntaxError (bad PNG chunks), ValueError or
+    # DecompressionBombError, depending on the format.
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise UnreadableImage(str(err)) from None
+
+
+def _decode(path: Path, size: int) -> torch.Tensor:
+    """``path`` as RGB, resized to ``size × size``: uint8 ``3×size×size``."""
+    from PIL import Image
+
+    with _pil_errors(), Image.open(path) as img:
+        array = np.asarray(img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def _unidentified(paths: Iterable[Path]) -> dict[Path, str]:
+    """The files among ``paths`` PIL cannot identify, by reason; it reads their headers only."""
+    from PIL import Image
+
+    bad = {}
+    for path in paths:
+        try:
+            with _pil_errors(), Image.open(path):
+                pass
+        except UnreadableImage as err:
+            bad[path] = str(err)
+    return bad
+
+
+def _decode_all(paths: list[Path], size: int) -> tuple[list[torch.Tensor], dict[Path, str]]:
+    """The images of ``paths`` decoded (:func:`_decode`), and why each of the others could not be."""
+    images, failed = [], {}
+    for path in paths:
+        try:
+            images.append(_decode(path, size))
+        except UnreadableImage as err:
+            failed[path] = str(err)
+    return images, failed
+
+
+def read_image(path: Path, size: int) -> torch.Tensor:
+    """Decode ``path`` as RGB, resize to ``size × size``; uint8 ``3×size×size``."""
+    try:
+        return _decode(path, size)
+    except UnreadableImage as err:
+        raise unreadable_error(path.parent, {path: str(err)}) from None
 
 
 def stratified_holdout(labels: torch.Tensor, fraction: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,95 +329,57 @@ def _load_svhn(cfg: SetSettings, split: Split) -> ImageSet:
     return ImageSet(images, torch.as_tensor(ds.labels, dtype=torch.int64), tuple(str(d) for d in range(10)))
 
 
-def _class_folders(root: Path) -> list[Path]:
-    """Sub-folders of ``root`` (hidden ones aside) holding at least one image, by name."""
-    def has_images(folder: Path) -> bool:
-        return any(f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() for f in folder.rglob("*"))
-
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and has_images(p))
-
-
-def _folder_classes(root: Path) -> tuple[str, ...]:
-    """The class names of an image folder; at least two, or a message saying what is wrong."""
-    if not root.is_dir():
-        raise UserInputError(f"image folder {root} does not exist (set data.root to a folder of class sub-folders)")
-    classes = _class_folders(root)
-    if not classes:
-        raise UserInputError(
-            f"image folder {root} has no class sub-folders with images "
-            f"(expected {root}/<class>/<image>{{{','.join(sorted(IMAGE_SUFFIXES))}}})"
-        )
-    if len(classes) == 1:
-        raise UserInputError(
-            f"image folder {root} has only one class ({classes[0].name}); a classifier needs at least two"
-        )
-    return tuple(d.name for d in classes)
-
-
-def _scan_folder(root: Path, classes: tuple[str, ...]) -> tuple[list[Path], list[int]]:
-    """Image paths under ``root/<class>/`` and their labels (the class's index in ``classes``).
-
-    A test folder may lack some training classes; a class the training folder does not
-    have would get no label the network knows, so it is refused.
-    """
-    if not root.is_dir():
-        raise UserInputError(f"image folder {root} does not exist")
-    unknown = sorted(d.name for d in _class_folders(root) if d.name not in classes)
-    if unknown:
-        raise UserInputError(
-            f"image folder {root} has classes the training folder lacks: {', '.join(unknown)}; "
-            f"every test class needs a training folder of the same name"
-        )
-    paths, labels = [], []
-    for label, name in enumerate(classes):
-        folder = root / name
-        if not folder.is_dir():
-            continue
-        for f in sorted(folder.rglob("*")):
-            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
-                paths.append(f)
-                labels.append(label)
-    return paths, labels
-
-
-def _imagefolder_present(cfg: SetSettings) -> None:
-    root = cfg.root
-    _folder_classes(root / "train" if (root / "train").is_dir() else root)
-
-
-def _load_imagefolder(cfg: SetSettings, split: Split) -> ImageSource:
-    """``root/<class>/*`` (20% held out as test) or ``root/{train,test|val}/<class>/*``.
-
-    In the second layout the class list (and so every label) comes from ``train/``.
-    """
-    root = cfg.root
-    test_dir = root / "test" if (root / "test").is_dir() else root / "val"
-    presplit = (root / "train").is_dir()
-    if presplit and not test_dir.is_dir():
-        raise UserInputError(
-            f"image folder {root} has a train/ folder but no test/ or val/ beside it; add one with the "
-            f"same class sub-folders, or put the class folders directly in {root}"
-        )
-    classes = _folder_classes(root / "train" if presplit else root)
-    folder = (root / "train" if split == "train" else test_dir) if presplit else root
-    paths, labels = _scan_folder(folder, classes)
+def _folder_split(folder: ImageFolder, split: Split) -> tuple[list[Path], torch.Tensor]:
+    """The image paths and labels of ``split``: a flat folder's kept or held-out part, or the split's folder."""
+    part = folder.train if split == "train" or folder.test is None else folder.test
+    paths, labels = labelled_images(part, folder.classes)
     label_tensor = torch.as_tensor(labels, dtype=torch.int64)
-    if not presplit:
+    if folder.test is None:
         kept, held = stratified_holdout(label_tensor, _HOLDOUT_FRACTION)
         chosen = kept if split == "train" else held
         paths, label_tensor = [paths[i] for i in chosen.tolist()], label_tensor[chosen]
     if not paths:  # a test part only: the training classes have images
+        root = folder.root
         raise UserInputError(
-            f"image folder {folder} has no test images of the training classes; add some"
-            if presplit else
+            f"image folder {part} has no test images of the training classes; add some"
+            if folder.test is not None else
             f"image folder {root} has too few images to hold out a test part (20% of each class); add images "
             f"or split them into {root}/train/<class>/ and {root}/test/<class>/"
         )
+    return paths, label_tensor
+
+
+def _load_imagefolder(cfg: SetSettings, split: Split) -> ImageSource:
+    """The ``split`` of the image folder at ``root`` (layouts: :mod:`snas.data.folders`).
+
+    Every image of every split is checked before any is served, and the unreadable ones
+    are named together, each once: empty files always (one ``stat`` each); for a folder
+    held in memory also the other split's headers and this split's pixels, as they are
+    decoded.  A streamed folder is too large to open twice: an image of it that does not
+    decode fails the epoch that serves it, named.
+    """
+    folder = read_folder(cfg.root)
+    paths, labels = _folder_split(folder, split)
     size = cfg.image_size
     fits = len(paths) * 3 * size * size <= cfg.memory_limit_gb * 2**30
+    every = folder.every_image()
+    bad = empty_images(every)
     if cfg.in_memory == "no" or (cfg.in_memory == "auto" and not fits):
-        return ImageFiles(tuple(paths), label_tensor, classes, size)
-    return ImageSet(torch.stack([read_image(p, size) for p in paths]), label_tensor, classes)
+        if bad:
+            raise unreadable_error(folder.root, bad)
+        return ImageFiles(tuple(paths), labels, folder.classes, size)
+    chosen = set(paths)
+    bad |= _unidentified(path for path in every if path not in chosen and path not in bad)
+    images, failed = _decode_all([path for path in paths if path not in bad], size)
+    if bad or failed:
+        raise unreadable_error(folder.root, bad | failed)
+    return ImageSet(torch.stack(images), labels, folder.classes)
+
+
+def _folder_inputs(cfg: SetSettings) -> InputSpec:
+    """RGB at ``image_size`` (what the loader converts and resizes every image to), and the
+    folder's classes, counted by listing it."""
+    return InputSpec(3, cfg.image_size, cfg.image_size, len(read_folder(cfg.root).classes))
 
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -358,25 +387,27 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 _CIFAR_FLIP = dict(crop_padding=4, flip=True, needs_download=True)
 
 DATASETS: Registry[DatasetSpec] = Registry("data set", {
-    "digits": DatasetSpec(_load_digits, None, None, crop_padding=1, flip=False, shape=lambda cfg: (1, 8, 10)),
+    "digits": DatasetSpec(_load_digits, None, None, crop_padding=1, flip=False,
+                          inputs=lambda cfg: InputSpec(1, 8, 8, 10)),
     "synthetic": DatasetSpec(_load_synthetic, None, None, crop_padding=2, flip=False,
-                             shape=lambda cfg: (3, cfg.synthetic.image_size, cfg.synthetic.classes)),
+                             inputs=lambda cfg: InputSpec(3, cfg.synthetic.image_size, cfg.synthetic.image_size,
+                                                          cfg.synthetic.classes)),
     "cifar10": DatasetSpec(
         _cifar_loader("CIFAR10", "CIFAR-10", "cifar-10-batches-py"),
         (0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768), **_CIFAR_FLIP,
-        shape=lambda cfg: (3, 32, 10),
+        inputs=lambda cfg: InputSpec(3, 32, 32, 10),
         present=_file_present("CIFAR-10", "cifar-10-batches-py", _torchvision_url("CIFAR10"), True)),
     "cifar100": DatasetSpec(
         _cifar_loader("CIFAR100", "CIFAR-100", "cifar-100-python"),
         (0.50707516, 0.48654887, 0.44091784), (0.26733429, 0.25643846, 0.27615047), **_CIFAR_FLIP,
-        shape=lambda cfg: (3, 32, 100),
+        inputs=lambda cfg: InputSpec(3, 32, 32, 100),
         present=_file_present("CIFAR-100", "cifar-100-python", _torchvision_url("CIFAR100"), True)),
     "svhn": DatasetSpec(_load_svhn, (0.4376821, 0.4437697, 0.47280442), (0.19803012, 0.20101562, 0.19703614),
-                        crop_padding=4, flip=False, needs_download=True, shape=lambda cfg: (3, 32, 10),
+                        crop_padding=4, flip=False, needs_download=True, inputs=lambda cfg: InputSpec(3, 32, 32, 10),
                         present=_file_present("SVHN", "train_32x32.mat", _torchvision_url("SVHN", "train"), False)),
     # ImageNet statistics rather than measured ones: a streamed folder cannot be measured
     # without decoding it all, and both paths must serve identical batches.
     "imagefolder": DatasetSpec(_load_imagefolder, IMAGENET_MEAN, IMAGENET_STD, crop_padding=4, flip=True,
-                               present=_imagefolder_present, shape=lambda cfg: (3, cfg.image_size, 1000)),
+                               present=lambda cfg: check_folder(cfg.root), inputs=_folder_inputs),
 })
 """The data-set registry."""

@@ -16,6 +16,7 @@ import shutil
 import pytest
 import torch
 import yaml
+from PIL import Image
 from study_folders import write_study_folder
 from study_helpers import tiny_study
 
@@ -94,6 +95,13 @@ def prepare(root) -> None:
         damage(root / "results" / broken)
     (root / "results" / "dupkeys").mkdir()
     (root / "results" / "dupkeys" / "study.yaml").write_text((folder / "study.yaml").read_text() + "name: again\n")
+    for k, name in enumerate(("cat", "dog")):  # an image folder with one empty image
+        (root / "images" / name).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (16, 16), (200 * k, 100, 20 * i)).save(root / "images" / name / f"{i}.png")
+    (root / "images" / "dog" / "3.png").write_bytes(b"")
+    images = {"dataset": "imagefolder", "root": "images", "image_size": 16}
+    (root / "images.yaml").write_text(yaml.safe_dump({**study, "name": "images", "data": images}))
 
 
 SEARCH = ["--dataset", "digits", "--epochs", "1", "--quiet"]
@@ -131,6 +139,7 @@ CASES: list[tuple[list[str], str]] = [
     (["run", "taken.yaml", "--set", "name=new", "--address", "127.0.0.1:1"],
      "--address 127.0.0.1:1: nothing answers there"),
     (["run", "taken.yaml", "--set", "name=new", "--address", "head"], "--address 'head': give auto, HOST:PORT"),
+    (["run", "images.yaml"], "images/dog/3.png: empty file; remove or replace it"),
     # resume
     (["resume", "missing"], "is not a study folder (no study.yaml)"),
     (["resume", "results/empty"], "is not a study folder (no study.yaml)"),
@@ -177,6 +186,8 @@ CASES: list[tuple[list[str], str]] = [
     (["search", "--config", "study.yaml", "--out", "new"], "is a study file"),
     (["search", "--config", "results", "--out", "new"], "is a folder; give a YAML file"),
     (["search", *SEARCH, "--layers", "100000", "--out", "new"], "a 100000-cell search network with C=16 at batch"),
+    (["search", "--dataset", "imagefolder", "--set", "data.root=images", "--out", "new"],
+     "images/dog/3.png: empty file; remove or replace it"),
     (["search", "--resume", "missing"], "does not exist"),
     (["search", "--resume", "run"], "is not a readable checkpoint"),
     (["search", "--resume", "payload_run"], "is not a readable checkpoint"),

@@ -7,8 +7,12 @@ import urllib.request
 import pytest
 import yaml
 from PIL import Image
+from study_helpers import tiny_study, write_study
 
 from harness.cli import main
+from harness.study import load_study, validate_study
+from harness.studyrun import check_data
+from snas.errors import UserInputError
 
 
 @pytest.fixture
@@ -91,7 +95,7 @@ def test_unreadable_image_in_a_streamed_folder_is_named(tmp_path, search):
                        in_memory="no", workers=1)
     assert code == 2
     assert re.fullmatch(f"snas-study: error: cannot read image {re.escape(str(tmp_path))}/images/b/[0-9]+\\.png: "
-                        f"cannot identify image file .*\n", err), err
+                        f"not an image PIL can identify; remove or replace it\n", err), err
 
 
 def test_images_too_small_for_the_network(tmp_path, search):
@@ -101,3 +105,30 @@ def test_images_too_small_for_the_network(tmp_path, search):
     assert err.startswith("snas-study: error: images of 6×6 pixels are too small or oddly sized for a 3-cell "
                           "search network: it halves the resolution 2 times, so height and width must be "
                           "multiples of 4")
+
+
+def issue_study(tmp_path, **data):
+    """The issue's study: a valid 2-class folder at image_size 16, batch 4, a 3-cell C=4 search."""
+    write_folder(tmp_path / "images", ["a", "b"], n=12, size=16)
+    study = tiny_study("folder", tmp_path / "results", search={"batch_size": 4, "layers": 3, "init_channels": 4})
+    study["data"] = {"dataset": "imagefolder", "root": str(tmp_path / "images"), "image_size": 16, **data}
+    return study
+
+
+def test_an_image_folder_study_is_sized_by_its_real_classes_and_images(tmp_path, monkeypatch):
+    """Once refused as needing 64.1 GiB (1000 classes taken as a 1000-pixel side); it needs
+    about 0.1 GiB.  `run` validates it like this before starting Ray (end to end:
+    test_tune_e2e's image-folder study)."""
+    monkeypatch.setattr("snas.memory.available_bytes", lambda device: 2**30)
+    path = write_study(tmp_path / "folder.yaml", issue_study(tmp_path))
+    assert load_study(path).data.image_size == 16
+    with pytest.raises(UserInputError, match="a 3-cell search network with C=512 at batch 4 needs about"):
+        load_study(path, ["search.init_channels=512"])
+
+
+def test_a_study_whose_folder_is_elsewhere_still_validates(tmp_path):
+    """Its frozen study.yaml is read wherever it is analysed; the folder is looked for by
+    `run` (check_data) and by each trial, which checks its memory once it has loaded it."""
+    study = validate_study(issue_study(tmp_path, root=str(tmp_path / "not_here")))
+    with pytest.raises(UserInputError, match="not_here does not exist"):
+        check_data(study, address=None)

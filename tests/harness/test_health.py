@@ -7,13 +7,16 @@ import math
 
 import pytest
 import yaml
+from PIL import Image
 from study_folders import trial_id, write_study_folder
+from study_helpers import tiny_study
 
 from harness.analysis import write_analysis
 from harness.cli import main
-from harness.health import collapse_stop, problems
+from harness.health import collapse_stop, problems, trial_problems
 from harness.health_settings import HealthThresholds, StopConfig
 from harness.stoppers import CollapseStopper
+from harness.study import validate_study
 from snas.catalogue import resolve_genotype
 
 DARTS_V2 = str(resolve_genotype("DARTS_V2"))  # its normal cell has 2 skip_connect edges
@@ -129,3 +132,20 @@ def test_the_report_warns_beside_each_unhealthy_winner(tmp_path):
     summary, winners = page.split("<h2>Best genotypes</h2>")
     assert "near-uniform" not in summary  # said once, beside the winner
     assert winners.count('<p class="warning">warning: trial 58c84_00000 looks unhealthy: near-uniform α') == 1
+
+
+def test_an_image_folders_chance_is_judged_by_its_real_classes(tmp_path):
+    """Two classes: 60 % is at chance (50 % × 1.5).  Where the folder is not at hand (a study
+    analysed on another machine) its classes are unknown, and chance is not judged."""
+    for name in ("cat", "dog"):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "images" / name / "0.png")
+    study_file = tiny_study("s", tmp_path / "results")
+    study_file["data"] = {"dataset": "imagefolder", "root": str(tmp_path / "images"), "image_size": 8}
+    study = validate_study(study_file)
+    metrics = {"child_val_acc": 60.0}
+    assert trial_problems(study, {"search.seed": 0}, metrics) == [
+        "child_val_acc 60.0% is at chance (50% for 2 classes, margin ×1.5)"]
+    for image in (tmp_path / "images").rglob("*.png"):
+        image.unlink()
+    assert trial_problems(study, {"search.seed": 0}, metrics) == []

@@ -39,3 +39,13 @@ def test_a_malformed_input_is_refused_in_one_line(capsys):
         assert main(["profile", "DARTS_V2", "--input", bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"snas-study: error: {says}") and err.count("\n") == 1
+
+
+def test_an_image_folder_study_names_its_real_classes(tmp_path):
+    for name in ("cat", "dog", "emu"):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        (tmp_path / "images" / name / "0.png").write_bytes(b"listed, not decoded")
+    study_file = tiny_study("s", tmp_path / "results")
+    study_file["data"] = {"dataset": "imagefolder", "root": str(tmp_path / "images"), "image_size": 16}
+    scales = study_scales(validate_study(study_file), [{"search.seed": 0}])
+    assert describe_scales(scales["eval_"]) == "5 cells × C=8, 3×16×16 input, 3 classes"

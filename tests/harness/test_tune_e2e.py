@@ -15,7 +15,9 @@ import pytest
 from PIL import Image
 from study_helpers import tiny_study, write_study
 
+from harness.analysis.scale import describe_scales, study_scales
 from harness.cli import main
+from harness.studyfolder import read_study
 from snas.metrics import SEARCH_METRICS
 
 pytestmark = pytest.mark.slow
@@ -288,3 +290,25 @@ def test_overwrite_keeps_the_old_study_when_the_new_run_is_refused(ray_local, tm
     assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet", "--overwrite"]) == 2
     assert "no node of this Ray cluster has that much" in capsys.readouterr().err
     assert (old / "study.yaml").read_text() == "old: study\n"
+
+
+def test_an_image_folder_study_runs_end_to_end(ray_local, tmp_path):
+    """The issue's study, once refused as needing 64.1 GiB: 2 classes of 16×16 images, batch 4,
+    a 3-cell C=4 search, here 2 seeds × 2 epochs on 12 PNGs per class."""
+    rng = np.random.default_rng(0)
+    for colour, name in (((200, 40, 40), "red"), ((40, 40, 200), "blue")):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (16, 16, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / name / f"{i}.png")
+    study = tiny_study("folder", tmp_path / "results", search={"batch_size": 4, "epochs": 2})
+    study["data"] = {"dataset": "imagefolder", "root": str(tmp_path / "images"), "image_size": 16}
+    assert main(["run", str(write_study(tmp_path / "folder.yaml", study)), "--quiet"]) == 0
+    folder = tmp_path / "results" / "folder"
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    assert len(trials) == 2 and set(trials["state"]) == {"TERMINATED"} and list(trials["epochs"]) == [2, 2]
+    best = json.loads((folder / "analysis" / "best.json").read_text())["trials"]
+    assert best[0]["trial_id"] == trials.loc[trials["score"].idxmax(), "trial_id"]
+    assert set(best[0]["genotype_json"]) >= {"normal", "reduce"}
+    scales = study_scales(read_study(str(folder)), [{"search.seed": 0}])
+    assert describe_scales(scales["eval_"]) == "5 cells × C=8, 3×16×16 input, 2 classes"

@@ -77,3 +77,23 @@ def test_this_machine_reports_its_available_memory():
     with open("/proc/meminfo") as meminfo:
         total = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemTotal:"))
     assert 0 < available_bytes(torch.device("cpu")) <= total
+
+
+def test_the_side_and_the_class_count_are_never_mixed(monkeypatch):
+    """The issue's search (2 classes of 16×16 images, batch 4, 3 cells, C=4) needs about
+    0.1 GiB; read with a 1000-pixel side, as when 1000 classes stood beside the side in one
+    tuple, it needed 64.1 GiB.  A class count of 1000 changes only the classifier."""
+    from snas.config import SearchConfig
+    from snas.data import InputSpec
+    from snas.memory import check_search_fits
+
+    monkeypatch.setattr("snas.memory.available_bytes", lambda device: 2**30)
+    issue = SearchConfig(layers=3, init_channels=4, batch_size=4)
+    check_search_fits(issue, InputSpec(3, 16, 16, 2), torch.device("cpu"))
+    check_search_fits(issue, InputSpec(3, 16, 16, 1000), torch.device("cpu"))
+    with pytest.raises(UserInputError, match=r"^a 3-cell search network with C=4 at batch 4 needs about 64\.1 GiB "):
+        check_search_fits(issue, InputSpec(3, 1000, 1000, 1000), torch.device("cpu"))
+    with pytest.raises(UserInputError, match=r"^a 8-cell search network with C=64 at batch 256 needs about .* "
+                                             r"but this machine has 1\.0 GiB available; use fewer cells"):
+        check_search_fits(SearchConfig(layers=8, init_channels=64, batch_size=256), InputSpec(3, 16, 16, 2),
+                          torch.device("cpu"))

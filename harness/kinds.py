@@ -37,12 +37,13 @@ if TYPE_CHECKING:
 TrialConfig = SearchConfig | RetrainConfig
 M = TypeVar("M", bound=BaseModel)
 FitCheck = Callable[[Any, "InputSpec", "torch.device"], None]
+InputCheck = Callable[[Any, "InputSpec"], None]
 
 
 @dataclass(frozen=True)
 class TrialKind:
     """One sort of trial.  Fields are data or small functions; none imports a network
-    module until a trial is really built (``loop``, ``check_fits``)."""
+    module until a trial is really built (``loop``, ``check_input``, ``check_fits``)."""
 
     name: str
     """The study's ``kind:`` and the checkpoint's ``kind`` record."""
@@ -52,6 +53,8 @@ class TrialKind:
     """(settings, data settings, the study's named genotypes) -> the validated configuration."""
     loop: Callable[[], type[EpochRun]]
     """The ``snas`` loop class (imported when called: the analysis never needs it)."""
+    check_input: Callable[[], InputCheck]
+    """The loop's check that its network can process the data's images (their size)."""
     check_fits: Callable[[], FitCheck]
     """The :mod:`snas.memory` check that the trial's network fits on its device."""
     metrics: Mapping[str, str]
@@ -152,6 +155,18 @@ def _retrain_loop() -> type[EpochRun]:
     return Retrain
 
 
+def _search_input() -> InputCheck:
+    from snas.search import check_search_input
+
+    return check_search_input
+
+
+def _retrain_input() -> InputCheck:
+    from snas.retrain import check_retrain_input
+
+    return check_retrain_input
+
+
 def _search_fits() -> FitCheck:
     from snas.memory import check_search_fits
 
@@ -168,7 +183,8 @@ _COMMON_PLOTS = ("final_vs_setting", "levels", "pareto", "heatmap")
 
 KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in (
     TrialKind(
-        name="search", section="search", build=_search_config, loop=_search_loop, check_fits=_search_fits,
+        name="search", section="search", build=_search_config, loop=_search_loop, check_input=_search_input,
+        check_fits=_search_fits,
         metrics=SEARCH_METRICS, default_metric="search_val_acc", derives_genotype=True,
         column_names={
             "temperature.initial": "tau0", "temperature.anneal_rate": "anneal_rate", "temperature.min": "tau_min",
@@ -190,7 +206,8 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
     ),
     TrialKind(
         name="retrain", section="retrain.settings", build=_retrain_config, loop=_retrain_loop,
-        check_fits=_retrain_fits, metrics=RETRAIN_METRICS, default_metric="val_acc", derives_genotype=False,
+        check_input=_retrain_input, check_fits=_retrain_fits, metrics=RETRAIN_METRICS, default_metric="val_acc",
+        derives_genotype=False,
         required=("genotype",),
         column_names={"genotype": "arch", "seed": "seed"},
         summary_metrics=("val_acc", "test_acc", "train_acc", "train_loss"),

@@ -500,14 +500,14 @@ def _check_trials(study: Study) -> None:
     else:  # too many to try together: each key's values against the base
         candidates = ({k: v} for k, values in zip(keys, probes) for v in values)
     inputs_of = functools.cache(_readable_inputs)  # an image folder is listed once, not per combination
-    _check_trial_memory(study, study.trial_config_of(first), "the first trial's settings", inputs_of)
+    _check_trial_fits(study, study.trial_config_of(first), "the first trial's settings", inputs_of)
     for trial in candidates if keys else ():
         shown = ", ".join(f"{k}={v!r}" for k, v in trial.items())
         try:
             config = study.trial_config_of(trial)
         except ValidationError as err:
             raise invalid(err, f"trial settings ({shown})", prefix, ("data",), study_model=Study) from None
-        _check_trial_memory(study, config, f"trial settings ({shown})", inputs_of)
+        _check_trial_fits(study, config, f"trial settings ({shown})", inputs_of)
 
 
 def _local_device(spec: str) -> torch.device | None:
@@ -531,20 +531,21 @@ def _readable_inputs(data: DataConfig) -> InputSpec | None:
         return None
 
 
-def _check_trial_memory(study: Study, config: TrialConfig, which: str,
-                        inputs_of: Callable[[DataConfig], InputSpec | None]) -> None:
-    """Each trial's network must fit in the memory of the device it asks for, as far as this
-    machine can tell (:mod:`snas.memory`): found now, not after Ray has started every trial."""
-    device = _local_device(config.device)
-    if device is None:
-        return
+def _check_trial_fits(study: Study, config: TrialConfig, which: str,
+                      inputs_of: Callable[[DataConfig], InputSpec | None]) -> None:
+    """Each trial's network must be able to process its data's images and fit in the memory
+    of the device it asks for, as far as this machine can tell (:mod:`snas.memory`): found
+    now, not after Ray has started every trial."""
     inputs = inputs_of(config.data)
     if inputs is None:
         return
+    device = _local_device(config.device)
     if study.resources.workers > 1:  # each worker holds its shard of the global batch
         config = config.model_copy(update={"batch_size": config.batch_size // study.resources.workers})
     try:
-        study.trial_kind.check_fits()(config, inputs, device)
+        study.trial_kind.check_input()(config, inputs)
+        if device is not None:
+            study.trial_kind.check_fits()(config, inputs, device)
     except UserInputError as err:
         raise UserInputError(f"{which}: {err}") from None
 

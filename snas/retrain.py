@@ -28,6 +28,7 @@ from torch import nn
 
 from snas.config import RetrainConfig
 from snas.data import Batches, RetrainData, check_image_size, retrain_data
+from snas.data.sets import InputSpec
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
 from snas.distributed import (
     RankGenerators,
@@ -44,6 +45,13 @@ from snas.run import EpochRun, StepCallback
 from snas.spaces import space_of
 from snas.spaces.base import AnyGenotype
 from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, set_lr
+
+
+def check_retrain_input(cfg: RetrainConfig, inputs: InputSpec) -> None:
+    """Refuse images the network cannot process (each of its stride-2 stages halves them):
+    a study checks every trial's data with this before Ray starts."""
+    halvings = space_of(cfg.resolved_genotype).halvings(cfg.network, cfg.layers)
+    check_image_size(inputs.height, inputs.width, halvings, f"a {cfg.layers}-cell {cfg.network} network")
 
 
 class Retrain(EpochRun):
@@ -65,8 +73,7 @@ class Retrain(EpochRun):
                                          val_fraction=cfg.val_fraction)
         channels, height, width = self.data.image_shape
         self.space = space_of(self._genotype)
-        halvings = self.space.halvings(cfg.network, cfg.layers)
-        check_image_size(height, width, halvings, f"a {cfg.layers}-cell {cfg.network} network")
+        check_retrain_input(cfg, self.data.inputs)
         shard_config = cfg.model_copy(update={"batch_size": cfg.batch_size // self.ranks.world})
         check_retrain_fits(shard_config, self.data.inputs, self.device)
         self.memory_format = memory_format(cfg.channels_last)

@@ -25,6 +25,7 @@ from torch import nn
 
 from snas.config import SearchConfig
 from snas.data import Batch, SearchData, check_image_size, search_data
+from snas.data.sets import InputSpec
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
 from snas.distributed import (
     RankGenerators,
@@ -62,6 +63,12 @@ class ArchParameters(nn.ParameterDict):
         return tuple(self.values())
 
 
+def check_search_input(cfg: SearchConfig, inputs: InputSpec) -> None:
+    """Refuse images the search network cannot process (its two reduction cells halve them):
+    a study checks every trial's data with this before Ray starts."""
+    check_image_size(inputs.height, inputs.width, 2, f"a {cfg.layers}-cell search network")
+
+
 class Search(EpochRun):
     """One architecture search run (see the module docstring)."""
 
@@ -83,7 +90,7 @@ class Search(EpochRun):
         self.space = SPACES[cfg.space]
         self.data = data or search_data(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, device=self.device)
         channels, height, width = self.data.image_shape
-        check_image_size(height, width, 2, f"a {cfg.layers}-cell search network")
+        check_search_input(cfg, self.data.inputs)
         shard_config = cfg.model_copy(update={"batch_size": cfg.batch_size // self.ranks.world})
         check_search_fits(shard_config, self.data.inputs, self.device)
         self.memory_format = memory_format(cfg.channels_last)

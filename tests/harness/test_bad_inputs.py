@@ -135,6 +135,8 @@ CASES: list[tuple[list[str], str]] = [
       "space.search.temperature.initial.uniform=[0.5, .inf]"], "Input should be a finite number"),
     (["run", "points.yaml"],
      "searcher.points_to_evaluate[0].search.temperature.initial: 9.0 is not a number in uniform [0.5, 2.0]"),
+    (["run", "study.yaml", "--set", "name=odd", "--set", "data.synthetic.image_size=6"],
+     "the first trial's settings: images of 6×6 pixels are too small or oddly sized for a 3-cell search network"),
     (["run", "many.yaml"], "has 10,100 trials (grid 101 × 100, num_samples 1), more than 10,000"),
     (["run", "taken.yaml", "--set", "name=new", "--address", "127.0.0.1:1"],
      "--address 127.0.0.1:1: nothing answers there"),

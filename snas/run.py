@@ -135,6 +135,12 @@ class EpochRun(ABC):
     """The checkpoint kind (a key of :data:`RUN_CONFIGS`)."""
     NOUN: ClassVar[str]
     """What a message calls the run ("search", "training")."""
+    MUTABLE_SETTINGS: ClassVar[tuple[str, ...]] = ()
+    """Dotted settings (as a study writes them) that may change between epochs: the run is
+    restored, or :meth:`retune`\ d, with a configuration differing in these only (a scheduler
+    such as population-based training changes them when it continues a trial)."""
+    OPTIONAL_STATE: ClassVar[tuple[str, ...]] = ()
+    """Parts of :meth:`_stateful` that checkpoints of older versions lack (left as built)."""
 
     config: RunConfig
     data: Any
@@ -145,6 +151,9 @@ class EpochRun(ABC):
         self.epoch = 0
         self.diverged = False
         self.history: list[dict[str, Any]] = []
+        self.changes: list[dict[str, Any]] = []
+        """Every change of settings (:meth:`retune`): ``{"epoch": e, "settings": {key: [old, new]}}``,
+        ``e`` being the epochs done when it took effect (it applies from epoch ``e + 1`` on)."""
 
     @property
     def finished(self) -> bool:
@@ -179,14 +188,37 @@ class EpochRun(ABC):
     def state_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "diverged": self.diverged,
                 **{name: part.state_dict() for name, part in self._stateful().items()},
-                "history": self.history}
+                "history": self.history, "changes": self.changes}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, part in self._stateful().items():
-            part.load_state_dict(state[name])
+            if name in state or name not in self.OPTIONAL_STATE:
+                part.load_state_dict(state[name])
         self.epoch = int(state["epoch"])
         self.diverged = bool(state["diverged"])
         self.history = list(state["history"])
+        self.changes = list(state.get("changes", []))  # checkpoints before 0.2 recorded none
+
+    def retune(self, config: RunConfig) -> dict[str, tuple[Any, Any]]:
+        """Continue with ``config`` from the next epoch on; it may differ from the run's own
+        configuration in :attr:`MUTABLE_SETTINGS` only (anything else is refused naming the
+        key).  Returns the changed settings as ``{key: (old, new)}`` and records them in
+        :attr:`changes` (empty, and nothing recorded, when nothing changed)."""
+        changed = changed_settings(self.config, config)
+        fixed = [key for key in changed if key not in self.MUTABLE_SETTINGS]
+        if fixed:
+            old, new = changed[fixed[0]]
+            raise UserInputError(f"{fixed[0]} cannot change during a {self.NOUN} (from {old!r} to {new!r}); "
+                                 f"between epochs only {', '.join(self.MUTABLE_SETTINGS)} may")
+        if changed:
+            self._retune(config, changed)
+            self.config = config
+            self.changes.append({"epoch": self.epoch, "settings": {k: list(v) for k, v in changed.items()}})
+        return changed
+
+    def _retune(self, config: RunConfig, changed: dict[str, tuple[Any, Any]]) -> None:
+        """Make the parts built from the configuration follow ``config`` from the next epoch
+        (``self.config`` is still the old one); settings read afresh every epoch need nothing."""
 
     def save(self, path: str | Path, write: bool = True) -> Path | None:
         """Write a checkpoint holding the config, the split, the genotype and the full state.
@@ -204,13 +236,15 @@ class EpochRun(ABC):
         return save_checkpoint(path, self.KIND, record) if write else None
 
     @classmethod
-    def restore(cls: type[Run], path: str | Path, data: Any = None) -> Run:
-        """Rebuild a run from its checkpoint, ready to continue with ``run_epoch``."""
+    def restore(cls: type[Run], path: str | Path, data: Any = None, config: RunConfig | None = None) -> Run:
+        """Rebuild a run from its checkpoint, ready to continue with ``run_epoch``; with
+        ``config``, continue under it (:meth:`retune`: only :attr:`MUTABLE_SETTINGS` may differ)."""
         path = checkpoint_file(path)
         record = load_checkpoint(path, cls.KIND)
         checked = check_run_record(record, path)
         run = cls(checked.config, data=data)  # type: ignore[call-arg]
-        fingerprint = _check_resumable(checked, record, list(run._stateful()))
+        required = [part for part in run._stateful() if part not in cls.OPTIONAL_STATE or part in checked.state]
+        fingerprint = _check_resumable(checked, record, required)
         if run.data.split.fingerprint != fingerprint:
             raise UserInputError(
                 f"the data split differs from the one {path} was trained on (the data set changed?); "
@@ -221,4 +255,24 @@ class EpochRun(ABC):
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise _damaged(path, f"its state does not fit this {cls.NOUN}: {first_line}") from None
+        if config is not None:
+            run.retune(config)
         return run
+
+
+def _flat(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and key != "genotype":
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def changed_settings(old: RunConfig, new: RunConfig) -> dict[str, tuple[Any, Any]]:
+    """The dotted settings (aliases, as a study writes them) whose values differ, ``{key: (old, new)}``."""
+    before = _flat(old.model_dump(mode="json", by_alias=True))
+    after = _flat(new.model_dump(mode="json", by_alias=True))
+    return {key: (before.get(key), after.get(key)) for key in sorted(before.keys() | after.keys())
+            if before.get(key) != after.get(key)}

@@ -73,6 +73,9 @@ class Search(EpochRun):
     """One architecture search run (see the module docstring)."""
 
     KIND = "search"
+    MUTABLE_SETTINGS = ("temperature.initial", "temperature.anneal_rate", "temperature.min", "resource.lambda",
+                        "weights.lr", "weights.lr_min", "arch.lr", "drop_path")
+    OPTIONAL_STATE = ("temperature",)  # its anchor, saved since 0.2
     NOUN = "search"
     config: SearchConfig
 
@@ -148,7 +151,18 @@ class Search(EpochRun):
 
     def _stateful(self) -> dict[str, Any]:
         return {"model": self.model, "alphas": self.alphas, "weight_optimizer": self.weight_optimizer,
-                "arch_optimizer": self.arch_optimizer, "generators": self.generators}
+                "arch_optimizer": self.arch_optimizer, "generators": self.generators,
+                "temperature": self.temperature}
+
+    def _retune(self, config: SearchConfig, changed: dict[str, tuple[Any, Any]]) -> None:
+        """τ continues from where it stands (:meth:`snas.temperature.TemperatureSchedule.retune`),
+        λ and α's learning rate take their new values; the weights' learning rate (the cosine
+        schedule at its position, from the new base) and drop path are read every epoch."""
+        t = config.temperature
+        if any(key.startswith("temperature.") for key in changed):
+            self.temperature.retune(self.epoch, t.initial, t.anneal_rate, t.min)
+        self.resource_lambda = config.resource.lambda_
+        set_lr(self.arch_optimizer, config.arch.lr)
 
     # ------------------------------------------------------------------ one step
     def _samples(self, tau: float, generator: torch.Generator) -> tuple[list[EdgeSample], ...]:

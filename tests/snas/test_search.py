@@ -234,3 +234,42 @@ def test_an_arch_step_whose_sample_chose_none_everywhere_leaves_alpha_unchanged(
     assert arch_step(search, (x, y))
     assert all(a.grad is None for a in search.alphas.parameters())
     assert all(torch.equal(a, b) for a, b in zip(search.alphas.parameters(), before))
+
+
+def test_a_restored_search_takes_new_mutable_settings_from_the_next_epoch(tmp_path):
+    """A scheduler (PBT) continues a trial with a new anneal rate and its current τ scaled by
+    1.5 (τ0 2 -> 3), a larger λ and a smaller α learning rate: the temperatures it then
+    reports are the hand-computed ones, and the change is recorded with its epoch."""
+    settings = tiny_search_settings(epochs=5, temperature={"schedule": "exponential", "initial": 2.0,
+                                                           "anneal_rate": 0.5, "min": 0.01},
+                                    resource={"method": "reparametrization", "lambda": 1e-3})
+    first, metrics = run(settings, 2)
+    assert [m["temperature"] for m in metrics] == [2.0, 1.0]
+    first.save(tmp_path / "checkpoint.pt")
+    changed = SearchConfig.model_validate(tiny_search_settings(
+        epochs=5, temperature={"schedule": "exponential", "initial": 3.0, "anneal_rate": 0.8, "min": 0.01},
+        resource={"method": "reparametrization", "lambda": 0.5}, arch={"lr": 1e-4}))
+    resumed = Search.restore(tmp_path / "checkpoint.pt", config=changed)
+    assert resumed.config == changed and resumed.resource_lambda == 0.5
+    assert resumed.arch_optimizer.param_groups[0]["lr"] == 1e-4
+    rest = [resumed.run_epoch()["temperature"] for _ in range(3)]
+    assert rest == pytest.approx([0.5 * 1.5, 0.5 * 1.5 * 0.8, 0.5 * 1.5 * 0.8**2])  # τ(2) = 0.5 under the old rate
+    assert resumed.changes == [{"epoch": 2, "settings": {
+        "arch.lr": [3e-4, 1e-4], "resource.lambda": [1e-3, 0.5],
+        "temperature.anneal_rate": [0.5, 0.8], "temperature.initial": [2.0, 3.0]}}]
+    resumed.save(tmp_path / "later.pt")  # the anchor and the record survive a second restore
+    again = Search.restore(tmp_path / "later.pt")
+    assert again.changes == resumed.changes and again.temperature.at(4) == resumed.temperature.at(4)
+
+
+def test_a_setting_that_cannot_change_mid_run_is_refused_naming_it(tmp_path):
+    from snas.errors import UserInputError
+
+    first, _ = run(tiny_search_settings(epochs=3), 1)
+    first.save(tmp_path / "checkpoint.pt")
+    wider = SearchConfig.model_validate(tiny_search_settings(epochs=3, init_channels=8))
+    with pytest.raises(UserInputError, match=r"^init_channels cannot change during a search \(from 4 to 8\); "
+                                             r"between epochs only temperature.initial, "):
+        Search.restore(tmp_path / "checkpoint.pt", config=wider)
+    same = Search.restore(tmp_path / "checkpoint.pt", config=first.config)
+    assert same.changes == []

@@ -136,7 +136,7 @@ class EpochRun(ABC):
     NOUN: ClassVar[str]
     """What a message calls the run ("search", "training")."""
     MUTABLE_SETTINGS: ClassVar[tuple[str, ...]] = ()
-    """Dotted settings (as a study writes them) that may change between epochs: the run is
+    r"""Dotted settings (as a study writes them) that may change between epochs: the run is
     restored, or :meth:`retune`\ d, with a configuration differing in these only (a scheduler
     such as population-based training changes them when it continues a trial)."""
     OPTIONAL_STATE: ClassVar[tuple[str, ...]] = ()

@@ -219,6 +219,7 @@ class EpochRun(ABC):
     def _retune(self, config: RunConfig, changed: dict[str, tuple[Any, Any]]) -> None:
         """Make the parts built from the configuration follow ``config`` from the next epoch
         (``self.config`` is still the old one); settings read afresh every epoch need nothing."""
+        return None
 
     def save(self, path: str | Path, write: bool = True) -> Path | None:
         """Write a checkpoint holding the config, the split, the genotype and the full state.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from harness.analysis.output_set import replacing_outputs
 from harness.analysis.plots import Plot, PlotInput, draw_plots
@@ -174,9 +175,23 @@ def _is_plot(entry: Path) -> bool:
     return entry.suffix == ".png" or (entry.suffix == ".pdf" and os.path.lexists(entry.with_suffix(".png")))
 
 
+def _one_type_per_column(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as Parquet can hold it: a column of values of several types is text there,
+    as in the CSV.  Every known metric is checked (:mod:`harness.analysis.values`), so only a
+    key the analysis does not judge, written differently by different trials, makes one."""
+    mixed = []
+    for name in table.select_dtypes(include="object", exclude="str").columns:
+        try:
+            pa.array(table[name], from_pandas=True)
+        except (pa.ArrowException, OverflowError):
+            mixed.append(name)
+    return table.assign(**{name: table[name].where(table[name].isna(), table[name].astype(str)) for name in mixed})
+
+
 def _write_table(table: pd.DataFrame, stem: Path) -> None:
     atomic_write_text(stem.with_suffix(".csv"), table.to_csv(index=False))
-    atomic_write(stem.with_suffix(".parquet"), lambda handle: table.to_parquet(handle, index=False))
+    parquet = _one_type_per_column(table)
+    atomic_write(stem.with_suffix(".parquet"), lambda handle: parquet.to_parquet(handle, index=False))
 
 
 def _json_default(value: object) -> object:

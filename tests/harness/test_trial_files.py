@@ -354,3 +354,18 @@ def test_an_optuna_journal_that_is_not_a_plain_file_is_named_and_not_read(tmp_pa
     assert [r.getMessage() for r in caplog.records] == [
         f"{tmp_path / 'optuna.journal'}: a symbolic link (to {tmp_path / 'elsewhere.journal'}); links are not "
         f"followed; Optuna trial numbers are not shown"]
+
+
+def test_a_key_the_analysis_does_not_know_is_kept_whatever_its_type(tmp_path, caplog):
+    """Ray adds keys of its own, which are not judged; written as text by one trial and as a
+    number by another, the column is text in curves.parquet (one type per column)."""
+    folder = write_study_folder(tmp_path / "results")
+    for trial, raw in ((WINNER, '"fast"'), (RUNNER_UP, "2.5"), (STOPPED, '{"cpu": [1]}')):
+        path = folder / f"trial_{trial}" / "result.json"
+        path.write_bytes(_set(1, "perf", raw)(path.read_bytes()))
+    assert main(["analyze", str(folder)]) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    curves = pd.read_parquet(folder / "analysis" / "curves.parquet")
+    perf = curves.set_index(["trial_id", "training_iteration"])["perf"]
+    assert perf.dropna().to_dict() == {(WINNER, 1): "fast", (RUNNER_UP, 1): "2.5", (STOPPED, 1): "{'cpu': [1]}"}
+    assert perf.isna().sum() == len(curves) - 3  # absent where no trial wrote it, not the text 'nan'

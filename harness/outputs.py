@@ -15,7 +15,9 @@ costs nothing; the writes themselves stay atomic (:mod:`snas.atomic`).  Two rule
   * a report page given to ``report --out``: its title (:func:`harness.analysis.report.is_report`);
   * inside a study folder (one holding the ``study.yaml`` the tool froze at ``run``), the
     names ``analysis/``, ``plots/`` and ``report.html`` belong to the tool by their place:
-    every ``analyze``, ``report`` and ``run`` rewrites them (:func:`check_study_outputs`);
+    every ``analyze``, ``report`` and ``run`` rewrites them, as a set, keeping the entries of
+    the two folders that are not its tables and plots (:func:`check_study_outputs`,
+    :mod:`harness.analysis.output_set`);
   * an output folder of ``search``/``train`` that holds a run, and a study folder of
     ``run``/``retrain``, have their own rules (continue it or ``--overwrite``), in
     :mod:`harness.localrun` and :mod:`harness.studyrun`.
@@ -85,13 +87,20 @@ def check_drawing_outputs(out: Path, *, overwrite: bool, given: bool) -> None:
     check_output_files(drawing_paths(out), overwrite=overwrite, ours=is_drawing, flag=None)
 
 
-def check_study_outputs(study: Path, folders: Iterable[str]) -> None:
-    """The analysis of the study folder ``study`` may be written: its own ``folders`` (named by
-    :mod:`harness.studyfolder`) are folders and writable.  What is in them was written by the
-    tool (see the module docstring) and is replaced."""
+def check_study_outputs(study: Path, folders: Iterable[str], files: Iterable[str] = ()) -> None:
+    """The analysis of the study folder ``study`` may be written: its own ``folders`` and
+    ``files`` (named by :mod:`harness.studyfolder`) are folders and files, none a link, and
+    writable.  What the tool wrote in them is replaced (see the module docstring); a link is
+    refused rather than followed, since the analysis replaces each of them whole."""
     what = f"the analysis of {study}"
     check_writable_folder(study, what)
-    for name in folders:
-        if (study / name).exists() and not (study / name).is_dir():
-            raise UserInputError(f"{what}: {study / name} is a file, not the folder the analysis writes")
-        check_writable_folder(study / name, what)
+    for name, kind in [*((name, "folder") for name in folders), *((name, "file") for name in files)]:
+        path = study / name
+        if path.is_symlink():
+            raise UserInputError(f"{what}: {path} is a symbolic link; the analysis replaces its own {kind} whole "
+                                 f"and follows no link: remove the link")
+        if path.exists() and path.is_dir() != (kind == "folder"):
+            raise UserInputError(f"{what}: {path} is a {'file' if kind == 'folder' else 'folder'}, "
+                                 f"not the {kind} the analysis writes")
+        if kind == "folder":
+            check_writable_folder(path, what)

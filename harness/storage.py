@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from harness.folder_entries import Refused, read_file
 from harness.outputs import check_writable_folder
 from snas.atomic import atomic_write_text
 from snas.errors import UserInputError
@@ -53,16 +54,21 @@ def write_text(path: str, text: str) -> None:
         stream.write(text.encode("utf-8"))
 
 
-def read_text(path: str) -> str:
-    """The UTF-8 text of a file; a folder or a binary file in its place is the user's to fix."""
+def read_text(path: str, cap: int) -> str:
+    """The UTF-8 text of a file.  A local one must be a plain file of at most ``cap`` bytes,
+    read without following a link (:mod:`harness.folder_entries`); anything else in its place
+    is the user's to fix."""
     try:
         if not is_uri(path):
-            if Path(path).is_dir():
-                raise UserInputError(f"{path} is a folder; a text file was expected there")
-            return Path(path).read_text(encoding="utf-8")
+            data = read_file(Path(path), cap)
+            if data is None:
+                raise UserInputError(f"{path} does not exist")
+            return data.decode("utf-8")
         fs, inner = _filesystem(path)
         with fs.open_input_stream(inner) as stream:
             return stream.read().decode("utf-8")
+    except Refused as err:
+        raise UserInputError(f"{path} is {err}") from None
     except UnicodeDecodeError:
         raise UserInputError(f"{path} is damaged: not UTF-8 text") from None
 

@@ -19,6 +19,8 @@
     analysis/             tables (trials, curves, best.json, ...)
     plots/                PNG and PDF figures
     report.html           the self-contained report
+    .analysis.lock        held while an analysis writes the three above
+    .analysis-staging-*/  an analysis being written (:mod:`harness.analysis.output_set`)
 
 A run folder of ``snas-study search`` / ``train`` holds a trial folder's own files
 (``metrics.jsonl``, ``genotype.json``, ``checkpoint.pt``) and its ``config.yaml``.
@@ -36,6 +38,7 @@ import yaml
 
 from harness import storage
 from harness.arguments import load_yaml, yaml_problem
+from harness.folder_entries import STUDY_FILE_CAP
 from harness.study import Study, validate_study
 from snas.errors import UserInputError
 
@@ -45,6 +48,8 @@ COMPILE_CACHE_DIR = "compile_cache"
 ANALYSIS_DIR = "analysis"
 PLOTS_DIR = "plots"
 REPORT_FILE = "report.html"
+ANALYSIS_LOCK = ".analysis.lock"
+STAGING_PREFIX = ".analysis-staging-"
 BEST_FILE = "best.json"
 
 TUNER_FILE = "tuner.pkl"
@@ -60,7 +65,7 @@ ERROR_FILE = "error.txt"
 FAULT_MARKER = "injected_fault.txt"
 KILLED_WORKER_MARKER = "killed_worker.txt"
 CHECKPOINT_FILE = "checkpoint.pt"
-CHECKPOINT_GLOB = f"checkpoint_*/{CHECKPOINT_FILE}"
+CHECKPOINT_PREFIX = "checkpoint_"
 RUN_CONFIG_FILE = "config.yaml"
 
 _VERSIONED = ("snas-study", "torch", "torchvision", "ray", "optuna", "pydantic", "numpy")
@@ -78,6 +83,12 @@ def metrics_jsonl(history: list[dict[str, Any]]) -> str:
 def trial_folder_name(trial_id: str) -> str:
     """Short trial folders (``trial_<id>``) keep paths well under OS limits."""
     return f"{TRIAL_PREFIX}{trial_id}"
+
+
+def is_trial_folder_name(name: str) -> bool:
+    """Whether ``name`` can name a trial folder: ``trial_<id>``, one entry directly inside
+    the study folder (what Tune's experiment state says is checked against this)."""
+    return name.startswith(TRIAL_PREFIX) and len(name) > len(TRIAL_PREFIX) and not {"/", "\0"} & set(name)
 
 
 def trial_id_of(folder_name: str) -> str:
@@ -122,7 +133,7 @@ def read_study(experiment_path: str) -> Study:
         raise UserInputError(f"{experiment_path} is not a study folder (no {STUDY_FILE}); "
                              f"give the folder `snas-study run` created, e.g. results/<study name>")
     try:
-        data = load_yaml(storage.read_text(path))
+        data = load_yaml(storage.read_text(path, STUDY_FILE_CAP))
     except yaml.YAMLError as err:
         raise UserInputError(f"{path} is damaged (not YAML): {yaml_problem(err)}") from None
     return validate_study(data, path)

@@ -212,7 +212,7 @@ def unfinished_trials(results: Any, ended_before: set[str] = frozenset()) -> int
 
 def finish(study: Study, experiment_path: str, results: Any, ended_before: set[str] = frozenset()) -> int:
     from harness.analysis import write_analysis
-    from harness.analysis.report import write_report
+    from harness.analysis.report import render_report
 
     errored = results.num_errors
     finished = len(results) - unfinished_trials(results, ended_before)
@@ -221,9 +221,9 @@ def finish(study: Study, experiment_path: str, results: Any, ended_before: set[s
         print(f"results are in {experiment_path}; copy the folder to this machine and run "
               f"`snas-study report FOLDER` for the tables, plots and report", flush=True)
     else:
-        summary = write_analysis(experiment_path, study=study)
+        summary = write_analysis(experiment_path, study=study, page=render_report)
         print(summary.describe(), flush=True)
-        print(f"report: {write_report(summary)}", flush=True)
+        print(f"report: {summary.report}", flush=True)
     if interrupted:
         print(f"the study was interrupted ({finished} of {study.expected_trials()} trials ended); "
               f"continue it with: snas-study resume {experiment_path}", file=sys.stderr)

@@ -2,10 +2,14 @@
 
 Accuracies are percentages (0-100).  MACs are multiply-accumulates (what NAS papers call
 FLOPs or mult-adds) for one image; parameter counts exclude the auxiliary head (DARTS
-convention).  ``*_m`` values are in millions.
+convention).  ``*_m`` values are in millions.  :data:`METRIC_VALUES` says which values each
+metric can really take, so a reader of a run's files can tell a measurement from damage.
 """
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 SMOOTHING_EPOCHS = 3
 """Epochs averaged by ``search_val_acc_avg3``."""
@@ -59,3 +63,62 @@ RETRAIN_METRICS: dict[str, str] = {
     "drop_path": "drop-path probability used in the epoch",
     "diverged": "the loss became NaN or infinite; the run stops",
 }
+
+AbsentWhen = Literal["never", "diverged", "always"]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The values one metric can take in a run's report; any other value is not a measurement.
+
+    ``kind``: ``real`` (a JSON number; true and false are not numbers), ``whole`` (an
+    integer), ``flag`` (true or false), ``text`` or ``genotype`` (text a search space reads
+    as a genotype).  Numbers lie in ``[low, high]`` and are finite.  ``absent`` says when
+    NaN (or JSON's null, the same in a strict encoder) is a legitimate report: ``never``;
+    ``diverged``, on an epoch whose training steps all failed (the epoch's means are of
+    nothing: :class:`snas.training.RunningMean` of no batch); ``always``, when the quantity
+    may not exist (no validation split).
+    """
+
+    kind: Literal["real", "whole", "flag", "text", "genotype"]
+    low: float = -math.inf
+    high: float = math.inf
+    absent: AbsentWhen = "never"
+
+
+_PERCENT = Expected("real", 0, 100)
+_NON_NEGATIVE = Expected("real", 0)
+_COUNT = Expected("whole", 0)
+
+METRIC_VALUES: dict[str, Expected] = {
+    "epoch": Expected("whole", 1),
+    "train_loss": Expected("real", 0, absent="diverged"),
+    "train_acc": Expected("real", 0, 100, absent="diverged"),
+    "search_val_acc": _PERCENT,
+    "child_val_acc": _PERCENT,
+    "search_val_acc_avg3": _PERCENT,
+    "val_acc": Expected("real", 0, 100, absent="always"),
+    "test_acc": _PERCENT,
+    "temperature": _NON_NEGATIVE,
+    "arch_entropy": _NON_NEGATIVE,
+    # At most 1 in exact arithmetic, but the entropy is a float32 mean: near-uniform α may round past 1.
+    "arch_entropy_normalized": _NON_NEGATIVE,
+    "normal_skip_connect": _COUNT,
+    "normal_param_free": _COUNT,
+    "supernet_child_gap": Expected("real", -100, 100),
+    "cost": Expected("real", 0, absent="diverged"),
+    "child_params_m": _NON_NEGATIVE,
+    "child_macs_m": _NON_NEGATIVE,
+    "eval_params_m": _NON_NEGATIVE,
+    "eval_macs_m": _NON_NEGATIVE,
+    "params_m": _NON_NEGATIVE,
+    "macs_m": _NON_NEGATIVE,
+    "genotype": Expected("genotype"),
+    "epoch_time_s": _NON_NEGATIVE,
+    "images_per_s": Expected("real", 0, absent="always"),  # NaN when an epoch took no measurable time
+    "lr": _NON_NEGATIVE,
+    "drop_path": Expected("real", 0, 1),
+    "diverged": Expected("flag"),
+}
+"""What every metric of :data:`SEARCH_METRICS` and :data:`RETRAIN_METRICS` can be (the
+names they share mean the same in both)."""

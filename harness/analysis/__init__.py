@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
+from harness.analysis.output_set import replacing_outputs
 from harness.analysis.plots import Plot, PlotInput, draw_plots
 from harness.analysis.replicates import (
     INTERVAL,
@@ -33,7 +36,7 @@ from harness.analysis.tables import (
 from harness.health import winner_warning
 from harness.outputs import check_study_outputs
 from harness.study import Study
-from harness.studyfolder import ANALYSIS_DIR, BEST_FILE, PLOTS_DIR
+from harness.studyfolder import ANALYSIS_DIR, BEST_FILE, PLOTS_DIR, REPORT_FILE
 from snas.atomic import atomic_write, atomic_write_text
 
 
@@ -76,6 +79,8 @@ class AnalysisSummary:
     """The extra tables written (:data:`EXTRA_TABLES`), by name."""
     scales: dict[str, list[Scale]] = field(default_factory=dict)
     """The networks the size metrics were counted on, by metric prefix."""
+    report: Path | None = None
+    """The study folder's report page, when it was written with the analysis."""
 
     @property
     def path(self) -> Path:
@@ -152,19 +157,41 @@ class AnalysisSummary:
 REPLICATE_COLUMNS = ("n", "mean", "sd", "ci95_low", "ci95_high", "best", "stopped_left_out")
 
 
+_TABLE_SUFFIXES = (".csv", ".parquet")
+_TABLE_FILES = {BEST_FILE} | {f"{stem}{suffix}" for stem in ("trials", "curves", *EXTRA_TABLES)
+                              for suffix in _TABLE_SUFFIXES}
+"""Every file the analysis writes in ``analysis/``: an earlier analysis's are replaced, even
+those this one does not write (a table the results no longer allow would otherwise sit
+beside the new ones and be read as current); any other file there is kept."""
+
+
+def _is_table(entry: Path) -> bool:
+    return entry.name in _TABLE_FILES
+
+
+def _is_plot(entry: Path) -> bool:
+    """The analysis's own plots: every PNG, and the PDF beside one (a plot of another ranking
+    metric would otherwise stay and be embedded in the report as current)."""
+    return entry.suffix == ".png" or (entry.suffix == ".pdf" and os.path.lexists(entry.with_suffix(".png")))
+
+
+def _one_type_per_column(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as Parquet can hold it: a column of values of several types is text there,
+    as in the CSV.  Every known metric is checked (:mod:`harness.analysis.values`), so only a
+    key the analysis does not judge, written differently by different trials, makes one."""
+    mixed = []
+    for name in table.select_dtypes(include="object", exclude="str").columns:
+        try:
+            pa.array(table[name], from_pandas=True)
+        except (pa.ArrowException, OverflowError):
+            mixed.append(name)
+    return table.assign(**{name: table[name].where(table[name].isna(), table[name].astype(str)) for name in mixed})
+
+
 def _write_table(table: pd.DataFrame, stem: Path) -> None:
     atomic_write_text(stem.with_suffix(".csv"), table.to_csv(index=False))
-    atomic_write(stem.with_suffix(".parquet"), lambda handle: table.to_parquet(handle, index=False))
-
-
-def _remove_stale(folder: Path, kept_stems: set[str], candidates: Iterable[str], suffixes: tuple[str, ...]) -> None:
-    """Remove the files an earlier analysis wrote in ``folder`` (the tool's own folder) that
-    this one did not: a plot or table of another ranking metric, or one the results no
-    longer allow, would otherwise sit beside the new ones and be read (and embedded in the
-    report) as current."""
-    for stem in set(candidates) - kept_stems:
-        for suffix in suffixes:
-            (folder / f"{stem}{suffix}").unlink(missing_ok=True)
+    parquet = _one_type_per_column(table)
+    atomic_write(stem.with_suffix(".parquet"), lambda handle: parquet.to_parquet(handle, index=False))
 
 
 def _json_default(value: object) -> object:
@@ -173,34 +200,44 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
+def _write_tables(folder: Path, summary: AnalysisSummary, curves: pd.DataFrame) -> None:
+    _write_table(summary.trials, folder / "trials")
+    _write_table(curves, folder / "curves")
+    for name, table in summary.tables.items():
+        _write_table(table, folder / name)
+    results = summary.results
+    atomic_write_text(folder / BEST_FILE, json.dumps(
+        {"metric": summary.metric, "scope": summary.scope, "partial": results.partial, "notes": results.notes,
+         "trials": summary.best}, indent=2, default=_json_default) + "\n")
+
+
 def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "last", top: int = 3,
-                   plots: bool = True, study: Study | None = None) -> AnalysisSummary:
-    """Write ``analysis/`` (tables, best.json) and ``plots/`` for the study folder ``path``
-    (whose study is ``study`` when the caller has read it already)."""
+                   plots: bool = True, study: Study | None = None,
+                   page: Callable[[AnalysisSummary], str] | None = None) -> AnalysisSummary:
+    """Write ``analysis/`` (tables, best.json), ``plots/`` and, given ``page`` (the report:
+    :func:`harness.analysis.report.render_report`), ``report.html`` for the study folder
+    ``path`` (whose study is ``study`` when the caller has read it already).  They replace
+    the previous analysis's as a set (:mod:`harness.analysis.output_set`): when anything
+    fails half-way, the previous analysis is left whole."""
     results = load_results(path, study)
     metric = results.study.metric if metric is None else metric
     results.study.check_ranking_metric(metric)  # before anything is rewritten
-    check_study_outputs(results.path, (ANALYSIS_DIR, PLOTS_DIR))
+    check_study_outputs(results.path, (ANALYSIS_DIR, PLOTS_DIR), () if page is None else (REPORT_FILE,))
     trials = with_retrain_origins(trials_table(results, metric, scope), results)
     curves = curves_table(results)
     best = best_trials(trials, results, top)
-    out = results.path / ANALYSIS_DIR
-    _write_table(trials, out / "trials")
-    _write_table(curves, out / "curves")
     extra = {name: EXTRA_TABLES[name](trials, results.study) for name in results.study.trial_kind.tables
              if len(trials)}
     extra = {name: table for name, table in extra.items() if len(table)}
-    for name, table in extra.items():
-        _write_table(table, out / name)
-    _remove_stale(out, set(extra), EXTRA_TABLES, (".csv", ".parquet"))
-    atomic_write_text(out / BEST_FILE, json.dumps(
-        {"metric": metric, "scope": scope, "partial": results.partial, "notes": results.notes, "trials": best},
-        indent=2, default=_json_default) + "\n")
     scales = study_scales(results.study, [trial.config for trial in results.trials])
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope, tables=extra, scales=scales)
-    if plots and len(trials):
-        folder = results.path / PLOTS_DIR
-        summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric, folder, best, scales))
-        _remove_stale(folder, {plot.path.stem for plot in summary.plots}, (p.stem for p in folder.glob("*.png")),
-                      (".png", ".pdf"))
+    with replacing_outputs(results.path) as outputs:
+        _write_tables(outputs.folder(ANALYSIS_DIR, _is_table), summary, curves)
+        if plots and len(trials):
+            summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric,
+                                                 outputs.folder(PLOTS_DIR, _is_plot), best, scales))
+        if page is not None:
+            atomic_write_text(outputs.file(REPORT_FILE), page(summary))
+    summary.plots = [replace(plot, path=results.path / PLOTS_DIR / plot.path.name) for plot in summary.plots]
+    summary.report = None if page is None else results.path / REPORT_FILE
     return summary

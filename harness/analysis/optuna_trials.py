@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from harness.folder_entries import Refused, is_file
 from harness.studyfolder import OPTUNA_JOURNAL
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,11 @@ def optuna_trial_numbers(folder: Path, study_name: str) -> dict[str, int]:
     """Tune trial id -> Optuna trial number; empty when the study has no journal (a damaged
     one is named in a warning)."""
     journal = folder / OPTUNA_JOURNAL
-    if not journal.is_file():
+    try:
+        if not is_file(journal):
+            return {}
+    except Refused as err:
+        log.warning("%s: %s; Optuna trial numbers are not shown", journal, err)
         return {}
     import optuna
     from optuna.storages import JournalStorage

@@ -21,8 +21,9 @@ import yaml
 from harness.analysis import AnalysisSummary
 from harness.analysis.replicates import INTERVAL
 from harness.analysis.scale import SCALE_TITLES, describe_scales
+from harness.folder_entries import STUDY_FILE_CAP, Refused, read_file
 from harness.health import winner_warning
-from harness.studyfolder import REPORT_FILE, STUDY_FILE
+from harness.studyfolder import STUDY_FILE
 from snas.atomic import atomic_write_text
 from snas.draw import genotype_figure
 from snas.spaces import parse_genotype
@@ -208,7 +209,11 @@ def _without_unset(value: Any) -> Any:
 
 def _study_section(folder: Path) -> str:
     path = folder / STUDY_FILE
-    text = path.read_text() if path.is_file() else "(study.yaml is missing)"
+    try:
+        data = read_file(path, STUDY_FILE_CAP)
+        text = "(study.yaml is missing)" if data is None else data.decode("utf-8", errors="replace")
+    except Refused as err:
+        text = f"(study.yaml is {err})"
     try:
         text = yaml.safe_dump(_without_unset(yaml.safe_load(text)), sort_keys=False, allow_unicode=True)
     except yaml.YAMLError:
@@ -249,8 +254,9 @@ def is_report(path: Path) -> bool:
     return b"<title>snas-study report: " in head
 
 
-def write_report(summary: AnalysisSummary, out: str | Path | None = None) -> Path:
-    """Write the report of ``summary`` to ``out`` (default ``<study>/report.html``), atomically."""
-    path = Path(out) if out is not None else summary.path / REPORT_FILE
-    atomic_write_text(path, render_report(summary))
-    return path
+def write_report(summary: AnalysisSummary, out: Path) -> Path:
+    """Write the report of ``summary`` to ``out``, a page outside the study folder, atomically
+    (the study folder's own ``report.html`` is written with the analysis:
+    ``write_analysis(..., page=render_report)``)."""
+    atomic_write_text(out, render_report(summary))
+    return out

@@ -29,7 +29,7 @@ from harness.analysis.tune_state import (
     read_tune_state,
 )
 from harness.study import Study
-from harness.studyfolder import CHECKPOINT_GLOB, PARAMS_FILE, read_study, trial_folder_name, trial_id_of
+from harness.studyfolder import PARAMS_FILE, read_study, trial_folder_name, trial_id_of
 from snas.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,6 @@ class StudyResults:
             t.state in FINAL_STATES for t in self.trials)
 
 
-def _latest_checkpoint(trial_dir: Path) -> str | None:
-    checkpoints = sorted(trial_dir.glob(CHECKPOINT_GLOB))
-    return str(checkpoints[-1]) if checkpoints else None
-
-
 def _listed_trials(path: Path, damage: list[Damage]) -> list[TuneTrial] | None:
     """The trials of Tune's experiment state, then any trial folder it does not list yet
     (created after Tune last saved it); ``None`` when there is no readable state."""
@@ -118,9 +113,11 @@ def _listed_trials(path: Path, damage: list[Damage]) -> list[TuneTrial] | None:
 
 
 def _from_folders(path: Path) -> list[TuneTrial]:
-    return [TuneTrial(trial_id=trial_id_of(folder.name), state=UNKNOWN_STATE, dir_name=folder.name,
+    """A trial per ``trial_*`` entry, whatever it is: one that is not a real folder is then
+    named as its trial's damage (:func:`read_trial_files`)."""
+    return [TuneTrial(trial_id=trial_id_of(entry.name), state=UNKNOWN_STATE, dir_name=entry.name,
                       config=None, num_failures=0)
-            for folder in sorted(path.glob(trial_folder_name("*"))) if folder.is_dir()]
+            for entry in sorted(path.glob(trial_folder_name("*")))]
 
 
 def _trial_record(study: Study, path: Path, listed: TuneTrial) -> TrialRecord:
@@ -129,9 +126,12 @@ def _trial_record(study: Study, path: Path, listed: TuneTrial) -> TrialRecord:
     config = listed.config if listed.config is not None else files.params
     record = TrialRecord(
         trial_id=listed.trial_id, state=listed.state, config=config or {}, path=folder, curve=files.curve,
-        num_failures=listed.num_failures, error=files.error, checkpoint=_latest_checkpoint(folder),
+        num_failures=listed.num_failures, error=files.error,
+        checkpoint=None if files.checkpoint is None else str(files.checkpoint),
         genotype_json=files.genotype, damage=files.damage, ranked=files.curve_trusted and config is not None,
     )
+    if not files.opened:
+        return record
     try:
         record.configured_epochs = int(study.trial_config_of(record.config).epochs)
     except (UserInputError, ValidationError) as err:

@@ -7,7 +7,12 @@ are read from ``result.json`` alone.  Folders travel between machines and disks 
 any file may be cut short or garbled: each reader here returns what is intact plus one
 :class:`Damage` per damaged file.  When ``metrics.jsonl`` is damaged, the curve comes from
 whichever of the two files holds more intact epochs; a curve taken from a damaged file is
-marked untrusted, and the analysis keeps such a trial out of its rankings.
+marked untrusted, and the analysis keeps such a trial out of its rankings.  A line is
+intact when it is a JSON object whose every known value can be a measurement
+(:mod:`harness.analysis.values`); in ``metrics.jsonl``, the loop's history, the k-th line
+also holds epoch k.  Only plain files of the trial folder are read, each up to a cap
+(:mod:`harness.folder_entries`): a link, a pipe, a folder or an enormous file where a
+file belongs is damage, named and never followed.
 """
 
 from __future__ import annotations
@@ -20,7 +25,17 @@ from typing import Any
 
 import pandas as pd
 
-from harness.studyfolder import ERROR_FILE, GENOTYPE_FILE, METRICS_FILE, PARAMS_FILE, RESULT_FILE
+from harness.analysis.values import row_problem
+from harness.folder_entries import TRIAL_FILE_CAP, Refused, is_file, is_folder, read_file
+from harness.studyfolder import (
+    CHECKPOINT_FILE,
+    CHECKPOINT_PREFIX,
+    ERROR_FILE,
+    GENOTYPE_FILE,
+    METRICS_FILE,
+    PARAMS_FILE,
+    RESULT_FILE,
+)
 from snas.errors import UserInputError
 from snas.spaces import genotype_from_dict
 
@@ -45,14 +60,20 @@ class TrialFiles:
     params: dict[str, Any] | None
     genotype: dict[str, Any] | None
     error: str | None
+    checkpoint: Path | None = None
+    """The newest checkpoint file (a plain file in a real checkpoint folder), not read."""
     damage: list[Damage] = field(default_factory=list)
+    opened: bool = True
+    """False when the trial's folder is not a real folder (it was not entered)."""
 
 
 def _whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _line_problem(raw: bytes, key: str) -> tuple[dict[str, Any] | None, str | None]:
+def _line_problem(raw: bytes, key: str, epoch: int | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The row of one line and what is wrong with it; ``epoch``: the epoch the line must hold
+    (``None``: any)."""
     try:
         row = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -63,23 +84,28 @@ def _line_problem(raw: bytes, key: str) -> tuple[dict[str, Any] | None, str | No
         return None, f"a JSON {type(row).__name__}, not an object"
     if not _whole_number(row.get(key)):
         return None, f"no whole-number {key!r}"
-    return row, None
+    problem = row_problem(row)
+    if problem is None and epoch is not None and row[key] != epoch:
+        problem = f"{key} {row[key]} out of order (line {epoch} of a history holds {key} {epoch})"
+    return (row, None) if problem is None else (None, problem)
 
 
-def _read_json_lines(path: Path, key: str, still_written: bool) -> tuple[list[dict[str, Any]], str | None]:
-    """The intact rows of a JSON-lines file (each an object with a whole-number ``key``) and
-    what is wrong with the others.  The unterminated last line of a running trial's file is
-    one still being written, not damage."""
-    data = path.read_bytes()
+def _read_json_lines(data: bytes, key: str, still_written: bool, in_order: bool
+                     ) -> tuple[list[dict[str, Any]], str | None]:
+    """The intact rows of a JSON-lines file (each an object with a whole-number ``key``, and
+    with ``in_order`` the k-th line holding ``key`` k) and what is wrong with the others.
+    The unterminated last line of a running trial's file is one still being written, not
+    damage."""
     lines = data.split(b"\n")
     terminated = lines[-1] == b""
     if terminated:
         lines.pop()
-    rows, problems = [], []
+    rows, problems, written = [], [], 0
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
-        row, problem = _line_problem(raw, key)
+        written += 1
+        row, problem = _line_problem(raw, key, written if in_order else None)
         if row is not None:
             rows.append(row)
             continue
@@ -98,18 +124,30 @@ def _by_epoch(reports: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {row["training_iteration"]: row for row in reports}
 
 
+def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool
+                     ) -> tuple[list[dict[str, Any]], str | None] | None:
+    """:func:`_read_json_lines` of the file ``path``; ``None`` when it is absent.  A file that
+    cannot be read at all has no intact rows."""
+    try:
+        data = read_file(path, TRIAL_FILE_CAP)
+    except Refused as err:
+        return [], str(err)
+    return None if data is None else _read_json_lines(data, key, still_written, in_order)
+
+
 def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[pd.DataFrame, bool]:
     """The trial's curve and whether it comes from an intact file."""
     result_path, metrics_path = folder / RESULT_FILE, folder / METRICS_FILE
-    reports, reports_problem = (_read_json_lines(result_path, "training_iteration", still_written)
-                                if result_path.is_file() else ([], None))
+    reports, reports_problem = (_read_lines_file(result_path, "training_iteration", still_written, in_order=False)
+                                or ([], None))
     report_of_epoch = _by_epoch(reports)
     from_reports = pd.DataFrame([report_of_epoch[epoch] for epoch in sorted(report_of_epoch)])
     if reports_problem:
         damage.append(Damage(result_path, reports_problem))
-    if not metrics_path.is_file():
+    read = _read_lines_file(metrics_path, "epoch", still_written, in_order=True)
+    if read is None:
         return from_reports, reports_problem is None
-    history, history_problem = _read_json_lines(metrics_path, "epoch", still_written)
+    history, history_problem = read
     joined = pd.DataFrame([
         {**report_of_epoch.get(metrics["epoch"], {}), **metrics, "training_iteration": metrics["epoch"]}
         for metrics in history
@@ -124,10 +162,19 @@ def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tupl
     return joined, False
 
 
-def _read_text(path: Path, damage: list[Damage]) -> str | None:
-    if not path.is_file():
+def _read_bytes(path: Path, damage: list[Damage]) -> bytes | None:
+    """The bytes of the trial file ``path``; ``None`` when it is absent or refused (noted)."""
+    try:
+        return read_file(path, TRIAL_FILE_CAP)
+    except Refused as err:
+        damage.append(Damage(path, str(err)))
         return None
-    data = path.read_bytes()
+
+
+def _read_text(path: Path, damage: list[Damage]) -> str | None:
+    data = _read_bytes(path, damage)
+    if data is None:
+        return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -139,10 +186,11 @@ def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[st
                       ) -> dict[str, Any] | None:
     """The object in the JSON file ``path`` as ``check`` returns it; ``None`` (and the damage
     noted) when it is missing, not JSON, not an object or refused by ``check``."""
-    if not path.is_file():
+    data = _read_bytes(path, damage)
+    if data is None:
         return None
     try:
-        value = json.loads(path.read_bytes().decode("utf-8"))
+        value = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         damage.append(Damage(path, "not UTF-8 text"))
         return None
@@ -166,9 +214,34 @@ def _error_line(text: str | None) -> str | None:
     return lines[-1] if lines else "failed (empty error.txt)"
 
 
+def _checked(check: Callable[[Path], bool], path: Path, damage: list[Damage]) -> bool:
+    """``check(path)`` (:func:`~harness.folder_entries.is_folder` or ``is_file``); a refused
+    entry is noted as damage and is ``False``."""
+    try:
+        return check(path)
+    except Refused as err:
+        damage.append(Damage(path, str(err)))
+        return False
+
+
+def _latest_checkpoint(folder: Path, damage: list[Damage]) -> Path | None:
+    """The newest ``checkpoint_*/checkpoint.pt``, not read; a checkpoint folder or file that
+    is a link or not what its name says is damage (a retrain would read it)."""
+    found = None
+    for entry in sorted(folder.glob(f"{CHECKPOINT_PREFIX}*")):
+        if _checked(is_folder, entry, damage) and _checked(is_file, entry / CHECKPOINT_FILE, damage):
+            found = entry / CHECKPOINT_FILE
+    return found
+
+
 def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
     """Everything the analysis reads from one trial folder; ``still_written`` when the trial
-    has not ended (its files may be mid-write)."""
+    has not ended (its files may be mid-write).  A trial folder that is not a real folder
+    is not entered: it is one damage and nothing else."""
+    try:
+        is_folder(folder)  # absent: a trial that has not started writes nothing yet
+    except Refused as err:
+        return TrialFiles(pd.DataFrame(), False, None, None, None, damage=[Damage(folder, str(err))], opened=False)
     damage: list[Damage] = []
     curve, trusted = _read_curve(folder, still_written, damage)
     return TrialFiles(
@@ -177,5 +250,6 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
         params=_read_json_object(folder / PARAMS_FILE, damage, lambda value: value),
         genotype=_read_json_object(folder / GENOTYPE_FILE, damage, lambda value: genotype_from_dict(value).to_dict()),
         error=_error_line(_read_text(folder / ERROR_FILE, damage)),
+        checkpoint=_latest_checkpoint(folder, damage),
         damage=damage,
     )

@@ -10,7 +10,10 @@ runs whatever code the file names -- so opening a folder copied from elsewhere t
 runs that folder's code.  The analysis needs only a few plain fields per trial (id, state,
 config, folder name, failure count); this module parses the state with :mod:`json` alone,
 never imports Ray, and takes a field only when it is a plain JSON value of the expected
-type.  Anything else is left for the trial's own folder (``params.json``) to supply.
+type.  Anything else is left for the trial's own folder (``params.json``) to supply -- but
+a trial folder named anywhere but directly inside the study folder (``..``, a path, an
+absolute one) makes the whole state damaged: it is never followed.  The file itself is
+read only as a plain file of at most :data:`~harness.folder_entries.STATE_FILE_CAP` bytes.
 ``resume`` is the one command that reads a folder through Tune, and says so in its help.
 """
 
@@ -20,6 +23,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.folder_entries import STATE_FILE_CAP, Refused, read_file
+from harness.studyfolder import is_trial_folder_name, trial_folder_name
 
 STATE_PATTERN = "experiment_state-*.json"
 TRIAL_STATES = ("PENDING", "RUNNING", "PAUSED", "TERMINATED", "ERROR")
@@ -64,10 +70,15 @@ def _parse(text: str, what: str) -> Any:
         raise DamagedState(f"{what} is not JSON ({err})") from None
 
 
-def _folder_name(value: Any) -> str | None:
-    """A trial folder's name, only when it names a folder directly inside the study folder."""
-    if not isinstance(value, str) or value in ("", ".", "..") or Path(value).name != value:
+def _folder_name(value: Any, number: int) -> str | None:
+    """The trial's folder as the state names it (``None``: it names none, the default
+    ``trial_<id>`` applies); a name that is not a trial folder directly inside the study
+    folder (``..``, a path, an absolute one) is damage, never followed."""
+    if value is None:
         return None
+    if not isinstance(value, str) or not is_trial_folder_name(value):
+        raise DamagedState(f"trial entry {number} names its folder {value!r}, not a trial folder "
+                           f"directly inside the study folder")
     return value
 
 
@@ -82,12 +93,15 @@ def _trial(entry: Any, number: int) -> TuneTrial:
     state, metadata = _parse(entry[0], f"trial entry {number}"), _parse(entry[1], f"trial entry {number}'s metadata")
     if not isinstance(state, dict) or not isinstance(state.get("trial_id"), str) or not state["trial_id"]:
         raise DamagedState(f"trial entry {number} has no trial_id")
+    if not is_trial_folder_name(trial_folder_name(state["trial_id"])):
+        raise DamagedState(f"trial entry {number} has the trial_id {state['trial_id']!r}, which cannot "
+                           f"name a trial folder")
     config = state.get("config")
     status = state.get("status")
     return TuneTrial(
         trial_id=state["trial_id"],
         state=status if status in TRIAL_STATES else UNKNOWN_STATE,
-        dir_name=_folder_name(state.get("relative_logdir")),
+        dir_name=_folder_name(state.get("relative_logdir"), number),
         config=config if isinstance(config, dict) and _is_plain(config) else None,
         num_failures=_failures(metadata),
     )
@@ -97,11 +111,11 @@ def read_tune_state(path: Path) -> list[TuneTrial]:
     """The trials listed in the state file ``path``, in Tune's order; :class:`DamagedState`
     when the file is not what Tune writes (its message says what is wrong)."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = (read_file(path, STATE_FILE_CAP) or b"").decode("utf-8")
     except UnicodeDecodeError:
         raise DamagedState("not UTF-8 text") from None
-    except OSError as err:
-        raise DamagedState(f"cannot be read ({err.strerror})") from None
+    except Refused as err:
+        raise DamagedState(str(err)) from None
     state = _parse(text, "the file")
     if not isinstance(state, dict) or not isinstance(state.get("trial_data"), list):
         raise DamagedState("has no trial_data list")

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from harness.analysis import write_analysis
-from harness.analysis.report import is_report, write_report
+from harness.analysis.report import is_report, render_report, write_report
 from harness.commands.analyze import add_scoring_arguments
 from harness.outputs import check_output_files
 
@@ -28,8 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_files([args.out], overwrite=args.overwrite, ours=is_report)
-    summary = write_analysis(args.results, args.metric, args.scope, args.top)
-    path = write_report(summary, args.out)
+    summary = write_analysis(args.results, args.metric, args.scope, args.top,
+                             page=render_report if args.out is None else None)
+    path = summary.report if args.out is None else write_report(summary, args.out)
     print(summary.describe())
     print(f"report: {path}")
     return 0

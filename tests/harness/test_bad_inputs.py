@@ -11,6 +11,7 @@ foreign, garbage, and one carrying a pickle payload that must never run) and a f
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 
 import pytest
@@ -58,6 +59,7 @@ def prepare(root) -> None:
     (root / "results" / "binary").mkdir()
     (root / "results" / "binary" / "study.yaml").write_bytes(b"\xff\xfe\x00")
     (root / "results" / "empty").mkdir()
+    _study_folders_not_as_the_tool_leaves_them(root / "results", folder / "study.yaml")
     (root / "cat.png").write_bytes(b"\x89PNG a user's picture\n")
     (root / "DARTS_V2.svg").write_text("<svg>a user's drawing</svg>\n")
     (root / "page.html").write_text("<html>a user's page</html>\n")
@@ -102,6 +104,21 @@ def prepare(root) -> None:
     (root / "images" / "dog" / "3.png").write_bytes(b"")
     images = {"dataset": "imagefolder", "root": "images", "image_size": 16}
     (root / "images.yaml").write_text(yaml.safe_dump({**study, "name": "images", "data": images}))
+
+
+def _study_folders_not_as_the_tool_leaves_them(results, frozen) -> None:
+    """A study.yaml that is a pipe, a link or enormous; analysis outputs that are a link or a folder."""
+    for name in ("piped", "linked", "enormous", "linked_plots", "report_folder"):
+        (results / name).mkdir()
+    os.mkfifo(results / "piped" / "study.yaml")
+    (results / "linked" / "study.yaml").symlink_to(os.path.relpath(frozen, results / "linked"))
+    with open(results / "enormous" / "study.yaml", "wb") as handle:
+        handle.truncate(2**20 + 1)
+    for name in ("linked_plots", "report_folder"):
+        (results / name / "study.yaml").write_bytes(frozen.read_bytes())
+    (results / "linked_plots" / "plots").symlink_to("../taken")
+    (results / "report_folder" / "report.html").mkdir()
+    (results / "report_folder" / "report.html" / "mine.txt").write_text("a user's file\n")
 
 
 SEARCH = ["--dataset", "digits", "--epochs", "1", "--quiet"]
@@ -158,6 +175,11 @@ CASES: list[tuple[list[str], str]] = [
     (["status", "results/damaged"], "is damaged (not YAML)"),
     (["status", "results/binary"], "is damaged: not UTF-8 text"),
     (["status", "results/s", "--metric", "bogus"], "bogus"),
+    (["status", "results/piped"], "study.yaml is a named pipe, not a file"),
+    (["best", "results/linked"], "study.yaml is a symbolic link (to ../s/study.yaml); links are not followed"),
+    (["analyze", "results/enormous"], "study.yaml is 1,048,577 bytes, over the 1 MiB cap for such a file"),
+    (["analyze", "results/linked_plots"], "plots is a symbolic link; the analysis replaces its own folder whole"),
+    (["report", "results/report_folder"], "report.html is a folder, not the file the analysis writes"),
     (["analyze", "results/s", "--metric", "bogus"], "bogus"),
     (["analyze", "results/s", "--top", "0"], "argument --top: must be at least 1, got 0"),
     (["analyze", "results/s", "--scope", "middle"], "argument --scope: invalid choice: 'middle'"),

@@ -130,3 +130,11 @@ def test_the_analysis_folders_of_a_study_must_be_folders_and_writable(tmp_path):
         check_study_outputs(tmp_path, ("analysis", "plots"))
     with pytest.raises(UserInputError, match="the analysis of /proc: cannot write in /proc"):
         check_study_outputs(Path("/proc"), ("analysis", "plots"))
+    (tmp_path / "plots").unlink()
+    (tmp_path / "plots").symlink_to(tmp_path / "elsewhere")  # replaced whole, so never followed: refused
+    with pytest.raises(UserInputError, match=f"{tmp_path / 'plots'} is a symbolic link; the analysis replaces its "
+                                             f"own folder whole and follows no link: remove the link"):
+        check_study_outputs(tmp_path, ("analysis", "plots"))
+    (tmp_path / "report.html").mkdir()
+    with pytest.raises(UserInputError, match="report.html is a folder, not the file the analysis writes"):
+        check_study_outputs(tmp_path, ("analysis",), ("report.html",))

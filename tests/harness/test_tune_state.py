@@ -93,13 +93,12 @@ def test_state_fields_that_are_not_plain_json_are_left_to_the_trial_folder(tmp_p
     trial, metadata = state["trial_data"][0]
     trial = json.loads(trial)
     trial["config"] = {"search.seed": {"_type": "CLOUDPICKLE_FALLBACK", "value": "80054e2e"}}
-    trial["relative_logdir"] = "../../elsewhere"
     trial["status"] = {"_type": "CLOUDPICKLE_FALLBACK", "value": "80054e2e"}
     state["trial_data"][0] = [json.dumps(trial), json.dumps({**json.loads(metadata), "num_failures": "2"})]
     path.write_text(json.dumps(state))
     first = read_tune_state(path)[0]
     assert (first.trial_id, first.state, first.dir_name, first.config, first.num_failures) == (
-        "58c84_00000", "UNKNOWN", None, None, 0)
+        "58c84_00000", "UNKNOWN", "trial_58c84_00000", None, 0)
     assert main(["best", str(folder), "--json"]) == 0
     winner = json.loads(capsys.readouterr().out)["trials"][0]
     assert winner["trial_id"] == "58c84_00000" and winner["config"] == {"search.seed": 0}  # from params.json

@@ -158,8 +158,12 @@ def load_results(path: str | Path, study: Study | None = None) -> StudyResults:
     partial = listed is None
     if partial:
         listed = _from_folders(path)
-        notes.append("Tune's experiment state is missing: the study is starting, or its driver was killed "
-                     "before saving it; trial states are unknown and the analysis is partial")
+        if damage:  # the state file exists but cannot be read: the warning names what is wrong with it
+            notes.append(f"Tune's experiment state {damage[0].path.name} is damaged: trial states are unknown, "
+                         f"the trials are read from their folders and the analysis is partial")
+        else:
+            notes.append("Tune's experiment state is missing: the study is starting, or its driver was killed "
+                         "before saving it; trial states are unknown and the analysis is partial")
     trials = [_trial_record(study, path, trial) for trial in listed]
     for trial in trials:
         damage += trial.damage

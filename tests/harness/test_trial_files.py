@@ -343,6 +343,8 @@ def test_a_state_that_points_anywhere_is_damaged_state_and_nothing_outside_is_re
         assert "99.5" not in out
         if command == "best":
             assert f"#1 trial {WINNER}:" in out
+        if command == "status":  # the note says the state is damaged, not that it is missing
+            assert f"Tune's experiment state {state.name} is damaged: trial states are unknown" in out
 
 
 def test_an_optuna_journal_that_is_not_a_plain_file_is_named_and_not_read(tmp_path, caplog):

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from ray.tune import Callback
 
-from harness.health import collapse_stop
+from harness.endings import ERRORED, ending_of
 from harness.study import Study
 
 WIDTH = 120
@@ -139,15 +139,7 @@ class ProgressLines(Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         result = trial.last_result or {}
         total = self._configured_epochs(trial)
-        stopped = self.study.scheduler.name == "asha" and total is not None and result.get("epoch", total) < total \
-            and not result.get("diverged")
-        if result.get("diverged"):
-            state = "diverged"
-        elif total is not None and result.get("epoch", total) < total and collapse_stop(result, self.study.stop):
-            state = "collapse"
-        else:
-            state = "ASHA stop" if stopped else "done"
-        self._print(trial, state)
+        self._print(trial, ending_of(result, result.get("epoch", total or 0), total, self.study).short)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._print(trial, "error")
+        self._print(trial, ERRORED.short)

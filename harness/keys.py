@@ -12,8 +12,8 @@ import functools
 
 from pydantic import BaseModel
 
-SCOPES = {"search": "search", "retrain": "retrain.settings"}
-"""Where a trial configuration's keys live in a study, by study kind."""
+from harness.kinds import KINDS
+from harness.policies import SCHEDULERS, SEARCHERS, Policy, Searcher
 
 
 def _paths(model: type[BaseModel], prefix: str) -> set[str]:
@@ -21,8 +21,13 @@ def _paths(model: type[BaseModel], prefix: str) -> set[str]:
     for name, field in model.model_fields.items():
         path = f"{prefix}{field.alias or name}"
         paths.add(path)
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            paths |= _paths(field.annotation, path + ".")
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Policy):  # every registered policy's keys
+            registry = SEARCHERS if issubclass(annotation, Searcher) else SCHEDULERS
+            for policy in registry.values():
+                paths |= _paths(policy, path + ".")
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths |= _paths(annotation, path + ".")
     return paths
 
 
@@ -30,12 +35,11 @@ def _paths(model: type[BaseModel], prefix: str) -> set[str]:
 def known_keys(study_model: type[BaseModel] | None = None) -> frozenset[str]:
     """Dotted keys of a study: its sections (the fields of ``study_model``, the study file's
     model, when given: :mod:`harness.study` passes it, so this module need not import it),
-    and the search / retrain settings under theirs."""
-    from snas.config import RetrainConfig, SearchConfig
-
+    and each trial kind's settings under its section."""
     keys = _paths(study_model, "") if study_model is not None else set()
-    keys |= {p for p in _paths(SearchConfig, "search.") if not p.startswith("search.data")}
-    keys |= {p for p in _paths(RetrainConfig, "retrain.settings.") if not p.startswith("retrain.settings.data")}
+    for kind in KINDS.values():
+        keys |= {p for p in _paths(kind.config_model(), f"{kind.section}.")
+                 if not p.startswith(f"{kind.section}.data")}
     return frozenset(keys)
 
 

@@ -24,17 +24,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from snas.config import RetrainConfig, SearchConfig
 from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
 from snas.registry import Registry
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import torch
 
+    from snas.config import RetrainConfig, SearchConfig
     from snas.data.sets import InputSpec
     from snas.run import EpochRun
 
-TrialConfig = SearchConfig | RetrainConfig
+    TrialConfig: TypeAlias = SearchConfig | RetrainConfig
+_NOT_RANKABLE = frozenset({"genotype", "diverged"})
+_NOT_SCALARS = frozenset({"epoch", "genotype", "diverged"})
 M = TypeVar("M", bound=BaseModel)
 FitCheck = Callable[[Any, "InputSpec", "torch.device"], None]
 InputCheck = Callable[[Any, "InputSpec"], None]
@@ -49,8 +53,12 @@ class TrialKind:
     """The study's ``kind:`` and the checkpoint's ``kind`` record."""
     section: str
     """Dotted path of the study section holding the trials' settings (the space keys' prefix)."""
-    build: Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], TrialConfig]
-    """(settings, data settings, the study's named genotypes) -> the validated configuration."""
+    config_model: Callable[[], type[BaseModel]]
+    """The ``snas`` configuration model of its trials (imported when called)."""
+    command: str
+    """The ``snas-study`` verb that runs (and continues) one such run without Ray."""
+    noun: str
+    """What messages call one such run (``search``, ``training run``)."""
     loop: Callable[[], type[EpochRun]]
     """The ``snas`` loop class (imported when called: the analysis never needs it)."""
     check_input: Callable[[], InputCheck]
@@ -66,8 +74,17 @@ class TrialKind:
     than being given one (written once, before the first epoch)."""
     required: tuple[str, ...] = ()
     """Settings with no default: the base or the space must give them."""
+    genotype_setting: str | None = None
+    """The setting that may name one of the study's ``genotypes`` by its label."""
+    default_deciding: tuple[str, ...] = ()
+    """Settings (relative to ``section``) that decide other settings' defaults (a search's
+    method and space): a frozen study writes a default out only where they all agree on it."""
+    unread_sections: tuple[str, ...] = ()
+    """Study sections of other kinds' settings that a study of this kind must leave empty."""
     column_names: Mapping[str, str] = field(default_factory=dict)
     """Short analysis column names of varied settings, keyed relative to ``section``."""
+    hparam_metrics: tuple[str, ...] = ()
+    """The final metrics TensorBoard's HParams dashboard sets against the varied settings."""
     summary_metrics: tuple[str, ...] = ()
     """Metrics the trials table shows final and best values of."""
     size_metrics: tuple[str, ...] = ()
@@ -90,6 +107,30 @@ class TrialKind:
     @property
     def section_path(self) -> list[str]:
         return self.section.split(".")
+
+    @property
+    def numeric_metrics(self) -> tuple[str, ...]:
+        """The metrics that can rank its trials (all but the genotype's text and flags)."""
+        return tuple(m for m in self.metrics if m not in _NOT_RANKABLE)
+
+    @property
+    def scalar_metrics(self) -> tuple[str, ...]:
+        """The per-epoch numbers a TensorBoard run plots."""
+        return tuple(m for m in self.metrics if m not in _NOT_SCALARS)
+
+    def build(self, settings: dict[str, Any], data: dict[str, Any], genotypes: dict[str, Any]) -> TrialConfig:
+        """The validated configuration of a trial with ``settings`` (this kind's section) on
+        ``data``; a genotype setting may be the label of one of the study's ``genotypes``."""
+        fields = dict(settings)
+        label = fields.get(self.genotype_setting) if self.genotype_setting else None
+        if isinstance(label, str) and label in genotypes:
+            fields[self.genotype_setting] = genotypes[label]
+        return self.config_model().model_validate({**fields, "data": data})
+
+    @property
+    def default_batch_size(self) -> int:
+        """The global batch of a trial whose settings name none (it must split across workers)."""
+        return int(self.config_model().model_fields["batch_size"].default)
 
     def settings(self, study: Any) -> dict[str, Any]:
         """The study's settings for this kind's trials (the section as written)."""
@@ -130,17 +171,16 @@ def _replaced(model: M, path: list[str], value: Any) -> M:
     return model.model_copy(update={head: _replaced(getattr(model, head), rest, value) if rest else value})
 
 
-def _search_config(settings: dict[str, Any], data: dict[str, Any], genotypes: dict[str, Any]) -> SearchConfig:
-    return SearchConfig.model_validate({**settings, "data": data})
+def _search_config_model() -> type[BaseModel]:
+    from snas.config import SearchConfig
+
+    return SearchConfig
 
 
-def _retrain_config(settings: dict[str, Any], data: dict[str, Any], genotypes: dict[str, Any]) -> RetrainConfig:
-    """``genotype`` may be the label of one of the study's ``genotypes``."""
-    fields = dict(settings)
-    genotype = fields.get("genotype")
-    if isinstance(genotype, str) and genotype in genotypes:
-        fields["genotype"] = genotypes[genotype]
-    return RetrainConfig.model_validate({**fields, "data": data})
+def _retrain_config_model() -> type[BaseModel]:
+    from snas.config import RetrainConfig
+
+    return RetrainConfig
 
 
 def _search_loop() -> type[EpochRun]:
@@ -183,8 +223,8 @@ _COMMON_PLOTS = ("final_vs_setting", "levels", "pareto", "heatmap")
 
 KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in (
     TrialKind(
-        name="search", section="search", build=_search_config, loop=_search_loop, check_input=_search_input,
-        check_fits=_search_fits,
+        name="search", section="search", config_model=_search_config_model, command="search", noun="search",
+        loop=_search_loop, check_input=_search_input, check_fits=_search_fits, default_deciding=("method", "space"),
         metrics=SEARCH_METRICS, default_metric="search_val_acc", derives_genotype=True,
         column_names={
             "temperature.initial": "tau0", "temperature.anneal_rate": "anneal_rate", "temperature.min": "tau_min",
@@ -193,6 +233,8 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
             "resource.separation": "separation", "method": "method", "seed": "seed", "arch.lr": "arch_lr",
             "weights.lr": "lr",
         },
+        hparam_metrics=("search_val_acc", "search_val_acc_avg3", "child_val_acc", "train_acc", "train_loss",
+                        "eval_params_m", "eval_macs_m", "cost"),
         summary_metrics=("search_val_acc", "child_val_acc", "train_acc", "train_loss"),
         size_metrics=("child_params_m", "child_macs_m", "eval_params_m", "eval_macs_m"),
         pareto=("eval_macs_m", "eval_params_m", " at evaluation scale"),
@@ -205,11 +247,13 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         size_settings=("eval_", "eval_layers", "eval_channels"),
     ),
     TrialKind(
-        name="retrain", section="retrain.settings", build=_retrain_config, loop=_retrain_loop,
-        check_input=_retrain_input, check_fits=_retrain_fits, metrics=RETRAIN_METRICS, default_metric="val_acc",
+        name="retrain", section="retrain.settings", config_model=_retrain_config_model, command="train",
+        noun="training run", loop=_retrain_loop, check_input=_retrain_input, check_fits=_retrain_fits,
+        genotype_setting="genotype", unread_sections=("search",), metrics=RETRAIN_METRICS, default_metric="val_acc",
         derives_genotype=False,
         required=("genotype",),
         column_names={"genotype": "arch", "seed": "seed"},
+        hparam_metrics=("val_acc", "test_acc", "train_acc", "train_loss", "params_m", "macs_m"),
         summary_metrics=("val_acc", "test_acc", "train_acc", "train_loss"),
         size_metrics=("params_m", "macs_m"),
         curve_metrics=("val_acc", "test_acc"),

@@ -26,7 +26,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from pydantic import BaseModel
 
-from harness.localrun import RunKind, begin_run, run_folder, run_silent_epochs
+from harness.localrun import RunCommand, begin_run, run_folder, run_silent_epochs
 from harness.studyfolder import CHECKPOINT_FILE
 from snas.errors import UserInputError
 from snas.run import EpochRun
@@ -135,8 +135,8 @@ def _loop_rank(rank: int, out: Path, config: BaseModel | None, loop_class: type[
     return 0
 
 
-def run_loop_on_workers(args: argparse.Namespace, kind: RunKind, given: list[str], config_from: Callable[[], BaseModel],
-                        loop_class: type[EpochRun], finish: Finish) -> int:
+def run_loop_on_workers(args: argparse.Namespace, command: RunCommand, given: list[str],
+                        config_from: Callable[[], BaseModel], loop_class: type[EpochRun], finish: Finish) -> int:
     """A command's run (``search`` or ``train``) on ``args.workers`` local ranks: the output
     folder and the global batch's split are checked here, before any rank starts."""
     from snas.checkpoint import load_checkpoint
@@ -144,7 +144,7 @@ def run_loop_on_workers(args: argparse.Namespace, kind: RunKind, given: list[str
     from snas.distributed import Ranks, check_batch_split
     from snas.run import check_run_record
 
-    out = run_folder(args, kind, given)
+    out = run_folder(args, command, given)
     config = None if args.resume is not None else config_from()
     checked = config or check_run_record(load_checkpoint(out / CHECKPOINT_FILE, loop_class.KIND),
                                          out / CHECKPOINT_FILE).config

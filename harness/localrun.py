@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.arguments import load_yaml
 from harness.errors import invalid
-from harness.keys import SCOPES
+from harness.kinds import KINDS, TrialKind
 from harness.official import OFFICIAL_PENALTIES, add_official_arguments, given_official_flags, notes, translate
 from harness.outputs import check_output_folder
 from harness.overrides import apply_overrides
@@ -33,52 +33,44 @@ from harness.progress import EpochProgress
 from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE, RUN_CONFIG_FILE, metrics_jsonl
 from harness.tensorboard import EventRun
 from snas.atomic import atomic_write_text
-from snas.config import SearchConfig
 from snas.distributed import current_ranks
 from snas.errors import DiskFull, UserInputError
 from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
 OUTPUTS = (RUN_CONFIG_FILE, METRICS_FILE, GENOTYPE_FILE, CHECKPOINT_FILE)
-Model = TypeVar("Model", bound=BaseModel)
 
 
 L = TypeVar("L", bound=EpochRun)
 
 
-RUN_NAMES: dict[str, tuple[str, str]] = {"search": ("search", "search"), "retrain": ("train", "training run")}
-"""By the trial kind a run's loop is: the ``snas-study`` verb that runs (and continues) it, and
-what messages call it."""
-
-
 @dataclass(frozen=True)
-class RunKind:
-    """How a command names its runs in messages."""
+class RunCommand:
+    """What ``search`` or ``train`` runs: a loop of a trial kind, configured by its flags."""
 
-    study_kind: str
-    """``search`` or ``retrain``: the loop it runs and the metrics its TensorBoard events hold."""
+    kind: TrialKind
     flags: dict[str, str]
     """The settings flags: attribute -> dotted config key."""
 
     @property
     def verb(self) -> str:
-        """The ``snas-study`` verb that continues such a run."""
-        return RUN_NAMES[self.study_kind][0]
+        """The ``snas-study`` verb that runs (and continues) it."""
+        return self.kind.command
 
     @property
     def noun(self) -> str:
-        return RUN_NAMES[self.study_kind][1]
+        return self.kind.noun
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, kind: RunKind) -> None:
+def add_run_arguments(parser: argparse.ArgumentParser, command: RunCommand) -> None:
     """``--set``, ``--out``, ``--resume``, ``--overwrite`` and ``--quiet``."""
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="any other setting, e.g. --set data.cutout=16 (repeatable)")
     parser.add_argument("--out", type=Path, help="output folder")
-    parser.add_argument("--resume", type=Path, metavar="DIR", help=f"continue the interrupted {kind.noun} in DIR")
-    parser.add_argument("--overwrite", action="store_true", help=f"replace an existing {kind.noun} in --out")
+    parser.add_argument("--resume", type=Path, metavar="DIR", help=f"continue the interrupted {command.noun} in DIR")
+    parser.add_argument("--overwrite", action="store_true", help=f"replace an existing {command.noun} in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_official_arguments(parser, kind.study_kind)
+    add_official_arguments(parser, command.kind.name)
 
 
 def config_default(model: type[BaseModel], key: str) -> Any:
@@ -101,15 +93,14 @@ def given_flags(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
     return [f"--{flag.replace('_', '-')}" for flag in flags if getattr(args, flag) is not None]
 
 
-def validated_settings(model: type[Model], base: dict[str, Any], args: argparse.Namespace, flags: dict[str, str],
-                       what: str) -> Model:
-    """``base`` with the flags (``flags``: attribute -> dotted key) and ``--set`` applied, validated."""
-    given = [f"{key}={getattr(args, flag)}" for flag, key in flags.items() if getattr(args, flag) is not None]
+def validated_settings(command: RunCommand, base: dict[str, Any], args: argparse.Namespace, what: str) -> Any:
+    """``base`` with the command's flags and ``--set`` applied, validated as its kind's configuration."""
+    given = [f"{key}={getattr(args, flag)}" for flag, key in command.flags.items() if getattr(args, flag) is not None]
     data = apply_overrides(base, given + args.overrides)
     try:
-        return model.model_validate(data)
+        return command.kind.config_model().model_validate(data)
     except ValidationError as err:
-        raise invalid(err, what, scope=SCOPES["search" if issubclass(model, SearchConfig) else "retrain"]) from None
+        raise invalid(err, what, scope=command.kind.section) from None
 
 
 def _write_outputs(out: Path, loop: EpochRun, writer: bool, checkpoint: bool = True) -> None:
@@ -122,7 +113,7 @@ def _write_outputs(out: Path, loop: EpochRun, writer: bool, checkpoint: bool = T
         atomic_write_text(out / GENOTYPE_FILE, json.dumps(loop.genotype.to_dict(), indent=2) + "\n")
 
 
-def _save_epoch(out: Path, loop: EpochRun, kind: RunKind) -> None:
+def _save_epoch(out: Path, loop: EpochRun, command: RunCommand) -> None:
     """The outputs after an epoch; a full disk is said in one line, naming the epoch its
     checkpoint still holds (the checkpoint is written first, and atomically)."""
     try:
@@ -132,7 +123,7 @@ def _save_epoch(out: Path, loop: EpochRun, kind: RunKind) -> None:
             raise
         raise DiskFull(f"no space left on the device writing {out / CHECKPOINT_FILE} after epoch {loop.epoch}; the "
                        f"checkpoint of epoch {loop.epoch - 1} is intact: free space and continue with: snas-study "
-                       f"{kind.verb} --resume {out}") from None
+                       f"{command.verb} --resume {out}") from None
     try:
         _write_outputs(out, loop, writer=True, checkpoint=False)
     except OSError as err:
@@ -140,21 +131,21 @@ def _save_epoch(out: Path, loop: EpochRun, kind: RunKind) -> None:
             raise
         raise DiskFull(f"no space left on the device writing {out} after epoch {loop.epoch}; its checkpoint holds "
                        f"epoch {loop.epoch}, and resuming rewrites the other files from it: free space and "
-                       f"continue with: snas-study {kind.verb} --resume {out}") from None
+                       f"continue with: snas-study {command.verb} --resume {out}") from None
 
 
-def _translate_official_flags(args: argparse.Namespace, kind: RunKind) -> None:
+def _translate_official_flags(args: argparse.Namespace, command: RunCommand) -> None:
     """Turn the official scripts' flags into settings (ahead of the user's ``--set``) and an
     output folder; say once what was ignored and what the native command is."""
     if not given_official_flags(args) and getattr(args, "method", None) not in OFFICIAL_PENALTIES:
         return
-    translation = translate(args, kind.study_kind)
+    translation = translate(args, command.kind.name)
     args.overrides = translation.overrides + list(args.overrides)
     if args.out is None:
         args.out = translation.out
-    native = [kind.verb] + ([args.genotype] if getattr(args, "genotype", None) else [])
-    flag_of = {key: flag for flag, key in kind.flags.items()}
-    values = {kind.flags[flag]: str(getattr(args, flag)) for flag in kind.flags if getattr(args, flag) is not None}
+    native = [command.verb] + ([args.genotype] if getattr(args, "genotype", None) else [])
+    flag_of = {key: flag for flag, key in command.flags.items()}
+    values = {key: str(getattr(args, flag)) for flag, key in command.flags.items() if getattr(args, flag) is not None}
     values.update(dict(o.split("=", 1) for o in translation.overrides if o.split("=", 1)[0] in flag_of))
     for key, value in values.items():
         native += [f"--{flag_of[key].replace('_', '-')}", value]
@@ -166,7 +157,7 @@ def _translate_official_flags(args: argparse.Namespace, kind: RunKind) -> None:
         print(line, flush=True)
 
 
-def run_folder(args: argparse.Namespace, kind: RunKind, given: list[str]) -> Path:
+def run_folder(args: argparse.Namespace, command: RunCommand, given: list[str]) -> Path:
     """The output folder, checked: ``--resume DIR``, or a new ``--out`` that holds no run
     (unless ``--overwrite``).
 
@@ -179,21 +170,22 @@ def run_folder(args: argparse.Namespace, kind: RunKind, given: list[str]) -> Pat
             raise UserInputError(f"--resume continues the run exactly as it was configured; drop {', '.join(given)}")
         check_output_folder(args.resume, "--resume")
         return args.resume
-    _translate_official_flags(args, kind)
+    _translate_official_flags(args, command)
     if args.out is None:
-        raise UserInputError(f"say where to write the {kind.noun} with --out DIR (or continue one with --resume DIR)")
+        raise UserInputError(f"say where to write the {command.noun} with --out DIR (or continue one with "
+                             f"--resume DIR)")
     out: Path = args.out
     check_output_folder(out)
     existing = [name for name in OUTPUTS if (out / name).exists()]
     if existing and not args.overwrite:
         held = _held_run(out)
-        if held is None or held == kind.study_kind:
-            raise UserInputError(f"{out} already holds a {kind.noun} ({', '.join(existing)}); continue it with "
+        if held is None or held == command.kind.name:
+            raise UserInputError(f"{out} already holds a {command.noun} ({', '.join(existing)}); continue it with "
                                  f"--resume {out} or replace it with --overwrite")
-        verb, noun = RUN_NAMES[held]
-        raise UserInputError(f"{out} already holds a {noun}, not a {kind.noun} ({', '.join(existing)}); continue "
-                             f"it with `snas-study {verb} --resume {out}`, name another --out, or replace it with "
-                             f"--overwrite")
+        other = KINDS[held]
+        raise UserInputError(f"{out} already holds a {other.noun}, not a {command.noun} ({', '.join(existing)}); "
+                             f"continue it with `snas-study {other.command} --resume {out}`, name another --out, or "
+                             f"replace it with --overwrite")
     return out
 
 
@@ -225,39 +217,39 @@ def begin_run(out: Path, resuming: bool, create: Callable[[], L], restore: Calla
     return loop
 
 
-def open_run(args: argparse.Namespace, kind: RunKind, given: list[str], create: Callable[[], L],
+def open_run(args: argparse.Namespace, command: RunCommand, given: list[str], create: Callable[[], L],
              restore: Callable[[Path], L]) -> tuple[Path, L]:
     """The checked output folder (:func:`run_folder`) and the loop (:func:`begin_run`)."""
-    out = run_folder(args, kind, given)
+    out = run_folder(args, command, given)
     use_available_cpus()
     return out, begin_run(out, args.resume is not None, create, restore)
 
 
-def run_epochs(loop: EpochRun, out: Path, kind: RunKind, header: str, quiet: bool) -> int:
+def run_epochs(loop: EpochRun, out: Path, command: RunCommand, header: str, quiet: bool) -> int:
     """Train the remaining epochs, saving after each; the exit code (130: Ctrl-C, 1: diverged)."""
     if loop.finished:
-        print(f"the {kind.noun} in {out} has already finished ({loop.epoch} epochs)")
+        print(f"the {command.noun} in {out} has already finished ({loop.epoch} epochs)")
         return 0
     print(header, flush=True)
     progress = EpochProgress(enabled=not quiet)
-    events = EventRun(out, kind.study_kind, loop.epoch + 1)
+    events = EventRun(out, command.kind.name, loop.epoch + 1)
     try:
         while not loop.finished:
             with progress.epoch(loop.epoch + 1, loop.config.epochs, loop.data.train.train_steps()) as on_step:
                 metrics = loop.run_epoch(on_step)
-            _save_epoch(out, loop, kind)
+            _save_epoch(out, loop, command)
             events.write(metrics)
             print(progress.summary(metrics), flush=True)
     except KeyboardInterrupt:
         world = current_ranks().world
         workers = f" --workers {world}" if world > 1 else ""
-        print(f"\ninterrupted after epoch {loop.epoch}; continue with: snas-study {kind.verb} --resume {out}{workers}",
-              file=sys.stderr)
+        print(f"\ninterrupted after epoch {loop.epoch}; continue with: snas-study {command.verb} --resume "
+              f"{out}{workers}", file=sys.stderr)
         return 130
     finally:
         events.close()
     if loop.diverged:
-        print(f"the loss became NaN/inf in epoch {loop.epoch}; the {kind.noun} stopped "
+        print(f"the loss became NaN/inf in epoch {loop.epoch}; the {command.noun} stopped "
               f"(see {out / METRICS_FILE})")
         return 1
     return 0

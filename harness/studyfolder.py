@@ -136,5 +136,5 @@ def read_study(experiment_path: str) -> Study:
         data = load_yaml(storage.read_text(path, STUDY_FILE_CAP))
     except yaml.YAMLError as err:
         raise UserInputError(f"{path} is damaged (not YAML): {yaml_problem(err)}") from None
-    return validate_study(data, path)
+    return validate_study(data, path, frozen=True)
 

@@ -28,18 +28,7 @@ from tensorboardX import FileWriter
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 from tensorboardX.summary import hparams, scalar, text
 
-from harness.study import Study
-from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
-
-_NOT_SCALARS = frozenset({"epoch", "genotype", "diverged"})
-FINAL_METRICS = {
-    "search": ("search_val_acc", "search_val_acc_avg3", "child_val_acc", "train_acc", "train_loss",
-               "eval_params_m", "eval_macs_m", "cost"),
-    "retrain": ("val_acc", "test_acc", "train_acc", "train_loss", "params_m", "macs_m"),
-}
-"""The metrics the HParams dashboard sets against the varied settings, per study kind."""
-_SCALARS = {"search": tuple(m for m in SEARCH_METRICS if m not in _NOT_SCALARS),
-            "retrain": tuple(m for m in RETRAIN_METRICS if m not in _NOT_SCALARS)}
+from harness.kinds import KINDS
 
 
 def _hparam_value(value: Any) -> str | float | bool:
@@ -55,7 +44,7 @@ class EventRun:
 
     def __init__(self, folder: str | Path, kind: str, first_epoch: int,
                  settings: dict[str, Any] | None = None):
-        self.kind = kind
+        self.kind = KINDS[kind]
         self.last_epoch = first_epoch - 1
         Path(folder).mkdir(parents=True, exist_ok=True)
         # TensorBoard reads a run's files in name order, and the name holds the second it was
@@ -64,14 +53,14 @@ class EventRun:
         self._writer.add_event(Event(step=first_epoch, session_log=SessionLog(status=SessionLog.START)))
         if settings:
             experiment, session_start, _ = hparams({k: _hparam_value(v) for k, v in settings.items()},
-                                                   dict.fromkeys(FINAL_METRICS[kind], 0.0))
+                                                   dict.fromkeys(self.kind.hparam_metrics, 0.0))
             self._writer.add_summary(experiment)
             self._writer.add_summary(session_start)
 
     def write(self, metrics: dict[str, Any]) -> None:
         """One epoch's metrics (``metrics['epoch']`` is the step)."""
         epoch = int(metrics["epoch"])
-        for name in _SCALARS[self.kind]:
+        for name in self.kind.scalar_metrics:
             value = metrics.get(name)
             if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
                 self._writer.add_summary(scalar(name, float(value)), epoch)
@@ -94,15 +83,3 @@ def run_name(names: dict[str, str], config: dict[str, Any], trial_id: str, disti
 
 def _format(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def settings_are_distinct(study: Study) -> bool:
-    """Whether no two trials of ``study`` share their varied settings: a grid run once, an
-    Optuna study (it never runs a configuration twice), or continuous ranges (a repeat of a
-    sampled float is not a concern)."""
-    kinds = {domain.kind for domain in study.space.values()}
-    if not kinds:
-        return False
-    if study.searcher.name == "optuna" or kinds & {"uniform", "loguniform"}:
-        return True
-    return study.searcher.name == "grid" and study.searcher.num_samples == 1

@@ -12,7 +12,7 @@ from typing import Any
 from ray.tune.logger import TBXLoggerCallback
 
 from harness.study import Study
-from harness.tensorboard import EventRun, run_name, settings_are_distinct
+from harness.tensorboard import EventRun, run_name
 
 
 class TrialEvents(TBXLoggerCallback):
@@ -23,7 +23,7 @@ class TrialEvents(TBXLoggerCallback):
         super().__init__()
         self.study = study
         self.names = study.trial_kind.short_names(list(study.space))
-        self.distinct = settings_are_distinct(study)
+        self.distinct = study.searcher.settings_are_distinct(study)
         self._runs: dict[str, EventRun] = {}
 
     def _folder(self, trial: Any) -> Path:

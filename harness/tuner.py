@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
-from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from harness.console import ProgressLines
-from harness.space import TrialPlan, trial_plan
 from harness.stoppers import stopper_of
-from harness.storage import is_uri
 from harness.study import Study
-from harness.studyfolder import OPTUNA_JOURNAL, trial_folder_name
+from harness.studyfolder import trial_folder_name
 from harness.trainables import trainable_of
 from harness.trial_events import TrialEvents
+from harness.trialplan import TrialPlan, trial_plan
 
 log = logging.getLogger(__name__)
 
@@ -55,36 +51,8 @@ def max_concurrent(study: Study) -> int | None:
     return concurrent_trials(study.resources, ray.cluster_resources())
 
 
-def _scheduler(study: Study) -> TrialScheduler:
-    if study.scheduler.name == "fifo":
-        return FIFOScheduler()
-    s = study.scheduler
-    # A data-parallel trial's reports count epochs in ``epoch`` only (see harness.dataparallel).
-    time_attr = "epoch" if _data_parallel(study) else "training_iteration"
-    return ASHAScheduler(time_attr=time_attr, max_t=s.max_t or study.epochs,
-                         grace_period=s.grace_period, reduction_factor=s.reduction_factor)
-
-
 def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> Any:
-    searcher = study.searcher
-    points = plan.points or None
-    if searcher.name != "optuna":
-        # A variant generator limits concurrency itself; Tune ignores max_concurrent_trials for it.
-        return BasicVariantGenerator(points_to_evaluate=points, random_state=searcher.seed,
-                                     max_concurrent=max_concurrent(study) or 0)
-    import optuna
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    from harness.optuna_search import DistinctOptunaSearch
-
-    storage = None
-    if not is_uri(experiment_path):  # optuna-dashboard can open this journal file
-        Path(experiment_path).mkdir(parents=True, exist_ok=True)
-        storage = JournalStorage(JournalFileBackend(str(Path(experiment_path) / OPTUNA_JOURNAL)))
-    return DistinctOptunaSearch(metric=study.metric, mode=study.objective.mode, points_to_evaluate=points,
-                                sampler=optuna.samplers.TPESampler(seed=searcher.seed), study_name=study.name,
-                                storage=storage)
+    return study.searcher.build(study, plan, experiment_path, max_concurrent(study))
 
 
 def callbacks(study: Study, quiet: bool) -> list[tune.Callback]:
@@ -113,9 +81,9 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
         param_space=plan.param_space,
         tune_config=tune.TuneConfig(
             metric=study.metric, mode=study.objective.mode,
-            search_alg=_search_algorithm(study, plan, experiment_path), scheduler=_scheduler(study),
+            search_alg=_search_algorithm(study, plan, experiment_path), scheduler=study.scheduler.build(study),
             num_samples=plan.num_samples,
-            max_concurrent_trials=max_concurrent(study) if study.searcher.name == "optuna" else None,
+            max_concurrent_trials=None if study.searcher.limits_concurrency() else max_concurrent(study),
             # A stopped data-parallel trial's actor must go: its Train run (controller,
             # workers, placement group) goes with it.
             reuse_actors=not _data_parallel(study), trial_dirname_creator=trial_dirname,

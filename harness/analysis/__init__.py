@@ -92,8 +92,9 @@ class AnalysisSummary:
         counts = [f"{n} {s.lower()}" for s, n in states.items()] or ["none yet"]
         reasons = table["stop_reason"].astype(str) if len(table) else pd.Series(dtype=str)
         outcomes = [f"{int(table['diverged'].sum()) if len(table) else 0} diverged"]
-        if study.scheduler.name == "asha":
-            outcomes.insert(0, f"{int((reasons == 'ASHA').sum())} stopped early by ASHA")
+        stopped = study.scheduler.stopped_summary(int((reasons == study.scheduler.stop_label).sum()))
+        if stopped:
+            outcomes.insert(0, stopped)
         if study.stop.max_skip_connect is not None:
             outcomes.append(f"{int(reasons.str.startswith('collapse').sum())} stopped for collapse "
                             f"(skip_connect > {study.stop.max_skip_connect})")

@@ -12,9 +12,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.kinds import TrialConfig
 from harness.study import Study
 from snas.catalogue import EvalNetwork
 from snas.data.config import DataConfig
@@ -22,6 +21,9 @@ from snas.data.sets import DATASETS, InputSpec
 from snas.errors import UserInputError
 from snas.registry import Registry
 from snas.spaces import SPACES, genotype_from_dict
+
+if TYPE_CHECKING:
+    from harness.kinds import TrialConfig
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from harness.analysis.optuna_trials import optuna_trial_numbers
 from harness.analysis.replicates import replicate_table, summarize
 from harness.analysis.results import StudyResults, TrialRecord
-from harness.health import collapse_stop
+from harness.endings import DIVERGED, ending_of
 from harness.study import Study
 from snas.genotype import GenotypeError, genotype_id
 from snas.spaces import genotype_from_dict, parse_genotype
@@ -37,14 +36,15 @@ def trial_genotype(trial: TrialRecord) -> Any | None:
 
 
 def stop_reason(trial: TrialRecord, study: Study) -> str | None:
-    """Why the trial ended before its last epoch: ``diverged``, ``collapse (skip_connect 4 > 2)``
-    (the study's ``stop:`` section) or ``ASHA``; ``None`` when it did not."""
+    """Why the trial did not run to its last epoch (:mod:`harness.endings`: ``diverged``,
+    ``collapse (skip_connect 4 > 2)``, the scheduler's label); ``None`` when it did, or has
+    not ended."""
     if trial.diverged:
-        return "diverged"
-    if not trial.stopped_early:
+        return DIVERGED
+    if trial.state != "TERMINATED":
         return None
-    reason = collapse_stop(trial.curve.iloc[-1].to_dict(), study.stop) if len(trial.curve) else None
-    return reason or ("ASHA" if study.scheduler.name == "asha" else "stopped")
+    last = trial.curve.iloc[-1].to_dict() if len(trial.curve) else {}
+    return ending_of(last, trial.epochs, trial.configured_epochs, study).reason
 
 
 def score(curve: pd.DataFrame, metric: str, scope: Scope, mode: str) -> float:
@@ -71,14 +71,13 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     metric = metric or study.metric
     names = study.trial_kind.short_names(list(study.space))
     summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
-    optuna_numbers = optuna_trial_numbers(results.path, study.name) if study.searcher.name == "optuna" else None
+    searcher_columns = study.searcher.trial_columns(results.path, study)
     rows = []
     for trial in results.trials:
         curve = trial.curve
         last = curve.iloc[-1] if len(curve) else pd.Series(dtype=object)
         row: dict[str, Any] = {"trial_id": trial.trial_id}
-        if optuna_numbers is not None:
-            row["optuna_trial"] = optuna_numbers.get(trial.trial_id)
+        row.update({column: values.get(trial.trial_id) for column, values in searcher_columns.items()})
         row.update({names[k]: trial.config.get(k) for k in study.space})
         row.update({
             "state": trial.state, "stopped_early": trial.stopped_early, "diverged": trial.diverged,
@@ -99,8 +98,8 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
                     "damage": "; ".join(f"{d.path.name}: {d.problem}" for d in trial.damage) or None})
         rows.append(row)
     table = pd.DataFrame(rows)
-    if "optuna_trial" in table:
-        table["optuna_trial"] = table["optuna_trial"].astype("Int64")
+    for column in searcher_columns:  # trial numbers, with gaps where a trial has none
+        table[column] = table[column].astype("Int64")
     if len(table):
         ascending = study.objective.mode == "min"
         table = table.sort_values("score", ascending=ascending, na_position="last", kind="stable")

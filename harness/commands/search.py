@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.arguments import read_yaml_mapping
+from harness.kinds import KINDS
 from harness.localrun import (
-    RunKind,
+    RunCommand,
     add_run_arguments,
     add_workers_argument,
     check_workers,
@@ -42,7 +43,7 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "method": "method", "seed": "seed", "batch_size": "batch_size", "device": "device", "compile": "compile",
 }
-KIND = RunKind(study_kind="search", flags=_FLAGS)
+COMMAND = RunCommand(KINDS["search"], _FLAGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", help=default("compile", "torch.compile mode: off, default, reduce-overhead or "
                                                              "max-autotune (minutes to compile; snas.compilation)"))
     add_workers_argument(parser, "search")
-    add_run_arguments(parser, KIND)
+    add_run_arguments(parser, COMMAND)
 
 
 def _config_from(args: argparse.Namespace) -> SearchConfig:
@@ -75,7 +76,7 @@ def _config_from(args: argparse.Namespace) -> SearchConfig:
         if "search" in data and "space" in data:
             raise UserInputError(f"--config {args.config} is a study file; run it with `snas-study run "
                                  f"{args.config}`, or give --config the search settings alone")
-    return validated_settings(SearchConfig, data, args, _FLAGS, "search settings")
+    return validated_settings(COMMAND, data, args, "search settings")
 
 
 def _finish(search: Any, out: Path, quiet: bool) -> int:
@@ -83,7 +84,7 @@ def _finish(search: Any, out: Path, quiet: bool) -> int:
     header = (f"search: {cfg.method} on {cfg.data.dataset}, {cfg.layers} cells × {cfg.init_channels} channels, "
               f"epochs {search.epoch + 1}..{cfg.epochs} on {search.device}"
               f"{f' × {search.ranks.world} workers' if search.ranks.parallel else ''}; writing to {out}")
-    code = run_epochs(search, out, KIND, header, quiet)
+    code = run_epochs(search, out, COMMAND, header, quiet)
     if code == 0:
         print(f"genotype: {search.genotype}")
         print(f"results: {out / GENOTYPE_FILE}, {out / METRICS_FILE}, {out / CHECKPOINT_FILE}")
@@ -98,6 +99,6 @@ def run(args: argparse.Namespace) -> int:
     if args.workers > 1:
         from harness.localgroup import run_loop_on_workers
 
-        return run_loop_on_workers(args, KIND, given, lambda: _config_from(args), Search, _finish)
-    out, search = open_run(args, KIND, given, lambda: Search(_config_from(args)), Search.restore)
+        return run_loop_on_workers(args, COMMAND, given, lambda: _config_from(args), Search, _finish)
+    out, search = open_run(args, COMMAND, given, lambda: Search(_config_from(args)), Search.restore)
     return _finish(search, out, args.quiet)

@@ -3,8 +3,8 @@
 Reads the study folder without starting Ray, so it works while the study runs (states
 then lag by a few seconds: Tune saves them periodically) and on a laptop after copying
 the folder from a cluster.  Tune calls trials that completed and trials ASHA stopped
-both TERMINATED; the `stopped` column tells them apart (and names a search stopped by the
-study's `stop: {max_skip_connect: k}`: `collapse (skip_connect 4 > 2)`).  Below it, one
+both TERMINATED; the `stopped` column tells them apart (`done`, `ASHA`, `diverged`, or a
+search stopped by the study's `stop: {max_skip_connect: k}`: `collapse (skip_connect 4 > 2)`).  Below it, one
 warning line when the best trial looks unhealthy (harness.health: a collapsed normal
 cell, near-uniform α, a child at chance).  An Optuna study shows each
 trial's Optuna number (as optuna-dashboard lists them) beside its Tune trial id.  A trial with a damaged file is
@@ -23,6 +23,7 @@ import pandas as pd
 
 from harness.analysis.results import load_results
 from harness.analysis.tables import best_trials, trials_table
+from harness.endings import DONE
 from harness.health import winner_warning
 
 
@@ -32,10 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _outcome(row: pd.Series) -> str:
+    """How the trial ended (:mod:`harness.endings`); empty while it runs or when it failed."""
     if isinstance(row["stop_reason"], str):
         return row["stop_reason"]
     if row["state"] == "TERMINATED":
-        return "completed"
+        return DONE
     return ""
 
 
@@ -48,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"study {results.study.name}: no trials yet")
         return 0
     names = list(results.study.trial_kind.short_names(list(results.study.space)).values())
-    optuna = {"optuna": table["optuna_trial"].astype(str).replace("<NA>", "")} if "optuna_trial" in table else {}
+    searcher = {title: table[column].astype(str).replace("<NA>", "")
+                for column, title in results.study.searcher.column_titles.items() if column in table}
     shown = pd.DataFrame({
-        "trial": table["trial_id"], **optuna, **{n: table[n] for n in names},
+        "trial": table["trial_id"], **searcher, **{n: table[n] for n in names},
         "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),
         "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
         "failures": table["num_failures"],

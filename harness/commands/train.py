@@ -28,8 +28,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from harness.kinds import KINDS
 from harness.localrun import (
-    RunKind,
+    RunCommand,
     add_run_arguments,
     add_workers_argument,
     check_workers,
@@ -50,7 +51,7 @@ _FLAGS = {
     "dataset": "data.dataset", "epochs": "epochs", "layers": "layers", "init_channels": "init_channels",
     "batch_size": "batch_size", "seed": "seed", "device": "device", "compile": "compile",
 }
-KIND = RunKind(study_kind="retrain", flags=_FLAGS)
+COMMAND = RunCommand(KINDS["retrain"], _FLAGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", help=default("compile", "torch.compile mode: off, default, reduce-overhead or "
                                                              "max-autotune (minutes to compile; snas.compilation)"))
     add_workers_argument(parser, "training")
-    add_run_arguments(parser, KIND)
+    add_run_arguments(parser, COMMAND)
 
 
 def _config_from(args: argparse.Namespace) -> RetrainConfig:
@@ -78,7 +79,7 @@ def _config_from(args: argparse.Namespace) -> RetrainConfig:
         raise UserInputError("say which genotype to train: a catalogue name (e.g. DARTS_V2), a genotype JSON file "
                              "or Genotype(...) text (or continue a run with --resume DIR)")
     genotype = resolve_genotype(args.genotype).to_dict()
-    return validated_settings(RetrainConfig, {"genotype": genotype}, args, _FLAGS, "training settings")
+    return validated_settings(COMMAND, {"genotype": genotype}, args, "training settings")
 
 
 def _finish(retrain: Any, out: Path, quiet: bool) -> int:
@@ -89,7 +90,7 @@ def _finish(retrain: Any, out: Path, quiet: bool) -> int:
               f"{cfg.init_channels} channels ({profile.params_m:.3f}M params, {profile.macs_m:.1f}M MACs), "
               f"epochs {retrain.epoch + 1}..{cfg.epochs} on {retrain.device}"
               f"{f' × {retrain.ranks.world} workers' if retrain.ranks.parallel else ''}; writing to {out}")
-    code = run_epochs(retrain, out, KIND, header, quiet)
+    code = run_epochs(retrain, out, COMMAND, header, quiet)
     if code == 0:
         last = retrain.history[-1] if retrain.history else {}
         accuracy = ", ".join(f"{label} {last[key]:.2f}%" for key, label in (("val_acc", "val"), ("test_acc", "test"))
@@ -107,6 +108,6 @@ def run(args: argparse.Namespace) -> int:
     if args.workers > 1:
         from harness.localgroup import run_loop_on_workers
 
-        return run_loop_on_workers(args, KIND, given, lambda: _config_from(args), Retrain, _finish)
-    out, retrain = open_run(args, KIND, given, lambda: Retrain(_config_from(args)), Retrain.restore)
+        return run_loop_on_workers(args, COMMAND, given, lambda: _config_from(args), Retrain, _finish)
+    out, retrain = open_run(args, COMMAND, given, lambda: Retrain(_config_from(args)), Retrain.restore)
     return _finish(retrain, out, args.quiet)

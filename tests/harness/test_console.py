@@ -44,18 +44,20 @@ def test_lines_use_short_names_and_fit_120_columns(tmp_path):
     assert all(len(line) <= WIDTH for line in printed) and len(printed) == 3
 
 
-@pytest.mark.parametrize("scheduler, epoch, result, state", [
-    ({"name": "asha"}, 1, {}, "ASHA stop"),
-    ({"name": "asha"}, 3, {}, "done"),
-    ({"name": "fifo"}, 1, {}, "done"),
-    ({"name": "fifo"}, 2, {"diverged": True}, "diverged"),
+@pytest.mark.parametrize("scheduler, stop, epoch, result, state", [
+    ({"name": "asha"}, {}, 1, {}, "ASHA"),
+    ({"name": "asha"}, {}, 3, {}, "done"),
+    ({"name": "fifo"}, {}, 1, {}, "stopped"),  # early, and not by a scheduler that stops trials
+    ({"name": "fifo"}, {"max_skip_connect": 1}, 1, {"normal_skip_connect": 3}, "collapse"),
+    ({"name": "fifo"}, {}, 2, {"diverged": True}, "diverged"),
 ])
-def test_the_end_of_a_trial_says_how_it_ended(tmp_path, scheduler, epoch, result, state):
-    study = validate_study(tiny_study("c", tmp_path, scheduler=scheduler))
+def test_the_end_of_a_trial_says_how_it_ended_in_the_tables_words(tmp_path, scheduler, stop, epoch, result, state):
+    """The console's state is the trials table's ``stop_reason`` without its detail (:mod:`harness.endings`)."""
+    study = validate_study(tiny_study("c", tmp_path, scheduler=scheduler, stop=stop))
     out = io.StringIO()
     lines = ProgressLines(study, out)
     lines.on_trial_complete(0, [], trial({"search.seed": 1}, epoch, search_val_acc=50.0, **result))
-    assert out.getvalue().splitlines()[1].split()[2:4] == state.split()[:1] + (state.split()[1:] or [f"{epoch}/3"])
+    assert out.getvalue().splitlines()[1].split()[2:4] == [state, f"{epoch}/3"]
 
 
 @pytest.mark.slow

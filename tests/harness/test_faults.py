@@ -29,7 +29,7 @@ from study_helpers import tiny_study, write_study
 from tensorboard_events import read_runs
 
 from harness.cli import main
-from harness.space import trial_plan
+from harness.trialplan import trial_plan
 from harness.study import validate_study
 
 pytestmark = pytest.mark.slow

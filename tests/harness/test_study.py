@@ -8,7 +8,7 @@ from ray.tune.search.sample import Categorical, Float, Integer, LogUniform
 from ray.tune.search.variant_generator import _get_preset_variants, generate_variants
 
 from harness.cli import main
-from harness.space import trial_plan
+from harness.trialplan import trial_plan
 from harness.study import Study, load_study, validate_study
 from snas.errors import UserInputError
 

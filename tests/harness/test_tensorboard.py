@@ -8,7 +8,7 @@ from study_helpers import tiny_study
 from tensorboard_events import read_runs
 
 from harness.study import validate_study
-from harness.tensorboard import EventRun, run_name, settings_are_distinct
+from harness.tensorboard import EventRun, run_name
 from harness.trial_events import TrialEvents
 
 
@@ -74,8 +74,8 @@ def test_run_names_add_the_trial_id_only_when_settings_can_repeat(tmp_path):
     repeated = validate_study(tiny_study("r", tmp_path, searcher={"num_samples": 2}))
     sampled = validate_study(tiny_study("s", tmp_path, searcher={"name": "random", "num_samples": 3},
                                         space={"search.seed": {"choice": [0, 1]}}))
-    assert settings_are_distinct(grid) and not settings_are_distinct(repeated)
-    assert not settings_are_distinct(sampled)
+    assert grid.searcher.settings_are_distinct(grid) and not repeated.searcher.settings_are_distinct(repeated)
+    assert not sampled.searcher.settings_are_distinct(sampled)
 
 
 def test_search_out_writes_events_and_a_resumed_search_repeats_no_epoch(tmp_path):

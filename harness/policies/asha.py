@@ -1,0 +1,45 @@
+"""ASHA (Li et al., MLSys 2020): asynchronous successive halving over epochs.
+
+A trial is judged at rungs ``grace_period · reduction_factor^k`` epochs against the trials
+that reached that rung before it, and stopped unless it is in the top ``1/reduction_factor``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from harness.policies.base import Scheduler
+
+if TYPE_CHECKING:
+    from harness.study import Study
+
+
+class AshaScheduler(Scheduler):
+    name: Literal["asha"] = "asha"
+    title: ClassVar[str] = "ASHA"
+    stop_label: ClassVar[str | None] = "ASHA"
+    plots: ClassVar[tuple[str, ...]] = ("asha_rungs",)
+
+    grace_period: int = Field(1, ge=1)
+    reduction_factor: float = Field(2.0, gt=1)
+    max_t: int | None = Field(None, ge=1)
+    """Default: the trials' epoch count."""
+
+    def build(self, study: Study) -> Any:
+        from ray.tune.schedulers import ASHAScheduler
+
+        # A data-parallel trial's reports count epochs in ``epoch`` only (see harness.dataparallel).
+        time_attr = "epoch" if study.resources.workers > 1 else "training_iteration"
+        return ASHAScheduler(time_attr=time_attr, max_t=self.max_t or study.epochs,
+                             grace_period=self.grace_period, reduction_factor=self.reduction_factor)
+
+    def rungs(self, epochs: int) -> list[int]:
+        """The epochs at which trials are judged, and the last one (``max_t``, else ``epochs``)."""
+        max_t = self.max_t or epochs
+        rungs, rung = [], float(self.grace_period)
+        while rung < max_t:
+            rungs.append(int(rung))
+            rung *= self.reduction_factor
+        return rungs + [max_t]

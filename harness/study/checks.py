@@ -1,0 +1,102 @@
+"""The checks of a study across its sections, run when the study model is validated.
+
+Each raises :class:`ValueError` naming the keys, so the one message a user sees says
+``invalid study FILE: <what is wrong>``.  None needs torch or the data
+(:mod:`harness.study.probe` tries the trials' real configurations).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.study.schema import Study
+
+
+def check_sections(study: Study) -> None:
+    """Every cross-section rule, in the order a user would fix them."""
+    _space_keys(study)
+    _every_setting_is_read(study)
+    _data_parallel(study)
+    problem = study.ranking_problem(study.metric)
+    if problem:
+        raise ValueError(f"objective.metric {problem}")
+    study.searcher.check(study)
+    study.scheduler.check(study)
+    _gpu_request(study)
+
+
+def _space_keys(study: Study) -> None:
+    sections = (f"{study.trial_kind.section}.", "data.")
+    for key in study.space:
+        if not key.startswith(sections):
+            raise ValueError(f"space key {key!r} must start with {' or '.join(sections)} (a dotted setting)")
+
+
+def _gpu_request(study: Study) -> None:
+    """Ray shows a trial only the GPUs it asked for: a CUDA device needs ``resources.gpu``."""
+    if study.resources.gpu > 0:
+        return
+    key = f"{study.trial_kind.section}.device"
+    if any(str(device).startswith("cuda") for device in _values(study, "device", "auto")):
+        raise ValueError(f"{key} asks for cuda but resources.gpu is 0, so Ray gives the trials no GPU; "
+                         f"set resources.gpu (e.g. --set resources.gpu=1, or 0.5 for two trials per GPU) "
+                         f"or use device auto")
+
+
+def _every_setting_is_read(study: Study) -> None:
+    """Refuse settings no trial would read, naming the key to use instead: another kind's
+    section (a retrain study's ``search``, e.g. ``retrain --set search.epochs=1``) and a
+    ``data`` inside the trial settings (every trial takes the top-level ``data``)."""
+    kind = study.trial_kind
+    for section in kind.unread_sections:
+        settings = study.section(section)
+        if settings:
+            keys = ", ".join(f"{section}.{key}" for key in settings)
+            first = next(iter(settings))
+            raise ValueError(f"a {study.kind} study reads no {section} settings ({keys}); its trials are "
+                             f"configured by {kind.section} (e.g. {kind.section}.{first})")
+    if study.stop.max_skip_connect is not None and not kind.derives_genotype:
+        raise ValueError(f"stop.max_skip_connect is read by search studies only: a {study.kind} study's "
+                         f"trials are given their genotype; drop stop.max_skip_connect")
+    for section in ("search", "retrain.settings"):
+        if "data" in study.section(section):
+            raise ValueError(f"{section}.data is not read: every trial takes the study's top-level data "
+                             f"section; set data.<key> instead (e.g. data.dataset)")
+
+
+def _values(study: Study, setting: str, default: object) -> list[object]:
+    """Every value the trials' ``setting`` (relative to their section) can take: the base's
+    and each value the space gives it."""
+    key = f"{study.trial_kind.section}.{setting}"
+    values = [study.trial_base.get(setting, default)]
+    return values + (study.space[key].probe_values() if key in study.space else [])
+
+
+def _data_parallel(study: Study) -> None:
+    """What a trial on several workers cannot do, said before any trial starts."""
+    workers = study.resources.workers
+    kill = study.faults.kill_worker_once
+    if kill is not None and kill.rank >= workers:
+        raise ValueError(f"faults.kill_worker_once.rank {kill.rank}: a trial has ranks 0 to {workers - 1} "
+                         f"(resources.workers {workers})")
+    if workers == 1:
+        if kill is not None:
+            raise ValueError("faults.kill_worker_once kills a worker of a data-parallel trial; this study's "
+                             "trials run in one process (resources.workers: 1): use faults.fail_once_at_epoch")
+        return
+    section = study.trial_kind.section
+    if any(_values(study, "second_order", False)):
+        raise ValueError(f"resources.workers {workers}: second_order (DARTS's unrolled α gradient) runs in one "
+                         f"process only; use resources.workers: 1 or second_order: false")
+    if any(_values(study, "sync_batchnorm", False)) and (
+            study.resources.gpu == 0 or study.trial_base.get("device") == "cpu"):
+        raise ValueError(f"{section}.sync_batchnorm needs GPU workers (torch's SyncBatchNorm runs on CUDA only), "
+                         f"but the trials run on the CPU (resources.gpu {study.resources.gpu:g}, {section}.device "
+                         f"{study.trial_base.get('device', 'auto')}); there each of the {workers} workers "
+                         f"normalises its own shard: drop {section}.sync_batchnorm")
+    uneven = [b for b in _values(study, "batch_size", study.trial_kind.default_batch_size)
+              if isinstance(b, int) and b % workers]
+    if uneven:
+        raise ValueError(f"{section}.batch_size {uneven[0]} is the global batch: split across {workers} workers "
+                         f"it must be a multiple of {workers}")

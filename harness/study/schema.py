@@ -1,0 +1,383 @@
+"""The study file's schema: what each section may hold, and the views a study derives.
+
+A study names the base settings of every trial (``data``, ``search`` or ``retrain``), the
+settings that vary (``space``, addressed by dotted keys such as
+``search.temperature.initial``), how trials are proposed (``searcher``) and stopped
+(``scheduler``) -- objects of :mod:`harness.policies` -- how they are placed
+(``resources``), stored and retried.  Validating the model checks each section and the
+sections against each other (:mod:`harness.study.checks`); what needs torch or the data
+(every value tried on the real trial configuration, memory) is :mod:`harness.study.probe`'s,
+and reading a file is :mod:`harness.study.load`'s.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, SerializeAsAny, ValidationError, field_validator, model_validator
+
+from harness.errors import invalid
+from harness.health_settings import HealthThresholds, StopConfig
+from harness.kinds import KINDS, TrialKind
+from harness.overrides import with_values
+from harness.policies import (
+    DEFAULT_SCHEDULER,
+    DEFAULT_SEARCHER,
+    SCHEDULERS,
+    SEARCHERS,
+    Scheduler,
+    Searcher,
+    chosen_policy,
+)
+from harness.storage import is_uri
+from harness.study.checks import check_sections
+from snas.configmodel import Frozen
+from snas.data.config import DataConfig
+from snas.errors import UserInputError
+from snas.spaces import genotype_from_dict
+
+if TYPE_CHECKING:
+    from harness.kinds import TrialConfig
+
+STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
+"""URI schemes of the pyarrow file systems Tune's storage goes through."""
+
+
+def _genotype_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
+    return genotype_from_dict(mapping).to_dict()
+
+
+GenotypeMapping = Annotated[dict[str, Any], AfterValidator(_genotype_mapping)]
+
+
+class Domain(Frozen):
+    """How one setting varies: exactly one of the keys.
+
+    ``grid`` tries every value; ``choice`` samples one per trial; ``uniform`` and
+    ``loguniform`` sample floats in ``[low, high]``; ``randint`` samples integers in
+    ``[low, high)`` (high excluded, as in Ray Tune).
+    """
+
+    grid: list[Any] | None = None
+    choice: list[Any] | None = None
+    uniform: tuple[float, float] | None = None
+    loguniform: tuple[float, float] | None = None
+    randint: tuple[int, int] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Domain:
+        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of grid, choice, uniform, loguniform, randint (got {given or 'none'})")
+        kind = given[0]
+        value = getattr(self, kind)
+        if kind in ("grid", "choice") and not value:
+            raise ValueError(f"{kind} needs at least one value")
+        if kind in ("uniform", "loguniform", "randint") and not value[0] < value[1]:
+            raise ValueError(f"{kind} needs low < high, got {list(value)}")
+        if kind == "loguniform" and value[0] <= 0:
+            raise ValueError(f"loguniform needs low > 0, got {value[0]}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
+
+    @property
+    def bounds(self) -> Any:
+        return getattr(self, self.kind)
+
+    def problem_with(self, value: Any) -> str | None:
+        """Why this domain cannot produce ``value`` (None when it can): a point run first must
+        be a trial the study could have proposed, or Tune runs it with a warning and the
+        trial fails on it later (and Optuna cannot record it at all)."""
+        if self.kind in ("grid", "choice"):
+            listed = self.bounds
+            if any(value == v and isinstance(value, bool) == isinstance(v, bool) for v in listed):
+                return None
+            return f"{value!r} is not one of the {self.kind} values {listed}"
+        low, high = self.bounds
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if self.kind == "randint":
+            if not (number and float(value).is_integer() and low <= value < high):
+                return f"{value!r} is not a whole number in randint [{low}, {high})"
+            return None
+        if not (number and low <= value <= high):
+            return f"{value!r} is not a number in {self.kind} [{low}, {high}]"
+        return None
+
+    def probe_values(self) -> list[Any]:
+        """Values that, if all valid, make every value this domain can produce valid."""
+        if self.kind in ("grid", "choice"):
+            return list(self.bounds)
+        low, high = self.bounds
+        return [low, high - 1] if self.kind == "randint" else [low, high]
+
+
+class Objective(Frozen):
+    """The reported metric that ranks trials (and that ASHA and Optuna optimise)."""
+
+    metric: str | None = None
+    """Default: ``search_val_acc`` for search studies, ``val_acc`` for retrain studies."""
+    mode: Literal["max", "min"] = "max"
+
+
+class ResourcesConfig(Frozen):
+    """Per trial, or per worker of a data-parallel trial.  Fractional GPUs share a device:
+    several trials must fit in its memory."""
+
+    workers: int = Field(1, ge=1)
+    """Processes of one search trial (Ray Train workers, :mod:`harness.dataparallel`); each
+    takes its shard of the global ``batch_size``.  1: the trial is one process."""
+    cpu: float = Field(1.0, gt=0)
+    """CPUs of the trial, or of each of its workers."""
+    gpu: float = Field(0.0, ge=0)
+    """GPUs of the trial, or of each of its workers (NCCL when > 0, gloo otherwise)."""
+    max_concurrent: int | None = Field(None, ge=1)
+
+
+class StorageConfig(Frozen):
+    path: str = Field("results", min_length=1)
+    """Folder (or ``s3://`` / ``gs://`` URI) that holds ``<study name>/``."""
+    shared: bool = False
+    """The folder is mounted on every node of the cluster (NFS); needed for a local path
+    on a multi-node cluster."""
+
+    @field_validator("path")
+    @classmethod
+    def _known_scheme(cls, path: str) -> str:
+        if not is_uri(path):
+            return path
+        scheme = path.split("://", 1)[0].lower()
+        if scheme not in STORAGE_SCHEMES:
+            raise ValueError(f"{path!r}: Ray Tune cannot store results under {scheme}:// URIs; "
+                             f"use a folder or one of {', '.join(s + '://' for s in STORAGE_SCHEMES)}")
+        return path
+
+
+class FailuresConfig(Frozen):
+    max_failures: int = Field(2, ge=-1)
+    """Restarts of a failed trial from its last checkpoint (-1: unlimited)."""
+
+
+class WorkerKill(Frozen):
+    """Where a data-parallel trial's worker dies: rank ``rank``, after step ``step`` of epoch
+    ``epoch`` (a step past the epoch's last, or an epoch past the trial's, kills nothing)."""
+
+    rank: int = Field(ge=0)
+    epoch: int = Field(ge=1)
+    step: int = Field(ge=1)
+
+
+class FaultsConfig(Frozen):
+    """Deliberate failures, to check that a setup survives them before a long study does."""
+
+    fail_once_at_epoch: int | None = Field(None, ge=1)
+    """Every trial raises once, right after checkpointing this epoch; Tune must restart it
+    from that checkpoint (needs ``failures.max_failures`` ≥ 1)."""
+    kill_worker_once: WorkerKill | None = None
+    """In every data-parallel trial, the worker of this rank SIGKILLs its own process once,
+    mid-epoch, as a crashed or preempted machine would; Ray Train must restart all workers
+    from the last checkpoint (needs ``failures.max_failures`` ≥ 1)."""
+
+
+class RetrainSection(Frozen):
+    """Retraining the winners: defaults for ``snas-study retrain`` and retrain studies."""
+
+    top: int = Field(3, ge=1)
+    """How many distinct genotypes (by :func:`snas.genotype.genotype_id`) to retrain."""
+    seeds: int = Field(2, ge=1)
+    random: int = Field(0, ge=0)
+    """How many genotypes to draw uniformly from the search's space, under its derivation
+    rule, and retrain beside the winners with the same settings and seeds: the
+    random-architecture baseline (Yang et al., ICLR 2020; Li & Talwalkar, UAI 2019)."""
+    random_seed: int = Field(0, ge=0)
+    """Seed of those draws (recorded in the retrain study, so its random cells can be redrawn)."""
+    settings: dict[str, Any] = {}
+    """Fields of the retraining configuration (epochs, layers, init_channels, ...)."""
+
+
+class Study(Frozen):
+    """A study file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    kind: str = "search"
+    """A trial kind of :data:`harness.kinds.KINDS`."""
+    description: str = ""
+    data: DataConfig = DataConfig()
+    search: dict[str, Any] = {}
+    """Fields of the search configuration shared by all trials (see snas.config.SearchConfig)."""
+    retrain: RetrainSection = RetrainSection()
+    genotypes: dict[str, GenotypeMapping] = {}
+    """Named genotypes a retrain study can refer to in ``retrain.settings.genotype``.  A study
+    file may give each as a catalogue name, a genotype file or Genotype(...) text:
+    :func:`validate_study` reads those once, so the model (a frozen study.yaml, a trial)
+    holds only mappings and never opens a file."""
+    space: dict[str, Domain] = {}
+    objective: Objective = Objective()
+    searcher: SerializeAsAny[Searcher] = SEARCHERS[DEFAULT_SEARCHER]()
+    """How trials' settings are proposed (:data:`harness.policies.SEARCHERS`, by ``name``)."""
+    scheduler: SerializeAsAny[Scheduler] = SCHEDULERS[DEFAULT_SCHEDULER]()
+    """When trials stop (:data:`harness.policies.SCHEDULERS`, by ``name``)."""
+    resources: ResourcesConfig = ResourcesConfig()
+    storage: StorageConfig = StorageConfig()
+    failures: FailuresConfig = FailuresConfig()
+    faults: FaultsConfig = FaultsConfig()
+    health: HealthThresholds = HealthThresholds()
+    """When ``best``, ``status``, ``run`` and the report call a winner unhealthy (:mod:`harness.health`)."""
+    stop: StopConfig = StopConfig()
+    """Conditions that end a search trial early (a collapsing normal cell)."""
+    checkpoint_every: int = Field(1, ge=1)
+    keep_checkpoints: int = Field(2, ge=1)
+    provenance: dict[str, Any] | None = None
+    """Written by ``snas-study run`` into the frozen study.yaml: versions, time, command."""
+    source: dict[str, Any] | None = None
+    """For studies made by ``snas-study retrain``: the search study, its metric, the searched
+    score of every searched genotype label (compared with the retrained accuracy) and, in
+    ``genotypes``, each label's origin (:mod:`harness.retraining`)."""
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        return KINDS.check(kind)
+
+    _searcher = field_validator("searcher", mode="wrap")(chosen_policy(SEARCHERS, DEFAULT_SEARCHER))
+    _scheduler = field_validator("scheduler", mode="wrap")(chosen_policy(SCHEDULERS, DEFAULT_SCHEDULER))
+
+    @model_validator(mode="after")
+    def _sections_agree(self) -> Study:
+        check_sections(self)
+        return self
+
+    def ranking_problem(self, metric: str) -> str | None:
+        """Why ``metric`` cannot rank this study's trials, or None when it can."""
+        numeric = self.trial_kind.numeric_metrics
+        if metric not in numeric:
+            return f"{metric!r} is not a numeric {self.kind} metric; choose from {', '.join(numeric)}"
+        return None
+
+    def check_ranking_metric(self, metric: str) -> None:
+        problem = self.ranking_problem(metric)
+        if problem:
+            raise UserInputError(f"--metric {problem}")
+
+    # -------------------------------------------------------------- derived views
+    @property
+    def trial_kind(self) -> TrialKind:
+        return KINDS[self.kind]
+
+    @property
+    def metric(self) -> str:
+        return self.objective.metric or self.trial_kind.default_metric
+
+    def section(self, path: str) -> dict[str, Any]:
+        """The settings of the section at the dotted ``path`` (``search``, ``retrain.settings``)."""
+        node: Any = self
+        for part in path.split("."):
+            node = getattr(node, part)
+        return dict(node)
+
+    @property
+    def trial_base(self) -> dict[str, Any]:
+        """The settings every trial starts from (its kind's section as written)."""
+        return self.trial_kind.settings(self)
+
+    def base_settings(self) -> dict[str, Any]:
+        """The settings every trial starts from, as a plain nested mapping."""
+        return {**self.trial_kind.nest(self.trial_base), "data": self.data.model_dump(mode="json")}
+
+    def trial_settings(self, trial_config: dict[str, Any]) -> dict[str, Any]:
+        """Base settings with a trial's varied values (dotted keys) applied."""
+        return with_values(self.base_settings(), trial_config)
+
+    def data_configs(self) -> list[DataConfig]:
+        """The data settings trials will use: each value a ``data.*`` space key can take (the
+        others at their base), or the base when the space varies none."""
+        configs = [DataConfig.model_validate(self.trial_settings({key: value})["data"])
+                   for key, domain in self.space.items() if key.startswith("data.")
+                   for value in domain.probe_values()]
+        return list({c.model_dump_json(): c for c in configs}.values()) or [self.data]
+
+    def _default_deciding_variants(self) -> list[dict[str, Any]]:
+        """One trial config per value of each varied setting that decides other settings' defaults."""
+        keys = [f"{self.trial_kind.section}.{key}" for key in self.trial_kind.default_deciding]
+        return [{key: value} for key in keys if key in self.space for value in self.space[key].probe_values()]
+
+    def trial_config_of(self, trial_config: dict[str, Any]) -> TrialConfig:
+        """The validated configuration of the trial with the varied values ``trial_config``."""
+        settings = self.trial_settings(trial_config)
+        return self.trial_kind.build(self.trial_kind.unnest(settings), settings["data"], self.genotypes)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs of a trial (of the first trial when the space varies them)."""
+        first = {key: domain.probe_values()[0] for key, domain in self.space.items()}
+        return int(self.trial_config_of(first).epochs)
+
+    def grid_combinations(self) -> list[dict[str, Any]]:
+        """Every combination of the grid entries in Tune's order (keys sorted, the first
+        varying fastest); ``[{}]`` when the space has none."""
+        gridded = {key: domain.bounds for key, domain in self.space.items() if domain.kind == "grid"}
+        keys = sorted(gridded, reverse=True)
+        return [dict(zip(keys, values))
+                for values in itertools.product(*(gridded[key] for key in keys))]
+
+    def grid_size(self) -> int:
+        """How many combinations the grid entries make (counted, not listed)."""
+        return math.prod(len(domain.bounds) for domain in self.space.values() if domain.kind == "grid")
+
+    def expected_trials(self) -> int:
+        """Trials the study runs, as its searcher counts them."""
+        return self.searcher.expected_trials(self)
+
+    def experiment_path(self) -> str:
+        """Where Tune's experiment folder (and the harness's files) live."""
+        root = self.storage.path
+        if is_uri(root):
+            return root.rstrip("/") + "/" + self.name
+        return str(Path(root).expanduser().absolute() / self.name)
+
+    def resolved(self) -> Study:
+        """A copy with every default of the trial configuration written out.
+
+        The base settings must be valid as written even where the space replaces them in
+        every trial: they are what the frozen study.yaml records.  Where the space varies
+        a setting that decides other settings' defaults (the method, the search space), a
+        default is written out only where every value gives the same one: written out, the
+        SNAS default temperature of a base ``method: snas`` would override GDAS's own in
+        the GDAS trials.
+        """
+        prefix = self.trial_kind.section
+        try:
+            return self._resolved()
+        except ValidationError as err:
+            raise invalid(err, f"{prefix} settings", prefix, ("data",), study_model=Study) from None
+
+    def _resolved(self) -> Study:
+        """The required settings stay as written (a genotype's label, not the mapping it
+        names); without them in the base nothing can be written out."""
+        written = self.trial_base
+        if any(key not in written for key in self.trial_kind.required):
+            return self
+        full = self.trial_config_of({}).model_dump(mode="json", by_alias=True)
+        full.pop("data")
+        for variant in self._default_deciding_variants():
+            resolved = self.trial_config_of(variant).model_dump(mode="json", by_alias=True)
+            resolved.pop("data")
+            full = _shared_settings(full, resolved)
+        full.update({key: written[key] for key in self.trial_kind.required})
+        return self.trial_kind.with_settings(self, full)
+
+
+def _shared_settings(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``first`` that ``other`` resolves to the same value, nested sections key by key."""
+    shared = {}
+    for key, value in first.items():
+        if isinstance(value, dict) and isinstance(other.get(key), dict):
+            shared[key] = _shared_settings(value, other[key])
+        elif other.get(key) == value:
+            shared[key] = value
+    return shared

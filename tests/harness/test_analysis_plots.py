@@ -63,6 +63,19 @@ def test_the_resource_cost_is_drawn_only_when_a_penalty_is_on(tmp_path, method_s
     assert plots["trajectories"] == "temperature (log scale) per epoch; colour: method"
 
 
+def test_the_temperature_of_darts_trials_is_not_drawn(tmp_path):
+    trials = _trials([{"method": m, "seed": s, "score": 50.0 + s} for m in ("snas", "darts") for s in range(2)])
+    no_penalty = {"resource": {"method": "none"}}
+    plots = _draw(tmp_path / "mixed", {"search.method": {"grid": ["snas", "darts"]}, "search.seed": {"grid": [0, 1]}},
+                  trials, _curves(trials), search=no_penalty)
+    assert plots["trajectories"] == ("temperature (log scale) per epoch; colour: method; the temperature of the 2 "
+                                     "DARTS-like trial(s) is not drawn (their softmax has none)")
+    darts = trials[trials["method"] == "darts"].drop(columns=["method"])
+    plots = _draw(tmp_path / "darts", {"search.seed": {"grid": [0, 1]}}, darts, _curves(darts),
+                  search={"method": "darts", **no_penalty})
+    assert "trajectories" not in plots  # the study's one method has no temperature, no penalty is on
+
+
 def test_the_health_plot_draws_the_metrics_the_trials_reported(tmp_path, method_seed_trials):
     curves = _curves(method_seed_trials, normal_skip_connect=2, arch_entropy_normalized=0.97)
     plots = _draw(tmp_path, METHOD_SEEDS, method_seed_trials, curves)

@@ -34,9 +34,14 @@ def _readable_log_ticks(axis: Any, values: pd.Series) -> None:
     axis.set_minor_locator(NullLocator())
 
 
-def _penalty_on(study: Study) -> bool:
+# The two facts about the trials that this plot needs and the trials table does not hold yet.
+# Each is derived from the study and the method definitions; once every trial's resolved
+# settings are in the trials table, these are the two functions that change to read them.
+
+def _resource_penalty_on(study: Study) -> bool:
     """Whether any trial's loss has a resource term (a method other than ``none``, λ > 0).  The
-    ``cost`` metric is reported either way: without a penalty it is a number no trial used."""
+    ``cost`` metric is reported either way: without a penalty it is a number no trial used.
+    Found by building the settings of every grid point, under each sampled domain's probe values."""
     sampled = {key: domain.probe_values() for key, domain in study.space.items() if domain.kind != "grid"}
     first = {key: values[0] for key, values in sampled.items()}
     probes = [first] + [{**first, key: value} for key, values in sampled.items() for value in values[1:]]
@@ -48,14 +53,16 @@ def _penalty_on(study: Study) -> bool:
     return False
 
 
-def _tempered(data: PlotInput) -> pd.DataFrame:
-    """The curves of the trials whose method samples with a temperature (not DARTS's softmax)."""
+def _samples_with_temperature(data: PlotInput) -> pd.Series:
+    """For each row of the curves, whether its trial's method samples with a temperature (SNAS,
+    GDAS), not DARTS's softmax: the method is the varied one, else the study's; a method this
+    version does not define counts as sampling (its temperature is drawn)."""
     if "method" in data.curves:
         methods = data.curves["method"]
     else:
         methods = pd.Series(data.kind.settings(data.study).get("method", "snas"), index=data.curves.index)
     uses = {name: METHODS[name].uses_temperature for name in methods.dropna().unique() if name in METHODS}
-    return data.curves[methods.map(uses).fillna(True).astype(bool)]
+    return methods.map(uses).fillna(True).astype(bool)
 
 
 def plot_trajectories(data: PlotInput) -> Plot | None:
@@ -63,8 +70,8 @@ def plot_trajectories(data: PlotInput) -> Plot | None:
     if not len(data.curves) or "temperature" not in data.curves:
         return None
     hue = colour_setting(data)
-    tempered = _tempered(data)
-    penalty = "cost" in data.curves and _penalty_on(data.study)
+    tempered = data.curves[_samples_with_temperature(data)]
+    penalty = "cost" in data.curves and _resource_penalty_on(data.study)
     panels = ([("temperature", "temperature τ", tempered)] if len(tempered) else []) + (
         [("cost", "resource cost", data.curves)] if penalty else [])
     if not panels:

@@ -4,13 +4,16 @@ fabricated trials tables (no Ray, no training)."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from study_helpers import tiny_study
 
 from harness.analysis import EXTRA_TABLES
-from harness.analysis.plots import PlotInput, draw_plots
+from harness.analysis.plots import PlotInput, asha_rungs, draw_plots, pareto_front
 from harness.analysis.tables import distinct_genotypes, random_baseline
 from harness.study import validate_study
 
@@ -35,6 +38,26 @@ def _draw(tmp_path, space, trials, curves, **changes):
     study = validate_study(tiny_study("p", tmp_path, space=space, **changes))
     return {plot.path.stem: plot.caption for plot in draw_plots(
         PlotInput(study, trials, curves, "search_val_acc", tmp_path / "plots"))}
+
+
+def test_importing_the_plots_changes_no_matplotlib_setting():
+    """The backend and the theme are set when the first plot is drawn, not by an import (a
+    notebook importing the analysis keeps its own)."""
+    script = ("import matplotlib; before = dict(matplotlib.rcParams); import harness.analysis.plots; "
+              "changed = [k for k, v in matplotlib.rcParams.items() if before[k] != v]; print(changed)")
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
+
+
+def test_the_pareto_front_keeps_the_trials_no_other_beats_on_both_cost_and_accuracy():
+    cost = np.array([3.0, 1.0, 2.0, 4.0, 2.0])
+    accuracy = np.array([90.0, 80.0, 85.0, 88.0, 84.0])  # trial 3 costs more than 0 for less; 4 ties 2's cost
+    assert pareto_front(cost, accuracy).tolist() == [1, 2, 0]
+
+
+def test_the_asha_rungs_grow_by_the_reduction_factor_up_to_the_budget():
+    assert asha_rungs(1, 2, 10) == [1, 2, 4, 8, 10]
+    assert asha_rungs(1, 3, 9) == [1, 3, 9]
 
 
 METHOD_SEEDS = {"search.method": {"grid": ["snas", "gdas"]}, "search.seed": {"grid": [0, 1, 2]}}

@@ -39,7 +39,8 @@ def test_each_winners_cells_are_drawn_once_with_its_genotype(tmp_path):
     summary = write_analysis(write_study_folder(tmp_path), page=render_report)
     page = (summary.path / "report.html").read_text()
     winners, plots = page.split("<h2>Plots</h2>")
-    cells = [caption for caption in re.findall(r"<figcaption>(.*?)</figcaption>", page) if caption.startswith("cells of")]
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    cells = [caption for caption in captions if caption.startswith("cells of")]
     assert cells == [f"cells of trial {winner['trial_id']}" for winner in summary.best]
     assert all(caption in winners for caption in cells)
     assert "<figure>" in plots  # the other plots stay

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from harness.analysis import AnalysisSummary
+from harness.analysis.plots.cells import BEST_CELLS
 from harness.analysis.replicates import INTERVAL
 from harness.analysis.scale import SCALE_TITLES, describe_scales
 from harness.folder_entries import STUDY_FILE_CAP, Refused, read_file
@@ -167,9 +168,11 @@ def _comparisons_section(summary: AnalysisSummary) -> str:
 
 
 def _plots_section(summary: AnalysisSummary) -> str:
+    """Every plot but the winner's cells, which the winners' section shows with its genotype."""
     if not summary.plots:
         return "<h2>Plots</h2><p>No plot: no trial has reported yet.</p>"
-    figures = "".join(_figure(_png_data_uri(plot.path.read_bytes()), plot.caption) for plot in summary.plots)
+    figures = "".join(_figure(_png_data_uri(plot.path.read_bytes()), plot.caption) for plot in summary.plots
+                      if plot.path.stem != BEST_CELLS)
     return f"<h2>Plots</h2>{figures}"
 
 

@@ -4,13 +4,16 @@ fabricated trials tables (no Ray, no training)."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from study_helpers import tiny_study
 
 from harness.analysis import EXTRA_TABLES
-from harness.analysis.plots import PlotInput, draw_plots
+from harness.analysis.plots import PlotInput, asha_rungs, draw_plots, pareto_front
 from harness.analysis.tables import distinct_genotypes, random_baseline
 from harness.study import validate_study
 
@@ -37,6 +40,26 @@ def _draw(tmp_path, space, trials, curves, **changes):
         PlotInput(study, trials, curves, "search_val_acc", tmp_path / "plots"))}
 
 
+def test_importing_the_plots_changes_no_matplotlib_setting():
+    """The backend and the theme are set when the first plot is drawn, not by an import (a
+    notebook importing the analysis keeps its own)."""
+    script = ("import matplotlib; before = dict(matplotlib.rcParams); import harness.analysis.plots; "
+              "changed = [k for k, v in matplotlib.rcParams.items() if before[k] != v]; print(changed)")
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
+
+
+def test_the_pareto_front_keeps_the_trials_no_other_beats_on_both_cost_and_accuracy():
+    cost = np.array([3.0, 1.0, 2.0, 4.0, 2.0])
+    accuracy = np.array([90.0, 80.0, 85.0, 88.0, 84.0])  # trial 3 costs more than 0 for less; 4 ties 2's cost
+    assert pareto_front(cost, accuracy).tolist() == [1, 2, 0]
+
+
+def test_the_asha_rungs_grow_by_the_reduction_factor_up_to_the_budget():
+    assert asha_rungs(1, 2, 10) == [1, 2, 4, 8, 10]
+    assert asha_rungs(1, 3, 9) == [1, 3, 9]
+
+
 METHOD_SEEDS = {"search.method": {"grid": ["snas", "gdas"]}, "search.seed": {"grid": [0, 1, 2]}}
 
 
@@ -61,6 +84,19 @@ def test_the_resource_cost_is_drawn_only_when_a_penalty_is_on(tmp_path, method_s
     assert plots["trajectories"] == "temperature (log scale) and resource cost per epoch; colour: method"
     plots = _draw(tmp_path / "off", METHOD_SEEDS, method_seed_trials, curves, search={"resource": {"method": "none"}})
     assert plots["trajectories"] == "temperature (log scale) per epoch; colour: method"
+
+
+def test_the_temperature_of_darts_trials_is_not_drawn(tmp_path):
+    trials = _trials([{"method": m, "seed": s, "score": 50.0 + s} for m in ("snas", "darts") for s in range(2)])
+    no_penalty = {"resource": {"method": "none"}}
+    plots = _draw(tmp_path / "mixed", {"search.method": {"grid": ["snas", "darts"]}, "search.seed": {"grid": [0, 1]}},
+                  trials, _curves(trials), search=no_penalty)
+    assert plots["trajectories"] == ("temperature (log scale) per epoch; colour: method; the temperature of the 2 "
+                                     "DARTS-like trial(s) is not drawn (their softmax has none)")
+    darts = trials[trials["method"] == "darts"].drop(columns=["method"])
+    plots = _draw(tmp_path / "darts", {"search.seed": {"grid": [0, 1]}}, darts, _curves(darts),
+                  search={"method": "darts", **no_penalty})
+    assert "trajectories" not in plots  # the study's one method has no temperature, no penalty is on
 
 
 def test_the_health_plot_draws_the_metrics_the_trials_reported(tmp_path, method_seed_trials):

@@ -1,11 +1,16 @@
-"""The report's trials table (key columns first, the rest folded) and study file (only what was set)."""
+"""The report's trials table (key columns first, the rest folded), study file (only what was
+set) and winners' cells (each drawn once, with its genotype)."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
+from study_folders import write_study_folder
 from study_helpers import tiny_study
 
-from harness.analysis.report import _trials_section, _without_unset
+from harness.analysis import write_analysis
+from harness.analysis.report import _trials_section, _without_unset, render_report
 from harness.study import validate_study
 
 
@@ -28,3 +33,15 @@ def test_the_trials_table_shows_key_columns_and_folds_the_rest(tmp_path):
     assert headers == ["trial_id", "seed", "state", "stopped_early", "diverged", "epochs", "score"]
     assert "final_train_loss" in folded and "best_train_acc" in folded and "wall_time_s" in folded
     assert "Genotype(...)" not in section and "the other 3 columns" in folded
+
+
+def test_each_winners_cells_are_drawn_once_with_its_genotype(tmp_path):
+    summary = write_analysis(write_study_folder(tmp_path), page=render_report)
+    page = (summary.path / "report.html").read_text()
+    winners, plots = page.split("<h2>Plots</h2>")
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    cells = [caption for caption in captions if caption.startswith("cells of")]
+    assert cells == [f"cells of trial {winner['trial_id']}" for winner in summary.best]
+    assert all(caption in winners for caption in cells)
+    assert "<figure>" in plots  # the other plots stay
+    assert (summary.path / "plots" / "best_cells.png").is_file()  # still drawn, for papers

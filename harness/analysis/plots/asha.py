@@ -1,0 +1,34 @@
+"""ASHA's survival: how many trials reached each rung."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from harness.analysis.plots.common import Plot, PlotInput, save
+
+
+def asha_rungs(grace_period: int, reduction_factor: float, max_t: int) -> list[int]:
+    """The epochs at which ASHA may stop a trial, and the full budget ``max_t`` last."""
+    rungs, rung = [], float(grace_period)
+    while rung < max_t:
+        rungs.append(int(rung))
+        rung *= reduction_factor
+    return rungs + [max_t]
+
+
+def plot_asha_rungs(data: PlotInput) -> Plot | None:
+    """How many trials reached each ASHA rung."""
+    s = data.study.scheduler
+    if s.name != "asha" or not len(data.trials):
+        return None
+    rungs = asha_rungs(s.grace_period, s.reduction_factor, s.max_t or data.study.epochs)
+    counts = [int((data.trials["epochs"] >= r).sum()) for r in rungs]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.bar([str(r) for r in rungs], counts, color="tab:blue")
+    ax.set_ylim(0, max(counts) * 1.15 + 0.5)  # room for the counts above the bars
+    for i, c in enumerate(counts):
+        ax.text(i, c, str(c), ha="center", va="bottom")
+    ax.set_xlabel("rung (epochs)")
+    ax.set_ylabel("trials reaching it")
+    ax.set_title(f"ASHA survival ({len(data.trials)} trials)")
+    return Plot(save(fig, data.folder, "asha_rungs"), "number of trials that reached each ASHA rung")

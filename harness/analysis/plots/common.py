@@ -1,0 +1,124 @@
+"""What every plot family shares: its input (:class:`PlotInput`) and output (:class:`Plot`),
+saving, the colours and epoch axis of the per-epoch plots, and caption notes several plots give.
+
+Importing this module changes no matplotlib setting (:func:`harness.analysis.plots.draw_plots`
+sets the file backend and the theme before the first plot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
+
+from harness.analysis.replicates import INTERVAL, factor_columns, finished, seed_columns
+from harness.analysis.scale import Scale, describe_scales
+from harness.kinds import TrialKind
+from harness.study import Study
+from snas.atomic import atomic_write
+
+HOLLOW_NOTE = ("hollow markers: stopped early by ASHA, their score is from fewer epochs "
+               "and is left out of every mean")
+
+
+@dataclass(frozen=True)
+class Plot:
+    path: Path
+    caption: str
+
+
+@dataclass
+class PlotInput:
+    study: Study
+    trials: pd.DataFrame
+    curves: pd.DataFrame
+    metric: str
+    folder: Path
+    best: list[dict[str, Any]] = field(default_factory=list)
+    """The winners (``best.json``'s trials), best first."""
+    scales: dict[str, list[Scale]] = field(default_factory=dict)
+    """The networks the size metrics were counted on, by metric prefix (:mod:`harness.analysis.scale`)."""
+
+    @property
+    def varied(self) -> dict[str, str]:
+        """Short names of the varied settings, in study order."""
+        return self.kind.short_names(list(self.study.space))
+
+    def has(self, name: str) -> bool:
+        return name in self.varied.values() and name in self.trials and self.trials[name].nunique() > 1
+
+    @property
+    def kind(self) -> TrialKind:
+        return self.study.trial_kind
+
+    @property
+    def factors(self) -> list[str]:
+        """The varied settings that are not seeds and took more than one value."""
+        return [name for name in factor_columns(self.study, self.trials) if self.has(name)]
+
+    @property
+    def seeds(self) -> list[str]:
+        return [name for name in seed_columns(self.study) if name in self.trials]
+
+    @property
+    def any_stopped(self) -> bool:
+        return bool((~finished(self.trials)).any())
+
+    def interval_note(self) -> str:
+        """What the dots and diamonds of a plot over settings are (a caption's start)."""
+        if not self.seeds:
+            return "dots = runs, one per setting (no seed varies, so no mean over seeds and no interval)"
+        return (f"dots = runs; diamonds = the mean over seeds ({', '.join(self.seeds)}) with its {INTERVAL} "
+                f"(none where n = 1)")
+
+
+def save(fig: plt.Figure, folder: Path, name: str) -> Path:
+    """Write the figure as PNG and PDF, each atomically (a report read meanwhile never
+    embeds half a picture)."""
+    png = atomic_write(folder / f"{name}.png", lambda handle: fig.savefig(handle, format="png", dpi=130,
+                                                                          bbox_inches="tight"))
+    atomic_write(folder / f"{name}.pdf", lambda handle: fig.savefig(handle, format="pdf", bbox_inches="tight"))
+    plt.close(fig)
+    return png
+
+
+def colour_setting(data: PlotInput) -> str:
+    """The setting that colours the per-epoch lines: the first varied of τ0, λ, penalty,
+    method and genotype, else the trial."""
+    for name in ("tau0", "lambda", "penalty", "method", "arch"):
+        if data.has(name):
+            return name
+    return "trial_id"
+
+
+def ordered_palette(values: pd.Series) -> list | None:
+    """Viridis for a numeric setting, without its last (yellow, near-invisible) shade."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return None
+    levels = values.nunique()
+    return sns.color_palette("viridis", levels + 1)[:levels]
+
+
+def epoch_axis(ax: plt.Axes, last_epoch: int) -> None:
+    """Whole epochs; every one ticked when there are few (a one-epoch run shows one tick, at 1)."""
+    if last_epoch <= 12:
+        ax.set_xticks(range(1, last_epoch + 1))
+        ax.set_xlim(0.5, last_epoch + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def budget_note(data: PlotInput) -> str:
+    """The caption's note on hollow markers, when ASHA stopped any trial."""
+    return f"; {HOLLOW_NOTE}" if data.any_stopped else ""
+
+
+def scale_note(data: PlotInput, prefix: str) -> str:
+    """``counted on <network>`` for the size metrics with ``prefix``, or nothing when unknown."""
+    scales = data.scales.get(prefix)
+    return f"counted on {describe_scales(scales)}" if scales else ""

@@ -96,7 +96,8 @@ class TrialKind:
     health_accuracy: str = ""
     """The accuracy :mod:`harness.health` judges against chance (a search's derived child)."""
     plots: tuple[str, ...] = ()
-    """Names of the plots (:data:`harness.analysis.plots.PLOTS`) that apply to it."""
+    """Names of the plots (:data:`harness.analysis.plots.PLOTS`) that apply to it (its
+    scheduler may add more: :attr:`harness.policies.base.Scheduler.plots`)."""
     tables: tuple[str, ...] = ()
     """Extra analysis tables (:data:`harness.analysis.EXTRA_TABLES`) written for it."""
     checkpoint_title: Callable[[dict[str, Any]], str] = str
@@ -240,7 +241,7 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         pareto=("eval_macs_m", "eval_params_m", " at evaluation scale"),
         curve_metrics=("search_val_acc",),
         health_accuracy="child_val_acc",
-        plots=("curves", *_COMMON_PLOTS, "trajectories", "health", "asha_rungs", "best_cells"),
+        plots=("curves", *_COMMON_PLOTS, "trajectories", "health", "best_cells"),
         tables=("replicates", "paired", "genotypes"),
         checkpoint_title=lambda config: (f"search ({config.get('method')} on "
                                          f"{config.get('data', {}).get('dataset')})"),
@@ -258,7 +259,7 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         size_metrics=("params_m", "macs_m"),
         curve_metrics=("val_acc", "test_acc"),
         health_accuracy="test_acc",
-        plots=("curves", *_COMMON_PLOTS, "asha_rungs", "retrain_vs_search", "random_baseline", "best_cells"),
+        plots=("curves", *_COMMON_PLOTS, "retrain_vs_search", "random_baseline", "best_cells"),
         tables=("retrain_vs_search", "replicates", "paired", "random_baseline"),
         checkpoint_title=lambda config: (f"retraining ({config.get('network')} network on "
                                          f"{config.get('data', {}).get('dataset')})"),

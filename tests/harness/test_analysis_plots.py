@@ -13,8 +13,9 @@ import pytest
 from study_helpers import tiny_study
 
 from harness.analysis import EXTRA_TABLES
-from harness.analysis.plots import PlotInput, asha_rungs, draw_plots, pareto_front
+from harness.analysis.plots import PlotInput, draw_plots, pareto_front
 from harness.analysis.tables import distinct_genotypes, random_baseline
+from harness.policies.asha import AshaScheduler
 from harness.study import validate_study
 
 
@@ -56,8 +57,9 @@ def test_the_pareto_front_keeps_the_trials_no_other_beats_on_both_cost_and_accur
 
 
 def test_the_asha_rungs_grow_by_the_reduction_factor_up_to_the_budget():
-    assert asha_rungs(1, 2, 10) == [1, 2, 4, 8, 10]
-    assert asha_rungs(1, 3, 9) == [1, 3, 9]
+    assert AshaScheduler(grace_period=1, reduction_factor=2).rungs(10) == [1, 2, 4, 8, 10]
+    assert AshaScheduler(grace_period=1, reduction_factor=3).rungs(9) == [1, 3, 9]
+    assert AshaScheduler(grace_period=2, reduction_factor=2, max_t=6).rungs(20) == [2, 4, 6]
 
 
 METHOD_SEEDS = {"search.method": {"grid": ["snas", "gdas"]}, "search.seed": {"grid": [0, 1, 2]}}

@@ -29,8 +29,8 @@ from study_helpers import tiny_study, write_study
 from tensorboard_events import read_runs
 
 from harness.cli import main
-from harness.trialplan import trial_plan
 from harness.study import validate_study
+from harness.trialplan import trial_plan
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "harness.cli"]

@@ -8,8 +8,8 @@ from ray.tune.search.sample import Categorical, Float, Integer, LogUniform
 from ray.tune.search.variant_generator import _get_preset_variants, generate_variants
 
 from harness.cli import main
-from harness.trialplan import trial_plan
 from harness.study import Study, load_study, validate_study
+from harness.trialplan import trial_plan
 from snas.errors import UserInputError
 
 BASE = {

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import matplotlib
 import seaborn as sns
 
-from harness.analysis.plots.asha import asha_rungs, plot_asha_rungs
+from harness.analysis.plots.asha import plot_asha_rungs
 from harness.analysis.plots.cells import plot_best_cells
 from harness.analysis.plots.common import Plot, PlotInput, scale_note
 from harness.analysis.plots.curves import plot_curves
@@ -28,7 +28,7 @@ from harness.analysis.plots.pareto import pareto_front, plot_pareto
 from harness.analysis.plots.retraining import plot_random_baseline, plot_retrain_vs_search
 from harness.analysis.plots.trajectories import plot_trajectories
 
-__all__ = ["HEALTH_METRICS", "PLOTS", "Plot", "PlotInput", "asha_rungs", "draw_plots", "pareto_front", "scale_note"]
+__all__ = ["HEALTH_METRICS", "PLOTS", "Plot", "PlotInput", "draw_plots", "pareto_front", "scale_note"]
 
 PLOTS: dict[str, Callable[[PlotInput], Plot | list[Plot] | None]] = {
     "curves": plot_curves, "final_vs_setting": plot_final_vs_setting, "levels": plot_levels, "pareto": plot_pareto,
@@ -47,11 +47,12 @@ def _prepare_figures() -> None:
 
 
 def draw_plots(data: PlotInput) -> list[Plot]:
-    """The plots of ``data``'s study that its results allow."""
+    """The plots of ``data``'s study that its results allow: its trial kind's and its scheduler's."""
     _prepare_figures()
     plots: list[Plot] = []
+    wanted = set(data.kind.plots) | set(data.study.scheduler.plots)
     for name, plot in PLOTS.items():
-        if name not in data.kind.plots:
+        if name not in wanted:
             continue
         made = plot(data)
         if isinstance(made, Plot):

@@ -7,21 +7,11 @@ import matplotlib.pyplot as plt
 from harness.analysis.plots.common import Plot, PlotInput, save
 
 
-def asha_rungs(grace_period: int, reduction_factor: float, max_t: int) -> list[int]:
-    """The epochs at which ASHA may stop a trial, and the full budget ``max_t`` last."""
-    rungs, rung = [], float(grace_period)
-    while rung < max_t:
-        rungs.append(int(rung))
-        rung *= reduction_factor
-    return rungs + [max_t]
-
-
 def plot_asha_rungs(data: PlotInput) -> Plot | None:
-    """How many trials reached each ASHA rung."""
-    s = data.study.scheduler
-    if s.name != "asha" or not len(data.trials):
+    """How many trials reached each ASHA rung (a plot the ASHA scheduler adds to its studies)."""
+    if not len(data.trials):
         return None
-    rungs = asha_rungs(s.grace_period, s.reduction_factor, s.max_t or data.study.epochs)
+    rungs = data.study.scheduler.rungs(data.study.epochs)
     counts = [int((data.trials["epochs"] >= r).sum()) for r in rungs]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     ax.bar([str(r) for r in rungs], counts, color="tab:blue")

@@ -42,9 +42,10 @@ import ray.train.torch
 from ray import tune
 from ray.tune.integration.ray_train import TuneReportCallback
 
-from harness.study import ResourcesConfig, Study, WorkerKill
+from harness.study import ResourcesConfig, WorkerKill
 from harness.studyfolder import CHECKPOINT_FILE, KILLED_WORKER_MARKER
-from harness.trialloop import TrialFolder, drive, save_genotype, use_compile_cache
+from harness.trialconfig import TrialSpec
+from harness.trialloop import TrialFolder, drive, start, use_compile_cache
 from snas.run import EpochRun, StepCallback
 from snas.threads import use_available_cpus
 
@@ -76,12 +77,12 @@ def _report(metrics: dict[str, Any], checkpoint_folder: str | None) -> None:
     ray.train.report(metrics, checkpoint=checkpoint)
 
 
-def _restored(loop_class: type[EpochRun]) -> EpochRun | None:
+def _restored(loop_class: type[EpochRun], config: Any) -> EpochRun | None:
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is None:
         return None
     with checkpoint.as_directory() as folder:
-        return loop_class.restore(f"{folder}/{CHECKPOINT_FILE}")
+        return loop_class.restore(f"{folder}/{CHECKPOINT_FILE}", config=config)
 
 
 def _kill_once(kill: WorkerKill, loop: EpochRun, folder: TrialFolder) -> StepCallback:
@@ -97,45 +98,38 @@ def _kill_once(kill: WorkerKill, loop: EpochRun, folder: TrialFolder) -> StepCal
 
 
 def _worker(setup: dict[str, Any]) -> None:
-    """One worker of a data-parallel trial (Ray Train has set up its process group).  As in a
-    single-process trial, rank 0 writes a given genotype once, before the first epoch, and
-    a derived one after every epoch."""
-    study = Study.model_validate(setup["study"])
-    use_available_cpus(limit=max(1, int(study.resources.cpu)))
-    if study.resources.gpu > 0:
+    """One worker of a data-parallel trial (Ray Train has set up its process group).  Rank 0
+    writes what a single-process trial writes (:func:`harness.trialloop.start`, ``drive``)."""
+    spec: TrialSpec = setup["spec"]
+    use_available_cpus(limit=max(1, int(spec.resources.cpu)))
+    if spec.resources.gpu > 0:
         import torch
 
         torch.cuda.set_device(ray.train.torch.get_device())  # device "auto"/"cuda" is then this worker's GPU
     rank = ray.train.get_context().get_world_rank()
     folder: TrialFolder | None = setup["folder"] if rank == 0 else None
-    kind = study.trial_kind
-    loop_class = kind.loop()
-    loop = _restored(loop_class) or loop_class(study.trial_config_of(setup["trial"]))
+    loop = start(spec, setup["trial"], _restored, folder)
     use_compile_cache(loop, setup["compile_cache"])
-    if folder is not None and not kind.derives_genotype:
-        save_genotype(loop, folder)
-    kill = study.faults.kill_worker_once
+    kill = spec.faults.kill_worker_once
     on_step = _kill_once(kill, loop, setup["folder"]) if kill is not None and kill.rank == rank else None
-    drive(loop, study, folder, _report, after_epoch=save_genotype if kind.derives_genotype else None,
-          on_step=on_step)
+    drive(loop, spec, folder, _report, on_step=on_step)
 
 
-def run_data_parallel_trial(config: dict[str, Any], study: dict[str, Any], folder: TrialFolder,
+def run_data_parallel_trial(config: dict[str, Any], spec: TrialSpec, folder: TrialFolder,
                             compile_cache: str | None) -> None:
     """The Tune trial of a data-parallel search or retraining: its Train run, to the end.
     Its workers write into ``folder`` (rank 0) and keep compiled graphs in ``compile_cache``
     (:func:`harness.trialloop.use_compile_cache`), as a single-process trial does."""
-    spec = Study.model_validate(study)
     storage = tune.get_context().get_storage()
     trainer = ray.train.torch.TorchTrainer(
         _worker,
-        train_loop_config={"study": study, "trial": config, "folder": folder, "compile_cache": compile_cache},
+        train_loop_config={"spec": spec, "trial": config, "folder": folder, "compile_cache": compile_cache},
         scaling_config=scaling(spec.resources),
         run_config=ray.train.RunConfig(
             name=storage.trial_dir_name,
             storage_path=storage.experiment_fs_path,
             storage_filesystem=storage.storage_filesystem,
-            failure_config=ray.train.FailureConfig(max_failures=spec.failures.max_failures),
+            failure_config=ray.train.FailureConfig(max_failures=spec.max_failures),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=spec.keep_checkpoints),
             callbacks=[TuneReportCallback()],
         ),

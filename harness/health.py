@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from harness.health_settings import HealthThresholds, StopConfig
+from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
 from snas.errors import UserInputError
 from snas.genotype import GenotypeError
@@ -103,24 +104,26 @@ def warning_line(label: str, found: list[str]) -> str | None:
     return f"warning: {label} looks unhealthy: {'; '.join(found)}" if found else None
 
 
-def trial_problems(study: Study, config: Mapping[str, Any], metrics: Mapping[str, Any],
+def trial_problems(study: Study, data: Mapping[str, Any] | None, metrics: Mapping[str, Any],
                    genotype: Any = None) -> list[str]:
-    """:func:`problems` of one trial of ``study`` (varied settings ``config``), judged by the
-    study's ``health`` thresholds, its kind's accuracy and its data's number of classes (an
-    image folder's are counted where it can be read: not on a machine without the data)."""
-    data = study.trial_config_of(dict(config)).data
+    """:func:`problems` of one trial of ``study``, judged by the study's ``health`` thresholds,
+    its kind's accuracy and the number of classes of its ``data`` settings (an image
+    folder's are counted where it can be read: not on a machine without the data; None:
+    the trial's settings are unknown)."""
     try:
-        num_classes: int | None = DATASETS[data.dataset].inputs(data).classes
-    except UserInputError:
+        config = DataConfig.model_validate(data) if data is not None else None
+        num_classes: int | None = DATASETS[config.dataset].inputs(config).classes if config is not None else None
+    except (UserInputError, ValueError):  # an image folder not at hand, or data settings this version refuses
         num_classes = None
     return problems(metrics, genotype, study.health, study.trial_kind.health_accuracy, num_classes)
 
 
-def winner_problems(study: Study, winner: Mapping[str, Any]) -> list[str]:
-    """:func:`problems` of one of :func:`harness.analysis.tables.best_trials`' winners."""
-    return trial_problems(study, winner["config"], winner["metrics"], _reported_genotype(winner.get("genotype")))
+def winner_problems(study: Study, winner: Mapping[str, Any], data: Mapping[str, Any] | None) -> list[str]:
+    """:func:`problems` of one of :func:`harness.analysis.tables.best_trials`' winners, whose
+    data settings are ``data`` (:meth:`harness.analysis.results.StudyResults.settings_of`)."""
+    return trial_problems(study, data, winner["metrics"], _reported_genotype(winner.get("genotype")))
 
 
-def winner_warning(study: Study, winner: Mapping[str, Any]) -> str | None:
+def winner_warning(study: Study, winner: Mapping[str, Any], data: Mapping[str, Any] | None) -> str | None:
     """The warning line of one of :func:`harness.analysis.tables.best_trials`' winners, or ``None``."""
-    return warning_line(f"trial {winner['trial_id']}", winner_problems(study, winner))
+    return warning_line(f"trial {winner['trial_id']}", winner_problems(study, winner, data))

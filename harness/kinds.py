@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
+from harness.overrides import with_values
 from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
 from snas.registry import Registry
 
@@ -118,6 +119,12 @@ class TrialKind:
     def scalar_metrics(self) -> tuple[str, ...]:
         """The per-epoch numbers a TensorBoard run plots."""
         return tuple(m for m in self.metrics if m not in _NOT_SCALARS)
+
+    def trial_config(self, base: dict[str, Any], params: dict[str, Any], genotypes: dict[str, Any]) -> TrialConfig:
+        """The validated configuration of the trial whose varied settings (dotted keys, as
+        Tune gives them) are ``params``, on the study's nested ``base`` settings (data included)."""
+        settings = with_values(base, params)
+        return self.build(self.unnest(settings), settings["data"], genotypes)
 
     def build(self, settings: dict[str, Any], data: dict[str, Any], genotypes: dict[str, Any]) -> TrialConfig:
         """The validated configuration of a trial with ``settings`` (this kind's section) on

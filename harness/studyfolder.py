@@ -12,6 +12,8 @@
         result.json       Tune's reports, one line per report
         metrics.jsonl     the loop's history, one line per epoch (the curves are read from it)
         genotype.json     the trial's genotype (a search's, rewritten every epoch)
+        config.json       the trial's resolved configuration and its changes mid-run
+                          (:mod:`harness.trialconfig`)
         error.txt         why the trial failed (Tune)
         injected_fault.txt   marks the one fault ``faults.fail_once_at_epoch`` injected
         killed_worker.txt    marks the one worker ``faults.kill_worker_once`` killed
@@ -61,6 +63,7 @@ PARAMS_FILE = "params.json"
 RESULT_FILE = "result.json"
 METRICS_FILE = "metrics.jsonl"
 GENOTYPE_FILE = "genotype.json"
+TRIAL_CONFIG_FILE = "config.json"
 ERROR_FILE = "error.txt"
 FAULT_MARKER = "injected_fault.txt"
 KILLED_WORKER_MARKER = "killed_worker.txt"

@@ -17,21 +17,24 @@ import pyarrow.fs
 from ray import tune
 
 from harness.kinds import TrialKind
-from harness.study import Study
 from harness.studyfolder import (
     CHECKPOINT_FILE,
     COMPILE_CACHE_DIR,
 )
-from harness.trialloop import TrialFolder, drive, save_genotype, use_compile_cache
+from harness.trialconfig import TrialSpec
+from harness.trialloop import TrialFolder, drive, start, use_compile_cache
+from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
 
-def _restored(kind: type, *args: Any) -> Any:
+def _restored(loop_class: type[EpochRun], config: Any) -> EpochRun | None:
+    """The loop from Tune's checkpoint of this trial, continuing under ``config``; None when
+    the trial starts afresh."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
         return None
     with checkpoint.as_directory() as folder:
-        return kind.restore(Path(folder) / CHECKPOINT_FILE, *args)
+        return loop_class.restore(Path(folder) / CHECKPOINT_FILE, config=config)
 
 
 def _prepare_trial_process() -> None:
@@ -54,34 +57,26 @@ def _study_compile_cache() -> str | None:
     return None
 
 
-def _run_trial(config: dict[str, Any], study: dict[str, Any]) -> None:
-    """One trial of the study ``study``: its kind's loop, restored or new, driven to the end
-    (on several workers when ``resources.workers`` says so).
-
-    A genotype the trial is given is written once, before the first epoch; one it derives,
-    after every epoch."""
-    spec = Study.model_validate(study)
+def _run_trial(config: dict[str, Any], spec: TrialSpec) -> None:
+    """One trial of a study: its kind's loop, restored or new, driven to the end (on several
+    workers when ``resources.workers`` says so)."""
     if spec.resources.workers > 1:
         from harness.dataparallel import run_data_parallel_trial
 
-        run_data_parallel_trial(config, study, TrialFolder.of_trial(), _study_compile_cache())
+        run_data_parallel_trial(config, spec, TrialFolder.of_trial(), _study_compile_cache())
         return
     _prepare_trial_process()
-    kind = spec.trial_kind
-    loop_class = kind.loop()
-    loop = _restored(loop_class) or loop_class(spec.trial_config_of(config))
     folder = TrialFolder.of_trial()
+    loop = start(spec, config, _restored, folder)
     use_compile_cache(loop, _study_compile_cache())
-    if not kind.derives_genotype:
-        save_genotype(loop, folder)
-    drive(loop, spec, folder, after_epoch=save_genotype if kind.derives_genotype else None)
+    drive(loop, spec, folder)
 
 
 def trainable_of(kind: TrialKind) -> Callable[[dict[str, Any], dict[str, Any]], None]:
     """The Tune trainable of ``kind``'s trials, named ``<kind>_trial``: Tune records the name
     and refuses to resume a study with a differently named one."""
-    def trial(config: dict[str, Any], study: dict[str, Any]) -> None:
-        _run_trial(config, study)
+    def trial(config: dict[str, Any], spec: TrialSpec) -> None:
+        _run_trial(config, spec)
 
     trial.__name__ = trial.__qualname__ = f"{kind.name}_trial"
     return trial

@@ -21,8 +21,15 @@ from typing import Any
 import pyarrow.fs
 from ray import tune
 
-from harness.study import Study
-from harness.studyfolder import CHECKPOINT_FILE, FAULT_MARKER, GENOTYPE_FILE, METRICS_FILE, metrics_jsonl
+from harness.studyfolder import (
+    CHECKPOINT_FILE,
+    FAULT_MARKER,
+    GENOTYPE_FILE,
+    METRICS_FILE,
+    TRIAL_CONFIG_FILE,
+    metrics_jsonl,
+)
+from harness.trialconfig import TrialSpec, resolved_config_text
 from snas.compilation import share_compile_cache
 from snas.run import EpochRun, StepCallback
 
@@ -65,8 +72,24 @@ def _tune_report(metrics: dict[str, Any], folder: str | None) -> None:
     tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder) if folder else None)
 
 
-def drive(loop: EpochRun, study: Study, folder: TrialFolder | None, report: Report = _tune_report,
-          after_epoch: Any = None, on_step: StepCallback | None = None) -> None:
+def start(spec: TrialSpec, params: dict[str, Any], restored: Callable[[type[EpochRun], Any], EpochRun | None],
+          folder: TrialFolder | None) -> EpochRun:
+    """The trial's loop: restored from its checkpoint (``restored``) under the configuration its
+    settings ``params`` give now -- a scheduler may have changed those since it was saved --
+    or new.  The writer (``folder``) records the resolved configuration and its changes in
+    ``config.json``, and a genotype the trial is given (a derived one is written every epoch)."""
+    config = spec.config_of(params)
+    loop_class = spec.kind.loop()
+    loop = restored(loop_class, config) or loop_class(config)
+    if folder is not None:
+        folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop))
+        if not spec.kind.derives_genotype:
+            save_genotype(loop, folder)
+    return loop
+
+
+def drive(loop: EpochRun, spec: TrialSpec, folder: TrialFolder | None, report: Report = _tune_report,
+          on_step: StepCallback | None = None) -> None:
     """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says.
 
     ``folder`` is where the trial's files go; ``None`` in the workers of a data-parallel
@@ -74,14 +97,14 @@ def drive(loop: EpochRun, study: Study, folder: TrialFolder | None, report: Repo
     streams go into rank 0's checkpoint) and report, but write nothing.  ``on_step`` is
     called after every optimisation step (:data:`snas.run.StepCallback`).
     """
-    fault_epoch = study.faults.fail_once_at_epoch
+    fault_epoch = spec.faults.fail_once_at_epoch
     while not loop.finished:
         metrics = loop.run_epoch(on_step)
         if folder is not None:
             folder.write(METRICS_FILE, metrics_jsonl(loop.history))  # before the report: ASHA may stop us there
-            if after_epoch is not None:
-                after_epoch(loop, folder)
-        if loop.finished or loop.epoch % study.checkpoint_every == 0 or loop.epoch == fault_epoch:
+            if spec.kind.derives_genotype:
+                save_genotype(loop, folder)
+        if loop.finished or loop.epoch % spec.checkpoint_every == 0 or loop.epoch == fault_epoch:
             with tempfile.TemporaryDirectory() as checkpoint:
                 written = loop.save(Path(checkpoint) / CHECKPOINT_FILE, write=folder is not None)
                 report(metrics, checkpoint if written else None)

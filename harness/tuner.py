@@ -13,6 +13,7 @@ from harness.study import Study
 from harness.studyfolder import trial_folder_name
 from harness.trainables import trainable_of
 from harness.trial_events import TrialEvents
+from harness.trialconfig import TrialSpec
 from harness.trialplan import TrialPlan, trial_plan
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def _data_parallel(study: Study) -> bool:
 def trainable(study: Study) -> Any:
     """The study's trainable with its settings attached and its per-trial resources (a
     data-parallel trial's workers ask for theirs themselves: :mod:`harness.dataparallel`)."""
-    fn = tune.with_parameters(trainable_of(study.trial_kind), study=study.model_dump(mode="json", by_alias=True))
+    fn = tune.with_parameters(trainable_of(study.trial_kind), spec=TrialSpec.of(study))
     if _data_parallel(study):
         from harness.dataparallel import trial_resources
 

@@ -107,7 +107,7 @@ class AnalysisSummary:
             lines.append(f"best trial {top['trial_id']}: {self.metric} = {top['score']:.2f} "
                          f"({self.scope} epoch){' with ' + settings if settings else ''}")
             lines.append(f"genotype: {top['genotype']}")
-            warning = winner_warning(study, top)
+            warning = winner_warning(study, top, self.results.data_of(top["trial_id"]))
             if warning:
                 lines.append(warning)
         else:
@@ -230,13 +230,14 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     extra = {name: EXTRA_TABLES[name](trials, results.study) for name in results.study.trial_kind.tables
              if len(trials)}
     extra = {name: table for name, table in extra.items() if len(table)}
-    scales = study_scales(results.study, [trial.config for trial in results.trials])
+    scales = study_scales(results.study.kind, [results.settings_of(trial.trial_id) for trial in results.trials])
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope, tables=extra, scales=scales)
     with replacing_outputs(results.path) as outputs:
         _write_tables(outputs.folder(ANALYSIS_DIR, _is_table), summary, curves)
         if plots and len(trials):
+            settings = {trial.trial_id: results.settings_of(trial.trial_id) for trial in results.trials}
             summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric,
-                                                 outputs.folder(PLOTS_DIR, _is_plot), best, scales))
+                                                 outputs.folder(PLOTS_DIR, _is_plot), best, scales, settings))
         if page is not None:
             atomic_write_text(outputs.file(REPORT_FILE), page(summary))
     summary.plots = [replace(plot, path=results.path / PLOTS_DIR / plot.path.name) for plot in summary.plots]

@@ -108,7 +108,7 @@ def _winners_section(summary: AnalysisSummary) -> str:
         block = [f'<div class="winner"><h3>#{winner["rank"]}: trial {html.escape(winner["trial_id"])}, '
                  f'{html.escape(summary.metric)} = {winner["score"]:.2f}</h3>',
                  _key_value_table(settings + metrics)]
-        warning = winner_warning(summary.results.study, winner)
+        warning = winner_warning(summary.results.study, winner, summary.results.data_of(winner["trial_id"]))
         if warning:
             block.append(f'<p class="warning">{html.escape(warning)}</p>')
         if winner.get("genotype"):

@@ -30,6 +30,7 @@ from harness.analysis.tune_state import (
 )
 from harness.study import Study
 from harness.studyfolder import PARAMS_FILE, read_study, trial_folder_name, trial_id_of
+from harness.trialconfig import ResolvedConfig
 from snas.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class TrialRecord:
     configured_epochs: int | None = None
     genotype_json: dict[str, Any] | None = None
     """The trial's ``genotype.json``, validated; ``None`` when missing or damaged."""
+    resolved: ResolvedConfig | None = None
+    """The settings the trial ran with (its ``config.json``); ``None`` in folders of older versions."""
     damage: list[Damage] = field(default_factory=list)
     ranked: bool = True
     """False when its curve or settings could not be read intact: its score is not trusted."""
@@ -90,11 +93,34 @@ class StudyResults:
     notes: list[str] = field(default_factory=list)
     damage: list[Damage] = field(default_factory=list)
     """Every damaged file of the folder, the trials' included."""
+    _settings: dict[str, dict[str, Any] | None] = field(default_factory=dict, repr=False)
+
+    def settings_of(self, trial_id: str) -> dict[str, Any] | None:
+        """The settings trial ``trial_id`` ran with, as a nested mapping: its ``config.json``,
+        else (a folder of an older version) derived from its varied settings through the
+        study; None when neither can be read."""
+        if not self._settings:
+            self._settings = {trial.trial_id: _settings(self.study, trial) for trial in self.trials}
+        return self._settings.get(trial_id)
+
+    def data_of(self, trial_id: str) -> dict[str, Any] | None:
+        """The data settings of trial ``trial_id`` (:meth:`settings_of`)."""
+        settings = self.settings_of(trial_id)
+        return None if settings is None else settings.get("data")
 
     @property
     def finished(self) -> bool:
         return not self.partial and len(self.trials) >= self.study.expected_trials() and all(
             t.state in FINAL_STATES for t in self.trials)
+
+
+def _settings(study: Study, trial: TrialRecord) -> dict[str, Any] | None:
+    if trial.resolved is not None:
+        return trial.resolved.config
+    try:
+        return study.trial_config_of(trial.config).model_dump(mode="json", by_alias=True)
+    except (UserInputError, ValidationError):  # named as the trial's damage already
+        return None
 
 
 def _listed_trials(path: Path, damage: list[Damage]) -> list[TuneTrial] | None:
@@ -128,11 +154,15 @@ def _trial_record(study: Study, path: Path, listed: TuneTrial) -> TrialRecord:
         trial_id=listed.trial_id, state=listed.state, config=config or {}, path=folder, curve=files.curve,
         num_failures=listed.num_failures, error=files.error,
         checkpoint=None if files.checkpoint is None else str(files.checkpoint),
-        genotype_json=files.genotype, damage=files.damage, ranked=files.curve_trusted and config is not None,
+        genotype_json=files.genotype, resolved=files.resolved, damage=files.damage,
+        ranked=files.curve_trusted and config is not None,
     )
     if not files.opened:
         return record
-    try:
+    if files.resolved is not None:  # the settings the trial wrote it ran with
+        record.configured_epochs = files.resolved.epochs
+        return record
+    try:  # a folder of an older version: its settings re-derived through the study
         record.configured_epochs = int(study.trial_config_of(record.config).epochs)
     except (UserInputError, ValidationError) as err:
         record.damage.append(Damage(folder / PARAMS_FILE, f"settings the study cannot use ({err})"))

@@ -10,20 +10,17 @@ study's data set), so each figure here is named in words ("8 cells × C=16, 1×8
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.study import Study
 from snas.catalogue import EvalNetwork
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS, InputSpec
 from snas.errors import UserInputError
 from snas.registry import Registry
 from snas.spaces import SPACES, genotype_from_dict
-
-if TYPE_CHECKING:
-    from harness.kinds import TrialConfig
 
 
 @dataclass(frozen=True)
@@ -45,50 +42,55 @@ class Scale:
                 f"--input {net.in_channels}x{net.image_size}x{net.image_size} --classes {net.num_classes}").strip()
 
 
-def _search_scales(config: Any, data: EvalNetwork) -> dict[str, Scale]:
+def _search_scales(settings: Mapping[str, Any], data: EvalNetwork) -> dict[str, Scale]:
     def at(layers: int, channels: int) -> Scale:
-        return Scale(config.space, EvalNetwork("cifar", layers, channels, data.image_size, data.num_classes,
-                                               data.in_channels))
-    return {"child_": at(config.layers, config.init_channels), "eval_": at(config.eval_layers, config.eval_channels)}
+        return Scale(settings["space"], EvalNetwork("cifar", layers, channels, data.image_size, data.num_classes,
+                                                    data.in_channels))
+    return {"child_": at(settings["layers"], settings["init_channels"]),
+            "eval_": at(settings["eval_layers"], settings["eval_channels"])}
 
 
-def _retrain_scales(config: Any, data: EvalNetwork) -> dict[str, Scale]:
-    space = genotype_from_dict(config.genotype).space
-    return {"": Scale(space, EvalNetwork(config.network, config.layers, config.init_channels, data.image_size,
-                                         data.num_classes, data.in_channels))}
+def _retrain_scales(settings: Mapping[str, Any], data: EvalNetwork) -> dict[str, Scale]:
+    space = genotype_from_dict(settings["genotype"]).space
+    return {"": Scale(space, EvalNetwork(settings["network"], settings["layers"], settings["init_channels"],
+                                         data.image_size, data.num_classes, data.in_channels))}
 
 
-SCALES: Registry[Callable[[Any, EvalNetwork], dict[str, Scale]]] = Registry("trial kind", {
+SCALES: Registry[Callable[[Mapping[str, Any], EvalNetwork], dict[str, Scale]]] = Registry("trial kind", {
     "search": _search_scales, "retrain": _retrain_scales,
 })
 """Per trial kind: its size metrics' prefixes (``eval_`` for ``eval_params_m``) and the
-network each was counted on."""
+network each was counted on, from a trial's resolved settings."""
 
 SCALE_TITLES = {"child_": "search scale (child_*)", "eval_": "evaluation scale (eval_*)", "": "params_m, macs_m"}
 
 
-def _inputs(data: DataConfig) -> InputSpec:
-    return DATASETS[data.dataset].inputs(data)
+def _inputs(data: str) -> InputSpec:
+    """What the data settings (as JSON text, so that a cache can key them) serve."""
+    config = DataConfig.model_validate(json.loads(data))
+    return DATASETS[config.dataset].inputs(config)
 
 
-def trial_scales(config: TrialConfig, kind: str,
-                 inputs_of: Callable[[DataConfig], InputSpec] = _inputs) -> dict[str, Scale]:
-    """The networks one trial's sizes were counted on, by metric prefix; ``inputs_of`` reads
+def trial_scales(settings: Mapping[str, Any], kind: str,
+                 inputs_of: Callable[[str], InputSpec] = _inputs) -> dict[str, Scale]:
+    """The networks one trial's sizes were counted on, by metric prefix, from the settings it
+    ran with (:meth:`harness.analysis.results.StudyResults.settings_of`); ``inputs_of`` reads
     what its data set serves (a study's cached reader lists an image folder once)."""
-    inputs = inputs_of(config.data)
-    return SCALES[kind](config, EvalNetwork("cifar", 0, 0, inputs.side, inputs.classes, inputs.channels))
+    inputs = inputs_of(json.dumps(settings["data"], sort_keys=True))
+    return SCALES[kind](settings, EvalNetwork("cifar", 0, 0, inputs.side, inputs.classes, inputs.channels))
 
 
-def study_scales(study: Study, configs: Iterable[dict[str, Any]]) -> dict[str, list[Scale]]:
+def study_scales(kind: str, settings: Iterable[Mapping[str, Any] | None]) -> dict[str, list[Scale]]:
     """By metric prefix, the distinct networks the trials' sizes were counted on (one, unless
-    the study varies the network or the data)."""
+    the study varies the network or the data); ``settings``: each trial's (None: unknown)."""
     found: dict[str, dict[Scale, None]] = {}
     inputs_of = functools.cache(_inputs)  # an image folder is listed once, not per trial
-    for config in configs:
+    for trial in settings:
+        if trial is None:
+            continue
         try:
-            scales = trial_scales(study.trial_config_of(config), study.kind, inputs_of)
-        # settings it cannot read (the trial is reported as damaged), or an image folder not at hand
-        except (UserInputError, ValueError):
+            scales = trial_scales(trial, kind, inputs_of)
+        except (UserInputError, ValueError, KeyError):  # an image folder not at hand, or settings this version refuses
             continue
         for prefix, scale in scales.items():
             found.setdefault(prefix, {})[scale] = None

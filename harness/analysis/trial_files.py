@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -35,9 +35,12 @@ from harness.studyfolder import (
     METRICS_FILE,
     PARAMS_FILE,
     RESULT_FILE,
+    TRIAL_CONFIG_FILE,
 )
-from snas.errors import UserInputError
+from harness.trialconfig import ResolvedConfig, parse_resolved_config
 from snas.spaces import genotype_from_dict
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class TrialFiles:
     params: dict[str, Any] | None
     genotype: dict[str, Any] | None
     error: str | None
+    resolved: ResolvedConfig | None = None
+    """The trial's ``config.json``: the settings it ran with (trials of versions before 0.2 have none)."""
     checkpoint: Path | None = None
     """The newest checkpoint file (a plain file in a real checkpoint folder), not read."""
     damage: list[Damage] = field(default_factory=list)
@@ -182,10 +187,9 @@ def _read_text(path: Path, damage: list[Damage]) -> str | None:
         return data.decode("utf-8", errors="replace")
 
 
-def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[str, Any]], dict[str, Any]]
-                      ) -> dict[str, Any] | None:
+def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[str, Any]], T]) -> T | None:
     """The object in the JSON file ``path`` as ``check`` returns it; ``None`` (and the damage
-    noted) when it is missing, not JSON, not an object or refused by ``check``."""
+    noted) when it is missing, not JSON, not an object or refused by ``check`` (a ValueError)."""
     data = _read_bytes(path, damage)
     if data is None:
         return None
@@ -202,7 +206,7 @@ def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[st
         return None
     try:
         return check(value)
-    except UserInputError as err:
+    except ValueError as err:  # a UserInputError too
         damage.append(Damage(path, str(err)))
         return None
 
@@ -250,6 +254,7 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
         params=_read_json_object(folder / PARAMS_FILE, damage, lambda value: value),
         genotype=_read_json_object(folder / GENOTYPE_FILE, damage, lambda value: genotype_from_dict(value).to_dict()),
         error=_error_line(_read_text(folder / ERROR_FILE, damage)),
+        resolved=_read_json_object(folder / TRIAL_CONFIG_FILE, damage, parse_resolved_config),
         checkpoint=_latest_checkpoint(folder, damage),
         damage=damage,
     )

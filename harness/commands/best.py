@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"no trial of {results.path} has reported {metric} yet")
     if args.json:
         for w in winners:
-            w["health"] = winner_problems(results.study, w)
+            w["health"] = winner_problems(results.study, w, results.data_of(w["trial_id"]))
         print(json.dumps({"metric": metric, "scope": args.scope, "trials": winners}, indent=2, default=str))
         return 0
     for note in results.notes:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     for w in winners:
         print(f"#{w['rank']} trial {w['trial_id']}: {metric} = {w['score']:.2f} ({args.scope} epoch), "
               f"genotype {w['genotype_id']}")
-        warning = winner_warning(results.study, w)
+        warning = winner_warning(results.study, w, results.data_of(w["trial_id"]))
         if warning:
             print(f"  {warning}")
         print(f"  {w['genotype']}")

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     for trial_id, error in table.loc[table["error"].notna(), ["trial_id", "error"]].itertuples(index=False):
         print(f"error of trial {trial_id}: {error}")  # in full, below the table: it may name a long path
     for winner in best_trials(table, results, 1):
-        warning = winner_warning(results.study, winner)
+        warning = winner_warning(results.study, winner, results.data_of(winner["trial_id"]))
         if warning:
             print(warning)
     return 0

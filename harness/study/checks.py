@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 def check_sections(study: Study) -> None:
     """Every cross-section rule, in the order a user would fix them."""
-    _space_keys(study)
     _every_setting_is_read(study)
     _data_parallel(study)
     problem = study.ranking_problem(study.metric)
@@ -23,6 +22,7 @@ def check_sections(study: Study) -> None:
         raise ValueError(f"objective.metric {problem}")
     study.searcher.check(study)
     study.scheduler.check(study)
+    _space_keys(study)
     _gpu_request(study)
 
 

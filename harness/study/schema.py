@@ -308,8 +308,7 @@ class Study(Frozen):
 
     def trial_config_of(self, trial_config: dict[str, Any]) -> TrialConfig:
         """The validated configuration of the trial with the varied values ``trial_config``."""
-        settings = self.trial_settings(trial_config)
-        return self.trial_kind.build(self.trial_kind.unnest(settings), settings["data"], self.genotypes)
+        return self.trial_kind.trial_config(self.base_settings(), trial_config, self.genotypes)
 
     @property
     def epochs(self) -> int:

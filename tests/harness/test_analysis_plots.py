@@ -35,10 +35,17 @@ def _curves(trials: pd.DataFrame, **metrics: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _settings(study, trials: pd.DataFrame) -> dict:
+    """What each trial's config.json holds: the settings its row's varied values give it."""
+    names = study.trial_kind.short_names(list(study.space))
+    return {row["trial_id"]: study.trial_config_of({key: row[name] for key, name in names.items() if name in row})
+            .model_dump(mode="json", by_alias=True) for _, row in trials.iterrows()}
+
+
 def _draw(tmp_path, space, trials, curves, **changes):
     study = validate_study(tiny_study("p", tmp_path, space=space, **changes))
     return {plot.path.stem: plot.caption for plot in draw_plots(
-        PlotInput(study, trials, curves, "search_val_acc", tmp_path / "plots"))}
+        PlotInput(study, trials, curves, "search_val_acc", tmp_path / "plots", settings=_settings(study, trials)))}
 
 
 def test_importing_the_plots_changes_no_matplotlib_setting():

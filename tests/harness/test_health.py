@@ -144,8 +144,10 @@ def test_an_image_folders_chance_is_judged_by_its_real_classes(tmp_path):
     study_file["data"] = {"dataset": "imagefolder", "root": str(tmp_path / "images"), "image_size": 8}
     study = validate_study(study_file)
     metrics = {"child_val_acc": 60.0}
-    assert trial_problems(study, {"search.seed": 0}, metrics) == [
+    data = study.trial_config_of({"search.seed": 0}).data.model_dump(mode="json")
+    assert trial_problems(study, data, metrics) == [
         "child_val_acc 60.0% is at chance (50% for 2 classes, margin ×1.5)"]
+    assert trial_problems(study, None, metrics) == []  # the trial's settings unknown: chance is not judged
     for image in (tmp_path / "images").rglob("*.png"):
         image.unlink()
-    assert trial_problems(study, {"search.seed": 0}, metrics) == []
+    assert trial_problems(study, data, metrics) == []

@@ -20,7 +20,7 @@ def resolved(verb: str, argv: list[str]):
     """The configuration and output folder the command would run with (nothing trained)."""
     args = build_parser().parse_args([verb, *argv])
     module = {"search": search, "train": train}[verb]
-    _translate_official_flags(args, module.KIND)
+    _translate_official_flags(args, module.COMMAND)
     return module._config_from(args), args.out
 
 

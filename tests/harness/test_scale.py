@@ -18,7 +18,7 @@ def test_profile_with_the_named_arguments_prints_the_studys_eval_figures(tmp_pat
     config = study.trial_config_of({"search.seed": 0})
     search = Search(config)
     metrics = search._architecture_metrics(search.genotype)
-    scale = trial_scales(config, "search")["eval_"]
+    scale = trial_scales(config.model_dump(mode="json", by_alias=True), "search")["eval_"]
     assert scale.describe() == "5 cells × C=8, 1×8×8 input, 10 classes"
     genotype = tmp_path / "genotype.json"
     genotype.write_text(search.genotype.to_json())
@@ -29,7 +29,8 @@ def test_profile_with_the_named_arguments_prints_the_studys_eval_figures(tmp_pat
 
 def test_a_study_varying_the_data_names_each_input(tmp_path):
     study = validate_study(tiny_study("s", tmp_path, space={"data.synthetic.image_size": {"grid": [8, 16]}}))
-    scales = study_scales(study, [{"data.synthetic.image_size": 8}, {"data.synthetic.image_size": 16}])
+    scales = study_scales("search", [study.trial_config_of({"data.synthetic.image_size": size}).model_dump(mode="json")
+                                     for size in (8, 16)])
     assert describe_scales(scales["child_"]) == ("3 cells × C=4, 3×8×8 input, 4 classes or "
                                                  "3 cells × C=4, 3×16×16 input, 4 classes")
 
@@ -47,5 +48,6 @@ def test_an_image_folder_study_names_its_real_classes(tmp_path):
         (tmp_path / "images" / name / "0.png").write_bytes(b"listed, not decoded")
     study_file = tiny_study("s", tmp_path / "results")
     study_file["data"] = {"dataset": "imagefolder", "root": str(tmp_path / "images"), "image_size": 16}
-    scales = study_scales(validate_study(study_file), [{"search.seed": 0}])
+    study = validate_study(study_file)
+    scales = study_scales("search", [study.trial_config_of({"search.seed": 0}).model_dump(mode="json")])
     assert describe_scales(scales["eval_"]) == "5 cells × C=8, 3×16×16 input, 3 classes"

@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 from study_helpers import tiny_study, write_study
 
+from harness.analysis.results import load_results
 from harness.analysis.scale import describe_scales, study_scales
 from harness.cli import main
-from harness.studyfolder import read_study
 from snas.metrics import SEARCH_METRICS
 
 pytestmark = pytest.mark.slow
@@ -310,5 +310,7 @@ def test_an_image_folder_study_runs_end_to_end(ray_local, tmp_path):
     best = json.loads((folder / "analysis" / "best.json").read_text())["trials"]
     assert best[0]["trial_id"] == trials.loc[trials["score"].idxmax(), "trial_id"]
     assert set(best[0]["genotype_json"]) >= {"normal", "reduce"}
-    scales = study_scales(read_study(str(folder)), [{"search.seed": 0}])
+    results = load_results(folder)  # each trial's config.json: the settings it ran with
+    assert all(trial.resolved is not None for trial in results.trials)
+    scales = study_scales("search", [results.settings_of(trial.trial_id) for trial in results.trials])
     assert describe_scales(scales["eval_"]) == "5 cells × C=8, 3×16×16 input, 2 classes"

@@ -43,6 +43,8 @@ class PlotInput:
     """The winners (``best.json``'s trials), best first."""
     scales: dict[str, list[Scale]] = field(default_factory=dict)
     """The networks the size metrics were counted on, by metric prefix (:mod:`harness.analysis.scale`)."""
+    settings: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """The settings each trial ran with, by trial id (:meth:`harness.analysis.results.StudyResults.settings_of`)."""
 
     @property
     def varied(self) -> dict[str, str]:

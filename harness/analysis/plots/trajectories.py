@@ -11,7 +11,6 @@ import seaborn as sns
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from harness.analysis.plots.common import Plot, PlotInput, colour_setting, epoch_axis, ordered_palette, save
-from harness.study import Study
 from snas.methods import METHODS
 
 
@@ -34,35 +33,21 @@ def _readable_log_ticks(axis: Any, values: pd.Series) -> None:
     axis.set_minor_locator(NullLocator())
 
 
-# The two facts about the trials that this plot needs and the trials table does not hold yet.
-# Each is derived from the study and the method definitions; once every trial's resolved
-# settings are in the trials table, these are the two functions that change to read them.
-
-def _resource_penalty_on(study: Study) -> bool:
-    """Whether any trial's loss has a resource term (a method other than ``none``, λ > 0).  The
-    ``cost`` metric is reported either way: without a penalty it is a number no trial used.
-    Found by building the settings of every grid point, under each sampled domain's probe values."""
-    sampled = {key: domain.probe_values() for key, domain in study.space.items() if domain.kind != "grid"}
-    first = {key: values[0] for key, values in sampled.items()}
-    probes = [first] + [{**first, key: value} for key, values in sampled.items() for value in values[1:]]
-    for combination in study.grid_combinations():
-        for probe in probes:
-            resource = getattr(study.trial_config_of({**probe, **combination}), "resource", None)
-            if resource is not None and resource.method != "none" and resource.lambda_ > 0:
-                return True
-    return False
+def _resource_penalty_on(data: PlotInput) -> bool:
+    """Whether any trial's loss had a resource term (a method other than ``none``, λ > 0), from
+    the settings each ran with.  The ``cost`` metric is reported either way: without a
+    penalty it is a number no trial used."""
+    resources = [settings.get("resource") or {} for settings in data.settings.values() if settings is not None]
+    return any(r.get("method", "none") != "none" and (r.get("lambda") or 0) > 0 for r in resources)
 
 
 def _samples_with_temperature(data: PlotInput) -> pd.Series:
     """For each row of the curves, whether its trial's method samples with a temperature (SNAS,
-    GDAS), not DARTS's softmax: the method is the varied one, else the study's; a method this
-    version does not define counts as sampling (its temperature is drawn)."""
-    if "method" in data.curves:
-        methods = data.curves["method"]
-    else:
-        methods = pd.Series(data.kind.settings(data.study).get("method", "snas"), index=data.curves.index)
-    uses = {name: METHODS[name].uses_temperature for name in methods.dropna().unique() if name in METHODS}
-    return methods.map(uses).fillna(True).astype(bool)
+    GDAS), not DARTS's softmax; a trial whose settings are unknown, or whose method this
+    version does not define, counts as sampling (its temperature is drawn)."""
+    methods = {trial_id: (settings or {}).get("method") for trial_id, settings in data.settings.items()}
+    uses = {trial_id: METHODS[method].uses_temperature for trial_id, method in methods.items() if method in METHODS}
+    return data.curves["trial_id"].map(lambda trial_id: uses.get(trial_id, True)).astype(bool)
 
 
 def plot_trajectories(data: PlotInput) -> Plot | None:
@@ -71,7 +56,7 @@ def plot_trajectories(data: PlotInput) -> Plot | None:
         return None
     hue = colour_setting(data)
     tempered = data.curves[_samples_with_temperature(data)]
-    penalty = "cost" in data.curves and _resource_penalty_on(data.study)
+    penalty = "cost" in data.curves and _resource_penalty_on(data)
     panels = ([("temperature", "temperature τ", tempered)] if len(tempered) else []) + (
         [("cost", "resource cost", data.curves)] if penalty else [])
     if not panels:

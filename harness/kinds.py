@@ -92,6 +92,14 @@ class TrialKind:
     """Architecture-size metrics the trials table shows at the last epoch."""
     pareto: tuple[str, str, str] = ("macs_m", "params_m", "")
     """(MACs column, parameters column, scale note) of the accuracy-against-size plot."""
+    report_columns: tuple[str, ...] = ()
+    """Trials-table columns the report shows first, after the outcome and before ``damaged``."""
+    colour_settings: tuple[str, ...] = ()
+    """Short names of the settings that colour per-epoch lines, the first varied one wins."""
+    facet_setting: str | None = None
+    """The short name of a setting whose values split the per-epoch curves into panels."""
+    log_settings: tuple[str, ...] = ()
+    """Short names of numeric settings plotted on a log axis (rates, temperatures)."""
     curve_metrics: tuple[str, ...] = ()
     """The per-epoch accuracy plotted, the first one the curves have."""
     health_accuracy: str = ""
@@ -244,6 +252,9 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         hparam_metrics=("search_val_acc", "search_val_acc_avg3", "child_val_acc", "train_acc", "train_loss",
                         "eval_params_m", "eval_macs_m", "cost"),
         summary_metrics=("search_val_acc", "child_val_acc", "train_acc", "train_loss"),
+        report_columns=("final_search_val_acc", "final_child_val_acc", "eval_params_m"),
+        colour_settings=("tau0", "lambda", "penalty", "method"), facet_setting="anneal_rate",
+        log_settings=("lambda", "tau0", "arch_lr", "lr"),
         size_metrics=("child_params_m", "child_macs_m", "eval_params_m", "eval_macs_m"),
         pareto=("eval_macs_m", "eval_params_m", " at evaluation scale"),
         curve_metrics=("search_val_acc",),
@@ -263,6 +274,8 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         column_names={"genotype": "arch", "seed": "seed"},
         hparam_metrics=("val_acc", "test_acc", "train_acc", "train_loss", "params_m", "macs_m"),
         summary_metrics=("val_acc", "test_acc", "train_acc", "train_loss"),
+        report_columns=("final_val_acc", "final_test_acc", "params_m"),
+        colour_settings=("arch",), log_settings=("lr",),
         size_metrics=("params_m", "macs_m"),
         curve_metrics=("val_acc", "test_acc"),
         health_accuracy="test_acc",

@@ -32,9 +32,9 @@ from snas.spaces.base import AnyGenotype
 
 # Columns of the trials table worth a reader's eye; the CSV keeps everything.
 _HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")
-_KEY_COLUMNS = ("state", "stopped_early", "stop_reason", "diverged", "epochs", "score", "final_search_val_acc",
-                "final_child_val_acc", "final_val_acc", "final_test_acc", "eval_params_m", "params_m", "damaged")
-"""Trials-table columns shown first (after the trial id and its varied settings); the rest fold."""
+_OUTCOME_COLUMNS = ("state", "stopped_early", "stop_reason", "diverged", "epochs", "score")
+"""Trials-table columns shown first (after the trial id and its varied settings), then the
+kind's :attr:`~harness.kinds.TrialKind.report_columns` and ``damaged``; the rest fold."""
 _WINNER_METRICS = (
     ("search_val_acc", "search val acc (%)"), ("child_val_acc", "child val acc (%)"),
     ("val_acc", "val acc (%)"), ("test_acc", "test acc (%)"),
@@ -192,7 +192,8 @@ def _trials_section(trials: pd.DataFrame, study: Any) -> str:
     shown = trials.drop(columns=[c for c in _HIDDEN_COLUMNS if c in trials.columns])
     if "error" in shown and shown["error"].isna().all():
         shown = shown.drop(columns=["error"])
-    key = ["trial_id", *study.trial_kind.short_names(list(study.space)).values(), *_KEY_COLUMNS]
+    key = ["trial_id", *study.trial_kind.short_names(list(study.space)).values(), *_OUTCOME_COLUMNS,
+           *study.trial_kind.report_columns, "damaged"]
     key = [c for c in dict.fromkeys(key) if c in shown.columns]
     rest = shown.drop(columns=key[1:])
     folded = (f"<details><summary>the other {len(rest.columns) - 1} columns</summary>{_html_table(rest)}</details>"

@@ -90,12 +90,9 @@ def save(fig: plt.Figure, folder: Path, name: str) -> Path:
 
 
 def colour_setting(data: PlotInput) -> str:
-    """The setting that colours the per-epoch lines: the first varied of τ0, λ, penalty,
-    method and genotype, else the trial."""
-    for name in ("tau0", "lambda", "penalty", "method", "arch"):
-        if data.has(name):
-            return name
-    return "trial_id"
+    """The setting that colours the per-epoch lines: the first varied of the kind's colour
+    settings (a search's τ0, λ, penalty, method; a retraining's genotype), else the trial."""
+    return next((name for name in data.kind.colour_settings if data.has(name)), "trial_id")
 
 
 def ordered_palette(values: pd.Series) -> list | None:

@@ -9,12 +9,13 @@ from harness.analysis.plots.common import Plot, PlotInput, colour_setting, epoch
 
 def plot_curves(data: PlotInput) -> Plot | None:
     """Accuracy per epoch (the ranking one, when it is an accuracy), a line per trial (seed 000's
-    Figure 1), faceted by anneal rate."""
+    Figure 1), in panels by the kind's facet setting (a search's anneal rate) when it varies."""
     ranking = (data.metric,) if data.metric in data.curves and data.metric.endswith("_acc") else ()
     metric = next((m for m in (*ranking, *data.kind.curve_metrics) if m in data.curves), None)
     if not len(data.curves) or metric is None:
         return None
-    col = "anneal_rate" if data.has("anneal_rate") else None
+    facet = data.kind.facet_setting
+    col = facet if facet is not None and data.has(facet) else None
     hue = colour_setting(data)
     panels = min(3, data.curves[col].nunique()) if col else None
     grid = sns.relplot(data=data.curves, x="training_iteration", y=metric, hue=hue, units="trial_id",

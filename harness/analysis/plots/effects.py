@@ -20,9 +20,10 @@ from harness.analysis.plots.marks import (
 from harness.analysis.replicates import finished, replicate_table
 
 
-def _numeric_axis(ax: plt.Axes, name: str, values: list[float]) -> None:
-    """λ and τ0 on a log axis (symmetric-log when 0 is among them), each value ticked when few."""
-    if name in ("lambda", "tau0", "arch_lr", "lr") and values[-1] > 0:
+def _numeric_axis(ax: plt.Axes, name: str, values: list[float], log_settings: tuple[str, ...]) -> None:
+    """Rates and temperatures (the kind's ``log_settings``: λ, τ0, ...) on a log axis
+    (symmetric-log when 0 is among them), each value ticked when few."""
+    if name in log_settings and values[-1] > 0:
         positive = [v for v in values if v > 0]
         if values[0] > 0:
             ax.set_xscale("log")
@@ -51,7 +52,7 @@ def plot_final_vs_setting(data: PlotInput) -> list[Plot]:
             run_dots(ax, group[name], group, colour)
             table = replicate_table(group, [name], data.study.objective.mode).dropna(subset=["mean"])
             mean_bars(ax, table[name], table, colour, label if others else None, line=True)
-        _numeric_axis(ax, name, sorted(data.trials[name].dropna().unique()))
+        _numeric_axis(ax, name, sorted(data.trials[name].dropna().unique()), data.kind.log_settings)
         colour_note = finish_score_axes(ax, data, name, f"{data.metric} vs {name}", others)
         plots.append(Plot(save(fig, data.folder, f"score_vs_{name}"),
                           f"final {data.metric} against {name}: {data.interval_note()}"

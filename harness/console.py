@@ -73,7 +73,7 @@ class ProgressLines(Callback):
     def _width(self, key: str) -> int:
         """Wide enough for the name and the values a grid or choice lists, within bounds."""
         domain = self.study.space[key]
-        values = domain.bounds if domain.kind in ("grid", "choice") else ()
+        values = domain.bounds if domain.variation in ("grid", "choice") else ()
         widest = max([len(self.names[key]), _MIN_SETTING, *(len(_cell(v)) for v in values)])
         return min(widest, _MAX_SETTING)
 

@@ -35,7 +35,7 @@ def _tune_domains() -> dict[str, Callable[[Any], Any]]:
 
 def to_tune(domain: Domain) -> Any:
     """The Tune domain of a study's space entry (Ray is imported only when a study runs)."""
-    return _tune_domains()[domain.kind](domain.bounds)
+    return _tune_domains()[domain.variation](domain.bounds)
 
 
 def _origin_field(origins: Mapping[str, Mapping[str, Any]], field: str, spec: Mapping[str, Any]) -> Any:

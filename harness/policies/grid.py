@@ -17,7 +17,7 @@ class GridSearcher(VariantSearcher):
     title: ClassVar[str] = "grid search"
 
     def check(self, study: Study) -> None:
-        sampled = [key for key, domain in study.space.items() if domain.kind != "grid"]
+        sampled = [key for key, domain in study.space.items() if domain.variation != "grid"]
         if sampled:
             raise ValueError(f"searcher grid tries grid entries only; {', '.join(sampled)} are sampled: "
                              "use searcher.name random (or optuna), or make them grid entries")

@@ -25,7 +25,7 @@ class OptunaSearcher(Searcher):
     column_titles: ClassVar[dict[str, str]] = {OPTUNA_TRIAL_COLUMN: "optuna"}
 
     def check(self, study: Study) -> None:
-        gridded = [key for key, domain in study.space.items() if domain.kind == "grid"]
+        gridded = [key for key, domain in study.space.items() if domain.variation == "grid"]
         if gridded:
             raise ValueError(f"Ray's Optuna searcher does not support grid entries ({', '.join(gridded)}); "
                              "use choice instead")

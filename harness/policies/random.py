@@ -17,4 +17,4 @@ class RandomSearcher(VariantSearcher):
     def settings_are_distinct(self, study: Study) -> bool:
         """Continuous draws never repeat (a repeat of a sampled float is not a concern); a
         ``choice`` or a grid entry may."""
-        return any(domain.kind in ("uniform", "loguniform") for domain in study.space.values())
+        return any(domain.variation in ("uniform", "loguniform") for domain in study.space.values())

@@ -26,7 +26,7 @@ class VariantSearcher(Searcher):
     through every rung.  ``listed``: Tune's order (keys sorted, the first varying fastest)."""
 
     def _check_order(self, study: Study) -> None:
-        gridded = [key for key, domain in study.space.items() if domain.kind == "grid"]
+        gridded = [key for key, domain in study.space.items() if domain.variation == "grid"]
         if gridded and self.points_to_evaluate and self.grid_order == "shuffled":
             raise ValueError("searcher.points_to_evaluate runs first, each point crossed with the grid entries it "
                              "leaves out, in listed order: set searcher.grid_order: listed to use it with grid "
@@ -45,13 +45,13 @@ class VariantSearcher(Searcher):
         from ray import tune
 
         points = [dict(p) for p in self.points_to_evaluate]
-        has_grid = any(domain.kind == "grid" for domain in study.space.values())
+        has_grid = any(domain.variation == "grid" for domain in study.space.values())
         if self.grid_order == "listed" or not has_grid:
             return TrialPlan({**{key: to_tune(domain) for key, domain in study.space.items()},
                               **origin_fields(study)}, points, self.num_samples)
         shuffled = [dict(combination) for combination in study.grid_combinations() * self.num_samples]
         random.Random(self.seed).shuffle(shuffled)
-        space = {key: tune.choice(domain.bounds) if domain.kind == "grid" else to_tune(domain)
+        space = {key: tune.choice(domain.bounds) if domain.variation == "grid" else to_tune(domain)
                  for key, domain in study.space.items()} | origin_fields(study)
         return TrialPlan(space, shuffled, len(shuffled))
 

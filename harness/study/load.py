@@ -85,7 +85,7 @@ def check_trial_count(study: Study, allowed: bool) -> None:
     """Refuse a study of more than :data:`MANY_TRIALS` trials unless the user confirmed it."""
     count = study.expected_trials()
     if count > MANY_TRIALS and not allowed:
-        sizes = " × ".join(str(len(d.bounds)) for d in study.space.values() if d.kind == "grid") or "1"
+        sizes = " × ".join(str(len(d.bounds)) for d in study.space.values() if d.variation == "grid") or "1"
         raise UserInputError(f"study {study.name} has {count:,} trials (grid {sizes}, num_samples "
                              f"{study.searcher.num_samples}), more than {MANY_TRIALS:,}: check the space, or "
                              f"confirm with --allow-many-trials")

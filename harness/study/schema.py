@@ -72,49 +72,50 @@ class Domain(Frozen):
         given = [k for k in type(self).model_fields if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of grid, choice, uniform, loguniform, randint (got {given or 'none'})")
-        kind = given[0]
-        value = getattr(self, kind)
-        if kind in ("grid", "choice") and not value:
-            raise ValueError(f"{kind} needs at least one value")
-        if kind in ("uniform", "loguniform", "randint") and not value[0] < value[1]:
-            raise ValueError(f"{kind} needs low < high, got {list(value)}")
-        if kind == "loguniform" and value[0] <= 0:
+        variation = given[0]
+        value = getattr(self, variation)
+        if variation in ("grid", "choice") and not value:
+            raise ValueError(f"{variation} needs at least one value")
+        if variation in ("uniform", "loguniform", "randint") and not value[0] < value[1]:
+            raise ValueError(f"{variation} needs low < high, got {list(value)}")
+        if variation == "loguniform" and value[0] <= 0:
             raise ValueError(f"loguniform needs low > 0, got {value[0]}")
         return self
 
     @property
-    def kind(self) -> str:
+    def variation(self) -> str:
+        """How the setting varies: ``grid``, ``choice``, ``uniform``, ``loguniform`` or ``randint``."""
         return next(k for k in type(self).model_fields if getattr(self, k) is not None)
 
     @property
     def bounds(self) -> Any:
-        return getattr(self, self.kind)
+        return getattr(self, self.variation)
 
     def problem_with(self, value: Any) -> str | None:
         """Why this domain cannot produce ``value`` (None when it can): a point run first must
         be a trial the study could have proposed, or Tune runs it with a warning and the
         trial fails on it later (and Optuna cannot record it at all)."""
-        if self.kind in ("grid", "choice"):
+        if self.variation in ("grid", "choice"):
             listed = self.bounds
             if any(value == v and isinstance(value, bool) == isinstance(v, bool) for v in listed):
                 return None
-            return f"{value!r} is not one of the {self.kind} values {listed}"
+            return f"{value!r} is not one of the {self.variation} values {listed}"
         low, high = self.bounds
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if self.kind == "randint":
+        if self.variation == "randint":
             if not (number and float(value).is_integer() and low <= value < high):
                 return f"{value!r} is not a whole number in randint [{low}, {high})"
             return None
         if not (number and low <= value <= high):
-            return f"{value!r} is not a number in {self.kind} [{low}, {high}]"
+            return f"{value!r} is not a number in {self.variation} [{low}, {high}]"
         return None
 
     def probe_values(self) -> list[Any]:
         """Values that, if all valid, make every value this domain can produce valid."""
-        if self.kind in ("grid", "choice"):
+        if self.variation in ("grid", "choice"):
             return list(self.bounds)
         low, high = self.bounds
-        return [low, high - 1] if self.kind == "randint" else [low, high]
+        return [low, high - 1] if self.variation == "randint" else [low, high]
 
 
 class Objective(Frozen):
@@ -319,14 +320,14 @@ class Study(Frozen):
     def grid_combinations(self) -> list[dict[str, Any]]:
         """Every combination of the grid entries in Tune's order (keys sorted, the first
         varying fastest); ``[{}]`` when the space has none."""
-        gridded = {key: domain.bounds for key, domain in self.space.items() if domain.kind == "grid"}
+        gridded = {key: domain.bounds for key, domain in self.space.items() if domain.variation == "grid"}
         keys = sorted(gridded, reverse=True)
         return [dict(zip(keys, values))
                 for values in itertools.product(*(gridded[key] for key in keys))]
 
     def grid_size(self) -> int:
         """How many combinations the grid entries make (counted, not listed)."""
-        return math.prod(len(domain.bounds) for domain in self.space.values() if domain.kind == "grid")
+        return math.prod(len(domain.bounds) for domain in self.space.values() if domain.variation == "grid")
 
     def expected_trials(self) -> int:
         """Trials the study runs, as its searcher counts them."""

@@ -5,7 +5,7 @@ The genotypes are those of the papers' repositories (DARTS ``genotypes.py``, SNA
 figures (test error %, parameters in M, search cost in GPU-days) for comparison, ``imagenet``
 their ImageNet mobile-setting figures where the papers give them, and :data:`EVAL_NETWORKS`
 the evaluation networks those figures refer to.  The parameter counts we *measure* for these
-genotypes come from :func:`snas.childnet.profile_child` and are shown next to the published
+genotypes come from :func:`snas.spaces.darts.childnet.profile_child` and are shown next to the published
 ones, never adjusted to match them.
 """
 
@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from snas.genotype import Genotype, GenotypeError, json_object
+from snas.genotype import GenotypeError, json_object
 from snas.registry import Registry
-from snas.space import NetworkKind
 from snas.spaces import genotype_from_dict, parse_genotype
-from snas.spaces.base import AnyGenotype
-from snas.spaces.nas_bench_201 import CellGenotype
+from snas.spaces.base import AnyGenotype, NetworkKind
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.nas_bench_201.genotype import CellGenotype
 
 _CONCAT = (2, 3, 4, 5)
 

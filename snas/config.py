@@ -24,15 +24,14 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from snas.catalogue import CATALOGUE, named_genotype
 from snas.compilation import CompileMode, compile_mode
 from snas.configmodel import Frozen
-from snas.costs import COST_MODELS
 from snas.data.config import DataConfig
 from snas.device import DEVICE_PATTERN
-from snas.genotype import DerivationRule
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
-from snas.resource import NORMALISATIONS, PENALTIES, POLICY_GRADIENTS, SEPARATIONS
-from snas.space import NetworkKind
+from snas.resource import COST_MODELS, NORMALISATIONS, PENALTIES, POLICY_GRADIENTS, SEPARATIONS
 from snas.spaces import SPACES, genotype_from_dict
+from snas.spaces.base import NetworkKind
+from snas.spaces.darts.genotype import DerivationRule
 from snas.temperature import SCHEDULES, check_schedule
 
 
@@ -109,7 +108,7 @@ class ResourceConfig(Frozen):
     baseline: bool = False
     """Subtract the mean op cost in the policy-gradient estimator."""
     cost_model: str = "official"
-    """How op costs are counted: the official SNAS formulas or ``measured`` (:mod:`snas.costs`)."""
+    """How op costs are counted: the official SNAS formulas or ``measured`` (:data:`snas.resource.COST_MODELS`)."""
     normalisation: str = "official"
     """How cells combine: the official fixed 6 normal / 2 reduction divisors, or ``mean``."""
     policy_gradient: str = "score_function"

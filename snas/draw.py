@@ -27,10 +27,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch
 
 from snas.atomic import atomic_write
-from snas.genotype import Genotype
-from snas.space import INPUT_NODES
 from snas.spaces import space_of
 from snas.spaces.base import AnyGenotype
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.darts.primitives import INPUT_NODES
 
 Cell = Literal["normal", "reduce"]
 Point = tuple[float, float]

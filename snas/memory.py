@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from snas.errors import UserInputError
-from snas.genotype import Genotype
-from snas.space import INPUT_NODES, STEPS, cell_edges, reduction_layers
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.darts.primitives import INPUT_NODES, STEPS, cell_edges, reduction_layers
 
 if TYPE_CHECKING:
     from snas.config import RetrainConfig, SearchConfig
@@ -140,7 +140,7 @@ def _maps(saved: tuple[int, int], cell: _Cell, strided: bool) -> int:
 
 @lru_cache(maxsize=256)
 def _child_cell(genotype: Genotype, cell: _Cell) -> MemoryEstimate:
-    from snas.childnet import ChildCell
+    from snas.spaces.darts.childnet import ChildCell
 
     with torch.device("meta"):
         module = ChildCell(genotype, cell.c_prev_prev, cell.c_prev, cell.channels, cell.reduction,
@@ -157,7 +157,7 @@ def _child_cell(genotype: Genotype, cell: _Cell) -> MemoryEstimate:
 
 @lru_cache(maxsize=256)
 def _search_cell(cell: _Cell) -> MemoryEstimate:
-    from snas.supernet import SearchCell
+    from snas.spaces.darts.supernet import SearchCell
 
     with torch.device("meta"):
         module = SearchCell(cell.c_prev_prev, cell.c_prev, cell.channels, cell.reduction, cell.reduction_prev)

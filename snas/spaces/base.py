@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import torch
 from torch import nn
 
 from snas.profile import Profile
 from snas.resource import CellGeometry
+
+NetworkKind = Literal["cifar", "imagenet"]
+"""The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
 
 
 class AnyGenotype(Protocol):

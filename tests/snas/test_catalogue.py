@@ -11,8 +11,8 @@ from snas.catalogue import (
     genotype_name,
     resolve_genotype,
 )
-from snas.childnet import ChildNetwork, profile_child
 from snas.genotype import GenotypeError
+from snas.spaces.darts.childnet import ChildNetwork, profile_child
 
 # parameters of the CIFAR-10 evaluation network (20 cells, C = 36, auxiliary head excluded)
 MEASURED_PARAMS = {

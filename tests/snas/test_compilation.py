@@ -18,7 +18,7 @@ from snas.compilation import CACHE_ENV, share_compile_cache
 from snas.config import SearchConfig
 from snas.methods import METHODS
 from snas.search import Search
-from snas.supernet import SuperNet
+from snas.spaces.darts.supernet import SuperNet
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from PIL import Image
 
 from snas.catalogue import CATALOGUE
 from snas.draw import draw_genotype, drawing_paths, genotype_figure, is_drawing
-from snas.genotype import Genotype
-from snas.space import PRIMITIVES, cell_edges
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.darts.primitives import PRIMITIVES, cell_edges
 
 
 def texts(genotype):

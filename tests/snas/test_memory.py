@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from snas.catalogue import CATALOGUE
-from snas.childnet import ChildNetwork
 from snas.errors import UserInputError
 from snas.memory import LARGEST_GENOTYPE, check_fits, child_memory, supernet_memory
-from snas.supernet import SuperNet
+from snas.spaces.darts.childnet import ChildNetwork
+from snas.spaces.darts.supernet import SuperNet
 
 HERE = Path(__file__).parent
 

@@ -1,4 +1,4 @@
-"""Evaluation (child) networks built from a genotype, as in the DARTS reference design.
+"""DARTS evaluation (child) networks built from a genotype, as in the DARTS reference design.
 
 ``CifarNetwork``: 3×3 stem to 3·C channels, ``layers`` cells with reductions at ⌊L/3⌋ and
 ⌊2L/3⌋, optional auxiliary head after cell ⌊2L/3⌋, global pooling, linear classifier.
@@ -6,54 +6,25 @@
 same cell stack (the mobile setting: 14 cells, C = 48).  Both accept DARTS-form and
 edge_all genotypes; ``none`` edges contribute nothing and are not built.  Drop path is
 applied to every non-identity op output during training, with a probability the caller
-ramps up (see :mod:`snas.retrain`).
+ramps up (see :mod:`snas.retrain`; the draws: :mod:`snas.droppath`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from functools import lru_cache
 
 import torch
 from torch import nn
 
 from snas.compilation import CompileMode, compiled
-from snas.genotype import Genotype
-from snas.ops import FactorizedReduce, ReLUConvBN, build_op
+from snas.droppath import draw_kept, node_sum
+from snas.ops import FactorizedReduce, ReLUConvBN
 from snas.profile import Profile, count_forward
-from snas.space import INPUT_NODES, NetworkKind, reduction_layers
-
-
-def drop_path(x: torch.Tensor, kept: torch.Tensor, keep: float) -> torch.Tensor:
-    """Zero the samples ``kept`` (one boolean per sample) drops, rescaling the others by ``1 / keep``."""
-    return x * (kept.to(x.device, x.dtype) / keep).view(-1, 1, 1, 1)
-
-
-def draw_kept(edges_per_cell: Iterable[int], batch: int, drop_prob: float,
-              generator: torch.Generator | None) -> list[list[torch.Tensor]]:
-    """Drop path's draws for one forward, made before it runs: per cell, one boolean per
-    sample for each edge drop path applies to, in the order the cell uses them.
-
-    Drawn up front so the forward has no generator in it (a graph break for
-    ``torch.compile``); the draws and their order are those of one ``rand(batch)`` per
-    edge as the forward reaches it.
-    """
-    keep = 1.0 - drop_prob
-    return [[torch.rand(batch, generator=generator) < keep for _ in range(edges)] for edges in edges_per_cell]
-
-
-def node_sum(ops: Iterable[nn.Module], sources: Iterable[int], identity: Iterable[bool], states: list[torch.Tensor],
-             kept: Iterator[torch.Tensor] | None, keep: float) -> torch.Tensor | None:
-    """One node of a child cell: the sum of its chosen edges, each non-identity edge under
-    drop path (the next of ``kept``'s draws; ``None``: no drop path); ``None`` when the node
-    has no edge left."""
-    total = None
-    for op, source, is_identity in zip(ops, sources, identity):
-        h = op(states[source])
-        if kept is not None and not is_identity:
-            h = drop_path(h, next(kept), keep)
-        total = h if total is None else total + h
-    return total
+from snas.spaces.base import NetworkKind
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.darts.ops import build_op
+from snas.spaces.darts.primitives import INPUT_NODES, reduction_layers
 
 
 class ChildCell(nn.Module):
@@ -91,7 +62,7 @@ class ChildCell(nn.Module):
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, kept: list[torch.Tensor] | None = None,
                 keep: float = 1.0) -> torch.Tensor:
         """The cell's output; ``kept``: drop path's draws for its :attr:`dropped_edges`
-        (:func:`draw_kept`), ``None`` for none."""
+        (:func:`snas.droppath.draw_kept`), ``None`` for none."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         draws = None if kept is None else iter(kept)
         for ops, sources, identity in zip(self.nodes, self.sources, self.identity):

@@ -1,5 +1,10 @@
-"""The DARTS search space (:mod:`snas.space`, :mod:`snas.supernet`, :mod:`snas.childnet`) as a
-:class:`~snas.spaces.base.SearchSpace`: normal and reduction cells, 14 edges, 8 ops."""
+"""The DARTS search space as a :class:`~snas.spaces.base.SearchSpace`: normal and reduction
+cells, 14 edges, 8 ops.
+
+Its parts: :mod:`.primitives` (the ops' names and the cell's edges), :mod:`.ops` (the op
+modules), :mod:`.genotype`, :mod:`.supernet`, :mod:`.childnet` and :mod:`.costs` (the
+resource penalty's op costs).
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from snas.genotype import DERIVATION_RULES, Genotype, cell_count, derive_genotype, random_genotype
 from snas.profile import Profile
-from snas.resource import OFFICIAL_CELL_COUNTS, CellGeometry, cell_cost_table
-from snas.space import PRIMITIVES, cell_edges, num_edges
+from snas.resource import CellGeometry
 from snas.spaces.base import SearchSpace
+from snas.spaces.darts import childnet
+from snas.spaces.darts.costs import OFFICIAL_CELL_COUNTS, cell_cost_table
+from snas.spaces.darts.genotype import DERIVATION_RULES, Genotype, cell_count, derive_genotype, random_genotype
+from snas.spaces.darts.primitives import NAME, PRIMITIVES, cell_edges, num_edges, reduction_layers
+from snas.spaces.darts.supernet import SuperNet
 
 
 class DartsSpace(SearchSpace):
-    name = "darts"
+    name = NAME
     primitives = PRIMITIVES
     num_edges = num_edges()
     cell_types = ("normal", "reduce")
@@ -38,8 +46,6 @@ class DartsSpace(SearchSpace):
         return cell_count(rule) ** 2
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
-        from snas.supernet import SuperNet
-
         return SuperNet(channels, num_classes, layers, in_channels=in_channels)
 
     def edges(self) -> tuple[tuple[int, int], ...]:
@@ -68,17 +74,13 @@ class DartsSpace(SearchSpace):
 
     def child_network(self, genotype: Genotype, *, kind: str, channels: int, layers: int, num_classes: int,
                       in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
-        from snas.childnet import ChildNetwork
-
-        return ChildNetwork(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
-                            in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
+        return childnet.ChildNetwork(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
+                                     in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
 
     def profile(self, genotype: Genotype, *, kind: str, channels: int, layers: int, num_classes: int,
                 in_channels: int, image_size: int) -> Profile:
-        from snas.childnet import profile_child
-
-        return profile_child(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
-                             in_channels=in_channels, image_size=image_size)
+        return childnet.profile_child(genotype, kind=kind, channels=channels, layers=layers,
+                                      num_classes=num_classes, in_channels=in_channels, image_size=image_size)
 
     def describe_cells(self, layers: int) -> str:
         return f"{layers} cells"
@@ -87,8 +89,5 @@ class DartsSpace(SearchSpace):
         return f"{kind} network, {self.describe_cells(layers)}"
 
     def halvings(self, kind: str, layers: int) -> int:
-        from snas.childnet import stem_halvings
-        from snas.space import reduction_layers
-
-        return stem_halvings(kind) + len(set(reduction_layers(layers)))
+        return childnet.stem_halvings(kind) + len(set(reduction_layers(layers)))
 

@@ -38,7 +38,7 @@ from snas.distributed import (
     sum_over_ranks,
 )
 from snas.errors import UserInputError
-from snas.memory import check_search_fits
+from snas.memory import SHRINK_HINT, check_fits
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, Learner, Stats
 from snas.metrics import trailing_mean
@@ -67,6 +67,27 @@ def check_search_input(cfg: SearchConfig, inputs: InputSpec) -> None:
     """Refuse images the search network cannot process (its two reduction cells halve them):
     a study checks every trial's data with this before Ray starts."""
     check_image_size(inputs.height, inputs.width, 2, f"a {cfg.layers}-cell search network")
+
+
+def check_search_fits(cfg: SearchConfig, inputs: InputSpec, device: torch.device) -> None:
+    """Refuse a search of ``cfg`` on ``inputs`` whose supernet does not fit ``device`` for
+    training, or (where its space names its largest genotype) whose evaluation-scale child
+    does not fit the CPU for profiling."""
+    space = SPACES[cfg.space]
+    in_channels, side, num_classes = inputs.channels, inputs.side, inputs.classes
+    net = space.supernet_memory(cfg.init_channels, num_classes, cfg.layers, in_channels, side)
+    steps = 2 if cfg.second_order else 1  # the unrolled gradient holds a second copy and its step
+    check_fits(steps * net.training_bytes(cfg.batch_size, optimizer_slots=1), device,
+               f"a {space.describe_supernet(cfg.layers)} with C={cfg.init_channels} at batch {cfg.batch_size}",
+               SHRINK_HINT)
+    if space.largest_genotype is None:
+        return
+    child = space.child_memory(space.largest_genotype, kind="cifar", channels=cfg.eval_channels,
+                               layers=cfg.eval_layers, num_classes=num_classes, in_channels=in_channels,
+                               image_size=side, auxiliary=False)
+    check_fits(child.inference_bytes(), torch.device("cpu"),
+               f"profiling the {cfg.eval_layers}-cell evaluation network with C={cfg.eval_channels}",
+               "use fewer eval_layers or eval_channels")
 
 
 class Search(EpochRun):

@@ -42,7 +42,7 @@ from snas.catalogue import (
 )
 from snas.data import check_image_size
 from snas.errors import UserInputError
-from snas.memory import built_memory, check_fits, child_memory
+from snas.memory import check_fits
 from snas.spaces import SPACES, space_of
 from snas.spaces.base import AnyGenotype
 
@@ -114,17 +114,6 @@ def _published(name: str | None, dataset: str, network: EvalNetwork) -> Publishe
     return published
 
 
-def _memory_needed(genotype: AnyGenotype, network: EvalNetwork) -> int:
-    sizes = dict(kind=network.kind, channels=network.channels, layers=network.layers,
-                 num_classes=network.num_classes, image_size=network.image_size)
-    if genotype.space == "darts":
-        return child_memory(genotype, in_channels=network.in_channels, **sizes).inference_bytes()
-    with torch.device("meta"):
-        module = space_of(genotype).child_network(genotype, in_channels=network.in_channels, auxiliary=False,
-                                                  **sizes)
-    return built_memory(module, network.image_size).inference_bytes()
-
-
 def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, Any]:
     """What ``profile`` prints, as data (the ``--json`` output)."""
     genotype = resolve_genotype(spec)
@@ -133,11 +122,10 @@ def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, A
     check_image_size(network.image_size, network.image_size, space.halvings(network.kind, network.layers),
                      f"the {network.kind} network of {space.describe_cells(network.layers)}",
                      "give a larger --input or fewer --layers")
-    check_fits(_memory_needed(genotype, network), torch.device("cpu"),
+    sizes = dataclasses.asdict(network)  # the network's settings, as the space's methods name them
+    check_fits(space.child_memory(genotype, auxiliary=False, **sizes).inference_bytes(), torch.device("cpu"),
                f"a {network.layers}-cell network with C={network.channels}", "check --layers and --init-channels")
-    profile = space_of(genotype).profile(genotype, kind=network.kind, channels=network.channels,
-                                         layers=network.layers, num_classes=network.num_classes,
-                                         in_channels=network.in_channels, image_size=network.image_size)
+    profile = space.profile(genotype, **sizes)
     published = _published(known, dataset, network)
     benchmark = CATALOGUE[known].benchmark if known else None
     report: dict[str, Any] = {

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 import torch
 from torch import nn
 
+from snas.memory import MemoryEstimate, built_memory
 from snas.profile import Profile
 from snas.resource import CellGeometry
 
@@ -117,12 +118,42 @@ class SearchSpace:
                 in_channels: int, image_size: int) -> Profile:
         raise NotImplementedError
 
+    largest_genotype: Any | None = None
+    """The genotype of the largest network a search of this space can derive: a search checks
+    before it starts that profiling it at evaluation scale fits; ``None``: not checked."""
+
+    def supernet_memory(self, channels: int, num_classes: int, layers: int, in_channels: int,
+                        image_size: int) -> MemoryEstimate:
+        """What the search network needs (:mod:`snas.memory`); by default the coarse estimate
+        of the network built on ``meta``."""
+        with torch.device("meta"):
+            module = self.supernet(channels, num_classes, layers, in_channels)
+        return built_memory(module, image_size)
+
+    def child_memory(self, genotype: Any, *, kind: str, channels: int, layers: int, num_classes: int,
+                     in_channels: int, image_size: int, auxiliary: bool) -> MemoryEstimate:
+        """What the network of ``genotype`` needs (:mod:`snas.memory`); by default the coarse
+        estimate of the network built on ``meta``."""
+        with torch.device("meta"):
+            module = self.child_network(genotype, kind=kind, channels=channels, layers=layers,
+                                        num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+                                        auxiliary=auxiliary)
+        return built_memory(module, image_size)
+
     def describe_cells(self, layers: int) -> str:
         """How many cells ``layers`` means, in words (``20 cells``)."""
         raise NotImplementedError
 
     def describe_network(self, kind: str, layers: int) -> str:
         """The network of a genotype in words, e.g. ``cifar network, 20 cells``."""
+        raise NotImplementedError
+
+    def describe_supernet(self, layers: int) -> str:
+        """The search network as a noun phrase, e.g. ``8-cell search network``."""
+        raise NotImplementedError
+
+    def describe_child(self, kind: str, layers: int) -> str:
+        """The network of a genotype as a noun phrase, e.g. ``20-cell cifar network``."""
         raise NotImplementedError
 
     def halvings(self, kind: str, layers: int) -> int:

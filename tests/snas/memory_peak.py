@@ -11,9 +11,9 @@ import sys
 import torch
 
 from snas.catalogue import CATALOGUE
-from snas.memory import child_memory, supernet_memory
 from snas.relax import EdgeSample
 from snas.spaces.darts.childnet import ChildNetwork
+from snas.spaces.darts.memory import child_memory, supernet_memory
 from snas.spaces.darts.primitives import PRIMITIVES, cell_edges
 from snas.spaces.darts.supernet import SuperNet
 

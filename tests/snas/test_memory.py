@@ -11,8 +11,9 @@ import torch
 
 from snas.catalogue import CATALOGUE
 from snas.errors import UserInputError
-from snas.memory import LARGEST_GENOTYPE, check_fits, child_memory, supernet_memory
+from snas.memory import check_fits
 from snas.spaces.darts.childnet import ChildNetwork
+from snas.spaces.darts.memory import LARGEST_GENOTYPE, child_memory, supernet_memory
 from snas.spaces.darts.supernet import SuperNet
 
 HERE = Path(__file__).parent
@@ -85,7 +86,7 @@ def test_the_side_and_the_class_count_are_never_mixed(monkeypatch):
     tuple, it needed 64.1 GiB.  A class count of 1000 changes only the classifier."""
     from snas.config import SearchConfig
     from snas.data import InputSpec
-    from snas.memory import check_search_fits
+    from snas.search import check_search_fits
 
     monkeypatch.setattr("snas.memory.available_bytes", lambda device: 2**30)
     issue = SearchConfig(layers=3, init_channels=4, batch_size=4)

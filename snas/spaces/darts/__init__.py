@@ -15,10 +15,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from snas.memory import MemoryEstimate
 from snas.profile import Profile
 from snas.resource import CellGeometry
 from snas.spaces.base import SearchSpace
-from snas.spaces.darts import childnet
+from snas.spaces.darts import childnet, memory
 from snas.spaces.darts.costs import OFFICIAL_CELL_COUNTS, cell_cost_table
 from snas.spaces.darts.genotype import DERIVATION_RULES, Genotype, cell_count, derive_genotype, random_genotype
 from snas.spaces.darts.primitives import NAME, PRIMITIVES, cell_edges, num_edges, reduction_layers
@@ -34,6 +35,7 @@ class DartsSpace(SearchSpace):
     derivation_rules = DERIVATION_RULES
     defaults: Mapping[str, Any] = {}
     parameter_free = frozenset({"max_pool_3x3", "avg_pool_3x3", "skip_connect"})
+    largest_genotype = memory.LARGEST_GENOTYPE
 
     def normal_cell_ops(self, genotype: Genotype) -> tuple[str, ...]:
         return tuple(op for op, _ in genotype.normal if op != "none")
@@ -82,11 +84,26 @@ class DartsSpace(SearchSpace):
         return childnet.profile_child(genotype, kind=kind, channels=channels, layers=layers,
                                       num_classes=num_classes, in_channels=in_channels, image_size=image_size)
 
+    def supernet_memory(self, channels: int, num_classes: int, layers: int, in_channels: int,
+                        image_size: int) -> MemoryEstimate:
+        return memory.supernet_memory(channels, num_classes, layers, in_channels, image_size)
+
+    def child_memory(self, genotype: Genotype, *, kind: str, channels: int, layers: int, num_classes: int,
+                     in_channels: int, image_size: int, auxiliary: bool) -> MemoryEstimate:
+        return memory.child_memory(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
+                                   in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
+
     def describe_cells(self, layers: int) -> str:
         return f"{layers} cells"
 
     def describe_network(self, kind: str, layers: int) -> str:
         return f"{kind} network, {self.describe_cells(layers)}"
+
+    def describe_supernet(self, layers: int) -> str:
+        return f"{layers}-cell search network"
+
+    def describe_child(self, kind: str, layers: int) -> str:
+        return f"{layers}-cell {kind} network"
 
     def halvings(self, kind: str, layers: int) -> int:
         return childnet.stem_halvings(kind) + len(set(reduction_layers(layers)))

@@ -116,5 +116,11 @@ class NasBench201Space(SearchSpace):
     def describe_network(self, kind: str, layers: int) -> str:
         return f"NAS-Bench-201 network, {self.describe_cells(layers)}"
 
+    def describe_supernet(self, layers: int) -> str:
+        return f"{NAME} search network of {layers} cells per stage"
+
+    def describe_child(self, kind: str, layers: int) -> str:
+        return f"{layers}-cell-per-stage network"
+
     def halvings(self, kind: str, layers: int) -> int:
         return 2

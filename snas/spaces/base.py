@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import torch
 from torch import nn
@@ -20,6 +20,9 @@ from torch import nn
 from snas.memory import MemoryEstimate, built_memory
 from snas.profile import Profile
 from snas.resource import CellGeometry
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 NetworkKind = Literal["cifar", "imagenet"]
 """The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
@@ -158,4 +161,13 @@ class SearchSpace:
 
     def halvings(self, kind: str, layers: int) -> int:
         """How often the network of a genotype halves the resolution."""
+        raise NotImplementedError
+
+    def describe_form(self, form: str) -> str:
+        """A genotype's ``form`` in words (``DARTS form``); by default the form itself."""
+        return form
+
+    def figure(self, genotype: Any, title: str | None = None) -> Figure:
+        """The drawing of ``genotype`` (:mod:`snas.draw` writes it); matplotlib is imported
+        only here, when something is drawn."""
         raise NotImplementedError

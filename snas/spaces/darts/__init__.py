@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -21,9 +21,19 @@ from snas.resource import CellGeometry
 from snas.spaces.base import SearchSpace
 from snas.spaces.darts import childnet, memory
 from snas.spaces.darts.costs import OFFICIAL_CELL_COUNTS, cell_cost_table
-from snas.spaces.darts.genotype import DERIVATION_RULES, Genotype, cell_count, derive_genotype, random_genotype
+from snas.spaces.darts.genotype import (
+    DERIVATION_RULES,
+    FORM_NAMES,
+    Genotype,
+    cell_count,
+    derive_genotype,
+    random_genotype,
+)
 from snas.spaces.darts.primitives import NAME, PRIMITIVES, cell_edges, num_edges, reduction_layers
 from snas.spaces.darts.supernet import SuperNet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class DartsSpace(SearchSpace):
@@ -107,4 +117,12 @@ class DartsSpace(SearchSpace):
 
     def halvings(self, kind: str, layers: int) -> int:
         return childnet.stem_halvings(kind) + len(set(reduction_layers(layers)))
+
+    def describe_form(self, form: str) -> str:
+        return FORM_NAMES[form]
+
+    def figure(self, genotype: Genotype, title: str | None = None) -> Figure:
+        from snas.spaces.darts.drawing import darts_figure
+
+        return darts_figure(genotype, title)
 

@@ -30,6 +30,8 @@ from snas.spaces.darts.primitives import INPUT_NODES, NAME, NONE_INDEX, PRIMITIV
 Pair = tuple[str, int]
 DerivationRule = Literal["darts", "edge_all"]
 DERIVATION_RULES: tuple[str, ...] = ("darts", "edge_all")
+FORM_NAMES: dict[str, str] = {"darts": "DARTS form", "edge_all": "edge_all"}
+"""A genotype's form (:attr:`Genotype.form`, named after the rule that derives it) in words."""
 
 _DARTS_PAIRS = 2 * STEPS
 _EDGE_ALL_PAIRS = sum(INPUT_NODES + n for n in range(STEPS))

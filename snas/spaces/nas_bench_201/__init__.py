@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -47,6 +47,9 @@ from snas.spaces.nas_bench_201.costs import cell_cost_table
 from snas.spaces.nas_bench_201.genotype import CellGenotype, derive_cell
 from snas.spaces.nas_bench_201.primitives import NAME, NUM_EDGES, PRIMITIVES, cell_edges
 from snas.spaces.nas_bench_201.supernet import SearchNetwork
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class NasBench201Space(SearchSpace):
@@ -124,3 +127,8 @@ class NasBench201Space(SearchSpace):
 
     def halvings(self, kind: str, layers: int) -> int:
         return 2
+
+    def figure(self, genotype: CellGenotype, title: str | None = None) -> Figure:
+        from snas.spaces.nas_bench_201.drawing import nb201_figure
+
+        return nb201_figure(genotype, title)

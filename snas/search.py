@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -61,6 +61,16 @@ class ArchParameters(nn.ParameterDict):
     def ordered(self) -> tuple[nn.Parameter, ...]:
         """The α of every cell type, in the space's order."""
         return tuple(self.values())
+
+
+_ALPHAS = "alphas"
+"""The key of α in a search's state (:meth:`Search.state_dict`)."""
+
+
+def saved_alphas(state: Mapping[str, Any]) -> Mapping[str, torch.Tensor]:
+    """α of each cell type, by type name, in the state a search saved (a checkpoint's
+    ``state``); empty where it holds none."""
+    return state.get(_ALPHAS, {})
 
 
 def check_search_input(cfg: SearchConfig, inputs: InputSpec) -> None:
@@ -171,7 +181,7 @@ class Search(EpochRun):
         return self.space.derive(self.alphas.ordered(), self.config.genotype_rule)
 
     def _stateful(self) -> dict[str, Any]:
-        return {"model": self.model, "alphas": self.alphas, "weight_optimizer": self.weight_optimizer,
+        return {"model": self.model, _ALPHAS: self.alphas, "weight_optimizer": self.weight_optimizer,
                 "arch_optimizer": self.arch_optimizer, "generators": self.generators,
                 "temperature": self.temperature}
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from harness.kinds import TrialConfig
 from harness.study import Study
-from snas.catalogue import EvalNetwork
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS, InputSpec
 from snas.errors import UserInputError
 from snas.registry import Registry
 from snas.spaces import SPACES, genotype_from_dict
+from snas.spaces.base import EvalNetwork
 
 
 @dataclass(frozen=True)

@@ -30,21 +30,14 @@ from typing import Any
 
 import torch
 
-from snas.catalogue import (
-    BENCHMARK_NETWORK,
-    CATALOGUE,
-    EVAL_NETWORKS,
-    EvalNetwork,
-    Published,
-    catalogue_name,
-    genotype_name,
-    resolve_genotype,
-)
+from snas.catalogue import CATALOGUE, Published, catalogue_name, genotype_name, resolve_genotype
 from snas.data import check_image_size
 from snas.errors import UserInputError
 from snas.memory import check_fits
 from snas.spaces import SPACES, space_of
-from snas.spaces.base import AnyGenotype
+from snas.spaces.base import AnyGenotype, EvalNetwork
+from snas.spaces.darts.childnet import EVAL_NETWORKS
+from snas.spaces.nas_bench_201.childnet import BENCHMARK_NETWORK
 
 MOBILE_MACS_M = 600
 """The ImageNet mobile setting: fewer than 600M MACs."""
@@ -79,13 +72,7 @@ def parse_input(text: str) -> tuple[int, int]:
 
 
 def _network(args: argparse.Namespace, genotype: AnyGenotype) -> EvalNetwork:
-    if genotype.space == "nas-bench-201":
-        if args.dataset != "cifar10":
-            raise UserInputError("a NAS-Bench-201 cell is profiled in the benchmark's CIFAR-10 network only "
-                                 "(--dataset cifar10)")
-        network = BENCHMARK_NETWORK
-    else:
-        network = EVAL_NETWORKS[args.dataset]
+    network = space_of(genotype).evaluation_network(args.dataset)
     if args.layers is not None:
         if args.layers < 3:
             raise UserInputError(f"--layers must be at least 3 (two of them reduce), got {args.layers}")
@@ -149,8 +136,8 @@ def _text(report: dict[str, Any]) -> str:
     name = report["genotype"]
     if report["catalogue"] not in (None, name):
         name += f" = {report['catalogue']}"
-    form = {"edge_all": "edge_all", "darts": "DARTS form"}.get(report["form"], report["form"])
-    cells = SPACES[report["space"]].describe_cells(net["layers"])
+    space = SPACES[report["space"]]
+    form, cells = space.describe_form(report["form"]), space.describe_cells(net["layers"])
     lines = [
         f"{name} ({form}), {report['dataset']} network: {cells}, C={net['channels']}, "
         f"{EvalNetwork(**net).describe_input()}",

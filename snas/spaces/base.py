@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import torch
@@ -26,6 +27,25 @@ if TYPE_CHECKING:
 
 NetworkKind = Literal["cifar", "imagenet"]
 """The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
+
+
+@dataclass(frozen=True)
+class EvalNetwork:
+    """The network a genotype is evaluated in, by the settings that size it (those of
+    :meth:`SearchSpace.child_network`): a paper's evaluation network, or a study's."""
+
+    kind: NetworkKind
+    layers: int
+    channels: int
+    image_size: int
+    num_classes: int
+    in_channels: int = 3
+    """Channels of the input images (1 for digits): the stem's convolution counts them."""
+
+    def describe_input(self) -> str:
+        """The input in words, ``3×32×32 input, 10 classes``."""
+        side = self.image_size
+        return f"{self.in_channels}×{side}×{side} input, {self.num_classes} classes"
 
 
 class AnyGenotype(Protocol):
@@ -161,6 +181,12 @@ class SearchSpace:
 
     def halvings(self, kind: str, layers: int) -> int:
         """How often the network of a genotype halves the resolution."""
+        raise NotImplementedError
+
+    def evaluation_network(self, dataset: str) -> EvalNetwork:
+        """The network the literature evaluates this space's genotypes in for ``dataset``
+        (``cifar10``, ``imagenet``: what ``profile --dataset`` chooses); a data set it has
+        none for is refused."""
         raise NotImplementedError
 
     def describe_form(self, form: str) -> str:

@@ -6,13 +6,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from snas.catalogue import (
     CATALOGUE,
-    EVAL_NETWORKS,
     catalogue_name,
     genotype_name,
     resolve_genotype,
 )
 from snas.genotype import GenotypeError
-from snas.spaces.darts.childnet import ChildNetwork, profile_child
+from snas.spaces.darts.childnet import EVAL_NETWORKS, ChildNetwork, profile_child
 
 # parameters of the CIFAR-10 evaluation network (20 cells, C = 36, auxiliary head excluded)
 MEASURED_PARAMS = {

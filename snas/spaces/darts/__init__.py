@@ -18,7 +18,7 @@ from torch import nn
 from snas.memory import MemoryEstimate
 from snas.profile import Profile
 from snas.resource import CellGeometry
-from snas.spaces.base import SearchSpace
+from snas.spaces.base import EvalNetwork, SearchSpace
 from snas.spaces.darts import childnet, memory
 from snas.spaces.darts.costs import OFFICIAL_CELL_COUNTS, cell_cost_table
 from snas.spaces.darts.genotype import (
@@ -117,6 +117,9 @@ class DartsSpace(SearchSpace):
 
     def halvings(self, kind: str, layers: int) -> int:
         return childnet.stem_halvings(kind) + len(set(reduction_layers(layers)))
+
+    def evaluation_network(self, dataset: str) -> EvalNetwork:
+        return childnet.EVAL_NETWORKS[dataset]
 
     def describe_form(self, form: str) -> str:
         return FORM_NAMES[form]

@@ -21,7 +21,8 @@ from snas.compilation import CompileMode, compiled
 from snas.droppath import draw_kept, node_sum
 from snas.ops import FactorizedReduce, ReLUConvBN
 from snas.profile import Profile, count_forward
-from snas.spaces.base import NetworkKind
+from snas.registry import Registry
+from snas.spaces.base import EvalNetwork, NetworkKind
 from snas.spaces.darts.genotype import Genotype
 from snas.spaces.darts.ops import build_op
 from snas.spaces.darts.primitives import INPUT_NODES, reduction_layers
@@ -181,3 +182,11 @@ def profile_child(genotype: Genotype, *, kind: NetworkKind = "cifar", channels: 
     params = sum(p.numel() for p in net.parameters())
     macs, memory = count_forward(net.eval(), (in_channels, image_size, image_size))
     return Profile(params, macs, memory)
+
+
+EVAL_NETWORKS: Registry[EvalNetwork] = Registry("evaluation network", {
+    "cifar10": EvalNetwork("cifar", layers=20, channels=36, image_size=32, num_classes=10),
+    "imagenet": EvalNetwork("imagenet", layers=14, channels=48, image_size=224, num_classes=1000),
+})
+"""The DARTS papers' evaluation networks by data set: CIFAR-10's 20 cells at C = 36, the
+ImageNet mobile setting's 14 cells at C = 48."""

@@ -38,11 +38,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from snas.errors import UserInputError
 from snas.profile import Profile
 from snas.registry import unknown_name
 from snas.resource import CellGeometry
-from snas.spaces.base import SearchSpace
-from snas.spaces.nas_bench_201.childnet import TinyNetwork, profile_tiny
+from snas.spaces.base import EvalNetwork, SearchSpace
+from snas.spaces.nas_bench_201.childnet import BENCHMARK_NETWORK, TinyNetwork, profile_tiny
 from snas.spaces.nas_bench_201.costs import cell_cost_table
 from snas.spaces.nas_bench_201.genotype import CellGenotype, derive_cell
 from snas.spaces.nas_bench_201.primitives import NAME, NUM_EDGES, PRIMITIVES, cell_edges
@@ -127,6 +128,12 @@ class NasBench201Space(SearchSpace):
 
     def halvings(self, kind: str, layers: int) -> int:
         return 2
+
+    def evaluation_network(self, dataset: str) -> EvalNetwork:
+        if dataset != "cifar10":
+            raise UserInputError("a NAS-Bench-201 cell is profiled in the benchmark's CIFAR-10 network only "
+                                 "(--dataset cifar10)")
+        return BENCHMARK_NETWORK
 
     def figure(self, genotype: CellGenotype, title: str | None = None) -> Figure:
         from snas.spaces.nas_bench_201.drawing import nb201_figure

@@ -65,6 +65,8 @@ class SearchSpace:
     """One search space (see the module docstring); subclasses fill in the attributes."""
 
     name: str
+    title: str
+    """The space's name in prose (``NAS-Bench-201``)."""
     primitives: tuple[str, ...]
     num_edges: int
     cell_types: tuple[str, ...]
@@ -74,6 +76,10 @@ class SearchSpace:
     derivation_rules: tuple[str, ...]
     defaults: Mapping[str, Any]
     """Search settings filled in when a search in this space leaves them out."""
+    retrain_defaults: Mapping[str, Any] = {}
+    """Retraining settings filled in when the retraining of a genotype of this space leaves them out."""
+    auxiliary_head: bool = True
+    """Whether the network of a genotype can have an auxiliary head (``auxiliary: true``)."""
     parameter_free: frozenset[str]
     """The ops without weights (identity and pooling; ``none`` builds nothing and is not an
     op of the cell): a cell of these has nothing to learn, the classic DARTS collapse."""

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 class DartsSpace(SearchSpace):
     name = NAME
+    title = "DARTS"
     primitives = PRIMITIVES
     num_edges = num_edges()
     cell_types = ("normal", "reduce")

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 class NasBench201Space(SearchSpace):
     name = NAME
+    title = "NAS-Bench-201"
     primitives = PRIMITIVES
     num_edges = NUM_EDGES
     cell_types = ("cell",)
@@ -67,6 +68,9 @@ class NasBench201Space(SearchSpace):
     """The benchmark's network (N = 5 cells per stage, C = 16) and derivation (argmax per
     edge); its searches (GDAS, DARTS in AutoDL) use no drop path."""
     parameter_free = frozenset({"skip_connect", "avg_pool_3x3"})
+    retrain_defaults: Mapping[str, Any] = {"layers": 5, "init_channels": 16, "auxiliary": False, "drop_path": 0.0}
+    """The benchmark's network: N = 5 cells per stage, C = 16, no auxiliary head, no drop path."""
+    auxiliary_head = False
 
     def normal_cell_ops(self, genotype: CellGenotype) -> tuple[str, ...]:
         return tuple(op for op in genotype.edges() if op != "none")
@@ -118,7 +122,7 @@ class NasBench201Space(SearchSpace):
         return f"3 stages of {layers} cells"
 
     def describe_network(self, kind: str, layers: int) -> str:
-        return f"NAS-Bench-201 network, {self.describe_cells(layers)}"
+        return f"{self.title} network, {self.describe_cells(layers)}"
 
     def describe_supernet(self, layers: int) -> str:
         return f"{NAME} search network of {layers} cells per stage"

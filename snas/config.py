@@ -31,7 +31,7 @@ from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
 from snas.registry import RegistryName
 from snas.resource import COST_MODELS, NORMALISATIONS, PENALTIES, POLICY_GRADIENTS, SEPARATIONS
 from snas.spaces import DEFAULT_SPACE, SPACES, genotype_from_dict, space_of
-from snas.spaces.base import NetworkKind
+from snas.spaces.base import NetworkFamily
 from snas.spaces.darts.genotype import DerivationRule
 from snas.temperature import SCHEDULES, check_schedule
 
@@ -220,7 +220,7 @@ class RetrainConfig(Frozen):
     """
 
     genotype: dict[str, Any]
-    network: NetworkKind = "cifar"
+    network: NetworkFamily = "cifar"
     layers: int = Field(20, ge=3)
     init_channels: int = Field(36, ge=2)
     epochs: int = Field(600, ge=1)

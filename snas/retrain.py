@@ -58,7 +58,7 @@ def check_retrain_fits(cfg: RetrainConfig, inputs: InputSpec, device: torch.devi
     """Refuse a retraining of ``cfg`` on ``inputs`` whose network does not fit ``device`` for training."""
     genotype = cfg.resolved_genotype
     space = space_of(genotype)
-    net = space.child_memory(genotype, kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
+    net = space.child_memory(genotype, family=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                              num_classes=inputs.classes, in_channels=inputs.channels, image_size=inputs.side,
                              auxiliary=cfg.auxiliary)
     check_fits(net.training_bytes(cfg.batch_size, optimizer_slots=1), device,
@@ -92,7 +92,7 @@ class Retrain(EpochRun):
         shard_config = cfg.model_copy(update={"batch_size": cfg.batch_size // self.ranks.world})
         check_retrain_fits(shard_config, self.data.inputs, self.device)
         self.memory_format = memory_format(cfg.channels_last)
-        network = dict(kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
+        network = dict(family=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                        num_classes=self.data.num_classes, in_channels=channels, image_size=height)
         self.model = build_model(cfg.seed, lambda: self.space.child_network(
             self.genotype, auxiliary=cfg.auxiliary, **network))

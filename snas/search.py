@@ -92,7 +92,7 @@ def check_search_fits(cfg: SearchConfig, inputs: InputSpec, device: torch.device
                SHRINK_HINT)
     if space.largest_genotype is None:
         return
-    child = space.child_memory(space.largest_genotype, kind="cifar", channels=cfg.eval_channels,
+    child = space.child_memory(space.largest_genotype, family="cifar", channels=cfg.eval_channels,
                                layers=cfg.eval_layers, num_classes=num_classes, in_channels=in_channels,
                                image_size=side, auxiliary=False)
     check_fits(child.inference_bytes(), torch.device("cpu"),
@@ -290,7 +290,7 @@ class Search(EpochRun):
     def _architecture_metrics(self, genotype: AnyGenotype) -> dict[str, Any]:
         cfg = self.config
         channels, height, _ = self.data.image_shape
-        common = dict(kind="cifar", num_classes=self.data.num_classes, in_channels=channels, image_size=height)
+        common = dict(family="cifar", num_classes=self.data.num_classes, in_channels=channels, image_size=height)
         child = self.space.profile(genotype, channels=cfg.init_channels, layers=cfg.layers, **common)
         full = self.space.profile(genotype, channels=cfg.eval_channels, layers=cfg.eval_layers, **common)
         probs = [torch.softmax(a.detach().float(), dim=-1) for a in self.alphas.ordered()]

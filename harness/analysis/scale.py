@@ -38,7 +38,7 @@ class Scale:
     def profile_arguments(self) -> str:
         """The ``snas-study profile GENOTYPE ...`` arguments that count this network."""
         net = self.network
-        dataset = " --dataset imagenet" if net.kind == "imagenet" else ""
+        dataset = " --dataset imagenet" if net.family == "imagenet" else ""
         return (f"{dataset} --layers {net.layers} --init-channels {net.channels} "
                 f"--input {net.in_channels}x{net.image_size}x{net.image_size} --classes {net.num_classes}").strip()
 

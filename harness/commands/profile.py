@@ -101,13 +101,25 @@ def _published(name: str | None, dataset: str, network: EvalNetwork) -> Publishe
     return published
 
 
+def _network_json(network: EvalNetwork) -> dict[str, Any]:
+    """The network as ``--json`` writes it: its family under the key ``kind``, the name the
+    output has always had (scripts read it)."""
+    fields = dataclasses.asdict(network)
+    return {"kind": fields.pop("family"), **fields}
+
+
+def _network_of_json(data: dict[str, Any]) -> EvalNetwork:
+    fields = dict(data)
+    return EvalNetwork(family=fields.pop("kind"), **fields)
+
+
 def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, Any]:
     """What ``profile`` prints, as data (the ``--json`` output)."""
     genotype = resolve_genotype(spec)
     known = catalogue_name(genotype)
     space = space_of(genotype)
-    check_image_size(network.image_size, network.image_size, space.halvings(network.kind, network.layers),
-                     f"the {network.kind} network of {space.describe_cells(network.layers)}",
+    check_image_size(network.image_size, network.image_size, space.halvings(network.family, network.layers),
+                     f"the {network.family} network of {space.describe_cells(network.layers)}",
                      "give a larger --input or fewer --layers")
     sizes = dataclasses.asdict(network)  # the network's settings, as the space's methods name them
     check_fits(space.child_memory(genotype, auxiliary=False, **sizes).inference_bytes(), torch.device("cpu"),
@@ -118,7 +130,7 @@ def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, A
     report: dict[str, Any] = {
         "genotype": genotype_name(spec), "catalogue": known, "space": genotype.space, "form": genotype.form,
         "dataset": dataset,
-        "network": dataclasses.asdict(network),
+        "network": _network_json(network),
         "params": profile.params, "params_m": round(profile.params_m, 4),
         "macs": profile.macs, "macs_m": round(profile.macs_m, 2),
         "published": None, "genotype_repr": str(genotype),
@@ -140,7 +152,7 @@ def _text(report: dict[str, Any]) -> str:
     form, cells = space.describe_form(report["form"]), space.describe_cells(net["layers"])
     lines = [
         f"{name} ({form}), {report['dataset']} network: {cells}, C={net['channels']}, "
-        f"{EvalNetwork(**net).describe_input()}",
+        f"{_network_of_json(net).describe_input()}",
     ]
     published = report["published"]
     dash = "–"

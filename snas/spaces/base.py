@@ -25,7 +25,7 @@ from snas.resource import CellGeometry
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-NetworkKind = Literal["cifar", "imagenet"]
+NetworkFamily = Literal["cifar", "imagenet"]
 """The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
 
 
@@ -34,7 +34,7 @@ class EvalNetwork:
     """The network a genotype is evaluated in, by the settings that size it (those of
     :meth:`SearchSpace.child_network`): a paper's evaluation network, or a study's."""
 
-    kind: NetworkKind
+    family: NetworkFamily
     layers: int
     channels: int
     image_size: int
@@ -138,12 +138,12 @@ class SearchSpace:
     def genotype_from_dict(self, data: Mapping[str, Any]) -> Any:
         raise NotImplementedError
 
-    def child_network(self, genotype: Any, *, kind: str, channels: int, layers: int, num_classes: int,
+    def child_network(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                       in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
         """The network of ``genotype``: ``forward(x, drop_prob, generator) -> (logits, aux or None)``."""
         raise NotImplementedError
 
-    def profile(self, genotype: Any, *, kind: str, channels: int, layers: int, num_classes: int,
+    def profile(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                 in_channels: int, image_size: int) -> Profile:
         raise NotImplementedError
 
@@ -159,12 +159,12 @@ class SearchSpace:
             module = self.supernet(channels, num_classes, layers, in_channels)
         return built_memory(module, image_size)
 
-    def child_memory(self, genotype: Any, *, kind: str, channels: int, layers: int, num_classes: int,
+    def child_memory(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                      in_channels: int, image_size: int, auxiliary: bool) -> MemoryEstimate:
         """What the network of ``genotype`` needs (:mod:`snas.memory`); by default the coarse
         estimate of the network built on ``meta``."""
         with torch.device("meta"):
-            module = self.child_network(genotype, kind=kind, channels=channels, layers=layers,
+            module = self.child_network(genotype, family=family, channels=channels, layers=layers,
                                         num_classes=num_classes, in_channels=in_channels, image_size=image_size,
                                         auxiliary=auxiliary)
         return built_memory(module, image_size)
@@ -173,7 +173,7 @@ class SearchSpace:
         """How many cells ``layers`` means, in words (``20 cells``)."""
         raise NotImplementedError
 
-    def describe_network(self, kind: str, layers: int) -> str:
+    def describe_network(self, family: NetworkFamily, layers: int) -> str:
         """The network of a genotype in words, e.g. ``cifar network, 20 cells``."""
         raise NotImplementedError
 
@@ -181,11 +181,11 @@ class SearchSpace:
         """The search network as a noun phrase, e.g. ``8-cell search network``."""
         raise NotImplementedError
 
-    def describe_child(self, kind: str, layers: int) -> str:
+    def describe_child(self, family: NetworkFamily, layers: int) -> str:
         """The network of a genotype as a noun phrase, e.g. ``20-cell cifar network``."""
         raise NotImplementedError
 
-    def halvings(self, kind: str, layers: int) -> int:
+    def halvings(self, family: NetworkFamily, layers: int) -> int:
         """How often the network of a genotype halves the resolution."""
         raise NotImplementedError
 

@@ -26,7 +26,7 @@ def real_size(net):
 @pytest.mark.parametrize("genotype, kwargs", [
     ("DARTS_V2", dict(channels=16, layers=8, auxiliary=True)),
     ("SNAS_mild_edge_all", dict(channels=8, layers=5, image_size=8, in_channels=1, num_classes=4)),
-    ("GDAS_V1", dict(kind="imagenet", channels=16, layers=5, image_size=64, num_classes=100, auxiliary=True)),
+    ("GDAS_V1", dict(family="imagenet", channels=16, layers=5, image_size=64, num_classes=100, auxiliary=True)),
 ])
 def test_child_parameters_are_counted_as_built(genotype, kwargs):
     genotype = CATALOGUE[genotype].genotype

@@ -18,7 +18,7 @@ from torch import nn
 from snas.memory import MemoryEstimate
 from snas.profile import Profile
 from snas.resource import CellGeometry
-from snas.spaces.base import EvalNetwork, SearchSpace
+from snas.spaces.base import EvalNetwork, NetworkFamily, SearchSpace
 from snas.spaces.darts import childnet, memory
 from snas.spaces.darts.costs import OFFICIAL_CELL_COUNTS, cell_cost_table
 from snas.spaces.darts.genotype import (
@@ -85,39 +85,39 @@ class DartsSpace(SearchSpace):
     def genotype_from_dict(self, data: Mapping[str, Any]) -> Genotype:
         return Genotype.from_dict(dict(data))
 
-    def child_network(self, genotype: Genotype, *, kind: str, channels: int, layers: int, num_classes: int,
+    def child_network(self, genotype: Genotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                       in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
-        return childnet.ChildNetwork(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
+        return childnet.ChildNetwork(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
                                      in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
 
-    def profile(self, genotype: Genotype, *, kind: str, channels: int, layers: int, num_classes: int,
+    def profile(self, genotype: Genotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                 in_channels: int, image_size: int) -> Profile:
-        return childnet.profile_child(genotype, kind=kind, channels=channels, layers=layers,
+        return childnet.profile_child(genotype, family=family, channels=channels, layers=layers,
                                       num_classes=num_classes, in_channels=in_channels, image_size=image_size)
 
     def supernet_memory(self, channels: int, num_classes: int, layers: int, in_channels: int,
                         image_size: int) -> MemoryEstimate:
         return memory.supernet_memory(channels, num_classes, layers, in_channels, image_size)
 
-    def child_memory(self, genotype: Genotype, *, kind: str, channels: int, layers: int, num_classes: int,
+    def child_memory(self, genotype: Genotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                      in_channels: int, image_size: int, auxiliary: bool) -> MemoryEstimate:
-        return memory.child_memory(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
+        return memory.child_memory(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
                                    in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
 
     def describe_cells(self, layers: int) -> str:
         return f"{layers} cells"
 
-    def describe_network(self, kind: str, layers: int) -> str:
-        return f"{kind} network, {self.describe_cells(layers)}"
+    def describe_network(self, family: NetworkFamily, layers: int) -> str:
+        return f"{family} network, {self.describe_cells(layers)}"
 
     def describe_supernet(self, layers: int) -> str:
         return f"{layers}-cell search network"
 
-    def describe_child(self, kind: str, layers: int) -> str:
-        return f"{layers}-cell {kind} network"
+    def describe_child(self, family: NetworkFamily, layers: int) -> str:
+        return f"{layers}-cell {family} network"
 
-    def halvings(self, kind: str, layers: int) -> int:
-        return childnet.stem_halvings(kind) + len(set(reduction_layers(layers)))
+    def halvings(self, family: NetworkFamily, layers: int) -> int:
+        return childnet.stem_halvings(family) + len(set(reduction_layers(layers)))
 
     def evaluation_network(self, dataset: str) -> EvalNetwork:
         return childnet.EVAL_NETWORKS[dataset]

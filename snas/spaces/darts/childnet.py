@@ -22,7 +22,7 @@ from snas.droppath import draw_kept, node_sum
 from snas.ops import FactorizedReduce, ReLUConvBN
 from snas.profile import Profile, count_forward
 from snas.registry import Registry
-from snas.spaces.base import EvalNetwork, NetworkKind
+from snas.spaces.base import EvalNetwork, NetworkFamily
 from snas.spaces.darts.genotype import Genotype
 from snas.spaces.darts.ops import build_op
 from snas.spaces.darts.primitives import INPUT_NODES, reduction_layers
@@ -97,13 +97,13 @@ class AuxiliaryHead(nn.Module):
 class ChildNetwork(nn.Module):
     """A stack of genotype cells on a CIFAR- or ImageNet-style stem."""
 
-    def __init__(self, genotype: Genotype, *, kind: NetworkKind = "cifar", channels: int = 36, layers: int = 20,
+    def __init__(self, genotype: Genotype, *, family: NetworkFamily = "cifar", channels: int = 36, layers: int = 20,
                  num_classes: int = 10, in_channels: int = 3, image_size: int = 32, auxiliary: bool = False):
         super().__init__()
-        self.kind = kind
+        self.family = family
         self.genotype = genotype
         self.stem1: nn.Module | None = None
-        if kind == "cifar":
+        if family == "cifar":
             stem_channels = 3 * channels
             self.stem = nn.Sequential(nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
                                       nn.BatchNorm2d(stem_channels))
@@ -135,7 +135,7 @@ class ChildNetwork(nn.Module):
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, cell.multiplier * c_curr
             if auxiliary and i == self.aux_position:
-                self.auxiliary = AuxiliaryHead(c_prev, num_classes, spatial, 3 if kind == "cifar" else 2)
+                self.auxiliary = AuxiliaryHead(c_prev, num_classes, spatial, 3 if family == "cifar" else 2)
         self.classifier = nn.Linear(c_prev, num_classes)
         self._compiled_body: Callable[..., tuple[torch.Tensor, torch.Tensor | None]] | None = None
 
@@ -167,17 +167,17 @@ class ChildNetwork(nn.Module):
         return self.classifier(torch.nn.functional.adaptive_avg_pool2d(s1, 1).flatten(1)), logits_aux
 
 
-def stem_halvings(kind: NetworkKind) -> int:
+def stem_halvings(family: NetworkFamily) -> int:
     """How often the stem halves the resolution before the cells."""
-    return 0 if kind == "cifar" else 3
+    return 0 if family == "cifar" else 3
 
 
 @lru_cache(maxsize=256)
-def profile_child(genotype: Genotype, *, kind: NetworkKind = "cifar", channels: int = 36, layers: int = 20,
+def profile_child(genotype: Genotype, *, family: NetworkFamily = "cifar", channels: int = 36, layers: int = 20,
                   num_classes: int = 10, in_channels: int = 3, image_size: int = 32) -> Profile:
     """Parameters (auxiliary head excluded) and MACs of one image through the network."""
     with torch.device("meta"):
-        net = ChildNetwork(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
+        net = ChildNetwork(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
                            in_channels=in_channels, image_size=image_size, auxiliary=False)
     params = sum(p.numel() for p in net.parameters())
     macs, memory = count_forward(net.eval(), (in_channels, image_size, image_size))

@@ -16,6 +16,7 @@ from functools import lru_cache
 import torch
 
 from snas.memory import MemoryEstimate, module_size
+from snas.spaces.base import NetworkFamily
 from snas.spaces.darts.childnet import ChildCell
 from snas.spaces.darts.genotype import Genotype
 from snas.spaces.darts.primitives import INPUT_NODES, STEPS, cell_edges, reduction_layers
@@ -129,12 +130,12 @@ def _classifier(channels: int, side: int, num_classes: int) -> MemoryEstimate:
     return MemoryEstimate(channels * num_classes + num_classes, 2, channels * side**2 + channels)
 
 
-def child_memory(genotype: Genotype, *, kind: str = "cifar", channels: int = 36, layers: int = 20,
+def child_memory(genotype: Genotype, *, family: NetworkFamily = "cifar", channels: int = 36, layers: int = 20,
                  num_classes: int = 10, in_channels: int = 3, image_size: int = 32,
                  auxiliary: bool = False) -> MemoryEstimate:
     """The estimate for :class:`~snas.spaces.darts.childnet.ChildNetwork` with these arguments."""
     multiplier = len(genotype.normal_concat)
-    if kind == "cifar":
+    if family == "cifar":
         stem_channels, side, reduction_prev = 3 * channels, image_size, False
         stem = MemoryEstimate(in_channels * stem_channels * 9 + 5 * stem_channels, 4,
                               (in_channels + 2 * stem_channels) * image_size**2)

@@ -42,7 +42,7 @@ from snas.errors import UserInputError
 from snas.profile import Profile
 from snas.registry import unknown_name
 from snas.resource import CellGeometry
-from snas.spaces.base import EvalNetwork, SearchSpace
+from snas.spaces.base import EvalNetwork, NetworkFamily, SearchSpace
 from snas.spaces.nas_bench_201.childnet import BENCHMARK_NETWORK, TinyNetwork, profile_tiny
 from snas.spaces.nas_bench_201.costs import cell_cost_table
 from snas.spaces.nas_bench_201.genotype import CellGenotype, derive_cell
@@ -108,12 +108,12 @@ class NasBench201Space(SearchSpace):
     def genotype_from_dict(self, data: Mapping[str, Any]) -> CellGenotype:
         return CellGenotype.from_dict(data)
 
-    def child_network(self, genotype: CellGenotype, *, kind: str, channels: int, layers: int, num_classes: int,
-                      in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
+    def child_network(self, genotype: CellGenotype, *, family: NetworkFamily, channels: int, layers: int,
+                      num_classes: int, in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
         return TinyNetwork(genotype, channels=channels, layers=layers, num_classes=num_classes,
                            in_channels=in_channels)
 
-    def profile(self, genotype: CellGenotype, *, kind: str, channels: int, layers: int, num_classes: int,
+    def profile(self, genotype: CellGenotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                 in_channels: int, image_size: int) -> Profile:
         return profile_tiny(genotype, channels=channels, layers=layers, num_classes=num_classes,
                             in_channels=in_channels, image_size=image_size)
@@ -121,16 +121,16 @@ class NasBench201Space(SearchSpace):
     def describe_cells(self, layers: int) -> str:
         return f"3 stages of {layers} cells"
 
-    def describe_network(self, kind: str, layers: int) -> str:
+    def describe_network(self, family: NetworkFamily, layers: int) -> str:
         return f"{self.title} network, {self.describe_cells(layers)}"
 
     def describe_supernet(self, layers: int) -> str:
         return f"{NAME} search network of {layers} cells per stage"
 
-    def describe_child(self, kind: str, layers: int) -> str:
+    def describe_child(self, family: NetworkFamily, layers: int) -> str:
         return f"{layers}-cell-per-stage network"
 
-    def halvings(self, kind: str, layers: int) -> int:
+    def halvings(self, family: NetworkFamily, layers: int) -> int:
         return 2
 
     def evaluation_network(self, dataset: str) -> EvalNetwork:

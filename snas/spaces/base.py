@@ -4,8 +4,10 @@ profiling and drawing need to know about one family of cells.
 A space names its candidate ops, its cell types (one α per type: DARTS has a normal and a
 reduction cell, NAS-Bench-201 one cell), builds its supernet and the network of a
 genotype, derives a genotype from α, reads and writes its genotypes, counts op costs for
-the resource penalty and draws a genotype.  The rest of the code asks the space; adding
-a space is one module with one :class:`SearchSpace` subclass and one registry entry.
+the resource penalty, estimates its networks' memory, names its evaluation networks and
+draws a genotype.  The rest of the code asks the space and never compares its name;
+adding a space is one package (:mod:`snas.spaces`) with one :class:`SearchSpace` subclass
+and one registry entry.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ class SearchSpace:
     parameter_free: frozenset[str]
     """The ops without weights (identity and pooling; ``none`` builds nothing and is not an
     op of the cell): a cell of these has nothing to learn, the classic DARTS collapse."""
+    largest_genotype: Any | None = None
+    """The genotype of the largest network a search of this space can derive: a search checks
+    before it starts that profiling it at evaluation scale fits; ``None``: not checked."""
 
     def normal_cell_ops(self, genotype: Any) -> tuple[str, ...]:
         """The ops on the edges the normal cell keeps (the one cell where a space has one),
@@ -146,10 +151,6 @@ class SearchSpace:
     def profile(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                 in_channels: int, image_size: int) -> Profile:
         raise NotImplementedError
-
-    largest_genotype: Any | None = None
-    """The genotype of the largest network a search of this space can derive: a search checks
-    before it starts that profiling it at evaluation scale fits; ``None``: not checked."""
 
     def supernet_memory(self, channels: int, num_classes: int, layers: int, in_channels: int,
                         image_size: int) -> MemoryEstimate:

@@ -2,8 +2,9 @@
 cells, 14 edges, 8 ops.
 
 Its parts: :mod:`.primitives` (the ops' names and the cell's edges), :mod:`.ops` (the op
-modules), :mod:`.genotype`, :mod:`.supernet`, :mod:`.childnet` and :mod:`.costs` (the
-resource penalty's op costs).
+modules), :mod:`.genotype`, :mod:`.supernet`, :mod:`.childnet` (with the papers' evaluation
+networks), :mod:`.costs` (the resource penalty's op costs), :mod:`.memory` (the networks'
+memory estimate) and :mod:`.drawing`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ edge, ``none`` included) and is written as the benchmark writes it:
 
 Its parts: :mod:`.primitives` (the ops' names and the cell's edges), :mod:`.ops` (the op
 modules), :mod:`.genotype`, :mod:`.macro` (the network around the cells), :mod:`.supernet`,
-:mod:`.childnet` and :mod:`.costs` (the resource penalty's op costs).
+:mod:`.childnet` (with the benchmark's network), :mod:`.costs` (the resource penalty's op
+costs) and :mod:`.drawing`; its memory estimate is the default one (:mod:`snas.memory`).
 """
 
 from __future__ import annotations

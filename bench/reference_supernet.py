@@ -5,7 +5,7 @@ affine-free BatchNorm, ``none`` a real multiply by zero) and computes
 ``sum(w * op(x) for w, op in zip(weights, ops))``; no sharing, no stacking, no layout
 tricks: every convolution is a plain ``nn.Conv2d`` call, as is each branch of the
 stride-2 skip (FactorizedReduce).  ``load_into``
-copies its weights into our :class:`snas.supernet.SuperNet`, so the benchmark can check
+copies its weights into our :class:`snas.spaces.darts.supernet.SuperNet`, so the benchmark can check
 both compute the same function before it times them.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from snas.ops import CONV_SPECS, build_op
-from snas.space import INPUT_NODES, PRIMITIVES, STEPS, cell_edges, reduction_layers
-from snas.supernet import SuperNet
+from snas.spaces.darts.ops import CONV_SPECS, build_op
+from snas.spaces.darts.primitives import INPUT_NODES, PRIMITIVES, STEPS, cell_edges, reduction_layers
+from snas.spaces.darts.supernet import SuperNet
 
 
 class PlainReLUConvBN(nn.Sequential):

@@ -46,7 +46,7 @@ from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
 from snas.search import Search  # noqa: E402
-from snas.supernet import SuperNet  # noqa: E402
+from snas.spaces.darts.supernet import SuperNet  # noqa: E402
 from snas.training import RunningMean  # noqa: E402
 
 CONFIGS = {

@@ -224,13 +224,13 @@ def _retrain_input() -> InputCheck:
 
 
 def _search_fits() -> FitCheck:
-    from snas.memory import check_search_fits
+    from snas.search import check_search_fits
 
     return check_search_fits
 
 
 def _retrain_fits() -> FitCheck:
-    from snas.memory import check_retrain_fits
+    from snas.retrain import check_retrain_fits
 
     return check_retrain_fits
 

@@ -3,10 +3,11 @@
 The genotypes are those of the papers' repositories (DARTS ``genotypes.py``, SNAS
 ``genotypes.py``, GDAS/AutoDL ``genotypes.py``).  ``published`` holds the papers' CIFAR-10
 figures (test error %, parameters in M, search cost in GPU-days) for comparison, ``imagenet``
-their ImageNet mobile-setting figures where the papers give them, and :data:`EVAL_NETWORKS`
-the evaluation networks those figures refer to.  The parameter counts we *measure* for these
-genotypes come from :func:`snas.childnet.profile_child` and are shown next to the published
-ones, never adjusted to match them.
+their ImageNet mobile-setting figures where the papers give them; the evaluation networks
+those figures refer to are their space's (:meth:`snas.spaces.base.SearchSpace.evaluation_network`).
+The parameter counts we *measure* for these genotypes come from their space's
+:meth:`~snas.spaces.base.SearchSpace.profile` and are shown next to the published ones,
+never adjusted to match them.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from snas.genotype import Genotype, GenotypeError, json_object
+from snas.genotype import GenotypeError, json_object
 from snas.registry import Registry
-from snas.space import NetworkKind
 from snas.spaces import genotype_from_dict, parse_genotype
-from snas.spaces.base import AnyGenotype
-from snas.spaces.nas_bench_201 import CellGenotype
+from snas.spaces.base import AnyGenotype, EvalNetwork
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.nas_bench_201.genotype import CellGenotype
 
 _CONCAT = (2, 3, 4, 5)
 
@@ -37,7 +38,8 @@ class Published:
     """Multiply-accumulates in M, where the paper reports them (ImageNet tables)."""
     channels: int | None = None
     """The width C the paper measured at, where it is not its evaluation network's
-    (:data:`EVAL_NETWORKS`): GDAS's ImageNet network is its own, at C = 50, not 48."""
+    (:data:`~snas.spaces.darts.childnet.EVAL_NETWORKS`): GDAS's ImageNet network is its own,
+    at C = 50, not 48."""
 
     def network(self, evaluation: EvalNetwork) -> EvalNetwork:
         """The network these figures describe: ``evaluation`` at the paper's own width."""
@@ -70,33 +72,6 @@ class Entry:
     """ImageNet mobile-setting figures (14 cells, C = 48 unless they say otherwise, 224×224)."""
     benchmark: BenchmarkAccuracy | None = None
     """NAS-Bench-201 cells: the published accuracy of the cell in the benchmark."""
-
-
-@dataclass(frozen=True)
-class EvalNetwork:
-    """The evaluation network a paper's figures for a data set refer to."""
-
-    kind: NetworkKind
-    layers: int
-    channels: int
-    image_size: int
-    num_classes: int
-    in_channels: int = 3
-    """Channels of the input images (1 for digits): the stem's convolution counts them."""
-
-    def describe_input(self) -> str:
-        """The input in words, ``3×32×32 input, 10 classes``."""
-        side = self.image_size
-        return f"{self.in_channels}×{side}×{side} input, {self.num_classes} classes"
-
-
-EVAL_NETWORKS: Registry[EvalNetwork] = Registry("evaluation network", {
-    "cifar10": EvalNetwork("cifar", layers=20, channels=36, image_size=32, num_classes=10),
-    "imagenet": EvalNetwork("imagenet", layers=14, channels=48, image_size=224, num_classes=1000),
-})
-
-BENCHMARK_NETWORK = EvalNetwork("cifar", layers=5, channels=16, image_size=32, num_classes=10)
-"""NAS-Bench-201's CIFAR-10 network (``layers``: cells per stage), which its cells' figures refer to."""
 
 
 def _genotype(normal: list[tuple[str, int]], reduce: list[tuple[str, int]]) -> Genotype:

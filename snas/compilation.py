@@ -6,9 +6,9 @@ compile) and ``reduce-overhead`` (CUDA graphs on a GPU; on the CPU the same as `
 
 What is compiled is each network's *fixed-structure* forward, with no random draw inside it
 (a ``torch.Generator`` argument is a graph break): the search supernet's cells under a soft
-sample (SNAS, DARTS; :meth:`snas.supernet.SuperNet.compile`), whose drop-path draws are made
+sample (SNAS, DARTS; :meth:`snas.spaces.darts.supernet.SuperNet.compile`), whose drop-path draws are made
 before the compiled call, in the order the eager forward makes them; and a trained child
-network's edge ops (:meth:`snas.childnet.ChildNetwork.compile`).  A *hard* sample (GDAS, the
+network's edge ops (:meth:`snas.spaces.darts.childnet.ChildNetwork.compile`).  A *hard* sample (GDAS, the
 argmax child) stays eager: which op runs on each of the 14 edges of a cell is the sample
 itself, so a compiled graph of it is specialised to one architecture and every step would
 recompile (``TORCH_LOGS=recompiles`` shows one per step until Dynamo's recompile limit, 8,

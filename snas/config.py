@@ -24,15 +24,15 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from snas.catalogue import CATALOGUE, named_genotype
 from snas.compilation import CompileMode, compile_mode
 from snas.configmodel import Frozen
-from snas.costs import COST_MODELS
 from snas.data.config import DataConfig
 from snas.device import DEVICE_PATTERN
-from snas.genotype import DerivationRule
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
-from snas.resource import NORMALISATIONS, PENALTIES, POLICY_GRADIENTS, SEPARATIONS
-from snas.space import NetworkKind
-from snas.spaces import SPACES, genotype_from_dict
+from snas.registry import RegistryName
+from snas.resource import COST_MODELS, NORMALISATIONS, PENALTIES, POLICY_GRADIENTS, SEPARATIONS
+from snas.spaces import DEFAULT_SPACE, SPACES, genotype_from_dict, space_of
+from snas.spaces.base import NetworkFamily
+from snas.spaces.darts.genotype import DerivationRule
 from snas.temperature import SCHEDULES, check_schedule
 
 
@@ -59,7 +59,7 @@ class WeightOptimizerConfig(Frozen):
 class ArchOptimizerConfig(Frozen):
     """The optimiser of the architecture logits α (constant learning rate)."""
 
-    name: str = "adam"
+    name: RegistryName[ARCH_OPTIMIZERS] = "adam"
     lr: float = Field(3e-4, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = Field(1e-3, ge=0)
@@ -67,26 +67,18 @@ class ArchOptimizerConfig(Frozen):
     """Clip α's gradient norm at this value; ``None``: no clipping (DARTS's ``Architect.step``
     and GDAS do not clip, SNAS clips at 10; the method fills in its own)."""
 
-    @field_validator("name")
-    @classmethod
-    def _known_optimizer(cls, name: str) -> str:
-        return ARCH_OPTIMIZERS.check(name)
 
 
 class TemperatureConfig(Frozen):
     """The Gumbel-softmax temperature schedule (see :mod:`snas.temperature`)."""
 
-    schedule: str = "linear"
+    schedule: RegistryName[SCHEDULES] = "linear"
     initial: float = Field(1.0, gt=0)
     min: float = Field(0.03, gt=0)
     anneal_rate: float = Field(0.95, gt=0, le=1)
     """Per-epoch factor of the ``exponential`` schedule, in (0, 1]."""
     per: Literal["epoch", "step"] = "epoch"
 
-    @field_validator("schedule")
-    @classmethod
-    def _known_schedule(cls, name: str) -> str:
-        return SCHEDULES.check(name)
 
     @model_validator(mode="after")
     def _a_schedule(self) -> TemperatureConfig:
@@ -99,20 +91,20 @@ class ResourceConfig(Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    method: str = "none"
+    method: RegistryName[PENALTIES] = "none"
     lambda_: float = Field(0.0, alias="lambda", ge=0)
     """Weight of the penalty; left out, the official default for the estimator."""
     log_penalty: bool = True
-    separation: str = "all"
+    separation: RegistryName[SEPARATIONS] = "all"
     ratio: float = Field(1.0, ge=0)
     """Weight of reduction cells' cost relative to normal cells'."""
     baseline: bool = False
     """Subtract the mean op cost in the policy-gradient estimator."""
-    cost_model: str = "official"
-    """How op costs are counted: the official SNAS formulas or ``measured`` (:mod:`snas.costs`)."""
-    normalisation: str = "official"
+    cost_model: RegistryName[COST_MODELS] = "official"
+    """How op costs are counted: the official SNAS formulas or ``measured`` (:data:`snas.resource.COST_MODELS`)."""
+    normalisation: RegistryName[NORMALISATIONS] = "official"
     """How cells combine: the official fixed 6 normal / 2 reduction divisors, or ``mean``."""
-    policy_gradient: str = "score_function"
+    policy_gradient: RegistryName[POLICY_GRADIENTS] = "score_function"
     """The ``policy_gradient`` estimator's α gradient: the unbiased score function, or the
     ``official`` code's, which adds a biased pathwise part (:mod:`snas.resource`)."""
 
@@ -126,37 +118,17 @@ class ResourceConfig(Frozen):
                 data["lambda"] = PENALTIES[method].default_lambda(log_penalty)
         return data
 
-    @field_validator("method")
-    @classmethod
-    def _known_method(cls, name: str) -> str:
-        return PENALTIES.check(name)
 
-    @field_validator("separation")
-    @classmethod
-    def _known_separation(cls, name: str) -> str:
-        return SEPARATIONS.check(name)
 
-    @field_validator("cost_model")
-    @classmethod
-    def _known_cost_model(cls, name: str) -> str:
-        return COST_MODELS.check(name)
 
-    @field_validator("normalisation")
-    @classmethod
-    def _known_normalisation(cls, name: str) -> str:
-        return NORMALISATIONS.check(name)
 
-    @field_validator("policy_gradient")
-    @classmethod
-    def _known_policy_gradient(cls, name: str) -> str:
-        return POLICY_GRADIENTS.check(name)
 
 
 class SearchConfig(Frozen):
     """Everything one search run needs; equal configs give identical runs on CPU."""
 
-    method: str = "snas"
-    space: str = "darts"
+    method: RegistryName[METHODS] = "snas"
+    space: RegistryName[SPACES] = DEFAULT_SPACE
     """The search space (:mod:`snas.spaces`): ``darts`` or ``nas-bench-201``; in
     ``nas-bench-201`` ``layers`` / ``eval_layers`` count the cells of each of its 3 stages."""
     layers: int = Field(8, ge=3)
@@ -196,23 +168,15 @@ class SearchConfig(Frozen):
         """The space's defaults, then the method's, each filling only what is left out."""
         if not isinstance(data, dict):
             return data
-        if data.get("space", "darts") in SPACES:
-            data = with_defaults(SPACES[data.get("space", "darts")].defaults, data)
+        if data.get("space", DEFAULT_SPACE) in SPACES:
+            data = with_defaults(SPACES[data.get("space", DEFAULT_SPACE)].defaults, data)
         if data.get("method", "snas") in METHODS:
             data = with_defaults(METHODS[data.get("method", "snas")].defaults, data)
         return data
 
-    @field_validator("method")
-    @classmethod
-    def _known_method(cls, name: str) -> str:
-        return METHODS.check(name)
 
     _compile_as_written = field_validator("compile", mode="before")(compile_mode)
 
-    @field_validator("space")
-    @classmethod
-    def _known_space(cls, name: str) -> str:
-        return SPACES.check(name)
 
     @field_validator("init_channels", "eval_channels")
     @classmethod
@@ -256,7 +220,7 @@ class RetrainConfig(Frozen):
     """
 
     genotype: dict[str, Any]
-    network: NetworkKind = "cifar"
+    network: NetworkFamily = "cifar"
     layers: int = Field(20, ge=3)
     init_channels: int = Field(36, ge=2)
     epochs: int = Field(600, ge=1)
@@ -284,11 +248,10 @@ class RetrainConfig(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _space_defaults(cls, data: Any) -> Any:
-        """A NAS-Bench-201 genotype trains the benchmark's network (N = 5, C = 16, no
-        auxiliary head, no drop path) unless told otherwise."""
-        if isinstance(data, dict) and _genotype_space(data.get("genotype")) == "nas-bench-201":
-            return with_defaults(_NB201_RETRAIN_DEFAULTS, data)
-        return data
+        """The genotype's space's defaults (a NAS-Bench-201 genotype trains the benchmark's
+        network: N = 5, C = 16, no auxiliary head, no drop path) fill what is left out."""
+        space = SPACES.get(_genotype_space(data.get("genotype"))) if isinstance(data, dict) else None
+        return data if space is None else with_defaults(space.retrain_defaults, data)
 
     @field_validator("genotype", mode="before")
     @classmethod
@@ -308,8 +271,9 @@ class RetrainConfig(Frozen):
 
     @model_validator(mode="after")
     def _space_settings(self) -> RetrainConfig:
-        if self.resolved_genotype.space == "nas-bench-201" and self.auxiliary:
-            raise ValueError("the NAS-Bench-201 network has no auxiliary head; set auxiliary: false")
+        space = space_of(self.resolved_genotype)
+        if self.auxiliary and not space.auxiliary_head:
+            raise ValueError(f"the {space.title} network has no auxiliary head; set auxiliary: false")
         return self
 
     _compile_as_written = field_validator("compile", mode="before")(compile_mode)
@@ -327,15 +291,12 @@ class RetrainConfig(Frozen):
         return genotype_from_dict(self.genotype)
 
 
-_NB201_RETRAIN_DEFAULTS = {"layers": 5, "init_channels": 16, "auxiliary": False, "drop_path": 0.0}
-
-
 def _genotype_space(value: Any) -> str | None:
     """The space of a genotype setting before validation (``None`` where it is not clear yet)."""
     if hasattr(value, "space"):
         return str(value.space)
     if isinstance(value, dict):
-        return str(value.get("space", "darts"))
+        return str(value.get("space", DEFAULT_SPACE))
     if isinstance(value, str):
         try:
             named = named_genotype(value)

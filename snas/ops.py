@@ -1,15 +1,13 @@
-"""Operations of the DARTS search space, looked up by primitive name.
+"""The layers candidate ops are built of: ReLU-conv-BN, separable and dilated convolutions,
+the factorized reduction and the zero op, with the CPU kernels that make them fast.
 
-Every primitive is built by ``build_op(name, C, stride, affine)``.  Child networks use
-these modules directly; the search supernet runs the same arithmetic with the weights of
-all edges leaving a node stacked (:mod:`snas.stacked`), built from the same
-:data:`CONV_SPECS`.
+The spaces name their ops from these (:mod:`snas.spaces.darts.ops`,
+:mod:`snas.spaces.nas_bench_201.ops`); the DARTS supernet runs the same arithmetic with the
+weights of all edges leaving a node stacked (:mod:`snas.stacked`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -17,8 +15,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from snas.layout import BatchNorm2d, grad_in_input_layout, layout_of
-from snas.registry import Registry
-from snas.space import PRIMITIVES
 
 
 class ReLUConvBN(nn.Sequential):
@@ -267,52 +263,3 @@ class Zero(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :, :: self.stride, :: self.stride].mul(0.0)
-
-
-@dataclass(frozen=True)
-class ConvSpec:
-    """Geometry of a convolutional primitive: ``repeats`` (depthwise → pointwise → BN) blocks."""
-
-    kernel: int
-    padding: int
-    dilation: int
-    repeats: int
-
-    def build(self, channels: int, stride: int, affine: bool) -> nn.Module:
-        if self.repeats == 2:
-            return SepConv(channels, channels, self.kernel, stride, self.padding, affine)
-        return DilConv(channels, channels, self.kernel, stride, self.padding, self.dilation, affine)
-
-
-CONV_SPECS: dict[str, ConvSpec] = {
-    "sep_conv_3x3": ConvSpec(kernel=3, padding=1, dilation=1, repeats=2),
-    "sep_conv_5x5": ConvSpec(kernel=5, padding=2, dilation=1, repeats=2),
-    "dil_conv_3x3": ConvSpec(kernel=3, padding=2, dilation=2, repeats=1),
-    "dil_conv_5x5": ConvSpec(kernel=5, padding=4, dilation=2, repeats=1),
-}
-"""The convolutional primitives; every one starts with a ReLU."""
-
-
-OpBuilder = Callable[[int, int, bool], nn.Module]
-"""``(channels, stride, affine) -> module``."""
-
-
-def _skip(channels: int, stride: int, affine: bool) -> nn.Module:
-    return nn.Identity() if stride == 1 else FactorizedReduce(channels, channels, affine)
-
-
-OPS: Registry[OpBuilder] = Registry("primitive", {
-    "none": lambda c, s, a: Zero(s),
-    "max_pool_3x3": lambda c, s, a: nn.MaxPool2d(3, stride=s, padding=1),
-    "avg_pool_3x3": lambda c, s, a: nn.AvgPool2d(3, stride=s, padding=1, count_include_pad=False),
-    "skip_connect": _skip,
-    **{name: spec.build for name, spec in CONV_SPECS.items()},
-})
-"""The op registry.  Its keys are exactly :data:`snas.space.PRIMITIVES`."""
-
-assert tuple(OPS) == PRIMITIVES
-
-
-def build_op(name: str, channels: int, stride: int, affine: bool = True) -> nn.Module:
-    """Build primitive ``name`` mapping ``channels`` to ``channels`` at ``stride``."""
-    return OPS[name](channels, stride, affine)

@@ -18,7 +18,7 @@ Conventions:
   this agrees with the official SNAS code's per-op formulas; it differs where the official
   code counts what is not executed (pool MACs 9·y²·C, an identity's 2·C·y² accesses, the
   shifted half of a stride-2 skip as 4y² pixels instead of its (2y−1)²).  The resource
-  penalty uses the official formulas unless told otherwise (:mod:`snas.costs`).
+  penalty uses the official formulas unless told otherwise (:mod:`snas.resource`).
 * **params** count every parameter (DARTS ``count_parameters_in_MB``); callers exclude the
   auxiliary head.
 """
@@ -26,12 +26,11 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import torch
 from torch import nn
 
-from snas.ops import FactorizedReduce, build_op
+from snas.ops import FactorizedReduce
 
 
 @dataclass(frozen=True)
@@ -106,13 +105,3 @@ def count_forward(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[int,
         for handle in handles:
             handle.remove()
     return totals["macs"], totals["memory"]
-
-
-@lru_cache(maxsize=4096)
-def op_profile(primitive: str, channels: int, stride: int, height: int, width: int) -> Profile:
-    """Cost of one search-space op (search BN: no affine parameters) on a ``C×H×W`` input."""
-    with torch.device("meta"):
-        op = build_op(primitive, channels, stride, affine=False)
-    params = sum(p.numel() for p in op.parameters())
-    macs, memory = count_forward(op.eval(), (channels, height, width))
-    return Profile(params, macs, memory)

@@ -2,8 +2,10 @@
 
 Every op on every edge has three costs for the input shape it really sees in its cell:
 parameters ("size" in the official code), MACs ("flops") and memory accesses ("mac"),
-counted by the cost model :mod:`snas.costs` names (``official`` formulas by default, or
-``measured`` on the op as built).  For an edge with op weights ``w`` the edge cost is
+counted by the cost model that ``resource.cost_model`` names (:data:`COST_MODELS`: the
+``official`` formulas by default, or ``measured`` on the op as built), which each space
+implements for its ops (:mod:`snas.spaces.darts.costs`, :mod:`snas.spaces.nas_bench_201.costs`).
+For an edge with op weights ``w`` the edge cost is
 ``Σ_k w_k R_k`` per resource, combined as
 
 * ``separation: all``  -- ``0.43 · (2·params + macs/4000 + memory/100)``, or with
@@ -55,14 +57,18 @@ from dataclasses import dataclass
 
 import torch
 
-from snas.costs import COST_MODELS
 from snas.registry import Registry
-from snas.space import INPUT_NODES, PRIMITIVES, cell_edges
 
 RESOURCES: tuple[str, ...] = ("params", "macs", "mac")
 SEPARATIONS: Registry[tuple[str, ...]] = Registry("separation", {
     "all": RESOURCES, **{resource: (resource,) for resource in RESOURCES}})
 """``separation`` -> the resources its penalty combines."""
+
+COST_MODELS: Registry[str] = Registry("cost model", {
+    "official": "the closed-form formulas of the official SNAS code",
+    "measured": "what the op as built computes and moves (snas.profile.count_forward)",
+})
+"""``resource.cost_model`` -> what it counts; every space's costs module implements each."""
 
 _ALL_WEIGHTS = torch.tensor([2.0, 1.0 / 4000.0, 1.0 / 100.0]) * 0.43
 
@@ -75,21 +81,6 @@ class CellGeometry:
     height: int
     width: int
     reduction: bool
-
-
-def cell_cost_table(cell: CellGeometry, cost_model: str = "official") -> torch.Tensor:
-    """Costs ``[resource, edge, op]`` (params, MACs, memory accesses) of one search cell."""
-    op_costs = COST_MODELS[cost_model]
-    table = torch.zeros(len(RESOURCES), len(cell_edges()), len(PRIMITIVES), dtype=torch.float64)
-    for e, (source, _) in enumerate(cell_edges()):
-        stride = 2 if cell.reduction and source < INPUT_NODES else 1
-        # In a reduction cell the intermediate nodes already have half the resolution.
-        halved = cell.reduction and source >= INPUT_NODES
-        height, width = (cell.height // 2, cell.width // 2) if halved else (cell.height, cell.width)
-        for k, primitive in enumerate(PRIMITIVES):
-            table[:, e, k] = torch.tensor(op_costs(primitive, cell.channels, stride, height, width),
-                                          dtype=torch.float64)
-    return table
 
 
 def concrete_log_prob(logits: torch.Tensor, z: torch.Tensor, tau: float, eps: float = 1e-4) -> torch.Tensor:
@@ -157,14 +148,6 @@ class ResourcePenalty:
                       for of_type in cells)
         return cls(method, separation, log_penalty, ratio, baseline, costs, ratio_weighted, official_counts,
                    normalisation, policy_gradient)
-
-    @classmethod
-    def for_darts_cells(cls, cells: list[CellGeometry], **settings: object) -> ResourcePenalty:
-        """The penalty of a DARTS supernet whose cells are ``cells`` (normal and reduction mixed)."""
-        by_type = [[c for c in cells if not c.reduction], [c for c in cells if c.reduction]]
-        return cls.for_cells(by_type, cost_table=cell_cost_table, ratio_weighted=(False, True),
-                             official_counts=(OFFICIAL_CELL_COUNTS[False], OFFICIAL_CELL_COUNTS[True]),
-                             **settings)  # type: ignore[arg-type]
 
     def _combine(self, per_resource: torch.Tensor) -> torch.Tensor:
         """Per-resource costs ``[..., resource, edge]`` -> one penalty per edge ``[..., edge]``."""
@@ -281,10 +264,6 @@ PENALTIES: Registry[PenaltyEstimator] = Registry("penalty method", {
 
 Normalisation = Callable[[torch.Tensor, int], torch.Tensor]
 """``(per-cell values, the official divisor of that cell type) -> one value for the type``."""
-
-OFFICIAL_CELL_COUNTS = {False: 6, True: 2}
-"""Normal and reduction cells of the official 8-cell search network, its fixed divisors."""
-
 
 def _official_normalisation(per_cell: torch.Tensor, official_count: int) -> torch.Tensor:
     return per_cell.sum() / official_count

@@ -40,7 +40,7 @@ from snas.distributed import (
     sum_means_over_ranks,
     sum_over_ranks,
 )
-from snas.memory import check_retrain_fits
+from snas.memory import SHRINK_HINT, check_fits
 from snas.run import EpochRun, StepCallback
 from snas.spaces import space_of
 from snas.spaces.base import AnyGenotype
@@ -52,6 +52,18 @@ def check_retrain_input(cfg: RetrainConfig, inputs: InputSpec) -> None:
     a study checks every trial's data with this before Ray starts."""
     halvings = space_of(cfg.resolved_genotype).halvings(cfg.network, cfg.layers)
     check_image_size(inputs.height, inputs.width, halvings, f"a {cfg.layers}-cell {cfg.network} network")
+
+
+def check_retrain_fits(cfg: RetrainConfig, inputs: InputSpec, device: torch.device) -> None:
+    """Refuse a retraining of ``cfg`` on ``inputs`` whose network does not fit ``device`` for training."""
+    genotype = cfg.resolved_genotype
+    space = space_of(genotype)
+    net = space.child_memory(genotype, family=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
+                             num_classes=inputs.classes, in_channels=inputs.channels, image_size=inputs.side,
+                             auxiliary=cfg.auxiliary)
+    check_fits(net.training_bytes(cfg.batch_size, optimizer_slots=1), device,
+               f"a {space.describe_child(cfg.network, cfg.layers)} with C={cfg.init_channels} "
+               f"at batch {cfg.batch_size}", SHRINK_HINT)
 
 
 class Retrain(EpochRun):
@@ -80,7 +92,7 @@ class Retrain(EpochRun):
         shard_config = cfg.model_copy(update={"batch_size": cfg.batch_size // self.ranks.world})
         check_retrain_fits(shard_config, self.data.inputs, self.device)
         self.memory_format = memory_format(cfg.channels_last)
-        network = dict(kind=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
+        network = dict(family=cfg.network, channels=cfg.init_channels, layers=cfg.layers,
                        num_classes=self.data.num_classes, in_channels=channels, image_size=height)
         self.model = build_model(cfg.seed, lambda: self.space.child_network(
             self.genotype, auxiliary=cfg.auxiliary, **network))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -38,7 +38,7 @@ from snas.distributed import (
     sum_over_ranks,
 )
 from snas.errors import UserInputError
-from snas.memory import check_search_fits
+from snas.memory import SHRINK_HINT, check_fits
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, Learner, Stats
 from snas.metrics import trailing_mean
@@ -63,10 +63,41 @@ class ArchParameters(nn.ParameterDict):
         return tuple(self.values())
 
 
+_ALPHAS = "alphas"
+"""The key of α in a search's state (:meth:`Search.state_dict`)."""
+
+
+def saved_alphas(state: Mapping[str, Any]) -> Mapping[str, torch.Tensor]:
+    """α of each cell type, by type name, in the state a search saved (a checkpoint's
+    ``state``); empty where it holds none."""
+    return state.get(_ALPHAS, {})
+
+
 def check_search_input(cfg: SearchConfig, inputs: InputSpec) -> None:
     """Refuse images the search network cannot process (its two reduction cells halve them):
     a study checks every trial's data with this before Ray starts."""
     check_image_size(inputs.height, inputs.width, 2, f"a {cfg.layers}-cell search network")
+
+
+def check_search_fits(cfg: SearchConfig, inputs: InputSpec, device: torch.device) -> None:
+    """Refuse a search of ``cfg`` on ``inputs`` whose supernet does not fit ``device`` for
+    training, or (where its space names its largest genotype) whose evaluation-scale child
+    does not fit the CPU for profiling."""
+    space = SPACES[cfg.space]
+    in_channels, side, num_classes = inputs.channels, inputs.side, inputs.classes
+    net = space.supernet_memory(cfg.init_channels, num_classes, cfg.layers, in_channels, side)
+    steps = 2 if cfg.second_order else 1  # the unrolled gradient holds a second copy and its step
+    check_fits(steps * net.training_bytes(cfg.batch_size, optimizer_slots=1), device,
+               f"a {space.describe_supernet(cfg.layers)} with C={cfg.init_channels} at batch {cfg.batch_size}",
+               SHRINK_HINT)
+    if space.largest_genotype is None:
+        return
+    child = space.child_memory(space.largest_genotype, family="cifar", channels=cfg.eval_channels,
+                               layers=cfg.eval_layers, num_classes=num_classes, in_channels=in_channels,
+                               image_size=side, auxiliary=False)
+    check_fits(child.inference_bytes(), torch.device("cpu"),
+               f"profiling the {cfg.eval_layers}-cell evaluation network with C={cfg.eval_channels}",
+               "use fewer eval_layers or eval_channels")
 
 
 class Search(EpochRun):
@@ -150,7 +181,7 @@ class Search(EpochRun):
         return self.space.derive(self.alphas.ordered(), self.config.genotype_rule)
 
     def _stateful(self) -> dict[str, Any]:
-        return {"model": self.model, "alphas": self.alphas, "weight_optimizer": self.weight_optimizer,
+        return {"model": self.model, _ALPHAS: self.alphas, "weight_optimizer": self.weight_optimizer,
                 "arch_optimizer": self.arch_optimizer, "generators": self.generators,
                 "temperature": self.temperature}
 
@@ -259,7 +290,7 @@ class Search(EpochRun):
     def _architecture_metrics(self, genotype: AnyGenotype) -> dict[str, Any]:
         cfg = self.config
         channels, height, _ = self.data.image_shape
-        common = dict(kind="cifar", num_classes=self.data.num_classes, in_channels=channels, image_size=height)
+        common = dict(family="cifar", num_classes=self.data.num_classes, in_channels=channels, image_size=height)
         child = self.space.profile(genotype, channels=cfg.init_channels, layers=cfg.layers, **common)
         full = self.space.profile(genotype, channels=cfg.eval_channels, layers=cfg.eval_layers, **common)
         probs = [torch.softmax(a.detach().float(), dim=-1) for a in self.alphas.ordered()]

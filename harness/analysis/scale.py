@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from snas.catalogue import EvalNetwork
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS, InputSpec
 from snas.errors import UserInputError
 from snas.registry import Registry
 from snas.spaces import SPACES, genotype_from_dict
+from snas.spaces.base import EvalNetwork
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Scale:
     def profile_arguments(self) -> str:
         """The ``snas-study profile GENOTYPE ...`` arguments that count this network."""
         net = self.network
-        dataset = " --dataset imagenet" if net.kind == "imagenet" else ""
+        dataset = " --dataset imagenet" if net.family == "imagenet" else ""
         return (f"{dataset} --layers {net.layers} --init-channels {net.channels} "
                 f"--input {net.in_channels}x{net.image_size}x{net.image_size} --classes {net.num_classes}").strip()
 

@@ -30,6 +30,7 @@ from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
 from snas.errors import UserInputError
 from snas.run import check_run_record
+from snas.search import saved_alphas
 from snas.spaces import SPACES, SearchSpace, genotype_from_dict, space_of
 
 # metric -> (column header, format); a column shows when the history has the metric
@@ -77,7 +78,7 @@ def metrics_table(history: list[dict[str, Any]]) -> list[str]:
     return _table([_COLUMNS[key][0] for key in keys], rows)
 
 
-def alpha_table(logits: torch.Tensor, space: SearchSpace = SPACES["darts"]) -> list[str]:
+def alpha_table(logits: torch.Tensor, space: SearchSpace) -> list[str]:
     """softmax(α) per edge, rows ``source→target``, columns the primitives; ``*`` marks each row's maximum."""
     edges = space.edges()
     primitives = space.primitives
@@ -136,11 +137,11 @@ def describe(record: dict[str, Any], path: Path) -> str:
               *("  " + line for line in yaml.safe_dump(settings, sort_keys=False).splitlines())]
     lines += [f"metrics ({len(state['history'])} epochs):", *metrics_table(state["history"])]
     name = catalogue_name(genotype)
-    form = {"edge_all": "edge_all", "darts": "DARTS form"}.get(genotype.form, genotype.form)
+    form = space_of(genotype).describe_form(genotype.form)
     lines += [f"genotype ({form}{', catalogue ' + name if name else ''}):", f"  {genotype}"]
     lines += _size_line(kind, config, state["history"], space_of(genotype))
     if kind.derives_genotype:  # from α, shown as the architecture distribution
-        alphas = state.get("alphas", {})
+        alphas = saved_alphas(state)
         space = SPACES[checked.config.space]
         for cell in space.cell_types:
             if cell not in alphas:

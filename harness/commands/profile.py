@@ -30,21 +30,14 @@ from typing import Any
 
 import torch
 
-from snas.catalogue import (
-    BENCHMARK_NETWORK,
-    CATALOGUE,
-    EVAL_NETWORKS,
-    EvalNetwork,
-    Published,
-    catalogue_name,
-    genotype_name,
-    resolve_genotype,
-)
+from snas.catalogue import CATALOGUE, Published, catalogue_name, genotype_name, resolve_genotype
 from snas.data import check_image_size
 from snas.errors import UserInputError
-from snas.memory import built_memory, check_fits, child_memory
+from snas.memory import check_fits
 from snas.spaces import SPACES, space_of
-from snas.spaces.base import AnyGenotype
+from snas.spaces.base import AnyGenotype, EvalNetwork
+from snas.spaces.darts.childnet import EVAL_NETWORKS
+from snas.spaces.nas_bench_201.childnet import BENCHMARK_NETWORK
 
 MOBILE_MACS_M = 600
 """The ImageNet mobile setting: fewer than 600M MACs."""
@@ -79,13 +72,7 @@ def parse_input(text: str) -> tuple[int, int]:
 
 
 def _network(args: argparse.Namespace, genotype: AnyGenotype) -> EvalNetwork:
-    if genotype.space == "nas-bench-201":
-        if args.dataset != "cifar10":
-            raise UserInputError("a NAS-Bench-201 cell is profiled in the benchmark's CIFAR-10 network only "
-                                 "(--dataset cifar10)")
-        network = BENCHMARK_NETWORK
-    else:
-        network = EVAL_NETWORKS[args.dataset]
+    network = space_of(genotype).evaluation_network(args.dataset)
     if args.layers is not None:
         if args.layers < 3:
             raise UserInputError(f"--layers must be at least 3 (two of them reduce), got {args.layers}")
@@ -114,15 +101,16 @@ def _published(name: str | None, dataset: str, network: EvalNetwork) -> Publishe
     return published
 
 
-def _memory_needed(genotype: AnyGenotype, network: EvalNetwork) -> int:
-    sizes = dict(kind=network.kind, channels=network.channels, layers=network.layers,
-                 num_classes=network.num_classes, image_size=network.image_size)
-    if genotype.space == "darts":
-        return child_memory(genotype, in_channels=network.in_channels, **sizes).inference_bytes()
-    with torch.device("meta"):
-        module = space_of(genotype).child_network(genotype, in_channels=network.in_channels, auxiliary=False,
-                                                  **sizes)
-    return built_memory(module, network.image_size).inference_bytes()
+def _network_json(network: EvalNetwork) -> dict[str, Any]:
+    """The network as ``--json`` writes it: its family under the key ``kind``, the name the
+    output has always had (scripts read it)."""
+    fields = dataclasses.asdict(network)
+    return {"kind": fields.pop("family"), **fields}
+
+
+def _network_of_json(data: dict[str, Any]) -> EvalNetwork:
+    fields = dict(data)
+    return EvalNetwork(family=fields.pop("kind"), **fields)
 
 
 def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, Any]:
@@ -130,20 +118,19 @@ def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, A
     genotype = resolve_genotype(spec)
     known = catalogue_name(genotype)
     space = space_of(genotype)
-    check_image_size(network.image_size, network.image_size, space.halvings(network.kind, network.layers),
-                     f"the {network.kind} network of {space.describe_cells(network.layers)}",
+    check_image_size(network.image_size, network.image_size, space.halvings(network.family, network.layers),
+                     f"the {network.family} network of {space.describe_cells(network.layers)}",
                      "give a larger --input or fewer --layers")
-    check_fits(_memory_needed(genotype, network), torch.device("cpu"),
+    sizes = dataclasses.asdict(network)  # the network's settings, as the space's methods name them
+    check_fits(space.child_memory(genotype, auxiliary=False, **sizes).inference_bytes(), torch.device("cpu"),
                f"a {network.layers}-cell network with C={network.channels}", "check --layers and --init-channels")
-    profile = space_of(genotype).profile(genotype, kind=network.kind, channels=network.channels,
-                                         layers=network.layers, num_classes=network.num_classes,
-                                         in_channels=network.in_channels, image_size=network.image_size)
+    profile = space.profile(genotype, **sizes)
     published = _published(known, dataset, network)
     benchmark = CATALOGUE[known].benchmark if known else None
     report: dict[str, Any] = {
         "genotype": genotype_name(spec), "catalogue": known, "space": genotype.space, "form": genotype.form,
         "dataset": dataset,
-        "network": dataclasses.asdict(network),
+        "network": _network_json(network),
         "params": profile.params, "params_m": round(profile.params_m, 4),
         "macs": profile.macs, "macs_m": round(profile.macs_m, 2),
         "published": None, "genotype_repr": str(genotype),
@@ -161,11 +148,11 @@ def _text(report: dict[str, Any]) -> str:
     name = report["genotype"]
     if report["catalogue"] not in (None, name):
         name += f" = {report['catalogue']}"
-    form = {"edge_all": "edge_all", "darts": "DARTS form"}.get(report["form"], report["form"])
-    cells = SPACES[report["space"]].describe_cells(net["layers"])
+    space = SPACES[report["space"]]
+    form, cells = space.describe_form(report["form"]), space.describe_cells(net["layers"])
     lines = [
         f"{name} ({form}), {report['dataset']} network: {cells}, C={net['channels']}, "
-        f"{EvalNetwork(**net).describe_input()}",
+        f"{_network_of_json(net).describe_input()}",
     ]
     published = report["published"]
     dash = "–"

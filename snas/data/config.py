@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from snas.configmodel import Frozen
 from snas.data.sets import DATASETS, SyntheticConfig
+from snas.registry import RegistryName
 
 
 class SplitConfig(Frozen):
@@ -36,7 +37,7 @@ def default_root() -> Path:
 class DataConfig(Frozen):
     """The data set and everything about serving it."""
 
-    dataset: str = "digits"
+    dataset: RegistryName[DATASETS] = "digits"
     root: Path = Field(default_factory=default_root, validate_default=True)
     """Where downloadable sets live (CIFAR: ``<root>/cifar-10-batches-py``) or the image folder."""
     download: bool = False
@@ -59,11 +60,6 @@ class DataConfig(Frozen):
     workers: int = Field(2, ge=0)
     """DataLoader workers for sets streamed from disk."""
     synthetic: SyntheticConfig = SyntheticConfig()
-
-    @field_validator("dataset")
-    @classmethod
-    def _known_dataset(cls, name: str) -> str:
-        return DATASETS.check(name)
 
     @field_validator("root")
     @classmethod

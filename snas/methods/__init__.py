@@ -17,7 +17,7 @@ official code we keep, and why:
   ``resource.policy_gradient: official`` reproduces the official gradient
   (:mod:`snas.resource`).
 * Official cost formulas on non-square inputs: ``y_h · y_w`` where the official code
-  squares the height (:mod:`snas.costs`); the same on square inputs.
+  squares the height (:mod:`snas.spaces.darts.costs`); the same on square inputs.
 * Search data: ``data.split.val_source: train`` (half the training set held out) for every
   method, because the bilevel methods need it and ``search_val_acc`` must not be the test
   set; the official SNAS code validates on the test set (``val_source: test``).

@@ -1,8 +1,9 @@
 """The search spaces, by name: what ``space:`` in a search config chooses, and the one place
 that turns any genotype text or mapping into the genotype of its space.
 
-Adding a space is one module defining a :class:`~snas.spaces.base.SearchSpace` subclass
-and one entry below.
+Each space is a package with the same parts (``primitives``, ``ops``, ``genotype``,
+``supernet``, ``childnet``, ``costs``, ``drawing``); adding one is such a package, whose
+``__init__`` defines its :class:`~snas.spaces.base.SearchSpace` subclass, and one entry below.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from snas.spaces.darts import DartsSpace
 from snas.spaces.nas_bench_201 import NasBench201Space
 
 SPACES: Registry[SearchSpace] = Registry("search space", {
-    "darts": DartsSpace(),
-    "nas-bench-201": NasBench201Space(),
+    space.name: space for space in (DartsSpace(), NasBench201Space())
 })
 
-DEFAULT_SPACE = "darts"
+DEFAULT_SPACE = DartsSpace.name
+"""The space of a search that names none, and of a genotype mapping without ``space``."""
 
 
 def space_of(genotype: AnyGenotype) -> SearchSpace:
@@ -50,4 +51,4 @@ def parse_genotype(text: str) -> Any | None:
     return None
 
 
-__all__ = ["SPACES", "SearchSpace", "genotype_from_dict", "parse_genotype", "space_of"]
+__all__ = ["DEFAULT_SPACE", "SPACES", "SearchSpace", "genotype_from_dict", "parse_genotype", "space_of"]

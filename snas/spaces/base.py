@@ -4,21 +4,50 @@ profiling and drawing need to know about one family of cells.
 A space names its candidate ops, its cell types (one α per type: DARTS has a normal and a
 reduction cell, NAS-Bench-201 one cell), builds its supernet and the network of a
 genotype, derives a genotype from α, reads and writes its genotypes, counts op costs for
-the resource penalty and draws a genotype.  The rest of the code asks the space; adding
-a space is one module with one :class:`SearchSpace` subclass and one registry entry.
+the resource penalty, estimates its networks' memory, names its evaluation networks and
+draws a genotype.  The rest of the code asks the space and never compares its name;
+adding a space is one package (:mod:`snas.spaces`) with one :class:`SearchSpace` subclass
+and one registry entry.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import torch
 from torch import nn
 
+from snas.memory import MemoryEstimate, built_memory
 from snas.profile import Profile
 from snas.resource import CellGeometry
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+NetworkFamily = Literal["cifar", "imagenet"]
+"""The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
+
+
+@dataclass(frozen=True)
+class EvalNetwork:
+    """The network a genotype is evaluated in, by the settings that size it (those of
+    :meth:`SearchSpace.child_network`): a paper's evaluation network, or a study's."""
+
+    family: NetworkFamily
+    layers: int
+    channels: int
+    image_size: int
+    num_classes: int
+    in_channels: int = 3
+    """Channels of the input images (1 for digits): the stem's convolution counts them."""
+
+    def describe_input(self) -> str:
+        """The input in words, ``3×32×32 input, 10 classes``."""
+        side = self.image_size
+        return f"{self.in_channels}×{side}×{side} input, {self.num_classes} classes"
 
 
 class AnyGenotype(Protocol):
@@ -38,6 +67,8 @@ class SearchSpace:
     """One search space (see the module docstring); subclasses fill in the attributes."""
 
     name: str
+    title: str
+    """The space's name in prose (``NAS-Bench-201``)."""
     primitives: tuple[str, ...]
     num_edges: int
     cell_types: tuple[str, ...]
@@ -47,9 +78,16 @@ class SearchSpace:
     derivation_rules: tuple[str, ...]
     defaults: Mapping[str, Any]
     """Search settings filled in when a search in this space leaves them out."""
+    retrain_defaults: Mapping[str, Any] = {}
+    """Retraining settings filled in when the retraining of a genotype of this space leaves them out."""
+    auxiliary_head: bool = True
+    """Whether the network of a genotype can have an auxiliary head (``auxiliary: true``)."""
     parameter_free: frozenset[str]
     """The ops without weights (identity and pooling; ``none`` builds nothing and is not an
     op of the cell): a cell of these has nothing to learn, the classic DARTS collapse."""
+    largest_genotype: Any | None = None
+    """The genotype of the largest network a search of this space can derive: a search checks
+    before it starts that profiling it at evaluation scale fits; ``None``: not checked."""
 
     def normal_cell_ops(self, genotype: Any) -> tuple[str, ...]:
         """The ops on the edges the normal cell keeps (the one cell where a space has one),
@@ -105,23 +143,64 @@ class SearchSpace:
     def genotype_from_dict(self, data: Mapping[str, Any]) -> Any:
         raise NotImplementedError
 
-    def child_network(self, genotype: Any, *, kind: str, channels: int, layers: int, num_classes: int,
+    def child_network(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                       in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
         """The network of ``genotype``: ``forward(x, drop_prob, generator) -> (logits, aux or None)``."""
         raise NotImplementedError
 
-    def profile(self, genotype: Any, *, kind: str, channels: int, layers: int, num_classes: int,
+    def profile(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                 in_channels: int, image_size: int) -> Profile:
         raise NotImplementedError
+
+    def supernet_memory(self, channels: int, num_classes: int, layers: int, in_channels: int,
+                        image_size: int) -> MemoryEstimate:
+        """What the search network needs (:mod:`snas.memory`); by default the coarse estimate
+        of the network built on ``meta``."""
+        with torch.device("meta"):
+            module = self.supernet(channels, num_classes, layers, in_channels)
+        return built_memory(module, image_size)
+
+    def child_memory(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
+                     in_channels: int, image_size: int, auxiliary: bool) -> MemoryEstimate:
+        """What the network of ``genotype`` needs (:mod:`snas.memory`); by default the coarse
+        estimate of the network built on ``meta``."""
+        with torch.device("meta"):
+            module = self.child_network(genotype, family=family, channels=channels, layers=layers,
+                                        num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+                                        auxiliary=auxiliary)
+        return built_memory(module, image_size)
 
     def describe_cells(self, layers: int) -> str:
         """How many cells ``layers`` means, in words (``20 cells``)."""
         raise NotImplementedError
 
-    def describe_network(self, kind: str, layers: int) -> str:
+    def describe_network(self, family: NetworkFamily, layers: int) -> str:
         """The network of a genotype in words, e.g. ``cifar network, 20 cells``."""
         raise NotImplementedError
 
-    def halvings(self, kind: str, layers: int) -> int:
+    def describe_supernet(self, layers: int) -> str:
+        """The search network as a noun phrase, e.g. ``8-cell search network``."""
+        raise NotImplementedError
+
+    def describe_child(self, family: NetworkFamily, layers: int) -> str:
+        """The network of a genotype as a noun phrase, e.g. ``20-cell cifar network``."""
+        raise NotImplementedError
+
+    def halvings(self, family: NetworkFamily, layers: int) -> int:
         """How often the network of a genotype halves the resolution."""
+        raise NotImplementedError
+
+    def evaluation_network(self, dataset: str) -> EvalNetwork:
+        """The network the literature evaluates this space's genotypes in for ``dataset``
+        (``cifar10``, ``imagenet``: what ``profile --dataset`` chooses); a data set it has
+        none for is refused."""
+        raise NotImplementedError
+
+    def describe_form(self, form: str) -> str:
+        """A genotype's ``form`` in words (``DARTS form``); by default the form itself."""
+        return form
+
+    def figure(self, genotype: Any, title: str | None = None) -> Figure:
+        """The drawing of ``genotype`` (:mod:`snas.draw` writes it); matplotlib is imported
+        only here, when something is drawn."""
         raise NotImplementedError

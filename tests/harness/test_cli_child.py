@@ -47,7 +47,7 @@ def test_profile_of_a_network_too_large_for_memory_is_refused(monkeypatch, capsy
     def out_of_memory(*args, **kwargs):  # what PyTorch's CPU allocator raises
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 120000000000 bytes")
 
-    monkeypatch.setattr("snas.childnet.profile_child", out_of_memory)
+    monkeypatch.setattr("snas.spaces.darts.childnet.profile_child", out_of_memory)
     assert main(["profile", "DARTS_V2", "--init-channels", "64"]) == 2  # passed the estimate, then failed
     assert "20-cell network with C=64 does not fit in this machine's memory" in capsys.readouterr().err
 
@@ -58,7 +58,7 @@ def test_profile_of_a_network_too_large_for_memory_is_refused(monkeypatch, capsy
     def bug(*args, **kwargs):
         raise RuntimeError("shape mismatch")
 
-    monkeypatch.setattr("snas.childnet.profile_child", bug)
+    monkeypatch.setattr("snas.spaces.darts.childnet.profile_child", bug)
     with pytest.raises(RuntimeError, match="shape mismatch"):  # other errors are not dressed up as bad input
         main(["profile", "DARTS_V2"])
 

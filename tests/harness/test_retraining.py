@@ -12,7 +12,8 @@ from study_folders import TrialSpec, trial_id, write_study_folder
 from harness import studyrun
 from harness.cli import main
 from snas.catalogue import resolve_genotype
-from snas.genotype import Genotype, genotype_id
+from snas.genotype import genotype_id
+from snas.spaces.darts.genotype import Genotype
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import sys
 import torch
 
 from snas.catalogue import CATALOGUE
-from snas.childnet import ChildNetwork
-from snas.memory import child_memory, supernet_memory
 from snas.relax import EdgeSample
-from snas.space import PRIMITIVES, cell_edges
-from snas.supernet import SuperNet
+from snas.spaces.darts.childnet import ChildNetwork
+from snas.spaces.darts.memory import child_memory, supernet_memory
+from snas.spaces.darts.primitives import PRIMITIVES, cell_edges
+from snas.spaces.darts.supernet import SuperNet
 
 
 def status(key: str) -> int:

@@ -6,13 +6,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from snas.catalogue import (
     CATALOGUE,
-    EVAL_NETWORKS,
     catalogue_name,
     genotype_name,
     resolve_genotype,
 )
-from snas.childnet import ChildNetwork, profile_child
 from snas.genotype import GenotypeError
+from snas.spaces.darts.childnet import EVAL_NETWORKS, ChildNetwork, profile_child
 
 # parameters of the CIFAR-10 evaluation network (20 cells, C = 36, auxiliary head excluded)
 MEASURED_PARAMS = {
@@ -32,7 +31,7 @@ def params_of(name: str, dataset: str = "cifar10") -> int:
     """Parameter count without running the network (built on the meta device: no memory, no init)."""
     net = EVAL_NETWORKS[dataset]
     with torch.device("meta"):
-        model = ChildNetwork(CATALOGUE[name].genotype, kind=net.kind, channels=net.channels, layers=net.layers,
+        model = ChildNetwork(CATALOGUE[name].genotype, family=net.family, channels=net.channels, layers=net.layers,
                              num_classes=net.num_classes, image_size=net.image_size)
     return sum(p.numel() for p in model.parameters())
 
@@ -92,7 +91,7 @@ def test_macs_count_every_kernel_tap_even_where_the_network_crops_kernels_to_a_s
 
 def nominal_and_executed(name: str, kind: str, image_size: int):
     genotype = CATALOGUE[name].genotype
-    network = dict(kind=kind, channels=8, layers=5, num_classes=10, image_size=image_size)
+    network = dict(family=kind, channels=8, layers=5, num_classes=10, image_size=image_size)
     profile = profile_child(genotype, **network)
     torch.manual_seed(0)
     model = ChildNetwork(genotype, **network).eval()
@@ -108,7 +107,7 @@ def test_evaluation_scale_macs():
     darts = CATALOGUE["DARTS_V2"].genotype
     assert profile_child(darts).macs == 528_359_040
     imagenet = EVAL_NETWORKS["imagenet"]
-    macs_m = profile_child(darts, kind="imagenet", channels=imagenet.channels, layers=imagenet.layers,
+    macs_m = profile_child(darts, family="imagenet", channels=imagenet.channels, layers=imagenet.layers,
                            num_classes=imagenet.num_classes, image_size=imagenet.image_size).macs_m
     assert 500 < macs_m < 600
 
@@ -137,6 +136,6 @@ def test_gdas_imagenet_figures_are_its_own_c50_network():
     assert (network.layers, network.channels) == (14, 50)
     assert CATALOGUE["DARTS_V2"].imagenet.network(EVAL_NETWORKS["imagenet"]) == EVAL_NETWORKS["imagenet"]
     for channels, agree in ((50, True), (48, False)):
-        size = profile_child(CATALOGUE["GDAS_V1"].genotype, kind="imagenet", channels=channels, layers=14,
+        size = profile_child(CATALOGUE["GDAS_V1"].genotype, family="imagenet", channels=channels, layers=14,
                              num_classes=1000, image_size=224)
         assert published.params_agree(size.params_m) is agree and published.macs_agree(size.macs_m) is agree

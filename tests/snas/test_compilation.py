@@ -18,7 +18,7 @@ from snas.compilation import CACHE_ENV, share_compile_cache
 from snas.config import SearchConfig
 from snas.methods import METHODS
 from snas.search import Search
-from snas.supernet import SuperNet
+from snas.spaces.darts.supernet import SuperNet
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_a_child_network_compiles_its_training_forward_only(counted_calls, genot
 
     cell = resolve_genotype(genotype)
     net = space_of(cell).child_network(cell, channels=4, layers=3, num_classes=4, in_channels=3, image_size=8,
-                                        kind="cifar", auxiliary=False)
+                                        family="cifar", auxiliary=False)
     net.compile_training("max-autotune")
     x = torch.randn(2, 3, 8, 8)
     net.eval()(x)

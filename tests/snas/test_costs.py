@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from snas.costs import COST_MODELS, official_costs
-from snas.resource import CellGeometry, ResourcePenalty, cell_cost_table
-from snas.space import PRIMITIVES, edge_index
-from snas.supernet import SuperNet
+from snas.resource import CellGeometry
+from snas.spaces.darts.costs import COST_MODELS, cell_cost_table, darts_penalty, official_costs
+from snas.spaces.darts.primitives import PRIMITIVES, edge_index
+from snas.spaces.darts.supernet import SuperNet
 
 
 def test_a_3x3_pool_counts_nine_macs_per_output_element():
@@ -68,7 +68,7 @@ def test_the_official_normalisation_divides_by_6_and_2_at_any_depth(layers, norm
     alpha = torch.zeros(14, 8)
     by_rule = {}
     for rule in ("official", "mean"):
-        pen = ResourcePenalty.for_darts_cells(geometry, method="discrete", separation="params", log_penalty=False,
+        pen = darts_penalty(geometry, method="discrete", separation="params", log_penalty=False,
                                               ratio=0.5, baseline=False, device=torch.device("cpu"),
                                               normalisation=rule)
         by_rule[rule] = pen((alpha, alpha), (weights, weights), 1.0).cost.item()

@@ -4,17 +4,16 @@ from collections import Counter
 import pytest
 import torch
 
-from snas.genotype import (
+from snas.genotype import GenotypeError, genotype_id
+from snas.spaces.darts.genotype import (
     Genotype,
-    GenotypeError,
     cell_count,
     derive_cell,
     derive_genotype,
-    genotype_id,
     random_cell,
     random_genotype,
 )
-from snas.space import PRIMITIVES, edge_index
+from snas.spaces.darts.primitives import PRIMITIVES, edge_index
 
 OPS = {name: k for k, name in enumerate(PRIMITIVES)}
 

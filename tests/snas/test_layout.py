@@ -8,7 +8,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from snas.layout import BatchNorm2d, batch_norm, grad_in_input_layout, layout_of
 from snas.methods import METHODS
 from snas.ops import depthwise_conv2d, factorized_reduce, pointwise_conv2d
-from snas.supernet import SuperNet
+from snas.spaces.darts.supernet import SuperNet
 
 CL = torch.channels_last
 

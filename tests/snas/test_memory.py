@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from snas.catalogue import CATALOGUE
-from snas.childnet import ChildNetwork
 from snas.errors import UserInputError
-from snas.memory import LARGEST_GENOTYPE, check_fits, child_memory, supernet_memory
-from snas.supernet import SuperNet
+from snas.memory import check_fits
+from snas.spaces.darts.childnet import ChildNetwork
+from snas.spaces.darts.memory import LARGEST_GENOTYPE, child_memory, supernet_memory
+from snas.spaces.darts.supernet import SuperNet
 
 HERE = Path(__file__).parent
 
@@ -25,7 +26,7 @@ def real_size(net):
 @pytest.mark.parametrize("genotype, kwargs", [
     ("DARTS_V2", dict(channels=16, layers=8, auxiliary=True)),
     ("SNAS_mild_edge_all", dict(channels=8, layers=5, image_size=8, in_channels=1, num_classes=4)),
-    ("GDAS_V1", dict(kind="imagenet", channels=16, layers=5, image_size=64, num_classes=100, auxiliary=True)),
+    ("GDAS_V1", dict(family="imagenet", channels=16, layers=5, image_size=64, num_classes=100, auxiliary=True)),
 ])
 def test_child_parameters_are_counted_as_built(genotype, kwargs):
     genotype = CATALOGUE[genotype].genotype
@@ -85,7 +86,7 @@ def test_the_side_and_the_class_count_are_never_mixed(monkeypatch):
     tuple, it needed 64.1 GiB.  A class count of 1000 changes only the classifier."""
     from snas.config import SearchConfig
     from snas.data import InputSpec
-    from snas.memory import check_search_fits
+    from snas.search import check_search_fits
 
     monkeypatch.setattr("snas.memory.available_bytes", lambda device: 2**30)
     issue = SearchConfig(layers=3, init_channels=4, batch_size=4)

@@ -14,16 +14,11 @@ from snas.relax import EdgeSample
 from snas.retrain import Retrain
 from snas.search import Search
 from snas.spaces import SPACES, genotype_from_dict, parse_genotype
-from snas.spaces.nas_bench_201 import (
-    PRIMITIVES,
-    CellGenotype,
-    InferCell,
-    SearchNetwork,
-    TinyNetwork,
-    cell_edges,
-    official_costs,
-    profile_tiny,
-)
+from snas.spaces.nas_bench_201.childnet import InferCell, TinyNetwork, profile_tiny
+from snas.spaces.nas_bench_201.costs import official_costs
+from snas.spaces.nas_bench_201.genotype import CellGenotype
+from snas.spaces.nas_bench_201.primitives import PRIMITIVES, cell_edges
+from snas.spaces.nas_bench_201.supernet import SearchNetwork
 
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from snas.relax import gumbel_noise, gumbel_softmax
-from snas.resource import CellGeometry, ResourcePenalty, cell_cost_table, concrete_log_prob, default_lambda
-from snas.space import PRIMITIVES, edge_index
+from snas.resource import CellGeometry, ResourcePenalty, concrete_log_prob, default_lambda
+from snas.spaces.darts.costs import cell_cost_table, darts_penalty
+from snas.spaces.darts.primitives import PRIMITIVES, edge_index
 
 # One edge, three ops; resources are (params, MACs, memory accesses).
 NORMAL = torch.tensor([[0.0, 10.0, 100.0], [0.0, 1000.0, 8000.0], [0.0, 200.0, 400.0]])[None, :, None, :]
@@ -162,7 +163,7 @@ def test_only_the_score_function_is_unbiased():
 def test_unknown_policy_gradient_estimator_is_refused():
     with pytest.raises(ValueError, match="unknown policy-gradient estimator 'pathwise'; choose from "
                                          "score_function, official"):
-        ResourcePenalty.for_darts_cells([CellGeometry(8, 8, 8, False), CellGeometry(16, 8, 8, True)],
+        darts_penalty([CellGeometry(8, 8, 8, False), CellGeometry(16, 8, 8, True)],
                                         method="policy_gradient", separation="all", log_penalty=True, ratio=1.0,
                                         baseline=False, device=torch.device("cpu"), policy_gradient="pathwise")
 
@@ -213,7 +214,7 @@ def test_descending_the_penalty_alone_lowers_the_expected_cost(method, baseline,
     """Each estimator's gradient, followed on α alone, lowers E_{softmax(α)}[cost]."""
     torch.manual_seed(0)
     cells = [CellGeometry(8, 8, 8, False), CellGeometry(16, 8, 8, True), CellGeometry(16, 4, 4, False)]
-    pen = ResourcePenalty.for_darts_cells(cells, method=method, separation="all", log_penalty=True, ratio=1.0,
+    pen = darts_penalty(cells, method=method, separation="all", log_penalty=True, ratio=1.0,
                                     baseline=baseline, device=torch.device("cpu"))
     expectation = ResourcePenalty("discrete", "all", True, 1.0, False, pen.costs, pen.ratio_weighted,
                                   pen.official_counts)

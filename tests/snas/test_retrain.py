@@ -4,11 +4,12 @@ import pytest
 import torch
 
 from snas.catalogue import CATALOGUE, resolve_genotype
-from snas.childnet import ChildCell, draw_kept, drop_path
 from snas.config import RetrainConfig
-from snas.genotype import Genotype
+from snas.droppath import draw_kept, drop_path
 from snas.metrics import RETRAIN_METRICS
 from snas.retrain import Retrain
+from snas.spaces.darts.childnet import ChildCell
+from snas.spaces.darts.genotype import Genotype
 
 TINY = {
     "genotype": "DARTS_V2", "layers": 5, "init_channels": 4, "batch_size": 32, "epochs": 4, "seed": 0,

@@ -6,11 +6,11 @@ import torch
 from search_helpers import tiny_search_settings
 
 from snas.config import SearchConfig
-from snas.genotype import Genotype
 from snas.methods.base import step_arch, step_weights
 from snas.metrics import SEARCH_METRICS
 from snas.search import Search
-from snas.space import PRIMITIVES
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.darts.primitives import PRIMITIVES
 from snas.training import RunningMean
 
 

@@ -4,14 +4,14 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench.reference_supernet import ReferenceSuperNet, load_into
-from snas.childnet import ChildNetwork
-from snas.genotype import Genotype
 from snas.methods import METHODS
 from snas.ops import DilConv, FactorizedReduce, SepConv, depthwise_conv2d
 from snas.relax import EdgeSample, argmax_sample
-from snas.space import PRIMITIVES, cell_edges
+from snas.spaces.darts.childnet import ChildNetwork
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.darts.primitives import PRIMITIVES, cell_edges
+from snas.spaces.darts.supernet import SuperNet
 from snas.stacked import StackedConvChain, StackedFactorizedReduce
-from snas.supernet import SuperNet
 
 
 def make_pair(layers=3, channels=4, classes=5):

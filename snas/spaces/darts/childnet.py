@@ -1,4 +1,4 @@
-"""Evaluation (child) networks built from a genotype, as in the DARTS reference design.
+"""DARTS evaluation (child) networks built from a genotype, as in the DARTS reference design.
 
 ``CifarNetwork``: 3×3 stem to 3·C channels, ``layers`` cells with reductions at ⌊L/3⌋ and
 ⌊2L/3⌋, optional auxiliary head after cell ⌊2L/3⌋, global pooling, linear classifier.
@@ -6,54 +6,26 @@
 same cell stack (the mobile setting: 14 cells, C = 48).  Both accept DARTS-form and
 edge_all genotypes; ``none`` edges contribute nothing and are not built.  Drop path is
 applied to every non-identity op output during training, with a probability the caller
-ramps up (see :mod:`snas.retrain`).
+ramps up (see :mod:`snas.retrain`; the draws: :mod:`snas.droppath`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from functools import lru_cache
 
 import torch
 from torch import nn
 
 from snas.compilation import CompileMode, compiled
-from snas.genotype import Genotype
-from snas.ops import FactorizedReduce, ReLUConvBN, build_op
+from snas.droppath import draw_kept, node_sum
+from snas.ops import FactorizedReduce, ReLUConvBN
 from snas.profile import Profile, count_forward
-from snas.space import INPUT_NODES, NetworkKind, reduction_layers
-
-
-def drop_path(x: torch.Tensor, kept: torch.Tensor, keep: float) -> torch.Tensor:
-    """Zero the samples ``kept`` (one boolean per sample) drops, rescaling the others by ``1 / keep``."""
-    return x * (kept.to(x.device, x.dtype) / keep).view(-1, 1, 1, 1)
-
-
-def draw_kept(edges_per_cell: Iterable[int], batch: int, drop_prob: float,
-              generator: torch.Generator | None) -> list[list[torch.Tensor]]:
-    """Drop path's draws for one forward, made before it runs: per cell, one boolean per
-    sample for each edge drop path applies to, in the order the cell uses them.
-
-    Drawn up front so the forward has no generator in it (a graph break for
-    ``torch.compile``); the draws and their order are those of one ``rand(batch)`` per
-    edge as the forward reaches it.
-    """
-    keep = 1.0 - drop_prob
-    return [[torch.rand(batch, generator=generator) < keep for _ in range(edges)] for edges in edges_per_cell]
-
-
-def node_sum(ops: Iterable[nn.Module], sources: Iterable[int], identity: Iterable[bool], states: list[torch.Tensor],
-             kept: Iterator[torch.Tensor] | None, keep: float) -> torch.Tensor | None:
-    """One node of a child cell: the sum of its chosen edges, each non-identity edge under
-    drop path (the next of ``kept``'s draws; ``None``: no drop path); ``None`` when the node
-    has no edge left."""
-    total = None
-    for op, source, is_identity in zip(ops, sources, identity):
-        h = op(states[source])
-        if kept is not None and not is_identity:
-            h = drop_path(h, next(kept), keep)
-        total = h if total is None else total + h
-    return total
+from snas.registry import Registry
+from snas.spaces.base import EvalNetwork, NetworkFamily
+from snas.spaces.darts.genotype import Genotype
+from snas.spaces.darts.ops import build_op
+from snas.spaces.darts.primitives import INPUT_NODES, reduction_layers
 
 
 class ChildCell(nn.Module):
@@ -91,7 +63,7 @@ class ChildCell(nn.Module):
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, kept: list[torch.Tensor] | None = None,
                 keep: float = 1.0) -> torch.Tensor:
         """The cell's output; ``kept``: drop path's draws for its :attr:`dropped_edges`
-        (:func:`draw_kept`), ``None`` for none."""
+        (:func:`snas.droppath.draw_kept`), ``None`` for none."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         draws = None if kept is None else iter(kept)
         for ops, sources, identity in zip(self.nodes, self.sources, self.identity):
@@ -125,13 +97,13 @@ class AuxiliaryHead(nn.Module):
 class ChildNetwork(nn.Module):
     """A stack of genotype cells on a CIFAR- or ImageNet-style stem."""
 
-    def __init__(self, genotype: Genotype, *, kind: NetworkKind = "cifar", channels: int = 36, layers: int = 20,
+    def __init__(self, genotype: Genotype, *, family: NetworkFamily = "cifar", channels: int = 36, layers: int = 20,
                  num_classes: int = 10, in_channels: int = 3, image_size: int = 32, auxiliary: bool = False):
         super().__init__()
-        self.kind = kind
+        self.family = family
         self.genotype = genotype
         self.stem1: nn.Module | None = None
-        if kind == "cifar":
+        if family == "cifar":
             stem_channels = 3 * channels
             self.stem = nn.Sequential(nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
                                       nn.BatchNorm2d(stem_channels))
@@ -163,7 +135,7 @@ class ChildNetwork(nn.Module):
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, cell.multiplier * c_curr
             if auxiliary and i == self.aux_position:
-                self.auxiliary = AuxiliaryHead(c_prev, num_classes, spatial, 3 if kind == "cifar" else 2)
+                self.auxiliary = AuxiliaryHead(c_prev, num_classes, spatial, 3 if family == "cifar" else 2)
         self.classifier = nn.Linear(c_prev, num_classes)
         self._compiled_body: Callable[..., tuple[torch.Tensor, torch.Tensor | None]] | None = None
 
@@ -195,18 +167,26 @@ class ChildNetwork(nn.Module):
         return self.classifier(torch.nn.functional.adaptive_avg_pool2d(s1, 1).flatten(1)), logits_aux
 
 
-def stem_halvings(kind: NetworkKind) -> int:
+def stem_halvings(family: NetworkFamily) -> int:
     """How often the stem halves the resolution before the cells."""
-    return 0 if kind == "cifar" else 3
+    return 0 if family == "cifar" else 3
 
 
 @lru_cache(maxsize=256)
-def profile_child(genotype: Genotype, *, kind: NetworkKind = "cifar", channels: int = 36, layers: int = 20,
+def profile_child(genotype: Genotype, *, family: NetworkFamily = "cifar", channels: int = 36, layers: int = 20,
                   num_classes: int = 10, in_channels: int = 3, image_size: int = 32) -> Profile:
     """Parameters (auxiliary head excluded) and MACs of one image through the network."""
     with torch.device("meta"):
-        net = ChildNetwork(genotype, kind=kind, channels=channels, layers=layers, num_classes=num_classes,
+        net = ChildNetwork(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
                            in_channels=in_channels, image_size=image_size, auxiliary=False)
     params = sum(p.numel() for p in net.parameters())
     macs, memory = count_forward(net.eval(), (in_channels, image_size, image_size))
     return Profile(params, macs, memory)
+
+
+EVAL_NETWORKS: Registry[EvalNetwork] = Registry("evaluation network", {
+    "cifar10": EvalNetwork("cifar", layers=20, channels=36, image_size=32, num_classes=10),
+    "imagenet": EvalNetwork("imagenet", layers=14, channels=48, image_size=224, num_classes=1000),
+})
+"""The DARTS papers' evaluation networks by data set: CIFAR-10's 20 cells at C = 36, the
+ImageNet mobile setting's 14 cells at C = 48."""

@@ -1,4 +1,4 @@
-"""The search supernet: cells whose every edge mixes all candidate ops.
+"""The DARTS search supernet: cells whose every edge mixes all candidate ops.
 
 Mathematically each edge computes ``Σ_k w_k · o_k(x)`` exactly as the DARTS/SNAS
 reference networks do.  The work is organised around the *source* node of each edge,
@@ -27,10 +27,19 @@ from torch import nn
 
 from snas.compilation import CompileMode, compiled
 from snas.layout import BatchNorm2d, grad_in_input_layout
-from snas.ops import CONV_SPECS, FactorizedReduce, ReLUConvBN, build_op
+from snas.ops import FactorizedReduce, ReLUConvBN
 from snas.relax import EdgeSample
 from snas.resource import CellGeometry
-from snas.space import INPUT_NODES, NONE_INDEX, PRIMITIVES, SKIP_INDEX, STEPS, cell_edges, reduction_layers
+from snas.spaces.darts.ops import CONV_SPECS, build_op
+from snas.spaces.darts.primitives import (
+    INPUT_NODES,
+    NONE_INDEX,
+    PRIMITIVES,
+    SKIP_INDEX,
+    STEPS,
+    cell_edges,
+    reduction_layers,
+)
 from snas.stacked import StackedConvChain, StackedFactorizedReduce
 
 _POOLS = ("max_pool_3x3", "avg_pool_3x3")

@@ -1,4 +1,4 @@
-"""The DARTS cell search space: candidate primitives and the topology of a cell.
+"""The DARTS cell: its candidate primitives and its topology.
 
 A cell has two input nodes (the outputs of the two previous cells, numbered 0 and 1)
 and ``STEPS`` intermediate nodes (numbered 2 .. STEPS+1).  Intermediate node ``n`` sums
@@ -11,9 +11,11 @@ by source index.
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
 
 from snas.registry import unknown_name
+
+NAME = "darts"
+"""The space's name in :data:`snas.spaces.SPACES` (and a genotype's ``space``)."""
 
 PRIMITIVES: tuple[str, ...] = (
     "none",
@@ -33,10 +35,6 @@ STEPS = 4
 INPUT_NODES = 2
 """Input nodes per cell (outputs of the previous two cells)."""
 
-NetworkKind = Literal["cifar", "imagenet"]
-"""The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
-
-NUM_OPS = len(PRIMITIVES)
 NONE_INDEX = PRIMITIVES.index("none")
 SKIP_INDEX = PRIMITIVES.index("skip_connect")
 

@@ -20,7 +20,7 @@ from typing import Any
 import optuna
 from ray.tune.search.optuna import OptunaSearch
 
-from harness.analysis.optuna_trials import TUNE_TRIAL_ID
+from harness.optuna_journal import TUNE_TRIAL_ID
 
 log = logging.getLogger(__name__)
 MAX_DRAWS = 20

@@ -12,7 +12,7 @@ ones) and its origin in ``source.genotypes``: ``origin`` (``searched`` | ``rando
 ``genotype_id``, ``source_trials`` (every candidate trial that found it, best first) or
 ``random_index`` (0..K-1).  Each retrain trial carries the same fields in its Tune config
 as ``retrain.origin``, ``retrain.genotype_id``, ``retrain.source_trials`` and
-``retrain.random_index`` (:func:`harness.trialplan.origin_fields`).
+``retrain.random_index`` (:func:`harness.tuner.origin_fields`).
 
 Only trials that ran to their end (TERMINATED: completed, or stopped by ASHA) are
 candidates: a running, pending or failed trial's genotype is that of whatever epoch it

@@ -45,7 +45,6 @@ from harness.study import Study, validate_study
 from snas.errors import UserInputError
 
 STUDY_FILE = "study.yaml"
-OPTUNA_JOURNAL = "optuna.journal"
 COMPILE_CACHE_DIR = "compile_cache"
 ANALYSIS_DIR = "analysis"
 PLOTS_DIR = "plots"

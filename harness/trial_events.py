@@ -23,7 +23,7 @@ class TrialEvents(TBXLoggerCallback):
         super().__init__()
         self.study = study
         self.names = study.trial_kind.short_names(list(study.space))
-        self.distinct = study.searcher.settings_are_distinct(study)
+        self.distinct = study.searcher.settings_are_distinct(study.space)
         self._runs: dict[str, EventRun] = {}
 
     def _folder(self, trial: Any) -> Path:

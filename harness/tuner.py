@@ -2,21 +2,53 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ray import tune
 
 from harness.console import ProgressLines
+from harness.policies.base import Objective
 from harness.stoppers import stopper_of
 from harness.study import Study
 from harness.studyfolder import trial_folder_name
 from harness.trainables import trainable_of
 from harness.trial_events import TrialEvents
 from harness.trialconfig import TrialSpec
-from harness.trialplan import TrialPlan, trial_plan
+from harness.trialplan import TrialPlan
 
 log = logging.getLogger(__name__)
+
+GENOTYPE_KEY = "retrain.settings.genotype"
+ORIGIN_FIELDS = ("origin", "genotype_id", "source_trials", "random_index")
+"""What a retrain trial's config says of its genotype's origin, as ``retrain.<field>``
+(:mod:`harness.retraining`); ``None`` where a field does not apply (a random genotype has
+no source trials, a searched one no random index)."""
+
+
+def _origin_field(origins: Mapping[str, Mapping[str, Any]], field: str, spec: Mapping[str, Any]) -> Any:
+    """Tune 2.60 hands a ``sample_from`` function the trial's spec (its config under ``config``);
+    it announces handing the config itself instead, which this reads too."""
+    config = spec["config"] if "config" in spec else spec
+    return origins.get(config[GENOTYPE_KEY], {}).get(field)
+
+
+def origin_fields(study: Study) -> dict[str, Any]:
+    """``retrain.origin`` etc. for a retrain study made by ``snas-study retrain``: resolved by
+    Tune from each trial's genotype label, so every trial's config (params.json, the
+    experiment state) carries them; none for any other study."""
+    origins = (study.source or {}).get("genotypes")
+    if not origins or GENOTYPE_KEY not in study.space:
+        return {}
+    return {f"retrain.{field}": tune.sample_from(functools.partial(_origin_field, origins, field))
+            for field in ORIGIN_FIELDS}
+
+
+def trial_plan(study: Study) -> TrialPlan:
+    """The study's trials for Tune, as its searcher plans them."""
+    return study.searcher.plan(study.space, origin_fields(study))
 
 
 def trial_dirname(trial: Any) -> str:
@@ -53,7 +85,8 @@ def max_concurrent(study: Study) -> int | None:
 
 
 def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> Any:
-    return study.searcher.build(study, plan, experiment_path, max_concurrent(study))
+    objective = Objective(study.metric, study.objective.mode, study.name)
+    return study.searcher.build(plan, objective, experiment_path, max_concurrent(study))
 
 
 def callbacks(study: Study, quiet: bool) -> list[tune.Callback]:
@@ -82,7 +115,8 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
         param_space=plan.param_space,
         tune_config=tune.TuneConfig(
             metric=study.metric, mode=study.objective.mode,
-            search_alg=_search_algorithm(study, plan, experiment_path), scheduler=study.scheduler.build(study),
+            search_alg=_search_algorithm(study, plan, experiment_path),
+            scheduler=study.scheduler.build(study.epochs, _data_parallel(study)),
             num_samples=plan.num_samples,
             max_concurrent_trials=None if study.searcher.limits_concurrency() else max_concurrent(study),
             # A stopped data-parallel trial's actor must go: its Train run (controller,

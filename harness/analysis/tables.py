@@ -71,7 +71,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     metric = metric or study.metric
     names = study.trial_kind.short_names(list(study.space))
     summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
-    searcher_columns = study.searcher.trial_columns(results.path, study)
+    searcher_columns = study.searcher.trial_columns(results.path, study.name)
     rows = []
     for trial in results.trials:
         curve = trial.curve

@@ -6,14 +6,11 @@ that reached that rung before it, and stopped unless it is in the top ``1/reduct
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from harness.policies.base import Scheduler
-
-if TYPE_CHECKING:
-    from harness.study import Study
 
 
 class AshaScheduler(Scheduler):
@@ -27,12 +24,12 @@ class AshaScheduler(Scheduler):
     max_t: int | None = Field(None, ge=1)
     """Default: the trials' epoch count."""
 
-    def build(self, study: Study) -> Any:
+    def build(self, epochs: int, data_parallel: bool) -> Any:
         from ray.tune.schedulers import ASHAScheduler
 
         # A data-parallel trial's reports count epochs in ``epoch`` only (see harness.dataparallel).
-        time_attr = "epoch" if study.resources.workers > 1 else "training_iteration"
-        return ASHAScheduler(time_attr=time_attr, max_t=self.max_t or study.epochs,
+        time_attr = "epoch" if data_parallel else "training_iteration"
+        return ASHAScheduler(time_attr=time_attr, max_t=self.max_t or epochs,
                              grace_period=self.grace_period, reduction_factor=self.reduction_factor)
 
     def rungs(self, epochs: int) -> list[int]:

@@ -3,27 +3,40 @@
 A study's ``searcher:`` and ``scheduler:`` sections are each validated into one of these
 objects (chosen by ``name`` from :data:`harness.policies.SEARCHERS` /
 :data:`harness.policies.SCHEDULERS`).  The object is its own settings model and owns
-everything the harness needs of it: its checks against the rest of the study, the Tune
-object it builds, how a trial it stops is labelled, and what it adds to the analysis.  The
+everything the harness needs of it: its checks against the study's space, the Tune object
+it builds, how a trial it stops is labelled, and what it adds to the analysis.  The
 harness asks the object instead of testing ``searcher.name``; adding a searcher or a
 scheduler is one module and one registry entry.
 
-Ray is imported only where a Tune object is built, so reading a study folder never loads it.
+A policy is given what it needs (the study's space, its objective, its epochs) rather than
+the study itself, so the study model can hold policies without the two importing each
+other.  Ray is imported only where a Tune object is built, so reading a study folder
+never loads it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from harness.domain import Space, grid_size
 from snas.configmodel import Frozen
 
 if TYPE_CHECKING:
-    from harness.study import Study
     from harness.trialplan import TrialPlan
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a searcher optimises: the study's ranking metric and its direction, and its name."""
+
+    metric: str
+    mode: str
+    study_name: str
 
 
 class Policy(Frozen, ABC):
@@ -33,8 +46,8 @@ class Policy(Frozen, ABC):
     title: ClassVar[str]
     """How messages and summaries name it (``ASHA``, ``Optuna's TPE``)."""
 
-    def check(self, study: Study) -> None:
-        """Raise :class:`ValueError` (naming the keys) when this policy cannot run ``study``."""
+    def check(self, space: Space) -> None:
+        """Raise :class:`ValueError` (naming the keys) when it cannot run a study of ``space``."""
         return None
 
 
@@ -45,35 +58,39 @@ class Searcher(Policy):
     seed: int = Field(0, ge=0)
     points_to_evaluate: list[dict[str, Any]] = []
 
-    def check(self, study: Study) -> None:
+    column_titles: ClassVar[dict[str, str]] = {}
+    """The columns :meth:`trial_columns` adds, with the title ``status`` shows each under."""
+
+    def check(self, space: Space) -> None:
         """Every point run first is a trial the study could have proposed."""
         for point in self.points_to_evaluate:
-            unknown = set(point) - set(study.space)
+            unknown = set(point) - set(space)
             if unknown:
                 raise ValueError(f"searcher.points_to_evaluate uses keys not in space: {', '.join(sorted(unknown))}")
-        self._check_order(study)
+        self._check_order(space)
         for index, point in enumerate(self.points_to_evaluate):
             for key, value in point.items():
-                problem = study.space[key].problem_with(value)
+                problem = space[key].problem_with(value)
                 if problem:
                     raise ValueError(f"searcher.points_to_evaluate[{index}].{key}: {problem}")
 
-    def _check_order(self, study: Study) -> None:
+    def _check_order(self, space: Space) -> None:
         """Where this searcher's order of trials conflicts with ``points_to_evaluate``."""
         return None
 
-    def expected_trials(self, study: Study) -> int:
-        """Trials the study runs: each grid combination ``num_samples`` times."""
-        return study.grid_size() * self.num_samples
+    def expected_trials(self, space: Space) -> int:
+        """Trials a study of ``space`` runs: each grid combination ``num_samples`` times."""
+        return grid_size(space) * self.num_samples
 
     @abstractmethod
-    def plan(self, study: Study) -> TrialPlan:
-        """The study's trials as Tune is given them."""
+    def plan(self, space: Space, derived: dict[str, Any]) -> TrialPlan:
+        """The study's trials as Tune is given them; ``derived``: Tune domains of settings each
+        trial's config carries beside the varied ones (:func:`harness.tuner.origin_fields`)."""
 
     @abstractmethod
-    def build(self, study: Study, plan: TrialPlan, experiment_path: str, max_concurrent: int | None) -> Any:
-        """Tune's search algorithm for ``study`` (its folder at ``experiment_path``), running at
-        most ``max_concurrent`` trials at once (None: as many as the resources allow)."""
+    def build(self, plan: TrialPlan, objective: Objective, experiment_path: str, max_concurrent: int | None) -> Any:
+        """Tune's search algorithm (the study's folder at ``experiment_path``), running at most
+        ``max_concurrent`` trials at once (None: as many as the resources allow)."""
 
     def limits_concurrency(self) -> bool:
         """Whether its search algorithm enforces ``max_concurrent`` itself (else Tune's
@@ -81,13 +98,10 @@ class Searcher(Policy):
         return False
 
     @abstractmethod
-    def settings_are_distinct(self, study: Study) -> bool:
+    def settings_are_distinct(self, space: Space) -> bool:
         """Whether no two trials can share their varied settings (then a trial is named by them)."""
 
-    column_titles: ClassVar[dict[str, str]] = {}
-    """The columns :meth:`trial_columns` adds, with the title ``status`` shows each under."""
-
-    def trial_columns(self, folder: Path, study: Study) -> dict[str, dict[str, Any]]:
+    def trial_columns(self, folder: Path, study_name: str) -> dict[str, dict[str, Any]]:
         """Columns it adds to the trials table and ``status``: ``{column: {trial id: value}}``."""
         return {}
 
@@ -101,8 +115,9 @@ class Scheduler(Policy):
     """Plots of :data:`harness.analysis.plots.PLOTS` that it adds to the analysis."""
 
     @abstractmethod
-    def build(self, study: Study) -> Any:
-        """Tune's trial scheduler for ``study``."""
+    def build(self, epochs: int, data_parallel: bool) -> Any:
+        """Tune's trial scheduler for trials of ``epochs`` epochs (``data_parallel``: on Ray
+        Train workers, whose reports count epochs in ``epoch`` only)."""
 
     def stopped_summary(self, count: int) -> str | None:
         """The summary's phrase for the trials it stopped early (None: it stops none)."""

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from harness.policies.base import Scheduler
-
-if TYPE_CHECKING:
-    from harness.study import Study
 
 
 class FifoScheduler(Scheduler):
     name: Literal["fifo"] = "fifo"
     title: ClassVar[str] = "FIFO"
 
-    def build(self, study: Study) -> Any:
+    def build(self, epochs: int, data_parallel: bool) -> Any:
         from ray.tune.schedulers import FIFOScheduler
 
         return FIFOScheduler()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
+from harness.domain import Space
 from harness.policies.variants import VariantSearcher
-
-if TYPE_CHECKING:
-    from harness.study import Study
 
 
 class GridSearcher(VariantSearcher):
@@ -16,12 +14,12 @@ class GridSearcher(VariantSearcher):
     name: Literal["grid"] = "grid"
     title: ClassVar[str] = "grid search"
 
-    def check(self, study: Study) -> None:
-        sampled = [key for key, domain in study.space.items() if domain.variation != "grid"]
+    def check(self, space: Space) -> None:
+        sampled = [key for key, domain in space.items() if domain.variation != "grid"]
         if sampled:
             raise ValueError(f"searcher grid tries grid entries only; {', '.join(sampled)} are sampled: "
                              "use searcher.name random (or optuna), or make them grid entries")
-        super().check(study)
+        super().check(space)
 
-    def settings_are_distinct(self, study: Study) -> bool:
-        return bool(study.space) and self.num_samples == 1
+    def settings_are_distinct(self, space: Space) -> bool:
+        return bool(space) and self.num_samples == 1

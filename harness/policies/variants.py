@@ -7,13 +7,11 @@ sampled entries (random search only) per trial from a seeded generator.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from harness.policies.base import Searcher
-from harness.trialplan import TrialPlan, origin_fields, to_tune
-
-if TYPE_CHECKING:
-    from harness.study import Study
+from harness.domain import Space, grid_combinations
+from harness.policies.base import Objective, Searcher
+from harness.trialplan import TrialPlan, to_tune
 
 
 class VariantSearcher(Searcher):
@@ -25,14 +23,14 @@ class VariantSearcher(Searcher):
     before it: a sweep listed from weak to strong values would pass nearly every trial
     through every rung.  ``listed``: Tune's order (keys sorted, the first varying fastest)."""
 
-    def _check_order(self, study: Study) -> None:
-        gridded = [key for key, domain in study.space.items() if domain.variation == "grid"]
+    def _check_order(self, space: Space) -> None:
+        gridded = [key for key, domain in space.items() if domain.variation == "grid"]
         if gridded and self.points_to_evaluate and self.grid_order == "shuffled":
             raise ValueError("searcher.points_to_evaluate runs first, each point crossed with the grid entries it "
                              "leaves out, in listed order: set searcher.grid_order: listed to use it with grid "
                              f"entries ({', '.join(gridded)})")
 
-    def plan(self, study: Study) -> TrialPlan:
+    def plan(self, space: Space, derived: dict[str, Any]) -> TrialPlan:
         """The study's trials for Tune.
 
         With ``grid_order: shuffled`` the grid combinations become points, each
@@ -45,17 +43,17 @@ class VariantSearcher(Searcher):
         from ray import tune
 
         points = [dict(p) for p in self.points_to_evaluate]
-        has_grid = any(domain.variation == "grid" for domain in study.space.values())
+        has_grid = any(domain.variation == "grid" for domain in space.values())
         if self.grid_order == "listed" or not has_grid:
-            return TrialPlan({**{key: to_tune(domain) for key, domain in study.space.items()},
-                              **origin_fields(study)}, points, self.num_samples)
-        shuffled = [dict(combination) for combination in study.grid_combinations() * self.num_samples]
+            return TrialPlan({**{key: to_tune(domain) for key, domain in space.items()}, **derived}, points,
+                             self.num_samples)
+        shuffled = [dict(combination) for combination in grid_combinations(space) * self.num_samples]
         random.Random(self.seed).shuffle(shuffled)
-        space = {key: tune.choice(domain.bounds) if domain.variation == "grid" else to_tune(domain)
-                 for key, domain in study.space.items()} | origin_fields(study)
-        return TrialPlan(space, shuffled, len(shuffled))
+        domains = {key: tune.choice(domain.bounds) if domain.variation == "grid" else to_tune(domain)
+                   for key, domain in space.items()}
+        return TrialPlan(domains | derived, shuffled, len(shuffled))
 
-    def build(self, study: Study, plan: TrialPlan, experiment_path: str, max_concurrent: int | None) -> Any:
+    def build(self, plan: TrialPlan, objective: Objective, experiment_path: str, max_concurrent: int | None) -> Any:
         from ray.tune.search.basic_variant import BasicVariantGenerator
 
         return BasicVariantGenerator(points_to_evaluate=plan.points or None, random_state=self.seed,

@@ -1,4 +1,4 @@
-"""The checks of a study across its sections, run when the study model is validated.
+"""The checks of a study across its sections, run when a study is read (:mod:`.load`).
 
 Each raises :class:`ValueError` naming the keys, so the one message a user sees says
 ``invalid study FILE: <what is wrong>``.  None needs torch or the data
@@ -20,8 +20,8 @@ def check_sections(study: Study) -> None:
     problem = study.ranking_problem(study.metric)
     if problem:
         raise ValueError(f"objective.metric {problem}")
-    study.searcher.check(study)
-    study.scheduler.check(study)
+    study.searcher.check(study.space)
+    study.scheduler.check(study.space)
     _space_keys(study)
     _gpu_request(study)
 

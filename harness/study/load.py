@@ -20,6 +20,7 @@ from harness.arguments import load_yaml, read_yaml_mapping
 from harness.errors import invalid
 from harness.overrides import apply_overrides
 from harness.policies import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, SCHEDULERS, SEARCHERS, foreign_keys
+from harness.study.checks import check_sections
 from harness.study.schema import Domain, Study
 from snas.catalogue import named_genotype, resolve_genotype
 from snas.errors import UserInputError
@@ -51,6 +52,10 @@ def validate_study(data: dict[str, Any], source: str = "study", *, frozen: bool 
         study = Study.model_validate(_read_genotypes(data, source))
     except ValidationError as err:
         raise invalid(err, f"study {source}", study_model=Study) from None
+    try:
+        check_sections(study)
+    except ValueError as err:
+        raise UserInputError(f"invalid study {source}: {err}") from None
     if not frozen:
         from harness.study.probe import probe_trials
 

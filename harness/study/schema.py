@@ -12,13 +12,12 @@ and reading a file is :mod:`harness.study.load`'s.
 
 from __future__ import annotations
 
-import itertools
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, SerializeAsAny, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, SerializeAsAny, ValidationError, field_validator
 
+from harness.domain import Domain, grid_combinations
 from harness.errors import invalid
 from harness.health_settings import HealthThresholds, StopConfig
 from harness.kinds import KINDS, TrialKind
@@ -33,7 +32,6 @@ from harness.policies import (
     chosen_policy,
 )
 from harness.storage import is_uri
-from harness.study.checks import check_sections
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.errors import UserInputError
@@ -51,71 +49,6 @@ def _genotype_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
 
 
 GenotypeMapping = Annotated[dict[str, Any], AfterValidator(_genotype_mapping)]
-
-
-class Domain(Frozen):
-    """How one setting varies: exactly one of the keys.
-
-    ``grid`` tries every value; ``choice`` samples one per trial; ``uniform`` and
-    ``loguniform`` sample floats in ``[low, high]``; ``randint`` samples integers in
-    ``[low, high)`` (high excluded, as in Ray Tune).
-    """
-
-    grid: list[Any] | None = None
-    choice: list[Any] | None = None
-    uniform: tuple[float, float] | None = None
-    loguniform: tuple[float, float] | None = None
-    randint: tuple[int, int] | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Domain:
-        given = [k for k in type(self).model_fields if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of grid, choice, uniform, loguniform, randint (got {given or 'none'})")
-        variation = given[0]
-        value = getattr(self, variation)
-        if variation in ("grid", "choice") and not value:
-            raise ValueError(f"{variation} needs at least one value")
-        if variation in ("uniform", "loguniform", "randint") and not value[0] < value[1]:
-            raise ValueError(f"{variation} needs low < high, got {list(value)}")
-        if variation == "loguniform" and value[0] <= 0:
-            raise ValueError(f"loguniform needs low > 0, got {value[0]}")
-        return self
-
-    @property
-    def variation(self) -> str:
-        """How the setting varies: ``grid``, ``choice``, ``uniform``, ``loguniform`` or ``randint``."""
-        return next(k for k in type(self).model_fields if getattr(self, k) is not None)
-
-    @property
-    def bounds(self) -> Any:
-        return getattr(self, self.variation)
-
-    def problem_with(self, value: Any) -> str | None:
-        """Why this domain cannot produce ``value`` (None when it can): a point run first must
-        be a trial the study could have proposed, or Tune runs it with a warning and the
-        trial fails on it later (and Optuna cannot record it at all)."""
-        if self.variation in ("grid", "choice"):
-            listed = self.bounds
-            if any(value == v and isinstance(value, bool) == isinstance(v, bool) for v in listed):
-                return None
-            return f"{value!r} is not one of the {self.variation} values {listed}"
-        low, high = self.bounds
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if self.variation == "randint":
-            if not (number and float(value).is_integer() and low <= value < high):
-                return f"{value!r} is not a whole number in randint [{low}, {high})"
-            return None
-        if not (number and low <= value <= high):
-            return f"{value!r} is not a number in {self.variation} [{low}, {high}]"
-        return None
-
-    def probe_values(self) -> list[Any]:
-        """Values that, if all valid, make every value this domain can produce valid."""
-        if self.variation in ("grid", "choice"):
-            return list(self.bounds)
-        low, high = self.bounds
-        return [low, high - 1] if self.variation == "randint" else [low, high]
 
 
 class Objective(Frozen):
@@ -248,11 +181,6 @@ class Study(Frozen):
     _searcher = field_validator("searcher", mode="wrap")(chosen_policy(SEARCHERS, DEFAULT_SEARCHER))
     _scheduler = field_validator("scheduler", mode="wrap")(chosen_policy(SCHEDULERS, DEFAULT_SCHEDULER))
 
-    @model_validator(mode="after")
-    def _sections_agree(self) -> Study:
-        check_sections(self)
-        return self
-
     def ranking_problem(self, metric: str) -> str | None:
         """Why ``metric`` cannot rank this study's trials, or None when it can."""
         numeric = self.trial_kind.numeric_metrics
@@ -318,20 +246,12 @@ class Study(Frozen):
         return int(self.trial_config_of(first).epochs)
 
     def grid_combinations(self) -> list[dict[str, Any]]:
-        """Every combination of the grid entries in Tune's order (keys sorted, the first
-        varying fastest); ``[{}]`` when the space has none."""
-        gridded = {key: domain.bounds for key, domain in self.space.items() if domain.variation == "grid"}
-        keys = sorted(gridded, reverse=True)
-        return [dict(zip(keys, values))
-                for values in itertools.product(*(gridded[key] for key in keys))]
-
-    def grid_size(self) -> int:
-        """How many combinations the grid entries make (counted, not listed)."""
-        return math.prod(len(domain.bounds) for domain in self.space.values() if domain.variation == "grid")
+        """Every combination of the grid entries in Tune's order (:func:`harness.domain.grid_combinations`)."""
+        return grid_combinations(self.space)
 
     def expected_trials(self) -> int:
         """Trials the study runs, as its searcher counts them."""
-        return self.searcher.expected_trials(self)
+        return self.searcher.expected_trials(self.space)
 
     def experiment_path(self) -> str:
         """Where Tune's experiment folder (and the harness's files) live."""

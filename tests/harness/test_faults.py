@@ -30,7 +30,7 @@ from tensorboard_events import read_runs
 
 from harness.cli import main
 from harness.study import validate_study
-from harness.trialplan import trial_plan
+from harness.tuner import trial_plan
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "harness.cli"]

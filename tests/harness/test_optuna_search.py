@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ray import tune
 
-from harness.analysis.optuna_trials import TUNE_TRIAL_ID
+from harness.optuna_journal import TUNE_TRIAL_ID
 from harness.optuna_search import DistinctOptunaSearch
 
 

@@ -112,7 +112,7 @@ def test_retrain_trials_carry_their_genotypes_origin_in_their_config(tmp_path, p
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    from harness.trialplan import trial_plan
+    from harness.tuner import trial_plan
 
     tune.register_trainable("retrain_trial", lambda config: None)  # Tune's variants need a name only
 

@@ -9,7 +9,7 @@ from ray.tune.search.variant_generator import _get_preset_variants, generate_var
 
 from harness.cli import main
 from harness.study import Study, load_study, validate_study
-from harness.trialplan import trial_plan
+from harness.tuner import trial_plan
 from snas.errors import UserInputError
 
 BASE = {

@@ -74,8 +74,9 @@ def test_run_names_add_the_trial_id_only_when_settings_can_repeat(tmp_path):
     repeated = validate_study(tiny_study("r", tmp_path, searcher={"num_samples": 2}))
     sampled = validate_study(tiny_study("s", tmp_path, searcher={"name": "random", "num_samples": 3},
                                         space={"search.seed": {"choice": [0, 1]}}))
-    assert grid.searcher.settings_are_distinct(grid) and not repeated.searcher.settings_are_distinct(repeated)
-    assert not sampled.searcher.settings_are_distinct(sampled)
+    assert grid.searcher.settings_are_distinct(grid.space)
+    assert not repeated.searcher.settings_are_distinct(repeated.space)
+    assert not sampled.searcher.settings_are_distinct(sampled.space)
 
 
 def test_search_out_writes_events_and_a_resumed_search_repeats_no_epoch(tmp_path):

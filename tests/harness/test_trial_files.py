@@ -348,7 +348,7 @@ def test_a_state_that_points_anywhere_is_damaged_state_and_nothing_outside_is_re
 
 
 def test_an_optuna_journal_that_is_not_a_plain_file_is_named_and_not_read(tmp_path, caplog):
-    from harness.analysis.optuna_trials import optuna_trial_numbers
+    from harness.optuna_journal import optuna_trial_numbers
 
     (tmp_path / "elsewhere.journal").write_text('{"op_code": 0, "study_name": "s"}\n')
     (tmp_path / "optuna.journal").symlink_to(tmp_path / "elsewhere.journal")

@@ -1,4 +1,4 @@
-"""The Optuna trial number of each Tune trial, read from the study's Optuna journal.
+"""The study's Optuna journal: its file name, and the Optuna trial number of each Tune trial.
 
 Optuna numbers its trials 0, 1, 2, ...; Tune names them ``<run>_00000``, ...  The
 searcher records on every Optuna trial the Tune trial it became (``tune_trial_id``), so
@@ -11,16 +11,17 @@ import logging
 from pathlib import Path
 
 from harness.folder_entries import Refused, is_file
-from harness.studyfolder import OPTUNA_JOURNAL
 
 log = logging.getLogger(__name__)
+JOURNAL_FILE = "optuna.journal"
+"""Optuna's history of the study, in its folder (optuna-dashboard opens it)."""
 TUNE_TRIAL_ID = "tune_trial_id"
 
 
 def optuna_trial_numbers(folder: Path, study_name: str) -> dict[str, int]:
     """Tune trial id -> Optuna trial number; empty when the study has no journal (a damaged
     one is named in a warning)."""
-    journal = folder / OPTUNA_JOURNAL
+    journal = folder / JOURNAL_FILE
     try:
         if not is_file(journal):
             return {}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from harness.policies.base import Searcher
-from harness.trialplan import TrialPlan, origin_fields, to_tune
+from harness.trialplan import GENOTYPE_KEY, TrialPlan
 
 if TYPE_CHECKING:
     from harness.study import Study
@@ -29,28 +29,27 @@ class OptunaSearcher(Searcher):
         if gridded:
             raise ValueError(f"Ray's Optuna searcher does not support grid entries ({', '.join(gridded)}); "
                              "use choice instead")
+        if (study.source or {}).get("genotypes") and GENOTYPE_KEY in study.space:
+            raise ValueError(f"searcher optuna cannot run a retrain study's genotypes ({GENOTYPE_KEY}): Tune's "
+                             "variant generator fills in where each came from; use searcher grid or random")
         super().check(study)
 
     def plan(self, study: Study) -> TrialPlan:
-        return TrialPlan({**{key: to_tune(domain) for key, domain in study.space.items()}, **origin_fields(study)},
-                         [dict(p) for p in self.points_to_evaluate], self.num_samples)
+        """The searcher draws every space entry itself (:func:`harness.optuna_search.optuna_space`):
+        Tune's param space is empty, and each trial's config is what Optuna proposed."""
+        return TrialPlan({}, [dict(p) for p in self.points_to_evaluate], self.num_samples)
 
     def build(self, study: Study, plan: TrialPlan, experiment_path: str, max_concurrent: int | None) -> Any:
-        import optuna
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        from harness.optuna_search import DistinctOptunaSearch
+        """The searcher of :mod:`harness.optuna_search`.  ``max_concurrent`` is Tune's to enforce
+        (``max_concurrent_trials``; :meth:`limits_concurrency` is False)."""
+        from harness.optuna_search import DistinctOptunaSearch, optuna_space
         from harness.storage import is_uri
         from harness.studyfolder import OPTUNA_JOURNAL
 
-        storage = None
-        if not is_uri(experiment_path):  # optuna-dashboard can open this journal file
-            Path(experiment_path).mkdir(parents=True, exist_ok=True)
-            storage = JournalStorage(JournalFileBackend(str(Path(experiment_path) / OPTUNA_JOURNAL)))
-        return DistinctOptunaSearch(metric=study.metric, mode=study.objective.mode, points_to_evaluate=plan.points
-                                    or None, sampler=optuna.samplers.TPESampler(seed=self.seed),
-                                    study_name=study.name, storage=storage)
+        journal = None if is_uri(experiment_path) else Path(experiment_path) / OPTUNA_JOURNAL
+        return DistinctOptunaSearch(optuna_space(study.space), metric=study.metric, mode=study.objective.mode,
+                                    seed=self.seed, study_name=study.name, journal=journal,
+                                    points_to_evaluate=plan.points)
 
     def settings_are_distinct(self, study: Study) -> bool:
         """Optuna never runs a configuration twice (:mod:`harness.optuna_search`)."""

@@ -1,81 +1,275 @@
-"""Ray's Optuna searcher, made to never run a finished configuration again.
+"""Optuna's TPE as a Ray Tune searcher, on Optuna's public API, never running a configuration twice.
+
+Each Tune trial is one Optuna trial: the searcher asks the study for it (``study.ask``) and
+tells it the trial's result (``study.tell``).  The study is seeded (``TPESampler(seed)``)
+and kept in ``<study>/optuna.journal`` on local storage, where optuna-dashboard opens it.
 
 TPE samples ``choice`` entries; in a small space it proposes a configuration it has
 already seen (a 4-trial study once drew τ0 = 1.0, rate = 0.9 twice, so a quarter of the
 budget re-ran a finished search).  Here a proposal equal to a completed trial's settings
-is told its result (Optuna learns the same as from running it, and the journal records
-``repeat_of``) and TPE is asked again.  A proposal equal to a trial still running (two
-trials run at once on two CPUs) has no result to learn from yet: it is recorded as a
-failed duplicate (``duplicate_of``; TPE models completed trials only) and TPE is asked
-again.  Only when it keeps proposing such configurations is one run again, with a
-warning.  Every Optuna trial records the Tune trial id it became (``tune_trial_id``), so
-``status`` and ``trials.csv`` show both numbers.
+is told that trial's result (Optuna learns the same as from running it, and the journal
+records ``repeat_of``) and TPE is asked again.  A proposal equal to a trial still running
+(two trials run at once on two CPUs) has no result to learn from yet: it is recorded as
+a failed duplicate (``duplicate_of``; TPE models completed trials only) and TPE is asked
+again.  Only when 20 draws in a row propose such configurations is the last one run
+again, with a warning.  Every Optuna trial records the Tune trial id it became
+(``tune_trial_id``), so ``status`` and ``trials.csv`` show both numbers.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
-from typing import Any
+import math
+import pickle
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import optuna
-from ray.tune.search.optuna import OptunaSearch
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages import JournalStorage
+from optuna.storages.journal import BaseJournalBackend, JournalFileBackend
+from optuna.trial import TrialState
+from ray.tune.search import Searcher
 
 from harness.optuna_journal import TUNE_TRIAL_ID
+
+if TYPE_CHECKING:
+    from harness.study import Domain
 
 log = logging.getLogger(__name__)
 MAX_DRAWS = 20
 
+DISTRIBUTIONS: dict[str, Callable[[Any], BaseDistribution]] = {
+    "choice": CategoricalDistribution,
+    "uniform": lambda bounds: FloatDistribution(*bounds),
+    "loguniform": lambda bounds: FloatDistribution(*bounds, log=True),
+    "randint": lambda bounds: IntDistribution(bounds[0], bounds[1] - 1),  # Tune's high is excluded, Optuna's not
+}
+"""The Optuna distribution of each way a space entry varies, as Ray's ``OptunaSearch``
+converted the Tune domain (``convert_search_space``), so that studies stay comparable.
+``grid`` has none: the Optuna searcher refuses it."""
 
-def _key(params: dict[str, Any]) -> tuple:
+
+def optuna_space(space: Mapping[str, Domain]) -> dict[str, BaseDistribution]:
+    """The study's space entries as Optuna distributions."""
+    return {key: DISTRIBUTIONS[domain.variation](domain.bounds) for key, domain in space.items()}
+
+
+def _key(params: Mapping[str, Any]) -> tuple:
     return tuple(sorted(params.items()))
 
 
-class DistinctOptunaSearch(OptunaSearch):
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+def _settings(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+class _SavedJournal(BaseJournalBackend):
+    """Optuna's journal held in a list: the study of a study stored remotely, where no journal
+    file can be kept; its entries are saved with the searcher's state."""
+
+    def __init__(self, entries: Iterable[dict[str, Any]] = ()):
+        self.entries = list(entries)
+
+    def read_logs(self, log_number_from: int) -> list[dict[str, Any]]:
+        return self.entries[log_number_from:]
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        self.entries.extend(logs)
+
+
+class DistinctOptunaSearch(Searcher):
+    """Optuna's TPE over ``space``, never proposing a configuration that finished or is running.
+
+    ``points_to_evaluate`` run first, in order: each is enqueued in the study just before
+    the trial it becomes is asked (a point may leave entries out; TPE draws them).  At most
+    ``resources.max_concurrent`` trials run at once through Tune's ``max_concurrent_trials``
+    (a ``ConcurrencyLimiter`` around this searcher), as for every searcher that does not
+    limit itself.
+
+    Resume.  Tune saves the searcher with each experiment checkpoint (:meth:`save`, to
+    ``optuna-searcher-<session>.json``) and ``snas-study resume`` restores it into the
+    searcher ``tuner.pkl`` holds, as the study started (:meth:`restore`).  Saved: the
+    Optuna trial number of every Tune trial handed out, how many points were handed out,
+    the TPE sampler and, for a study kept in memory, the study's journal entries.  The
+    study itself comes back from its journal; the finished and running configurations are
+    read from its trials.  The sampler is pickled (its random state has no public accessor,
+    and Ray's own ``OptunaSearch`` restored it too: it pickled itself whole), so after a
+    resume TPE continues the random stream of the last checkpoint; the trials Tune re-runs
+    from that checkpoint are proposed as an uninterrupted run would have proposed them.
+    That pickle, like ``tuner.pkl``, is read only by ``resume``.
+
+    Not restored: Optuna trials asked after the last checkpoint became Tune trials Tune
+    does not know; they are told FAIL and their points are handed out again.  A trial
+    that ended after the checkpoint and that Tune runs again keeps its first result.  The
+    journal is the file the study started with (``tuner.pkl`` holds its path), so a study
+    folder must be resumed where it ran.
+    """
+
+    CKPT_FILE_TMPL = "optuna-searcher-{}.json"
+    """Tune's name for the saved state (Ray's default names a pickle; this one is JSON)."""
+
+    def __init__(self, space: Mapping[str, BaseDistribution], *, metric: str, mode: str, seed: int = 0,
+                 study_name: str = "optuna", journal: str | Path | None = None,
+                 points_to_evaluate: Sequence[Mapping[str, Any]] = ()):
+        super().__init__(metric=metric, mode=mode)
+        self._space = dict(space)
+        self._direction = {"max": "maximize", "min": "minimize"}[mode]
+        self._sampler = optuna.samplers.TPESampler(seed=seed)
+        self._study_name = study_name
+        self._journal = None if journal is None else str(journal)
+        self._points = [dict(point) for point in points_to_evaluate]
+        self._points_started = 0
+        self._saved_journal: _SavedJournal | None = None
+        self._storage: JournalStorage | None = None
+        self._study: optuna.Study | None = None
+        self._numbers: dict[str, int] = {}
+        """Tune trial id -> the Optuna trial number it runs as."""
+        self._live: dict[str, optuna.Trial] = {}
+        """Tune trial id -> its Optuna trial, while that is running."""
         self._finished: dict[tuple, tuple[float, str]] = {}
         """Settings of every completed trial -> (its objective, its Tune trial id)."""
         self._running: dict[tuple, str] = {}
         """Settings of every trial suggested and not completed yet -> its Tune trial id."""
 
-    def suggest(self, trial_id: str) -> dict | None:
-        config = super().suggest(trial_id)
-        for _ in range(MAX_DRAWS):
-            ot_trial = self._ot_trials.get(trial_id)
-            if ot_trial is None:
-                break
-            key, settings = _key(ot_trial.params), ", ".join(f"{k}={v}" for k, v in ot_trial.params.items())
-            if key in self._finished:
-                value, first = self._finished[key]
-                ot_trial.set_user_attr("repeat_of", first)
-                self._ot_study.tell(ot_trial, value)
-                log.info("Optuna proposed the settings of finished trial %s again (%s); its result was reused and "
-                         "another configuration drawn", first, settings)
-            elif key in self._running:
-                ot_trial.set_user_attr("duplicate_of", self._running[key])
-                self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.FAIL)
-                log.info("Optuna proposed the settings of running trial %s (%s); another configuration drawn",
-                         self._running[key], settings)
-            else:
-                break
-            del self._ot_trials[trial_id]
-            config = super().suggest(trial_id)
+    @property
+    def study(self) -> optuna.Study:
+        """The Optuna study, opened (or created) on first use: Tune pickles this searcher into
+        ``tuner.pkl`` before the study runs, with no study in it."""
+        if self._study is None:
+            self._open_study([])
+        return self._study
+
+    def _open_study(self, saved_entries: Iterable[dict[str, Any]]) -> None:
+        if self._journal is None:
+            self._saved_journal = _SavedJournal(saved_entries)
+            backend: BaseJournalBackend = self._saved_journal
         else:
-            log.warning("after %d draws Optuna proposed only finished or running configurations; running %s again",
-                        MAX_DRAWS, self._ot_trials[trial_id].params)
-        if trial_id in self._ot_trials:
-            self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ID, trial_id)
-            self._running.setdefault(_key(self._ot_trials[trial_id].params), trial_id)
-        return config
+            backend = JournalFileBackend(self._journal)
+        self._storage = JournalStorage(backend)
+        self._study = optuna.create_study(storage=self._storage, sampler=self._sampler,
+                                          study_name=self._study_name, direction=self._direction,
+                                          load_if_exists=True)
+
+    def suggest(self, trial_id: str) -> dict[str, Any]:
+        for draw in range(1, MAX_DRAWS + 1):
+            trial = self._ask()
+            key = _key(trial.params)
+            if key not in self._finished and key not in self._running:
+                break
+            if draw == MAX_DRAWS:
+                log.warning("after %d draws Optuna proposed only finished or running configurations; running %s "
+                            "again", MAX_DRAWS, _settings(trial.params))
+                break
+            self._answer_repeat(trial, key)
+        trial.set_user_attr(TUNE_TRIAL_ID, trial_id)
+        self._numbers[trial_id] = trial.number
+        self._live[trial_id] = trial
+        self._running.setdefault(key, trial_id)
+        return dict(trial.params)
+
+    def _ask(self) -> optuna.Trial:
+        """The next point to evaluate, if any is left, else TPE's proposal."""
+        if self._points_started < len(self._points):
+            self.study.enqueue_trial(self._points[self._points_started])
+            self._points_started += 1
+        return self.study.ask(self._space)
+
+    def _answer_repeat(self, trial: optuna.Trial, key: tuple) -> None:
+        """Tell ``trial``, whose settings an earlier trial has, what is known of them."""
+        if key in self._finished:
+            value, first = self._finished[key]
+            trial.set_user_attr("repeat_of", first)
+            self.study.tell(trial, value)
+            log.info("Optuna proposed the settings of finished trial %s again (%s); its result was reused and "
+                     "another configuration drawn", first, _settings(trial.params))
+        else:
+            trial.set_user_attr("duplicate_of", self._running[key])
+            self.study.tell(trial, state=TrialState.FAIL)
+            log.info("Optuna proposed the settings of running trial %s (%s); another configuration drawn",
+                     self._running[key], _settings(trial.params))
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        """Each epoch's objective, as the trial's intermediate value (optuna-dashboard plots them)."""
+        trial = self._live.get(trial_id)
+        value, step = result.get(self.metric), result.get("training_iteration")
+        if trial is not None and value is not None and step is not None:
+            trial.report(float(value), step)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        ot_trial = self._ot_trials.get(trial_id)
-        key = _key(ot_trial.params) if ot_trial is not None else None
-        super().on_trial_complete(trial_id, result, error)
-        if key is None:
+        """Tell Optuna how the trial ended: its objective (complete; also an ASHA-stopped trial,
+        scored by its last epoch), else failed (an error) or pruned (stopped before it ran)."""
+        value = (result or {}).get(self.metric)
+        trial = self._live.pop(trial_id, None)
+        if trial is None:
+            self._ended_again(trial_id, value)
             return
+        if value is not None:
+            ended = self.study.tell(trial, value)
+        else:
+            ended = self.study.tell(trial, state=TrialState.FAIL if error else TrialState.PRUNED)
+        key = _key(ended.params)
         if self._running.get(key) == trial_id:
             del self._running[key]
-        value = (result or {}).get(self.metric)
-        if not error and isinstance(value, int | float):
-            self._finished.setdefault(key, (float(value), trial_id))
+        if ended.state == TrialState.COMPLETE:
+            self._finished.setdefault(key, (ended.value, trial_id))
+
+    def _ended_again(self, trial_id: str, value: float | None) -> None:
+        """A Tune trial whose Optuna trial already ended: one that errored and ``resume`` ran
+        again.  A result it now has is recorded as a new Optuna trial (``retry_of``), as
+        Optuna cannot be told twice of one trial."""
+        number = self._numbers.get(trial_id)
+        if number is None or value is None or math.isnan(value):
+            return
+        earlier = self.study.trials[number]
+        if earlier.state == TrialState.COMPLETE:
+            return  # told before the interruption; Tune ran it again from its checkpoint
+        self.study.add_trial(optuna.trial.create_trial(
+            params=earlier.params, distributions=earlier.distributions, value=value,
+            user_attrs={TUNE_TRIAL_ID: trial_id, "retry_of": number}))
+        self._numbers[trial_id] = len(self.study.trials) - 1
+        self._finished.setdefault(_key(earlier.params), (value, trial_id))
+        log.info("Tune trial %s (Optuna trial %d, failed) completed when resumed: recorded as Optuna trial %d",
+                 trial_id, number, self._numbers[trial_id])
+
+    def save(self, checkpoint_path: str) -> None:
+        state = {
+            "tune_trials": self._numbers,
+            "points_started": self._points_started,
+            "tpe_sampler_pickle": base64.b64encode(pickle.dumps(self._sampler)).decode("ascii"),
+            "journal_entries": None if self._saved_journal is None else self._saved_journal.entries,
+        }
+        Path(checkpoint_path).write_text(json.dumps(state))
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Continue from the state :meth:`save` wrote (read only by ``snas-study resume``, on a
+        study folder the user's own runs wrote: the sampler is a pickle)."""
+        state = json.loads(Path(checkpoint_path).read_text())
+        self._numbers = {trial_id: int(number) for trial_id, number in state["tune_trials"].items()}
+        self._points_started = state["points_started"]
+        self._sampler = pickle.loads(base64.b64decode(state["tpe_sampler_pickle"]))
+        self._open_study(state["journal_entries"] or [])
+        self._live, self._finished, self._running = {}, {}, {}
+        trials = self.study.trials
+        for frozen in trials:
+            if frozen.state == TrialState.COMPLETE and TUNE_TRIAL_ID in frozen.user_attrs:
+                self._finished.setdefault(_key(frozen.params), (frozen.value, frozen.user_attrs[TUNE_TRIAL_ID]))
+        handed_out = {number: trial_id for trial_id, number in self._numbers.items()}
+        for frozen in trials:
+            if frozen.state != TrialState.RUNNING:
+                continue
+            if frozen.number in handed_out:
+                trial_id = handed_out[frozen.number]
+                self._live[trial_id] = self._trial(frozen.number)
+                self._running.setdefault(_key(frozen.params), trial_id)
+            else:
+                self.study.tell(frozen.number, state=TrialState.FAIL)
+                log.info("Optuna trial %d was asked after Tune's last checkpoint; told failed", frozen.number)
+
+    def _trial(self, number: int) -> optuna.Trial:
+        """The running Optuna trial ``number`` (to report to), as ``study.ask`` returned it
+        before the interruption; found through the storage's public lookups."""
+        study_id = self._storage.get_study_id_from_name(self._study_name)
+        return optuna.trial.Trial(self.study, self._storage.get_trial_id_from_study_id_trial_number(study_id, number))

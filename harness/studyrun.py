@@ -10,6 +10,7 @@ returns normally after Ctrl-C, so an unfinished or missing trial is what tells; 
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from harness import storage
 from harness.analysis.tune_state import STATE_PATTERN, DamagedState, newest_state_file, read_tune_state
 from harness.cluster import check_resources, check_storage, ray_session
+from harness.policies import Searcher
 from harness.study import Study, check_trial_count
 from harness.studyfolder import (
     SEARCHER_STATE_GLOBS,
@@ -120,7 +122,7 @@ def _looks_pickled(path: Path) -> bool:
     return head[:1] == b"\x80" and 2 <= head[1] <= 5 and tail == b"."
 
 
-def check_resumable(experiment_path: str) -> None:
+def check_resumable(experiment_path: str, searcher: Searcher) -> None:
     """Refuse, before Ray starts, a local study folder Tune cannot restore: its ``tuner.pkl``,
     its newest experiment state or its searcher's state missing or damaged.  (Whether a pickle
     that looks whole runs what it should is what only a trusted folder guarantees: see
@@ -147,6 +149,20 @@ def check_resumable(experiment_path: str) -> None:
         if not path.is_file() or not _looks_pickled(path):
             raise UserInputError(f"cannot resume {folder}: Tune's {path.name} is damaged (not a whole pickle); "
                                  f"{reading}")
+    if searcher.state_glob is not None:
+        saved = sorted(folder.glob(searcher.state_glob))
+        if not saved:
+            raise UserInputError(f"cannot resume {folder}: its {searcher.title} searcher's state "
+                                 f"({searcher.state_glob}) is missing (a study started by a version before 0.2 "
+                                 f"cannot be continued); {reading}")
+        try:
+            state = json.loads(saved[-1].read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise UserInputError(f"cannot resume {folder}: its searcher's state {saved[-1].name} is damaged "
+                                 f"({err}); {reading}") from None
+        if not isinstance(state, dict):
+            raise UserInputError(f"cannot resume {folder}: its searcher's state {saved[-1].name} is damaged (not a "
+                                 f"JSON object); {reading}")
 
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
@@ -155,7 +171,7 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
 
     study = read_study(experiment_path)
     check_data(study, address)
-    check_resumable(experiment_path)
+    check_resumable(experiment_path, study.searcher)
     ended_before = ended_trials(experiment_path)
     with ray_session(address, state_api=study.resources.workers > 1):
         check_storage(study, experiment_path)

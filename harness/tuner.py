@@ -13,6 +13,7 @@ from harness.console import ProgressLines
 from harness.policies.base import Objective
 from harness.stoppers import stopper_of
 from harness.study import Study
+from harness.study.checks import GENOTYPE_KEY
 from harness.studyfolder import trial_folder_name
 from harness.trainables import trainable_of
 from harness.trial_events import TrialEvents
@@ -21,7 +22,6 @@ from harness.trialplan import TrialPlan
 
 log = logging.getLogger(__name__)
 
-GENOTYPE_KEY = "retrain.settings.genotype"
 ORIGIN_FIELDS = ("origin", "genotype_id", "source_trials", "random_index")
 """What a retrain trial's config says of its genotype's origin, as ``retrain.<field>``
 (:mod:`harness.retraining`); ``None`` where a field does not apply (a random genotype has
@@ -86,7 +86,7 @@ def max_concurrent(study: Study) -> int | None:
 
 def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> Any:
     objective = Objective(study.metric, study.objective.mode, study.name)
-    return study.searcher.build(plan, objective, experiment_path, max_concurrent(study))
+    return study.searcher.build(study.space, plan, objective, experiment_path, max_concurrent(study))
 
 
 def callbacks(study: Study, quiet: bool) -> list[tune.Callback]:
@@ -127,19 +127,34 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
     )
 
 
+def restored_run_config(tuner: tune.Tuner) -> tune.RunConfig | None:
+    """The run configuration a restored ``tuner`` will run with, to change in place; None on a
+    Ray Client driver, where the tuner lives on the cluster.
+
+    Ray 2.60 has no public route: ``Tuner.restore`` takes no run configuration, the Tuner
+    exposes none (ray-project/ray#41364, open), and the functional ``tune.run(resume=...)``
+    would bypass the Tuner whose results ``resume`` reads.  So this reads Tune's private
+    ``Tuner._local_tuner``, here only; ``test_restored_run_config_is_reached`` fails if Ray
+    renames it."""
+    from ray.util.client import ray as ray_client
+
+    if ray_client.is_connected():
+        return None
+    return tuner._local_tuner.get_run_config()
+
+
 def restore_tuner(study: Study, experiment_path: str, quiet: bool = False) -> tune.Tuner:
     """Continue a stopped study: unfinished and errored trials resume from their checkpoints;
     finished ones are not run again.
 
     Tune restores the run configuration the study started with, console included; this
     run's console (``quiet`` or not, and this version's lines for studies started before
-    them) replaces it.  Tune offers no public setter, hence the tuner's own run config."""
+    them) replaces it (:func:`restored_run_config`)."""
     tuner = tune.Tuner.restore(experiment_path, trainable=trainable(study), resume_unfinished=True,
                                resume_errored=True)
-    if tuner._local_tuner is None:  # a Ray Client driver: the tuner lives on the cluster, as restored
-        return tuner
-    restored = tuner._local_tuner.get_run_config()
-    kept = [c for c in restored.callbacks or [] if not isinstance(c, TrialEvents | ProgressLines)]
-    restored.callbacks = kept + callbacks(study, quiet)
-    restored.verbose = 0
+    restored = restored_run_config(tuner)
+    if restored is not None:
+        kept = [c for c in restored.callbacks or [] if not isinstance(c, TrialEvents | ProgressLines)]
+        restored.callbacks = kept + callbacks(study, quiet)
+        restored.verbose = 0
     return tuner

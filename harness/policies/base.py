@@ -60,6 +60,12 @@ class Searcher(Policy):
 
     column_titles: ClassVar[dict[str, str]] = {}
     """The columns :meth:`trial_columns` adds, with the title ``status`` shows each under."""
+    state_glob: ClassVar[str | None] = None
+    """The JSON file its search algorithm saves its state to in the study folder (Tune's
+    save/restore hooks), which ``resume`` needs; None: Tune's own pickles."""
+    carries_derived_settings: ClassVar[bool] = True
+    """Whether its trials' configs can carry settings Tune derives from the varied ones (a
+    retrain study's genotype origins, :func:`harness.tuner.origin_fields`)."""
 
     def check(self, space: Space) -> None:
         """Every point run first is a trial the study could have proposed."""
@@ -88,9 +94,10 @@ class Searcher(Policy):
         trial's config carries beside the varied ones (:func:`harness.tuner.origin_fields`)."""
 
     @abstractmethod
-    def build(self, plan: TrialPlan, objective: Objective, experiment_path: str, max_concurrent: int | None) -> Any:
-        """Tune's search algorithm (the study's folder at ``experiment_path``), running at most
-        ``max_concurrent`` trials at once (None: as many as the resources allow)."""
+    def build(self, space: Space, plan: TrialPlan, objective: Objective, experiment_path: str,
+              max_concurrent: int | None) -> Any:
+        """Tune's search algorithm for a study of ``space`` (its folder at ``experiment_path``),
+        running at most ``max_concurrent`` trials at once (None: as many as the resources allow)."""
 
     def limits_concurrency(self) -> bool:
         """Whether its search algorithm enforces ``max_concurrent`` itself (else Tune's

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 from harness.domain import Space
 from harness.optuna_journal import JOURNAL_FILE, optuna_trial_numbers
 from harness.policies.base import Objective, Searcher
-from harness.trialplan import TrialPlan, to_tune
+from harness.trialplan import TrialPlan
 
 OPTUNA_TRIAL_COLUMN = "optuna_trial"
 
@@ -22,6 +22,9 @@ class OptunaSearcher(Searcher):
     name: Literal["optuna"] = "optuna"
     title: ClassVar[str] = "Optuna's TPE"
     column_titles: ClassVar[dict[str, str]] = {OPTUNA_TRIAL_COLUMN: "optuna"}
+    carries_derived_settings: ClassVar[bool] = False
+    state_glob: ClassVar[str | None] = "optuna-searcher-*.json"
+    """Written by :class:`harness.optuna_search.DistinctOptunaSearch` (its ``CKPT_FILE_TMPL``)."""
 
     def check(self, space: Space) -> None:
         gridded = [key for key, domain in space.items() if domain.variation == "grid"]
@@ -31,24 +34,21 @@ class OptunaSearcher(Searcher):
         super().check(space)
 
     def plan(self, space: Space, derived: dict[str, Any]) -> TrialPlan:
-        return TrialPlan({**{key: to_tune(domain) for key, domain in space.items()}, **derived},
-                         [dict(p) for p in self.points_to_evaluate], self.num_samples)
+        """The searcher draws every space entry itself (:func:`harness.optuna_search.optuna_space`):
+        Tune's param space is empty, and each trial's config is what Optuna proposed."""
+        return TrialPlan({}, [dict(p) for p in self.points_to_evaluate], self.num_samples)
 
-    def build(self, plan: TrialPlan, objective: Objective, experiment_path: str, max_concurrent: int | None) -> Any:
-        import optuna
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        from harness.optuna_search import DistinctOptunaSearch
+    def build(self, space: Space, plan: TrialPlan, objective: Objective, experiment_path: str,
+              max_concurrent: int | None) -> Any:
+        """The searcher of :mod:`harness.optuna_search`.  ``max_concurrent`` is Tune's to enforce
+        (``max_concurrent_trials``; :meth:`limits_concurrency` is False)."""
+        from harness.optuna_search import DistinctOptunaSearch, optuna_space
         from harness.storage import is_uri
 
-        storage = None
-        if not is_uri(experiment_path):  # optuna-dashboard can open this journal file
-            Path(experiment_path).mkdir(parents=True, exist_ok=True)
-            storage = JournalStorage(JournalFileBackend(str(Path(experiment_path) / JOURNAL_FILE)))
-        return DistinctOptunaSearch(metric=objective.metric, mode=objective.mode, points_to_evaluate=plan.points
-                                    or None, sampler=optuna.samplers.TPESampler(seed=self.seed),
-                                    study_name=objective.study_name, storage=storage)
+        journal = None if is_uri(experiment_path) else Path(experiment_path) / JOURNAL_FILE
+        return DistinctOptunaSearch(optuna_space(space), metric=objective.metric, mode=objective.mode,
+                                    seed=self.seed, study_name=objective.study_name, journal=journal,
+                                    points_to_evaluate=plan.points)
 
     def settings_are_distinct(self, space: Space) -> bool:
         """Optuna never runs a configuration twice (:mod:`harness.optuna_search`)."""

@@ -53,7 +53,8 @@ class VariantSearcher(Searcher):
                    for key, domain in space.items()}
         return TrialPlan(domains | derived, shuffled, len(shuffled))
 
-    def build(self, plan: TrialPlan, objective: Objective, experiment_path: str, max_concurrent: int | None) -> Any:
+    def build(self, space: Space, plan: TrialPlan, objective: Objective, experiment_path: str,
+              max_concurrent: int | None) -> Any:
         from ray.tune.search.basic_variant import BasicVariantGenerator
 
         return BasicVariantGenerator(points_to_evaluate=plan.points or None, random_state=self.seed,

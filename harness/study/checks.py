@@ -22,8 +22,21 @@ def check_sections(study: Study) -> None:
         raise ValueError(f"objective.metric {problem}")
     study.searcher.check(study.space)
     study.scheduler.check(study.space)
+    _derived_settings(study)
     _space_keys(study)
     _gpu_request(study)
+
+
+GENOTYPE_KEY = "retrain.settings.genotype"
+
+
+def _derived_settings(study: Study) -> None:
+    """A retrain study made by ``snas-study retrain`` has Tune derive each trial's genotype origin
+    from its genotype label: its searcher must carry such settings."""
+    if (study.source or {}).get("genotypes") and GENOTYPE_KEY in study.space \
+            and not study.searcher.carries_derived_settings:
+        raise ValueError(f"searcher {study.searcher.name} cannot run a retrain study's genotypes ({GENOTYPE_KEY}): "
+                         f"Tune's variant generator fills in where each came from; use searcher grid or random")
 
 
 def _space_keys(study: Study) -> None:

@@ -95,6 +95,13 @@ def prepare(root) -> None:
                                                       f.glob("basic-variant-state-*.json")])):
         shutil.copytree(crafted, root / "results" / broken)
         damage(root / "results" / broken)
+    optuna_study = yaml.safe_load((crafted / "study.yaml").read_text())
+    optuna_study.update(searcher={"name": "optuna", "num_samples": 3}, space={"search.seed": {"choice": [0, 1, 2]}})
+    for broken, state in (("optuna_nostate", None), ("optuna_badstate", "{not json")):
+        shutil.copytree(crafted, root / "results" / broken)
+        (root / "results" / broken / "study.yaml").write_text(yaml.safe_dump(optuna_study))
+        if state is not None:
+            (root / "results" / broken / "optuna-searcher-2026-12-01_09-12-35.json").write_text(state)
     (root / "results" / "dupkeys").mkdir()
     (root / "results" / "dupkeys" / "study.yaml").write_text((folder / "study.yaml").read_text() + "name: again\n")
     for k, name in enumerate(("cat", "dog")):  # an image folder with one empty image
@@ -168,6 +175,8 @@ CASES: list[tuple[list[str], str]] = [
     (["resume", "results/nostate"], "Tune's experiment state (experiment_state-*.json) is missing"),
     (["resume", "results/badstate"], "is damaged (has no trial_data list)"),
     (["resume", "results/badsearcher"], "basic-variant-state-2026-12-01_09-12-35.json is damaged (not a whole pickle)"),
+    (["resume", "results/optuna_nostate"], "its Optuna's TPE searcher's state (optuna-searcher-*.json) is missing"),
+    (["resume", "results/optuna_badstate"], "its searcher's state optuna-searcher-2026-12-01_09-12-35.json is damaged"),
     (["status", "results/dupkeys"], "is damaged (not YAML): duplicate key 'name' (first given on line"),
     # status, analyze, report, best
     (["status", "missing"], "does not exist"),

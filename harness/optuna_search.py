@@ -37,7 +37,7 @@ from ray.tune.search import Searcher
 from harness.optuna_journal import TUNE_TRIAL_ID
 
 if TYPE_CHECKING:
-    from harness.study import Domain
+    from harness.domain import Domain
 
 log = logging.getLogger(__name__)
 MAX_DRAWS = 20

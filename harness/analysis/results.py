@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from pydantic import ValidationError
 
 from harness.analysis.trial_files import Damage, read_trial_files
@@ -45,8 +44,8 @@ class TrialRecord:
     state: str
     config: dict[str, Any]
     path: Path
-    curve: pd.DataFrame
-    """One row per reported epoch, every reported metric."""
+    rows: list[dict[str, Any]]
+    """Its curve: one row per reported epoch, every reported value."""
     num_failures: int = 0
     error: str | None = None
     checkpoint: str | None = None
@@ -64,14 +63,17 @@ class TrialRecord:
         return bool(self.damage)
 
     @property
+    def last(self) -> dict[str, Any]:
+        """Its last reported epoch (empty when it reported none)."""
+        return self.rows[-1] if self.rows else {}
+
+    @property
     def epochs(self) -> int:
-        return int(self.curve["training_iteration"].max()) if len(self.curve) else 0
+        return max(row["training_iteration"] for row in self.rows) if self.rows else 0
 
     @property
     def diverged(self) -> bool:
-        if not len(self.curve) or "diverged" not in self.curve:
-            return False
-        return bool(self.curve["diverged"].fillna(False).astype(bool).iloc[-1])
+        return self.last.get("diverged") is True
 
     @property
     def stopped_early(self) -> bool:
@@ -151,7 +153,7 @@ def _trial_record(study: Study, path: Path, listed: TuneTrial) -> TrialRecord:
     files = read_trial_files(folder, still_written=listed.state not in FINAL_STATES)
     config = listed.config if listed.config is not None else files.params
     record = TrialRecord(
-        trial_id=listed.trial_id, state=listed.state, config=config or {}, path=folder, curve=files.curve,
+        trial_id=listed.trial_id, state=listed.state, config=config or {}, path=folder, rows=files.rows,
         num_failures=listed.num_failures, error=files.error,
         checkpoint=None if files.checkpoint is None else str(files.checkpoint),
         genotype_json=files.genotype, resolved=files.resolved, damage=files.damage,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import math
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
-from harness.analysis.replicates import replicate_table, summarize
+from harness.analysis.replicates import groups, replicate_table, summarize
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.endings import DIVERGED, ending_of
 from harness.study import Study
@@ -18,8 +20,10 @@ Scope = Literal["last", "best"]
 
 
 def _genotype_text(trial: TrialRecord) -> str | None:
-    if len(trial.curve) and "genotype" in trial.curve:
-        return str(trial.curve["genotype"].iloc[-1])
+    """The last epoch's genotype, else (a retraining, or a search that reported none) genotype.json's."""
+    reported = trial.last.get("genotype")
+    if isinstance(reported, str):
+        return reported
     if trial.genotype_json is not None:
         return str(genotype_from_dict(trial.genotype_json))
     return None
@@ -43,26 +47,29 @@ def stop_reason(trial: TrialRecord, study: Study) -> str | None:
         return DIVERGED
     if trial.state != "TERMINATED":
         return None
-    last = trial.curve.iloc[-1].to_dict() if len(trial.curve) else {}
-    return ending_of(last, trial.epochs, trial.configured_epochs, study).reason
+    return ending_of(trial.last, trial.epochs, trial.configured_epochs, study).reason
 
 
-def score(curve: pd.DataFrame, metric: str, scope: Scope, mode: str) -> float:
-    """The trial's ranking value: ``metric`` at the last epoch, or its best over epochs."""
-    if not len(curve) or metric not in curve:
-        return math.nan
-    values = pd.to_numeric(curve[metric], errors="coerce")
-    if scope == "last":
-        return float(values.iloc[-1])
-    return float(values.max() if mode == "max" else values.min())
-
-
-def _number(row: pd.Series, name: str) -> float:
-    """``row[name]`` as a float; NaN when absent or not a number (a damaged report)."""
+def _as_float(value: Any) -> float:
+    """A reported value as a float; NaN when absent or not a number (a damaged report)."""
     try:
-        return float(row.get(name))
+        return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def score(rows: list[dict[str, Any]], metric: str, scope: Scope, mode: str) -> float:
+    """The trial's ranking value: ``metric`` at the last epoch, or its best over epochs
+    (NaN when no epoch reported it)."""
+    if not any(metric in row for row in rows):
+        return math.nan
+    values = [_as_float(row.get(metric)) for row in rows]
+    if scope == "last":
+        return values[-1]
+    reported = [value for value in values if not math.isnan(value)]
+    if not reported:
+        return math.nan
+    return max(reported) if mode == "max" else min(reported)
 
 
 def trials_table(results: StudyResults, metric: str | None = None, scope: Scope = "last") -> pd.DataFrame:
@@ -74,8 +81,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     searcher_columns = study.searcher.trial_columns(results.path, study.name)
     rows = []
     for trial in results.trials:
-        curve = trial.curve
-        last = curve.iloc[-1] if len(curve) else pd.Series(dtype=object)
+        curve, last = trial.rows, trial.last
         row: dict[str, Any] = {"trial_id": trial.trial_id}
         row.update({column: values.get(trial.trial_id) for column, values in searcher_columns.items()})
         row.update({names[k]: trial.config.get(k) for k in study.space})
@@ -85,14 +91,14 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
             "score": score(curve, metric, scope, study.objective.mode),
         })
         for m in summary:
-            row[f"final_{m}"] = _number(last, m)
+            row[f"final_{m}"] = _as_float(last.get(m))
             row[f"best_{m}"] = score(curve, m, "best", "min" if m.endswith("loss") else "max")
-        row.update({m: _number(last, m) for m in sizes})
+        row.update({m: _as_float(last.get(m)) for m in sizes})
         row["genotype"] = _genotype_text(trial)
         genotype = trial_genotype(trial)
         row["genotype_id"] = genotype_id(genotype) if genotype is not None else None
         row["stop_reason"] = stop_reason(trial, study)
-        row["wall_time_s"] = _number(last, "time_total_s")
+        row["wall_time_s"] = _as_float(last.get("time_total_s"))
         row.update({"num_failures": trial.num_failures, "error": trial.error, "checkpoint": trial.checkpoint,
                     "trial_path": str(trial.path), "damaged": trial.damaged,
                     "damage": "; ".join(f"{d.path.name}: {d.problem}" for d in trial.damage) or None})
@@ -108,20 +114,19 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
 
 
 def curves_table(results: StudyResults) -> pd.DataFrame:
-    """One row per trial and epoch with every metric the trial reported."""
+    """One row per trial and epoch with every metric the trial reported (built at once from
+    every trial's rows: a study of 10,000 trials makes one table, not 10,000)."""
     names = results.study.trial_kind.short_names(list(results.study.space))
-    frames = []
+    records = []
     for trial in results.trials:
-        if not len(trial.curve):
-            continue
-        frame = trial.curve.drop(columns=["trial_id"], errors="ignore")
-        frame.insert(0, "trial_id", trial.trial_id)
-        for key, name in names.items():
-            frame[name] = trial.config.get(key)
-        frames.append(frame)
-    if not frames:
+        settings = {name: trial.config.get(key) for key, name in names.items()}
+        for row in trial.rows:
+            record = {"trial_id": trial.trial_id, **{key: value for key, value in row.items() if key != "trial_id"}}
+            record.update(settings)
+            records.append(record)
+    if not records:
         return pd.DataFrame(columns=["trial_id", "epoch"])
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.DataFrame.from_records(records)
     # Tune's copies of the trial config (the varied settings are already columns) and host details.
     drop = [c for c in table.columns if c.startswith("config") or c in ("date", "hostname", "node_ip", "pid")]
     return table.drop(columns=drop)
@@ -138,7 +143,7 @@ def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[
     winners = []
     for _, row in ranked.dropna(subset=["score"]).head(k).iterrows():
         trial = by_id[row["trial_id"]]
-        final = trial.curve.iloc[-1].to_dict() if len(trial.curve) else {}
+        final = trial.last
         winners.append({
             "rank": len(winners) + 1,
             "trial_id": trial.trial_id,
@@ -240,12 +245,12 @@ def distinct_genotypes(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame
     when the trials carry no ``genotype_id``."""
     if "genotype_id" not in trials or not trials["genotype_id"].notna().any():
         return pd.DataFrame()
-    groups = [(key if isinstance(key, tuple) else (key,), "setting", group)
-              for key, group in trials.groupby(factors, sort=True, dropna=False)] if factors else []
+    ids = trials["genotype_id"].to_numpy(dtype=object)
+    settings = [(key, "setting", positions) for key, positions in groups(trials, factors)] if factors else []
     rows = []
-    for key, scope, group in [*groups, ((None,) * len(factors), "all trials", trials)]:
-        counts = group["genotype_id"].value_counts()
-        rows.append({**dict(zip(factors, key)), "scope": scope, "trials": len(group), "distinct_genotypes": len(counts),
-                     "most_frequent": counts.index[0] if len(counts) else None,
-                     "its_trials": int(counts.iloc[0]) if len(counts) else 0})
+    for key, scope, positions in [*settings, ((None,) * len(factors), "all trials", np.arange(len(trials)))]:
+        counts = collections.Counter(value for value in ids[positions] if isinstance(value, str))
+        most, its = counts.most_common(1)[0] if counts else (None, 0)  # ties: the one seen first
+        rows.append({**dict(zip(factors, key)), "scope": scope, "trials": len(positions),
+                     "distinct_genotypes": len(counts), "most_frequent": most, "its_trials": its})
     return pd.DataFrame(rows)

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pandas as pd
-
 from harness.analysis.values import row_problem
 from harness.folder_entries import TRIAL_FILE_CAP, Refused, is_file, is_folder, read_file
 from harness.studyfolder import (
@@ -58,7 +56,8 @@ class Damage:
 class TrialFiles:
     """What a trial folder holds that the analysis uses."""
 
-    curve: pd.DataFrame
+    rows: list[dict[str, Any]]
+    """The curve: one row per epoch, every reported value (the loop's and Tune's)."""
     curve_trusted: bool
     params: dict[str, Any] | None
     genotype: dict[str, Any] | None
@@ -140,23 +139,21 @@ def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool
     return None if data is None else _read_json_lines(data, key, still_written, in_order)
 
 
-def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[pd.DataFrame, bool]:
-    """The trial's curve and whether it comes from an intact file."""
+def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[list[dict[str, Any]], bool]:
+    """The trial's curve (a row per epoch) and whether it comes from an intact file."""
     result_path, metrics_path = folder / RESULT_FILE, folder / METRICS_FILE
     reports, reports_problem = (_read_lines_file(result_path, "training_iteration", still_written, in_order=False)
                                 or ([], None))
     report_of_epoch = _by_epoch(reports)
-    from_reports = pd.DataFrame([report_of_epoch[epoch] for epoch in sorted(report_of_epoch)])
+    from_reports = [report_of_epoch[epoch] for epoch in sorted(report_of_epoch)]
     if reports_problem:
         damage.append(Damage(result_path, reports_problem))
     read = _read_lines_file(metrics_path, "epoch", still_written, in_order=True)
     if read is None:
         return from_reports, reports_problem is None
     history, history_problem = read
-    joined = pd.DataFrame([
-        {**report_of_epoch.get(metrics["epoch"], {}), **metrics, "training_iteration": metrics["epoch"]}
-        for metrics in history
-    ])
+    joined = [{**report_of_epoch.get(metrics["epoch"], {}), **metrics, "training_iteration": metrics["epoch"]}
+              for metrics in history]
     if history_problem is None:
         return joined, True
     if len(report_of_epoch) > len(history) or (reports_problem is None and len(report_of_epoch) == len(history)):
@@ -245,11 +242,11 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
     try:
         is_folder(folder)  # absent: a trial that has not started writes nothing yet
     except Refused as err:
-        return TrialFiles(pd.DataFrame(), False, None, None, None, damage=[Damage(folder, str(err))], opened=False)
+        return TrialFiles([], False, None, None, None, damage=[Damage(folder, str(err))], opened=False)
     damage: list[Damage] = []
-    curve, trusted = _read_curve(folder, still_written, damage)
+    rows, trusted = _read_curve(folder, still_written, damage)
     return TrialFiles(
-        curve=curve,
+        rows=rows,
         curve_trusted=trusted,
         params=_read_json_object(folder / PARAMS_FILE, damage, lambda value: value),
         genotype=_read_json_object(folder / GENOTYPE_FILE, damage, lambda value: genotype_from_dict(value).to_dict()),

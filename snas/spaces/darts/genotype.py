@@ -14,6 +14,7 @@ The form follows from the number of pairs.  Within a node, pairs may come in any
 from __future__ import annotations
 
 import ast
+import re
 import json
 import math
 import random
@@ -161,8 +162,15 @@ class Genotype:
         """Parse the DARTS repr string (``Genotype(normal=[('sep_conv_3x3', 0), ...], ...)``).
 
         ``range(2, 6)`` concats and AutoDL's per-node nested tuples are accepted.  The text
-        is parsed, never executed.
+        is parsed, never executed.  The form :meth:`__str__` writes (every epoch of every
+        search reports one) is read by a pattern, without Python's parser: the analysis of a
+        large study reads tens of thousands of them.
         """
+        canonical = _CANONICAL.fullmatch(text.strip())
+        if canonical is not None:
+            return cls.from_dict({
+                "normal": _pairs(canonical["normal"]), "normal_concat": _indices(canonical["normal_concat"]),
+                "reduce": _pairs(canonical["reduce"]), "reduce_concat": _indices(canonical["reduce_concat"])})
         try:
             tree = ast.parse(text.strip(), mode="eval").body
         except SyntaxError as err:
@@ -173,6 +181,21 @@ class Genotype:
             raise GenotypeError("genotype text must use keyword arguments (normal=..., reduce=...)")
         fields = {kw.arg: _literal(kw.value) for kw in tree.keywords if kw.arg}
         return cls.from_dict(fields)
+
+
+_PAIR = r"\('[a-z0-9_]+', \d+\)"
+_CANONICAL = re.compile(
+    rf"Genotype\(normal=\[(?P<normal>(?:{_PAIR}(?:, {_PAIR})*)?)\], normal_concat=\[(?P<normal_concat>[\d, ]*)\], "
+    rf"reduce=\[(?P<reduce>(?:{_PAIR}(?:, {_PAIR})*)?)\], reduce_concat=\[(?P<reduce_concat>[\d, ]*)\]\)")
+"""The text :meth:`Genotype.__str__` writes: op names and whole numbers, nothing else."""
+
+
+def _pairs(text: str) -> list[tuple[str, int]]:
+    return [(op, int(index)) for op, index in re.findall(r"\('([a-z0-9_]+)', (\d+)\)", text)]
+
+
+def _indices(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
 
 
 def _literal(node: ast.expr) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 # isort: off
 from snas.threads import choose_wait_policy
@@ -18,6 +19,9 @@ import torch  # noqa: E402
 # isort: on
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+# The analysis remembers what it read of each trial folder in the user's cache folder
+# (harness.analysis.trial_cache): the tests keep theirs apart, one folder per test process.
+os.environ.setdefault("SNAS_STUDY_CACHE", tempfile.mkdtemp(prefix="snas-study-cache-"))
 # Ray Train's controller polls its workers every 2 s; the data-parallel tests' epochs last
 # a second or two, so each report, finish and restart waited on that poll (a Ctrl-C and
 # resume test: 118 s at 2 s, 107 s at 0.25 s).  Set in the environment, it reaches the CLI

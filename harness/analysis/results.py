@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.analysis.trial_cache import TrialCache
 from harness.analysis.trial_files import Damage, read_trial_files
 from harness.analysis.tune_state import (
     UNKNOWN_STATE,
@@ -148,9 +149,9 @@ def _from_folders(path: Path) -> list[TuneTrial]:
             for entry in sorted(path.glob(trial_folder_name("*")))]
 
 
-def _trial_record(study: Study, path: Path, listed: TuneTrial) -> TrialRecord:
+def _trial_record(study: Study, path: Path, listed: TuneTrial, cache: TrialCache) -> TrialRecord:
     folder = path / (listed.dir_name or trial_folder_name(listed.trial_id))
-    files = read_trial_files(folder, still_written=listed.state not in FINAL_STATES)
+    files = cache.read(folder, listed.state not in FINAL_STATES, read_trial_files)
     config = listed.config if listed.config is not None else files.params
     record = TrialRecord(
         trial_id=listed.trial_id, state=listed.state, config=config or {}, path=folder, rows=files.rows,
@@ -196,7 +197,9 @@ def load_results(path: str | Path, study: Study | None = None) -> StudyResults:
         else:
             notes.append("Tune's experiment state is missing: the study is starting, or its driver was killed "
                          "before saving it; trial states are unknown and the analysis is partial")
-    trials = [_trial_record(study, path, trial) for trial in listed]
+    cache = TrialCache.load(path)
+    trials = [_trial_record(study, path, trial, cache) for trial in listed]
+    cache.save()
     for trial in trials:
         damage += trial.damage
     for problem in damage:

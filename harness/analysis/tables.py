@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import math
 from typing import Any, Literal
 
@@ -29,12 +30,12 @@ def _genotype_text(trial: TrialRecord) -> str | None:
     return None
 
 
-def trial_genotype(trial: TrialRecord) -> Any | None:
-    """The genotype the ``genotype`` column shows (the last epoch's, else genotype.json's);
-    ``None`` when there is none or it cannot be read."""
-    text = _genotype_text(trial)
+@functools.lru_cache(maxsize=65536)
+def genotype_id_of(text: str) -> str | None:
+    """The :func:`snas.genotype.genotype_id` of a genotype's text; ``None`` when it cannot be
+    read (remembered: the trials of a study derive many of the same cells)."""
     try:
-        return parse_genotype(text) if text else None
+        return genotype_id(parse_genotype(text))
     except GenotypeError:
         return None
 
@@ -95,8 +96,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
             row[f"best_{m}"] = score(curve, m, "best", "min" if m.endswith("loss") else "max")
         row.update({m: _as_float(last.get(m)) for m in sizes})
         row["genotype"] = _genotype_text(trial)
-        genotype = trial_genotype(trial)
-        row["genotype_id"] = genotype_id(genotype) if genotype is not None else None
+        row["genotype_id"] = genotype_id_of(row["genotype"]) if row["genotype"] else None
         row["stop_reason"] = stop_reason(trial, study)
         row["wall_time_s"] = _as_float(last.get("time_total_s"))
         row.update({"num_failures": trial.num_failures, "error": trial.error, "checkpoint": trial.checkpoint,

@@ -17,6 +17,7 @@ file belongs is damage, named and never followed.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -235,6 +236,17 @@ def _latest_checkpoint(folder: Path, damage: list[Damage]) -> Path | None:
     return found
 
 
+def _checked_genotype(value: dict[str, Any]) -> dict[str, Any]:
+    """``genotype.json``'s object as a genotype of its space writes it (a UserInputError when
+    it is none); checked once per distinct genotype."""
+    return json.loads(_genotype_json(json.dumps(value, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _genotype_json(text: str) -> str:
+    return json.dumps(genotype_from_dict(json.loads(text)).to_dict())
+
+
 def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
     """Everything the analysis reads from one trial folder; ``still_written`` when the trial
     has not ended (its files may be mid-write).  A trial folder that is not a real folder
@@ -249,7 +261,7 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
         rows=rows,
         curve_trusted=trusted,
         params=_read_json_object(folder / PARAMS_FILE, damage, lambda value: value),
-        genotype=_read_json_object(folder / GENOTYPE_FILE, damage, lambda value: genotype_from_dict(value).to_dict()),
+        genotype=_read_json_object(folder / GENOTYPE_FILE, damage, _checked_genotype),
         error=_error_line(_read_text(folder / ERROR_FILE, damage)),
         resolved=_read_json_object(folder / TRIAL_CONFIG_FILE, damage, parse_resolved_config),
         checkpoint=_latest_checkpoint(folder, damage),

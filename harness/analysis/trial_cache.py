@@ -1,0 +1,153 @@
+"""What the analysis read of each trial folder, remembered between analyses of a study.
+
+A study of 10,000 trials is read file by file in about ten seconds; analysed again (a
+grown study, another ``--metric``, ``status`` while it runs), only the trials whose files
+changed since are read again.  Each trial's entry is keyed by the size and modification
+time of every file the analysis reads in its folder (and the names of its checkpoint
+folders), and by whether it was still being written; any change, and the trial is read
+afresh.
+
+The cache lives in the user's cache folder (``$SNAS_STUDY_CACHE``, else
+``$XDG_CACHE_HOME/snas-study``, else ``~/.cache/snas-study``), one JSON file per study
+folder, never in the study folder: a folder copied from elsewhere cannot bring entries
+of its own, and what is remembered is only what this tool read and checked itself.  A
+cache that cannot be read or written is no error: the study is then read from its files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.analysis.trial_files import Damage, TrialFiles
+from harness.studyfolder import (
+    CHECKPOINT_PREFIX,
+    ERROR_FILE,
+    GENOTYPE_FILE,
+    METRICS_FILE,
+    PARAMS_FILE,
+    RESULT_FILE,
+    TRIAL_CONFIG_FILE,
+)
+from harness.trialconfig import ResolvedConfig
+from snas.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+VERSION = 1
+"""Bumped whenever what is stored, or how a trial folder is read, changes."""
+_READ_FILES = (RESULT_FILE, METRICS_FILE, PARAMS_FILE, GENOTYPE_FILE, ERROR_FILE, TRIAL_CONFIG_FILE)
+
+
+def cache_folder() -> Path:
+    configured = os.environ.get("SNAS_STUDY_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "snas-study"
+
+
+def _cache_file(study_folder: Path) -> Path:
+    digest = hashlib.sha256(str(study_folder).encode("utf-8")).hexdigest()[:20]
+    return cache_folder() / f"trials-{digest}.json"
+
+
+def signature(folder: Path, still_written: bool) -> list[Any] | None:
+    """What an entry is valid for: each read file's size and modification time (absent files
+    too), the checkpoint folders' names, and ``still_written``; None when the folder cannot
+    be listed (it is read, and judged, afresh)."""
+    files = []
+    base = os.fspath(folder)
+    try:
+        for name in _READ_FILES:
+            try:
+                info = os.lstat(os.path.join(base, name))
+                files.append([name, info.st_size, info.st_mtime_ns, info.st_mode])
+            except FileNotFoundError:
+                files.append([name, None])
+        checkpoints = sorted(entry.name for entry in os.scandir(base) if entry.name.startswith(CHECKPOINT_PREFIX))
+    except OSError:
+        return None
+    return [VERSION, still_written, files, checkpoints]
+
+
+def _to_json(files: TrialFiles, folder: Path) -> dict[str, Any]:
+    return {
+        "rows": files.rows, "trusted": files.curve_trusted, "params": files.params, "genotype": files.genotype,
+        "error": files.error, "opened": files.opened,
+        "resolved": None if files.resolved is None else {"kind": files.resolved.kind, "config": files.resolved.config,
+                                                         "changes": files.resolved.changes},
+        "checkpoint": None if files.checkpoint is None else str(files.checkpoint.relative_to(folder)),
+        "damage": [[str(d.path.relative_to(folder)), d.problem] for d in files.damage],
+    }
+
+
+def _from_json(entry: dict[str, Any], folder: Path) -> TrialFiles:
+    resolved = entry["resolved"]
+    return TrialFiles(
+        rows=entry["rows"], curve_trusted=entry["trusted"], params=entry["params"], genotype=entry["genotype"],
+        error=entry["error"], opened=entry["opened"],
+        resolved=None if resolved is None else ResolvedConfig(resolved["kind"], resolved["config"],
+                                                              resolved["changes"]),
+        checkpoint=None if entry["checkpoint"] is None else folder / entry["checkpoint"],
+        damage=[Damage(folder / path, problem) for path, problem in entry["damage"]],
+    )
+
+
+class TrialCache:
+    """The remembered trial folders of one study folder (:func:`load`, then :meth:`save`)."""
+
+    def __init__(self, study_folder: Path, entries: dict[str, Any]):
+        self.study_folder = study_folder
+        self._entries = entries
+        self._kept: dict[str, Any] = {}
+        self.changed = False
+
+    @classmethod
+    def load(cls, study_folder: Path) -> TrialCache:
+        path = _cache_file(study_folder)
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(study_folder, {})
+        except (OSError, ValueError) as err:
+            log.info("the analysis cache %s cannot be read (%s); the study is read from its files", path, err)
+            return cls(study_folder, {})
+        fits = isinstance(stored, dict) and stored.get("version") == VERSION and \
+            stored.get("folder") == str(study_folder) and isinstance(stored.get("trials"), dict)
+        return cls(study_folder, stored["trials"] if fits else {})
+
+    def read(self, folder: Path, still_written: bool, read: Any) -> TrialFiles:
+        """The trial folder's files as ``read(folder, still_written)`` gives them, from the
+        cache when the folder has not changed since."""
+        key = folder.name
+        sign = signature(folder, still_written)
+        entry = self._entries.get(key)
+        if sign is not None and isinstance(entry, dict) and entry.get("signature") == sign:
+            try:
+                files = _from_json(entry["files"], folder)
+            except (KeyError, TypeError, ValueError):
+                files = None  # an entry of another shape: read afresh
+            if files is not None:
+                self._kept[key] = entry
+                return files
+        files = read(folder, still_written)
+        if sign is not None and sign == signature(folder, still_written):  # unchanged while being read
+            self._kept[key] = {"signature": sign, "files": _to_json(files, folder)}
+            self.changed = True
+        return files
+
+    def save(self) -> None:
+        """Write the entries of the trials read this time (those of vanished folders dropped)."""
+        if not self.changed and set(self._kept) == set(self._entries):
+            return
+        path = _cache_file(self.study_folder)
+        record = {"version": VERSION, "folder": str(self.study_folder), "trials": self._kept}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(record))
+        except OSError as err:
+            log.info("the analysis cache %s cannot be written (%s)", path, err)

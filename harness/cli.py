@@ -60,20 +60,31 @@ def version() -> str:
         return "snas-study (not installed: run from a source tree)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The command line; only ``verb``'s module is imported and its flags added (every verb
+    when None), so that ``status`` or ``best --help`` loads neither torch nor Ray."""
     parser = _Parser(
         prog="snas-study",
         description="Ray Tune studies of SNAS architecture searches: run, resume, analyse, retrain.",
     )
     parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for verb, summary in COMMANDS.items():
-        module = import_module(f"harness.commands.{verb}")
-        command = sub.add_parser(verb, help=summary, description=module.__doc__,
+    for name, summary in COMMANDS.items():
+        if verb is not None and name != verb:
+            sub.add_parser(name, help=summary)  # listed in the usage, its flags never parsed here
+            continue
+        module = import_module(f"harness.commands.{name}")
+        command = sub.add_parser(name, help=summary, description=module.__doc__,
                                  formatter_class=HelpFormatter)
         module.add_arguments(command)
         command.set_defaults(handler=module.run)
     return parser
+
+
+def _verb(argv: list[str]) -> str | None:
+    """The verb the command line names (its first word that is not a flag), when it is one."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return word if word in COMMANDS else None
 
 
 EXIT_BAD_INPUT = 2
@@ -96,7 +107,9 @@ def _file_system_problem(err: OSError) -> tuple[str, int] | None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    verb = _verb(argv)
+    args = build_parser(verb if verb is not None else "").parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except UserInputError as err:

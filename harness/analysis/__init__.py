@@ -8,12 +8,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 
 from harness.analysis.output_set import replacing_outputs
-from harness.analysis.plots import Plot, PlotInput, draw_plots
 from harness.analysis.replicates import (
     INTERVAL,
     factor_columns,
@@ -38,6 +38,9 @@ from harness.outputs import check_study_outputs
 from harness.study import Study
 from harness.studyfolder import ANALYSIS_DIR, BEST_FILE, PLOTS_DIR, REPORT_FILE
 from snas.atomic import atomic_write, atomic_write_text
+
+if TYPE_CHECKING:
+    from harness.analysis.plots import Plot
 
 
 def _factors(trials: pd.DataFrame, study: Study) -> list[str]:
@@ -235,6 +238,8 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     with replacing_outputs(results.path) as outputs:
         _write_tables(outputs.folder(ANALYSIS_DIR, _is_table), summary, curves)
         if plots and len(trials):
+            from harness.analysis.plots import PlotInput, draw_plots  # matplotlib: only where plots are drawn
+
             settings = {trial.trial_id: results.settings_of(trial.trial_id) for trial in results.trials}
             summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric,
                                                  outputs.folder(PLOTS_DIR, _is_plot), best, scales, settings))

@@ -14,10 +14,10 @@ The form follows from the number of pairs.  Within a node, pairs may come in any
 from __future__ import annotations
 
 import ast
-import re
 import json
 import math
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal

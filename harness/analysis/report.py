@@ -183,7 +183,7 @@ class ComparisonTable:
     text: str
     first: Callable[[pd.DataFrame, str], pd.DataFrame]
     which: str
-    """What the rows shown first are, for the note under a capped table ("best means")."""
+    """What the rows shown first are, for the note above a capped table."""
 
 
 _COMPARISON_TABLES = (
@@ -191,22 +191,22 @@ _COMPARISON_TABLES = (
         "replicates", "Score per setting over seeds",
         f"Finished runs grouped by every varied setting except seeds: n, mean, sd, the {INTERVAL} of the mean "
         "(none at n = 1) and the best of n; runs stopped early are left out and counted. analysis/replicates.csv.",
-        _best_means_first, "settings with the best means"),
+        _best_means_first, "the settings with the best means"),
     ComparisonTable(
         "paired", "Paired differences between levels",
         f"Runs of two levels that share every other setting and the seed, compared pairwise: mean difference "
         f"(first minus second), its {INTERVAL}, the paired t-test's p. analysis/paired.csv.",
-        _smallest_p_first, "pairs with the smallest p"),
+        _smallest_p_first, "the pairs with the smallest p"),
     ComparisonTable(
         "random_baseline", "Searched against random genotypes",
         f"Each retrained genotype's mean over seeds with its {INTERVAL}, and where each searched genotype ranks "
         "among the random genotypes of the same space (Yang et al., ICLR 2020). analysis/random_baseline.csv.",
-        lambda table, mode: table, "first rows (searched, then random, best mean first)"),
+        lambda table, mode: table, "the first rows (searched, then random, best mean first)"),
     ComparisonTable(
         "genotypes", "Distinct genotypes",
         "How many distinct cells (by canonical hash) the trials of each setting derived: a sweep that lands on "
         "the same cell again and again has found less than its trial count suggests. analysis/genotypes.csv.",
-        _overall_then_most_repeated, "rows: all trials, then the settings whose trials repeated a cell most"),
+        _overall_then_most_repeated, "all trials, then the settings whose trials repeated a cell most"),
 )
 
 
@@ -226,8 +226,8 @@ def _capped(table: pd.DataFrame, first: Callable[[pd.DataFrame], pd.DataFrame], 
     rows = REPORT_ROWS
     if len(table) <= rows:
         return table, ""
-    note = (f'<p class="meta">The {rows} {what} of {len(table):,} rows are shown; '
-            f"{len(table) - rows:,} are left out, every row is in {link}.</p>")
+    note = (f'<p class="meta">Showing {rows} of {len(table):,} rows: {html.escape(what)}. '
+            f"The other {len(table) - rows:,} are in {link}.</p>")
     return first(table).head(rows), note
 
 

@@ -98,7 +98,8 @@ def test_a_study_at_the_limit_draws_a_line_per_trial_and_one_past_it_draws_bands
     bands = _draw(tmp_path / "past", GRID, trials, every_trial_limit=11)
     assert bands["curves_search_val_acc"].startswith(
         "search_val_acc per epoch; colour: tau0; panels: anneal_rate; 12 trials, more than 11, so instead of a line "
-        "per trial: each colour's median (line) and the 25–75 % and 10–90 % ranges of each colour's trials (bands)")
+        "per trial: each colour's median (line) and the 25–75 % and 10–90 % ranges of its trials (bands), at each "
+        "epoch over the trials that reached it")
     panels = [ax for ax in figures["curves_search_val_acc"].axes if ax.get_visible()]
     assert [_lines(ax) for ax in panels] == [3, 3, 3, 3]  # a median per τ0
     assert [sum(isinstance(c, PolyCollection) for c in ax.collections) for ax in panels] == [6, 6, 6, 6]

@@ -75,7 +75,7 @@ def test_long_comparison_tables_show_their_first_rows_and_link_the_csv(tmp_path,
     section = report._comparisons_section(summary, page_folder=tmp_path / "elsewhere")
     replicates, genotypes = section.split("<h3>")[1:]
     assert re.findall(r"<tr><td>(\d)</td>", replicates) == ["4", "2", "5"]  # the best means first
-    assert ('The 3 settings with the best means of 5 rows are shown; 2 are left out, every row is in '
+    assert ('Showing 3 of 5 rows: the settings with the best means. The other 2 are in '
             '<a href="../results/crafted/analysis/replicates.csv">analysis/replicates.csv</a>.') in replicates
     assert re.findall(r"<tr><td>(\d?)</td>", genotypes) == ["", "2", "3"]  # all trials, then the most repeated
     own = report._comparisons_section(summary)  # the study folder's own report links from the folder

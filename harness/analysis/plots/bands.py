@@ -107,10 +107,10 @@ def epoch_view(data: PlotInput, panel: str | None = None) -> EpochView:
     view = EpochView(curves, hue, ordered_palette(curves[hue]), data.crowded, legend, ())
     if not view.bands:
         return replace(view, notes=tuple(notes))
-    whose = "all trials (grey)" if view.shared_bands else "each colour's trials"
+    whose = "of all trials (grey bands)" if view.shared_bands else "of its trials (bands)"
     notes.insert(0, f"{len(data.trials)} trials, more than {data.every_trial_limit}, so instead of a line per "
-                    f"trial: each colour's median (line) and the 25–75 % and 10–90 % ranges of {whose} (bands), "
-                    f"at each epoch over the trials that reached it")
+                    f"trial: each colour's median (line) and the 25–75 % and 10–90 % ranges {whose}, at each "
+                    f"epoch over the trials that reached it")
     return replace(view, notes=tuple(notes))
 
 

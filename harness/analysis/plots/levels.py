@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -48,7 +49,8 @@ def plot_levels(data: PlotInput) -> list[Plot]:
             table = table.dropna(subset=["mean"])
             mean_bars(ax, table[name].map(position).to_numpy(float) + offset + shift, table, colour,
                       label if others else None, line=False)
-        ax.set_xticks(range(len(levels)), [f"{level}\n(n = {', '.join(counts[level])})" for level in levels])
+        ax.set_xticks(range(len(levels)), [f"{level}\n" + textwrap.fill(f"(n = {', '.join(counts[level])})", 20)
+                                           for level in levels])  # many colours' counts in lines under the level
         ax.set_xlim(-0.6, len(levels) - 0.4)
         finish_score_axes(ax, data, name, f"{data.metric} by {name}")
         plots.append(Plot(save(fig, data.folder, f"levels_{name}"),

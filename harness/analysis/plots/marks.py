@@ -72,6 +72,8 @@ class Dots:
 
     size: float = 22
     alpha: float = 0.75
+    hollow_alpha: float | None = None
+    """The stopped runs' rings (opaque when ``None``)."""
     rasterized: bool = False
     """Drawn as pixels in the PDF: ten thousand vector markers make a PDF of megabytes that
     a viewer renders slowly, for no gain in a cloud of dots."""
@@ -89,7 +91,8 @@ def dots_for(data: PlotInput) -> Dots:
     """:data:`SOLID` dots for a small study; small, translucent, rasterised ones for a large."""
     if not data.crowded:
         return SOLID
-    return Dots(size=8, alpha=crowding.dot_alpha(len(data.trials), data.every_trial_limit), rasterized=True)
+    alpha = crowding.dot_alpha(len(data.trials), data.every_trial_limit)
+    return Dots(size=8, alpha=alpha, hollow_alpha=alpha, rasterized=True)
 
 
 def run_dots(ax: plt.Axes, x: Any, table: pd.DataFrame, colour: Any, dots: Dots = SOLID) -> None:
@@ -100,7 +103,7 @@ def run_dots(ax: plt.Axes, x: Any, table: pd.DataFrame, colour: Any, dots: Dots 
                rasterized=dots.rasterized)
     if (~complete).any():
         ax.scatter(xs[~complete], ys[~complete], facecolors="none", edgecolors=colour, s=dots.hollow_size, zorder=3,
-                   alpha=None if dots is SOLID else dots.alpha, rasterized=dots.rasterized)
+                   alpha=dots.hollow_alpha, rasterized=dots.rasterized)
 
 
 def mean_bars(ax: plt.Axes, x: Any, table: pd.DataFrame, colour: Any, label: str | None, line: bool) -> None:

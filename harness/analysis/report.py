@@ -3,17 +3,28 @@
 The page holds everything inline -- plots and cell drawings as base64 PNG, tables as HTML,
 the frozen study file as text -- so it can be mailed, attached to a paper's supplement or
 opened on a laptop with no results folder and no network.  No script, no external style.
+
+A table longer than :data:`REPORT_ROWS` rows (the trials of a 10,000-trial study, the
+per-setting means of a random search where every setting ran once) shows its first rows by
+what a reader looks for -- the best trials, the best means, the smallest p -- says how many
+it leaves out, and links its CSV in ``analysis/``: a page of 40,000 table rows is tens of
+megabytes that a browser opens slowly, and nobody reads row 9,000 of it there.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import yaml
@@ -24,11 +35,14 @@ from harness.analysis.replicates import INTERVAL
 from harness.analysis.scale import SCALE_TITLES, describe_scales
 from harness.folder_entries import STUDY_FILE_CAP, Refused, read_file
 from harness.health import winner_warning
-from harness.studyfolder import STUDY_FILE
+from harness.studyfolder import ANALYSIS_DIR, STUDY_FILE
 from snas.atomic import atomic_write_text
 from snas.draw import genotype_figure
 from snas.spaces import parse_genotype
 from snas.spaces.base import AnyGenotype
+
+REPORT_ROWS = 50
+"""The most rows the report shows of one table; the CSV beside it keeps every row."""
 
 # Columns of the trials table worth a reader's eye; the CSV keeps everything.
 _HIDDEN_COLUMNS = ("genotype", "checkpoint", "trial_path", "configured_epochs")
@@ -145,25 +159,88 @@ def _scales_section(summary: AnalysisSummary) -> str:
             f"multiply-accumulates per image (the papers' FLOPs).</p><ul>{''.join(items)}</ul>")
 
 
+def _best_means_first(table: pd.DataFrame, mode: str) -> pd.DataFrame:
+    return table.sort_values("mean", ascending=mode == "min", na_position="last", kind="stable")
+
+
+def _smallest_p_first(table: pd.DataFrame, mode: str) -> pd.DataFrame:
+    return table.sort_values("p_paired_t", na_position="last", kind="stable")
+
+
+def _overall_then_most_repeated(table: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """The row over all trials, then the settings whose trials found one cell most often."""
+    overall = table["scope"] != "setting"
+    return pd.concat([table[overall], table[~overall].sort_values("its_trials", ascending=False, kind="stable")])
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """A table of the Comparisons section: its file stem, title, explanation, and which rows
+    a capped table shows first (:data:`REPORT_ROWS`)."""
+
+    name: str
+    title: str
+    text: str
+    first: Callable[[pd.DataFrame, str], pd.DataFrame]
+    which: str
+    """What the rows shown first are, for the note above a capped table."""
+
+
 _COMPARISON_TABLES = (
-    ("replicates", "Score per setting over seeds",
-     f"Finished runs grouped by every varied setting except seeds: n, mean, sd, the {INTERVAL} of the mean "
-     "(none at n = 1) and the best of n; runs stopped early are left out and counted. analysis/replicates.csv."),
-    ("paired", "Paired differences between levels",
-     f"Runs of two levels that share every other setting and the seed, compared pairwise: mean difference "
-     f"(first minus second), its {INTERVAL}, the paired t-test's p. analysis/paired.csv."),
-    ("random_baseline", "Searched against random genotypes",
-     f"Each retrained genotype's mean over seeds with its {INTERVAL}, and where each searched genotype ranks "
-     "among the random genotypes of the same space (Yang et al., ICLR 2020). analysis/random_baseline.csv."),
-    ("genotypes", "Distinct genotypes",
-     "How many distinct cells (by canonical hash) the trials of each setting derived: a sweep that lands on "
-     "the same cell again and again has found less than its trial count suggests. analysis/genotypes.csv."),
+    ComparisonTable(
+        "replicates", "Score per setting over seeds",
+        f"Finished runs grouped by every varied setting except seeds: n, mean, sd, the {INTERVAL} of the mean "
+        "(none at n = 1) and the best of n; runs stopped early are left out and counted. analysis/replicates.csv.",
+        _best_means_first, "the settings with the best means"),
+    ComparisonTable(
+        "paired", "Paired differences between levels",
+        f"Runs of two levels that share every other setting and the seed, compared pairwise: mean difference "
+        f"(first minus second), its {INTERVAL}, the paired t-test's p. analysis/paired.csv.",
+        _smallest_p_first, "the pairs with the smallest p"),
+    ComparisonTable(
+        "random_baseline", "Searched against random genotypes",
+        f"Each retrained genotype's mean over seeds with its {INTERVAL}, and where each searched genotype ranks "
+        "among the random genotypes of the same space (Yang et al., ICLR 2020). analysis/random_baseline.csv.",
+        lambda table, mode: table, "the first rows (searched, then random, best mean first)"),
+    ComparisonTable(
+        "genotypes", "Distinct genotypes",
+        "How many distinct cells (by canonical hash) the trials of each setting derived: a sweep that lands on "
+        "the same cell again and again has found less than its trial count suggests. analysis/genotypes.csv.",
+        _overall_then_most_repeated, "all trials, then the settings whose trials repeated a cell most"),
 )
 
 
-def _comparisons_section(summary: AnalysisSummary) -> str:
-    parts = [f"<h3>{html.escape(title)}</h3><p>{html.escape(text)}</p>{_html_table(summary.tables[name])}"
-             for name, title, text in _COMPARISON_TABLES if name in summary.tables]
+def _csv_link(summary: AnalysisSummary, name: str, page_folder: Path | None) -> str:
+    """A link to ``analysis/<name>.csv`` from the page in ``page_folder`` (the study folder's own
+    report when ``None``), relative so that the folder may move with its report."""
+    target = summary.path / ANALYSIS_DIR / f"{name}.csv"
+    href = Path(os.path.relpath(target, page_folder or summary.path)).as_posix()
+    return f'<a href="{html.escape(quote(href))}">{html.escape(f"{ANALYSIS_DIR}/{name}.csv")}</a>'
+
+
+def _capped(table: pd.DataFrame, first: Callable[[pd.DataFrame], pd.DataFrame], what: str,
+            link: str) -> tuple[pd.DataFrame, str]:
+    """``table`` as shown, and the note on it: all of it when it has at most :data:`REPORT_ROWS`
+    rows (no note); else its first rows by ``first``, and a note naming ``what`` they are, how
+    many are left out and where the rest are."""
+    rows = REPORT_ROWS
+    if len(table) <= rows:
+        return table, ""
+    note = (f'<p class="meta">Showing {rows} of {len(table):,} rows: {html.escape(what)}. '
+            f"The other {len(table) - rows:,} are in {link}.</p>")
+    return first(table).head(rows), note
+
+
+def _comparisons_section(summary: AnalysisSummary, page_folder: Path | None = None) -> str:
+    parts = []
+    mode = summary.results.study.objective.mode
+    for table in _COMPARISON_TABLES:
+        if table.name not in summary.tables:
+            continue
+        shown, note = _capped(summary.tables[table.name], functools.partial(table.first, mode=mode), table.which,
+                              _csv_link(summary, table.name, page_folder))
+        parts.append(f"<h3>{html.escape(table.title)}</h3><p>{html.escape(table.text)}</p>{note}"
+                     f"{_html_table(shown)}")
     return f"<h2>Comparisons</h2>{''.join(parts)}" if parts else ""
 
 
@@ -187,8 +264,11 @@ def _html_table(table: pd.DataFrame) -> str:
     return f'<div class="scroll"><table><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
-def _trials_section(trials: pd.DataFrame, study: Any) -> str:
-    """The key columns (trial, varied settings, outcome, score) in view; the rest folded."""
+def _trials_section(trials: pd.DataFrame, study: Any, link: str = "analysis/trials.csv") -> str:
+    """The key columns (trial, varied settings, outcome, score) in view; the rest folded; at
+    most :data:`REPORT_ROWS` trials, the best (``link``: the full table)."""
+    total = len(trials)
+    trials = trials.head(REPORT_ROWS)
     shown = trials.drop(columns=[c for c in _HIDDEN_COLUMNS if c in trials.columns])
     if "error" in shown and shown["error"].isna().all():
         shown = shown.drop(columns=["error"])
@@ -198,8 +278,9 @@ def _trials_section(trials: pd.DataFrame, study: Any) -> str:
     rest = shown.drop(columns=key[1:])
     folded = (f"<details><summary>the other {len(rest.columns) - 1} columns</summary>{_html_table(rest)}</details>"
               if len(rest.columns) > 1 else "")
-    return (f"<h2>Trials</h2><p>Best first; every column is in analysis/trials.csv.</p>"
-            f"{_html_table(shown[key])}{folded}")
+    which = ("Best first; every column is in analysis/trials.csv." if total <= REPORT_ROWS else
+             f"The {REPORT_ROWS} best of {total:,} trials, best first; every trial and column is in {link}.")
+    return f"<h2>Trials</h2><p>{which}</p>{_html_table(shown[key])}{folded}"
 
 
 def _without_unset(value: Any) -> Any:
@@ -226,8 +307,9 @@ def _study_section(folder: Path) -> str:
     return f'<h2>Study file</h2><p class="meta">{meta}</p><pre>{html.escape(text)}</pre>'
 
 
-def render_report(summary: AnalysisSummary) -> str:
-    """The report page of an analysed study."""
+def render_report(summary: AnalysisSummary, page_folder: Path | None = None) -> str:
+    """The report page of an analysed study, to be written in ``page_folder`` (the study
+    folder when ``None``; the links to its tables are relative to it)."""
     study = summary.results.study
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     title = f"snas-study report: {study.name}"
@@ -238,10 +320,10 @@ def render_report(summary: AnalysisSummary) -> str:
         f"generated {generated}</p>",
         _summary_section(summary),
         _winners_section(summary),
-        _comparisons_section(summary),
+        _comparisons_section(summary, page_folder),
         _plots_section(summary),
         _scales_section(summary),
-        _trials_section(summary.trials, study),
+        _trials_section(summary.trials, study, _csv_link(summary, "trials", page_folder)),
         _study_section(summary.path),
     ])
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
@@ -262,5 +344,5 @@ def write_report(summary: AnalysisSummary, out: Path) -> Path:
     """Write the report of ``summary`` to ``out``, a page outside the study folder, atomically
     (the study folder's own ``report.html`` is written with the analysis:
     ``write_analysis(..., page=render_report)``)."""
-    atomic_write_text(out, render_report(summary))
+    atomic_write_text(out, render_report(summary, out.absolute().parent))
     return out

@@ -5,6 +5,9 @@ a winner that looks unhealthy (collapsed, near-uniform α, a child at chance) ge
 warning line (harness.health; thresholds in the study's `health:` section), and with
 --json a `health` list of what is wrong (empty when nothing is).
 
+Only the winners' rows of the trials table are built (harness.analysis.top): ranking
+10,000 trials needs their scores, not their genotypes parsed.
+
   snas-study best results/quickstart --top 3
   snas-study best results/quickstart --json > best.json
 """
@@ -15,7 +18,8 @@ import argparse
 import json
 
 from harness.analysis.results import load_results
-from harness.analysis.tables import best_trials, trials_table
+from harness.analysis.tables import best_trials
+from harness.analysis.top import Ranking
 from harness.commands.analyze import add_scoring_arguments
 from harness.health import winner_problems, winner_warning
 from snas.errors import UserInputError
@@ -30,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     results = load_results(args.results)
     metric = results.study.metric if args.metric is None else args.metric
     results.study.check_ranking_metric(metric)
-    winners = best_trials(trials_table(results, metric, args.scope), results, args.top)
+    table, ranked = Ranking.of(results, metric, args.scope).ranked(args.top)
+    winners = best_trials(table, ranked, args.top)
     if not winners:
         raise UserInputError(f"no trial of {results.path} has reported {metric} yet")
     if args.json:

@@ -1,5 +1,6 @@
 """What every plot family shares: its input (:class:`PlotInput`) and output (:class:`Plot`),
-saving, the colours and epoch axis of the per-epoch plots, and caption notes several plots give.
+saving, the colours and epoch axis of the per-epoch plots, readable log-scale ticks, and caption
+notes several plots give.
 
 Importing this module changes no matplotlib setting (:func:`harness.analysis.plots.draw_plots`
 sets the file backend and the theme before the first plot).
@@ -12,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
+from harness.analysis.plots.crowding import EVERY_TRIAL_LIMIT
 from harness.analysis.replicates import INTERVAL, factor_columns, finished, seed_columns
 from harness.analysis.scale import Scale, describe_scales
 from harness.kinds import TrialKind
@@ -45,6 +48,13 @@ class PlotInput:
     """The networks the size metrics were counted on, by metric prefix (:mod:`harness.analysis.scale`)."""
     settings: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """The settings each trial ran with, by trial id (:meth:`harness.analysis.results.StudyResults.settings_of`)."""
+    every_trial_limit: int = EVERY_TRIAL_LIMIT
+    """The most trials drawn one by one (:mod:`harness.analysis.plots.crowding`)."""
+
+    @property
+    def crowded(self) -> bool:
+        """Whether the study has too many trials to draw one by one."""
+        return len(self.trials) > self.every_trial_limit
 
     @property
     def varied(self) -> dict[str, str]:
@@ -96,10 +106,14 @@ def colour_setting(data: PlotInput) -> str:
 
 
 def ordered_palette(values: pd.Series) -> list | None:
-    """Viridis for a numeric setting, without its last (yellow, near-invisible) shade."""
-    if not pd.api.types.is_numeric_dtype(values):
+    """Viridis for a numeric setting (or its quantile bins), without its last (yellow,
+    near-invisible) shade."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered:
+        levels = len(values.cat.categories)
+    elif pd.api.types.is_numeric_dtype(values):
+        levels = values.nunique()
+    else:
         return None
-    levels = values.nunique()
     return sns.color_palette("viridis", levels + 1)[:levels]
 
 
@@ -121,3 +135,22 @@ def scale_note(data: PlotInput, prefix: str) -> str:
     """``counted on <network>`` for the size metrics with ``prefix``, or nothing when unknown."""
     scales = data.scales.get(prefix)
     return f"counted on {describe_scales(scales)}" if scales else ""
+
+
+def readable_log_ticks(axis: Any, values: pd.Series) -> None:
+    """Ticks at 1, 2 and 5 × powers of ten and at both ends of the data (two significant
+    digits), none crowding another, labelled as plain numbers (0.5, not 5×10⁻¹)."""
+    positive = values[values > 0]
+    if not len(positive):
+        return
+    low, high = float(positive.min()), float(positive.max())
+    ends = [float(f"{low:.2g}"), float(f"{high:.2g}")]
+    decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+    steps = [m * 10.0**e for e in decades for m in (1, 2, 5) if low <= m * 10.0**e <= high]
+    ticks = list(ends)
+    for tick in steps:
+        if all(max(tick, t) / min(tick, t) >= 1.4 for t in ticks):
+            ticks.append(tick)
+    axis.set_major_locator(FixedLocator(sorted(set(ticks))))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(NullLocator())

@@ -1,10 +1,16 @@
-"""The learning curves: accuracy per epoch, a line per trial."""
+"""The learning curves: accuracy per epoch, a line per trial (or, for many trials, each
+colour's median and quantile bands: :mod:`.bands`)."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
 
-from harness.analysis.plots.common import Plot, PlotInput, colour_setting, epoch_axis, ordered_palette, save
+from harness.analysis.plots.bands import EpochView, band_legend, draw_bands, epoch_view
+from harness.analysis.plots.common import Plot, PlotInput, epoch_axis, save
+
+_PANEL_HEIGHT, _PANEL_ASPECT, _PANELS_PER_ROW = 3.4, 1.3, 3
 
 
 def plot_curves(data: PlotInput) -> Plot | None:
@@ -16,14 +22,48 @@ def plot_curves(data: PlotInput) -> Plot | None:
         return None
     facet = data.kind.facet_setting
     col = facet if facet is not None and data.has(facet) else None
-    hue = colour_setting(data)
-    panels = min(3, data.curves[col].nunique()) if col else None
-    grid = sns.relplot(data=data.curves, x="training_iteration", y=metric, hue=hue, units="trial_id",
-                       estimator=None, kind="line", col=col, col_wrap=panels, height=3.4, aspect=1.3,
-                       palette=ordered_palette(data.curves[hue]), marker="o", markersize=5)
-    grid.set_axis_labels("epoch", f"{metric} (%)")
-    for ax in grid.axes.flat:
-        epoch_axis(ax, int(data.curves["training_iteration"].max()))
-    grid.figure.suptitle(f"{metric} per epoch, one line per trial", y=1.03)
-    return Plot(save(grid.figure, data.folder, f"curves_{metric}"),
-                f"{metric} per epoch; colour: {hue}" + (f"; panels: {col}" if col else ""))
+    view = epoch_view(data, panel=col)
+    last_epoch = int(data.curves["training_iteration"].max())
+    if view.bands:
+        figure = _banded_panels(view, metric, col, last_epoch)
+        title = f"{metric} per epoch, median and quantile bands of {len(data.trials)} trials"
+    else:
+        panels = min(_PANELS_PER_ROW, view.curves[col].nunique()) if col else None
+        grid = sns.relplot(data=view.curves, x="training_iteration", y=metric, hue=view.hue, units="trial_id",
+                           estimator=None, kind="line", col=col, col_wrap=panels, height=_PANEL_HEIGHT,
+                           aspect=_PANEL_ASPECT, palette=view.palette, marker="o", markersize=5,
+                           legend="auto" if view.legend else False)
+        grid.set_axis_labels("epoch", f"{metric} (%)")
+        for ax in grid.axes.flat:
+            epoch_axis(ax, last_epoch)
+        figure, title = grid.figure, f"{metric} per epoch, one line per trial"
+    figure.suptitle(title, y=1.03)
+    return Plot(save(figure, data.folder, f"curves_{metric}"),
+                f"{metric} per epoch; colour: {view.hue}" + (f"; panels: {col}" if col else "")
+                + view.caption_notes())
+
+
+def _banded_panels(view: EpochView, metric: str, col: str | None, last_epoch: int) -> plt.Figure:
+    """The bands of each colour group, a panel per group of ``col`` (at most a row and a bit:
+    ``col`` has few values or was binned), the legend beside the first row."""
+    column = view.curves[col] if col else pd.Series(0, index=view.curves.index)
+    groups = (list(column.cat.categories) if isinstance(column.dtype, pd.CategoricalDtype)
+              else sorted(column.dropna().unique()))
+    columns = min(_PANELS_PER_ROW, len(groups))
+    rows = -(-len(groups) // columns)
+    figure, axes = plt.subplots(rows, columns, squeeze=False, sharex=True, sharey=True,
+                                figsize=(_PANEL_HEIGHT * _PANEL_ASPECT * columns, _PANEL_HEIGHT * rows))
+    for i, (ax, group) in enumerate(zip(axes.flat, groups)):
+        rows_of = view.curves[column == group]
+        draw_bands(ax, rows_of, metric, view)
+        if i == columns - 1:
+            band_legend(ax, view, loc="upper left", bbox_to_anchor=(1.02, 1))
+        if col:
+            ax.set_title(f"{col} = {group} ({rows_of['trial_id'].nunique()} trials)", fontsize=11)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{metric} (%)" if i % columns == 0 else "")
+        epoch_axis(ax, last_epoch)
+    for ax in list(axes.flat)[len(groups):]:
+        ax.set_visible(False)
+    figure.tight_layout()
+    return figure

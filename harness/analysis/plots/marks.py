@@ -3,10 +3,16 @@
 Every run is a dot, hollow when ASHA stopped it (its score is from fewer epochs); the mean
 over seeds is a diamond with its interval, drawn only where there are two runs or more; the
 other factors' combinations each get a colour, so no factor is silently averaged into a bar.
+
+A large study (:mod:`.crowding`) draws its dots small and translucent (:class:`Dots`),
+rasterised in the PDF, and colours by one other factor, its values binned when many, when
+the combinations would need more than :data:`~.crowding.MAX_COLOURS` colours; the caption
+names what was averaged.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -15,7 +21,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
 
-from harness.analysis.plots.common import PlotInput
+from harness.analysis.plots import crowding
+from harness.analysis.plots.common import PlotInput, ordered_palette
 from harness.analysis.replicates import finished
 
 
@@ -37,13 +44,66 @@ def label_colours(table: pd.DataFrame, others: list[str], labels: pd.Series) -> 
     return dict(zip(levels, sns.color_palette("deep" if len(levels) <= 10 else "husl", len(levels))))
 
 
-def run_dots(ax: plt.Axes, x: Any, table: pd.DataFrame, colour: Any) -> None:
+def colour_groups(data: PlotInput, others: list[str]) -> tuple[pd.Series, dict[str, Any], str]:
+    """Each trial's colour label, the colour of each label, and the caption's note on them:
+    a colour per combination of the ``others`` settings (:func:`group_labels`) when there are
+    at most :data:`~.crowding.MAX_COLOURS`, else per value (or bin) of the first of them, the
+    rest averaged over."""
+    combinations = len(data.trials[others].drop_duplicates()) if others else 1
+    if combinations <= crowding.MAX_COLOURS:
+        labels = group_labels(data.trials, others)
+        return labels, label_colours(data.trials, others, labels), f"; colour: {', '.join(others)}" if others else ""
+    first, rest = others[0], others[1:]
+    grouping = crowding.group_values(data.trials[first], crowding.MAX_COLOURS, crowding.COLOUR_BINS, first)
+    values = grouping.labels
+    order = (list(values.cat.categories) if isinstance(values.dtype, pd.CategoricalDtype)
+             else sorted(values.dropna().unique()))
+    labels = values.map(lambda value: f"{first}={value}").astype(object)
+    palette = ordered_palette(values) or sns.color_palette("deep", len(order))
+    colours = dict(zip((f"{first}={value}" for value in order), palette))
+    how = f" ({grouping.note})" if grouping.note else ""
+    averaged = f"; averaged over {', '.join(rest)} ({combinations} combinations)" if rest else ""
+    return labels, colours, f"; colour: {first}{how}{averaged}, so a colour's means pool several settings"
+
+
+@dataclass(frozen=True)
+class Dots:
+    """How a plot's runs are dotted."""
+
+    size: float = 22
+    alpha: float = 0.75
+    hollow_alpha: float | None = None
+    """The stopped runs' rings (opaque when ``None``)."""
+    rasterized: bool = False
+    """Drawn as pixels in the PDF: ten thousand vector markers make a PDF of megabytes that
+    a viewer renders slowly, for no gain in a cloud of dots."""
+
+    @property
+    def hollow_size(self) -> float:
+        return self.size + 4
+
+
+SOLID = Dots()
+"""The dots of a study with few runs."""
+
+
+def dots_for(data: PlotInput) -> Dots:
+    """:data:`SOLID` dots for a small study; small, translucent, rasterised ones for a large."""
+    if not data.crowded:
+        return SOLID
+    alpha = crowding.dot_alpha(len(data.trials), data.every_trial_limit)
+    return Dots(size=8, alpha=alpha, hollow_alpha=alpha, rasterized=True)
+
+
+def run_dots(ax: plt.Axes, x: Any, table: pd.DataFrame, colour: Any, dots: Dots = SOLID) -> None:
     """Every run as a dot: filled when it ran its full budget, hollow when ASHA stopped it."""
     complete = finished(table).to_numpy()
     xs, ys = np.asarray(x, dtype=float), table["score"].to_numpy(float)
-    ax.scatter(xs[complete], ys[complete], color=colour, s=22, alpha=0.75, zorder=3, linewidths=0)
+    ax.scatter(xs[complete], ys[complete], color=colour, s=dots.size, alpha=dots.alpha, zorder=3, linewidths=0,
+               rasterized=dots.rasterized)
     if (~complete).any():
-        ax.scatter(xs[~complete], ys[~complete], facecolors="none", edgecolors=colour, s=26, zorder=3)
+        ax.scatter(xs[~complete], ys[~complete], facecolors="none", edgecolors=colour, s=dots.hollow_size, zorder=3,
+                   alpha=dots.hollow_alpha, rasterized=dots.rasterized)
 
 
 def mean_bars(ax: plt.Axes, x: Any, table: pd.DataFrame, colour: Any, label: str | None, line: bool) -> None:
@@ -77,12 +137,10 @@ def _legend_notes(ax: plt.Axes, data: PlotInput) -> None:
         ax.legend(handles, labels, fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
 
 
-def finish_score_axes(ax: Any, data: PlotInput, name: str, title: str, others: list[str]) -> str:
-    """The common end of a score-per-setting plot: percent limits, labels, title and legend
-    notes; returns the caption's note on what the colours stand for (``others``)."""
+def finish_score_axes(ax: Any, data: PlotInput, name: str, title: str) -> None:
+    """The common end of a score-per-setting plot: percent limits, labels, title and legend notes."""
     percent_limits(ax)
     ax.set_xlabel(name)
     ax.set_ylabel(f"{data.metric} (%)")
     ax.set_title(title)
     _legend_notes(ax, data)
-    return f"; colour: {', '.join(others)}" if others else ""

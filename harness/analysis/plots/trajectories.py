@@ -1,36 +1,15 @@
-"""The sampling temperature and the resource cost per epoch, a line per trial."""
+"""The sampling temperature and the resource cost per epoch, a line per trial (or, for many
+trials, each colour's median and quantile bands: :mod:`.bands`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from harness.analysis.plots.common import Plot, PlotInput, colour_setting, epoch_axis, ordered_palette, save
+from harness.analysis.plots.bands import band_legend, draw_bands, epoch_view
+from harness.analysis.plots.common import Plot, PlotInput, epoch_axis, readable_log_ticks, save
 from snas.methods import METHODS
-
-
-def _readable_log_ticks(axis: Any, values: pd.Series) -> None:
-    """Ticks at 1, 2 and 5 × powers of ten and at both ends of the data (two significant
-    digits), none crowding another, labelled as plain numbers (0.5, not 5×10⁻¹)."""
-    positive = values[values > 0]
-    if not len(positive):
-        return
-    low, high = float(positive.min()), float(positive.max())
-    ends = [float(f"{low:.2g}"), float(f"{high:.2g}")]
-    decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
-    steps = [m * 10.0**e for e in decades for m in (1, 2, 5) if low <= m * 10.0**e <= high]
-    ticks = list(ends)
-    for tick in steps:
-        if all(max(tick, t) / min(tick, t) >= 1.4 for t in ticks):
-            ticks.append(tick)
-    axis.set_major_locator(FixedLocator(sorted(set(ticks))))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_locator(NullLocator())
 
 
 def _resource_penalty_on(data: PlotInput) -> bool:
@@ -54,25 +33,30 @@ def plot_trajectories(data: PlotInput) -> Plot | None:
     """Temperature (and the resource cost, when a penalty is on) per epoch for every trial."""
     if not len(data.curves) or "temperature" not in data.curves:
         return None
-    hue = colour_setting(data)
-    tempered = data.curves[_samples_with_temperature(data)]
+    view = epoch_view(data)
+    tempered = view.curves[_samples_with_temperature(data)]
     penalty = "cost" in data.curves and _resource_penalty_on(data)
     panels = ([("temperature", "temperature τ", tempered)] if len(tempered) else []) + (
-        [("cost", "resource cost", data.curves)] if penalty else [])
+        [("cost", "resource cost", view.curves)] if penalty else [])
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
     last_epoch = int(data.curves["training_iteration"].max())
     for ax, (metric, label, curves) in zip(axes[0], panels):
-        sns.lineplot(data=curves, x="training_iteration", y=metric, hue=hue, units="trial_id",
-                     estimator=None, ax=ax, legend=ax is axes[0][-1], palette=ordered_palette(data.curves[hue]))
+        if view.bands:
+            draw_bands(ax, curves, metric, view)
+        else:
+            sns.lineplot(data=curves, x="training_iteration", y=metric, hue=view.hue, units="trial_id",
+                         estimator=None, ax=ax, legend=ax is axes[0][-1] and view.legend, palette=view.palette)
         ax.set_xlabel("epoch")
         epoch_axis(ax, last_epoch)
         ax.set_ylabel(label)
     if panels[0][0] == "temperature":
         axes[0][0].set_yscale("log")
-        _readable_log_ticks(axes[0][0].yaxis, pd.to_numeric(tempered["temperature"], errors="coerce"))
-    if axes[0][-1].get_legend() is not None:
+        readable_log_ticks(axes[0][0].yaxis, pd.to_numeric(tempered["temperature"], errors="coerce"))
+    if view.bands:
+        band_legend(axes[0][-1], view, loc="upper left", bbox_to_anchor=(1.02, 1))
+    elif axes[0][-1].get_legend() is not None:
         sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     shown = [name for name, _, _ in panels]
     what = " and ".join({"temperature": "temperature (log scale)", "cost": "resource cost"}[name] for name in shown)
@@ -80,4 +64,5 @@ def plot_trajectories(data: PlotInput) -> Plot | None:
     untempered = data.curves["trial_id"].nunique() - tempered["trial_id"].nunique()
     note = (f"; the temperature of the {untempered} DARTS-like trial(s) is not drawn (their softmax has none)"
             if untempered and "temperature" in shown else "")
-    return Plot(save(fig, data.folder, "trajectories"), f"{what} per epoch; colour: {hue}{note}")
+    return Plot(save(fig, data.folder, "trajectories"),
+                f"{what} per epoch; colour: {view.hue}{note}{view.caption_notes()}")

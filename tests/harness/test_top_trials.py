@@ -1,0 +1,76 @@
+"""`status` and `best` of a large study: the best rows, built for those alone
+(harness.analysis.top), and a count of what is left out instead of every trial."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from study_folders import TrialSpec, trial_id, write_study_folder
+
+from harness.analysis.results import load_results
+from harness.analysis.tables import best_trials, trials_table
+from harness.analysis.top import Ranking
+from harness.cli import main
+from harness.commands import status
+
+# 12 trials: seeds 3 and 5 tie on the last epoch (and 3 comes first), seed 8's best epoch is
+# not its last, seeds 9-11 failed, seed 7 has no reports left (no score: ranked last)
+SPECS = tuple(TrialSpec(seed, (40.0 + seed, 50.0 + seed)) for seed in (0, 1, 2, 4, 6, 7)) + (
+    TrialSpec(3, (60.0, 70.0)), TrialSpec(5, (61.0, 70.0)), TrialSpec(8, (90.0, 52.0)),
+    *(TrialSpec(seed, (30.0 + seed,), state="ERROR") for seed in (9, 10, 11)))
+
+
+@pytest.fixture
+def folder(tmp_path):
+    folder = write_study_folder(tmp_path / "results", trials=SPECS)
+    for name in ("metrics.jsonl", "result.json"):
+        (folder / f"trial_{trial_id(7)}" / name).unlink()
+    return folder
+
+
+def _missing_as_none(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with one type per column and None for a missing value: a column's type is
+    inferred from the rows built (the first rows have no error, the full table has some)."""
+    return table.astype(object).where(table.notna(), None)
+
+
+@pytest.mark.parametrize("scope", ["last", "best"])
+def test_the_ranking_builds_the_first_rows_of_the_full_table(folder, scope):
+    results = load_results(folder)
+    full = trials_table(results, "search_val_acc", scope)
+    ranking = Ranking.of(results, "search_val_acc", scope)
+    for rows in (1, 5, 12):
+        pd.testing.assert_frame_equal(_missing_as_none(ranking.table(rows)), _missing_as_none(full.head(rows)))
+    assert list(full["trial_id"][:2]) == ([trial_id(8), trial_id(3)] if scope == "best" else
+                                          [trial_id(3), trial_id(5)])  # the tie in folder order
+    assert full["trial_id"].iloc[-1] == trial_id(7) and pd.isna(full["score"].iloc[-1])
+    table, ranked = ranking.ranked(3)
+    assert best_trials(table, ranked, 3) == best_trials(full, results, 3)
+
+
+def _output(capsys, *arguments) -> list[str]:
+    assert main(list(arguments)) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_status_lists_the_best_rows_and_counts_the_rest(folder, capsys, monkeypatch):
+    every = _output(capsys, "status", str(folder), "--all")
+    assert len([line for line in every if line.startswith("58c84_")]) == 12
+    assert len([line for line in every if line.startswith("error of trial")]) == 3
+    monkeypatch.setattr(status, "STATUS_ROWS", 12)
+    assert _output(capsys, "status", str(folder)) == every  # no more trials than rows: as before
+    monkeypatch.setattr(status, "STATUS_ROWS", 2)
+    lines = _output(capsys, "status", str(folder))
+    assert lines[1] == "states: 9 TERMINATED, 3 ERROR; the 2 best by best search_val_acc:"
+    assert [line.split()[0] for line in lines[3:5]] == [trial_id(8), trial_id(3)]
+    assert lines[5] == f"... 10 more trials not shown: `snas-study status {folder} --all` lists every one"
+    assert lines[6:8] == [f"error of trial {trial_id(s)}: RuntimeError: injected" for s in (11, 10)]
+    assert lines[8] == f"... and 1 more error: `snas-study status {folder} --all` shows every one"
+
+
+def test_best_names_the_same_winners_as_the_full_table(folder, capsys):
+    lines = _output(capsys, "best", str(folder), "--top", "2")
+    winners = [line for line in lines if line.startswith("#")]
+    assert [line.split()[2].rstrip(":") for line in winners] == [trial_id(3), trial_id(5)]
+    assert _output(capsys, "best", str(folder), "--top", "2", "--scope", "best")[0].startswith(
+        f"#1 trial {trial_id(8)}: search_val_acc = 90.00 (best epoch)")

@@ -124,7 +124,7 @@ def _checkpoint_path(path: Path) -> Path:
 
 def describe(record: dict[str, Any], path: Path) -> str:
     """Everything ``inspect`` prints about one checkpoint record."""
-    from snas.run import check_run_record  # torch, as reading the checkpoint: not for ``inspect --help``
+    from snas.run import check_run_record  # torch: imported where a checkpoint is read, not for --help
     from snas.search import saved_alphas
 
     checked = check_run_record(record, path)
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or path.with_name(f"{path.stem}_cells.png")
     if args.draw:
         check_drawing_outputs(out, overwrite=args.overwrite, given=args.out is not None)
-    from snas.checkpoint import load_checkpoint
+    from snas.checkpoint import load_checkpoint  # torch: imported where a checkpoint is read, not for --help
 
     record = load_checkpoint(path)
     print(describe(record, path))

@@ -7,6 +7,9 @@ the outputs (config.yaml once; checkpoint.pt, metrics.jsonl and genotype.json af
 epoch, each written atomically), and the epoch loop with its progress bar, its one-line
 summaries, its TensorBoard events (the run is the output folder) and the Ctrl-C message
 that says how to continue.
+
+The flags of ``search`` and ``train`` are built from here, so their ``--help`` loads no
+torch: the loops are imported where they run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -31,17 +34,17 @@ from harness.outputs import check_output_folder
 from harness.overrides import apply_overrides
 from harness.progress import EpochProgress
 from harness.studyfolder import CHECKPOINT_FILE, GENOTYPE_FILE, METRICS_FILE, RUN_CONFIG_FILE, metrics_jsonl
-from harness.tensorboard import EventRun
 from snas.atomic import atomic_write_text
-from snas.distributed import current_ranks
 from snas.errors import DiskFull, UserInputError
-from snas.run import EpochRun
 from snas.threads import use_available_cpus
+
+if TYPE_CHECKING:
+    from snas.run import EpochRun
 
 OUTPUTS = (RUN_CONFIG_FILE, METRICS_FILE, GENOTYPE_FILE, CHECKPOINT_FILE)
 
 
-L = TypeVar("L", bound=EpochRun)
+L = TypeVar("L", bound="EpochRun")
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,9 @@ def open_run(args: argparse.Namespace, command: RunCommand, given: list[str], cr
 
 def run_epochs(loop: EpochRun, out: Path, command: RunCommand, header: str, quiet: bool) -> int:
     """Train the remaining epochs, saving after each; the exit code (130: Ctrl-C, 1: diverged)."""
+    from harness.tensorboard import EventRun  # tensorboardX imports torch
+    from snas.distributed import current_ranks
+
     if loop.finished:
         print(f"the {command.noun} in {out} has already finished ({loop.epoch} epochs)")
         return 0

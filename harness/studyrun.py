@@ -31,7 +31,7 @@ from harness.studyfolder import (
     read_study,
     study_file,
 )
-from snas.data import check_present
+from snas.data.sets import check_present
 from snas.errors import UserInputError
 
 EXIT_TRIAL_ERRORS = 1

@@ -38,7 +38,7 @@ class Published:
     """Multiply-accumulates in M, where the paper reports them (ImageNet tables)."""
     channels: int | None = None
     """The width C the paper measured at, where it is not its evaluation network's
-    (:data:`~snas.spaces.darts.childnet.EVAL_NETWORKS`): GDAS's ImageNet network is its own,
+    (:data:`~snas.spaces.darts.networks.EVAL_NETWORKS`): GDAS's ImageNet network is its own,
     at C = 50, not 48."""
 
     def network(self, evaluation: EvalNetwork) -> EvalNetwork:

@@ -25,6 +25,9 @@ an empty cache, and 82 s in a new process with the cache filled.  Inductor keeps
 FX graph cache and the AOTAutograd cache, both on by default) under ``TORCHINDUCTOR_CACHE_DIR``;
 a later process compiling the same graphs (same shapes, dtype, torch version and CPU or GPU)
 loads them in seconds.  :func:`share_compile_cache` points that folder somewhere runs share.
+
+The modes are settings the configuration validates without loading torch; :func:`compiled`
+imports it when something is compiled.
 """
 
 from __future__ import annotations
@@ -33,8 +36,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, TypeVar, get_args
-
-import torch
 
 CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
@@ -59,6 +60,8 @@ def compiled(fn: F, mode: CompileMode) -> F:
     """
     if mode == "off":
         return fn
+    import torch
+
     return torch.compile(fn, mode=mode, dynamic=False)  # type: ignore[return-value]
 
 

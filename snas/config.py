@@ -25,7 +25,6 @@ from snas.catalogue import CATALOGUE, named_genotype
 from snas.compilation import CompileMode, compile_mode
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
-from snas.device import DEVICE_PATTERN
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
 from snas.registry import RegistryName
@@ -34,6 +33,10 @@ from snas.spaces import DEFAULT_SPACE, SPACES, genotype_from_dict, space_of
 from snas.spaces.base import NetworkFamily
 from snas.spaces.darts.genotype import DerivationRule
 from snas.temperature import SCHEDULES, check_schedule
+
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
+"""What a ``device`` setting may say: ``auto`` (a GPU if there is one), ``cpu``, ``cuda`` or ``cuda:N``
+(:func:`snas.device.resolve_device` chooses it)."""
 
 
 class WeightOptimizerConfig(Frozen):

@@ -1,4 +1,5 @@
-"""Choosing the training device and the CUDA-only speed options."""
+"""Choosing the training device and the CUDA-only speed options (the settings' spelling,
+:data:`snas.config.DEVICE_PATTERN`, is the configuration's)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from contextlib import AbstractContextManager
 
 import torch
 
+from snas.config import DEVICE_PATTERN
 from snas.errors import UserInputError
 
 log = logging.getLogger(__name__)
-DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"
 
 
 def resolve_device(spec: str) -> torch.device:

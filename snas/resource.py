@@ -47,6 +47,9 @@ The estimators of ``E_z[cost]``:
   constant cost still moves α and the baseline shifts the mean instead of only the
   variance.  Averaged over many samples of one edge it even moves some α against the
   gradient of ``E_z[cost]`` (``tests/snas/test_resource.py``).
+
+The configuration validates the settings against the registries below without loading
+torch; the functions that compute import it.
 """
 
 from __future__ import annotations
@@ -54,10 +57,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from snas.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
 
 RESOURCES: tuple[str, ...] = ("params", "macs", "mac")
 SEPARATIONS: Registry[tuple[str, ...]] = Registry("separation", {
@@ -70,7 +75,9 @@ COST_MODELS: Registry[str] = Registry("cost model", {
 })
 """``resource.cost_model`` -> what it counts; every space's costs module implements each."""
 
-_ALL_WEIGHTS = torch.tensor([2.0, 1.0 / 4000.0, 1.0 / 100.0]) * 0.43
+_ALL_WEIGHTS = (2.0, 1.0 / 4000.0, 1.0 / 100.0)
+_ALL_SCALE = 0.43
+"""``separation: all`` weighs params, MACs and memory accesses ``0.43 · (2, 1/4000, 1/100)``."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ def concrete_log_prob(logits: torch.Tensor, z: torch.Tensor, tau: float, eps: fl
     floors each ``exp(α_k) z_k^−τ`` at ``eps``; as ``z_k^−τ ≥ 1`` that only matters
     where ``α_k < log eps ≈ −9.2``.)
     """
+    import torch
+
     n = logits.shape[-1]
     log_z = torch.log(z.clamp_min(eps))
     return (
@@ -139,6 +148,8 @@ class ResourcePenalty:
         normalisation: str = "official", policy_gradient: str = "score_function",
     ) -> ResourcePenalty:
         """``cells``: the geometry of every cell, one list per cell type."""
+        import torch
+
         PENALTIES.check(method)
         SEPARATIONS.check(separation)
         COST_MODELS.check(cost_model)
@@ -151,11 +162,13 @@ class ResourcePenalty:
 
     def _combine(self, per_resource: torch.Tensor) -> torch.Tensor:
         """Per-resource costs ``[..., resource, edge]`` -> one penalty per edge ``[..., edge]``."""
+        import torch
+
         if self.log_penalty:
             logs = torch.log(per_resource.clamp_min(1.0))
             return logs.mean(-2) if self.separation == "all" else logs[..., RESOURCES.index(self.separation), :]
         if self.separation == "all":
-            weights = _ALL_WEIGHTS.to(per_resource.device, per_resource.dtype)
+            weights = (torch.tensor(_ALL_WEIGHTS) * _ALL_SCALE).to(per_resource.device, per_resource.dtype)
             return (per_resource * weights[:, None]).sum(-2)
         return per_resource[..., RESOURCES.index(self.separation), :]
 
@@ -186,7 +199,7 @@ class ResourcePenalty:
 
 
 Estimator = Callable[
-    [ResourcePenalty, torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
+    [ResourcePenalty, "torch.Tensor", "torch.Tensor", "torch.Tensor", float], tuple["torch.Tensor", "torch.Tensor"]]
 """``(penalty, costs, alpha, sample weights, τ) -> (loss term, cost)`` for one cell type,
 each per cell of that type (the normalisation combines the cells)."""
 
@@ -199,6 +212,8 @@ def _reparametrization(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.T
 
 def _discrete(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
               weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
     cost = pen._edge_costs(costs, torch.softmax(alpha, dim=-1)[None]).sum(-1)
     return cost, cost
 
@@ -233,6 +248,8 @@ POLICY_GRADIENTS: Registry[Callable[[torch.Tensor], torch.Tensor]] = Registry("p
 def _no_penalty(pen: ResourcePenalty, costs: torch.Tensor, alpha: torch.Tensor,
                 weights: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
     """No loss term; the cost is still reported (the discrete expectation)."""
+    import torch
+
     _, cost = _discrete(pen, costs, alpha, weights, tau)
     return torch.zeros((), device=cost.device), cost
 
@@ -262,7 +279,7 @@ PENALTIES: Registry[PenaltyEstimator] = Registry("penalty method", {
 """``resource.method`` -> its estimator."""
 
 
-Normalisation = Callable[[torch.Tensor, int], torch.Tensor]
+Normalisation = Callable[["torch.Tensor", int], "torch.Tensor"]
 """``(per-cell values, the official divisor of that cell type) -> one value for the type``."""
 
 def _official_normalisation(per_cell: torch.Tensor, official_count: int) -> torch.Tensor:

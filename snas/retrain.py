@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from snas.config import RetrainConfig
-from snas.data import Batches, RetrainData, check_image_size, retrain_data
+from snas.data.batches import Batches
+from snas.data.loading import RetrainData, check_image_size, retrain_data
 from snas.data.sets import InputSpec
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
 from snas.distributed import (

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from snas.config import SearchConfig
-from snas.data import Batch, SearchData, check_image_size, search_data
+from snas.data.batches import Batch
+from snas.data.loading import SearchData, check_image_size, search_data
 from snas.data.sets import InputSpec
 from snas.device import autocast, memory_format, resolve_device, warn_unused_bf16
 from snas.distributed import (
@@ -40,7 +41,8 @@ from snas.distributed import (
 from snas.errors import UserInputError
 from snas.memory import SHRINK_HINT, check_fits
 from snas.methods import METHODS
-from snas.methods.base import ARCH_OPTIMIZERS, Learner, Stats
+from snas.methods.base import ARCH_OPTIMIZERS
+from snas.methods.steps import Learner, Stats
 from snas.metrics import trailing_mean
 from snas.relax import EdgeSample, argmax_sample
 from snas.resource import ResourcePenalty

@@ -53,7 +53,7 @@ def one_step_gradients(out: Path, rank: int) -> dict[str, Any]:
     from snas.config import SearchConfig
     from snas.distributed import average_gradients, current_ranks, shard
     from snas.errors import UserInputError
-    from snas.methods.base import accumulate
+    from snas.methods.steps import accumulate
     from snas.search import Search
 
     result: dict[str, Any] = {}

@@ -12,6 +12,9 @@ Intervals are two-sided 95% Student-t intervals of the mean (``scipy.stats.t``):
 n = 3 seeds the t quantile is 4.30, and the interval is wide, honestly so.  A group of one
 run has no interval (shown as such, never as zero width).  Only trials that ran their full
 budget enter (see :func:`finished`): an ASHA-stopped trial's score is from fewer epochs.
+
+scipy is imported where an interval or a test is computed: ``status`` and ``best`` read
+their tables through this module, and a study without replicates needs neither.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from harness.study import Study
 
@@ -76,6 +78,8 @@ def summarize(values: pd.Series | np.ndarray | list[float], mode: str = "max") -
     if n < 2:
         return Summary(1, mean, math.nan, math.nan, math.nan, best)
     sd = float(data.std(ddof=1))
+    from scipy import stats
+
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
     return Summary(n, mean, sd, mean - half, mean + half, best)
 
@@ -119,6 +123,8 @@ def paired_comparisons(trials: pd.DataFrame, factor: str, pair_on: list[str]) ->
     """Each pair of ``factor``'s levels compared on runs that agree on every ``pair_on``
     column (the seeds and the other factors): mean difference (first minus second), its 95%
     t-interval, and the paired t-test's p.  Empty when no two levels share a pairing."""
+    from scipy import stats
+
     complete = trials[finished(trials)]
     levels = sorted(complete[factor].dropna().unique(), key=_order)
     rows = []

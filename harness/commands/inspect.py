@@ -16,22 +16,21 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 import yaml
 
 from harness.kinds import KINDS, TrialKind
 from harness.outputs import check_drawing_outputs
 from harness.studyfolder import CHECKPOINT_FILE
 from snas.catalogue import catalogue_name
-from snas.checkpoint import load_checkpoint
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
 from snas.errors import UserInputError
-from snas.run import check_run_record
-from snas.search import saved_alphas
 from snas.spaces import SPACES, SearchSpace, genotype_from_dict, space_of
+
+if TYPE_CHECKING:
+    import torch
 
 # metric -> (column header, format); a column shows when the history has the metric
 _COLUMNS: dict[str, tuple[str, str]] = {
@@ -85,7 +84,7 @@ def alpha_table(logits: torch.Tensor, space: SearchSpace) -> list[str]:
     if tuple(logits.shape) != (len(edges), len(primitives)):
         raise UserInputError(f"α has shape {tuple(logits.shape)}, expected {len(edges)} edges × "
                              f"{len(primitives)} ops: the checkpoint is not from the {space.name} search space")
-    probs = torch.softmax(logits.detach().double(), dim=-1)
+    probs = logits.detach().double().softmax(dim=-1)
     rows = []
     for (source, target), row in zip(edges, probs.tolist()):
         best = max(range(len(row)), key=row.__getitem__)
@@ -125,6 +124,9 @@ def _checkpoint_path(path: Path) -> Path:
 
 def describe(record: dict[str, Any], path: Path) -> str:
     """Everything ``inspect`` prints about one checkpoint record."""
+    from snas.run import check_run_record  # torch: imported where a checkpoint is read, not for --help
+    from snas.search import saved_alphas
+
     checked = check_run_record(record, path)
     kind, genotype = KINDS[checked.kind], checked.genotype
     config, state = record["config"], record["state"]
@@ -158,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or path.with_name(f"{path.stem}_cells.png")
     if args.draw:
         check_drawing_outputs(out, overwrite=args.overwrite, given=args.out is not None)
+    from snas.checkpoint import load_checkpoint  # torch: imported where a checkpoint is read, not for --help
+
     record = load_checkpoint(path)
     print(describe(record, path))
     if args.draw:

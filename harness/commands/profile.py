@@ -28,16 +28,12 @@ import dataclasses
 import json
 from typing import Any
 
-import torch
-
 from snas.catalogue import CATALOGUE, Published, catalogue_name, genotype_name, resolve_genotype
-from snas.data import check_image_size
 from snas.errors import UserInputError
-from snas.memory import check_fits
 from snas.spaces import SPACES, space_of
 from snas.spaces.base import AnyGenotype, EvalNetwork
-from snas.spaces.darts.childnet import EVAL_NETWORKS
-from snas.spaces.nas_bench_201.childnet import BENCHMARK_NETWORK
+from snas.spaces.darts.networks import EVAL_NETWORKS
+from snas.spaces.nas_bench_201.networks import BENCHMARK_NETWORK
 
 MOBILE_MACS_M = 600
 """The ImageNet mobile setting: fewer than 600M MACs."""
@@ -115,6 +111,11 @@ def _network_of_json(data: dict[str, Any]) -> EvalNetwork:
 
 def profile_report(spec: str, dataset: str, network: EvalNetwork) -> dict[str, Any]:
     """What ``profile`` prints, as data (the ``--json`` output)."""
+    import torch  # counting builds the network; ``profile --help`` loads no torch
+
+    from snas.data.loading import check_image_size
+    from snas.memory import check_fits
+
     genotype = resolve_genotype(spec)
     known = catalogue_name(genotype)
     space = space_of(genotype)

@@ -13,7 +13,6 @@ import argparse
 from pathlib import Path
 
 from harness.analysis import write_analysis
-from harness.analysis.report import is_report, render_report, write_report
 from harness.commands.analyze import add_scoring_arguments
 from harness.outputs import check_output_files
 
@@ -26,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.analysis.report import is_report, render_report, write_report  # matplotlib: only when writing
+
     if args.out is not None:
         check_output_files([args.out], overwrite=args.overwrite, ours=is_report)
     summary = write_analysis(args.results, args.metric, args.scope, args.top,

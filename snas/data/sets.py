@@ -5,6 +5,11 @@ Every loader returns the images of one split (``train`` or ``test``) either in m
 :class:`ImageFiles` decoded on demand.  Sets without an official test split (``digits``,
 flat image folders) hold out a fixed, stratified 20% that does not depend on any run's
 seed, so every run tests on the same images.
+
+Naming a set, checking that its files are there and sizing its inputs need no tensor: the
+study checks and the offline analysis do them without loading torch, which is imported by
+the functions that build tensors (as PIL, scikit-learn and torchvision are by the loaders
+that read with them).
 """
 
 from __future__ import annotations
@@ -13,16 +18,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from snas.configmodel import Frozen
 from snas.data.folders import ImageFolder, check_folder, empty_images, labelled_images, read_folder, unreadable_error
 from snas.errors import UserInputError
 from snas.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
 
 Split = Literal["train", "test"]
 _HOLDOUT_FRACTION = 0.2
@@ -171,6 +178,7 @@ def _pil_errors() -> Iterator[None]:
 
 def _decode(path: Path, size: int) -> torch.Tensor:
     """``path`` as RGB, resized to ``size × size``: uint8 ``3×size×size``."""
+    import torch
     from PIL import Image
 
     with _pil_errors(), Image.open(path) as img:
@@ -213,6 +221,8 @@ def read_image(path: Path, size: int) -> torch.Tensor:
 
 def stratified_holdout(labels: torch.Tensor, fraction: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices (kept, held out) with ``fraction`` of every class held out, fixed by ``seed``."""
+    import torch
+
     generator = torch.Generator().manual_seed(seed)
     kept, held = [], []
     for label in torch.unique(labels).tolist():
@@ -230,6 +240,7 @@ def _pick(split: Split, whole: ImageSet) -> ImageSet:
 
 
 def _load_digits(cfg: SetSettings, split: Split) -> ImageSet:
+    import torch
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -246,6 +257,8 @@ def _load_synthetic(cfg: SetSettings, split: Split) -> ImageSet:
     Learnable (accuracy well above chance after a few epochs of a tiny network) but not
     trivial; the patterns are the same for both splits, the draws are not.
     """
+    import torch
+
     opts = cfg.synthetic
     size, n = opts.image_size, opts.train_images if split == "train" else opts.test_images
     patterns = torch.rand(opts.classes, 3, 4, 4, generator=torch.Generator().manual_seed(1234))
@@ -284,6 +297,7 @@ def _torchvision_error(
 
 def _cifar_loader(class_name: str, title: str, folder: str) -> Callable[[SetSettings, Split], ImageSet]:
     def load(cfg: SetSettings, split: Split) -> ImageSet:
+        import torch
         from torchvision import datasets
 
         cls = getattr(datasets, class_name)
@@ -317,6 +331,7 @@ def _torchvision_url(class_name: str, split: Split | None = None) -> Callable[[]
 
 
 def _load_svhn(cfg: SetSettings, split: Split) -> ImageSet:
+    import torch
     from torchvision import datasets
 
     try:
@@ -331,6 +346,8 @@ def _load_svhn(cfg: SetSettings, split: Split) -> ImageSet:
 
 def _folder_split(folder: ImageFolder, split: Split) -> tuple[list[Path], torch.Tensor]:
     """The image paths and labels of ``split``: a flat folder's kept or held-out part, or the split's folder."""
+    import torch
+
     part = folder.train if split == "train" or folder.test is None else folder.test
     paths, labels = labelled_images(part, folder.classes)
     label_tensor = torch.as_tensor(labels, dtype=torch.int64)
@@ -358,6 +375,8 @@ def _load_imagefolder(cfg: SetSettings, split: Split) -> ImageSource:
     decoded.  A streamed folder is too large to open twice: an image of it that does not
     decode fails the epoch that serves it, named.
     """
+    import torch
+
     folder = read_folder(cfg.root)
     paths, labels = _folder_split(folder, split)
     size = cfg.image_size

@@ -11,12 +11,15 @@ shared defaults).
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
-from snas.methods.base import ArchGradient, BilevelMethod, Learner
-from snas.methods.unrolled import unrolled_arch_gradient
-from snas.relax import EdgeSample
+from snas.methods.base import BilevelMethod
+
+if TYPE_CHECKING:
+    import torch
+
+    from snas.methods.steps import ArchGradient, Learner
+    from snas.relax import EdgeSample
 
 
 class Darts(BilevelMethod):
@@ -30,7 +33,13 @@ class Darts(BilevelMethod):
     defaults = {"arch": {"name": "adam", "lr": 3e-4, "weight_decay": 1e-3}, "drop_path": 0.0, "epochs": 50}
 
     def sample(self, alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:
+        import torch.nn.functional as F
+
+        from snas.relax import EdgeSample
+
         return EdgeSample(F.softmax(alpha, dim=-1))
 
     def arch_gradient(self, learner: Learner) -> ArchGradient:
+        from snas.methods.unrolled import unrolled_arch_gradient
+
         return unrolled_arch_gradient if learner.second_order else super().arch_gradient(learner)

@@ -13,10 +13,14 @@ batch 256, θ by Nesterov SGD with weight decay 5e-4, lr 0.025 cosine to 0.001
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from snas.methods.base import BilevelMethod
-from snas.relax import EdgeSample, gumbel_noise, gumbel_softmax, straight_through
+
+if TYPE_CHECKING:
+    import torch
+
+    from snas.relax import EdgeSample
 
 
 class Gdas(BilevelMethod):
@@ -35,5 +39,7 @@ class Gdas(BilevelMethod):
     }
 
     def sample(self, alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:
+        from snas.relax import EdgeSample, gumbel_noise, gumbel_softmax, straight_through
+
         hard, choice = straight_through(gumbel_softmax(alpha, tau, gumbel_noise(alpha.shape, generator)))
         return EdgeSample(hard, choice)

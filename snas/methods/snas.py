@@ -15,10 +15,14 @@ for the later command.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from snas.methods.base import SingleLevelMethod
-from snas.relax import EdgeSample, gumbel_noise, gumbel_softmax
+
+if TYPE_CHECKING:
+    import torch
+
+    from snas.relax import EdgeSample
 
 
 class Snas(SingleLevelMethod):
@@ -33,4 +37,6 @@ class Snas(SingleLevelMethod):
     }
 
     def sample(self, alpha: torch.Tensor, tau: float, generator: torch.Generator) -> EdgeSample:
+        from snas.relax import EdgeSample, gumbel_noise, gumbel_softmax
+
         return EdgeSample(gumbel_softmax(alpha, tau, gumbel_noise(alpha.shape, generator)))

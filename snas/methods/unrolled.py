@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from snas.methods.base import Batch, Learner
+from snas.methods.steps import Batch, Learner
 
 _FD_SCALE = 0.01
 

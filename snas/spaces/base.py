@@ -8,6 +8,10 @@ the resource penalty, estimates its networks' memory, names its evaluation netwo
 draws a genotype.  The rest of the code asks the space and never compares its name;
 adding a space is one package (:mod:`snas.spaces`) with one :class:`SearchSpace` subclass
 and one registry entry.
+
+Naming a space, reading and checking its genotypes and sizing its networks need no torch
+(the study checks and the offline analysis do them): each space imports its network,
+cost and memory modules in the methods that build or count networks.
 """
 
 from __future__ import annotations
@@ -17,15 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import torch
-from torch import nn
-
-from snas.memory import MemoryEstimate, built_memory
-from snas.profile import Profile
-from snas.resource import CellGeometry
-
 if TYPE_CHECKING:
+    import torch
     from matplotlib.figure import Figure
+    from torch import nn
+
+    from snas.memory import MemoryEstimate
+    from snas.profile import Profile
+    from snas.resource import CellGeometry
 
 NetworkFamily = Literal["cifar", "imagenet"]
 """The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
@@ -156,6 +159,10 @@ class SearchSpace:
                         image_size: int) -> MemoryEstimate:
         """What the search network needs (:mod:`snas.memory`); by default the coarse estimate
         of the network built on ``meta``."""
+        import torch
+
+        from snas.memory import built_memory
+
         with torch.device("meta"):
             module = self.supernet(channels, num_classes, layers, in_channels)
         return built_memory(module, image_size)
@@ -164,6 +171,10 @@ class SearchSpace:
                      in_channels: int, image_size: int, auxiliary: bool) -> MemoryEstimate:
         """What the network of ``genotype`` needs (:mod:`snas.memory`); by default the coarse
         estimate of the network built on ``meta``."""
+        import torch
+
+        from snas.memory import built_memory
+
         with torch.device("meta"):
             module = self.child_network(genotype, family=family, channels=channels, layers=layers,
                                         num_classes=num_classes, in_channels=in_channels, image_size=image_size,

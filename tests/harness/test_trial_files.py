@@ -215,7 +215,7 @@ def _warnings_naming(caplog, path: Path) -> list[str]:
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_a_damaged_file_is_named_once_and_the_intact_data_decides(tmp_path, capsys, caplog, monkeypatch, case):
-    monkeypatch.setattr("harness.analysis.draw_plots", lambda data: [])  # they see only the cleaned tables
+    monkeypatch.setattr("harness.analysis.plots.draw_plots", lambda data: [])  # they see only the cleaned tables
     folder = write_study_folder(tmp_path / "results")
     paths = [folder / f"trial_{case.trial}" / name for name in case.file.split("+")]
     for path in paths:
@@ -326,7 +326,7 @@ STATE_CASES = {
 @pytest.mark.parametrize("damage, problem", STATE_CASES.values(), ids=STATE_CASES.keys())
 def test_a_state_that_points_anywhere_is_damaged_state_and_nothing_outside_is_read(tmp_path, capsys, caplog,
                                                                                     monkeypatch, damage, problem):
-    monkeypatch.setattr("harness.analysis.draw_plots", lambda data: [])
+    monkeypatch.setattr("harness.analysis.plots.draw_plots", lambda data: [])
     folder = write_study_folder(tmp_path / "results")
     elsewhere = tmp_path / "elsewhere"  # what the names above reach from the study folder: a winner, were it read
     shutil.copytree(folder / f"trial_{RUNNER_UP}", elsewhere)

@@ -11,7 +11,8 @@ from snas.catalogue import (
     resolve_genotype,
 )
 from snas.genotype import GenotypeError
-from snas.spaces.darts.childnet import EVAL_NETWORKS, ChildNetwork, profile_child
+from snas.spaces.darts.childnet import ChildNetwork, profile_child
+from snas.spaces.darts.networks import EVAL_NETWORKS
 
 # parameters of the CIFAR-10 evaluation network (20 cells, C = 36, auxiliary head excluded)
 MEASURED_PARAMS = {

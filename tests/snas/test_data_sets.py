@@ -15,9 +15,10 @@ import pytest
 import torch
 from PIL import Image
 
-from snas.data import DATASETS, DataConfig, check_image_size, check_present, load_split, retrain_data, search_data
 from snas.data.batches import DeviceBatches, StreamedBatches
-from snas.data.sets import ImageFiles, ImageSet, stratified_holdout
+from snas.data.config import DataConfig
+from snas.data.loading import check_image_size, load_split, retrain_data, search_data
+from snas.data.sets import DATASETS, ImageFiles, ImageSet, check_present, stratified_holdout
 from snas.errors import UserInputError
 
 CPU = torch.device("cpu")

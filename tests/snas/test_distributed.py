@@ -16,7 +16,7 @@ from search_helpers import tiny_search_settings
 from snas.config import SearchConfig
 from snas.distributed import Ranks, check_batch_split, shard
 from snas.errors import UserInputError
-from snas.methods.base import accumulate
+from snas.methods.steps import accumulate
 from snas.search import Search
 
 

@@ -6,9 +6,10 @@ import pytest
 import torch
 from PIL import Image
 
-from snas.data import DATASETS, DataConfig, InputSpec, check_present, load_split, search_data
+from snas.data.config import DataConfig
 from snas.data.folders import labelled_images, read_folder
-from snas.data.sets import stratified_holdout
+from snas.data.loading import load_split, search_data
+from snas.data.sets import DATASETS, InputSpec, check_present, stratified_holdout
 from snas.errors import UserInputError
 
 NOT_DECODED = b"never decoded: the class count reads names only"

@@ -13,7 +13,8 @@ from snas.catalogue import CATALOGUE
 from snas.errors import UserInputError
 from snas.memory import check_fits
 from snas.spaces.darts.childnet import ChildNetwork
-from snas.spaces.darts.memory import LARGEST_GENOTYPE, child_memory, supernet_memory
+from snas.spaces.darts.genotype import LARGEST_GENOTYPE
+from snas.spaces.darts.memory import child_memory, supernet_memory
 from snas.spaces.darts.supernet import SuperNet
 
 HERE = Path(__file__).parent
@@ -85,7 +86,7 @@ def test_the_side_and_the_class_count_are_never_mixed(monkeypatch):
     0.1 GiB; read with a 1000-pixel side, as when 1000 classes stood beside the side in one
     tuple, it needed 64.1 GiB.  A class count of 1000 changes only the classifier."""
     from snas.config import SearchConfig
-    from snas.data import InputSpec
+    from snas.data.sets import InputSpec
     from snas.search import check_search_fits
 
     monkeypatch.setattr("snas.memory.available_bytes", lambda device: 2**30)

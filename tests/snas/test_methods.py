@@ -5,7 +5,7 @@ import torch
 from pydantic import ValidationError
 from search_helpers import tiny_search_settings
 
-import snas.methods.base as base
+import snas.methods.steps as steps
 from snas.config import SearchConfig
 from snas.registry import Registry, UnknownName
 from snas.search import Search
@@ -47,8 +47,8 @@ def test_combinations_follow_what_methods_declare(settings, message):
 def test_the_public_step_runs_the_bilevel_halves_in_the_reference_order(monkeypatch, method, order):
     search = Search(SearchConfig.model_validate(tiny_search_settings(method=method)))
     calls = []
-    monkeypatch.setattr(base, "step_arch", lambda *args: calls.append("arch") or True)
-    monkeypatch.setattr(base, "step_weights", lambda *args: calls.append("weights") or True)
+    monkeypatch.setattr(steps, "step_arch", lambda *args: calls.append("arch") or True)
+    monkeypatch.setattr(steps, "step_weights", lambda *args: calls.append("weights") or True)
     batch = next(search.data.train.train_epoch(search.generators["data"]))
     assert search.train_step(batch, batch, 1.0)
     assert calls == order

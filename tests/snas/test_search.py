@@ -6,7 +6,7 @@ import torch
 from search_helpers import tiny_search_settings
 
 from snas.config import SearchConfig
-from snas.methods.base import step_arch, step_weights
+from snas.methods.steps import step_arch, step_weights
 from snas.metrics import SEARCH_METRICS
 from snas.search import Search
 from snas.spaces.darts.genotype import Genotype

@@ -2,9 +2,11 @@
 cells, 14 edges, 8 ops.
 
 Its parts: :mod:`.primitives` (the ops' names and the cell's edges), :mod:`.ops` (the op
-modules), :mod:`.genotype`, :mod:`.supernet`, :mod:`.childnet` (with the papers' evaluation
-networks), :mod:`.costs` (the resource penalty's op costs), :mod:`.memory` (the networks'
-memory estimate) and :mod:`.drawing`.
+modules), :mod:`.genotype`, :mod:`.supernet`, :mod:`.childnet`, :mod:`.networks` (the papers'
+evaluation networks), :mod:`.costs` (the resource penalty's op costs), :mod:`.memory` (the
+networks' memory estimate) and :mod:`.drawing`.  The space imports the parts that build or
+count networks (torch) in the methods that need them: naming the space, reading its
+genotypes and sizing its networks load none of them.
 """
 
 from __future__ import annotations
@@ -13,28 +15,27 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
-from snas.memory import MemoryEstimate
-from snas.profile import Profile
-from snas.resource import CellGeometry
 from snas.spaces.base import EvalNetwork, NetworkFamily, SearchSpace
-from snas.spaces.darts import childnet, memory
-from snas.spaces.darts.costs import OFFICIAL_CELL_COUNTS, cell_cost_table
 from snas.spaces.darts.genotype import (
     DERIVATION_RULES,
     FORM_NAMES,
+    LARGEST_GENOTYPE,
     Genotype,
     cell_count,
     derive_genotype,
     random_genotype,
 )
+from snas.spaces.darts.networks import EVAL_NETWORKS, stem_halvings
 from snas.spaces.darts.primitives import NAME, PRIMITIVES, cell_edges, num_edges, reduction_layers
-from snas.spaces.darts.supernet import SuperNet
 
 if TYPE_CHECKING:
+    import torch
     from matplotlib.figure import Figure
+    from torch import nn
+
+    from snas.memory import MemoryEstimate
+    from snas.profile import Profile
+    from snas.resource import CellGeometry
 
 
 class DartsSpace(SearchSpace):
@@ -47,7 +48,7 @@ class DartsSpace(SearchSpace):
     derivation_rules = DERIVATION_RULES
     defaults: Mapping[str, Any] = {}
     parameter_free = frozenset({"max_pool_3x3", "avg_pool_3x3", "skip_connect"})
-    largest_genotype = memory.LARGEST_GENOTYPE
+    largest_genotype = LARGEST_GENOTYPE
 
     def normal_cell_ops(self, genotype: Genotype) -> tuple[str, ...]:
         return tuple(op for op, _ in genotype.normal if op != "none")
@@ -60,6 +61,8 @@ class DartsSpace(SearchSpace):
         return cell_count(rule) ** 2
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
+        from snas.spaces.darts.supernet import SuperNet
+
         return SuperNet(channels, num_classes, layers, in_channels=in_channels)
 
     def edges(self) -> tuple[tuple[int, int], ...]:
@@ -71,9 +74,13 @@ class DartsSpace(SearchSpace):
 
     def official_cell_counts(self, cell_counts: tuple[int, ...]) -> tuple[int, ...]:
         """The official ``train_search.py`` divides by the counts of its 8-cell network at any depth."""
+        from snas.spaces.darts.costs import OFFICIAL_CELL_COUNTS
+
         return OFFICIAL_CELL_COUNTS[False], OFFICIAL_CELL_COUNTS[True]
 
     def cost_table(self, cell: CellGeometry, cost_model: str) -> torch.Tensor:
+        from snas.spaces.darts.costs import cell_cost_table
+
         return cell_cost_table(cell, cost_model)
 
     def derive(self, alphas: tuple[torch.Tensor, ...], rule: str) -> Genotype:
@@ -88,22 +95,30 @@ class DartsSpace(SearchSpace):
 
     def child_network(self, genotype: Genotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                       in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
-        return childnet.ChildNetwork(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
-                                     in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
+        from snas.spaces.darts.childnet import ChildNetwork
+
+        return ChildNetwork(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
+                            in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
 
     def profile(self, genotype: Genotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                 in_channels: int, image_size: int) -> Profile:
-        return childnet.profile_child(genotype, family=family, channels=channels, layers=layers,
-                                      num_classes=num_classes, in_channels=in_channels, image_size=image_size)
+        from snas.spaces.darts.childnet import profile_child
+
+        return profile_child(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
+                             in_channels=in_channels, image_size=image_size)
 
     def supernet_memory(self, channels: int, num_classes: int, layers: int, in_channels: int,
                         image_size: int) -> MemoryEstimate:
-        return memory.supernet_memory(channels, num_classes, layers, in_channels, image_size)
+        from snas.spaces.darts.memory import supernet_memory
+
+        return supernet_memory(channels, num_classes, layers, in_channels, image_size)
 
     def child_memory(self, genotype: Genotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                      in_channels: int, image_size: int, auxiliary: bool) -> MemoryEstimate:
-        return memory.child_memory(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
-                                   in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
+        from snas.spaces.darts.memory import child_memory
+
+        return child_memory(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,
+                            in_channels=in_channels, image_size=image_size, auxiliary=auxiliary)
 
     def describe_cells(self, layers: int) -> str:
         return f"{layers} cells"
@@ -118,10 +133,10 @@ class DartsSpace(SearchSpace):
         return f"{layers}-cell {family} network"
 
     def halvings(self, family: NetworkFamily, layers: int) -> int:
-        return childnet.stem_halvings(family) + len(set(reduction_layers(layers)))
+        return stem_halvings(family) + len(set(reduction_layers(layers)))
 
     def evaluation_network(self, dataset: str) -> EvalNetwork:
-        return childnet.EVAL_NETWORKS[dataset]
+        return EVAL_NETWORKS[dataset]
 
     def describe_form(self, form: str) -> str:
         return FORM_NAMES[form]

@@ -21,8 +21,7 @@ from snas.compilation import CompileMode, compiled
 from snas.droppath import draw_kept, node_sum
 from snas.ops import FactorizedReduce, ReLUConvBN
 from snas.profile import Profile, count_forward
-from snas.registry import Registry
-from snas.spaces.base import EvalNetwork, NetworkFamily
+from snas.spaces.base import NetworkFamily
 from snas.spaces.darts.genotype import Genotype
 from snas.spaces.darts.ops import build_op
 from snas.spaces.darts.primitives import INPUT_NODES, reduction_layers
@@ -167,11 +166,6 @@ class ChildNetwork(nn.Module):
         return self.classifier(torch.nn.functional.adaptive_avg_pool2d(s1, 1).flatten(1)), logits_aux
 
 
-def stem_halvings(family: NetworkFamily) -> int:
-    """How often the stem halves the resolution before the cells."""
-    return 0 if family == "cifar" else 3
-
-
 @lru_cache(maxsize=256)
 def profile_child(genotype: Genotype, *, family: NetworkFamily = "cifar", channels: int = 36, layers: int = 20,
                   num_classes: int = 10, in_channels: int = 3, image_size: int = 32) -> Profile:
@@ -183,10 +177,3 @@ def profile_child(genotype: Genotype, *, family: NetworkFamily = "cifar", channe
     macs, memory = count_forward(net.eval(), (in_channels, image_size, image_size))
     return Profile(params, macs, memory)
 
-
-EVAL_NETWORKS: Registry[EvalNetwork] = Registry("evaluation network", {
-    "cifar10": EvalNetwork("cifar", layers=20, channels=36, image_size=32, num_classes=10),
-    "imagenet": EvalNetwork("imagenet", layers=14, channels=48, image_size=224, num_classes=1000),
-})
-"""The DARTS papers' evaluation networks by data set: CIFAR-10's 20 cells at C = 36, the
-ImageNet mobile setting's 14 cells at C = 48."""

@@ -9,6 +9,9 @@ node, plus which nodes the cell output concatenates.  Two forms exist:
   steps), ``none`` included; SNAS's ``train_edge_all.py`` retrains these.
 
 The form follows from the number of pairs.  Within a node, pairs may come in any order.
+
+Deriving a genotype from α reads the tensors through their own methods: reading, checking
+and naming genotypes (the study file, the offline analysis) loads no torch.
 """
 
 from __future__ import annotations
@@ -20,13 +23,22 @@ import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from snas.genotype import GenotypeError, json_object
 from snas.registry import unknown_name
-from snas.spaces.darts.primitives import INPUT_NODES, NAME, NONE_INDEX, PRIMITIVES, STEPS, check_primitive
+from snas.spaces.darts.primitives import (
+    INPUT_NODES,
+    NAME,
+    NONE_INDEX,
+    PRIMITIVES,
+    STEPS,
+    cell_edges,
+    check_primitive,
+)
+
+if TYPE_CHECKING:
+    import torch
 
 Pair = tuple[str, int]
 DerivationRule = Literal["darts", "edge_all"]
@@ -279,7 +291,7 @@ def derive_cell(probs: torch.Tensor, rule: DerivationRule) -> tuple[Pair, ...]:
     ``none`` included.  Ties go to the lower source / op index (a stable sort, as in DARTS);
     kept edges are listed strongest first.
     """
-    rows = probs.detach().to("cpu", torch.float64).tolist()
+    rows = probs.detach().cpu().double().tolist()
     pairs: list[Pair] = []
     start = 0
     for n in range(STEPS):
@@ -305,8 +317,15 @@ def derive_genotype(alpha_normal: torch.Tensor, alpha_reduce: torch.Tensor, rule
     """The genotype α describes under ``rule`` (α are per-edge logits)."""
     concat = tuple(range(INPUT_NODES, INPUT_NODES + STEPS))
     return Genotype(
-        normal=derive_cell(torch.softmax(alpha_normal.detach().float(), dim=-1), rule),
+        normal=derive_cell(alpha_normal.detach().float().softmax(dim=-1), rule),
         normal_concat=concat,
-        reduce=derive_cell(torch.softmax(alpha_reduce.detach().float(), dim=-1), rule),
+        reduce=derive_cell(alpha_reduce.detach().float().softmax(dim=-1), rule),
         reduce_concat=concat,
     )
+
+
+_LARGEST_CELL = tuple(("sep_conv_5x5", source) for source, _ in cell_edges())
+LARGEST_GENOTYPE = Genotype(normal=_LARGEST_CELL, normal_concat=tuple(range(INPUT_NODES, INPUT_NODES + STEPS)),
+                            reduce=_LARGEST_CELL, reduce_concat=tuple(range(INPUT_NODES, INPUT_NODES + STEPS)))
+"""The largest child a search can derive (every edge kept, every op the largest): the
+evaluation-scale genotype is not known before the search, so its profile is checked with this."""

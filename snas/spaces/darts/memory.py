@@ -166,10 +166,3 @@ def supernet_memory(channels: int, num_classes: int, layers: int, in_channels: i
     last = cells[-1]
     return (stem + _total(Counter(_search_cell(cell) for cell in cells))
             + _classifier(STEPS * last.channels, last.side_out, num_classes))
-
-
-_LARGEST_CELL = tuple(("sep_conv_5x5", source) for source, _ in cell_edges())
-LARGEST_GENOTYPE = Genotype(normal=_LARGEST_CELL, normal_concat=tuple(range(INPUT_NODES, INPUT_NODES + STEPS)),
-                            reduce=_LARGEST_CELL, reduce_concat=tuple(range(INPUT_NODES, INPUT_NODES + STEPS)))
-"""The largest child a search can derive (every edge kept, every op the largest): the
-evaluation-scale genotype is not known before the search, so its profile is checked with this."""

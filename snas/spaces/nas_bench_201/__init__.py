@@ -26,8 +26,10 @@ edge, ``none`` included) and is written as the benchmark writes it:
 
 Its parts: :mod:`.primitives` (the ops' names and the cell's edges), :mod:`.ops` (the op
 modules), :mod:`.genotype`, :mod:`.macro` (the network around the cells), :mod:`.supernet`,
-:mod:`.childnet` (with the benchmark's network), :mod:`.costs` (the resource penalty's op
-costs) and :mod:`.drawing`; its memory estimate is the default one (:mod:`snas.memory`).
+:mod:`.childnet`, :mod:`.networks` (the benchmark's network), :mod:`.costs` (the resource
+penalty's op costs) and :mod:`.drawing`; its memory estimate is the default one
+(:mod:`snas.memory`).  As in the DARTS space, the parts that build or count networks (torch)
+are imported by the methods that need them.
 """
 
 from __future__ import annotations
@@ -36,22 +38,20 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
 from snas.errors import UserInputError
-from snas.profile import Profile
 from snas.registry import unknown_name
-from snas.resource import CellGeometry
 from snas.spaces.base import EvalNetwork, NetworkFamily, SearchSpace
-from snas.spaces.nas_bench_201.childnet import BENCHMARK_NETWORK, TinyNetwork, profile_tiny
-from snas.spaces.nas_bench_201.costs import cell_cost_table
 from snas.spaces.nas_bench_201.genotype import CellGenotype, derive_cell
+from snas.spaces.nas_bench_201.networks import BENCHMARK_NETWORK
 from snas.spaces.nas_bench_201.primitives import NAME, NUM_EDGES, PRIMITIVES, cell_edges
-from snas.spaces.nas_bench_201.supernet import SearchNetwork
 
 if TYPE_CHECKING:
+    import torch
     from matplotlib.figure import Figure
+    from torch import nn
+
+    from snas.profile import Profile
+    from snas.resource import CellGeometry
 
 
 class NasBench201Space(SearchSpace):
@@ -90,12 +90,16 @@ class NasBench201Space(SearchSpace):
             raise unknown_name(f"{NAME} derivation rule", rule, self.derivation_rules)
 
     def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
+        from snas.spaces.nas_bench_201.supernet import SearchNetwork
+
         return SearchNetwork(channels, num_classes, layers, in_channels)
 
     def edges(self) -> tuple[tuple[int, int], ...]:
         return cell_edges()
 
     def cost_table(self, cell: CellGeometry, cost_model: str) -> torch.Tensor:
+        from snas.spaces.nas_bench_201.costs import cell_cost_table
+
         return cell_cost_table(cell, cost_model)
 
     def derive(self, alphas: tuple[torch.Tensor, ...], rule: str) -> CellGenotype:
@@ -111,11 +115,15 @@ class NasBench201Space(SearchSpace):
 
     def child_network(self, genotype: CellGenotype, *, family: NetworkFamily, channels: int, layers: int,
                       num_classes: int, in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
+        from snas.spaces.nas_bench_201.childnet import TinyNetwork
+
         return TinyNetwork(genotype, channels=channels, layers=layers, num_classes=num_classes,
                            in_channels=in_channels)
 
     def profile(self, genotype: CellGenotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
                 in_channels: int, image_size: int) -> Profile:
+        from snas.spaces.nas_bench_201.childnet import profile_tiny
+
         return profile_tiny(genotype, channels=channels, layers=layers, num_classes=num_classes,
                             in_channels=in_channels, image_size=image_size)
 

@@ -12,7 +12,6 @@ from torch import nn
 from snas.compilation import CompileMode, compiled
 from snas.droppath import draw_kept, node_sum
 from snas.profile import Profile, count_forward
-from snas.spaces.base import EvalNetwork
 from snas.spaces.nas_bench_201.genotype import CellGenotype
 from snas.spaces.nas_bench_201.macro import MacroNetwork
 from snas.spaces.nas_bench_201.ops import OPS
@@ -93,7 +92,3 @@ def profile_tiny(genotype: CellGenotype, *, channels: int = 16, layers: int = 5,
     params = sum(p.numel() for p in net.parameters())
     macs, memory = count_forward(net.eval(), (in_channels, image_size, image_size))
     return Profile(params, macs, memory)
-
-
-BENCHMARK_NETWORK = EvalNetwork("cifar", layers=5, channels=16, image_size=32, num_classes=10)
-"""NAS-Bench-201's CIFAR-10 network (``layers``: cells per stage), which its cells' figures refer to."""

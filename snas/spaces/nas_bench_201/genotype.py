@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from snas.genotype import GenotypeError
 from snas.spaces.nas_bench_201.primitives import NAME, NODES, PRIMITIVES, cell_edges
+
+if TYPE_CHECKING:
+    import torch
 
 Pair = tuple[str, int]
 

@@ -97,9 +97,27 @@ _PORT_TRIES = 3
 """Dashboard ports tried: one chosen free can be taken by another process before Ray binds it."""
 
 
+TOKEN_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
+"""The logger of Ray's notice, at every start of a new local instance since 2.59, that the
+instance uses token authentication (Ray's default; ``RAY_AUTH_MODE=disabled`` opts out).
+It changes nothing a user does, so a local start keeps it off the console.  Setting
+``RAY_AUTH_MODE=token`` instead would not do: Ray creates the missing token only on its
+default path, and its settings are read when it is imported."""
+
+
 def _start_local_ray(state_api: bool, temp_dir: str | None) -> None:
     import ray
 
+    notice = logging.getLogger(TOKEN_NOTICE_LOGGER)
+    level = notice.level
+    notice.setLevel(logging.ERROR)
+    try:
+        _init_local_ray(ray, state_api, temp_dir)
+    finally:
+        notice.setLevel(level)
+
+
+def _init_local_ray(ray: Any, state_api: bool, temp_dir: str | None) -> None:
     for attempt in range(1, _PORT_TRIES + 1):
         try:
             ray.init(address="local", logging_level=logging.WARNING, **local_ray_options(state_api, temp_dir))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -107,7 +108,23 @@ def run_config(study: Study, storage_path: str, quiet: bool) -> tune.RunConfig:
     )
 
 
+SNAPSHOT_WARNING_THRESHOLD = "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S"
+"""Tune warns (three lines, between the trial lines) when it snapshots the experiment state
+more than once in 5 s -- which it must, as every checkpoint of a trial under
+``num_to_keep`` forces one.  For a results folder on a local or mounted file system a
+snapshot is a copy of a few kilobytes, so the warning asks nothing of the user; for cloud
+storage (``s3://``, ``gs://``) each is an upload, and the warning stays."""
+
+
+def quiet_snapshot_warning(storage_path: str) -> None:
+    """Keep Tune's frequent-snapshot warning off the console of a study stored on a file
+    system (:data:`SNAPSHOT_WARNING_THRESHOLD`); a threshold the user set is kept."""
+    if "://" not in storage_path:
+        os.environ.setdefault(SNAPSHOT_WARNING_THRESHOLD, "0")
+
+
 def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tuner:
+    quiet_snapshot_warning(storage_path)
     experiment_path = storage_path.rstrip("/") + "/" + study.name
     plan = trial_plan(study)
     return tune.Tuner(
@@ -150,6 +167,7 @@ def restore_tuner(study: Study, experiment_path: str, quiet: bool = False) -> tu
     Tune restores the run configuration the study started with, console included; this
     run's console (``quiet`` or not, and this version's lines for studies started before
     them) replaces it (:func:`restored_run_config`)."""
+    quiet_snapshot_warning(experiment_path)
     tuner = tune.Tuner.restore(experiment_path, trainable=trainable(study), resume_unfinished=True,
                                resume_errored=True)
     restored = restored_run_config(tuner)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +12,7 @@ from study_helpers import tiny_study, write_study
 
 from harness.console import WIDTH, ProgressLines
 from harness.study import validate_study
+from harness.tuner import SNAPSHOT_WARNING_THRESHOLD
 
 WIDE_SPACE = {
     "search.temperature.initial": {"grid": [0.5, 4.0]}, "search.temperature.anneal_rate": {"grid": [0.9]},
@@ -86,3 +89,31 @@ def test_a_study_prints_one_compact_line_per_event_and_quiet_only_the_summary(ra
     quiet = capsys.readouterr().out.splitlines()
     summary = out[len(progress):]  # quiet prints the summary alone, line for line (trial ids differ per run)
     assert quiet[0] == summary[0] == "study console: 2 trials (2 terminated; 0 diverged)" and len(quiet) == len(summary)
+
+
+@pytest.mark.slow
+def test_a_study_run_as_a_user_would_prints_nothing_on_stderr_but_ours(tmp_path):
+    """Ray's notices a user cannot act on stay off the console: its warning that a new local
+    instance uses token authentication (Ray's default, which it still uses) and Tune's
+    warning that it snapshots the experiment state often (every epoch's checkpoint of
+    these one-second trials forces one).  The command runs as a user's would: its own Ray,
+    ``RAY_AUTH_MODE`` unset, a home folder without Ray's token yet."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    study = tiny_study("quiet", tmp_path / "results", search={"epochs": 3})
+    path = write_study(tmp_path / "s.yaml", study)
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("RAY_AUTH_MODE", SNAPSHOT_WARNING_THRESHOLD, "RAY_ADDRESS")}
+    env.update(HOME=str(tmp_path / "home"), PYTHONPATH=repo)
+    with tempfile.TemporaryDirectory(prefix="r", dir="/tmp") as ray_dir:
+        env["SNAS_STUDY_RAY_TMPDIR"] = ray_dir
+        done = subprocess.run([sys.executable, "-m", "harness.cli", "run", str(path)], env=env,
+                              capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr
+    assert "study quiet: 2 trials" in done.stdout
+    foreign = [line for line in done.stderr.splitlines() if not line.startswith(("snas-study: ", "warning: "))]
+    assert foreign == []
+    assert (tmp_path / "home" / ".ray" / "auth_token").is_file()  # the instance did use token authentication

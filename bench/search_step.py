@@ -17,7 +17,12 @@ within a round: ``snas_vs_baseline`` (target ≥ 1.3 on CPU) and ``gdas_vs_snas`
 Config ``nb201`` times the NAS-Bench-201 search network, which has no reference design: it
 skips the baseline and the equivalence check (``max_abs_diff`` is then null).
 
+``--official CHECKOUT`` (a work tree of SNAS-Series/SNAS-Series) adds the ``official``
+variant, the official code's SNAS network and step (:mod:`bench.official_supernet`), and
+``<method>_vs_official`` for each method timed: the official step's time over the method's.
+
     python bench/search_step.py --configs a b --repeats 9
+    python bench/search_step.py --configs a --variants snas gdas darts --official ../SNAS-Series --repeats 11
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import tempfile
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +46,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit, header, seconds_of  # noqa: E402
+from bench.official_supernet import load_official, missing_files, official_step  # noqa: E402
 from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
 from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
@@ -63,13 +69,20 @@ def has_reference(config: str) -> bool:
     return CONFIGS[config].get("space", "darts") == "darts"
 
 
+OFFICIAL = "official"
+"""The variant that runs the official SNAS code's network and step (``--official PATH``)."""
+
+OFFICIAL_ENV = "SNAS_BENCH_OFFICIAL"
+"""Where the spawned ``official`` variant finds the checkout (set from ``--official``)."""
+
 COMPILED = "-compiled"
 """Suffix of a variant name that runs its method with ``compile`` set (``snas-compiled``)."""
 
 
 def variant_method(variant: str) -> str:
-    """The search method a variant runs (``baseline`` runs SNAS's step on the reference net)."""
-    return "snas" if variant == "baseline" else variant.removesuffix(COMPILED)
+    """The search method a variant runs (``baseline`` and ``official`` run SNAS's step on
+    the reference net and the official code's)."""
+    return "snas" if variant in ("baseline", OFFICIAL) else variant.removesuffix(COMPILED)
 
 
 def search_config(config: str, method: str, device: str, channels_last: bool, bf16: bool,
@@ -126,8 +139,8 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
     """A closure running one training step of ``variant`` on a fixed batch; a ``-compiled``
     variant compiles in mode ``compile`` (during its first step)."""
     mode = compile if variant.endswith(COMPILED) else "off"
-    search = Search(search_config(config, variant_method(variant), device, channels_last and variant != "baseline",
-                                  bf16, mode))
+    ours = variant not in ("baseline", OFFICIAL)
+    search = Search(search_config(config, variant_method(variant), device, channels_last and ours, bf16, mode))
     x, y = next(search.data.train.train_epoch(search.generators["data"]))
     xv, yv = next(search.data.val.train_epoch(search.generators["val"]))
     x = x.contiguous(memory_format=search.memory_format)
@@ -150,6 +163,11 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             weight_opt.step()
             arch_opt.step()
+    elif variant == OFFICIAL:
+        spec = CONFIGS[config]
+        net = load_official(Path(os.environ[OFFICIAL_ENV]), spec["layers"], spec["init_channels"],
+                            search.data.num_classes).to(search.device)
+        step = official_step(net, x.contiguous(), y)
     else:
         def step() -> None:
             search.train_step((x, y), (xv, yv), 1.0, stats)
@@ -269,6 +287,12 @@ def compile_cost(variant: str, eager: list[float], compiled: list[float], cold_f
             "break_even_steps_warm": warm_s / saved_s if saved_s > 0 else None}
 
 
+def usage_error(message: str) -> NoReturn:
+    """One line on stderr, exit code 2, as for any bad argument."""
+    print(f"search_step: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=["a", "b"], choices=sorted(CONFIGS))
@@ -283,14 +307,27 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path,
                         help=f"Inductor's cache folder ({CACHE_ENV}); default: a fresh one, so the first compile "
                              "is cold and a second process's is warm")
+    parser.add_argument("--official", type=Path, metavar="CHECKOUT",
+                        help="a checkout of SNAS-Series/SNAS-Series: adds the official variant, its SNAS network "
+                             "and step (bench/official_supernet.py), and each method's speed-up over it")
     args = parser.parse_args()
+    if args.official is not None:
+        missing = missing_files(args.official)
+        if missing:
+            usage_error(f"{args.official} is not a checkout of SNAS-Series/SNAS-Series (no {missing[0]})")
+        os.environ[OFFICIAL_ENV] = str(args.official.resolve())  # the spawned official variant reads it
+        if OFFICIAL not in args.variants:
+            args.variants = [OFFICIAL, *args.variants]
+    elif OFFICIAL in args.variants:
+        usage_error("the official variant needs --official CHECKOUT")
     for variant in args.variants:
-        if variant != "baseline" and variant_method(variant) not in METHODS:
+        if variant not in ("baseline", OFFICIAL) and variant_method(variant) not in METHODS:
             parser.error(f"unknown variant {variant!r}")
     cache = args.cache_dir or Path(tempfile.mkdtemp(prefix="snas-bench-inductor-"))
     os.environ[CACHE_ENV] = str(cache)  # the spawned variant processes inherit it
     for config in args.configs:
-        variants = args.variants if has_reference(config) else [v for v in args.variants if v != "baseline"]
+        variants = (args.variants if has_reference(config)
+                    else [v for v in args.variants if v not in ("baseline", OFFICIAL)])
         max_diff = check_equivalence(config) if has_reference(config) else None
         if max_diff is not None and max_diff > 1e-9:
             raise SystemExit(f"config {config}: reference and ours differ by {max_diff:.2e}; not timing")
@@ -324,6 +361,9 @@ def main() -> None:
             summary["snas_vs_baseline"] = paired_ratio(times["baseline"], times["snas"])
         if "gdas" in results and "snas" in results:
             summary["gdas_vs_snas"] = paired_ratio(times["snas"], times["gdas"])
+        if OFFICIAL in results:
+            for method in (m for m in METHODS if m in results):
+                summary[f"{method}_vs_official"] = paired_ratio(times[OFFICIAL], times[method])
         for variant, warm_s in warm_first_s.items():
             eager = variant_method(variant)
             if eager in results:

@@ -1,7 +1,8 @@
 """Where a search step's time goes: the top operators and Python functions of a variant.
 
 For each ``--variants`` entry of :mod:`bench.search_step` (``official`` with
-``--official CHECKOUT``), after one untimed step:
+``--official CHECKOUT``, ``official_gdas`` with ``--official-gdas CHECKOUT``), after one
+untimed step:
 
 * **ops**: ``torch.profiler`` over ``--steps`` steps, the ``--top`` aten operators by self
   CPU time per step (with their calls per step), the total of all operators, and the wall
@@ -31,8 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit, header  # noqa: E402
-from bench.official_supernet import missing_files  # noqa: E402
-from bench.search_step import CONFIGS, OFFICIAL, OFFICIAL_ENV, make_step, usage_error  # noqa: E402
+from bench.search_step import CONFIGS, OFFICIAL_CODES, make_step, usage_error  # noqa: E402
 
 
 def top_ops(step: object, steps: int, top: int) -> dict[str, object]:
@@ -76,15 +76,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--official", type=Path, metavar="CHECKOUT", help="a checkout of SNAS-Series/SNAS-Series")
+    for name, code in OFFICIAL_CODES.items():
+        parser.add_argument(code.flag, type=Path, metavar="CHECKOUT", dest=name,
+                            help=f"a checkout of {code.repository}")
     args = parser.parse_args()
-    if OFFICIAL in args.variants:
-        if args.official is None:
-            usage_error("the official variant needs --official CHECKOUT")
-        missing = missing_files(args.official)
-        if missing:
-            usage_error(f"{args.official} is not a checkout of SNAS-Series/SNAS-Series (no {missing[0]})")
-        os.environ[OFFICIAL_ENV] = str(args.official.resolve())
+    for name, code in OFFICIAL_CODES.items():
+        checkout = getattr(args, name)
+        if name in args.variants and checkout is None:
+            usage_error(f"the {name} variant needs {code.flag} CHECKOUT")
+        if name in args.variants:
+            missing = code.missing(checkout)
+            if missing:
+                usage_error(f"{checkout} is not a checkout of {code.repository} (no {missing[0]})")
+            os.environ[code.env] = str(checkout.resolve())
     torch.set_num_threads(args.threads)
     for variant in args.variants:
         step, _ = make_step(variant, args.config, "cpu", True, False)

@@ -69,3 +69,19 @@ def test_a_network_written_for_one_gpu_is_built_on_the_cpu(tmp_path, monkeypatch
     assert net.op.buffer.shape == (8,) and net.op.buffer.device.type == "cpu"
     assert sys.modules["model_search"].torch is torch and sys.modules["operations"].torch is torch
     assert torch.Tensor.cuda is cuda
+
+
+@pytest.mark.parametrize(("variant", "config", "runs"), [
+    ("official", "a", True), ("official", "nb201", False),        # a DARTS-space network
+    ("official_gdas", "a6", True), ("official_gdas", "a", False),  # 3N cells only
+    ("baseline", "b", True), ("baseline", "nb201", False), ("gdas", "nb201", True),
+])
+def test_each_official_variant_runs_where_its_network_exists(variant, config, runs):
+    assert search_step.runs_at(variant, config) is runs
+
+
+def test_the_official_gdas_network_is_refused_at_a_depth_it_cannot_have(tmp_path):
+    from bench.official_gdas import load_official_gdas
+
+    with pytest.raises(ValueError, match="^the official GDAS network has a multiple of 3 cells, not 5$"):
+        load_official_gdas(tmp_path, layers=5, init_channels=8, num_classes=10)

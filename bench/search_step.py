@@ -20,7 +20,7 @@ skips the baseline and the equivalence check (``max_abs_diff`` is then null).
 ``--official CHECKOUT`` (a work tree of SNAS-Series/SNAS-Series) adds the ``official``
 variant, the official code's SNAS network and step (:mod:`bench.official_supernet`), and
 ``<method>_vs_official`` for each method timed: the official step's time over the method's.
-``--official-gdas CHECKOUT`` (a work tree of D-X-Y/AutoDL-Projects) adds ``official-gdas``,
+``--official-gdas CHECKOUT`` (a work tree of D-X-Y/AutoDL-Projects) adds ``official_gdas``,
 the official GDAS network and step (:mod:`bench.official_gdas`), and
 ``gdas_vs_official_gdas``; that network has a multiple of 3 cells (config ``a6``), and
 configs of other depths skip it.

@@ -17,7 +17,16 @@ within a round: ``snas_vs_baseline`` (target ≥ 1.3 on CPU) and ``gdas_vs_snas`
 Config ``nb201`` times the NAS-Bench-201 search network, which has no reference design: it
 skips the baseline and the equivalence check (``max_abs_diff`` is then null).
 
+``--official CHECKOUT`` (a work tree of SNAS-Series/SNAS-Series) adds the ``official``
+variant, the official code's SNAS network and step (:mod:`bench.official_supernet`), and
+``<method>_vs_official`` for each method timed: the official step's time over the method's.
+``--official-gdas CHECKOUT`` (a work tree of D-X-Y/AutoDL-Projects) adds ``official_gdas``,
+the official GDAS network and step (:mod:`bench.official_gdas`), and
+``gdas_vs_official_gdas``; that network has a multiple of 3 cells (config ``a6``), and
+configs of other depths skip it.
+
     python bench/search_step.py --configs a b --repeats 9
+    python bench/search_step.py --configs a --variants snas gdas darts --official ../SNAS-Series --repeats 11
 """
 
 from __future__ import annotations
@@ -31,9 +40,10 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +51,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit, header, seconds_of  # noqa: E402
+from bench.official_gdas import load_official_gdas, missing_gdas_files, official_gdas_step  # noqa: E402
+from bench.official_supernet import load_official, missing_files, official_step  # noqa: E402
 from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
 from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
@@ -52,6 +64,8 @@ from snas.training import RunningMean  # noqa: E402
 CONFIGS = {
     "a": {"layers": 5, "init_channels": 8, "batch_size": 32},
     "b": {"layers": 8, "init_channels": 16, "batch_size": 64},
+    # config a with 6 cells: the depth nearest to 5 that the official GDAS network can have
+    "a6": {"layers": 6, "init_channels": 8, "batch_size": 32},
     # NAS-Bench-201's search network (3 stages of 5 cells, C = 16) as GDAS and DARTS search it
     "nb201": {"space": "nas-bench-201", "layers": 5, "init_channels": 16, "batch_size": 64},
 }
@@ -63,13 +77,55 @@ def has_reference(config: str) -> bool:
     return CONFIGS[config].get("space", "darts") == "darts"
 
 
+@dataclass(frozen=True)
+class OfficialCode:
+    """A variant that runs an official code's network and step, from a checkout the user names."""
+
+    name: str
+    """The variant's name; ``--<name>`` (``_`` as ``-``) names the checkout."""
+    repository: str
+    env: str
+    """Where the spawned variant finds the checkout (set from its command-line flag)."""
+    missing: Callable[[Path], list[str]]
+    """The files of the repository a folder lacks."""
+    compared: tuple[str, ...]
+    """Our methods whose step is compared with it."""
+    depth_multiple: int = 1
+    """Its network's cell count is a multiple of this; other configs skip the variant."""
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name.replace('_', '-')}"
+
+
+OFFICIAL = "official"
+OFFICIAL_GDAS = "official_gdas"
+OFFICIAL_CODES = {code.name: code for code in (
+    OfficialCode(OFFICIAL, "SNAS-Series/SNAS-Series", "SNAS_BENCH_OFFICIAL", missing_files, tuple(METHODS)),
+    OfficialCode(OFFICIAL_GDAS, "D-X-Y/AutoDL-Projects", "SNAS_BENCH_OFFICIAL_GDAS", missing_gdas_files, ("gdas",),
+                 depth_multiple=3),
+)}
+"""The official codes a step can be timed against, by variant name."""
+
 COMPILED = "-compiled"
 """Suffix of a variant name that runs its method with ``compile`` set (``snas-compiled``)."""
 
 
 def variant_method(variant: str) -> str:
-    """The search method a variant runs (``baseline`` runs SNAS's step on the reference net)."""
-    return "snas" if variant == "baseline" else variant.removesuffix(COMPILED)
+    """The search method a variant runs (``baseline`` and ``official`` run SNAS's step on
+    the reference net and the official code's, ``official_gdas`` GDAS's on its official net)."""
+    if variant == OFFICIAL_GDAS:
+        return "gdas"
+    return "snas" if variant in ("baseline", OFFICIAL) else variant.removesuffix(COMPILED)
+
+
+def runs_at(variant: str, config: str) -> bool:
+    """Whether ``variant`` exists at ``config``: the reference and official networks are
+    DARTS-space supernets, the official GDAS one only at a multiple of 3 cells."""
+    if variant == "baseline" or variant in OFFICIAL_CODES:
+        multiple = OFFICIAL_CODES[variant].depth_multiple if variant in OFFICIAL_CODES else 1
+        return has_reference(config) and CONFIGS[config]["layers"] % multiple == 0
+    return True
 
 
 def search_config(config: str, method: str, device: str, channels_last: bool, bf16: bool,
@@ -126,8 +182,8 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
     """A closure running one training step of ``variant`` on a fixed batch; a ``-compiled``
     variant compiles in mode ``compile`` (during its first step)."""
     mode = compile if variant.endswith(COMPILED) else "off"
-    search = Search(search_config(config, variant_method(variant), device, channels_last and variant != "baseline",
-                                  bf16, mode))
+    ours = variant != "baseline" and variant not in OFFICIAL_CODES
+    search = Search(search_config(config, variant_method(variant), device, channels_last and ours, bf16, mode))
     x, y = next(search.data.train.train_epoch(search.generators["data"]))
     xv, yv = next(search.data.val.train_epoch(search.generators["val"]))
     x = x.contiguous(memory_format=search.memory_format)
@@ -150,6 +206,16 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             weight_opt.step()
             arch_opt.step()
+    elif variant == OFFICIAL:
+        spec = CONFIGS[config]
+        net = load_official(Path(os.environ[OFFICIAL_CODES[OFFICIAL].env]), spec["layers"], spec["init_channels"],
+                            search.data.num_classes).to(search.device)
+        step = official_step(net, x.contiguous(), y)
+    elif variant == OFFICIAL_GDAS:
+        spec = CONFIGS[config]
+        net = load_official_gdas(Path(os.environ[OFFICIAL_CODES[OFFICIAL_GDAS].env]), spec["layers"],
+                                 spec["init_channels"], search.data.num_classes).to(search.device)
+        step = official_gdas_step(net, (x.contiguous(), y), (xv.contiguous(), yv))
     else:
         def step() -> None:
             search.train_step((x, y), (xv, yv), 1.0, stats)
@@ -269,6 +335,12 @@ def compile_cost(variant: str, eager: list[float], compiled: list[float], cold_f
             "break_even_steps_warm": warm_s / saved_s if saved_s > 0 else None}
 
 
+def usage_error(message: str) -> NoReturn:
+    """One line on stderr, exit code 2, as for any bad argument (named after the script run)."""
+    print(f"{Path(sys.argv[0]).stem}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=["a", "b"], choices=sorted(CONFIGS))
@@ -283,14 +355,29 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path,
                         help=f"Inductor's cache folder ({CACHE_ENV}); default: a fresh one, so the first compile "
                              "is cold and a second process's is warm")
+    for name, code in OFFICIAL_CODES.items():
+        parser.add_argument(code.flag, type=Path, metavar="CHECKOUT", dest=name,
+                            help=f"a checkout of {code.repository}: adds the {name} variant and the speed-up of "
+                                 f"{', '.join(code.compared)} over it")
     args = parser.parse_args()
+    for name, code in OFFICIAL_CODES.items():
+        checkout = getattr(args, name)
+        if checkout is not None:
+            missing = code.missing(checkout)
+            if missing:
+                usage_error(f"{checkout} is not a checkout of {code.repository} (no {missing[0]})")
+            os.environ[code.env] = str(checkout.resolve())  # the spawned variant reads it
+            if name not in args.variants:
+                args.variants = [name, *args.variants]
+        elif name in args.variants:
+            usage_error(f"the {name} variant needs {code.flag} CHECKOUT")
     for variant in args.variants:
-        if variant != "baseline" and variant_method(variant) not in METHODS:
+        if variant != "baseline" and variant not in OFFICIAL_CODES and variant_method(variant) not in METHODS:
             parser.error(f"unknown variant {variant!r}")
     cache = args.cache_dir or Path(tempfile.mkdtemp(prefix="snas-bench-inductor-"))
     os.environ[CACHE_ENV] = str(cache)  # the spawned variant processes inherit it
     for config in args.configs:
-        variants = args.variants if has_reference(config) else [v for v in args.variants if v != "baseline"]
+        variants = [v for v in args.variants if runs_at(v, config)]
         max_diff = check_equivalence(config) if has_reference(config) else None
         if max_diff is not None and max_diff > 1e-9:
             raise SystemExit(f"config {config}: reference and ours differ by {max_diff:.2e}; not timing")
@@ -324,6 +411,9 @@ def main() -> None:
             summary["snas_vs_baseline"] = paired_ratio(times["baseline"], times["snas"])
         if "gdas" in results and "snas" in results:
             summary["gdas_vs_snas"] = paired_ratio(times["snas"], times["gdas"])
+        for name, code in OFFICIAL_CODES.items():
+            for method in (m for m in code.compared if name in results and m in results):
+                summary[f"{method}_vs_{name}"] = paired_ratio(times[name], times[method])
         for variant, warm_s in warm_first_s.items():
             eager = variant_method(variant)
             if eager in results:

@@ -16,10 +16,11 @@ the study; folders from before it existed are read the old way.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.kinds import KINDS, TrialKind
+from harness.lineage import is_exploit
 
 if TYPE_CHECKING:
     from harness.kinds import TrialConfig
@@ -41,11 +42,14 @@ class TrialSpec:
     keep_checkpoints: int
     max_failures: int
     faults: FaultsConfig
+    records_lineage: bool = False
+    """Whether its checkpoints say which trial saved them (:mod:`harness.lineage`): a
+    population-based scheduler may continue it from another trial's."""
 
     @classmethod
     def of(cls, study: Study) -> TrialSpec:
         return cls(study.kind, study.base_settings(), dict(study.genotypes), study.resources, study.checkpoint_every,
-                   study.keep_checkpoints, study.failures.max_failures, study.faults)
+                   study.keep_checkpoints, study.failures.max_failures, study.faults, study.scheduler.copies_trials)
 
     @property
     def kind(self) -> TrialKind:
@@ -56,11 +60,15 @@ class TrialSpec:
         return self.kind.trial_config(self.base, params, self.genotypes)
 
 
-def resolved_config_text(kind: str, loop: EpochRun) -> str:
-    """``config.json``: the trial's kind, the configuration it runs with now, and every change
-    of settings it took (``{"epoch": e, "settings": {key: [old, new]}}``, in effect from
-    epoch ``e + 1``)."""
-    record = {"kind": kind, "config": loop.config.model_dump(mode="json", by_alias=True), "changes": loop.changes}
+def resolved_config_text(kind: str, loop: EpochRun, exploits: list[dict[str, Any]] | None = None) -> str:
+    """``config.json``: the trial's kind, the configuration it runs with now, every change of
+    settings it took (``{"epoch": e, "settings": {key: [old, new]}}``, in effect from epoch
+    ``e + 1``) and, where it copied other trials' states, its ``exploits``
+    (:class:`harness.lineage.Lineage`)."""
+    record: dict[str, Any] = {"kind": kind, "config": loop.config.model_dump(mode="json", by_alias=True),
+                              "changes": loop.changes}
+    if exploits:
+        record["exploits"] = exploits
     return json.dumps(record, indent=2) + "\n"
 
 
@@ -71,6 +79,7 @@ class ResolvedConfig:
     kind: str
     config: dict[str, Any]
     changes: list[dict[str, Any]]
+    exploits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -98,7 +107,10 @@ def parse_resolved_config(value: dict[str, Any]) -> ResolvedConfig:
         raise ValueError(f"its epochs is {epochs!r}, not a whole number of at least 1")
     if not isinstance(changes, list) or not all(_is_change(change) for change in changes):
         raise ValueError("its changes are not a list of {epoch, settings} records")
-    return ResolvedConfig(kind, config, changes)
+    exploits = value.get("exploits", [])
+    if not isinstance(exploits, list) or not all(is_exploit(exploit) for exploit in exploits):
+        raise ValueError("its exploits are not a list of {epoch, donor} records")
+    return ResolvedConfig(kind, config, changes, exploits)
 
 
 def _is_change(change: Any) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow.fs
 from ray import tune
 
+from harness.lineage import Lineage
 from harness.studyfolder import (
     CHECKPOINT_FILE,
     FAULT_MARKER,
@@ -73,29 +74,35 @@ def _tune_report(metrics: dict[str, Any], folder: str | None) -> None:
 
 
 def start(spec: TrialSpec, params: dict[str, Any], restored: Callable[[type[EpochRun], Any], EpochRun | None],
-          folder: TrialFolder | None) -> EpochRun:
+          folder: TrialFolder | None, lineage: Lineage | None = None) -> EpochRun:
     """The trial's loop: restored from its checkpoint (``restored``) under the configuration its
     settings ``params`` give now -- a scheduler may have changed those since it was saved --
-    or new.  The writer (``folder``) records the resolved configuration and its changes in
-    ``config.json``, and a genotype the trial is given (a derived one is written every epoch)."""
+    or new.  The writer (``folder``) records the resolved configuration, its changes and the
+    ``lineage`` of its state in ``config.json``, and a genotype the trial is given (a derived
+    one is written every epoch); a state copied from another trial brings that trial's curve,
+    written at once."""
     config = spec.config_of(params)
     loop_class = spec.kind.loop()
+    exploits = len(lineage.exploits) if lineage else 0
     loop = restored(loop_class, config) or loop_class(config)
     if folder is not None:
-        folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop))
+        folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop, lineage and lineage.exploits))
+        if lineage and len(lineage.exploits) > exploits:
+            folder.write(METRICS_FILE, metrics_jsonl(loop.history))
         if not spec.kind.derives_genotype:
             save_genotype(loop, folder)
     return loop
 
 
 def drive(loop: EpochRun, spec: TrialSpec, folder: TrialFolder | None, report: Report = _tune_report,
-          on_step: StepCallback | None = None) -> None:
+          on_step: StepCallback | None = None, lineage: Lineage | None = None) -> None:
     """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says.
 
     ``folder`` is where the trial's files go; ``None`` in the workers of a data-parallel
     trial but rank 0, which run the same epochs, take part in saving (their random
     streams go into rank 0's checkpoint) and report, but write nothing.  ``on_step`` is
-    called after every optimisation step (:data:`snas.run.StepCallback`).
+    called after every optimisation step (:data:`snas.run.StepCallback`).  ``lineage``: what
+    every checkpoint says of where its state came from (:mod:`harness.lineage`).
     """
     fault_epoch = spec.faults.fail_once_at_epoch
     while not loop.finished:
@@ -107,6 +114,8 @@ def drive(loop: EpochRun, spec: TrialSpec, folder: TrialFolder | None, report: R
         if loop.finished or loop.epoch % spec.checkpoint_every == 0 or loop.epoch == fault_epoch:
             with tempfile.TemporaryDirectory() as checkpoint:
                 written = loop.save(Path(checkpoint) / CHECKPOINT_FILE, write=folder is not None)
+                if written and lineage is not None:
+                    lineage.save(Path(checkpoint))
                 report(metrics, checkpoint if written else None)
         else:
             report(metrics, None)

@@ -15,6 +15,7 @@ from harness.policies.base import Policy, Scheduler, Searcher
 from harness.policies.fifo import FifoScheduler
 from harness.policies.grid import GridSearcher
 from harness.policies.optuna import OptunaSearcher
+from harness.policies.pbt import PbtScheduler
 from harness.policies.random import RandomSearcher
 from snas.registry import Registry
 
@@ -26,6 +27,7 @@ SEARCHERS: Registry[type[Searcher]] = Registry("searcher", {
 SCHEDULERS: Registry[type[Scheduler]] = Registry("scheduler", {
     "fifo": FifoScheduler,
     "asha": AshaScheduler,
+    "pbt": PbtScheduler,
 })
 DEFAULT_SEARCHER = "grid"
 DEFAULT_SCHEDULER = "asha"

@@ -52,6 +52,7 @@ def validate_study(data: dict[str, Any], source: str = "study", *, frozen: bool 
         study = Study.model_validate(_read_genotypes(data, source))
     except ValidationError as err:
         raise invalid(err, f"study {source}", study_model=Study) from None
+    study = _scheduler_checkpoints(study)
     try:
         check_sections(study)
     except ValueError as err:
@@ -61,6 +62,15 @@ def validate_study(data: dict[str, Any], source: str = "study", *, frozen: bool 
 
         probe_trials(study)
     return study
+
+
+def _scheduler_checkpoints(study: Study) -> Study:
+    """A study that names no ``checkpoint_every`` checkpoints as its scheduler needs (PBT: at
+    every perturbation); one that names it is checked against the scheduler instead."""
+    interval = study.scheduler.checkpoint_interval()
+    if interval is None or "checkpoint_every" in study.model_fields_set:
+        return study
+    return study.model_copy(update={"checkpoint_every": interval})
 
 
 def _policy_sections(data: dict[str, Any], source: str, frozen: bool) -> dict[str, Any]:

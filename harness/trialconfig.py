@@ -95,6 +95,16 @@ class ResolvedConfig:
         return node
 
 
+    def setting_at(self, dotted: str, epoch: int) -> Any:
+        """The value of a dotted setting in force during epoch ``epoch`` (1-based, as reported):
+        the current one with every change that took effect at or after that epoch undone."""
+        value = self.setting(dotted)
+        for change in reversed(self.changes):
+            if change["epoch"] >= epoch and dotted in change["settings"]:
+                value = change["settings"][dotted][0]
+        return value
+
+
 def parse_resolved_config(value: dict[str, Any]) -> ResolvedConfig:
     """``config.json``'s object, refused (:class:`ValueError`) unless it is what trials write."""
     kind, config, changes = value.get("kind"), value.get("config"), value.get("changes", [])

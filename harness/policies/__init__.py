@@ -15,6 +15,7 @@ from harness.policies.base import Policy, Scheduler, Searcher
 from harness.policies.fifo import FifoScheduler
 from harness.policies.grid import GridSearcher
 from harness.policies.optuna import OptunaSearcher
+from harness.policies.pb2 import Pb2Scheduler
 from harness.policies.pbt import PbtScheduler
 from harness.policies.random import RandomSearcher
 from snas.registry import Registry
@@ -28,6 +29,7 @@ SCHEDULERS: Registry[type[Scheduler]] = Registry("scheduler", {
     "fifo": FifoScheduler,
     "asha": AshaScheduler,
     "pbt": PbtScheduler,
+    "pb2": Pb2Scheduler,
 })
 DEFAULT_SEARCHER = "grid"
 DEFAULT_SCHEDULER = "asha"

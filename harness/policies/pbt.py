@@ -69,7 +69,10 @@ class PopulationScheduler(Scheduler):
     """The bottom fraction of the population that exploits the top fraction."""
     mutations: dict[str, Domain] = Field(min_length=1)
     """The settings explored (space keys of mid-run-mutable settings) and the domain each is
-    resampled from."""
+    explored in."""
+    synch: bool = False
+    """Perturb the whole population at once, every trial waiting for the slowest at each
+    perturbation (Tune's synchronous PBT); else each trial when it gets there."""
 
     def check_trials(self, space: Space, trials: TrialFacts) -> None:
         """Each mutated setting may change mid-run, and starts where the study's space puts it
@@ -119,8 +122,7 @@ class PbtScheduler(PopulationScheduler):
     """What a number setting is multiplied by when perturbed (one of the two, at random)."""
 
     def build(self, epochs: int, data_parallel: bool) -> Any:
-        from ray.tune.schedulers import PopulationBasedTraining
-
+        from harness.population_tune import StudyPBT
         from harness.trialplan import to_tune
 
         ranges = {key: bounds for key, domain in self.mutations.items() if (bounds := _range(domain)) is not None}
@@ -128,8 +130,8 @@ class PbtScheduler(PopulationScheduler):
                      for key, domain in self.mutations.items()}
         # Perturbation times count epochs as the trials report them (also after an exploit,
         # where the trial continues at its donor's epoch).
-        return PopulationBasedTraining(
-            time_attr="epoch", perturbation_interval=self.perturbation_interval, hyperparam_mutations=mutations,
-            quantile_fraction=self.quantile_fraction, resample_probability=self.resample_probability,
-            perturbation_factors=self.perturbation_factors,
-            custom_explore_fn=functools.partial(within_ranges, ranges))
+        return StudyPBT(
+            epochs, time_attr="epoch", perturbation_interval=self.perturbation_interval,
+            hyperparam_mutations=mutations, quantile_fraction=self.quantile_fraction,
+            resample_probability=self.resample_probability, perturbation_factors=self.perturbation_factors,
+            synch=self.synch, custom_explore_fn=functools.partial(within_ranges, ranges))

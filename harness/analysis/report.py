@@ -136,6 +136,15 @@ def _winners_section(summary: AnalysisSummary) -> str:
     return "".join(parts)
 
 
+def _scheduler_section(summary: AnalysisSummary) -> str:
+    """What the study's scheduler found (PBT: the discovered schedule); nothing for most."""
+    scheduler = summary.results.study.scheduler
+    paragraph = scheduler.report_paragraph(summary.results, summary.best, summary.metric)
+    if paragraph is None:
+        return ""
+    return f"<h2>What {html.escape(scheduler.title)} found</h2><p>{html.escape(paragraph)}</p>"
+
+
 def _scaled(label: str, key: str, summary: AnalysisSummary) -> str:
     """A size metric's label with the network and input it was counted on."""
     if not key.endswith(("params_m", "macs_m")):
@@ -320,6 +329,7 @@ def render_report(summary: AnalysisSummary, page_folder: Path | None = None) -> 
         f"generated {generated}</p>",
         _summary_section(summary),
         _winners_section(summary),
+        _scheduler_section(summary),
         _comparisons_section(summary, page_folder),
         _plots_section(summary),
         _scales_section(summary),

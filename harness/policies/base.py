@@ -27,7 +27,7 @@ from harness.domain import Space, grid_size
 from snas.configmodel import Frozen
 
 if TYPE_CHECKING:
-    from harness.analysis.results import TrialRecord
+    from harness.analysis.results import StudyResults, TrialRecord
     from harness.trialplan import TrialPlan
 
 
@@ -160,6 +160,10 @@ class Scheduler(Policy):
     def trial_columns(self, trials: list[TrialRecord]) -> dict[str, dict[str, Any]]:
         """Columns it adds to the trials table and ``status``: ``{column: {trial id: value}}``."""
         return {}
+
+    def report_paragraph(self, results: StudyResults, best: list[dict[str, Any]], metric: str) -> str | None:
+        """A paragraph it adds to the report about what its study found (None: none)."""
+        return None
 
     def stopped_summary(self, count: int) -> str | None:
         """The summary's phrase for the trials it stopped early (None: it stops none)."""

@@ -30,7 +30,7 @@ from harness.domain import Domain, Space
 from harness.policies.base import Scheduler, TrialFacts
 
 if TYPE_CHECKING:
-    from harness.analysis.results import TrialRecord
+    from harness.analysis.results import StudyResults, TrialRecord
 
 EXPLOITS_COLUMN = "exploits"
 DONORS_COLUMN = "donors"
@@ -110,6 +110,12 @@ class PopulationScheduler(Scheduler):
         return {EXPLOITS_COLUMN: {trial_id: len(exploits) for trial_id, exploits in lineages.items()},
                 DONORS_COLUMN: {trial_id: " ".join(e["donor"] for e in exploits) or None
                                 for trial_id, exploits in lineages.items()}}
+
+    def report_paragraph(self, results: StudyResults, best: list[dict[str, Any]], metric: str) -> str | None:
+        """The schedule the population discovered: the winner's (:mod:`harness.analysis.population`)."""
+        from harness.analysis.population import winning_schedule
+
+        return winning_schedule(results, best[0]["trial_id"], metric, best[0]["score"]) if best else None
 
 
 class PbtScheduler(PopulationScheduler):

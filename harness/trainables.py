@@ -18,10 +18,11 @@ import pyarrow.fs
 from ray import tune
 
 from harness.kinds import TrialKind
-from harness.lineage import Lineage
+from harness.lineage import Lineage, earlier_exploits
 from harness.studyfolder import (
     CHECKPOINT_FILE,
     COMPILE_CACHE_DIR,
+    TRIAL_CONFIG_FILE,
 )
 from harness.trialconfig import TrialSpec
 from harness.trialloop import TrialFolder, drive, start, use_compile_cache
@@ -73,7 +74,8 @@ def _run_trial(config: dict[str, Any], spec: TrialSpec) -> None:
         return
     _prepare_trial_process()
     folder = TrialFolder.of_trial()
-    lineage = Lineage(tune.get_context().get_trial_id()) if spec.records_lineage else None
+    lineage = (Lineage(tune.get_context().get_trial_id(), exploits=earlier_exploits(folder.read(TRIAL_CONFIG_FILE)))
+               if spec.records_lineage else None)
     loop = start(spec, config, functools.partial(_restored, lineage), folder, lineage)
     use_compile_cache(loop, _study_compile_cache())
     drive(loop, spec, folder, lineage=lineage)

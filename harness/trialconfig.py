@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.kinds import KINDS, TrialKind
-from harness.lineage import is_exploit
+from harness.lineage import are_exploits
 
 if TYPE_CHECKING:
     from harness.kinds import TrialConfig
+    from harness.lineage import Lineage
     from harness.study import Study
     from harness.study.schema import FaultsConfig, ResourcesConfig
     from snas.run import EpochRun
@@ -60,15 +61,15 @@ class TrialSpec:
         return self.kind.trial_config(self.base, params, self.genotypes)
 
 
-def resolved_config_text(kind: str, loop: EpochRun, exploits: list[dict[str, Any]] | None = None) -> str:
+def resolved_config_text(kind: str, loop: EpochRun, lineage: Lineage | None = None) -> str:
     """``config.json``: the trial's kind, the configuration it runs with now, every change of
     settings it took (``{"epoch": e, "settings": {key: [old, new]}}``, in effect from epoch
-    ``e + 1``) and, where it copied other trials' states, its ``exploits``
-    (:class:`harness.lineage.Lineage`)."""
+    ``e + 1``) and, where its state was copied from other trials, its ``lineage`` and its own
+    ``exploits`` (:class:`harness.lineage.Lineage`)."""
     record: dict[str, Any] = {"kind": kind, "config": loop.config.model_dump(mode="json", by_alias=True),
                               "changes": loop.changes}
-    if exploits:
-        record["exploits"] = exploits
+    if lineage is not None and (lineage.copies or lineage.exploits):
+        record.update(lineage=lineage.copies, exploits=lineage.exploits)
     return json.dumps(record, indent=2) + "\n"
 
 
@@ -79,7 +80,10 @@ class ResolvedConfig:
     kind: str
     config: dict[str, Any]
     changes: list[dict[str, Any]]
+    lineage: list[dict[str, Any]] = field(default_factory=list)
+    """The copies its final state went through (:mod:`harness.lineage`)."""
     exploits: list[dict[str, Any]] = field(default_factory=list)
+    """The copies the trial made itself."""
 
     @property
     def epochs(self) -> int:
@@ -117,10 +121,11 @@ def parse_resolved_config(value: dict[str, Any]) -> ResolvedConfig:
         raise ValueError(f"its epochs is {epochs!r}, not a whole number of at least 1")
     if not isinstance(changes, list) or not all(_is_change(change) for change in changes):
         raise ValueError("its changes are not a list of {epoch, settings} records")
-    exploits = value.get("exploits", [])
-    if not isinstance(exploits, list) or not all(is_exploit(exploit) for exploit in exploits):
-        raise ValueError("its exploits are not a list of {epoch, donor} records")
-    return ResolvedConfig(kind, config, changes, exploits)
+    lineage, exploits = value.get("lineage", []), value.get("exploits", [])
+    for name, records in (("lineage", lineage), ("exploits", exploits)):
+        if not are_exploits(records):
+            raise ValueError(f"its {name} is not a list of {{epoch, donor}} records")
+    return ResolvedConfig(kind, config, changes, lineage, exploits)
 
 
 def _is_change(change: Any) -> bool:

@@ -57,6 +57,13 @@ class TrialFolder:
             stream.write(text.encode("utf-8"))
         self.filesystem.move(partial, path)
 
+    def read(self, name: str) -> str | None:
+        """A small file's text; None when it is not there."""
+        if not self.exists(name):
+            return None
+        with self.filesystem.open_input_stream(f"{self.path}/{name}") as stream:
+            return stream.read().decode("utf-8", errors="replace")
+
     def exists(self, name: str) -> bool:
         return self.filesystem.get_file_info(f"{self.path}/{name}").type != pyarrow.fs.FileType.NotFound
 
@@ -86,7 +93,7 @@ def start(spec: TrialSpec, params: dict[str, Any], restored: Callable[[type[Epoc
     exploits = len(lineage.exploits) if lineage else 0
     loop = restored(loop_class, config) or loop_class(config)
     if folder is not None:
-        folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop, lineage and lineage.exploits))
+        folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop, lineage))
         if lineage and len(lineage.exploits) > exploits:
             folder.write(METRICS_FILE, metrics_jsonl(loop.history))
         if not spec.kind.derives_genotype:

@@ -21,7 +21,7 @@ def _number(value: Any) -> str:
 
 def _steps(resolved: ResolvedConfig) -> list[str]:
     """Each change of settings along the winner's lineage, with the trial copied there."""
-    donors = {exploit["epoch"]: exploit["donor"] for exploit in resolved.exploits}
+    donors = {exploit["epoch"]: exploit["donor"] for exploit in resolved.lineage}
     steps = []
     for change in resolved.changes:
         moves = ", ".join(f"{key} {_number(old)} → {_number(new)}" for key, (old, new) in change["settings"].items())

@@ -75,11 +75,13 @@ def signature(folder: Path, still_written: bool) -> list[Any] | None:
 
 
 def _resolved_json(resolved: ResolvedConfig | None) -> dict[str, Any] | None:
-    """A trial's ``config.json`` as cached; ``exploits`` only where it has some (a PBT trial's)."""
+    """A trial's ``config.json`` as cached; its lineage only where it has one (a PBT trial's)."""
     if resolved is None:
         return None
     entry = {"kind": resolved.kind, "config": resolved.config, "changes": resolved.changes}
-    return {**entry, "exploits": resolved.exploits} if resolved.exploits else entry
+    if resolved.lineage or resolved.exploits:
+        entry.update(lineage=resolved.lineage, exploits=resolved.exploits)
+    return entry
 
 
 def _to_json(files: TrialFiles, folder: Path) -> dict[str, Any]:
@@ -97,7 +99,8 @@ def _from_json(entry: dict[str, Any], folder: Path) -> TrialFiles:
         rows=entry["rows"], curve_trusted=entry["trusted"], params=entry["params"], genotype=entry["genotype"],
         error=entry["error"], opened=entry["opened"],
         resolved=None if resolved is None else ResolvedConfig(resolved["kind"], resolved["config"],
-                                                              resolved["changes"], resolved.get("exploits", [])),
+                                                              resolved["changes"], resolved.get("lineage", []),
+                                                              resolved.get("exploits", [])),
         checkpoint=None if entry["checkpoint"] is None else folder / entry["checkpoint"],
         damage=[Damage(folder / path, problem) for path, problem in entry["damage"]],
     )

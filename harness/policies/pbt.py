@@ -106,10 +106,10 @@ class PopulationScheduler(Scheduler):
 
     def trial_columns(self, trials: list[TrialRecord]) -> dict[str, dict[str, Any]]:
         """How many times each trial exploited another, and the donors it copied, in order."""
-        lineages = {trial.trial_id: trial.resolved.exploits for trial in trials if trial.resolved is not None}
-        return {EXPLOITS_COLUMN: {trial_id: len(exploits) for trial_id, exploits in lineages.items()},
+        made = {trial.trial_id: trial.resolved.exploits for trial in trials if trial.resolved is not None}
+        return {EXPLOITS_COLUMN: {trial_id: len(exploits) for trial_id, exploits in made.items()},
                 DONORS_COLUMN: {trial_id: " ".join(e["donor"] for e in exploits) or None
-                                for trial_id, exploits in lineages.items()}}
+                                for trial_id, exploits in made.items()}}
 
     def report_paragraph(self, results: StudyResults, best: list[dict[str, Any]], metric: str) -> str | None:
         """The schedule the population discovered: the winner's (:mod:`harness.analysis.population`)."""

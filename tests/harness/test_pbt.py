@@ -76,7 +76,8 @@ def test_the_weaker_trial_continues_from_the_stronger_with_its_temperature_pertu
     (b,) = set(trials) - {a}
     record_a, rows_a, _ = trials[a]
     record_b, rows_b, _ = trials[b]
-    assert record_a["exploits"] == [{"epoch": 1, "donor": b}] and "exploits" not in record_b
+    assert record_a["exploits"] == record_a["lineage"] == [{"epoch": 1, "donor": b}]
+    assert "exploits" not in record_b and "lineage" not in record_b
     tau0_b = record_b["config"]["temperature"]["initial"]
     assert record_b["changes"] == [] and tau0_b in (1.0, 2.0)
     assert record_a["changes"] == [{"epoch": 1, "settings": {"temperature.initial": [tau0_b, FACTOR * tau0_b]}}]

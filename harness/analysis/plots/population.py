@@ -25,18 +25,26 @@ def _value_at(curve: pd.DataFrame, metric: str, epoch: int) -> float | None:
 
 def _draw_panel(ax: plt.Axes, data: PlotInput, metric: str, winner: str | None,
                 palette: dict[str, Any]) -> None:
-    """Every trial's curve of ``metric`` (thin), each exploit as a triangle where the copy
-    continued from (the donor's value at the epoch it was copied), the winner's thick."""
+    """Every trial's curve of ``metric``: dotted up to its last exploit (those epochs are its
+    donors'), solid from there (its own); each exploit a triangle where the copy continued
+    from (the donor's value at the epoch it was copied); the winner's whole lineage thick black."""
     for trial_id, curve in data.curves.groupby("trial_id", sort=True):
         curve = curve.sort_values("epoch")
-        is_winner = trial_id == winner
-        ax.plot(curve["epoch"], curve[metric], color=_WINNER if is_winner else palette[trial_id],
-                lw=2.6 if is_winner else 1.0, alpha=1.0 if is_winner else 0.7, zorder=3 if is_winner else 2)
-        for exploit in data.exploits.get(str(trial_id), []):
+        copies = data.lineages.get(str(trial_id), [])
+        if str(trial_id) == winner:
+            ax.plot(curve["epoch"], curve[metric], color=_WINNER, lw=2.6, zorder=3)
+            colour, size = _WINNER, 10
+        else:
+            colour, size = palette[str(trial_id)], 8
+            copied = copies[-1]["epoch"] if copies else 0
+            inherited, own = curve[curve["epoch"] <= copied], curve[curve["epoch"] >= copied]
+            ax.plot(inherited["epoch"], inherited[metric], color=colour, lw=1.0, ls=":", zorder=2)
+            ax.plot(own["epoch"], own[metric], color=colour, lw=1.4, zorder=2)
+        for exploit in copies:
             value = _value_at(curve, metric, exploit["epoch"])
             if value is not None:
-                ax.plot([exploit["epoch"]], [value], marker="v", ms=8 if is_winner else 6, ls="none",
-                        color=_WINNER if is_winner else palette[trial_id], markeredgecolor="white", zorder=4)
+                ax.plot([exploit["epoch"]], [value], marker="v", ms=size, ls="none", color=colour,
+                        markeredgecolor="black", markeredgewidth=0.6, zorder=5)
 
 
 def plot_population(data: PlotInput) -> Plot | None:
@@ -58,14 +66,18 @@ def plot_population(data: PlotInput) -> Plot | None:
         if metric == "temperature":
             ax.set_yscale("log")
             readable_log_ticks(ax.yaxis, pd.to_numeric(data.curves[metric], errors="coerce"))
-    exploits = sum(len(e) for e in data.exploits.values())
-    handles = [plt.Line2D([], [], color="grey", lw=1.0, label="a trial"),
-               plt.Line2D([], [], marker="v", ls="none", color="grey", label="exploit (copied here)")]
+    exploits = int(data.trials["exploits"].sum()) if "exploits" in data.trials else 0
+    handles = [plt.Line2D([], [], color="grey", lw=1.4, label="a trial's own epochs"),
+               plt.Line2D([], [], color="grey", lw=1.0, ls=":", label="copied from its donors"),
+               plt.Line2D([], [], marker="v", ls="none", color="grey", markeredgecolor="black",
+                          label="exploit (copied here)")]
     if winner is not None:
         handles.insert(0, plt.Line2D([], [], color=_WINNER, lw=2.6, label=f"winner {winner}"))
     axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
-    fig.suptitle(f"{data.study.scheduler.title} population: {len(trial_ids)} trials, {exploits} exploits")
-    lineage = " → ".join([e["donor"] for e in data.exploits.get(winner or "", [])] + ([winner] if winner else []))
+    fig.suptitle(f"{data.study.scheduler.title} population: {len(trial_ids)} trials, "
+                 f"{exploits} exploit{'' if exploits == 1 else 's'}")
+    lineage = " → ".join([e["donor"] for e in data.lineages.get(winner or "", [])] + ([winner] if winner else []))
     return Plot(save(fig, data.folder, "population"),
-                f"{' and '.join(metrics)} per epoch of every trial; ▼: an exploit, where the trial's copy of its "
-                f"donor continued from; black: the winner, whose curve is its lineage ({lineage})")
+                f"{' and '.join(metrics)} per epoch of every trial, dotted where its epochs are its donors' (a "
+                f"trial's own epochs before its exploits are replaced); ▼: an exploit, where the copy continued "
+                f"from; black: the winner, whose curve is its lineage ({lineage})")

@@ -1,8 +1,9 @@
-"""What a population-based study found: the winner's schedule, in one paragraph of the report.
+"""What the analysis adds to a population-based study (one whose scheduler copies trials).
 
-Under PBT the answer is not one setting but a schedule: the winner's curve is its lineage
-(its donors' epochs up to each exploit), so its τ per epoch is the temperature schedule the
-population discovered, and its recorded changes say how it came about.
+The trials table gets each trial's exploits and donors.  Under PBT the answer is not one
+setting but a schedule: the winner's curve is its lineage (its donors' epochs up to each
+copy), so its τ per epoch is the temperature schedule the population discovered, and its
+recorded changes say how it came about -- the report's paragraph.
 """
 
 from __future__ import annotations
@@ -11,8 +12,20 @@ import math
 from typing import Any
 
 from harness.analysis.results import StudyResults, TrialRecord
+from harness.policies.pbt import EXPLOITS_COLUMN
 from harness.study import Study
 from harness.trialconfig import ResolvedConfig
+
+DONORS_COLUMN = "donors"
+
+
+def lineage_columns(trials: list[TrialRecord]) -> dict[str, dict[str, Any]]:
+    """``{column: {trial id: value}}``: how many times each trial exploited another, and the
+    donors it copied, in order (trials of older versions, which recorded none, left empty)."""
+    made = {trial.trial_id: trial.resolved.exploits for trial in trials if trial.resolved is not None}
+    return {EXPLOITS_COLUMN: {trial_id: len(exploits) for trial_id, exploits in made.items()},
+            DONORS_COLUMN: {trial_id: " ".join(e["donor"] for e in exploits) or None
+                            for trial_id, exploits in made.items()}}
 
 
 def _number(value: Any) -> str:

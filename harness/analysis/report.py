@@ -31,6 +31,7 @@ import yaml
 
 from harness.analysis import AnalysisSummary
 from harness.analysis.plots.cells import BEST_CELLS
+from harness.analysis.population import winning_schedule
 from harness.analysis.replicates import INTERVAL
 from harness.analysis.scale import SCALE_TITLES, describe_scales
 from harness.folder_entries import STUDY_FILE_CAP, Refused, read_file
@@ -137,9 +138,12 @@ def _winners_section(summary: AnalysisSummary) -> str:
 
 
 def _scheduler_section(summary: AnalysisSummary) -> str:
-    """What the study's scheduler found (PBT: the discovered schedule); nothing for most."""
+    """What a population-based scheduler found: the discovered schedule; nothing for others."""
     scheduler = summary.results.study.scheduler
-    paragraph = scheduler.report_paragraph(summary.results, summary.best, summary.metric)
+    if not (scheduler.copies_trials and summary.best):
+        return ""
+    winner = summary.best[0]
+    paragraph = winning_schedule(summary.results, winner["trial_id"], summary.metric, winner["score"])
     if paragraph is None:
         return ""
     return f"<h2>What {html.escape(scheduler.title)} found</h2><p>{html.escape(paragraph)}</p>"

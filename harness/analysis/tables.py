@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from harness.analysis.population import lineage_columns
 from harness.analysis.replicates import groups, replicate_table, summarize
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.endings import DIVERGED, ending_of
@@ -81,7 +82,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     names = study.trial_kind.short_names(list(study.space))
     summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
     searcher_columns = study.searcher.trial_columns(results.path, study.name)
-    scheduler_columns = study.scheduler.trial_columns(results.trials)
+    scheduler_columns = lineage_columns(results.trials) if study.scheduler.copies_trials else {}
     rows = []
     for trial in results.trials:
         curve, last = trial.rows, trial.last

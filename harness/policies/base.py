@@ -27,7 +27,6 @@ from harness.domain import Space, grid_size
 from snas.configmodel import Frozen
 
 if TYPE_CHECKING:
-    from harness.analysis.results import StudyResults, TrialRecord
     from harness.trialplan import TrialPlan
 
 
@@ -138,10 +137,11 @@ class Scheduler(Policy):
     plots: ClassVar[tuple[str, ...]] = ()
     """Plots of :data:`harness.analysis.plots.PLOTS` that it adds to the analysis."""
     column_titles: ClassVar[dict[str, str]] = {}
-    """The columns :meth:`trial_columns` adds, with the title ``status`` shows each under."""
+    """Columns of the trials table that ``status`` shows, with the title it shows each under."""
     copies_trials: ClassVar[bool] = False
     """Whether it continues trials from other trials' checkpoints (population-based training):
-    its trials then record where their state came from (:mod:`harness.lineage`)."""
+    its trials then record where their state came from (:mod:`harness.lineage`), and the
+    analysis adds their lineage (:mod:`harness.analysis.population`)."""
 
     @abstractmethod
     def build(self, epochs: int, data_parallel: bool) -> Any:
@@ -155,14 +155,6 @@ class Scheduler(Policy):
     def checkpoint_interval(self) -> int | None:
         """The epochs between the checkpoints it needs (a study that names no ``checkpoint_every``
         takes it); None: it needs none of its own."""
-        return None
-
-    def trial_columns(self, trials: list[TrialRecord]) -> dict[str, dict[str, Any]]:
-        """Columns it adds to the trials table and ``status``: ``{column: {trial id: value}}``."""
-        return {}
-
-    def report_paragraph(self, results: StudyResults, best: list[dict[str, Any]], metric: str) -> str | None:
-        """A paragraph it adds to the report about what its study found (None: none)."""
         return None
 
     def stopped_summary(self, count: int) -> str | None:

@@ -22,18 +22,15 @@ its minimum (:meth:`snas.temperature.TemperatureSchedule.retune`).
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from harness.domain import Domain, Space
 from harness.policies.base import Scheduler, TrialFacts
 
-if TYPE_CHECKING:
-    from harness.analysis.results import StudyResults, TrialRecord
-
 EXPLOITS_COLUMN = "exploits"
-DONORS_COLUMN = "donors"
+"""The trials table's count of the exploits each trial made (:mod:`harness.analysis.population`)."""
 
 
 def within_ranges(ranges: dict[str, tuple[float, float]], config: dict[str, Any]) -> dict[str, Any]:
@@ -103,19 +100,6 @@ class PopulationScheduler(Scheduler):
 
     def checkpoint_interval(self) -> int | None:
         return self.perturbation_interval
-
-    def trial_columns(self, trials: list[TrialRecord]) -> dict[str, dict[str, Any]]:
-        """How many times each trial exploited another, and the donors it copied, in order."""
-        made = {trial.trial_id: trial.resolved.exploits for trial in trials if trial.resolved is not None}
-        return {EXPLOITS_COLUMN: {trial_id: len(exploits) for trial_id, exploits in made.items()},
-                DONORS_COLUMN: {trial_id: " ".join(e["donor"] for e in exploits) or None
-                                for trial_id, exploits in made.items()}}
-
-    def report_paragraph(self, results: StudyResults, best: list[dict[str, Any]], metric: str) -> str | None:
-        """The schedule the population discovered: the winner's (:mod:`harness.analysis.population`)."""
-        from harness.analysis.population import winning_schedule
-
-        return winning_schedule(results, best[0]["trial_id"], metric, best[0]["score"]) if best else None
 
 
 class PbtScheduler(PopulationScheduler):

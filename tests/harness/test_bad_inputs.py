@@ -188,7 +188,8 @@ CASES: list[tuple[list[str], str]] = [
     (["run", "pbt.yaml", "--set", "scheduler.perturbation_interval=0"],
      "scheduler.perturbation_interval: Input should be greater than or equal to 1"),
     (["run", "study.yaml", "--set", "scheduler.mutations={search.arch.lr: {grid: [1.0e-3]}}"],
-     "scheduler.mutations: read by PBT only, and scheduler.name is fifo"),
+     "scheduler.mutations: read by PBT, PB2 only, and scheduler.name is fifo; set scheduler.name=pbt or drop "
+     "scheduler.mutations\n"),
     # resume
     (["resume", "missing"], "is not a study folder (no study.yaml)"),
     (["resume", "results/empty"], "is not a study folder (no study.yaml)"),

@@ -60,6 +60,7 @@ def plot_population(data: PlotInput) -> Plot | None:
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.4 * len(metrics), 3.8), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         _draw_panel(ax, data, metric, winner, palette)
+        ax.margins(y=0.08)  # the exploit markers at the extremes stay whole
         ax.set_xlabel("epoch")
         epoch_axis(ax, int(data.curves["epoch"].max()))
         ax.set_ylabel("temperature τ" if metric == "temperature" else metric)

@@ -418,3 +418,13 @@ def test_pbt_builds_tunes_scheduler_with_the_mutations_kept_in_range():
     assert built._custom_explore_fn({"search.temperature.initial": 4.8, "search.temperature.anneal_rate": 0.9}) == {
         "search.temperature.initial": 4.0, "search.temperature.anneal_rate": 0.9}
     assert within_ranges({"x": (1, 9)}, {"x": 0, "y": 20}) == {"x": 1, "y": 20}
+
+
+def test_pb2_builds_tunes_pb2_over_the_mutations_ranges():
+    from harness.population_tune import StudyPB2
+
+    pb2 = validate_study(study(scheduler={**PBT, "name": "pb2"}))
+    built = pb2.scheduler.build(pb2.epochs, data_parallel=False)
+    assert isinstance(built, StudyPB2) and built.last_epoch == 3
+    assert built._hyperparam_bounds == {"search.temperature.initial": [0.3, 4.0]}
+    assert (pb2.checkpoint_every, pb2.keep_checkpoints) == (2, 3)

@@ -46,11 +46,15 @@ class TrialSpec:
     records_lineage: bool = False
     """Whether its checkpoints say which trial saved them (:mod:`harness.lineage`): a
     population-based scheduler may continue it from another trial's."""
+    scheduled: tuple[tuple[int, dict[str, Any]], ...] = ()
+    """Changes of settings it takes at fixed epochs (a replayed schedule,
+    :meth:`harness.policies.base.Scheduler.scheduled_changes`)."""
 
     @classmethod
     def of(cls, study: Study) -> TrialSpec:
         return cls(study.kind, study.base_settings(), dict(study.genotypes), study.resources, study.checkpoint_every,
-                   study.keep_checkpoints, study.failures.max_failures, study.faults, study.scheduler.copies_trials)
+                   study.keep_checkpoints, study.failures.max_failures, study.faults, study.scheduler.copies_trials,
+                   study.scheduler.scheduled_changes(study.trial_kind.section))
 
     @property
     def kind(self) -> TrialKind:

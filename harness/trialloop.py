@@ -22,6 +22,7 @@ import pyarrow.fs
 from ray import tune
 
 from harness.lineage import Lineage
+from harness.overrides import with_values
 from harness.studyfolder import (
     CHECKPOINT_FILE,
     FAULT_MARKER,
@@ -91,7 +92,9 @@ def start(spec: TrialSpec, params: dict[str, Any], restored: Callable[[type[Epoc
     config = spec.config_of(params)
     loop_class = spec.kind.loop()
     exploits = len(lineage.exploits) if lineage else 0
-    loop = restored(loop_class, config) or loop_class(config)
+    # Under a replayed schedule the params give the settings of epoch 1 only: a checkpoint
+    # holds the ones in force when it was saved.
+    loop = restored(loop_class, None if spec.scheduled else config) or loop_class(config)
     if folder is not None:
         folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop, lineage))
         if lineage and len(lineage.exploits) > exploits:
@@ -113,6 +116,8 @@ def drive(loop: EpochRun, spec: TrialSpec, folder: TrialFolder | None, report: R
     """
     fault_epoch = spec.faults.fail_once_at_epoch
     while not loop.finished:
+        if _take_scheduled_changes(loop, spec) and folder is not None:
+            folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop, lineage))
         metrics = loop.run_epoch(on_step)
         if folder is not None:
             folder.write(METRICS_FILE, metrics_jsonl(loop.history))  # before the report: ASHA may stop us there
@@ -130,6 +135,15 @@ def drive(loop: EpochRun, spec: TrialSpec, folder: TrialFolder | None, report: R
                 and not folder.exists(FAULT_MARKER)):
             folder.write(FAULT_MARKER, f"failed once after epoch {loop.epoch}\n")
             raise InjectedFault(f"injected fault after epoch {loop.epoch} (faults.fail_once_at_epoch)")
+
+
+def _take_scheduled_changes(loop: EpochRun, spec: TrialSpec) -> bool:
+    """Retune ``loop`` with the scheduled change due after its epochs done; whether one was."""
+    due = [settings for epoch, settings in spec.scheduled if epoch == loop.epoch]
+    if not due:
+        return False
+    current = loop.config.model_dump(mode="json", by_alias=True)
+    return bool(loop.retune(type(loop.config).model_validate(with_values(current, due[0]))))
 
 
 def save_genotype(loop: EpochRun, folder: TrialFolder) -> None:

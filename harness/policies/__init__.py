@@ -18,6 +18,7 @@ from harness.policies.optuna import OptunaSearcher
 from harness.policies.pb2 import Pb2Scheduler
 from harness.policies.pbt import PbtScheduler
 from harness.policies.random import RandomSearcher
+from harness.policies.replay import ReplayScheduler
 from snas.registry import Registry
 
 SEARCHERS: Registry[type[Searcher]] = Registry("searcher", {
@@ -30,6 +31,7 @@ SCHEDULERS: Registry[type[Scheduler]] = Registry("scheduler", {
     "asha": AshaScheduler,
     "pbt": PbtScheduler,
     "pb2": Pb2Scheduler,
+    "replay": ReplayScheduler,
 })
 DEFAULT_SEARCHER = "grid"
 DEFAULT_SCHEDULER = "asha"

@@ -152,6 +152,11 @@ class Scheduler(Policy):
         """Raise :class:`ValueError` (naming the keys) when it cannot run trials such as ``trials``."""
         return None
 
+    def scheduled_changes(self, section: str) -> tuple[tuple[int, dict[str, Any]], ...]:
+        """Changes of settings every trial takes at fixed epochs: ``(epochs done, {setting
+        relative to section: value})`` (a replayed schedule); none for most."""
+        return ()
+
     def checkpoint_interval(self) -> int | None:
         """The epochs between the checkpoints it needs (a study that names no ``checkpoint_every``
         takes it); None: it needs none of its own."""

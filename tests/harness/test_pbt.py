@@ -123,3 +123,18 @@ def test_the_analysis_shows_the_lineage(pbt_study, capsys):
     header = out[1].split()
     assert header[:3] == ["trial", "tau0", "exploits"]
     assert {line.split()[0]: line.split()[2] for line in out[2:4]} == {a: "1", b: "0"}
+
+
+def test_replay_reruns_the_winners_schedule_from_epoch_0(pbt_study, capsys):
+    """With the seed the population ran with, the replay's curve is the winner's, bit for bit:
+    the winner's lineage is one search whose settings changed where its config.json says."""
+    _, folder = pbt_study
+    winner = json.loads((folder / "analysis" / "best.json").read_text())["trials"][0]["trial_id"]
+    assert main(["replay", str(folder), "--seeds", "1", "--quiet"]) == 0
+    assert f"replaying {folder} trial {winner} with 1 seed(s) as pbt-replay:" in capsys.readouterr().out
+    (replayed,) = (folder.parent / "pbt-replay").glob("trial_*")
+    record, rows, _ = _trials(folder)[winner]
+    again = json.loads((replayed / "config.json").read_text())
+    again_rows = [json.loads(line) for line in (replayed / "metrics.jsonl").read_text().splitlines()]
+    assert [_without_timings(r) for r in again_rows] == [_without_timings(r) for r in rows]
+    assert again["changes"] == record["changes"] and again["config"] == record["config"]

@@ -124,11 +124,11 @@ def curves_table(results: StudyResults) -> pd.DataFrame:
     records = []
     for trial in results.trials:
         settings = {name: trial.config.get(key) for key, name in names.items()}
+        changed = trial.resolved if trial.resolved is not None and trial.resolved.changes else None
         for row in trial.rows:
             record = {"trial_id": trial.trial_id, **{key: value for key, value in row.items() if key != "trial_id"}}
-            changed = trial.resolved is not None and trial.resolved.changes
-            record.update(_settings_in_force(trial.resolved, names, results.study.trial_kind.section, row)
-                          if changed else settings)
+            record.update(settings if changed is None else
+                          _settings_in_force(changed, names, results.study.trial_kind.section, row))
             records.append(record)
     if not records:
         return pd.DataFrame(columns=["trial_id", "epoch"])

@@ -74,6 +74,14 @@ def previous_results(tmp_path, name):
     ({"scheduler": {**PBT, "resample_probability": 1.5}}, "scheduler.resample_probability: Input should be less"),
     ({"scheduler": {**PBT, "name": "pb2", "resample_probability": 0.5}},
      "scheduler.resample_probability: read by PBT only, and scheduler.name is pb2"),
+    ({"scheduler": {"name": "replay", "schedule": [{"epoch": 1, "settings": {"search.init_channels": 8}}]}},
+     "scheduler.schedule[0].settings.search.init_channels: cannot change during a trial; a replay may change only "
+     "search.temperature.initial, "),
+    ({"scheduler": {"name": "replay", "schedule": [{"epoch": 1, "settings": {"search.temperature.initial": 3.0}}]}},
+     "scheduler.schedule[0].settings.search.temperature.initial: the space varies it too; drop it from space"),
+    ({"scheduler": {"name": "replay", "schedule": [{"epoch": 2, "settings": {"search.arch.lr": 1e-4}},
+                                                   {"epoch": 1, "settings": {"search.arch.lr": 3e-4}}]}},
+     "scheduler.schedule: the epochs [2, 1] are not increasing"),
 ])
 def test_bad_studies_name_the_key(changes, message):
     with pytest.raises(UserInputError, match=None) as err:

@@ -68,15 +68,14 @@ def replay_study(source: StudyResults, seeds: int, overrides: list[str]) -> Stud
     name = f"{src.name}{REPLAY_SUFFIX}"
     data: dict[str, Any] = {
         "name": name,
-        "description": f"The schedule trial {winner.trial_id} of {src.name} followed (its lineage's changes of "
-                       f"settings), replayed from epoch 0 with {seeds} seed(s).",
+        "description": f"the schedule trial {winner.trial_id} of {source.path} followed (its lineage's changes of "
+                       f"settings), replayed from epoch 0 with {seeds} seed(s):",
         "data": src.data.model_dump(mode="json"),
         **src.trial_kind.nest(_first_settings(winner.resolved)),
         "space": {f"{section}.seed": {"grid": list(range(seeds))}},
         "objective": src.objective.model_dump(mode="json"),
         "searcher": {"name": "grid"},
-        "scheduler": ({"name": "replay", "schedule": schedule, "source": f"{source.path} trial {winner.trial_id}"}
-                      if schedule else {"name": "fifo"}),
+        "scheduler": {"name": "replay", "schedule": schedule, "source": f"{source.path} trial {winner.trial_id}"},
         "resources": src.resources.model_dump(mode="json"),
         "storage": src.storage.model_dump(mode="json"),
         "failures": src.failures.model_dump(mode="json"),

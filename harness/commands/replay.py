@@ -28,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     study = replay_study(load_results(args.results), args.seeds, overrides_of(args))
-    print(f"replaying {study.scheduler.source or 'a fixed schedule'} with {args.seeds} seed(s) as {study.name}:",
-          flush=True)
+    print(f"{study.name}: {study.description}", flush=True)
     print("\n".join(describe_schedule(study)) or "  (no change of settings: the winner kept its first ones)",
           flush=True)
     return studyrun.launch(study, sys.argv[1:], args.address, args.quiet, resume_existing=args.resume,

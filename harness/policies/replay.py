@@ -29,8 +29,9 @@ class ReplayScheduler(Scheduler):
     name: Literal["replay"] = "replay"
     title: ClassVar[str] = "replay"
 
-    schedule: list[ScheduledChange] = Field(min_length=1)
-    """The changes of settings every trial takes, in order of their epochs."""
+    schedule: list[ScheduledChange]
+    """The changes of settings every trial takes, in order of their epochs (none: the
+    discovered schedule is the one the trials start with)."""
     source: str = ""
     """Where the schedule was discovered (the study folder and trial), for the record."""
 

@@ -131,7 +131,8 @@ def test_replay_reruns_the_winners_schedule_from_epoch_0(pbt_study, capsys):
     _, folder = pbt_study
     winner = json.loads((folder / "analysis" / "best.json").read_text())["trials"][0]["trial_id"]
     assert main(["replay", str(folder), "--seeds", "1", "--quiet"]) == 0
-    assert f"replaying {folder} trial {winner} with 1 seed(s) as pbt-replay:" in capsys.readouterr().out
+    assert (f"pbt-replay: the schedule trial {winner} of {folder} followed (its lineage's changes of settings), "
+            f"replayed from epoch 0 with 1 seed(s):") in capsys.readouterr().out
     (replayed,) = (folder.parent / "pbt-replay").glob("trial_*")
     record, rows, _ = _trials(folder)[winner]
     again = json.loads((replayed / "config.json").read_text())

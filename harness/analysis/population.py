@@ -75,7 +75,8 @@ def winning_schedule(results: StudyResults, winner_id: str, metric: str, score: 
     mean = sum(tau for _, tau in taus) / len(taus)
     others = [_temperatures(t)[-1][1] for t in trials if t.trial_id != winner_id and _temperatures(t)]
     steps = _steps(winner.resolved)
-    text = (f"The winning schedule is trial {winner_id}'s ({metric} {score:.2f}): τ fell from {first:.3g} at epoch "
+    went = "fell" if last < first else "rose" if last > first else "stayed"
+    text = (f"The winning schedule is trial {winner_id}'s ({metric} {score:.2f}): τ {went} from {first:.3g} at epoch "
             f"{first_epoch} to {last:.3g} by epoch {last_epoch} (mean τ {mean:.3g} over its epochs). ")
     text += (f"Its lineage changed the settings {'; '.join(steps)}. " if steps
              else "It never changed its settings: it ran the schedule it started with. ")

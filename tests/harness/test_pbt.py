@@ -118,6 +118,12 @@ def test_the_analysis_shows_the_lineage(pbt_study, capsys):
     in_force = curves[curves["trial_id"] == a].sort_values("epoch")["tau0"].tolist()
     assert in_force == [trials.loc[b, "tau0"], FACTOR * trials.loc[b, "tau0"]]
     assert (folder / "plots" / "population.png").stat().st_size > 5000
+    winner = json.loads((folder / "analysis" / "best.json").read_text())["trials"][0]["trial_id"]
+    tau = curves[curves["trial_id"] == winner].sort_values("epoch")["temperature"].tolist()
+    report = (folder / "report.html").read_text()
+    assert (f"<h2>What PBT found</h2><p>The winning schedule is trial {winner}&#x27;s (search_val_acc "
+            f"{trials.loc[winner, 'score']:.2f}): τ fell from {tau[0]:.3g} at epoch 1 to {tau[1]:.3g} by epoch 2") \
+        in report
     assert main(["status", str(folder)]) == 0
     out = capsys.readouterr().out.splitlines()
     header = out[1].split()

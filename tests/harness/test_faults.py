@@ -321,6 +321,12 @@ def pbt_fault_study(name: str, root: Path) -> dict[str, Any]:
                       resources={"cpu": 1})
 
 
+def history(trial_dir: Path) -> list[str]:
+    """The lines of the trial's ``metrics.jsonl`` (none before its first epoch)."""
+    path = trial_dir / "metrics.jsonl"
+    return path.read_text().splitlines() if path.is_file() else []
+
+
 def population(folder: Path) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
     """Each trial's curve (wall-clock figures left out) and settings record, trial ids apart
     (they differ from run to run), in a stable order."""
@@ -345,12 +351,14 @@ def test_ctrl_c_of_a_pbt_study_then_resume_finishes_as_the_uninterrupted_populat
     folder = tmp_path / "results" / "pbt_ctrl_c"
     with driving() as start:
         run = start("run", str(path))
+        # The trials' own histories: Tune's result.json of a trial that copied another can
+        # lose lines when Tune restarts it.
         run.watch(lambda: len(list(folder.glob("trial_*"))) == 2
-                  and all(2 <= len(epochs(t)) < PBT_EPOCHS - 2 for t in folder.glob("trial_*")))
+                  and all(2 <= len(history(t)) < PBT_EPOCHS - 2 for t in folder.glob("trial_*")))
         run.process.send_signal(signal.SIGINT)
         code, out, err = run.ended()
         assert code == 130 and "Traceback" not in err, out + err
-        assert any(len(epochs(t)) < PBT_EPOCHS for t in folder.glob("trial_*"))  # really cut short
+        assert any(len(history(t)) < PBT_EPOCHS for t in folder.glob("trial_*"))  # really cut short
         code, out, err = start("resume", str(folder)).ended()
         assert code == 0 and "Traceback" not in err, out + err
     expected = population(tmp_path / "results" / "pbt_reference")

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "harness_overhead": ["harness_overhead.py"],
     "asha_savings": ["asha_savings.py"],
     "data_parallel": ["data_parallel.py", "--rounds", "3", "--steps", "5"],
+    "pbt_overhead": ["pbt_overhead.py"],
 }
 
 

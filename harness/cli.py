@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "report": "Write a self-contained HTML report: winners, cells, plots, trials, study file.",
     "best": "Print the best trials' genotypes (DARTS repr and JSON).",
     "retrain": "Retrain a search study's best genotypes from scratch, as a Ray Tune study.",
+    "replay": "Rerun the schedule a PBT or PB2 study discovered, from epoch 0, with seeds.",
     "search": "Run one architecture search without Ray (progress bar, resumable).",
     "train": "Train one genotype from scratch without Ray (progress bar, resumable).",
     "profile": "Count a genotype's parameters and MACs, next to the papers' figures.",

@@ -144,6 +144,12 @@ class TrialKind:
         return self.config_model().model_validate({**fields, "data": data})
 
     @property
+    def mutable_settings(self) -> tuple[str, ...]:
+        """The settings (relative to :attr:`section`) a trial may change between epochs
+        (:attr:`snas.run.EpochRun.MUTABLE_SETTINGS`, read off the configuration model: no torch)."""
+        return tuple(self.config_model().MUTABLE_SETTINGS)  # type: ignore[attr-defined]
+
+    @property
     def default_batch_size(self) -> int:
         """The global batch of a trial whose settings name none (it must split across workers)."""
         return int(self.config_model().model_fields["batch_size"].default)

@@ -13,11 +13,13 @@
         metrics.jsonl     the loop's history, one line per epoch (the curves are read from it)
         genotype.json     the trial's genotype (a search's, rewritten every epoch)
         config.json       the trial's resolved configuration and its changes mid-run
-                          (:mod:`harness.trialconfig`)
+                          (:mod:`harness.trialconfig`); under PBT/PB2 its lineage and exploits
         error.txt         why the trial failed (Tune)
         injected_fault.txt   marks the one fault ``faults.fail_once_at_epoch`` injected
         killed_worker.txt    marks the one worker ``faults.kill_worker_once`` killed
         checkpoint_*/checkpoint.pt   the loop's full state
+        checkpoint_*/lineage.json    under PBT/PB2: the trial that saved it, the copies its
+                                     state went through (:mod:`harness.lineage`)
     analysis/             tables (trials, curves, best.json, ...)
     plots/                PNG and PDF figures
     report.html           the self-contained report

@@ -8,6 +8,7 @@ several Ray Train workers when ``resources.workers`` asks (:mod:`harness.datapar
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -17,9 +18,11 @@ import pyarrow.fs
 from ray import tune
 
 from harness.kinds import TrialKind
+from harness.lineage import Lineage, earlier_exploits
 from harness.studyfolder import (
     CHECKPOINT_FILE,
     COMPILE_CACHE_DIR,
+    TRIAL_CONFIG_FILE,
 )
 from harness.trialconfig import TrialSpec
 from harness.trialloop import TrialFolder, drive, start, use_compile_cache
@@ -27,14 +30,18 @@ from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
 
-def _restored(loop_class: type[EpochRun], config: Any) -> EpochRun | None:
-    """The loop from Tune's checkpoint of this trial, continuing under ``config``; None when
-    the trial starts afresh."""
+def _restored(lineage: Lineage | None, loop_class: type[EpochRun], config: Any) -> EpochRun | None:
+    """The loop from the checkpoint Tune hands this trial (its own, or under PBT a donor's),
+    continuing under ``config``; None when the trial starts afresh.  ``lineage`` takes the
+    checkpoint's (:mod:`harness.lineage`)."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
         return None
     with checkpoint.as_directory() as folder:
-        return loop_class.restore(Path(folder) / CHECKPOINT_FILE, config=config)
+        loop = loop_class.restore(Path(folder) / CHECKPOINT_FILE, config=config)
+        if lineage is not None:
+            lineage.continue_from(Path(folder), loop.epoch)
+        return loop
 
 
 def _prepare_trial_process() -> None:
@@ -67,9 +74,11 @@ def _run_trial(config: dict[str, Any], spec: TrialSpec) -> None:
         return
     _prepare_trial_process()
     folder = TrialFolder.of_trial()
-    loop = start(spec, config, _restored, folder)
+    lineage = (Lineage(tune.get_context().get_trial_id(), exploits=earlier_exploits(folder.read(TRIAL_CONFIG_FILE)))
+               if spec.records_lineage else None)
+    loop = start(spec, config, functools.partial(_restored, lineage), folder, lineage)
     use_compile_cache(loop, _study_compile_cache())
-    drive(loop, spec, folder)
+    drive(loop, spec, folder, lineage=lineage)
 
 
 def trainable_of(kind: TrialKind) -> Callable[[dict[str, Any], dict[str, Any]], None]:

@@ -21,6 +21,8 @@ from typing import Any
 import pyarrow.fs
 from ray import tune
 
+from harness.lineage import Lineage
+from harness.overrides import with_values
 from harness.studyfolder import (
     CHECKPOINT_FILE,
     FAULT_MARKER,
@@ -56,6 +58,13 @@ class TrialFolder:
             stream.write(text.encode("utf-8"))
         self.filesystem.move(partial, path)
 
+    def read(self, name: str) -> str | None:
+        """A small file's text; None when it is not there."""
+        if not self.exists(name):
+            return None
+        with self.filesystem.open_input_stream(f"{self.path}/{name}") as stream:
+            return stream.read().decode("utf-8", errors="replace")
+
     def exists(self, name: str) -> bool:
         return self.filesystem.get_file_info(f"{self.path}/{name}").type != pyarrow.fs.FileType.NotFound
 
@@ -73,32 +82,42 @@ def _tune_report(metrics: dict[str, Any], folder: str | None) -> None:
 
 
 def start(spec: TrialSpec, params: dict[str, Any], restored: Callable[[type[EpochRun], Any], EpochRun | None],
-          folder: TrialFolder | None) -> EpochRun:
+          folder: TrialFolder | None, lineage: Lineage | None = None) -> EpochRun:
     """The trial's loop: restored from its checkpoint (``restored``) under the configuration its
     settings ``params`` give now -- a scheduler may have changed those since it was saved --
-    or new.  The writer (``folder``) records the resolved configuration and its changes in
-    ``config.json``, and a genotype the trial is given (a derived one is written every epoch)."""
+    or new.  The writer (``folder``) records the resolved configuration, its changes and the
+    ``lineage`` of its state in ``config.json``, and a genotype the trial is given (a derived
+    one is written every epoch); a state copied from another trial brings that trial's curve,
+    written at once."""
     config = spec.config_of(params)
     loop_class = spec.kind.loop()
-    loop = restored(loop_class, config) or loop_class(config)
+    exploits = len(lineage.exploits) if lineage else 0
+    # Under a replayed schedule the params give the settings of epoch 1 only: a checkpoint
+    # holds the ones in force when it was saved.
+    loop = restored(loop_class, None if spec.scheduled else config) or loop_class(config)
     if folder is not None:
-        folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop))
+        folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop, lineage))
+        if lineage and len(lineage.exploits) > exploits:
+            folder.write(METRICS_FILE, metrics_jsonl(loop.history))
         if not spec.kind.derives_genotype:
             save_genotype(loop, folder)
     return loop
 
 
 def drive(loop: EpochRun, spec: TrialSpec, folder: TrialFolder | None, report: Report = _tune_report,
-          on_step: StepCallback | None = None) -> None:
+          on_step: StepCallback | None = None, lineage: Lineage | None = None) -> None:
     """Run ``loop`` to the end, reporting every epoch and checkpointing as the study says.
 
     ``folder`` is where the trial's files go; ``None`` in the workers of a data-parallel
     trial but rank 0, which run the same epochs, take part in saving (their random
     streams go into rank 0's checkpoint) and report, but write nothing.  ``on_step`` is
-    called after every optimisation step (:data:`snas.run.StepCallback`).
+    called after every optimisation step (:data:`snas.run.StepCallback`).  ``lineage``: what
+    every checkpoint says of where its state came from (:mod:`harness.lineage`).
     """
     fault_epoch = spec.faults.fail_once_at_epoch
     while not loop.finished:
+        if _take_scheduled_changes(loop, spec) and folder is not None:
+            folder.write(TRIAL_CONFIG_FILE, resolved_config_text(spec.kind_name, loop, lineage))
         metrics = loop.run_epoch(on_step)
         if folder is not None:
             folder.write(METRICS_FILE, metrics_jsonl(loop.history))  # before the report: ASHA may stop us there
@@ -107,6 +126,8 @@ def drive(loop: EpochRun, spec: TrialSpec, folder: TrialFolder | None, report: R
         if loop.finished or loop.epoch % spec.checkpoint_every == 0 or loop.epoch == fault_epoch:
             with tempfile.TemporaryDirectory() as checkpoint:
                 written = loop.save(Path(checkpoint) / CHECKPOINT_FILE, write=folder is not None)
+                if written and lineage is not None:
+                    lineage.save(Path(checkpoint))
                 report(metrics, checkpoint if written else None)
         else:
             report(metrics, None)
@@ -114,6 +135,15 @@ def drive(loop: EpochRun, spec: TrialSpec, folder: TrialFolder | None, report: R
                 and not folder.exists(FAULT_MARKER)):
             folder.write(FAULT_MARKER, f"failed once after epoch {loop.epoch}\n")
             raise InjectedFault(f"injected fault after epoch {loop.epoch} (faults.fail_once_at_epoch)")
+
+
+def _take_scheduled_changes(loop: EpochRun, spec: TrialSpec) -> bool:
+    """Retune ``loop`` with the scheduled change due after its epochs done; whether one was."""
+    due = [settings for epoch, settings in spec.scheduled if epoch == loop.epoch]
+    if not due:
+        return False
+    current = loop.config.model_dump(mode="json", by_alias=True)
+    return bool(loop.retune(type(loop.config).model_validate(with_values(current, due[0]))))
 
 
 def save_genotype(loop: EpochRun, folder: TrialFolder) -> None:

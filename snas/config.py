@@ -17,7 +17,7 @@ declare (``offers_second_order``, ``soft_samples``, ``needs_soft_samples``), not
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -130,6 +130,12 @@ class ResourceConfig(Frozen):
 class SearchConfig(Frozen):
     """Everything one search run needs; equal configs give identical runs on CPU."""
 
+    MUTABLE_SETTINGS: ClassVar[tuple[str, ...]] = (
+        "temperature.initial", "temperature.anneal_rate", "temperature.min", "resource.lambda",
+        "weights.lr", "weights.lr_min", "arch.lr", "drop_path")
+    """The settings a search may change between epochs (:attr:`snas.run.EpochRun.MUTABLE_SETTINGS`),
+    here so that a study can be checked against them without building a search."""
+
     method: RegistryName[METHODS] = "snas"
     space: RegistryName[SPACES] = DEFAULT_SPACE
     """The search space (:mod:`snas.spaces`): ``darts`` or ``nas-bench-201``; in
@@ -221,6 +227,9 @@ class RetrainConfig(Frozen):
     configuration is written (``snas-study train FILE``, a study's ``genotypes:``) with
     :func:`snas.catalogue.resolve_genotype`, so a checkpoint never depends on one.
     """
+
+    MUTABLE_SETTINGS: ClassVar[tuple[str, ...]] = ("lr", "lr_min", "drop_path")
+    """The settings a training run may change between epochs (:attr:`snas.run.EpochRun.MUTABLE_SETTINGS`)."""
 
     genotype: dict[str, Any]
     network: NetworkFamily = "cifar"

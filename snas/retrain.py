@@ -71,7 +71,7 @@ class Retrain(EpochRun):
     """One from-scratch training run of a genotype (see the module docstring)."""
 
     KIND = "retrain"
-    MUTABLE_SETTINGS = ("lr", "lr_min", "drop_path")
+    MUTABLE_SETTINGS = RetrainConfig.MUTABLE_SETTINGS
     """The learning rate (the cosine schedule at its position, from the new base) and the drop
     path ramp's end are read afresh every epoch."""
     NOUN = "training"

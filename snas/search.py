@@ -106,8 +106,7 @@ class Search(EpochRun):
     """One architecture search run (see the module docstring)."""
 
     KIND = "search"
-    MUTABLE_SETTINGS = ("temperature.initial", "temperature.anneal_rate", "temperature.min", "resource.lambda",
-                        "weights.lr", "weights.lr_min", "arch.lr", "drop_path")
+    MUTABLE_SETTINGS = SearchConfig.MUTABLE_SETTINGS
     OPTIONAL_STATE = ("temperature",)  # its anchor, saved since 0.2
     NOUN = "search"
     config: SearchConfig

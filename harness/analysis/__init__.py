@@ -241,8 +241,11 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
             from harness.analysis.plots import PlotInput, draw_plots  # matplotlib: only where plots are drawn
 
             settings = {trial.trial_id: results.settings_of(trial.trial_id) for trial in results.trials}
+            lineages = {trial.trial_id: trial.resolved.lineage for trial in results.trials
+                        if trial.resolved is not None and trial.resolved.lineage}
             summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric,
-                                                 outputs.folder(PLOTS_DIR, _is_plot), best, scales, settings))
+                                                 outputs.folder(PLOTS_DIR, _is_plot), best, scales, settings,
+                                                 lineages))
         if page is not None:
             atomic_write_text(outputs.file(REPORT_FILE), page(summary))
     summary.plots = [replace(plot, path=results.path / PLOTS_DIR / plot.path.name) for plot in summary.plots]

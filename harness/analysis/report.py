@@ -31,6 +31,7 @@ import yaml
 
 from harness.analysis import AnalysisSummary
 from harness.analysis.plots.cells import BEST_CELLS
+from harness.analysis.population import winning_schedule
 from harness.analysis.replicates import INTERVAL
 from harness.analysis.scale import SCALE_TITLES, describe_scales
 from harness.folder_entries import STUDY_FILE_CAP, Refused, read_file
@@ -134,6 +135,18 @@ def _winners_section(summary: AnalysisSummary) -> str:
             block.append(f'<p class="meta">checkpoint: {html.escape(str(winner["checkpoint"]))}</p>')
         parts.append("".join(block) + "</div>")
     return "".join(parts)
+
+
+def _scheduler_section(summary: AnalysisSummary) -> str:
+    """What a population-based scheduler found: the discovered schedule; nothing for others."""
+    scheduler = summary.results.study.scheduler
+    if not (scheduler.copies_trials and summary.best):
+        return ""
+    winner = summary.best[0]
+    paragraph = winning_schedule(summary.results, winner["trial_id"], summary.metric, winner["score"])
+    if paragraph is None:
+        return ""
+    return f"<h2>What {html.escape(scheduler.title)} found</h2><p>{html.escape(paragraph)}</p>"
 
 
 def _scaled(label: str, key: str, summary: AnalysisSummary) -> str:
@@ -320,6 +333,7 @@ def render_report(summary: AnalysisSummary, page_folder: Path | None = None) -> 
         f"generated {generated}</p>",
         _summary_section(summary),
         _winners_section(summary),
+        _scheduler_section(summary),
         _comparisons_section(summary, page_folder),
         _plots_section(summary),
         _scales_section(summary),

@@ -10,10 +10,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from harness.analysis.population import lineage_columns
 from harness.analysis.replicates import groups, replicate_table, summarize
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.endings import DIVERGED, ending_of
 from harness.study import Study
+from harness.trialconfig import ResolvedConfig
 from snas.genotype import GenotypeError, genotype_id
 from snas.spaces import genotype_from_dict, parse_genotype
 
@@ -80,12 +82,14 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     names = study.trial_kind.short_names(list(study.space))
     summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
     searcher_columns = study.searcher.trial_columns(results.path, study.name)
+    scheduler_columns = lineage_columns(results.trials) if study.scheduler.copies_trials else {}
     rows = []
     for trial in results.trials:
         curve, last = trial.rows, trial.last
         row: dict[str, Any] = {"trial_id": trial.trial_id}
         row.update({column: values.get(trial.trial_id) for column, values in searcher_columns.items()})
         row.update({names[k]: trial.config.get(k) for k in study.space})
+        row.update({column: values.get(trial.trial_id) for column, values in scheduler_columns.items()})
         row.update({
             "state": trial.state, "stopped_early": trial.stopped_early, "diverged": trial.diverged,
             "epochs": trial.epochs, "configured_epochs": trial.configured_epochs,
@@ -120,9 +124,11 @@ def curves_table(results: StudyResults) -> pd.DataFrame:
     records = []
     for trial in results.trials:
         settings = {name: trial.config.get(key) for key, name in names.items()}
+        changed = trial.resolved if trial.resolved is not None and trial.resolved.changes else None
         for row in trial.rows:
             record = {"trial_id": trial.trial_id, **{key: value for key, value in row.items() if key != "trial_id"}}
-            record.update(settings)
+            record.update(settings if changed is None else
+                          _settings_in_force(changed, names, results.study.trial_kind.section, row))
             records.append(record)
     if not records:
         return pd.DataFrame(columns=["trial_id", "epoch"])
@@ -130,6 +136,14 @@ def curves_table(results: StudyResults) -> pd.DataFrame:
     # Tune's copies of the trial config (the varied settings are already columns) and host details.
     drop = [c for c in table.columns if c.startswith("config") or c in ("date", "hostname", "node_ip", "pid")]
     return table.drop(columns=drop)
+
+
+def _settings_in_force(resolved: ResolvedConfig, names: dict[str, str], section: str,
+                       row: dict[str, Any]) -> dict[str, Any]:
+    """The varied settings in force during the epoch of ``row`` of a trial whose settings changed
+    mid-run (PBT), from the changes its ``config.json`` records."""
+    epoch = int(row.get("epoch", row.get("training_iteration", 0)))
+    return {name: resolved.setting_at(key.removeprefix(f"{section}."), epoch) for key, name in names.items()}
 
 
 def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[dict[str, Any]]:

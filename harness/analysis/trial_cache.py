@@ -74,12 +74,20 @@ def signature(folder: Path, still_written: bool) -> list[Any] | None:
     return [VERSION, still_written, files, checkpoints]
 
 
+def _resolved_json(resolved: ResolvedConfig | None) -> dict[str, Any] | None:
+    """A trial's ``config.json`` as cached; its lineage only where it has one (a PBT trial's)."""
+    if resolved is None:
+        return None
+    entry = {"kind": resolved.kind, "config": resolved.config, "changes": resolved.changes}
+    if resolved.lineage or resolved.exploits:
+        entry.update(lineage=resolved.lineage, exploits=resolved.exploits)
+    return entry
+
+
 def _to_json(files: TrialFiles, folder: Path) -> dict[str, Any]:
     return {
         "rows": files.rows, "trusted": files.curve_trusted, "params": files.params, "genotype": files.genotype,
-        "error": files.error, "opened": files.opened,
-        "resolved": None if files.resolved is None else {"kind": files.resolved.kind, "config": files.resolved.config,
-                                                         "changes": files.resolved.changes},
+        "error": files.error, "opened": files.opened, "resolved": _resolved_json(files.resolved),
         "checkpoint": None if files.checkpoint is None else str(files.checkpoint.relative_to(folder)),
         "damage": [[str(d.path.relative_to(folder)), d.problem] for d in files.damage],
     }
@@ -91,7 +99,8 @@ def _from_json(entry: dict[str, Any], folder: Path) -> TrialFiles:
         rows=entry["rows"], curve_trusted=entry["trusted"], params=entry["params"], genotype=entry["genotype"],
         error=entry["error"], opened=entry["opened"],
         resolved=None if resolved is None else ResolvedConfig(resolved["kind"], resolved["config"],
-                                                              resolved["changes"]),
+                                                              resolved["changes"], resolved.get("lineage", []),
+                                                              resolved.get("exploits", [])),
         checkpoint=None if entry["checkpoint"] is None else folder / entry["checkpoint"],
         damage=[Damage(folder / path, problem) for path, problem in entry["damage"]],
     )

@@ -67,8 +67,10 @@ def run(args: argparse.Namespace) -> int:
     names = list(results.study.trial_kind.short_names(list(results.study.space)).values())
     searcher = {title: table[column].astype(str).replace("<NA>", "")
                 for column, title in results.study.searcher.column_titles.items() if column in table}
+    scheduler = {title: table[column] for column, title in results.study.scheduler.column_titles.items()
+                 if column in table}
     shown = pd.DataFrame({
-        "trial": table["trial_id"], **searcher, **{n: table[n] for n in names},
+        "trial": table["trial_id"], **searcher, **{n: table[n] for n in names}, **scheduler,
         "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),
         "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
         "failures": table["num_failures"],

@@ -15,7 +15,10 @@ from harness.policies.base import Policy, Scheduler, Searcher
 from harness.policies.fifo import FifoScheduler
 from harness.policies.grid import GridSearcher
 from harness.policies.optuna import OptunaSearcher
+from harness.policies.pb2 import Pb2Scheduler
+from harness.policies.pbt import PbtScheduler
 from harness.policies.random import RandomSearcher
+from harness.policies.replay import ReplayScheduler
 from snas.registry import Registry
 
 SEARCHERS: Registry[type[Searcher]] = Registry("searcher", {
@@ -26,6 +29,9 @@ SEARCHERS: Registry[type[Searcher]] = Registry("searcher", {
 SCHEDULERS: Registry[type[Scheduler]] = Registry("scheduler", {
     "fifo": FifoScheduler,
     "asha": AshaScheduler,
+    "pbt": PbtScheduler,
+    "pb2": Pb2Scheduler,
+    "replay": ReplayScheduler,
 })
 DEFAULT_SEARCHER = "grid"
 DEFAULT_SCHEDULER = "asha"

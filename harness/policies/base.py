@@ -63,6 +63,9 @@ class Searcher(Policy):
     state_glob: ClassVar[str | None] = None
     """The JSON file its search algorithm saves its state to in the study folder (Tune's
     save/restore hooks), which ``resume`` needs; None: Tune's own pickles."""
+    learns_from_results: ClassVar[bool] = False
+    """Whether it proposes trials from the results so far (a Tune ``SearchGenerator``): a
+    population-based scheduler, which copies and perturbs trials itself, refuses such a searcher."""
     carries_derived_settings: ClassVar[bool] = True
     """Whether its trials' configs can carry settings Tune derives from the varied ones (a
     retrain study's genotype origins, :func:`harness.tuner.origin_fields`)."""
@@ -113,6 +116,19 @@ class Searcher(Policy):
         return {}
 
 
+@dataclass(frozen=True)
+class TrialFacts:
+    """What a scheduler that continues trials under new settings checks a study against."""
+
+    section: str
+    """Where the trials' settings live in the study (``search``): the space keys' prefix."""
+    mutable_settings: tuple[str, ...]
+    """The settings (relative to ``section``) a trial may change between epochs."""
+    checkpoint_every: int
+    workers: int
+    searcher: Searcher
+
+
 class Scheduler(Policy):
     """Decides when trials stop (and, for some, how they continue)."""
 
@@ -120,11 +136,31 @@ class Scheduler(Policy):
     """What a trial it stopped before its last epoch is labelled (``ASHA``); None: it stops none."""
     plots: ClassVar[tuple[str, ...]] = ()
     """Plots of :data:`harness.analysis.plots.PLOTS` that it adds to the analysis."""
+    column_titles: ClassVar[dict[str, str]] = {}
+    """Columns of the trials table that ``status`` shows, with the title it shows each under."""
+    copies_trials: ClassVar[bool] = False
+    """Whether it continues trials from other trials' checkpoints (population-based training):
+    its trials then record where their state came from (:mod:`harness.lineage`), and the
+    analysis adds their lineage (:mod:`harness.analysis.population`)."""
 
     @abstractmethod
     def build(self, epochs: int, data_parallel: bool) -> Any:
         """Tune's trial scheduler for trials of ``epochs`` epochs (``data_parallel``: on Ray
         Train workers, whose reports count epochs in ``epoch`` only)."""
+
+    def check_trials(self, space: Space, trials: TrialFacts) -> None:
+        """Raise :class:`ValueError` (naming the keys) when it cannot run trials such as ``trials``."""
+        return None
+
+    def scheduled_changes(self, section: str) -> tuple[tuple[int, dict[str, Any]], ...]:
+        """Changes of settings every trial takes at fixed epochs: ``(epochs done, {setting
+        relative to section: value})`` (a replayed schedule); none for most."""
+        return ()
+
+    def checkpoint_interval(self) -> int | None:
+        """The epochs between the checkpoints it needs (a study that names no ``checkpoint_every``
+        takes it); None: it needs none of its own."""
+        return None
 
     def stopped_summary(self, count: int) -> str | None:
         """The summary's phrase for the trials it stopped early (None: it stops none)."""

@@ -23,6 +23,7 @@ class OptunaSearcher(Searcher):
     title: ClassVar[str] = "Optuna's TPE"
     column_titles: ClassVar[dict[str, str]] = {OPTUNA_TRIAL_COLUMN: "optuna"}
     carries_derived_settings: ClassVar[bool] = False
+    learns_from_results: ClassVar[bool] = True
     state_glob: ClassVar[str | None] = "optuna-searcher-*.json"
     """Written by :class:`harness.optuna_search.DistinctOptunaSearch` (its ``CKPT_FILE_TMPL``)."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from harness.policies.base import TrialFacts
+
 if TYPE_CHECKING:
     from harness.study.schema import Study
 
@@ -22,12 +24,20 @@ def check_sections(study: Study) -> None:
         raise ValueError(f"objective.metric {problem}")
     study.searcher.check(study.space)
     study.scheduler.check(study.space)
+    study.scheduler.check_trials(study.space, trial_facts(study))
     _derived_settings(study)
     _space_keys(study)
     _gpu_request(study)
 
 
 GENOTYPE_KEY = "retrain.settings.genotype"
+
+
+def trial_facts(study: Study) -> TrialFacts:
+    """What a scheduler that continues trials under new settings checks the study against."""
+    kind = study.trial_kind
+    return TrialFacts(kind.section, kind.mutable_settings, study.checkpoint_every, study.resources.workers,
+                      study.searcher)
 
 
 def _derived_settings(study: Study) -> None:

@@ -52,6 +52,7 @@ def validate_study(data: dict[str, Any], source: str = "study", *, frozen: bool 
         study = Study.model_validate(_read_genotypes(data, source))
     except ValidationError as err:
         raise invalid(err, f"study {source}", study_model=Study) from None
+    study = _scheduler_checkpoints(study)
     try:
         check_sections(study)
     except ValueError as err:
@@ -61,6 +62,22 @@ def validate_study(data: dict[str, Any], source: str = "study", *, frozen: bool 
 
         probe_trials(study)
     return study
+
+
+def _scheduler_checkpoints(study: Study) -> Study:
+    """A study that names no ``checkpoint_every`` checkpoints as its scheduler needs (PBT: at
+    every perturbation); one that names it is checked against the scheduler instead.  Under a
+    scheduler that copies trials, one naming no ``keep_checkpoints`` keeps every checkpoint:
+    Tune deletes a trial's older ones, a donor's included, while a trial that is to copy it may
+    not have restored it yet (Ray's PBT guide warns of ``num_to_keep`` <= 2)."""
+    interval = study.scheduler.checkpoint_interval()
+    given = study.model_fields_set
+    update: dict[str, int] = {}
+    if interval is not None and "checkpoint_every" not in given:
+        update["checkpoint_every"] = interval
+    if study.scheduler.copies_trials and "keep_checkpoints" not in given:
+        update["keep_checkpoints"] = -(-study.epochs // update.get("checkpoint_every", study.checkpoint_every)) + 1
+    return study.model_copy(update=update) if update else study
 
 
 def _policy_sections(data: dict[str, Any], source: str, frozen: bool) -> dict[str, Any]:

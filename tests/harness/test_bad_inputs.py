@@ -82,6 +82,10 @@ def prepare(root) -> None:
                     "space": {"search.temperature.initial": {"uniform": [0.5, 2.0]}}}
     (root / "points.yaml").write_text(yaml.safe_dump(
         {**random_study, "searcher": {"name": "random", "points_to_evaluate": [{"search.temperature.initial": 9.0}]}}))
+    pbt = {**study, "name": "pbt", "space": {"search.temperature.initial": {"grid": [1.0, 2.0]}},
+           "scheduler": {"name": "pbt", "perturbation_interval": 2,
+                         "mutations": {"search.temperature.initial": {"uniform": [0.5, 4.0]}}}}
+    (root / "pbt.yaml").write_text(yaml.safe_dump(pbt))
     many = {"search.seed": {"grid": list(range(101))},
             "search.temperature.initial": {"grid": [1.0 + i for i in range(100)]}}
     (root / "many.yaml").write_text(yaml.safe_dump({**study, "name": "many", "space": many}))
@@ -166,6 +170,29 @@ CASES: list[tuple[list[str], str]] = [
      "--address 127.0.0.1:1: nothing answers there"),
     (["run", "taken.yaml", "--set", "name=new", "--address", "head"], "--address 'head': give auto, HOST:PORT"),
     (["run", "images.yaml"], "images/dog/3.png: empty file; remove or replace it"),
+    (["run", "pbt.yaml", "--set", "scheduler.mutations={search.init_channels: {grid: [4, 8]}}"],
+     "scheduler.mutations.search.init_channels: cannot change during a trial; PBT may mutate only "
+     "search.temperature.initial, search.temperature.anneal_rate, search.temperature.min, search.resource.lambda, "
+     "search.weights.lr, search.weights.lr_min, search.arch.lr, search.drop_path\n"),
+    (["run", "pbt.yaml", "--set", "scheduler.mutations={search.arch.lr: {loguniform: [1.0e-4, 1.0e-3]}}"],
+     "scheduler.mutations.search.arch.lr: PBT explores settings the space varies; add search.arch.lr to space"),
+    (["run", "pbt.yaml", "--set", "checkpoint_every=3"],
+     "checkpoint_every 3 does not divide scheduler.perturbation_interval 2: PBT copies a donor's checkpoint at "
+     "every perturbation; set checkpoint_every to 2 (or leave it out)"),
+    (["run", "pbt.yaml", "--set", "resources.workers=2"],
+     "scheduler pbt runs trials in one process: a data-parallel trial (resources.workers 2) cannot continue from "
+     "another trial's checkpoint yet; use resources.workers: 1"),
+    (["run", "pbt.yaml", "--set", "searcher.name=optuna", "--set",
+      "space={search.temperature.initial: {choice: [1.0, 2.0]}}"],
+     "scheduler pbt cannot run with searcher optuna: it copies and perturbs trials itself"),
+    (["run", "pbt.yaml", "--set", "scheduler.perturbation_interval=0"],
+     "scheduler.perturbation_interval: Input should be greater than or equal to 1"),
+    (["replay", "results/crafted"], "is a FIFO study; replay follows the schedule a population (scheduler pbt "
+                                    "or pb2) discovered\n"),
+    (["replay", "results/crafted", "--seeds", "0"], "--seeds"),
+    (["run", "study.yaml", "--set", "scheduler.mutations={search.arch.lr: {grid: [1.0e-3]}}"],
+     "scheduler.mutations: read by PBT, PB2 only, and scheduler.name is fifo; set scheduler.name=pbt or drop "
+     "scheduler.mutations\n"),
     # resume
     (["resume", "missing"], "is not a study folder (no study.yaml)"),
     (["resume", "results/empty"], "is not a study folder (no study.yaml)"),

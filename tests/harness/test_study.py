@@ -19,6 +19,7 @@ BASE = {
     "search": {"layers": 3, "init_channels": 4, "epochs": 3, "batch_size": 32, "device": "cpu"},
     "space": {"search.temperature.initial": {"grid": [0.5, 2.0]}},
 }
+PBT = {"name": "pbt", "perturbation_interval": 2, "mutations": {"search.temperature.initial": {"uniform": [0.3, 4.0]}}}
 
 
 def study(**changes):
@@ -66,6 +67,21 @@ def previous_results(tmp_path, name):
     ({"resources": {"cpu": 0}}, "resources.cpu: Input should be greater than 0"),
     ({"storage": {"path": "ftp://host/studies"}}, "storage.path: 'ftp://host/studies': Ray Tune cannot store"),
     ({"data": {"dataset": "imagenet21k"}}, "data.dataset: unknown data set"),
+    ({"scheduler": {**PBT, "name": "pb2", "mutations": {"search.temperature.initial": {"grid": [0.5, 2.0]}}}},
+     "scheduler.mutations.search.temperature.initial: PB2 explores a range of numbers; give uniform or loguniform "
+     "[low, high], not grid"),
+    ({"scheduler": {**PBT, "quantile_fraction": 0.6}}, "scheduler.quantile_fraction: Input should be less than"),
+    ({"scheduler": {**PBT, "resample_probability": 1.5}}, "scheduler.resample_probability: Input should be less"),
+    ({"scheduler": {**PBT, "name": "pb2", "resample_probability": 0.5}},
+     "scheduler.resample_probability: read by PBT only, and scheduler.name is pb2"),
+    ({"scheduler": {"name": "replay", "schedule": [{"epoch": 1, "settings": {"search.init_channels": 8}}]}},
+     "scheduler.schedule[0].settings.search.init_channels: cannot change during a trial; a replay may change only "
+     "search.temperature.initial, "),
+    ({"scheduler": {"name": "replay", "schedule": [{"epoch": 1, "settings": {"search.temperature.initial": 3.0}}]}},
+     "scheduler.schedule[0].settings.search.temperature.initial: the space varies it too; drop it from space"),
+    ({"scheduler": {"name": "replay", "schedule": [{"epoch": 2, "settings": {"search.arch.lr": 1e-4}},
+                                                   {"epoch": 1, "settings": {"search.arch.lr": 3e-4}}]}},
+     "scheduler.schedule: the epochs [2, 1] are not increasing"),
 ])
 def test_bad_studies_name_the_key(changes, message):
     with pytest.raises(UserInputError, match=None) as err:
@@ -378,3 +394,45 @@ def test_a_huge_study_needs_confirmation_and_the_count_is_not_listed(tmp_path):
         check_trial_count(huge, allowed=False)
     check_trial_count(huge, allowed=True)
     assert validate_study(study()).expected_trials() == 2 <= MANY_TRIALS
+
+
+@pytest.mark.parametrize("changes, checkpoint_every, keep_checkpoints", [
+    ({}, 2, 3),  # every perturbation's checkpoint, and every one kept: ceil(3 / 2) + 1
+    ({"checkpoint_every": 1}, 1, 4),
+    ({"checkpoint_every": 1, "keep_checkpoints": 2}, 1, 2),  # the user's choice (Tune warns)
+])
+def test_a_pbt_study_checkpoints_at_every_perturbation_and_keeps_them(changes, checkpoint_every, keep_checkpoints):
+    pbt = validate_study(study(scheduler=PBT, **changes))
+    assert (pbt.checkpoint_every, pbt.keep_checkpoints) == (checkpoint_every, keep_checkpoints)
+    frozen = validate_study(pbt.resolved().model_dump(mode="json", by_alias=True), frozen=True)
+    assert (frozen.checkpoint_every, frozen.keep_checkpoints) == (checkpoint_every, keep_checkpoints)
+    asha = validate_study(study())
+    assert (asha.checkpoint_every, asha.keep_checkpoints) == (1, 2)  # other schedulers: the defaults, as before
+
+
+def test_pbt_builds_tunes_scheduler_with_the_mutations_kept_in_range():
+    from harness.policies.pbt import within_ranges
+    from harness.population_tune import StudyPBT
+
+    pbt = validate_study(study(scheduler={**PBT, "mutations": {
+        "search.temperature.initial": {"uniform": [0.3, 4.0]}, "search.temperature.anneal_rate": {"grid": [0.5, 0.9]}},
+        "synch": True}, space={"search.temperature.initial": {"grid": [0.5, 2.0]},
+                               "search.temperature.anneal_rate": {"grid": [0.5, 0.9]}}))
+    built = pbt.scheduler.build(pbt.epochs, data_parallel=False)
+    assert isinstance(built, StudyPBT) and built.last_epoch == 3 and built._synch
+    assert built._hyperparam_mutations["search.temperature.anneal_rate"] == [0.5, 0.9]
+    assert isinstance(built._hyperparam_mutations["search.temperature.initial"], Float)
+    # 4.0 × 1.2 leaves the domain: clipped to its top; a value inside stays as it is
+    assert built._custom_explore_fn({"search.temperature.initial": 4.8, "search.temperature.anneal_rate": 0.9}) == {
+        "search.temperature.initial": 4.0, "search.temperature.anneal_rate": 0.9}
+    assert within_ranges({"x": (1, 9)}, {"x": 0, "y": 20}) == {"x": 1, "y": 20}
+
+
+def test_pb2_builds_tunes_pb2_over_the_mutations_ranges():
+    from harness.population_tune import StudyPB2
+
+    pb2 = validate_study(study(scheduler={**PBT, "name": "pb2"}))
+    built = pb2.scheduler.build(pb2.epochs, data_parallel=False)
+    assert isinstance(built, StudyPB2) and built.last_epoch == 3
+    assert built._hyperparam_bounds == {"search.temperature.initial": [0.3, 4.0]}
+    assert (pb2.checkpoint_every, pb2.keep_checkpoints) == (2, 3)

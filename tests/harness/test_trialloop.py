@@ -1,15 +1,21 @@
-"""harness.trialloop's compile-cache rule, the same for a trial's process and each of a
-data-parallel trial's workers."""
+"""harness.trialloop: its compile-cache rule, the same for a trial's process and each of a
+data-parallel trial's workers; a replayed schedule's changes taken at their epochs."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from types import SimpleNamespace
 
+import pyarrow.fs
 import pytest
+from study_helpers import tiny_study
 
-from harness.trialloop import use_compile_cache
+from harness.study import validate_study
+from harness.trialconfig import TrialSpec
+from harness.trialloop import TrialFolder, drive, start, use_compile_cache
 from snas.compilation import CACHE_ENV
+from snas.search import Search
 
 
 def _loop(compile_mode: str) -> SimpleNamespace:
@@ -40,3 +46,36 @@ def test_an_eager_loop_leaves_inductor_alone(tmp_path, no_cache_env):
 def test_cloud_storage_keeps_inductors_node_local_cache(no_cache_env):
     use_compile_cache(_loop("default"), None)
     assert CACHE_ENV not in os.environ
+
+
+def test_a_replayed_schedule_changes_the_settings_at_its_epochs_also_after_a_restart(tmp_path):
+    """A replay's change (τ0 1 -> 3 after epoch 1) rescales τ from epoch 2 on, by hand
+    τ = 1, 3r, 3r²; a trial restarted from its epoch-1 checkpoint takes it again, once."""
+    rate = 0.5
+    study = validate_study(tiny_study(
+        "replay", tmp_path / "results", search={"temperature": {"schedule": "exponential", "initial": 1.0,
+                                                                "anneal_rate": rate, "min": 0.01}},
+        space={"search.seed": {"grid": [0]}},
+        scheduler={"name": "replay", "schedule": [{"epoch": 1, "settings": {"search.temperature.initial": 3.0}}]}))
+    spec = TrialSpec.of(study)
+    assert spec.scheduled == ((1, {"temperature.initial": 3.0}),)
+
+    def run(folder, restored):
+        reported = []
+
+        def report(metrics, checkpoint):
+            reported.append(metrics["temperature"])
+            if checkpoint and metrics["epoch"] == 1:
+                shutil.copytree(checkpoint, tmp_path / "epoch1", dirs_exist_ok=True)
+
+        trial = TrialFolder(pyarrow.fs.LocalFileSystem(), str(tmp_path / folder))
+        loop = start(spec, {"search.seed": 0}, restored, trial)
+        drive(loop, spec, trial, report)
+        return reported, loop
+
+    first, loop = run("first", lambda cls, config: None)
+    assert first == pytest.approx([1.0, 3.0 * rate, 3.0 * rate**2])
+    assert loop.changes == [{"epoch": 1, "settings": {"temperature.initial": [1.0, 3.0]}}]
+    again, restarted = run("again", lambda cls, config: Search.restore(tmp_path / "epoch1" / "checkpoint.pt",
+                                                                       config=config))
+    assert again == first[1:] and restarted.changes == loop.changes

@@ -48,6 +48,9 @@ class PlotInput:
     """The networks the size metrics were counted on, by metric prefix (:mod:`harness.analysis.scale`)."""
     settings: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """The settings each trial ran with, by trial id (:meth:`harness.analysis.results.StudyResults.settings_of`)."""
+    lineages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """The copies each trial's final state went through under population-based training
+    (:mod:`harness.lineage`), by trial id."""
     every_trial_limit: int = EVERY_TRIAL_LIMIT
     """The most trials drawn one by one (:mod:`harness.analysis.plots.crowding`)."""
 

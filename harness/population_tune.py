@@ -1,0 +1,43 @@
+"""Tune's population-based schedulers as a study runs them: no perturbation at a trial's last epoch.
+
+Tune consults its scheduler on every report, the last one included; PBT would then pause a
+trial that has finished its epochs and restart it from a donor's finished state, so that
+the trial ends as a copy of another one (its curve, genotype and score the donor's).  A
+careful PBT user perturbs only trials that still train: these subclasses let a report of
+the last epoch (or a later one) through untouched.  Imported where a study runs
+(:meth:`harness.policies.pbt.PbtScheduler.build`): it imports Ray.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray.tune.schedulers import PopulationBasedTraining, TrialScheduler
+from ray.tune.schedulers.pb2 import PB2
+
+
+class _SparesLastEpoch:
+    """The guard both schedulers share (listed first among the bases: its hook runs first)."""
+
+    last_epoch: int
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        if result.get("epoch", 0) >= self.last_epoch:
+            return TrialScheduler.CONTINUE
+        return super().on_trial_result(tune_controller, trial, result)  # type: ignore[misc]
+
+
+class StudyPBT(_SparesLastEpoch, PopulationBasedTraining):
+    """:class:`ray.tune.schedulers.PopulationBasedTraining` for trials of ``last_epoch`` epochs."""
+
+    def __init__(self, last_epoch: int, **settings: Any):
+        super().__init__(**settings)
+        self.last_epoch = last_epoch
+
+
+class StudyPB2(_SparesLastEpoch, PB2):
+    """:class:`ray.tune.schedulers.PB2` for trials of ``last_epoch`` epochs."""
+
+    def __init__(self, last_epoch: int, **settings: Any):
+        super().__init__(**settings)
+        self.last_epoch = last_epoch

@@ -10,6 +10,7 @@ the last epoch (or a later one) through untouched.  Imported where a study runs
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ray.tune.schedulers import PopulationBasedTraining, TrialScheduler
@@ -36,8 +37,18 @@ class StudyPBT(_SparesLastEpoch, PopulationBasedTraining):
 
 
 class StudyPB2(_SparesLastEpoch, PB2):
-    """:class:`ray.tune.schedulers.PB2` for trials of ``last_epoch`` epochs."""
+    """:class:`ray.tune.schedulers.PB2` for trials of ``last_epoch`` epochs, its GP fitted
+    quietly: scikit-learn warns that a kernel length scale reached its bound whenever the
+    few points of a small population fit a flat surface, between the study's trial lines
+    and under ``--quiet`` too, with nothing for the user to do."""
 
     def __init__(self, last_epoch: int, **settings: Any):
         super().__init__(**settings)
         self.last_epoch = last_epoch
+
+    def _get_new_config(self, trial: Any, trial_to_clone: Any) -> tuple[dict, dict]:
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return super()._get_new_config(trial, trial_to_clone)

@@ -436,3 +436,27 @@ def test_pb2_builds_tunes_pb2_over_the_mutations_ranges():
     assert isinstance(built, StudyPB2) and built.last_epoch == 3
     assert built._hyperparam_bounds == {"search.temperature.initial": [0.3, 4.0]}
     assert (pb2.checkpoint_every, pb2.keep_checkpoints) == (2, 3)
+
+
+def test_pb2_fits_its_gp_without_convergence_warnings_on_the_console(monkeypatch):
+    """scikit-learn's warning that a GP length scale reached its bound says nothing to a user;
+    any other warning of the explore step still reaches them."""
+    import warnings
+
+    from ray.tune.schedulers.pb2 import PB2
+    from sklearn.exceptions import ConvergenceWarning
+
+    from harness.population_tune import StudyPB2
+
+    def explore(self, trial, trial_to_clone):
+        warnings.warn("length scale close to the bound", ConvergenceWarning, stacklevel=2)
+        warnings.warn("something else", UserWarning, stacklevel=2)
+        return {"x": 0.5}, {"x": 0.4}
+
+    monkeypatch.setattr(PB2, "_get_new_config", explore)
+    built = validate_study(study(scheduler={**PBT, "name": "pb2"})).scheduler.build(3, data_parallel=False)
+    assert isinstance(built, StudyPB2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert built._get_new_config(None, None) == ({"x": 0.5}, {"x": 0.4})
+    assert [type(w.message) for w in caught] == [UserWarning]

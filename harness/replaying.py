@@ -54,7 +54,7 @@ def replay_study(source: StudyResults, seeds: int, overrides: list[str]) -> Stud
     """The replay study of ``source``'s winner, with seeds ``0 .. seeds - 1``."""
     src = source.study
     if not src.scheduler.copies_trials:
-        raise UserInputError(f"{source.path} is a {src.scheduler.title} study; replay follows the schedule a "
+        raise UserInputError(f"{source.path} ran with scheduler {src.scheduler.name}; replay follows the schedule a "
                              f"population (scheduler pbt or pb2) discovered")
     winners = best_trials(trials_table(source), source, 1)
     if not winners:

@@ -187,7 +187,7 @@ CASES: list[tuple[list[str], str]] = [
      "scheduler pbt cannot run with searcher optuna: it copies and perturbs trials itself"),
     (["run", "pbt.yaml", "--set", "scheduler.perturbation_interval=0"],
      "scheduler.perturbation_interval: Input should be greater than or equal to 1"),
-    (["replay", "results/crafted"], "is a FIFO study; replay follows the schedule a population (scheduler pbt "
+    (["replay", "results/crafted"], "ran with scheduler fifo; replay follows the schedule a population (scheduler pbt "
                                     "or pb2) discovered\n"),
     (["replay", "results/crafted", "--seeds", "0"], "--seeds"),
     (["run", "study.yaml", "--set", "scheduler.mutations={search.arch.lr: {grid: [1.0e-3]}}"],

@@ -18,15 +18,14 @@ again, with a warning.  Every Optuna trial records the Tune trial id it became
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import math
-import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.storages import JournalStorage
@@ -41,6 +40,57 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_DRAWS = 20
+
+SAMPLER_STATE = "tpe_random_streams"
+"""The saved state's entry of the TPE sampler's random streams (:func:`random_streams`)."""
+SAVED_KEYS = ("tune_trials", "points_started", SAMPLER_STATE, "journal_entries")
+_MT_WORDS = 624
+"""The length of a Mersenne Twister state (numpy's ``RandomState``)."""
+
+
+def _streams_of(sampler: optuna.samplers.TPESampler) -> dict[str, np.random.RandomState]:
+    """The random streams a TPE sampler draws from: its own (the candidates it weighs) and
+    its random sampler's (the startup trials, and parameters outside the joint space).
+    Optuna keeps them in private attributes, and has no public way to save them; every
+    other attribute of the sampler is a setting fixed when it is built from the seed."""
+    return {"tpe": sampler._rng.rng, "random": sampler._random_sampler._rng.rng}
+
+
+def random_streams(sampler: optuna.samplers.TPESampler) -> dict[str, list]:
+    """The sampler's random streams as JSON numbers (``RandomState.get_state``)."""
+    saved = {}
+    for name, stream in _streams_of(sampler).items():
+        kind, words, position, has_gauss, cached_gauss = stream.get_state()
+        saved[name] = [kind, [int(w) for w in words], int(position), int(has_gauss), float(cached_gauss)]
+    return saved
+
+
+def set_random_streams(sampler: optuna.samplers.TPESampler, saved: Mapping[str, list]) -> None:
+    """Continue ``sampler``'s random streams where :func:`random_streams` saved them."""
+    for name, stream in _streams_of(sampler).items():
+        kind, words, position, has_gauss, cached_gauss = saved[name]
+        stream.set_state((kind, np.array(words, dtype=np.uint32), position, has_gauss, cached_gauss))
+
+
+def check_saved_state(state: Mapping[str, Any]) -> None:
+    """Raise :class:`ValueError` saying what is wrong with a saved searcher state ``resume``
+    would continue from, before Tune starts restoring the study."""
+    missing = [key for key in SAVED_KEYS if key not in state]
+    if "tpe_sampler_pickle" in state and SAMPLER_STATE in missing:
+        raise ValueError("it holds the TPE sampler as a pickle, as versions before this one saved it, and a "
+                         "pickle in a study folder is never loaded")
+    if missing:
+        raise ValueError(f"it lacks {', '.join(missing)}")
+    streams = state[SAMPLER_STATE]
+    for name in ("tpe", "random"):
+        saved = streams.get(name) if isinstance(streams, dict) else None
+        if not (isinstance(saved, list) and len(saved) == 5 and saved[0] == "MT19937"
+                and isinstance(saved[1], list) and len(saved[1]) == _MT_WORDS
+                and all(type(w) is int and 0 <= w < 2**32 for w in saved[1])
+                and type(saved[2]) is int and 0 <= saved[2] <= _MT_WORDS
+                and type(saved[3]) is int and isinstance(saved[4], int | float)):
+            raise ValueError(f"its {SAMPLER_STATE}.{name} is not a Mersenne Twister state")
+
 
 DISTRIBUTIONS: dict[str, Callable[[Any], BaseDistribution]] = {
     "choice": CategoricalDistribution,
@@ -95,11 +145,11 @@ class DistinctOptunaSearch(Searcher):
     Optuna trial number of every Tune trial handed out, how many points were handed out,
     the TPE sampler and, for a study kept in memory, the study's journal entries.  The
     study itself comes back from its journal; the finished and running configurations are
-    read from its trials.  The sampler is pickled (its random state has no public accessor,
-    and Ray's own ``OptunaSearch`` restored it too: it pickled itself whole), so after a
-    resume TPE continues the random stream of the last checkpoint; the trials Tune re-runs
-    from that checkpoint are proposed as an uninterrupted run would have proposed them.
-    That pickle, like ``tuner.pkl``, is read only by ``resume``.
+    read from its trials.  The sampler's state is its two random streams, saved as numbers
+    (:func:`random_streams`; Ray's own ``OptunaSearch`` pickled itself whole, and a pickle in
+    a study folder is code that runs when it is read), so after a resume TPE continues the
+    random stream of the last checkpoint; the trials Tune re-runs from that checkpoint are
+    proposed as an uninterrupted run would have proposed them.
 
     Not restored: Optuna trials asked after the last checkpoint became Tune trials Tune
     does not know; they are told FAIL and their points are handed out again.  A trial
@@ -238,18 +288,17 @@ class DistinctOptunaSearch(Searcher):
         state = {
             "tune_trials": self._numbers,
             "points_started": self._points_started,
-            "tpe_sampler_pickle": base64.b64encode(pickle.dumps(self._sampler)).decode("ascii"),
+            SAMPLER_STATE: random_streams(self._sampler),
             "journal_entries": None if self._saved_journal is None else self._saved_journal.entries,
         }
         Path(checkpoint_path).write_text(json.dumps(state))
 
     def restore(self, checkpoint_path: str) -> None:
-        """Continue from the state :meth:`save` wrote (read only by ``snas-study resume``, on a
-        study folder the user's own runs wrote: the sampler is a pickle)."""
+        """Continue from the state :meth:`save` wrote (checked first by :func:`check_saved_state`)."""
         state = json.loads(Path(checkpoint_path).read_text())
         self._numbers = {trial_id: int(number) for trial_id, number in state["tune_trials"].items()}
         self._points_started = state["points_started"]
-        self._sampler = pickle.loads(base64.b64decode(state["tpe_sampler_pickle"]))
+        set_random_streams(self._sampler, state[SAMPLER_STATE])
         self._open_study(state["journal_entries"] or [])
         self._live, self._finished, self._running = {}, {}, {}
         trials = self.study.trials

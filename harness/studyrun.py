@@ -163,6 +163,11 @@ def check_resumable(experiment_path: str, searcher: Searcher) -> None:
         if not isinstance(state, dict):
             raise UserInputError(f"cannot resume {folder}: its searcher's state {saved[-1].name} is damaged (not a "
                                  f"JSON object); {reading}")
+        try:
+            searcher.check_saved_state(state)
+        except ValueError as err:
+            raise UserInputError(f"cannot resume {folder}: its searcher's state {saved[-1].name} cannot be "
+                                 f"continued from ({err}); {reading}") from None
 
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:

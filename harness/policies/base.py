@@ -83,6 +83,11 @@ class Searcher(Policy):
                 if problem:
                     raise ValueError(f"searcher.points_to_evaluate[{index}].{key}: {problem}")
 
+    def check_saved_state(self, state: dict[str, Any]) -> None:
+        """Raise :class:`ValueError` saying what is wrong with the state ``resume`` would
+        restore its search algorithm from (the JSON object in :attr:`state_glob`)."""
+        return None
+
     def _check_order(self, space: Space) -> None:
         """Where this searcher's order of trials conflicts with ``points_to_evaluate``."""
         return None

@@ -34,6 +34,11 @@ class OptunaSearcher(Searcher):
                              "use choice instead")
         super().check(space)
 
+    def check_saved_state(self, state: dict[str, Any]) -> None:
+        from harness.optuna_search import check_saved_state
+
+        check_saved_state(state)
+
     def plan(self, space: Space, derived: dict[str, Any]) -> TrialPlan:
         """The searcher draws every space entry itself (:func:`harness.optuna_search.optuna_space`):
         Tune's param space is empty, and each trial's config is what Optuna proposed."""

@@ -11,6 +11,7 @@ foreign, garbage, and one carrying a pickle payload that must never run) and a f
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 
@@ -101,7 +102,12 @@ def prepare(root) -> None:
         damage(root / "results" / broken)
     optuna_study = yaml.safe_load((crafted / "study.yaml").read_text())
     optuna_study.update(searcher={"name": "optuna", "num_samples": 3}, space={"search.seed": {"choice": [0, 1, 2]}})
-    for broken, state in (("optuna_nostate", None), ("optuna_badstate", "{not json")):
+    streams = {"tpe": ["MT19937", [7] * 624, 624, 0, 0.0], "random": ["MT19937", [7] * 623, 624, 0, 0.0]}
+    for broken, state in (("optuna_nostate", None), ("optuna_badstate", "{not json"),
+                          ("optuna_pickled", json.dumps({"tune_trials": {}, "points_started": 0,
+                                                         "tpe_sampler_pickle": "gAR9lC4=", "journal_entries": None})),
+                          ("optuna_badstreams", json.dumps({"tune_trials": {}, "points_started": 0,
+                                                            "tpe_random_streams": streams, "journal_entries": None}))):
         shutil.copytree(crafted, root / "results" / broken)
         (root / "results" / broken / "study.yaml").write_text(yaml.safe_dump(optuna_study))
         if state is not None:
@@ -204,6 +210,11 @@ CASES: list[tuple[list[str], str]] = [
     (["resume", "results/badsearcher"], "basic-variant-state-2026-12-01_09-12-35.json is damaged (not a whole pickle)"),
     (["resume", "results/optuna_nostate"], "its Optuna's TPE searcher's state (optuna-searcher-*.json) is missing"),
     (["resume", "results/optuna_badstate"], "its searcher's state optuna-searcher-2026-12-01_09-12-35.json is damaged"),
+    (["resume", "results/optuna_pickled"], "its searcher's state optuna-searcher-2026-12-01_09-12-35.json cannot be "
+     "continued from (it holds the TPE sampler as a pickle, as versions before this one saved it, and a pickle in a "
+     "study folder is never loaded)"),
+    (["resume", "results/optuna_badstreams"], "cannot be continued from (its tpe_random_streams.random is not a "
+     "Mersenne Twister state)"),
     (["status", "results/dupkeys"], "is damaged (not YAML): duplicate key 'name' (first given on line"),
     # status, analyze, report, best
     (["status", "missing"], "does not exist"),

@@ -31,31 +31,34 @@ class SplitRecord:
         return asdict(self)
 
 
+class _LoadedImages:
+    """What the networks built on loaded data need of it: its input shape and class count."""
+
+    num_classes: int
+    image_shape: tuple[int, int, int]
+
+    @property
+    def inputs(self) -> InputSpec:
+        return InputSpec(*self.image_shape, self.num_classes)
+
+
 @dataclass
-class SearchData:
+class SearchData(_LoadedImages):
     train: Batches
     val: Batches
     num_classes: int
     image_shape: tuple[int, int, int]
     split: SplitRecord
 
-    @property
-    def inputs(self) -> InputSpec:
-        return InputSpec(*self.image_shape, self.num_classes)
-
 
 @dataclass
-class RetrainData:
+class RetrainData(_LoadedImages):
     train: Batches
     val: Batches | None
     test: Batches
     num_classes: int
     image_shape: tuple[int, int, int]
     split: SplitRecord
-
-    @property
-    def inputs(self) -> InputSpec:
-        return InputSpec(*self.image_shape, self.num_classes)
 
 
 def load_split(cfg: DataConfig, split: Split) -> ImageSource:

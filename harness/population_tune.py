@@ -4,7 +4,8 @@ Tune consults its scheduler on every report, the last one included; PBT would th
 trial that has finished its epochs and restart it from a donor's finished state, so that
 the trial ends as a copy of another one (its curve, genotype and score the donor's).  A
 careful PBT user perturbs only trials that still train: these subclasses let a report of
-the last epoch (or a later one) through untouched.  Imported where a study runs
+the last epoch (or a later one) through untouched, and they pick up a resumed population
+where it stopped.  Imported where a study runs
 (:meth:`harness.policies.pbt.PbtScheduler.build`): it imports Ray.
 """
 
@@ -28,7 +29,53 @@ class _SparesLastEpoch:
         return super().on_trial_result(tune_controller, trial, result)  # type: ignore[misc]
 
 
-class StudyPBT(_SparesLastEpoch, PopulationBasedTraining):
+class _ResumesWhereItStopped:
+    """Tune saves no scheduler state with a study: after ``resume`` a fresh PBT meets the
+    restored trials as if none had trained.  It would then perturb each trial at its first
+    report however recently it was perturbed, and in synchronous mode it would place the next
+    perturbation at the restored epoch itself, where no trial is waiting below it, so that
+    Tune has nothing left to run and the study hangs (Ray 2.60).  This seeds each restored
+    trial's record from the checkpoint it resumes from (its epoch, its last perturbation on
+    the grid of perturbation times, its score) and puts the next synchronous perturbation at
+    the earliest one a trial still has to reach."""
+
+    _perturbation_interval: int
+    _burn_in_period: int
+    _next_perturbation_sync: int
+    _time_attr: str
+    _metric: str | None
+    _metric_op: float | None
+    _trial_state: dict[Any, Any]
+
+    def __init__(self, **settings: Any):
+        super().__init__(**settings)
+        self._resumed = False
+        self._next_perturbations: list[int] = []
+        """Each added trial's next perturbation time."""
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        super().on_trial_add(tune_controller, trial)  # type: ignore[misc]
+        interval = self._perturbation_interval
+        first = max(interval, self._burn_in_period)
+        restored = trial.latest_checkpoint_result
+        epoch = restored.metrics.get(self._time_attr) if restored is not None else None
+        if epoch is None:
+            next_perturbation = first
+        else:
+            last = 0 if epoch < first else first + (epoch - first) // interval * interval
+            next_perturbation = max(first, last + interval)
+            state = self._trial_state[trial]
+            state.last_train_time, state.last_perturbation_time = epoch, last
+            if self._metric in restored.metrics and self._metric_op is not None:
+                state.last_score = self._metric_op * restored.metrics[self._metric]
+                state.last_result = restored.metrics
+            self._resumed = True
+        self._next_perturbations.append(next_perturbation)
+        if self._resumed:
+            self._next_perturbation_sync = min(self._next_perturbations)
+
+
+class StudyPBT(_SparesLastEpoch, _ResumesWhereItStopped, PopulationBasedTraining):
     """:class:`ray.tune.schedulers.PopulationBasedTraining` for trials of ``last_epoch`` epochs."""
 
     def __init__(self, last_epoch: int, **settings: Any):
@@ -36,7 +83,7 @@ class StudyPBT(_SparesLastEpoch, PopulationBasedTraining):
         self.last_epoch = last_epoch
 
 
-class StudyPB2(_SparesLastEpoch, PB2):
+class StudyPB2(_SparesLastEpoch, _ResumesWhereItStopped, PB2):
     """:class:`ray.tune.schedulers.PB2` for trials of ``last_epoch`` epochs, its GP fitted
     quietly: scikit-learn warns that a kernel length scale reached its bound whenever the
     few points of a small population fit a flat surface, between the study's trial lines

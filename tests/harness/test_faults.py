@@ -344,9 +344,6 @@ def population(folder: Path) -> list[tuple[list[dict[str, Any]], dict[str, Any]]
     return sorted(found, key=lambda trial: json.dumps(trial, sort_keys=True))
 
 
-@pytest.mark.skip(reason="known problem, not solved yet: `resume` of this synchronous PBT study passed once, "
-                         "then hung past 400 s once (the Ctrl-C landed at another moment); a third run missed "
-                         "the Ctrl-C window (fixed since: it watches metrics.jsonl)")
 def test_ctrl_c_of_a_pbt_study_then_resume_finishes_as_the_uninterrupted_population(tmp_path, ray_local):
     reference = write_study(tmp_path / "r.yaml", pbt_fault_study("pbt_reference", tmp_path / "results"))
     assert main(["run", str(reference), "--quiet"]) == 0

@@ -1,5 +1,7 @@
 """Study files: validation before Ray starts, overrides, and the Tune search space."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import yaml
@@ -426,6 +428,57 @@ def test_pbt_builds_tunes_scheduler_with_the_mutations_kept_in_range():
     assert built._custom_explore_fn({"search.temperature.initial": 4.8, "search.temperature.anneal_rate": 0.9}) == {
         "search.temperature.initial": 4.0, "search.temperature.anneal_rate": 0.9}
     assert within_ranges({"x": (1, 9)}, {"x": 0, "y": 20}) == {"x": 1, "y": 20}
+
+
+class _RestoredTrial:
+    """What Tune's PBT reads of a trial when it is added: its config, checkpoint settings,
+    status and the checkpoint it resumes from (``epoch`` None: it has none)."""
+
+    def __init__(self, epoch: int | None, score: float = 0.5):
+        self.config = {"search.temperature.initial": 1.0}
+        self.evaluated_params: dict = {}
+        self.experiment_tag = "0"
+        self.status = "PENDING"
+        self.run_metadata = SimpleNamespace(checkpoint_manager=SimpleNamespace(
+            checkpoint_config=SimpleNamespace(num_to_keep=None)))
+        self.latest_checkpoint_result = (None if epoch is None else
+                                         SimpleNamespace(metrics={"epoch": epoch, "search_val_acc": score}))
+
+
+@pytest.mark.parametrize(("interval", "restored", "next_perturbation", "runs_first"), [
+    (1, [3, 3], 4, 0),        # perturbed at 3 and cut short: both go on to 4
+    (2, [4, 2], 4, 1),        # one waits at 4 for the other, which restarts at 2
+    (2, [None, 3], 2, 0),     # one never saved a checkpoint: it starts over, due at 2
+])
+def test_a_resumed_synchronous_population_perturbs_at_the_next_time_a_trial_has_to_reach(
+        interval, restored, next_perturbation, runs_first):
+    """Tune restores no scheduler state: without seeding, PBT would put the next perturbation
+    at the restored epoch itself, run nothing and hang."""
+    pbt = validate_study(study(scheduler={**PBT, "synch": True, "perturbation_interval": interval}))
+    built = pbt.scheduler.build(6, data_parallel=False)
+    built.set_search_properties("search_val_acc", "max")
+    trials = [_RestoredTrial(epoch, score) for epoch, score in zip(restored, (0.25, 0.75))]
+    controller = SimpleNamespace(search_alg=None, get_trials=lambda: trials)
+    for trial in trials:
+        built.on_trial_add(controller, trial)
+    assert built._next_perturbation_sync == next_perturbation
+    assert built.choose_trial_to_run(controller) is trials[runs_first]
+    for trial, epoch, score in zip(trials, restored, (0.25, 0.75)):
+        state = built._trial_state[trial]
+        assert state.last_train_time == (epoch or 0)
+        assert state.last_score == (None if epoch is None else score)
+        assert state.last_perturbation_time == (0 if epoch is None else epoch // interval * interval)
+
+
+def test_a_fresh_population_starts_with_tunes_own_schedule():
+    pbt = validate_study(study(scheduler={**PBT, "synch": True, "perturbation_interval": 2}))
+    built = pbt.scheduler.build(6, data_parallel=False)
+    built.set_search_properties("search_val_acc", "max")
+    trials = [_RestoredTrial(None), _RestoredTrial(None)]
+    for trial in trials:
+        built.on_trial_add(SimpleNamespace(search_alg=None, get_trials=lambda: trials), trial)
+    assert built._next_perturbation_sync == 2
+    assert all(built._trial_state[t].last_train_time == 0 for t in trials)
 
 
 def test_pb2_builds_tunes_pb2_over_the_mutations_ranges():

@@ -85,6 +85,12 @@ Space = Mapping[str, Domain]
 """A study's ``space``: dotted setting -> how it varies."""
 
 
+def is_seed_key(key: str) -> bool:
+    """Whether a space key is a seed (``search.seed``, ``retrain.settings.seed``): its values
+    repeat a run with other random streams, so they are replicates, never a factor."""
+    return key.rsplit(".", 1)[-1] == "seed"
+
+
 def grid_size(space: Space) -> int:
     """How many combinations the grid entries make (counted, not listed)."""
     return math.prod(len(domain.bounds) for domain in space.values() if domain.variation == "grid")

@@ -266,7 +266,7 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         curve_metrics=("search_val_acc",),
         health_accuracy="child_val_acc",
         plots=("curves", *_COMMON_PLOTS, "trajectories", "health", "best_cells"),
-        tables=("replicates", "paired", "genotypes"),
+        tables=("replicates", "paired", "population_vs_control", "genotypes"),
         checkpoint_title=lambda config: (f"search ({config.get('method')} on "
                                          f"{config.get('data', {}).get('dataset')})"),
         size_settings=("eval_", "eval_layers", "eval_channels"),

@@ -1,4 +1,10 @@
-"""Tune's population-based schedulers as a study runs them: no perturbation at a trial's last epoch.
+"""Tune's population-based schedulers as a study runs them: one population per seed, control
+trials left alone, no perturbation at a trial's last epoch, a resume that goes on where it stopped.
+
+Seeds are replicates: a study that varies a seed runs one independent population per seed
+(exploits never cross seeds), so a population's result is repeated, not pooled.  A trial
+whose ``population.control`` is true is invisible to the scheduler: it runs its starting
+settings to the end, the fixed-schedule arm the population is compared with.
 
 Tune consults its scheduler on every report, the last one included; PBT would then pause a
 trial that has finished its epochs and restart it from a donor's finished state, so that
@@ -12,10 +18,91 @@ where it stopped.  Imported where a study runs
 from __future__ import annotations
 
 import warnings
+from collections import defaultdict
 from typing import Any
 
+from ray.tune.experiment import Trial
 from ray.tune.schedulers import PopulationBasedTraining, TrialScheduler
 from ray.tune.schedulers.pb2 import PB2
+
+from harness.domain import is_seed_key
+from harness.policies.pbt import CONTROL_KEY
+
+
+def is_control(trial: Any) -> bool:
+    """Whether ``trial`` is a control: its starting settings run to the end, never copied."""
+    return bool(trial.config.get(CONTROL_KEY))
+
+
+def population_of(trial: Any) -> tuple[tuple[str, Any], ...]:
+    """The population ``trial`` belongs to: its seeds (none: the study's one population)."""
+    return tuple(sorted((key, value) for key, value in trial.config.items() if is_seed_key(key)))
+
+
+class _WithoutControls:
+    """The Tune controller as PBT's own code should see it: without the control trials, so that
+    it never waits for one at a synchronous perturbation nor pauses for one in the queue."""
+
+    def __init__(self, controller: Any):
+        self._controller = controller
+
+    def get_trials(self) -> list[Any]:
+        return [trial for trial in self._controller.get_trials() if not is_control(trial)]
+
+    def get_live_trials(self) -> list[Any]:
+        return [trial for trial in self._controller.get_live_trials() if not is_control(trial)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._controller, name)
+
+
+class _SeparatePopulations:
+    """One population per seed, and control trials kept out of every decision.  Tune's PBT
+    ranks the whole population at once (``_quantiles``) and lets a bottom trial copy any top
+    one; here the quantiles are Tune's own, taken within each population, and a trial copies
+    only from its own."""
+
+    _trial_state: dict[Any, Any]
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        if not is_control(trial):
+            super().on_trial_add(_WithoutControls(tune_controller), trial)  # type: ignore[misc]
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        if is_control(trial):
+            return TrialScheduler.CONTINUE
+        return super().on_trial_result(_WithoutControls(tune_controller), trial, result)  # type: ignore[misc]
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Any:
+        chosen = super().choose_trial_to_run(_WithoutControls(tune_controller))  # type: ignore[misc]
+        if chosen is not None:
+            return chosen
+        return next((trial for trial in tune_controller.get_trials()
+                     if is_control(trial) and trial.status in (Trial.PENDING, Trial.PAUSED)), None)
+
+    def _quantiles(self) -> tuple[list[Any], list[Any]]:
+        everyone = self._trial_state
+        populations: dict[tuple, dict[Any, Any]] = defaultdict(dict)
+        for trial, state in everyone.items():
+            populations[population_of(trial)][trial] = state
+        lower: list[Any] = []
+        upper: list[Any] = []
+        try:
+            for states in populations.values():
+                self._trial_state = states
+                low, high = super()._quantiles()  # type: ignore[misc]
+                lower += low
+                upper += high
+        finally:
+            self._trial_state = everyone
+        return lower, upper
+
+    def _checkpoint_or_exploit(self, trial: Any, tune_controller: Any, upper_quantile: list[Any],
+                               lower_quantile: list[Any]) -> None:
+        population = population_of(trial)
+        return super()._checkpoint_or_exploit(  # type: ignore[misc]
+            trial, tune_controller, [t for t in upper_quantile if population_of(t) == population],
+            [t for t in lower_quantile if population_of(t) == population])
 
 
 class _SparesLastEpoch:
@@ -75,7 +162,7 @@ class _ResumesWhereItStopped:
             self._next_perturbation_sync = min(self._next_perturbations)
 
 
-class StudyPBT(_SparesLastEpoch, _ResumesWhereItStopped, PopulationBasedTraining):
+class StudyPBT(_SeparatePopulations, _SparesLastEpoch, _ResumesWhereItStopped, PopulationBasedTraining):
     """:class:`ray.tune.schedulers.PopulationBasedTraining` for trials of ``last_epoch`` epochs."""
 
     def __init__(self, last_epoch: int, **settings: Any):
@@ -83,7 +170,7 @@ class StudyPBT(_SparesLastEpoch, _ResumesWhereItStopped, PopulationBasedTraining
         self.last_epoch = last_epoch
 
 
-class StudyPB2(_SparesLastEpoch, _ResumesWhereItStopped, PB2):
+class StudyPB2(_SeparatePopulations, _SparesLastEpoch, _ResumesWhereItStopped, PB2):
     """:class:`ray.tune.schedulers.PB2` for trials of ``last_epoch`` epochs, its GP fitted
     quietly: scikit-learn warns that a kernel length scale reached its bound whenever the
     few points of a small population fit a flat surface, between the study's trial lines

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from harness.analysis.output_set import replacing_outputs
+from harness.analysis.population import DIFFERENCE, population_vs_control
 from harness.analysis.replicates import (
     INTERVAL,
     factor_columns,
@@ -59,10 +60,18 @@ def _paired(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
+def _per_setting(table: Callable[[pd.DataFrame, Study], pd.DataFrame]) -> Callable[[pd.DataFrame, Study], pd.DataFrame]:
+    """A table over settings, which a population-based study has none of: its trials copy each
+    other's settings as they run (its comparison is :func:`population_vs_control`)."""
+    return lambda trials, study: pd.DataFrame() if study.scheduler.copies_trials else table(trials, study)
+
+
 EXTRA_TABLES: dict[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] = {
     "retrain_vs_search": lambda trials, study: retrain_comparison(trials, study.source),
-    "replicates": lambda trials, study: replicate_table(trials, _factors(trials, study), study.objective.mode),
-    "paired": _paired,
+    "replicates": _per_setting(lambda trials, study: replicate_table(trials, _factors(trials, study),
+                                                                     study.objective.mode)),
+    "paired": _per_setting(_paired),
+    "population_vs_control": population_vs_control,
     "genotypes": lambda trials, study: distinct_genotypes(trials, _factors(trials, study)),
     "random_baseline": lambda trials, study: random_baseline(trials, study.objective.mode),
 }
@@ -116,6 +125,7 @@ class AnalysisSummary:
         else:
             lines.append(f"no trial has reported {self.metric} yet")
         lines += self._replicate_lines()
+        lines += self._population_lines()
         genotypes = self.tables.get("genotypes")
         if genotypes is not None:
             overall = genotypes.iloc[-1]
@@ -155,6 +165,23 @@ class AnalysisSummary:
         if baseline is not None:
             lines += [f"searched {row['arch']}: {row['rank_among_random']} by mean {self.metric}"
                       for _, row in baseline[baseline["origin"] == "searched"].iterrows()]
+        return lines
+
+
+    def _population_lines(self) -> list[str]:
+        """The population against its control arm, seed by seed (population_vs_control.csv)."""
+        table = self.tables.get("population_vs_control")
+        if table is None:
+            return []
+        lines = []
+        for _, row in table.iterrows():
+            difference = row["kind"] == DIFFERENCE
+            interval = (f" [{row['ci95_low']:+.3f}, {row['ci95_high']:+.3f}]" if difference else
+                        f" [{row['ci95_low']:.3f}, {row['ci95_high']:.3f}]") if not math.isnan(row["ci95_low"]) \
+                else " (no interval)"
+            value = f"{row['mean']:+.3f}" if difference else f"{row['mean']:.3f}"
+            tail = f", {row['verdict']}" if difference else f" (n={int(row['n'])})"
+            lines.append(f"{row['comparison']}: {value}{interval}{tail}")
         return lines
 
 

@@ -26,6 +26,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from harness.domain import is_seed_key
 from harness.study import Study
 
 CONFIDENCE = 0.95
@@ -37,7 +38,7 @@ SIGNIFICANCE = 0.05
 def seed_columns(study: Study) -> list[str]:
     """Short names of the study's varied seeds (the replicates)."""
     names = study.trial_kind.short_names(list(study.space))
-    return [name for key, name in names.items() if key.rsplit(".", 1)[-1] == "seed"]
+    return [name for key, name in names.items() if is_seed_key(key)]
 
 
 def factor_columns(study: Study, trials: pd.DataFrame) -> list[str]:

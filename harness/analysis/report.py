@@ -211,6 +211,14 @@ _COMPARISON_TABLES = (
         f"(first minus second), its {INTERVAL}, the paired t-test's p. analysis/paired.csv.",
         _smallest_p_first, "the pairs with the smallest p"),
     ComparisonTable(
+        "population_vs_control", "The population against fixed settings",
+        f"Seed by seed, the population's winner against the best of the same seed's control trials (their "
+        f"starting settings run to the end, untouched) and against the one fixed setting with the best mean over "
+        f"the seeds -- same trials, epochs and seeds on both sides; means with their {INTERVAL}, differences "
+        f"paired by seed with the paired t-test's p. The fixed setting is picked on these very seeds, which "
+        f"favours it. analysis/population_vs_control.csv.",
+        lambda table, mode: table, "all rows"),
+    ComparisonTable(
         "random_baseline", "Searched against random genotypes",
         f"Each retrained genotype's mean over seeds with its {INTERVAL}, and where each searched genotype ranks "
         "among the random genotypes of the same space (Yang et al., ICLR 2020). analysis/random_baseline.csv.",

@@ -147,6 +147,9 @@ class Scheduler(Policy):
     """Whether it continues trials from other trials' checkpoints (population-based training):
     its trials then record where their state came from (:mod:`harness.lineage`), and the
     analysis adds their lineage (:mod:`harness.analysis.population`)."""
+    space_keys: ClassVar[tuple[str, ...]] = ()
+    """Space keys outside the trials' settings that it reads off each trial's config (the
+    trials ignore them)."""
 
     @abstractmethod
     def build(self, epochs: int, data_parallel: bool) -> Any:

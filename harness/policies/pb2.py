@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from harness.domain import Space
+from harness.domain import Space, is_seed_key
 from harness.policies.base import TrialFacts
 from harness.policies.pbt import PopulationScheduler
 
@@ -27,6 +27,11 @@ class Pb2Scheduler(PopulationScheduler):
 
     def check_trials(self, space: Space, trials: TrialFacts) -> None:
         super().check_trials(space, trials)
+        seeds = [key for key, domain in space.items() if is_seed_key(key)]
+        if seeds:
+            raise ValueError(f"space.{seeds[0]}: PB2 fits one GP to every trial's progress, so the populations of "
+                             f"several seeds would not be independent replicates; run the study once per seed "
+                             f"(--set {seeds[0]}=N with {seeds[0]} out of the space) or use scheduler pbt")
         for key, domain in self.mutations.items():
             if domain.variation not in RANGES:
                 raise ValueError(f"scheduler.mutations.{key}: PB2 explores a range of numbers; give uniform or "

@@ -17,6 +17,11 @@ in its folder (:mod:`harness.lineage`).
 proportional to it, so a new τ0' multiplies the donor's τ for the next epoch by
 τ0' / τ0, after which the schedule anneals on from there at the trial's anneal rate toward
 its minimum (:meth:`snas.temperature.TemperatureSchedule.retune`).
+
+Seeds are replicates: a study that varies a seed runs one population per seed, and exploits
+never cross seeds.  ``population.control: {grid: [false, true]}`` in the space adds a control
+arm: each starting point also runs once untouched, so that the report can compare the
+population's winner with the best fixed setting, seed by seed, at the same epochs.
 """
 
 from __future__ import annotations
@@ -28,6 +33,12 @@ from pydantic import Field
 
 from harness.domain import Domain, Space
 from harness.policies.base import Scheduler, TrialFacts
+
+CONTROL_KEY = "population.control"
+"""The space key that splits a study into the population (false) and a control arm (true):
+trials that run their starting settings to the end, untouched by the scheduler, so the
+analysis can set the population's winner against the best fixed setting at equal epochs
+(:mod:`harness.analysis.population`)."""
 
 EXPLOITS_COLUMN = "exploits"
 """The trials table's count of the exploits each trial made (:mod:`harness.analysis.population`)."""
@@ -59,6 +70,7 @@ class PopulationScheduler(Scheduler):
     plots: ClassVar[tuple[str, ...]] = ("population",)
     column_titles: ClassVar[dict[str, str]] = {EXPLOITS_COLUMN: "exploits"}
     copies_trials: ClassVar[bool] = True
+    space_keys: ClassVar[tuple[str, ...]] = (CONTROL_KEY,)
 
     perturbation_interval: int = Field(ge=1)
     """Epochs between a trial's perturbations (exploit-and-explore decisions)."""
@@ -77,6 +89,11 @@ class PopulationScheduler(Scheduler):
         analysis); checkpoints fall on perturbations; trials run in one process, proposed
         up front."""
         mutable = [f"{trials.section}.{key}" for key in trials.mutable_settings]
+        control = space.get(CONTROL_KEY)
+        if control is not None and (control.variation != "grid" or sorted(control.bounds) != [False, True]
+                                    or not all(isinstance(value, bool) for value in control.bounds)):
+            raise ValueError(f"space.{CONTROL_KEY} splits the trials into the population and a control arm: "
+                             f"give it {{grid: [false, true]}}")
         for key in self.mutations:
             if key not in mutable:
                 raise ValueError(f"scheduler.mutations.{key}: cannot change during a trial; {self.title} may "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from harness.policies import SCHEDULERS
 from harness.policies.base import TrialFacts
 
 if TYPE_CHECKING:
@@ -50,10 +51,16 @@ def _derived_settings(study: Study) -> None:
 
 
 def _space_keys(study: Study) -> None:
+    """Every space key is a trial's setting, or one its scheduler reads."""
     sections = (f"{study.trial_kind.section}.", "data.")
     for key in study.space:
-        if not key.startswith(sections):
-            raise ValueError(f"space key {key!r} must start with {' or '.join(sections)} (a dotted setting)")
+        if key.startswith(sections) or key in study.scheduler.space_keys:
+            continue
+        readers = [name for name, scheduler in SCHEDULERS.items() if key in scheduler.space_keys]
+        if readers:
+            raise ValueError(f"space key {key!r} is read by scheduler {' or '.join(readers)} only, not by "
+                             f"{study.scheduler.name}")
+        raise ValueError(f"space key {key!r} must start with {' or '.join(sections)} (a dotted setting)")
 
 
 def _gpu_request(study: Study) -> None:

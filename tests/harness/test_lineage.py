@@ -67,3 +67,60 @@ def test_exploits_that_are_not_what_trials_write_are_refused():
                                    key: [{"epoch": 1, "donor": 7}]})
     older = parse_resolved_config(json.loads('{"kind": "search", "config": {"epochs": 2}}'))
     assert older.lineage == older.exploits == []
+
+
+def _control_study(seeds: bool):
+    import yaml
+
+    from harness.study import validate_study
+
+    data = yaml.safe_load(open("studies/pbt_temperature.yaml"))
+    data["space"] = {"search.temperature.initial": {"grid": [1.0, 2.0]}, "population.control": {"grid": [False, True]},
+                     **({"search.seed": {"grid": [0, 1, 2]}} if seeds else {})}
+    data["scheduler"]["mutations"] = {"search.temperature.initial": {"loguniform": [0.1, 8.0]}}
+    return validate_study(data, "control")
+
+
+def _trial(trial_id, seed, control, initial, score):
+    return {"trial_id": trial_id, "seed": seed, "control": control, "tau0": initial, "score": score,
+            "stopped_early": False}
+
+
+def test_the_population_winner_is_set_against_fixed_settings_seed_by_seed():
+    import pandas as pd
+
+    from harness.analysis.population import population_vs_control
+
+    trials = pd.DataFrame([
+        _trial("p0", 0, False, 1.7, 0.90), _trial("q0", 0, False, 0.4, 0.70), _trial("p1", 1, False, 1.1, 0.80),
+        _trial("q1", 1, False, 3.0, float("nan")), _trial("p2", 2, False, 2.2, 0.85), _trial("q2", 2, False, 1.0, 0.6),
+        _trial("a0", 0, True, 1.0, 0.88), _trial("a1", 1, True, 1.0, 0.82), _trial("a2", 2, True, 1.0, 0.80),
+        _trial("b0", 0, True, 2.0, 0.86), _trial("b1", 1, True, 2.0, 0.84), _trial("b2", 2, True, 2.0, 0.83)])
+    table = population_vs_control(trials, _control_study(seeds=True)).set_index("comparison")
+    # t(0.975, 2) = 4.302653; the population's bests 0.90, 0.80, 0.85: sd 0.05
+    winner = table.loc["population winner"]
+    assert (winner["n"], winner["mean"]) == (3, pytest.approx(0.85))
+    assert winner["ci95_low"] == pytest.approx(0.85 - 4.302653 * 0.05 / 3 ** 0.5, abs=1e-6)
+    assert winner["detail"] == "seed 0: 0.9 (p0); seed 1: 0.8 (p1); seed 2: 0.85 (p2)"
+    assert table.loc["best fixed setting of each seed", "mean"] == pytest.approx((0.88 + 0.84 + 0.83) / 3)
+    # tau0 2.0 has the better mean over seeds (0.8433 against 0.8333)
+    assert table.loc["best fixed setting over seeds (tau0 2)", "detail"] == \
+        "seed 0: 0.86 (b0); seed 1: 0.84 (b1); seed 2: 0.83 (b2)"
+    per_seed = table.loc["population winner − best fixed setting of each seed"]
+    assert per_seed["kind"] == "paired difference" and per_seed["mean"] == pytest.approx(0.0, abs=1e-12)
+    single = table.loc["population winner − fixed tau0 2"]
+    assert single["mean"] == pytest.approx((0.04 - 0.04 + 0.02) / 3) and single["n"] == 3
+    assert single["verdict"] == "not significant at n = 3"
+
+
+def test_without_a_control_arm_or_seeds_the_comparison_says_what_it_can():
+    import pandas as pd
+
+    from harness.analysis.population import population_vs_control
+
+    study = _control_study(seeds=False)
+    one = pd.DataFrame([_trial("p", 0, False, 1.5, 0.9), _trial("a", 0, True, 1.0, 0.8), _trial("b", 0, True, 2.0, 0.7)])
+    table = population_vs_control(one.drop(columns="seed"), study).set_index("comparison")
+    assert table.loc["population winner", "detail"] == "0.9 (p)" and table.loc["population winner", "n"] == 1
+    assert table.loc["population winner − fixed tau0 1", "verdict"] == "no test at n = 1"
+    assert population_vs_control(one.drop(columns=["seed", "control"]), study).empty

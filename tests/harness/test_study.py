@@ -444,6 +444,9 @@ class _RestoredTrial:
         self.latest_checkpoint_result = (None if epoch is None else
                                          SimpleNamespace(metrics={"epoch": epoch, "search_val_acc": score}))
 
+    def is_finished(self) -> bool:
+        return self.status in ("TERMINATED", "ERROR")
+
 
 @pytest.mark.parametrize(("interval", "restored", "next_perturbation", "runs_first"), [
     (1, [3, 3], 4, 0),        # perturbed at 3 and cut short: both go on to 4
@@ -479,6 +482,59 @@ def test_a_fresh_population_starts_with_tunes_own_schedule():
         built.on_trial_add(SimpleNamespace(search_alg=None, get_trials=lambda: trials), trial)
     assert built._next_perturbation_sync == 2
     assert all(built._trial_state[t].last_train_time == 0 for t in trials)
+
+
+def _population_trials(seeds, control):
+    trials = []
+    for seed in seeds:
+        for index in range(4):
+            trial = _RestoredTrial(None)
+            trial.config.update({"search.seed": seed, "population.control": False})
+            trial.name = f"s{seed}-{index}"
+            trials.append(trial)
+        if control:
+            trial = _RestoredTrial(None)
+            trial.config.update({"search.seed": seed, "population.control": True})
+            trial.name = f"s{seed}-control"
+            trials.append(trial)
+    return trials
+
+
+def test_each_seed_runs_its_own_population_and_control_trials_stay_out(monkeypatch):
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    pbt = validate_study(study(scheduler={**PBT, "synch": True}, space={
+        "search.temperature.initial": {"grid": [0.3, 0.6, 1.2, 2.4]}, "search.seed": {"grid": [0, 1]},
+        "population.control": {"grid": [False, True]}}))
+    built = pbt.scheduler.build(6, data_parallel=False)
+    built.set_search_properties("search_val_acc", "max")
+    trials = _population_trials([0, 1], control=True)
+    controller = SimpleNamespace(search_alg=None, get_trials=lambda: trials, get_live_trials=lambda: trials)
+    for trial in trials:
+        built.on_trial_add(controller, trial)
+    assert sorted(t.name for t in built._trial_state) == [f"s{s}-{i}" for s in (0, 1) for i in range(4)]
+    # seed 1's trials all score below seed 0's: pooled, seed 1 would fill the whole bottom
+    for trial in trials:
+        if trial.name[-1].isdigit():
+            built._trial_state[trial].last_score = int(trial.name[-1]) / 10 + (0.5 if trial.name[1] == "0" else 0)
+    lower, upper = built._quantiles()
+    assert sorted(t.name for t in lower) == ["s0-0", "s1-0"] and sorted(t.name for t in upper) == ["s0-3", "s1-3"]
+
+    seen = []
+    monkeypatch.setattr(PopulationBasedTraining, "_checkpoint_or_exploit",
+                        lambda self, trial, controller, high, low: seen.append((trial.name, [t.name for t in high])))
+    built._checkpoint_or_exploit(trials[5], controller, upper, lower)  # s1-0 copies within seed 1 only
+    assert seen == [("s1-0", ["s1-3"])]
+    control = trials[4]
+    assert built.on_trial_result(controller, control, {"epoch": 2, "search_val_acc": 0.9}) == "CONTINUE"
+    assert control not in built._trial_state
+    # the population waits at a synchronous perturbation: only a control trial is left to run
+    for trial in trials:
+        trial.status = "TERMINATED" if trial.name.endswith("control") else "PAUSED"
+        if trial in built._trial_state:
+            built._trial_state[trial].last_train_time = 2
+    trials[9].status = "PENDING"
+    assert built.choose_trial_to_run(controller) is trials[9]
 
 
 def test_pb2_builds_tunes_pb2_over_the_mutations_ranges():

@@ -67,7 +67,7 @@ def study_keys() -> dict[str, list[Key]]:
         if name in POLICY_SECTIONS:
             registry, _ = POLICY_SECTIONS[name]
             for policy, cls in registry.items():
-                groups[f"{name}: {policy}"] = list(_model_keys(cls, name, sections))
+                groups[f"{name}: {policy}"] = [_key(name, field, Study), *_model_keys(cls, name, sections)]
             continue
         inner = list(_keys_under(name, field, sections))
         group = name if inner else TOP_LEVEL

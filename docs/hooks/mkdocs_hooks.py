@@ -2,7 +2,7 @@
 
 The command-line and study-file references are rendered from the parsers and the schema at
 every build (:mod:`docs.hooks.cli_page`, :mod:`docs.hooks.study_page`), so they cannot fall
-behind the code; the README's figures (``results/readme/``) are served under ``figures/``
+behind the code; the figures of real runs kept in ``results/readme/`` are served under ``figures/``
 rather than copied.  MkDocs loads this file by path, so the repository root is put on
 ``sys.path`` for the generators' imports.
 """

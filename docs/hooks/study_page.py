@@ -169,8 +169,6 @@ def _yaml_value(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, tuple):
         return str(list(value))
-    if isinstance(value, BaseModel):
-        return type(value).__name__
     return str(value)
 
 
@@ -287,7 +285,3 @@ def study_page() -> str:
                       "the estimator):", ""] + _method_defaults() + [""]
     return "\n".join(lines)
 
-
-def page_keys() -> list[str]:
-    """Every dotted key the page documents (a policy's keys once per policy)."""
-    return [row.path for rows in study_keys().values() for row in rows]

@@ -2,16 +2,17 @@
 # is missing and install the package with its pinned dependencies first.
 PYTHON ?= python3
 VENV ?= .venv
+DOCS_SITE ?= build/site
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint test-fast test-slow bench clean
+.PHONY: install demo test lint docs test-fast test-slow bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(INSTALLED): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]' -c constraints.txt
+	$(BIN)/python -m pip install -e '.[dev,docs]' -c constraints.txt
 	touch $@
 
 install: $(INSTALLED)
@@ -26,7 +27,13 @@ demo: install
 	@echo "report:        results/quickstart/report.html"
 
 lint: install
-	$(BIN)/ruff check snas harness tests bench
+	$(BIN)/ruff check snas harness tests bench docs
+
+# The documentation site (mkdocs.yml, docs/) into build/site.  --strict turns every warning into
+# a failure: a broken link or anchor, a page missing from the nav, a docstring mkdocstrings
+# cannot parse.  The CLI and study-file references are generated from the code at each build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean -d $(DOCS_SITE)
 
 # pytest exits 5 when it selects no tests; make treats that as the failure it is (pytest-xdist
 # keeps that exit code).  The fast tests are independent, so two xdist workers share the cores
@@ -39,11 +46,11 @@ test-fast: install
 test-slow: install
 	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile --durations=20
 
-test: lint test-fast test-slow
+test: lint docs test-fast test-slow
 
 # Benchmarks against baselines measured in the same run; writes results/bench/<date>.json.
 bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(DOCS_SITE)

@@ -4,7 +4,7 @@ there, from a folder outside the repository.
 
 The fresh environment gets the wheel only (``pip install --no-deps --no-index``).  Its
 dependencies (torch, Ray: gigabytes) come from the environment running the tests, through
-a ``.pth`` file naming that environment's site-packages folder.  Python adds a folder a
+a ``.pth`` file naming that environment's site-packages folders.  Python adds a folder a
 ``.pth`` file names to ``sys.path`` without reading the ``.pth`` files inside it, so the
 editable install of snas-study there (an import hook started by its own ``.pth`` file)
 stays off: ``snas`` and ``harness`` can only come from the wheel, and a module or data
@@ -83,7 +83,9 @@ def _dependency_folders() -> list[str]:
 
 @pytest.fixture(scope="module")
 def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment holding the wheel, its dependencies read from ours."""
+    """A fresh virtual environment holding the wheel, its dependencies read from ours.  It
+    has no pip of its own (ensurepip takes 10 s): ours installs into it (``pip --python``,
+    pip 22.3 or later)."""
     root = tmp_path_factory.mktemp("venv")
     assert _run([sys.executable, "-m", "venv", "--without-pip", root], cwd=root).returncode == 0
     python = root / "bin" / "python"

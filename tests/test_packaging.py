@@ -112,12 +112,12 @@ def test_the_sdist_and_wheel_hold_every_module_and_study(dist):
 
 def test_the_installed_command_runs_a_search_outside_the_source_tree(venv, tmp_path):
     bin_dir = venv / "bin"
-    probe = _run([bin_dir / "python", "-c", "import json, sys, snas, harness; "
-                  "print(json.dumps([snas.__file__, harness.__file__, [m for m in sys.modules if 'editable' in m]]))"],
-                 cwd=tmp_path)
-    snas_file, harness_file, editable_hooks = json.loads(probe.stdout)
+    probe = _run([bin_dir / "python", "-c", "import json, sys, snas, harness; print(json.dumps([snas.__file__, "
+                  "harness.__file__, [m for m in sys.modules if 'editable' in m], sys.path]))"], cwd=tmp_path)
+    snas_file, harness_file, editable_hooks, path = json.loads(probe.stdout)
     assert Path(snas_file).is_relative_to(venv) and Path(harness_file).is_relative_to(venv)
     assert editable_hooks == []
+    assert [entry for entry in path if entry and Path(entry).resolve().is_relative_to(REPO)] == []
 
     version = _run([bin_dir / "snas-study", "--version"], cwd=tmp_path)
     assert (version.returncode, version.stdout) == (0, f"snas-study {_version()}\n")

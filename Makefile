@@ -1,25 +1,33 @@
 # The two commands of the README: `make demo` and `make test`.  Both create .venv when it
-# is missing and install the package with its pinned dependencies first.
+# is missing and install the package with its pinned dependencies first: `make demo` what
+# the package needs to run, `make test` the dev and docs extras as well (pytest, ruff, build,
+# mkdocs).  Each install has its stamp; installing the extras installs the runtime too, so it
+# touches both.
 PYTHON ?= python3
 VENV ?= .venv
 DOCS_SITE ?= build/site
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint docs test-fast test-slow bench clean
+.PHONY: install demo test lint docs test-fast test-slow bench dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev,docs]' -c constraints.txt
+$(RUNTIME): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -e . -c constraints.txt
 	touch $@
 
-install: $(INSTALLED)
+$(DEV): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev,docs]' -c constraints.txt
+	touch $@ $(RUNTIME)
+
+install: $(DEV)
 
 # The quickstart study end to end: 8 tiny SNAS searches on the bundled digits data, ASHA,
 # then the tables, plots, best genotype and report.html under results/quickstart/.
-demo: install
+demo: $(RUNTIME)
 	$(BIN)/snas-study run studies/quickstart.yaml --overwrite
 	@echo
 	@echo "plots:         results/quickstart/plots/"
@@ -48,9 +56,13 @@ test-slow: install
 
 test: lint docs test-fast test-slow
 
+# The sdist and wheel under dist/, built as users build them (isolated from .venv).
+dist: install
+	$(BIN)/python -m build --outdir dist
+
 # Benchmarks against baselines measured in the same run; writes results/bench/<date>.json.
 bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(DOCS_SITE)
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info build dist

@@ -6,6 +6,7 @@ prints the best trial, its genotype and where the results are.  Exit code 1 when
 failed, 130 when the run was interrupted (continue it with `snas-study resume DIR`).
 
   snas-study run studies/quickstart.yaml
+  snas-study run quickstart          # a study bundled with the package, by name
   snas-study run studies/temperature_sweep.yaml --address auto --storage /nfs/studies \\
       --set search.epochs=50
 """
@@ -14,15 +15,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from harness import studyrun
 from harness.cluster import add_address_argument
 from harness.study import load_study
+from harness.study.bundled import study_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("study", type=Path, help="study file (YAML)")
+    parser.add_argument("study", help="study file (YAML), or the name of a bundled study (quickstart, "
+                                      "temperature_sweep, ...: the files of the repository's studies/)")
     add_launch_arguments(parser)
 
 
@@ -47,6 +49,6 @@ def overrides_of(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    study = load_study(args.study, overrides_of(args)).resolved()
+    study = load_study(study_file(args.study), overrides_of(args)).resolved()
     return studyrun.launch(study, sys.argv[1:], args.address, args.quiet, resume_existing=args.resume,
                            overwrite=args.overwrite, allow_many_trials=args.allow_many_trials)

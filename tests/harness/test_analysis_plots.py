@@ -219,3 +219,18 @@ def test_a_new_analysis_removes_the_plots_an_earlier_one_drew_for_another_metric
     assert "curves_search_val_acc.png" in second
     assert {path.name for path in (folder / "plots").glob("*.png")} == second
     assert {path.stem for path in (folder / "plots").glob("*.pdf")} == {name[:-4] for name in second}
+
+
+def test_a_population_study_gets_no_plot_or_table_per_setting(tmp_path):
+    """Its trials copy each other's settings as they run: a trial's final τ0 is not what it ran with."""
+    space = {"search.temperature.initial": {"grid": [0.5, 2.0]}, "search.temperature.anneal_rate": {"grid": [0.6, 0.9]}}
+    trials = _trials([{"tau0": t, "anneal_rate": r, "score": 40.0 + 10 * t + r}
+                      for t in (0.5, 2.0) for r in (0.6, 0.9)])
+    fixed = _draw(tmp_path / "fifo", space, trials, _curves(trials))
+    assert any(name.startswith("heatmap") for name in fixed) and any(name.startswith("score_vs_") for name in fixed)
+    pbt = {"name": "pbt", "perturbation_interval": 1,
+           "mutations": {"search.temperature.initial": {"uniform": [0.1, 4]}}}
+    population = _draw(tmp_path / "pbt", space, trials, _curves(trials), scheduler=pbt)
+    assert not any(name.startswith(("heatmap", "score_vs_", "levels_")) for name in population), population
+    study = validate_study(tiny_study("p", tmp_path, space=space, scheduler=pbt))
+    assert EXTRA_TABLES["replicates"](trials, study).empty and EXTRA_TABLES["paired"](trials, study).empty

@@ -119,7 +119,8 @@ def test_without_a_control_arm_or_seeds_the_comparison_says_what_it_can():
     from harness.analysis.population import population_vs_control
 
     study = _control_study(seeds=False)
-    one = pd.DataFrame([_trial("p", 0, False, 1.5, 0.9), _trial("a", 0, True, 1.0, 0.8), _trial("b", 0, True, 2.0, 0.7)])
+    one = pd.DataFrame([_trial("p", 0, False, 1.5, 0.9), _trial("a", 0, True, 1.0, 0.8),
+                        _trial("b", 0, True, 2.0, 0.7)])
     table = population_vs_control(one.drop(columns="seed"), study).set_index("comparison")
     assert table.loc["population winner", "detail"] == "0.9 (p)" and table.loc["population winner", "n"] == 1
     assert table.loc["population winner − fixed tau0 1", "verdict"] == "no test at n = 1"

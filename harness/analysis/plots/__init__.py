@@ -39,6 +39,11 @@ PLOTS: dict[str, Callable[[PlotInput], Plot | list[Plot] | None]] = {
 }
 """Every plot by name, in the order they are drawn (and shown in the report)."""
 
+SETTING_PLOTS = frozenset({"final_vs_setting", "levels", "heatmap"})
+"""Plots that group trials by their varied settings: not drawn for a population-based study,
+whose trials copy each other's settings as they run (a trial's settings are a trajectory,
+its final ones not what it ran with; the comparison is ``population_vs_control``)."""
+
 
 @functools.cache
 def _prepare_figures() -> None:
@@ -52,6 +57,8 @@ def draw_plots(data: PlotInput) -> list[Plot]:
     _prepare_figures()
     plots: list[Plot] = []
     wanted = set(data.kind.plots) | set(data.study.scheduler.plots)
+    if data.study.scheduler.copies_trials:
+        wanted -= SETTING_PLOTS
     for name, plot in PLOTS.items():
         if name not in wanted:
             continue

@@ -120,15 +120,18 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
 def curves_table(results: StudyResults) -> pd.DataFrame:
     """One row per trial and epoch with every metric the trial reported (built at once from
     every trial's rows: a study of 10,000 trials makes one table, not 10,000)."""
-    names = results.study.trial_kind.short_names(list(results.study.space))
+    kind = results.study.trial_kind
+    names = kind.short_names([*results.study.space, *_changed_outside_space(results)])
+    own = {key: name for key, name in names.items() if key.startswith(f"{kind.section}.")}
     records = []
     for trial in results.trials:
         settings = {name: trial.config.get(key) for key, name in names.items()}
         changed = trial.resolved if trial.resolved is not None and trial.resolved.changes else None
         for row in trial.rows:
             record = {"trial_id": trial.trial_id, **{key: value for key, value in row.items() if key != "trial_id"}}
-            record.update(settings if changed is None else
-                          _settings_in_force(changed, names, results.study.trial_kind.section, row))
+            record.update(settings)
+            if changed is not None:
+                record.update(_settings_in_force(changed, own, kind.section, row))
             records.append(record)
     if not records:
         return pd.DataFrame(columns=["trial_id", "epoch"])
@@ -136,6 +139,15 @@ def curves_table(results: StudyResults) -> pd.DataFrame:
     # Tune's copies of the trial config (the varied settings are already columns) and host details.
     drop = [c for c in table.columns if c.startswith("config") or c in ("date", "hostname", "node_ip", "pid")]
     return table.drop(columns=drop)
+
+
+def _changed_outside_space(results: StudyResults) -> list[str]:
+    """Settings some trial changed mid-run that the space does not vary (a replayed schedule's):
+    the curves carry them too, so each epoch's row says what it ran with."""
+    section = results.study.trial_kind.section
+    changed = {f"{section}.{key}" for trial in results.trials if trial.resolved is not None
+               for change in trial.resolved.changes for key in change["settings"]}
+    return sorted(changed - set(results.study.space))
 
 
 def _settings_in_force(resolved: ResolvedConfig, names: dict[str, str], section: str,

@@ -125,3 +125,22 @@ def test_without_a_control_arm_or_seeds_the_comparison_says_what_it_can():
     assert table.loc["population winner", "detail"] == "0.9 (p)" and table.loc["population winner", "n"] == 1
     assert table.loc["population winner − fixed tau0 1", "verdict"] == "no test at n = 1"
     assert population_vs_control(one.drop(columns=["seed", "control"]), study).empty
+
+
+def test_the_curves_carry_a_setting_changed_outside_the_space_epoch_by_epoch(tmp_path):
+    """A replay study varies only the seed; the τ0 its schedule changes is a column of curves.csv."""
+    from study_folders import trial_id, write_study_folder
+
+    from harness.analysis.results import load_results
+    from harness.analysis.tables import curves_table
+
+    folder = write_study_folder(tmp_path)
+    trial = folder / f"trial_{trial_id(0)}"  # 3 epochs
+    (trial / "config.json").write_text(json.dumps({
+        "kind": "search", "config": {"epochs": 3, "seed": 0, "temperature": {"initial": 0.8}},
+        "changes": [{"epoch": 2, "settings": {"temperature.initial": [2.0, 0.8]}}]}))
+    curves = curves_table(load_results(folder))
+    mine = curves[curves["trial_id"] == trial.name.removeprefix("trial_")]
+    assert mine["tau0"].tolist() == [2.0, 2.0, 0.8]  # the change took effect after epoch 2
+    assert curves[curves["trial_id"] != trial.name.removeprefix("trial_")]["tau0"].isna().all()
+    assert mine["seed"].notna().all()

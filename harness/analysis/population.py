@@ -130,10 +130,13 @@ def _difference_row(name: str, first: pd.DataFrame, second: pd.DataFrame, seeds:
     pairs = first.merge(second, on=seeds, suffixes=("_a", "_b"))
     differences = (pairs["score_a"] - pairs["score_b"]).to_numpy(dtype=float)
     summary = summarize(differences)
-    p = float(stats.ttest_rel(pairs["score_a"], pairs["score_b"]).pvalue) if summary.n >= 2 else math.nan
+    constant = summary.n >= 2 and summary.sd == 0  # the t-test is undefined: say what was seen
+    p = float(stats.ttest_rel(pairs["score_a"], pairs["score_b"]).pvalue) if summary.n >= 2 and not constant \
+        else math.nan
+    said = (f"the same on all {summary.n} seeds" if constant and summary.mean == 0 else
+            f"the same difference on all {summary.n} seeds" if constant else verdict(summary.n, p))
     return {"comparison": name, "kind": DIFFERENCE, "n": summary.n, "mean": summary.mean, "ci95_low": summary.low,
-            "ci95_high": summary.high, "p_paired_t": p, "verdict": verdict(summary.n, p),
-            "detail": "paired by seed"}
+            "ci95_high": summary.high, "p_paired_t": p, "verdict": said, "detail": "paired by seed"}
 
 
 def population_vs_control(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
@@ -166,7 +169,7 @@ def population_vs_control(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
         chosen = means.idxmax() if mode == "max" else means.idxmin()
         chosen = chosen if isinstance(chosen, tuple) else (chosen,)
         same = np.logical_and.reduce([fixed[name] == value for name, value in zip(settings, chosen)])
-        single = fixed[same][[*seeds, "trial_id", "score"]]
+        single = fixed[same].sort_values(seeds)[[*seeds, "trial_id", "score"]]
         label = ", ".join(f"{name} {_number(value)}" for name, value in zip(settings, chosen))
         rows.append(_arm_row(f"best fixed setting over seeds ({label})", single["score"].to_numpy(),
                              _per_seed_text(single, seeds), mode))

@@ -144,3 +144,17 @@ def test_the_curves_carry_a_setting_changed_outside_the_space_epoch_by_epoch(tmp
     assert mine["tau0"].tolist() == [2.0, 2.0, 0.8]  # the change took effect after epoch 2
     assert curves[curves["trial_id"] != trial.name.removeprefix("trial_")]["tau0"].isna().all()
     assert mine["seed"].notna().all()
+
+
+def test_a_population_whose_winner_never_left_its_start_equals_that_fixed_setting():
+    """What studies/pbt_temperature.yaml found on digits: every seed's winner was never copied,
+    so it ran the same schedule as its control twin; the t-test is undefined, the table says why."""
+    import pandas as pd
+
+    from harness.analysis.population import population_vs_control
+
+    trials = pd.DataFrame([_trial(f"{arm}{seed}", seed, arm == "c", 2.0, score) for arm in "pc"
+                           for seed, score in enumerate((80.99, 80.48, 81.22))])
+    table = population_vs_control(trials, _control_study(seeds=True)).set_index("comparison")
+    assert table.loc["population winner − best fixed setting of each seed", "verdict"] == "the same on all 3 seeds"
+    assert table.loc["best fixed setting over seeds (tau0 2)", "detail"].startswith("seed 0: 80.99 (c0); seed 1")

@@ -1,5 +1,6 @@
-"""A population-based study's trajectories: τ and the ranking metric per epoch, every exploit
-marked, the winner's lineage drawn on top (a plot PBT and PB2 add to their studies).
+"""A population-based study's trajectories: τ and the ranking metric per epoch, one row per
+population (seed), every exploit marked, each population's winner's lineage drawn on top, its
+control trials in grey (a plot PBT and PB2 add to their studies).
 
 A trial's curve is its state's history: up to an exploit it is its donor's, so the winner's
 line is its lineage -- the path through the population that the winning state took.
@@ -14,8 +15,13 @@ import pandas as pd
 import seaborn as sns
 
 from harness.analysis.plots.common import Plot, PlotInput, epoch_axis, readable_log_ticks, save
+from harness.domain import is_seed_key
+from harness.policies.pbt import CONTROL_KEY
 
 _WINNER = "black"
+_CONTROL = "0.55"
+MOST_ROWS = 6
+"""The most populations (seeds) drawn, one row each."""
 
 
 def _value_at(curve: pd.DataFrame, metric: str, epoch: int) -> float | None:
@@ -23,13 +29,17 @@ def _value_at(curve: pd.DataFrame, metric: str, epoch: int) -> float | None:
     return float(rows.iloc[0]) if len(rows) else None
 
 
-def _draw_panel(ax: plt.Axes, data: PlotInput, metric: str, winner: str | None,
+def _draw_panel(ax: plt.Axes, data: PlotInput, curves: pd.DataFrame, metric: str, winner: str | None,
                 palette: dict[str, Any]) -> None:
-    """Every trial's curve of ``metric``: dotted up to its last exploit (those epochs are its
-    donors'), solid from there (its own); each exploit a triangle where the copy continued
-    from (the donor's value at the epoch it was copied); the winner's whole lineage thick black."""
-    for trial_id, curve in data.curves.groupby("trial_id", sort=True):
+    """Every population trial's curve of ``metric``: dotted up to its last exploit (those
+    epochs are its donors'), solid from there (its own); each exploit a triangle where the copy
+    continued from (the donor's value at the epoch it was copied); the winner's whole lineage
+    thick black.  A control trial (a fixed setting, never copied) is a thin grey dashed line."""
+    for trial_id, curve in curves.groupby("trial_id", sort=True):
         curve = curve.sort_values("epoch")
+        if str(trial_id) not in palette:  # a control trial
+            ax.plot(curve["epoch"], curve[metric], color=_CONTROL, lw=0.9, ls="--", zorder=1)
+            continue
         copies = data.lineages.get(str(trial_id), [])
         if str(trial_id) == winner:
             ax.plot(curve["epoch"], curve[metric], color=_WINNER, lw=2.6, zorder=3)
@@ -47,38 +57,86 @@ def _draw_panel(ax: plt.Axes, data: PlotInput, metric: str, winner: str | None,
                         markeredgecolor="black", markeredgewidth=0.6, zorder=5)
 
 
+def _populations(data: PlotInput) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """``(label, population trials, control trials)`` per population (one per seed), in seed
+    order; the trials table's rows."""
+    names = data.study.trial_kind.short_names(list(data.study.space))
+    seeds = [name for key, name in names.items() if is_seed_key(key) and name in data.trials]
+    control = names.get(CONTROL_KEY)
+    is_control = (data.trials[control].astype(bool) if control in data.trials
+                  else pd.Series(False, index=data.trials.index))
+    if not seeds:
+        return [("", data.trials[~is_control], data.trials[is_control])]
+    found = []
+    for key, rows in data.trials.groupby(seeds, sort=True):
+        values = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{name} {value}" for name, value in zip(seeds, values))
+        found.append((label, rows[~is_control[rows.index]], rows[is_control[rows.index]]))
+    return found
+
+
+def _population_winner(population: pd.DataFrame, mode: str) -> str | None:
+    scored = population.dropna(subset=["score"])
+    if not len(scored):
+        return None
+    best = scored["score"].idxmax() if mode == "max" else scored["score"].idxmin()
+    return str(scored.loc[best, "trial_id"])
+
+
 def plot_population(data: PlotInput) -> Plot | None:
-    """τ (log scale, when reported) and the ranking metric per epoch for the whole population."""
-    if not len(data.curves) or "epoch" not in data.curves:
+    """τ (log scale, when reported) and the ranking metric per epoch, one row per population
+    (seed), its control trials in grey; at most :data:`MOST_ROWS` rows."""
+    if not len(data.curves) or "epoch" not in data.curves or not len(data.trials):
         return None
     metrics = [m for m in ("temperature", data.metric) if m in data.curves]
     if not metrics:
         return None
-    winner = str(data.best[0]["trial_id"]) if data.best else None
-    trial_ids = sorted(data.curves["trial_id"].astype(str).unique())
-    palette = dict(zip(trial_ids, sns.color_palette("tab10" if len(trial_ids) <= 10 else "husl", len(trial_ids))))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.4 * len(metrics), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        _draw_panel(ax, data, metric, winner, palette)
-        ax.margins(y=0.08)  # the exploit markers at the extremes stay whole
+    populations = _populations(data)
+    shown = populations[:MOST_ROWS]
+    fig, axes = plt.subplots(len(shown), len(metrics), figsize=(5.4 * len(metrics), 3.4 * len(shown) + 0.6),
+                             squeeze=False)
+    last_epoch = int(data.curves["epoch"].max())
+    winners = []
+    for row, (label, population, control) in zip(axes, shown):
+        members = sorted(population["trial_id"].astype(str))
+        palette = dict(zip(members, sns.color_palette("tab10" if len(members) <= 10 else "husl", len(members))))
+        winner = _population_winner(population, data.study.objective.mode)
+        winners.append((label, winner))
+        ids = set(members) | set(control["trial_id"].astype(str))
+        curves = data.curves[data.curves["trial_id"].astype(str).isin(ids)]
+        for ax, metric in zip(row, metrics):
+            _draw_panel(ax, data, curves, metric, winner, palette)
+            ax.margins(y=0.08)  # the exploit markers at the extremes stay whole
+            epoch_axis(ax, last_epoch)
+            ax.set_ylabel("temperature τ" if metric == "temperature" else metric)
+            if metric == "temperature":
+                ax.set_yscale("log")
+                readable_log_ticks(ax.yaxis, pd.to_numeric(data.curves[metric], errors="coerce"))
+        row[0].set_title(label or "the population", loc="left", fontsize=10)
+    for ax in axes[-1]:
         ax.set_xlabel("epoch")
-        epoch_axis(ax, int(data.curves["epoch"].max()))
-        ax.set_ylabel("temperature τ" if metric == "temperature" else metric)
-        if metric == "temperature":
-            ax.set_yscale("log")
-            readable_log_ticks(ax.yaxis, pd.to_numeric(data.curves[metric], errors="coerce"))
-    exploits = int(data.trials["exploits"].sum()) if "exploits" in data.trials else 0
-    handles = [plt.Line2D([], [], color="grey", lw=1.4, label="a trial's own epochs"),
+    handles = [plt.Line2D([], [], color=_WINNER, lw=2.6, label="the population's winner"),
+               plt.Line2D([], [], color="grey", lw=1.4, label="a trial's own epochs"),
                plt.Line2D([], [], color="grey", lw=1.0, ls=":", label="copied from its donors"),
                plt.Line2D([], [], marker="v", ls="none", color="grey", markeredgecolor="black",
                           label="exploit (copied here)")]
-    if winner is not None:
-        handles.insert(0, plt.Line2D([], [], color=_WINNER, lw=2.6, label=f"winner {winner}"))
+    controls = sum(len(control) for _, _, control in populations)
+    if controls:
+        handles.append(plt.Line2D([], [], color=_CONTROL, lw=0.9, ls="--", label="fixed setting (control)"))
     axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
-    fig.suptitle(f"{data.study.scheduler.title} population: {len(trial_ids)} trials, "
-                 f"{exploits} exploit{'' if exploits == 1 else 's'}")
-    lineage = " → ".join([e["donor"] for e in data.lineages.get(winner or "", [])] + ([winner] if winner else []))
+    exploits = int(data.trials["exploits"].sum()) if "exploits" in data.trials else 0
+    size = len(data.trials) - controls
+    fig.suptitle(f"{data.study.scheduler.title}: {len(populations)} population{'s' if len(populations) > 1 else ''}"
+                 f" ({size} trials, {exploits} exploit{'' if exploits == 1 else 's'})"
+                 + (f" and {controls} control trials" if controls else ""))
+    lineages = "; ".join(
+        (f"{label}: " if label else "") + " → ".join([e["donor"] for e in data.lineages.get(winner, [])] + [winner])
+        for label, winner in winners if winner is not None)
+    left_out = f"; the first {MOST_ROWS} of {len(populations)} populations are drawn" \
+        if len(populations) > MOST_ROWS else ""
     return Plot(save(fig, data.folder, "population"),
-                f"{' and '.join(metrics)} per epoch of every trial, dotted where its epochs are its donors' (a "
-                f"trial's own epochs before its exploits are replaced); ▼: an exploit, where the copy continued "
-                f"from; black: the winner, whose curve is its lineage ({lineage})")
+                f"{' and '.join(metrics)} per epoch of every trial, one row per population, dotted where its epochs "
+                f"are its donors' (a trial's own epochs before its exploits are replaced); ▼: an exploit, where the "
+                f"copy continued from; black: each population's winner, whose curve is its lineage ({lineages})"
+                + ("; grey dashed: the control trials, each a starting setting run untouched" if controls else "")
+                + left_out)

@@ -234,3 +234,24 @@ def test_a_population_study_gets_no_plot_or_table_per_setting(tmp_path):
     assert not any(name.startswith(("heatmap", "score_vs_", "levels_")) for name in population), population
     study = validate_study(tiny_study("p", tmp_path, space=space, scheduler=pbt))
     assert EXTRA_TABLES["replicates"](trials, study).empty and EXTRA_TABLES["paired"](trials, study).empty
+
+
+def test_the_population_plot_draws_a_row_per_seed_with_its_winner_and_control(tmp_path):
+    space = {"search.temperature.initial": {"grid": [0.5, 2.0]}, "search.seed": {"grid": [0, 1]},
+             "population.control": {"grid": [False, True]}}
+    rows = [{"tau0": t, "seed": s, "control": c, "score": 40.0 + 10 * t + s + (5 if c else 0), "exploits": 0}
+            for t in (0.5, 2.0) for s in (0, 1) for c in (False, True)]
+    trials = _trials(rows)
+    curves = _curves(trials)
+    curves["epoch"] = curves["training_iteration"]
+    pbt = {"name": "pbt", "perturbation_interval": 1,
+           "mutations": {"search.temperature.initial": {"uniform": [0.1, 4]}}}
+    study = validate_study(tiny_study("p", tmp_path, space=space, scheduler=pbt))
+    winners = {s: trials[(trials["seed"] == s) & ~trials["control"] & (trials["tau0"] == 2.0)]["trial_id"].item()
+               for s in (0, 1)}
+    plots = {plot.path.stem: plot.caption for plot in draw_plots(PlotInput(
+        study, trials, curves, "search_val_acc", tmp_path / "plots", settings=_settings(study, trials)))}
+    caption = plots["population"]
+    assert "one row per population" in caption and "grey dashed: the control trials" in caption
+    # each seed's winner is its best population trial, not a control trial scoring higher
+    assert f"seed 0: {winners[0]}; seed 1: {winners[1]}" in caption

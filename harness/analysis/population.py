@@ -21,6 +21,7 @@ import pandas as pd
 
 from harness.analysis.replicates import finished, seed_columns, summarize, verdict
 from harness.analysis.results import StudyResults, TrialRecord
+from harness.domain import is_seed_key
 from harness.policies.pbt import CONTROL_KEY, EXPLOITS_COLUMN
 from harness.study import Study
 from harness.trialconfig import ResolvedConfig
@@ -86,14 +87,18 @@ def winning_schedule(results: StudyResults, winner_id: str, metric: str, score: 
         return None
     (first_epoch, first), (last_epoch, last) = taus[0], taus[-1]
     mean = sum(tau for _, tau in taus) / len(taus)
-    others = [_temperatures(t)[-1][1] for t in trials if t.trial_id != winner_id and _temperatures(t)]
+    seeds = [key for key in results.study.space if is_seed_key(key)]
+    others = [_temperatures(t)[-1][1] for t in trials
+              if t.trial_id != winner_id and _temperatures(t) and not t.config.get(CONTROL_KEY)
+              and all(t.config.get(key) == winner.config.get(key) for key in seeds)]
     steps = _steps(winner.resolved)
     went = "fell" if last < first else "rose" if last > first else "stayed"
     text = (f"The winning schedule is trial {winner_id}'s ({metric} {score:.2f}): τ {went} from {first:.3g} at epoch "
             f"{first_epoch} to {last:.3g} by epoch {last_epoch} (mean τ {mean:.3g} over its epochs). ")
     text += (f"Its lineage changed the settings {'; '.join(steps)}. " if steps
              else "It never changed its settings: it ran the schedule it started with. ")
-    text += f"The population started from {_starts(results.study)}"
+    own = ", ".join(f"{key.rsplit('.', 1)[-1]} {winner.config.get(key)}" for key in seeds)
+    text += f"The population{f' of {own}' if own else ''} started from {_starts(results.study)}"
     if others:
         ends = f"{min(others):.3g}" if f"{min(others):.3g}" == f"{max(others):.3g}" else \
             f"{min(others):.3g}–{max(others):.3g}"

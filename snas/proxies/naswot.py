@@ -29,8 +29,8 @@ class Naswot(NetworkProxy):
         outputs: list[torch.Tensor] = []
         handles = [module.register_forward_hook(lambda _m, _i, out: outputs.append(out))
                    for module in network.modules() if isinstance(module, nn.ReLU)]
-        try:
-            out = logits(network, images)
+        try:  # the images require grad so that every ReLU output is in the graph (theirs do too)
+            out = logits(network, images.detach().requires_grad_())
         finally:
             for handle in handles:
                 handle.remove()

@@ -8,6 +8,9 @@ entry point: ``snas-study proxies`` and the benchmark call it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+
 from snas.errors import UserInputError
 from snas.proxies.base import Proxy, ProxySetup
 from snas.proxies.grad_norm import GradNorm
@@ -41,4 +44,14 @@ def score_genotype(name: str, genotype: AnyGenotype, setup: ProxySetup) -> float
     return proxy.score(genotype, setup)
 
 
-__all__ = ["PROXIES", "Proxy", "ProxySetup", "check_defined", "score_genotype"]
+def timed_scores(names: Iterable[str], genotype: AnyGenotype, setup: ProxySetup) -> dict[str, tuple[float, float]]:
+    """``{proxy: (score, seconds)}`` of ``genotype`` at ``setup`` for each proxy of ``names``."""
+    scores = {}
+    for name in names:
+        start = time.perf_counter()
+        score = score_genotype(name, genotype, setup)
+        scores[name] = (score, time.perf_counter() - start)
+    return scores
+
+
+__all__ = ["PROXIES", "Proxy", "ProxySetup", "check_defined", "score_genotype", "timed_scores"]

@@ -10,6 +10,8 @@ makes the proxies see the images the retrained networks train on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from snas.data.config import DataConfig
@@ -17,7 +19,25 @@ from snas.data.loading import retrain_data
 from snas.training import fresh_generator
 
 
-def proxy_batch(cfg: DataConfig, *, seed: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images ``(size, C, H, W)``, labels ``(size,)``) of ``cfg``'s training split, drawn from ``seed``."""
+@dataclass(frozen=True)
+class ProxyBatch:
+    images: torch.Tensor
+    """``(N, C, H, W)`` normalised float images."""
+    labels: torch.Tensor
+    num_classes: int
+    """Classes of the data set (the classifier's width), not only those in the batch."""
+
+    @property
+    def channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def side(self) -> int:
+        return self.images.shape[2]
+
+
+def proxy_batch(cfg: DataConfig, *, seed: int, size: int) -> ProxyBatch:
+    """``size`` images of ``cfg``'s training split with their labels, drawn from ``seed``."""
     data = retrain_data(cfg, seed=seed, batch_size=size, device=torch.device("cpu"), val_fraction=0.0)
-    return next(iter(data.train.train_epoch(fresh_generator(seed, "proxy_batch"))))
+    images, labels = next(iter(data.train.train_epoch(fresh_generator(seed, "proxy_batch"))))
+    return ProxyBatch(images, labels, data.num_classes)

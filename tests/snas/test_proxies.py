@@ -13,7 +13,7 @@ from snas.catalogue import CATALOGUE
 from snas.data.config import DataConfig
 from snas.errors import UserInputError
 from snas.proxies import PROXIES, Proxy, ProxySetup, check_defined, score_genotype
-from snas.proxies.batch import proxy_batch
+from snas.proxies.batch import ProxyBatch, proxy_batch
 from snas.proxies.grad_norm import GradNorm
 from snas.proxies.naswot import Naswot, hamming_kernel
 from snas.proxies.snip import Snip
@@ -95,13 +95,13 @@ def test_naswot_of_a_batch_the_network_cannot_tell_apart_is_minus_infinity():
 
 
 @pytest.fixture(scope="module")
-def digits_batch() -> tuple[torch.Tensor, torch.Tensor]:
+def digits_batch() -> ProxyBatch:
     return proxy_batch(DataConfig(dataset="digits"), seed=0, size=16)
 
 
 def _setup(genotype, batch, seed: int = 0) -> ProxySetup:
     layers = 3 if genotype.space == "darts" else 1
-    return ProxySetup(EvalNetwork("cifar", layers, 4, 8, 10, 1), *batch, seed=seed)
+    return ProxySetup(EvalNetwork("cifar", layers, 4, 8, 10, 1), batch.images, batch.labels, seed=seed)
 
 
 @pytest.mark.parametrize("name", ["DARTS_V2", "NB201_GDAS"])
@@ -116,11 +116,11 @@ def test_every_proxy_gives_the_same_score_twice_and_the_weights_seed_matters(nam
 
 
 def test_the_batch_is_a_seeded_draw_of_normalised_training_images():
-    first, labels = proxy_batch(DataConfig(dataset="digits"), seed=3, size=8)
-    again, again_labels = proxy_batch(DataConfig(dataset="digits"), seed=3, size=8)
-    other, _ = proxy_batch(DataConfig(dataset="digits"), seed=4, size=8)
-    assert first.shape == (8, 1, 8, 8) and torch.equal(first, again) and torch.equal(labels, again_labels)
-    assert not torch.equal(first, other)
+    first, again = (proxy_batch(DataConfig(dataset="digits"), seed=3, size=8) for _ in range(2))
+    other = proxy_batch(DataConfig(dataset="digits"), seed=4, size=8)
+    assert first.images.shape == (8, 1, 8, 8) and first.num_classes == 10
+    assert torch.equal(first.images, again.images) and torch.equal(first.labels, again.labels)
+    assert not torch.equal(first.images, other.images)
 
 
 def test_params_and_macs_are_the_profile_of_the_network_at_the_proxies_scale(digits_batch):

@@ -1,15 +1,17 @@
 """Score genotypes with zero-cost proxies, without training: one row per genotype, one column per proxy.
 
 Each GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild, NB201_GDAS, ...), a genotype JSON
-file, Genotype(...) text, a NAS-Bench-201 |op~input|+... string, or a search study folder
-(every distinct genotype its trials derived, naming the trials).  Every genotype's network
+file, Genotype(...) text, a NAS-Bench-201 |op~input|+... string, or a study folder: a search
+study's distinct derived genotypes (naming the trials), a retrain study's retrained genotypes
+(what its analysis's predictor leaderboard reads back from analysis/proxies.csv).  Every genotype's network
 is built untrained, its weights drawn from --seed, and scored on one batch of --batch-size
 training images drawn from --seed (snas.proxies: grad_norm, snip, synflow, naswot, and the
 params and MACs baselines; each proxy's module cites its definition).  Higher is better for
 every proxy.
 
-The network: --layers cells of width --init-channels; by default a study's evaluation scale
-(its eval_layers, eval_channels), for named genotypes their space's evaluation network
+The network: --layers cells of width --init-channels; by default a search study's evaluation
+scale (its eval_layers, eval_channels), a retrain study's own network, for named genotypes
+their space's evaluation network
 (DARTS: 20 cells, C=36; NAS-Bench-201: 5 cells per stage, C=16).  The images: a study's
 own data set, for named genotypes --dataset (default digits, bundled).
 
@@ -32,30 +34,26 @@ from typing import TYPE_CHECKING, Any
 
 from harness.arguments import positive_int
 from harness.outputs import check_output_files, check_output_folder, check_study_outputs
+from harness.proxy_table import KEY_COLUMNS, TABLE_FILE, is_proxy_table
 from harness.studyfolder import ANALYSIS_DIR, STUDY_FILE
 from snas.catalogue import genotype_name, resolve_genotype
 from snas.errors import UserInputError
 from snas.genotype import genotype_id
 from snas.registry import UnknownName
 from snas.spaces import genotype_from_dict, space_of
-from snas.spaces.base import AnyGenotype, EvalNetwork
+from snas.spaces.base import AnyGenotype, EvalNetwork, NetworkFamily
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.analysis.results import StudyResults, TrialRecord
     from snas.data.config import DataConfig
     from snas.proxies.batch import ProxyBatch
-
-TABLE_FILE = "proxies.csv"
-KEY_COLUMNS = ("genotype", "genotype_id", "space", "trials", "dataset", "layers", "channels", "input",
-               "batch_size", "seed")
-"""The table's first columns (the proxies' follow): how this command knows a table of its own."""
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotypes", nargs="+", metavar="GENOTYPE",
                         help="catalogue name, genotype JSON file, Genotype(...) text, |op~input|+... string, "
-                             "or a search study folder")
+                             "or a study folder (search or retrain)")
     parser.add_argument("--proxy", action="append", dest="proxies", metavar="NAME",
                         help="a proxy to score (repeat for several; default: every proxy)")
     parser.add_argument("--dataset", default="digits",
@@ -81,6 +79,8 @@ class Candidate:
     layers: int | None = None
     """The study's evaluation scale; ``None``: the space's evaluation network."""
     channels: int | None = None
+    family: NetworkFamily | None = None
+    """A retrain study's network family; ``None``: the space's evaluation network's."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,30 +135,53 @@ def _candidates(spec: str, dataset: str) -> list[Candidate]:
 
 
 def _study_candidates(folder: Path) -> list[Candidate]:
-    """One candidate per distinct (genotype, data, evaluation scale) among the study's trials
-    that are ranked and wrote a genotype, in the order of their first trial."""
+    """One candidate per distinct (genotype, data, scale) among the study's ranked trials, in the
+    order of their first trial: a search study's derived genotypes at its evaluation scale
+    (eval_layers, eval_channels), a retrain study's retrained genotypes in the network they
+    were trained in (what the predictor leaderboard compares them on)."""
     from harness.analysis.results import load_results
-    from snas.data.config import DataConfig
 
     results = load_results(folder)
-    if not results.study.trial_kind.derives_genotype:
-        raise UserInputError(f"{folder} is a {results.study.kind} study, which derives no genotypes; give the "
-                             f"search study, or the genotypes by name")
+    of_trial = _searched if results.study.trial_kind.derives_genotype else _retrained
     found: dict[tuple[str, str, int, int], Candidate] = {}
     for trial in results.trials:
-        settings = results.settings_of(trial.trial_id)
-        if trial.genotype_json is None or not trial.ranked or settings is None:
+        candidate = of_trial(results, trial) if trial.ranked else None
+        if candidate is None:
             continue
-        genotype = genotype_from_dict(trial.genotype_json)
-        data = DataConfig.model_validate(settings["data"])
-        key = (genotype_id(genotype), data.model_dump_json(), settings["eval_layers"], settings["eval_channels"])
+        key = (genotype_id(candidate.genotype), candidate.data.model_dump_json(), candidate.layers or 0,
+               candidate.channels or 0)
         if key in found:
-            found[key] = dataclasses.replace(found[key], trials=(*found[key].trials, trial.trial_id))
+            found[key] = dataclasses.replace(found[key], trials=(*found[key].trials, *candidate.trials))
         else:
-            found[key] = Candidate(results.study.name, genotype, data, (trial.trial_id,), *key[2:])
+            found[key] = candidate
     if not found:
         raise UserInputError(f"no trial of {folder} has written an intact genotype yet; nothing to score")
     return list(found.values())
+
+
+def _searched(results: StudyResults, trial: TrialRecord) -> Candidate | None:
+    """The genotype a search trial derived, at the study's evaluation scale."""
+    from snas.data.config import DataConfig
+
+    settings = results.settings_of(trial.trial_id)
+    if trial.genotype_json is None or settings is None:
+        return None
+    return Candidate(results.study.name, genotype_from_dict(trial.genotype_json),
+                     DataConfig.model_validate(settings["data"]), (trial.trial_id,), settings["eval_layers"],
+                     settings["eval_channels"])
+
+
+def _retrained(results: StudyResults, trial: TrialRecord) -> Candidate | None:
+    """The genotype a retrain trial trained, in its network, under the study's label for it."""
+    from pydantic import ValidationError
+
+    try:
+        config = results.study.trial_config_of(trial.config)
+    except (UserInputError, ValidationError):  # named as the trial's damage by the analysis
+        return None
+    label = trial.config.get(f"{results.study.trial_kind.section}.genotype", results.study.name)
+    return Candidate(str(label), config.resolved_genotype, config.data, (trial.trial_id,), config.layers,
+                     config.init_channels, config.network)
 
 
 def _table_path(args: argparse.Namespace) -> Path | None:
@@ -177,16 +200,6 @@ def _table_path(args: argparse.Namespace) -> Path | None:
     return path
 
 
-def is_proxy_table(path: Path) -> bool:
-    """Whether ``path`` is a table this command wrote (its header starts with :data:`KEY_COLUMNS`)."""
-    try:
-        with path.open("rb") as handle:
-            first = handle.readline(4096).decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return first.startswith(",".join(KEY_COLUMNS) + ",")
-
-
 def _network(candidate: Candidate, batch: ProxyBatch, args: argparse.Namespace) -> EvalNetwork:
     from snas.data.loading import check_image_size
 
@@ -196,7 +209,8 @@ def _network(candidate: Candidate, batch: ProxyBatch, args: argparse.Namespace) 
     channels = args.init_channels or candidate.channels or network.channels
     if channels % 2:
         raise UserInputError(f"--init-channels must be even (reduction cells split channels in two), got {channels}")
-    network = dataclasses.replace(network, layers=layers, channels=channels, image_size=batch.side,
+    network = dataclasses.replace(network, family=candidate.family or network.family, layers=layers,
+                                  channels=channels, image_size=batch.side,
                                   in_channels=batch.channels, num_classes=batch.num_classes)
     check_image_size(batch.side, batch.side, space.halvings(network.family, layers),
                      f"the {space.describe_child(network.family, layers)}", "give fewer --layers")

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from harness.analysis.output_set import replacing_outputs
+from harness.analysis.predictors import predictor_board, predictor_values_table
 from harness.analysis.replicates import (
     INTERVAL,
     factor_columns,
@@ -59,15 +60,22 @@ def _paired(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
-EXTRA_TABLES: dict[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] = {
-    "retrain_vs_search": lambda trials, study: retrain_comparison(trials, study.source),
-    "replicates": lambda trials, study: replicate_table(trials, _factors(trials, study), study.objective.mode),
-    "paired": _paired,
-    "genotypes": lambda trials, study: distinct_genotypes(trials, _factors(trials, study)),
-    "random_baseline": lambda trials, study: random_baseline(trials, study.objective.mode),
+ExtraTable = Callable[[pd.DataFrame, StudyResults, dict[str, pd.DataFrame]], pd.DataFrame]
+"""A table from the trials table, the study's results and the tables made before it."""
+
+EXTRA_TABLES: dict[str, ExtraTable] = {
+    "retrain_vs_search": lambda trials, results, _: retrain_comparison(trials, results.study.source),
+    "replicates": lambda trials, results, _: replicate_table(trials, _factors(trials, results.study),
+                                                             results.study.objective.mode),
+    "paired": lambda trials, results, _: _paired(trials, results.study),
+    "genotypes": lambda trials, results, _: distinct_genotypes(trials, _factors(trials, results.study)),
+    "random_baseline": lambda trials, results, _: random_baseline(trials, results.study.objective.mode),
+    "predictor_values": lambda trials, results, _: predictor_values_table(trials, results.study.source,
+                                                                          results.path / ANALYSIS_DIR),
+    "predictors": lambda trials, results, tables: predictor_board(tables.get("predictor_values")),
 }
 """Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`),
-each only when the study's results allow it (a paired table needs seeds that pair up)."""
+in that order, each only when the study's results allow it (a paired table needs seeds that pair up)."""
 
 
 @dataclass
@@ -230,9 +238,11 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     trials = with_retrain_origins(trials_table(results, metric, scope), results)
     curves = curves_table(results)
     best = best_trials(trials, results, top)
-    extra = {name: EXTRA_TABLES[name](trials, results.study) for name in results.study.trial_kind.tables
-             if len(trials)}
-    extra = {name: table for name, table in extra.items() if len(table)}
+    extra: dict[str, pd.DataFrame] = {}
+    for name in results.study.trial_kind.tables if len(trials) else ():
+        table = EXTRA_TABLES[name](trials, results, extra)
+        if len(table):
+            extra[name] = table
     scales = study_scales(results.study.kind, [results.settings_of(trial.trial_id) for trial in results.trials])
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope, tables=extra, scales=scales)
     with replacing_outputs(results.path) as outputs:
@@ -245,7 +255,7 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
                         if trial.resolved is not None and trial.resolved.lineage}
             summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric,
                                                  outputs.folder(PLOTS_DIR, _is_plot), best, scales, settings,
-                                                 lineages))
+                                                 lineages, tables=extra))
         if page is not None:
             atomic_write_text(outputs.file(REPORT_FILE), page(summary))
     summary.plots = [replace(plot, path=results.path / PLOTS_DIR / plot.path.name) for plot in summary.plots]

@@ -144,15 +144,25 @@ def _mean(values: list[Any]) -> float:
     return sum(numbers) / len(numbers) if numbers else math.nan
 
 
-def predictor_leaderboard(trials: pd.DataFrame, source: dict[str, Any] | None, analysis: Path) -> pd.DataFrame:
-    """The leaderboard of a retrain study's trials table (see the module docstring); ``analysis``
-    is its analysis folder, where ``snas-study proxies`` leaves ``proxies.csv``."""
+def predictor_values_table(trials: pd.DataFrame, source: dict[str, Any] | None, analysis: Path) -> pd.DataFrame:
+    """:func:`predictor_values` of a retrain study's trials table, the search's signals read from
+    its ``source`` and the proxies from its ``analysis`` folder (``proxies.csv``), one row per
+    genotype with its ``arch``; ``note`` says why search signals are missing, if they are."""
     from harness.proxy_table import TABLE_FILE, read_proxy_table
 
-    if "arch" not in trials or not trials["score"].notna().any():
+    if "arch" not in trials or "score" not in trials or not trials["score"].notna().any():
         return pd.DataFrame()
     search, problem = search_signals(source)
-    table = leaderboard(predictor_values(trials, search, read_proxy_table(analysis / TABLE_FILE)))
-    if problem is not None:
+    values = predictor_values(trials, search, read_proxy_table(analysis / TABLE_FILE))
+    return values.assign(note=problem or "").rename_axis("arch").reset_index()
+
+
+def predictor_board(values: pd.DataFrame | None) -> pd.DataFrame:
+    """The leaderboard of a :func:`predictor_values_table` (empty without one)."""
+    if values is None or not len(values):
+        return pd.DataFrame()
+    table = leaderboard(values.drop(columns=["arch", "note"]))
+    problem = values["note"].iloc[0]
+    if problem:
         table.loc[table["predictor"].isin(SEARCH_SIGNALS), "note"] = f"cannot rank: {problem}"
     return table

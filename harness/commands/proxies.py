@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from snas.data.config import DataConfig
     from snas.proxies.batch import ProxyBatch
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotypes", nargs="+", metavar="GENOTYPE",
                         help="catalogue name, genotype JSON file, Genotype(...) text, |op~input|+... string, "
@@ -77,7 +78,8 @@ class Candidate:
     data: DataConfig
     trials: tuple[str, ...] = ()
     layers: int | None = None
-    """The study's evaluation scale; ``None``: the space's evaluation network."""
+    """A search study's evaluation scale or a retrain study's network; ``None``: the space's
+    evaluation network."""
     channels: int | None = None
     family: NetworkFamily | None = None
     """A retrain study's network family; ``None``: the space's evaluation network's."""

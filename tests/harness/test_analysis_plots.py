@@ -14,6 +14,7 @@ from study_helpers import tiny_study
 
 from harness.analysis import EXTRA_TABLES
 from harness.analysis.plots import PlotInput, draw_plots, pareto_front
+from harness.analysis.results import StudyResults
 from harness.analysis.tables import distinct_genotypes, random_baseline
 from harness.policies.asha import AshaScheduler
 from harness.study import validate_study
@@ -127,10 +128,10 @@ def test_asha_stopped_runs_are_marked_and_left_out_of_the_heatmap_means(tmp_path
 
 
 def test_the_replicates_and_paired_tables_of_a_method_seed_study(tmp_path, method_seed_trials):
-    study = validate_study(tiny_study("p", tmp_path, space=METHOD_SEEDS))
-    replicates = EXTRA_TABLES["replicates"](method_seed_trials, study).set_index("method")
+    results = StudyResults(validate_study(tiny_study("p", tmp_path, space=METHOD_SEEDS)), tmp_path, [])
+    replicates = EXTRA_TABLES["replicates"](method_seed_trials, results, {}).set_index("method")
     assert replicates.loc["snas", ["n", "mean", "best"]].tolist() == [3, 62.0, 64.0]
-    paired = EXTRA_TABLES["paired"](method_seed_trials, study).iloc[0]
+    paired = EXTRA_TABLES["paired"](method_seed_trials, results, {}).iloc[0]
     assert (paired["level_a"], paired["level_b"], paired["pairs"], paired["mean_difference"]) == ("gdas", "snas",
                                                                                                   3, -11.0)
 

@@ -72,3 +72,38 @@ def test_the_values_join_seeds_search_size_and_proxies_and_the_board_is_best_fir
     assert board.set_index("predictor").loc[["params_m", "synflow", "macs_m"], "kendall_tau"].tolist() == [
         pytest.approx(1.0), pytest.approx(0.8), pytest.approx(-1.0)]
     assert board.set_index("predictor").loc["search_val_acc", "n"] == 2
+
+
+def test_a_retrain_study_gets_the_leaderboard_tables_and_plot_with_the_proxies_written_for_it(tmp_path):
+    from study_helpers import tiny_study
+
+    from harness.analysis import EXTRA_TABLES
+    from harness.analysis.plots import PlotInput, draw_plots
+    from harness.analysis.results import StudyResults
+    from harness.proxy_table import KEY_COLUMNS
+    from harness.study import validate_study
+
+    archs = ["DARTS_V2", "DARTS_V1", "SNAS_mild", "SNAS_moderate", "GDAS_V1"]
+    scores = [92.0, 91.0, 90.0, 89.0, 88.0]
+    trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(5)], "arch": archs, "score": scores,
+                           "params_m": [0.5, 0.4, 0.3, 0.2, 0.1], "macs_m": [1.0, 2.0, 3.0, 4.0, 5.0],
+                           "genotype_id": [f"id{i}" for i in range(5)], "state": "TERMINATED", "stopped_early": False,
+                           "diverged": False, "epochs": 2, "seed": 0})
+    (tmp_path / "analysis").mkdir()
+    rows = [",".join([arch, f"id{i}", "darts", "", "digits", "3", "4", "1x8x8", "8", "0", str(10.0 - i)])
+            for i, arch in enumerate(archs)]
+    (tmp_path / "analysis" / "proxies.csv").write_text(",".join([*KEY_COLUMNS, "synflow"]) + "\n" + "\n".join(rows))
+    study = validate_study(tiny_study("r", tmp_path, kind="retrain", space={
+        "retrain.settings.genotype": {"grid": archs}}))
+    results, tables = StudyResults(study, tmp_path, []), {}
+    for name in ("predictor_values", "predictors"):
+        tables[name] = EXTRA_TABLES[name](trials, results, tables)
+    board = tables["predictors"].set_index("predictor")
+    assert board.loc["synflow", ["n", "kendall_tau", "spearman_rho"]].tolist() == [5, 1.0, 1.0]
+    assert board.loc["macs_m", "kendall_tau"] == -1.0
+    assert board.loc["search_val_acc", "note"] == ("cannot rank: the study names no search study (not made by "
+                                                   "`snas-study retrain`): no search signals")
+    plots = {plot.path.stem: plot.caption for plot in draw_plots(
+        PlotInput(study, trials, pd.DataFrame(columns=["trial_id", "training_iteration"]), "val_acc",
+                  tmp_path / "plots", tables=tables))}
+    assert "ranked by Kendall's τ" in plots["predictors"] and (tmp_path / "plots" / "predictors.pdf").is_file()

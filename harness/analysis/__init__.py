@@ -124,6 +124,7 @@ class AnalysisSummary:
         else:
             lines.append(f"no trial has reported {self.metric} yet")
         lines += self._replicate_lines()
+        lines += self._predictor_lines()
         genotypes = self.tables.get("genotypes")
         if genotypes is not None:
             overall = genotypes.iloc[-1]
@@ -137,6 +138,20 @@ class AnalysisSummary:
         lines.append(f"plots:  {self.path / PLOTS_DIR} ({len(self.plots)} plots)")
         return "\n".join(lines)
 
+
+    def _predictor_lines(self) -> list[str]:
+        """The leaderboard's winner, or why nothing was ranked."""
+        board = self.tables.get("predictors")
+        if board is None:
+            return []
+        ranked = board.dropna(subset=["kendall_tau"])
+        if not len(ranked):
+            return [f"predictors of the retrained {self.metric}: none ranked ({board['note'].iloc[0]}; "
+                    f"predictors.csv)"]
+        top = ranked.iloc[0]
+        return [f"best predictor of the retrained {self.metric}: {top['predictor']}, Kendall τ = "
+                f"{top['kendall_tau']:.2f} [{top['tau_ci95_low']:.2f}, {top['tau_ci95_high']:.2f}], Spearman ρ = "
+                f"{top['spearman_rho']:.2f}, n = {int(top['n'])} (all {len(board)}: predictors.csv)"]
 
     def _replicate_lines(self, most: int = 6) -> list[str]:
         """The mean over seeds per setting and the paired verdicts, when seeds vary."""

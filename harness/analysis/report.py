@@ -212,9 +212,10 @@ _COMPARISON_TABLES = (
         _smallest_p_first, "the pairs with the smallest p"),
     ComparisonTable(
         "random_baseline", "Searched against random genotypes",
-        f"Each retrained genotype's mean over seeds with its {INTERVAL}, and where each searched genotype ranks "
-        "among the random genotypes of the same space (Yang et al., ICLR 2020). analysis/random_baseline.csv.",
-        lambda table, mode: table, "the first rows (searched, then random, best mean first)"),
+        f"Each retrained genotype's mean over seeds with its {INTERVAL}, where each searched (and proxy-picked) "
+        "genotype ranks among the random genotypes of the same space (Yang et al., ICLR 2020), and what choosing "
+        "each cost: the search's summed wall time, the proxy's seconds on its pool. analysis/random_baseline.csv.",
+        lambda table, mode: table, "the first rows (searched, proxy-picked, then random, best mean first)"),
     ComparisonTable(
         "predictors", "Which signal predicts the retrained accuracy",
         "Every signal available before retraining (the search's search_val_acc and child_val_acc, the size, each "

@@ -130,6 +130,11 @@ class RetrainSection(Frozen):
     random-architecture baseline (Yang et al., ICLR 2020; Li & Talwalkar, UAI 2019)."""
     random_seed: int = Field(0, ge=0)
     """Seed of those draws (recorded in the retrain study, so its random cells can be redrawn)."""
+    proxy: str | None = None
+    """A zero-cost proxy (:mod:`snas.proxies`) that picks ``random`` more cells, the best of
+    ``pool`` random ones by its score (:mod:`harness.proxy_baseline`); ``None``: no proxy baseline."""
+    pool: int = Field(0, ge=0)
+    """How many random cells the proxy scores to pick from (at least ``random``)."""
     settings: dict[str, Any] = {}
     """Fields of the retraining configuration (epochs, layers, init_channels, ...)."""
 

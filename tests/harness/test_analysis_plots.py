@@ -220,3 +220,28 @@ def test_a_new_analysis_removes_the_plots_an_earlier_one_drew_for_another_metric
     assert "curves_search_val_acc.png" in second
     assert {path.name for path in (folder / "plots").glob("*.png")} == second
     assert {path.stem for path in (folder / "plots").glob("*.pdf")} == {name[:-4] for name in second}
+
+
+def test_proxy_picked_genotypes_join_the_random_baseline_with_what_each_selection_cost(tmp_path):
+    runs = [("DARTS_V2", "searched", 90.0), ("proxy_0", "proxy", 88.0), ("proxy_1", "proxy", 80.0),
+            ("random_0", "random", 85.0), ("random_1", "random", 82.0)]
+    trials = _trials([{"arch": arch, "origin": origin, "seed": 0, "score": score, "params_m": 0.2, "macs_m": 2.0}
+                      for arch, origin, score in runs])
+    selection = {"searched": {"hours": 1.5, "what": "search trials' wall time, summed"},
+                 "proxy": {"seconds": 2.25, "what": "synflow on a pool of 10 (batch 64, seed 0), CPU"},
+                 "random": {"seconds": 0.0, "what": "uniform draws"}}
+    table = random_baseline(trials, "max", selection)
+    assert list(table["arch"]) == ["DARTS_V2", "proxy_0", "proxy_1", "random_0", "random_1"]
+    assert list(table["rank_among_random"]) == ["rank 1 of 3 (beats 2 of 2 random)",
+                                                "rank 1 of 3 (beats 2 of 2 random)",
+                                                "rank 3 of 3 (beats 0 of 2 random)", "", ""]
+    assert list(table["selection_cost"].unique()) == ["1.5 h (search trials' wall time, summed)",
+                                                      "2.25 s (synflow on a pool of 10 (batch 64, seed 0), CPU)",
+                                                      "0 s (uniform draws)"]
+    study = validate_study(tiny_study("r", tmp_path, kind="retrain", space={  # the plot reads the labels only
+        "retrain.settings.genotype": {"grid": ["DARTS_V2", "DARTS_V1", "SNAS_mild", "SNAS_moderate", "GDAS_V1"]}}))
+    plots = {plot.path.stem: plot.caption for plot in draw_plots(
+        PlotInput(study, trials, pd.DataFrame(columns=["trial_id", "training_iteration"]), "val_acc", tmp_path / "p",
+                  tables={"random_baseline": table}))}
+    assert "of the searched, proxy, random genotypes" in plots["random_baseline"]
+    assert "searched or proxy-picked genotype ranks" in plots["random_baseline"]

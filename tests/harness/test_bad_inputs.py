@@ -296,6 +296,11 @@ CASES: list[tuple[list[str], str]] = [
     (["draw", "DARTS_V2", "--out", "results"], "--out results is a folder"),
     (["draw", "Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2], reduce=[], reduce_concat=[2])",
       "--out", "new.png"], "a cell needs 8 (op, input) pairs"),
+    # retrain's proxy baseline (refused before anything is scored)
+    (["retrain", "results/s", "--random", "2", "--proxy", "synflow", "--pool", "1"],
+     "--pool 1 is smaller than the 2 cell(s) the proxy must pick (--random 2)"),
+    (["retrain", "results/s", "--random", "2", "--proxy", "zico", "--pool", "5"], "--proxy: unknown proxy 'zico'"),
+    (["retrain", "results/s", "--pool", "5"], "--pool 5 needs --proxy NAME"),
     # proxies
     (["proxies", "DARTS_V2", "--proxy", "zico"], "--proxy: unknown proxy 'zico'; choose from grad_norm, snip, "
                                                  "synflow, naswot, params, macs"),

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from harness.analysis.output_set import replacing_outputs
-from harness.analysis.predictors import predictor_board, predictor_values_table
+from harness.analysis.predictors import SEARCH_SIGNALS, SIZE_SIGNALS, predictor_board, predictor_values_table
 from harness.analysis.replicates import (
     INTERVAL,
     factor_columns,
@@ -141,18 +141,22 @@ class AnalysisSummary:
 
 
     def _predictor_lines(self) -> list[str]:
-        """The leaderboard's winner, or why nothing was ranked."""
+        """The leaderboard's winner, or why nothing was ranked, and how to add the proxies."""
         board = self.tables.get("predictors")
         if board is None:
             return []
         ranked = board.dropna(subset=["kendall_tau"])
-        if not len(ranked):
-            return [f"predictors of the retrained {self.metric}: none ranked ({board['note'].iloc[0]}; "
-                    f"predictors.csv)"]
-        top = ranked.iloc[0]
-        return [f"best predictor of the retrained {self.metric}: {top['predictor']}, Kendall τ = "
-                f"{top['kendall_tau']:.2f} [{top['tau_ci95_low']:.2f}, {top['tau_ci95_high']:.2f}], Spearman ρ = "
-                f"{top['spearman_rho']:.2f}, n = {int(top['n'])} (all {len(board)}: predictors.csv)"]
+        if len(ranked):
+            top = ranked.iloc[0]
+            lines = [f"best predictor of the retrained {self.metric}: {top['predictor']}, Kendall τ = "
+                     f"{top['kendall_tau']:.2f} [{top['tau_ci95_low']:.2f}, {top['tau_ci95_high']:.2f}], Spearman ρ = "
+                     f"{top['spearman_rho']:.2f}, n = {int(top['n'])} (all {len(board)}: predictors.csv)"]
+        else:
+            lines = [f"predictors of the retrained {self.metric}: none ranked ({board['note'].iloc[0]}; "
+                     f"predictors.csv)"]
+        if set(board["predictor"]) <= {*SEARCH_SIGNALS, *SIZE_SIGNALS}:
+            lines.append(f"no zero-cost proxy among the predictors: `snas-study proxies {self.path}` adds them")
+        return lines
 
     def _replicate_lines(self, most: int = 6) -> list[str]:
         """The mean over seeds per setting and the paired verdicts, when seeds vary."""

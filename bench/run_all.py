@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "asha_savings": ["asha_savings.py"],
     "data_parallel": ["data_parallel.py", "--rounds", "3", "--steps", "5"],
     "pbt_overhead": ["pbt_overhead.py"],
+    "proxy_cost": ["proxy_cost.py", "--genotypes", "3", "--steps", "2"],
 }
 
 

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "train": "Train one genotype from scratch without Ray (progress bar, resumable).",
     "profile": "Count a genotype's parameters and MACs, next to the papers' figures.",
     "draw": "Draw a genotype's normal and reduction cells (PNG and SVG).",
+    "proxies": "Score genotypes with zero-cost proxies (grad_norm, snip, synflow, naswot, params, MACs).",
     "inspect": "Show a checkpoint's kind, epoch, config, metrics, genotype and α.",
 }
 

@@ -285,8 +285,8 @@ KINDS: Registry[TrialKind] = Registry("trial kind", {kind.name: kind for kind in
         size_metrics=("params_m", "macs_m"),
         curve_metrics=("val_acc", "test_acc"),
         health_accuracy="test_acc",
-        plots=("curves", *_COMMON_PLOTS, "retrain_vs_search", "random_baseline", "best_cells"),
-        tables=("retrain_vs_search", "replicates", "paired", "random_baseline"),
+        plots=("curves", *_COMMON_PLOTS, "retrain_vs_search", "random_baseline", "predictors", "best_cells"),
+        tables=("retrain_vs_search", "replicates", "paired", "random_baseline", "predictor_values", "predictors"),
         checkpoint_title=lambda config: (f"retraining ({config.get('network')} network on "
                                          f"{config.get('data', {}).get('dataset')})"),
     ),

@@ -29,6 +29,7 @@ from typing import Any
 
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
+from harness.proxy_baseline import check_proxy_baseline, proxy_arms, selection_costs
 from harness.study import (
     NAME_MAX_LENGTH,
     RETRAIN_SUFFIX,
@@ -140,26 +141,34 @@ def random_arms(space_name: str, rule: str, count: int, seed: int) -> list[Arm]:
 
 
 def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[str],
-                  include_unfinished: bool = False, random_count: int = 0, random_seed: int = 0) -> Study:
+                  include_unfinished: bool = False, random_count: int = 0, random_seed: int = 0,
+                  proxy: str | None = None, pool: int = 0) -> Study:
     """The retrain study of ``source``'s ``top`` best distinct genotypes among its finished
-    trials (any trial with ``include_unfinished``) and ``random_count`` random ones, ``seeds``
-    seeds each."""
+    trials (any trial with ``include_unfinished``), ``random_count`` random ones and, given a
+    ``proxy``, the ``random_count`` best of ``pool`` random ones by that proxy
+    (:mod:`harness.proxy_baseline`), ``seeds`` seeds each."""
     src = source.study
     if not src.trial_kind.derives_genotype:
         raise UserInputError(f"{source.path} is a {src.kind} study; retrain the winners of a search study")
+    check_proxy_baseline(proxy, pool, random_count)
     candidates = _candidates(source, include_unfinished)
     winners = distinct_winners(candidates, top)
     if not winners:
         raise UserInputError(f"no {'' if include_unfinished else 'finished '}trial of {source.path} has an "
                              f"intact record of {src.metric}; nothing to retrain")
     _warn_unfinished([arm.label for arm in winners], {t.trial_id: t for t in source.trials})
-    arms = list(winners)
+    arms, pick = list(winners), None
     if random_count:
         space, rule = _derivation(candidates, [t for arm in winners for t in arm.origin["source_trials"]])
         arms += random_arms(space, rule, random_count, random_seed)
+        if proxy is not None:
+            pick = proxy_arms(source, space, rule, proxy=proxy, count=random_count, pool=pool, seed=random_seed)
+            arms += pick.arms
     genotypes = {arm.label: arm.genotype for arm in arms}
     random_note = (f" and {random_count} genotype(s) drawn uniformly from its search space (seed {random_seed})"
                    if random_count else "")
+    if pick is not None:
+        random_note += f", and the {random_count} best of {pool} more by the {proxy} proxy"
     val_fraction = src.retrain.settings.get("val_fraction", 0.1)
     data: dict[str, Any] = {
         "name": f"{src.name}{RETRAIN_SUFFIX}",
@@ -168,7 +177,7 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
                        f"trained from scratch with {seeds} seed(s) each.",
         "data": src.data.model_dump(mode="json"),
         "retrain": {"top": top, "seeds": seeds, "random": random_count, "random_seed": random_seed,
-                    "settings": dict(src.retrain.settings)},
+                    "proxy": proxy, "pool": pool, "settings": dict(src.retrain.settings)},
         "genotypes": genotypes,
         "space": {"retrain.settings.genotype": {"grid": list(genotypes)},
                   "retrain.settings.seed": {"grid": list(range(seeds))}},
@@ -182,7 +191,8 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
         "health": src.health.model_dump(mode="json"),
         "source": {"study": str(source.path), "metric": src.metric,
                    "scores": {arm.label: arm.score for arm in winners},
-                   "genotypes": {arm.label: arm.origin for arm in arms}},
+                   "genotypes": {arm.label: arm.origin for arm in arms},
+                   "selection": selection_costs(pick, source, proxy, pool, random_seed)},
     }
     study = validate_study(apply_study_overrides(data, overrides), f"{src.name}{RETRAIN_SUFFIX}")
     refuse_unread_settings(study, f"{src.name}{RETRAIN_SUFFIX}")
@@ -201,6 +211,10 @@ def describe_arms(study: Study) -> list[str]:
             trials = origin["source_trials"]
             lines.append(f"  {label}: genotype {origin['genotype_id']}, {source.get('metric')} "
                          f"{scores.get(label, float('nan')):.2f}, found by {len(trials)} trial(s): {', '.join(trials)}")
+        elif origin["origin"] == "proxy":
+            lines.append(f"  {label}: genotype {origin['genotype_id']}, {origin['proxy']} "
+                         f"{origin['proxy_score']:.4g} (#{origin['pool_index']} of a pool of {study.retrain.pool}, "
+                         f"seed {study.retrain.random_seed})")
         else:
             lines.append(f"  {label}: genotype {origin['genotype_id']}, drawn at random "
                          f"(#{origin['random_index']}, seed {study.retrain.random_seed})")

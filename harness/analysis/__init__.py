@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from harness.analysis.output_set import replacing_outputs
 from harness.analysis.population import DIFFERENCE, population_vs_control
+from harness.analysis.predictors import SEARCH_SIGNALS, SIZE_SIGNALS, predictor_board, predictor_values_table
 from harness.analysis.replicates import (
     INTERVAL,
     factor_columns,
@@ -60,23 +61,32 @@ def _paired(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
-def _per_setting(table: Callable[[pd.DataFrame, Study], pd.DataFrame]) -> Callable[[pd.DataFrame, Study], pd.DataFrame]:
+ExtraTable = Callable[[pd.DataFrame, StudyResults, dict[str, pd.DataFrame]], pd.DataFrame]
+"""A table from the trials table, the study's results and the tables made before it."""
+
+
+def _per_setting(table: ExtraTable) -> ExtraTable:
     """A table over settings, which a population-based study has none of: its trials copy each
     other's settings as they run (its comparison is :func:`population_vs_control`)."""
-    return lambda trials, study: pd.DataFrame() if study.scheduler.copies_trials else table(trials, study)
+    return lambda trials, results, tables: (pd.DataFrame() if results.study.scheduler.copies_trials
+                                            else table(trials, results, tables))
 
 
-EXTRA_TABLES: dict[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] = {
-    "retrain_vs_search": lambda trials, study: retrain_comparison(trials, study.source),
-    "replicates": _per_setting(lambda trials, study: replicate_table(trials, _factors(trials, study),
-                                                                     study.objective.mode)),
-    "paired": _per_setting(_paired),
-    "population_vs_control": population_vs_control,
-    "genotypes": lambda trials, study: distinct_genotypes(trials, _factors(trials, study)),
-    "random_baseline": lambda trials, study: random_baseline(trials, study.objective.mode),
+EXTRA_TABLES: dict[str, ExtraTable] = {
+    "retrain_vs_search": lambda trials, results, _: retrain_comparison(trials, results.study.source),
+    "replicates": _per_setting(lambda trials, results, _: replicate_table(trials, _factors(trials, results.study),
+                                                                          results.study.objective.mode)),
+    "paired": _per_setting(lambda trials, results, _: _paired(trials, results.study)),
+    "population_vs_control": lambda trials, results, _: population_vs_control(trials, results.study),
+    "genotypes": lambda trials, results, _: distinct_genotypes(trials, _factors(trials, results.study)),
+    "random_baseline": lambda trials, results, _: random_baseline(trials, results.study.objective.mode,
+                                                                  (results.study.source or {}).get("selection")),
+    "predictor_values": lambda trials, results, _: predictor_values_table(trials, results.study.source,
+                                                                          results.path / ANALYSIS_DIR),
+    "predictors": lambda trials, results, tables: predictor_board(tables.get("predictor_values")),
 }
 """Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`),
-each only when the study's results allow it (a paired table needs seeds that pair up)."""
+in that order, each only when the study's results allow it (a paired table needs seeds that pair up)."""
 
 
 @dataclass
@@ -126,6 +136,7 @@ class AnalysisSummary:
             lines.append(f"no trial has reported {self.metric} yet")
         lines += self._replicate_lines()
         lines += self._population_lines()
+        lines += self._predictor_lines()
         genotypes = self.tables.get("genotypes")
         if genotypes is not None:
             overall = genotypes.iloc[-1]
@@ -139,6 +150,24 @@ class AnalysisSummary:
         lines.append(f"plots:  {self.path / PLOTS_DIR} ({len(self.plots)} plots)")
         return "\n".join(lines)
 
+
+    def _predictor_lines(self) -> list[str]:
+        """The leaderboard's winner, or why nothing was ranked, and how to add the proxies."""
+        board = self.tables.get("predictors")
+        if board is None:
+            return []
+        ranked = board.dropna(subset=["kendall_tau"])
+        if len(ranked):
+            top = ranked.iloc[0]
+            lines = [f"best predictor of the retrained {self.metric}: {top['predictor']}, Kendall τ = "
+                     f"{top['kendall_tau']:.2f} [{top['tau_ci95_low']:.2f}, {top['tau_ci95_high']:.2f}], Spearman ρ = "
+                     f"{top['spearman_rho']:.2f}, n = {int(top['n'])} (all {len(board)}: predictors.csv)"]
+        else:
+            lines = [f"predictors of the retrained {self.metric}: none ranked ({board['note'].iloc[0]}; "
+                     f"predictors.csv)"]
+        if set(board["predictor"]) <= {*SEARCH_SIGNALS, *SIZE_SIGNALS}:
+            lines.append(f"no zero-cost proxy among the predictors: `snas-study proxies {self.path}` adds them")
+        return lines
 
     def _replicate_lines(self, most: int = 6) -> list[str]:
         """The mean over seeds per setting and the paired verdicts, when seeds vary."""
@@ -257,9 +286,11 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     trials = with_retrain_origins(trials_table(results, metric, scope), results)
     curves = curves_table(results)
     best = best_trials(trials, results, top)
-    extra = {name: EXTRA_TABLES[name](trials, results.study) for name in results.study.trial_kind.tables
-             if len(trials)}
-    extra = {name: table for name, table in extra.items() if len(table)}
+    extra: dict[str, pd.DataFrame] = {}
+    for name in results.study.trial_kind.tables if len(trials) else ():
+        table = EXTRA_TABLES[name](trials, results, extra)
+        if len(table):
+            extra[name] = table
     scales = study_scales(results.study.kind, [results.settings_of(trial.trial_id) for trial in results.trials])
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope, tables=extra, scales=scales)
     with replacing_outputs(results.path) as outputs:
@@ -272,7 +303,7 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
                         if trial.resolved is not None and trial.resolved.lineage}
             summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric,
                                                  outputs.folder(PLOTS_DIR, _is_plot), best, scales, settings,
-                                                 lineages))
+                                                 lineages, tables=extra))
         if page is not None:
             atomic_write_text(outputs.file(REPORT_FILE), page(summary))
     summary.plots = [replace(plot, path=results.path / PLOTS_DIR / plot.path.name) for plot in summary.plots]

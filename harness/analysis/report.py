@@ -220,9 +220,18 @@ _COMPARISON_TABLES = (
         lambda table, mode: table, "all rows"),
     ComparisonTable(
         "random_baseline", "Searched against random genotypes",
-        f"Each retrained genotype's mean over seeds with its {INTERVAL}, and where each searched genotype ranks "
-        "among the random genotypes of the same space (Yang et al., ICLR 2020). analysis/random_baseline.csv.",
-        lambda table, mode: table, "the first rows (searched, then random, best mean first)"),
+        f"Each retrained genotype's mean over seeds with its {INTERVAL}, where each searched (and proxy-picked) "
+        "genotype ranks among the random genotypes of the same space (Yang et al., ICLR 2020), and what choosing "
+        "each cost: the search's summed wall time, the proxy's seconds on its pool. analysis/random_baseline.csv.",
+        lambda table, mode: table, "the first rows (searched, proxy-picked, then random, best mean first)"),
+    ComparisonTable(
+        "predictors", "Which signal predicts the retrained accuracy",
+        "Every signal available before retraining (the search's search_val_acc and child_val_acc, the size, each "
+        "zero-cost proxy of analysis/proxies.csv) ranked by Kendall's τ-b and Spearman's ρ against the genotypes' "
+        "mean retrained score, with 95% bootstrap intervals over genotypes and the n each is computed on; none is "
+        "ranked on fewer than 4 genotypes. analysis/predictors.csv, values per genotype in "
+        "analysis/predictor_values.csv.",
+        lambda table, mode: table, "the best τ first"),
     ComparisonTable(
         "genotypes", "Distinct genotypes",
         "How many distinct cells (by canonical hash) the trials of each setting derived: a sweep that lands on "

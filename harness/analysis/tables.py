@@ -238,10 +238,16 @@ def with_retrain_origins(table: pd.DataFrame, results: StudyResults) -> pd.DataF
     return table
 
 
-def random_baseline(trials: pd.DataFrame, mode: str = "max") -> pd.DataFrame:
-    """Per retrained genotype (searched or random): n seeds, mean, sd and 95% t-interval of its
-    score, and for a searched one where its mean ranks among the random genotypes' means.
-    Empty unless the study retrained both searched and random genotypes."""
+ORIGINS = ("searched", "proxy", "random")
+"""Where a retrained genotype came from, in the order tables and plots show them."""
+
+
+def random_baseline(trials: pd.DataFrame, mode: str = "max", selection: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Per retrained genotype (searched, proxy-picked or random): n seeds, mean, sd and 95%
+    t-interval of its score, where a searched or proxy-picked one's mean ranks among the random
+    genotypes' means, and what choosing it cost (``selection``: the retrain study's record,
+    :func:`harness.proxy_baseline.selection_costs`).  Empty unless the study retrained both
+    searched and random genotypes."""
     if "origin" not in trials or "arch" not in trials or not {"searched", "random"} <= set(trials["origin"]):
         return pd.DataFrame()
     table = replicate_table(trials, ["arch"], mode)
@@ -252,17 +258,26 @@ def random_baseline(trials: pd.DataFrame, mode: str = "max") -> pd.DataFrame:
     random_means = table.loc[table["origin"] == "random", "mean"].dropna().to_numpy()
 
     def rank(row: pd.Series) -> str:
-        if row["origin"] != "searched" or math.isnan(row["mean"]):
+        if row["origin"] == "random" or math.isnan(row["mean"]):
             return ""
         better = int((random_means > row["mean"]).sum() if mode == "max" else (random_means < row["mean"]).sum())
         return (f"rank {better + 1} of {len(random_means) + 1} "
                 f"(beats {len(random_means) - better} of {len(random_means)} random)")
 
     table["rank_among_random"] = table.apply(rank, axis=1)
-    order = {"searched": 0, "random": 1}
+    table["selection_cost"] = table["origin"].map(lambda origin: _cost_text((selection or {}).get(origin)))
+    order = {origin: i for i, origin in enumerate(ORIGINS)}
     best_first = -1 if mode == "max" else 1
     return table.sort_values(["origin", "mean"], key=lambda c: c.map(order) if c.name == "origin" else best_first * c,
                              kind="stable").reset_index(drop=True)
+
+
+def _cost_text(cost: dict[str, Any] | None) -> str:
+    """``0.42 h (search trials' wall time, summed)``, ``3.1 s (synflow on a pool of 50 ...)``."""
+    if not cost:
+        return ""
+    amount = f"{cost['hours']:.3g} h" if "hours" in cost else f"{cost['seconds']:.3g} s"
+    return f"{amount} ({cost['what']})"
 
 
 def distinct_genotypes(trials: pd.DataFrame, factors: list[str]) -> pd.DataFrame:

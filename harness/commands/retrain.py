@@ -5,7 +5,10 @@ cell count once, and the command lists which trials found each) are each trained
 --seeds seeds, using the search study's `retrain.settings` (override any with --set
 retrain.settings.KEY=VALUE).  --random K adds K genotypes drawn uniformly from the same
 search space under the same derivation rule (seeded by --random-seed), trained with the
-identical settings and seeds: the baseline the searched cells must beat.  The new study
+identical settings and seeds: the baseline the searched cells must beat.  --proxy NAME
+--pool N adds K more: the K best of N further random genotypes by a zero-cost proxy
+(snas.proxies; scored in seconds, in the retrain network, on one batch of the study's data):
+does the searched cell beat a cell picked without training?  The new study
 lives in <storage>/<name>-retrain/; its analysis compares searched and retrained accuracy
 per genotype, with params and MACs.  Only trials that ran to their end are candidates;
 --include-unfinished also considers running, pending and failed ones (at the epoch they
@@ -13,6 +16,7 @@ reached, with a warning).
 
   snas-study retrain results/quickstart --top 2 --seeds 2
   snas-study retrain results/quickstart --top 2 --seeds 2 --random 3
+  snas-study retrain results/quickstart --top 2 --seeds 2 --random 3 --proxy synflow --pool 50
   snas-study retrain results/temperature_sweep --top 3 --seeds 2 --set retrain.settings.epochs=600
 """
 
@@ -37,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "study's retrain.random, 0)")
     parser.add_argument("--random-seed", type=non_negative_int,
                         help="seed of the random genotypes (default: the study's retrain.random_seed, 0)")
+    parser.add_argument("--proxy", metavar="NAME",
+                        help="also retrain the K best of --pool random genotypes by this zero-cost proxy "
+                             "(grad_norm, snip, synflow, naswot, params, macs; default: the study's retrain.proxy)")
+    parser.add_argument("--pool", type=non_negative_int, metavar="N",
+                        help="how many random genotypes the proxy scores (default: the study's retrain.pool)")
     parser.add_argument("--include-unfinished", action="store_true",
                         help="also retrain trials that have not finished (their genotype at the epoch reached)")
     add_launch_arguments(parser, example="retrain.settings.epochs=10")
@@ -49,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
     section = source.study.retrain
     random_count = section.random if args.random is None else args.random
     random_seed = section.random_seed if args.random_seed is None else args.random_seed
-    study = retrain_study(source, top, seeds, overrides_of(args), args.include_unfinished, random_count, random_seed)
+    proxy = section.proxy if args.proxy is None else args.proxy
+    pool = section.pool if args.pool is None else args.pool
+    study = retrain_study(source, top, seeds, overrides_of(args), args.include_unfinished, random_count, random_seed,
+                          proxy, pool)
     print(f"retraining {len(study.genotypes)} genotype(s) with {seeds} seed(s) each as {study.name}:", flush=True)
     print("\n".join(describe_arms(study)), flush=True)
     return studyrun.launch(study, sys.argv[1:], args.address, args.quiet, resume_existing=args.resume,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, SerializeAsAny, ValidationError, field_validator
+from pydantic import AfterValidator, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from harness.domain import Domain, grid_combinations
 from harness.errors import invalid
@@ -130,6 +130,22 @@ class RetrainSection(Frozen):
     random-architecture baseline (Yang et al., ICLR 2020; Li & Talwalkar, UAI 2019)."""
     random_seed: int = Field(0, ge=0)
     """Seed of those draws (recorded in the retrain study, so its random cells can be redrawn)."""
+    proxy: str | None = None
+    """A zero-cost proxy (:mod:`snas.proxies`) that picks ``random`` more cells, the best of
+    ``pool`` random ones by its score (:mod:`harness.proxy_baseline`); ``None``: no proxy baseline."""
+    pool: int = Field(0, ge=0)
+    """How many random cells the proxy scores to pick from (at least ``random``)."""
+
+    @model_validator(mode="after")
+    def _proxy_has_a_pool(self) -> RetrainSection:
+        """A proxy picks ``random`` cells out of ``pool`` (its name is checked where it is used,
+        :func:`harness.proxy_baseline.check_proxy_baseline`: the proxies need torch)."""
+        if self.proxy is None and self.pool:
+            raise ValueError("pool is what a proxy picks from; set proxy too, or leave pool out")
+        if self.proxy is not None and not 1 <= self.random <= self.pool:
+            raise ValueError(f"proxy {self.proxy!r} picks random = {self.random} cell(s) out of pool = {self.pool}; "
+                             f"give random >= 1 and pool >= random")
+        return self
     settings: dict[str, Any] = {}
     """Fields of the retraining configuration (epochs, layers, init_channels, ...)."""
 

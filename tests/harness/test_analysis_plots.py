@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from study_helpers import tiny_study
 
 from harness.analysis import EXTRA_TABLES
 from harness.analysis.plots import PlotInput, draw_plots, pareto_front
+from harness.analysis.results import StudyResults
 from harness.analysis.tables import distinct_genotypes, random_baseline
 from harness.policies.asha import AshaScheduler
 from harness.study import validate_study
@@ -127,10 +129,10 @@ def test_asha_stopped_runs_are_marked_and_left_out_of_the_heatmap_means(tmp_path
 
 
 def test_the_replicates_and_paired_tables_of_a_method_seed_study(tmp_path, method_seed_trials):
-    study = validate_study(tiny_study("p", tmp_path, space=METHOD_SEEDS))
-    replicates = EXTRA_TABLES["replicates"](method_seed_trials, study).set_index("method")
+    results = StudyResults(validate_study(tiny_study("p", tmp_path, space=METHOD_SEEDS)), tmp_path, [])
+    replicates = EXTRA_TABLES["replicates"](method_seed_trials, results, {}).set_index("method")
     assert replicates.loc["snas", ["n", "mean", "best"]].tolist() == [3, 62.0, 64.0]
-    paired = EXTRA_TABLES["paired"](method_seed_trials, study).iloc[0]
+    paired = EXTRA_TABLES["paired"](method_seed_trials, results, {}).iloc[0]
     assert (paired["level_a"], paired["level_b"], paired["pairs"], paired["mean_difference"]) == ("gdas", "snas",
                                                                                                   3, -11.0)
 
@@ -233,7 +235,8 @@ def test_a_population_study_gets_no_plot_or_table_per_setting(tmp_path):
     population = _draw(tmp_path / "pbt", space, trials, _curves(trials), scheduler=pbt)
     assert not any(name.startswith(("heatmap", "score_vs_", "levels_")) for name in population), population
     study = validate_study(tiny_study("p", tmp_path, space=space, scheduler=pbt))
-    assert EXTRA_TABLES["replicates"](trials, study).empty and EXTRA_TABLES["paired"](trials, study).empty
+    results = SimpleNamespace(study=study)
+    assert EXTRA_TABLES["replicates"](trials, results, {}).empty and EXTRA_TABLES["paired"](trials, results, {}).empty
 
 
 def test_the_population_plot_draws_a_row_per_seed_with_its_winner_and_control(tmp_path):
@@ -255,3 +258,28 @@ def test_the_population_plot_draws_a_row_per_seed_with_its_winner_and_control(tm
     assert "one row per population" in caption and "grey dashed: the control trials" in caption
     # each seed's winner is its best population trial, not a control trial scoring higher
     assert f"seed 0: {winners[0]}; seed 1: {winners[1]}" in caption
+
+
+def test_proxy_picked_genotypes_join_the_random_baseline_with_what_each_selection_cost(tmp_path):
+    runs = [("DARTS_V2", "searched", 90.0), ("proxy_0", "proxy", 88.0), ("proxy_1", "proxy", 80.0),
+            ("random_0", "random", 85.0), ("random_1", "random", 82.0)]
+    trials = _trials([{"arch": arch, "origin": origin, "seed": 0, "score": score, "params_m": 0.2, "macs_m": 2.0}
+                      for arch, origin, score in runs])
+    selection = {"searched": {"hours": 1.5, "what": "search trials' wall time, summed"},
+                 "proxy": {"seconds": 2.25, "what": "synflow on a pool of 10 (batch 64, seed 0), CPU"},
+                 "random": {"seconds": 0.0, "what": "uniform draws"}}
+    table = random_baseline(trials, "max", selection)
+    assert list(table["arch"]) == ["DARTS_V2", "proxy_0", "proxy_1", "random_0", "random_1"]
+    assert list(table["rank_among_random"]) == ["rank 1 of 3 (beats 2 of 2 random)",
+                                                "rank 1 of 3 (beats 2 of 2 random)",
+                                                "rank 3 of 3 (beats 0 of 2 random)", "", ""]
+    assert list(table["selection_cost"].unique()) == ["1.5 h (search trials' wall time, summed)",
+                                                      "2.25 s (synflow on a pool of 10 (batch 64, seed 0), CPU)",
+                                                      "0 s (uniform draws)"]
+    study = validate_study(tiny_study("r", tmp_path, kind="retrain", space={  # the plot reads the labels only
+        "retrain.settings.genotype": {"grid": ["DARTS_V2", "DARTS_V1", "SNAS_mild", "SNAS_moderate", "GDAS_V1"]}}))
+    plots = {plot.path.stem: plot.caption for plot in draw_plots(
+        PlotInput(study, trials, pd.DataFrame(columns=["trial_id", "training_iteration"]), "val_acc", tmp_path / "p",
+                  tables={"random_baseline": table}))}
+    assert "of the searched, proxy, random genotypes" in plots["random_baseline"]
+    assert "searched or proxy-picked genotype ranks" in plots["random_baseline"]

@@ -77,6 +77,8 @@ def prepare(root) -> None:
     (root / "payload_run").mkdir()
     (root / "payload_run" / "checkpoint.pt").write_bytes((root / "payload.pt").read_bytes())
     (root / "afile").write_text("a user's file\n")
+    (root / "tables").mkdir()
+    (root / "tables" / "proxies.csv").write_text("a user's table\n")
     (root / "dup.yaml").write_text(yaml.safe_dump(study).replace("search:\n", "search:\n  epochs: 2\n  epochs: 3\n", 1))
     (root / "long_name.yaml").write_text(yaml.safe_dump({**study, "name": "n" * 201}))
     random_study = {**study, "searcher": {"name": "random"},
@@ -296,6 +298,23 @@ CASES: list[tuple[list[str], str]] = [
     (["draw", "DARTS_V2", "--out", "results"], "--out results is a folder"),
     (["draw", "Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2], reduce=[], reduce_concat=[2])",
       "--out", "new.png"], "a cell needs 8 (op, input) pairs"),
+    # retrain's proxy baseline (refused before anything is scored)
+    (["retrain", "results/s", "--random", "2", "--proxy", "synflow", "--pool", "1"],
+     "--pool 1 is smaller than the 2 cell(s) the proxy must pick (--random 2)"),
+    (["retrain", "results/s", "--random", "2", "--proxy", "zico", "--pool", "5"], "--proxy: unknown proxy 'zico'"),
+    (["retrain", "results/s", "--pool", "5"], "--pool 5 needs --proxy NAME"),
+    # proxies
+    (["proxies", "DARTS_V2", "--proxy", "zico"], "--proxy: unknown proxy 'zico'; choose from grad_norm, snip, "
+                                                 "synflow, naswot, params, macs"),
+    (["proxies", "NOPE"], "'NOPE' is not a catalogue name"),
+    (["proxies", "DARTS_V2", "--batch-size", "1"], "--batch-size must be at least 2"),
+    (["proxies", "DARTS_V2", "--batch-size", "5000"], "the training split has 1438 images, fewer than one batch"),
+    (["proxies", "DARTS_V2", "--dataset", "nope"], "--dataset: unknown data set 'nope'; choose from digits"),
+    (["proxies", "DARTS_V2", "--init-channels", "7"], "--init-channels must be even"),
+    (["proxies", "DARTS_V2", "--layers", "100000"], "a 100000-cell cifar network with C=36 at batch 64 needs about"),
+    (["proxies", "DARTS_V2", "--out", "afile"], "--out afile is a file; name a folder"),
+    (["proxies", "DARTS_V2", "--out", "tables"], "tables/proxies.csv exists and was not written by this command"),
+    (["proxies", "results/s"], "has written an intact genotype yet; nothing to score"),
     # inspect
     (["inspect", "missing.pt"], "does not exist"),
     (["inspect", "garbage.pt"], "is not a readable checkpoint"),

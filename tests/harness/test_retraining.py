@@ -157,3 +157,36 @@ def test_random_needs_one_derivation_rule(tmp_path, capsys, planned):
     assert main(["retrain", str(folder), "--top", "2", "--random", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--random needs one search space and derivation rule" in err and "edge_all rule" in err
+
+
+def test_the_proxy_picks_the_best_of_its_own_seeded_pool_in_the_retrain_network(tmp_path, capsys, planned):
+    import random
+
+    from snas.spaces import SPACES
+    from snas.training import derive_seed
+
+    folder = write_study_folder(tmp_path / "results")
+    for _ in range(2):
+        assert main(["retrain", str(folder), "--top", "1", "--seeds", "1", "--random", "2", "--random-seed", "3",
+                     "--proxy", "params", "--pool", "5", "--quiet"]) == 0
+    study, again = planned
+    assert list(study.genotypes) == [trial_id(0), "random_0", "random_1", "proxy_0", "proxy_1"]
+    assert study.genotypes == again.genotypes and (study.retrain.proxy, study.retrain.pool) == ("params", 5)
+    # The pool: 5 distinct cells of its own stream; scored by parameters in the retrain network
+    # of the tiny study (5 cells, C = 4, 3×8×8 synthetic images, 4 classes).
+    space, rng, pool = SPACES["darts"], random.Random(derive_seed(3, "proxy_pool")), []
+    while len(pool) < 5:
+        genotype = space.random_genotype("darts", rng)
+        if genotype_id(genotype) not in {genotype_id(g) for g in pool}:
+            pool.append(genotype)
+    params = [space.profile(g, family="cifar", channels=4, layers=5, num_classes=4, in_channels=3,
+                            image_size=8).params for g in pool]
+    best = sorted(range(5), key=lambda i: -params[i])[:2]
+    origins = [study.source["genotypes"][f"proxy_{rank}"] for rank in range(2)]
+    assert [(o["pool_index"], o["proxy_score"], o["genotype_id"]) for o in origins] == [
+        (i, float(params[i]), genotype_id(pool[i])) for i in best]
+    assert study.genotypes["proxy_0"] == pool[best[0]].to_dict()
+    selection = study.source["selection"]
+    assert selection["searched"]["hours"] == pytest.approx((15 + 15 + 5) / 3600)  # the crafted trials' wall times
+    assert selection["proxy"]["seconds"] > 0 and selection["random"]["seconds"] == 0
+    assert "proxy_1: genotype" in capsys.readouterr().out

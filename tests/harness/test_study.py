@@ -1,5 +1,6 @@
 """Study files: validation before Ray starts, overrides, and the Tune search space."""
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -569,3 +570,13 @@ def test_pb2_fits_its_gp_without_convergence_warnings_on_the_console(monkeypatch
         warnings.simplefilter("always")
         assert built._get_new_config(None, None) == ({"x": 0.5}, {"x": 0.4})
     assert [type(w.message) for w in caught] == [UserWarning]
+
+
+@pytest.mark.parametrize("retrain, message", [
+    ({"pool": 5}, "pool is what a proxy picks from; set proxy too"),
+    ({"proxy": "synflow", "random": 3, "pool": 2}, "proxy 'synflow' picks random = 3 cell(s) out of pool = 2"),
+    ({"proxy": "synflow", "pool": 2}, "picks random = 0 cell(s) out of pool = 2; give random >= 1"),
+])
+def test_a_study_files_proxy_baseline_needs_a_pool_at_least_as_large_as_random(retrain, message):
+    with pytest.raises(UserInputError, match=re.escape(message)):
+        validate_study(study(retrain=retrain))

@@ -149,6 +149,14 @@ def test_retrain_the_winner_with_two_seeds(asha_study, capsys):
     assert origins == sorted([("random_0", 0, "random", 0), ("random_0", 1, "random", 0),
                               (winner["trial_id"], 0, "searched", None), (winner["trial_id"], 1, "searched", None)])
     assert {c["retrain.genotype_id"] for c in configs if c["retrain.origin"] == "searched"} == {winner["genotype_id"]}
+    # The predictor leaderboard reads the proxies written for the retrained genotypes; two
+    # genotypes rank nothing, and the random one had no search.
+    assert main(["proxies", str(retrained), "--proxy", "synflow", "--batch-size", "8"]) == 0
+    assert main(["analyze", str(retrained)]) == 0
+    board = pd.read_csv(retrained / "analysis" / "predictors.csv").set_index("predictor")
+    assert set(board.index) == {"search_val_acc", "child_val_acc", "params_m", "macs_m", "synflow"}
+    assert board.loc["search_val_acc", "n"] == 1 and board.loc["synflow", "n"] == 2
+    assert board["note"].str.startswith("cannot rank: ").all() and (retrained / "plots" / "predictors.png").is_file()
 
 
 def test_a_collapsing_search_is_stopped_with_its_reason(ray_local, tmp_path, capsys):

@@ -26,6 +26,7 @@ from harness.analysis.plots.health import HEALTH_METRICS, plot_health
 from harness.analysis.plots.levels import plot_levels
 from harness.analysis.plots.pareto import pareto_front, plot_pareto
 from harness.analysis.plots.population import plot_population
+from harness.analysis.plots.predictors import plot_predictors
 from harness.analysis.plots.retraining import plot_random_baseline, plot_retrain_vs_search
 from harness.analysis.plots.trajectories import plot_trajectories
 
@@ -35,6 +36,7 @@ PLOTS: dict[str, Callable[[PlotInput], Plot | list[Plot] | None]] = {
     "curves": plot_curves, "final_vs_setting": plot_final_vs_setting, "levels": plot_levels, "pareto": plot_pareto,
     "heatmap": plot_heatmap, "trajectories": plot_trajectories, "health": plot_health, "asha_rungs": plot_asha_rungs,
     "retrain_vs_search": plot_retrain_vs_search, "random_baseline": plot_random_baseline,
+    "predictors": plot_predictors,
     "best_cells": plot_best_cells, "population": plot_population,
 }
 """Every plot by name, in the order they are drawn (and shown in the report)."""

@@ -51,6 +51,8 @@ class PlotInput:
     lineages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """The copies each trial's final state went through under population-based training
     (:mod:`harness.lineage`), by trial id."""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The analysis's extra tables, by name (:data:`harness.analysis.EXTRA_TABLES`)."""
     every_trial_limit: int = EVERY_TRIAL_LIMIT
     """The most trials drawn one by one (:mod:`harness.analysis.plots.crowding`)."""
 

@@ -11,7 +11,7 @@ import seaborn as sns
 from harness.analysis.plots.common import Plot, PlotInput, save, scale_note
 from harness.analysis.plots.marks import mean_bars, percent_limits, run_dots
 from harness.analysis.replicates import INTERVAL, summarize
-from harness.analysis.tables import random_baseline
+from harness.analysis.tables import ORIGINS, random_baseline
 
 
 def plot_retrain_vs_search(data: PlotInput) -> Plot | None:
@@ -40,16 +40,20 @@ def plot_retrain_vs_search(data: PlotInput) -> Plot | None:
 
 
 def plot_random_baseline(data: PlotInput) -> Plot | None:
-    """Searched genotypes against random ones of the same space (Yang et al., ICLR 2020): each
-    genotype's runs and mean over seeds, each origin's mean over its genotypes with its interval,
-    and where each searched genotype ranks among the random ones."""
-    table = random_baseline(data.trials, data.study.objective.mode)
+    """Searched genotypes against random ones of the same space (Yang et al., ICLR 2020), and
+    against cells a zero-cost proxy picked where the study has them: each genotype's runs and
+    mean over seeds, each origin's mean over its genotypes with its interval, where each
+    searched or proxy-picked genotype ranks among the random ones, and what each selection cost."""
+    table = data.tables.get("random_baseline")
+    if table is None:
+        table = random_baseline(data.trials, data.study.objective.mode)
     if not len(table):
         return None
-    fig, ax = plt.subplots(figsize=(6.8, 4.2))
-    colours = {"searched": "tab:red", "random": "tab:gray"}
+    origins = [origin for origin in ORIGINS if (table["origin"] == origin).any()]
+    fig, ax = plt.subplots(figsize=(6.8 + 1.2 * (len(origins) - 2), 4.2))
+    colours = {"searched": "tab:red", "proxy": "tab:blue", "random": "tab:gray"}
     ranks = []
-    for position, origin in enumerate(("searched", "random")):
+    for position, origin in enumerate(origins):
         genotypes = table[table["origin"] == origin].reset_index(drop=True)
         offsets = np.linspace(-0.28, 0.28, len(genotypes)) if len(genotypes) > 1 else np.zeros(1)
         width = 0.56 / max(1, len(genotypes))
@@ -57,7 +61,7 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
             runs = data.trials[data.trials["arch"] == row["arch"]]
             run_dots(ax, np.full(len(runs), position + offset - 0.25 * width), runs, colours[origin])
             mean_bars(ax, [position + offset + 0.1 * width], pd.DataFrame([row]), colours[origin], None, line=False)
-            if origin == "searched":
+            if origin != "random":
                 ranks.append(f"{row['arch']}: {row['rank_among_random']}")
         overall = summarize(genotypes["mean"], data.study.objective.mode)
         if overall.n >= 2:
@@ -70,13 +74,20 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     ax.text(1.02, 0.0, "rank by mean, among the random:\n" + "\n".join(ranks), transform=ax.transAxes,
             fontsize=8, va="bottom")
-    counts = {origin: int((table["origin"] == origin).sum()) for origin in ("searched", "random")}
-    ax.set_xticks([0, 1], [f"{origin}\n({n} genotype{'s' if n != 1 else ''})" for origin, n in counts.items()])
-    ax.set_xlim(-0.6, 1.8)
+    costs = table.groupby("origin")["selection_cost"].first() if "selection_cost" in table else pd.Series(dtype=str)
+    labels = []
+    for origin in origins:
+        n = int((table["origin"] == origin).sum())
+        cost = str(costs.get(origin) or "").split(" (")[0]
+        labels.append(f"{origin}\n({n} genotype{'s' if n != 1 else ''})" + (f"\nchosen in {cost}" if cost else ""))
+    ax.set_xticks(range(len(origins)), labels)
+    ax.set_xlim(-0.6, len(origins) - 0.2)
     ax.set_ylabel(f"retrained {data.metric} (%)")
-    ax.set_title("searched against random genotypes of the same space")
+    ax.set_title("searched against " + ("proxy-picked and " if "proxy" in origins else "")
+                 + "random genotypes of the same space")
     return Plot(save(fig, data.folder, "random_baseline"),
-                f"retrained {data.metric} of the searched and the random genotypes: dots = runs; diamonds = each "
+                f"retrained {data.metric} of the {', '.join(origins)} genotypes: dots = runs; diamonds = each "
                 f"genotype's mean over seeds with its {INTERVAL}; black squares = each origin's mean over its "
-                f"genotypes with its {INTERVAL}; labels: where each searched genotype ranks among the random ones "
-                f"(analysis/random_baseline.csv)")
+                f"genotypes with its {INTERVAL}; labels: where each searched"
+                f"{' or proxy-picked' if 'proxy' in origins else ''} genotype ranks among the random ones, and "
+                f"what choosing each origin's cells cost (analysis/random_baseline.csv)")

@@ -105,6 +105,10 @@ It changes nothing a user does, so a local start keeps it off the console.  Sett
 default path, and its settings are read when it is imported."""
 
 
+QUIET_WORKERS_HOOK = "harness.trainables.quiet_trial_process"
+"""Run by every worker process of a local instance as it starts, before a trial restores."""
+
+
 def _start_local_ray(state_api: bool, temp_dir: str | None) -> None:
     import ray
 
@@ -145,12 +149,13 @@ def local_ray_options(state_api: bool, temp_dir: str | None = None) -> dict[str,
     beside a second local instance (another study, another user, a test on another xdist
     worker) it fails with "Found multiple active Ray instances"; the cleaner's thread
     ends on that error, and a stopped trial's placement group is never removed."""
+    runtime_env: dict[str, Any] = {"worker_process_setup_hook": QUIET_WORKERS_HOOK}
     options: dict[str, Any] = {"include_dashboard": state_api, **({"_temp_dir": temp_dir} if temp_dir else {})}
     if state_api:
         port = _free_port()
-        options.update(dashboard_host="127.0.0.1", dashboard_port=port,
-                       runtime_env={"env_vars": {API_SERVER_ENV: f"http://127.0.0.1:{port}"}})
-    return options
+        options.update(dashboard_host="127.0.0.1", dashboard_port=port)
+        runtime_env["env_vars"] = {API_SERVER_ENV: f"http://127.0.0.1:{port}"}
+    return {**options, "runtime_env": runtime_env}
 
 
 def _free_port() -> int:

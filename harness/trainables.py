@@ -44,13 +44,26 @@ def _restored(lineage: Lineage | None, loop_class: type[EpochRun], config: Any) 
         return loop
 
 
+QUIET_LOGGERS = ("ray.train._internal.storage", "ray.tune.trainable.trainable")
+"""Ray loggers of a trial's process whose INFO lines would reach the study's console: one per
+checkpoint saved, one per restore ("Restored on ... from checkpoint", at every PBT exploit and
+retry).  They repeat every few seconds in a study of short epochs and ask nothing of the user."""
+
+
+def quiet_trial_process() -> None:
+    """Keep :data:`QUIET_LOGGERS` to warnings: the setup hook of every worker of a local Ray
+    instance (:func:`harness.cluster.local_ray_options`), and again as each trial starts (a
+    cluster's workers run no hook of ours)."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _prepare_trial_process() -> None:
     """Use as many threads as the trial has CPUs (no more than the node really has); keep Ray's
-    per-checkpoint INFO lines out of the study's console (they repeat every few seconds in a
-    study of short epochs)."""
+    INFO lines out of the study's console."""
     cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
     use_available_cpus(limit=int(cpus))
-    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
+    quiet_trial_process()
 
 
 def _study_compile_cache() -> str | None:

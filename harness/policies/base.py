@@ -162,6 +162,11 @@ class Scheduler(Policy):
         relative to section: value})`` (a replayed schedule); none for most."""
         return ()
 
+    def changing_settings(self) -> tuple[str, ...]:
+        """The space keys whose value it changes in a running trial's config (PBT's mutations);
+        trackers log those per epoch, not once (:mod:`harness.tracking`)."""
+        return ()
+
     def checkpoint_interval(self) -> int | None:
         """The epochs between the checkpoints it needs (a study that names no ``checkpoint_every``
         takes it); None: it needs none of its own."""

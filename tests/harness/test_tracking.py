@@ -1,0 +1,159 @@
+"""Experiment tracking read back from the services themselves: a real MLflow server (sqlite
+backend, on a free local port) through MLflow's client, and W&B's offline run files.
+
+The callback is driven here as Tune drives it, with stand-in trials: two PBT trials, one of
+which exploits the other mid-run (its mutated ``tau0`` changes, Tune restarts it) and then
+fails -- what crashes Tune's own MLflow callback.  One real study runs end to end.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from study_helpers import tiny_study, write_study
+from tracking_services import start_mlflow_server, stop_server, wandb_runs
+
+from harness.cli import main
+from harness.study import validate_study
+from harness.tracking.callback import TrackingEvents
+from harness.tracking.trackers import tracked
+from snas.catalogue import CATALOGUE
+
+GENOTYPE = CATALOGUE["DARTS_V2"].genotype
+
+
+@pytest.fixture(scope="session")
+def mlflow_uri(tmp_path_factory):
+    server, uri = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
+    yield uri
+    stop_server(server)
+
+
+def pbt_study(root, tracking: dict):
+    return validate_study(tiny_study(
+        "pbt", root, space={"search.temperature.initial": {"grid": [1.0, 4.0]}, "search.seed": {"grid": [0]}},
+        scheduler={"name": "pbt", "perturbation_interval": 1,
+                   "mutations": {"search.temperature.initial": {"uniform": [0.5, 8.0]}}},
+        tracking=tracking))
+
+
+def result(epoch: int, acc: float) -> dict:
+    return {"epoch": epoch, "search_val_acc": acc, "train_loss": 1.0 / epoch, "genotype": repr(GENOTYPE),
+            "diverged": False, "done": False, "should_checkpoint": True, "training_iteration": epoch}
+
+
+def drive_a_pbt_exploit(study, folder) -> None:
+    """Trials a (tau0 1) and b (tau0 4) run epoch 1; b exploits a, its tau0 explored to 1.2, and
+    restarts; both run epoch 2; a completes, b fails; the study exits 1 (a trial failed)."""
+    folder.mkdir(parents=True)
+    with tracked(study, str(folder)) as tracking:
+        events = TrackingEvents(study, tracking)
+        a = SimpleNamespace(trial_id="a_00000", config={"search.temperature.initial": 1.0, "search.seed": 0})
+        b = SimpleNamespace(trial_id="b_00001", config={"search.temperature.initial": 4.0, "search.seed": 0})
+        for trial in (a, b):
+            events.on_trial_start(iteration=0, trials=[a, b], trial=trial)
+        events.on_trial_result(iteration=1, trials=[a, b], trial=a, result=result(1, 50.0))
+        events.on_trial_result(iteration=1, trials=[a, b], trial=b, result=result(1, 40.0))
+        b.config = {**a.config, "search.temperature.initial": 1.2}
+        events.on_trial_start(iteration=1, trials=[a, b], trial=b)
+        for trial, acc in ((a, 60.0), (b, 55.0)):
+            trial.last_result = result(2, acc)
+            events.on_trial_result(iteration=2, trials=[a, b], trial=trial, result=trial.last_result)
+        events.on_trial_complete(iteration=3, trials=[a, b], trial=a)
+        events.on_trial_error(iteration=3, trials=[a, b], trial=b)
+        (folder / "study.yaml").write_text("name: pbt\n")
+        (folder / "report.html").write_text("<html>the report</html>\n")
+        tracking.ended(1)
+
+
+def history(client, run_id: str, key: str) -> list[tuple[int, float]]:
+    return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.timestamp)]
+
+
+def artifact_text(client, run_id: str, path: str, tmp_path) -> str:
+    return open(client.download_artifacts(run_id, path, str(tmp_path))).read()
+
+
+@pytest.mark.slow
+def test_mlflow_holds_a_parent_run_and_a_child_per_trial_through_a_pbt_exploit(mlflow_uri, tmp_path):
+    from mlflow import MlflowClient
+
+    study = pbt_study(tmp_path / "results", {"mlflow": {"uri": mlflow_uri, "experiment": "exploits"}})
+    drive_a_pbt_exploit(study, tmp_path / "results" / "pbt")
+
+    client = MlflowClient(mlflow_uri)
+    experiment = client.get_experiment_by_name("exploits")
+    runs = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
+    assert set(runs) == {"pbt", "tau0=1,seed=0", "tau0=4,seed=0"}
+    parent, a, b = runs["pbt"], runs["tau0=1,seed=0"], runs["tau0=4,seed=0"]
+    assert parent.info.status == "FAILED" and "mlflow.parentRunId" not in parent.data.tags
+    assert parent.data.params == {"kind": "search", "searcher": "grid", "scheduler": "pbt", "metric": "search_val_acc",
+                                  "mode": "max", "trials": "2", "epochs": "3",
+                                  "varied": "search.temperature.initial, search.seed"}
+    assert artifact_text(client, parent.info.run_id, "study/report.html", tmp_path) == "<html>the report</html>\n"
+    assert artifact_text(client, parent.info.run_id, "study/study.yaml", tmp_path) == "name: pbt\n"
+
+    for child in (a, b):
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.data.params == {"seed": "0"}  # tau0 changes mid-run: a metric, not a param
+    assert (a.info.status, b.info.status) == ("FINISHED", "FAILED")
+    assert history(client, b.info.run_id, "setting.tau0") == [(1, 4.0), (2, 1.2)]
+    assert history(client, b.info.run_id, "search_val_acc") == [(1, 40.0), (2, 55.0)]
+    assert history(client, a.info.run_id, "train_loss") == [(1, 1.0), (2, 0.5)]
+    assert set(a.data.metrics) == {"search_val_acc", "train_loss", "setting.tau0"}  # no done, iteration, flags
+
+    files = {f.path for f in client.list_artifacts(a.info.run_id, "genotype")}
+    assert files == {"genotype/genotype.json", "genotype/cells.png", "genotype/cells.svg"}
+    assert json.loads(artifact_text(client, a.info.run_id, "genotype/genotype.json", tmp_path)) == GENOTYPE.to_dict()
+
+
+def test_wandb_offline_runs_hold_the_study_and_its_trials(tmp_path, monkeypatch):
+    for variable in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(variable, str(tmp_path / "wandb-home"))
+    study = pbt_study(tmp_path / "results", {"wandb": {"project": "snas", "mode": "offline"}})
+    drive_a_pbt_exploit(study, tmp_path / "results" / "pbt")
+
+    runs = wandb_runs(tmp_path / "results" / "pbt")
+    assert set(runs) == {"pbt", "tau0=1,seed=0", "tau0=4,seed=0"}
+    assert {run["group"] for run in runs.values()} == {"pbt"}
+    parent, a, b = runs["pbt"], runs["tau0=1,seed=0"], runs["tau0=4,seed=0"]
+    assert (parent["job_type"], a["job_type"]) == ("study", "trial")
+    assert parent["config"]["scheduler"] == "pbt" and parent["exit_code"] == 1
+    assert parent["files"]["study/report.html"].read_text() == "<html>the report</html>\n"
+    assert a["config"] == {"seed": 0, "trial_id": "a_00000"}
+    assert [(row["epoch"], row["setting.tau0"], row["search_val_acc"]) for row in b["history"]] == \
+        [(1, 4.0, 40.0), (2, 1.2, 55.0)]
+    assert (a["exit_code"], b["exit_code"]) == (0, 1)
+    assert json.loads(a["files"]["genotype/genotype.json"].read_text()) == GENOTYPE.to_dict()
+    assert {"genotype/cells.png", "genotype/cells.svg"} <= set(a["files"])
+
+
+@pytest.mark.slow
+def test_a_study_run_is_tracked_end_to_end(ray_local, mlflow_uri, tmp_path, monkeypatch):
+    """Two trials of two epochs through Tune: both trackers see the study, its trials' epochs and its report."""
+    from mlflow import MlflowClient
+
+    for variable in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(variable, str(tmp_path / "wandb-home"))
+    study = tiny_study("e2e", tmp_path / "results", search={"epochs": 2},
+                       tracking={"mlflow": {"uri": mlflow_uri}, "wandb": {"project": "snas", "mode": "offline"}})
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 0
+
+    client = MlflowClient(mlflow_uri)
+    experiment = client.get_experiment_by_name("e2e")
+    runs = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
+    assert set(runs) == {"e2e", "seed=0", "seed=1"}
+    assert {run.info.status for run in runs.values()} == {"FINISHED"}
+    for name in ("seed=0", "seed=1"):
+        assert [step for step, _ in history(client, runs[name].info.run_id, "search_val_acc")] == [1, 2]
+    frozen = yaml.safe_load(artifact_text(client, runs["e2e"].info.run_id, "study/study.yaml", tmp_path))
+    assert frozen["tracking"]["mlflow"]["uri"] == mlflow_uri
+    report = artifact_text(client, runs["e2e"].info.run_id, "study/report.html", tmp_path)
+    assert report == (tmp_path / "results" / "e2e" / "report.html").read_text()
+
+    wandb = wandb_runs(tmp_path / "results" / "e2e")
+    assert set(wandb) == {"e2e", "seed=0", "seed=1"}
+    assert [row["epoch"] for row in wandb["seed=1"]["history"]] == [1, 2]

@@ -157,3 +157,49 @@ def test_a_study_run_is_tracked_end_to_end(ray_local, mlflow_uri, tmp_path, monk
     wandb = wandb_runs(tmp_path / "results" / "e2e")
     assert set(wandb) == {"e2e", "seed=0", "seed=1"}
     assert [row["epoch"] for row in wandb["seed=1"]["history"]] == [1, 2]
+
+
+def refusal(argv: list[str], capsys) -> str:
+    """The one error line of a refused command (exit 2, nothing on stdout)."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    return captured.err.strip()
+
+
+@pytest.mark.parametrize("tracker", ["mlflow", "wandb"])
+def test_a_missing_extra_is_one_line_before_any_trial(tracker, tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == tracker else find_spec(name, *a))
+    settings = {"mlflow": {"uri": "http://127.0.0.1:9"}, "wandb": {"project": "p", "mode": "offline"}}[tracker]
+    path = write_study(tmp_path / "s.yaml", tiny_study("s", tmp_path / "results", tracking={tracker: settings}))
+    assert refusal(["run", str(path)], capsys) == \
+        f"snas-study: error: tracking.{tracker} needs the {tracker} extra: pip install 'snas-study[{tracker}]'"
+    assert not (tmp_path / "results" / "s").exists()
+
+
+def test_wandb_online_without_credentials_is_refused_before_any_trial(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    (tmp_path / "netrc").write_text("machine example.org login me password secret\n")
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    path = write_study(tmp_path / "s.yaml", tiny_study("s", tmp_path / "results", tracking={"wandb": {"project": "p"}}))
+    assert refusal(["run", str(path)], capsys) == (
+        "snas-study: error: tracking.wandb.mode online needs W&B credentials: set WANDB_API_KEY or run `wandb login` "
+        "(or use mode: offline and `wandb sync` later)")
+    (tmp_path / "netrc").write_text("machine api.wandb.ai login user password 0123456789abcdef\n")
+    from harness.tracking.settings import WandbSettings
+    from harness.tracking.wandb import WandbTracker
+
+    WandbTracker.check(WandbSettings(project="p"))  # the netrc entry `wandb login` writes is enough
+
+
+def test_a_study_without_tracking_writes_no_tracking_section(tmp_path):
+    from harness.studyfolder import frozen_study_text
+
+    untracked = validate_study(tiny_study("s", tmp_path)).resolved()
+    assert "tracking" not in yaml.safe_load(frozen_study_text(untracked))
+    tracked_study = validate_study(tiny_study("s", tmp_path, tracking={"wandb": {"project": "p"}})).resolved()
+    assert yaml.safe_load(frozen_study_text(tracked_study))["tracking"] == \
+        {"mlflow": None, "wandb": {"project": "p", "mode": "online"}}

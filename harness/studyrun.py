@@ -184,7 +184,7 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     with ray_session(address, state_api=study.resources.workers > 1):
         check_storage(study, experiment_path)
         check_resources(study, address)
-        with tracked(study, experiment_path) as tracking, silent_tune():
+        with tracked(study, experiment_path, resuming=True) as tracking, silent_tune():
             results = _fit(restore_tuner(study, experiment_path, quiet, tracking), experiment_path)
             return tracking.ended(EXIT_INTERRUPTED if results is None
                                   else finish(study, experiment_path, results, ended_before))

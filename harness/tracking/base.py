@@ -25,9 +25,9 @@ class Tracker(ABC):
     """The library it needs, installed by the extra of the same name."""
 
     @abstractmethod
-    def __init__(self, settings: Any, study_name: str, folder: str | None):
-        """``settings``: the tracker's section of ``tracking``; ``folder``: the local study
-        folder (None on URI storage), for a tracker that keeps files of its own there."""
+    def __init__(self, settings: Any, study_name: str, experiment_path: str):
+        """``settings``: the tracker's section of ``tracking``; ``experiment_path``: the study
+        folder (or its URI)."""
 
     @classmethod
     def check(cls, settings: Any) -> None:
@@ -38,8 +38,9 @@ class Tracker(ABC):
                                  f"pip install 'snas-study[{cls.name}]'")
 
     @abstractmethod
-    def start_study(self, name: str, params: dict[str, Any]) -> None:
-        """Open the parent run."""
+    def start_study(self, name: str, params: dict[str, Any], resuming: bool) -> None:
+        """Open the parent run (``resuming``: ``snas-study resume`` continues the study: the
+        tracker may reopen the study's runs where it can find them)."""
 
     @abstractmethod
     def start_trial(self, trial_id: str, name: str, params: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ which is what crashes Tune's ``MLflowLoggerCallback`` under PBT (ray-project/ray
 
 from __future__ import annotations
 
+import hashlib
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +24,8 @@ from harness.tracking.base import Tracker
 from harness.tracking.settings import MlflowSettings
 from snas.errors import UserInputError
 
+STUDY_TAG = "snas.study"
+TRIAL_TAG = "trial_id"
 REACH_TIMEOUT_S = 5.0
 """How long the check before the study waits for the server's ``/health``."""
 
@@ -31,15 +34,19 @@ class MlflowTracker(Tracker):
     name: ClassVar[str] = "mlflow"
     module: ClassVar[str] = "mlflow"
 
-    def __init__(self, settings: MlflowSettings, study_name: str, folder: str | None):
+    def __init__(self, settings: MlflowSettings, study_name: str, experiment_path: str):
         from mlflow import MlflowClient
 
         self.client = MlflowClient(tracking_uri=settings.uri)
         self.experiment = settings.experiment or study_name
+        self.study_key = hashlib.sha256(experiment_path.encode()).hexdigest()[:16]
+        """Tags the parent run with its study folder, where ``resume`` finds it again."""
         self.experiment_id = ""
         self.parent: str | None = None
         self.runs: dict[str, str] = {}
-        """Tune trial id → its child run id."""
+        """Tune trial id → its open child run id."""
+        self.earlier: dict[str, str] = {}
+        """Tune trial id → its child run of the run being resumed."""
 
     @classmethod
     def check(cls, settings: MlflowSettings) -> None:
@@ -57,14 +64,29 @@ class MlflowTracker(Tracker):
             raise UserInputError(f"tracking.mlflow.uri: no MLflow server answers at {settings.uri} ({reason}); "
                                  f"start it, or fix the address") from None
 
-    def start_study(self, name: str, params: dict[str, Any]) -> None:
+    def start_study(self, name: str, params: dict[str, Any], resuming: bool) -> None:
+        """A resumed study reopens its parent run, found by its folder's tag, and its trials'
+        runs; a study run afresh (``--overwrite`` too) is a new parent run."""
         found = self.client.get_experiment_by_name(self.experiment)
         self.experiment_id = found.experiment_id if found else self.client.create_experiment(self.experiment)
-        self.parent = self.client.create_run(self.experiment_id, run_name=name).info.run_id
+        earlier = self._runs(f"tags.`{STUDY_TAG}` = '{self.study_key}'", latest=True) if resuming else []
+        if earlier:
+            self.parent = earlier[0].info.run_id
+            self.client.update_run(self.parent, status="RUNNING")
+            self.earlier = {run.data.tags[TRIAL_TAG]: run.info.run_id
+                            for run in self._runs(f"tags.`mlflow.parentRunId` = '{self.parent}'")}
+            return
+        self.parent = self.client.create_run(self.experiment_id, run_name=name,
+                                             tags={STUDY_TAG: self.study_key}).info.run_id
         self._log(self.parent, params=params)
 
     def start_trial(self, trial_id: str, name: str, params: dict[str, Any]) -> None:
-        tags = {"mlflow.parentRunId": self.parent, "trial_id": trial_id}
+        """A trial of a resumed study continues its earlier run (its params are logged already)."""
+        if trial_id in self.earlier:
+            self.runs[trial_id] = self.earlier.pop(trial_id)
+            self.client.update_run(self.runs[trial_id], status="RUNNING")
+            return
+        tags = {"mlflow.parentRunId": self.parent, TRIAL_TAG: trial_id}
         run_id = self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
         self.runs[trial_id] = run_id
         self._log(run_id, params=params)
@@ -90,6 +112,10 @@ class MlflowTracker(Tracker):
             self.end_trial(trial_id, failed=True)
         if self.parent is not None:
             self.client.set_terminated(self.parent, "FAILED" if failed else "FINISHED")
+
+    def _runs(self, where: str, latest: bool = False) -> list[Any]:
+        return self.client.search_runs([self.experiment_id], where, max_results=1 if latest else 50_000,
+                                       order_by=["attributes.start_time DESC"])
 
     def _log(self, run_id: str, params: dict[str, Any]) -> None:
         from mlflow.entities import Param

@@ -73,13 +73,13 @@ class StudyTracking:
 
 
 @contextlib.contextmanager
-def tracked(study: Study, experiment_path: str) -> Iterator[StudyTracking]:
-    """The study's trackers with their parent runs open, closed at the end of the block (as
-    failed unless :meth:`StudyTracking.ended` recorded exit code 0)."""
-    folder = None if storage.is_uri(experiment_path) else experiment_path
-    tracking = StudyTracking([TRACKERS[name](settings, study.name, folder)
+def tracked(study: Study, experiment_path: str, resuming: bool = False) -> Iterator[StudyTracking]:
+    """The study's trackers with their parent runs open (``resuming``: for ``snas-study resume``),
+    closed at the end of the block (as failed unless :meth:`StudyTracking.ended` recorded exit
+    code 0)."""
+    tracking = StudyTracking([TRACKERS[name](settings, study.name, experiment_path)
                               for name, settings in study.tracking.chosen().items()])
-    tracking.each("start_study", study.name, study_params(study))
+    tracking.each("start_study", study.name, study_params(study), resuming)
     try:
         yield tracking
     finally:

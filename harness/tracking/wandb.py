@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
+from harness import storage
 from harness.tracking.base import Tracker
 from harness.tracking.settings import WandbSettings
 from snas.errors import UserInputError
@@ -40,10 +41,10 @@ class WandbTracker(Tracker):
     name: ClassVar[str] = "wandb"
     module: ClassVar[str] = "wandb"
 
-    def __init__(self, settings: WandbSettings, study_name: str, folder: str | None):
+    def __init__(self, settings: WandbSettings, study_name: str, experiment_path: str):
         self.settings = settings
         self.group = study_name
-        self.folder = folder
+        self.folder = None if storage.is_uri(experiment_path) else experiment_path
         """Where W&B keeps its run folders (``<folder>/wandb/``); None: W&B's default (the working folder)."""
         self.parent: Any = None
         self.runs: dict[str, Any] = {}
@@ -67,7 +68,8 @@ class WandbTracker(Tracker):
         run.define_metric("*", step_metric="epoch")
         return run
 
-    def start_study(self, name: str, params: dict[str, Any]) -> None:
+    def start_study(self, name: str, params: dict[str, Any], resuming: bool) -> None:
+        """A resumed study is a new run of the group (its trials that run again, new trial runs)."""
         self.parent = self._open(name, "study", params)
 
     def start_trial(self, trial_id: str, name: str, params: dict[str, Any]) -> None:

@@ -109,6 +109,21 @@ def test_mlflow_holds_a_parent_run_and_a_child_per_trial_through_a_pbt_exploit(m
     assert files == {"genotype/genotype.json", "genotype/cells.png", "genotype/cells.svg"}
     assert json.loads(artifact_text(client, a.info.run_id, "genotype/genotype.json", tmp_path)) == GENOTYPE.to_dict()
 
+    # `snas-study resume` retries b: the same parent and child runs go on, no params again
+    with tracked(study, str(tmp_path / "results" / "pbt"), resuming=True) as tracking:
+        events = TrackingEvents(study, tracking)
+        b_again = SimpleNamespace(trial_id="b_00001", config={"search.temperature.initial": 1.2, "search.seed": 0},
+                                  last_result=result(3, 70.0))
+        events.on_trial_start(iteration=0, trials=[b_again], trial=b_again)
+        events.on_trial_result(iteration=1, trials=[b_again], trial=b_again, result=b_again.last_result)
+        events.on_trial_complete(iteration=2, trials=[b_again], trial=b_again)
+        tracking.ended(0)
+    again = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
+    assert {name: run.info.run_id for name, run in again.items()} == \
+        {name: run.info.run_id for name, run in runs.items()}
+    assert again["pbt"].info.status == "FINISHED" and again["tau0=4,seed=0"].info.status == "FINISHED"
+    assert history(client, b.info.run_id, "search_val_acc") == [(1, 40.0), (2, 55.0), (3, 70.0)]
+
 
 def test_wandb_offline_runs_hold_the_study_and_its_trials(tmp_path, monkeypatch):
     for variable in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):

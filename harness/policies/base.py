@@ -163,8 +163,9 @@ class Scheduler(Policy):
         return ()
 
     def changing_settings(self) -> tuple[str, ...]:
-        """The space keys whose value it changes in a running trial's config (PBT's mutations);
-        trackers log those per epoch, not once (:mod:`harness.tracking`)."""
+        """The settings (dotted, as the space writes them) it changes in a running trial: in
+        the trial's config (PBT's mutations) or at fixed epochs (:meth:`scheduled_changes`).
+        Trackers log them per epoch, not once (:mod:`harness.tracking.callback`)."""
         return ()
 
     def checkpoint_interval(self) -> int | None:

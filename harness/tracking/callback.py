@@ -7,7 +7,8 @@ What a trial's run holds:
   continues the same run and logs no params again, so MLflow never sees one change.
 - per epoch: every numeric metric of its kind (:attr:`harness.kinds.TrialKind.scalar_metrics`)
   and, as ``setting.<short name>``, each setting its scheduler may change mid-run
-  (:meth:`harness.policies.base.Scheduler.changing_settings`) at the value it trained with.
+  (:meth:`harness.policies.base.Scheduler.changing_settings`: PBT's mutations, a replayed
+  schedule's settings) at the value the epoch trained with.
   A restarted trial reports some epochs again: they are logged again at the same step.
 - at its end: its genotype (``genotype/genotype.json``, ``cells.png``, ``cells.svg``) for a
   kind that derives one.
@@ -15,6 +16,7 @@ What a trial's run holds:
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 from pathlib import Path
@@ -59,19 +61,48 @@ class TrackingEvents(tune.Callback):
     def __init__(self, study: Study, tracking: StudyTracking):
         self.study = study
         self.tracking: StudyTracking | None = tracking
-        self.names = study.trial_kind.short_names(list(study.space))
+        kind = study.trial_kind
+        self.names = kind.short_names(list(study.space))
         self.distinct = study.searcher.settings_are_distinct(study.space)
-        self.changing = [key for key in study.scheduler.changing_settings() if key in self.names]
-        self.started: set[str] = set()
+        changing = study.scheduler.changing_settings()
+        named = kind.short_names(list(study.space) + [key for key in changing if key not in study.space])
+        self.changing = {key: named[key] for key in changing}
+        self.schedule = study.scheduler.scheduled_changes(kind.section)
+        self.started: dict[str, dict[str, Any]] = {}
+        """Trials with a run, each with the values it started with of the scheduled settings."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "tracking": None, "started": set()}
+        return {**self.__dict__, "tracking": None, "started": {}}
+
+    def _scheduled_start(self, config: dict[str, Any]) -> dict[str, Any]:
+        """A trial's starting values of the settings a schedule changes (they are not in its config)."""
+        keys = [key for key in self.changing if key not in config]
+        if not keys:
+            return {}
+        resolved = self.study.trial_config_of(config).model_dump(mode="json", by_alias=True)
+        section = self.study.trial_kind.section
+        return {key: functools.reduce(dict.get, key.removeprefix(f"{section}.").split("."), resolved)
+                for key in keys}
+
+    def _changing_values(self, trial: Any, epoch: int) -> dict[str, float]:
+        """The value each changing setting had in ``epoch``: from the trial's config (PBT) or
+        its start and the schedule's changes made before that epoch (a replay)."""
+        config = dict(trial.config or {})
+        section = self.study.trial_kind.section
+        values = {}
+        for key, name in self.changing.items():
+            value = config.get(key, self.started[trial.trial_id].get(key))
+            for done, settings in self.schedule:
+                value = settings.get(key.removeprefix(f"{section}."), value) if done < epoch else value
+            if (number := _number(value)) is not None:
+                values[CHANGING_PREFIX + name] = number
+        return values
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         if self.tracking is None or trial.trial_id in self.started:
             return
-        self.started.add(trial.trial_id)
         config = dict(trial.config or {})
+        self.started[trial.trial_id] = self._scheduled_start(config)
         params = {self.names[key]: config[key] for key in self.names
                   if key in config and key not in self.changing}
         name = run_name(self.names, config, str(trial.trial_id), self.distinct)
@@ -83,9 +114,7 @@ class TrackingEvents(tune.Callback):
             return
         values = {name: number for name in self.study.trial_kind.scalar_metrics
                   if (number := _number(result.get(name))) is not None}
-        config = dict(trial.config or {})
-        values.update({CHANGING_PREFIX + self.names[key]: number for key in self.changing
-                       if (number := _number(config.get(key))) is not None})
+        values.update(self._changing_values(trial, int(epoch)))
         self.tracking.each("log_epoch", trial.trial_id, int(epoch), values)
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -104,4 +133,4 @@ class TrackingEvents(tune.Callback):
                 if write_genotype_files(text, Path(folder), title=name):
                     self.tracking.each("attach", trial.trial_id, Path(folder), "genotype")
         self.tracking.each("end_trial", trial.trial_id, failed)
-        self.started.discard(trial.trial_id)
+        self.started.pop(trial.trial_id, None)

@@ -18,8 +18,9 @@ from tracking_services import start_mlflow_server, stop_server, wandb_runs
 
 from harness.cli import main
 from harness.study import validate_study
+from harness.tracking.base import Tracker
 from harness.tracking.callback import TrackingEvents
-from harness.tracking.trackers import tracked
+from harness.tracking.trackers import StudyTracking, tracked
 from snas.catalogue import CATALOGUE
 
 GENOTYPE = CATALOGUE["DARTS_V2"].genotype
@@ -218,3 +219,69 @@ def test_a_study_without_tracking_writes_no_tracking_section(tmp_path):
     tracked_study = validate_study(tiny_study("s", tmp_path, tracking={"wandb": {"project": "p"}})).resolved()
     assert yaml.safe_load(frozen_study_text(tracked_study))["tracking"] == \
         {"mlflow": None, "wandb": {"project": "p", "mode": "online"}}
+
+
+class Recorder(Tracker):
+    """A tracker that keeps what it is told."""
+
+    name = "recorder"
+    module = "json"
+
+    def __init__(self, settings=None, study_name: str = "", experiment_path: str = ""):
+        self.calls: list[tuple] = []
+
+    def start_study(self, *args):
+        self.calls.append(("start_study", *args))
+
+    def start_trial(self, *args):
+        self.calls.append(("start_trial", *args))
+
+    def log_epoch(self, *args):
+        self.calls.append(("log_epoch", *args))
+
+    def attach(self, trial_id, folder, under):
+        self.calls.append(("attach", trial_id, sorted(p.name for p in folder.iterdir()), under))
+
+    def end_trial(self, *args):
+        self.calls.append(("end_trial", *args))
+
+    def end_study(self, *args):
+        self.calls.append(("end_study", *args))
+
+
+def test_a_replayed_schedule_is_logged_per_epoch_at_the_value_each_epoch_trained_with(tmp_path):
+    """The schedule sets tau0 4 → 2 after epoch 1 (the trial trains epoch 2 at 2): ``setting.tau0``
+    is 4, 2, 2 over epochs 1-3, and no param (the space varies only the seed)."""
+    study = validate_study(tiny_study(
+        "replayed", tmp_path, search={"temperature": {"initial": 4.0}},
+        scheduler={"name": "replay", "schedule": [{"epoch": 1, "settings": {"search.temperature.initial": 2.0}}]}))
+    recorder = Recorder()
+    events = TrackingEvents(study, StudyTracking([recorder]))
+    trial = SimpleNamespace(trial_id="t_00000", config={"search.seed": 1}, last_result={"genotype": "not one"})
+    events.on_trial_start(iteration=0, trials=[trial], trial=trial)
+    for epoch in (1, 2, 3):
+        events.on_trial_result(iteration=epoch, trials=[trial], trial=trial, result={"epoch": epoch, "train_acc": 50.0})
+    events.on_trial_complete(iteration=4, trials=[trial], trial=trial)
+    assert recorder.calls == [
+        ("start_trial", "t_00000", "seed=1", {"seed": 1}),
+        ("log_epoch", "t_00000", 1, {"train_acc": 50.0, "setting.tau0": 4.0}),
+        ("log_epoch", "t_00000", 2, {"train_acc": 50.0, "setting.tau0": 2.0}),
+        ("log_epoch", "t_00000", 3, {"train_acc": 50.0, "setting.tau0": 2.0}),
+        ("end_trial", "t_00000", False),  # no genotype in the result: nothing attached
+    ]
+
+
+def test_a_failing_tracker_is_dropped_with_one_warning_and_the_others_go_on(capsys):
+    class Broken(Recorder):
+        name = "broken"
+
+        def log_epoch(self, *args):
+            raise ConnectionError("server gone")
+
+    broken, kept = Broken(), Recorder()
+    tracking = StudyTracking([broken, kept])
+    tracking.each("log_epoch", "t", 1, {"x": 1.0})
+    tracking.each("log_epoch", "t", 2, {"x": 2.0})
+    assert tracking.trackers == [kept] and [call[2] for call in kept.calls] == [1, 2]
+    assert capsys.readouterr().err == ("snas-study: warning: tracking.broken stopped (ConnectionError: server gone); "
+                                       "the study goes on, and its folder holds everything\n")

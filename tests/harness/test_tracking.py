@@ -149,29 +149,31 @@ def test_wandb_offline_runs_hold_the_study_and_its_trials(tmp_path, monkeypatch)
 
 @pytest.mark.slow
 def test_a_study_run_is_tracked_end_to_end(ray_local, mlflow_uri, tmp_path, monkeypatch):
-    """Two trials of two epochs through Tune: both trackers see the study, its trials' epochs and its report."""
+    """A trial of two epochs through Tune: both trackers see the study, its trial's epochs and its report."""
     from mlflow import MlflowClient
 
     for variable in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
         monkeypatch.setenv(variable, str(tmp_path / "wandb-home"))
-    study = tiny_study("e2e", tmp_path / "results", search={"epochs": 2},
+    study = tiny_study("e2e", tmp_path / "results", search={"epochs": 2}, space={"search.seed": {"grid": [1]}},
                        tracking={"mlflow": {"uri": mlflow_uri}, "wandb": {"project": "snas", "mode": "offline"}})
     assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 0
 
     client = MlflowClient(mlflow_uri)
     experiment = client.get_experiment_by_name("e2e")
     runs = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
-    assert set(runs) == {"e2e", "seed=0", "seed=1"}
+    assert set(runs) == {"e2e", "seed=1"}
     assert {run.info.status for run in runs.values()} == {"FINISHED"}
-    for name in ("seed=0", "seed=1"):
-        assert [step for step, _ in history(client, runs[name].info.run_id, "search_val_acc")] == [1, 2]
+    assert runs["seed=1"].data.tags["mlflow.parentRunId"] == runs["e2e"].info.run_id
+    assert [step for step, _ in history(client, runs["seed=1"].info.run_id, "search_val_acc")] == [1, 2]
+    assert {f.path for f in client.list_artifacts(runs["seed=1"].info.run_id, "genotype")} == \
+        {"genotype/genotype.json", "genotype/cells.png", "genotype/cells.svg"}
     frozen = yaml.safe_load(artifact_text(client, runs["e2e"].info.run_id, "study/study.yaml", tmp_path))
     assert frozen["tracking"]["mlflow"]["uri"] == mlflow_uri
     report = artifact_text(client, runs["e2e"].info.run_id, "study/report.html", tmp_path)
     assert report == (tmp_path / "results" / "e2e" / "report.html").read_text()
 
     wandb = wandb_runs(tmp_path / "results" / "e2e")
-    assert set(wandb) == {"e2e", "seed=0", "seed=1"}
+    assert set(wandb) == {"e2e", "seed=1"}
     assert [row["epoch"] for row in wandb["seed=1"]["history"]] == [1, 2]
 
 

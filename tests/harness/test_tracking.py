@@ -126,11 +126,13 @@ def test_mlflow_holds_a_parent_run_and_a_child_per_trial_through_a_pbt_exploit(m
     assert history(client, b.info.run_id, "search_val_acc") == [(1, 40.0), (2, 55.0), (3, 70.0)]
 
 
-def test_wandb_offline_runs_hold_the_study_and_its_trials(tmp_path, monkeypatch):
+def test_wandb_offline_runs_hold_the_study_and_its_trials(tmp_path, monkeypatch, capfd):
     for variable in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
         monkeypatch.setenv(variable, str(tmp_path / "wandb-home"))
     study = pbt_study(tmp_path / "results", {"wandb": {"project": "snas", "mode": "offline"}})
     drive_a_pbt_exploit(study, tmp_path / "results" / "pbt")
+    printed = capfd.readouterr()
+    assert "wandb" not in printed.out + printed.err  # W&B's banners stay off the study's console
 
     runs = wandb_runs(tmp_path / "results" / "pbt")
     assert set(runs) == {"pbt", "tau0=1,seed=0", "tau0=4,seed=0"}

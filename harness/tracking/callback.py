@@ -40,13 +40,18 @@ def _number(value: Any) -> float | None:
 
 def write_genotype_files(text: str, folder: Path, title: str) -> bool:
     """``genotype.json`` and the cells' drawing (PNG, SVG) of the genotype ``text`` spells, in
-    ``folder``; False when ``text`` spells none."""
+    ``folder``; False when ``text`` spells none (or a malformed one: a trial's report, not
+    something to stop the study over)."""
     import json
 
     from snas.draw import draw_genotype
+    from snas.genotype import GenotypeError
     from snas.spaces import parse_genotype
 
-    genotype = parse_genotype(text)
+    try:
+        genotype = parse_genotype(text)
+    except GenotypeError:
+        return False
     if genotype is None:
         return False
     (folder / "genotype.json").write_text(json.dumps(genotype.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -70,9 +75,10 @@ class TrackingEvents(tune.Callback):
         self.schedule = study.scheduler.scheduled_changes(kind.section)
         self.started: dict[str, dict[str, Any]] = {}
         """Trials with a run, each with the values it started with of the scheduled settings."""
+        self.run_names: dict[str, str] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "tracking": None, "started": {}}
+        return {**self.__dict__, "tracking": None, "started": {}, "run_names": {}}
 
     def _scheduled_start(self, config: dict[str, Any]) -> dict[str, Any]:
         """A trial's starting values of the settings a schedule changes (they are not in its config)."""
@@ -105,7 +111,7 @@ class TrackingEvents(tune.Callback):
         self.started[trial.trial_id] = self._scheduled_start(config)
         params = {self.names[key]: config[key] for key in self.names
                   if key in config and key not in self.changing}
-        name = run_name(self.names, config, str(trial.trial_id), self.distinct)
+        name = self.run_names[trial.trial_id] = run_name(self.names, config, str(trial.trial_id), self.distinct)
         self.tracking.each("start_trial", trial.trial_id, name, params)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
@@ -129,8 +135,8 @@ class TrackingEvents(tune.Callback):
         text = (trial.last_result or {}).get("genotype")
         if self.study.trial_kind.derives_genotype and isinstance(text, str):
             with tempfile.TemporaryDirectory(prefix="snas-genotype-") as folder:
-                name = run_name(self.names, dict(trial.config or {}), str(trial.trial_id), self.distinct)
-                if write_genotype_files(text, Path(folder), title=name):
+                if write_genotype_files(text, Path(folder), title=self.run_names[trial.trial_id]):
                     self.tracking.each("attach", trial.trial_id, Path(folder), "genotype")
         self.tracking.each("end_trial", trial.trial_id, failed)
         self.started.pop(trial.trial_id, None)
+        self.run_names.pop(trial.trial_id, None)

@@ -289,3 +289,12 @@ def test_a_failing_tracker_is_dropped_with_one_warning_and_the_others_go_on(caps
     assert tracking.trackers == [kept] and [call[2] for call in kept.calls] == [1, 2]
     assert capsys.readouterr().err == ("snas-study: warning: tracking.broken stopped (ConnectionError: server gone); "
                                        "the study goes on, and its folder holds everything\n")
+
+
+def test_a_malformed_genotype_in_a_report_attaches_nothing_and_stops_nothing(tmp_path):
+    from harness.tracking.callback import write_genotype_files
+
+    malformed = "Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2], reduce=[], reduce_concat=[2])"
+    assert write_genotype_files(malformed, tmp_path, "x") is False and not any(tmp_path.iterdir())
+    assert write_genotype_files(repr(GENOTYPE), tmp_path, "x") is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cells.png", "cells.svg", "genotype.json"]

@@ -31,6 +31,7 @@ from harness.studyfolder import (
     read_study,
     study_file,
 )
+from harness.tracking.trackers import check_tracking, tracked
 from snas.data.sets import check_present
 from snas.errors import UserInputError
 
@@ -66,6 +67,7 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
     A new study of more than :data:`harness.study.MANY_TRIALS` trials needs ``allow_many_trials``.
     """
     check_data(study, address)  # before an --overwrite removes anything
+    check_tracking(study)
     experiment = study.experiment_path()
     storage.make_local_root(_storage_root(experiment))
     is_study = has_experiment(experiment)
@@ -103,9 +105,9 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
             storage.remove_tree(experiment_path)
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), frozen_study_text(frozen))
-        with silent_tune():
-            results = _fit(build_tuner(study, _storage_root(experiment_path), quiet), experiment_path)
-    return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results)
+        with tracked(study, experiment_path) as tracking, silent_tune():
+            results = _fit(build_tuner(study, _storage_root(experiment_path), quiet, tracking), experiment_path)
+            return tracking.ended(EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results))
 
 
 def _looks_pickled(path: Path) -> bool:
@@ -177,13 +179,15 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     study = read_study(experiment_path)
     check_data(study, address)
     check_resumable(experiment_path, study.searcher)
+    check_tracking(study)
     ended_before = ended_trials(experiment_path)
     with ray_session(address, state_api=study.resources.workers > 1):
         check_storage(study, experiment_path)
         check_resources(study, address)
-        with silent_tune():
-            results = _fit(restore_tuner(study, experiment_path, quiet), experiment_path)
-    return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results, ended_before)
+        with tracked(study, experiment_path, resuming=True) as tracking, silent_tune():
+            results = _fit(restore_tuner(study, experiment_path, quiet, tracking), experiment_path)
+            return tracking.ended(EXIT_INTERRUPTED if results is None
+                                  else finish(study, experiment_path, results, ended_before))
 
 
 def ended_trials(experiment_path: str) -> set[str]:

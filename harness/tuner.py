@@ -16,6 +16,8 @@ from harness.stoppers import stopper_of
 from harness.study import Study
 from harness.study.checks import GENOTYPE_KEY
 from harness.studyfolder import trial_folder_name
+from harness.tracking.callback import TrackingEvents
+from harness.tracking.trackers import StudyTracking
 from harness.trainables import trainable_of
 from harness.trial_events import TrialEvents
 from harness.trialconfig import TrialSpec
@@ -90,20 +92,22 @@ def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> An
     return study.searcher.build(study.space, plan, objective, experiment_path, max_concurrent(study))
 
 
-def callbacks(study: Study, quiet: bool) -> list[tune.Callback]:
-    """The study's console lines (none with ``quiet``) and its TensorBoard runs.  Tune itself
-    runs silent (``verbose=0``): its tables and result boxes are replaced by the lines."""
-    return [TrialEvents(study)] + ([] if quiet else [ProgressLines(study)])
+def callbacks(study: Study, quiet: bool, tracking: StudyTracking | None = None) -> list[tune.Callback]:
+    """The study's console lines (none with ``quiet``), its TensorBoard runs and its trackers'
+    runs (:mod:`harness.tracking`).  Tune itself runs silent (``verbose=0``): its tables and
+    result boxes are replaced by the lines."""
+    tracked = [TrackingEvents(study, tracking)] if tracking is not None and tracking.trackers else []
+    return [TrialEvents(study)] + tracked + ([] if quiet else [ProgressLines(study)])
 
 
-def run_config(study: Study, storage_path: str, quiet: bool) -> tune.RunConfig:
+def run_config(study: Study, storage_path: str, quiet: bool, tracking: StudyTracking | None = None) -> tune.RunConfig:
     return tune.RunConfig(
         name=study.name,
         storage_path=storage_path,
         failure_config=tune.FailureConfig(max_failures=study.failures.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=study.keep_checkpoints),
         verbose=0,
-        callbacks=callbacks(study, quiet),
+        callbacks=callbacks(study, quiet, tracking),
         stop=stopper_of(study),
     )
 
@@ -123,7 +127,8 @@ def quiet_snapshot_warning(storage_path: str) -> None:
         os.environ.setdefault(SNAPSHOT_WARNING_THRESHOLD, "0")
 
 
-def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tuner:
+def build_tuner(study: Study, storage_path: str, quiet: bool = False,
+                tracking: StudyTracking | None = None) -> tune.Tuner:
     quiet_snapshot_warning(storage_path)
     experiment_path = storage_path.rstrip("/") + "/" + study.name
     plan = trial_plan(study)
@@ -140,7 +145,7 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
             # workers, placement group) goes with it.
             reuse_actors=not _data_parallel(study), trial_dirname_creator=trial_dirname,
         ),
-        run_config=run_config(study, storage_path, quiet),
+        run_config=run_config(study, storage_path, quiet, tracking),
     )
 
 
@@ -160,7 +165,8 @@ def restored_run_config(tuner: tune.Tuner) -> tune.RunConfig | None:
     return tuner._local_tuner.get_run_config()
 
 
-def restore_tuner(study: Study, experiment_path: str, quiet: bool = False) -> tune.Tuner:
+def restore_tuner(study: Study, experiment_path: str, quiet: bool = False,
+                  tracking: StudyTracking | None = None) -> tune.Tuner:
     """Continue a stopped study: unfinished and errored trials resume from their checkpoints;
     finished ones are not run again.
 
@@ -172,7 +178,8 @@ def restore_tuner(study: Study, experiment_path: str, quiet: bool = False) -> tu
                                resume_errored=True)
     restored = restored_run_config(tuner)
     if restored is not None:
-        kept = [c for c in restored.callbacks or [] if not isinstance(c, TrialEvents | ProgressLines)]
-        restored.callbacks = kept + callbacks(study, quiet)
+        ours = TrialEvents | ProgressLines | TrackingEvents
+        kept = [c for c in restored.callbacks or [] if not isinstance(c, ours)]
+        restored.callbacks = kept + callbacks(study, quiet, tracking)
         restored.verbose = 0
     return tuner

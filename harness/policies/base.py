@@ -165,6 +165,12 @@ class Scheduler(Policy):
         relative to section: value})`` (a replayed schedule); none for most."""
         return ()
 
+    def changing_settings(self) -> tuple[str, ...]:
+        """The settings (dotted, as the space writes them) it changes in a running trial: in
+        the trial's config (PBT's mutations) or at fixed epochs (:meth:`scheduled_changes`).
+        Trackers log them per epoch, not once (:mod:`harness.tracking.callback`)."""
+        return ()
+
     def checkpoint_interval(self) -> int | None:
         """The epochs between the checkpoints it needs (a study that names no ``checkpoint_every``
         takes it); None: it needs none of its own."""

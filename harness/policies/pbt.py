@@ -115,6 +115,9 @@ class PopulationScheduler(Scheduler):
                              f"and perturbs trials itself, and Tune refuses a searcher that learns from results; "
                              f"use searcher grid or random")
 
+    def changing_settings(self) -> tuple[str, ...]:
+        return tuple(self.mutations)
+
     def checkpoint_interval(self) -> int | None:
         return self.perturbation_interval
 

@@ -56,6 +56,9 @@ class ReplayScheduler(Scheduler):
         return tuple((change.epoch, {key.removeprefix(f"{section}."): value for key, value in change.settings.items()})
                      for change in self.schedule)
 
+    def changing_settings(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(key for change in self.schedule for key in change.settings))
+
     def build(self, epochs: int, data_parallel: bool) -> Any:
         from ray.tune.schedulers import FIFOScheduler
 

@@ -15,7 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, SerializeAsAny, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from harness.domain import Domain, grid_combinations
 from harness.errors import invalid
@@ -32,6 +40,7 @@ from harness.policies import (
     chosen_policy,
 )
 from harness.storage import is_uri
+from harness.tracking.settings import TrackingConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.errors import UserInputError
@@ -182,6 +191,8 @@ class Study(Frozen):
     """Conditions that end a search trial early (a collapsing normal cell)."""
     checkpoint_every: int = Field(1, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
+    tracking: TrackingConfig = TrackingConfig()
+    """Experiment trackers that record the study's trials (:mod:`harness.tracking`)."""
     provenance: dict[str, Any] | None = None
     """Written by ``snas-study run`` into the frozen study.yaml: versions, time, command."""
     source: dict[str, Any] | None = None
@@ -196,6 +207,15 @@ class Study(Frozen):
 
     _searcher = field_validator("searcher", mode="wrap")(chosen_policy(SEARCHERS, DEFAULT_SEARCHER))
     _scheduler = field_validator("scheduler", mode="wrap")(chosen_policy(SCHEDULERS, DEFAULT_SCHEDULER))
+
+    @model_serializer(mode="wrap")
+    def _without_unused_tracking(self, handler: Any) -> dict[str, Any]:
+        """A study that tracks nothing is written (study.yaml) without the section, as before
+        it existed."""
+        data = handler(self)
+        if not self.tracking.chosen():
+            data.pop("tracking", None)
+        return data
 
     def ranking_problem(self, metric: str) -> str | None:
         """Why ``metric`` cannot rank this study's trials, or None when it can."""

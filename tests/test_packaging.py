@@ -78,7 +78,13 @@ def _dependency_folders() -> list[str]:
     """The folders our environment has distributions installed in (its site-packages), the
     source tree left out."""
     folders = {Path(str(dist.locate_file(""))).resolve() for dist in metadata.distributions()}
-    return sorted(str(folder) for folder in folders if not folder.is_relative_to(REPO))
+    return sorted(str(folder) for folder in folders if not _holds_sources(folder))
+
+
+def _holds_sources(folder: Path) -> bool:
+    """Whether ``folder`` on ``sys.path`` would import our packages from the source tree (the
+    repository itself; our environment may live inside it, as CI's ``.venv`` does)."""
+    return any((folder / package).is_dir() for package in PACKAGES)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +123,8 @@ def test_the_installed_command_runs_a_search_outside_the_source_tree(venv, tmp_p
     snas_file, harness_file, editable_hooks, path = json.loads(probe.stdout)
     assert Path(snas_file).is_relative_to(venv) and Path(harness_file).is_relative_to(venv)
     assert editable_hooks == []
-    assert [entry for entry in path if entry and Path(entry).resolve().is_relative_to(REPO)] == []
+    assert [entry for entry in path if entry and _holds_sources(Path(entry).resolve())
+            and not Path(entry).resolve().is_relative_to(venv)] == []
 
     version = _run([bin_dir / "snas-study", "--version"], cwd=tmp_path)
     assert (version.returncode, version.stdout) == (0, f"snas-study {_version()}\n")

@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint test-fast test-slow bench clean
+.PHONY: install demo test lint typecheck test-fast test-slow bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: install
 lint: install
 	$(BIN)/ruff check snas harness tests bench
 
+# mypy over snas/ and harness/ (the settings are in setup.cfg's [mypy] sections).
+typecheck: install
+	$(BIN)/mypy
+
 # pytest exits 5 when it selects no tests; make treats that as the failure it is (pytest-xdist
 # keeps that exit code).  The fast tests are independent, so two xdist workers share the cores
 # (2:23 instead of 3:30 on a 2-core machine).
@@ -39,11 +43,11 @@ test-fast: install
 test-slow: install
 	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile --durations=20
 
-test: lint test-fast test-slow
+test: lint typecheck test-fast test-slow
 
 # Benchmarks against baselines measured in the same run; writes results/bench/<date>.json.
 bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

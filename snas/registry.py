@@ -49,6 +49,7 @@ class Registry(Mapping[str, T]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    # Mapping.get also takes a default of another type; no caller needs that
     def get(self, name: str, default: T | None = None) -> T | None:  # type: ignore[override]
         return self._entries.get(name, default) if name in self else default
 

@@ -245,6 +245,7 @@ class EpochRun(ABC, Generic[ConfigT]):
         path = checkpoint_file(path)
         record = load_checkpoint(path, cls.KIND)
         checked = check_run_record(record, path)
+        # every run class takes data= (EpochRun.__init__, which they call with their config, does not)
         run = cls(checked.config, data=data)  # type: ignore[call-arg]
         required = [part for part in run._stateful() if part not in cls.OPTIONAL_STATE or part in checked.state]
         fingerprint = _check_resumable(checked, record, required)

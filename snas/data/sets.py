@@ -107,7 +107,8 @@ class ImageSet:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+        channels, height, width = self.images.shape[1:]
+        return channels, height, width
 
     def subset(self, indices: torch.Tensor) -> ImageSet:
         return ImageSet(self.images[indices], self.labels[indices], self.classes)

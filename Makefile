@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint docs test-fast test-slow bench dist clean
+.PHONY: install demo test lint typecheck docs test-fast test-slow bench dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: install
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean -d $(DOCS_SITE)
 
+# mypy over snas/ and harness/ (the settings are in setup.cfg's [mypy] sections).
+typecheck: install
+	$(BIN)/mypy
+
 # pytest exits 5 when it selects no tests; make treats that as the failure it is (pytest-xdist
 # keeps that exit code).  The fast tests are independent, so two xdist workers share the cores
 # (2:23 instead of 3:30 on a 2-core machine).
@@ -54,15 +58,11 @@ test-fast: install
 test-slow: install
 	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile --durations=20
 
-test: lint docs test-fast test-slow
-
-# The sdist and wheel under dist/, built as users build them (isolated from .venv).
-dist: install
-	$(BIN)/python -m build --outdir dist
+test: lint typecheck docs test-fast test-slow
 
 # Benchmarks against baselines measured in the same run; writes results/bench/<date>.json.
 bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist

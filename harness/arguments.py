@@ -65,10 +65,16 @@ def load_yaml(text: str) -> Any:
         loader.dispose()
 
 
+def yaml_what(err: yaml.YAMLError) -> str:
+    """What is wrong, in one line: a parse error's ``problem``; the first line of the text of
+    an error that has none (a :class:`yaml.reader.ReaderError`: a character YAML does not allow)."""
+    return getattr(err, "problem", None) or str(err).splitlines()[0]
+
+
 def yaml_problem(err: yaml.YAMLError) -> str:
     """A YAML error in one line: what is wrong and where (PyYAML's own text spans several)."""
     mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    problem = yaml_what(err)
     return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else problem
 
 

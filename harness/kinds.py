@@ -54,7 +54,7 @@ class TrialKind:
     """The study's ``kind:`` and the checkpoint's ``kind`` record."""
     section: str
     """Dotted path of the study section holding the trials' settings (the space keys' prefix)."""
-    config_model: Callable[[], type[BaseModel]]
+    config_model: Callable[[], type[SearchConfig] | type[RetrainConfig]]
     """The ``snas`` configuration model of its trials (imported when called)."""
     command: str
     """The ``snas-study`` verb that runs (and continues) one such run without Ray."""
@@ -138,16 +138,17 @@ class TrialKind:
         """The validated configuration of a trial with ``settings`` (this kind's section) on
         ``data``; a genotype setting may be the label of one of the study's ``genotypes``."""
         fields = dict(settings)
-        label = fields.get(self.genotype_setting) if self.genotype_setting else None
-        if isinstance(label, str) and label in genotypes:
-            fields[self.genotype_setting] = genotypes[label]
+        setting = self.genotype_setting
+        label = fields.get(setting) if setting else None
+        if setting and isinstance(label, str) and label in genotypes:
+            fields[setting] = genotypes[label]
         return self.config_model().model_validate({**fields, "data": data})
 
     @property
     def mutable_settings(self) -> tuple[str, ...]:
         """The settings (relative to :attr:`section`) a trial may change between epochs
         (:attr:`snas.run.EpochRun.MUTABLE_SETTINGS`, read off the configuration model: no torch)."""
-        return tuple(self.config_model().MUTABLE_SETTINGS)  # type: ignore[attr-defined]
+        return tuple(self.config_model().MUTABLE_SETTINGS)
 
     @property
     def default_batch_size(self) -> int:
@@ -193,13 +194,13 @@ def _replaced(model: M, path: list[str], value: Any) -> M:
     return model.model_copy(update={head: _replaced(getattr(model, head), rest, value) if rest else value})
 
 
-def _search_config_model() -> type[BaseModel]:
+def _search_config_model() -> type[SearchConfig]:
     from snas.config import SearchConfig
 
     return SearchConfig
 
 
-def _retrain_config_model() -> type[BaseModel]:
+def _retrain_config_model() -> type[RetrainConfig]:
     from snas.config import RetrainConfig
 
     return RetrainConfig

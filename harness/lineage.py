@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 LINEAGE_FILE = "lineage.json"
 
@@ -69,7 +69,7 @@ def _read(path: Path) -> tuple[str, list[dict[str, Any]]] | None:
     return trial, copies
 
 
-def are_exploits(value: Any) -> bool:
+def are_exploits(value: Any) -> TypeGuard[list[dict[str, Any]]]:
     """Whether ``value`` is a list of exploit records as trials write them."""
     return isinstance(value, list) and all(
         isinstance(e, dict) and isinstance(e.get("epoch"), int) and not isinstance(e["epoch"], bool)

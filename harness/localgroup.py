@@ -24,12 +24,11 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from pydantic import BaseModel
 
 from harness.localrun import RunCommand, begin_run, run_folder, run_silent_epochs
 from harness.studyfolder import CHECKPOINT_FILE
 from snas.errors import UserInputError
-from snas.run import EpochRun
+from snas.run import EpochRun, RunConfig
 
 RankMain = Callable[[int], int]
 """``(rank) -> exit code``: what every rank runs once its process group is up."""
@@ -125,7 +124,7 @@ Finish = Callable[[EpochRun, Path, bool], int]
 (header, epochs, summary lines)."""
 
 
-def _loop_rank(rank: int, out: Path, config: BaseModel | None, loop_class: type[EpochRun], finish: Finish,
+def _loop_rank(rank: int, out: Path, config: RunConfig | None, loop_class: type[EpochRun], finish: Finish,
                quiet: bool) -> int:
     """One rank of ``--workers N``: rank 0 writes and prints, the others run silently."""
     loop = begin_run(out, config is None, lambda: loop_class(config), loop_class.restore, writer=rank == 0)
@@ -136,7 +135,7 @@ def _loop_rank(rank: int, out: Path, config: BaseModel | None, loop_class: type[
 
 
 def run_loop_on_workers(args: argparse.Namespace, command: RunCommand, given: list[str],
-                        config_from: Callable[[], BaseModel], loop_class: type[EpochRun], finish: Finish) -> int:
+                        config_from: Callable[[], RunConfig], loop_class: type[EpochRun], finish: Finish) -> int:
     """A command's run (``search`` or ``train``) on ``args.workers`` local ranks: the output
     folder and the global batch's split are checked here, before any rank starts."""
     from snas.checkpoint import load_checkpoint

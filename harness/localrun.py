@@ -82,7 +82,9 @@ def config_default(model: type[BaseModel], key: str) -> Any:
     head, _, rest = key.partition(".")
     field = model.model_fields[head]
     if rest:
-        return config_default(field.annotation, rest)
+        nested = field.annotation
+        assert isinstance(nested, type) and issubclass(nested, BaseModel), f"{head} is not a section"
+        return config_default(nested, rest)
     return field.get_default(call_default_factory=True)
 
 

@@ -23,7 +23,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import optuna
@@ -94,8 +94,8 @@ def check_saved_state(state: Mapping[str, Any]) -> None:
 
 DISTRIBUTIONS: dict[str, Callable[[Any], BaseDistribution]] = {
     "choice": CategoricalDistribution,
-    "uniform": lambda bounds: FloatDistribution(*bounds),
-    "loguniform": lambda bounds: FloatDistribution(*bounds, log=True),
+    "uniform": lambda bounds: FloatDistribution(bounds[0], bounds[1]),
+    "loguniform": lambda bounds: FloatDistribution(bounds[0], bounds[1], log=True),
     "randint": lambda bounds: IntDistribution(bounds[0], bounds[1] - 1),  # Tune's high is excluded, Optuna's not
 }
 """The Optuna distribution of each way a space entry varies, as Ray's ``OptunaSearch``
@@ -166,7 +166,8 @@ class DistinctOptunaSearch(Searcher):
                  points_to_evaluate: Sequence[Mapping[str, Any]] = ()):
         super().__init__(metric=metric, mode=mode)
         self._space = dict(space)
-        self._direction = {"max": "maximize", "min": "minimize"}[mode]
+        directions: dict[str, Literal["maximize", "minimize"]] = {"max": "maximize", "min": "minimize"}
+        self._direction = directions[mode]
         self._sampler = optuna.samplers.TPESampler(seed=seed)
         self._study_name = study_name
         self._journal = None if journal is None else str(journal)
@@ -188,11 +189,9 @@ class DistinctOptunaSearch(Searcher):
     def study(self) -> optuna.Study:
         """The Optuna study, opened (or created) on first use: Tune pickles this searcher into
         ``tuner.pkl`` before the study runs, with no study in it."""
-        if self._study is None:
-            self._open_study([])
-        return self._study
+        return self._open_study([]) if self._study is None else self._study
 
-    def _open_study(self, saved_entries: Iterable[dict[str, Any]]) -> None:
+    def _open_study(self, saved_entries: Iterable[dict[str, Any]]) -> optuna.Study:
         if self._journal is None:
             self._saved_journal = _SavedJournal(saved_entries)
             backend: BaseJournalBackend = self._saved_journal
@@ -202,6 +201,7 @@ class DistinctOptunaSearch(Searcher):
         self._study = optuna.create_study(storage=self._storage, sampler=self._sampler,
                                           study_name=self._study_name, direction=self._direction,
                                           load_if_exists=True)
+        return self._study
 
     def suggest(self, trial_id: str) -> dict[str, Any]:
         for draw in range(1, MAX_DRAWS + 1):
@@ -263,7 +263,7 @@ class DistinctOptunaSearch(Searcher):
         key = _key(ended.params)
         if self._running.get(key) == trial_id:
             del self._running[key]
-        if ended.state == TrialState.COMPLETE:
+        if ended.state == TrialState.COMPLETE and ended.value is not None:  # a complete trial has its value
             self._finished.setdefault(key, (ended.value, trial_id))
 
     def _ended_again(self, trial_id: str, value: float | None) -> None:
@@ -303,7 +303,7 @@ class DistinctOptunaSearch(Searcher):
         self._live, self._finished, self._running = {}, {}, {}
         trials = self.study.trials
         for frozen in trials:
-            if frozen.state == TrialState.COMPLETE and TUNE_TRIAL_ID in frozen.user_attrs:
+            if frozen.state == TrialState.COMPLETE and frozen.value is not None and TUNE_TRIAL_ID in frozen.user_attrs:
                 self._finished.setdefault(_key(frozen.params), (frozen.value, frozen.user_attrs[TUNE_TRIAL_ID]))
         handed_out = {number: trial_id for trial_id, number in self._numbers.items()}
         for frozen in trials:
@@ -320,5 +320,7 @@ class DistinctOptunaSearch(Searcher):
     def _trial(self, number: int) -> optuna.Trial:
         """The running Optuna trial ``number`` (to report to), as ``study.ask`` returned it
         before the interruption; found through the storage's public lookups."""
-        study_id = self._storage.get_study_id_from_name(self._study_name)
-        return optuna.trial.Trial(self.study, self._storage.get_trial_id_from_study_id_trial_number(study_id, number))
+        study, storage = self.study, self._storage
+        assert storage is not None  # opening the study opened its storage
+        study_id = storage.get_study_id_from_name(self._study_name)
+        return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, number))

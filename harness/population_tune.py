@@ -113,6 +113,7 @@ class _SparesLastEpoch:
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
         if result.get("epoch", 0) >= self.last_epoch:
             return TrialScheduler.CONTINUE
+        # a mixin: the hook is the scheduler's it is listed before (mypy looks in object)
         return super().on_trial_result(tune_controller, trial, result)  # type: ignore[misc]
 
 

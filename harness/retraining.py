@@ -109,10 +109,13 @@ def distinct_winners(candidates: StudyResults, top: int) -> list[Arm]:
 
 def _derivation(candidates: StudyResults, trial_ids: list[str]) -> tuple[str, str]:
     """(space, derivation rule) the trials ``trial_ids`` searched under; refused when they differ."""
+    from snas.config import SearchConfig  # pydantic models built when needed, not for --help
+
     by_id = {t.trial_id: t for t in candidates.trials}
-    used = {}
+    used: dict[tuple[str, str], str] = {}
     for trial_id in trial_ids:
         config = candidates.study.trial_config_of(by_id[trial_id].config)
+        assert isinstance(config, SearchConfig)  # the caller refused studies whose trials derive no genotype
         used.setdefault((config.space, config.genotype_rule), trial_id)
     if len(used) > 1:
         shown = ", ".join(f"{space} space, {rule} rule (trial {trial})" for (space, rule), trial in used.items())
@@ -129,7 +132,9 @@ def random_arms(space_name: str, rule: str, count: int, seed: int) -> list[Arm]:
     if count > available:
         raise UserInputError(f"--random {count}: the {space_name} space has only {available} genotypes "
                              f"under the {rule} rule")
-    rng, arms, seen = random.Random(seed), [], set()
+    rng = random.Random(seed)
+    arms: list[Arm] = []
+    seen: set[str] = set()
     while len(arms) < count:
         genotype = space.random_genotype(rule, rng)
         ident = genotype_id(genotype)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.folder_entries import Refused, read_file
 from harness.outputs import check_writable_folder
 from snas.atomic import atomic_write_text
 from snas.errors import UserInputError
 
+if TYPE_CHECKING:
+    import pyarrow.fs
 
-def _filesystem(path: str):
+
+def _filesystem(path: str) -> pyarrow.fs.FileSystem:
     import pyarrow.fs
 
     return pyarrow.fs.FileSystem.from_uri(path)

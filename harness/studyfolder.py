@@ -102,7 +102,7 @@ def trial_id_of(folder_name: str) -> str:
 
 def provenance(argv: list[str]) -> dict[str, Any]:
     """What made a study: when, by which command, on which host, with which versions."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in _VERSIONED:
         try:
             versions[package] = metadata.version(package)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,7 @@ def _fit(tuner: Any, experiment_path: str) -> Any:
         return None
 
 
-def unfinished_trials(results: Any, ended_before: set[str] = frozenset()) -> int:
+def unfinished_trials(results: Any, ended_before: Collection[str] = frozenset()) -> int:
     """How many trials of Tune's ``ResultGrid`` neither ended nor errored.
 
     A trial has ended when its trainable returned (all its epochs, or diverged) or the
@@ -235,7 +236,7 @@ def unfinished_trials(results: Any, ended_before: set[str] = frozenset()) -> int
     return len(results) - ended - results.num_errors
 
 
-def finish(study: Study, experiment_path: str, results: Any, ended_before: set[str] = frozenset()) -> int:
+def finish(study: Study, experiment_path: str, results: Any, ended_before: Collection[str] = frozenset()) -> int:
     from harness.analysis import write_analysis
     from harness.analysis.report import render_report
 

@@ -94,7 +94,7 @@ def _run_trial(config: dict[str, Any], spec: TrialSpec) -> None:
     drive(loop, spec, folder, lineage=lineage)
 
 
-def trainable_of(kind: TrialKind) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+def trainable_of(kind: TrialKind) -> Callable[[dict[str, Any], TrialSpec], None]:
     """The Tune trainable of ``kind``'s trials, named ``<kind>_trial``: Tune records the name
     and refuses to resume a study with a differently named one."""
     def trial(config: dict[str, Any], spec: TrialSpec) -> None:

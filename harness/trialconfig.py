@@ -116,7 +116,7 @@ class ResolvedConfig:
 def parse_resolved_config(value: dict[str, Any]) -> ResolvedConfig:
     """``config.json``'s object, refused (:class:`ValueError`) unless it is what trials write."""
     kind, config, changes = value.get("kind"), value.get("config"), value.get("changes", [])
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"its kind is {kind!r}, not {' or '.join(KINDS)}")
     if not isinstance(config, dict):
         raise ValueError("its config is not a mapping")

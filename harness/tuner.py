@@ -160,9 +160,10 @@ def restored_run_config(tuner: tune.Tuner) -> tune.RunConfig | None:
     renames it."""
     from ray.util.client import ray as ray_client
 
-    if ray_client.is_connected():
+    local = tuner._local_tuner
+    if ray_client.is_connected() or local is None:  # None: the Tuner is a Ray Client's
         return None
-    return tuner._local_tuner.get_run_config()
+    return local.get_run_config()
 
 
 def restore_tuner(study: Study, experiment_path: str, quiet: bool = False,

@@ -19,19 +19,19 @@ FORMAT = "snas-study-checkpoint"
 VERSION = 1
 
 
-def save_checkpoint(path: str | os.PathLike, kind: str, payload: dict[str, Any]) -> Path:
+def save_checkpoint(path: str | os.PathLike[str], kind: str, payload: dict[str, Any]) -> Path:
     """Write ``payload`` as a ``kind`` checkpoint: to a temporary file, then renamed into place."""
     record = {"format": FORMAT, "version": VERSION, "kind": kind, **payload}
     return atomic_write(path, lambda handle: torch.save(record, handle))
 
 
-def checkpoint_file(path: str | os.PathLike) -> Path:
+def checkpoint_file(path: str | os.PathLike[str]) -> Path:
     """``path`` itself, or the ``checkpoint.pt`` in it when it is a folder."""
     path = Path(path)
     return path / "checkpoint.pt" if path.is_dir() else path
 
 
-def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`; ``kind`` restricts what is accepted."""
     path = checkpoint_file(path)
     if not path.is_file():

@@ -62,6 +62,7 @@ def compiled(fn: F, mode: CompileMode) -> F:
         return fn
     import torch
 
+    # torch.compile's stubs return its wrapper's type; called, it is ``fn`` compiled
     return torch.compile(fn, mode=mode, dynamic=False)  # type: ignore[return-value]
 
 

@@ -17,7 +17,7 @@ declare (``offers_second_order``, ``soft_samples``, ``needs_soft_samples``), not
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -27,10 +27,10 @@ from snas.configmodel import Frozen
 from snas.data.config import DataConfig
 from snas.methods import METHODS
 from snas.methods.base import ARCH_OPTIMIZERS, with_defaults
-from snas.registry import RegistryName
+from snas.registry import registered
 from snas.resource import COST_MODELS, NORMALISATIONS, PENALTIES, POLICY_GRADIENTS, SEPARATIONS
 from snas.spaces import DEFAULT_SPACE, SPACES, genotype_from_dict, space_of
-from snas.spaces.base import NetworkFamily
+from snas.spaces.base import AnyGenotype, NetworkFamily
 from snas.spaces.darts.genotype import DerivationRule
 from snas.temperature import SCHEDULES, check_schedule
 
@@ -62,7 +62,7 @@ class WeightOptimizerConfig(Frozen):
 class ArchOptimizerConfig(Frozen):
     """The optimiser of the architecture logits α (constant learning rate)."""
 
-    name: RegistryName[ARCH_OPTIMIZERS] = "adam"
+    name: Annotated[str, registered(ARCH_OPTIMIZERS)] = "adam"
     lr: float = Field(3e-4, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = Field(1e-3, ge=0)
@@ -75,7 +75,7 @@ class ArchOptimizerConfig(Frozen):
 class TemperatureConfig(Frozen):
     """The Gumbel-softmax temperature schedule (see :mod:`snas.temperature`)."""
 
-    schedule: RegistryName[SCHEDULES] = "linear"
+    schedule: Annotated[str, registered(SCHEDULES)] = "linear"
     initial: float = Field(1.0, gt=0)
     min: float = Field(0.03, gt=0)
     anneal_rate: float = Field(0.95, gt=0, le=1)
@@ -94,20 +94,20 @@ class ResourceConfig(Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    method: RegistryName[PENALTIES] = "none"
+    method: Annotated[str, registered(PENALTIES)] = "none"
     lambda_: float = Field(0.0, alias="lambda", ge=0)
     """Weight of the penalty; left out, the official default for the estimator."""
     log_penalty: bool = True
-    separation: RegistryName[SEPARATIONS] = "all"
+    separation: Annotated[str, registered(SEPARATIONS)] = "all"
     ratio: float = Field(1.0, ge=0)
     """Weight of reduction cells' cost relative to normal cells'."""
     baseline: bool = False
     """Subtract the mean op cost in the policy-gradient estimator."""
-    cost_model: RegistryName[COST_MODELS] = "official"
+    cost_model: Annotated[str, registered(COST_MODELS)] = "official"
     """How op costs are counted: the official SNAS formulas or ``measured`` (:data:`snas.resource.COST_MODELS`)."""
-    normalisation: RegistryName[NORMALISATIONS] = "official"
+    normalisation: Annotated[str, registered(NORMALISATIONS)] = "official"
     """How cells combine: the official fixed 6 normal / 2 reduction divisors, or ``mean``."""
-    policy_gradient: RegistryName[POLICY_GRADIENTS] = "score_function"
+    policy_gradient: Annotated[str, registered(POLICY_GRADIENTS)] = "score_function"
     """The ``policy_gradient`` estimator's α gradient: the unbiased score function, or the
     ``official`` code's, which adds a biased pathwise part (:mod:`snas.resource`)."""
 
@@ -136,8 +136,8 @@ class SearchConfig(Frozen):
     """The settings a search may change between epochs (:attr:`snas.run.EpochRun.MUTABLE_SETTINGS`),
     here so that a study can be checked against them without building a search."""
 
-    method: RegistryName[METHODS] = "snas"
-    space: RegistryName[SPACES] = DEFAULT_SPACE
+    method: Annotated[str, registered(METHODS)] = "snas"
+    space: Annotated[str, registered(SPACES)] = DEFAULT_SPACE
     """The search space (:mod:`snas.spaces`): ``darts`` or ``nas-bench-201``; in
     ``nas-bench-201`` ``layers`` / ``eval_layers`` count the cells of each of its 3 stages."""
     layers: int = Field(8, ge=3)
@@ -262,7 +262,8 @@ class RetrainConfig(Frozen):
     def _space_defaults(cls, data: Any) -> Any:
         """The genotype's space's defaults (a NAS-Bench-201 genotype trains the benchmark's
         network: N = 5, C = 16, no auxiliary head, no drop path) fill what is left out."""
-        space = SPACES.get(_genotype_space(data.get("genotype"))) if isinstance(data, dict) else None
+        name = _genotype_space(data.get("genotype")) if isinstance(data, dict) else None
+        space = None if name is None else SPACES.get(name)
         return data if space is None else with_defaults(space.retrain_defaults, data)
 
     @field_validator("genotype", mode="before")
@@ -298,7 +299,7 @@ class RetrainConfig(Frozen):
         return channels
 
     @property
-    def resolved_genotype(self) -> Any:
+    def resolved_genotype(self) -> AnyGenotype:
         """The genotype, of its space's type (:class:`Genotype` for DARTS)."""
         return genotype_from_dict(self.genotype)
 

@@ -31,7 +31,7 @@ def resolve_device(spec: str) -> torch.device:
     return device
 
 
-def autocast(device: torch.device, bf16: bool) -> AbstractContextManager:
+def autocast(device: torch.device, bf16: bool) -> AbstractContextManager[object]:
     """bf16 autocast on CUDA when asked for; a no-op otherwise."""
     if bf16 and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)

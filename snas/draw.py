@@ -8,6 +8,7 @@ ours, so a later drawing may replace a file this code wrote and leave anyone els
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -29,7 +30,7 @@ _METADATA_KEY = {"png": "Software", "svg": "Creator"}
 _MARKER_WITHIN = 4096  # bytes: both formats put the metadata before the picture
 
 
-def is_drawing(path: str | os.PathLike) -> bool:
+def is_drawing(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a drawing this module wrote."""
     try:
         with open(path, "rb") as handle:
@@ -38,7 +39,7 @@ def is_drawing(path: str | os.PathLike) -> bool:
         return False
 
 
-def drawing_paths(out: str | os.PathLike) -> list[Path]:
+def drawing_paths(out: str | os.PathLike[str]) -> list[Path]:
     """The PNG and the SVG that :func:`draw_genotype` writes for ``out``.
 
     ``out`` may name either format or none (``cells``, ``cells.png``, ``cells.svg`` all mean
@@ -49,12 +50,11 @@ def drawing_paths(out: str | os.PathLike) -> list[Path]:
     return [stem.with_name(f"{stem.name}.{fmt}") for fmt in _METADATA_KEY]
 
 
-def draw_genotype(genotype: AnyGenotype, out: str | os.PathLike, title: str | None = None) -> list[Path]:
+def draw_genotype(genotype: AnyGenotype, out: str | os.PathLike[str], title: str | None = None) -> list[Path]:
     """Write the genotype's drawing to :func:`drawing_paths` of ``out``, each file atomically
     and marked as ours (:data:`MARKER`); return both paths."""
     fig = genotype_figure(genotype, title)
     for path in drawing_paths(out):
         fmt = path.suffix[1:]
-        atomic_write(path, lambda handle, fmt=fmt: fig.savefig(handle, format=fmt, dpi=150,
-                                                               metadata={_METADATA_KEY[fmt]: MARKER}))
+        atomic_write(path, partial(fig.savefig, format=fmt, dpi=150, metadata={_METADATA_KEY[fmt]: MARKER}))
     return drawing_paths(out)

@@ -19,7 +19,7 @@ class GenotypeError(UserInputError):
     """A genotype text, file or structure that does not describe a valid cell pair."""
 
 
-def json_object(text: str, expected: str) -> dict:
+def json_object(text: str, expected: str) -> dict[str, Any]:
     """The JSON object ``text`` holds; :class:`GenotypeError` naming ``expected`` otherwise."""
     try:
         data = json.loads(text)

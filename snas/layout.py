@@ -20,7 +20,7 @@ to 32×32, 2 cores).  At 16 channels and above it is 2-5× faster than that roun
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +57,7 @@ def grad_in_input_layout(x: torch.Tensor) -> torch.Tensor:
     """
     if not (x.requires_grad and torch.is_grad_enabled()) or layout_of(x) is not torch.channels_last:
         return x
-    return _ToLayout.apply(x, torch.channels_last)
+    return cast(torch.Tensor, _ToLayout.apply(x, torch.channels_last))
 
 
 def _normalise_in_nchw(x: torch.Tensor) -> bool:
@@ -72,7 +72,7 @@ def batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None, running_var: 
         return F.batch_norm(x, running_mean, running_var, None, None, training, momentum, eps)
     plain = F.batch_norm(_ToLayout.apply(x, torch.contiguous_format), running_mean, running_var, None, None,
                          training, momentum, eps)
-    return _ToLayout.apply(plain, torch.channels_last)
+    return cast(torch.Tensor, _ToLayout.apply(plain, torch.channels_last))
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -82,4 +82,5 @@ class BatchNorm2d(nn.BatchNorm2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not _normalise_in_nchw(x):
             return super().forward(x)
-        return _ToLayout.apply(super().forward(_ToLayout.apply(x, torch.contiguous_format)), torch.channels_last)
+        plain = super().forward(_ToLayout.apply(x, torch.contiguous_format))
+        return cast(torch.Tensor, _ToLayout.apply(plain, torch.channels_last))

@@ -8,11 +8,12 @@ weights of all edges leaving a node stacked (:mod:`snas.stacked`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.grad import conv2d_input
 
 from snas.layout import BatchNorm2d, grad_in_input_layout, layout_of
 
@@ -30,7 +31,7 @@ class ReLUConvBN(nn.Sequential):
 
     def after_relu(self, activated: torch.Tensor) -> torch.Tensor:
         """The layer for an input already through ReLU (shared by the cells reading it)."""
-        return self[2](self[1](activated))
+        return cast(torch.Tensor, self[2](self[1](activated)))
 
 
 def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -108,7 +109,7 @@ def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding:
         return x[:, :, ::stride, ::stride] * weight.view(1, -1, 1, 1)
     if (x.device.type == "cpu" and weight.requires_grad and torch.is_grad_enabled()
             and rows * cols <= 256 and (kernel * dilation > 3 or kernel > min(rows, cols))):
-        return _DepthwiseOnSmallGrid.apply(x, weight, stride, padding, dilation)
+        return cast(torch.Tensor, _DepthwiseOnSmallGrid.apply(x, weight, stride, padding, dilation))
     return F.conv2d(x, weight, None, stride, padding, dilation, weight.shape[0])
 
 
@@ -143,7 +144,7 @@ class _DepthwiseOnSmallGrid(torch.autograd.Function):
         channels, kernel = weight.shape[0], weight.shape[-1]
         grad_x = grad_weight = None
         if ctx.needs_input_grad[0]:
-            grad_x = torch.nn.grad.conv2d_input(x.shape, weight, grad, stride, padding, dilation, channels)
+            grad_x = conv2d_input(x.shape, weight, grad, stride, padding, dilation, channels)
             grad_x = grad_x.contiguous(memory_format=layout_of(x))  # conv2d_input returns NCHW
         if ctx.needs_input_grad[1]:
             n, _, rows, cols = x.shape
@@ -162,7 +163,9 @@ class DepthwiseConv2d(nn.Conv2d):
                          groups=channels, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return depthwise_conv2d(x, self.weight, self.stride[0], self.padding[0], self.dilation[0])
+        padding = self.padding[0]
+        assert isinstance(padding, int)  # built with a number, not 'same' or 'valid'
+        return depthwise_conv2d(x, self.weight, self.stride[0], padding, self.dilation[0])
 
 
 class DilConv(nn.Sequential):
@@ -217,7 +220,7 @@ class FactorizedReduce(nn.Module):
 
     def after_relu(self, activated: torch.Tensor) -> torch.Tensor:
         """The layer for an input already through ReLU (shared by the cells reading it)."""
-        return self.bn(factorized_reduce(activated, self.conv_1.weight, self.conv_2.weight))
+        return cast(torch.Tensor, self.bn(factorized_reduce(activated, self.conv_1.weight, self.conv_2.weight)))
 
 
 def factorized_reduce(x: torch.Tensor, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:

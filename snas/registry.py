@@ -1,14 +1,14 @@
 """Named entries of one kind (ops, methods, penalty estimators, schedules, data sets, ...).
 
 Every registry refuses an unknown name the same way: ``unknown <what> 'x'; choose from a,
-b, c``.  The error is a :class:`ValueError`, so a setting typed ``RegistryName[REGISTRY]``
-reports it under the key that holds it.
+b, c``.  The error is a :class:`ValueError`, so a setting typed
+``Annotated[str, registered(REGISTRY)]`` reports it under the key that holds it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import AfterValidator
 
@@ -49,6 +49,7 @@ class Registry(Mapping[str, T]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    # Mapping.get also takes a default of another type; no caller needs that
     def get(self, name: str, default: T | None = None) -> T | None:  # type: ignore[override]
         return self._entries.get(name, default) if name in self else default
 
@@ -61,9 +62,8 @@ class Registry(Mapping[str, T]):
         return f"Registry({self.what!r}, {list(self._entries)})"
 
 
-class RegistryName:
-    """``RegistryName[REGISTRY]``: the type of a setting that names an entry of ``REGISTRY``,
-    a string refused with the registry's one error (:meth:`Registry.check`) unless registered."""
-
-    def __class_getitem__(cls, registry: Registry[Any]) -> Any:
-        return Annotated[str, AfterValidator(registry.check)]
+def registered(registry: Registry[Any]) -> AfterValidator:
+    """Pydantic metadata for a setting that names an entry of ``registry``:
+    ``Annotated[str, registered(REGISTRY)]`` is a string refused with the registry's one error
+    (:meth:`Registry.check`) unless registered.  A type checker sees a plain ``str``."""
+    return AfterValidator(registry.check)

@@ -67,7 +67,7 @@ def check_retrain_fits(cfg: RetrainConfig, inputs: InputSpec, device: torch.devi
                f"at batch {cfg.batch_size}", SHRINK_HINT)
 
 
-class Retrain(EpochRun):
+class Retrain(EpochRun[RetrainConfig]):
     """One from-scratch training run of a genotype (see the module docstring)."""
 
     KIND = "retrain"
@@ -97,7 +97,8 @@ class Retrain(EpochRun):
                        num_classes=self.data.num_classes, in_channels=channels, image_size=height)
         self.model = build_model(cfg.seed, lambda: self.space.child_network(
             self.genotype, auxiliary=cfg.auxiliary, **network))
-        self.model.to(self.device, memory_format=self.memory_format)
+        # Module.to takes memory_format (torch's own stubs leave it out of the overloads)
+        self.model.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]
         self.model.compile_training(cfg.compile)
         self.profile = self.space.profile(self.genotype, **network)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
@@ -175,8 +176,8 @@ class Retrain(EpochRun):
                 logits, _ = self.model(x.contiguous(memory_format=self.memory_format))
             hits += correct(logits, y)
             total += len(y)
-        hits, total = sum_over_ranks([hits, total], self.device)
-        return 100.0 * hits / total
+        summed_hits, seen = sum_over_ranks([hits, total], self.device)
+        return 100.0 * summed_hits / seen
 
     def _epoch(self, on_step: StepCallback | None) -> dict[str, Any]:
         train = self._train_epoch(on_step)

@@ -19,9 +19,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from snas.checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
 from snas.config import RetrainConfig, SearchConfig
@@ -36,7 +36,7 @@ StepCallback = Callable[[int, int], None]
 
 RunConfig = SearchConfig | RetrainConfig
 
-RUN_CONFIGS: Registry[type[BaseModel]] = Registry("checkpoint kind", {
+RUN_CONFIGS: Registry[type[SearchConfig] | type[RetrainConfig]] = Registry("checkpoint kind", {
     "search": SearchConfig,
     "retrain": RetrainConfig,
 })
@@ -80,7 +80,7 @@ def check_run_record(record: dict[str, Any], path: str | Path) -> RunRecord:
     """
     path = Path(path)
     kind = record.get("kind")
-    if kind not in RUN_CONFIGS:
+    if not isinstance(kind, str) or kind not in RUN_CONFIGS:
         raise _damaged(path, f"its kind is {kind!r}, not {' or '.join(RUN_CONFIGS)}")
     missing = [key for key in ("config", "epoch", "genotype", "state") if key not in record]
     if missing:
@@ -110,7 +110,8 @@ def _check_resumable(checked: RunRecord, record: dict[str, Any], parts: list[str
     """The data-split fingerprint of a record a run of ``parts`` can continue from."""
     path, state = checked.path, checked.state
     split = record.get("split")
-    if not isinstance(split, dict) or not isinstance(split.get("fingerprint"), str):
+    fingerprint = split.get("fingerprint") if isinstance(split, dict) else None
+    if not isinstance(fingerprint, str):
         raise _damaged(path, "its data split has no fingerprint")
     missing = [key for key in ("epoch", "diverged", *parts) if key not in state]
     if missing:
@@ -122,13 +123,14 @@ def _check_resumable(checked: RunRecord, record: dict[str, Any], parts: list[str
     wrong = [part for part in parts if not isinstance(state[part], dict)]
     if wrong:
         raise _damaged(path, f"its {', '.join(wrong)} state is not a mapping")
-    return split["fingerprint"]
+    return fingerprint
 
 
-Run = TypeVar("Run", bound="EpochRun")
+Run = TypeVar("Run", bound="EpochRun[Any]")
+ConfigT = TypeVar("ConfigT", bound=RunConfig)
 
 
-class EpochRun(ABC):
+class EpochRun(ABC, Generic[ConfigT]):
     """One resumable training run, advanced an epoch at a time (see the module docstring)."""
 
     KIND: ClassVar[str]
@@ -142,11 +144,11 @@ class EpochRun(ABC):
     OPTIONAL_STATE: ClassVar[tuple[str, ...]] = ()
     """Parts of :meth:`_stateful` that checkpoints of older versions lack (left as built)."""
 
-    config: RunConfig
+    config: ConfigT
     data: Any
     """The run's data: ``train`` batches and a ``split`` record at least."""
 
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: ConfigT):
         self.config = config
         self.epoch = 0
         self.diverged = False
@@ -199,7 +201,7 @@ class EpochRun(ABC):
         self.history = list(state["history"])
         self.changes = list(state.get("changes", []))  # checkpoints before 0.2 recorded none
 
-    def retune(self, config: RunConfig) -> dict[str, tuple[Any, Any]]:
+    def retune(self, config: ConfigT) -> dict[str, tuple[Any, Any]]:
         """Continue with ``config`` from the next epoch on; it may differ from the run's own
         configuration in :attr:`MUTABLE_SETTINGS` only (anything else is refused naming the
         key).  Returns the changed settings as ``{key: (old, new)}`` and records them in
@@ -216,7 +218,7 @@ class EpochRun(ABC):
             self.changes.append({"epoch": self.epoch, "settings": {k: list(v) for k, v in changed.items()}})
         return changed
 
-    def _retune(self, config: RunConfig, changed: dict[str, tuple[Any, Any]]) -> None:
+    def _retune(self, config: ConfigT, changed: dict[str, tuple[Any, Any]]) -> None:
         """Make the parts built from the configuration follow ``config`` from the next epoch
         (``self.config`` is still the old one); settings read afresh every epoch need nothing."""
         return None
@@ -243,6 +245,7 @@ class EpochRun(ABC):
         path = checkpoint_file(path)
         record = load_checkpoint(path, cls.KIND)
         checked = check_run_record(record, path)
+        # every run class takes data= (EpochRun.__init__, which they call with their config, does not)
         run = cls(checked.config, data=data)  # type: ignore[call-arg]
         required = [part for part in run._stateful() if part not in cls.OPTIONAL_STATE or part in checked.state]
         fingerprint = _check_resumable(checked, record, required)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +49,7 @@ from snas.resource import ResourcePenalty
 from snas.run import EpochRun, StepCallback
 from snas.spaces import SPACES
 from snas.spaces.base import AnyGenotype
+from snas.spaces.networks import SuperNetwork
 from snas.temperature import TemperatureSchedule
 from snas.training import Generators, RunningMean, build_model, correct, cosine_lr, fresh_generator, set_lr
 
@@ -72,7 +73,8 @@ _ALPHAS = "alphas"
 def saved_alphas(state: Mapping[str, Any]) -> Mapping[str, torch.Tensor]:
     """α of each cell type, by type name, in the state a search saved (a checkpoint's
     ``state``); empty where it holds none."""
-    return state.get(_ALPHAS, {})
+    alphas: Mapping[str, torch.Tensor] = state.get(_ALPHAS, {})
+    return alphas
 
 
 def check_search_input(cfg: SearchConfig, inputs: InputSpec) -> None:
@@ -102,7 +104,7 @@ def check_search_fits(cfg: SearchConfig, inputs: InputSpec, device: torch.device
                "use fewer eval_layers or eval_channels")
 
 
-class Search(EpochRun):
+class Search(EpochRun[SearchConfig]):
     """One architecture search run (see the module docstring)."""
 
     KIND = "search"
@@ -132,13 +134,15 @@ class Search(EpochRun):
 
         self.model = build_model(cfg.seed, lambda: self.space.supernet(
             cfg.init_channels, self.data.num_classes, cfg.layers, in_channels=channels,
-        )).to(self.device, memory_format=self.memory_format)
+        ))
+        # Module.to takes memory_format (torch's own stubs leave it out of the overloads)
+        self.model.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]
         if cfg.sync_batchnorm and self.ranks.parallel:
             if self.device.type != "cuda":
                 raise UserInputError(f"sync_batchnorm needs CUDA (torch's SyncBatchNorm runs on GPUs only), but "
                                      f"this search runs on {self.device.type}; there each of the "
                                      f"{self.ranks.world} workers normalises its own shard: drop sync_batchnorm")
-            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            self.model = cast(SuperNetwork, nn.SyncBatchNorm.convert_sync_batchnorm(self.model))  # the same root
         self.model.compile_training(cfg.compile)
         alpha_generator = fresh_generator(cfg.seed, "alpha")
         self.alphas = ArchParameters({
@@ -205,7 +209,8 @@ class Search(EpochRun):
                      for alpha, count in zip(self.alphas.ordered(), self.model.cell_counts, strict=True))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, tau: float,
-             forward: Callable[..., torch.Tensor] | None = None) -> tuple[torch.Tensor, ...]:
+             forward: Callable[..., torch.Tensor] | None = None,
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(objective ``CE + λ·penalty``, cross-entropy, logits, cost) for one architecture sample.
 
         ``forward`` replaces the supernet call (the unrolled DARTS gradient evaluates the
@@ -285,8 +290,8 @@ class Search(EpochRun):
                 sampled_correct += correct(self.model(x, *self._samples(tau, generator)), y)
                 child_correct += correct(self.model(x, *child), y)
             total += len(y)
-        sampled_correct, child_correct, total = sum_over_ranks([sampled_correct, child_correct, total], self.device)
-        return 100.0 * sampled_correct / total, 100.0 * child_correct / total
+        sampled, child_hits, seen = sum_over_ranks([sampled_correct, child_correct, total], self.device)
+        return 100.0 * sampled / seen, 100.0 * child_hits / seen
 
     def _architecture_metrics(self, genotype: AnyGenotype) -> dict[str, Any]:
         cfg = self.config

@@ -17,6 +17,8 @@ Inputs are already ReLU-activated: the source node applies the leading ReLU once
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +37,9 @@ def _conv_weight(out_channels: int, in_per_group: int, kernel: int) -> nn.Parame
 
 def _batch_norm(x: torch.Tensor, bn: nn.BatchNorm2d, channels: slice, training: bool) -> torch.Tensor:
     """Affine-free BatchNorm of ``x`` using (and updating) a slice of ``bn``'s statistics."""
-    return batch_norm(x, bn.running_mean[channels], bn.running_var[channels], training, bn.momentum, bn.eps)
+    mean, var, momentum = bn.running_mean, bn.running_var, bn.momentum
+    assert mean is not None and var is not None and momentum is not None  # built tracking running statistics
+    return batch_norm(x, mean[channels], var[channels], training, momentum, bn.eps)
 
 
 class StackedConvChain(nn.Module):
@@ -55,9 +59,14 @@ class StackedConvChain(nn.Module):
         self.pointwise = nn.ParameterList(_conv_weight(total, channels, 1) for _ in range(repeats))
         self.norms = nn.ModuleList(BatchNorm2d(total, affine=False) for _ in range(repeats))
 
+    @property
+    def _norms(self) -> Iterable[BatchNorm2d]:
+        """``self.norms``, typed as what it holds (``nn.ModuleList`` types its items as ``Module``)."""
+        return cast(Iterable[BatchNorm2d], self.norms)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """All edges: ``x`` is the (activated) input repeated per edge, ``N × E·C × H × W``."""
-        for r, (dw, pw, bn) in enumerate(zip(self.depthwise, self.pointwise, self.norms)):
+        for r, (dw, pw, bn) in enumerate(zip(self.depthwise, self.pointwise, self._norms)):
             if r:
                 x = F.relu(x)
             x = depthwise_conv2d(x, dw, self.stride if r == 0 else 1, self.padding, self.dilation)
@@ -68,7 +77,7 @@ class StackedConvChain(nn.Module):
         """Edge ``edge`` alone on its (activated) input ``N × C × H × W``."""
         c = self.channels
         sl = slice(edge * c, (edge + 1) * c)
-        for r, (dw, pw, bn) in enumerate(zip(self.depthwise, self.pointwise, self.norms)):
+        for r, (dw, pw, bn) in enumerate(zip(self.depthwise, self.pointwise, self._norms)):
             if r:
                 x = F.relu(x)
             x = depthwise_conv2d(x, dw[sl], self.stride if r == 0 else 1, self.padding, self.dilation)
@@ -101,7 +110,7 @@ class StackedFactorizedReduce(nn.Module):
             per_edge = nhwc.reshape(n, h, w, self.edges * self.channels).permute(0, 3, 1, 2)
         else:
             per_edge = out.view(n, 2, self.edges, half, h, w).transpose(1, 2).reshape(n, -1, h, w)
-        return self.norm(per_edge)
+        return cast(torch.Tensor, self.norm(per_edge))
 
     def forward_edge(self, x: torch.Tensor, edge: int) -> torch.Tensor:
         half = self.channels // 2

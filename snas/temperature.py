@@ -15,6 +15,7 @@ anneal rate keeps its per-epoch meaning either way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -29,7 +30,7 @@ Schedule = Callable[[float, float, float, float, float], float]
 
 
 def _exponential(tau0: float, tau_min: float, rate: float, epochs_done: float, fraction: float) -> float:
-    return tau0 * rate**epochs_done
+    return tau0 * math.pow(rate, epochs_done)
 
 
 def _linear(tau0: float, tau_min: float, rate: float, epochs_done: float, fraction: float) -> float:

@@ -69,9 +69,9 @@ def _cgroup_cpu_limit(root: Path) -> float | None:
         return None
     quota_file, period_file = root / "cpu" / "cpu.cfs_quota_us", root / "cpu" / "cpu.cfs_period_us"
     if quota_file.is_file() and period_file.is_file():
-        quota, period = int(quota_file.read_text()), int(period_file.read_text())
-        if quota > 0 and period > 0:
-            return quota / period
+        quota_us, period_us = int(quota_file.read_text()), int(period_file.read_text())
+        if quota_us > 0 and period_us > 0:
+            return quota_us / period_us
     return None
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
+
+ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
 
 
 def derive_seed(seed: int, stream: str) -> int:
@@ -34,7 +38,7 @@ class Generators:
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         if "ranks" in state:  # :class:`snas.distributed.RankGenerators`' state
-            workers = len(state["ranks"])  # type: ignore[arg-type]
+            workers = len(state["ranks"])
             raise ValueError(f"it was written by {workers} workers, not 1; resume it with {workers} workers")
         for n, g in self.streams.items():
             g.set_state(state[n])
@@ -55,7 +59,7 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def build_model(seed: int, factory):
+def build_model(seed: int, factory: Callable[[], ModuleT]) -> ModuleT:
     """Call ``factory()`` with the global RNG seeded from ``seed``, then restore the RNG.
 
     Module constructors draw initial weights from PyTorch's global generator; forking it

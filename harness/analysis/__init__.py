@@ -111,7 +111,7 @@ class AnalysisSummary:
     def describe(self) -> str:
         study, table = self.results.study, self.trials
         states = table["state"].value_counts().to_dict() if len(table) else {}
-        counts = [f"{n} {s.lower()}" for s, n in states.items()] or ["none yet"]
+        counts = [f"{n} {str(s).lower()}" for s, n in states.items()] or ["none yet"]
         reasons = table["stop_reason"].astype(str) if len(table) else pd.Series(dtype=str)
         outcomes = [f"{int(table['diverged'].sum()) if len(table) else 0} diverged"]
         stopped = study.scheduler.stopped_summary(int((reasons == study.scheduler.stop_label).sum()))

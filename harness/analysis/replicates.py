@@ -93,7 +93,7 @@ def groups(trials: pd.DataFrame, factors: list[str]) -> list[tuple[tuple, np.nda
     if not factors:
         return [((), np.arange(len(trials)))]
     grouped = trials.groupby(factors, sort=True, dropna=False)
-    return [((key,) if len(factors) == 1 and not isinstance(key, tuple) else key, positions)
+    return [(key if isinstance(key, tuple) else (key,), np.asarray(positions))
             for key, positions in grouped.indices.items()]
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import pandas as pd
@@ -128,6 +128,7 @@ def _winners_section(summary: AnalysisSummary) -> str:
             block.append(f'<p class="warning">{html.escape(warning)}</p>')
         if winner.get("genotype"):
             genotype = parse_genotype(str(winner["genotype"]))
+            assert genotype is not None  # the table's genotypes were validated when read, and print parseably
             block.append(f'<pre class="genotype">{html.escape(str(genotype))}</pre>')
             block.append(_figure(_png_data_uri(_cells_png(genotype)),
                                  f"cells of trial {winner['trial_id']}"))
@@ -186,6 +187,12 @@ def _overall_then_most_repeated(table: pd.DataFrame, mode: str) -> pd.DataFrame:
     return pd.concat([table[overall], table[~overall].sort_values("its_trials", ascending=False, kind="stable")])
 
 
+class FirstRows(Protocol):
+    """A table's rows in the order a capped table shows them (``mode``: the objective's)."""
+
+    def __call__(self, table: pd.DataFrame, mode: str) -> pd.DataFrame: ...
+
+
 @dataclass(frozen=True)
 class ComparisonTable:
     """A table of the Comparisons section: its file stem, title, explanation, and which rows
@@ -194,7 +201,7 @@ class ComparisonTable:
     name: str
     title: str
     text: str
-    first: Callable[[pd.DataFrame, str], pd.DataFrame]
+    first: FirstRows
     which: str
     """What the rows shown first are, for the note above a capped table."""
 

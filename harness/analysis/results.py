@@ -189,7 +189,7 @@ def load_results(path: str | Path, study: Study | None = None) -> StudyResults:
     listed = _listed_trials(path, damage)
     notes = []
     partial = listed is None
-    if partial:
+    if listed is None:
         listed = _from_folders(path)
         if damage:  # the state file exists but cannot be read: the warning names what is wrong with it
             notes.append(f"Tune's experiment state {damage[0].path.name} is damaged: trial states are unknown, "

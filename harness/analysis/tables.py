@@ -166,7 +166,7 @@ def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[
         return []
     by_id = {t.trial_id: t for t in results.trials}
     ranked = table[[by_id[trial_id].ranked for trial_id in table["trial_id"]]]
-    winners = []
+    winners: list[dict[str, Any]] = []
     for _, row in ranked.dropna(subset=["score"]).head(k).iterrows():
         trial = by_id[row["trial_id"]]
         final = trial.last

@@ -27,7 +27,7 @@ from snas.catalogue import catalogue_name
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
 from snas.errors import UserInputError
-from snas.spaces import SPACES, SearchSpace, genotype_from_dict, space_of
+from snas.spaces import SearchSpace, genotype_from_dict, space_of
 
 if TYPE_CHECKING:
     import torch
@@ -102,7 +102,7 @@ def _size_line(kind: TrialKind, config: dict[str, Any], history: list[dict[str, 
     params, macs = last.get(f"{prefix}params_m"), last.get(f"{prefix}macs_m")
     if params is None or macs is None:
         return []
-    layers, channels = config.get(layers_key), config.get(channels_key)
+    layers, channels = config[layers_key], config[channels_key]
     return [f"  {space.describe_cells(layers)} × {channels} channels{_input_text(config)}: {params:.3f}M params "
             f"(auxiliary head excluded), "
             f"{macs:.1f}M MACs (multiply-accumulates, one image)"]
@@ -141,10 +141,11 @@ def describe(record: dict[str, Any], path: Path) -> str:
     name = catalogue_name(genotype)
     form = space_of(genotype).describe_form(genotype.form)
     lines += [f"genotype ({form}{', catalogue ' + name if name else ''}):", f"  {genotype}"]
-    lines += _size_line(kind, config, state["history"], space_of(genotype))
+    in_force = checked.config.model_dump(mode="json", by_alias=True)  # with the defaults a written config leaves out
+    lines += _size_line(kind, in_force, state["history"], space_of(genotype))
     if kind.derives_genotype:  # from α, shown as the architecture distribution
         alphas = saved_alphas(state)
-        space = SPACES[checked.config.space]
+        space = space_of(genotype)
         for cell in space.cell_types:
             if cell not in alphas:
                 raise UserInputError(f"{path} is a search checkpoint without α of the {cell} cell")

@@ -37,7 +37,7 @@ DEFAULT_SEARCHER = "grid"
 DEFAULT_SCHEDULER = "asha"
 
 
-def chosen_policy(registry: Registry[type[Policy]], default: str) -> Callable[[Any, Any], Policy]:
+def chosen_policy(registry: Mapping[str, type[Policy]], default: str) -> Callable[[Any, Any], Policy]:
     """A pydantic wrap validator for a study's ``searcher:`` / ``scheduler:`` section: the
     registry's class its ``name`` (else ``default``) names, validated with the section's keys,
     so that an error names ``scheduler.grace_period``, not a union member."""
@@ -51,7 +51,8 @@ def chosen_policy(registry: Registry[type[Policy]], default: str) -> Callable[[A
     return validate
 
 
-def foreign_keys(registry: Registry[type[Policy]], section: Mapping[str, Any], default: str) -> dict[str, list[str]]:
+def foreign_keys(registry: Mapping[str, type[Policy]], section: Mapping[str, Any],
+                 default: str) -> dict[str, list[str]]:
     """The keys of a study's policy section that its named policy does not read, each with the
     policies that do (a key no policy reads is left to the schema's did-you-mean)."""
     name = section.get("name", default)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from harness.arguments import load_yaml, read_yaml_mapping
+from harness.arguments import load_yaml, read_yaml_mapping, yaml_what
 from harness.errors import invalid
 from harness.overrides import apply_overrides
 from harness.policies import DEFAULT_SCHEDULER, DEFAULT_SEARCHER, SCHEDULERS, SEARCHERS, foreign_keys
@@ -159,7 +159,7 @@ def apply_study_overrides(data: dict[str, Any], overrides: list[str]) -> dict[st
         try:
             value = load_yaml(raw) if raw.strip() else None
         except yaml.YAMLError as err:
-            raise UserInputError(f"--set {text}: the value is not valid YAML ({err.problem})") from None
+            raise UserInputError(f"--set {text}: the value is not valid YAML ({yaml_what(err)})") from None
         space = dict(result.get("space") or {})
         if variation in Domain.model_fields:
             space[entry.rsplit(".", 1)[0]] = {variation: value}
@@ -186,7 +186,8 @@ def _read_genotypes(data: dict[str, Any], source: str) -> dict[str, Any]:
     retrain = data.get("retrain")
     settings = retrain.get("settings") if isinstance(retrain, dict) else None
     spec = settings.get("genotype") if isinstance(settings, dict) else None
-    if isinstance(spec, str) and spec not in read and named_genotype(spec) is None:
+    if (isinstance(retrain, dict) and isinstance(settings, dict) and isinstance(spec, str)
+            and spec not in read and named_genotype(spec) is None):
         mapping = _read_genotype(spec, source, "retrain.settings.genotype")
         data = {**data, "retrain": {**retrain, "settings": {**settings, "genotype": mapping}}}
     return data

@@ -177,9 +177,9 @@ class Study(Frozen):
     holds only mappings and never opens a file."""
     space: dict[str, Domain] = {}
     objective: Objective = Objective()
-    searcher: SerializeAsAny[Searcher] = SEARCHERS[DEFAULT_SEARCHER]()
+    searcher: SerializeAsAny[Searcher] = SEARCHERS[DEFAULT_SEARCHER].model_validate({})
     """How trials' settings are proposed (:data:`harness.policies.SEARCHERS`, by ``name``)."""
-    scheduler: SerializeAsAny[Scheduler] = SCHEDULERS[DEFAULT_SCHEDULER]()
+    scheduler: SerializeAsAny[Scheduler] = SCHEDULERS[DEFAULT_SCHEDULER].model_validate({})
     """When trials stop (:data:`harness.policies.SCHEDULERS`, by ``name``)."""
     resources: ResourcesConfig = ResourcesConfig()
     storage: StorageConfig = StorageConfig()

@@ -85,7 +85,7 @@ class DeviceBatches:
             yield normalize(self.images[sl], self.mean, self.std), self.labels[sl]
 
 
-class _FileDataset(Dataset):
+class _FileDataset(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     """Decodes one image per item; ``failed`` is -1, or the item's index if it cannot be read.
 
     A file that cannot be read is reported as data, not raised: a DataLoader worker would

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from snas.configmodel import Frozen
 from snas.data.sets import DATASETS, SyntheticConfig
-from snas.registry import RegistryName
+from snas.registry import registered
 
 
 class SplitConfig(Frozen):
@@ -37,7 +37,7 @@ def default_root() -> Path:
 class DataConfig(Frozen):
     """The data set and everything about serving it."""
 
-    dataset: RegistryName[DATASETS] = "digits"
+    dataset: Annotated[str, registered(DATASETS)] = "digits"
     root: Path = Field(default_factory=default_root, validate_default=True)
     """Where downloadable sets live (CIFAR: ``<root>/cifar-10-batches-py``) or the image folder."""
     download: bool = False

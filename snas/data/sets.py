@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 import numpy as np
 from pydantic import Field
@@ -48,15 +48,29 @@ class SyntheticConfig(Frozen):
 
 class SetSettings(Protocol):
     """What loading a set reads of its settings (:class:`snas.data.config.DataConfig`,
-    which validates the set's name against :data:`DATASETS` and so cannot be imported here)."""
+    which validates the set's name against :data:`DATASETS` and so cannot be imported here;
+    read-only, as the frozen config's fields are)."""
 
-    dataset: str
-    root: Path
-    download: bool
-    image_size: int
-    in_memory: Literal["auto", "yes", "no"]
-    memory_limit_gb: float
-    synthetic: SyntheticConfig
+    @property
+    def dataset(self) -> str: ...
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def download(self) -> bool: ...
+
+    @property
+    def image_size(self) -> int: ...
+
+    @property
+    def in_memory(self) -> Literal["auto", "yes", "no"]: ...
+
+    @property
+    def memory_limit_gb(self) -> float: ...
+
+    @property
+    def synthetic(self) -> SyntheticConfig: ...
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,8 @@ class ImageSet:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+        channels, height, width = self.images.shape[1:]
+        return channels, height, width
 
     def subset(self, indices: torch.Tensor) -> ImageSet:
         return ImageSet(self.images[indices], self.labels[indices], self.classes)
@@ -325,7 +340,7 @@ def _torchvision_url(class_name: str, split: Split | None = None) -> Callable[[]
         from torchvision import datasets
 
         cls = getattr(datasets, class_name)
-        return cls.split_list[split][0] if split else cls.url
+        return str(cls.split_list[split][0] if split else cls.url)
 
     return url
 
@@ -403,7 +418,15 @@ def _folder_inputs(cfg: SetSettings) -> InputSpec:
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-_CIFAR_FLIP = dict(crop_padding=4, flip=True, needs_download=True)
+
+
+class _Serving(TypedDict):
+    crop_padding: int
+    flip: bool
+    needs_download: bool
+
+
+_CIFAR_FLIP = _Serving(crop_padding=4, flip=True, needs_download=True)
 
 DATASETS: Registry[DatasetSpec] = Registry("data set", {
     "digits": DatasetSpec(_load_digits, None, None, crop_padding=1, flip=False,

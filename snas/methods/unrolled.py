@@ -12,6 +12,7 @@ buffers ``v`` are those of the learner's θ optimiser (what its next real step w
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 
@@ -33,7 +34,7 @@ def unrolled_arch_gradient(learner: Learner, train_batch: Batch, val_batch: Batc
 
     def with_weights(weights: dict[str, torch.Tensor]) -> Callable[..., torch.Tensor]:
         def forward(*args: object) -> torch.Tensor:
-            return torch.func.functional_call(model, {**weights, **buffers}, args)
+            return cast(torch.Tensor, torch.func.functional_call(model, {**weights, **buffers}, args))
         return forward
 
     objective, *_ = learner.loss(x, y, tau)
@@ -60,6 +61,7 @@ def unrolled_arch_gradient(learner: Learner, train_batch: Batch, val_batch: Batc
         return torch.autograd.grad(shifted_objective, alphas)
 
     plus, minus = alpha_grad(1.0), alpha_grad(-1.0)
-    for alpha, direct, gp, gm in zip(alphas, d_alpha, plus, minus):
-        alpha.grad = direct - eta * (gp - gm) / (2 * radius)
-    return all(torch.isfinite(a.grad).all() for a in alphas)
+    alpha_grads = [direct - eta * (gp - gm) / (2 * radius) for direct, gp, gm in zip(d_alpha, plus, minus)]
+    for alpha, grad in zip(alphas, alpha_grads):
+        alpha.grad = grad
+    return all(torch.isfinite(grad).all() for grad in alpha_grads)

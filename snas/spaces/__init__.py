@@ -30,7 +30,7 @@ def space_of(genotype: AnyGenotype) -> SearchSpace:
     return SPACES[genotype.space]
 
 
-def genotype_from_dict(data: Mapping[str, Any]) -> Any:
+def genotype_from_dict(data: Mapping[str, Any]) -> AnyGenotype:
     """The genotype a mapping describes; ``space`` names its space (absent: DARTS, as written
     before there were other spaces)."""
     if not isinstance(data, Mapping):
@@ -41,7 +41,7 @@ def genotype_from_dict(data: Mapping[str, Any]) -> Any:
     return SPACES[name].genotype_from_dict(data)
 
 
-def parse_genotype(text: str) -> Any | None:
+def parse_genotype(text: str) -> AnyGenotype | None:
     """The genotype a space's string form spells (``Genotype(...)``, ``|op~0|+...``); ``None``
     when ``text`` is in none of the forms (a malformed text in one of them is refused)."""
     for space in SPACES.values():

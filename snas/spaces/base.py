@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     import torch
     from matplotlib.figure import Figure
-    from torch import nn
 
     from snas.memory import MemoryEstimate
     from snas.profile import Profile
     from snas.resource import CellGeometry
+    from snas.spaces.networks import GenotypeNetwork, SuperNetwork
 
 NetworkFamily = Literal["cifar", "imagenet"]
 """The evaluation-network families: CIFAR (3×3 stem) and ImageNet (two stride-2 stems)."""
@@ -56,8 +56,11 @@ class EvalNetwork:
 class AnyGenotype(Protocol):
     """What every space's genotype offers: its space, its form, a mapping and a string form."""
 
-    space: str
-    form: str
+    @property
+    def space(self) -> str: ...
+
+    @property
+    def form(self) -> str: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -105,7 +108,7 @@ class SearchSpace:
         """Parameter-free edges of the normal cell (``normal_param_free``)."""
         return sum(op in self.parameter_free for op in self.normal_cell_ops(genotype))
 
-    def random_genotype(self, rule: str, rng: random.Random) -> Any:
+    def random_genotype(self, rule: str, rng: random.Random) -> AnyGenotype:
         """A genotype drawn uniformly from those ``rule`` can derive in this space (every
         distinct genotype equally likely): the random-architecture baseline."""
         raise NotImplementedError
@@ -114,16 +117,15 @@ class SearchSpace:
         """How many distinct genotypes ``rule`` can derive (what :meth:`random_genotype` draws from)."""
         raise NotImplementedError
 
-    def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
-        """The search network: ``forward(x, *samples per cell type, drop_prob, generator)``,
-        ``cell_counts`` (cells per type) and ``geometry(h, w)`` (one CellGeometry per cell, by type)."""
+    def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> SuperNetwork:
+        """The search network (:class:`~snas.spaces.networks.SuperNetwork`)."""
         raise NotImplementedError
 
     def edges(self) -> tuple[tuple[int, int], ...]:
         """Every edge ``(source, target)`` of a cell, in α row order."""
         raise NotImplementedError
 
-    def cell_geometry(self, supernet: nn.Module, height: int, width: int) -> list[list[CellGeometry]]:
+    def cell_geometry(self, supernet: SuperNetwork, height: int, width: int) -> list[list[CellGeometry]]:
         """What every search cell's ops see for ``height × width`` images, one list per cell type."""
         return [supernet.geometry(height, width)]
 
@@ -135,20 +137,20 @@ class SearchSpace:
         """``[resource, edge, op]`` costs of one search cell."""
         raise NotImplementedError
 
-    def derive(self, alphas: tuple[torch.Tensor, ...], rule: str) -> Any:
+    def derive(self, alphas: tuple[torch.Tensor, ...], rule: str) -> AnyGenotype:
         """The genotype α (per cell type) describes under ``rule``."""
         raise NotImplementedError
 
-    def parse(self, text: str) -> Any | None:
+    def parse(self, text: str) -> AnyGenotype | None:
         """The genotype ``text`` spells in this space's string form; ``None`` if it is not that form."""
         raise NotImplementedError
 
-    def genotype_from_dict(self, data: Mapping[str, Any]) -> Any:
+    def genotype_from_dict(self, data: Mapping[str, Any]) -> AnyGenotype:
         raise NotImplementedError
 
     def child_network(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
-                      in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
-        """The network of ``genotype``: ``forward(x, drop_prob, generator) -> (logits, aux or None)``."""
+                      in_channels: int, image_size: int, auxiliary: bool) -> GenotypeNetwork:
+        """The network of ``genotype`` (:class:`~snas.spaces.networks.GenotypeNetwork`)."""
         raise NotImplementedError
 
     def profile(self, genotype: Any, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,

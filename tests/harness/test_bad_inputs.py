@@ -171,6 +171,9 @@ CASES: list[tuple[list[str], str]] = [
     (["run", "long_name.yaml"], "name is 201 characters long; at most 200"),
     (["run", "study.yaml", "--set", "search.temperature.initial=.inf"],
      "search.temperature.initial: Input should be a finite number"),
+    # PyYAML's ReaderError has no ``problem`` (it once escaped as an AttributeError traceback)
+    (["run", "study.yaml", "--set", "space.search.epochs=\x07"],
+     "the value is not valid YAML (unacceptable character #x0007: special characters are not allowed)"),
     (["run", "study.yaml", "--set", "search.weights.lr=.inf"], "search.weights.lr: Input should be a finite number"),
     (["run", "study.yaml", "--set", "search.arch.betas=[0.5, .nan]"], "search.arch.betas.1: Input should be a finite"),
     (["run", "study.yaml", "--set", "space.search.temperature.initial.grid=[1.0, .inf]"],

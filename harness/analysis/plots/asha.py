@@ -5,13 +5,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from harness.analysis.plots.common import Plot, PlotInput, save
+from harness.policies.asha import AshaScheduler
 
 
 def plot_asha_rungs(data: PlotInput) -> Plot | None:
     """How many trials reached each ASHA rung (a plot the ASHA scheduler adds to its studies)."""
-    if not len(data.trials):
+    scheduler = data.study.scheduler
+    if not isinstance(scheduler, AshaScheduler) or not len(data.trials):
         return None
-    rungs = data.study.scheduler.rungs(data.study.epochs)
+    rungs = scheduler.rungs(data.study.epochs)
     counts = [int((data.trials["epochs"] >= r).sum()) for r in rungs]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     ax.bar([str(r) for r in rungs], counts, color="tab:blue")

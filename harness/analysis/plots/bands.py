@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -146,12 +147,12 @@ def draw_bands(ax: plt.Axes, curves: pd.DataFrame, metric: str, view: EpochView)
                 label=f"{group:.4g}" if isinstance(group, float) else str(group))
 
 
-def band_legend(ax: plt.Axes, view: EpochView, **placement: object) -> None:
+def band_legend(ax: plt.Axes, view: EpochView, **placement: Any) -> None:
     """The colour groups' medians and the bands' widths, as one legend on ``ax``."""
     whose = "all trials" if view.shared_bands else "a colour's trials"
     colour = SHARED_BAND_COLOUR if view.shared_bands else "0.5"
     keys = [Patch(color=colour, alpha=min(1.0, alpha + 0.1), label=f"{low:.0%}–{high:.0%} of {whose}")
             for low, high, alpha in BANDS]
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend([*handles, *keys], [*labels, *(key.get_label() for key in keys)], title=view.hue, fontsize=8,
+    ax.legend([*handles, *keys], [*labels, *(str(key.get_label()) for key in keys)], title=view.hue, fontsize=8,
               title_fontsize=9, frameon=False, **placement)

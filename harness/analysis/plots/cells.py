@@ -17,6 +17,7 @@ def plot_best_cells(data: PlotInput) -> Plot | None:
         return None
     top = data.best[0]
     genotype = parse_genotype(str(top["genotype"]))
+    assert genotype is not None  # the table's genotypes were validated when read, and print parseably
     fig = genotype_figure(genotype, f"best trial {top['trial_id']}: {data.metric} = {top['score']:.2f}")
     return Plot(save(fig, data.folder, BEST_CELLS),
                 f"cells of the best genotype (trial {top['trial_id']}, ranked by {data.metric})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -52,7 +54,7 @@ def plot_health(data: PlotInput) -> Plot | None:
     fig.suptitle("search health per epoch, " + (f"median and quantile bands of {len(data.trials)} trials"
                                                 if view.bands else "one line per trial"))
     fig.tight_layout()
-    beside = {"loc": "upper left", "bbox_to_anchor": (2.25 if columns == 2 else 1.05, 1)}
+    beside: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (2.25 if columns == 2 else 1.05, 1)}
     if view.bands:
         band_legend(axes.flat[0], view, **beside)
     elif axes.flat[0].get_legend() is not None:

@@ -25,7 +25,8 @@ def _samples_with_temperature(data: PlotInput) -> pd.Series:
     GDAS), not DARTS's softmax; a trial whose settings are unknown, or whose method this
     version does not define, counts as sampling (its temperature is drawn)."""
     methods = {trial_id: (settings or {}).get("method") for trial_id, settings in data.settings.items()}
-    uses = {trial_id: METHODS[method].uses_temperature for trial_id, method in methods.items() if method in METHODS}
+    uses = {trial_id: METHODS[method].uses_temperature for trial_id, method in methods.items()
+            if isinstance(method, str) and method in METHODS}
     return data.curves["trial_id"].map(lambda trial_id: uses.get(trial_id, True)).astype(bool)
 
 

@@ -22,6 +22,7 @@ from snas.spaces.darts.genotype import (
     LARGEST_GENOTYPE,
     Genotype,
     cell_count,
+    derivation_rule,
     derive_genotype,
     random_genotype,
 )
@@ -31,11 +32,11 @@ from snas.spaces.darts.primitives import NAME, PRIMITIVES, cell_edges, num_edges
 if TYPE_CHECKING:
     import torch
     from matplotlib.figure import Figure
-    from torch import nn
 
     from snas.memory import MemoryEstimate
     from snas.profile import Profile
     from snas.resource import CellGeometry
+    from snas.spaces.networks import GenotypeNetwork, SuperNetwork
 
 
 class DartsSpace(SearchSpace):
@@ -54,13 +55,13 @@ class DartsSpace(SearchSpace):
         return tuple(op for op, _ in genotype.normal if op != "none")
 
     def random_genotype(self, rule: str, rng: random.Random) -> Genotype:
-        return random_genotype(rule, rng)
+        return random_genotype(derivation_rule(rule), rng)
 
     def genotype_count(self, rule: str) -> int:
         """Normal and reduction cell are drawn independently."""
-        return cell_count(rule) ** 2
+        return cell_count(derivation_rule(rule)) ** 2
 
-    def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
+    def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> SuperNetwork:
         from snas.spaces.darts.supernet import SuperNet
 
         return SuperNet(channels, num_classes, layers, in_channels=in_channels)
@@ -68,7 +69,7 @@ class DartsSpace(SearchSpace):
     def edges(self) -> tuple[tuple[int, int], ...]:
         return cell_edges()
 
-    def cell_geometry(self, supernet: nn.Module, height: int, width: int) -> list[list[CellGeometry]]:
+    def cell_geometry(self, supernet: SuperNetwork, height: int, width: int) -> list[list[CellGeometry]]:
         cells = supernet.geometry(height, width)
         return [[c for c in cells if not c.reduction], [c for c in cells if c.reduction]]
 
@@ -85,7 +86,7 @@ class DartsSpace(SearchSpace):
 
     def derive(self, alphas: tuple[torch.Tensor, ...], rule: str) -> Genotype:
         normal, reduce = alphas
-        return derive_genotype(normal, reduce, rule)
+        return derive_genotype(normal, reduce, derivation_rule(rule))
 
     def parse(self, text: str) -> Genotype | None:
         return Genotype.parse(text) if text.lstrip().startswith("Genotype(") else None
@@ -94,7 +95,7 @@ class DartsSpace(SearchSpace):
         return Genotype.from_dict(dict(data))
 
     def child_network(self, genotype: Genotype, *, family: NetworkFamily, channels: int, layers: int, num_classes: int,
-                      in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
+                      in_channels: int, image_size: int, auxiliary: bool) -> GenotypeNetwork:
         from snas.spaces.darts.childnet import ChildNetwork
 
         return ChildNetwork(genotype, family=family, channels=channels, layers=layers, num_classes=num_classes,

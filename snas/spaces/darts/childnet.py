@@ -11,8 +11,9 @@ ramps up (see :mod:`snas.retrain`; the draws: :mod:`snas.droppath`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Literal, cast
 
 import torch
 from torch import nn
@@ -25,6 +26,7 @@ from snas.spaces.base import NetworkFamily
 from snas.spaces.darts.genotype import Genotype
 from snas.spaces.darts.ops import build_op
 from snas.spaces.darts.primitives import INPUT_NODES, reduction_layers
+from snas.spaces.networks import GenotypeNetwork
 
 
 class ChildCell(nn.Module):
@@ -35,7 +37,7 @@ class ChildCell(nn.Module):
         self.preprocess0 = (FactorizedReduce(c_prev_prev, channels) if reduction_prev
                             else ReLUConvBN(c_prev_prev, channels, 1, 1, 0))
         self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, 0)
-        cell = "reduce" if reduction else "normal"
+        cell: Literal["normal", "reduce"] = "reduce" if reduction else "normal"
         self.concat = genotype.reduce_concat if reduction else genotype.normal_concat
         self.nodes = nn.ModuleList()
         self.sources: list[list[int]] = []
@@ -65,7 +67,7 @@ class ChildCell(nn.Module):
         (:func:`snas.droppath.draw_kept`), ``None`` for none."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         draws = None if kept is None else iter(kept)
-        for ops, sources, identity in zip(self.nodes, self.sources, self.identity):
+        for ops, sources, identity in zip(cast(Iterable[nn.ModuleList], self.nodes), self.sources, self.identity):
             total = node_sum(ops, sources, identity, states, draws, keep)
             if total is None:  # every incoming edge is `none`
                 stride = 2 if self.reduction else 1
@@ -90,10 +92,10 @@ class AuxiliaryHead(nn.Module):
         self.classifier = nn.Linear(768, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).flatten(1))
+        return cast(torch.Tensor, self.classifier(self.features(x).flatten(1)))
 
 
-class ChildNetwork(nn.Module):
+class ChildNetwork(GenotypeNetwork):
     """A stack of genotype cells on a CIFAR- or ImageNet-style stem."""
 
     def __init__(self, genotype: Genotype, *, family: NetworkFamily = "cifar", channels: int = 36, layers: int = 20,
@@ -149,7 +151,8 @@ class ChildNetwork(nn.Module):
         drop path (probability ``drop_prob``, draws from ``generator``) too."""
         kept = None
         if self.training and drop_prob > 0.0:
-            kept = draw_kept([cell.dropped_edges for cell in self.cells], x.shape[0], drop_prob, generator)
+            cells = cast(Iterable[ChildCell], self.cells)
+            kept = draw_kept([cell.dropped_edges for cell in cells], x.shape[0], drop_prob, generator)
         body = self._compiled_body if self._compiled_body is not None and self.training else self._body
         return body(x, kept, 1.0 - drop_prob)
 

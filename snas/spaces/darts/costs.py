@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import torch
 
@@ -126,9 +127,9 @@ def cell_cost_table(cell: CellGeometry, cost_model: str = "official") -> torch.T
     return table
 
 
-def darts_penalty(cells: list[CellGeometry], **settings: object) -> ResourcePenalty:
+def darts_penalty(cells: list[CellGeometry], **settings: Any) -> ResourcePenalty:
     """The penalty of a DARTS supernet whose cells are ``cells`` (normal and reduction mixed)."""
     by_type = [[c for c in cells if not c.reduction], [c for c in cells if c.reduction]]
     return ResourcePenalty.for_cells(by_type, cost_table=cell_cost_table, ratio_weighted=(False, True),
                                      official_counts=(OFFICIAL_CELL_COUNTS[False], OFFICIAL_CELL_COUNTS[True]),
-                                     **settings)  # type: ignore[arg-type]
+                                     **settings)

@@ -169,7 +169,7 @@ def _draw_cell(fig: Figure, origin: Point, genotype: Genotype, cell: Cell, title
             linewidth=1.5 if edge.op else 1.0, linestyle="-" if edge.op else (0, (4, 3)), zorder=2))
     for i, point in _place_labels(edges, positions).items():
         colour = OP_COLOURS[edges[i].op or ""]
-        ax.text(*point, edges[i].op, ha="center", va="center", fontsize=FONT, color=colour, zorder=5,
+        ax.text(*point, edges[i].op or "", ha="center", va="center", fontsize=FONT, color=colour, zorder=5,
                 bbox=label_box(colour))
 
 

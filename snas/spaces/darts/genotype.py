@@ -23,7 +23,7 @@ import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from snas.genotype import GenotypeError, json_object
 from snas.registry import unknown_name
@@ -43,6 +43,13 @@ if TYPE_CHECKING:
 Pair = tuple[str, int]
 DerivationRule = Literal["darts", "edge_all"]
 DERIVATION_RULES: tuple[str, ...] = ("darts", "edge_all")
+
+
+def derivation_rule(name: str) -> DerivationRule:
+    """``name`` as the derivation rule it names; the registries' one error if it names none."""
+    if name not in DERIVATION_RULES:
+        raise unknown_name("derivation rule", name, DERIVATION_RULES)
+    return cast(DerivationRule, name)
 FORM_NAMES: dict[str, str] = {"darts": "DARTS form", "edge_all": "edge_all"}
 """A genotype's form (:attr:`Genotype.form`, named after the rule that derives it) in words."""
 
@@ -280,7 +287,7 @@ def cell_count(rule: DerivationRule) -> int:
     """How many distinct cells ``rule`` can derive (what :func:`random_cell` draws from)."""
     if rule == "darts":
         return math.prod(math.comb(INPUT_NODES + n, 2) * (len(PRIMITIVES) - 1) ** 2 for n in range(STEPS))
-    return len(PRIMITIVES) ** _EDGE_ALL_PAIRS
+    return int(len(PRIMITIVES) ** _EDGE_ALL_PAIRS)  # int(): typeshed types int ** int as Any
 
 
 def derive_cell(probs: torch.Tensor, rule: DerivationRule) -> tuple[Pair, ...]:

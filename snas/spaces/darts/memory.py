@@ -119,7 +119,7 @@ def _search_cell(cell: _Cell) -> MemoryEstimate:
     return MemoryEstimate(params, objects, saved)
 
 
-def _total(parts: Counter) -> MemoryEstimate:
+def _total(parts: Counter[MemoryEstimate]) -> MemoryEstimate:
     total = MemoryEstimate(0, 0, 0)
     for part, count in parts.items():
         total += MemoryEstimate(part.params * count, part.objects * count, part.activations_per_image * count)

@@ -18,8 +18,8 @@ weights come from outside (:mod:`snas.relax`); α is not part of this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,7 @@ from snas.spaces.darts.primitives import (
     cell_edges,
     reduction_layers,
 )
+from snas.spaces.networks import SuperNetwork
 from snas.stacked import StackedConvChain, StackedFactorizedReduce
 
 _POOLS = ("max_pool_3x3", "avg_pool_3x3")
@@ -47,6 +48,8 @@ _POOLS = ("max_pool_3x3", "avg_pool_3x3")
 
 class SourceOps(nn.Module):
     """The candidate ops of every edge that leaves one node of a search cell."""
+
+    edge_index: torch.Tensor  # a buffer: nn.Module's attribute lookup types it as Tensor | Module
 
     def __init__(self, channels: int, stride: int, edge_ids: list[int]):
         super().__init__()
@@ -66,7 +69,7 @@ class SourceOps(nn.Module):
 
     def forward(
         self, x: torch.Tensor, weights: torch.Tensor, choices: list[int] | None, drop_masks: torch.Tensor | None,
-    ) -> list[torch.Tensor | None]:
+    ) -> Sequence[torch.Tensor | None]:
         """Outputs of the edges leaving this node (``None`` where an edge computes zeros).
 
         ``weights``: the cell's ``num_edges × num_ops`` edge weights; ``choices``: the
@@ -106,6 +109,7 @@ class SourceOps(nn.Module):
                 continue
             w = channel_weights[k].view(1, -1, 1, 1)
             total = w * terms[name] if total is None else torch.addcmul(total, w, terms[name])
+        assert total is not None  # PRIMITIVES has ops besides none
         if masks is not None:
             total = total * masks.t().repeat_interleave(channels, dim=1)[:, :, None, None]
         return list(total.split(channels, dim=1))
@@ -129,9 +133,10 @@ class SourceOps(nn.Module):
         elif identity:
             y = x
         elif k == SKIP_INDEX:
+            assert self.reduce_skip is not None  # not the identity: this node reduces
             y = self.reduce_skip.forward_edge(relu, i)
         else:
-            y = self.convs[name].forward_edge(relu, i)
+            y = cast(StackedConvChain, self.convs[name]).forward_edge(relu, i)
         out = _TimesExactlyOne.apply(y, weights[i, k]) if weights.requires_grad else y
         if masks is not None and not identity:
             out = out * masks[i].view(-1, 1, 1, 1)
@@ -195,7 +200,7 @@ class SearchCell(nn.Module):
         states = [self.preprocess0.after_relu(s0), self.preprocess1.after_relu(s1)]
         masks = None if kept is None else kept.to(states[1].device, states[1].dtype) / keep
         sums: list[torch.Tensor | None] = [None] * STEPS
-        for source, ops in enumerate(self.sources):
+        for source, ops in enumerate(cast(Iterable[SourceOps], self.sources)):
             if source >= INPUT_NODES:
                 states.append(self._node(sums[source - INPUT_NODES], states[1]))
             choices = None if sample.choice is None else [sample.choice[e] for e in ops.edge_ids]
@@ -215,7 +220,7 @@ class SearchCell(nn.Module):
         return torch.zeros_like(like[:, :, ::stride, ::stride])
 
 
-class SuperNet(nn.Module):
+class SuperNet(SuperNetwork):
     """Stem, ``layers`` search cells (reductions at ⌊L/3⌋, ⌊2L/3⌋), pooling, classifier."""
 
     def __init__(self, channels: int, num_classes: int, layers: int, in_channels: int = 3,
@@ -240,14 +245,20 @@ class SuperNet(nn.Module):
         self._compiled_cells: Callable[..., torch.Tensor] | None = None
 
     @property
+    def _search_cells(self) -> Iterable[SearchCell]:
+        """``self.cells``, typed as what they hold (``nn.ModuleList`` types its items as ``Module``)."""
+        return cast(Iterable[SearchCell], self.cells)
+
+    @property
     def cell_counts(self) -> tuple[int, int]:
         """Normal and reduction cells (the space's cell types, in order)."""
-        return sum(not c.reduction for c in self.cells), sum(c.reduction for c in self.cells)
+        cells = self._search_cells
+        return sum(not c.reduction for c in cells), sum(c.reduction for c in cells)
 
     def geometry(self, height: int, width: int) -> list[CellGeometry]:
         """What each cell's ops see for ``height × width`` input images."""
         out = []
-        for cell in self.cells:
+        for cell in self._search_cells:
             out.append(CellGeometry(cell.channels, height, width, cell.reduction))
             if cell.reduction:
                 height, width = height // 2, width // 2
@@ -282,7 +293,7 @@ class SuperNet(nn.Module):
         state = self.stem(x)
         s0 = s1 = F.relu(state)
         counters = {False: 0, True: 0}
-        for position, cell in enumerate(self.cells):
+        for position, cell in enumerate(self._search_cells):
             samples = reduce if cell.reduction else normal
             i = counters[cell.reduction]
             counters[cell.reduction] += 1
@@ -290,4 +301,4 @@ class SuperNet(nn.Module):
             state = cell(s0, s1, sample, None if kept is None else kept[position], keep)
             if position + 1 < len(self.cells):  # the classifier reads the last state without ReLU
                 s0, s1 = s1, F.relu(state)
-        return self.classifier(F.adaptive_avg_pool2d(grad_in_input_layout(state), 1).flatten(1))
+        return cast(torch.Tensor, self.classifier(F.adaptive_avg_pool2d(grad_in_input_layout(state), 1).flatten(1)))

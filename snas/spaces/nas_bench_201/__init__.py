@@ -48,10 +48,10 @@ from snas.spaces.nas_bench_201.primitives import NAME, NUM_EDGES, PRIMITIVES, ce
 if TYPE_CHECKING:
     import torch
     from matplotlib.figure import Figure
-    from torch import nn
 
     from snas.profile import Profile
     from snas.resource import CellGeometry
+    from snas.spaces.networks import GenotypeNetwork, SuperNetwork
 
 
 class NasBench201Space(SearchSpace):
@@ -83,13 +83,13 @@ class NasBench201Space(SearchSpace):
 
     def genotype_count(self, rule: str) -> int:
         self._check_rule(rule)
-        return len(PRIMITIVES) ** NUM_EDGES
+        return int(len(PRIMITIVES) ** NUM_EDGES)  # int(): typeshed types int ** int as Any
 
     def _check_rule(self, rule: str) -> None:
         if rule not in self.derivation_rules:
             raise unknown_name(f"{NAME} derivation rule", rule, self.derivation_rules)
 
-    def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> nn.Module:
+    def supernet(self, channels: int, num_classes: int, layers: int, in_channels: int) -> SuperNetwork:
         from snas.spaces.nas_bench_201.supernet import SearchNetwork
 
         return SearchNetwork(channels, num_classes, layers, in_channels)
@@ -114,7 +114,7 @@ class NasBench201Space(SearchSpace):
         return CellGenotype.from_dict(data)
 
     def child_network(self, genotype: CellGenotype, *, family: NetworkFamily, channels: int, layers: int,
-                      num_classes: int, in_channels: int, image_size: int, auxiliary: bool) -> nn.Module:
+                      num_classes: int, in_channels: int, image_size: int, auxiliary: bool) -> GenotypeNetwork:
         from snas.spaces.nas_bench_201.childnet import TinyNetwork
 
         return TinyNetwork(genotype, channels=channels, layers=layers, num_classes=num_classes,

@@ -3,8 +3,9 @@ cell in every position (C = 16, N = 5 in the benchmark); no auxiliary head."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import cast
 
 import torch
 from torch import nn
@@ -15,6 +16,7 @@ from snas.profile import Profile, count_forward
 from snas.spaces.nas_bench_201.genotype import CellGenotype
 from snas.spaces.nas_bench_201.macro import MacroNetwork
 from snas.spaces.nas_bench_201.ops import OPS
+from snas.spaces.networks import GenotypeNetwork
 
 
 class InferCell(nn.Module):
@@ -40,13 +42,13 @@ class InferCell(nn.Module):
         """The cell's output; ``kept``: drop path's draws (:func:`snas.droppath.draw_kept`)."""
         states = [x]
         draws = None if kept is None else iter(kept)
-        for ops, sources, identity in zip(self.ops, self.sources, self.identity):
+        for ops, sources, identity in zip(cast(Iterable[nn.ModuleList], self.ops), self.sources, self.identity):
             total = node_sum(ops, sources, identity, states, draws, keep)
             states.append(total if total is not None else torch.zeros_like(x))
         return states[-1]
 
 
-class TinyNetwork(MacroNetwork):
+class TinyNetwork(MacroNetwork, GenotypeNetwork):
     """The benchmark's network for one genotype (C = 16, N = 5 in the benchmark)."""
 
     def __init__(self, genotype: CellGenotype, *, channels: int = 16, layers: int = 5, num_classes: int = 10,

@@ -9,6 +9,7 @@ network of a genotype differ only in their cells.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -45,4 +46,4 @@ class MacroNetwork(nn.Module):
         self.classifier = nn.Linear(c_prev, num_classes)
 
     def head(self, state: torch.Tensor) -> torch.Tensor:
-        return self.classifier(F.adaptive_avg_pool2d(self.last(state), 1).flatten(1))
+        return cast(torch.Tensor, self.classifier(F.adaptive_avg_pool2d(self.last(state), 1).flatten(1)))

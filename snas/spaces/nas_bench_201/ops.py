@@ -8,6 +8,7 @@ Every op keeps its channels and resolution.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import nn
@@ -27,7 +28,7 @@ class ResNetReduction(nn.Module):
         self.shortcut = nn.Sequential(nn.AvgPool2d(2, stride=2), nn.Conv2d(c_in, c_out, 1, bias=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shortcut(x) + self.conv_b(self.conv_a(x))
+        return cast(torch.Tensor, self.shortcut(x) + self.conv_b(self.conv_a(x)))
 
 
 OpBuilder = Callable[[int, bool], nn.Module]

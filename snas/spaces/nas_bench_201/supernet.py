@@ -4,6 +4,7 @@ edge mixes the five ops; all cells read the one α (6 × 5)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +26,7 @@ from snas.spaces.nas_bench_201.primitives import (
     SKIP_INDEX,
     cell_edges,
 )
+from snas.spaces.networks import SuperNetwork
 
 
 def _search_conv(channels: int, kernel: int) -> ReLUConvBN:
@@ -82,7 +84,8 @@ class SearchCell(nn.Module):
                 return pools[source]
             if source not in relus:
                 relus[source] = F.relu(inp)
-            return self.convs[e][name].after_relu(relus[source])
+            conv = cast(nn.ModuleDict, self.convs[e])[name]
+            return cast(ReLUConvBN, conv).after_relu(relus[source])
 
         weights = sample.weights[e]
         if sample.choice is not None:
@@ -98,7 +101,7 @@ class SearchCell(nn.Module):
         return total
 
 
-class SearchNetwork(MacroNetwork):
+class SearchNetwork(MacroNetwork, SuperNetwork):
     """The benchmark's macro network with search cells; every cell reads the one α."""
 
     def __init__(self, channels: int, num_classes: int, layers: int, in_channels: int = 3):

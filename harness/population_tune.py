@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import PopulationBasedTraining, TrialScheduler
@@ -27,6 +27,9 @@ from ray.tune.schedulers.pb2 import PB2
 
 from harness.domain import is_seed_key
 from harness.policies.pbt import CONTROL_KEY
+
+if TYPE_CHECKING:
+    from ray.tune.execution.tune_controller import TuneController
 
 
 def is_control(trial: Any) -> bool:
@@ -41,7 +44,9 @@ def population_of(trial: Any) -> tuple[tuple[str, Any], ...]:
 
 class _WithoutControls:
     """The Tune controller as PBT's own code should see it: without the control trials, so that
-    it never waits for one at a synchronous perturbation nor pauses for one in the queue."""
+    it never waits for one at a synchronous perturbation nor pauses for one in the queue.
+    It stands in for the controller (:func:`_without_controls`) where PBT lists trials; every
+    other call goes to the controller itself."""
 
     def __init__(self, controller: Any):
         self._controller = controller
@@ -56,25 +61,27 @@ class _WithoutControls:
         return getattr(self._controller, name)
 
 
-class _SeparatePopulations:
+def _without_controls(controller: TuneController) -> TuneController:
+    return cast("TuneController", _WithoutControls(controller))
+
+
+class _SeparatePopulations(PopulationBasedTraining):
     """One population per seed, and control trials kept out of every decision.  Tune's PBT
     ranks the whole population at once (``_quantiles``) and lets a bottom trial copy any top
     one; here the quantiles are Tune's own, taken within each population, and a trial copies
     only from its own."""
 
-    _trial_state: dict[Any, Any]
-
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
         if not is_control(trial):
-            super().on_trial_add(_WithoutControls(tune_controller), trial)  # type: ignore[misc]
+            super().on_trial_add(_without_controls(tune_controller), trial)
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
         if is_control(trial):
             return TrialScheduler.CONTINUE
-        return super().on_trial_result(_WithoutControls(tune_controller), trial, result)  # type: ignore[misc]
+        return super().on_trial_result(_without_controls(tune_controller), trial, result)
 
     def choose_trial_to_run(self, tune_controller: Any) -> Any:
-        chosen = super().choose_trial_to_run(_WithoutControls(tune_controller))  # type: ignore[misc]
+        chosen = super().choose_trial_to_run(_without_controls(tune_controller))
         if chosen is not None:
             return chosen
         return next((trial for trial in tune_controller.get_trials()
@@ -90,7 +97,7 @@ class _SeparatePopulations:
         try:
             for states in populations.values():
                 self._trial_state = states
-                low, high = super()._quantiles()  # type: ignore[misc]
+                low, high = super()._quantiles()
                 lower += low
                 upper += high
         finally:
@@ -100,12 +107,12 @@ class _SeparatePopulations:
     def _checkpoint_or_exploit(self, trial: Any, tune_controller: Any, upper_quantile: list[Any],
                                lower_quantile: list[Any]) -> None:
         population = population_of(trial)
-        return super()._checkpoint_or_exploit(  # type: ignore[misc]
+        return super()._checkpoint_or_exploit(
             trial, tune_controller, [t for t in upper_quantile if population_of(t) == population],
             [t for t in lower_quantile if population_of(t) == population])
 
 
-class _SparesLastEpoch:
+class _SparesLastEpoch(PopulationBasedTraining):
     """The guard both schedulers share (listed first among the bases: its hook runs first)."""
 
     last_epoch: int
@@ -114,10 +121,10 @@ class _SparesLastEpoch:
         if result.get("epoch", 0) >= self.last_epoch:
             return TrialScheduler.CONTINUE
         # a mixin: the hook is the scheduler's it is listed before (mypy looks in object)
-        return super().on_trial_result(tune_controller, trial, result)  # type: ignore[misc]
+        return super().on_trial_result(tune_controller, trial, result)
 
 
-class _ResumesWhereItStopped:
+class _ResumesWhereItStopped(PopulationBasedTraining):
     """Tune saves no scheduler state with a study: after ``resume`` a fresh PBT meets the
     restored trials as if none had trained.  It would then perturb each trial at its first
     report however recently it was perturbed, and in synchronous mode it would place the next
@@ -127,22 +134,14 @@ class _ResumesWhereItStopped:
     the grid of perturbation times, its score) and puts the next synchronous perturbation at
     the earliest one a trial still has to reach."""
 
-    _perturbation_interval: int
-    _burn_in_period: int
-    _next_perturbation_sync: int
-    _time_attr: str
-    _metric: str | None
-    _metric_op: float | None
-    _trial_state: dict[Any, Any]
-
     def __init__(self, **settings: Any):
         super().__init__(**settings)
         self._resumed = False
-        self._next_perturbations: list[int] = []
+        self._next_perturbations: list[float] = []
         """Each added trial's next perturbation time."""
 
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
-        super().on_trial_add(tune_controller, trial)  # type: ignore[misc]
+        super().on_trial_add(tune_controller, trial)
         interval = self._perturbation_interval
         first = max(interval, self._burn_in_period)
         restored = trial.latest_checkpoint_result

@@ -25,6 +25,7 @@ from snas.spaces import SPACES
 if TYPE_CHECKING:
     from harness.analysis.results import StudyResults
     from harness.retraining import Arm
+    from snas.spaces.base import AnyGenotype
 
 PROXY_LABEL = "proxy_{}"
 """Labels of the proxy-picked genotypes (by rank of their score: proxy_0 scored best)."""
@@ -76,7 +77,8 @@ def proxy_arms(source: StudyResults, space_name: str, rule: str, *, proxy: str, 
     if pool > space.genotype_count(rule):
         raise UserInputError(f"--pool {pool}: the {space_name} space has only {space.genotype_count(rule)} "
                              f"genotypes under the {rule} rule")
-    rng, drawn, seen = random.Random(derive_seed(seed, "proxy_pool")), [], set()
+    rng, seen = random.Random(derive_seed(seed, "proxy_pool")), set()
+    drawn: list[AnyGenotype] = []
     while len(drawn) < pool:
         genotype = space.random_genotype(rule, rng)
         if genotype_id(genotype) not in seen:

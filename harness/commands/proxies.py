@@ -177,9 +177,13 @@ def _retrained(results: StudyResults, trial: TrialRecord) -> Candidate | None:
     """The genotype a retrain trial trained, in its network, under the study's label for it."""
     from pydantic import ValidationError
 
+    from snas.config import RetrainConfig
+
     try:
         config = results.study.trial_config_of(trial.config)
     except (UserInputError, ValidationError):  # named as the trial's damage by the analysis
+        return None
+    if not isinstance(config, RetrainConfig):
         return None
     label = trial.config.get(f"{results.study.trial_kind.section}.genotype", results.study.name)
     return Candidate(str(label), config.resolved_genotype, config.data, (trial.trial_id,), config.layers,

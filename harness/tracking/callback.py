@@ -16,7 +16,6 @@ What a trial's run holds:
 
 from __future__ import annotations
 
-import functools
 import math
 import tempfile
 from pathlib import Path
@@ -87,8 +86,7 @@ class TrackingEvents(tune.Callback):
             return {}
         resolved = self.study.trial_config_of(config).model_dump(mode="json", by_alias=True)
         section = self.study.trial_kind.section
-        return {key: functools.reduce(dict.get, key.removeprefix(f"{section}.").split("."), resolved)
-                for key in keys}
+        return {key: _dotted(resolved, key.removeprefix(f"{section}.")) for key in keys}
 
     def _changing_values(self, trial: Any, epoch: int) -> dict[str, float]:
         """The value each changing setting had in ``epoch``: from the trial's config (PBT) or
@@ -140,3 +138,11 @@ class TrackingEvents(tune.Callback):
         self.tracking.each("end_trial", trial.trial_id, failed)
         self.started.pop(trial.trial_id, None)
         self.run_names.pop(trial.trial_id, None)
+
+
+def _dotted(settings: dict[str, Any], key: str) -> Any:
+    """The value at dotted ``key`` of nested ``settings`` (None where a part is missing)."""
+    node: Any = settings
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node

@@ -100,7 +100,8 @@ class MlflowTracker(Tracker):
 
     def attach(self, trial_id: str | None, folder: Path, under: str) -> None:
         run_id = self.parent if trial_id is None else self.runs[trial_id]
-        self.client.log_artifacts(run_id, str(folder), under)
+        if run_id is not None:
+            self.client.log_artifacts(run_id, str(folder), under)
 
     def end_trial(self, trial_id: str, failed: bool) -> None:
         run_id = self.runs.pop(trial_id, None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -85,7 +86,7 @@ def build_network(genotype: AnyGenotype, setup: ProxySetup) -> nn.Module:
 
 def logits(network: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """The classifier's output (the networks return ``(logits, auxiliary logits or None)``)."""
-    return network(images)[0]
+    return cast(torch.Tensor, network(images)[0])
 
 
 def scored_layers(network: nn.Module) -> Iterator[nn.Conv2d | nn.Linear]:

@@ -86,7 +86,10 @@ def max_concurrent(study: Study) -> int | None:
 
 
 def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> Any:
-    objective = Objective(study.metric, study.objective.mode, study.name)
+    others = tuple((term.metric, term.mode) for term in study.objectives[1:])
+    constraints = tuple((metric, side, limit) for metric, bound in study.constraints.items()
+                        for side, limit in (("max", bound.max), ("min", bound.min)) if limit is not None)
+    objective = Objective(study.metric, study.mode, study.name, others, constraints)
     return study.searcher.build(study.space, plan, objective, experiment_path, max_concurrent(study))
 
 
@@ -131,7 +134,7 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False) -> tune.Tu
         trainable(study),
         param_space=plan.param_space,
         tune_config=tune.TuneConfig(
-            metric=study.metric, mode=study.objective.mode,
+            metric=study.metric, mode=study.mode,
             search_alg=_search_algorithm(study, plan, experiment_path),
             scheduler=study.scheduler.build(study.epochs, _data_parallel(study)),
             num_samples=plan.num_samples,

@@ -69,11 +69,11 @@ def _per_setting(table: Callable[[pd.DataFrame, Study], pd.DataFrame]) -> Callab
 EXTRA_TABLES: dict[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] = {
     "retrain_vs_search": lambda trials, study: retrain_comparison(trials, study.source),
     "replicates": _per_setting(lambda trials, study: replicate_table(trials, _factors(trials, study),
-                                                                     study.objective.mode)),
+                                                                     study.mode)),
     "paired": _per_setting(_paired),
     "population_vs_control": population_vs_control,
     "genotypes": lambda trials, study: distinct_genotypes(trials, _factors(trials, study)),
-    "random_baseline": lambda trials, study: random_baseline(trials, study.objective.mode),
+    "random_baseline": lambda trials, study: random_baseline(trials, study.mode),
 }
 """Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`),
 each only when the study's results allow it (a paired table needs seeds that pair up)."""

@@ -254,7 +254,7 @@ def _capped(table: pd.DataFrame, first: Callable[[pd.DataFrame], pd.DataFrame], 
 
 def _comparisons_section(summary: AnalysisSummary, page_folder: Path | None = None) -> str:
     parts = []
-    mode = summary.results.study.objective.mode
+    mode = summary.results.study.mode
     for table in _COMPARISON_TABLES:
         if table.name not in summary.tables:
             continue
@@ -337,7 +337,7 @@ def render_report(summary: AnalysisSummary, page_folder: Path | None = None) -> 
     body = "".join([
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{html.escape(study.kind)} study in {html.escape(str(summary.path))}; '
-        f"objective {html.escape(summary.metric)} ({html.escape(study.objective.mode)}); "
+        f"objective {html.escape(summary.metric)} ({html.escape(study.mode)}); "
         f"generated {generated}</p>",
         _summary_section(summary),
         _winners_section(summary),

@@ -93,7 +93,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
         row.update({
             "state": trial.state, "stopped_early": trial.stopped_early, "diverged": trial.diverged,
             "epochs": trial.epochs, "configured_epochs": trial.configured_epochs,
-            "score": score(curve, metric, scope, study.objective.mode),
+            "score": score(curve, metric, scope, study.mode),
         })
         for m in summary:
             row[f"final_{m}"] = _as_float(last.get(m))
@@ -111,7 +111,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     for column in searcher_columns:  # trial numbers, with gaps where a trial has none
         table[column] = table[column].astype("Int64")
     if len(table):
-        ascending = study.objective.mode == "min"
+        ascending = study.mode == "min"
         table = table.sort_values("score", ascending=ascending, na_position="last", kind="stable")
         table = table.reset_index(drop=True)
     return table

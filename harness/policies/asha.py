@@ -18,6 +18,8 @@ class AshaScheduler(Scheduler):
     title: ClassVar[str] = "ASHA"
     stop_label: ClassVar[str | None] = "ASHA"
     plots: ClassVar[tuple[str, ...]] = ("asha_rungs",)
+    several_objectives: ClassVar[str | None] = ("stops trials by one metric at each rung, so it cannot take a list "
+                                                "objective; use scheduler fifo")
 
     grace_period: int = Field(1, ge=1)
     reduction_factor: float = Field(2.0, gt=1)

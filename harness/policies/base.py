@@ -32,11 +32,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Objective:
-    """What a searcher optimises: the study's ranking metric and its direction, and its name."""
+    """What a searcher optimises: the study's ranking metric and its direction, and its name;
+    for a multi-objective study, every objective and the constraints on other metrics."""
 
     metric: str
     mode: str
     study_name: str
+    others: tuple[tuple[str, str], ...] = ()
+    """The objectives after the first, ``(metric, mode)`` each."""
+    constraints: tuple[tuple[str, str, float], ...] = ()
+    """``(metric, "max" or "min", bound)``: a feasible trial reports ``metric`` within each bound."""
+
+    @property
+    def metrics(self) -> list[str]:
+        return [self.metric, *(metric for metric, _ in self.others)]
+
+    @property
+    def modes(self) -> list[str]:
+        return [self.mode, *(mode for _, mode in self.others)]
 
 
 class Policy(Frozen, ABC):
@@ -45,6 +58,9 @@ class Policy(Frozen, ABC):
     name: str
     title: ClassVar[str]
     """How messages and summaries name it (``ASHA``, ``Optuna's TPE``)."""
+    several_objectives: ClassVar[str | None] = None
+    """Why it cannot serve a study with a list objective, with the alternative to use; None:
+    it can (it proposes or stops trials without ranking them by one metric)."""
 
     def check(self, space: Space) -> None:
         """Raise :class:`ValueError` (naming the keys) when it cannot run a study of ``space``."""

@@ -67,6 +67,8 @@ class PopulationScheduler(Scheduler):
     the lineage columns of the analysis."""
 
     title: ClassVar[str] = "PBT"
+    several_objectives: ClassVar[str | None] = ("copies the best trials by one metric, so it cannot take a list "
+                                                "objective; use scheduler fifo")
     plots: ClassVar[tuple[str, ...]] = ("population",)
     column_titles: ClassVar[dict[str, str]] = {EXPLOITS_COLUMN: "exploits"}
     copies_trials: ClassVar[bool] = True

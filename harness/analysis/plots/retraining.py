@@ -43,7 +43,7 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
     """Searched genotypes against random ones of the same space (Yang et al., ICLR 2020): each
     genotype's runs and mean over seeds, each origin's mean over its genotypes with its interval,
     and where each searched genotype ranks among the random ones."""
-    table = random_baseline(data.trials, data.study.objective.mode)
+    table = random_baseline(data.trials, data.study.mode)
     if not len(table):
         return None
     fig, ax = plt.subplots(figsize=(6.8, 4.2))
@@ -59,7 +59,7 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
             mean_bars(ax, [position + offset + 0.1 * width], pd.DataFrame([row]), colours[origin], None, line=False)
             if origin == "searched":
                 ranks.append(f"{row['arch']}: {row['rank_among_random']}")
-        overall = summarize(genotypes["mean"], data.study.objective.mode)
+        overall = summarize(genotypes["mean"], data.study.mode)
         if overall.n >= 2:
             ax.errorbar([position + 0.42], [overall.mean], yerr=[[overall.mean - overall.low],
                                                                   [overall.high - overall.mean]],

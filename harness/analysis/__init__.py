@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
+from harness.analysis.front import (
+    empty_front_note,
+    front_of,
+    front_points,
+    front_table,
+    hypervolume_table,
+    with_front_columns,
+)
 from harness.analysis.output_set import replacing_outputs
 from harness.analysis.population import DIFFERENCE, population_vs_control
 from harness.analysis.replicates import (
@@ -74,9 +82,14 @@ EXTRA_TABLES: dict[str, Callable[[pd.DataFrame, Study], pd.DataFrame]] = {
     "population_vs_control": population_vs_control,
     "genotypes": lambda trials, study: distinct_genotypes(trials, _factors(trials, study)),
     "random_baseline": lambda trials, study: random_baseline(trials, study.mode),
+    "front": front_table,
+    "hypervolume": hypervolume_table,
 }
-"""Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`),
-each only when the study's results allow it (a paired table needs seeds that pair up)."""
+"""Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`)
+and, for a multi-objective study, :data:`FRONT_TABLES`; each only when the study's results
+allow it (a paired table needs seeds that pair up)."""
+FRONT_TABLES = ("front", "hypervolume")
+"""A multi-objective study's answer (:mod:`harness.analysis.front`)."""
 
 
 @dataclass
@@ -112,7 +125,9 @@ class AnalysisSummary:
                             f"(skip_connect > {study.stop.max_skip_connect})")
         lines = [f"study {study.name}: {len(table)} trials ({', '.join(counts)}; {', '.join(outcomes)})"]
         lines += [f"note: {note}" for note in self.results.notes]
-        if self.best:
+        if study.multi_objective:
+            lines += self._front_lines()
+        elif self.best:
             top = self.best[0]
             names = study.trial_kind.short_names(list(study.space))
             settings = ", ".join(f"{names[k]}={v}" for k, v in top["config"].items() if k in names)
@@ -139,6 +154,30 @@ class AnalysisSummary:
         lines.append(f"plots:  {self.path / PLOTS_DIR} ({len(self.plots)} plots)")
         return "\n".join(lines)
 
+
+    def _front_lines(self, most: int = 6) -> list[str]:
+        """The Pareto front, its hypervolume and, when seeds vary, its mean over seeds."""
+        study = self.results.study
+        front = front_of(self.trials, study)
+        note = empty_front_note(front, study)
+        if note:
+            return [f"note: {note}"]
+        constrained = f", {front.feasible} meet the constraints" if study.constraints else ""
+        lines = [f"Pareto front: {len(front.members)} of {front.candidates} finished trials{constrained}; "
+                 f"hypervolume {front.hypervolume:.4g} against the reference point ({front.reference_text(study)})"]
+        for point in self.best[:most]:
+            values = ", ".join(f"{metric} {value:.3g}" for metric, value in point["objectives"].items())
+            lines.append(f"  trial {point['trial_id']}: {values}, genotype {point['genotype_id']}")
+        if len(self.best) > most:
+            lines.append(f"  ... {len(self.best) - most} more points (front.csv, best.json)")
+        volumes = self.tables.get("hypervolume")
+        if volumes is not None and (volumes["scope"] == "mean over seeds").any():
+            row = volumes[volumes["scope"] == "mean over seeds"].iloc[0]
+            interval = (f" [{row['ci95_low']:.4g}, {row['ci95_high']:.4g}]" if not math.isnan(row["ci95_low"])
+                        else " (no interval)")
+            lines.append(f"hypervolume of each seed's front, mean over seeds, {INTERVAL}: "
+                         f"{row['hypervolume']:.4g}{interval} (n={int(row['n'])})")
+        return lines
 
     def _replicate_lines(self, most: int = 6) -> list[str]:
         """The mean over seeds per setting and the paired verdicts, when seeds vary."""
@@ -237,9 +276,22 @@ def _write_tables(folder: Path, summary: AnalysisSummary, curves: pd.DataFrame) 
     for name, table in summary.tables.items():
         _write_table(table, folder / name)
     results = summary.results
-    atomic_write_text(folder / BEST_FILE, json.dumps(
-        {"metric": summary.metric, "scope": summary.scope, "partial": results.partial, "notes": results.notes,
-         "trials": summary.best}, indent=2, default=_json_default) + "\n")
+    document = {"metric": summary.metric, "scope": summary.scope, "partial": results.partial, "notes": results.notes,
+                "trials": summary.best}
+    if results.study.multi_objective:
+        document = {**_front_document(summary), **document}
+    atomic_write_text(folder / BEST_FILE, json.dumps(document, indent=2, default=_json_default) + "\n")
+
+
+def _front_document(summary: AnalysisSummary) -> dict:
+    """What ``best.json`` of a multi-objective study says beside its points (``trials``: the front)."""
+    study = summary.results.study
+    front = front_of(summary.trials, study)
+    return {"objectives": [term.model_dump(mode="json", exclude={"reference"}) for term in study.objectives],
+            "constraints": {metric: bound.model_dump(mode="json", exclude_none=True)
+                            for metric, bound in study.constraints.items()},
+            "reference_point": dict(zip((term.metric for term in study.objectives), front.reference)),
+            "hypervolume": front.hypervolume, "front_note": empty_front_note(front, study)}
 
 
 def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "last", top: int = 3,
@@ -255,10 +307,13 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     results.study.check_ranking_metric(metric)  # before anything is rewritten
     check_study_outputs(results.path, (ANALYSIS_DIR, PLOTS_DIR), () if page is None else (REPORT_FILE,))
     trials = with_retrain_origins(trials_table(results, metric, scope), results)
+    several = results.study.multi_objective
+    if several:
+        trials = with_front_columns(trials, results.study)
     curves = curves_table(results)
-    best = best_trials(trials, results, top)
-    extra = {name: EXTRA_TABLES[name](trials, results.study) for name in results.study.trial_kind.tables
-             if len(trials)}
+    best = front_points(trials, results) if several else best_trials(trials, results, top)
+    tables = (*results.study.trial_kind.tables, *(FRONT_TABLES if several else ()))
+    extra = {name: EXTRA_TABLES[name](trials, results.study) for name in tables if len(trials)}
     extra = {name: table for name, table in extra.items() if len(table)}
     scales = study_scales(results.study.kind, [results.settings_of(trial.trial_id) for trial in results.trials])
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope, tables=extra, scales=scales)

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.replicates import finished, seed_columns, summarize
+from harness.analysis.results import StudyResults
+from harness.analysis.tables import best_trials
 from harness.study import Study
 
 FEASIBLE = "feasible"
@@ -108,6 +110,7 @@ class Front:
     reference: tuple[float, ...]
     """The reference point, in the objectives' own units and directions."""
     hypervolume: float
+    """NaN when no trial finished (no front to measure; 0 when every finished one is infeasible)."""
 
     def reference_text(self, study: Study) -> str:
         return ", ".join(f"{term.metric} {value:g}" for term, value in zip(study.objectives, self.reference))
@@ -151,7 +154,7 @@ def front_of(trials: pd.DataFrame, study: Study, reference: tuple[float, ...] | 
     members = allowed.iloc[non_dominated(points)] if len(allowed) else allowed
     first = study.objectives[0]
     members = members.sort_values(first.metric, ascending=first.mode == "min", kind="stable")
-    volume = (math.nan if any(math.isnan(v) for v in reference) else
+    volume = (math.nan if not len(rows) or any(math.isnan(v) for v in reference) else
               hypervolume(minimised(members[objective_metrics(study)].to_numpy(float), modes),
                           minimised(np.array([reference]), modes)[0]))
     return Front(members, len(rows), len(allowed), reference, volume)
@@ -167,7 +170,7 @@ def empty_front_note(front: Front, study: Study) -> str | None:
             f"the Pareto front is empty")
 
 
-def _seed_groups(trials: pd.DataFrame, study: Study) -> list[tuple[str, pd.DataFrame]]:
+def seed_groups(trials: pd.DataFrame, study: Study) -> list[tuple[str, pd.DataFrame]]:
     """Each seed's trials, named ``seed=0``; none when no seed varies."""
     seeds = [name for name in seed_columns(study) if name in trials]
     if not seeds:
@@ -184,7 +187,7 @@ def front_table(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
     columns = ["scope", "trial_id", *objective_metrics(study), *study.constraints,
                *(n for n in names if n in trials), "genotype_id", "genotype"]
     parts = [front_of(group, study).members.assign(scope=scope)
-             for scope, group in [("all trials", trials), *_seed_groups(trials, study)]]
+             for scope, group in [("all trials", trials), *seed_groups(trials, study)]]
     table = pd.concat(parts, ignore_index=True) if parts else trials.iloc[0:0]
     return table[[c for c in dict.fromkeys(columns) if c in table]]
 
@@ -200,14 +203,16 @@ def hypervolume_table(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
                 "front_size": len(front.members), "hypervolume": front.hypervolume, **stated}
 
     rows = [row("all trials", front_of(trials, study, reference))]
-    seeds = _seed_groups(trials, study)
+    seeds = seed_groups(trials, study)
     if seeds:
         fronts = [(scope, front_of(group, study, reference)) for scope, group in seeds]
         rows += [row(scope, front) for scope, front in fronts]
         spread = summarize([front.hypervolume for _, front in fronts])
         rows.append({"scope": "mean over seeds", "n": spread.n, "hypervolume": spread.mean, "sd": spread.sd,
                      "ci95_low": spread.low, "ci95_high": spread.high, **stated})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    counts = [c for c in ("finished", "feasible", "front_size", "n") if c in table]
+    return table.astype(dict.fromkeys(counts, "Int64"))
 
 
 def with_front_columns(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
@@ -217,3 +222,17 @@ def with_front_columns(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
     members = set(front_of(trials, study).members["trial_id"])
     return trials.assign(**{FEASIBLE: feasible(trials, study).to_numpy(),
                             ON_FRONT: trials["trial_id"].isin(members).to_numpy()})
+
+
+def front_points(trials: pd.DataFrame, results: StudyResults) -> list[dict]:
+    """The whole study's front as ``best.json`` and ``best --json`` give it: one entry per
+    point, best first by the first objective, with its objectives, settings and genotype
+    (the fields of :func:`harness.analysis.tables.best_trials`; ``rank`` is the position)."""
+    study = results.study
+    members = front_of(trials, study).members
+    points = best_trials(members, results, len(members))
+    values = members.set_index("trial_id")
+    for point in points:
+        point["objectives"] = {metric: float(values.at[point["trial_id"], metric])
+                               for metric in objective_metrics(study)}
+    return points

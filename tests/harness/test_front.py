@@ -3,11 +3,14 @@ the reference point, constraints, ASHA-stopped trials, and per-seed fronts."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from study_folders import TRIALS, TrialSpec, trial_id, write_study_folder
 from study_helpers import tiny_study
 
 from harness.analysis.front import (
@@ -18,6 +21,7 @@ from harness.analysis.front import (
     hypervolume_table,
     non_dominated,
 )
+from harness.cli import main
 from harness.study import validate_study
 
 ACCURACY_VS_MACS = [{"metric": "child_val_acc", "mode": "max"}, {"metric": "eval_macs_m", "mode": "min"}]
@@ -103,3 +107,60 @@ def test_per_seed_fronts_and_the_mean_hypervolume_over_seeds(tmp_path):
     assert fronts.groupby("scope", sort=False)["trial_id"].apply(list).to_dict() == {
         "all trials": ["D", "A", "E", "B", "F"], "seed=0": ["D", "A", "B"], "seed=1": ["E"], "seed=2": ["F"]}
     assert math.isnan(hypervolume_table(trials.iloc[0:0], study).loc[0, "hypervolume"])
+
+
+def _multi_objective_folder(root, constraints=None):
+    """A crafted study folder (no Ray) made multi-objective: child_val_acc against eval_macs_m.
+    Seed 0: (79.99 %, 3.0 M); seed 1: (68.72, 1.0); seed 2 stopped after one epoch (0.5 M);
+    seed 3: (60.0, 2.0), dominated by seed 1."""
+    specs = (*TRIALS, TrialSpec(3, (50.0, 60.0, 70.0)))
+    folder = write_study_folder(root, "mo", trials=specs)
+    study = yaml.safe_load((folder / "study.yaml").read_text())
+    study.update(objective=ACCURACY_VS_MACS, **({"constraints": constraints} if constraints else {}))
+    (folder / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
+    for seed, macs in {0: 3.0, 1: 1.0, 2: 0.5, 3: 2.0}.items():
+        for name in ("metrics.jsonl", "result.json"):
+            path = folder / f"trial_{trial_id(seed)}" / name
+            path.write_text(path.read_text().replace('"eval_macs_m": 1.7', f'"eval_macs_m": {macs}'))
+    return folder
+
+
+def test_analyze_and_best_give_the_front(tmp_path, capsys):
+    """Reference (60.0 %, 3.0 M), the worst finished values: seed 0 sits on its MACs and seed 3
+    on its accuracy, so only seed 1's box counts, (68.72 - 60) × (3.0 - 1.0) = 17.44."""
+    folder = _multi_objective_folder(tmp_path)
+    assert main(["analyze", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert ("Pareto front: 2 of 3 finished trials; hypervolume 17.44 against the reference point "
+            "(child_val_acc 60, eval_macs_m 3)") in out
+    best = json.loads((folder / "analysis" / "best.json").read_text())
+    assert [(p["trial_id"], p["objectives"]) for p in best["trials"]] == [
+        (trial_id(0), {"child_val_acc": pytest.approx(79.99), "eval_macs_m": 3.0}),
+        (trial_id(1), {"child_val_acc": pytest.approx(68.72), "eval_macs_m": 1.0})]
+    assert best["hypervolume"] == pytest.approx(17.44)
+    assert best["reference_point"] == {"child_val_acc": 60.0, "eval_macs_m": 3.0}
+    trials = pd.read_csv(folder / "analysis" / "trials.csv").set_index("trial_id")
+    assert trials["on_front"].to_dict() == {trial_id(0): True, trial_id(1): True, trial_id(2): False,
+                                            trial_id(3): False}
+    assert (folder / "plots" / "front.png").is_file()
+    assert main(["best", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("Pareto front: 2 of 3 finished trials (last epoch); hypervolume 17.44 against "
+                        "(child_val_acc 60, eval_macs_m 3)")
+    assert lines[1].startswith(f"trial {trial_id(0)}: child_val_acc = 80, eval_macs_m = 3, genotype ")
+    assert main(["best", str(folder), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [p["genotype_json"] is not None for p in document["front"]] == [True, True]
+    assert main(["report", str(folder)]) == 0
+    page = (folder / "report.html").read_text()
+    assert "<h2>Pareto front</h2>" in page and "Hypervolume per seed" in page
+
+
+def test_an_empty_front_is_a_note_in_the_analysis_and_one_line_from_best(tmp_path, capsys):
+    folder = _multi_objective_folder(tmp_path, constraints={"eval_params_m": {"max": 0.1}})  # every trial: 0.16
+    assert main(["analyze", str(folder)]) == 0
+    assert ("note: none of the 3 finished trials meets the constraints (eval_params_m ≤ 0.1): the Pareto front "
+            "is empty") in capsys.readouterr().out
+    assert main(["best", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("the Pareto front is empty\n") and err.count("\n") == 1

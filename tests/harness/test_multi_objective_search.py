@@ -79,3 +79,35 @@ def test_a_restored_nsga2_searcher_proposes_what_an_uninterrupted_run_proposes(t
         return proposed
 
     assert run(interrupt=True) == run(interrupt=False)
+
+
+@pytest.mark.slow
+def test_a_multi_objective_nsga2_study_runs_and_answers_with_its_front(ray_local, tmp_path, capsys):
+    """Four trials of two epochs: Optuna's journal holds two directions and every trial's two
+    values and constraint; the analysis's front is the journal's non-dominated feasible trials."""
+    import json
+
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from study_helpers import tiny_study, write_study
+
+    from harness.cli import main
+
+    small = {"dataset": "synthetic", "synthetic": {"classes": 4, "image_size": 8, "train_images": 128, "test_images": 32}}
+    study = tiny_study("front", tmp_path / "results", search={"epochs": 2}, data=small,
+                       space={"search.seed": {"choice": [0, 1]}, "search.temperature.initial": {"choice": [1.0, 4.0]}},
+                       objective=[{"metric": "child_val_acc", "mode": "max"}, {"metric": "eval_macs_m", "mode": "min"}],
+                       constraints={"eval_params_m": {"max": 1.0}},
+                       searcher={"name": "optuna", "sampler": "nsga2", "population_size": 2, "num_samples": 4})
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study)), "--quiet"]) == 0
+    folder = tmp_path / "results" / "front"
+    stored = optuna.load_study(study_name="front",
+                               storage=JournalStorage(JournalFileBackend(str(folder / "optuna.journal"))))
+    assert stored.directions == [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE]
+    ran = [t for t in stored.trials if TUNE_TRIAL_ID in t.user_attrs and t.state == TrialState.COMPLETE]
+    assert len(ran) == 4 and all(len(t.values) == 2 and "eval_params_m.max" in t.constraints for t in ran)
+    best = json.loads((folder / "analysis" / "best.json").read_text())
+    journal_front = {t.user_attrs[TUNE_TRIAL_ID] for t in stored.best_trials}
+    assert {point["trial_id"] for point in best["trials"]} == journal_front
+    assert (folder / "plots" / "front.png").is_file()

@@ -43,6 +43,8 @@ class ObjectiveTerm(Frozen):
     """Any numeric metric the study's trials report (sizes at evaluation scale: ``eval_params_m``,
     ``eval_macs_m``, millions, as in every table)."""
     mode: Mode
+    """``max`` or ``min``; an accuracy is maximised and a size, cost or loss minimised (the
+    other way round is refused)."""
     reference: float | None = None
     """This axis's coordinate of the hypervolume's reference point; default: the worst value a
     finished trial reached on it."""
@@ -52,7 +54,9 @@ class Bound(Frozen):
     """A constraint on one reported metric: feasible trials have it in ``[min, max]``."""
 
     min: float | None = None
+    """The smallest feasible value (inclusive)."""
     max: float | None = None
+    """The largest feasible value (inclusive)."""
 
     @model_validator(mode="after")
     def _some_bound(self) -> Bound:

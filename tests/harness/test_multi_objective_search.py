@@ -94,7 +94,8 @@ def test_a_multi_objective_nsga2_study_runs_and_answers_with_its_front(ray_local
 
     from harness.cli import main
 
-    small = {"dataset": "synthetic", "synthetic": {"classes": 4, "image_size": 8, "train_images": 128, "test_images": 32}}
+    small = {"dataset": "synthetic",
+             "synthetic": {"classes": 4, "image_size": 8, "train_images": 128, "test_images": 32}}
     study = tiny_study("front", tmp_path / "results", search={"epochs": 2}, data=small,
                        space={"search.seed": {"choice": [0, 1]}, "search.temperature.initial": {"choice": [1.0, 4.0]}},
                        objective=[{"metric": "child_val_acc", "mode": "max"}, {"metric": "eval_macs_m", "mode": "min"}],

@@ -112,3 +112,19 @@ def test_a_multi_objective_nsga2_study_runs_and_answers_with_its_front(ray_local
     journal_front = {t.user_attrs[TUNE_TRIAL_ID] for t in stored.best_trials}
     assert {point["trial_id"] for point in best["trials"]} == journal_front
     assert (folder / "plots" / "front.png").is_file()
+
+
+def test_a_searcher_that_ranks_by_one_metric_refuses_a_list_objective(tmp_path, monkeypatch):
+    """Every searcher of ours takes several objectives; one that could not says so in one line."""
+    from study_helpers import tiny_study
+
+    from harness.policies.grid import GridSearcher
+    from harness.study import validate_study
+    from snas.errors import UserInputError
+
+    monkeypatch.setattr(GridSearcher, "several_objectives", "ranks by one metric; use searcher optuna")
+    study = tiny_study("mo", tmp_path, objective=[{"metric": "child_val_acc", "mode": "max"},
+                                                  {"metric": "eval_macs_m", "mode": "min"}])
+    with pytest.raises(UserInputError, match=r"^invalid study study: searcher grid ranks by one metric; "
+                                             r"use searcher optuna$"):
+        validate_study(study)

@@ -168,9 +168,10 @@ class Scheduler(Policy):
     trials ignore them)."""
 
     @abstractmethod
-    def build(self, epochs: int, data_parallel: bool) -> Any:
+    def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         """Tune's trial scheduler for trials of ``epochs`` epochs (``data_parallel``: on Ray
-        Train workers, whose reports count epochs in ``epoch`` only)."""
+        Train workers, whose reports count epochs in ``epoch`` only) of a study that optimises
+        ``objective`` (most take its first metric from Tune's ``TuneConfig``)."""
 
     def check_trials(self, space: Space, trials: TrialFacts) -> None:
         """Raise :class:`ValueError` (naming the keys) when it cannot run trials such as ``trials``."""

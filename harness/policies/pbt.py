@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from harness.domain import Domain, Space
-from harness.policies.base import Scheduler, TrialFacts
+from harness.policies.base import Objective, Scheduler, TrialFacts
 
 CONTROL_KEY = "population.control"
 """The space key that splits a study into the population (false) and a control arm (true):
@@ -130,7 +130,7 @@ class PbtScheduler(PopulationScheduler):
     perturbation_factors: tuple[float, float] = (1.2, 0.8)
     """What a number setting is multiplied by when perturbed (one of the two, at random)."""
 
-    def build(self, epochs: int, data_parallel: bool) -> Any:
+    def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         from harness.population_tune import StudyPBT
         from harness.trialplan import to_tune
 

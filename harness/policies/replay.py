@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from harness.domain import Space
-from harness.policies.base import Scheduler, TrialFacts
+from harness.policies.base import Objective, Scheduler, TrialFacts
 from snas.configmodel import Frozen
 
 
@@ -56,7 +56,7 @@ class ReplayScheduler(Scheduler):
         return tuple((change.epoch, {key.removeprefix(f"{section}."): value for key, value in change.settings.items()})
                      for change in self.schedule)
 
-    def build(self, epochs: int, data_parallel: bool) -> Any:
+    def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         from ray.tune.schedulers import FIFOScheduler
 
         return FIFOScheduler()

@@ -213,7 +213,7 @@ CASES: list[tuple[list[str], str]] = [
      "constraints.eval_params_m: give max, min or both\n"),
     (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {COST}]", "--set", "scheduler.name=asha"],
      "scheduler asha stops trials by one metric at each rung, so it cannot take a list objective; "
-     "use scheduler fifo\n"),
+     "use scheduler moasha (MO-ASHA) or fifo\n"),
     (["run", "pbt.yaml", "--set", f"objective=[{ACCURACY}, {COST}]"],
      "scheduler pbt copies the best trials by one metric, so it cannot take a list objective; use scheduler fifo\n"),
     (["run", "study.yaml", "--set", "searcher.name=optuna", "--set", "searcher.population_size=10", "--set",

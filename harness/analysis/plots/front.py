@@ -66,7 +66,7 @@ def _pair_panel(ax: plt.Axes, data: PlotInput, terms: tuple[ObjectiveTerm, Objec
     done, allowed = finished(table), feasible(table, data.study)
     for rows, style in ((table[done & allowed], {"color": "0.55", "s": 22, "label": "finished trials"}),
                         (table[~done], {"facecolors": "none", "edgecolors": "0.4", "s": 26,
-                                        "label": "stopped early (ASHA)"}),
+                                        "label": f"stopped early ({data.study.scheduler.stop_label or 'ASHA'})"}),
                         (table[done & ~allowed], {"color": "0.6", "marker": "x", "s": 22,
                                                   "label": "infeasible (constraints)"})):
         if len(rows):

@@ -236,3 +236,39 @@ def front_points(trials: pd.DataFrame, results: StudyResults) -> list[dict]:
         point["objectives"] = {metric: float(values.at[point["trial_id"], metric])
                                for metric in objective_metrics(study)}
     return points
+
+
+def spread_order(points: np.ndarray) -> list[int]:
+    """The rows of ``points`` (every axis minimised) in the order ``retrain --top k`` takes them:
+    the front first, then the front of the rest, and so on; within a front its extremes (the
+    best on each objective, in objective order), then its knee (the point nearest the ideal
+    point, every axis scaled to [0, 1] over the front), then each time the point farthest
+    from those already taken (same scaling), so that any first k spread along the front."""
+    remaining = np.arange(len(points))
+    order: list[int] = []
+    while len(remaining):
+        on_front = remaining[non_dominated(points[remaining])]
+        order += [int(on_front[i]) for i in _spread_within(points[on_front])]
+        remaining = np.setdiff1d(remaining, on_front)
+    return order
+
+
+def _spread_within(front: np.ndarray) -> list[int]:
+    low, span = front.min(axis=0), np.ptp(front, axis=0)
+    scaled = (front - low) / np.where(span > 0, span, 1.0)
+    taken = list(dict.fromkeys(int(np.argmin(front[:, axis])) for axis in range(front.shape[1])))
+    knee = int(np.argmin(np.linalg.norm(scaled, axis=1)))
+    taken += [knee] if knee not in taken else []
+    left = [i for i in range(len(front)) if i not in taken]
+    while left:
+        distances = np.linalg.norm(scaled[left][:, None, :] - scaled[taken][None, :, :], axis=-1).min(axis=1)
+        taken.append(left.pop(int(np.argmax(distances))))
+    return taken
+
+
+def spread_along_front(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """The finished, feasible trials of ``trials`` in :func:`spread_order` (the rest left out)."""
+    rows = candidates(trials, study)
+    rows = rows[feasible(rows, study)]
+    points = minimised(rows[objective_metrics(study)].to_numpy(float), [t.mode for t in study.objectives])
+    return rows.iloc[spread_order(points)] if len(rows) else rows

@@ -20,6 +20,7 @@ from harness.analysis.front import (
     hypervolume,
     hypervolume_table,
     non_dominated,
+    spread_order,
 )
 from harness.cli import main
 from harness.study import validate_study
@@ -164,3 +165,25 @@ def test_an_empty_front_is_a_note_in_the_analysis_and_one_line_from_best(tmp_pat
     assert main(["best", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.endswith("the Pareto front is empty\n") and err.count("\n") == 1
+
+
+def test_retrain_takes_the_extremes_then_the_knee_then_spreads_along_the_front():
+    """Minimised (-accuracy, MACs): P0 (-90, 4) and P1 (-60, 1) are the extremes.  Scaled to
+    [0, 1] over the front (accuracy span 30, MACs span 3) P2 (-85, 2) sits at (0.17, 0.33),
+    nearest the ideal point: the knee.  Then P3 (-70, 1.5), 0.37 from the nearest taken (P1),
+    before P4 (-88, 3.5), 0.18 from P0; P5 (-50, 5), dominated, comes last."""
+    p0, p1, p2, p3, p4, p5 = (-90, 4), (-60, 1), (-85, 2), (-70, 1.5), (-88, 3.5), (-50, 5)
+    points = np.array([p3, p5, p4, p1, p0, p2], dtype=float)
+    assert spread_order(points) == [4, 3, 5, 0, 2, 1]
+
+
+def test_retrain_top_k_of_a_multi_objective_study_spreads_along_its_front(tmp_path):
+    """Seed 0 (best accuracy) and seed 1 (fewest MACs) are the front's extremes; seed 3 found
+    seed 0's genotype again and counts as it; seed 2 stopped early and is no candidate."""
+    from harness.analysis.results import load_results
+    from harness.retraining import distinct_winners
+
+    results = load_results(_multi_objective_folder(tmp_path))
+    arms = distinct_winners(results, 3)
+    assert [arm.label for arm in arms] == [trial_id(0), trial_id(1)]
+    assert arms[0].origin["source_trials"] == [trial_id(0), trial_id(3)]

@@ -99,7 +99,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
             row[f"final_{m}"] = _as_float(last.get(m))
             row[f"best_{m}"] = score(curve, m, "best", "min" if m.endswith("loss") else "max")
         row.update({m: _as_float(last.get(m)) for m in sizes})
-        if study.multi_objective or study.constraints:  # the front's axes (harness.analysis.front)
+        if study.multi_objective:  # the front's axes (harness.analysis.front)
             row.update({m: _as_float(last.get(m)) for m in study.constraints})
             row.update({t.metric: score(curve, t.metric, scope, t.mode) for t in study.objectives})
         row["genotype"] = _genotype_text(trial)

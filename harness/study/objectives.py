@@ -107,6 +107,10 @@ def check_objectives(study: Study) -> None:
             worst, good = ("lowest", "larger") if better == "max" else ("largest", "smaller")
             raise ValueError(f"{key}.mode {term.mode} would search for the {worst} {term.metric}; it is better "
                              f"{good}: use mode {better}")
+    if study.constraints and not study.multi_objective:
+        raise ValueError("constraints bound the trials of a multi-objective study (a list objective), whose answer "
+                         "is the front of the feasible trials; with one objective, add the bounded metric as a second "
+                         "objective or drop constraints")
     for metric in study.constraints:
         problem = _metric_problem(study, metric)
         if problem:

@@ -207,9 +207,13 @@ CASES: list[tuple[list[str], str]] = [
      "objective[1].metric child_val_acc is already an objective; give each metric once\n"),
     (["run", "study.yaml", "--set", f"objective=[{ACCURACY}]"],
      "objective: List should have at least 2 items after validation, not 1\n"),
-    (["run", "study.yaml", "--set", "constraints={eval_parms_m: {max: 3.3}}"],
+    (["run", "study.yaml", "--set", "constraints={eval_params_m: {max: 3.3}}"],
+     "constraints bound the trials of a multi-objective study (a list objective), whose answer is the front of the "
+     "feasible trials; with one objective, add the bounded metric as a second objective or drop constraints\n"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {COST}]", "--set",
+      "constraints={eval_parms_m: {max: 3.3}}"],
      "constraints.eval_parms_m: 'eval_parms_m' is no metric the trials report; did you mean eval_params_m?\n"),
-    (["run", "study.yaml", "--set", "constraints={eval_params_m: {}}"],
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {COST}]", "--set", "constraints={eval_params_m: {}}"],
      "constraints.eval_params_m: give max, min or both\n"),
     (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {COST}]", "--set", "scheduler.name=asha"],
      "scheduler asha stops trials by one metric at each rung, so it cannot take a list objective; "

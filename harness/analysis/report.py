@@ -92,7 +92,7 @@ def _cells_png(genotype: AnyGenotype) -> bytes:
 def _format(value: Any) -> str:
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.4g}"
-    return "" if value is None else str(value)
+    return "" if value is None or value is pd.NA else str(value)
 
 
 def _key_value_table(rows: list[tuple[str, Any]]) -> str:

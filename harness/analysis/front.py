@@ -113,7 +113,7 @@ class Front:
     """NaN when no trial finished (no front to measure; 0 when every finished one is infeasible)."""
 
     def reference_text(self, study: Study) -> str:
-        return ", ".join(f"{term.metric} {value:g}" for term, value in zip(study.objectives, self.reference))
+        return ", ".join(f"{term.metric} {value:.4g}" for term, value in zip(study.objectives, self.reference))
 
 
 def objective_metrics(study: Study) -> list[str]:

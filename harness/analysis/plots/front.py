@@ -130,9 +130,9 @@ def plot_front(data: PlotInput) -> Plot | None:
         _seed_panel(axes[0][-1], data, whole.reference)
         axes[0][-1].sharey(axes[0][0])
     scales = _scales(data)
-    fig.suptitle(f"Pareto front: {len(whole.members)} of {whole.candidates} finished trials; hypervolume "
+    fig.suptitle(f"Pareto front: {len(whole.members)} of {whole.candidates} finished trials\nhypervolume "
                  f"{whole.hypervolume:.4g} against ({whole.reference_text(study)})"
-                 + (f"\n{scales}" if scales else ""), fontsize=10, y=1.04 if scales else 1.0)
+                 + (f"\n{scales}" if scales else ""), fontsize=10, y=1.08 if scales else 1.04)
     caption = (f"the Pareto front of the finished trials (red) and the region it dominates up to the reference "
                f"point ({whole.reference_text(study)}; its area is the hypervolume, {whole.hypervolume:.4g})"
                + ("; right: each seed's front against the same reference point" if per_seed else "")

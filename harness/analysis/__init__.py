@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from harness.analysis.front import (
     empty_front_note,
+    front_document,
     front_of,
     front_points,
     front_table,
@@ -279,19 +280,8 @@ def _write_tables(folder: Path, summary: AnalysisSummary, curves: pd.DataFrame) 
     document = {"metric": summary.metric, "scope": summary.scope, "partial": results.partial, "notes": results.notes,
                 "trials": summary.best}
     if results.study.multi_objective:
-        document = {**_front_document(summary), **document}
+        document = {**front_document(summary.trials, results.study), **document}
     atomic_write_text(folder / BEST_FILE, json.dumps(document, indent=2, default=_json_default) + "\n")
-
-
-def _front_document(summary: AnalysisSummary) -> dict:
-    """What ``best.json`` of a multi-objective study says beside its points (``trials``: the front)."""
-    study = summary.results.study
-    front = front_of(summary.trials, study)
-    return {"objectives": [term.model_dump(mode="json", exclude={"reference"}) for term in study.objectives],
-            "constraints": {metric: bound.model_dump(mode="json", exclude_none=True)
-                            for metric, bound in study.constraints.items()},
-            "reference_point": dict(zip((term.metric for term in study.objectives), front.reference)),
-            "hypervolume": front.hypervolume, "front_note": empty_front_note(front, study)}
 
 
 def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "last", top: int = 3,

@@ -224,6 +224,16 @@ def with_front_columns(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
                             ON_FRONT: trials["trial_id"].isin(members).to_numpy()})
 
 
+def front_document(trials: pd.DataFrame, study: Study) -> dict:
+    """What ``best.json`` and ``best --json`` say of a multi-objective study beside its points."""
+    front = front_of(trials, study)
+    return {"objectives": [term.model_dump(mode="json", exclude={"reference"}) for term in study.objectives],
+            "constraints": {metric: bound.model_dump(mode="json", exclude_none=True)
+                            for metric, bound in study.constraints.items()},
+            "reference_point": dict(zip(objective_metrics(study), front.reference)),
+            "hypervolume": front.hypervolume, "front_note": empty_front_note(front, study)}
+
+
 def front_points(trials: pd.DataFrame, results: StudyResults) -> list[dict]:
     """The whole study's front as ``best.json`` and ``best --json`` give it: one entry per
     point, best first by the first objective, with its objectives, settings and genotype

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from harness.analysis.front import constraint_text, empty_front_note, front_of, front_points
+from harness.analysis.front import constraint_text, empty_front_note, front_document, front_of, front_points
 from harness.analysis.results import StudyResults, load_results
 from harness.analysis.tables import best_trials, trials_table
 from harness.analysis.top import Ranking
@@ -76,10 +76,8 @@ def _front(results: StudyResults, args: argparse.Namespace) -> int:
     if args.json:
         for point in points:
             point["health"] = winner_problems(study, point, results.data_of(point["trial_id"]))
-        print(json.dumps({"objectives": [term.model_dump(mode="json") for term in study.objectives],
-                          "constraints": constraint_text(study), "scope": args.scope,
-                          "reference_point": dict(zip((t.metric for t in study.objectives), front.reference)),
-                          "hypervolume": front.hypervolume, "front": points}, indent=2, default=str))
+        print(json.dumps({**front_document(table, study), "scope": args.scope, "front": points}, indent=2,
+                         default=str))
         return 0
     for line in results.notes:
         print(f"note: {line}")

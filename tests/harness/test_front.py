@@ -152,6 +152,7 @@ def test_analyze_and_best_give_the_front(tmp_path, capsys):
     assert main(["best", str(folder), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert [p["genotype_json"] is not None for p in document["front"]] == [True, True]
+    assert document["hypervolume"] == pytest.approx(17.44) and document["constraints"] == {}
     assert main(["report", str(folder)]) == 0
     page = (folder / "report.html").read_text()
     assert "<h2>Pareto front</h2>" in page and "Hypervolume per seed" in page

@@ -7,6 +7,10 @@ from pydantic import BaseModel, ValidationError
 from harness.keys import suggestion
 from snas.errors import UserInputError
 
+FORM_TAG = "<form>"
+"""How a section that takes one of several forms (:data:`harness.study.schema.ObjectiveSection`)
+tags them; a key path leaves the tag out (``objective.1.mode``, not ``objective.<form>list.1.mode``)."""
+
 
 def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...] = (), scope: str = "",
              study_model: type[BaseModel] | None = None) -> str:
@@ -17,7 +21,7 @@ def describe(err: ValidationError, prefix: str = "", unprefixed: tuple[str, ...]
     (the study file's model) makes a study's own sections known to it."""
     lines = []
     for problem in err.errors():
-        loc = [str(p) for p in problem["loc"]]
+        loc = [str(p) for p in problem["loc"] if not str(p).startswith(FORM_TAG)]
         if prefix and not (loc and loc[0] in unprefixed):
             loc = prefix.split(".") + loc
         message = problem["msg"].removeprefix("Value error, ")

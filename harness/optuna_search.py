@@ -1,8 +1,15 @@
-"""Optuna's TPE as a Ray Tune searcher, on Optuna's public API, never running a configuration twice.
+"""Optuna's samplers as a Ray Tune searcher, on Optuna's public API, never running a configuration twice.
 
 Each Tune trial is one Optuna trial: the searcher asks the study for it (``study.ask``) and
-tells it the trial's result (``study.tell``).  The study is seeded (``TPESampler(seed)``)
-and kept in ``<study>/optuna.journal`` on local storage, where optuna-dashboard opens it.
+tells it the trial's result (``study.tell``).  The study is seeded (``TPESampler(seed)``,
+or NSGA-II/III's) and kept in ``<study>/optuna.journal`` on local storage, where
+optuna-dashboard opens it.
+
+With several objectives (a list of metrics and modes, as Ray's ``OptunaSearch`` takes) the
+Optuna study has one direction per objective and is told every objective's value; the
+constraints on other metrics are set on each trial before it is told
+(``Trial.set_constraint``, feasible at ≤ 0), where Optuna's samplers read them.  An
+intermediate value is reported for a single objective only: Optuna has none for several.
 
 TPE samples ``choice`` entries; in a small space it proposes a configuration it has
 already seen (a 4-trial study once drew τ0 = 1.0, rate = 0.9 twice, so a quarter of the
@@ -23,7 +30,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -42,21 +49,32 @@ log = logging.getLogger(__name__)
 MAX_DRAWS = 20
 
 SAMPLER_STATE = "tpe_random_streams"
-"""The saved state's entry of the TPE sampler's random streams (:func:`random_streams`)."""
+"""The saved state's entry of the sampler's random streams (:func:`random_streams`; named when
+TPE was the only sampler)."""
+
+SAMPLERS: dict[str, Callable[[int, int | None], optuna.samplers.BaseSampler]] = {
+    "tpe": lambda seed, population: optuna.samplers.TPESampler(seed=seed),
+    "nsga2": lambda seed, population: optuna.samplers.NSGAIISampler(seed=seed, population_size=population or 50),
+    "nsga3": lambda seed, population: optuna.samplers.NSGAIIISampler(seed=seed, population_size=population or 50),
+}
+"""Optuna's samplers by the name a study gives (``searcher.sampler``), built from the seed and
+the population size of a genetic one (default: Optuna's, 50).  Each draws from the two
+random streams :func:`random_streams` saves."""
 SAVED_KEYS = ("tune_trials", "points_started", SAMPLER_STATE, "journal_entries")
 _MT_WORDS = 624
 """The length of a Mersenne Twister state (numpy's ``RandomState``)."""
 
 
-def _streams_of(sampler: optuna.samplers.TPESampler) -> dict[str, np.random.RandomState]:
-    """The random streams a TPE sampler draws from: its own (the candidates it weighs) and
-    its random sampler's (the startup trials, and parameters outside the joint space).
+def _streams_of(sampler: optuna.samplers.BaseSampler) -> dict[str, np.random.RandomState]:
+    """The random streams a sampler of :data:`SAMPLERS` draws from: its own (TPE: the
+    candidates it weighs; NSGA: crossover and mutation) and its random sampler's (the
+    startup trials or first generation, and parameters outside the joint space).
     Optuna keeps them in private attributes, and has no public way to save them; every
     other attribute of the sampler is a setting fixed when it is built from the seed."""
     return {"tpe": sampler._rng.rng, "random": sampler._random_sampler._rng.rng}
 
 
-def random_streams(sampler: optuna.samplers.TPESampler) -> dict[str, list]:
+def random_streams(sampler: optuna.samplers.BaseSampler) -> dict[str, list]:
     """The sampler's random streams as JSON numbers (``RandomState.get_state``)."""
     saved = {}
     for name, stream in _streams_of(sampler).items():
@@ -65,7 +83,7 @@ def random_streams(sampler: optuna.samplers.TPESampler) -> dict[str, list]:
     return saved
 
 
-def set_random_streams(sampler: optuna.samplers.TPESampler, saved: Mapping[str, list]) -> None:
+def set_random_streams(sampler: optuna.samplers.BaseSampler, saved: Mapping[str, list]) -> None:
     """Continue ``sampler``'s random streams where :func:`random_streams` saved them."""
     for name, stream in _streams_of(sampler).items():
         kind, words, position, has_gauss, cached_gauss = saved[name]
@@ -108,6 +126,15 @@ def optuna_space(space: Mapping[str, Domain]) -> dict[str, BaseDistribution]:
     return {key: DISTRIBUTIONS[domain.variation](domain.bounds) for key, domain in space.items()}
 
 
+def _number(value: Any) -> float | None:
+    """A reported value as a float; None when absent, NaN or not a number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
 def _key(params: Mapping[str, Any]) -> tuple:
     return tuple(sorted(params.items()))
 
@@ -131,7 +158,9 @@ class _SavedJournal(BaseJournalBackend):
 
 
 class DistinctOptunaSearch(Searcher):
-    """Optuna's TPE over ``space``, never proposing a configuration that finished or is running.
+    """An Optuna sampler (:data:`SAMPLERS`) over ``space``, never proposing a configuration
+    that finished or is running.  ``metric`` and ``mode`` are one name each, or lists (one
+    entry per objective); ``constraints`` are ``(metric, "max" or "min", bound)``.
 
     ``points_to_evaluate`` run first, in order: each is enqueued in the study just before
     the trial it becomes is asked (a point may leave entries out; TPE draws them).  At most
@@ -143,7 +172,7 @@ class DistinctOptunaSearch(Searcher):
     ``optuna-searcher-<session>.json``) and ``snas-study resume`` restores it into the
     searcher ``tuner.pkl`` holds, as the study started (:meth:`restore`).  Saved: the
     Optuna trial number of every Tune trial handed out, how many points were handed out,
-    the TPE sampler and, for a study kept in memory, the study's journal entries.  The
+    the sampler and, for a study kept in memory, the study's journal entries.  The
     study itself comes back from its journal; the finished and running configurations are
     read from its trials.  The sampler's state is its two random streams, saved as numbers
     (:func:`random_streams`; Ray's own ``OptunaSearch`` pickled itself whole, and a pickle in
@@ -161,14 +190,17 @@ class DistinctOptunaSearch(Searcher):
     CKPT_FILE_TMPL = "optuna-searcher-{}.json"
     """Tune's name for the saved state (Ray's default names a pickle; this one is JSON)."""
 
-    def __init__(self, space: Mapping[str, BaseDistribution], *, metric: str, mode: str, seed: int = 0,
-                 study_name: str = "optuna", journal: str | Path | None = None,
-                 points_to_evaluate: Sequence[Mapping[str, Any]] = ()):
+    def __init__(self, space: Mapping[str, BaseDistribution], *, metric: str | list[str], mode: str | list[str],
+                 seed: int = 0, sampler: str = "tpe", population_size: int | None = None,
+                 constraints: Sequence[tuple[str, str, float]] = (), study_name: str = "optuna",
+                 journal: str | Path | None = None, points_to_evaluate: Sequence[Mapping[str, Any]] = ()):
         super().__init__(metric=metric, mode=mode)
         self._space = dict(space)
-        directions: dict[str, Literal["maximize", "minimize"]] = {"max": "maximize", "min": "minimize"}
-        self._direction = directions[mode]
-        self._sampler = optuna.samplers.TPESampler(seed=seed)
+        self._metrics = [metric] if isinstance(metric, str) else list(metric)
+        modes = [mode] if isinstance(mode, str) else list(mode)
+        self._directions = [{"max": "maximize", "min": "minimize"}[m] for m in modes]
+        self._constraints = [tuple(c) for c in constraints]
+        self._sampler = SAMPLERS[sampler](seed, population_size)
         self._study_name = study_name
         self._journal = None if journal is None else str(journal)
         self._points = [dict(point) for point in points_to_evaluate]
@@ -180,8 +212,8 @@ class DistinctOptunaSearch(Searcher):
         """Tune trial id -> the Optuna trial number it runs as."""
         self._live: dict[str, optuna.Trial] = {}
         """Tune trial id -> its Optuna trial, while that is running."""
-        self._finished: dict[tuple, tuple[float, str]] = {}
-        """Settings of every completed trial -> (its objective, its Tune trial id)."""
+        self._finished: dict[tuple, tuple[list[float], str, dict[str, float]]] = {}
+        """Settings of every completed trial -> (its objectives, its Tune trial id, its constraints)."""
         self._running: dict[tuple, str] = {}
         """Settings of every trial suggested and not completed yet -> its Tune trial id."""
 
@@ -199,7 +231,7 @@ class DistinctOptunaSearch(Searcher):
             backend = JournalFileBackend(self._journal)
         self._storage = JournalStorage(backend)
         self._study = optuna.create_study(storage=self._storage, sampler=self._sampler,
-                                          study_name=self._study_name, direction=self._direction,
+                                          study_name=self._study_name, directions=self._directions,
                                           load_if_exists=True)
         return self._study
 
@@ -230,9 +262,11 @@ class DistinctOptunaSearch(Searcher):
     def _answer_repeat(self, trial: optuna.Trial, key: tuple) -> None:
         """Tell ``trial``, whose settings an earlier trial has, what is known of them."""
         if key in self._finished:
-            value, first = self._finished[key]
+            values, first, constraints = self._finished[key]
             trial.set_user_attr("repeat_of", first)
-            self.study.tell(trial, value)
+            for name, value in constraints.items():
+                trial.set_constraint(name, value)
+            self.study.tell(trial, values)
             log.info("Optuna proposed the settings of finished trial %s again (%s); its result was reused and "
                      "another configuration drawn", first, _settings(trial.params))
         else:
@@ -242,45 +276,67 @@ class DistinctOptunaSearch(Searcher):
                      self._running[key], _settings(trial.params))
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        """Each epoch's objective, as the trial's intermediate value (optuna-dashboard plots them)."""
+        """Each epoch's objective, as the trial's intermediate value (optuna-dashboard plots them);
+        none with several objectives (Optuna's ``Trial.report`` takes one)."""
         trial = self._live.get(trial_id)
-        value, step = result.get(self.metric), result.get("training_iteration")
-        if trial is not None and value is not None and step is not None:
+        value, step = result.get(self._metrics[0]), result.get("training_iteration")
+        if trial is not None and value is not None and step is not None and len(self._metrics) == 1:
             trial.report(float(value), step)
 
+    def _values(self, result: dict | None) -> list[float] | None:
+        """The trial's objectives, None unless it reported every one."""
+        values = [(result or {}).get(metric) for metric in self._metrics]
+        return None if any(value is None for value in values) else [float(value) for value in values]
+
+    def _constraint_values(self, result: dict) -> dict[str, float]:
+        """Optuna's constraint value per bound, ``<metric>.<max|min>`` (feasible at ≤ 0); a
+        metric the trial did not report leaves it infeasible (+inf)."""
+        out = {}
+        for metric, side, bound in self._constraints:
+            value = _number(result.get(metric))
+            out[f"{metric}.{side}"] = math.inf if value is None else (value - bound if side == "max" else bound - value)
+        return out
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        """Tell Optuna how the trial ended: its objective (complete; also an ASHA-stopped trial,
-        scored by its last epoch), else failed (an error) or pruned (stopped before it ran)."""
-        value = (result or {}).get(self.metric)
+        """Tell Optuna how the trial ended: its objectives and constraints (complete; also an
+        ASHA-stopped trial, scored by its last epoch), else failed (an error) or pruned
+        (stopped before it ran)."""
+        values = self._values(result)
         trial = self._live.pop(trial_id, None)
         if trial is None:
-            self._ended_again(trial_id, value)
+            self._ended_again(trial_id, values, result or {})
             return
-        if value is not None:
-            ended = self.study.tell(trial, value)
+        constraints = self._constraint_values(result or {}) if values is not None else {}
+        if values is not None:
+            for name, value in constraints.items():
+                trial.set_constraint(name, value)
+            ended = self.study.tell(trial, values)
         else:
             ended = self.study.tell(trial, state=TrialState.FAIL if error else TrialState.PRUNED)
         key = _key(ended.params)
         if self._running.get(key) == trial_id:
             del self._running[key]
-        if ended.state == TrialState.COMPLETE and ended.value is not None:  # a complete trial has its value
-            self._finished.setdefault(key, (ended.value, trial_id))
+        if ended.state == TrialState.COMPLETE:
+            self._finished.setdefault(key, (ended.values, trial_id, constraints))
 
-    def _ended_again(self, trial_id: str, value: float | None) -> None:
+    def _ended_again(self, trial_id: str, values: list[float] | None, result: dict) -> None:
         """A Tune trial whose Optuna trial already ended: one that errored and ``resume`` ran
         again.  A result it now has is recorded as a new Optuna trial (``retry_of``), as
         Optuna cannot be told twice of one trial."""
         number = self._numbers.get(trial_id)
-        if number is None or value is None or math.isnan(value):
+        if number is None or values is None or any(math.isnan(value) for value in values):
             return
         earlier = self.study.trials[number]
         if earlier.state == TrialState.COMPLETE:
             return  # told before the interruption; Tune ran it again from its checkpoint
-        self.study.add_trial(optuna.trial.create_trial(
-            params=earlier.params, distributions=earlier.distributions, value=value,
-            user_attrs={TUNE_TRIAL_ID: trial_id, "retry_of": number}))
+        constraints = self._constraint_values(result)
+        retried = optuna.trial.create_trial(params=earlier.params, distributions=earlier.distributions,
+                                            values=values, user_attrs={TUNE_TRIAL_ID: trial_id, "retry_of": number})
+        for name, value in constraints.items():
+            retried.set_constraint(name, value)
+        self.study.add_trial(retried)
         self._numbers[trial_id] = len(self.study.trials) - 1
-        self._finished.setdefault(_key(earlier.params), (value, trial_id))
+        self._finished.setdefault(_key(earlier.params), (values, trial_id, constraints))
         log.info("Tune trial %s (Optuna trial %d, failed) completed when resumed: recorded as Optuna trial %d",
                  trial_id, number, self._numbers[trial_id])
 
@@ -303,8 +359,9 @@ class DistinctOptunaSearch(Searcher):
         self._live, self._finished, self._running = {}, {}, {}
         trials = self.study.trials
         for frozen in trials:
-            if frozen.state == TrialState.COMPLETE and frozen.value is not None and TUNE_TRIAL_ID in frozen.user_attrs:
-                self._finished.setdefault(_key(frozen.params), (frozen.value, frozen.user_attrs[TUNE_TRIAL_ID]))
+            if frozen.state == TrialState.COMPLETE and TUNE_TRIAL_ID in frozen.user_attrs:
+                self._finished.setdefault(_key(frozen.params), (frozen.values, frozen.user_attrs[TUNE_TRIAL_ID],
+                                                                dict(frozen.constraints)))
         handed_out = {number: trial_id for trial_id, number in self._numbers.items()}
         for frozen in trials:
             if frozen.state != TrialState.RUNNING:

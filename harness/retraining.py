@@ -1,7 +1,8 @@
 """A retrain study made from a finished search study's winners, and a random baseline.
 
-The k best *distinct* genotypes (trials ranked by the search study's objective; trials
-that derived the same cell, by :func:`snas.genotype.genotype_id`, count once) are
+The k best *distinct* genotypes (trials ranked by the search study's objective, or for a
+multi-objective study taken along its Pareto front: the extremes, the knee, then spread;
+trials that derived the same cell, by :func:`snas.genotype.genotype_id`, count once) are
 retrained from scratch with n seeds each, as a Ray Tune study of its own named
 ``<search study>-retrain``.  Beside them, ``random`` genotypes drawn uniformly from the
 search's space under its derivation rule (seeded by ``random_seed``) get the identical
@@ -27,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
+from harness.analysis.front import spread_along_front
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
 from harness.proxy_baseline import check_proxy_baseline, proxy_arms, selection_costs
@@ -93,9 +95,14 @@ def _winner_genotype(winner: dict[str, Any]) -> Any:
 
 def distinct_winners(candidates: StudyResults, top: int) -> list[Arm]:
     """The ``top`` best distinct genotypes of ``candidates`` (ranked by their study's metric at
-    the last epoch), each with every candidate trial that found it, best first."""
+    the last epoch; a multi-objective study's spread along its front,
+    :func:`harness.analysis.front.spread_along_front`), each with every candidate trial that
+    found it, best first."""
     src = candidates.study
-    ranked = best_trials(trials_table(candidates, src.metric, "last"), candidates, len(candidates.trials))
+    table = trials_table(candidates, src.metric, "last")
+    if src.multi_objective:
+        table = spread_along_front(table, src)
+    ranked = best_trials(table, candidates, len(candidates.trials))
     found: dict[str, list[dict[str, Any]]] = {}
     for winner in ranked:
         found.setdefault(genotype_id(_winner_genotype(winner)), []).append(winner)
@@ -178,7 +185,9 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
     data: dict[str, Any] = {
         "name": f"{src.name}{RETRAIN_SUFFIX}",
         "kind": "retrain",
-        "description": f"The top {len(winners)} distinct genotypes of {src.name} (by {src.metric}){random_note}, "
+        "description": f"The top {len(winners)} distinct genotypes of {src.name} "
+                       f"({'spread along its Pareto front' if src.multi_objective else f'by {src.metric}'})"
+                       f"{random_note}, "
                        f"trained from scratch with {seeds} seed(s) each.",
         "data": src.data.model_dump(mode="json"),
         "retrain": {"top": top, "seeds": seeds, "random": random_count, "random_seed": random_seed,

@@ -87,9 +87,16 @@ def max_concurrent(study: Study) -> int | None:
     return concurrent_trials(study.resources, ray.cluster_resources())
 
 
+def objective_of(study: Study) -> Objective:
+    """What the study's searcher and scheduler optimise."""
+    others = tuple((term.metric, term.mode) for term in study.objectives[1:])
+    constraints = tuple((metric, side, limit) for metric, bound in study.constraints.items()
+                        for side, limit in (("max", bound.max), ("min", bound.min)) if limit is not None)
+    return Objective(study.metric, study.mode, study.name, others, constraints)
+
+
 def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> Any:
-    objective = Objective(study.metric, study.objective.mode, study.name)
-    return study.searcher.build(study.space, plan, objective, experiment_path, max_concurrent(study))
+    return study.searcher.build(study.space, plan, objective_of(study), experiment_path, max_concurrent(study))
 
 
 def callbacks(study: Study, quiet: bool, tracking: StudyTracking | None = None) -> list[tune.Callback]:
@@ -136,9 +143,9 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False,
         trainable(study),
         param_space=plan.param_space,
         tune_config=tune.TuneConfig(
-            metric=study.metric, mode=study.objective.mode,
+            metric=study.metric, mode=study.mode,
             search_alg=_search_algorithm(study, plan, experiment_path),
-            scheduler=study.scheduler.build(study.epochs, _data_parallel(study)),
+            scheduler=study.scheduler.build(study.epochs, _data_parallel(study), objective_of(study)),
             num_samples=plan.num_samples,
             max_concurrent_trials=None if study.searcher.limits_concurrency() else max_concurrent(study),
             # A stopped data-parallel trial's actor must go: its Train run (controller,

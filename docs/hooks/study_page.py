@@ -81,14 +81,27 @@ def _keys_under(path: str, field: FieldInfo, sections: dict[str, type[BaseModel]
     if path in sections:
         yield from _model_keys(sections[path], path, sections, skip=("data",))
         return
-    model, entry = _model_of(field.annotation), ""
-    origin, args = typing.get_origin(field.annotation), typing.get_args(field.annotation)
-    if model is None and origin is dict:
-        model, entry = _model_of(args[1]), ".<key>"
-    elif model is None and origin is list:
-        model, entry = _model_of(args[0]), "[]"
-    if model is not None:
+    for entry, model in _held_models(field.annotation):
         yield from _model_keys(model, path + entry, sections)
+
+
+def _held_models(annotation: Any) -> list[tuple[str, type[BaseModel]]]:
+    """The sections a field holds, each with the way into it: ``""`` for a section (also one
+    that may be null), ``.<key>`` for each entry of a mapping of sections, ``[]`` for each
+    item of a list of them; a field of several forms (``objective``: one section or a list)
+    holds each form's."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [("", annotation)]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _held_models(args[0])
+    if _is_union(annotation):
+        return [held for option in args for held in _held_models(option)]
+    if origin is dict:
+        return [(".<key>" + entry, model) for entry, model in _held_models(args[1])]
+    if origin is list:
+        return [("[]" + entry, model) for entry, model in _held_models(args[0])]
+    return []
 
 
 def _model_keys(model: type[BaseModel], prefix: str, sections: dict[str, type[BaseModel]],

@@ -13,6 +13,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
+from harness.analysis.front import (
+    empty_front_note,
+    front_document,
+    front_of,
+    front_points,
+    front_table,
+    hypervolume_table,
+    with_front_columns,
+)
 from harness.analysis.output_set import replacing_outputs
 from harness.analysis.population import DIFFERENCE, population_vs_control
 from harness.analysis.predictors import SEARCH_SIGNALS, SIZE_SIGNALS, predictor_board, predictor_values_table
@@ -75,18 +84,23 @@ def _per_setting(table: ExtraTable) -> ExtraTable:
 EXTRA_TABLES: dict[str, ExtraTable] = {
     "retrain_vs_search": lambda trials, results, _: retrain_comparison(trials, results.study.source),
     "replicates": _per_setting(lambda trials, results, _: replicate_table(trials, _factors(trials, results.study),
-                                                                          results.study.objective.mode)),
+                                                                          results.study.mode)),
     "paired": _per_setting(lambda trials, results, _: _paired(trials, results.study)),
     "population_vs_control": lambda trials, results, _: population_vs_control(trials, results.study),
     "genotypes": lambda trials, results, _: distinct_genotypes(trials, _factors(trials, results.study)),
-    "random_baseline": lambda trials, results, _: random_baseline(trials, results.study.objective.mode,
+    "random_baseline": lambda trials, results, _: random_baseline(trials, results.study.mode,
                                                                   (results.study.source or {}).get("selection")),
     "predictor_values": lambda trials, results, _: predictor_values_table(trials, results.study.source,
                                                                           results.path / ANALYSIS_DIR),
     "predictors": lambda trials, results, tables: predictor_board(tables.get("predictor_values")),
+    "front": lambda trials, results, _: front_table(trials, results.study),
+    "hypervolume": lambda trials, results, _: hypervolume_table(trials, results.study),
 }
-"""Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`),
-in that order, each only when the study's results allow it (a paired table needs seeds that pair up)."""
+"""Tables written beside trials and curves for the kinds that name them (:attr:`TrialKind.tables`)
+and, for a multi-objective study, :data:`FRONT_TABLES`, in that order; each only when the
+study's results allow it (a paired table needs seeds that pair up)."""
+FRONT_TABLES = ("front", "hypervolume")
+"""A multi-objective study's answer (:mod:`harness.analysis.front`)."""
 
 
 @dataclass
@@ -122,7 +136,9 @@ class AnalysisSummary:
                             f"(skip_connect > {study.stop.max_skip_connect})")
         lines = [f"study {study.name}: {len(table)} trials ({', '.join(counts)}; {', '.join(outcomes)})"]
         lines += [f"note: {note}" for note in self.results.notes]
-        if self.best:
+        if study.multi_objective:
+            lines += self._front_lines()
+        elif self.best:
             top = self.best[0]
             names = study.trial_kind.short_names(list(study.space))
             settings = ", ".join(f"{names[k]}={v}" for k, v in top["config"].items() if k in names)
@@ -167,6 +183,30 @@ class AnalysisSummary:
                      f"predictors.csv)"]
         if set(board["predictor"]) <= {*SEARCH_SIGNALS, *SIZE_SIGNALS}:
             lines.append(f"no zero-cost proxy among the predictors: `snas-study proxies {self.path}` adds them")
+        return lines
+
+    def _front_lines(self, most: int = 6) -> list[str]:
+        """The Pareto front, its hypervolume and, when seeds vary, its mean over seeds."""
+        study = self.results.study
+        front = front_of(self.trials, study)
+        note = empty_front_note(front, study)
+        if note:
+            return [f"note: {note}"]
+        constrained = f", {front.feasible} meet the constraints" if study.constraints else ""
+        lines = [f"Pareto front: {len(front.members)} of {front.candidates} finished trials{constrained}; "
+                 f"hypervolume {front.hypervolume:.4g} against the reference point ({front.reference_text(study)})"]
+        for point in self.best[:most]:
+            values = ", ".join(f"{metric} {value:.3g}" for metric, value in point["objectives"].items())
+            lines.append(f"  trial {point['trial_id']}: {values}, genotype {point['genotype_id']}")
+        if len(self.best) > most:
+            lines.append(f"  ... {len(self.best) - most} more points (front.csv, best.json)")
+        volumes = self.tables.get("hypervolume")
+        if volumes is not None and (volumes["scope"] == "mean over seeds").any():
+            row = volumes[volumes["scope"] == "mean over seeds"].iloc[0]
+            interval = (f" [{row['ci95_low']:.4g}, {row['ci95_high']:.4g}]" if not math.isnan(row["ci95_low"])
+                        else " (no interval)")
+            lines.append(f"hypervolume of each seed's front, mean over seeds, {INTERVAL}: "
+                         f"{row['hypervolume']:.4g}{interval} (n={int(row['n'])})")
         return lines
 
     def _replicate_lines(self, most: int = 6) -> list[str]:
@@ -266,9 +306,11 @@ def _write_tables(folder: Path, summary: AnalysisSummary, curves: pd.DataFrame) 
     for name, table in summary.tables.items():
         _write_table(table, folder / name)
     results = summary.results
-    atomic_write_text(folder / BEST_FILE, json.dumps(
-        {"metric": summary.metric, "scope": summary.scope, "partial": results.partial, "notes": results.notes,
-         "trials": summary.best}, indent=2, default=_json_default) + "\n")
+    document = {"metric": summary.metric, "scope": summary.scope, "partial": results.partial, "notes": results.notes,
+                "trials": summary.best}
+    if results.study.multi_objective:
+        document = {**front_document(summary.trials, results.study), **document}
+    atomic_write_text(folder / BEST_FILE, json.dumps(document, indent=2, default=_json_default) + "\n")
 
 
 def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "last", top: int = 3,
@@ -284,10 +326,14 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     results.study.check_ranking_metric(metric)  # before anything is rewritten
     check_study_outputs(results.path, (ANALYSIS_DIR, PLOTS_DIR), () if page is None else (REPORT_FILE,))
     trials = with_retrain_origins(trials_table(results, metric, scope), results)
+    several = results.study.multi_objective
+    if several:
+        trials = with_front_columns(trials, results.study)
     curves = curves_table(results)
-    best = best_trials(trials, results, top)
+    best = front_points(trials, results) if several else best_trials(trials, results, top)
     extra: dict[str, pd.DataFrame] = {}
-    for name in results.study.trial_kind.tables if len(trials) else ():
+    names = (*results.study.trial_kind.tables, *(FRONT_TABLES if several else ()))
+    for name in names if len(trials) else ():
         table = EXTRA_TABLES[name](trials, results, extra)
         if len(table):
             extra[name] = table

@@ -158,7 +158,7 @@ def population_vs_control(trials: pd.DataFrame, study: Study) -> pd.DataFrame:
     if not seeds:  # one population: one pair
         seeds = [ONE_POPULATION]
         complete[ONE_POPULATION] = 0
-    mode = study.objective.mode
+    mode = study.mode
     is_control = complete[control].astype(bool)
     population = _best_per_seed(complete[~is_control], seeds, mode)
     fixed = complete[is_control]

@@ -30,6 +30,7 @@ import pandas as pd
 import yaml
 
 from harness.analysis import AnalysisSummary
+from harness.analysis.front import constraint_text, empty_front_note, front_of
 from harness.analysis.plots.cells import BEST_CELLS
 from harness.analysis.population import winning_schedule
 from harness.analysis.replicates import INTERVAL
@@ -91,7 +92,7 @@ def _cells_png(genotype: AnyGenotype) -> bytes:
 def _format(value: Any) -> str:
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.4g}"
-    return "" if value is None else str(value)
+    return "" if value is None or value is pd.NA else str(value)
 
 
 def _key_value_table(rows: list[tuple[str, Any]]) -> str:
@@ -135,6 +136,33 @@ def _winners_section(summary: AnalysisSummary) -> str:
         if winner.get("checkpoint"):
             block.append(f'<p class="meta">checkpoint: {html.escape(str(winner["checkpoint"]))}</p>')
         parts.append("".join(block) + "</div>")
+    return "".join(parts)
+
+
+def _front_section(summary: AnalysisSummary, page_folder: Path | None) -> str:
+    """A multi-objective study's answer: its front as a table (each point's objectives,
+    settings and genotype id), its hypervolume and, when seeds vary, each seed's."""
+    study = summary.results.study
+    front = front_of(summary.trials, study)
+    note = empty_front_note(front, study)
+    if note:
+        return f"<h2>Pareto front</h2><p>{html.escape(note[0].upper() + note[1:])}.</p>"
+    objectives = ", ".join(f"{term.metric} ({term.mode})" for term in study.objectives)
+    constrained = f" meeting {constraint_text(study)}" if study.constraints else ""
+    text = (f"The finished trials{constrained} that no other is at least as good as on every objective "
+            f"({objectives}) and better on one, best first by {study.objectives[0].metric}; every point with its "
+            f"genotype is in best.json. Hypervolume {front.hypervolume:.4g} against the reference point "
+            f"({front.reference_text(study)}).")
+    table = summary.tables.get("front", pd.DataFrame())
+    shown = table[table["scope"] == "all trials"].drop(columns=["scope", "genotype"]) if len(table) else table
+    shown, capped = _capped(shown, lambda rows: rows, "the best by the first objective",
+                            _csv_link(summary, "front", page_folder))
+    parts = [f"<h2>Pareto front</h2><p>{html.escape(text)}</p>{capped}{_html_table(shown)}"]
+    volumes = summary.tables.get("hypervolume")
+    if volumes is not None and len(volumes) > 1:
+        parts.append(f"<h3>Hypervolume per seed</h3><p>Each seed's own front against the same reference point, "
+                     f"and their mean with its {INTERVAL}; each seed's front is in "
+                     f"{_csv_link(summary, 'front', page_folder)}.</p>{_html_table(volumes)}")
     return "".join(parts)
 
 
@@ -270,7 +298,7 @@ def _capped(table: pd.DataFrame, first: Callable[[pd.DataFrame], pd.DataFrame], 
 
 def _comparisons_section(summary: AnalysisSummary, page_folder: Path | None = None) -> str:
     parts = []
-    mode = summary.results.study.objective.mode
+    mode = summary.results.study.mode
     for table in _COMPARISON_TABLES:
         if table.name not in summary.tables:
             continue
@@ -344,6 +372,13 @@ def _study_section(folder: Path) -> str:
     return f'<h2>Study file</h2><p class="meta">{meta}</p><pre>{html.escape(text)}</pre>'
 
 
+def _objective_text(summary: AnalysisSummary) -> str:
+    study = summary.results.study
+    if not study.multi_objective:
+        return f"objective {html.escape(summary.metric)} ({html.escape(study.mode)})"
+    return "objectives " + html.escape(", ".join(f"{term.metric} ({term.mode})" for term in study.objectives))
+
+
 def render_report(summary: AnalysisSummary, page_folder: Path | None = None) -> str:
     """The report page of an analysed study, to be written in ``page_folder`` (the study
     folder when ``None``; the links to its tables are relative to it)."""
@@ -353,10 +388,10 @@ def render_report(summary: AnalysisSummary, page_folder: Path | None = None) -> 
     body = "".join([
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{html.escape(study.kind)} study in {html.escape(str(summary.path))}; '
-        f"objective {html.escape(summary.metric)} ({html.escape(study.objective.mode)}); "
+        f"{_objective_text(summary)}; "
         f"generated {generated}</p>",
         _summary_section(summary),
-        _winners_section(summary),
+        _front_section(summary, page_folder) if study.multi_objective else _winners_section(summary),
         _scheduler_section(summary),
         _comparisons_section(summary, page_folder),
         _plots_section(summary),

@@ -93,12 +93,15 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
         row.update({
             "state": trial.state, "stopped_early": trial.stopped_early, "diverged": trial.diverged,
             "epochs": trial.epochs, "configured_epochs": trial.configured_epochs,
-            "score": score(curve, metric, scope, study.objective.mode),
+            "score": score(curve, metric, scope, study.mode),
         })
         for m in summary:
             row[f"final_{m}"] = _as_float(last.get(m))
             row[f"best_{m}"] = score(curve, m, "best", "min" if m.endswith("loss") else "max")
         row.update({m: _as_float(last.get(m)) for m in sizes})
+        if study.multi_objective:  # the front's axes (harness.analysis.front)
+            row.update({m: _as_float(last.get(m)) for m in study.constraints})
+            row.update({t.metric: score(curve, t.metric, scope, t.mode) for t in study.objectives})
         row["genotype"] = _genotype_text(trial)
         row["genotype_id"] = genotype_id_of(row["genotype"]) if row["genotype"] else None
         row["stop_reason"] = stop_reason(trial, study)
@@ -111,7 +114,7 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     for column in searcher_columns:  # trial numbers, with gaps where a trial has none
         table[column] = table[column].astype("Int64")
     if len(table):
-        ascending = study.objective.mode == "min"
+        ascending = study.mode == "min"
         table = table.sort_values("score", ascending=ascending, na_position="last", kind="stable")
         table = table.reset_index(drop=True)
     return table

@@ -32,7 +32,7 @@ class Ranking:
 
     @classmethod
     def of(cls, results: StudyResults, metric: str, scope: Scope) -> Ranking:
-        mode = results.study.objective.mode
+        mode = results.study.mode
         scores = {t.trial_id: score(t.rows, metric, scope, mode) for t in results.trials}
         sign = -1.0 if mode == "max" else 1.0
         order = sorted(results.trials, key=lambda t: (math.isnan(scores[t.trial_id]),

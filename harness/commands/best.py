@@ -8,6 +8,10 @@ warning line (harness.health; thresholds in the study's `health:` section), and 
 Only the winners' rows of the trials table are built (harness.analysis.top): ranking
 10,000 trials needs their scores, not their genotypes parsed.
 
+A multi-objective study (a list `objective:`) has no one winner: `best` prints its Pareto
+front, every point with its objectives and genotype (harness.analysis.front), and --json
+gives every point; --metric ranks its trials by one metric as for any study.
+
   snas-study best results/quickstart --top 3
   snas-study best results/quickstart --json > best.json
 """
@@ -17,8 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from harness.analysis.results import load_results
-from harness.analysis.tables import best_trials
+from harness.analysis.front import constraint_text, empty_front_note, front_document, front_of, front_points
+from harness.analysis.results import StudyResults, load_results
+from harness.analysis.tables import best_trials, trials_table
 from harness.analysis.top import Ranking
 from harness.commands.analyze import add_scoring_arguments
 from harness.health import winner_problems, winner_warning
@@ -32,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     results = load_results(args.results)
+    if results.study.multi_objective and args.metric is None:
+        return _front(results, args)
     metric = results.study.metric if args.metric is None else args.metric
     results.study.check_ranking_metric(metric)
     table, ranked = Ranking.of(results, metric, args.scope).ranked(args.top)
@@ -54,4 +61,36 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {w['genotype']}")
         if w["genotype_json"] is not None:
             print(f"  {json.dumps(w['genotype_json'])}")
+    return 0
+
+
+def _front(results: StudyResults, args: argparse.Namespace) -> int:
+    """The Pareto front of a multi-objective study, best first by its first objective."""
+    study = results.study
+    table = trials_table(results, scope=args.scope)
+    front = front_of(table, study)
+    note = empty_front_note(front, study)
+    if note:
+        raise UserInputError(f"{results.path}: {note}")
+    points = front_points(table, results)
+    if args.json:
+        for point in points:
+            point["health"] = winner_problems(study, point, results.data_of(point["trial_id"]))
+        print(json.dumps({**front_document(table, study), "scope": args.scope, "front": points}, indent=2,
+                         default=str))
+        return 0
+    for line in results.notes:
+        print(f"note: {line}")
+    constrained = f" meeting {constraint_text(study)}" if study.constraints else ""
+    print(f"Pareto front: {len(points)} of {front.candidates} finished trials{constrained} ({args.scope} epoch); "
+          f"hypervolume {front.hypervolume:.4g} against ({front.reference_text(study)})")
+    for point in points:
+        values = ", ".join(f"{metric} = {value:.3g}" for metric, value in point["objectives"].items())
+        print(f"trial {point['trial_id']}: {values}, genotype {point['genotype_id']}")
+        warning = winner_warning(study, point, results.data_of(point["trial_id"]))
+        if warning:
+            print(f"  {warning}")
+        print(f"  {point['genotype']}")
+        if point["genotype_json"] is not None:
+            print(f"  {json.dumps(point['genotype_json'])}")
     return 0

@@ -14,6 +14,7 @@ from harness.policies.asha import AshaScheduler
 from harness.policies.base import Policy, Scheduler, Searcher
 from harness.policies.fifo import FifoScheduler
 from harness.policies.grid import GridSearcher
+from harness.policies.moasha import MoAshaScheduler
 from harness.policies.optuna import OptunaSearcher
 from harness.policies.pb2 import Pb2Scheduler
 from harness.policies.pbt import PbtScheduler
@@ -29,6 +30,7 @@ SEARCHERS: Registry[type[Searcher]] = Registry("searcher", {
 SCHEDULERS: Registry[type[Scheduler]] = Registry("scheduler", {
     "fifo": FifoScheduler,
     "asha": AshaScheduler,
+    "moasha": MoAshaScheduler,
     "pbt": PbtScheduler,
     "pb2": Pb2Scheduler,
     "replay": ReplayScheduler,

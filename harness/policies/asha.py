@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.policies.base import Scheduler
+from harness.policies.base import Objective, Scheduler
 
 
 class AshaScheduler(Scheduler):
@@ -18,13 +18,15 @@ class AshaScheduler(Scheduler):
     title: ClassVar[str] = "ASHA"
     stop_label: ClassVar[str | None] = "ASHA"
     plots: ClassVar[tuple[str, ...]] = ("asha_rungs",)
+    several_objectives: ClassVar[str | None] = ("stops trials by one metric at each rung, so it cannot take a list "
+                                                "objective; use scheduler moasha (MO-ASHA) or fifo")
 
     grace_period: int = Field(1, ge=1)
     reduction_factor: float = Field(2.0, gt=1)
     max_t: int | None = Field(None, ge=1)
     """Default: the trials' epoch count."""
 
-    def build(self, epochs: int, data_parallel: bool) -> Any:
+    def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         from ray.tune.schedulers import ASHAScheduler
 
         # A data-parallel trial's reports count epochs in ``epoch`` only (see harness.dataparallel).

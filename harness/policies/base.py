@@ -32,11 +32,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Objective:
-    """What a searcher optimises: the study's ranking metric and its direction, and its name."""
+    """What a searcher optimises: the study's ranking metric and its direction, and its name;
+    for a multi-objective study, every objective and the constraints on other metrics."""
 
     metric: str
     mode: str
     study_name: str
+    others: tuple[tuple[str, str], ...] = ()
+    """The objectives after the first, ``(metric, mode)`` each."""
+    constraints: tuple[tuple[str, str, float], ...] = ()
+    """``(metric, "max" or "min", bound)``: a feasible trial reports ``metric`` within each bound."""
+
+    @property
+    def metrics(self) -> list[str]:
+        return [self.metric, *(metric for metric, _ in self.others)]
+
+    @property
+    def modes(self) -> list[str]:
+        return [self.mode, *(mode for _, mode in self.others)]
 
 
 class Policy(Frozen, ABC):
@@ -45,6 +58,9 @@ class Policy(Frozen, ABC):
     name: str
     title: ClassVar[str]
     """How messages and summaries name it (``ASHA``, ``Optuna's TPE``)."""
+    several_objectives: ClassVar[str | None] = None
+    """Why it cannot serve a study with a list objective, with the alternative to use; None:
+    it can (it proposes or stops trials without ranking them by one metric)."""
 
     def check(self, space: Space) -> None:
         """Raise :class:`ValueError` (naming the keys) when it cannot run a study of ``space``."""
@@ -152,9 +168,10 @@ class Scheduler(Policy):
     trials ignore them)."""
 
     @abstractmethod
-    def build(self, epochs: int, data_parallel: bool) -> Any:
+    def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         """Tune's trial scheduler for trials of ``epochs`` epochs (``data_parallel``: on Ray
-        Train workers, whose reports count epochs in ``epoch`` only)."""
+        Train workers, whose reports count epochs in ``epoch`` only) of a study that optimises
+        ``objective`` (most take its first metric from Tune's ``TuneConfig``)."""
 
     def check_trials(self, space: Space, trials: TrialFacts) -> None:
         """Raise :class:`ValueError` (naming the keys) when it cannot run trials such as ``trials``."""

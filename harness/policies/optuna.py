@@ -1,4 +1,8 @@
-"""Optuna's TPE: ``num_samples`` trials proposed from the results so far, seeded, journaled.
+"""Optuna: ``num_samples`` trials proposed from the results so far, seeded, journaled.
+
+``sampler``: ``tpe`` (the default, also Optuna's for several objectives), ``nsga2`` or
+``nsga3`` (genetic, of ``population_size`` trials per generation).  Each serves one
+objective or several; with several, the study's constraints are passed to the sampler.
 
 The study's Optuna history is kept in ``<study>/optuna.journal`` (local storage), which
 optuna-dashboard opens; every Optuna trial records the Tune trial it became, so ``status``
@@ -9,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from harness.domain import Space
 from harness.optuna_journal import JOURNAL_FILE, optuna_trial_numbers
@@ -27,7 +33,15 @@ class OptunaSearcher(Searcher):
     state_glob: ClassVar[str | None] = "optuna-searcher-*.json"
     """Written by :class:`harness.optuna_search.DistinctOptunaSearch` (its ``CKPT_FILE_TMPL``)."""
 
+    sampler: Literal["tpe", "nsga2", "nsga3"] = Field("tpe", exclude_if=lambda sampler: sampler == "tpe")
+    """Optuna's sampler: TPE (multivariate off, as Optuna's default), NSGA-II or NSGA-III."""
+    population_size: int | None = Field(None, ge=2, exclude_if=lambda size: size is None)
+    """Trials per generation of ``nsga2`` / ``nsga3`` (default: Optuna's, 50)."""
+
     def check(self, space: Space) -> None:
+        if self.population_size is not None and self.sampler == "tpe":
+            raise ValueError("searcher.population_size sizes the generations of sampler nsga2 or nsga3; "
+                             "TPE has none: drop it, or set searcher.sampler")
         gridded = [key for key, domain in space.items() if domain.variation == "grid"]
         if gridded:
             raise ValueError(f"Ray's Optuna searcher does not support grid entries ({', '.join(gridded)}); "
@@ -52,9 +66,12 @@ class OptunaSearcher(Searcher):
         from harness.storage import is_uri
 
         journal = None if is_uri(experiment_path) else Path(experiment_path) / JOURNAL_FILE
-        return DistinctOptunaSearch(optuna_space(space), metric=objective.metric, mode=objective.mode,
-                                    seed=self.seed, study_name=objective.study_name, journal=journal,
-                                    points_to_evaluate=plan.points)
+        several = bool(objective.others)
+        return DistinctOptunaSearch(optuna_space(space), metric=objective.metrics if several else objective.metric,
+                                    mode=objective.modes if several else objective.mode, seed=self.seed,
+                                    sampler=self.sampler, population_size=self.population_size,
+                                    constraints=objective.constraints, study_name=objective.study_name,
+                                    journal=journal, points_to_evaluate=plan.points)
 
     def settings_are_distinct(self, space: Space) -> bool:
         """Optuna never runs a configuration twice (:mod:`harness.optuna_search`)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from harness.domain import Space, is_seed_key
-from harness.policies.base import TrialFacts
+from harness.policies.base import Objective, TrialFacts
 from harness.policies.pbt import PopulationScheduler
 
 RANGES = ("uniform", "loguniform")
@@ -37,7 +37,7 @@ class Pb2Scheduler(PopulationScheduler):
                 raise ValueError(f"scheduler.mutations.{key}: PB2 explores a range of numbers; give uniform or "
                                  f"loguniform [low, high], not {domain.variation}")
 
-    def build(self, epochs: int, data_parallel: bool) -> Any:
+    def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         from harness.population_tune import StudyPB2
 
         bounds = {key: list(domain.bounds) for key, domain in self.mutations.items()}

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from harness.domain import Domain, Space
-from harness.policies.base import Scheduler, TrialFacts
+from harness.policies.base import Objective, Scheduler, TrialFacts
 
 CONTROL_KEY = "population.control"
 """The space key that splits a study into the population (false) and a control arm (true):
@@ -67,6 +67,8 @@ class PopulationScheduler(Scheduler):
     the lineage columns of the analysis."""
 
     title: ClassVar[str] = "PBT"
+    several_objectives: ClassVar[str | None] = ("copies the best trials by one metric, so it cannot take a list "
+                                                "objective; use scheduler fifo")
     plots: ClassVar[tuple[str, ...]] = ("population",)
     column_titles: ClassVar[dict[str, str]] = {EXPLOITS_COLUMN: "exploits"}
     copies_trials: ClassVar[bool] = True
@@ -131,7 +133,7 @@ class PbtScheduler(PopulationScheduler):
     perturbation_factors: tuple[float, float] = (1.2, 0.8)
     """What a number setting is multiplied by when perturbed (one of the two, at random)."""
 
-    def build(self, epochs: int, data_parallel: bool) -> Any:
+    def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         from harness.population_tune import StudyPBT
         from harness.trialplan import to_tune
 

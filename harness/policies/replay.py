@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from harness.domain import Space
-from harness.policies.base import Scheduler, TrialFacts
+from harness.policies.base import Objective, Scheduler, TrialFacts
 from snas.configmodel import Frozen
 
 
@@ -59,7 +59,7 @@ class ReplayScheduler(Scheduler):
     def changing_settings(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(key for change in self.schedule for key in change.settings))
 
-    def build(self, epochs: int, data_parallel: bool) -> Any:
+    def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         from ray.tune.schedulers import FIFOScheduler
 
         return FIFOScheduler()

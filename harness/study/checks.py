@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from harness.policies import SCHEDULERS
 from harness.policies.base import TrialFacts
+from harness.study.objectives import check_objectives
 
 if TYPE_CHECKING:
     from harness.study.schema import Study
@@ -20,9 +21,13 @@ def check_sections(study: Study) -> None:
     """Every cross-section rule, in the order a user would fix them."""
     _every_setting_is_read(study)
     _data_parallel(study)
-    problem = study.ranking_problem(study.metric)
-    if problem:
-        raise ValueError(f"objective.metric {problem}")
+    if study.multi_objective or study.constraints:
+        check_objectives(study)
+    else:
+        problem = study.ranking_problem(study.metric)
+        if problem:
+            raise ValueError(f"objective.metric {problem}")
+    _several_objectives(study)
     study.searcher.check(study.space)
     study.scheduler.check(study.space)
     study.scheduler.check_trials(study.space, trial_facts(study))
@@ -32,6 +37,15 @@ def check_sections(study: Study) -> None:
 
 
 GENOTYPE_KEY = "retrain.settings.genotype"
+
+
+def _several_objectives(study: Study) -> None:
+    """A list objective needs a searcher and a scheduler that rank trials by no single metric."""
+    if not study.multi_objective:
+        return
+    for section, policy in (("searcher", study.searcher), ("scheduler", study.scheduler)):
+        if policy.several_objectives:
+            raise ValueError(f"{section} {policy.name} {policy.several_objectives}")
 
 
 def trial_facts(study: Study) -> TrialFacts:

@@ -90,7 +90,8 @@ def _policy_sections(data: dict[str, Any], source: str, frozen: bool) -> dict[st
             data = {**data, section: {k: v for k, v in settings.items() if k not in foreign}}
         elif foreign:
             key, readers = next(iter(foreign.items()))
-            titles = ", ".join(registry[name].title for name in readers)
+            names = [registry[name].title for name in readers]
+            titles = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
             keys = ", ".join(f"{section}.{k}" for k in foreign)
             raise UserInputError(f"invalid study {source}: {keys}: read by {titles} only, and {section}.name is "
                                  f"{settings.get('name', default)}; set {section}.name={readers[0]} or drop {keys}")

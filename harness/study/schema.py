@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    Discriminator,
     Field,
     SerializeAsAny,
+    Tag,
     ValidationError,
     field_validator,
     model_serializer,
@@ -26,7 +28,7 @@ from pydantic import (
 )
 
 from harness.domain import Domain, grid_combinations
-from harness.errors import invalid
+from harness.errors import FORM_TAG, invalid
 from harness.health_settings import HealthThresholds, StopConfig
 from harness.kinds import KINDS, TrialKind
 from harness.overrides import with_values
@@ -40,6 +42,7 @@ from harness.policies import (
     chosen_policy,
 )
 from harness.storage import is_uri
+from harness.study.objectives import Bound, ObjectiveTerm
 from harness.tracking.settings import TrackingConfig
 from snas.configmodel import Frozen
 from snas.data.config import DataConfig
@@ -66,6 +69,17 @@ class Objective(Frozen):
     metric: str | None = None
     """Default: ``search_val_acc`` for search studies, ``val_acc`` for retrain studies."""
     mode: Literal["max", "min"] = "max"
+
+
+def _objective_form(value: Any) -> str:
+    return f"{FORM_TAG}list" if isinstance(value, list) else f"{FORM_TAG}one"
+
+
+ObjectiveSection = Annotated[
+    Annotated[Objective, Tag(f"{FORM_TAG}one")]
+    | Annotated[list[ObjectiveTerm], Tag(f"{FORM_TAG}list"), Field(min_length=2)],
+    Discriminator(_objective_form)]
+"""One objective (``{metric, mode}``), or a list of two or more (:mod:`harness.study.objectives`)."""
 
 
 class ResourcesConfig(Frozen):
@@ -176,7 +190,10 @@ class Study(Frozen):
     :func:`validate_study` reads those once, so the model (a frozen study.yaml, a trial)
     holds only mappings and never opens a file."""
     space: dict[str, Domain] = {}
-    objective: Objective = Objective()
+    objective: ObjectiveSection = Objective()
+    """One ``{metric, mode}``, or a list of them: a multi-objective study (its answer a Pareto front)."""
+    constraints: dict[str, Bound] = Field({}, exclude_if=lambda constraints: not constraints)
+    """Bounds on reported metrics (``eval_params_m: {max: 3.3}``); a trial outside one is infeasible."""
     searcher: SerializeAsAny[Searcher] = SEARCHERS[DEFAULT_SEARCHER].model_validate({})
     """How trials' settings are proposed (:data:`harness.policies.SEARCHERS`, by ``name``)."""
     scheduler: SerializeAsAny[Scheduler] = SCHEDULERS[DEFAULT_SCHEDULER].model_validate({})
@@ -235,8 +252,27 @@ class Study(Frozen):
         return KINDS[self.kind]
 
     @property
+    def multi_objective(self) -> bool:
+        return isinstance(self.objective, list)
+
+    @property
+    def objectives(self) -> tuple[ObjectiveTerm, ...]:
+        """Every objective, the default metric written out."""
+        if isinstance(self.objective, list):
+            return tuple(self.objective)
+        return (ObjectiveTerm(metric=self.metric, mode=self.objective.mode),)
+
+    @property
     def metric(self) -> str:
+        """The metric that ranks trials (of a list objective, the first)."""
+        if isinstance(self.objective, list):
+            return self.objective[0].metric
         return self.objective.metric or self.trial_kind.default_metric
+
+    @property
+    def mode(self) -> str:
+        """The direction of :attr:`metric`."""
+        return self.objectives[0].mode
 
     def section(self, path: str) -> dict[str, Any]:
         """The settings of the section at the dotted ``path`` (``search``, ``retrain.settings``)."""

@@ -141,6 +141,8 @@ def _study_folders_not_as_the_tool_leaves_them(results, frozen) -> None:
 
 
 SEARCH = ["--dataset", "digits", "--epochs", "1", "--quiet"]
+ACCURACY = "{metric: child_val_acc, mode: max}"
+COST = "{metric: eval_macs_m, mode: min}"
 
 # (argv, a fragment of the one error line)
 CASES: list[tuple[list[str], str]] = [
@@ -206,6 +208,32 @@ CASES: list[tuple[list[str], str]] = [
      "scheduler pbt cannot run with searcher optuna: it copies and perturbs trials itself"),
     (["run", "pbt.yaml", "--set", "scheduler.perturbation_interval=0"],
      "scheduler.perturbation_interval: Input should be greater than or equal to 1"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {{metric: eval_mac_m, mode: min}}]"],
+     "objective[1].metric 'eval_mac_m' is no metric the trials report; did you mean eval_macs_m?\n"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {{metric: test_acc, mode: max}}]"],
+     "objective[1].metric 'test_acc' is reported by retrain trials, not by this search study's; choose from epoch,"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {{metric: eval_macs_m, mode: max}}]"],
+     "objective[1].mode max would search for the largest eval_macs_m; it is better smaller: use mode min\n"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {{metric: child_val_acc, mode: max}}]"],
+     "objective[1].metric child_val_acc is already an objective; give each metric once\n"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}]"],
+     "objective: List should have at least 2 items after validation, not 1\n"),
+    (["run", "study.yaml", "--set", "constraints={eval_params_m: {max: 3.3}}"],
+     "constraints bound the trials of a multi-objective study (a list objective), whose answer is the front of the "
+     "feasible trials; with one objective, add the bounded metric as a second objective or drop constraints\n"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {COST}]", "--set",
+      "constraints={eval_parms_m: {max: 3.3}}"],
+     "constraints.eval_parms_m: 'eval_parms_m' is no metric the trials report; did you mean eval_params_m?\n"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {COST}]", "--set", "constraints={eval_params_m: {}}"],
+     "constraints.eval_params_m: give max, min or both\n"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {COST}]", "--set", "scheduler.name=asha"],
+     "scheduler asha stops trials by one metric at each rung, so it cannot take a list objective; "
+     "use scheduler moasha (MO-ASHA) or fifo\n"),
+    (["run", "pbt.yaml", "--set", f"objective=[{ACCURACY}, {COST}]"],
+     "scheduler pbt copies the best trials by one metric, so it cannot take a list objective; use scheduler fifo\n"),
+    (["run", "study.yaml", "--set", "searcher.name=optuna", "--set", "searcher.population_size=10", "--set",
+      "space={search.seed: {choice: [0, 1]}}"],
+     "searcher.population_size sizes the generations of sampler nsga2 or nsga3; TPE has none"),
     (["replay", "results/crafted"], "ran with scheduler fifo; replay follows the schedule a population (scheduler pbt "
                                     "or pb2) discovered\n"),
     (["replay", "results/crafted", "--seeds", "0"], "--seeds"),

@@ -12,7 +12,7 @@ from ray.tune.search.variant_generator import _get_preset_variants, generate_var
 
 from harness.cli import main
 from harness.study import Study, load_study, validate_study
-from harness.tuner import trial_plan
+from harness.tuner import objective_of, trial_plan
 from snas.errors import UserInputError
 
 BASE = {
@@ -421,7 +421,7 @@ def test_pbt_builds_tunes_scheduler_with_the_mutations_kept_in_range():
         "search.temperature.initial": {"uniform": [0.3, 4.0]}, "search.temperature.anneal_rate": {"grid": [0.5, 0.9]}},
         "synch": True}, space={"search.temperature.initial": {"grid": [0.5, 2.0]},
                                "search.temperature.anneal_rate": {"grid": [0.5, 0.9]}}))
-    built = pbt.scheduler.build(pbt.epochs, data_parallel=False)
+    built = pbt.scheduler.build(pbt.epochs, data_parallel=False, objective=objective_of(pbt))
     assert isinstance(built, StudyPBT) and built.last_epoch == 3 and built._synch
     assert built._hyperparam_mutations["search.temperature.anneal_rate"] == [0.5, 0.9]
     assert isinstance(built._hyperparam_mutations["search.temperature.initial"], Float)
@@ -459,7 +459,7 @@ def test_a_resumed_synchronous_population_perturbs_at_the_next_time_a_trial_has_
     """Tune restores no scheduler state: without seeding, PBT would put the next perturbation
     at the restored epoch itself, run nothing and hang."""
     pbt = validate_study(study(scheduler={**PBT, "synch": True, "perturbation_interval": interval}))
-    built = pbt.scheduler.build(6, data_parallel=False)
+    built = pbt.scheduler.build(6, data_parallel=False, objective=objective_of(pbt))
     built.set_search_properties("search_val_acc", "max")
     trials = [_RestoredTrial(epoch, score) for epoch, score in zip(restored, (0.25, 0.75))]
     controller = SimpleNamespace(search_alg=None, get_trials=lambda: trials)
@@ -476,7 +476,7 @@ def test_a_resumed_synchronous_population_perturbs_at_the_next_time_a_trial_has_
 
 def test_a_fresh_population_starts_with_tunes_own_schedule():
     pbt = validate_study(study(scheduler={**PBT, "synch": True, "perturbation_interval": 2}))
-    built = pbt.scheduler.build(6, data_parallel=False)
+    built = pbt.scheduler.build(6, data_parallel=False, objective=objective_of(pbt))
     built.set_search_properties("search_val_acc", "max")
     trials = [_RestoredTrial(None), _RestoredTrial(None)]
     for trial in trials:
@@ -507,7 +507,7 @@ def test_each_seed_runs_its_own_population_and_control_trials_stay_out(monkeypat
     pbt = validate_study(study(scheduler={**PBT, "synch": True}, space={
         "search.temperature.initial": {"grid": [0.3, 0.6, 1.2, 2.4]}, "search.seed": {"grid": [0, 1]},
         "population.control": {"grid": [False, True]}}))
-    built = pbt.scheduler.build(6, data_parallel=False)
+    built = pbt.scheduler.build(6, data_parallel=False, objective=objective_of(pbt))
     built.set_search_properties("search_val_acc", "max")
     trials = _population_trials([0, 1], control=True)
     controller = SimpleNamespace(search_alg=None, get_trials=lambda: trials, get_live_trials=lambda: trials)
@@ -542,7 +542,7 @@ def test_pb2_builds_tunes_pb2_over_the_mutations_ranges():
     from harness.population_tune import StudyPB2
 
     pb2 = validate_study(study(scheduler={**PBT, "name": "pb2"}))
-    built = pb2.scheduler.build(pb2.epochs, data_parallel=False)
+    built = pb2.scheduler.build(pb2.epochs, data_parallel=False, objective=objective_of(pb2))
     assert isinstance(built, StudyPB2) and built.last_epoch == 3
     assert built._hyperparam_bounds == {"search.temperature.initial": [0.3, 4.0]}
     assert (pb2.checkpoint_every, pb2.keep_checkpoints) == (2, 3)
@@ -564,7 +564,8 @@ def test_pb2_fits_its_gp_without_convergence_warnings_on_the_console(monkeypatch
         return {"x": 0.5}, {"x": 0.4}
 
     monkeypatch.setattr(PB2, "_get_new_config", explore)
-    built = validate_study(study(scheduler={**PBT, "name": "pb2"})).scheduler.build(3, data_parallel=False)
+    pb2 = validate_study(study(scheduler={**PBT, "name": "pb2"}))
+    built = pb2.scheduler.build(3, data_parallel=False, objective=objective_of(pb2))
     assert isinstance(built, StudyPB2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

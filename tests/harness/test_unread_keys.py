@@ -64,7 +64,7 @@ def test_a_study_file_typo_names_the_key_to_use(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["scheduler.grace_period=3"], "scheduler.grace_period: read by ASHA only, and scheduler.name is fifo"),
+    (["scheduler.grace_period=3"], "scheduler.grace_period: read by ASHA and MO-ASHA only, and scheduler.name is fifo"),
     (["genotypes.mine=DARTS_V2"], "genotypes: read by retrain studies only"),
 ])
 def test_settings_this_study_would_not_read_are_refused(tmp_path, capsys, planned, overrides, message):
@@ -77,4 +77,4 @@ def test_settings_this_study_would_not_read_are_refused(tmp_path, capsys, planne
 def test_retrain_refuses_an_asha_setting_for_its_fifo_study(tmp_path, capsys, planned):
     folder = write_study_folder(tmp_path / "results")
     assert main(["retrain", str(folder), "--set", "scheduler.grace_period=2", "--quiet"]) == 2
-    assert "scheduler.grace_period: read by ASHA only" in capsys.readouterr().err and not planned
+    assert "scheduler.grace_period: read by ASHA and MO-ASHA only" in capsys.readouterr().err and not planned

@@ -22,6 +22,7 @@ from harness.analysis.plots.cells import plot_best_cells
 from harness.analysis.plots.common import Plot, PlotInput, scale_note
 from harness.analysis.plots.curves import plot_curves
 from harness.analysis.plots.effects import plot_final_vs_setting, plot_heatmap
+from harness.analysis.plots.front import plot_front
 from harness.analysis.plots.health import HEALTH_METRICS, plot_health
 from harness.analysis.plots.levels import plot_levels
 from harness.analysis.plots.pareto import pareto_front, plot_pareto
@@ -33,6 +34,7 @@ from harness.analysis.plots.trajectories import plot_trajectories
 __all__ = ["HEALTH_METRICS", "PLOTS", "Plot", "PlotInput", "draw_plots", "pareto_front", "scale_note"]
 
 PLOTS: dict[str, Callable[[PlotInput], Plot | list[Plot] | None]] = {
+    "front": plot_front,
     "curves": plot_curves, "final_vs_setting": plot_final_vs_setting, "levels": plot_levels, "pareto": plot_pareto,
     "heatmap": plot_heatmap, "trajectories": plot_trajectories, "health": plot_health, "asha_rungs": plot_asha_rungs,
     "retrain_vs_search": plot_retrain_vs_search, "random_baseline": plot_random_baseline,
@@ -59,6 +61,8 @@ def draw_plots(data: PlotInput) -> list[Plot]:
     _prepare_figures()
     plots: list[Plot] = []
     wanted = set(data.kind.plots) | set(data.study.scheduler.plots)
+    if data.study.multi_objective:
+        wanted.add("front")
     if data.study.scheduler.copies_trials:
         wanted -= SETTING_PLOTS
     for name, plot in PLOTS.items():

@@ -58,7 +58,7 @@ def plot_final_vs_setting(data: PlotInput) -> list[Plot]:
             group = data.trials[labels == label]
             run_dots(ax, group[name], group, colour, dots)
             table = replicate_table(group.assign(**{name: positions[group.index]}), [name],
-                                    data.study.objective.mode).dropna(subset=["mean"])
+                                    data.study.mode).dropna(subset=["mean"])
             mean_bars(ax, table[name], table, colour, label if others else None, line=True)
         _numeric_axis(ax, name, sorted(data.trials[name].dropna().unique()), data.kind.log_settings)
         finish_score_axes(ax, data, name, f"{data.metric} vs {name}")

@@ -23,7 +23,7 @@ def plot_levels(data: PlotInput) -> list[Plot]:
     """Score per level of each categorical factor (method, penalty, log penalty, schedule, ...):
     every run, the mean over seeds with its interval, n under each level."""
     plots = []
-    mode = data.study.objective.mode
+    mode = data.study.mode
     dots = dots_for(data)
     for name in data.factors:
         if numeric(data.trials[name]):

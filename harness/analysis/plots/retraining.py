@@ -46,7 +46,7 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
     searched or proxy-picked genotype ranks among the random ones, and what each selection cost."""
     table = data.tables.get("random_baseline")
     if table is None:
-        table = random_baseline(data.trials, data.study.objective.mode)
+        table = random_baseline(data.trials, data.study.mode)
     if not len(table):
         return None
     origins = [origin for origin in ORIGINS if (table["origin"] == origin).any()]
@@ -63,7 +63,7 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
             mean_bars(ax, [position + offset + 0.1 * width], pd.DataFrame([row]), colours[origin], None, line=False)
             if origin != "random":
                 ranks.append(f"{row['arch']}: {row['rank_among_random']}")
-        overall = summarize(genotypes["mean"], data.study.objective.mode)
+        overall = summarize(genotypes["mean"], data.study.mode)
         if overall.n >= 2:
             ax.errorbar([position + 0.42], [overall.mean], yerr=[[overall.mean - overall.low],
                                                                   [overall.high - overall.mean]],

@@ -30,7 +30,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import optuna
@@ -65,7 +65,7 @@ _MT_WORDS = 624
 """The length of a Mersenne Twister state (numpy's ``RandomState``)."""
 
 
-def _streams_of(sampler: optuna.samplers.BaseSampler) -> dict[str, np.random.RandomState]:
+def _streams_of(sampler: Any) -> dict[str, np.random.RandomState]:
     """The random streams a sampler of :data:`SAMPLERS` draws from: its own (TPE: the
     candidates it weighs; NSGA: crossover and mutation) and its random sampler's (the
     startup trials or first generation, and parameters outside the joint space).
@@ -194,12 +194,14 @@ class DistinctOptunaSearch(Searcher):
                  seed: int = 0, sampler: str = "tpe", population_size: int | None = None,
                  constraints: Sequence[tuple[str, str, float]] = (), study_name: str = "optuna",
                  journal: str | Path | None = None, points_to_evaluate: Sequence[Mapping[str, Any]] = ()):
-        super().__init__(metric=metric, mode=mode)
+        # Tune's Searcher is typed for one metric, but keeps a list as Ray's own OptunaSearch gives it.
+        super().__init__(metric=metric, mode=mode)  # type: ignore[arg-type]
         self._space = dict(space)
         self._metrics = [metric] if isinstance(metric, str) else list(metric)
         modes = [mode] if isinstance(mode, str) else list(mode)
-        self._directions = [{"max": "maximize", "min": "minimize"}[m] for m in modes]
-        self._constraints = [tuple(c) for c in constraints]
+        directions: dict[str, Literal["maximize", "minimize"]] = {"max": "maximize", "min": "minimize"}
+        self._directions = [directions[m] for m in modes]
+        self._constraints = [(str(metric), str(side), float(bound)) for metric, side, bound in constraints]
         self._sampler = SAMPLERS[sampler](seed, population_size)
         self._study_name = study_name
         self._journal = None if journal is None else str(journal)
@@ -286,7 +288,8 @@ class DistinctOptunaSearch(Searcher):
     def _values(self, result: dict | None) -> list[float] | None:
         """The trial's objectives, None unless it reported every one."""
         values = [(result or {}).get(metric) for metric in self._metrics]
-        return None if any(value is None for value in values) else [float(value) for value in values]
+        reported = [float(value) for value in values if value is not None]
+        return reported if len(reported) == len(values) else None
 
     def _constraint_values(self, result: dict) -> dict[str, float]:
         """Optuna's constraint value per bound, ``<metric>.<max|min>`` (feasible at ≤ 0); a

@@ -73,7 +73,8 @@ def replay_study(source: StudyResults, seeds: int, overrides: list[str]) -> Stud
         "data": src.data.model_dump(mode="json"),
         **src.trial_kind.nest(_first_settings(winner.resolved)),
         "space": {f"{section}.seed": {"grid": list(range(seeds))}},
-        "objective": src.objective.model_dump(mode="json"),
+        "objective": (src.objective.model_dump(mode="json") if not isinstance(src.objective, list)
+                      else [term.model_dump(mode="json") for term in src.objective]),
         "searcher": {"name": "grid"},
         "scheduler": {"name": "replay", "schedule": schedule, "source": f"{source.path} trial {winner.trial_id}"},
         "resources": src.resources.model_dump(mode="json"),

@@ -30,7 +30,7 @@ def check_tracking(study: Study) -> None:
 def study_params(study: Study) -> dict[str, Any]:
     """What the parent run records of the study itself."""
     return {"kind": study.kind, "searcher": study.searcher.name, "scheduler": study.scheduler.name,
-            "metric": study.metric, "mode": study.objective.mode, "trials": study.expected_trials(),
+            "metric": study.metric, "mode": study.mode, "trials": study.expected_trials(),
             "epochs": study.epochs, "varied": ", ".join(study.space) or "-"}
 
 

@@ -4,6 +4,7 @@ reference point (whose area is the hypervolume), and each seed's front when seed
 from __future__ import annotations
 
 from itertools import combinations
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -64,11 +65,12 @@ def _pair_panel(ax: plt.Axes, data: PlotInput, terms: tuple[ObjectiveTerm, Objec
     y_term, x_term = terms
     table = data.trials.dropna(subset=[x_term.metric, y_term.metric])
     done, allowed = finished(table), feasible(table, data.study)
-    for rows, style in ((table[done & allowed], {"color": "0.55", "s": 22, "label": "finished trials"}),
-                        (table[~done], {"facecolors": "none", "edgecolors": "0.4", "s": 26,
-                                        "label": f"stopped early ({data.study.scheduler.stop_label or 'ASHA'})"}),
-                        (table[done & ~allowed], {"color": "0.6", "marker": "x", "s": 22,
-                                                  "label": "infeasible (constraints)"})):
+    styles: list[tuple[pd.DataFrame, dict[str, Any]]] = [
+        (table[done & allowed], {"color": "0.55", "s": 22, "label": "finished trials"}),
+        (table[~done], {"facecolors": "none", "edgecolors": "0.4", "s": 26,
+                        "label": f"stopped early ({data.study.scheduler.stop_label or 'ASHA'})"}),
+        (table[done & ~allowed], {"color": "0.6", "marker": "x", "s": 22, "label": "infeasible (constraints)"})]
+    for rows, style in styles:
         if len(rows):
             ax.scatter(rows[x_term.metric], rows[y_term.metric], **style)
     x, y = front[x_term.metric].to_numpy(float), front[y_term.metric].to_numpy(float)
@@ -127,7 +129,7 @@ def plot_front(data: PlotInput) -> Plot | None:
         _pair_panel(ax, data, (terms[i], terms[j]), (whole.reference[i], whole.reference[j]), whole.members)
         ax.set_title("all trials" if per_seed else "", fontsize=9)
     if per_seed:
-        _seed_panel(axes[0][-1], data, whole.reference)
+        _seed_panel(axes[0][-1], data, (whole.reference[0], whole.reference[1]))
         axes[0][-1].sharey(axes[0][0])
     scales = _scales(data)
     fig.suptitle(f"Pareto front: {len(whole.members)} of {whole.candidates} finished trials\nhypervolume "

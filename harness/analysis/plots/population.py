@@ -100,7 +100,7 @@ def plot_population(data: PlotInput) -> Plot | None:
     for row, (label, population, control) in zip(axes, shown):
         members = sorted(population["trial_id"].astype(str))
         palette = dict(zip(members, sns.color_palette("tab10" if len(members) <= 10 else "husl", len(members))))
-        winner = _population_winner(population, data.study.objective.mode)
+        winner = _population_winner(population, data.study.mode)
         winners.append((label, winner))
         ids = set(members) | set(control["trial_id"].astype(str))
         curves = data.curves[data.curves["trial_id"].astype(str).isin(ids)]

@@ -38,8 +38,11 @@ class Lineage:
 
     def continue_from(self, checkpoint: Path, epoch: int) -> None:
         """Take the lineage of the state restored from the ``checkpoint`` folder at ``epoch``: the
-        trial's own (a restart), or a donor's followed by this exploit.  A checkpoint without a
-        readable lineage (saved by a version before it, or damaged) is taken as the trial's own."""
+        trial's own (a restart), or a donor's followed by this exploit.  The donor's checkpoint of
+        the exploit the trial last made, restored again (Tune restarts an exploiting trial from
+        it on ``resume`` and after a failure), is that exploit, not a new one.  A checkpoint
+        without a readable lineage (saved by a version before it, or damaged) is taken as the
+        trial's own."""
         saved = _read(checkpoint / LINEAGE_FILE)
         if saved is None:
             return
@@ -49,7 +52,8 @@ class Lineage:
             return
         exploit = {"epoch": epoch, "donor": saver}
         self.copies = [*copies, exploit]
-        self.exploits = [*self.exploits, exploit]
+        if self.exploits[-1:] != [exploit]:  # else the same copy restored again (a resume, a retry)
+            self.exploits = [*self.exploits, exploit]
 
     def save(self, checkpoint: Path) -> None:
         """Write it into the ``checkpoint`` folder about to be reported."""

@@ -158,3 +158,13 @@ def test_a_population_whose_winner_never_left_its_start_equals_that_fixed_settin
     table = population_vs_control(trials, _control_study(seeds=True)).set_index("comparison")
     assert table.loc["population winner − best fixed setting of each seed", "verdict"] == "the same on all 3 seeds"
     assert table.loc["best fixed setting over seeds (tau0 2)", "detail"].startswith("seed 0: 80.99 (c0); seed 1")
+
+
+def test_the_donors_checkpoint_restored_again_is_the_same_exploit(tmp_path):
+    """A resumed (or retried) trial restarts from the donor checkpoint of its last exploit."""
+    donors = _checkpoint(tmp_path, "donors", "b", [])
+    lineage = Lineage("a", exploits=[{"epoch": 2, "donor": "b"}])
+    lineage.continue_from(donors, epoch=2)
+    assert lineage.exploits == [{"epoch": 2, "donor": "b"}] and lineage.copies == [{"epoch": 2, "donor": "b"}]
+    lineage.continue_from(donors, epoch=3)  # a later copy from the same donor is a new exploit
+    assert lineage.exploits == [{"epoch": 2, "donor": "b"}, {"epoch": 3, "donor": "b"}]

@@ -85,6 +85,13 @@ Space = Mapping[str, Domain]
 """A study's ``space``: dotted setting -> how it varies."""
 
 
+CONTROL_KEY = "population.control"
+"""The space key that splits a population-based study into the population (false) and a
+control arm (true): trials that run their starting settings to the end, untouched by the
+scheduler (:mod:`harness.policies.pbt`), so the analysis can set the population's winner
+against the best fixed setting at equal epochs (:mod:`harness.analysis.population`)."""
+
+
 def is_seed_key(key: str) -> bool:
     """Whether a space key is a seed (``search.seed``, ``retrain.settings.seed``): its values
     repeat a run with other random streams, so they are replicates, never a factor."""

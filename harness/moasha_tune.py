@@ -1,4 +1,4 @@
-"""MO-ASHA as a Ray Tune trial scheduler (the rung decisions: :mod:`harness.policies.moasha`)."""
+"""MO-ASHA as a Ray Tune trial scheduler (the rung decisions: :mod:`harness.nondominated`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from harness.policies.moasha import continues
+from harness.nondominated import continues
 
 
 class MultiObjectiveAsha(FIFOScheduler):
     """One bracket of rungs at ``grace_period · reduction_factor^k`` below ``max_t``; at each, a
-    trial is judged by :func:`harness.policies.moasha.continues` against the trials that
+    trial is judged by :func:`harness.nondominated.continues` against the trials that
     reached it before.  A trial missing an objective at a rung is not judged there."""
 
     def __init__(self, metrics: list[str], modes: list[str], *, time_attr: str, max_t: int, grace_period: int,

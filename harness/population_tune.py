@@ -25,8 +25,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import PopulationBasedTraining, TrialScheduler
 from ray.tune.schedulers.pb2 import PB2
 
-from harness.domain import is_seed_key
-from harness.policies.pbt import CONTROL_KEY
+from harness.domain import CONTROL_KEY, is_seed_key
 
 if TYPE_CHECKING:
     from ray.tune.execution.tune_controller import TuneController

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.retrain_arms import Arm
 from snas.errors import UserInputError
 from snas.genotype import genotype_id
 from snas.registry import UnknownName
@@ -24,7 +25,6 @@ from snas.spaces import SPACES
 
 if TYPE_CHECKING:
     from harness.analysis.results import StudyResults
-    from harness.retraining import Arm
     from snas.spaces.base import AnyGenotype
 
 PROXY_LABEL = "proxy_{}"
@@ -66,7 +66,6 @@ def proxy_arms(source: StudyResults, space_name: str, rule: str, *, proxy: str, 
                seed: int) -> ProxyPick:
     """The ``count`` best of ``pool`` distinct cells drawn from ``space_name`` under ``rule``, by
     ``proxy``'s score in the retrain network (ties: the earlier drawn first)."""
-    from harness.retraining import Arm
     from snas.config import RetrainConfig
     from snas.proxies import PROXIES, ProxySetup, check_defined, score_genotype
     from snas.proxies.batch import proxy_batch

@@ -25,13 +25,14 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from harness.analysis.front import spread_along_front
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
 from harness.proxy_baseline import check_proxy_baseline, proxy_arms, selection_costs
+from harness.retrain_arms import Arm
 from harness.study import (
     NAME_MAX_LENGTH,
     RETRAIN_SUFFIX,
@@ -73,17 +74,6 @@ def _warn_unfinished(trial_ids: list[str], by_id: dict[str, TrialRecord]) -> Non
 
 RANDOM_LABEL = "random_{}"
 """Labels of the random genotypes (search trial ids, the searched labels, never look like this)."""
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One genotype of a retrain study: its label, the genotype's mapping and where it came from."""
-
-    label: str
-    genotype: dict[str, Any]
-    origin: dict[str, Any]
-    score: float | None = None
-    """The search's score of its best trial (searched genotypes only)."""
 
 
 def _winner_genotype(winner: dict[str, Any]) -> Any:

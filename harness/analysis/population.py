@@ -21,8 +21,8 @@ import pandas as pd
 
 from harness.analysis.replicates import finished, seed_columns, summarize, verdict
 from harness.analysis.results import StudyResults, TrialRecord
-from harness.domain import is_seed_key
-from harness.policies.pbt import CONTROL_KEY, EXPLOITS_COLUMN
+from harness.domain import CONTROL_KEY, is_seed_key
+from harness.policies.pbt import EXPLOITS_COLUMN
 from harness.study import Study
 from harness.trialconfig import ResolvedConfig
 

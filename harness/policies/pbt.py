@@ -31,14 +31,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.domain import Domain, Space
+from harness.domain import CONTROL_KEY, Domain, Space
 from harness.policies.base import Objective, Scheduler, TrialFacts
-
-CONTROL_KEY = "population.control"
-"""The space key that splits a study into the population (false) and a control arm (true):
-trials that run their starting settings to the end, untouched by the scheduler, so the
-analysis can set the population's winner against the best fixed setting at equal epochs
-(:mod:`harness.analysis.population`)."""
 
 EXPLOITS_COLUMN = "exploits"
 """The trials table's count of the exploits each trial made (:mod:`harness.analysis.population`)."""

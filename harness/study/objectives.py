@@ -1,4 +1,4 @@
-"""A multi-objective study's objectives and constraints, and their checks.
+"""A multi-objective study's objectives and constraints (checked by :mod:`harness.study.checks`).
 
 ``objective:`` is one ``{metric, mode}`` (the study ranks its trials by one metric) or a
 list of two or more: the study then searches the trade-off between them, as Optuna's
@@ -13,16 +13,11 @@ trials table's order, ``status``, a scheduler's Tune metric).
 
 from __future__ import annotations
 
-import difflib
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import model_validator
 
 from snas.configmodel import Frozen
-from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
-
-if TYPE_CHECKING:
-    from harness.study.schema import Study
 
 Mode = Literal["max", "min"]
 
@@ -70,48 +65,3 @@ class Bound(Frozen):
         """Optuna's constraint values of ``value`` (feasible where ≤ 0), one per bound given."""
         return {**({"max": value - self.max} if self.max is not None else {}),
                 **({"min": self.min - value} if self.min is not None else {})}
-
-
-
-def _metric_problem(study: Study, metric: str) -> str | None:
-    """Why ``metric`` is no numeric metric this study's trials report (unknown, or another kind's)."""
-    numeric = study.trial_kind.numeric_metrics
-    if metric in numeric:
-        return None
-    if metric in SEARCH_METRICS or metric in RETRAIN_METRICS:
-        other = "search" if metric in SEARCH_METRICS else "retrain"
-        if other != study.kind:
-            return (f"{metric!r} is reported by {other} trials, not by this {study.kind} study's; "
-                    f"choose from {', '.join(numeric)}")
-        return f"{metric!r} is not a number; choose from {', '.join(numeric)}"
-    close = difflib.get_close_matches(metric, numeric, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"choose from {', '.join(numeric)}"
-    return f"{metric!r} is no metric the trials report; {hint}"
-
-
-def check_objectives(study: Study) -> None:
-    """Raise :class:`ValueError` naming the key where a list objective or a constraint
-    cannot be searched: an unknown metric, another kind's, one given twice, a mode that asks
-    for the worse end of a metric."""
-    seen: set[str] = set()
-    for index, term in enumerate(study.objectives):
-        key = f"objective[{index}]" if study.multi_objective else "objective"
-        problem = _metric_problem(study, term.metric)
-        if problem:
-            raise ValueError(f"{key}.metric {problem}")
-        if term.metric in seen:
-            raise ValueError(f"{key}.metric {term.metric} is already an objective; give each metric once")
-        seen.add(term.metric)
-        better = BETTER.get(term.metric)
-        if study.multi_objective and better is not None and term.mode != better:
-            worst, good = ("lowest", "larger") if better == "max" else ("largest", "smaller")
-            raise ValueError(f"{key}.mode {term.mode} would search for the {worst} {term.metric}; it is better "
-                             f"{good}: use mode {better}")
-    if study.constraints and not study.multi_objective:
-        raise ValueError("constraints bound the trials of a multi-objective study (a list objective), whose answer "
-                         "is the front of the feasible trials; with one objective, add the bounded metric as a second "
-                         "objective or drop constraints")
-    for metric in study.constraints:
-        problem = _metric_problem(study, metric)
-        if problem:
-            raise ValueError(f"constraints.{metric}: {problem}")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from study_helpers import tiny_study
 
-from harness.policies.moasha import continues, nondominated_order
+from harness.nondominated import continues, nondominated_order
 from harness.study import validate_study
 from harness.tuner import objective_of
 

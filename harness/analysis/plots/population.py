@@ -15,8 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from harness.analysis.plots.common import Plot, PlotInput, epoch_axis, readable_log_ticks, save
-from harness.domain import is_seed_key
-from harness.policies.pbt import CONTROL_KEY
+from harness.domain import CONTROL_KEY, is_seed_key
 
 _WINNER = "black"
 _CONTROL = "0.55"

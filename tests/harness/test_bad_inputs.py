@@ -238,7 +238,7 @@ CASES: list[tuple[list[str], str]] = [
                                     "or pb2) discovered\n"),
     (["replay", "results/crafted", "--seeds", "0"], "--seeds"),
     (["run", "study.yaml", "--set", "scheduler.mutations={search.arch.lr: {grid: [1.0e-3]}}"],
-     "scheduler.mutations: read by PBT, PB2 only, and scheduler.name is fifo; set scheduler.name=pbt or drop "
+     "scheduler.mutations: read by PBT and PB2 only, and scheduler.name is fifo; set scheduler.name=pbt or drop "
      "scheduler.mutations\n"),
     # resume
     (["resume", "missing"], "is not a study folder (no study.yaml)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,6 +26,12 @@ def plot_predictors(data: PlotInput) -> Plot | None:
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.9 * rows), squeeze=False)
     for ax, (_, row) in zip(axes.flat, board.iterrows()):
         known = values[[row["predictor"], "retrained"]].dropna()
+        if not len(known):  # nothing to draw: say why instead of an empty frame
+            ax.set_axis_off()
+            ax.set_title(f"{row['predictor']} (n=0)", fontsize=8)
+            ax.text(0.5, 0.5, textwrap.fill(str(row["note"]), 34), ha="center", va="center", fontsize=8,
+                    transform=ax.transAxes)
+            continue
         ax.scatter(known[row["predictor"]], known["retrained"], s=24, color="tab:blue")
         if math.isnan(row["kendall_tau"]):
             title = f"{row['predictor']} (n={int(row['n'])}): not ranked"

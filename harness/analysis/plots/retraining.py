@@ -53,6 +53,7 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
     fig, ax = plt.subplots(figsize=(6.8 + 1.2 * (len(origins) - 2), 4.2))
     colours = {"searched": "tab:red", "proxy": "tab:blue", "random": "tab:gray"}
     ranks = []
+    labelled = False  # the legend names the per-origin mean once
     for position, origin in enumerate(origins):
         genotypes = table[table["origin"] == origin].reset_index(drop=True)
         offsets = np.linspace(-0.28, 0.28, len(genotypes)) if len(genotypes) > 1 else np.zeros(1)
@@ -68,7 +69,8 @@ def plot_random_baseline(data: PlotInput) -> Plot | None:
             ax.errorbar([position + 0.42], [overall.mean], yerr=[[overall.mean - overall.low],
                                                                   [overall.high - overall.mean]],
                         color="black", marker="s", ms=7, capsize=5, lw=2, zorder=5,
-                        label="mean over the genotypes" if position else None)
+                        label=None if labelled else "mean over the genotypes")
+            labelled = True
     percent_limits(ax)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -52,10 +53,18 @@ SAMPLER_STATE = "tpe_random_streams"
 """The saved state's entry of the sampler's random streams (:func:`random_streams`; named when
 TPE was the only sampler)."""
 
+def _nsga3(seed: int, population: int | None) -> optuna.samplers.BaseSampler:
+    """Optuna's NSGA-III, without its warning that the class is experimental: printed once per
+    study between the trial lines, it asks nothing of a user who chose ``sampler: nsga3``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.NSGAIIISampler(seed=seed, population_size=population or 50)
+
+
 SAMPLERS: dict[str, Callable[[int, int | None], optuna.samplers.BaseSampler]] = {
     "tpe": lambda seed, population: optuna.samplers.TPESampler(seed=seed),
     "nsga2": lambda seed, population: optuna.samplers.NSGAIISampler(seed=seed, population_size=population or 50),
-    "nsga3": lambda seed, population: optuna.samplers.NSGAIIISampler(seed=seed, population_size=population or 50),
+    "nsga3": _nsga3,
 }
 """Optuna's samplers by the name a study gives (``searcher.sampler``), built from the seed and
 the population size of a genetic one (default: Optuna's, 50).  Each draws from the two

@@ -128,3 +128,14 @@ def test_a_searcher_that_ranks_by_one_metric_refuses_a_list_objective(tmp_path, 
     with pytest.raises(UserInputError, match=r"^invalid study study: searcher grid ranks by one metric; "
                                              r"use searcher optuna$"):
         validate_study(study)
+
+
+def test_nsga3_is_built_without_optunas_experimental_warning():
+    import warnings
+
+    from harness.optuna_search import SAMPLERS
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sampler = SAMPLERS["nsga3"](0, 4)
+    assert type(sampler).__name__ == "NSGAIIISampler" and caught == []

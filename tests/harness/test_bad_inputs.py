@@ -149,7 +149,7 @@ CASES: list[tuple[list[str], str]] = [
     # run
     (["run", "missing.yaml"], "study file missing.yaml does not exist"),
     (["run", "quickstrat"], "study file quickstrat does not exist, and no bundled study has that name (bundled: "
-                            "distributed_search, method_seeds, nas_bench_201,"),
+                            "accuracy_vs_cost, distributed_search, method_seeds,"),
     (["run", "results"], "is a folder; give a YAML file"),
     (["run", "binary.yaml"], "is not a text file (not UTF-8)"),
     (["run", "not_yaml.yaml"], "is not valid YAML"),

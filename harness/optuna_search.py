@@ -241,6 +241,9 @@ class DistinctOptunaSearch(Searcher):
         else:
             backend = JournalFileBackend(self._journal)
         self._storage = JournalStorage(backend)
+        # Optuna announces "A new study created in Journal ..." at INFO on stderr, between the
+        # study's trial lines and under --quiet too; the study's journal is named in the docs.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._study = optuna.create_study(storage=self._storage, sampler=self._sampler,
                                           study_name=self._study_name, directions=self._directions,
                                           load_if_exists=True)

@@ -55,13 +55,18 @@ def run(args: argparse.Namespace) -> int:
     for w in winners:
         print(f"#{w['rank']} trial {w['trial_id']}: {metric} = {w['score']:.2f} ({args.scope} epoch), "
               f"genotype {w['genotype_id']}")
-        warning = winner_warning(results.study, w, results.data_of(w["trial_id"]))
-        if warning:
-            print(f"  {warning}")
-        print(f"  {w['genotype']}")
-        if w["genotype_json"] is not None:
-            print(f"  {json.dumps(w['genotype_json'])}")
+        _print_details(results, w)
     return 0
+
+
+def _print_details(results: StudyResults, winner: dict) -> None:
+    """Under a winner's (or front point's) line: its health warning, genotype and genotype JSON."""
+    warning = winner_warning(results.study, winner, results.data_of(winner["trial_id"]))
+    if warning:
+        print(f"  {warning}")
+    print(f"  {winner['genotype']}")
+    if winner["genotype_json"] is not None:
+        print(f"  {json.dumps(winner['genotype_json'])}")
 
 
 def _front(results: StudyResults, args: argparse.Namespace) -> int:
@@ -87,10 +92,5 @@ def _front(results: StudyResults, args: argparse.Namespace) -> int:
     for point in points:
         values = ", ".join(f"{metric} = {value:.3g}" for metric, value in point["objectives"].items())
         print(f"trial {point['trial_id']}: {values}, genotype {point['genotype_id']}")
-        warning = winner_warning(study, point, results.data_of(point["trial_id"]))
-        if warning:
-            print(f"  {warning}")
-        print(f"  {point['genotype']}")
-        if point["genotype_json"] is not None:
-            print(f"  {json.dumps(point['genotype_json'])}")
+        _print_details(results, point)
     return 0

@@ -11,9 +11,12 @@ import argparse
 import contextlib
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from harness.storage import is_uri
@@ -52,7 +55,10 @@ def ray_session(address: str | None, *, state_api: bool = False) -> Iterator[Non
                     f"(and `ray start --address=HEAD:6379` on the other nodes); Ray ≥ 2.59 clusters started with "
                     f"RAY_AUTH_MODE=token need the same token on this machine") from None
         else:
-            _start_local_ray(state_api, os.environ.get("SNAS_STUDY_RAY_TMPDIR"))
+            temp_dir = os.environ.get("SNAS_STUDY_RAY_TMPDIR")
+            check_free_space(temp_dir or os.environ.get("RAY_TMPDIR") or tempfile.gettempdir(), "Ray's session folder",
+                             "or point SNAS_STUDY_RAY_TMPDIR at a folder on another disk")
+            _start_local_ray(state_api, temp_dir)
         started = True
     try:
         yield
@@ -132,11 +138,39 @@ def _init_local_ray(ray: Any, state_api: bool, temp_dir: str | None) -> None:
                 raise UserInputError(f"cannot start a local Ray instance: {err}") from None
 
 
+MIN_FREE_GIB = 1.0
+"""Free space a study needs on the disk of Ray's session folder and of its results folder:
+Ray's logs and spilled objects, and every trial's checkpoints (a few MB each at the
+quickstart's scale)."""
+
+
+def check_free_space(path: str, role: str, remedy: str) -> None:
+    """Refuse to start when the disk holding ``path`` (or its nearest existing parent) has
+    less than :data:`MIN_FREE_GIB` free.
+
+    This replaces Ray's own guard on a local instance (:func:`local_ray_options` turns it
+    off): Ray measures a *fraction* of the disk, so on a large shared disk it stops creating
+    objects at 95 % with gigabytes left and logs that every 10 s onto the study's console,
+    while a small disk can run out long before 95 %."""
+    existing = Path(path).expanduser().absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free_gib = shutil.disk_usage(existing).free / 2**30
+    if free_gib < MIN_FREE_GIB:
+        raise UserInputError(f"only {free_gib:.2f} GiB free on the disk of {path} ({role}); a study needs at least "
+                             f"{MIN_FREE_GIB:g} GiB there: free some space, {remedy}")
+
+
 def add_address_argument(parser: argparse.ArgumentParser) -> None:
     """``--address`` of the commands that run trials; ``RAY_ADDRESS`` is its default."""
     parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS") or None,
                         help="connect to a running Ray cluster (auto or HOST:PORT; default: RAY_ADDRESS when set, "
                              "as under `ray job submit`, else a new local Ray instance)")
+
+
+RAY_DISK_GUARD = "local_fs_capacity_threshold"
+"""Ray's setting for the fraction of a disk past which it refuses to create objects (0.95 by
+default); 1.0 leaves the guard to :func:`check_free_space`."""
 
 
 def local_ray_options(state_api: bool, temp_dir: str | None = None) -> dict[str, Any]:
@@ -150,7 +184,8 @@ def local_ray_options(state_api: bool, temp_dir: str | None = None) -> dict[str,
     worker) it fails with "Found multiple active Ray instances"; the cleaner's thread
     ends on that error, and a stopped trial's placement group is never removed."""
     runtime_env: dict[str, Any] = {"worker_process_setup_hook": QUIET_WORKERS_HOOK}
-    options: dict[str, Any] = {"include_dashboard": state_api, **({"_temp_dir": temp_dir} if temp_dir else {})}
+    options: dict[str, Any] = {"include_dashboard": state_api, "_system_config": {RAY_DISK_GUARD: 1.0},
+                               **({"_temp_dir": temp_dir} if temp_dir else {})}
     if state_api:
         port = _free_port()
         options.update(dashboard_host="127.0.0.1", dashboard_port=port)
@@ -165,9 +200,13 @@ def _free_port() -> int:
 
 
 def check_storage(study: Study, storage_path: str) -> None:
-    """Refuse a node-local results folder when trials may run on other nodes."""
+    """Refuse a node-local results folder when trials may run on other nodes, and a local
+    one on a disk too full for a study (:func:`check_free_space`)."""
     import ray
 
+    if not is_uri(storage_path):
+        check_free_space(storage_path, "the study's results folder",
+                         "or keep studies on another disk (--storage)")
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     if len(nodes) > 1 and not is_uri(storage_path) and not study.storage.shared:
         raise UserInputError(

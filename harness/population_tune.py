@@ -159,6 +159,25 @@ class _ResumesWhereItStopped(PopulationBasedTraining):
         self._next_perturbations.append(next_perturbation)
         if self._resumed:
             self._next_perturbation_sync = min(self._next_perturbations)
+            if self._synch:
+                self._hold_at_perturbation(tune_controller, trial)
+
+    def _hold_at_perturbation(self, tune_controller: Any, added: Any) -> None:
+        """Pause every restored trial already at the next synchronous perturbation, as it
+        was when the study stopped (waiting there for the others).  Tune restores trials
+        as PENDING and starts every PENDING trial whatever the scheduler chooses; one that
+        trained on past the perturbation would be cloned from a later epoch than the
+        perturbation's (its save scheduled while it runs), and the population would leave
+        step with the uninterrupted one -- or, with every trial past the next perturbation
+        time, have nothing left to run.  ``added`` is not yet in the controller's queues:
+        its own status is set directly."""
+        for trial, state in self._trial_state.items():
+            if trial.status != Trial.PENDING or state.last_train_time < self._next_perturbation_sync:
+                continue
+            if trial is added:
+                trial.set_status(Trial.PAUSED)
+            else:
+                tune_controller._set_trial_status(trial, Trial.PAUSED)
 
 
 class StudyPBT(_SeparatePopulations, _SparesLastEpoch, _ResumesWhereItStopped, PopulationBasedTraining):
@@ -185,3 +204,4 @@ class StudyPB2(_SeparatePopulations, _SparesLastEpoch, _ResumesWhereItStopped, P
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return super()._get_new_config(trial, trial_to_clone)
+

@@ -12,6 +12,7 @@ restarts (it re-downloads a stale copy from storage).
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,7 +79,30 @@ Report = Callable[[dict[str, Any], "str | None"], None]
 
 
 def _tune_report(metrics: dict[str, Any], folder: str | None) -> None:
-    tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder) if folder else None)
+    checkpoint = None
+    if folder:
+        skip_written_checkpoint_folders(tune.get_context().get_storage())
+        checkpoint = tune.Checkpoint.from_directory(folder)
+    tune.report(metrics, checkpoint=checkpoint)
+
+
+_CHECKPOINT_FOLDER = re.compile(r"checkpoint_(\d+)")
+
+
+def skip_written_checkpoint_folders(storage: Any) -> None:
+    """Make Tune's next checkpoint folder of this trial (``checkpoint_<index + 1>``) one that
+    does not exist yet.
+
+    Tune numbers a trial's checkpoint folders from the index its experiment state last
+    recorded, and a resumed trial (or one restarted after a failure) counts on from the
+    checkpoint it restarts from: it writes over the folders saved after that one.  Those
+    may be in use.  Under PBT another trial may have copied one of them (its restart points
+    at the folder): written over, it would restart from the wrong epoch -- in a synchronous
+    population, the resumed study then hung with every trial past the next perturbation."""
+    selector = pyarrow.fs.FileSelector(storage.trial_fs_path, allow_not_found=True)
+    written = [int(match.group(1)) for info in storage.storage_filesystem.get_file_info(selector)
+               if (match := _CHECKPOINT_FOLDER.fullmatch(info.base_name))]
+    storage.current_checkpoint_index = max([storage.current_checkpoint_index, *written])
 
 
 def start(spec: TrialSpec, params: dict[str, Any], restored: Callable[[type[EpochRun], Any], EpochRun | None],

@@ -448,24 +448,47 @@ class _RestoredTrial:
     def is_finished(self) -> bool:
         return self.status in ("TERMINATED", "ERROR")
 
+    def set_status(self, status: str) -> None:
+        self.status = status
 
-@pytest.mark.parametrize(("interval", "restored", "next_perturbation", "runs_first"), [
-    (1, [3, 3], 4, 0),        # perturbed at 3 and cut short: both go on to 4
-    (2, [4, 2], 4, 1),        # one waits at 4 for the other, which restarts at 2
-    (2, [None, 3], 2, 0),     # one never saved a checkpoint: it starts over, due at 2
+
+class _Controller(SimpleNamespace):
+    """Tune's controller as a scheduler sees it: the trials, and the status changes it may
+    make on trials already queued (recorded in ``changed``)."""
+
+    def __init__(self, trials):
+        super().__init__(search_alg=None, get_trials=lambda: trials, get_live_trials=lambda: trials, changed=[])
+
+    def _set_trial_status(self, trial, status):
+        self.changed.append((trial, status))
+        trial.set_status(status)
+
+
+@pytest.mark.parametrize(("interval", "restored", "next_perturbation", "runs_first", "held"), [
+    (1, [3, 3], 4, 0, []),      # perturbed at 3 and cut short: both go on to 4
+    (2, [4, 2], 4, 1, [0]),     # one waits at 4 for the other, which restarts at 2
+    (1, [2, 1], 2, 1, [0]),     # the same, the waiting one restored first (CI's hang, 2026-12-06)
+    (1, [1, 2], 2, 0, [1]),     # ... and restored last
+    (2, [None, 3], 2, 0, [1]),  # one never saved a checkpoint: it starts over, due at 2
 ])
 def test_a_resumed_synchronous_population_perturbs_at_the_next_time_a_trial_has_to_reach(
-        interval, restored, next_perturbation, runs_first):
+        interval, restored, next_perturbation, runs_first, held):
     """Tune restores no scheduler state: without seeding, PBT would put the next perturbation
-    at the restored epoch itself, run nothing and hang."""
+    at the restored epoch itself, run nothing and hang.  And Tune starts every restored
+    (PENDING) trial: one already at the next perturbation must wait there, PAUSED, as it did
+    when the study stopped; trained on, it was copied from a later epoch and the population
+    ended with every trial past the next perturbation and nothing to run (a hang)."""
     pbt = validate_study(study(scheduler={**PBT, "synch": True, "perturbation_interval": interval}))
     built = pbt.scheduler.build(6, data_parallel=False, objective=objective_of(pbt))
     built.set_search_properties("search_val_acc", "max")
     trials = [_RestoredTrial(epoch, score) for epoch, score in zip(restored, (0.25, 0.75))]
-    controller = SimpleNamespace(search_alg=None, get_trials=lambda: trials)
+    controller = _Controller(trials)
     for trial in trials:
         built.on_trial_add(controller, trial)
     assert built._next_perturbation_sync == next_perturbation
+    assert [i for i, t in enumerate(trials) if t.status == "PAUSED"] == held
+    # a trial already queued is paused through the controller, the one being added directly
+    assert [trials.index(t) for t, _ in controller.changed] == [i for i in held if i < len(trials) - 1]
     assert built.choose_trial_to_run(controller) is trials[runs_first]
     for trial, epoch, score in zip(trials, restored, (0.25, 0.75)):
         state = built._trial_state[trial]

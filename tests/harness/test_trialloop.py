@@ -13,7 +13,7 @@ from study_helpers import tiny_study
 
 from harness.study import validate_study
 from harness.trialconfig import TrialSpec
-from harness.trialloop import TrialFolder, drive, start, use_compile_cache
+from harness.trialloop import TrialFolder, drive, skip_written_checkpoint_folders, start, use_compile_cache
 from snas.compilation import CACHE_ENV
 from snas.search import Search
 
@@ -79,3 +79,27 @@ def test_a_replayed_schedule_changes_the_settings_at_its_epochs_also_after_a_res
     again, restarted = run("again", lambda cls, config: Search.restore(tmp_path / "epoch1" / "checkpoint.pt",
                                                                        config=config))
     assert again == first[1:] and restarted.changes == loop.changes
+
+
+@pytest.mark.parametrize(("index", "written", "after"), [
+    (1, [0, 1, 2, 3], 3),   # restarted from checkpoint 1: 2 and 3 may be in use (a PBT copy), skipped
+    (4, [0, 1, 2, 3], 4),   # Tune's count already past every folder: kept
+    (-1, [], -1),           # a trial's first checkpoint: checkpoint_000000
+])
+def test_a_restarted_trial_saves_its_next_checkpoint_in_a_new_folder(tmp_path, index, written, after):
+    """Tune persists the next checkpoint in ``checkpoint_<index + 1>``."""
+    for i in written:
+        (tmp_path / f"checkpoint_{i:06d}").mkdir()
+    (tmp_path / "checkpoint_notes.txt").write_text("a file whose name is no checkpoint's")
+    storage = SimpleNamespace(storage_filesystem=pyarrow.fs.LocalFileSystem(), trial_fs_path=str(tmp_path),
+                              current_checkpoint_index=index)
+    skip_written_checkpoint_folders(storage)
+    assert storage.current_checkpoint_index == after
+    assert not (tmp_path / f"checkpoint_{after + 1:06d}").exists()
+
+
+def test_a_trial_folder_not_made_yet_has_no_checkpoint_to_skip(tmp_path):
+    storage = SimpleNamespace(storage_filesystem=pyarrow.fs.LocalFileSystem(),
+                              trial_fs_path=str(tmp_path / "trial_0"), current_checkpoint_index=-1)
+    skip_written_checkpoint_folders(storage)
+    assert storage.current_checkpoint_index == -1

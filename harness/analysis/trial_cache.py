@@ -37,8 +37,9 @@ from harness.trialconfig import ResolvedConfig
 from snas.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
-VERSION = 1
-"""Bumped whenever what is stored, or how a trial folder is read, changes."""
+VERSION = 2
+"""Bumped whenever what is stored, or how a trial folder is read, changes: a cache of another
+version is ignored (and replaced by the next analysis)."""
 _READ_FILES = (RESULT_FILE, METRICS_FILE, PARAMS_FILE, GENOTYPE_FILE, ERROR_FILE, TRIAL_CONFIG_FILE)
 
 
@@ -56,22 +57,23 @@ def _cache_file(study_folder: Path) -> Path:
 
 
 def signature(folder: Path, still_written: bool) -> list[Any] | None:
-    """What an entry is valid for: each read file's size and modification time (absent files
-    too), the checkpoint folders' names, and ``still_written``; None when the folder cannot
-    be listed (it is read, and judged, afresh)."""
-    files = []
+    """What an entry is valid for: ``still_written``, then each read file's size,
+    modification time and mode in :data:`_READ_FILES`' order (three ``None`` for an absent
+    file), then the checkpoint folders' names; None when the folder cannot be listed (it is
+    read, and judged, afresh).  Flat, so that 10,000 of them decode in milliseconds."""
+    sign: list[Any] = [still_written]
     base = os.fspath(folder)
     try:
         for name in _READ_FILES:
             try:
                 info = os.lstat(os.path.join(base, name))
-                files.append([name, info.st_size, info.st_mtime_ns, info.st_mode])
+                sign += (info.st_size, info.st_mtime_ns, info.st_mode)
             except FileNotFoundError:
-                files.append([name, None])
-        checkpoints = sorted(entry.name for entry in os.scandir(base) if entry.name.startswith(CHECKPOINT_PREFIX))
+                sign += (None, None, None)
+        sign.append(sorted(entry.name for entry in os.scandir(base) if entry.name.startswith(CHECKPOINT_PREFIX)))
     except OSError:
         return None
-    return [VERSION, still_written, files, checkpoints]
+    return sign
 
 
 def _resolved_json(resolved: ResolvedConfig | None) -> dict[str, Any] | None:

@@ -129,14 +129,14 @@ def _settings(study: Study, trial: TrialRecord) -> dict[str, Any] | None:
         return None
 
 
-def _listed_trials(path: Path, damage: list[Damage]) -> list[TuneTrial] | None:
+def _listed_trials(path: Path, damage: list[Damage], cache: TrialCache) -> list[TuneTrial] | None:
     """The trials of Tune's experiment state, then any trial folder it does not list yet
     (created after Tune last saved it); ``None`` when there is no readable state."""
     state_file = newest_state_file(path)
     if state_file is None:
         return None
     try:
-        listed = read_tune_state(state_file)
+        listed = cache.tune_state(state_file, read_tune_state)
     except DamagedState as err:
         damage.append(Damage(state_file, f"{err}; the trials are read from their folders"))
         return None
@@ -191,8 +191,8 @@ def load_results(path: str | Path, study: Study | None = None) -> StudyResults:
     study = read_study(str(path)) if study is None else study
     with gc_paused():  # millions of acyclic objects (:mod:`harness.analysis.gc_pause`)
         damage: list[Damage] = []
-        listed = _listed_trials(path, damage)
         cache = TrialCache.load(path)
+        listed = _listed_trials(path, damage, cache)
         read = _from_folders(path) if listed is None else listed
         trials = [_trial_record(study, path, trial, cache) for trial in read]
         cache.save()

@@ -20,10 +20,12 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.analysis.trial_files import Damage, TrialFiles
+from harness.analysis.tune_state import TuneTrial
 from harness.studyfolder import (
     CHECKPOINT_PREFIX,
     ERROR_FILE,
@@ -62,18 +64,38 @@ def signature(folder: Path, still_written: bool) -> list[Any] | None:
     file), then the checkpoint folders' names; None when the folder cannot be listed (it is
     read, and judged, afresh).  Flat, so that 10,000 of them decode in milliseconds."""
     sign: list[Any] = [still_written]
-    base = os.fspath(folder)
     try:
+        with os.scandir(folder) as listing:
+            entries = {entry.name: entry for entry in listing}
         for name in _READ_FILES:
             try:
-                info = os.lstat(os.path.join(base, name))
+                info = entries[name].stat(follow_symlinks=False)
                 sign += (info.st_size, info.st_mtime_ns, info.st_mode)
-            except FileNotFoundError:
+            except (KeyError, FileNotFoundError):
                 sign += (None, None, None)
-        sign.append(sorted(entry.name for entry in os.scandir(base) if entry.name.startswith(CHECKPOINT_PREFIX)))
     except OSError:
         return None
+    sign.append(sorted(name for name in entries if name.startswith(CHECKPOINT_PREFIX)))
     return sign
+
+
+def _state_signature(state_file: Path) -> list[Any] | None:
+    """What the cached experiment state is valid for: the file's name, size, modification
+    time and mode; None when it cannot be examined."""
+    try:
+        info = os.lstat(state_file)
+    except OSError:
+        return None
+    return [state_file.name, info.st_size, info.st_mtime_ns, info.st_mode]
+
+
+def _state_to_json(trials: list[TuneTrial]) -> list[list[Any]]:
+    return [[t.trial_id, t.state, t.dir_name, t.config, t.num_failures] for t in trials]
+
+
+def _state_from_json(entries: list[list[Any]]) -> list[TuneTrial]:
+    return [TuneTrial(trial_id, state, dir_name, config, failures)
+            for trial_id, state, dir_name, config, failures in entries]
 
 
 def _resolved_json(resolved: ResolvedConfig | None) -> dict[str, Any] | None:
@@ -109,19 +131,22 @@ def _from_json(entry: dict[str, Any], folder: Path) -> TrialFiles:
 
 
 class TrialCache:
-    """The remembered trial folders of one study folder (:func:`load`, then :meth:`save`)."""
+    """The remembered trial folders and experiment state of one study folder
+    (:func:`load`, then :meth:`save`)."""
 
-    def __init__(self, study_folder: Path, entries: dict[str, Any]):
+    def __init__(self, study_folder: Path, entries: dict[str, Any], state: Any = None):
         self.study_folder = study_folder
         self._entries = entries
         self._kept: dict[str, Any] = {}
+        self._state = state
+        self._kept_state: Any = None
         self.changed = False
 
     @classmethod
     def load(cls, study_folder: Path) -> TrialCache:
         path = _cache_file(study_folder)
         try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
+            stored = json.loads(path.read_bytes())
         except FileNotFoundError:
             return cls(study_folder, {})
         except (OSError, ValueError) as err:
@@ -129,9 +154,29 @@ class TrialCache:
             return cls(study_folder, {})
         fits = isinstance(stored, dict) and stored.get("version") == VERSION and \
             stored.get("folder") == str(study_folder) and isinstance(stored.get("trials"), dict)
-        return cls(study_folder, stored["trials"] if fits else {})
+        return cls(study_folder, stored["trials"], stored.get("state")) if fits else cls(study_folder, {})
 
-    def read(self, folder: Path, still_written: bool, read: Any) -> TrialFiles:
+    def tune_state(self, state_file: Path, read: Callable[[Path], list[TuneTrial]]) -> list[TuneTrial]:
+        """The trials of Tune's experiment state as ``read(state_file)`` lists them, from the
+        cache when the file has not changed since; a damaged file is never remembered, so
+        ``read`` raises for it every time."""
+        sign = _state_signature(state_file)
+        entry = self._state
+        if sign is not None and isinstance(entry, dict) and entry.get("signature") == sign:
+            try:
+                trials = _state_from_json(entry["trials"])
+            except (KeyError, TypeError, ValueError):
+                trials = None  # an entry of another shape: read afresh
+            if trials is not None:
+                self._kept_state = entry
+                return trials
+        trials = read(state_file)
+        if sign is not None and sign == _state_signature(state_file):  # unchanged while being read
+            self._kept_state = {"signature": sign, "trials": _state_to_json(trials)}
+            self.changed = True
+        return trials
+
+    def read(self, folder: Path, still_written: bool, read: Callable[[Path, bool], TrialFiles]) -> TrialFiles:
         """The trial folder's files as ``read(folder, still_written)`` gives them, from the
         cache when the folder has not changed since."""
         key = folder.name
@@ -152,13 +197,15 @@ class TrialCache:
         return files
 
     def save(self) -> None:
-        """Write the entries of the trials read this time (those of vanished folders dropped)."""
-        if not self.changed and set(self._kept) == set(self._entries):
+        """Write the entries of the trials (and state) read this time, those of vanished
+        folders dropped."""
+        if not self.changed and set(self._kept) == set(self._entries) and self._kept_state == self._state:
             return
         path = _cache_file(self.study_folder)
-        record = {"version": VERSION, "folder": str(self.study_folder), "trials": self._kept}
+        record = {"version": VERSION, "folder": str(self.study_folder), "state": self._kept_state,
+                  "trials": self._kept}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, json.dumps(record))
+            atomic_write_text(path, json.dumps(record, check_circular=False, separators=(",", ":")))
         except OSError as err:
             log.info("the analysis cache %s cannot be written (%s)", path, err)

@@ -169,3 +169,15 @@ def test_an_unwritable_cache_folder_is_no_error(tmp_path, reads, monkeypatch):
     for _ in range(2):
         assert [t.trial_id for t in load_results(folder).trials] == [WINNER, RUNNER_UP, STOPPED]
     assert reads == [STATE, *EVERY_TRIAL] * 2
+
+
+def test_a_remembered_state_naming_a_folder_outside_is_not_followed(tmp_path, cache, reads):
+    folder = write_study_folder(tmp_path / "results")
+    first = load_results(folder).trials
+    (path,) = cache.glob("trials-*.json")
+    stored = json.loads(path.read_text())
+    stored["state"]["trials"][0][2] = "../elsewhere"
+    path.write_text(json.dumps(stored))
+    reads.clear()
+    assert load_results(folder).trials == first
+    assert reads == [STATE]  # the state parsed afresh; the trial folders' entries still fit

@@ -8,14 +8,17 @@ trial has its own values, as a random or Optuna search of continuous settings gi
 Each trial also gets the ``config.json`` a trial of this version writes, and the folder an
 experiment state listing every trial, as Tune leaves it.
 
-Each command (``status``, ``best``, ``analyze``, ``report``) then runs in a fresh process,
-with this tree's code and with ``--baseline-ref``'s (a git ref, checked out into a
-temporary worktree), alternating, on copies of the same folder; the wall time and peak
-memory (maximum resident set) of each, and the ratio baseline / this tree, are printed as
-JSON lines.  A command past ``--timeout`` seconds is stopped and reported as such.
+Each command (``status``, ``best``, ``analyze``, ``report``; one named twice runs twice)
+then runs in a fresh process, with this tree's code and with ``--baseline-ref``'s (a git
+ref, checked out into a temporary worktree), alternating, on copies of the same folder;
+the wall time and peak memory (maximum resident set) of each, and the ratio baseline /
+this tree, are printed as JSON lines.  Each version starts every folder with an empty
+analysis cache (:mod:`harness.analysis.trial_cache`) of its own: its first command reads
+every trial file, the later ones what the cache remembers.  A command past ``--timeout``
+seconds is stopped and reported as such.
 
-  python bench/analysis_scale.py --source results/quickstart --sizes 100 1000 10000 \\
-      --searchers grid random --baseline-ref b5288da
+  python bench/analysis_scale.py --source results/quickstart --sizes 1000 10000 \\
+      --searchers grid random --commands status status best analyze --baseline-ref main
 """
 
 from __future__ import annotations
@@ -109,11 +112,12 @@ def generate(source: Path, searcher: str, size: int, out: Path) -> Path:
     return out
 
 
-def _run(code: Path, command: str, folder: Path, timeout: float) -> dict[str, Any]:
-    """One command in a fresh process on ``code``'s tree: wall seconds and peak memory."""
+def _run(code: Path, command: str, folder: Path, cache: Path, timeout: float) -> dict[str, Any]:
+    """One command in a fresh process on ``code``'s tree, with the analysis cache in
+    ``cache``: wall seconds and peak memory."""
     argv = [sys.executable, "-m", "harness.cli", command, str(folder)]
     timed = ["/usr/bin/time", "-f", "__peak_kb=%M __wall_s=%e", *argv]
-    env = {**os.environ, "PYTHONPATH": str(code), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "PYTHONPATH": str(code), "MPLBACKEND": "Agg", "SNAS_STUDY_CACHE": str(cache)}
     try:
         done = subprocess.run(timed, capture_output=True, text=True, timeout=timeout, env=env,
                               cwd=tempfile.gettempdir())
@@ -152,16 +156,17 @@ def main() -> None:
             for size in args.sizes:
                 folder = generate(args.source, searcher, size, args.work / f"{searcher}-{size}")
                 trees = {label: code for label, code in (("this", ROOT), ("baseline", baseline)) if code is not None}
-                copies = {}
+                copies, caches = {}, {}
                 for label in trees:  # each version reads its own copy, in the order a user runs the commands
-                    copies[label] = args.work / f"copy-{label}"
-                    shutil.rmtree(copies[label], ignore_errors=True)
+                    copies[label], caches[label] = args.work / f"copy-{label}", args.work / f"cache-{label}"
+                    for made in (copies[label], caches[label]):
+                        shutil.rmtree(made, ignore_errors=True)
                     shutil.copytree(folder, copies[label], symlinks=True)
-                for command in args.commands:
+                for index, command in enumerate(args.commands):
                     record: dict[str, Any] = {"bench": "analysis_scale", "searcher": searcher, "trials": size,
-                                              "command": command}
+                                              "command": command, "run": args.commands[:index + 1].count(command)}
                     for label, code in trees.items():
-                        record[label] = _run(code, command, copies[label], args.timeout)
+                        record[label] = _run(code, command, copies[label], caches[label], args.timeout)
                     if baseline is not None and "peak_mib" in record["this"]:
                         record["speedup"] = round(record["baseline"]["wall_s"] / record["this"]["wall_s"], 2)
                     emit(record)

@@ -12,13 +12,16 @@ rankings, and the notes say so.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from harness.analysis.gc_pause import gc_paused
 from harness.analysis.trial_cache import TrialCache
 from harness.analysis.trial_files import Damage, read_trial_files
 from harness.analysis.tune_state import (
@@ -126,14 +129,14 @@ def _settings(study: Study, trial: TrialRecord) -> dict[str, Any] | None:
         return None
 
 
-def _listed_trials(path: Path, damage: list[Damage]) -> list[TuneTrial] | None:
+def _listed_trials(path: Path, damage: list[Damage], cache: TrialCache) -> list[TuneTrial] | None:
     """The trials of Tune's experiment state, then any trial folder it does not list yet
     (created after Tune last saved it); ``None`` when there is no readable state."""
     state_file = newest_state_file(path)
     if state_file is None:
         return None
     try:
-        listed = read_tune_state(state_file)
+        listed = cache.tune_state(state_file, read_tune_state)
     except DamagedState as err:
         damage.append(Damage(state_file, f"{err}; the trials are read from their folders"))
         return None
@@ -144,9 +147,10 @@ def _listed_trials(path: Path, damage: list[Damage]) -> list[TuneTrial] | None:
 def _from_folders(path: Path) -> list[TuneTrial]:
     """A trial per ``trial_*`` entry, whatever it is: one that is not a real folder is then
     named as its trial's damage (:func:`read_trial_files`)."""
-    return [TuneTrial(trial_id=trial_id_of(entry.name), state=UNKNOWN_STATE, dir_name=entry.name,
-                      config=None, num_failures=0)
-            for entry in sorted(path.glob(trial_folder_name("*")))]
+    pattern = trial_folder_name("*")
+    names = sorted(entry.name for entry in os.scandir(path) if fnmatch.fnmatchcase(entry.name, pattern))
+    return [TuneTrial(trial_id=trial_id_of(name), state=UNKNOWN_STATE, dir_name=name, config=None, num_failures=0)
+            for name in names]
 
 
 def _trial_record(study: Study, path: Path, listed: TuneTrial, cache: TrialCache) -> TrialRecord:
@@ -185,21 +189,22 @@ def load_results(path: str | Path, study: Study | None = None) -> StudyResults:
         raise UserInputError(f"study folder {path} does not exist (give the folder `snas-study run` created, "
                              f"e.g. results/<study name>)")
     study = read_study(str(path)) if study is None else study
-    damage: list[Damage] = []
-    listed = _listed_trials(path, damage)
+    with gc_paused():  # millions of acyclic objects (:mod:`harness.analysis.gc_pause`)
+        damage: list[Damage] = []
+        cache = TrialCache.load(path)
+        listed = _listed_trials(path, damage, cache)
+        read = _from_folders(path) if listed is None else listed
+        trials = [_trial_record(study, path, trial, cache) for trial in read]
+        cache.save()
     notes = []
     partial = listed is None
     if listed is None:
-        listed = _from_folders(path)
         if damage:  # the state file exists but cannot be read: the warning names what is wrong with it
             notes.append(f"Tune's experiment state {damage[0].path.name} is damaged: trial states are unknown, "
                          f"the trials are read from their folders and the analysis is partial")
         else:
             notes.append("Tune's experiment state is missing: the study is starting, or its driver was killed "
                          "before saving it; trial states are unknown and the analysis is partial")
-    cache = TrialCache.load(path)
-    trials = [_trial_record(study, path, trial, cache) for trial in listed]
-    cache.save()
     for trial in trials:
         damage += trial.damage
     for problem in damage:

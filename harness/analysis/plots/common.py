@@ -94,12 +94,24 @@ class PlotInput:
                 f"(none where n = 1)")
 
 
+PNG_DPI = 130
+
+
 def save(fig: plt.Figure, folder: Path, name: str) -> Path:
     """Write the figure as PNG and PDF, each atomically (a report read meanwhile never
-    embeds half a picture)."""
-    png = atomic_write(folder / f"{name}.png", lambda handle: fig.savefig(handle, format="png", dpi=130,
-                                                                          bbox_inches="tight"))
-    atomic_write(folder / f"{name}.pdf", lambda handle: fig.savefig(handle, format="pdf", bbox_inches="tight"))
+    embeds half a picture), both cropped to the figure's tight box.
+
+    The box is found once, for both: ``savefig(bbox_inches="tight")`` lays the figure out
+    and measures it in a draw of its own before each file's draw, which at 10,000 trials
+    costs about a second over the eight plots of a study."""
+    dpi = fig.dpi
+    fig.set_dpi(PNG_DPI)  # measured as the PNG draws it, to the pixel
+    fig.draw_without_rendering()  # the layout, as savefig's own first pass makes it
+    box = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+    fig.set_dpi(dpi)
+    png = atomic_write(folder / f"{name}.png", lambda handle: fig.savefig(handle, format="png", dpi=PNG_DPI,
+                                                                          bbox_inches=box))
+    atomic_write(folder / f"{name}.pdf", lambda handle: fig.savefig(handle, format="pdf", bbox_inches=box))
     plt.close(fig)
     return png
 

@@ -25,7 +25,16 @@ the official GDAS network and step (:mod:`bench.official_gdas`), and
 ``gdas_vs_official_gdas``; that network has a multiple of 3 cells (config ``a6``), and
 configs of other depths skip it.
 
+A compiled variant (``snas-compiled``: the nodes' mixes compiled as regions, as ``compile``
+does; ``snas-compiled-whole``: the whole forward as one graph, as it once did) compiles in
+its first step with an empty Inductor cache of its own (cold), then once more in a new
+process with that cache filled (warm).  Its ``compile_cost`` line gives both compile times
+(the first step's time less a compiled step's), the paired step ratio against its eager
+method (``vs_eager``) and the break-even points: the steps after which the time a compiled
+step saves has paid for the compile, cold and warm.
+
     python bench/search_step.py --configs a b --repeats 9
+    python bench/search_step.py --configs a --variants snas snas-compiled snas-compiled-whole --repeats 5
     python bench/search_step.py --configs a --variants snas gdas darts --official ../SNAS-Series --repeats 11
 """
 
@@ -43,7 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +66,7 @@ from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
 from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
+from snas.relax import EdgeSample  # noqa: E402
 from snas.search import Search  # noqa: E402
 from snas.spaces.darts.supernet import SuperNet  # noqa: E402
 from snas.training import RunningMean  # noqa: E402
@@ -109,6 +119,15 @@ OFFICIAL_CODES = {code.name: code for code in (
 
 COMPILED = "-compiled"
 """Suffix of a variant name that runs its method with ``compile`` set (``snas-compiled``)."""
+WHOLE = "-compiled-whole"
+"""Suffix of a variant name that compiles the supernet's whole training forward as one graph
+instead (``snas-compiled-whole``): how ``compile`` worked before it compiled regions, kept
+here to compare the two.  Without drop path only (the benchmark's searches run without)."""
+
+
+def is_compiled(variant: str) -> bool:
+    """Whether ``variant`` compiles something (and so has a compile cost to report)."""
+    return variant.endswith((COMPILED, WHOLE))
 
 
 def variant_method(variant: str) -> str:
@@ -116,7 +135,7 @@ def variant_method(variant: str) -> str:
     the reference net and the official code's, ``official_gdas`` GDAS's on its official net)."""
     if variant == OFFICIAL_GDAS:
         return "gdas"
-    return "snas" if variant in ("baseline", OFFICIAL) else variant.removesuffix(COMPILED)
+    return "snas" if variant in ("baseline", OFFICIAL) else variant.removesuffix(WHOLE).removesuffix(COMPILED)
 
 
 def runs_at(variant: str, config: str) -> bool:
@@ -180,7 +199,7 @@ def _peak_memory_mb(device: torch.device) -> float:
 def make_step(variant: str, config: str, device: str, channels_last: bool,
               bf16: bool, compile: CompileMode = "off") -> tuple[Callable[[], None], Search]:
     """A closure running one training step of ``variant`` on a fixed batch; a ``-compiled``
-    variant compiles in mode ``compile`` (during its first step)."""
+    (or ``-compiled-whole``) variant compiles in mode ``compile`` (during its first step)."""
     mode = compile if variant.endswith(COMPILED) else "off"
     ours = variant != "baseline" and variant not in OFFICIAL_CODES
     search = Search(search_config(config, variant_method(variant), device, channels_last and ours, bf16, mode))
@@ -217,9 +236,27 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
                                  spec["init_channels"], search.data.num_classes).to(search.device)
         step = official_gdas_step(net, (x.contiguous(), y), (xv.contiguous(), yv))
     else:
+        if variant.endswith(WHOLE):
+            compile_whole(cast(SuperNet, search.model), compile)
+
         def step() -> None:
             search.train_step((x, y), (xv, yv), 1.0, stats)
     return step, search
+
+
+def compile_whole(net: SuperNet, mode: CompileMode) -> None:
+    """Run ``net``'s forward, stem to logits, as one compiled graph (a ``-compiled-whole``
+    variant).  The generator stays outside, and drop path must be off: its draws would be
+    made inside the graph."""
+    whole = torch.compile(lambda x, normal, reduce: SuperNet.forward(net, x, normal, reduce),
+                          mode=mode, dynamic=False)
+
+    def forward(x: torch.Tensor, normal: list[EdgeSample], reduce: list[EdgeSample], drop_prob: float = 0.0,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        assert drop_prob == 0.0, "the whole-network variant runs without drop path"
+        return cast(torch.Tensor, whole(x, normal, reduce))
+
+    net.forward = forward  # type: ignore[method-assign]
 
 
 def _heap_trimmer() -> Callable[[], object]:
@@ -330,7 +367,8 @@ def compile_cost(variant: str, eager: list[float], compiled: list[float], cold_f
     step_s, saved_s = statistics.median(compiled), statistics.median(eager) - statistics.median(compiled)
     cold_s, warm_s = cold_first_s - step_s, warm_first_s - step_s
     return {"variant": variant, "cold_compile_s": cold_s, "warm_compile_s": warm_s,
-            "saved_per_step_s": saved_s,
+            "step_s": step_s, "eager_step_s": statistics.median(eager),
+            "vs_eager": paired_ratio(eager, compiled), "saved_per_step_s": saved_s,
             "break_even_steps_cold": cold_s / saved_s if saved_s > 0 else None,
             "break_even_steps_warm": warm_s / saved_s if saved_s > 0 else None}
 
@@ -353,8 +391,8 @@ def main() -> None:
     parser.add_argument("--compile", default="default", choices=[m for m in COMPILE_MODES if m != "off"],
                         help="the torch.compile mode of the -compiled variants (default: default)")
     parser.add_argument("--cache-dir", type=Path,
-                        help=f"Inductor's cache folder ({CACHE_ENV}); default: a fresh one, so the first compile "
-                             "is cold and a second process's is warm")
+                        help=f"Inductor's cache folder ({CACHE_ENV}) of every compiled variant; default: a fresh "
+                             "one per compiled variant, so its first compile is cold and a second process's warm")
     for name, code in OFFICIAL_CODES.items():
         parser.add_argument(code.flag, type=Path, metavar="CHECKOUT", dest=name,
                             help=f"a checkout of {code.repository}: adds the {name} variant and the speed-up of "
@@ -374,8 +412,8 @@ def main() -> None:
     for variant in args.variants:
         if variant != "baseline" and variant not in OFFICIAL_CODES and variant_method(variant) not in METHODS:
             parser.error(f"unknown variant {variant!r}")
-    cache = args.cache_dir or Path(tempfile.mkdtemp(prefix="snas-bench-inductor-"))
-    os.environ[CACHE_ENV] = str(cache)  # the spawned variant processes inherit it
+    caches = {v: args.cache_dir or Path(tempfile.mkdtemp(prefix=f"snas-bench-inductor-{v}-"))
+              for v in args.variants if is_compiled(v)}
     for config in args.configs:
         variants = [v for v in args.variants if runs_at(v, config)]
         max_diff = check_equivalence(config) if has_reference(config) else None
@@ -385,13 +423,16 @@ def main() -> None:
         processes: dict[str, VariantProcess] = {}
         try:
             for variant in variants:
+                if variant in caches:  # the spawned process inherits it
+                    os.environ[CACHE_ENV] = str(caches[variant])
                 processes[variant] = VariantProcess(variant, *options)
             times = interleaved_times({v: p.step for v, p in processes.items()}, args.repeats)
         finally:
             for process in processes.values():
                 process.close()
         warm_first_s = {}
-        for variant in (v for v in variants if v.endswith(COMPILED)):
+        for variant in (v for v in variants if is_compiled(v)):
+            os.environ[CACHE_ENV] = str(caches[variant])
             warm = VariantProcess(variant, *options)  # a new process: only the on-disk caches are warm
             warm_first_s[variant] = warm.first_step_s
             warm.close()
@@ -405,7 +446,7 @@ def main() -> None:
             results[variant] = r
             emit({**header("search_step"), "config": config, "variant": variant, "device": args.device,
                   "channels_last": args.channels_last, "bf16": args.bf16,
-                  "compile": args.compile if variant.endswith(COMPILED) else "off", **CONFIGS[config], **r})
+                  "compile": args.compile if is_compiled(variant) else "off", **CONFIGS[config], **r})
         summary = {**header("search_step"), "config": config, "summary": True, "max_abs_diff": max_diff}
         if "baseline" in results and "snas" in results:
             summary["snas_vs_baseline"] = paired_ratio(times["baseline"], times["snas"])
@@ -417,7 +458,7 @@ def main() -> None:
         for variant, warm_s in warm_first_s.items():
             eager = variant_method(variant)
             if eager in results:
-                summary[f"{eager}_compiled_vs_eager"] = paired_ratio(times[eager], times[variant])
+                summary[f"{variant}_vs_eager"] = paired_ratio(times[eager], times[variant])
                 emit({**header("search_step"), "config": config, "compile_cost": True, "compile": args.compile,
                       **compile_cost(variant, times[eager], times[variant], processes[variant].first_step_s,
                                      warm_s)})

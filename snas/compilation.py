@@ -66,6 +66,36 @@ def compiled(fn: F, mode: CompileMode) -> F:
     return torch.compile(fn, mode=mode, dynamic=False)  # type: ignore[return-value]
 
 
+REGION_GRAPH_LIMIT = 64
+"""Graphs a compiled region may hold: one per distinct shape and gradient pattern of the
+instances that share it (14 for an SNAS supernet of any depth, twice that for DARTS's two
+passes).  Dynamo's own limit (``recompile_limit``, 8 per code object) is meant for one
+function called with varying arguments, and past it would run the rest eagerly, silently."""
+
+
+def compiled_region(fn: F, mode: CompileMode) -> F:
+    """``fn``, a method that many module instances share, compiled in ``mode`` as a region
+    (``fn`` itself for ``off``): instances of equal shapes run one graph.
+
+    Dynamo keys graphs by the method's code object, not by instance (parameters are graph
+    inputs), so the region's graphs all count against one recompile limit; it is raised to
+    :data:`REGION_GRAPH_LIMIT` while the region runs, and going past it is an error rather
+    than a silent fall back to eager code.
+    """
+    if mode == "off":
+        return fn
+    import torch._dynamo
+
+    graph = compiled(fn, mode)
+    limit = torch._dynamo.config.patch(recompile_limit=REGION_GRAPH_LIMIT, fail_on_recompile_limit_hit=True)
+
+    def run(*args: object) -> object:
+        with limit:
+            return graph(*args)
+
+    return run  # type: ignore[return-value]
+
+
 def share_compile_cache(folder: Path | str) -> str:
     """Point Inductor's caches at ``folder`` unless ``TORCHINDUCTOR_CACHE_DIR`` is already set
     (the user's choice wins); returns the folder in use.

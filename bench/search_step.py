@@ -25,8 +25,9 @@ the official GDAS network and step (:mod:`bench.official_gdas`), and
 ``gdas_vs_official_gdas``; that network has a multiple of 3 cells (config ``a6``), and
 configs of other depths skip it.
 
-A compiled variant (``snas-compiled``: the nodes' mixes compiled as regions, as ``compile``
-does; ``snas-compiled-whole``: the whole forward as one graph, as it once did) compiles in
+A compiled variant (``snas-compiled``: the training forward as one graph, as ``compile``
+does; ``snas-compiled-regional``: each cell node's mix as a region that nodes of one shape
+share, :func:`compile_regions`) compiles in
 its first step with an empty Inductor cache of its own (cold), then once more in a new
 process with that cache filled (warm).  Its ``compile_cost`` line gives both compile times
 (the first step's time less a compiled step's), the paired step ratio against its eager
@@ -34,7 +35,7 @@ method (``vs_eager``) and the break-even points: the steps after which the time 
 step saves has paid for the compile, cold and warm.
 
     python bench/search_step.py --configs a b --repeats 9
-    python bench/search_step.py --configs a --variants snas snas-compiled snas-compiled-whole --repeats 5
+    python bench/search_step.py --configs a --variants snas snas-compiled snas-compiled-regional --repeats 5
     python bench/search_step.py --configs a --variants snas gdas darts --official ../SNAS-Series --repeats 11
 """
 
@@ -48,13 +49,14 @@ import resource
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import torch
+import torch._dynamo
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -66,9 +68,8 @@ from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
 from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
-from snas.relax import EdgeSample  # noqa: E402
 from snas.search import Search  # noqa: E402
-from snas.spaces.darts.supernet import SuperNet  # noqa: E402
+from snas.spaces.darts.supernet import SearchCell, SourceOps, SuperNet  # noqa: E402
 from snas.training import RunningMean  # noqa: E402
 
 CONFIGS = {
@@ -119,15 +120,19 @@ OFFICIAL_CODES = {code.name: code for code in (
 
 COMPILED = "-compiled"
 """Suffix of a variant name that runs its method with ``compile`` set (``snas-compiled``)."""
-WHOLE = "-compiled-whole"
-"""Suffix of a variant name that compiles the supernet's whole training forward as one graph
-instead (``snas-compiled-whole``): how ``compile`` worked before it compiled regions, kept
-here to compare the two.  Without drop path only (the benchmark's searches run without)."""
+REGIONAL = "-compiled-regional"
+"""Suffix of a variant name that compiles the supernet's node mixes as regions instead
+(``snas-compiled-regional``, :func:`compile_regions`): PyTorch's regional compilation,
+measured against ``compile``'s one graph and not adopted (``docs/performance.md``)."""
+
+REGION_GRAPH_LIMIT = 64
+"""Graphs the regions may hold: one per distinct node shape, 14 at configs a and b.  Dynamo's
+own limit (``recompile_limit``, 8 per code object) would run the rest eagerly, silently."""
 
 
 def is_compiled(variant: str) -> bool:
     """Whether ``variant`` compiles something (and so has a compile cost to report)."""
-    return variant.endswith((COMPILED, WHOLE))
+    return variant.endswith((COMPILED, REGIONAL))
 
 
 def variant_method(variant: str) -> str:
@@ -135,7 +140,7 @@ def variant_method(variant: str) -> str:
     the reference net and the official code's, ``official_gdas`` GDAS's on its official net)."""
     if variant == OFFICIAL_GDAS:
         return "gdas"
-    return "snas" if variant in ("baseline", OFFICIAL) else variant.removesuffix(WHOLE).removesuffix(COMPILED)
+    return "snas" if variant in ("baseline", OFFICIAL) else variant.removesuffix(REGIONAL).removesuffix(COMPILED)
 
 
 def runs_at(variant: str, config: str) -> bool:
@@ -199,7 +204,7 @@ def _peak_memory_mb(device: torch.device) -> float:
 def make_step(variant: str, config: str, device: str, channels_last: bool,
               bf16: bool, compile: CompileMode = "off") -> tuple[Callable[[], None], Search]:
     """A closure running one training step of ``variant`` on a fixed batch; a ``-compiled``
-    (or ``-compiled-whole``) variant compiles in mode ``compile`` (during its first step)."""
+    (or ``-compiled-regional``) variant compiles in mode ``compile`` (during its first step)."""
     mode = compile if variant.endswith(COMPILED) else "off"
     ours = variant != "baseline" and variant not in OFFICIAL_CODES
     search = Search(search_config(config, variant_method(variant), device, channels_last and ours, bf16, mode))
@@ -236,27 +241,35 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
                                  spec["init_channels"], search.data.num_classes).to(search.device)
         step = official_gdas_step(net, (x.contiguous(), y), (xv.contiguous(), yv))
     else:
-        if variant.endswith(WHOLE):
-            compile_whole(cast(SuperNet, search.model), compile)
+        if variant.endswith(REGIONAL):
+            compile_regions(cast(SuperNet, search.model), compile)
 
         def step() -> None:
             search.train_step((x, y), (xv, yv), 1.0, stats)
     return step, search
 
 
-def compile_whole(net: SuperNet, mode: CompileMode) -> None:
-    """Run ``net``'s forward, stem to logits, as one compiled graph (a ``-compiled-whole``
-    variant).  The generator stays outside, and drop path must be off: its draws would be
-    made inside the graph."""
-    whole = torch.compile(lambda x, normal, reduce: SuperNet.forward(net, x, normal, reduce),
-                          mode=mode, dynamic=False)
+def compile_regions(net: SuperNet, mode: CompileMode) -> None:
+    """Compile each cell node's mix of candidate ops (``SourceOps._mix_all``, the soft path)
+    as a region, for the rest of ``net`` to run eagerly between them.
 
-    def forward(x: torch.Tensor, normal: list[EdgeSample], reduce: list[EdgeSample], drop_prob: float = 0.0,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        assert drop_prob == 0.0, "the whole-network variant runs without drop path"
-        return cast(torch.Tensor, whole(x, normal, reduce))
+    Dynamo keys graphs by the method's code object, not by instance (parameters are graph
+    inputs), so nodes of one shape share a graph: 14 at configs a and b -- per stage of one
+    channel count, one for a cell's input nodes (4 edges each) and one for each inner node
+    (3, 2, 1 edges), and per reduction one for its strided input nodes (4 + 5 + 5).  They
+    all count against one recompile limit, raised while a region runs; going past it is an
+    error instead of a silent fall back to eager code.
+    """
+    limit = torch._dynamo.config.patch(recompile_limit=REGION_GRAPH_LIMIT, fail_on_recompile_limit_hit=True)
+    for cell in net.cells:
+        for node in cast(Iterable[SourceOps], cast(SearchCell, cell).sources):
+            graph = torch.compile(node._mix_all, mode=mode, dynamic=False)
 
-    net.forward = forward  # type: ignore[method-assign]
+            def mix(*args: Any, graph: Callable[..., Any] = graph) -> Any:
+                with limit:
+                    return graph(*args)
+
+            node._mix_all = mix  # type: ignore[method-assign]
 
 
 def _heap_trimmer() -> Callable[[], object]:

@@ -19,6 +19,14 @@ and a second, inference graph would double the compile time.
 A bilevel method's two passes (θ with α frozen, α with θ frozen) need different gradients,
 so DARTS compiles two graphs where SNAS compiles one.
 
+Why one graph and not regions (PyTorch's regional compilation, a repeated submodule compiled
+once per distinct shape): whole cells do not repeat (every cell of a 5-cell network has its
+own shape), and each node's mix of candidate ops as a region -- 14 distinct graphs at 5 or 8
+cells -- cut the cold compile at config a only from 598 to 429 s while the step's speed-up
+over eager fell from 1.36× to 1.12× (the glue between regions runs eagerly), so it paid for
+itself later (``bench/search_step.py``'s ``snas-compiled-regional`` variant; figures in
+``docs/performance.md``).
+
 Compiling costs minutes on a small CPU: the first step of a 5-cell, C = 8 SNAS supernet
 (``bench/search_step.py`` config a) took 742 s to compile on a busy 2-core machine with
 an empty cache, and 82 s in a new process with the cache filled.  Inductor keeps what it compiled in on-disk caches (the
@@ -64,36 +72,6 @@ def compiled(fn: F, mode: CompileMode) -> F:
 
     # torch.compile's stubs return its wrapper's type; called, it is ``fn`` compiled
     return torch.compile(fn, mode=mode, dynamic=False)  # type: ignore[return-value]
-
-
-REGION_GRAPH_LIMIT = 64
-"""Graphs a compiled region may hold: one per distinct shape and gradient pattern of the
-instances that share it (14 for an SNAS supernet of any depth, twice that for DARTS's two
-passes).  Dynamo's own limit (``recompile_limit``, 8 per code object) is meant for one
-function called with varying arguments, and past it would run the rest eagerly, silently."""
-
-
-def compiled_region(fn: F, mode: CompileMode) -> F:
-    """``fn``, a method that many module instances share, compiled in ``mode`` as a region
-    (``fn`` itself for ``off``): instances of equal shapes run one graph.
-
-    Dynamo keys graphs by the method's code object, not by instance (parameters are graph
-    inputs), so the region's graphs all count against one recompile limit; it is raised to
-    :data:`REGION_GRAPH_LIMIT` while the region runs, and going past it is an error rather
-    than a silent fall back to eager code.
-    """
-    if mode == "off":
-        return fn
-    import torch._dynamo
-
-    graph = compiled(fn, mode)
-    limit = torch._dynamo.config.patch(recompile_limit=REGION_GRAPH_LIMIT, fail_on_recompile_limit_hit=True)
-
-    def run(*args: object) -> object:
-        with limit:
-            return graph(*args)
-
-    return run  # type: ignore[return-value]
 
 
 def share_compile_cache(folder: Path | str) -> str:

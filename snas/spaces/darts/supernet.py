@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snas.compilation import CompileMode, compiled_region
+from snas.compilation import CompileMode, compiled
 from snas.layout import BatchNorm2d, grad_in_input_layout
 from snas.ops import FactorizedReduce, ReLUConvBN
 from snas.relax import EdgeSample
@@ -66,12 +66,6 @@ class SourceOps(nn.Module):
             for name, spec in CONV_SPECS.items()
         })
         self.reduce_skip = StackedFactorizedReduce(channels, edges) if stride != 1 else None
-        self._training_mix: Callable[..., list[torch.Tensor]] = self._mix_all
-
-    def compile_training(self, mode: CompileMode) -> None:
-        """Compile the soft-sample mix in training (a region: every node of the same shape
-        runs one graph, see :mod:`snas.compilation`); hard samples and evaluation stay eager."""
-        self._training_mix = compiled_region(self._mix_all, mode)
 
     def forward(
         self, x: torch.Tensor, weights: torch.Tensor, choices: list[int] | None, drop_masks: torch.Tensor | None,
@@ -86,7 +80,7 @@ class SourceOps(nn.Module):
         masks = None if drop_masks is None else drop_masks.index_select(0, self.edge_index)
         relu = F.relu(x)
         if choices is None:
-            return (self._training_mix if self.training else self._mix_all)(x, relu, weights, masks)
+            return self._mix_all(x, relu, weights, masks)
         pooled: dict[str, torch.Tensor] = {}
         return [self._run_chosen(x, relu, weights, masks, i, k, pooled) for i, k in enumerate(choices)]
 
@@ -218,11 +212,6 @@ class SearchCell(nn.Module):
         states.append(self._node(sums[-1], states[1]))
         return torch.cat([grad_in_input_layout(s) for s in states[INPUT_NODES:]], dim=1)
 
-    def compile_training(self, mode: CompileMode) -> None:
-        """Compile the mixes of this cell's nodes (:meth:`SourceOps.compile_training`)."""
-        for ops in cast(Iterable[SourceOps], self.sources):
-            ops.compile_training(mode)
-
     def _node(self, total: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         """A node's value; zeros when every incoming edge chose ``none``."""
         if total is not None:
@@ -253,6 +242,7 @@ class SuperNet(SuperNetwork):
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, STEPS * c_curr
         self.classifier = nn.Linear(c_prev, num_classes)
+        self._compiled_cells: Callable[..., torch.Tensor] | None = None
 
     @property
     def _search_cells(self) -> Iterable[SearchCell]:
@@ -275,12 +265,10 @@ class SuperNet(SuperNetwork):
         return out
 
     def compile_training(self, mode: CompileMode) -> None:
-        """Compile each cell node's mix of candidate ops under soft samples in training, as
-        regions that nodes of one shape share (see :mod:`snas.compilation`); hard samples,
-        evaluation and the glue between the mixes run eagerly.  Parameters and the state
-        dict are untouched (no ``_orig_mod.`` prefix), so checkpoints do not depend on it."""
-        for cell in self._search_cells:
-            cell.compile_training(mode)
+        """Compile the forward of soft samples in training (see :mod:`snas.compilation`);
+        hard samples and evaluation keep running eagerly.  Parameters and the state dict
+        are untouched (no ``_orig_mod.`` prefix), so checkpoints do not depend on it."""
+        self._compiled_cells = compiled(self._cells, mode) if mode != "off" else None
 
     def forward(
         self, x: torch.Tensor, normal: list[EdgeSample], reduce: list[EdgeSample],
@@ -292,7 +280,16 @@ class SuperNet(SuperNetwork):
         if self.training and drop_prob > 0.0:  # drawn cell by cell, as the cells use them
             kept = [torch.rand(len(cell_edges()), x.shape[0], generator=generator) < 1.0 - drop_prob
                     for _ in self.cells]
-        keep = 1.0 - drop_prob
+        cells = self._cells
+        if self._compiled_cells is not None and self.training and all(
+                s.choice is None for s in (*normal, *reduce)):
+            cells = self._compiled_cells
+        return cells(x, normal, reduce, kept, 1.0 - drop_prob)
+
+    def _cells(self, x: torch.Tensor, normal: list[EdgeSample], reduce: list[EdgeSample],
+               kept: list[torch.Tensor] | None, keep: float) -> torch.Tensor:
+        """The network from stem to logits, with the drop-path draws already made
+        (no generator inside: the part :meth:`compile_training` compiles)."""
         state = self.stem(x)
         s0 = s1 = F.relu(state)
         counters = {False: 0, True: 0}

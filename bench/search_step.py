@@ -25,7 +25,17 @@ the official GDAS network and step (:mod:`bench.official_gdas`), and
 ``gdas_vs_official_gdas``; that network has a multiple of 3 cells (config ``a6``), and
 configs of other depths skip it.
 
+A compiled variant (``snas-compiled``: the training forward as one graph, as ``compile``
+does; ``snas-compiled-regional``: each cell node's mix as a region that nodes of one shape
+share, :func:`compile_regions`) compiles in
+its first step with an empty Inductor cache of its own (cold), then once more in a new
+process with that cache filled (warm).  Its ``compile_cost`` line gives both compile times
+(the first step's time less a compiled step's), the paired step ratio against its eager
+method (``vs_eager``) and the break-even points: the steps after which the time a compiled
+step saves has paid for the compile, cold and warm.
+
     python bench/search_step.py --configs a b --repeats 9
+    python bench/search_step.py --configs a --variants snas snas-compiled snas-compiled-regional --repeats 5
     python bench/search_step.py --configs a --variants snas gdas darts --official ../SNAS-Series --repeats 11
 """
 
@@ -39,13 +49,14 @@ import resource
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import torch
+import torch._dynamo
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,7 +69,7 @@ from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
 from snas.search import Search  # noqa: E402
-from snas.spaces.darts.supernet import SuperNet  # noqa: E402
+from snas.spaces.darts.supernet import SearchCell, SourceOps, SuperNet  # noqa: E402
 from snas.training import RunningMean  # noqa: E402
 
 CONFIGS = {
@@ -109,6 +120,19 @@ OFFICIAL_CODES = {code.name: code for code in (
 
 COMPILED = "-compiled"
 """Suffix of a variant name that runs its method with ``compile`` set (``snas-compiled``)."""
+REGIONAL = "-compiled-regional"
+"""Suffix of a variant name that compiles the supernet's node mixes as regions instead
+(``snas-compiled-regional``, :func:`compile_regions`): PyTorch's regional compilation,
+measured against ``compile``'s one graph and not adopted (``docs/performance.md``)."""
+
+REGION_GRAPH_LIMIT = 64
+"""Graphs the regions may hold: one per distinct node shape, 14 at configs a and b.  Dynamo's
+own limit (``recompile_limit``, 8 per code object) would run the rest eagerly, silently."""
+
+
+def is_compiled(variant: str) -> bool:
+    """Whether ``variant`` compiles something (and so has a compile cost to report)."""
+    return variant.endswith((COMPILED, REGIONAL))
 
 
 def variant_method(variant: str) -> str:
@@ -116,7 +140,7 @@ def variant_method(variant: str) -> str:
     the reference net and the official code's, ``official_gdas`` GDAS's on its official net)."""
     if variant == OFFICIAL_GDAS:
         return "gdas"
-    return "snas" if variant in ("baseline", OFFICIAL) else variant.removesuffix(COMPILED)
+    return "snas" if variant in ("baseline", OFFICIAL) else variant.removesuffix(REGIONAL).removesuffix(COMPILED)
 
 
 def runs_at(variant: str, config: str) -> bool:
@@ -180,7 +204,7 @@ def _peak_memory_mb(device: torch.device) -> float:
 def make_step(variant: str, config: str, device: str, channels_last: bool,
               bf16: bool, compile: CompileMode = "off") -> tuple[Callable[[], None], Search]:
     """A closure running one training step of ``variant`` on a fixed batch; a ``-compiled``
-    variant compiles in mode ``compile`` (during its first step)."""
+    (or ``-compiled-regional``) variant compiles in mode ``compile`` (during its first step)."""
     mode = compile if variant.endswith(COMPILED) else "off"
     ours = variant != "baseline" and variant not in OFFICIAL_CODES
     search = Search(search_config(config, variant_method(variant), device, channels_last and ours, bf16, mode))
@@ -217,9 +241,35 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
                                  spec["init_channels"], search.data.num_classes).to(search.device)
         step = official_gdas_step(net, (x.contiguous(), y), (xv.contiguous(), yv))
     else:
+        if variant.endswith(REGIONAL):
+            compile_regions(cast(SuperNet, search.model), compile)
+
         def step() -> None:
             search.train_step((x, y), (xv, yv), 1.0, stats)
     return step, search
+
+
+def compile_regions(net: SuperNet, mode: CompileMode) -> None:
+    """Compile each cell node's mix of candidate ops (``SourceOps._mix_all``, the soft path)
+    as a region, for the rest of ``net`` to run eagerly between them.
+
+    Dynamo keys graphs by the method's code object, not by instance (parameters are graph
+    inputs), so nodes of one shape share a graph: 14 at configs a and b -- per stage of one
+    channel count, one for a cell's input nodes (4 edges each) and one for each inner node
+    (3, 2, 1 edges), and per reduction one for its strided input nodes (4 + 5 + 5).  They
+    all count against one recompile limit, raised while a region runs; going past it is an
+    error instead of a silent fall back to eager code.
+    """
+    limit = torch._dynamo.config.patch(recompile_limit=REGION_GRAPH_LIMIT, fail_on_recompile_limit_hit=True)
+    for cell in net.cells:
+        for node in cast(Iterable[SourceOps], cast(SearchCell, cell).sources):
+            graph = torch.compile(node._mix_all, mode=mode, dynamic=False)
+
+            def mix(*args: Any, graph: Callable[..., Any] = graph) -> Any:
+                with limit:
+                    return graph(*args)
+
+            node._mix_all = mix  # type: ignore[method-assign]
 
 
 def _heap_trimmer() -> Callable[[], object]:
@@ -330,7 +380,8 @@ def compile_cost(variant: str, eager: list[float], compiled: list[float], cold_f
     step_s, saved_s = statistics.median(compiled), statistics.median(eager) - statistics.median(compiled)
     cold_s, warm_s = cold_first_s - step_s, warm_first_s - step_s
     return {"variant": variant, "cold_compile_s": cold_s, "warm_compile_s": warm_s,
-            "saved_per_step_s": saved_s,
+            "step_s": step_s, "eager_step_s": statistics.median(eager),
+            "vs_eager": paired_ratio(eager, compiled), "saved_per_step_s": saved_s,
             "break_even_steps_cold": cold_s / saved_s if saved_s > 0 else None,
             "break_even_steps_warm": warm_s / saved_s if saved_s > 0 else None}
 
@@ -353,8 +404,8 @@ def main() -> None:
     parser.add_argument("--compile", default="default", choices=[m for m in COMPILE_MODES if m != "off"],
                         help="the torch.compile mode of the -compiled variants (default: default)")
     parser.add_argument("--cache-dir", type=Path,
-                        help=f"Inductor's cache folder ({CACHE_ENV}); default: a fresh one, so the first compile "
-                             "is cold and a second process's is warm")
+                        help=f"Inductor's cache folder ({CACHE_ENV}) of every compiled variant; default: a fresh "
+                             "one per compiled variant, so its first compile is cold and a second process's warm")
     for name, code in OFFICIAL_CODES.items():
         parser.add_argument(code.flag, type=Path, metavar="CHECKOUT", dest=name,
                             help=f"a checkout of {code.repository}: adds the {name} variant and the speed-up of "
@@ -374,8 +425,8 @@ def main() -> None:
     for variant in args.variants:
         if variant != "baseline" and variant not in OFFICIAL_CODES and variant_method(variant) not in METHODS:
             parser.error(f"unknown variant {variant!r}")
-    cache = args.cache_dir or Path(tempfile.mkdtemp(prefix="snas-bench-inductor-"))
-    os.environ[CACHE_ENV] = str(cache)  # the spawned variant processes inherit it
+    caches = {v: args.cache_dir or Path(tempfile.mkdtemp(prefix=f"snas-bench-inductor-{v}-"))
+              for v in args.variants if is_compiled(v)}
     for config in args.configs:
         variants = [v for v in args.variants if runs_at(v, config)]
         max_diff = check_equivalence(config) if has_reference(config) else None
@@ -385,13 +436,16 @@ def main() -> None:
         processes: dict[str, VariantProcess] = {}
         try:
             for variant in variants:
+                if variant in caches:  # the spawned process inherits it
+                    os.environ[CACHE_ENV] = str(caches[variant])
                 processes[variant] = VariantProcess(variant, *options)
             times = interleaved_times({v: p.step for v, p in processes.items()}, args.repeats)
         finally:
             for process in processes.values():
                 process.close()
         warm_first_s = {}
-        for variant in (v for v in variants if v.endswith(COMPILED)):
+        for variant in (v for v in variants if is_compiled(v)):
+            os.environ[CACHE_ENV] = str(caches[variant])
             warm = VariantProcess(variant, *options)  # a new process: only the on-disk caches are warm
             warm_first_s[variant] = warm.first_step_s
             warm.close()
@@ -405,7 +459,7 @@ def main() -> None:
             results[variant] = r
             emit({**header("search_step"), "config": config, "variant": variant, "device": args.device,
                   "channels_last": args.channels_last, "bf16": args.bf16,
-                  "compile": args.compile if variant.endswith(COMPILED) else "off", **CONFIGS[config], **r})
+                  "compile": args.compile if is_compiled(variant) else "off", **CONFIGS[config], **r})
         summary = {**header("search_step"), "config": config, "summary": True, "max_abs_diff": max_diff}
         if "baseline" in results and "snas" in results:
             summary["snas_vs_baseline"] = paired_ratio(times["baseline"], times["snas"])
@@ -417,7 +471,7 @@ def main() -> None:
         for variant, warm_s in warm_first_s.items():
             eager = variant_method(variant)
             if eager in results:
-                summary[f"{eager}_compiled_vs_eager"] = paired_ratio(times[eager], times[variant])
+                summary[f"{variant}_vs_eager"] = paired_ratio(times[eager], times[variant])
                 emit({**header("search_step"), "config": config, "compile_cost": True, "compile": args.compile,
                       **compile_cost(variant, times[eager], times[variant], processes[variant].first_step_s,
                                      warm_s)})

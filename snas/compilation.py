@@ -19,6 +19,14 @@ and a second, inference graph would double the compile time.
 A bilevel method's two passes (θ with α frozen, α with θ frozen) need different gradients,
 so DARTS compiles two graphs where SNAS compiles one.
 
+Why one graph and not regions (PyTorch's regional compilation, a repeated submodule compiled
+once per distinct shape): whole cells do not repeat (every cell of a 5-cell network has its
+own shape), and each node's mix of candidate ops as a region -- 14 distinct graphs at 5 or 8
+cells -- cut the cold compile at config a only from 598 to 429 s while the step's speed-up
+over eager fell from 1.36× to 1.12× (the glue between regions runs eagerly), so it paid for
+itself later (``bench/search_step.py``'s ``snas-compiled-regional`` variant; figures in
+``docs/performance.md``).
+
 Compiling costs minutes on a small CPU: the first step of a 5-cell, C = 8 SNAS supernet
 (``bench/search_step.py`` config a) took 742 s to compile on a busy 2-core machine with
 an empty cache, and 82 s in a new process with the cache filled.  Inductor keeps what it compiled in on-disk caches (the

@@ -26,3 +26,36 @@ def test_the_timed_step_is_the_searchs_own_public_step(monkeypatch, variant):
     step()
     assert calls == [(variant, True, 1.0)]
     assert search.config.resource.method == "none"  # timed like the baseline: no penalty
+
+
+@pytest.mark.slow
+def test_regions_of_one_shape_share_a_graph_and_none_runs_eagerly(monkeypatch):
+    """3 cells (normal C, reduction 2C, reduction 4C): 15 node mixes, 12 graphs -- per cell
+    one for the two input nodes (4 edges each, alike) and one for each inner node (3, 2, 1
+    edges); the cells' shapes differ, so none is shared across cells here.  12 is past
+    Dynamo's default recompile limit (8), where it would run the rest eagerly without a
+    word.  A second step compiles nothing, and the state dict keeps its names."""
+    import torch
+    import torch._dynamo
+    from torch._dynamo.testing import CompileCounter
+
+    from bench.search_step import compile_regions
+    from snas.methods import METHODS
+    from snas.spaces.darts.supernet import SuperNet
+
+    torch._dynamo.reset()
+    counter, real_compile = CompileCounter(), torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, mode, dynamic: real_compile(fn, backend=counter, dynamic=dynamic))
+    torch.manual_seed(0)
+    net = SuperNet(4, 4, 3).train()
+    names = list(net.state_dict())
+    compile_regions(net, "default")
+    normal, reduce = (METHODS["snas"].sample(torch.randn(14, 8, requires_grad=True), 0.7, torch.Generator())
+                      for _ in range(2))
+    x = torch.randn(2, 3, 8, 8)
+    net(x, [normal], [reduce]).sum().backward()
+    assert counter.frame_count == 12
+    net(x, [normal], [reduce])
+    assert counter.frame_count == 12
+    assert list(net.state_dict()) == names
+    torch._dynamo.reset()

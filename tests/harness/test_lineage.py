@@ -4,11 +4,13 @@ and the settings in force at each epoch read back from ``config.json``."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from harness.lineage import LINEAGE_FILE, Lineage, earlier_exploits
 from harness.trialconfig import parse_resolved_config
+from snas.errors import UserInputError
 
 
 def _checkpoint(tmp_path, name, trial, copies):
@@ -168,3 +170,23 @@ def test_the_donors_checkpoint_restored_again_is_the_same_exploit(tmp_path):
     assert lineage.exploits == [{"epoch": 2, "donor": "b"}] and lineage.copies == [{"epoch": 2, "donor": "b"}]
     lineage.continue_from(donors, epoch=3)  # a later copy from the same donor is a new exploit
     assert lineage.exploits == [{"epoch": 2, "donor": "b"}, {"epoch": 3, "donor": "b"}]
+
+
+def test_a_damaged_donor_checkpoint_fails_the_copying_trial_naming_the_file(tmp_path, monkeypatch):
+    """An exploit restores the donor's checkpoint through the same code as a trial's own
+    restart: a damaged one fails the trial (its error.txt) with the file named, and no copy
+    is recorded."""
+    from ray import tune
+
+    from harness import trainables
+    from snas.search import Search
+
+    donor = tmp_path / "trial_b" / "checkpoint_000002"
+    donor.mkdir(parents=True)
+    Lineage("b", []).save(donor)
+    (donor / "checkpoint.pt").write_bytes(b"\x00not a checkpoint")
+    monkeypatch.setattr(tune, "get_checkpoint", lambda: tune.Checkpoint.from_directory(str(donor)))
+    lineage = Lineage("a")
+    with pytest.raises(UserInputError, match=re.escape(str(donor / "checkpoint.pt"))):
+        trainables._restored(lineage, Search, None)
+    assert lineage.copies == [] and lineage.exploits == []

@@ -40,6 +40,10 @@ from harness.trialconfig import ResolvedConfig, parse_resolved_config
 from snas.spaces import genotype_from_dict
 
 T = TypeVar("T")
+Row = dict[str, Any]
+Line = tuple[Row, str]
+"""An intact line: its row and its JSON text (kept for the cache, :attr:`TrialFiles.rows_json`)."""
+_JSON_SPACE = " \t\r\n"
 
 
 @dataclass(frozen=True)
@@ -70,17 +74,21 @@ class TrialFiles:
     damage: list[Damage] = field(default_factory=list)
     opened: bool = True
     """False when the trial's folder is not a real folder (it was not entered)."""
+    rows_json: str | None = field(default=None, compare=False)
+    """:attr:`rows` as JSON text, made of the lines they were read from: the analysis cache
+    stores it as it is, where encoding a million floats again would take most of a second."""
 
 
 def _whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _line_problem(raw: bytes, key: str, epoch: int | None) -> tuple[dict[str, Any] | None, str | None]:
-    """The row of one line and what is wrong with it; ``epoch``: the epoch the line must hold
-    (``None``: any)."""
+def _line_problem(raw: bytes, key: str, epoch: int | None) -> tuple[Line | None, str | None]:
+    """The row and text of one line, or what is wrong with it; ``epoch``: the epoch the line
+    must hold (``None``: any)."""
     try:
-        row = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        row = json.loads(text)
     except UnicodeDecodeError:
         return None, "not UTF-8 text"
     except (json.JSONDecodeError, RecursionError):
@@ -92,11 +100,11 @@ def _line_problem(raw: bytes, key: str, epoch: int | None) -> tuple[dict[str, An
     problem = row_problem(row)
     if problem is None and epoch is not None and row[key] != epoch:
         problem = f"{key} {row[key]} out of order (line {epoch} of a history holds {key} {epoch})"
-    return (row, None) if problem is None else (None, problem)
+    return ((row, text), None) if problem is None else (None, problem)
 
 
 def _read_json_lines(data: bytes, key: str, still_written: bool, in_order: bool
-                     ) -> tuple[list[dict[str, Any]], str | None]:
+                     ) -> tuple[list[Line], str | None]:
     """The intact rows of a JSON-lines file (each an object with a whole-number ``key``, and
     with ``in_order`` the k-th line holding ``key`` k) and what is wrong with the others.
     The unterminated last line of a running trial's file is one still being written, not
@@ -110,9 +118,9 @@ def _read_json_lines(data: bytes, key: str, still_written: bool, in_order: bool
         if not raw.strip():
             continue
         written += 1
-        row, problem = _line_problem(raw, key, written if in_order else None)
-        if row is not None:
-            rows.append(row)
+        line, problem = _line_problem(raw, key, written if in_order else None)
+        if line is not None:
+            rows.append(line)
             continue
         cut = number == len(lines) and not terminated
         if cut and still_written:
@@ -124,13 +132,29 @@ def _read_json_lines(data: bytes, key: str, still_written: bool, in_order: bool
     return rows, f"{len(problems)} of {len(lines)} lines unreadable ({problems[0]}{more})"
 
 
-def _by_epoch(reports: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _by_epoch(reports: list[Line]) -> dict[int, Line]:
     """Tune's reports by epoch: an epoch re-run after a restart was reported twice, its last report is kept."""
-    return {row["training_iteration"]: row for row in reports}
+    return {line[0]["training_iteration"]: line for line in reports}
+
+
+def _members(text: str) -> str:
+    """The members of the JSON object ``text`` (its text between the braces)."""
+    return text.strip(_JSON_SPACE)[1:-1].strip(_JSON_SPACE)
+
+
+def _joined(report: Line | None, metrics: Line) -> Line:
+    """The epoch's row: Tune's report of it overlaid with the loop's own values.  Its text is
+    the members of both lines in one object, which JSON reads as the same overlay (a name
+    given twice keeps its first place and takes its last value)."""
+    row, text = metrics
+    epoch = row["epoch"]
+    members = (_members(report[1]) if report else "", _members(text), f'"training_iteration":{epoch}')
+    return ({**(report[0] if report else {}), **row, "training_iteration": epoch},
+            "{" + ",".join(member for member in members if member) + "}")
 
 
 def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool
-                     ) -> tuple[list[dict[str, Any]], str | None] | None:
+                     ) -> tuple[list[Line], str | None] | None:
     """:func:`_read_json_lines` of the file ``path``; ``None`` when it is absent.  A file that
     cannot be read at all has no intact rows."""
     try:
@@ -140,8 +164,8 @@ def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool
     return None if data is None else _read_json_lines(data, key, still_written, in_order)
 
 
-def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[list[dict[str, Any]], bool]:
-    """The trial's curve (a row per epoch) and whether it comes from an intact file."""
+def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[list[Line], bool]:
+    """The trial's curve (a row per epoch, with its text) and whether it comes from an intact file."""
     result_path, metrics_path = folder / RESULT_FILE, folder / METRICS_FILE
     reports, reports_problem = (_read_lines_file(result_path, "training_iteration", still_written, in_order=False)
                                 or ([], None))
@@ -153,8 +177,7 @@ def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tupl
     if read is None:
         return from_reports, reports_problem is None
     history, history_problem = read
-    joined = [{**report_of_epoch.get(metrics["epoch"], {}), **metrics, "training_iteration": metrics["epoch"]}
-              for metrics in history]
+    joined = [_joined(report_of_epoch.get(metrics[0]["epoch"]), metrics) for metrics in history]
     if history_problem is None:
         return joined, True
     if len(report_of_epoch) > len(history) or (reports_problem is None and len(report_of_epoch) == len(history)):
@@ -256,9 +279,10 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
     except Refused as err:
         return TrialFiles([], False, None, None, None, damage=[Damage(folder, str(err))], opened=False)
     damage: list[Damage] = []
-    rows, trusted = _read_curve(folder, still_written, damage)
+    curve, trusted = _read_curve(folder, still_written, damage)
     return TrialFiles(
-        rows=rows,
+        rows=[row for row, _ in curve],
+        rows_json="[" + ",".join(text for _, text in curve) + "]",
         curve_trusted=trusted,
         params=_read_json_object(folder / PARAMS_FILE, damage, lambda value: value),
         genotype=_read_json_object(folder / GENOTYPE_FILE, damage, _checked_genotype),

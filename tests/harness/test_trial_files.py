@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from study_folders import SESSION, TrialSpec, trial_id, write_study_folder
 
+from harness.analysis.trial_files import read_trial_files
 from harness.cli import main
 
 WINNER, RUNNER_UP, STOPPED = trial_id(0), trial_id(1), trial_id(2)
@@ -371,3 +372,39 @@ def test_a_key_the_analysis_does_not_know_is_kept_whatever_its_type(tmp_path, ca
     perf = curves.set_index(["trial_id", "training_iteration"])["perf"]
     assert perf.dropna().to_dict() == {(WINNER, 1): "fast", (RUNNER_UP, 1): "2.5", (STOPPED, 1): "{'cpu': [1]}"}
     assert perf.isna().sum() == len(curves) - 3  # absent where no trial wrote it, not the text 'nan'
+
+
+def _as_read(rows: list) -> str:
+    """Rows spelled out exactly: names in order, values with their types (``1`` is not ``1.0``), NaN as NaN."""
+    return json.dumps(rows)
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_the_curves_text_reads_as_the_curve(tmp_path, case):
+    """The analysis cache stores a curve as the text of the lines it was read from
+    (TrialFiles.rows_json): that text reads back as the very rows, whatever the damage."""
+    folder = write_study_folder(tmp_path / "results")
+    for name in case.file.split("+"):
+        case.damage(folder / f"trial_{case.trial}" / name)
+    for trial in (WINNER, RUNNER_UP, STOPPED):
+        files = read_trial_files(folder / f"trial_{trial}", still_written=False)
+        if files.opened:  # a folder that is not one has no curve, nor its text
+            assert _as_read(json.loads(files.rows_json)) == _as_read(files.rows)
+
+
+def test_joined_lines_read_as_the_report_overlaid_with_the_loops_values(tmp_path):
+    """An epoch's row is Tune's report overlaid with the loop's line: spliced as text, a name
+    given twice (in a line, or in both) keeps its first place and takes its last value,
+    whatever the spacing and line ends."""
+    folder = write_study_folder(tmp_path / "results")
+    trial = folder / f"trial_{WINNER}"
+    (trial / "result.json").write_bytes(
+        b'  {"training_iteration": 1, "lr": 1.0, "timestamp": 7, "lr": 2.0, "epoch": 9}\r\n'
+        b'{"training_iteration": 2, "time_total_s": 3}\n{"training_iteration": 2, "time_total_s": 4.5}\n')
+    (trial / "metrics.jsonl").write_bytes(b'{ "epoch": 1, "lr": 0.5 }\t\n{"epoch": 2}\n{"epoch":3}\n')
+    files = read_trial_files(trial, still_written=False)
+    expected = [{"training_iteration": 1, "lr": 0.5, "timestamp": 7, "epoch": 1},
+                {"training_iteration": 2, "time_total_s": 4.5, "epoch": 2},
+                {"epoch": 3, "training_iteration": 3}]
+    assert _as_read(files.rows) == _as_read(expected) and files.curve_trusted and not files.damage
+    assert _as_read(json.loads(files.rows_json)) == _as_read(expected)

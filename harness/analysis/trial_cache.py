@@ -212,7 +212,7 @@ class TrialCache:
                 self._kept[key] = entry
                 return files
         files = read(folder, still_written)
-        if sign is not None and sign == signature(folder, still_written):  # unchanged while being read
+        if sign is not None:  # taken before the read: a file changed while read no longer fits it
             self._kept[key] = _entry_json(sign, files, folder)
             self.changed = True
         return files

@@ -16,9 +16,9 @@ of its own, and what is remembered is only what this tool read and checked itsel
 cache that cannot be read or written, or holds entries of another shape or version, is no
 error: the study, or the trials concerned, are then read from their files.
 
-A trial's curve is stored as the JSON text of the lines it was read from
-(:attr:`~harness.analysis.trial_files.TrialFiles.rows_json`), not encoded again: writing
-the 10,000 curves of a first read took 0.8 s, most of it spelling out a million floats.
+A trial's curve, parameters, genotype and settings are stored as the JSON text they were
+read from (:attr:`~harness.analysis.trial_files.TrialFiles.texts`), not encoded again:
+writing those of 10,000 trials took a second, most of it spelling out a million floats.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from harness.studyfolder import (
     TRIAL_CONFIG_FILE,
     is_trial_folder_name,
 )
-from harness.trialconfig import ResolvedConfig
+from harness.trialconfig import ResolvedConfig, parse_resolved_config
 from snas.atomic import atomic_write
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,8 @@ def _state_from_json(entries: list[list[Any]]) -> list[TuneTrial]:
 
 
 def _resolved_json(resolved: ResolvedConfig | None) -> dict[str, Any] | None:
-    """A trial's ``config.json`` as cached; its lineage only where it has one (a PBT trial's)."""
+    """A trial's ``config.json`` as cached when its text is not at hand; its lineage only where
+    it has one (a PBT trial's)."""
     if resolved is None:
         return None
     entry = {"kind": resolved.kind, "config": resolved.config, "changes": resolved.changes}
@@ -126,25 +127,30 @@ def _json(value: Any) -> str:
 
 
 def _entry_json(sign: list[Any], files: TrialFiles, folder: Path) -> str:
-    """The JSON text of a trial's entry, its curve spliced in as read (:attr:`TrialFiles.rows_json`)."""
+    """The JSON text of a trial's entry, with the texts it was read from spliced in as they
+    are (:attr:`TrialFiles.texts`)."""
+    parts = {"rows": files.rows, "params": files.params, "genotype": files.genotype,
+             "resolved": _resolved_json(files.resolved)}
     rest = {
-        "trusted": files.curve_trusted, "params": files.params, "genotype": files.genotype,
-        "error": files.error, "opened": files.opened, "resolved": _resolved_json(files.resolved),
+        "trusted": files.curve_trusted, "error": files.error, "opened": files.opened,
         "checkpoint": None if files.checkpoint is None else str(files.checkpoint.relative_to(folder)),
         "damage": [[str(d.path.relative_to(folder)), d.problem] for d in files.damage],
     }
-    rows = _json(files.rows) if files.rows_json is None else files.rows_json
-    return f'{{"signature":{_json(sign)},"files":{{"rows":{rows},{_json(rest)[1:]}}}'
+    spliced = "".join(f'"{name}":{files.texts[name] if name in files.texts else _json(value)},'
+                      for name, value in parts.items())
+    return f'{{"signature":{_json(sign)},"files":{{{spliced}{_json(rest)[1:]}}}'
 
 
 def _from_json(entry: dict[str, Any], folder: Path) -> TrialFiles:
+    """The trial's files as remembered; a ValueError (or KeyError, TypeError) for an entry of
+    another shape, its settings refused as :func:`parse_resolved_config` refuses a ``config.json``."""
     resolved = entry["resolved"]
+    if not (resolved is None or isinstance(resolved, dict)):
+        raise ValueError("settings that are not an object")
     return TrialFiles(
         rows=entry["rows"], curve_trusted=entry["trusted"], params=entry["params"], genotype=entry["genotype"],
         error=entry["error"], opened=entry["opened"],
-        resolved=None if resolved is None else ResolvedConfig(resolved["kind"], resolved["config"],
-                                                              resolved["changes"], resolved.get("lineage", []),
-                                                              resolved.get("exploits", [])),
+        resolved=None if resolved is None else parse_resolved_config(resolved),
         checkpoint=None if entry["checkpoint"] is None else folder / entry["checkpoint"],
         damage=[Damage(folder / path, problem) for path, problem in entry["damage"]],
     )
@@ -170,7 +176,7 @@ class TrialCache:
             stored = json.loads(path.read_bytes())
         except FileNotFoundError:
             return cls(study_folder, {})
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RecursionError) as err:
             log.info("the analysis cache %s cannot be read (%s); the study is read from its files", path, err)
             return cls(study_folder, {})
         fits = isinstance(stored, dict) and stored.get("version") == VERSION and \

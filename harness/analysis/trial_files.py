@@ -42,7 +42,7 @@ from snas.spaces import genotype_from_dict
 T = TypeVar("T")
 Row = dict[str, Any]
 Line = tuple[Row, str]
-"""An intact line: its row and its JSON text (kept for the cache, :attr:`TrialFiles.rows_json`)."""
+"""An intact line: its row and its JSON text (kept for the cache, :attr:`TrialFiles.texts`)."""
 _JSON_SPACE = " \t\r\n"
 
 
@@ -74,9 +74,10 @@ class TrialFiles:
     damage: list[Damage] = field(default_factory=list)
     opened: bool = True
     """False when the trial's folder is not a real folder (it was not entered)."""
-    rows_json: str | None = field(default=None, compare=False)
-    """:attr:`rows` as JSON text, made of the lines they were read from: the analysis cache
-    stores it as it is, where encoding a million floats again would take most of a second."""
+    texts: dict[str, str] = field(default_factory=dict, compare=False)
+    """The JSON text of ``rows`` (made of the lines they were read from), ``params``,
+    ``genotype`` and ``resolved``, each where read: the analysis cache stores them as they
+    are, where encoding the million floats of 10,000 trials again took most of a second."""
 
 
 def _whole_number(value: Any) -> bool:
@@ -208,14 +209,17 @@ def _read_text(path: Path, damage: list[Damage]) -> str | None:
         return data.decode("utf-8", errors="replace")
 
 
-def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[str, Any]], T]) -> T | None:
-    """The object in the JSON file ``path`` as ``check`` returns it; ``None`` (and the damage
-    noted) when it is missing, not JSON, not an object or refused by ``check`` (a ValueError)."""
+def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[str, Any], str], tuple[T, str]]
+                      ) -> tuple[T, str] | None:
+    """The object in the JSON file ``path`` and its text, as ``check(object, text)`` returns
+    them; ``None`` (and the damage noted) when it is missing, not JSON, not an object or
+    refused by ``check`` (a ValueError)."""
     data = _read_bytes(path, damage)
     if data is None:
         return None
     try:
-        value = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        value = json.loads(text)
     except UnicodeDecodeError:
         damage.append(Damage(path, "not UTF-8 text"))
         return None
@@ -226,7 +230,7 @@ def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[st
         damage.append(Damage(path, f"a JSON {type(value).__name__}, not an object"))
         return None
     try:
-        return check(value)
+        return check(value, text)
     except ValueError as err:  # a UserInputError too
         damage.append(Damage(path, str(err)))
         return None
@@ -259,10 +263,19 @@ def _latest_checkpoint(folder: Path, damage: list[Damage]) -> Path | None:
     return found
 
 
-def _checked_genotype(value: dict[str, Any]) -> dict[str, Any]:
-    """``genotype.json``'s object as a genotype of its space writes it (a UserInputError when
-    it is none); checked once per distinct genotype."""
-    return json.loads(_genotype_json(json.dumps(value, sort_keys=True)))
+def _as_written(value: dict[str, Any], text: str) -> tuple[dict[str, Any], str]:
+    return value, text
+
+
+def _checked_genotype(value: dict[str, Any], text: str) -> tuple[dict[str, Any], str]:
+    """``genotype.json``'s object as a genotype of its space writes it, and its text (a
+    UserInputError when it is none); checked once per distinct genotype."""
+    written = _genotype_json(json.dumps(value, sort_keys=True))
+    return json.loads(written), written
+
+
+def _resolved(value: dict[str, Any], text: str) -> tuple[ResolvedConfig, str]:
+    return parse_resolved_config(value), text
 
 
 @functools.lru_cache(maxsize=65536)
@@ -280,14 +293,20 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
         return TrialFiles([], False, None, None, None, damage=[Damage(folder, str(err))], opened=False)
     damage: list[Damage] = []
     curve, trusted = _read_curve(folder, still_written, damage)
+    params = _read_json_object(folder / PARAMS_FILE, damage, _as_written)
+    genotype = _read_json_object(folder / GENOTYPE_FILE, damage, _checked_genotype)
+    error = _error_line(_read_text(folder / ERROR_FILE, damage))
+    resolved = _read_json_object(folder / TRIAL_CONFIG_FILE, damage, _resolved)
+    read = {"params": params, "genotype": genotype, "resolved": resolved}
     return TrialFiles(
         rows=[row for row, _ in curve],
-        rows_json="[" + ",".join(text for _, text in curve) + "]",
         curve_trusted=trusted,
-        params=_read_json_object(folder / PARAMS_FILE, damage, lambda value: value),
-        genotype=_read_json_object(folder / GENOTYPE_FILE, damage, _checked_genotype),
-        error=_error_line(_read_text(folder / ERROR_FILE, damage)),
-        resolved=_read_json_object(folder / TRIAL_CONFIG_FILE, damage, parse_resolved_config),
+        params=None if params is None else params[0],
+        genotype=None if genotype is None else genotype[0],
+        error=error,
+        resolved=None if resolved is None else resolved[0],
         checkpoint=_latest_checkpoint(folder, damage),
         damage=damage,
+        texts={"rows": "[" + ",".join(text for _, text in curve) + "]",
+               **{name: both[1] for name, both in read.items() if both is not None}},
     )

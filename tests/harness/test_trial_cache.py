@@ -135,6 +135,7 @@ CACHES = {
     "not JSON": b'{"version": 2, "trials": {"trial_',
     "not UTF-8": b"\xff\xfe\x00",
     "a list": b"[]",
+    "nested deeper than JSON is read": b"[" * 100_000 + b"]" * 100_000,
     "an older version": None,  # the first read's cache, its version set back
     "entries of another shape": None,  # the first read's cache, every entry's files replaced
 }

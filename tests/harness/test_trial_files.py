@@ -380,16 +380,17 @@ def _as_read(rows: list) -> str:
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_the_curves_text_reads_as_the_curve(tmp_path, case):
-    """The analysis cache stores a curve as the text of the lines it was read from
-    (TrialFiles.rows_json): that text reads back as the very rows, whatever the damage."""
+def test_the_texts_kept_for_the_cache_read_as_what_was_read(tmp_path, case):
+    """The analysis cache stores a trial's curve, parameters and genotype as the JSON text they
+    were read from (TrialFiles.texts): each reads back as the very values, whatever the damage."""
     folder = write_study_folder(tmp_path / "results")
     for name in case.file.split("+"):
         case.damage(folder / f"trial_{case.trial}" / name)
     for trial in (WINNER, RUNNER_UP, STOPPED):
         files = read_trial_files(folder / f"trial_{trial}", still_written=False)
-        if files.opened:  # a folder that is not one has no curve, nor its text
-            assert _as_read(json.loads(files.rows_json)) == _as_read(files.rows)
+        read = {"rows": files.rows, "params": files.params, "genotype": files.genotype} if files.opened else {}
+        assert {name: _as_read(json.loads(text)) for name, text in files.texts.items()} == {
+            name: _as_read(value) for name, value in read.items() if value is not None}
 
 
 def test_joined_lines_read_as_the_report_overlaid_with_the_loops_values(tmp_path):
@@ -407,4 +408,4 @@ def test_joined_lines_read_as_the_report_overlaid_with_the_loops_values(tmp_path
                 {"training_iteration": 2, "time_total_s": 4.5, "epoch": 2},
                 {"epoch": 3, "training_iteration": 3}]
     assert _as_read(files.rows) == _as_read(expected) and files.curve_trusted and not files.damage
-    assert _as_read(json.loads(files.rows_json)) == _as_read(expected)
+    assert _as_read(json.loads(files.texts["rows"])) == _as_read(expected)

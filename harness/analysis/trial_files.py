@@ -21,6 +21,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -144,14 +145,32 @@ def _members(text: str) -> str:
 
 
 def _joined(report: Line | None, metrics: Line) -> Line:
-    """The epoch's row: Tune's report of it overlaid with the loop's own values.  Its text is
-    the members of both lines in one object, which JSON reads as the same overlay (a name
-    given twice keeps its first place and takes its last value)."""
+    """The epoch's row: Tune's report of it overlaid with the loop's own values, and its text.
+
+    Tune's report begins with the loop's values, in their order, then adds its own; the
+    text is then the loop's line as written followed by Tune's own names encoded (a small
+    part of the row: encoding whole rows took most of the time of writing the cache).
+    Otherwise it is the members of both lines in one object, which JSON reads as the same
+    overlay (a name given twice keeps its first place and takes its last value), only
+    longer."""
     row, text = metrics
     epoch = row["epoch"]
-    members = (_members(report[1]) if report else "", _members(text), f'"training_iteration":{epoch}')
-    return ({**(report[0] if report else {}), **row, "training_iteration": epoch},
-            "{" + ",".join(member for member in members if member) + "}")
+    last = f'"training_iteration":{epoch}'
+    if report is None:
+        return {**row, "training_iteration": epoch}, _object(_members(text), last)
+    joined = {**report[0], **row, "training_iteration": epoch}
+    if tuple(islice(report[0], len(row))) == tuple(row):
+        own = {name: joined[name] for name in islice(joined, len(row), None)}
+        try:
+            return joined, _object(_members(text), json.dumps(own, separators=(",", ":"))[1:-1], last)
+        except (ValueError, RecursionError):  # a value nested too deep to encode: the lines as written
+            pass
+    return joined, _object(_members(report[1]), _members(text), last)
+
+
+def _object(*members: str) -> str:
+    """The JSON object of the member lists ``members`` (empty ones left out)."""
+    return "{" + ",".join(part for part in members if part) + "}"
 
 
 def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool

@@ -409,3 +409,17 @@ def test_joined_lines_read_as_the_report_overlaid_with_the_loops_values(tmp_path
                 {"epoch": 3, "training_iteration": 3}]
     assert _as_read(files.rows) == _as_read(expected) and files.curve_trusted and not files.damage
     assert _as_read(json.loads(files.texts["rows"])) == _as_read(expected)
+
+
+def test_a_report_beginning_with_the_loops_line_keeps_the_loops_values_in_its_text(tmp_path):
+    """Tune's report begins with the loop's values (the usual case, whose text is the loop's
+    line and Tune's own names): the loop's value still wins over one Tune's line gives again."""
+    folder = write_study_folder(tmp_path / "results")
+    trial = folder / f"trial_{WINNER}"
+    (trial / "result.json").write_bytes(b'{"epoch": 1, "lr": 1.0, "training_iteration": 1, "lr": 1, "pid": 7}\n')
+    (trial / "metrics.jsonl").write_bytes(b'{"epoch": 1, "lr": 1.0}\n')
+    files = read_trial_files(trial, still_written=False)
+    expected = [{"epoch": 1, "lr": 1.0, "training_iteration": 1, "pid": 7}]
+    assert _as_read(files.rows) == _as_read(expected) and not files.damage
+    assert _as_read(json.loads(files.texts["rows"])) == _as_read(expected)
+    assert files.texts["rows"] == '[{"epoch": 1, "lr": 1.0,"training_iteration":1,"pid":7,"training_iteration":1}]'

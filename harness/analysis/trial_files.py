@@ -85,12 +85,26 @@ def _whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _line_problem(raw: bytes, key: str, epoch: int | None) -> tuple[Line | None, str | None]:
+def _decoded(text: str, known: Line | None) -> Any:
+    """``json.loads(text)``, sparing what it repeats of the loop's line ``known``: Tune's report
+    of an epoch begins with the members of the loop's line, and such a line is that line's
+    object overlaid with the rest, parsed alone.  JSON reads members in order, so this is
+    the same object, and the whole is valid exactly when the rest is and holds a member."""
+    if known is not None:
+        head = "{" + _members(known[1]) + ","
+        if text.startswith(head):
+            rest = json.loads("{" + text[len(head):])
+            if rest:
+                return {**known[0], **rest}
+    return json.loads(text)
+
+
+def _line_problem(raw: bytes, key: str, epoch: int | None, known: Line | None) -> tuple[Line | None, str | None]:
     """The row and text of one line, or what is wrong with it; ``epoch``: the epoch the line
-    must hold (``None``: any)."""
+    must hold (``None``: any); ``known``: a line it may begin with (:func:`_decoded`)."""
     try:
         text = raw.decode("utf-8")
-        row = json.loads(text)
+        row = _decoded(text, known)
     except UnicodeDecodeError:
         return None, "not UTF-8 text"
     except (json.JSONDecodeError, RecursionError):
@@ -105,12 +119,13 @@ def _line_problem(raw: bytes, key: str, epoch: int | None) -> tuple[Line | None,
     return ((row, text), None) if problem is None else (None, problem)
 
 
-def _read_json_lines(data: bytes, key: str, still_written: bool, in_order: bool
+def _read_json_lines(data: bytes, key: str, still_written: bool, in_order: bool, known: list[Line]
                      ) -> tuple[list[Line], str | None]:
     """The intact rows of a JSON-lines file (each an object with a whole-number ``key``, and
-    with ``in_order`` the k-th line holding ``key`` k) and what is wrong with the others.
-    The unterminated last line of a running trial's file is one still being written, not
-    damage."""
+    with ``in_order`` the k-th line holding ``key`` k) and what is wrong with the others;
+    the k-th line may begin with ``known``'s k-th (the loop's history, which Tune's reports
+    repeat).  The unterminated last line of a running trial's file is one still being
+    written, not damage."""
     lines = data.split(b"\n")
     terminated = lines[-1] == b""
     if terminated:
@@ -120,7 +135,8 @@ def _read_json_lines(data: bytes, key: str, still_written: bool, in_order: bool
         if not raw.strip():
             continue
         written += 1
-        line, problem = _line_problem(raw, key, written if in_order else None)
+        line, problem = _line_problem(raw, key, written if in_order else None,
+                                      known[written - 1] if written <= len(known) else None)
         if line is not None:
             rows.append(line)
             continue
@@ -173,7 +189,7 @@ def _object(*members: str) -> str:
     return "{" + ",".join(part for part in members if part) + "}"
 
 
-def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool
+def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool, known: list[Line]
                      ) -> tuple[list[Line], str | None] | None:
     """:func:`_read_json_lines` of the file ``path``; ``None`` when it is absent.  A file that
     cannot be read at all has no intact rows."""
@@ -181,19 +197,20 @@ def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool
         data = read_file(path, TRIAL_FILE_CAP)
     except Refused as err:
         return [], str(err)
-    return None if data is None else _read_json_lines(data, key, still_written, in_order)
+    return None if data is None else _read_json_lines(data, key, still_written, in_order, known)
 
 
 def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[list[Line], bool]:
     """The trial's curve (a row per epoch, with its text) and whether it comes from an intact file."""
     result_path, metrics_path = folder / RESULT_FILE, folder / METRICS_FILE
-    reports, reports_problem = (_read_lines_file(result_path, "training_iteration", still_written, in_order=False)
+    read = _read_lines_file(metrics_path, "epoch", still_written, in_order=True, known=[])
+    reports, reports_problem = (_read_lines_file(result_path, "training_iteration", still_written, in_order=False,
+                                                 known=[] if read is None else read[0])
                                 or ([], None))
     report_of_epoch = _by_epoch(reports)
     from_reports = [report_of_epoch[epoch] for epoch in sorted(report_of_epoch)]
     if reports_problem:
         damage.append(Damage(result_path, reports_problem))
-    read = _read_lines_file(metrics_path, "epoch", still_written, in_order=True)
     if read is None:
         return from_reports, reports_problem is None
     history, history_problem = read

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from study_folders import SESSION, TrialSpec, trial_id, write_study_folder
 
-from harness.analysis.trial_files import read_trial_files
+from harness.analysis.trial_files import _decoded, read_trial_files
 from harness.cli import main
 
 WINNER, RUNNER_UP, STOPPED = trial_id(0), trial_id(1), trial_id(2)
@@ -423,3 +423,25 @@ def test_a_report_beginning_with_the_loops_line_keeps_the_loops_values_in_its_te
     assert _as_read(files.rows) == _as_read(expected) and not files.damage
     assert _as_read(json.loads(files.texts["rows"])) == _as_read(expected)
     assert files.texts["rows"] == '[{"epoch": 1, "lr": 1.0,"training_iteration":1,"pid":7,"training_iteration":1}]'
+
+
+LOOPS_LINE = '{"epoch": 1, "lr": 1.0}'
+
+
+@pytest.mark.parametrize("report", [
+    '{"epoch": 1, "lr": 1.0, "pid": 7}',  # as Tune writes it: the loop's members, then its own
+    '{"epoch": 1, "lr": 1.0, "lr": 1, "epoch": 2}',  # names given again: first place, last value
+    '{"epoch": 1, "lr": 1.0,}', '{"epoch": 1, "lr": 1.0, }',  # nothing after the loop's members
+    '{"epoch": 1, "lr": 1.0, "pid": 7} [1]', '{"epoch": 1, "lr": 1.0, "pid": 7}\r',
+    '{"epoch": 1, "lr": 1.0, "pid": {"cpu": [1, 2.5]}}', '{"epoch": 1, "lr": 1.0, "pid": 7',
+    '{"epoch": 1, "lr": 1.5, "pid": 7}', ' {"epoch": 1, "lr": 1.0, "pid": 7}',  # not beginning so
+])
+def test_a_report_beginning_with_the_loops_line_reads_as_json_reads_it(report):
+    """Tune's report line is parsed past the loop's members it repeats (_decoded): the same
+    object as the whole line parsed, and not JSON exactly when the line is not."""
+    def read(decode) -> str:
+        try:
+            return json.dumps(decode())
+        except json.JSONDecodeError:
+            return "not JSON"
+    assert read(lambda: _decoded(report, (json.loads(LOOPS_LINE), LOOPS_LINE))) == read(lambda: json.loads(report))

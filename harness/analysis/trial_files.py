@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
@@ -292,8 +293,12 @@ def _checked(check: Callable[[Path], bool], path: Path, damage: list[Damage]) ->
 def _latest_checkpoint(folder: Path, damage: list[Damage]) -> Path | None:
     """The newest ``checkpoint_*/checkpoint.pt``, not read; a checkpoint folder or file that
     is a link or not what its name says is damage (a retrain would read it)."""
+    try:  # the names Path.glob would give, without its pattern machinery (a tenth of a second at 10,000 trials)
+        names = sorted(name for name in os.listdir(folder) if name.startswith(CHECKPOINT_PREFIX))
+    except PermissionError:
+        names = []
     found = None
-    for entry in sorted(folder.glob(f"{CHECKPOINT_PREFIX}*")):
+    for entry in (folder / name for name in names):
         if _checked(is_folder, entry, damage) and _checked(is_file, entry / CHECKPOINT_FILE, damage):
             found = entry / CHECKPOINT_FILE
     return found

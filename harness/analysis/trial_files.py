@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,18 +165,21 @@ def _members(text: str) -> str:
 def _joined(report: Line | None, metrics: Line) -> Line:
     """The epoch's row: Tune's report of it overlaid with the loop's own values, and its text.
 
-    Tune's report begins with the loop's values, in their order, then adds its own; the
-    text is then the loop's line as written followed by Tune's own names encoded (a small
-    part of the row: encoding whole rows took most of the time of writing the cache).
-    Otherwise it is the members of both lines in one object, which JSON reads as the same
-    overlay (a name given twice keeps its first place and takes its last value), only
-    longer."""
+    Tune's report begins with the loop's line and adds its own names.  When it holds the
+    loop's very values (the same objects: :func:`_decoded` took them from the loop's row),
+    the text is the report's line with the epoch; when it begins with the loop's names, the
+    loop's line followed by Tune's own names encoded; else the members of both lines in one object,
+    which JSON reads as the same overlay (a name given twice keeps its first place and takes
+    its last value), only longer.  Encoding whole rows took most of the time of writing
+    the cache."""
     row, text = metrics
     epoch = row["epoch"]
     last = f'"training_iteration":{epoch}'
     if report is None:
         return {**row, "training_iteration": epoch}, _object(_members(text), last)
     joined = {**report[0], **row, "training_iteration": epoch}
+    if row.keys() <= report[0].keys() and all(map(operator.is_, map(report[0].__getitem__, row), row.values())):
+        return joined, _object(_members(report[1]), last)  # the overlay changes nothing but the epoch
     if tuple(islice(report[0], len(row))) == tuple(row):
         own = {name: joined[name] for name in islice(joined, len(row), None)}
         try:

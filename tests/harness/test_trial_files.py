@@ -423,6 +423,10 @@ def test_a_report_beginning_with_the_loops_line_keeps_the_loops_values_in_its_te
     assert _as_read(files.rows) == _as_read(expected) and not files.damage
     assert _as_read(json.loads(files.texts["rows"])) == _as_read(expected)
     assert files.texts["rows"] == '[{"epoch": 1, "lr": 1.0,"training_iteration":1,"pid":7,"training_iteration":1}]'
+    (trial / "result.json").write_bytes(b'{"epoch": 1, "lr": 1.0, "training_iteration": 1, "pid": 7}\n')  # as usual
+    files = read_trial_files(trial, still_written=False)
+    assert files.texts["rows"] == '[{"epoch": 1, "lr": 1.0, "training_iteration": 1, "pid": 7,"training_iteration":1}]'
+    assert _as_read(json.loads(files.texts["rows"])) == _as_read(files.rows) == _as_read(expected)
 
 
 LOOPS_LINE = '{"epoch": 1, "lr": 1.0}'

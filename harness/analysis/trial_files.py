@@ -87,18 +87,20 @@ def _whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _decoded(text: str, known: Line | None) -> Any:
-    """``json.loads(text)``, sparing what it repeats of the loop's line ``known``: Tune's report
-    of an epoch begins with the members of the loop's line, and such a line is that line's
-    object overlaid with the rest, parsed alone.  JSON reads members in order, so this is
-    the same object, and the whole is valid exactly when the rest is and holds a member."""
+def _decoded(text: str, known: Line | None) -> tuple[Any, Any]:
+    """``json.loads(text)``, sparing what it repeats of the intact loop's line ``known``, and
+    the part of it whose values are still to be judged.  Tune's report of an epoch begins
+    with the members of the loop's line, and such a line is that line's object overlaid with
+    the rest, parsed alone: JSON reads members in order, so this is the same object, and the
+    whole is valid exactly when the rest is and holds a member.  When the rest names none of
+    the loop's names, only its values are still to be judged."""
     if known is not None:
         head = "{" + _members(known[1]) + ","
         if text.startswith(head):
             rest = json.loads("{" + text[len(head):])
             if rest:
-                return {**known[0], **rest}
-    return json.loads(text)
+                return {**known[0], **rest}, rest if rest.keys().isdisjoint(known[0]) else None
+    return json.loads(text), None
 
 
 def _line_problem(raw: bytes, key: str, epoch: int | None, known: Line | None) -> tuple[Line | None, str | None]:
@@ -106,7 +108,7 @@ def _line_problem(raw: bytes, key: str, epoch: int | None, known: Line | None) -
     must hold (``None``: any); ``known``: a line it may begin with (:func:`_decoded`)."""
     try:
         text = raw.decode("utf-8")
-        row = _decoded(text, known)
+        row, unjudged = _decoded(text, known)
     except UnicodeDecodeError:
         return None, "not UTF-8 text"
     except (json.JSONDecodeError, RecursionError):
@@ -115,7 +117,7 @@ def _line_problem(raw: bytes, key: str, epoch: int | None, known: Line | None) -
         return None, f"a JSON {type(row).__name__}, not an object"
     if not _whole_number(row.get(key)):
         return None, f"no whole-number {key!r}"
-    problem = row_problem(row)
+    problem = row_problem(row if unjudged is None else unjudged, diverged=row.get("diverged") is True)
     if problem is None and epoch is not None and row[key] != epoch:
         problem = f"{key} {row[key]} out of order (line {epoch} of a history holds {key} {epoch})"
     return ((row, text), None) if problem is None else (None, problem)

@@ -448,4 +448,17 @@ def test_a_report_beginning_with_the_loops_line_reads_as_json_reads_it(report):
             return json.dumps(decode())
         except json.JSONDecodeError:
             return "not JSON"
-    assert read(lambda: _decoded(report, (json.loads(LOOPS_LINE), LOOPS_LINE))) == read(lambda: json.loads(report))
+    assert read(lambda: _decoded(report, (json.loads(LOOPS_LINE), LOOPS_LINE))[0]) == read(lambda: json.loads(report))
+
+
+def test_a_report_giving_a_loops_name_again_has_that_value_judged(tmp_path, caplog):
+    """Only the values a report adds to the loop's line are spared judging again; one it gives
+    again under the loop's name is judged, and named first, in the loop's name's place."""
+    folder = write_study_folder(tmp_path / "results")
+    path = folder / f"trial_{WINNER}" / "result.json"
+    lines = path.read_text().splitlines(keepends=True)
+    again = ', "time_total_s": "15 s", "search_val_acc": 130.5}\n'  # Tune's own name first, the loop's after
+    path.write_text(lines[0] + lines[1].rstrip()[:-1] + again + lines[2])
+    files = read_trial_files(path.parent, still_written=False)
+    assert [str(d) for d in files.damage] == [
+        f"{path}: 1 of 3 lines unreadable (line 2: search_val_acc is 130.5, above 100)"]

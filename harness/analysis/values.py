@@ -134,9 +134,10 @@ def _known_genotype(text: str) -> bool:
 _QUICK: dict[str, Callable[[Any], bool]] = {name: _plainly_fine(expected) for name, expected in EXPECTED.items()}
 
 
-def row_problem(row: dict[str, Any]) -> str | None:
-    """The first impossible value of the report ``row`` (one JSON line), or ``None``."""
-    diverged = row.get("diverged") is True
+def row_problem(row: dict[str, Any], diverged: bool | None = None) -> str | None:
+    """The first impossible value of the report ``row`` (one JSON line), or ``None``;
+    ``diverged``: the epoch's own flag, when ``row`` is a part of its line (else the row's)."""
+    diverged = row.get("diverged") is True if diverged is None else diverged
     for name, value in row.items():
         quick = _QUICK.get(name)
         if quick is None or quick(value):

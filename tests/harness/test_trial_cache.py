@@ -135,6 +135,7 @@ CACHES = {
     "not JSON": b'{"version": 2, "trials": {"trial_',
     "not UTF-8": b"\xff\xfe\x00",
     "a list": b"[]",
+    "nested deeper than JSON is read": b"[" * 100_000 + b"]" * 100_000,
     "an older version": None,  # the first read's cache, its version set back
     "entries of another shape": None,  # the first read's cache, every entry's files replaced
 }
@@ -181,3 +182,27 @@ def test_a_remembered_state_naming_a_folder_outside_is_not_followed(tmp_path, ca
     reads.clear()
     assert load_results(folder).trials == first
     assert reads == [STATE]  # the state parsed afresh; the trial folders' entries still fit
+
+
+def test_a_trial_changed_while_read_is_read_again(tmp_path, cache, reads, monkeypatch):
+    """An entry is keyed by its folder as it was before the read: a file written meanwhile
+    (a running trial's next epoch) no longer fits it, so the next analysis reads it again."""
+    folder = write_study_folder(tmp_path / "results")
+    metrics = folder / f"trial_{RUNNER_UP}" / "metrics.jsonl"
+    first_line = metrics.read_text().splitlines()[0]
+    real = results_module.read_trial_files
+
+    def read_then_written(trial_folder, still_written):
+        files = real(trial_folder, still_written)
+        if trial_folder.name == f"trial_{RUNNER_UP}":
+            metrics.write_text(first_line + "\n")  # rewritten after the read, within a timestamp tick or not
+            os.utime(metrics, ns=(0, metrics.stat().st_mtime_ns + 1_000_000))
+        return files
+
+    with monkeypatch.context() as patch:
+        patch.setattr(results_module, "read_trial_files", read_then_written)
+        assert len(next(t for t in load_results(folder).trials if t.trial_id == RUNNER_UP).rows) == 3
+    reads.clear()
+    trials = {t.trial_id: t for t in load_results(folder).trials}
+    assert reads == [f"trial_{RUNNER_UP}"]
+    assert [row["epoch"] for row in trials[RUNNER_UP].rows] == [1]

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from study_folders import SESSION, TrialSpec, trial_id, write_study_folder
 
+from harness.analysis.trial_files import _decoded, read_trial_files
 from harness.cli import main
 
 WINNER, RUNNER_UP, STOPPED = trial_id(0), trial_id(1), trial_id(2)
@@ -371,3 +372,93 @@ def test_a_key_the_analysis_does_not_know_is_kept_whatever_its_type(tmp_path, ca
     perf = curves.set_index(["trial_id", "training_iteration"])["perf"]
     assert perf.dropna().to_dict() == {(WINNER, 1): "fast", (RUNNER_UP, 1): "2.5", (STOPPED, 1): "{'cpu': [1]}"}
     assert perf.isna().sum() == len(curves) - 3  # absent where no trial wrote it, not the text 'nan'
+
+
+def _as_read(rows: list) -> str:
+    """Rows spelled out exactly: names in order, values with their types (``1`` is not ``1.0``), NaN as NaN."""
+    return json.dumps(rows)
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_the_texts_kept_for_the_cache_read_as_what_was_read(tmp_path, case):
+    """The analysis cache stores a trial's curve, parameters and genotype as the JSON text they
+    were read from (TrialFiles.texts): each reads back as the very values, whatever the damage."""
+    folder = write_study_folder(tmp_path / "results")
+    for name in case.file.split("+"):
+        case.damage(folder / f"trial_{case.trial}" / name)
+    for trial in (WINNER, RUNNER_UP, STOPPED):
+        files = read_trial_files(folder / f"trial_{trial}", still_written=False)
+        read = {"rows": files.rows, "params": files.params, "genotype": files.genotype} if files.opened else {}
+        assert {name: _as_read(json.loads(text)) for name, text in files.texts.items()} == {
+            name: _as_read(value) for name, value in read.items() if value is not None}
+
+
+def test_joined_lines_read_as_the_report_overlaid_with_the_loops_values(tmp_path):
+    """An epoch's row is Tune's report overlaid with the loop's line: spliced as text, a name
+    given twice (in a line, or in both) keeps its first place and takes its last value,
+    whatever the spacing and line ends."""
+    folder = write_study_folder(tmp_path / "results")
+    trial = folder / f"trial_{WINNER}"
+    (trial / "result.json").write_bytes(
+        b'  {"training_iteration": 1, "lr": 1.0, "timestamp": 7, "lr": 2.0, "epoch": 9}\r\n'
+        b'{"training_iteration": 2, "time_total_s": 3}\n{"training_iteration": 2, "time_total_s": 4.5}\n')
+    (trial / "metrics.jsonl").write_bytes(b'{ "epoch": 1, "lr": 0.5 }\t\n{"epoch": 2}\n{"epoch":3}\n')
+    files = read_trial_files(trial, still_written=False)
+    expected = [{"training_iteration": 1, "lr": 0.5, "timestamp": 7, "epoch": 1},
+                {"training_iteration": 2, "time_total_s": 4.5, "epoch": 2},
+                {"epoch": 3, "training_iteration": 3}]
+    assert _as_read(files.rows) == _as_read(expected) and files.curve_trusted and not files.damage
+    assert _as_read(json.loads(files.texts["rows"])) == _as_read(expected)
+
+
+def test_a_report_beginning_with_the_loops_line_keeps_the_loops_values_in_its_text(tmp_path):
+    """Tune's report begins with the loop's values (the usual case, whose text is the loop's
+    line and Tune's own names): the loop's value still wins over one Tune's line gives again."""
+    folder = write_study_folder(tmp_path / "results")
+    trial = folder / f"trial_{WINNER}"
+    (trial / "result.json").write_bytes(b'{"epoch": 1, "lr": 1.0, "training_iteration": 1, "lr": 1, "pid": 7}\n')
+    (trial / "metrics.jsonl").write_bytes(b'{"epoch": 1, "lr": 1.0}\n')
+    files = read_trial_files(trial, still_written=False)
+    expected = [{"epoch": 1, "lr": 1.0, "training_iteration": 1, "pid": 7}]
+    assert _as_read(files.rows) == _as_read(expected) and not files.damage
+    assert _as_read(json.loads(files.texts["rows"])) == _as_read(expected)
+    assert files.texts["rows"] == '[{"epoch": 1, "lr": 1.0,"training_iteration":1,"pid":7,"training_iteration":1}]'
+    (trial / "result.json").write_bytes(b'{"epoch": 1, "lr": 1.0, "training_iteration": 1, "pid": 7}\n')  # as usual
+    files = read_trial_files(trial, still_written=False)
+    assert files.texts["rows"] == '[{"epoch": 1, "lr": 1.0, "training_iteration": 1, "pid": 7,"training_iteration":1}]'
+    assert _as_read(json.loads(files.texts["rows"])) == _as_read(files.rows) == _as_read(expected)
+
+
+LOOPS_LINE = '{"epoch": 1, "lr": 1.0}'
+
+
+@pytest.mark.parametrize("report", [
+    '{"epoch": 1, "lr": 1.0, "pid": 7}',  # as Tune writes it: the loop's members, then its own
+    '{"epoch": 1, "lr": 1.0, "lr": 1, "epoch": 2}',  # names given again: first place, last value
+    '{"epoch": 1, "lr": 1.0,}', '{"epoch": 1, "lr": 1.0, }',  # nothing after the loop's members
+    '{"epoch": 1, "lr": 1.0, "pid": 7} [1]', '{"epoch": 1, "lr": 1.0, "pid": 7}\r',
+    '{"epoch": 1, "lr": 1.0, "pid": {"cpu": [1, 2.5]}}', '{"epoch": 1, "lr": 1.0, "pid": 7',
+    '{"epoch": 1, "lr": 1.5, "pid": 7}', ' {"epoch": 1, "lr": 1.0, "pid": 7}',  # not beginning so
+])
+def test_a_report_beginning_with_the_loops_line_reads_as_json_reads_it(report):
+    """Tune's report line is parsed past the loop's members it repeats (_decoded): the same
+    object as the whole line parsed, and not JSON exactly when the line is not."""
+    def read(decode) -> str:
+        try:
+            return json.dumps(decode())
+        except json.JSONDecodeError:
+            return "not JSON"
+    assert read(lambda: _decoded(report, (json.loads(LOOPS_LINE), LOOPS_LINE))[0]) == read(lambda: json.loads(report))
+
+
+def test_a_report_giving_a_loops_name_again_has_that_value_judged(tmp_path, caplog):
+    """Only the values a report adds to the loop's line are spared judging again; one it gives
+    again under the loop's name is judged, and named first, in the loop's name's place."""
+    folder = write_study_folder(tmp_path / "results")
+    path = folder / f"trial_{WINNER}" / "result.json"
+    lines = path.read_text().splitlines(keepends=True)
+    again = ', "time_total_s": "15 s", "search_val_acc": 130.5}\n'  # Tune's own name first, the loop's after
+    path.write_text(lines[0] + lines[1].rstrip()[:-1] + again + lines[2])
+    files = read_trial_files(path.parent, still_written=False)
+    assert [str(d) for d in files.damage] == [
+        f"{path}: 1 of 3 lines unreadable (line 2: search_val_acc is 130.5, above 100)"]

@@ -16,6 +16,7 @@ anneal_rate, lambda, penalty, method, seed, ...), the epoch and the objective.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sys
@@ -32,14 +33,26 @@ _TRIAL, _STATE, _EPOCH = 11, 10, 7
 _MIN_SETTING, _MAX_SETTING = 6, 14
 
 
+RESULT_LOG_LOGGER = "ray.tune.logger.logger"
+"""Tune's result-file loggers (``result.json``, ``progress.csv``) warn "Remote file not found"
+whenever a trial restarts from a checkpoint before its result file reached the study
+folder: at every PBT exploit, several lines a minute between the trial lines.  The study's
+own record of each epoch is ``metrics.jsonl``; nothing is lost and the user has nothing to
+do.  Their errors (a failed copy) still print."""
+
+
 @contextlib.contextmanager
 def silent_tune() -> Iterator[None]:
     """Tune prints nothing of its own inside this block (the callbacks print instead)."""
     before = os.environ.get("RAY_AIR_NEW_OUTPUT")
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    result_log = logging.getLogger(RESULT_LOG_LOGGER)
+    level = result_log.level
+    result_log.setLevel(logging.ERROR)
     try:
         yield
     finally:
+        result_log.setLevel(level)
         if before is None:
             os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
         else:

@@ -377,6 +377,7 @@ def test_ctrl_c_of_a_pbt_study_then_resume_finishes_as_the_uninterrupted_populat
         code, out, err = start("resume", str(folder)).ended()
         assert code == 0 and "Traceback" not in err, out + err
         assert "Restored on" not in out + err  # Ray's INFO line of every restore stays off the console
+        assert "Remote file not found" not in out + err  # nor Tune's result-file warning of each exploit
     expected = population(tmp_path / "results" / "pbt_reference")
     assert sum(len(settings["exploits"]) for _, settings in expected) == PBT_EPOCHS - 1  # one per perturbation
     assert population(folder) == expected

@@ -10,7 +10,17 @@ worst value any finished trial of any run reached on each axis (each study's own
 would make their hypervolumes incomparable), and each searcher's hypervolumes over the
 seeds give a mean with its 95% Student-t interval.
 
-  python bench/multi_objective.py                     # 8 trials × 3 epochs × 3 seeds per searcher
+Both samplers start at random (TPE's start-up trials, NSGA-II's first generation), from
+Optuna's ``RandomSampler`` with the same seed: at Optuna's defaults (10 and 50) a study of
+a dozen trials never leaves that start, and the two run the very same trials.  So the
+benchmark gives NSGA-II a small population and TPE few start-up trials (``--population``,
+``--startup``; 4 each against the default 12 trials: both search on their own after a
+third of the budget), and prints how many settings the two ran alike on each seed.
+
+A run whose study file is what this benchmark writes again is reused; one whose file
+differs (another budget) is run again over it.
+
+  python bench/multi_objective.py                     # 12 trials × 3 epochs × 3 seeds per searcher
   python bench/multi_objective.py --trials 4 --epochs 1 --seeds 1   # a smoke run
 """
 
@@ -36,19 +46,22 @@ LAMBDAS = (1.0e-4, 1.0e-1)
 ESTIMATORS = ("reparametrization", "discrete")
 OBJECTIVES = [{"metric": "child_val_acc", "mode": "max"}, {"metric": "eval_macs_m", "mode": "min"}]
 SEARCHERS = ("grid", "nsga2", "tpe")
+SETTINGS = ("lambda", "penalty")
+"""The ``trials.csv`` columns of the two space entries (``search.resource.lambda``, ``.method``)."""
 
 
-def study(name: str, searcher: str, seed: int, trials: int, epochs: int, root: Path) -> dict:
-    """One run: ``trials`` trials of ``epochs`` epochs, seeded by ``seed``."""
+def study(name: str, searcher: str, seed: int, args: argparse.Namespace) -> dict:
+    """One run: ``args.trials`` trials of ``args.epochs`` epochs, seeded by ``seed``."""
+    trials, epochs = args.trials, args.epochs
     per_estimator = trials // len(ESTIMATORS)
     grid_lambdas = np.geomspace(*LAMBDAS, per_estimator).round(6).tolist()
     space = ({"search.resource.lambda": {"grid": grid_lambdas}, "search.resource.method": {"grid": list(ESTIMATORS)}}
              if searcher == "grid" else
              {"search.resource.lambda": {"loguniform": list(LAMBDAS)},
               "search.resource.method": {"choice": list(ESTIMATORS)}})
+    start = {"grid": {}, "nsga2": {"population_size": args.population}, "tpe": {"startup_trials": args.startup}}
     chosen = ({"name": "grid", "seed": seed} if searcher == "grid" else
-              {"name": "optuna", "sampler": searcher, "seed": seed, "num_samples": trials,
-               **({"population_size": max(2, trials // 2)} if searcher == "nsga2" else {})})
+              {"name": "optuna", "sampler": searcher, "seed": seed, "num_samples": trials, **start[searcher]})
     return {
         "name": name,
         "data": {"dataset": "digits", "split": {"train_fraction": 0.5}},
@@ -56,7 +69,7 @@ def study(name: str, searcher: str, seed: int, trials: int, epochs: int, root: P
                    "drop_path": 0.0, "resource": {"method": "reparametrization"}, "eval_layers": 8,
                    "eval_channels": 16, "seed": seed, "device": "cpu"},
         "space": space, "objective": OBJECTIVES, "searcher": chosen, "scheduler": {"name": "fifo"},
-        "resources": {"cpu": 1}, "storage": {"path": str(root)},
+        "resources": {"cpu": 1}, "storage": {"path": str(args.root)},
     }
 
 
@@ -67,24 +80,43 @@ def finished_points(folder: Path) -> np.ndarray:
     return done[["child_val_acc", "eval_macs_m"]].to_numpy(float)
 
 
+def settings_run(folder: Path) -> set[tuple]:
+    """The distinct (λ, estimator) settings the run's trials ran."""
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    return set(trials[list(SETTINGS)].itertuples(index=False, name=None))
+
+
+def run(name: str, searcher: str, seed: int, args: argparse.Namespace) -> bool:
+    """Write the run's study file and run it, unless a run of that very file finished; False
+    when the run failed."""
+    path = args.root / f"{name}.yaml"
+    text = yaml.safe_dump(study(name, searcher, seed, args))
+    finished = (args.root / name / "analysis" / "trials.csv").exists()
+    if finished and path.exists() and path.read_text() == text:
+        return True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return main(["run", str(path), "--quiet", *(["--overwrite"] if (args.root / name).exists() else [])]) == 0
+
+
 def main_(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--population", type=int, default=4, help="NSGA-II's population_size")
+    parser.add_argument("--startup", type=int, default=4, help="TPE's startup_trials")
     parser.add_argument("--root", type=Path, default=Path("results/bench/multi_objective"))
     args = parser.parse_args(argv)
     points: dict[tuple[str, int], np.ndarray] = {}
+    ran: dict[tuple[str, int], set[tuple]] = {}
     for seed in range(args.seeds):
         for searcher in SEARCHERS:
             name = f"mo-{searcher}-s{seed}"
-            path = args.root / f"{name}.yaml"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(yaml.safe_dump(study(name, searcher, seed, args.trials, args.epochs, args.root)))
-            if not (args.root / name / "analysis" / "trials.csv").exists():
-                if main(["run", str(path), "--quiet"]) != 0:
-                    return 1
+            if not run(name, searcher, seed, args):
+                return 1
             points[searcher, seed] = finished_points(args.root / name)
+            ran[searcher, seed] = settings_run(args.root / name)
     modes = [o["mode"] for o in OBJECTIVES]
     every = np.vstack(list(points.values()))
     reference = minimised(every, modes).max(axis=0)  # the worst finished value on each axis
@@ -92,7 +124,8 @@ def main_(argv: list[str] | None = None) -> int:
                for key, p in points.items()}
     shown = minimised(reference[None, :], modes)[0]
     print(f"hypervolume against (child_val_acc {shown[0]:g}, eval_macs_m {shown[1]:g}); "
-          f"{args.trials} trials × {args.epochs} epochs, {args.seeds} seeds; mean and {INTERVAL}")
+          f"{args.trials} trials × {args.epochs} epochs, {args.seeds} seeds; NSGA-II population "
+          f"{args.population}, TPE start-up {args.startup}; mean and {INTERVAL}")
     rows = {}
     for searcher in SEARCHERS:
         values = [volumes[searcher, seed] for seed in range(args.seeds)]
@@ -100,7 +133,10 @@ def main_(argv: list[str] | None = None) -> int:
         rows[searcher] = {"per_seed": values, "mean": spread.mean, "low": spread.low, "high": spread.high}
         print(f"{searcher:6s} {spread.mean:8.4g}  [{spread.low:.4g}, {spread.high:.4g}]  per seed "
               + ", ".join(f"{v:.4g}" for v in values))
-    print(json.dumps({"reference": shown.tolist(), "searchers": rows}))
+    shared = [len(ran["nsga2", seed] & ran["tpe", seed]) for seed in range(args.seeds)]
+    print("(λ, estimator) settings both nsga2 and tpe ran, per seed: "
+          + ", ".join(f"{n} of {len(ran['nsga2', seed])} and {len(ran['tpe', seed])}" for seed, n in enumerate(shared)))
+    print(json.dumps({"reference": shown.tolist(), "searchers": rows, "shared_settings": shared}))
     return 0
 
 

@@ -53,22 +53,25 @@ SAMPLER_STATE = "tpe_random_streams"
 """The saved state's entry of the sampler's random streams (:func:`random_streams`; named when
 TPE was the only sampler)."""
 
-def _nsga3(seed: int, population: int | None) -> optuna.samplers.BaseSampler:
+def _nsga3(seed: int, population_size: int = 50) -> optuna.samplers.BaseSampler:
     """Optuna's NSGA-III, without its warning that the class is experimental: printed once per
     study between the trial lines, it asks nothing of a user who chose ``sampler: nsga3``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.NSGAIIISampler(seed=seed, population_size=population or 50)
+        return optuna.samplers.NSGAIIISampler(seed=seed, population_size=population_size)
 
 
-SAMPLERS: dict[str, Callable[[int, int | None], optuna.samplers.BaseSampler]] = {
-    "tpe": lambda seed, population: optuna.samplers.TPESampler(seed=seed),
-    "nsga2": lambda seed, population: optuna.samplers.NSGAIISampler(seed=seed, population_size=population or 50),
+SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
+    "tpe": lambda seed, startup_trials=10: optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials),
+    "nsga2": lambda seed, population_size=50: optuna.samplers.NSGAIISampler(seed=seed,
+                                                                            population_size=population_size),
     "nsga3": _nsga3,
 }
 """Optuna's samplers by the name a study gives (``searcher.sampler``), built from the seed and
-the population size of a genetic one (default: Optuna's, 50).  Each draws from the two
-random streams :func:`random_streams` saves."""
+the settings that sampler takes: TPE's ``startup_trials`` (its random start, Optuna's
+``n_startup_trials``), a genetic one's ``population_size`` (its generations, the first one
+random); the defaults are Optuna's, 10 and 50.  Each draws from the two random streams
+:func:`random_streams` saves."""
 SAVED_KEYS = ("tune_trials", "points_started", SAMPLER_STATE, "journal_entries")
 _MT_WORDS = 624
 """The length of a Mersenne Twister state (numpy's ``RandomState``)."""
@@ -169,7 +172,9 @@ class _SavedJournal(BaseJournalBackend):
 class DistinctOptunaSearch(Searcher):
     """An Optuna sampler (:data:`SAMPLERS`) over ``space``, never proposing a configuration
     that finished or is running.  ``metric`` and ``mode`` are one name each, or lists (one
-    entry per objective); ``constraints`` are ``(metric, "max" or "min", bound)``.
+    entry per objective); ``constraints`` are ``(metric, "max" or "min", bound)``;
+    ``population_size`` and ``startup_trials`` are given to the sampler that takes them
+    (:data:`SAMPLERS`), left out for Optuna's defaults.
 
     ``points_to_evaluate`` run first, in order: each is enqueued in the study just before
     the trial it becomes is asked (a point may leave entries out; TPE draws them).  At most
@@ -201,6 +206,7 @@ class DistinctOptunaSearch(Searcher):
 
     def __init__(self, space: Mapping[str, BaseDistribution], *, metric: str | list[str], mode: str | list[str],
                  seed: int = 0, sampler: str = "tpe", population_size: int | None = None,
+                 startup_trials: int | None = None,
                  constraints: Sequence[tuple[str, str, float]] = (), study_name: str = "optuna",
                  journal: str | Path | None = None, points_to_evaluate: Sequence[Mapping[str, Any]] = ()):
         # Tune's Searcher is typed for one metric, but keeps a list as Ray's own OptunaSearch gives it.
@@ -211,7 +217,8 @@ class DistinctOptunaSearch(Searcher):
         directions: dict[str, Literal["maximize", "minimize"]] = {"max": "maximize", "min": "minimize"}
         self._directions = [directions[m] for m in modes]
         self._constraints = [(str(metric), str(side), float(bound)) for metric, side, bound in constraints]
-        self._sampler = SAMPLERS[sampler](seed, population_size)
+        settings = {"population_size": population_size, "startup_trials": startup_trials}
+        self._sampler = SAMPLERS[sampler](seed, **{name: n for name, n in settings.items() if n is not None})
         self._study_name = study_name
         self._journal = None if journal is None else str(journal)
         self._points = [dict(point) for point in points_to_evaluate]

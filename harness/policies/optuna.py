@@ -1,7 +1,8 @@
 """Optuna: ``num_samples`` trials proposed from the results so far, seeded, journaled.
 
-``sampler``: ``tpe`` (the default, also Optuna's for several objectives), ``nsga2`` or
-``nsga3`` (genetic, of ``population_size`` trials per generation).  Each serves one
+``sampler``: ``tpe`` (the default, also Optuna's for several objectives; its first
+``startup_trials`` trials are random), ``nsga2`` or ``nsga3`` (genetic, of
+``population_size`` trials per generation, the first one random).  Each serves one
 objective or several; with several, the study's constraints are passed to the sampler.
 
 The study's Optuna history is kept in ``<study>/optuna.journal`` (local storage), which
@@ -36,12 +37,25 @@ class OptunaSearcher(Searcher):
     sampler: Literal["tpe", "nsga2", "nsga3"] = Field("tpe", exclude_if=lambda sampler: sampler == "tpe")
     """Optuna's sampler: TPE (multivariate off, as Optuna's default), NSGA-II or NSGA-III."""
     population_size: int | None = Field(None, ge=2, exclude_if=lambda size: size is None)
-    """Trials per generation of ``nsga2`` / ``nsga3`` (default: Optuna's, 50)."""
+    """Trials per generation of ``nsga2`` / ``nsga3`` (default: Optuna's, 50).  The first
+    generation is drawn at random, so a study of fewer trials than this never leaves it."""
+    startup_trials: int | None = Field(None, ge=1, exclude_if=lambda count: count is None)
+    """Random trials ``tpe`` starts with before it models the results (Optuna's
+    ``n_startup_trials``; default: Optuna's, 10).  A study of few expensive trials, as a NAS
+    search is, lowers it so that TPE has most of the budget to search with."""
+
+    SAMPLER_SETTINGS: ClassVar[dict[str, tuple[tuple[str, ...], str]]] = {
+        "population_size": (("nsga2", "nsga3"), "sizes the generations of sampler nsga2 or nsga3; TPE has none: "
+                                                 "drop it, or set searcher.sampler"),
+        "startup_trials": (("tpe",), "counts the random trials sampler tpe starts with; {sampler} starts with a "
+                                     "random first generation: set searcher.population_size instead"),
+    }
+    """Each sampler setting: the samplers it applies to, and why it is refused for the others."""
 
     def check(self, space: Space) -> None:
-        if self.population_size is not None and self.sampler == "tpe":
-            raise ValueError("searcher.population_size sizes the generations of sampler nsga2 or nsga3; "
-                             "TPE has none: drop it, or set searcher.sampler")
+        for setting, (samplers, why) in self.SAMPLER_SETTINGS.items():
+            if getattr(self, setting) is not None and self.sampler not in samplers:
+                raise ValueError(f"searcher.{setting} {why.format(sampler=self.sampler)}")
         gridded = [key for key, domain in space.items() if domain.variation == "grid"]
         if gridded:
             raise ValueError(f"Ray's Optuna searcher does not support grid entries ({', '.join(gridded)}); "
@@ -70,6 +84,7 @@ class OptunaSearcher(Searcher):
         return DistinctOptunaSearch(optuna_space(space), metric=objective.metrics if several else objective.metric,
                                     mode=objective.modes if several else objective.mode, seed=self.seed,
                                     sampler=self.sampler, population_size=self.population_size,
+                                    startup_trials=self.startup_trials,
                                     constraints=objective.constraints, study_name=objective.study_name,
                                     journal=journal, points_to_evaluate=plan.points)
 

@@ -234,6 +234,13 @@ CASES: list[tuple[list[str], str]] = [
     (["run", "study.yaml", "--set", "searcher.name=optuna", "--set", "searcher.population_size=10", "--set",
       "space={search.seed: {choice: [0, 1]}}"],
      "searcher.population_size sizes the generations of sampler nsga2 or nsga3; TPE has none"),
+    (["run", "study.yaml", "--set", "searcher.name=optuna", "--set", "searcher.sampler=nsga2", "--set",
+      "searcher.startup_trials=4", "--set", "space={search.seed: {choice: [0, 1]}}"],
+     "searcher.startup_trials counts the random trials sampler tpe starts with; nsga2 starts with a random first "
+     "generation: set searcher.population_size instead\n"),
+    (["run", "study.yaml", "--set", "searcher.name=optuna", "--set", "searcher.startup_trials=0", "--set",
+      "space={search.seed: {choice: [0, 1]}}"],
+     "searcher.startup_trials: Input should be greater than or equal to 1\n"),
     (["replay", "results/crafted"], "ran with scheduler fifo; replay follows the schedule a population (scheduler pbt "
                                     "or pb2) discovered\n"),
     (["replay", "results/crafted", "--seeds", "0"], "--seeds"),

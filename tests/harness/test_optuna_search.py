@@ -142,9 +142,42 @@ def test_a_study_kept_in_memory_comes_back_from_the_saved_state(tmp_path):
     assert after.study.trials[2].value == 0.5 and after.study.trials[2].user_attrs[TUNE_TRIAL_ID] == "t2"
 
 
-def test_a_restored_sampler_proposes_what_an_uninterrupted_run_proposes(tmp_path):
+def test_tpe_models_the_results_once_its_startup_trials_have_run():
+    """``startup_trials`` reaches TPE: with 3, the first three trials are the random ones
+    Optuna's default start-up of 10 draws too, and the fourth is TPE's own proposal."""
+    space = {"lr": FloatDistribution(1e-3, 1e-1, log=True)}
+
+    def proposed(**kwargs) -> list[float]:
+        searcher = _searcher(space, **kwargs)
+        lrs = []
+        for n in range(4):
+            lrs.append(searcher.suggest(f"t{n}")["lr"])
+            searcher.on_trial_complete(f"t{n}", {"acc": (n % 3) / 10})
+        return lrs
+
+    short, default = proposed(startup_trials=3), proposed()
+    assert short[:3] == default[:3] and short[3] != default[3]
+
+
+def test_a_sampler_setting_is_refused_for_a_sampler_it_does_not_apply_to():
+    from harness.policies.optuna import OptunaSearcher
+
+    with pytest.raises(ValueError, match=r"^searcher\.startup_trials counts the random trials sampler tpe starts "
+                                         r"with; nsga3 starts with a random first generation: set "
+                                         r"searcher\.population_size instead$"):
+        OptunaSearcher(sampler="nsga3", startup_trials=4).check({})
+    with pytest.raises(ValueError, match=r"^searcher\.population_size sizes the generations of sampler nsga2 or "
+                                         r"nsga3; TPE has none: drop it, or set searcher\.sampler$"):
+        OptunaSearcher(population_size=4).check({})
+    OptunaSearcher(sampler="tpe", startup_trials=4).check({})  # each where it applies
+    OptunaSearcher(sampler="nsga2", population_size=4).check({})
+
+
+@pytest.mark.parametrize("startup_trials", [None, 2])
+def test_a_restored_sampler_proposes_what_an_uninterrupted_run_proposes(tmp_path, startup_trials):
     """TPE's random state is saved with the searcher: the trials after a resume are those an
-    uninterrupted study would have run (a sampler seeded afresh proposes others)."""
+    uninterrupted study would have run (a sampler seeded afresh proposes others), also when
+    the sampler left its start-up before the interruption (``startup_trials`` 2)."""
     space = {"lr": FloatDistribution(1e-3, 1e-1, log=True), "seed": CategoricalDistribution([0, 1, 2, 3])}
 
     def run(searcher, names):
@@ -154,12 +187,12 @@ def test_a_restored_sampler_proposes_what_an_uninterrupted_run_proposes(tmp_path
             searcher.on_trial_complete(f"t{n}", {"acc": (n % 5) / 10})
         return configs
 
-    straight = _searcher(space, journal=tmp_path / "straight.journal")
+    straight = _searcher(space, journal=tmp_path / "straight.journal", startup_trials=startup_trials)
     run(straight, range(4))
     straight.save_to_dir(str(tmp_path), session_str="s")
     shutil.copy(tmp_path / "straight.journal", tmp_path / "resumed.journal")
     expected = run(straight, range(4, 14))
-    resumed = _searcher(space, journal=tmp_path / "resumed.journal")
+    resumed = _searcher(space, journal=tmp_path / "resumed.journal", startup_trials=startup_trials)
     resumed.restore_from_dir(str(tmp_path))
     assert run(resumed, range(4, 14)) == expected
 

@@ -160,7 +160,7 @@ def check_resumable(experiment_path: str, searcher: Searcher) -> None:
                                  f"cannot be continued); {reading}")
         try:
             state = json.loads(saved[-1].read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        except (OSError, ValueError, RecursionError) as err:  # not UTF-8, not JSON, too long or deep
             raise UserInputError(f"cannot resume {folder}: its searcher's state {saved[-1].name} is damaged "
                                  f"({err}); {reading}") from None
         if not isinstance(state, dict):

@@ -23,7 +23,7 @@ def json_object(text: str, expected: str) -> dict[str, Any]:
     """The JSON object ``text`` holds; :class:`GenotypeError` naming ``expected`` otherwise."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as err:
+    except ValueError as err:  # JSONDecodeError, or an integer of over 4,300 digits
         raise GenotypeError(f"genotype JSON is invalid: {err}") from None
     except RecursionError:
         raise GenotypeError("genotype JSON is nested too deeply to be a genotype") from None

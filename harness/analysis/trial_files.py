@@ -111,7 +111,7 @@ def _line_problem(raw: bytes, key: str, epoch: int | None, known: Line | None) -
         row, unjudged = _decoded(text, known)
     except UnicodeDecodeError:
         return None, "not UTF-8 text"
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, or an integer of over 4,300 digits
         return None, "not JSON"
     if not isinstance(row, dict):
         return None, f"a JSON {type(row).__name__}, not an object"
@@ -266,7 +266,7 @@ def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[st
     except UnicodeDecodeError:
         damage.append(Damage(path, "not UTF-8 text"))
         return None
-    except (json.JSONDecodeError, RecursionError) as err:
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, or an integer of over 4,300 digits
         damage.append(Damage(path, f"not JSON ({err})"))
         return None
     if not isinstance(value, dict):

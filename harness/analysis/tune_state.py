@@ -66,7 +66,7 @@ def _is_plain(value: Any) -> bool:
 def _parse(text: str, what: str) -> Any:
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, or an integer of over 4,300 digits
         raise DamagedState(f"{what} is not JSON ({err})") from None
 
 

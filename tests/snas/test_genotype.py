@@ -122,6 +122,8 @@ def test_bad_json_is_refused():
         Genotype.from_json("{nope")
     with pytest.raises(GenotypeError, match="missing reduce"):
         Genotype.from_json('{"normal": [], "normal_concat": [2], "reduce_concat": [2]}')
+    with pytest.raises(GenotypeError, match="invalid: Exceeds the limit"):  # Python's JSON refuses 5,000 digits
+        Genotype.from_json('{"normal": [], "normal_concat": [' + "2" * 5000 + ']}')
 
 
 def test_json_nested_too_deeply_is_refused():

@@ -26,6 +26,7 @@ from harness.lineage import Lineage
 from harness.overrides import with_values
 from harness.studyfolder import (
     CHECKPOINT_FILE,
+    CHECKPOINT_PREFIX,
     FAULT_MARKER,
     GENOTYPE_FILE,
     METRICS_FILE,
@@ -86,7 +87,7 @@ def _tune_report(metrics: dict[str, Any], folder: str | None) -> None:
     tune.report(metrics, checkpoint=checkpoint)
 
 
-_CHECKPOINT_FOLDER = re.compile(r"checkpoint_(\d+)")
+_CHECKPOINT_FOLDER = re.compile(re.escape(CHECKPOINT_PREFIX) + r"(\d+)")
 
 
 def skip_written_checkpoint_folders(storage: Any) -> None:

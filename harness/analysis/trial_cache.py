@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from harness.analysis.trial_files import Damage, TrialFiles
+from harness.analysis.trial_files import Damage, TrialFiles, compact_json
 from harness.analysis.tune_state import TuneTrial
 from harness.studyfolder import (
     CHECKPOINT_PREFIX,
@@ -122,10 +122,6 @@ def _resolved_json(resolved: ResolvedConfig | None) -> dict[str, Any] | None:
     return entry
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, check_circular=False, separators=(",", ":"))
-
-
 def _entry_json(sign: list[Any], files: TrialFiles, folder: Path) -> str:
     """The JSON text of a trial's entry, with the texts it was read from spliced in as they
     are (:attr:`TrialFiles.texts`)."""
@@ -136,9 +132,9 @@ def _entry_json(sign: list[Any], files: TrialFiles, folder: Path) -> str:
         "checkpoint": None if files.checkpoint is None else str(files.checkpoint.relative_to(folder)),
         "damage": [[str(d.path.relative_to(folder)), d.problem] for d in files.damage],
     }
-    spliced = "".join(f'"{name}":{files.texts[name] if name in files.texts else _json(value)},'
+    spliced = "".join(f'"{name}":{files.texts[name] if name in files.texts else compact_json(value)},'
                       for name, value in parts.items())
-    return f'{{"signature":{_json(sign)},"files":{{{spliced}{_json(rest)[1:]}}}'
+    return f'{{"signature":{compact_json(sign)},"files":{{{spliced}{compact_json(rest)[1:]}}}'
 
 
 def _from_json(entry: dict[str, Any], folder: Path) -> TrialFiles:
@@ -238,9 +234,9 @@ class TrialCache:
 
     def _write(self, handle: BinaryIO) -> None:
         """The cache as one JSON object, written entry by entry."""
-        head = _json({"version": VERSION, "folder": str(self.study_folder), "state": self._kept_state})
+        head = compact_json({"version": VERSION, "folder": str(self.study_folder), "state": self._kept_state})
         handle.write(f'{head[:-1]},"trials":{{'.encode())
         for index, (key, entry) in enumerate(self._kept.items()):
-            text = entry if isinstance(entry, str) else _json(entry)
-            handle.write(f'{"," if index else ""}{_json(key)}:{text}'.encode())
+            text = entry if isinstance(entry, str) else compact_json(entry)
+            handle.write(f'{"," if index else ""}{compact_json(key)}:{text}'.encode())
         handle.write(b"}}")

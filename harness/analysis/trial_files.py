@@ -159,6 +159,12 @@ def _by_epoch(reports: list[Line]) -> dict[int, Line]:
     return {line[0]["training_iteration"]: line for line in reports}
 
 
+def compact_json(value: Any) -> str:
+    """``value`` as JSON without spaces (what the analysis cache stores), not checked for
+    cycles: it holds only what JSON texts were parsed into."""
+    return json.dumps(value, check_circular=False, separators=(",", ":"))
+
+
 def _members(text: str) -> str:
     """The members of the JSON object ``text`` (its text between the braces)."""
     return text.strip(_JSON_SPACE)[1:-1].strip(_JSON_SPACE)
@@ -185,7 +191,7 @@ def _joined(report: Line | None, metrics: Line) -> Line:
     if tuple(islice(report[0], len(row))) == tuple(row):
         own = {name: joined[name] for name in islice(joined, len(row), None)}
         try:
-            return joined, _object(_members(text), json.dumps(own, separators=(",", ":"))[1:-1], last)
+            return joined, _object(_members(text), compact_json(own)[1:-1], last)
         except (ValueError, RecursionError):  # a value nested too deep to encode: the lines as written
             pass
     return joined, _object(_members(report[1]), _members(text), last)

@@ -19,9 +19,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyArrowPatch
+from matplotlib.patches import Circle
 
-from snas.drawstyle import FONT, INPUT_FILL, MARGIN, NODE_FILL, OUTPUT_FILL, RADIUS, canvas_figure, label_box
+from snas.drawstyle import (
+    FONT,
+    INPUT_FILL,
+    MARGIN,
+    NODE_EDGE,
+    NODE_FILL,
+    OUTPUT_FILL,
+    RADIUS,
+    canvas_figure,
+    edge_arrow,
+    label_box,
+)
 from snas.spaces.darts.genotype import FORM_NAMES, Genotype
 from snas.spaces.darts.primitives import INPUT_NODES
 
@@ -148,7 +159,6 @@ def _draw_cell(fig: Figure, origin: Point, genotype: Genotype, cell: Cell, title
     ax.text(left + 0.1, bottom + height - 0.1, title, ha="left", va="top", fontsize=11)
     edges = _edges(genotype, cell, positions)
     fed = {edge.target for edge in edges} | set(range(INPUT_NODES))
-    circles: dict[int, Circle] = {}
     for node, centre in positions.items():
         if node == -1:
             fill, text = OUTPUT_FILL, r"$c_{k}$"
@@ -157,15 +167,13 @@ def _draw_cell(fig: Figure, origin: Point, genotype: Genotype, cell: Cell, title
         else:
             fill, text = NODE_FILL, str(node - INPUT_NODES)
         # a node whose every incoming edge is `none` outputs zeros: dashed outline
-        circles[node] = Circle(centre, RADIUS, facecolor=fill, edgecolor="#333333", linewidth=1.2,
-                               linestyle="-" if node in fed else (0, (3, 2)), zorder=3)
-        ax.add_patch(circles[node])
+        ax.add_patch(Circle(centre, RADIUS, facecolor=fill, edgecolor="#333333", linewidth=NODE_EDGE,
+                            linestyle="-" if node in fed else (0, (3, 2)), zorder=3))
         ax.text(*centre, text, ha="center", va="center", fontsize=10, zorder=4)
     for edge in edges:
-        ax.add_patch(FancyArrowPatch(
-            positions[edge.source], positions[edge.target], patchA=circles[edge.source],
-            patchB=circles[edge.target], connectionstyle=f"arc3,rad={edge.rad}", arrowstyle="-|>",
-            mutation_scale=12, color=OP_COLOURS.get(edge.op or "", _CONCAT_COLOUR),
+        ax.add_patch(edge_arrow(
+            positions[edge.source], positions[edge.target], edge.rad,
+            color=OP_COLOURS.get(edge.op or "", _CONCAT_COLOUR),
             linewidth=1.5 if edge.op else 1.0, linestyle="-" if edge.op else (0, (4, 3)), zorder=2))
     for i, point in _place_labels(edges, positions).items():
         colour = OP_COLOURS[edges[i].op or ""]

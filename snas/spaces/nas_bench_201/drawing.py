@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyArrowPatch
+from matplotlib.patches import Circle
 
-from snas.drawstyle import FONT, INPUT_FILL, MARGIN, NODE_FILL, OUTPUT_FILL, RADIUS, canvas_figure, label_box
+from snas.drawstyle import (
+    FONT,
+    INPUT_FILL,
+    MARGIN,
+    NODE_EDGE,
+    NODE_FILL,
+    OUTPUT_FILL,
+    RADIUS,
+    canvas_figure,
+    edge_arrow,
+    label_box,
+)
 from snas.spaces.nas_bench_201.genotype import CellGenotype
 from snas.spaces.nas_bench_201.primitives import NODES
 
@@ -46,11 +57,9 @@ def nb201_figure(genotype: CellGenotype, title: str | None = None) -> Figure:
     positions = {n: (n * _NB201_SPACING, 0.0) for n in range(nodes)}
     fills = {0: INPUT_FILL, nodes - 1: OUTPUT_FILL}
     labels = {0: "in", nodes - 1: "out"}
-    circles = {}
     for n, centre in positions.items():
-        circles[n] = Circle(centre, RADIUS, facecolor=fills.get(n, NODE_FILL), edgecolor="#333333",
-                            linewidth=1.2, zorder=3)
-        ax.add_patch(circles[n])
+        ax.add_patch(Circle(centre, RADIUS, facecolor=fills.get(n, NODE_FILL), edgecolor="#333333",
+                            linewidth=NODE_EDGE, zorder=3))
         ax.text(centre[0], centre[1], str(n), ha="center", va="center", fontsize=10, zorder=4)
         if n in labels:
             ax.text(centre[0], centre[1] - RADIUS - 0.15, labels[n], ha="center", va="top", fontsize=8)
@@ -58,9 +67,8 @@ def nb201_figure(genotype: CellGenotype, title: str | None = None) -> Figure:
         for op, source in node:
             rad = _NB201_ARCS[target - source]
             colour = NB201_COLOURS[op]
-            ax.add_patch(FancyArrowPatch(
-                positions[source], positions[target], patchA=circles[source], patchB=circles[target],
-                connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>", mutation_scale=12, color=colour,
+            ax.add_patch(edge_arrow(
+                positions[source], positions[target], rad, color=colour,
                 linewidth=1.0 if op == "none" else 1.6, linestyle=(0, (4, 3)) if op == "none" else "-", zorder=2))
             (x0, y0), (x1, y1) = positions[source], positions[target]
             # the midpoint of an arc3 curve lies rad·length/2 off the chord, to the right of its direction

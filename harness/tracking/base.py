@@ -8,6 +8,7 @@ trial's process never talks to a tracking server.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -36,6 +37,16 @@ class Tracker(ABC):
         if importlib.util.find_spec(cls.module) is None:
             raise UserInputError(f"tracking.{cls.name} needs the {cls.name} extra: "
                                  f"pip install 'snas-study[{cls.name}]'")
+
+    @abstractmethod
+    def destination(self) -> str:
+        """Where the study is tracked (``the MLflow server at http://host:5000``), as the warning
+        of a failure names it."""
+
+    def calling(self) -> contextlib.AbstractContextManager[None]:
+        """The scope each call of this tracker runs in (:meth:`harness.tracking.trackers.StudyTracking.each`):
+        where a tracker bounds its library's waiting.  None by default."""
+        return contextlib.nullcontext()
 
     @abstractmethod
     def start_study(self, name: str, params: dict[str, Any], resuming: bool) -> None:

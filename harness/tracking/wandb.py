@@ -56,6 +56,9 @@ class WandbTracker(Tracker):
             raise UserInputError("tracking.wandb.mode online needs W&B credentials: set WANDB_API_KEY or run "
                                  "`wandb login` (or use mode: offline and `wandb sync` later)")
 
+    def destination(self) -> str:
+        return f"W&B project {self.settings.project} ({self.settings.mode})"
+
     def _open(self, name: str, job_type: str, config: dict[str, Any]) -> Any:
         import wandb
 

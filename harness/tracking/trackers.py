@@ -93,10 +93,11 @@ class StudyTracking:
 
 @contextlib.contextmanager
 def tracked(study: Study, experiment_path: str, resuming: bool = False) -> Iterator[StudyTracking]:
-    """The study's trackers with their parent runs open (``resuming``: for ``snas-study resume``),
+    """The trackers of ``study`` (as its folder holds it: with its ``provenance``) with their
+    parent runs open (``resuming``: for ``snas-study resume``),
     closed at the end of the block (as failed unless :meth:`StudyTracking.ended` recorded exit
     code 0)."""
-    tracking = StudyTracking([TRACKERS[name](settings, study.name, experiment_path)
+    tracking = StudyTracking([TRACKERS[name](settings, study, experiment_path)
                               for name, settings in study.tracking.chosen().items()])
     tracking.each("start_study", study.name, study_params(study), resuming)
     try:

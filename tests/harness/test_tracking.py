@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from study_helpers import tiny_study, write_study
-from tracking_services import start_mlflow_server, stop_server, wandb_runs
+from tracking_services import start_mlflow_server, stop_server, wandb_runs, wandb_sessions
 
 from harness.cli import main
 from harness.study import validate_study
@@ -147,6 +147,51 @@ def test_wandb_offline_runs_hold_the_study_and_its_trials(tmp_path, monkeypatch,
     assert (a["exit_code"], b["exit_code"]) == (0, 1)
     assert json.loads(a["files"]["genotype/genotype.json"].read_text()) == GENOTYPE.to_dict()
     assert {"genotype/cells.png", "genotype/cells.svg"} <= set(a["files"])
+
+
+def test_a_resumed_study_continues_its_wandb_runs_from_the_epoch_each_reached(tmp_path, monkeypatch):
+    """Trial a logs epochs 1 and 2, then the study stops.  ``resume`` restarts a from its epoch-1
+    checkpoint: it reports epoch 2 again, then 3.  The study's and a's runs go on under their
+    ids (the study folder's key, then ``study`` or the trial id), a's at step 3; epoch 2 is not
+    logged twice.  The study run afresh (a new ``provenance.created``) opens new runs."""
+    import hashlib
+    import time
+
+    for variable in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(variable, str(tmp_path / "wandb-home"))
+    folder = tmp_path / "results" / "s"
+    folder.mkdir(parents=True)
+    study = validate_study(tiny_study("s", tmp_path / "results", space={"search.seed": {"grid": [0]}},
+                                      tracking={"wandb": {"project": "snas", "mode": "offline"}}))
+
+    def session(created: str, resuming: bool, epochs: tuple[int, ...]) -> None:
+        stamped = study.model_copy(update={"provenance": {"created": created}})
+        with tracked(stamped, str(folder), resuming=resuming) as tracking:
+            events = TrackingEvents(stamped, tracking)
+            a = SimpleNamespace(trial_id="a_00000", config={"search.seed": 0})
+            events.on_trial_start(iteration=0, trials=[a], trial=a)
+            for epoch in epochs:
+                events.on_trial_result(iteration=epoch, trials=[a], trial=a, result=result(epoch, 10.0 * epoch))
+            tracking.ended(0 if resuming else 1)
+        time.sleep(1)  # W&B names an offline run's folder by the second it starts in
+
+    session("2026-12-06T18:00:00+00:00", False, (1, 2))
+    session("2026-12-06T18:00:00+00:00", True, (2, 3))
+    key = hashlib.sha256(f"{folder}\n2026-12-06T18:00:00+00:00".encode()).hexdigest()[:12]
+    sessions = wandb_sessions(folder)
+    assert set(sessions) == {f"{key}-study", f"{key}-a_00000"}
+    trial, parent = sessions[f"{key}-a_00000"], sessions[f"{key}-study"]
+    assert [[(row["_step"], row["epoch"], row["search_val_acc"]) for row in run["history"]] for run in trial] == \
+        [[(1, 1, 10.0), (2, 2, 20.0)], [(3, 3, 30.0)]]
+    assert [run["name"] for run in trial] == ["seed=0", "seed=0"]
+    assert [run["exit_code"] for run in parent] == [1, 0]
+    assert json.loads((folder / "wandb" / "snas-steps.json").read_text()) == {f"{key}-a_00000": 3}
+
+    session("2026-12-06T19:00:00+00:00", False, (1,))  # run afresh (--overwrite): new runs, from epoch 1
+    fresh = hashlib.sha256(f"{folder}\n2026-12-06T19:00:00+00:00".encode()).hexdigest()[:12]
+    sessions = wandb_sessions(folder)
+    assert set(sessions) == {f"{key}-study", f"{key}-a_00000", f"{fresh}-study", f"{fresh}-a_00000"}
+    assert [row["_step"] for row in sessions[f"{fresh}-a_00000"][0]["history"]] == [1]
 
 
 @pytest.mark.slow
@@ -311,7 +356,7 @@ def test_an_mlflow_server_gone_mid_study_is_one_warning_within_seconds_and_no_ca
     for variable in BOUNDED_REQUESTS:
         monkeypatch.delenv(variable, raising=False)
     uri = f"http://127.0.0.1:{free_port()}"
-    tracker = MlflowTracker(MlflowSettings(uri=uri), "s", str(tmp_path))
+    tracker = MlflowTracker(MlflowSettings(uri=uri), validate_study(tiny_study("s", tmp_path)), str(tmp_path))
     tracker.experiment_id, tracker.parent, tracker.runs = "1", "parent-run", {"t_00000": "trial-run"}  # as started
     tracking = StudyTracking([tracker])
     start = time.monotonic()

@@ -194,6 +194,21 @@ def test_a_resumed_study_continues_its_wandb_runs_from_the_epoch_each_reached(tm
     assert [row["_step"] for row in sessions[f"{fresh}-a_00000"][0]["history"]] == [1]
 
 
+@pytest.mark.parametrize(("text", "kept"), [
+    ('{"k-a_00000": 3, "k-b_00001": true, "k-c_00002": "2"}', {"k-a_00000": 3}),
+    ("[3]", {}), ("{not json", {}), ("9" * 5000, {})])
+def test_wandb_steps_kept_damaged_are_left_out(text, kept, tmp_path):
+    """A damaged ``snas-steps.json`` loses only what it held: the study's runs still open
+    (a resumed run may then log an epoch again)."""
+    from harness.tracking.settings import WandbSettings
+    from harness.tracking.wandb import WandbTracker
+
+    (tmp_path / "wandb").mkdir()
+    (tmp_path / "wandb" / "snas-steps.json").write_text(text)
+    study = validate_study(tiny_study("s", tmp_path))
+    assert WandbTracker(WandbSettings(project="p", mode="offline"), study, str(tmp_path)).logged == kept
+
+
 @pytest.mark.slow
 def test_a_study_run_is_tracked_end_to_end(ray_local, mlflow_uri, tmp_path, monkeypatch):
     """A trial of two epochs through Tune: both trackers see the study, its trial's epochs and its report."""

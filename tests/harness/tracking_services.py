@@ -109,8 +109,18 @@ def wandb_run_folder(run_dir: Path) -> dict[str, Any]:
     return run
 
 
+def wandb_written() -> None:
+    """Wait until W&B has written every finished run's file: its service writes the file after
+    ``run.finish()`` returns (a test reading at once saw a run's records missing); its teardown
+    waits for that, as it does at the driver's exit."""
+    import wandb
+
+    wandb.teardown()
+
+
 def wandb_runs(folder: Path) -> dict[str, dict[str, Any]]:
     """Every offline run under ``folder/wandb``, by display name (:func:`wandb_run_folder`)."""
+    wandb_written()
     runs = [wandb_run_folder(run_dir) for run_dir in sorted((folder / "wandb").glob("offline-run-*"))]
     return {run["name"]: run for run in runs}
 
@@ -118,6 +128,7 @@ def wandb_runs(folder: Path) -> dict[str, dict[str, Any]]:
 def wandb_sessions(folder: Path) -> dict[str, list[dict[str, Any]]]:
     """Every offline run under ``folder/wandb`` by run id, with one :func:`wandb_run_folder` per
     session that logged to it (a resumed run has a folder per session), oldest first."""
+    wandb_written()
     sessions: dict[str, list[dict[str, Any]]] = {}
     for run_dir in sorted((folder / "wandb").glob("offline-run-*")):  # offline-run-<yyyymmdd_hhmmss>-<id>
         run = wandb_run_folder(run_dir)

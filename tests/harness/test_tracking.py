@@ -173,9 +173,9 @@ def test_a_resumed_study_continues_its_wandb_runs_from_the_epoch_each_reached(tm
             for epoch in epochs:
                 events.on_trial_result(iteration=epoch, trials=[a], trial=a, result=result(epoch, 10.0 * epoch))
             tracking.ended(0 if resuming else 1)
-        time.sleep(1)  # W&B names an offline run's folder by the second it starts in
 
     session("2026-12-06T18:00:00+00:00", False, (1, 2))
+    time.sleep(1)  # W&B names an offline run's folder by the second the run starts in
     session("2026-12-06T18:00:00+00:00", True, (2, 3))
     key = hashlib.sha256(f"{folder}\n2026-12-06T18:00:00+00:00".encode()).hexdigest()[:12]
     sessions = wandb_sessions(folder)

@@ -8,6 +8,11 @@ on one batch of the search study's training data, and retrains the K best-scorin
 the same settings and seeds: does the searched cell beat a cell picked without training
 (Abdelfattah et al., ICLR 2021; Mellor et al., ICML 2021)?  What each selection cost is
 recorded beside it: the proxy's seconds, and the search's wall time summed over its trials.
+
+A pool cell the study retrains already (a searched or random genotype, by
+:func:`snas.genotype.genotype_id`, which ignores edge order) is not picked again: the next
+best score takes its place, and the skip is recorded (``source.selection.proxy.skipped``),
+printed and shown in the selection's cost text.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ class ProxyPick:
     arms: list[Arm]
     seconds: float
     """Wall time of drawing the batch and scoring the whole pool."""
+    skipped: list[dict[str, Any]]
+    """The better-scored pool cells not picked because the study retrains them already: each
+    one's ``pool_index``, ``genotype_id``, ``proxy_score`` and ``duplicate_of`` (the label that retrains it)."""
 
 
 def check_proxy_baseline(proxy: str | None, pool: int, count: int) -> None:
@@ -63,9 +71,10 @@ def check_proxy_baseline(proxy: str | None, pool: int, count: int) -> None:
 
 
 def proxy_arms(source: StudyResults, space_name: str, rule: str, *, proxy: str, count: int, pool: int,
-               seed: int) -> ProxyPick:
+               seed: int, retrained: dict[str, str]) -> ProxyPick:
     """The ``count`` best of ``pool`` distinct cells drawn from ``space_name`` under ``rule``, by
-    ``proxy``'s score in the retrain network (ties: the earlier drawn first)."""
+    ``proxy``'s score in the retrain network (ties: the earlier drawn first), leaving out the
+    cells ``retrained`` already (genotype id → the label of the arm that retrains it)."""
     from snas.config import RetrainConfig
     from snas.proxies import PROXIES, ProxySetup, check_defined, score_genotype
     from snas.proxies.batch import proxy_batch
@@ -95,11 +104,25 @@ def proxy_arms(source: StudyResults, space_name: str, rule: str, *, proxy: str, 
                               batch.channels)
         scores.append(score_genotype(proxy, genotype, ProxySetup(network, batch.images, batch.labels, seed)))
     seconds = time.perf_counter() - start
-    order = sorted(range(pool), key=lambda i: -scores[i])[:count]
+    picked: list[int] = []
+    skipped: list[dict[str, Any]] = []
+    for i in sorted(range(pool), key=lambda i: -scores[i]):
+        if len(picked) == count:
+            break
+        ident = genotype_id(drawn[i])
+        if ident in retrained:
+            skipped.append({"pool_index": i, "genotype_id": ident, "proxy_score": scores[i],
+                            "duplicate_of": retrained[ident]})
+        else:
+            picked.append(i)
+    if len(picked) < count:
+        raise UserInputError(f"--pool {pool}: only {len(picked)} of its cells are not retrained already (as "
+                             f"{', '.join(s['duplicate_of'] for s in skipped)}), and the proxy must pick {count} "
+                             f"(--random {count}); give a larger --pool")
     arms = [Arm(PROXY_LABEL.format(rank), drawn[i].to_dict(), origin={
         "origin": "proxy", "genotype_id": genotype_id(drawn[i]), "proxy": proxy, "proxy_score": scores[i],
-        "pool_index": i}) for rank, i in enumerate(order)]
-    return ProxyPick(arms, seconds)
+        "pool_index": i}) for rank, i in enumerate(picked)]
+    return ProxyPick(arms, seconds, skipped)
 
 
 def search_hours(source: StudyResults) -> float:
@@ -113,6 +136,7 @@ def selection_costs(pick: ProxyPick | None, source: StudyResults, proxy: str | N
     costs: dict[str, Any] = {"searched": {"hours": search_hours(source), "what": "search trials' wall time, summed"},
                              "random": {"seconds": 0.0, "what": "uniform draws"}}
     if pick is not None:
-        costs["proxy"] = {"seconds": pick.seconds, "what": f"{proxy} on a pool of {pool} (batch {PROXY_BATCH}, "
-                                                           f"seed {seed}), CPU"}
+        skips = "".join(f"; pool #{s['pool_index']} skipped, retrained as {s['duplicate_of']}" for s in pick.skipped)
+        costs["proxy"] = {"seconds": pick.seconds, "skipped": pick.skipped,
+                          "what": f"{proxy} on a pool of {pool} (batch {PROXY_BATCH}, seed {seed}), CPU{skips}"}
     return costs

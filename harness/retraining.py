@@ -164,7 +164,8 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
         space, rule = _derivation(candidates, [t for arm in winners for t in arm.origin["source_trials"]])
         arms += random_arms(space, rule, random_count, random_seed)
         if proxy is not None:
-            pick = proxy_arms(source, space, rule, proxy=proxy, count=random_count, pool=pool, seed=random_seed)
+            pick = proxy_arms(source, space, rule, proxy=proxy, count=random_count, pool=pool, seed=random_seed,
+                              retrained={arm.origin["genotype_id"]: arm.label for arm in arms})
             arms += pick.arms
     genotypes = {arm.label: arm.genotype for arm in arms}
     random_note = (f" and {random_count} genotype(s) drawn uniformly from its search space (seed {random_seed})"
@@ -222,4 +223,7 @@ def describe_arms(study: Study) -> list[str]:
         else:
             lines.append(f"  {label}: genotype {origin['genotype_id']}, drawn at random "
                          f"(#{origin['random_index']}, seed {study.retrain.random_seed})")
+    for skip in source.get("selection", {}).get("proxy", {}).get("skipped", []):
+        lines.append(f"  (not picked: pool #{skip['pool_index']}, {study.retrain.proxy} {skip['proxy_score']:.4g}, "
+                     f"is genotype {skip['genotype_id']}, retrained already as {skip['duplicate_of']})")
     return lines

@@ -23,7 +23,8 @@
     analysis/             tables (trials, curves, best.json, ...)
     plots/                PNG and PDF figures
     report.html           the self-contained report
-    wandb/                W&B's run folders (``tracking.wandb``: :mod:`harness.tracking`)
+    wandb/                W&B's run folders (``tracking.wandb``: :mod:`harness.tracking`), and
+                          snas-steps.json: each run's last epoch, for ``resume``
     .analysis.lock        held while an analysis writes the three above
     .analysis-staging-*/  an analysis being written (:mod:`harness.analysis.output_set`)
 

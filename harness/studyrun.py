@@ -106,7 +106,7 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
             storage.remove_tree(experiment_path)
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), frozen_study_text(frozen))
-        with tracked(study, experiment_path) as tracking, silent_tune():
+        with tracked(frozen, experiment_path) as tracking, silent_tune():
             results = _fit(build_tuner(study, _storage_root(experiment_path), quiet, tracking), experiment_path)
             return tracking.ended(EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results))
 

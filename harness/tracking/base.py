@@ -8,12 +8,16 @@ trial's process never talks to a tracking server.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from snas.errors import UserInputError
+
+if TYPE_CHECKING:
+    from harness.study import Study
 
 
 class Tracker(ABC):
@@ -25,9 +29,9 @@ class Tracker(ABC):
     """The library it needs, installed by the extra of the same name."""
 
     @abstractmethod
-    def __init__(self, settings: Any, study_name: str, experiment_path: str):
-        """``settings``: the tracker's section of ``tracking``; ``experiment_path``: the study
-        folder (or its URI)."""
+    def __init__(self, settings: Any, study: Study, experiment_path: str):
+        """``settings``: the tracker's section of ``tracking``; ``study``: the study as its folder
+        holds it (with its ``provenance``); ``experiment_path``: the study folder (or its URI)."""
 
     @classmethod
     def check(cls, settings: Any) -> None:
@@ -36,6 +40,16 @@ class Tracker(ABC):
         if importlib.util.find_spec(cls.module) is None:
             raise UserInputError(f"tracking.{cls.name} needs the {cls.name} extra: "
                                  f"pip install 'snas-study[{cls.name}]'")
+
+    @abstractmethod
+    def destination(self) -> str:
+        """Where the study is tracked (``the MLflow server at http://host:5000``), as the warning
+        of a failure names it."""
+
+    def calling(self) -> contextlib.AbstractContextManager[None]:
+        """The scope each call of this tracker runs in (:meth:`harness.tracking.trackers.StudyTracking.each`):
+        where a tracker bounds its library's waiting.  None by default."""
+        return contextlib.nullcontext()
 
     @abstractmethod
     def start_study(self, name: str, params: dict[str, Any], resuming: bool) -> None:

@@ -9,7 +9,8 @@ What a trial's run holds:
   and, as ``setting.<short name>``, each setting its scheduler may change mid-run
   (:meth:`harness.policies.base.Scheduler.changing_settings`: PBT's mutations, a replayed
   schedule's settings) at the value the epoch trained with.
-  A restarted trial reports some epochs again: they are logged again at the same step.
+  A restarted trial reports some epochs again: MLflow logs them again at the same step, W&B,
+  whose step may only grow, keeps the first (:mod:`harness.tracking.wandb`).
 - at its end: its genotype (``genotype/genotype.json``, ``cells.png``, ``cells.svg``) for a
   kind that derives one.
 """

@@ -34,6 +34,22 @@ def study_params(study: Study) -> dict[str, Any]:
             "epochs": study.epochs, "varied": ", ".join(study.space) or "-"}
 
 
+INNERMOST_CHARS = 300
+"""Where :func:`innermost` cuts a cause short: the warning stays one readable line."""
+
+
+def innermost(err: BaseException) -> str:
+    """The innermost exception of ``err``'s chain, on one line (``ConnectionRefusedError: [Errno
+    111] Connection refused``): a client library's own error repeats it at length (MLflow's
+    ``API request to ... failed with exception HTTPConnectionPool(...): Max retries exceeded ...``)."""
+    seen = {id(err)}
+    while (inner := err.__cause__ or err.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        err = inner
+    text = " ".join(f"{type(err).__name__}: {err}".split())
+    return text if len(text) <= INNERMOST_CHARS else text[:INNERMOST_CHARS - 3] + "..."
+
+
 class StudyTracking:
     """The trackers of one run of a study (none for a study without ``tracking``), each
     dropped at its first failure."""
@@ -43,14 +59,17 @@ class StudyTracking:
         self.exit_code: int | None = None
 
     def each(self, call: str, *args: Any) -> None:
-        """``tracker.call(*args)`` on every tracker still running."""
+        """``tracker.call(*args)`` on every tracker still running (in the tracker's
+        :meth:`~harness.tracking.base.Tracker.calling` scope)."""
         for tracker in list(self.trackers):
             try:
-                getattr(tracker, call)(*args)
+                with tracker.calling():
+                    getattr(tracker, call)(*args)
             except Exception as err:  # noqa: BLE001 -- any failure of a tracker ends that tracker, not the study
                 self.trackers.remove(tracker)
-                print(f"snas-study: warning: tracking.{tracker.name} stopped ({type(err).__name__}: {err}); the "
-                      f"study goes on, and its folder holds everything", file=sys.stderr, flush=True)
+                print(f"snas-study: warning: tracking.{tracker.name} failed ({tracker.destination()}: "
+                      f"{innermost(err)}); it is off for the rest of this run, and the study goes on (its folder "
+                      f"holds everything)", file=sys.stderr, flush=True)
 
     def ended(self, exit_code: int) -> int:
         """Record how the run ended (its exit code, which the parent runs' status follows); returns it."""
@@ -74,10 +93,11 @@ class StudyTracking:
 
 @contextlib.contextmanager
 def tracked(study: Study, experiment_path: str, resuming: bool = False) -> Iterator[StudyTracking]:
-    """The study's trackers with their parent runs open (``resuming``: for ``snas-study resume``),
+    """The trackers of ``study`` (as its folder holds it: with its ``provenance``) with their
+    parent runs open (``resuming``: for ``snas-study resume``),
     closed at the end of the block (as failed unless :meth:`StudyTracking.ended` recorded exit
     code 0)."""
-    tracking = StudyTracking([TRACKERS[name](settings, study.name, experiment_path)
+    tracking = StudyTracking([TRACKERS[name](settings, study, experiment_path)
                               for name, settings in study.tracking.chosen().items()])
     tracking.each("start_study", study.name, study_params(study), resuming)
     try:

@@ -159,12 +159,24 @@ def test_random_needs_one_derivation_rule(tmp_path, capsys, planned):
     assert "--random needs one search space and derivation rule" in err and "edge_all rule" in err
 
 
-def test_the_proxy_picks_the_best_of_its_own_seeded_pool_in_the_retrain_network(tmp_path, capsys, planned):
+def params_pool(seed: int, size: int) -> tuple[list, list[int]]:
+    """The proxy's pool: ``size`` distinct cells of its own stream, and each one's parameters in
+    the retrain network of the tiny study (5 cells, C = 4, 3×8×8 synthetic images, 4 classes)."""
     import random
 
     from snas.spaces import SPACES
     from snas.training import derive_seed
 
+    space, rng, pool = SPACES["darts"], random.Random(derive_seed(seed, "proxy_pool")), []
+    while len(pool) < size:
+        genotype = space.random_genotype("darts", rng)
+        if genotype_id(genotype) not in {genotype_id(g) for g in pool}:
+            pool.append(genotype)
+    return pool, [space.profile(g, family="cifar", channels=4, layers=5, num_classes=4, in_channels=3,
+                                image_size=8).params for g in pool]
+
+
+def test_the_proxy_picks_the_best_of_its_own_seeded_pool_in_the_retrain_network(tmp_path, capsys, planned):
     folder = write_study_folder(tmp_path / "results")
     for _ in range(2):
         assert main(["retrain", str(folder), "--top", "1", "--seeds", "1", "--random", "2", "--random-seed", "3",
@@ -172,15 +184,7 @@ def test_the_proxy_picks_the_best_of_its_own_seeded_pool_in_the_retrain_network(
     study, again = planned
     assert list(study.genotypes) == [trial_id(0), "random_0", "random_1", "proxy_0", "proxy_1"]
     assert study.genotypes == again.genotypes and (study.retrain.proxy, study.retrain.pool) == ("params", 5)
-    # The pool: 5 distinct cells of its own stream; scored by parameters in the retrain network
-    # of the tiny study (5 cells, C = 4, 3×8×8 synthetic images, 4 classes).
-    space, rng, pool = SPACES["darts"], random.Random(derive_seed(3, "proxy_pool")), []
-    while len(pool) < 5:
-        genotype = space.random_genotype("darts", rng)
-        if genotype_id(genotype) not in {genotype_id(g) for g in pool}:
-            pool.append(genotype)
-    params = [space.profile(g, family="cifar", channels=4, layers=5, num_classes=4, in_channels=3,
-                            image_size=8).params for g in pool]
+    pool, params = params_pool(3, 5)
     best = sorted(range(5), key=lambda i: -params[i])[:2]
     origins = [study.source["genotypes"][f"proxy_{rank}"] for rank in range(2)]
     assert [(o["pool_index"], o["proxy_score"], o["genotype_id"]) for o in origins] == [
@@ -189,4 +193,52 @@ def test_the_proxy_picks_the_best_of_its_own_seeded_pool_in_the_retrain_network(
     selection = study.source["selection"]
     assert selection["searched"]["hours"] == pytest.approx((15 + 15 + 5) / 3600)  # the crafted trials' wall times
     assert selection["proxy"]["seconds"] > 0 and selection["random"]["seconds"] == 0
-    assert "proxy_1: genotype" in capsys.readouterr().out
+    assert selection["proxy"]["skipped"] == []
+    out = capsys.readouterr().out
+    assert "proxy_1: genotype" in out and "not picked" not in out
+
+
+def edges_swapped(genotype: Genotype) -> Genotype:
+    """``genotype`` with each node's two edges written in the other order: the same cells."""
+    from dataclasses import replace
+
+    return replace(genotype, **{cell: tuple(pair for node in genotype.nodes(cell) for pair in reversed(node))
+                                for cell in ("normal", "reduce")})
+
+
+def test_a_proxy_pick_retrained_already_gives_way_to_the_next_best_score(tmp_path, capsys, planned):
+    """The search found the pool's best cell by parameters (written with its edges in another
+    order): the proxy picks the second and third best instead, and says which it skipped."""
+    from snas.spaces import genotype_from_dict
+
+    pool, params = params_pool(3, 5)
+    ranked = sorted(range(5), key=lambda i: -params[i])
+    searched = edges_swapped(pool[ranked[0]])
+    assert searched != pool[ranked[0]] and genotype_id(searched) == genotype_id(pool[ranked[0]])
+    folder = write_study_folder(tmp_path / "results", trials=(TrialSpec(0, (41.5, 70.25, 89.99),
+                                                                        genotype=repr(searched)),))
+    assert main(["retrain", str(folder), "--top", "1", "--seeds", "1", "--random", "2", "--random-seed", "3",
+                 "--proxy", "params", "--pool", "5", "--quiet"]) == 0
+    study = planned[0]
+    assert [study.source["genotypes"][f"proxy_{rank}"]["pool_index"] for rank in range(2)] == ranked[1:3]
+    ids = [genotype_id(genotype_from_dict(genotype)) for genotype in study.genotypes.values()]
+    assert len(ids) == len(set(ids)) == 5
+    proxy = study.source["selection"]["proxy"]
+    assert proxy["skipped"] == [{"pool_index": ranked[0], "genotype_id": genotype_id(searched),
+                                 "proxy_score": float(params[ranked[0]]), "duplicate_of": trial_id(0)}]
+    assert proxy["what"] == f"params on a pool of 5 (batch 64, seed 3), CPU; pool #{ranked[0]} skipped, retrained as " \
+                            f"{trial_id(0)}"
+    assert (f"  (not picked: pool #{ranked[0]}, params {params[ranked[0]]:.4g}, is genotype {genotype_id(searched)}, "
+            f"retrained already as {trial_id(0)})") in capsys.readouterr().out
+
+
+def test_a_pool_left_without_enough_new_cells_is_refused(tmp_path, capsys, planned):
+    pool, _ = params_pool(3, 1)
+    folder = write_study_folder(tmp_path / "results", trials=(TrialSpec(0, (41.5, 70.25, 89.99),
+                                                                        genotype=repr(pool[0])),))
+    assert main(["retrain", str(folder), "--top", "1", "--random", "1", "--random-seed", "3",
+                 "--proxy", "params", "--pool", "1", "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"snas-study: error: --pool 1: only 0 of its cells are not retrained already (as {trial_id(0)}), and the "
+        f"proxy must pick 1 (--random 1); give a larger --pool\n")
+    assert not planned

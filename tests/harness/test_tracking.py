@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from study_helpers import tiny_study, write_study
-from tracking_services import start_mlflow_server, stop_server, wandb_runs
+from tracking_services import start_mlflow_server, stop_server, wandb_runs, wandb_sessions
 
 from harness.cli import main
 from harness.study import validate_study
@@ -149,6 +149,66 @@ def test_wandb_offline_runs_hold_the_study_and_its_trials(tmp_path, monkeypatch,
     assert {"genotype/cells.png", "genotype/cells.svg"} <= set(a["files"])
 
 
+def test_a_resumed_study_continues_its_wandb_runs_from_the_epoch_each_reached(tmp_path, monkeypatch):
+    """Trial a logs epochs 1 and 2, then the study stops.  ``resume`` restarts a from its epoch-1
+    checkpoint: it reports epoch 2 again, then 3.  The study's and a's runs go on under their
+    ids (the study folder's key, then ``study`` or the trial id), a's at step 3; epoch 2 is not
+    logged twice.  The study run afresh (a new ``provenance.created``) opens new runs."""
+    import hashlib
+    import time
+
+    for variable in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(variable, str(tmp_path / "wandb-home"))
+    folder = tmp_path / "results" / "s"
+    folder.mkdir(parents=True)
+    study = validate_study(tiny_study("s", tmp_path / "results", space={"search.seed": {"grid": [0]}},
+                                      tracking={"wandb": {"project": "snas", "mode": "offline"}}))
+
+    def session(created: str, resuming: bool, epochs: tuple[int, ...]) -> None:
+        stamped = study.model_copy(update={"provenance": {"created": created}})
+        with tracked(stamped, str(folder), resuming=resuming) as tracking:
+            events = TrackingEvents(stamped, tracking)
+            a = SimpleNamespace(trial_id="a_00000", config={"search.seed": 0})
+            events.on_trial_start(iteration=0, trials=[a], trial=a)
+            for epoch in epochs:
+                events.on_trial_result(iteration=epoch, trials=[a], trial=a, result=result(epoch, 10.0 * epoch))
+            tracking.ended(0 if resuming else 1)
+
+    session("2026-12-06T18:00:00+00:00", False, (1, 2))
+    time.sleep(1)  # W&B names an offline run's folder by the second the run starts in
+    session("2026-12-06T18:00:00+00:00", True, (2, 3))
+    key = hashlib.sha256(f"{folder}\n2026-12-06T18:00:00+00:00".encode()).hexdigest()[:12]
+    sessions = wandb_sessions(folder)
+    assert set(sessions) == {f"{key}-study", f"{key}-a_00000"}
+    trial, parent = sessions[f"{key}-a_00000"], sessions[f"{key}-study"]
+    assert [[(row["_step"], row["epoch"], row["search_val_acc"]) for row in run["history"]] for run in trial] == \
+        [[(1, 1, 10.0), (2, 2, 20.0)], [(3, 3, 30.0)]]
+    assert [run["name"] for run in trial] == ["seed=0", "seed=0"]
+    assert [run["exit_code"] for run in parent] == [1, 0]
+    assert json.loads((folder / "wandb" / "snas-steps.json").read_text()) == {f"{key}-a_00000": 3}
+
+    session("2026-12-06T19:00:00+00:00", False, (1,))  # run afresh (--overwrite): new runs, from epoch 1
+    fresh = hashlib.sha256(f"{folder}\n2026-12-06T19:00:00+00:00".encode()).hexdigest()[:12]
+    sessions = wandb_sessions(folder)
+    assert set(sessions) == {f"{key}-study", f"{key}-a_00000", f"{fresh}-study", f"{fresh}-a_00000"}
+    assert [row["_step"] for row in sessions[f"{fresh}-a_00000"][0]["history"]] == [1]
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ('{"k-a_00000": 3, "k-b_00001": true, "k-c_00002": "2"}', {"k-a_00000": 3}),
+    ("[3]", {}), ("{not json", {}), ("9" * 5000, {})])
+def test_wandb_steps_kept_damaged_are_left_out(text, kept, tmp_path):
+    """A damaged ``snas-steps.json`` loses only what it held: the study's runs still open
+    (a resumed run may then log an epoch again)."""
+    from harness.tracking.settings import WandbSettings
+    from harness.tracking.wandb import WandbTracker
+
+    (tmp_path / "wandb").mkdir()
+    (tmp_path / "wandb" / "snas-steps.json").write_text(text)
+    study = validate_study(tiny_study("s", tmp_path))
+    assert WandbTracker(WandbSettings(project="p", mode="offline"), study, str(tmp_path)).logged == kept
+
+
 @pytest.mark.slow
 def test_a_study_run_is_tracked_end_to_end(ray_local, mlflow_uri, tmp_path, monkeypatch):
     """A trial of two epochs through Tune: both trackers see the study, its trial's epochs and its report."""
@@ -234,6 +294,9 @@ class Recorder(Tracker):
     def __init__(self, settings=None, study_name: str = "", experiment_path: str = ""):
         self.calls: list[tuple] = []
 
+    def destination(self):
+        return "the recorder's list"
+
     def start_study(self, *args):
         self.calls.append(("start_study", *args))
 
@@ -287,8 +350,71 @@ def test_a_failing_tracker_is_dropped_with_one_warning_and_the_others_go_on(caps
     tracking.each("log_epoch", "t", 1, {"x": 1.0})
     tracking.each("log_epoch", "t", 2, {"x": 2.0})
     assert tracking.trackers == [kept] and [call[2] for call in kept.calls] == [1, 2]
-    assert capsys.readouterr().err == ("snas-study: warning: tracking.broken stopped (ConnectionError: server gone); "
-                                       "the study goes on, and its folder holds everything\n")
+    assert capsys.readouterr().err == (
+        "snas-study: warning: tracking.broken failed (the recorder's list: ConnectionError: server gone); it is off "
+        "for the rest of this run, and the study goes on (its folder holds everything)\n")
+
+
+def test_an_mlflow_server_gone_mid_study_is_one_warning_within_seconds_and_no_call_after_it(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """Nothing listens at the server's port any more: MLflow's defaults would retry the first
+    call for about 4 minutes; the tracker gives up within seconds, warns once, and is not called again."""
+    import errno
+    import os
+    import time
+
+    from tracking_services import free_port
+
+    from harness.tracking.mlflow import BOUNDED_REQUESTS, MlflowTracker
+    from harness.tracking.settings import MlflowSettings
+
+    for variable in BOUNDED_REQUESTS:
+        monkeypatch.delenv(variable, raising=False)
+    uri = f"http://127.0.0.1:{free_port()}"
+    tracker = MlflowTracker(MlflowSettings(uri=uri), validate_study(tiny_study("s", tmp_path)), str(tmp_path))
+    tracker.experiment_id, tracker.parent, tracker.runs = "1", "parent-run", {"t_00000": "trial-run"}  # as started
+    tracking = StudyTracking([tracker])
+    start = time.monotonic()
+    tracking.each("log_epoch", "t_00000", 1, {"train_acc": 50.0})
+    tracking.each("log_epoch", "t_00000", 2, {"train_acc": 60.0})
+    tracking.each("end_trial", "t_00000", False)
+    tracking.close(str(tmp_path))
+    assert time.monotonic() - start < 10 and tracking.trackers == []
+    refused = f"[Errno {errno.ECONNREFUSED}] {os.strerror(errno.ECONNREFUSED)}"
+    assert capsys.readouterr().err == (
+        f"snas-study: warning: tracking.mlflow failed (the MLflow server at {uri}: ConnectionRefusedError: {refused}); "
+        f"it is off for the rest of this run, and the study goes on (its folder holds everything)\n")
+    assert not set(BOUNDED_REQUESTS) & set(os.environ)  # set for the tracker's calls only
+
+
+def test_bounded_mlflow_requests_keep_the_users_own_settings(monkeypatch):
+    import os
+
+    from harness.tracking.mlflow import bounded_requests
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "300")
+    for variable in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"):
+        monkeypatch.delenv(variable, raising=False)
+    with bounded_requests():
+        inside = {key: value for key, value in os.environ.items() if key.startswith("MLFLOW_HTTP_REQUEST_")}
+    assert inside == {"MLFLOW_HTTP_REQUEST_TIMEOUT": "300", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+                      "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+    after = {key: value for key, value in os.environ.items() if key.startswith("MLFLOW_HTTP_REQUEST_")}
+    assert after == {"MLFLOW_HTTP_REQUEST_TIMEOUT": "300"}
+
+
+def test_the_warning_names_the_innermost_cause_on_one_line():
+    from harness.tracking.trackers import innermost
+
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except OSError as err:
+            raise RuntimeError("API request to http://h/api failed with exception HTTPConnectionPool(\n...)") from err
+    except RuntimeError as wrapped:
+        assert innermost(wrapped) == "ConnectionRefusedError: [Errno 111] Connection refused"
+    one_line = ("ValueError: a long message " + "x" * 400)[:297] + "..."
+    assert innermost(ValueError("a\nlong   message " + "x" * 400)) == one_line
 
 
 def test_a_malformed_genotype_in_a_report_attaches_nothing_and_stops_nothing(tmp_path):

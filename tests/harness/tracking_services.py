@@ -89,24 +89,48 @@ def wandb_records(path: Path) -> list[Any]:
     return records
 
 
+def wandb_run_folder(run_dir: Path) -> dict[str, Any]:
+    """One offline run folder (one session of a run): its id, display name, group, job type,
+    config, history rows (with W&B's ``_step``), exit code and the files in it."""
+    run: dict[str, Any] = {"history": [], "files": {}}
+    for record in wandb_records(next(run_dir.glob("run-*.wandb"))):
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            run.update(id=record.run.run_id, name=record.run.display_name, group=record.run.run_group,
+                       job_type=record.run.job_type,
+                       config={item.key: json.loads(item.value_json) for item in record.run.config.update
+                               if item.key != "_wandb"})
+        elif kind == "history":
+            run["history"].append({"/".join(item.nested_key) or item.key: json.loads(item.value_json)
+                                   for item in record.history.item})
+        elif kind == "exit":
+            run["exit_code"] = record.exit.exit_code
+    run["files"] = {str(p.relative_to(run_dir / "files")): p for p in (run_dir / "files").rglob("*") if p.is_file()}
+    return run
+
+
+def wandb_written() -> None:
+    """Wait until W&B has written every finished run's file: its service writes the file after
+    ``run.finish()`` returns (a test reading at once saw a run's records missing); its teardown
+    waits for that, as it does at the driver's exit."""
+    import wandb
+
+    wandb.teardown()
+
+
 def wandb_runs(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every offline run under ``folder/wandb``, by display name: its group, job type, config,
-    history rows and the files in its run folder."""
-    runs = {}
-    for run_dir in sorted((folder / "wandb").glob("offline-run-*")):
-        run: dict[str, Any] = {"history": [], "files": {}}
-        for record in wandb_records(next(run_dir.glob("run-*.wandb"))):
-            kind = record.WhichOneof("record_type")
-            if kind == "run":
-                run.update(group=record.run.run_group, job_type=record.run.job_type,
-                           config={item.key: json.loads(item.value_json) for item in record.run.config.update
-                                   if item.key != "_wandb"})
-                name = record.run.display_name
-            elif kind == "history":
-                run["history"].append({"/".join(item.nested_key) or item.key: json.loads(item.value_json)
-                                       for item in record.history.item})
-            elif kind == "exit":
-                run["exit_code"] = record.exit.exit_code
-        run["files"] = {str(p.relative_to(run_dir / "files")): p for p in (run_dir / "files").rglob("*") if p.is_file()}
-        runs[name] = run
-    return runs
+    """Every offline run under ``folder/wandb``, by display name (:func:`wandb_run_folder`)."""
+    wandb_written()
+    runs = [wandb_run_folder(run_dir) for run_dir in sorted((folder / "wandb").glob("offline-run-*"))]
+    return {run["name"]: run for run in runs}
+
+
+def wandb_sessions(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every offline run under ``folder/wandb`` by run id, with one :func:`wandb_run_folder` per
+    session that logged to it (a resumed run has a folder per session), oldest first."""
+    wandb_written()
+    sessions: dict[str, list[dict[str, Any]]] = {}
+    for run_dir in sorted((folder / "wandb").glob("offline-run-*")):  # offline-run-<yyyymmdd_hhmmss>-<id>
+        run = wandb_run_folder(run_dir)
+        sessions.setdefault(run["id"], []).append(run)
+    return sessions

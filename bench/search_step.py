@@ -131,10 +131,10 @@ COMPILED = "-compiled"
 REGIONAL = "-compiled-regional"
 """Suffix of a variant name that compiles the supernet's repeated parts as regions instead
 (``snas-compiled-regional``, :func:`compile_regions`): PyTorch's regional compilation,
-measured against ``compile``'s one graph and not adopted (``docs/performance.md``)."""
+measured against ``compile``'s one graph in both spaces and not adopted (``docs/performance.md``)."""
 
 REGION_GRAPH_LIMIT = 64
-"""Graphs the regions may hold: one per distinct node shape, 14 at configs a and b.  Dynamo's
+"""Graphs the DARTS node regions may hold: one per distinct node shape, 14 at configs a and b.  Dynamo's
 own limit (``recompile_limit``, 8 per code object) would run the rest eagerly, silently."""
 
 

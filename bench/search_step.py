@@ -26,8 +26,9 @@ the official GDAS network and step (:mod:`bench.official_gdas`), and
 configs of other depths skip it.
 
 A compiled variant (``snas-compiled``: the training forward as one graph, as ``compile``
-does; ``snas-compiled-regional``: each cell node's mix as a region that nodes of one shape
-share, :func:`compile_regions`) compiles in
+does; ``snas-compiled-regional``: PyTorch's regional compilation, repeated parts compiled once
+per distinct shape -- each cell node's mix in the DARTS space, each cell in NAS-Bench-201's,
+:func:`compile_regions`) compiles in
 its first step with an empty Inductor cache of its own (cold), then once more in a new
 process with that cache filled (warm).  Its ``compile_cost`` line gives both compile times
 (the first step's time less a compiled step's), the paired step ratio against its eager
@@ -36,6 +37,7 @@ step saves has paid for the compile, cold and warm.
 
     python bench/search_step.py --configs a b --repeats 9
     python bench/search_step.py --configs a --variants snas snas-compiled snas-compiled-regional --repeats 5
+    python bench/search_step.py --configs nb201 --variants snas snas-compiled snas-compiled-regional --repeats 5
     python bench/search_step.py --configs a --variants snas gdas darts --official ../SNAS-Series --repeats 11
 """
 
@@ -58,6 +60,7 @@ from typing import Any, NoReturn, cast
 import torch
 import torch._dynamo
 import torch.nn.functional as F
+from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -68,8 +71,13 @@ from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
 from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
+from snas.relax import EdgeSample  # noqa: E402
 from snas.search import Search  # noqa: E402
+from snas.spaces.darts.primitives import NAME as DARTS  # noqa: E402
 from snas.spaces.darts.supernet import SearchCell, SourceOps, SuperNet  # noqa: E402
+from snas.spaces.nas_bench_201.primitives import NAME as NAS_BENCH_201  # noqa: E402
+from snas.spaces.nas_bench_201.supernet import SearchCell as NB201SearchCell  # noqa: E402
+from snas.spaces.nas_bench_201.supernet import SearchNetwork  # noqa: E402
 from snas.training import RunningMean  # noqa: E402
 
 CONFIGS = {
@@ -121,12 +129,12 @@ OFFICIAL_CODES = {code.name: code for code in (
 COMPILED = "-compiled"
 """Suffix of a variant name that runs its method with ``compile`` set (``snas-compiled``)."""
 REGIONAL = "-compiled-regional"
-"""Suffix of a variant name that compiles the supernet's node mixes as regions instead
+"""Suffix of a variant name that compiles the supernet's repeated parts as regions instead
 (``snas-compiled-regional``, :func:`compile_regions`): PyTorch's regional compilation,
-measured against ``compile``'s one graph and not adopted (``docs/performance.md``)."""
+measured against ``compile``'s one graph in both spaces and not adopted (``docs/performance.md``)."""
 
 REGION_GRAPH_LIMIT = 64
-"""Graphs the regions may hold: one per distinct node shape, 14 at configs a and b.  Dynamo's
+"""Graphs the DARTS node regions may hold: one per distinct node shape, 14 at configs a and b.  Dynamo's
 own limit (``recompile_limit``, 8 per code object) would run the rest eagerly, silently."""
 
 
@@ -242,26 +250,27 @@ def make_step(variant: str, config: str, device: str, channels_last: bool,
         step = official_gdas_step(net, (x.contiguous(), y), (xv.contiguous(), yv))
     else:
         if variant.endswith(REGIONAL):
-            compile_regions(cast(SuperNet, search.model), compile)
+            compile_regions(search.config.space, search.model, compile)
 
         def step() -> None:
             search.train_step((x, y), (xv, yv), 1.0, stats)
     return step, search
 
 
-def compile_regions(net: SuperNet, mode: CompileMode) -> None:
-    """Compile each cell node's mix of candidate ops (``SourceOps._mix_all``, the soft path)
-    as a region, for the rest of ``net`` to run eagerly between them.
+def compile_node_regions(net: nn.Module, mode: CompileMode) -> None:
+    """Compile each DARTS cell node's mix of candidate ops (``SourceOps._mix_all``, the soft
+    path) as a region, for the rest of ``net`` (a :class:`SuperNet`) to run eagerly between them.
 
-    Dynamo keys graphs by the method's code object, not by instance (parameters are graph
-    inputs), so nodes of one shape share a graph: 14 at configs a and b -- per stage of one
-    channel count, one for a cell's input nodes (4 edges each) and one for each inner node
-    (3, 2, 1 edges), and per reduction one for its strided input nodes (4 + 5 + 5).  They
-    all count against one recompile limit, raised while a region runs; going past it is an
-    error instead of a silent fall back to eager code.
+    Whole cells do not repeat in a DARTS network (every cell of 5 has its own shape), nodes
+    do.  Dynamo keys graphs by the method's code object, not by instance (parameters are
+    graph inputs), so nodes of one shape share a graph: 14 at configs a and b -- per stage of
+    one channel count, one for a cell's input nodes (4 edges each) and one for each inner
+    node (3, 2, 1 edges), and per reduction one for its strided input nodes (4 + 5 + 5).
+    They all count against one recompile limit, raised while a region runs; going past it
+    is an error instead of a silent fall back to eager code.
     """
     limit = torch._dynamo.config.patch(recompile_limit=REGION_GRAPH_LIMIT, fail_on_recompile_limit_hit=True)
-    for cell in net.cells:
+    for cell in cast(SuperNet, net).cells:
         for node in cast(Iterable[SourceOps], cast(SearchCell, cell).sources):
             graph = torch.compile(node._mix_all, mode=mode, dynamic=False)
 
@@ -270,6 +279,42 @@ def compile_regions(net: SuperNet, mode: CompileMode) -> None:
                     return graph(*args)
 
             node._mix_all = mix  # type: ignore[method-assign]
+
+
+def compile_cell_regions(net: nn.Module, mode: CompileMode) -> None:
+    """Compile each search cell of a NAS-Bench-201 network (:class:`SearchNetwork`) as a region
+    under a soft sample in training, the stem, reduction blocks and classifier eager.
+
+    Its 3 stages repeat one cell 5 times at one shape, so the 15 cells share 3 graphs (one
+    per stage: cells are keyed by ``SearchCell.forward``'s code object, their parameters
+    are graph inputs), within Dynamo's recompile limit of 8.  The blocks left eager are 5.5%
+    of an eager step, too little to repay 4 more graphs.  A hard sample (GDAS) and
+    evaluation run the cell eagerly, as ``compile`` leaves them.
+    """
+    for block in cast(SearchNetwork, net).blocks:
+        if isinstance(block, NB201SearchCell):
+            eager = block.forward
+            graph = torch.compile(eager, mode=mode, dynamic=False)
+
+            def forward(x: torch.Tensor, sample: EdgeSample, masks: torch.Tensor | None,
+                        eager: Callable[..., torch.Tensor] = eager, graph: Callable[..., torch.Tensor] = graph,
+                        cell: NB201SearchCell = block) -> torch.Tensor:
+                run = graph if cell.training and sample.choice is None else eager
+                return run(x, sample, masks)
+
+            block.forward = forward  # type: ignore[method-assign]
+
+
+REGIONS: dict[str, Callable[[nn.Module, CompileMode], None]] = {
+    DARTS: compile_node_regions,
+    NAS_BENCH_201: compile_cell_regions,
+}
+"""How ``snas-compiled-regional`` cuts each space's supernet into regions, by space name."""
+
+
+def compile_regions(space: str, net: nn.Module, mode: CompileMode) -> None:
+    """Compile ``net``, a supernet of ``space``, as repeated regions (:data:`REGIONS`)."""
+    REGIONS[space](net, mode)
 
 
 def _heap_trimmer() -> Callable[[], object]:

@@ -25,10 +25,10 @@ the official GDAS network and step (:mod:`bench.official_gdas`), and
 ``gdas_vs_official_gdas``; that network has a multiple of 3 cells (config ``a6``), and
 configs of other depths skip it.
 
-A compiled variant (``snas-compiled``: the training forward as one graph, as ``compile``
-does; ``snas-compiled-regional``: PyTorch's regional compilation, repeated parts compiled once
-per distinct shape -- each cell node's mix in the DARTS space, each cell in NAS-Bench-201's,
-:func:`compile_regions`) compiles in
+A compiled variant (``snas-compiled``: what ``compile`` does -- the DARTS supernet's training
+forward as one graph, NAS-Bench-201's cells as regions, one graph per stage; and in the DARTS
+space ``snas-compiled-regional``: each cell node's mix as a region, :func:`compile_regions`)
+compiles in
 its first step with an empty Inductor cache of its own (cold), then once more in a new
 process with that cache filled (warm).  Its ``compile_cost`` line gives both compile times
 (the first step's time less a compiled step's), the paired step ratio against its eager
@@ -37,7 +37,7 @@ step saves has paid for the compile, cold and warm.
 
     python bench/search_step.py --configs a b --repeats 9
     python bench/search_step.py --configs a --variants snas snas-compiled snas-compiled-regional --repeats 5
-    python bench/search_step.py --configs nb201 --variants snas snas-compiled snas-compiled-regional --repeats 5
+    python bench/search_step.py --configs nb201 --variants snas snas-compiled --repeats 5
     python bench/search_step.py --configs a --variants snas gdas darts --official ../SNAS-Series --repeats 11
 """
 
@@ -71,13 +71,9 @@ from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
 from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
-from snas.relax import EdgeSample  # noqa: E402
 from snas.search import Search  # noqa: E402
 from snas.spaces.darts.primitives import NAME as DARTS  # noqa: E402
 from snas.spaces.darts.supernet import SearchCell, SourceOps, SuperNet  # noqa: E402
-from snas.spaces.nas_bench_201.primitives import NAME as NAS_BENCH_201  # noqa: E402
-from snas.spaces.nas_bench_201.supernet import SearchCell as NB201SearchCell  # noqa: E402
-from snas.spaces.nas_bench_201.supernet import SearchNetwork  # noqa: E402
 from snas.training import RunningMean  # noqa: E402
 
 CONFIGS = {
@@ -129,9 +125,9 @@ OFFICIAL_CODES = {code.name: code for code in (
 COMPILED = "-compiled"
 """Suffix of a variant name that runs its method with ``compile`` set (``snas-compiled``)."""
 REGIONAL = "-compiled-regional"
-"""Suffix of a variant name that compiles the supernet's repeated parts as regions instead
-(``snas-compiled-regional``, :func:`compile_regions`): PyTorch's regional compilation,
-measured against ``compile``'s one graph in both spaces and not adopted (``docs/performance.md``)."""
+"""Suffix of a variant name that compiles the DARTS supernet's node mixes as regions instead
+of ``compile``'s one graph (``snas-compiled-regional``, :func:`compile_regions`): PyTorch's
+regional compilation, measured and not adopted there (``docs/performance.md``)."""
 
 REGION_GRAPH_LIMIT = 64
 """Graphs the DARTS node regions may hold: one per distinct node shape, 14 at configs a and b.  Dynamo's
@@ -153,10 +149,13 @@ def variant_method(variant: str) -> str:
 
 def runs_at(variant: str, config: str) -> bool:
     """Whether ``variant`` exists at ``config``: the reference and official networks are
-    DARTS-space supernets, the official GDAS one only at a multiple of 3 cells."""
+    DARTS-space supernets, the official GDAS one only at a multiple of 3 cells; a regional
+    variant only in a space :data:`REGIONS` cuts."""
     if variant == "baseline" or variant in OFFICIAL_CODES:
         multiple = OFFICIAL_CODES[variant].depth_multiple if variant in OFFICIAL_CODES else 1
         return has_reference(config) and CONFIGS[config]["layers"] % multiple == 0
+    if variant.endswith(REGIONAL):
+        return CONFIGS[config].get("space", DARTS) in REGIONS
     return True
 
 
@@ -281,35 +280,12 @@ def compile_node_regions(net: nn.Module, mode: CompileMode) -> None:
             node._mix_all = mix  # type: ignore[method-assign]
 
 
-def compile_cell_regions(net: nn.Module, mode: CompileMode) -> None:
-    """Compile each search cell of a NAS-Bench-201 network (:class:`SearchNetwork`) as a region
-    under a soft sample in training, the stem, reduction blocks and classifier eager.
-
-    Its 3 stages repeat one cell 5 times at one shape, so the 15 cells share 3 graphs (one
-    per stage: cells are keyed by ``SearchCell.forward``'s code object, their parameters
-    are graph inputs), within Dynamo's recompile limit of 8.  The blocks left eager are 5.5%
-    of an eager step, too little to repay 4 more graphs.  A hard sample (GDAS) and
-    evaluation run the cell eagerly, as ``compile`` leaves them.
-    """
-    for block in cast(SearchNetwork, net).blocks:
-        if isinstance(block, NB201SearchCell):
-            eager = block.forward
-            graph = torch.compile(eager, mode=mode, dynamic=False)
-
-            def forward(x: torch.Tensor, sample: EdgeSample, masks: torch.Tensor | None,
-                        eager: Callable[..., torch.Tensor] = eager, graph: Callable[..., torch.Tensor] = graph,
-                        cell: NB201SearchCell = block) -> torch.Tensor:
-                run = graph if cell.training and sample.choice is None else eager
-                return run(x, sample, masks)
-
-            block.forward = forward  # type: ignore[method-assign]
-
-
 REGIONS: dict[str, Callable[[nn.Module, CompileMode], None]] = {
     DARTS: compile_node_regions,
-    NAS_BENCH_201: compile_cell_regions,
 }
-"""How ``snas-compiled-regional`` cuts each space's supernet into regions, by space name."""
+"""How ``snas-compiled-regional`` cuts each space's supernet into regions, by space name.  Not
+NAS-Bench-201's: there ``compile`` itself compiles each cell as a region (its cells repeat),
+so ``snas-compiled`` is that space's regional variant."""
 
 
 def compile_regions(space: str, net: nn.Module, mode: CompileMode) -> None:

@@ -19,16 +19,19 @@ and a second, inference graph would double the compile time.
 A bilevel method's two passes (θ with α frozen, α with θ frozen) need different gradients,
 so DARTS compiles two graphs where SNAS compiles one.
 
-Why one graph and not regions (PyTorch's regional compilation, a repeated submodule compiled
-once per distinct shape; ``bench/search_step.py``'s ``snas-compiled-regional`` variant, figures
-in ``docs/performance.md``): in the DARTS space whole cells do not repeat (every cell of a
-5-cell network has its own shape), and each node's mix of candidate ops as a region -- 14
-distinct graphs at 5 or 8 cells -- cut the cold compile at config a only from 598 to 429 s
-while the step's speed-up over eager fell from 1.36× to 1.12× (the glue between regions runs
-eagerly), so it paid for itself later.  NAS-Bench-201's search network repeats whole cells (3
-stages of 5 alike): its 15 cells compile as 3 graphs, which cut the cold compile at config
-nb201 from 465 to 186 s, not to the 1/5 that was the goal, since the one graph's Inductor
-already builds each distinct kernel once (75 kernel modules against the regions' 46).
+Why one graph in the DARTS space and regions in NAS-Bench-201's (PyTorch's regional
+compilation, a repeated submodule compiled once per distinct shape; measured with
+``bench/search_step.py``, figures in ``docs/performance.md``): in the DARTS space whole cells
+do not repeat (every cell of a 5-cell network has its own shape), and each node's mix of
+candidate ops as a region -- 14 distinct graphs at 5 or 8 cells, the benchmark's
+``snas-compiled-regional`` -- cut the cold compile at config a only from 598 to 429 s while
+the step's speed-up over eager fell from 1.36× to 1.12× (the glue between regions runs
+eagerly), so it paid for itself later.  NAS-Bench-201's search network repeats whole cells
+(3 stages of 5 alike): its 15 cells compile as 3 graphs, which cut the cold compile at config
+nb201 from 465 to 186 s for the same step time -- not to the 1/5 that was the goal, since
+the one graph's Inductor already builds each distinct kernel once (75 kernel modules against
+the regions' 46) -- so that space compiles its cells as regions
+(:meth:`snas.spaces.nas_bench_201.supernet.SearchNetwork.compile_training`).
 
 Compiling costs minutes on a small CPU: the first step of a 5-cell, C = 8 SNAS supernet
 (``bench/search_step.py`` config a) took 742 s to compile on a busy 2-core machine with

@@ -114,6 +114,38 @@ def test_hard_samples_and_evaluation_stay_eager(counted_calls):
     assert counted_calls == ["_cells"]
 
 
+def test_nas_bench_201_compiles_each_stages_cells_as_one_region_equal_to_the_eager_cells(traced_compiles):
+    """NAS-Bench-201's cells repeat: 2 cells per stage, 3 stages give 6 cell calls through 3
+    graphs (Dynamo's frame count), and in float64 one SNAS step with drop path has the loss and
+    gradients of an eager twin to 1e-12.  A second step, a GDAS sample and evaluation compile
+    nothing more (the hard path and evaluation run the cells eagerly); the state dict keeps its
+    names, so checkpoints do not depend on the setting."""
+    from torch._dynamo.utils import counters
+
+    from snas.spaces.nas_bench_201.supernet import SearchNetwork
+
+    torch.manual_seed(0)
+    eager, regional = (SearchNetwork(4, 4, 2).double().train() for _ in range(2))
+    regional.load_state_dict(eager.state_dict())
+    regional.compile_training("default")
+    alpha = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    x, y = torch.randn(3, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 1, 3])
+    grads = []
+    for net in (eager, regional):
+        sample = METHODS["snas"].sample(alpha, 0.7, torch.Generator().manual_seed(1))
+        loss = F.cross_entropy(net(x, [sample], 0.2, torch.Generator().manual_seed(2)), y)
+        grads.append(torch.autograd.grad(loss, [alpha, *net.parameters()]))
+    assert traced_compiles == ["forward"] * 6
+    assert counters["stats"]["unique_graphs"] == 3
+    for ours, theirs in zip(*grads):
+        torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-12)
+    regional(x, [METHODS["snas"].sample(alpha, 0.7, torch.Generator())], 0.2, torch.Generator())
+    regional(x, [METHODS["gdas"].sample(alpha, 0.7, torch.Generator())])
+    regional.eval()(x, [METHODS["snas"].sample(alpha, 0.7, torch.Generator())])
+    assert traced_compiles == ["forward"] * 12 and counters["stats"]["unique_graphs"] == 3
+    assert list(regional.state_dict()) == list(eager.state_dict())
+
+
 @pytest.mark.parametrize("genotype", ["DARTS_V2", "NB201_GDAS"])
 def test_a_child_network_compiles_its_training_forward_only(counted_calls, genotype):
     from snas.catalogue import resolve_genotype

@@ -108,7 +108,7 @@ class SearchNetwork(MacroNetwork, SuperNetwork):
         super().__init__(channels, layers, num_classes, in_channels, SearchCell)
         self.channels = channels
         self.cells_per_stage = layers
-        self._compiled_blocks: Callable[..., torch.Tensor] | None = None
+        self._compiled_cells: list[Callable[..., torch.Tensor]] | None = None
 
     @property
     def cell_counts(self) -> tuple[int]:
@@ -125,31 +125,41 @@ class SearchNetwork(MacroNetwork, SuperNetwork):
         return out
 
     def compile_training(self, mode: CompileMode) -> None:
-        """Compile the forward of soft samples in training, as
-        :meth:`snas.spaces.darts.supernet.SuperNet.compile_training` does."""
-        self._compiled_blocks = compiled(self._blocks, mode) if mode != "off" else None
+        """Compile each cell's forward of soft samples in training as a region, the stem,
+        reduction blocks and classifier eager (PyTorch's regional compilation).
+
+        The 5 cells of a stage have one shape, and Dynamo keys a graph by the code object
+        (``SearchCell.forward``) and its guards, with parameters as graph inputs, so the 15
+        cells share 3 graphs, one per stage.  At ``bench/search_step.py``'s config nb201 (C = 16,
+        batch 64) they compiled in 186 s with an empty Inductor cache where the whole network
+        as one graph took 465 s, for the same step time within noise (1.38× against 1.29×
+        eager; ``docs/performance.md``).  A hard sample (GDAS) and evaluation run the cells
+        eagerly, as in :meth:`snas.spaces.darts.supernet.SuperNet.compile_training`.
+        """
+        self._compiled_cells = None if mode == "off" else [compiled(cell.forward, mode) for cell in self._cells()]
+
+    def _cells(self) -> list[SearchCell]:
+        return [block for block in self.blocks if isinstance(block, SearchCell)]
 
     def forward(self, x: torch.Tensor, cells: list[EdgeSample], drop_prob: float = 0.0,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """Logits; ``cells`` holds one sample for all cells or one per cell."""
+        """Logits; ``cells`` holds one sample for all cells or one per cell.  The drop-path
+        draws are made before any cell runs, cell by cell, so no generator reaches a
+        compiled cell."""
         kept = None
-        if self.training and drop_prob > 0.0:  # drawn cell by cell, as the cells use them
+        if self.training and drop_prob > 0.0:
             kept = [torch.rand(NUM_EDGES, x.shape[0], generator=generator) < 1.0 - drop_prob
                     for _ in range(sum(self.cell_counts))]
-        blocks = self._blocks
-        if self._compiled_blocks is not None and self.training and all(s.choice is None for s in cells):
-            blocks = self._compiled_blocks
-        return blocks(x, cells, kept, 1.0 - drop_prob)
-
-    def _blocks(self, x: torch.Tensor, cells: list[EdgeSample], kept: list[torch.Tensor] | None,
-                keep: float) -> torch.Tensor:
-        """Stem to logits with the drop-path draws already made (what is compiled)."""
+        regions = self._compiled_cells
+        if not (self.training and all(s.choice is None for s in cells)):
+            regions = None
         state = self.stem(x)
         i = 0
         for block in self.blocks:
             if isinstance(block, SearchCell):
-                masks = None if kept is None else kept[i].to(state.device, state.dtype) / keep
-                state = block(state, cells[i] if len(cells) > 1 else cells[0], masks)
+                masks = None if kept is None else kept[i].to(state.device, state.dtype) / (1.0 - drop_prob)
+                cell = block if regions is None else regions[i]
+                state = cell(state, cells[i] if len(cells) > 1 else cells[0], masks)
                 i += 1
             else:
                 state = block(state)

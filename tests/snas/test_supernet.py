@@ -10,7 +10,7 @@ from snas.relax import EdgeSample, argmax_sample
 from snas.spaces.darts.childnet import ChildNetwork
 from snas.spaces.darts.genotype import Genotype
 from snas.spaces.darts.primitives import PRIMITIVES, cell_edges
-from snas.spaces.darts.supernet import SuperNet
+from snas.spaces.darts.supernet import SuperNet, _weighted_sum, _WeightedSum
 from snas.stacked import StackedConvChain, StackedFactorizedReduce
 
 
@@ -206,3 +206,24 @@ def test_drop_path_is_seeded_and_drops_whole_edges():
     assert torch.equal(out[0], out[1])
     other = ours(x, sample, sample, 0.5, torch.Generator().manual_seed(8))
     assert not torch.allclose(out[0], other)
+
+
+@pytest.mark.parametrize("weights_need_grad", [True, False])
+def test_the_weighted_sum_node_gives_autograds_values_and_gradients_bit_for_bit(weights_need_grad):
+    """One node instead of a multiply and an addcmul chain; a row not in ``ops`` (``none``) gets zeros."""
+    torch.manual_seed(0)
+    weights = torch.rand(4, 6, requires_grad=weights_need_grad)
+    terms = [torch.randn(2, 6, 5, 5).contiguous(memory_format=torch.channels_last).requires_grad_()
+             for _ in range(3)]
+    ops = [1, 2, 3]
+    upstream = torch.randn(2, 6, 5, 5)
+    inputs = ([weights] if weights_need_grad else []) + terms
+    node = _WeightedSum.apply(weights, ops, *terms)
+    chain = _weighted_sum(weights, ops, terms)
+    assert torch.equal(node, chain)
+    for ours, autograds in zip(torch.autograd.grad(node, inputs, upstream),
+                               torch.autograd.grad(chain, inputs, upstream)):
+        assert torch.equal(ours, autograds)
+    if weights_need_grad:
+        (grad,) = torch.autograd.grad(_WeightedSum.apply(weights, ops, *terms), weights, upstream)
+        assert torch.equal(grad[0], torch.zeros(6))

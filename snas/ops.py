@@ -69,9 +69,9 @@ def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int, padding
     "same"-padded convolution of dilation ``d`` only ever combines pixels whose row and
     column agree modulo ``d``, so it equals undilated convolutions on the ``d²`` sub-grids
     (TensorFlow's space-to-batch form of atrous convolution): with stride ``d`` only the
-    first sub-grid is read; with stride 1 the sub-grids are stacked as channels by
-    ``pixel_unshuffle`` and put back by ``pixel_shuffle``, which pays off only while a
-    sub-grid is at least a kernel wide (below that the shuffles cost more than they save).
+    first sub-grid is read; with stride 1 the sub-grids are stacked as channels
+    (:func:`to_sub_grids`) and put back (:func:`from_sub_grids`), which pays off only while
+    a sub-grid is at least a kernel wide (below that the copies cost more than they save).
     GPUs handle dilation natively and take the plain call.
     """
     channels, _, kernel, _ = weight.shape
@@ -81,10 +81,35 @@ def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int, padding
             return _depthwise_call(grad_in_input_layout(x)[:, :, ::d, ::d], weight, 1, kernel // 2, 1)
         rows, cols = x.shape[-2], x.shape[-1]
         if stride == 1 and rows % d == 0 and cols % d == 0 and min(rows, cols) // d >= kernel:
-            grids = F.pixel_unshuffle(x, d)  # channel c·d² + i·d + j holds rows ≡ i, columns ≡ j (mod d)
-            out = _depthwise_call(grids, weight.repeat_interleave(d * d, dim=0), 1, kernel // 2, 1)
-            return F.pixel_shuffle(out, d)
+            out = _depthwise_call(to_sub_grids(x, d), weight.repeat(d * d, 1, 1, 1), 1, kernel // 2, 1)
+            return from_sub_grids(out, d)
     return _depthwise_call(x, weight, stride, padding, d)
+
+
+def to_sub_grids(x: torch.Tensor, d: int) -> torch.Tensor:
+    """``N × C × d·h × d·w`` as its ``d²`` sub-grids stacked grid-major along channels:
+    channel ``(i·d + j)·C + c`` is ``x[:, c, i::d, j::d]``.  One copy, in ``x``'s memory format.
+
+    ``pixel_unshuffle`` stacks the same sub-grids channel-major (``c·d² + i·d + j``): on a
+    channels_last tensor that order moves single floats, this one runs of ``C`` floats,
+    4-10× faster at the search's shapes (the way back 1.2-4×), with the same values.
+    """
+    n, c, rows, cols = x.shape
+    h, w = rows // d, cols // d
+    if layout_of(x) is torch.channels_last:
+        grids = x.permute(0, 2, 3, 1).reshape(n, h, d, w, d, c).transpose(2, 3)
+        return grids.reshape(n, h, w, d * d * c).permute(0, 3, 1, 2)
+    return x.reshape(n, c, h, d, w, d).permute(0, 3, 5, 1, 2, 4).reshape(n, d * d * c, h, w)
+
+
+def from_sub_grids(y: torch.Tensor, d: int) -> torch.Tensor:
+    """The inverse of :func:`to_sub_grids`, in ``y``'s memory format."""
+    n, stacked, h, w = y.shape
+    c = stacked // (d * d)
+    if layout_of(y) is torch.channels_last:
+        grid = y.permute(0, 2, 3, 1).reshape(n, h, w, d, d, c).transpose(2, 3)
+        return grid.reshape(n, h * d, w * d, c).permute(0, 3, 1, 2)
+    return y.reshape(n, d, d, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c, h * d, w * d)
 
 
 def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
@@ -148,11 +173,25 @@ class _DepthwiseOnSmallGrid(torch.autograd.Function):
             grad_x = grad_x.contiguous(memory_format=layout_of(x))  # conv2d_input returns NCHW
         if ctx.needs_input_grad[1]:
             n, _, rows, cols = x.shape
-            planes = x.transpose(0, 1).reshape(1, channels * n, rows, cols)
-            kernels = grad.transpose(0, 1).reshape(channels * n, 1, *grad.shape[-2:])
+            planes = _channel_major(x).view(1, channels * n, rows, cols)
+            kernels = _channel_major(grad).view(channels * n, 1, *grad.shape[-2:])
             per_sample = F.conv2d(planes, kernels, None, dilation, padding, stride, channels * n)
             grad_weight = per_sample[..., :kernel, :kernel].reshape(channels, n, kernel, kernel).sum(1, keepdim=True)
         return grad_x, grad_weight, None, None, None
+
+
+def _channel_major(t: torch.Tensor) -> torch.Tensor:
+    """``t.transpose(0, 1)`` (``C × N × H × W``) copied into contiguous memory.
+
+    A channels_last ``t`` is an ``N·H·W × C`` matrix in memory, and the result its
+    transpose: copied as a 2-D transpose, PyTorch moves it in cache-sized blocks, where
+    the 4-D copy reads every float ``C`` floats after the last (3-6× faster at 32 images
+    of 16×16 with 64-256 channels, one thread).
+    """
+    n, c, h, w = t.shape
+    if layout_of(t) is torch.channels_last:
+        return t.permute(0, 2, 3, 1).reshape(n * h * w, c).t().contiguous().view(c, n, h, w)
+    return t.transpose(0, 1).contiguous()
 
 
 class DepthwiseConv2d(nn.Conv2d):

@@ -5,12 +5,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from bench.reference_supernet import ReferenceSuperNet, load_into
 from snas.methods import METHODS
-from snas.ops import DilConv, FactorizedReduce, SepConv, depthwise_conv2d
+from snas.ops import DilConv, FactorizedReduce, SepConv, depthwise_conv2d, from_sub_grids, to_sub_grids
 from snas.relax import EdgeSample, argmax_sample
 from snas.spaces.darts.childnet import ChildNetwork
 from snas.spaces.darts.genotype import Genotype
 from snas.spaces.darts.primitives import PRIMITIVES, cell_edges
-from snas.spaces.darts.supernet import SuperNet
+from snas.spaces.darts.supernet import SuperNet, _weighted_sum, _WeightedSum
 from snas.stacked import StackedConvChain, StackedFactorizedReduce
 
 
@@ -125,6 +125,21 @@ def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, str
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("d", [2, 3])
+def test_sub_grids_stack_grid_major_and_come_back_in_the_input_layout(layout, d):
+    x = torch.arange(2 * 3 * 6 * 6, dtype=torch.float32).view(2, 3, 6, 6).contiguous(memory_format=layout)
+    grids = to_sub_grids(x, d)
+    assert grids.shape == (2, 3 * d * d, 6 // d, 6 // d)
+    for i in range(d):
+        for j in range(d):
+            for c in range(3):
+                assert torch.equal(grids[:, (i * d + j) * 3 + c], x[:, c, i::d, j::d])
+    assert grids.is_contiguous(memory_format=layout)
+    back = from_sub_grids(grids, d)
+    assert torch.equal(back, x) and back.is_contiguous(memory_format=layout)
+
+
 @pytest.mark.parametrize("needs", ["input", "weight"])
 def test_depthwise_conv_on_a_small_grid_gives_only_the_gradients_asked_for(needs):
     torch.manual_seed(0)
@@ -191,3 +206,24 @@ def test_drop_path_is_seeded_and_drops_whole_edges():
     assert torch.equal(out[0], out[1])
     other = ours(x, sample, sample, 0.5, torch.Generator().manual_seed(8))
     assert not torch.allclose(out[0], other)
+
+
+@pytest.mark.parametrize("weights_need_grad", [True, False])
+def test_the_weighted_sum_node_gives_autograds_values_and_gradients_bit_for_bit(weights_need_grad):
+    """One node instead of a multiply and an addcmul chain; a row not in ``ops`` (``none``) gets zeros."""
+    torch.manual_seed(0)
+    weights = torch.rand(4, 6, requires_grad=weights_need_grad)
+    terms = [torch.randn(2, 6, 5, 5).contiguous(memory_format=torch.channels_last).requires_grad_()
+             for _ in range(3)]
+    ops = [1, 2, 3]
+    upstream = torch.randn(2, 6, 5, 5)
+    inputs = ([weights] if weights_need_grad else []) + terms
+    node = _WeightedSum.apply(weights, ops, *terms)
+    chain = _weighted_sum(weights, ops, terms)
+    assert torch.equal(node, chain)
+    for ours, autograds in zip(torch.autograd.grad(node, inputs, upstream),
+                               torch.autograd.grad(chain, inputs, upstream)):
+        assert torch.equal(ours, autograds)
+    if weights_need_grad:
+        (grad,) = torch.autograd.grad(_WeightedSum.apply(weights, ops, *terms), weights, upstream)
+        assert torch.equal(grad[0], torch.zeros(6))

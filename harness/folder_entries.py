@@ -94,14 +94,19 @@ def _read_open(fd: int, size: int, cap: int) -> bytes:
     """The bytes of the open file ``fd`` of ``size`` bytes, to its end or to ``cap`` + 1 of
     them (it may grow while read).  Asking for the size and a byte more, rather than for
     ``cap`` + 1 bytes at once, spares allocating the cap first: 15 µs of the 17 µs it took to
-    read a small file, and a study of 10,000 trials reads 60,000 of them."""
+    read a small file, and a study of 10,000 trials reads 60,000 of them.  A read that
+    returns less than it asked for, once the ``size`` bytes are in, found the end: the
+    read that would return nothing is not made."""
     parts, total, want = [], 0, size + 1
     while total <= cap:
-        part = os.read(fd, min(want, cap + 1 - total))
+        asked = min(want, cap + 1 - total)
+        part = os.read(fd, asked)
         if not part:
             break
         parts.append(part)
         total += len(part)
+        if len(part) < asked and total >= size:
+            break
         want = _GROWTH_CHUNK
     return b"".join(parts)
 

@@ -27,6 +27,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.analysis.json_read import loads
 from harness.analysis.values import row_problem
 from harness.folder_entries import TRIAL_FILE_CAP, Refused, is_file, is_folder, read_file
 from harness.studyfolder import (
@@ -97,10 +98,10 @@ def _decoded(text: str, known: Line | None) -> tuple[Any, Any]:
     if known is not None:
         head = "{" + _members(known[1]) + ","
         if text.startswith(head):
-            rest = json.loads("{" + text[len(head):])
+            rest = loads("{" + text[len(head):])
             if rest:
                 return {**known[0], **rest}, rest if rest.keys().isdisjoint(known[0]) else None
-    return json.loads(text), None
+    return loads(text), None
 
 
 def _line_problem(raw: bytes, key: str, epoch: int | None, known: Line | None) -> tuple[Line | None, str | None]:
@@ -258,31 +259,32 @@ def _read_text(path: Path, damage: list[Damage]) -> str | None:
         return data.decode("utf-8", errors="replace")
 
 
-def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[str, Any], str], tuple[T, str]]
+def _json_object(text: str) -> dict[str, Any]:
+    """The object the JSON text ``text`` holds; a ValueError saying what it holds instead."""
+    try:
+        value = loads(text)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, or an integer of over 4,300 digits
+        raise ValueError(f"not JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _read_json_object(path: Path, damage: list[Damage], check: Callable[[str], tuple[T, str]]
                       ) -> tuple[T, str] | None:
-    """The object in the JSON file ``path`` and its text, as ``check(object, text)`` returns
-    them; ``None`` (and the damage noted) when it is missing, not JSON, not an object or
-    refused by ``check`` (a ValueError)."""
+    """What ``check(text)`` makes of the text of the JSON file ``path`` (its object, as
+    :func:`_json_object` reads it, and its text); ``None`` (and the damage noted) when it is
+    missing, not UTF-8, not JSON, not an object or refused by ``check`` (a ValueError)."""
     data = _read_bytes(path, damage)
     if data is None:
         return None
     try:
-        text = data.decode("utf-8")
-        value = json.loads(text)
+        return check(data.decode("utf-8"))
     except UnicodeDecodeError:
         damage.append(Damage(path, "not UTF-8 text"))
-        return None
-    except (ValueError, RecursionError) as err:  # JSONDecodeError, or an integer of over 4,300 digits
-        damage.append(Damage(path, f"not JSON ({err})"))
-        return None
-    if not isinstance(value, dict):
-        damage.append(Damage(path, f"a JSON {type(value).__name__}, not an object"))
-        return None
-    try:
-        return check(value, text)
     except ValueError as err:  # a UserInputError too
         damage.append(Damage(path, str(err)))
-        return None
+    return None
 
 
 def _error_line(text: str | None) -> str | None:
@@ -316,24 +318,28 @@ def _latest_checkpoint(folder: Path, damage: list[Damage]) -> Path | None:
     return found
 
 
-def _as_written(value: dict[str, Any], text: str) -> tuple[dict[str, Any], str]:
-    return value, text
+def _as_written(text: str) -> tuple[dict[str, Any], str]:
+    return _json_object(text), text
 
 
-def _checked_genotype(value: dict[str, Any], text: str) -> tuple[dict[str, Any], str]:
-    """``genotype.json``'s object as a genotype of its space writes it, and its text (a
-    UserInputError when it is none); checked once per distinct genotype."""
-    written = _genotype_json(json.dumps(value, sort_keys=True))
-    return json.loads(written), written
+def _checked_genotype(text: str) -> tuple[dict[str, Any], str]:
+    """``genotype.json``'s object as a genotype of its space writes it, and that text (a
+    ValueError when it is none)."""
+    written = _genotype_json(text)
+    return loads(written), written
 
 
-def _resolved(value: dict[str, Any], text: str) -> tuple[ResolvedConfig, str]:
-    return parse_resolved_config(value), text
+def _resolved(text: str) -> tuple[ResolvedConfig, str]:
+    return parse_resolved_config(_json_object(text)), text
 
 
 @functools.lru_cache(maxsize=65536)
 def _genotype_json(text: str) -> str:
-    return json.dumps(genotype_from_dict(json.loads(text)).to_dict())
+    """The genotype in the text of a ``genotype.json``, as its space writes it (keys sorted
+    before it is read, as when the cache of checked genotypes was keyed by them); checked
+    once per distinct text: the trials of a study derive many of the same cells."""
+    canonical = json.dumps(_json_object(text), sort_keys=True)
+    return json.dumps(genotype_from_dict(json.loads(canonical)).to_dict())
 
 
 def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:

@@ -111,20 +111,26 @@ def _read_open(fd: int, size: int, cap: int) -> bytes:
     return b"".join(parts)
 
 
-def read_file(path: Path, cap: int) -> bytes | None:
+def read_file(path: Path, cap: int, found: dict[str, os.stat_result] | None = None) -> bytes | None:
     """The bytes of the plain file ``path`` (at most ``cap`` of them); ``None`` when it is
-    absent, :class:`Refused` when it is anything else or larger."""
+    absent, :class:`Refused` when it is anything else or larger.  ``found``: where to note
+    what the entry was when opened (its ``lstat``, under its name; nothing when absent), so
+    that the caller knows which version of it was read without examining it again."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
     except OSError as err:
         info = _entry(path)
+        if info is not None and found is not None:
+            found[path.name] = info
         if info is None or stat.S_ISREG(info.st_mode):
             raise Refused(f"unreadable ({err.strerror})") from None
         raise _refusal(path, info, "file") from None
     try:
-        info = os.fstat(fd)
+        info = os.fstat(fd)  # the entry opened, not followed: what lstat says of it
+        if found is not None:
+            found[path.name] = info
         if not stat.S_ISREG(info.st_mode):
             raise _refusal(path, info, "file")
         if info.st_size > cap:

@@ -61,6 +61,19 @@ class Damage:
         return f"{self.path}: {self.problem}"
 
 
+@dataclass(frozen=True)
+class FolderSeen:
+    """A trial folder as a read found it: each file it opened or tried (its ``lstat``, as
+    :func:`~harness.folder_entries.read_file` notes it; an absent file is not there) and the
+    names of its checkpoint folders, sorted.  A version of a file changed after it was opened
+    reads as changed afterwards, so an entry of the analysis cache keyed by this is never
+    taken for a newer version of the folder; the cache then needs no second look at every
+    file (:func:`harness.analysis.trial_cache.signature`: a tenth of a first read)."""
+
+    files: dict[str, os.stat_result]
+    checkpoints: list[str]
+
+
 @dataclass
 class TrialFiles:
     """What a trial folder holds that the analysis uses."""
@@ -78,6 +91,9 @@ class TrialFiles:
     damage: list[Damage] = field(default_factory=list)
     opened: bool = True
     """False when the trial's folder is not a real folder (it was not entered)."""
+    seen: FolderSeen | None = field(default=None, compare=False)
+    """What this read found in the trial's real folder (``None``: none entered, or one that
+    could not be listed); the analysis cache keys the trial's entry by it."""
     texts: dict[str, str] = field(default_factory=dict, compare=False)
     """The JSON text of ``rows`` (made of the lines they were read from), ``params``,
     ``genotype`` and ``resolved``, each where read: the analysis cache stores them as they
@@ -203,23 +219,24 @@ def _object(*members: str) -> str:
     return "{" + ",".join(part for part in members if part) + "}"
 
 
-def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool, known: list[Line]
-                     ) -> tuple[list[Line], str | None] | None:
-    """:func:`_read_json_lines` of the file ``path``; ``None`` when it is absent.  A file that
-    cannot be read at all has no intact rows."""
+def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool, known: list[Line],
+                     found: dict[str, os.stat_result]) -> tuple[list[Line], str | None] | None:
+    """:func:`_read_json_lines` of the file ``path`` (noted in ``found``); ``None`` when it is
+    absent.  A file that cannot be read at all has no intact rows."""
     try:
-        data = read_file(path, TRIAL_FILE_CAP)
+        data = read_file(path, TRIAL_FILE_CAP, found)
     except Refused as err:
         return [], str(err)
     return None if data is None else _read_json_lines(data, key, still_written, in_order, known)
 
 
-def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[list[Line], bool]:
+def _read_curve(folder: Path, still_written: bool, damage: list[Damage], found: dict[str, os.stat_result]
+                ) -> tuple[list[Line], bool]:
     """The trial's curve (a row per epoch, with its text) and whether it comes from an intact file."""
     result_path, metrics_path = folder / RESULT_FILE, folder / METRICS_FILE
-    read = _read_lines_file(metrics_path, "epoch", still_written, in_order=True, known=[])
+    read = _read_lines_file(metrics_path, "epoch", still_written, in_order=True, known=[], found=found)
     reports, reports_problem = (_read_lines_file(result_path, "training_iteration", still_written, in_order=False,
-                                                 known=[] if read is None else read[0])
+                                                 known=[] if read is None else read[0], found=found)
                                 or ([], None))
     report_of_epoch = _by_epoch(reports)
     from_reports = [report_of_epoch[epoch] for epoch in sorted(report_of_epoch)]
@@ -239,17 +256,18 @@ def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tupl
     return joined, False
 
 
-def _read_bytes(path: Path, damage: list[Damage]) -> bytes | None:
-    """The bytes of the trial file ``path``; ``None`` when it is absent or refused (noted)."""
+def _read_bytes(path: Path, damage: list[Damage], found: dict[str, os.stat_result]) -> bytes | None:
+    """The bytes of the trial file ``path`` (noted in ``found``); ``None`` when it is absent
+    or refused (noted in ``damage``)."""
     try:
-        return read_file(path, TRIAL_FILE_CAP)
+        return read_file(path, TRIAL_FILE_CAP, found)
     except Refused as err:
         damage.append(Damage(path, str(err)))
         return None
 
 
-def _read_text(path: Path, damage: list[Damage]) -> str | None:
-    data = _read_bytes(path, damage)
+def _read_text(path: Path, damage: list[Damage], found: dict[str, os.stat_result]) -> str | None:
+    data = _read_bytes(path, damage, found)
     if data is None:
         return None
     try:
@@ -270,12 +288,12 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def _read_json_object(path: Path, damage: list[Damage], check: Callable[[str], tuple[T, str]]
-                      ) -> tuple[T, str] | None:
+def _read_json_object(path: Path, damage: list[Damage], found: dict[str, os.stat_result],
+                      check: Callable[[str], tuple[T, str]]) -> tuple[T, str] | None:
     """What ``check(text)`` makes of the text of the JSON file ``path`` (its object, as
     :func:`_json_object` reads it, and its text); ``None`` (and the damage noted) when it is
     missing, not UTF-8, not JSON, not an object or refused by ``check`` (a ValueError)."""
-    data = _read_bytes(path, damage)
+    data = _read_bytes(path, damage, found)
     if data is None:
         return None
     try:
@@ -304,13 +322,18 @@ def _checked(check: Callable[[Path], bool], path: Path, damage: list[Damage]) ->
         return False
 
 
-def _latest_checkpoint(folder: Path, damage: list[Damage]) -> Path | None:
-    """The newest ``checkpoint_*/checkpoint.pt``, not read; a checkpoint folder or file that
-    is a link or not what its name says is damage (a retrain would read it)."""
+def _checkpoint_names(folder: Path) -> list[str] | None:
+    """The checkpoint folders' names, sorted; ``None`` when the folder cannot be listed."""
     try:  # the names Path.glob would give, without its pattern machinery (a tenth of a second at 10,000 trials)
-        names = sorted(name for name in os.listdir(folder) if name.startswith(CHECKPOINT_PREFIX))
+        return sorted(name for name in os.listdir(folder) if name.startswith(CHECKPOINT_PREFIX))
     except PermissionError:
-        names = []
+        return None
+
+
+def _latest_checkpoint(folder: Path, names: list[str], damage: list[Damage]) -> Path | None:
+    """The newest ``checkpoint_*/checkpoint.pt`` of the checkpoint folders ``names``, not
+    read; a checkpoint folder or file that is a link or not what its name says is damage (a
+    retrain would read it)."""
     found = None
     for entry in (folder / name for name in names):
         if _checked(is_folder, entry, damage) and _checked(is_file, entry / CHECKPOINT_FILE, damage):
@@ -347,15 +370,17 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
     has not ended (its files may be mid-write).  A trial folder that is not a real folder
     is not entered: it is one damage and nothing else."""
     try:
-        is_folder(folder)  # absent: a trial that has not started writes nothing yet
+        exists = is_folder(folder)  # absent: a trial that has not started writes nothing yet
     except Refused as err:
         return TrialFiles([], False, None, None, None, damage=[Damage(folder, str(err))], opened=False)
     damage: list[Damage] = []
-    curve, trusted = _read_curve(folder, still_written, damage)
-    params = _read_json_object(folder / PARAMS_FILE, damage, _as_written)
-    genotype = _read_json_object(folder / GENOTYPE_FILE, damage, _checked_genotype)
-    error = _error_line(_read_text(folder / ERROR_FILE, damage))
-    resolved = _read_json_object(folder / TRIAL_CONFIG_FILE, damage, _resolved)
+    found: dict[str, os.stat_result] = {}
+    curve, trusted = _read_curve(folder, still_written, damage, found)
+    params = _read_json_object(folder / PARAMS_FILE, damage, found, _as_written)
+    genotype = _read_json_object(folder / GENOTYPE_FILE, damage, found, _checked_genotype)
+    error = _error_line(_read_text(folder / ERROR_FILE, damage, found))
+    resolved = _read_json_object(folder / TRIAL_CONFIG_FILE, damage, found, _resolved)
+    checkpoints = _checkpoint_names(folder) if exists else None
     read = {"params": params, "genotype": genotype, "resolved": resolved}
     return TrialFiles(
         rows=[row for row, _ in curve],
@@ -364,8 +389,9 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
         genotype=None if genotype is None else genotype[0],
         error=error,
         resolved=None if resolved is None else resolved[0],
-        checkpoint=_latest_checkpoint(folder, damage),
+        checkpoint=_latest_checkpoint(folder, checkpoints or [], damage),
         damage=damage,
+        seen=None if checkpoints is None else FolderSeen(found, checkpoints),
         texts={"rows": "[" + ",".join(text for _, text in curve) + "]",
                **{name: both[1] for name, both in read.items() if both is not None}},
     )

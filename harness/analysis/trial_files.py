@@ -176,10 +176,14 @@ def _by_epoch(reports: list[Line]) -> dict[int, Line]:
     return {line[0]["training_iteration"]: line for line in reports}
 
 
+_COMPACT = json.JSONEncoder(check_circular=False, separators=(",", ":"))
+
+
 def compact_json(value: Any) -> str:
     """``value`` as JSON without spaces (what the analysis cache stores), not checked for
-    cycles: it holds only what JSON texts were parsed into."""
-    return json.dumps(value, check_circular=False, separators=(",", ":"))
+    cycles: it holds only what JSON texts were parsed into.  One encoder for every call:
+    ``json.dumps`` with these options builds one per call."""
+    return _COMPACT.encode(value)
 
 
 def _members(text: str) -> str:

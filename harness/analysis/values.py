@@ -132,13 +132,23 @@ def _known_genotype(text: str) -> bool:
 
 
 _QUICK: dict[str, Callable[[Any], bool]] = {name: _plainly_fine(expected) for name, expected in EXPECTED.items()}
+_REAL_BOUNDS: dict[str, tuple[float, float]] = {name: (expected.low, expected.high)
+                                                for name, expected in EXPECTED.items() if expected.kind == "real"}
+_NOT_REAL = (math.inf, -math.inf)
+"""The bounds no value lies within: a float of any other name goes to its quick test."""
 
 
 def row_problem(row: dict[str, Any], diverged: bool | None = None) -> str | None:
     """The first impossible value of the report ``row`` (one JSON line), or ``None``;
-    ``diverged``: the epoch's own flag, when ``row`` is a part of its line (else the row's)."""
+    ``diverged``: the epoch's own flag, when ``row`` is a part of its line (else the row's).
+    A float, most of a report, is judged inline by its metric's bounds (a call per value
+    took a third of the time)."""
     diverged = row.get("diverged") is True if diverged is None else diverged
     for name, value in row.items():
+        if type(value) is float:
+            low, high = _REAL_BOUNDS.get(name, _NOT_REAL)
+            if low <= value <= high and value - value == 0:
+                continue
         quick = _QUICK.get(name)
         if quick is None or quick(value):
             continue

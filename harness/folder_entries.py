@@ -45,7 +45,7 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "special file")
 
 
-def _refusal(path: Path, info: os.stat_result, wanted: str) -> Refused:
+def _refusal(path: Path | str, info: os.stat_result, wanted: str) -> Refused:
     if stat.S_ISLNK(info.st_mode):
         try:
             target = os.readlink(path)
@@ -55,7 +55,7 @@ def _refusal(path: Path, info: os.stat_result, wanted: str) -> Refused:
     return Refused(f"a {_kind(info.st_mode)}, not a {wanted}")
 
 
-def _entry(path: Path) -> os.stat_result | None:
+def _entry(path: Path | str) -> os.stat_result | None:
     try:
         return os.lstat(path)
     except FileNotFoundError:
@@ -111,7 +111,7 @@ def _read_open(fd: int, size: int, cap: int) -> bytes:
     return b"".join(parts)
 
 
-def read_file(path: Path, cap: int, found: dict[str, os.stat_result] | None = None) -> bytes | None:
+def read_file(path: Path | str, cap: int, found: dict[str, os.stat_result] | None = None) -> bytes | None:
     """The bytes of the plain file ``path`` (at most ``cap`` of them); ``None`` when it is
     absent, :class:`Refused` when it is anything else or larger.  ``found``: where to note
     what the entry was when opened (its ``lstat``, under its name; nothing when absent), so
@@ -123,14 +123,14 @@ def read_file(path: Path, cap: int, found: dict[str, os.stat_result] | None = No
     except OSError as err:
         info = _entry(path)
         if info is not None and found is not None:
-            found[path.name] = info
+            found[os.path.basename(path)] = info
         if info is None or stat.S_ISREG(info.st_mode):
             raise Refused(f"unreadable ({err.strerror})") from None
         raise _refusal(path, info, "file") from None
     try:
         info = os.fstat(fd)  # the entry opened, not followed: what lstat says of it
         if found is not None:
-            found[path.name] = info
+            found[os.path.basename(path)] = info
         if not stat.S_ISREG(info.st_mode):
             raise _refusal(path, info, "file")
         if info.st_size > cap:

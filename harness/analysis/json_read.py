@@ -16,7 +16,7 @@ import json
 from json.scanner import make_scanner
 from typing import Any
 
-_SCAN = make_scanner(json.JSONDecoder())
+_SCAN = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed's TODO: it reads a decoder's options
 """The scanner of a decoder with ``json.loads``' defaults."""
 _SPACE = " \t\n\r"
 """What JSON allows around a value (``json.decoder.WHITESPACE``)."""

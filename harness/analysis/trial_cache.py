@@ -218,8 +218,8 @@ class TrialCache:
         key = folder.name
         entry = self._entries.get(key)
         if entry is None:
-            files = read(folder, still_written)
-            return self._keep(key, None if files.seen is None else _signature(still_written, files.seen), files,
+            fresh = read(folder, still_written)
+            return self._keep(key, None if fresh.seen is None else _signature(still_written, fresh.seen), fresh,
                               folder)
         sign = signature(folder, still_written)
         if sign is not None and isinstance(entry, dict) and entry.get("signature") == sign:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from harness.analysis.trial_files import Damage, TrialFiles, compact_json
+from harness.analysis.trial_files import Damage, FolderSeen, TrialFiles, compact_json
 from harness.analysis.tune_state import TuneTrial
 from harness.studyfolder import (
     CHECKPOINT_PREFIX,
@@ -71,19 +71,28 @@ def signature(folder: Path, still_written: bool) -> list[Any] | None:
     modification time and mode in :data:`_READ_FILES`' order (three ``None`` for an absent
     file), then the checkpoint folders' names; None when the folder cannot be listed (it is
     read, and judged, afresh).  Flat, so that 10,000 of them decode in milliseconds."""
-    sign: list[Any] = [still_written]
     try:
         with os.scandir(folder) as listing:
             entries = {entry.name: entry for entry in listing}
+        found = {}
         for name in _READ_FILES:
             try:
-                info = entries[name].stat(follow_symlinks=False)
-                sign += (info.st_size, info.st_mtime_ns, info.st_mode)
+                found[name] = entries[name].stat(follow_symlinks=False)
             except (KeyError, FileNotFoundError):
-                sign += (None, None, None)
+                pass
     except OSError:
         return None
-    sign.append(sorted(name for name in entries if name.startswith(CHECKPOINT_PREFIX)))
+    return _signature(still_written, FolderSeen(found, sorted(name for name in entries
+                                                             if name.startswith(CHECKPOINT_PREFIX))))
+
+
+def _signature(still_written: bool, seen: FolderSeen) -> list[Any]:
+    """:func:`signature` of a folder as ``seen``."""
+    sign: list[Any] = [still_written]
+    for name in _READ_FILES:
+        info = seen.files.get(name)
+        sign += (None, None, None) if info is None else (info.st_size, info.st_mtime_ns, info.st_mode)
+    sign.append(seen.checkpoints)
     return sign
 
 
@@ -203,10 +212,16 @@ class TrialCache:
 
     def read(self, folder: Path, still_written: bool, read: Callable[[Path, bool], TrialFiles]) -> TrialFiles:
         """The trial folder's files as ``read(folder, still_written)`` gives them, from the
-        cache when the folder has not changed since."""
+        cache when the folder has not changed since.  A trial never read before is keyed by
+        what its read found (:attr:`TrialFiles.seen`), else by its signature taken before it
+        is read: either way, a file changed while read no longer fits the entry."""
         key = folder.name
-        sign = signature(folder, still_written)
         entry = self._entries.get(key)
+        if entry is None:
+            fresh = read(folder, still_written)
+            return self._keep(key, None if fresh.seen is None else _signature(still_written, fresh.seen), fresh,
+                              folder)
+        sign = signature(folder, still_written)
         if sign is not None and isinstance(entry, dict) and entry.get("signature") == sign:
             try:
                 files = _from_json(entry["files"], folder)
@@ -215,8 +230,11 @@ class TrialCache:
             if files is not None:
                 self._kept[key] = entry
                 return files
-        files = read(folder, still_written)
-        if sign is not None:  # taken before the read: a file changed while read no longer fits it
+        return self._keep(key, sign, read(folder, still_written), folder)
+
+    def _keep(self, key: str, sign: list[Any] | None, files: TrialFiles, folder: Path) -> TrialFiles:
+        """``files``, read just now, remembered under ``sign`` (``None``: not remembered)."""
+        if sign is not None:
             self._kept[key] = _entry_json(sign, files, folder)
             self.changed = True
         return files

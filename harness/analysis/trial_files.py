@@ -27,6 +27,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.analysis.json_read import loads
 from harness.analysis.values import row_problem
 from harness.folder_entries import TRIAL_FILE_CAP, Refused, is_file, is_folder, read_file
 from harness.studyfolder import (
@@ -60,6 +61,19 @@ class Damage:
         return f"{self.path}: {self.problem}"
 
 
+@dataclass(frozen=True)
+class FolderSeen:
+    """A trial folder as a read found it: each file it opened or tried (its ``lstat``, as
+    :func:`~harness.folder_entries.read_file` notes it; an absent file is not there) and the
+    names of its checkpoint folders, sorted.  A version of a file changed after it was opened
+    reads as changed afterwards, so an entry of the analysis cache keyed by this is never
+    taken for a newer version of the folder; the cache then needs no second look at every
+    file (:func:`harness.analysis.trial_cache.signature`: a tenth of a first read)."""
+
+    files: dict[str, os.stat_result]
+    checkpoints: list[str]
+
+
 @dataclass
 class TrialFiles:
     """What a trial folder holds that the analysis uses."""
@@ -77,6 +91,9 @@ class TrialFiles:
     damage: list[Damage] = field(default_factory=list)
     opened: bool = True
     """False when the trial's folder is not a real folder (it was not entered)."""
+    seen: FolderSeen | None = field(default=None, compare=False)
+    """What this read found in the trial's real folder (``None``: none entered, or one that
+    could not be listed); the analysis cache keys the trial's entry by it."""
     texts: dict[str, str] = field(default_factory=dict, compare=False)
     """The JSON text of ``rows`` (made of the lines they were read from), ``params``,
     ``genotype`` and ``resolved``, each where read: the analysis cache stores them as they
@@ -97,10 +114,10 @@ def _decoded(text: str, known: Line | None) -> tuple[Any, Any]:
     if known is not None:
         head = "{" + _members(known[1]) + ","
         if text.startswith(head):
-            rest = json.loads("{" + text[len(head):])
+            rest = loads("{" + text[len(head):])
             if rest:
                 return {**known[0], **rest}, rest if rest.keys().isdisjoint(known[0]) else None
-    return json.loads(text), None
+    return loads(text), None
 
 
 def _line_problem(raw: bytes, key: str, epoch: int | None, known: Line | None) -> tuple[Line | None, str | None]:
@@ -159,10 +176,14 @@ def _by_epoch(reports: list[Line]) -> dict[int, Line]:
     return {line[0]["training_iteration"]: line for line in reports}
 
 
+_COMPACT = json.JSONEncoder(check_circular=False, separators=(",", ":"))
+
+
 def compact_json(value: Any) -> str:
     """``value`` as JSON without spaces (what the analysis cache stores), not checked for
-    cycles: it holds only what JSON texts were parsed into."""
-    return json.dumps(value, check_circular=False, separators=(",", ":"))
+    cycles: it holds only what JSON texts were parsed into.  One encoder for every call:
+    ``json.dumps`` with these options builds one per call."""
+    return _COMPACT.encode(value)
 
 
 def _members(text: str) -> str:
@@ -202,28 +223,29 @@ def _object(*members: str) -> str:
     return "{" + ",".join(part for part in members if part) + "}"
 
 
-def _read_lines_file(path: Path, key: str, still_written: bool, in_order: bool, known: list[Line]
-                     ) -> tuple[list[Line], str | None] | None:
-    """:func:`_read_json_lines` of the file ``path``; ``None`` when it is absent.  A file that
-    cannot be read at all has no intact rows."""
+def _read_lines_file(path: str, key: str, still_written: bool, in_order: bool, known: list[Line],
+                     found: dict[str, os.stat_result]) -> tuple[list[Line], str | None] | None:
+    """:func:`_read_json_lines` of the file ``path`` (noted in ``found``); ``None`` when it is
+    absent.  A file that cannot be read at all has no intact rows."""
     try:
-        data = read_file(path, TRIAL_FILE_CAP)
+        data = read_file(path, TRIAL_FILE_CAP, found)
     except Refused as err:
         return [], str(err)
     return None if data is None else _read_json_lines(data, key, still_written, in_order, known)
 
 
-def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tuple[list[Line], bool]:
+def _read_curve(folder: str, still_written: bool, damage: list[Damage], found: dict[str, os.stat_result]
+                ) -> tuple[list[Line], bool]:
     """The trial's curve (a row per epoch, with its text) and whether it comes from an intact file."""
-    result_path, metrics_path = folder / RESULT_FILE, folder / METRICS_FILE
-    read = _read_lines_file(metrics_path, "epoch", still_written, in_order=True, known=[])
+    result_path, metrics_path = os.path.join(folder, RESULT_FILE), os.path.join(folder, METRICS_FILE)
+    read = _read_lines_file(metrics_path, "epoch", still_written, in_order=True, known=[], found=found)
     reports, reports_problem = (_read_lines_file(result_path, "training_iteration", still_written, in_order=False,
-                                                 known=[] if read is None else read[0])
+                                                 known=[] if read is None else read[0], found=found)
                                 or ([], None))
     report_of_epoch = _by_epoch(reports)
     from_reports = [report_of_epoch[epoch] for epoch in sorted(report_of_epoch)]
     if reports_problem:
-        damage.append(Damage(result_path, reports_problem))
+        damage.append(Damage(Path(result_path), reports_problem))
     if read is None:
         return from_reports, reports_problem is None
     history, history_problem = read
@@ -231,58 +253,60 @@ def _read_curve(folder: Path, still_written: bool, damage: list[Damage]) -> tupl
     if history_problem is None:
         return joined, True
     if len(report_of_epoch) > len(history) or (reports_problem is None and len(report_of_epoch) == len(history)):
-        damage.append(Damage(metrics_path, f"{history_problem}; the curve is read from {RESULT_FILE} "
+        damage.append(Damage(Path(metrics_path), f"{history_problem}; the curve is read from {RESULT_FILE} "
                                            f"({len(report_of_epoch)} epochs) instead"))
         return from_reports, reports_problem is None
-    damage.append(Damage(metrics_path, history_problem))
+    damage.append(Damage(Path(metrics_path), history_problem))
     return joined, False
 
 
-def _read_bytes(path: Path, damage: list[Damage]) -> bytes | None:
-    """The bytes of the trial file ``path``; ``None`` when it is absent or refused (noted)."""
+def _read_bytes(path: str, damage: list[Damage], found: dict[str, os.stat_result]) -> bytes | None:
+    """The bytes of the trial file ``path`` (noted in ``found``); ``None`` when it is absent
+    or refused (noted in ``damage``)."""
     try:
-        return read_file(path, TRIAL_FILE_CAP)
+        return read_file(path, TRIAL_FILE_CAP, found)
     except Refused as err:
-        damage.append(Damage(path, str(err)))
+        damage.append(Damage(Path(path), str(err)))
         return None
 
 
-def _read_text(path: Path, damage: list[Damage]) -> str | None:
-    data = _read_bytes(path, damage)
+def _read_text(path: str, damage: list[Damage], found: dict[str, os.stat_result]) -> str | None:
+    data = _read_bytes(path, damage, found)
     if data is None:
         return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        damage.append(Damage(path, "not UTF-8 text"))
+        damage.append(Damage(Path(path), "not UTF-8 text"))
         return data.decode("utf-8", errors="replace")
 
 
-def _read_json_object(path: Path, damage: list[Damage], check: Callable[[dict[str, Any], str], tuple[T, str]]
-                      ) -> tuple[T, str] | None:
-    """The object in the JSON file ``path`` and its text, as ``check(object, text)`` returns
-    them; ``None`` (and the damage noted) when it is missing, not JSON, not an object or
-    refused by ``check`` (a ValueError)."""
-    data = _read_bytes(path, damage)
+def _json_object(text: str) -> dict[str, Any]:
+    """The object the JSON text ``text`` holds; a ValueError saying what it holds instead."""
+    try:
+        value = loads(text)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, or an integer of over 4,300 digits
+        raise ValueError(f"not JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _read_json_object(path: str, damage: list[Damage], found: dict[str, os.stat_result],
+                      check: Callable[[str], tuple[T, str]]) -> tuple[T, str] | None:
+    """What ``check(text)`` makes of the text of the JSON file ``path`` (its object, as
+    :func:`_json_object` reads it, and its text); ``None`` (and the damage noted) when it is
+    missing, not UTF-8, not JSON, not an object or refused by ``check`` (a ValueError)."""
+    data = _read_bytes(path, damage, found)
     if data is None:
         return None
     try:
-        text = data.decode("utf-8")
-        value = json.loads(text)
+        return check(data.decode("utf-8"))
     except UnicodeDecodeError:
-        damage.append(Damage(path, "not UTF-8 text"))
-        return None
-    except (ValueError, RecursionError) as err:  # JSONDecodeError, or an integer of over 4,300 digits
-        damage.append(Damage(path, f"not JSON ({err})"))
-        return None
-    if not isinstance(value, dict):
-        damage.append(Damage(path, f"a JSON {type(value).__name__}, not an object"))
-        return None
-    try:
-        return check(value, text)
+        damage.append(Damage(Path(path), "not UTF-8 text"))
     except ValueError as err:  # a UserInputError too
-        damage.append(Damage(path, str(err)))
-        return None
+        damage.append(Damage(Path(path), str(err)))
+    return None
 
 
 def _error_line(text: str | None) -> str | None:
@@ -302,13 +326,18 @@ def _checked(check: Callable[[Path], bool], path: Path, damage: list[Damage]) ->
         return False
 
 
-def _latest_checkpoint(folder: Path, damage: list[Damage]) -> Path | None:
-    """The newest ``checkpoint_*/checkpoint.pt``, not read; a checkpoint folder or file that
-    is a link or not what its name says is damage (a retrain would read it)."""
+def _checkpoint_names(folder: Path) -> list[str] | None:
+    """The checkpoint folders' names, sorted; ``None`` when the folder cannot be listed."""
     try:  # the names Path.glob would give, without its pattern machinery (a tenth of a second at 10,000 trials)
-        names = sorted(name for name in os.listdir(folder) if name.startswith(CHECKPOINT_PREFIX))
+        return sorted(name for name in os.listdir(folder) if name.startswith(CHECKPOINT_PREFIX))
     except PermissionError:
-        names = []
+        return None
+
+
+def _latest_checkpoint(folder: Path, names: list[str], damage: list[Damage]) -> Path | None:
+    """The newest ``checkpoint_*/checkpoint.pt`` of the checkpoint folders ``names``, not
+    read; a checkpoint folder or file that is a link or not what its name says is damage (a
+    retrain would read it)."""
     found = None
     for entry in (folder / name for name in names):
         if _checked(is_folder, entry, damage) and _checked(is_file, entry / CHECKPOINT_FILE, damage):
@@ -316,24 +345,28 @@ def _latest_checkpoint(folder: Path, damage: list[Damage]) -> Path | None:
     return found
 
 
-def _as_written(value: dict[str, Any], text: str) -> tuple[dict[str, Any], str]:
-    return value, text
+def _as_written(text: str) -> tuple[dict[str, Any], str]:
+    return _json_object(text), text
 
 
-def _checked_genotype(value: dict[str, Any], text: str) -> tuple[dict[str, Any], str]:
-    """``genotype.json``'s object as a genotype of its space writes it, and its text (a
-    UserInputError when it is none); checked once per distinct genotype."""
-    written = _genotype_json(json.dumps(value, sort_keys=True))
-    return json.loads(written), written
+def _checked_genotype(text: str) -> tuple[dict[str, Any], str]:
+    """``genotype.json``'s object as a genotype of its space writes it, and that text (a
+    ValueError when it is none)."""
+    written = _genotype_json(text)
+    return loads(written), written
 
 
-def _resolved(value: dict[str, Any], text: str) -> tuple[ResolvedConfig, str]:
-    return parse_resolved_config(value), text
+def _resolved(text: str) -> tuple[ResolvedConfig, str]:
+    return parse_resolved_config(_json_object(text)), text
 
 
 @functools.lru_cache(maxsize=65536)
 def _genotype_json(text: str) -> str:
-    return json.dumps(genotype_from_dict(json.loads(text)).to_dict())
+    """The genotype in the text of a ``genotype.json``, as its space writes it (keys sorted
+    before it is read, as when the cache of checked genotypes was keyed by them); checked
+    once per distinct text: the trials of a study derive many of the same cells."""
+    canonical = json.dumps(_json_object(text), sort_keys=True)
+    return json.dumps(genotype_from_dict(json.loads(canonical)).to_dict())
 
 
 def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
@@ -341,15 +374,18 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
     has not ended (its files may be mid-write).  A trial folder that is not a real folder
     is not entered: it is one damage and nothing else."""
     try:
-        is_folder(folder)  # absent: a trial that has not started writes nothing yet
+        exists = is_folder(folder)  # absent: a trial that has not started writes nothing yet
     except Refused as err:
         return TrialFiles([], False, None, None, None, damage=[Damage(folder, str(err))], opened=False)
     damage: list[Damage] = []
-    curve, trusted = _read_curve(folder, still_written, damage)
-    params = _read_json_object(folder / PARAMS_FILE, damage, _as_written)
-    genotype = _read_json_object(folder / GENOTYPE_FILE, damage, _checked_genotype)
-    error = _error_line(_read_text(folder / ERROR_FILE, damage))
-    resolved = _read_json_object(folder / TRIAL_CONFIG_FILE, damage, _resolved)
+    found: dict[str, os.stat_result] = {}
+    where = str(folder)  # its files' paths joined as text, made Paths only to name damage (Path joins were 5%)
+    curve, trusted = _read_curve(where, still_written, damage, found)
+    params = _read_json_object(os.path.join(where, PARAMS_FILE), damage, found, _as_written)
+    genotype = _read_json_object(os.path.join(where, GENOTYPE_FILE), damage, found, _checked_genotype)
+    error = _error_line(_read_text(os.path.join(where, ERROR_FILE), damage, found))
+    resolved = _read_json_object(os.path.join(where, TRIAL_CONFIG_FILE), damage, found, _resolved)
+    checkpoints = _checkpoint_names(folder) if exists else None
     read = {"params": params, "genotype": genotype, "resolved": resolved}
     return TrialFiles(
         rows=[row for row, _ in curve],
@@ -358,8 +394,9 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
         genotype=None if genotype is None else genotype[0],
         error=error,
         resolved=None if resolved is None else resolved[0],
-        checkpoint=_latest_checkpoint(folder, damage),
+        checkpoint=_latest_checkpoint(folder, checkpoints or [], damage),
         damage=damage,
+        seen=None if checkpoints is None else FolderSeen(found, checkpoints),
         texts={"rows": "[" + ",".join(text for _, text in curve) + "]",
                **{name: both[1] for name, both in read.items() if both is not None}},
     )

@@ -19,11 +19,11 @@ read only as a plain file of at most :data:`~harness.folder_entries.STATE_FILE_C
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.json_read import loads
 from harness.folder_entries import STATE_FILE_CAP, Refused, read_file
 from harness.studyfolder import is_trial_folder_name, trial_folder_name
 
@@ -65,7 +65,7 @@ def _is_plain(value: Any) -> bool:
 
 def _parse(text: str, what: str) -> Any:
     try:
-        return json.loads(text)
+        return loads(text)
     except (ValueError, RecursionError) as err:  # JSONDecodeError, or an integer of over 4,300 digits
         raise DamagedState(f"{what} is not JSON ({err})") from None
 

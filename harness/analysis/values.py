@@ -132,13 +132,33 @@ def _known_genotype(text: str) -> bool:
 
 
 _QUICK: dict[str, Callable[[Any], bool]] = {name: _plainly_fine(expected) for name, expected in EXPECTED.items()}
+_BOUNDS: dict[type, dict[str, tuple[float, float]]] = {
+    float: {name: (e.low, e.high) for name, e in EXPECTED.items() if e.kind == "real"},
+    int: {name: (max(e.low, -LARGEST_WHOLE), min(e.high, LARGEST_WHOLE)) for name, e in EXPECTED.items()
+          if e.kind in ("real", "whole")},
+}
+"""Per type of JSON number, the range its values of each name may take (in 64 bits, for an integer)."""
+_NOWHERE = (math.inf, -math.inf)
+"""The range no number lies within: a number of a name not in :data:`_BOUNDS` goes to its quick test."""
+_PLAIN: dict[type, frozenset[str]] = {kind: frozenset(name for name, e in EXPECTED.items() if e.kind == expected)
+                                      for kind, expected in ((str, "text"), (bool, "flag"))}
+"""The names whose every text, or every flag, is a measurement."""
 
 
 def row_problem(row: dict[str, Any], diverged: bool | None = None) -> str | None:
     """The first impossible value of the report ``row`` (one JSON line), or ``None``;
-    ``diverged``: the epoch's own flag, when ``row`` is a part of its line (else the row's)."""
+    ``diverged``: the epoch's own flag, when ``row`` is a part of its line (else the row's).
+    Numbers, texts and flags are judged inline (:data:`_BOUNDS`, :data:`_PLAIN`), the rest by
+    their quick test: a call per value took a third of the time."""
     diverged = row.get("diverged") is True if diverged is None else diverged
     for name, value in row.items():
+        kind = type(value)
+        if kind is float or kind is int:
+            low, high = _BOUNDS[kind].get(name, _NOWHERE)
+            if low <= value <= high and value - value == 0:
+                continue
+        elif (kind is str or kind is bool) and name in _PLAIN[kind]:
+            continue
         quick = _QUICK.get(name)
         if quick is None or quick(value):
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,32 @@ def test_a_cached_read_equals_a_read_of_the_files_and_reads_nothing(tmp_path, ca
     winner = next(t for t in again if t.trial_id == WINNER)
     assert winner.resolved is not None and winner.resolved.lineage == [{"epoch": 2, "donor": STOPPED}]
     assert winner.checkpoint == str(folder / f"trial_{WINNER}" / "checkpoint_000002" / "checkpoint.pt")
+
+
+def test_a_first_read_keys_its_entries_by_what_it_found_and_examines_no_folder_twice(tmp_path, cache, reads,
+                                                                                   monkeypatch):
+    """A trial never read is keyed by the lstat of each file its read opened and the checkpoint
+    folders it listed: what the next analysis finds of the unchanged folder."""
+    folder = _with_damage(tmp_path)
+    examined: list[str] = []
+    real = trial_cache.signature
+    monkeypatch.setattr(trial_cache, "signature", lambda trial, written: examined.append(trial.name) or real(trial,
+                                                                                                             written))
+    load_results(folder)
+    assert examined == []
+    reads.clear()
+    load_results(folder)
+    assert examined == EVERY_TRIAL and reads == []
+
+
+def test_a_trial_listed_before_its_folder_exists_has_no_files_and_is_read_until_it_does(tmp_path, cache, reads):
+    folder = write_study_folder(tmp_path / "results")
+    shutil.rmtree(folder / f"trial_{STOPPED}")  # Tune lists a trial before it starts writing
+    stopped = next(t for t in load_results(folder).trials if t.trial_id == STOPPED)
+    assert (stopped.rows, stopped.damage, stopped.checkpoint) == ([], [], None)
+    reads.clear()
+    load_results(folder)
+    assert reads == [f"trial_{STOPPED}"]
 
 
 def test_a_changed_trial_is_read_again_and_only_it(tmp_path, cache, reads):

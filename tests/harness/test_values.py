@@ -63,3 +63,16 @@ def test_a_line_is_judged_by_its_known_keys_and_its_own_diverged_flag():
                         "perf": {"cpu": "x"}}) is None  # keys Ray adds are not judged
     assert row_problem({"epoch": 2, "train_loss": NAN, "diverged": "yes"}) == (
         "train_loss is NaN on an epoch that did not diverge")
+
+
+TRICKY = [0, 1, -1, 2**63 - 1, 2**63, -(2**63), 10**400, 0.5, 1.5, 100.0, 100.5, -0.5, -100.5, NAN, math.inf,
+          -math.inf, 1e300, True, False, None, "x", "", [1], {"a": 1}, str(resolve_genotype("DARTS_V2"))]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_row_judges_each_value_as_value_problem_does(name):
+    """row_problem judges numbers, texts and flags inline, by their bounds and names: for every
+    value it must say what value_problem says."""
+    for value in TRICKY:
+        for diverged in (False, True):
+            assert row_problem({name: value}, diverged) == value_problem(name, value, EXPECTED[name], diverged), value

@@ -43,7 +43,7 @@ from harness.studyfolder import (
     TRIAL_CONFIG_FILE,
     is_trial_folder_name,
 )
-from harness.trialconfig import ResolvedConfig
+from harness.trialconfig import ResolvedConfig, parse_resolved_config
 from snas.atomic import atomic_write
 
 log = logging.getLogger(__name__)
@@ -148,16 +148,16 @@ def _entry_json(sign: list[Any], files: TrialFiles, folder: Path) -> str:
 
 def _from_json(entry: dict[str, Any], folder: Path) -> TrialFiles:
     """The trial's files as remembered (its settings: the ``config.json`` it was read from, or
-    :func:`_resolved_json`'s); a KeyError, TypeError or ValueError for an entry of another shape."""
+    :func:`_resolved_json`'s, refused as :func:`parse_resolved_config` refuses a ``config.json``:
+    the cache sits in a study folder a user may have copied or edited); a KeyError, TypeError or
+    ValueError for an entry of another shape."""
     resolved = entry["resolved"]
     if not (resolved is None or isinstance(resolved, dict)):
         raise ValueError("settings that are not an object")
     return TrialFiles(
         rows=entry["rows"], curve_trusted=entry["trusted"], params=entry["params"], genotype=entry["genotype"],
         error=entry["error"], opened=entry["opened"],
-        resolved=None if resolved is None else ResolvedConfig(
-            resolved["kind"], resolved["config"], resolved.get("changes", []), resolved.get("lineage", []),
-            resolved.get("exploits", [])),
+        resolved=None if resolved is None else parse_resolved_config(resolved),
         checkpoint=None if entry["checkpoint"] is None else folder / entry["checkpoint"],
         damage=[Damage(folder / path, problem) for path, problem in entry["damage"]],
     )

@@ -165,6 +165,7 @@ CACHES = {
     "nested deeper than JSON is read": b"[" * 100_000 + b"]" * 100_000,
     "an older version": None,  # the first read's cache, its version set back
     "entries of another shape": None,  # the first read's cache, every entry's files replaced
+    "settings no trial writes": None,  # the first read's cache, every entry's config.json of another kind
 }
 
 
@@ -178,6 +179,10 @@ def test_a_damaged_or_older_cache_is_no_error_and_replaced(tmp_path, cache, read
         path.write_text(json.dumps({**stored, "version": trial_cache.VERSION - 1}))
     elif kind == "entries of another shape":
         trials = {name: {**entry, "files": {"rows": 5}} for name, entry in stored["trials"].items()}
+        path.write_text(json.dumps({**stored, "trials": trials, "state": {**stored["state"], "trials": [[1]]}}))
+    elif kind == "settings no trial writes":
+        trials = {name: {**entry, "files": {**entry["files"], "resolved": {"kind": "bogus", "config": {}}}}
+                  for name, entry in stored["trials"].items()}
         path.write_text(json.dumps({**stored, "trials": trials, "state": {**stored["state"], "trials": [[1]]}}))
     else:
         path.write_bytes(CACHES[kind])

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch
+from matplotlib.patches import Circle, FancyArrowPatch
 
 INPUT_FILL, NODE_FILL, OUTPUT_FILL = "#c1e6c1", "#cfe3f5", "#f0e6a8"
 """Fills of a cell's input nodes (green), intermediate nodes (blue) and output (yellow)."""
@@ -20,7 +21,7 @@ FONT = 8.0
 """Font size of the op labels."""
 MARGIN = 0.3
 """Room around a cell, in inches."""
-NODE_EDGE = 1.2
+_NODE_EDGE = 1.2
 """Line width of a node circle's outline, in points."""
 _ARROW_GAP = 2.0
 """Points between a node's outline and the end of an arrow (matplotlib's default shrink)."""
@@ -48,6 +49,14 @@ def edge_arrow(start: tuple[float, float], end: tuple[float, float], rad: float,
     ``shrinkB``), the node's own shape, computed in closed form.  Clipping it against the
     Circle patches instead (``patchA``/``patchB``) draws the same curve but hit-tests every
     bisection point as a mouse event: 20 ms an arrow, a second for one DARTS cell drawing."""
-    shrink = RADIUS * POINTS_PER_INCH + NODE_EDGE / 2 + _ARROW_GAP
+    shrink = RADIUS * POINTS_PER_INCH + _NODE_EDGE / 2 + _ARROW_GAP
     return FancyArrowPatch(start, end, shrinkA=shrink, shrinkB=shrink, connectionstyle=f"arc3,rad={rad}",
                            arrowstyle="-|>", mutation_scale=12, **style)
+
+
+def draw_node(ax: Axes, centre: tuple[float, float], fill: str, label: str, dashed: bool = False) -> None:
+    """A node: a circle of :data:`RADIUS` filled with ``fill``, outlined (dashed when
+    ``dashed``), and ``label`` at its centre, above the edges' arrows."""
+    ax.add_patch(Circle(centre, RADIUS, facecolor=fill, edgecolor="#333333", linewidth=_NODE_EDGE,
+                        linestyle=(0, (3, 2)) if dashed else "-", zorder=3))
+    ax.text(*centre, label, ha="center", va="center", fontsize=10, zorder=4)

@@ -19,17 +19,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle
 
 from snas.drawstyle import (
     FONT,
     INPUT_FILL,
     MARGIN,
-    NODE_EDGE,
     NODE_FILL,
     OUTPUT_FILL,
     RADIUS,
     canvas_figure,
+    draw_node,
     edge_arrow,
     label_box,
 )
@@ -167,9 +166,7 @@ def _draw_cell(fig: Figure, origin: Point, genotype: Genotype, cell: Cell, title
         else:
             fill, text = NODE_FILL, str(node - INPUT_NODES)
         # a node whose every incoming edge is `none` outputs zeros: dashed outline
-        ax.add_patch(Circle(centre, RADIUS, facecolor=fill, edgecolor="#333333", linewidth=NODE_EDGE,
-                            linestyle="-" if node in fed else (0, (3, 2)), zorder=3))
-        ax.text(*centre, text, ha="center", va="center", fontsize=10, zorder=4)
+        draw_node(ax, centre, fill, text, dashed=node not in fed)
     for edge in edges:
         ax.add_patch(edge_arrow(
             positions[edge.source], positions[edge.target], edge.rad,

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle
 
 from snas.drawstyle import (
     FONT,
     INPUT_FILL,
     MARGIN,
-    NODE_EDGE,
     NODE_FILL,
     OUTPUT_FILL,
     RADIUS,
     canvas_figure,
+    draw_node,
     edge_arrow,
     label_box,
 )
@@ -58,9 +57,7 @@ def nb201_figure(genotype: CellGenotype, title: str | None = None) -> Figure:
     fills = {0: INPUT_FILL, nodes - 1: OUTPUT_FILL}
     labels = {0: "in", nodes - 1: "out"}
     for n, centre in positions.items():
-        ax.add_patch(Circle(centre, RADIUS, facecolor=fills.get(n, NODE_FILL), edgecolor="#333333",
-                            linewidth=NODE_EDGE, zorder=3))
-        ax.text(centre[0], centre[1], str(n), ha="center", va="center", fontsize=10, zorder=4)
+        draw_node(ax, centre, fills.get(n, NODE_FILL), str(n))
         if n in labels:
             ax.text(centre[0], centre[1] - RADIUS - 0.15, labels[n], ha="center", va="top", fontsize=8)
     for target, node in enumerate(genotype.nodes, start=1):

@@ -6,6 +6,11 @@ from typing import Any
 
 import yaml
 
+FAULT_DATA = {"synthetic": {"classes": 4, "image_size": 8, "train_images": 192, "test_images": 64}}
+"""Half the tiny study's training images, for the fault campaigns' studies: each compares a
+study interrupted and resumed with an uninterrupted run of the same settings, so the curves
+need not learn anything, and their CPU time was half in the trials' epochs."""
+
 
 def tiny_study(name: str, root, **changes: Any) -> dict[str, Any]:
     """A study of tiny SNAS searches on synthetic 8×8 data (about a second per trial-epoch)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import torch
-from study_helpers import tiny_study, write_study
+from study_helpers import FAULT_DATA, tiny_study, write_study
 from test_data_parallel import on_local_ranks
 from test_faults import curves, driving, epochs
 
@@ -25,6 +25,7 @@ EPOCHS = 3
 
 def _study(name: str, root: Path, **changes: Any) -> dict[str, Any]:
     return tiny_study(name, root, search={"epochs": EPOCHS, "batch_size": 32}, space={"search.seed": {"grid": [0]}},
+                      data=FAULT_DATA,
                       **{"resources": {"workers": 2, "cpu": 1}, "failures": {"max_failures": 1}, **changes})
 
 

@@ -96,3 +96,13 @@ def read_yaml_mapping(path: Path, what: str, holds: str, *, empty_ok: bool = Fal
     if not isinstance(data, dict):
         raise UserInputError(f"{what} must be a mapping of {holds}")
     return data
+
+
+def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    """The study folder and how to rank its trials: `analyze`, `best` and `report` take them."""
+    parser.add_argument("results", help="the study folder (results/<name>)")
+    parser.add_argument("--metric", help="rank trials by this metric (default: the study's objective), "
+                                         "e.g. search_val_acc or child_val_acc")
+    parser.add_argument("--scope", choices=("last", "best"), default="last",
+                        help="score a trial by its last epoch (default) or its best epoch")
+    parser.add_argument("--top", type=positive_int, default=3, help="how many winners to keep (default 3)")

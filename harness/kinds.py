@@ -108,7 +108,7 @@ class TrialKind:
     """Names of the plots (:data:`harness.analysis.plots.PLOTS`) that apply to it (its
     scheduler may add more: :attr:`harness.policies.base.Scheduler.plots`)."""
     tables: tuple[str, ...] = ()
-    """Extra analysis tables (:data:`harness.analysis.EXTRA_TABLES`) written for it."""
+    """Extra analysis tables (:data:`harness.analysis.summary.EXTRA_TABLES`) written for it."""
     checkpoint_title: Callable[[dict[str, Any]], str] = str
     """What ``inspect`` calls one of its checkpoints, from the checkpoint's configuration."""
     size_settings: tuple[str, str, str] = ("", "layers", "init_channels")

@@ -237,8 +237,8 @@ def unfinished_trials(results: Any, ended_before: Collection[str] = frozenset())
 
 
 def finish(study: Study, experiment_path: str, results: Any, ended_before: Collection[str] = frozenset()) -> int:
-    from harness.analysis import write_analysis
     from harness.analysis.report import render_report
+    from harness.analysis.summary import write_analysis
 
     errored = results.num_errors
     finished = len(results) - unfinished_trials(results, ended_before)

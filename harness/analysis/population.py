@@ -22,24 +22,13 @@ import pandas as pd
 from harness.analysis.replicates import finished, seed_columns, summarize, verdict
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.domain import CONTROL_KEY, is_seed_key
-from harness.policies.pbt import EXPLOITS_COLUMN
 from harness.study import Study
 from harness.trialconfig import ResolvedConfig
 
-DONORS_COLUMN = "donors"
 DIFFERENCE = "paired difference"
 """The ``kind`` of a :func:`population_vs_control` row that compares two arms (else ``arm``)."""
 ONE_POPULATION = "_population"
 """The seed column :func:`population_vs_control` pairs on when no seed varies."""
-
-
-def lineage_columns(trials: list[TrialRecord]) -> dict[str, dict[str, Any]]:
-    """``{column: {trial id: value}}``: how many times each trial exploited another, and the
-    donors it copied, in order (trials of older versions, which recorded none, left empty)."""
-    made = {trial.trial_id: trial.resolved.exploits for trial in trials if trial.resolved is not None}
-    return {EXPLOITS_COLUMN: {trial_id: len(exploits) for trial_id, exploits in made.items()},
-            DONORS_COLUMN: {trial_id: " ".join(e["donor"] for e in exploits) or None
-                            for trial_id, exploits in made.items()}}
 
 
 def _number(value: Any) -> str:

@@ -29,12 +29,12 @@ from urllib.parse import quote
 import pandas as pd
 import yaml
 
-from harness.analysis import AnalysisSummary
 from harness.analysis.front import constraint_text, empty_front_note, front_of
 from harness.analysis.plots.cells import BEST_CELLS
 from harness.analysis.population import winning_schedule
 from harness.analysis.replicates import INTERVAL
 from harness.analysis.scale import SCALE_TITLES, describe_scales
+from harness.analysis.summary import AnalysisSummary
 from harness.folder_entries import STUDY_FILE_CAP, Refused, read_file
 from harness.health import winner_warning
 from harness.studyfolder import ANALYSIS_DIR, STUDY_FILE

@@ -3,115 +3,24 @@
 from __future__ import annotations
 
 import collections
-import functools
 import math
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from harness.analysis.population import lineage_columns
 from harness.analysis.replicates import groups, replicate_table, summarize
-from harness.analysis.results import StudyResults, TrialRecord
-from harness.endings import DIVERGED, ending_of
-from harness.study import Study
+from harness.analysis.results import StudyResults
+from harness.analysis.trial_rows import Scope, trial_rows, winner_record
 from harness.trialconfig import ResolvedConfig
-from snas.genotype import GenotypeError, genotype_id
-from snas.spaces import genotype_from_dict, parse_genotype
-
-Scope = Literal["last", "best"]
-
-
-def _genotype_text(trial: TrialRecord) -> str | None:
-    """The last epoch's genotype, else (a retraining, or a search that reported none) genotype.json's."""
-    reported = trial.last.get("genotype")
-    if isinstance(reported, str):
-        return reported
-    if trial.genotype_json is not None:
-        return str(genotype_from_dict(trial.genotype_json))
-    return None
-
-
-@functools.lru_cache(maxsize=65536)
-def genotype_id_of(text: str) -> str | None:
-    """The :func:`snas.genotype.genotype_id` of a genotype's text; ``None`` when it cannot be
-    read (remembered: the trials of a study derive many of the same cells)."""
-    try:
-        return genotype_id(parse_genotype(text))
-    except GenotypeError:
-        return None
-
-
-def stop_reason(trial: TrialRecord, study: Study) -> str | None:
-    """Why the trial did not run to its last epoch (:mod:`harness.endings`: ``diverged``,
-    ``collapse (skip_connect 4 > 2)``, the scheduler's label); ``None`` when it did, or has
-    not ended."""
-    if trial.diverged:
-        return DIVERGED
-    if trial.state != "TERMINATED":
-        return None
-    return ending_of(trial.last, trial.epochs, trial.configured_epochs, study).reason
-
-
-def _as_float(value: Any) -> float:
-    """A reported value as a float; NaN when absent or not a number (a damaged report)."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def score(rows: list[dict[str, Any]], metric: str, scope: Scope, mode: str) -> float:
-    """The trial's ranking value: ``metric`` at the last epoch, or its best over epochs
-    (NaN when no epoch reported it)."""
-    if not any(metric in row for row in rows):
-        return math.nan
-    values = [_as_float(row.get(metric)) for row in rows]
-    if scope == "last":
-        return values[-1]
-    reported = [value for value in values if not math.isnan(value)]
-    if not reported:
-        return math.nan
-    return max(reported) if mode == "max" else min(reported)
 
 
 def trials_table(results: StudyResults, metric: str | None = None, scope: Scope = "last") -> pd.DataFrame:
-    """One row per trial: varied settings, outcome, accuracies, architecture size, cost."""
+    """One row per trial (:func:`harness.analysis.trial_rows.trial_rows`), best first by
+    ``metric`` at ``scope``, trials without a score last, ties in folder order."""
     study = results.study
-    metric = metric or study.metric
-    names = study.trial_kind.short_names(list(study.space))
-    summary, sizes = study.trial_kind.summary_metrics, study.trial_kind.size_metrics
-    searcher_columns = study.searcher.trial_columns(results.path, study.name)
-    scheduler_columns = lineage_columns(results.trials) if study.scheduler.copies_trials else {}
-    rows = []
-    for trial in results.trials:
-        curve, last = trial.rows, trial.last
-        row: dict[str, Any] = {"trial_id": trial.trial_id}
-        row.update({column: values.get(trial.trial_id) for column, values in searcher_columns.items()})
-        row.update({names[k]: trial.config.get(k) for k in study.space})
-        row.update({column: values.get(trial.trial_id) for column, values in scheduler_columns.items()})
-        row.update({
-            "state": trial.state, "stopped_early": trial.stopped_early, "diverged": trial.diverged,
-            "epochs": trial.epochs, "configured_epochs": trial.configured_epochs,
-            "score": score(curve, metric, scope, study.mode),
-        })
-        for m in summary:
-            row[f"final_{m}"] = _as_float(last.get(m))
-            row[f"best_{m}"] = score(curve, m, "best", "min" if m.endswith("loss") else "max")
-        row.update({m: _as_float(last.get(m)) for m in sizes})
-        if study.multi_objective:  # the front's axes (harness.analysis.front)
-            row.update({m: _as_float(last.get(m)) for m in study.constraints})
-            row.update({t.metric: score(curve, t.metric, scope, t.mode) for t in study.objectives})
-        row["genotype"] = _genotype_text(trial)
-        row["genotype_id"] = genotype_id_of(row["genotype"]) if row["genotype"] else None
-        row["stop_reason"] = stop_reason(trial, study)
-        row["wall_time_s"] = _as_float(last.get("time_total_s"))
-        row.update({"num_failures": trial.num_failures, "error": trial.error, "checkpoint": trial.checkpoint,
-                    "trial_path": str(trial.path), "damaged": trial.damaged,
-                    "damage": "; ".join(f"{d.path.name}: {d.problem}" for d in trial.damage) or None})
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    for column in searcher_columns:  # trial numbers, with gaps where a trial has none
+    table = pd.DataFrame(trial_rows(results, metric, scope))
+    for column in study.searcher.trial_columns(results.path, study.name):  # trial numbers, with gaps
         table[column] = table[column].astype("Int64")
     if len(table):
         ascending = study.mode == "min"
@@ -169,26 +78,8 @@ def best_trials(table: pd.DataFrame, results: StudyResults, k: int = 3) -> list[
         return []
     by_id = {t.trial_id: t for t in results.trials}
     ranked = table[[by_id[trial_id].ranked for trial_id in table["trial_id"]]]
-    winners: list[dict[str, Any]] = []
-    for _, row in ranked.dropna(subset=["score"]).head(k).iterrows():
-        trial = by_id[row["trial_id"]]
-        final = trial.last
-        winners.append({
-            "rank": len(winners) + 1,
-            "trial_id": trial.trial_id,
-            "score": row["score"],
-            "config": trial.config,
-            "metrics": {key: value for key, value in final.items() if _jsonable(value)},
-            "genotype": row["genotype"],
-            "genotype_id": row["genotype_id"],
-            "genotype_json": trial.genotype_json,
-            "checkpoint": trial.checkpoint,
-        })
-    return winners
-
-
-def _jsonable(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool)) or value is None
+    return [winner_record(by_id[row["trial_id"]], rank, row)
+            for rank, (_, row) in enumerate(ranked.dropna(subset=["score"]).head(k).iterrows(), start=1)]
 
 
 def retrain_comparison(table: pd.DataFrame, source: dict[str, Any] | None) -> pd.DataFrame:

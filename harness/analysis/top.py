@@ -1,22 +1,23 @@
 """The best trials of a study, without building every trial's row.
 
-A row of the trials table (:func:`harness.analysis.tables.trials_table`) parses the trial's
-genotype, derives how it ended and reads every summary metric; `best` prints three winners
-and `status` a screenful, so at 10,000 trials building all 10,000 rows is most of their
-time.  Ranking needs only each trial's score; :class:`Ranking` orders the trials by it
-once, and builds the rows of the few shown.  The rows and their order are the full table's
-first rows: the same stable sort, best first, trials without a score last.
+A row of the trials table (:func:`harness.analysis.trial_rows.trial_rows`) parses the
+trial's genotype, derives how it ended and reads every summary metric; `best` prints three
+winners and `status` a screenful, so at 10,000 trials building all 10,000 rows is most of
+their time.  Ranking needs only each trial's score; :class:`Ranking` orders the trials by
+it once, and builds the rows of the few shown.  The rows and their order are the full
+table's first rows (:func:`harness.analysis.tables.trials_table`): the same stable sort,
+best first, trials without a score last.  Plain Python: `status` and `best` never import
+pandas.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-
-import pandas as pd
+from typing import Any
 
 from harness.analysis.results import StudyResults, TrialRecord
-from harness.analysis.tables import Scope, score, trials_table
+from harness.analysis.trial_rows import Row, Scope, score, trial_rows, winner_record
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,16 @@ class Ranking:
     def __len__(self) -> int:
         return len(self.order)
 
-    def table(self, rows: int | None = None) -> pd.DataFrame:
-        """The trials table of the first ``rows`` trials (all when ``None``)."""
-        return self._table(list(self.order[:rows]))
+    def rows(self, count: int | None = None) -> list[Row]:
+        """The trials-table rows of the first ``count`` trials (all when ``None``)."""
+        return self._rows(list(self.order[:count]))
 
-    def ranked(self, rows: int) -> tuple[pd.DataFrame, StudyResults]:
-        """The table of the first ``rows`` trials a ranking may name (a score, intact curve and
-        settings: :func:`harness.analysis.tables.best_trials`' winners), with the results
-        they are a part of, for ``best_trials``."""
-        chosen = [t for t in self.order if t.ranked and not math.isnan(self.scores[t.trial_id])][:rows]
-        return self._table(chosen), replace(self.results, trials=chosen)
+    def winners(self, count: int) -> list[dict[str, Any]]:
+        """The first ``count`` trials a ranking may name (a score, an intact curve and
+        settings), as :func:`harness.analysis.tables.best_trials` reports winners."""
+        chosen = [t for t in self.order if t.ranked and not math.isnan(self.scores[t.trial_id])][:count]
+        return [winner_record(trial, rank, row)
+                for rank, (trial, row) in enumerate(zip(chosen, self._rows(chosen), strict=True), start=1)]
 
-    def _table(self, trials: list[TrialRecord]) -> pd.DataFrame:
-        return trials_table(replace(self.results, trials=trials), self.metric, self.scope)
+    def _rows(self, trials: list[TrialRecord]) -> list[Row]:
+        return trial_rows(replace(self.results, trials=trials), self.metric, self.scope)

@@ -24,13 +24,13 @@ writing those of 10,000 trials took a second, most of it spelling out a million 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from harness.analysis.json_read import loads
 from harness.analysis.trial_files import Damage, FolderSeen, TrialFiles, compact_json
 from harness.analysis.tune_state import TuneTrial
 from harness.studyfolder import (
@@ -180,7 +180,7 @@ class TrialCache:
     def load(cls, study_folder: Path) -> TrialCache:
         path = _cache_file(study_folder)
         try:
-            stored = json.loads(path.read_bytes())
+            stored = loads(path.read_bytes())
         except FileNotFoundError:
             return cls(study_folder, {})
         except (OSError, ValueError, RecursionError) as err:

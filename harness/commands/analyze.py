@@ -10,17 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from harness.analysis import write_analysis
-from harness.arguments import positive_int
-
-
-def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results", help="the study folder (results/<name>)")
-    parser.add_argument("--metric", help="rank trials by this metric (default: the study's objective), "
-                                         "e.g. search_val_acc or child_val_acc")
-    parser.add_argument("--scope", choices=("last", "best"), default="last",
-                        help="score a trial by its last epoch (default) or its best epoch")
-    parser.add_argument("--top", type=positive_int, default=3, help="how many winners to keep (default 3)")
+from harness.analysis.summary import write_analysis
+from harness.arguments import add_scoring_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

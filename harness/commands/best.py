@@ -21,11 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from harness.analysis.front import constraint_text, empty_front_note, front_document, front_of, front_points
 from harness.analysis.results import StudyResults, load_results
-from harness.analysis.tables import best_trials, trials_table
 from harness.analysis.top import Ranking
-from harness.commands.analyze import add_scoring_arguments
+from harness.arguments import add_scoring_arguments
 from harness.health import winner_problems, winner_warning
 from snas.errors import UserInputError
 
@@ -41,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return _front(results, args)
     metric = results.study.metric if args.metric is None else args.metric
     results.study.check_ranking_metric(metric)
-    table, ranked = Ranking.of(results, metric, args.scope).ranked(args.top)
-    winners = best_trials(table, ranked, args.top)
+    winners = Ranking.of(results, metric, args.scope).winners(args.top)
     if not winners:
         raise UserInputError(f"no trial of {results.path} has reported {metric} yet")
     if args.json:
@@ -70,7 +67,12 @@ def _print_details(results: StudyResults, winner: dict) -> None:
 
 
 def _front(results: StudyResults, args: argparse.Namespace) -> int:
-    """The Pareto front of a multi-objective study, best first by its first objective."""
+    """The Pareto front of a multi-objective study, best first by its first objective (from
+    the trials table: the front's analysis needs pandas, which a single objective's winners
+    do without)."""
+    from harness.analysis.front import constraint_text, empty_front_note, front_document, front_of, front_points
+    from harness.analysis.tables import trials_table
+
     study = results.study
     table = trials_table(results, scope=args.scope)
     front = front_of(table, study)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.analysis import write_analysis
-from harness.commands.analyze import add_scoring_arguments
+from harness.analysis.summary import write_analysis
+from harness.arguments import add_scoring_arguments
 from harness.outputs import check_output_files
 
 

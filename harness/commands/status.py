@@ -23,18 +23,20 @@ one (a 10,000-line table scrolls the summary away and takes long to build).
 from __future__ import annotations
 
 import argparse
+import collections
+import math
 import shlex
+from typing import Any
 
-import pandas as pd
-
-from harness.analysis.results import load_results
-from harness.analysis.tables import best_trials
+from harness.analysis.results import StudyResults, load_results
 from harness.analysis.top import Ranking
+from harness.analysis.trial_rows import Row
 from harness.endings import DONE
 from harness.health import winner_warning
 
 STATUS_ROWS = 30
 """The most trials (and errors) `status` lists without ``--all``: a screenful."""
+_MOST_DECIMALS = 6
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,13 +47,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{STATUS_ROWS} errors)")
 
 
-def _outcome(row: pd.Series) -> str:
+def _outcome(row: Row) -> str:
     """How the trial ended (:mod:`harness.endings`); empty while it runs or when it failed."""
     if isinstance(row["stop_reason"], str):
         return row["stop_reason"]
     if row["state"] == "TERMINATED":
         return DONE
     return ""
+
+
+def _column_texts(values: list[Any]) -> list[str]:
+    """A column's values as text: numbers of a column share the fewest decimals (at most six)
+    that show each of them, a missing number reads ``NaN``, anything else as ``str`` gives it."""
+    floats = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+    if not floats or any(not isinstance(v, (float, int)) or isinstance(v, bool) for v in values if v is not None):
+        return [str(v) for v in values]
+    decimals = next((d for d in range(1, _MOST_DECIMALS) if all(round(v, d) == v for v in floats)), _MOST_DECIMALS)
+    return ["NaN" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{decimals}f}" for v in values]
+
+
+def _text_table(columns: dict[str, list[Any]]) -> str:
+    """The columns right-aligned under their titles, two spaces apart."""
+    texts = {title: _column_texts(values) for title, values in columns.items()}
+    widths = {title: max([len(title), *map(len, cells)]) for title, cells in texts.items()}
+    lines = ["  ".join(title.rjust(widths[title]) for title in texts)]
+    lines += ["  ".join(texts[title][i].rjust(widths[title]) for title in texts)
+              for i in range(len(next(iter(texts.values()), [])))]
+    return "\n".join(lines)
+
+
+def _shown(rows: list[Row], results: StudyResults, metric: str) -> dict[str, list[Any]]:
+    """The status table's columns: the trial, its searcher's and scheduler's columns, its
+    varied settings, how far it got and how it ended, its best ``metric``, its failures."""
+    study = results.study
+    names = list(study.trial_kind.short_names(list(study.space)).values())
+    columns: dict[str, list[Any]] = {"trial": [row["trial_id"] for row in rows]}
+    columns.update({title: ["" if row[column] is None else str(row[column]) for row in rows]
+                    for column, title in study.searcher.column_titles.items() if rows and column in rows[0]})
+    columns.update({name: [row[name] for row in rows] for name in names})
+    columns.update({title: [row[column] for row in rows]
+                    for column, title in study.scheduler.column_titles.items() if rows and column in rows[0]})
+    columns["state"] = [row["state"] for row in rows]
+    columns["epochs"] = [f"{row['epochs']}/{'?' if row['configured_epochs'] is None else row['configured_epochs']}"
+                         for row in rows]
+    columns["stopped"] = [_outcome(row) for row in rows]
+    columns[f"best {metric}"] = [round(row["score"], 2) for row in rows]
+    if any(row["damaged"] for row in rows):
+        columns["files"] = ["damaged" if row["damaged"] else "" for row in rows]
+    columns["failures"] = [row["num_failures"] for row in rows]
+    return columns
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,30 +107,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"study {results.study.name}: no trials yet")
         return 0
     rows = None if args.all else STATUS_ROWS
-    table = ranking.table(rows)
-    names = list(results.study.trial_kind.short_names(list(results.study.space)).values())
-    searcher = {title: table[column].astype(str).replace("<NA>", "")
-                for column, title in results.study.searcher.column_titles.items() if column in table}
-    scheduler = {title: table[column] for column, title in results.study.scheduler.column_titles.items()
-                 if column in table}
-    shown = pd.DataFrame({
-        "trial": table["trial_id"], **searcher, **{n: table[n] for n in names}, **scheduler,
-        "state": table["state"], "epochs": table["epochs"].astype(str) + "/" + table["configured_epochs"].astype(str),
-        "stopped": table.apply(_outcome, axis=1), f"best {metric}": table["score"].round(2),
-        "failures": table["num_failures"],
-    })
-    if table["damaged"].any():
-        shown.insert(shown.columns.get_loc("failures"), "files", table["damaged"].map({True: "damaged", False: ""}))
-    hidden = len(ranking) - len(table)
+    shown = ranking.rows(rows)
+    hidden = len(ranking) - len(shown)
     every = f"`snas-study status {shlex.quote(str(results.path))} --all`"
     print(f"study {results.study.name} ({results.path}): {len(ranking)} of {results.study.expected_trials()} trials")
     for note in results.notes:
         print(f"note: {note}")
     if hidden:
-        states = pd.Series([t.state for t in ranking.order]).value_counts()
-        print("states: " + ", ".join(f"{count} {state}" for state, count in states.items())
-              + f"; the {len(table)} best by best {metric}:")
-    print(shown.to_string(index=False))
+        states = collections.Counter(t.state for t in ranking.order)
+        print("states: " + ", ".join(f"{count} {state}" for state, count in states.most_common())
+              + f"; the {len(shown)} best by best {metric}:")
+    print(_text_table(_shown(shown, results, metric)))
     if hidden:
         print(f"... {hidden} more trials not shown: {every} lists every one")
     errors = [(t.trial_id, t.error) for t in ranking.order if t.error is not None]
@@ -96,8 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if len(errors) > len(listed):
         more = len(errors) - len(listed)
         print(f"... and {more} more error{'s' if more > 1 else ''}: {every} shows every one")
-    table, ranked = ranking.ranked(1)
-    for winner in best_trials(table, ranked, 1):
+    for winner in ranking.winners(1):
         warning = winner_warning(results.study, winner, results.data_of(winner["trial_id"]))
         if warning:
             print(warning)

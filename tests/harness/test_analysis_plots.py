@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from study_helpers import tiny_study
 
-from harness.analysis import EXTRA_TABLES
 from harness.analysis.plots import PlotInput, draw_plots, pareto_front
 from harness.analysis.results import StudyResults
+from harness.analysis.summary import EXTRA_TABLES
 from harness.analysis.tables import distinct_genotypes, random_baseline
 from harness.policies.asha import AshaScheduler
 from harness.study import validate_study
@@ -166,7 +166,7 @@ def test_distinct_genotypes_per_setting():
 def test_the_summary_gives_the_mean_over_seeds_of_the_finished_trials(tmp_path):
     from study_folders import write_study_folder
 
-    from harness.analysis import write_analysis
+    from harness.analysis.summary import write_analysis
 
     # Seeds 0 and 1 finished at 89.99 and 78.72; seed 2 stopped after one epoch and is left out.
     # sd = 11.27 / sqrt 2; t(0.975, 1 df) = 12.7062: half width 12.7062 * 11.27 / 2 = 71.60.
@@ -212,7 +212,7 @@ def test_a_new_analysis_removes_the_plots_an_earlier_one_drew_for_another_metric
     would otherwise stay beside the new one and be embedded in the report as current."""
     from study_folders import write_study_folder
 
-    from harness.analysis import write_analysis
+    from harness.analysis.summary import write_analysis
 
     folder = write_study_folder(tmp_path)
     first = {plot.path.name for plot in write_analysis(folder, metric="child_val_acc").plots}

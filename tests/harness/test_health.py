@@ -11,7 +11,7 @@ from PIL import Image
 from study_folders import trial_id, write_study_folder
 from study_helpers import tiny_study
 
-from harness.analysis import write_analysis
+from harness.analysis.summary import write_analysis
 from harness.cli import main
 from harness.health import collapse_stop, problems, trial_problems
 from harness.health_settings import HealthThresholds, StopConfig
@@ -104,7 +104,7 @@ def test_status_names_a_collapse_stop(tmp_path, capsys):
 
     assert seed_2_line().split()[3:5] == ["1/3", "stopped"]  # FIFO: nothing else stops a trial
     _with(folder, stop={"max_skip_connect": 1})
-    assert "1/3 collapse (skip_connect 2 > 1)" in seed_2_line()
+    assert seed_2_line().split()[3:8] == ["1/3", "collapse", "(skip_connect", "2", ">"]
     assert "1 stopped for collapse (skip_connect > 1)" in write_analysis(folder, plots=False).describe()
 
 

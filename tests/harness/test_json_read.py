@@ -22,6 +22,10 @@ TEXTS = [
     "\ufeff{}",  # a byte-order mark
     "1" * 5000,  # an integer of over 4,300 digits
     "[" * 100_000,  # nested past the recursion limit
+    "[" * 600 + "]" * 600,  # nested deeper than msgspec reads, not json
+    "18446744073709551616", "-9223372036854775809",  # integers past 64 bits: ints, not floats
+    "1e-400", "5e-324", "0.30000000000000004", "1.7976931348623157e308",  # floats at their edges
+    '{"a": "\\u00e9\\u0000", "\\u00e9": 1}',  # escapes, in values and names
 ]
 
 
@@ -35,6 +39,14 @@ def _outcome(read, text):
 @pytest.mark.parametrize("text", TEXTS, ids=range(len(TEXTS)))
 def test_loads_reads_and_refuses_as_json_loads_does(text):
     assert _outcome(loads, text) == _outcome(json.loads, text)
+
+
+@pytest.mark.parametrize("text", [TEXTS[0], TEXTS[2], TEXTS[4], TEXTS[-1], "\ufeff{}", "{"], ids=range(6))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_loads_reads_bytes_as_json_loads_does(text, encoding):
+    """The analysis cache is read from bytes; json.loads reads UTF-8, -16 and -32 (and a BOM)."""
+    data = text.encode(encoding, "surrogatepass")
+    assert _outcome(loads, data) == _outcome(json.loads, data)
 
 
 def test_the_refusals_are_json_loads_own():

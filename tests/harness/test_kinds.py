@@ -10,8 +10,8 @@ from study_folders import write_study_folder
 from study_helpers import tiny_study, write_study
 
 from harness import studyfolder
-from harness.analysis import EXTRA_TABLES, write_analysis
 from harness.analysis.plots import PLOTS
+from harness.analysis.summary import EXTRA_TABLES, write_analysis
 from harness.cli import main
 from harness.kinds import KINDS
 from harness.study import validate_study

@@ -19,6 +19,8 @@ from harness.cli import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "ray", "matplotlib")
+TABLES = ("pandas", "pyarrow", "scipy")
+"""What the full analysis builds its tables with; `status` and `best` print a few rows without them."""
 
 # Runs the command line as ``snas-study`` would, then prints which heavy packages it loaded.
 DRIVER = f"""
@@ -32,9 +34,10 @@ print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}} & set({HE
 """
 
 
-def heavy_imports(*argv: str) -> list[str]:
-    """The heavy packages ``snas-study argv`` imports, run from the source tree."""
-    done = subprocess.run([sys.executable, "-c", DRIVER, *argv], cwd=ROOT, capture_output=True, text=True,
+def heavy_imports(*argv: str, among: tuple[str, ...] = HEAVY) -> list[str]:
+    """The packages of ``among`` that ``snas-study argv`` imports, run from the source tree."""
+    driver = DRIVER.replace(repr(HEAVY), repr(among))
+    done = subprocess.run([sys.executable, "-c", driver, *argv], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
@@ -49,6 +52,13 @@ def test_help_imports_no_heavy_package(verb):
 def test_reading_a_study_imports_no_heavy_package(tmp_path, verb):
     folder = write_study_folder(tmp_path)
     assert heavy_imports(verb, str(folder)) == []
+
+
+@pytest.mark.parametrize("verb", ["status", "best"])
+def test_reading_a_study_builds_no_table_library(tmp_path, verb):
+    folder = write_study_folder(tmp_path)
+    assert heavy_imports(verb, str(folder), among=TABLES) == []
+    assert heavy_imports("analyze", str(folder), among=TABLES) == list(TABLES)  # the check sees them
 
 
 def test_the_check_sees_a_heavy_import():

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from study_folders import write_study_folder
 
-from harness import analysis
-from harness.analysis import output_set, write_analysis
+from harness.analysis import output_set
+from harness.analysis import summary as analysis
 from harness.analysis.output_set import OUTPUTS, settle
 from harness.analysis.plots import PLOTS
 from harness.analysis.report import render_report
+from harness.analysis.summary import write_analysis
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:

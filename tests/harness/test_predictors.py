@@ -77,9 +77,9 @@ def test_the_values_join_seeds_search_size_and_proxies_and_the_board_is_best_fir
 def test_a_retrain_study_gets_the_leaderboard_tables_and_plot_with_the_proxies_written_for_it(tmp_path):
     from study_helpers import tiny_study
 
-    from harness.analysis import EXTRA_TABLES
     from harness.analysis.plots import PlotInput, draw_plots
     from harness.analysis.results import StudyResults
+    from harness.analysis.summary import EXTRA_TABLES
     from harness.proxy_table import KEY_COLUMNS
     from harness.study import validate_study
 

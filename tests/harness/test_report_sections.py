@@ -9,8 +9,9 @@ import pandas as pd
 from study_folders import write_study_folder
 from study_helpers import tiny_study
 
-from harness.analysis import report, write_analysis
+from harness.analysis import report
 from harness.analysis.report import REPORT_ROWS, _trials_section, _without_unset, render_report
+from harness.analysis.summary import write_analysis
 from harness.study import validate_study
 
 

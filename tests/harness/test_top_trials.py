@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 from study_folders import TrialSpec, trial_id, write_study_folder
@@ -40,12 +42,13 @@ def test_the_ranking_builds_the_first_rows_of_the_full_table(folder, scope):
     full = trials_table(results, "search_val_acc", scope)
     ranking = Ranking.of(results, "search_val_acc", scope)
     for rows in (1, 5, 12):
-        pd.testing.assert_frame_equal(_missing_as_none(ranking.table(rows)), _missing_as_none(full.head(rows)))
+        pd.testing.assert_frame_equal(_missing_as_none(pd.DataFrame(ranking.rows(rows))),
+                                      _missing_as_none(full.head(rows)))
     assert list(full["trial_id"][:2]) == ([trial_id(8), trial_id(3)] if scope == "best" else
                                           [trial_id(3), trial_id(5)])  # the tie in folder order
     assert full["trial_id"].iloc[-1] == trial_id(7) and pd.isna(full["score"].iloc[-1])
-    table, ranked = ranking.ranked(3)
-    assert best_trials(table, ranked, 3) == best_trials(full, results, 3)
+    assert ranking.winners(3) == best_trials(full, results, 3)
+    assert [w["trial_id"] for w in ranking.winners(12)] == list(full["trial_id"][:11])  # not the unscored
 
 
 def _output(capsys, *arguments) -> list[str]:
@@ -74,3 +77,20 @@ def test_best_names_the_same_winners_as_the_full_table(folder, capsys):
     assert [line.split()[2].rstrip(":") for line in winners] == [trial_id(3), trial_id(5)]
     assert _output(capsys, "best", str(folder), "--top", "2", "--scope", "best")[0].startswith(
         f"#1 trial {trial_id(8)}: search_val_acc = 90.00 (best epoch)")
+
+
+@pytest.mark.parametrize(("values", "texts"), [
+    ([4.0, 0.5], ["4.0", "0.5"]),  # the fewest decimals that show every value ...
+    ([89.99, 51.6], ["89.99", "51.60"]),  # ... shared by the column
+    ([1.4864321234, 0.5], ["1.486432", "0.500000"]),  # at most six
+    ([1, 2.5], ["1.0", "2.5"]), ([0, 12], ["0", "12"]),  # whole numbers alone stay whole
+    ([math.nan, 1.0, None], ["NaN", "1.0", "NaN"]),  # a missing number
+    ([True, 2.0], ["True", "2.0"]), (["sgd", None], ["sgd", "None"]),  # not numbers: as str gives them
+])
+def test_status_columns_read_as_numbers(values, texts):
+    assert status._column_texts(values) == texts
+
+
+def test_status_table_aligns_each_column_under_its_title():
+    assert status._text_table({"trial": ["a", "bbb"], "tau0": [4.0, 0.5]}).splitlines() == [
+        "trial  tau0", "    a   4.0", "  bbb   0.5"]

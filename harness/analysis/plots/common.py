@@ -52,7 +52,7 @@ class PlotInput:
     """The copies each trial's final state went through under population-based training
     (:mod:`harness.lineage`), by trial id."""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    """The analysis's extra tables, by name (:data:`harness.analysis.EXTRA_TABLES`)."""
+    """The analysis's extra tables, by name (:data:`harness.analysis.summary.EXTRA_TABLES`)."""
     every_trial_limit: int = EVERY_TRIAL_LIMIT
     """The most trials drawn one by one (:mod:`harness.analysis.plots.crowding`)."""
 

@@ -5,9 +5,9 @@ settings, genotypes, Tune's entries), most of them a kilobyte of floats.  msgspe
 reads them in under half the time of ``json.loads`` and keeps one copy of each repeated
 member name, where ``json.loads`` makes a string per occurrence (a 10,000-trial `status`:
 3.2 s and 445 MiB with ``json.loads``' C scanner, 2.8 s and 320 MiB with msgspec).  It gives
-the same values, Python's ``NaN``/``Infinity`` and lone surrogates included (tested against
-``json.loads`` on edge texts); whatever it refuses -- not JSON, nested too deep, a
-document in UTF-16 -- goes to ``json.loads``, so that what is accepted, what is refused
+the same values, Python's ``NaN``/``Infinity`` and escaped lone surrogates included (tested
+against ``json.loads`` on edge texts); whatever it refuses -- not JSON, nested too deep, a
+document in UTF-16, a raw surrogate -- goes to ``json.loads``, so that what is accepted, what is refused
 and every error message are ``json.loads``'s own.
 """
 
@@ -25,5 +25,5 @@ def loads(text: str | bytes) -> Any:
     """``json.loads(text)``: the same value, or the same exception."""
     try:
         return _DECODE(text)
-    except (msgspec.DecodeError, RecursionError):  # json.loads says what is wrong, or reads what msgspec cannot
+    except (msgspec.DecodeError, RecursionError, UnicodeError):  # json.loads says what is wrong, or reads it
         return json.loads(text)

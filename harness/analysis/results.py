@@ -82,7 +82,7 @@ class TrialRecord:
     @property
     def stopped_early(self) -> bool:
         """Terminated before its last epoch without diverging: the scheduler (ASHA) or the
-        study's ``stop:`` section stopped it (:func:`harness.analysis.tables.stop_reason` tells which).
+        study's ``stop:`` section stopped it (:func:`harness.analysis.trial_rows.stop_reason` tells which).
 
         Tune marks both completed and early-stopped trials TERMINATED; the epoch count tells.
         """

@@ -20,8 +20,9 @@ def trials_table(results: StudyResults, metric: str | None = None, scope: Scope 
     ``metric`` at ``scope``, trials without a score last, ties in folder order."""
     study = results.study
     table = pd.DataFrame(trial_rows(results, metric, scope))
-    for column in study.searcher.trial_columns(results.path, study.name):  # trial numbers, with gaps
-        table[column] = table[column].astype("Int64")
+    for column in study.searcher.column_titles:  # trial numbers, with gaps where a trial has none
+        if column in table:
+            table[column] = table[column].astype("Int64")
     if len(table):
         ascending = study.mode == "min"
         table = table.sort_values("score", ascending=ascending, na_position="last", kind="stable")

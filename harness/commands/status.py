@@ -26,6 +26,7 @@ import argparse
 import collections
 import math
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from harness.analysis.results import StudyResults, load_results
@@ -37,6 +38,8 @@ from harness.health import winner_warning
 STATUS_ROWS = 30
 """The most trials (and errors) `status` lists without ``--all``: a screenful."""
 _MOST_DECIMALS = 6
+_LARGEST_FIXED = 1e15
+"""A number from which on a column is shown in scientific notation (its digits past 15 are noise)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,13 +60,20 @@ def _outcome(row: Row) -> str:
 
 
 def _column_texts(values: list[Any]) -> list[str]:
-    """A column's values as text: numbers of a column share the fewest decimals (at most six)
-    that show each of them, a missing number reads ``NaN``, anything else as ``str`` gives it."""
-    floats = [v for v in values if isinstance(v, float) and math.isfinite(v)]
-    if not floats or any(not isinstance(v, (float, int)) or isinstance(v, bool) for v in values if v is not None):
+    """A column's values as text.  A column of numbers shares the fewest decimals (at most
+    six) that show each of them, or scientific notation where six would hide one (a λ of
+    1e-7); a missing number (``None``, NaN) reads ``NaN``.  Anything else as ``str`` gives it."""
+    if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
         return [str(v) for v in values]
-    decimals = next((d for d in range(1, _MOST_DECIMALS) if all(round(v, d) == v for v in floats)), _MOST_DECIMALS)
-    return ["NaN" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{decimals}f}" for v in values]
+    finite = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+    shown: Callable[[float], str] = str  # whole numbers (and infinities) as they are
+    if any((v != 0 and round(v, _MOST_DECIMALS) == 0) or abs(v) >= _LARGEST_FIXED for v in finite):
+        shown = f"{{:.{_MOST_DECIMALS}e}}".format
+    elif finite:
+        decimals = next(d for d in range(1, _MOST_DECIMALS + 1) if d == _MOST_DECIMALS
+                        or all(round(v, d) == v for v in finite))
+        shown = f"{{:.{decimals}f}}".format
+    return ["NaN" if v is None or (isinstance(v, float) and math.isnan(v)) else shown(v) for v in values]
 
 
 def _text_table(columns: dict[str, list[Any]]) -> str:

@@ -26,6 +26,7 @@ TEXTS = [
     "18446744073709551616", "-9223372036854775809",  # integers past 64 bits: ints, not floats
     "1e-400", "5e-324", "0.30000000000000004", "1.7976931348623157e308",  # floats at their edges
     '{"a": "\\u00e9\\u0000", "\\u00e9": 1}',  # escapes, in values and names
+    '"\ud800"',  # a raw lone surrogate, not an escape
 ]
 
 
@@ -46,6 +47,12 @@ def test_loads_reads_and_refuses_as_json_loads_does(text):
 def test_loads_reads_bytes_as_json_loads_does(text, encoding):
     """The analysis cache is read from bytes; json.loads reads UTF-8, -16 and -32 (and a BOM)."""
     data = text.encode(encoding, "surrogatepass")
+    assert _outcome(loads, data) == _outcome(json.loads, data)
+
+
+@pytest.mark.parametrize("data", [b'"\xed\xa0\x80"', b'{"a": "\xff"}', b'"\xc3"'], ids=range(3))
+def test_loads_reads_bytes_not_utf_8_as_json_loads_does(data):
+    """A surrogate encoded as UTF-8 (which json reads), bytes that are not UTF-8 (its error)."""
     assert _outcome(loads, data) == _outcome(json.loads, data)
 
 

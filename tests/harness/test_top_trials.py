@@ -84,7 +84,10 @@ def test_best_names_the_same_winners_as_the_full_table(folder, capsys):
     ([89.99, 51.6], ["89.99", "51.60"]),  # ... shared by the column
     ([1.4864321234, 0.5], ["1.486432", "0.500000"]),  # at most six
     ([1, 2.5], ["1.0", "2.5"]), ([0, 12], ["0", "12"]),  # whole numbers alone stay whole
-    ([math.nan, 1.0, None], ["NaN", "1.0", "NaN"]),  # a missing number
+    ([math.nan, 1.0, None], ["NaN", "1.0", "NaN"]), ([64, None], ["64", "NaN"]),  # a missing number ...
+    ([math.nan, math.nan], ["NaN", "NaN"]),  # ... in a column of nothing else
+    ([1e-7, 3e-4], ["1.000000e-07", "3.000000e-04"]), ([2e16, 1.0], ["2.000000e+16", "1.000000e+00"]),  # six
+    ([0.0, 3e-4], ["0.0000", "0.0003"]),  # decimals would hide one, or show noise
     ([True, 2.0], ["True", "2.0"]), (["sgd", None], ["sgd", "None"]),  # not numbers: as str gives them
 ])
 def test_status_columns_read_as_numbers(values, texts):

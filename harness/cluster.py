@@ -111,6 +111,11 @@ It changes nothing a user does, so a local start keeps it off the console.  Sett
 default path, and its settings are read when it is imported."""
 
 
+NO_PREEMPTION_WATCHER_ENV = "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"
+"""Set to 0 in a local instance: Ray Train's preemption watcher, an actor each data-parallel
+trial starts to notice a cloud node being reclaimed, has nothing to watch on one machine, and
+its start printed an ERROR line of Ray's core worker about the actor's own constructor
+arguments on the study's console at every trial (ray-project/ray#53727)."""
 QUIET_WORKERS_HOOK = "harness.trainables.quiet_trial_process"
 """Run by every worker process of a local instance as it starts, before a trial restores."""
 
@@ -183,13 +188,14 @@ def local_ray_options(state_api: bool, temp_dir: str | None = None) -> dict[str,
     beside a second local instance (another study, another user, a test on another xdist
     worker) it fails with "Found multiple active Ray instances"; the cleaner's thread
     ends on that error, and a stopped trial's placement group is never removed."""
-    runtime_env: dict[str, Any] = {"worker_process_setup_hook": QUIET_WORKERS_HOOK}
+    runtime_env: dict[str, Any] = {"worker_process_setup_hook": QUIET_WORKERS_HOOK,
+                                   "env_vars": {NO_PREEMPTION_WATCHER_ENV: "0"}}
     options: dict[str, Any] = {"include_dashboard": state_api, "_system_config": {RAY_DISK_GUARD: 1.0},
                                **({"_temp_dir": temp_dir} if temp_dir else {})}
     if state_api:
         port = _free_port()
         options.update(dashboard_host="127.0.0.1", dashboard_port=port)
-        runtime_env["env_vars"] = {API_SERVER_ENV: f"http://127.0.0.1:{port}"}
+        runtime_env["env_vars"][API_SERVER_ENV] = f"http://127.0.0.1:{port}"
     return {**options, "runtime_env": runtime_env}
 
 

@@ -31,6 +31,7 @@ a trial, so a restarted one would count from 0 again.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import signal
@@ -101,6 +102,11 @@ def _worker(setup: dict[str, Any]) -> None:
     """One worker of a data-parallel trial (Ray Train has set up its process group).  Rank 0
     writes what a single-process trial writes (:func:`harness.trialloop.start`, ``drive``)."""
     spec: TrialSpec = setup["spec"]
+    # Train sets its workers' root logger to INFO, on the console: each rank's every report
+    # ("Reporting training result ...", from a logger outside ``ray.train``, which
+    # LoggingConfig does not reach) then reached the study's console.  WARNING, as in a
+    # single-process trial.
+    logging.getLogger().setLevel(logging.WARNING)
     use_available_cpus(limit=max(1, int(spec.resources.cpu)))
     if spec.resources.gpu > 0:
         import torch
@@ -125,7 +131,7 @@ def run_data_parallel_trial(config: dict[str, Any], spec: TrialSpec, folder: Tri
         _worker,
         train_loop_config={"spec": spec, "trial": config, "folder": folder, "compile_cache": compile_cache},
         scaling_config=scaling(spec.resources),
-        run_config=ray.train.RunConfig(
+        run_config=ray.train.RunConfig(  # type: ignore[call-arg]  # v2's logging_config, as below
             name=storage.trial_dir_name,
             storage_path=storage.experiment_fs_path,
             storage_filesystem=storage.storage_filesystem,
@@ -133,6 +139,9 @@ def run_data_parallel_trial(config: dict[str, Any], spec: TrialSpec, folder: Tri
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=spec.keep_checkpoints),
             # ray.train.RunConfig is Train v2's at run time (whose callbacks this is); mypy reads v1's
             callbacks=[TuneReportCallback()],  # type: ignore[list-item]
+            # Train's INFO lines (resources requested, each worker's every report and checkpoint)
+            # would reach the study's console from its controller and workers; its warnings still do.
+            logging_config=ray.train.LoggingConfig(log_level="WARNING"),
         ),
     )
     trainer.fit()

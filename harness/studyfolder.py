@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import platform
+from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
@@ -72,10 +73,19 @@ FAULT_MARKER = "injected_fault.txt"
 KILLED_WORKER_MARKER = "killed_worker.txt"
 CHECKPOINT_FILE = "checkpoint.pt"
 CHECKPOINT_PREFIX = "checkpoint_"
+TRAIN_CHECKPOINT_RECORD = "checkpoint_manager_snapshot.json"
+"""Ray Train's record of a data-parallel trial's checkpoints, in the trial's folder beside
+them: it shares their prefix but is Train's file, not a checkpoint folder."""
 RUN_CONFIG_FILE = "config.yaml"
 
 _VERSIONED = ("snas-study", "torch", "torchvision", "ray", "optuna", "pydantic", "numpy")
 
+
+
+def checkpoint_folder_names(names: Iterable[str]) -> list[str]:
+    """The names among ``names`` (a trial folder's entries) of its checkpoint folders, sorted:
+    those with Tune's and Train's prefix, Train's own record apart."""
+    return sorted(name for name in names if name.startswith(CHECKPOINT_PREFIX) and name != TRAIN_CHECKPOINT_RECORD)
 
 def metrics_jsonl(history: list[dict[str, Any]]) -> str:
     """A loop's history as ``metrics.jsonl`` text, one epoch per line.

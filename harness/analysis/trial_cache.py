@@ -34,13 +34,13 @@ from harness.analysis.json_read import loads
 from harness.analysis.trial_files import Damage, FolderSeen, TrialFiles, compact_json
 from harness.analysis.tune_state import TuneTrial
 from harness.studyfolder import (
-    CHECKPOINT_PREFIX,
     ERROR_FILE,
     GENOTYPE_FILE,
     METRICS_FILE,
     PARAMS_FILE,
     RESULT_FILE,
     TRIAL_CONFIG_FILE,
+    checkpoint_folder_names,
     is_trial_folder_name,
 )
 from harness.trialconfig import ResolvedConfig, parse_resolved_config
@@ -82,8 +82,7 @@ def signature(folder: Path, still_written: bool) -> list[Any] | None:
                 pass
     except OSError:
         return None
-    return _signature(still_written, FolderSeen(found, sorted(name for name in entries
-                                                             if name.startswith(CHECKPOINT_PREFIX))))
+    return _signature(still_written, FolderSeen(found, checkpoint_folder_names(entries)))
 
 
 def _signature(still_written: bool, seen: FolderSeen) -> list[Any]:

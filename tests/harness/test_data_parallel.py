@@ -102,6 +102,7 @@ def test_two_trials_on_two_workers_each_under_asha(ray_local, second_ray_instanc
     folder = tmp_path / "results" / "dp"
     trials = pd.read_csv(folder / "analysis" / "trials.csv")
     assert len(trials) == 2 and set(trials["state"]) == {"TERMINATED"}
+    assert not trials["damaged"].any()  # Train's checkpoint_manager_snapshot.json is not a checkpoint folder
     for trial_dir in folder.glob("trial_*"):
         epochs = [json.loads(line)["epoch"] for line in (trial_dir / "metrics.jsonl").read_text().splitlines()]
         assert epochs in ([1], [1, 2])

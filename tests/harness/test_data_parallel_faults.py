@@ -87,6 +87,9 @@ def test_rank_1_killed_mid_epoch_then_ctrl_c_and_resume_give_the_uninterrupted_c
 
         code, out, err = start("resume", str(folder)).ended()
         assert code == 0, out + err
+        # Train's INFO lines and its preemption watcher's ERROR line stay off a user's console
+        assert not [line for line in (out + err).splitlines() if "(TrainController" in line
+                    or "(RayTrainWorker" in line]
     _assert_matches(folder, reference)
     # Tune keeps no checkpoint of a data-parallel trial, so it restarts it afresh (a new
     # result.json); Train restores the run from its last checkpoint: the reports after the

@@ -280,6 +280,22 @@ def test_a_running_trials_unterminated_last_line_is_not_damage(tmp_path, caplog)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+def test_ray_trains_record_of_its_checkpoints_is_not_a_damaged_checkpoint_folder(tmp_path, caplog):
+    """A data-parallel trial's folder holds Train's checkpoint folders (named by time) and
+    Train's ``checkpoint_manager_snapshot.json`` beside them: every such study was reported
+    damaged (``a file, not a folder``) until that file was told from the folders."""
+    folder = write_study_folder(tmp_path / "results", trials=(TrialSpec(0, (41.5, 70.25)),))
+    trial = folder / f"trial_{trial_id(0)}"
+    for stamp in ("2026-12-06_23-02-49.733825", "2026-12-06_23-02-50.671245"):
+        (trial / f"checkpoint_{stamp}").mkdir()
+        (trial / f"checkpoint_{stamp}" / "checkpoint.pt").write_bytes(b"not read")
+    (trial / "checkpoint_manager_snapshot.json").write_text('{"checkpoint_results": []}')
+    files = read_trial_files(trial, still_written=False)
+    assert files.damage == [] and files.checkpoint == trial / "checkpoint_2026-12-06_23-02-50.671245" / "checkpoint.pt"
+    assert main(["status", str(folder)]) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def test_nothing_usable_left_is_exit_2_for_best_only(tmp_path, capsys, caplog):
     folder = write_study_folder(tmp_path / "results", trials=(TrialSpec(0, (41.5, 70.25, 89.99)),))
     for name in ("metrics.jsonl", "result.json"):

@@ -166,7 +166,8 @@ def test_a_collapsing_search_is_stopped_with_its_reason(ray_local, tmp_path, cap
     assert "1 stopped for collapse (skip_connect > 1)" in capsys.readouterr().out
     assert main(["status", str(tmp_path / "results" / "collapse")]) == 0
     rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if " TERMINATED " in line}
-    assert "1/3 collapse (skip_connect 2 > 1)" in rows["0"] and rows["1"].split()[3:5] == ["3/3", "done"]
+    assert rows["0"].split()[3:8] == ["1/3", "collapse", "(skip_connect", "2", ">"]
+    assert rows["1"].split()[3:5] == ["3/3", "done"]
 
 
 def test_a_failing_trial_resumes_from_its_checkpoint(ray_local, tmp_path):

@@ -21,6 +21,9 @@ from harness.studyfolder import KILLED_WORKER_MARKER
 from snas.errors import UserInputError
 
 EPOCHS = 3
+TRAIN_NOTICES = ("Requesting resources", "Started training worker group", "Setting up process group",
+                 "Reporting training result", "Checkpoint successfully created", "PreemptionWatcher")
+"""What Ray Train printed on a study's console at every data-parallel trial's start, report and checkpoint."""
 
 
 def _study(name: str, root: Path, **changes: Any) -> dict[str, Any]:
@@ -87,9 +90,9 @@ def test_rank_1_killed_mid_epoch_then_ctrl_c_and_resume_give_the_uninterrupted_c
 
         code, out, err = start("resume", str(folder)).ended()
         assert code == 0, out + err
-        # Train's INFO lines and its preemption watcher's ERROR line stay off a user's console
-        assert not [line for line in (out + err).splitlines() if "(TrainController" in line
-                    or "(RayTrainWorker" in line]
+        # Train's INFO lines and its preemption watcher's ERROR line stay off a user's console (its
+        # warnings do not: one that the machine was too busy to request resources in 5 s may come)
+        assert not [line for line in (out + err).splitlines() if any(notice in line for notice in TRAIN_NOTICES)]
     _assert_matches(folder, reference)
     # Tune keeps no checkpoint of a data-parallel trial, so it restarts it afresh (a new
     # result.json); Train restores the run from its last checkpoint: the reports after the

@@ -46,3 +46,22 @@ def tiny_settings():
 
     return tiny_search_settings
 
+
+
+SLOW_FILES_LONGEST_FIRST = (
+    "test_faults.py", "test_tune_e2e.py", "test_data_parallel.py", "test_data_parallel_faults.py",
+    "test_pbt_faults.py", "test_console.py", "test_optuna_search.py", "test_node_loss.py", "test_pbt.py",
+    "test_compilation.py", "test_search.py", "test_tracking.py", "test_cli_workers.py",
+)
+"""The test files whose Ray studies cost most, longest first (a fresh-clone CI run of
+2026-12-06: test_faults.py 310 s down to test_cli_workers.py 40 s).  `make test-slow` hands
+whole files to its two workers in collection order (``--dist loadfile``), so a long file
+collected last ran alone at the end while the other worker idled; longest first, the two
+finish close together."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The costliest files' tests first (:data:`SLOW_FILES_LONGEST_FIRST`), each file's in its own
+    order, the rest as collected."""
+    rank = {name: position for position, name in enumerate(SLOW_FILES_LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

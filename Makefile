@@ -54,9 +54,11 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not slow" -n 2
 
 # The slow tests spend most of their time waiting on Ray (starts, restarts, checkpoints):
-# two xdist workers, each with its own Ray instance, take whole files (--dist loadfile).
+# two xdist workers, each with its own Ray instance, take whole files (--dist loadfile) in collection
+# order (--no-loadscope-reorder: xdist would hand out the files with most tests first; tests/conftest.py
+# collects the costliest files first instead).
 test-slow: install
-	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile --durations=20
+	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile --no-loadscope-reorder --durations=20
 
 test: lint typecheck docs test-fast test-slow
 

@@ -55,9 +55,9 @@ SLOW_FILES_LONGEST_FIRST = (
 )
 """The test files whose Ray studies cost most, longest first (a fresh-clone CI run of
 2026-12-06: test_faults.py 310 s down to test_cli_workers.py 40 s).  `make test-slow` hands
-whole files to its two workers in collection order (``--dist loadfile``), so a long file
-collected last ran alone at the end while the other worker idled; longest first, the two
-finish close together."""
+whole files to its two workers in collection order (``--dist loadfile --no-loadscope-reorder``;
+xdist's default order, most tests first, ran the one-test PBT Ctrl-C file alone at the end
+while the other worker idled); longest first, the two finish close together."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

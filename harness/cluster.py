@@ -116,7 +116,7 @@ NO_PREEMPTION_WATCHER_ENV = "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"
 trial starts to notice a cloud node being reclaimed, has nothing to watch on one machine, and
 its start printed an ERROR line of Ray's core worker about the actor's own constructor
 arguments on the study's console at every trial (ray-project/ray#53727)."""
-QUIET_WORKERS_HOOK = "harness.trainables.quiet_trial_process"
+QUIET_WORKERS_HOOK = "harness.worker_process.quiet_trial_process"
 """Run by every worker process of a local instance as it starts, before a trial restores."""
 
 

@@ -9,8 +9,6 @@ several Ray Train workers when ``resources.workers`` asks (:mod:`harness.datapar
 from __future__ import annotations
 
 import functools
-import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from harness.studyfolder import (
 )
 from harness.trialconfig import TrialSpec
 from harness.trialloop import TrialFolder, drive, start, use_compile_cache
+from harness.worker_process import quiet_trial_process
 from snas.run import EpochRun
 from snas.threads import use_available_cpus
 
@@ -43,44 +42,6 @@ def _restored(lineage: Lineage | None, loop_class: type[EpochRun], config: Any) 
         if lineage is not None:
             lineage.continue_from(Path(folder), loop.epoch)
         return loop
-
-
-QUIET_LOGGERS = ("ray.train._internal.storage", "ray.tune.trainable.trainable")
-"""Ray loggers of a trial's process whose INFO lines would reach the study's console: one per
-checkpoint saved, one per restore ("Restored on ... from checkpoint", at every PBT exploit and
-retry).  They repeat every few seconds in a study of short epochs and ask nothing of the user."""
-
-
-def quiet_trial_process() -> None:
-    """Keep :data:`QUIET_LOGGERS` to warnings and an ignored exit off the console
-    (:func:`_unraisable_unless_exit`): the setup hook of every worker of a local Ray instance
-    (:func:`harness.cluster.local_ray_options`), and again as each trial starts (a cluster's
-    workers run no hook of ours)."""
-    global _next_unraisable_hook
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    if sys.unraisablehook is not _unraisable_unless_exit:
-        _next_unraisable_hook = sys.unraisablehook
-        sys.unraisablehook = _unraisable_unless_exit
-
-
-_next_unraisable_hook = sys.unraisablehook
-"""The hook :func:`_unraisable_unless_exit` hands every other unraisable exception to."""
-
-
-def _unraisable_unless_exit(unraisable: Any) -> None:
-    """Python's report of an exception it cannot raise (``Exception ignored in: ...`` and a
-    traceback on stderr), except for ``SystemExit``.
-
-    Ray stops a worker process with SIGTERM, whose handler raises ``SystemExit``; when the
-    signal lands while the process runs a weakref callback or a ``__del__`` (a garbage
-    collection), Python ignores that exit and prints it, and Ray forwards the lines to the
-    study's console, after a study that ended well (seen at the end of a PBT study's
-    ``resume``).  Ray kills a worker that does not exit within its grace period anyway, so the
-    report tells the user nothing."""
-    if isinstance(unraisable.exc_value, SystemExit) or unraisable.exc_type is SystemExit:
-        return
-    _next_unraisable_hook(unraisable)
 
 
 def _prepare_trial_process() -> None:

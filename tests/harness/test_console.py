@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -63,15 +66,34 @@ def test_the_end_of_a_trial_says_how_it_ended_in_the_tables_words(tmp_path, sche
     assert out.getvalue().splitlines()[1].split()[2:4] == [state, f"{epoch}/3"]
 
 
+def run_as_a_user_would(study: dict, root: Path, *options: str) -> subprocess.CompletedProcess:
+    """``snas-study run`` of ``study`` in a process of its own, as a user's: its own Ray,
+    ``RAY_AUTH_MODE`` unset, a home folder without Ray's token yet."""
+    path = write_study(root / f"{study['name']}.yaml", study)
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("RAY_AUTH_MODE", SNAPSHOT_WARNING_THRESHOLD, "RAY_ADDRESS")}
+    env.update(HOME=str(root / "home"), PYTHONPATH=repo)
+    with tempfile.TemporaryDirectory(prefix="r", dir="/tmp") as ray_dir:
+        env["SNAS_STUDY_RAY_TMPDIR"] = ray_dir
+        return subprocess.run([sys.executable, "-m", "harness.cli", "run", str(path), *options], env=env,
+                              capture_output=True, text=True, timeout=400)
+
+
 @pytest.mark.slow
-def test_a_study_prints_one_compact_line_per_event_and_quiet_only_the_summary(ray_local, tmp_path, capsys):
+def test_a_study_prints_one_compact_line_per_event_and_quiet_only_the_summary_and_nothing_of_rays(
+        ray_local, tmp_path, capsys):
+    """The same study run twice: here, with its progress lines, and as a user would with
+    ``--quiet``.  Ray's notices a user cannot act on stay off that run's console: its warning
+    that a new local instance uses token authentication (Ray's default, which it still uses)
+    and Tune's warning that it snapshots the experiment state often (every epoch's checkpoint
+    of these one-second trials forces one)."""
     from tensorboard_events import read_runs
 
     from harness.cli import main
 
     study = tiny_study("console", tmp_path / "results", search={"epochs": 2})
-    path = write_study(tmp_path / "s.yaml", study)
-    assert main(["run", str(path)]) == 0
+    assert main(["run", str(write_study(tmp_path / "s.yaml", study))]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["trial", "seed", "state", "epoch", "search_val_acc"]
     events = [line.split()[2] for line in out[1:] if line.split()[2:3] in (["started"], ["running"], ["done"])]
@@ -85,35 +107,11 @@ def test_a_study_prints_one_compact_line_per_event_and_quiet_only_the_summary(ra
     assert "done" not in runs["seed=1"]["scalars"] and runs["seed=1"]["hparams"] == {"seed": 1.0}
     assert not list((tmp_path / "results" / "console").glob("trial_*/events.out.tfevents*"))  # not Tune's logger
 
-    assert main(["run", str(path), "--overwrite", "--quiet"]) == 0
-    quiet = capsys.readouterr().out.splitlines()
+    done = run_as_a_user_would({**study, "storage": {"path": str(tmp_path / "users")}}, tmp_path, "--quiet")
+    assert done.returncode == 0, done.stderr
+    quiet = done.stdout.splitlines()
     summary = out[len(progress):]  # quiet prints the summary alone, line for line (trial ids differ per run)
     assert quiet[0] == summary[0] == "study console: 2 trials (2 terminated; 0 diverged)" and len(quiet) == len(summary)
-
-
-@pytest.mark.slow
-def test_a_study_run_as_a_user_would_prints_nothing_on_stderr_but_ours(tmp_path):
-    """Ray's notices a user cannot act on stay off the console: its warning that a new local
-    instance uses token authentication (Ray's default, which it still uses) and Tune's
-    warning that it snapshots the experiment state often (every epoch's checkpoint of
-    these one-second trials forces one).  The command runs as a user's would: its own Ray,
-    ``RAY_AUTH_MODE`` unset, a home folder without Ray's token yet."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    study = tiny_study("quiet", tmp_path / "results", search={"epochs": 3})
-    path = write_study(tmp_path / "s.yaml", study)
-    repo = str(Path(__file__).resolve().parents[2])
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("RAY_AUTH_MODE", SNAPSHOT_WARNING_THRESHOLD, "RAY_ADDRESS")}
-    env.update(HOME=str(tmp_path / "home"), PYTHONPATH=repo)
-    with tempfile.TemporaryDirectory(prefix="r", dir="/tmp") as ray_dir:
-        env["SNAS_STUDY_RAY_TMPDIR"] = ray_dir
-        done = subprocess.run([sys.executable, "-m", "harness.cli", "run", str(path)], env=env,
-                              capture_output=True, text=True, timeout=400)
-    assert done.returncode == 0, done.stderr
-    assert "study quiet: 2 trials" in done.stdout
     foreign = [line for line in done.stderr.splitlines() if not line.startswith(("snas-study: ", "warning: "))]
     assert foreign == []
     assert (tmp_path / "home" / ".ray" / "auth_token").is_file()  # the instance did use token authentication

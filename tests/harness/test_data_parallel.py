@@ -97,7 +97,10 @@ def second_ray_instance():
 
 @pytest.mark.slow
 def test_two_trials_on_two_workers_each_under_asha(ray_local, second_ray_instance, tmp_path):
-    code = main(["run", str(write_study(tmp_path / "dp.yaml", _dp_study(tmp_path))), "--quiet"])
+    """Half a CPU per worker: both trials' worker groups fit the 2 CPUs at once, so their Train
+    runs start side by side (each start costs 15-25 s of Ray processes starting)."""
+    study = _dp_study(tmp_path, resources={"workers": 2, "cpu": 0.5})
+    code = main(["run", str(write_study(tmp_path / "dp.yaml", study)), "--quiet"])
     assert code == 0
     folder = tmp_path / "results" / "dp"
     trials = pd.read_csv(folder / "analysis" / "trials.csv")

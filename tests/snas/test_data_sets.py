@@ -9,6 +9,7 @@ import os
 import pickle
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +50,19 @@ def test_digits_is_bundled_8x8_grey_with_a_fixed_stratified_test_part():
     assert torch.allclose(per_class, torch.full((10,), 0.2, dtype=torch.float64), atol=0.01)
     again = load_split(config(), "test")
     assert torch.equal(again.images, test.images) and torch.equal(again.labels, test.labels)
+
+
+def test_digits_read_from_scikit_learns_file_are_its_load_digits(monkeypatch):
+    from sklearn.datasets import load_digits
+
+    from snas.data import sets
+
+    digits = load_digits()
+    table = sets.digits_table()
+    assert np.array_equal(table[:, :64].reshape(-1, 8, 8), digits.images)
+    assert np.array_equal(table[:, 64].astype(np.int64), digits.target)
+    monkeypatch.setattr(sets, "DIGITS_FILE", Path("no") / "such.csv.gz")  # a layout we do not know
+    assert np.array_equal(sets.digits_table(), table)
 
 
 def test_stratified_holdout_is_disjoint_complete_and_fixed():

@@ -367,7 +367,8 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     :func:`harness.analysis.report.render_report`), ``report.html`` for the study folder
     ``path`` (whose study is ``study`` when the caller has read it already).  They replace
     the previous analysis's as a set (:mod:`harness.analysis.output_set`): when anything
-    fails half-way, the previous analysis is left whole."""
+    fails half-way, the previous analysis is left whole.  The plots are drawn by a second
+    process while the tables are written, where that pays (:mod:`harness.analysis.plotting`)."""
     drawer: Plotter = plotter(path) if plots else SerialPlots()  # a worker imports matplotlib meanwhile
     try:
         summary = _analysis(path, metric, scope, top, plots, study, page, drawer)

@@ -225,7 +225,7 @@ WORKER_MIN_TRIALS = 250
 saves about the time this process spends reading, tabulating and writing, and costs a
 second interpreter (some 270 MiB): measured on two cores, 8 and 100 trials took as long
 either way (within the noise of a second of a shared machine), 1,000 trials 0.5 s less
-with the worker and 10,000 trials 3-4 s less (12 s serial)."""
+with the worker, 10,000 trials 3-4 s less (of 10-12 s serially)."""
 
 
 def _trial_folders(path: Path) -> int:

@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -22,7 +21,8 @@ from harness.analysis.front import (
     hypervolume_table,
     with_front_columns,
 )
-from harness.analysis.output_set import replacing_outputs
+from harness.analysis.output_set import OutputSet, replacing_outputs
+from harness.analysis.plotting import Plot, Plotter, SerialPlots, plotter
 from harness.analysis.population import DIFFERENCE, population_vs_control
 from harness.analysis.predictors import SEARCH_SIGNALS, SIZE_SIGNALS, predictor_board, predictor_values_table
 from harness.analysis.replicates import (
@@ -49,9 +49,6 @@ from harness.outputs import check_study_outputs
 from harness.study import Study
 from harness.studyfolder import ANALYSIS_DIR, BEST_FILE, PLOTS_DIR, REPORT_FILE
 from snas.atomic import atomic_write, atomic_write_text
-
-if TYPE_CHECKING:
-    from harness.analysis.plots import Plot
 
 
 def _factors(trials: pd.DataFrame, study: Study) -> list[str]:
@@ -313,14 +310,30 @@ def _write_tables(folder: Path, summary: AnalysisSummary, curves: pd.DataFrame) 
     atomic_write_text(folder / BEST_FILE, json.dumps(document, indent=2, default=_json_default) + "\n")
 
 
-def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "last", top: int = 3,
-                   plots: bool = True, study: Study | None = None,
-                   page: Callable[[AnalysisSummary], str] | None = None) -> AnalysisSummary:
-    """Write ``analysis/`` (tables, best.json), ``plots/`` and, given ``page`` (the report:
-    :func:`harness.analysis.report.render_report`), ``report.html`` for the study folder
-    ``path`` (whose study is ``study`` when the caller has read it already).  They replace
-    the previous analysis's as a set (:mod:`harness.analysis.output_set`): when anything
-    fails half-way, the previous analysis is left whole."""
+def _write_outputs(outputs: OutputSet, summary: AnalysisSummary, curves: pd.DataFrame, plots: bool,
+                   page: Callable[[AnalysisSummary], str] | None, drawer: Plotter) -> None:
+    """The tables, the plots (drawn by ``drawer`` meanwhile) and the report, staged in ``outputs``."""
+    results, trials = summary.results, summary.trials
+    tables = outputs.folder(ANALYSIS_DIR, _is_table)
+    drawn = plots and len(trials) > 0
+    if drawn:
+        settings = {trial.trial_id: results.settings_of(trial.trial_id) for trial in results.trials}
+        lineages = {trial.trial_id: trial.resolved.lineage for trial in results.trials
+                    if trial.resolved is not None and trial.resolved.lineage}
+        drawer.submit({"study": results.study, "trials": trials, "curves": curves, "metric": summary.metric,
+                       "folder": outputs.folder(PLOTS_DIR, _is_plot), "best": summary.best,
+                       "scales": summary.scales, "settings": settings, "lineages": lineages,
+                       "tables": summary.tables})
+    _write_tables(tables, summary, curves)
+    if drawn:
+        summary.plots = drawer.plots()
+    if page is not None:
+        atomic_write_text(outputs.file(REPORT_FILE), page(summary))
+
+
+def _analysis(path: str | Path, metric: str | None, scope: Scope, top: int, plots: bool, study: Study | None,
+              page: Callable[[AnalysisSummary], str] | None, drawer: Plotter) -> AnalysisSummary:
+    """:func:`write_analysis`'s work, its plots drawn by ``drawer`` while the tables are written."""
     results = load_results(path, study)
     metric = results.study.metric if metric is None else metric
     results.study.check_ranking_metric(metric)  # before anything is rewritten
@@ -340,18 +353,28 @@ def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "
     scales = study_scales(results.study.kind, [results.settings_of(trial.trial_id) for trial in results.trials])
     summary = AnalysisSummary(results, trials, best, metric=metric, scope=scope, tables=extra, scales=scales)
     with replacing_outputs(results.path) as outputs:
-        _write_tables(outputs.folder(ANALYSIS_DIR, _is_table), summary, curves)
-        if plots and len(trials):
-            from harness.analysis.plots import PlotInput, draw_plots  # matplotlib: only where plots are drawn
+        try:
+            _write_outputs(outputs, summary, curves, plots, page, drawer)
+        finally:
+            drawer.close()  # before a failed set's staging folder, which the worker writes into, is removed
+    return summary
 
-            settings = {trial.trial_id: results.settings_of(trial.trial_id) for trial in results.trials}
-            lineages = {trial.trial_id: trial.resolved.lineage for trial in results.trials
-                        if trial.resolved is not None and trial.resolved.lineage}
-            summary.plots = draw_plots(PlotInput(results.study, trials, curves, metric,
-                                                 outputs.folder(PLOTS_DIR, _is_plot), best, scales, settings,
-                                                 lineages, tables=extra))
-        if page is not None:
-            atomic_write_text(outputs.file(REPORT_FILE), page(summary))
+
+def write_analysis(path: str | Path, metric: str | None = None, scope: Scope = "last", top: int = 3,
+                   plots: bool = True, study: Study | None = None,
+                   page: Callable[[AnalysisSummary], str] | None = None) -> AnalysisSummary:
+    """Write ``analysis/`` (tables, best.json), ``plots/`` and, given ``page`` (the report:
+    :func:`harness.analysis.report.render_report`), ``report.html`` for the study folder
+    ``path`` (whose study is ``study`` when the caller has read it already).  They replace
+    the previous analysis's as a set (:mod:`harness.analysis.output_set`): when anything
+    fails half-way, the previous analysis is left whole.  The plots are drawn by a second
+    process while the tables are written, where that pays (:mod:`harness.analysis.plotting`)."""
+    drawer: Plotter = plotter(path) if plots else SerialPlots()  # a worker imports matplotlib meanwhile
+    try:
+        summary = _analysis(path, metric, scope, top, plots, study, page, drawer)
+    finally:
+        drawer.close()
+    results = summary.results
     summary.plots = [replace(plot, path=results.path / PLOTS_DIR / plot.path.name) for plot in summary.plots]
     summary.report = None if page is None else results.path / REPORT_FILE
     return summary

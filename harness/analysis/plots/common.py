@@ -19,6 +19,7 @@ import seaborn as sns
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from harness.analysis.plots.crowding import EVERY_TRIAL_LIMIT
+from harness.analysis.plotting import Plot as Plot  # defined where it imports no matplotlib
 from harness.analysis.replicates import INTERVAL, factor_columns, finished, seed_columns
 from harness.analysis.scale import Scale, describe_scales
 from harness.kinds import TrialKind
@@ -27,12 +28,6 @@ from snas.atomic import atomic_write
 
 HOLLOW_NOTE = ("hollow markers: stopped early by ASHA, their score is from fewer epochs "
                "and is left out of every mean")
-
-
-@dataclass(frozen=True)
-class Plot:
-    path: Path
-    caption: str
 
 
 @dataclass

@@ -44,17 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.analysis.plot_record import Plot
 from harness.studyfolder import is_trial_folder_name
-
-
-@dataclass(frozen=True)
-class Plot:
-    """A plot's PNG (its PDF lies beside it) and caption.  Defined here, not with the plots,
-    so that receiving the worker's plots does not import matplotlib into this process."""
-
-    path: Path
-    caption: str
-
 
 PlotFields = dict[str, Any]
 """The fields of a :class:`harness.analysis.plots.PlotInput`: sent as they are, since

@@ -22,7 +22,8 @@ from harness.analysis.front import (
     with_front_columns,
 )
 from harness.analysis.output_set import OutputSet, replacing_outputs
-from harness.analysis.plotting import Plot, Plotter, SerialPlots, plotter
+from harness.analysis.plot_record import Plot
+from harness.analysis.plotting import Plotter, SerialPlots, plotter
 from harness.analysis.population import DIFFERENCE, population_vs_control
 from harness.analysis.predictors import SEARCH_SIGNALS, SIZE_SIGNALS, predictor_board, predictor_values_table
 from harness.analysis.replicates import (

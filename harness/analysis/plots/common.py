@@ -18,8 +18,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
+from harness.analysis.plot_record import Plot as Plot  # defined where it imports no matplotlib
 from harness.analysis.plots.crowding import EVERY_TRIAL_LIMIT
-from harness.analysis.plotting import Plot as Plot  # defined where it imports no matplotlib
 from harness.analysis.replicates import INTERVAL, factor_columns, finished, seed_columns
 from harness.analysis.scale import Scale, describe_scales
 from harness.kinds import TrialKind

@@ -111,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     verb = _verb(argv)
-    args = build_parser(verb if verb is not None else "").parse_args(argv)
     try:
+        # Building the parser imports the verb's module (for `analyze`, pandas and SciPy: a
+        # second or more), where a Ctrl-C lands as readily as in the command itself.
+        args = build_parser(verb if verb is not None else "").parse_args(argv)
         return int(args.handler(args) or 0)
     except UserInputError as err:
         print(f"snas-study: error: {err}", file=sys.stderr)

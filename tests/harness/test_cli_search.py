@@ -135,6 +135,7 @@ def test_a_file_system_refusal_outside_the_run_loop_is_one_line(tmp_path, capsys
 
 
 def test_ctrl_c_anywhere_is_exit_130_without_a_traceback(tmp_path, capsys, monkeypatch):
+    import harness.cli
     import harness.commands.status
 
     def interrupted(args):
@@ -142,4 +143,7 @@ def test_ctrl_c_anywhere_is_exit_130_without_a_traceback(tmp_path, capsys, monke
 
     monkeypatch.setattr(harness.commands.status, "run", interrupted)
     assert main(["status", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "snas-study: interrupted\n"
+    monkeypatch.setattr(harness.cli, "import_module", interrupted)  # while the verb's module is imported
+    assert main(["analyze", str(tmp_path)]) == 130
     assert capsys.readouterr().err == "snas-study: interrupted\n"

@@ -36,6 +36,7 @@ import logging
 import os
 import pickle
 import signal
+import site
 import subprocess
 import sys
 import threading
@@ -152,11 +153,16 @@ _WORKER_MAIN = "import sys; from harness.analysis.plotting import serve; serve(i
 
 def _worker_env() -> dict[str, str]:
     """This environment, with the folder this process's ``harness`` came from first on the
-    worker's path: it draws with the same code, whatever put that code on this path."""
+    worker's path: it draws with the same code, whatever put that code on this path.  An
+    installed package's folder (site-packages) is on the worker's path already, and put
+    first it would come before the standard library's."""
     import harness
 
-    source = str(Path(harness.__file__).resolve().parent.parent)
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (source, os.environ.get("PYTHONPATH"))))}
+    source = Path(harness.__file__).resolve().parent.parent
+    installed = {Path(folder).resolve() for folder in (*site.getsitepackages(), site.getusersitepackages())}
+    if source in installed:
+        return dict(os.environ)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(source), os.environ.get("PYTHONPATH"))))}
 
 
 class PlotWorker:

@@ -112,3 +112,14 @@ def test_ctrl_c_reaches_the_analysis_only(tmp_path):
         assert ignored & (1 << (2 - 1))  # SIGINT is signal 2
     finally:
         worker.close()
+
+
+def test_the_worker_finds_this_processs_code_and_an_installed_one_its_own_way(monkeypatch):
+    import harness
+    from harness.analysis import plotting
+
+    source = str(Path(harness.__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    assert plotting._worker_env()["PYTHONPATH"] == os.pathsep.join((source, "/elsewhere"))
+    monkeypatch.setattr(plotting.site, "getsitepackages", lambda: [source])  # as when harness is installed
+    assert plotting._worker_env()["PYTHONPATH"] == "/elsewhere"

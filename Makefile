@@ -2,9 +2,7 @@
 # is missing and install the package with its pinned dependencies first: `make demo` what
 # the package needs to run, `make test` the dev and docs extras as well (pytest, ruff, build,
 # mkdocs).  Each install has its stamp; installing the extras installs the runtime too, so it
-# touches both.  --no-compile: pip would compile every installed module to bytecode (78 s of CPU
-# for the dev install on a 2-core machine), most of which nothing imports; Python compiles each
-# module it imports the first time instead.
+# touches both.
 PYTHON ?= python3
 VENV ?= .venv
 DOCS_SITE ?= build/site
@@ -18,11 +16,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(RUNTIME): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --no-compile -e . -c constraints.txt
+	$(BIN)/python -m pip install -e . -c constraints.txt
 	touch $@
 
 $(DEV): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --no-compile -e '.[dev,docs]' -c constraints.txt
+	$(BIN)/python -m pip install -e '.[dev,docs]' -c constraints.txt
 	touch $@ $(RUNTIME)
 
 install: $(DEV)

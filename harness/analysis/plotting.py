@@ -12,45 +12,51 @@ On one core the two processes would only take turns, and for a small study there
 to overlap, so :func:`plotter` then has this process draw (:class:`SerialPlots`), after the
 tables, as before.
 
-Start method: a fresh interpreter (:mod:`subprocess`), not a fork.  When an analysis starts,
+Start method: a fresh interpreter (:mod:`subprocess`), not a fork. When an analysis starts,
 this process already runs threads (OpenBLAS's, pyarrow's jemalloc background thread; in
 `run`, Ray's), and a forked child inherits the locks they may hold but not the threads that
-would release them.  A fresh worker shares nothing but what is sent to it: the tables, by
-pickle (arrays, cheap), through its stdin.  Its price, importing its own modules, is paid
-while this process reads the trials, and is mostly the import of matplotlib and seaborn it
-exists to do early.  Not :mod:`multiprocessing`'s spawn: that also starts a resource-tracker
-process, which outlives this one by a moment.
+would release them. A fresh worker shares nothing but what is sent to it through its stdin:
+the tables as Arrow streams, the rest as JSON (:mod:`harness.analysis.plot_wire`; no pickle
+either way). Its price, importing its own modules, is paid while this process reads the
+trials, and is mostly the import of matplotlib and seaborn it exists to do early. Not
+:mod:`multiprocessing`'s spawn: that also starts a resource-tracker process, which outlives
+this one by a moment.
 
 Errors and Ctrl-C: an exception raised drawing a plot (a bug, a full disk) is sent back and
 raised here, so the user sees the message and exit code of a serial run (the worker's
-traceback is its cause).  The worker ignores SIGINT -- an ignored signal stays ignored
-across exec, and Python installs no handler of its own for it -- so the terminal's Ctrl-C
-interrupts only this process, which stops the worker and waits for it before the staging
-folder it writes into is removed: no process outlives the analysis, none is left a zombie,
-and no half-written file reaches the study folder.
+traceback is its cause). A job holding a value the wire format cannot carry is drawn here.
+The worker ignores SIGINT -- an ignored signal stays ignored across exec, and Python
+installs no handler of its own for it -- so the terminal's Ctrl-C interrupts only this
+process, which stops the worker and waits for it before the staging folder it writes into is
+removed: no process outlives the analysis, none is left a zombie, and no half-written file
+reaches the study folder.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pickle
 import signal
 import site
 import subprocess
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness.analysis.plot_record import Plot
+from harness.analysis.plot_wire import (
+    LogSetup,
+    PlotFields,
+    Unsendable,
+    decode_outcome,
+    encode_failure,
+    encode_job,
+    encode_plots,
+    read_job,
+)
 from harness.studyfolder import is_trial_folder_name
-
-PlotFields = dict[str, Any]
-"""The fields of a :class:`harness.analysis.plots.PlotInput`: sent as they are, since
-building one imports matplotlib, which this process would rather never do."""
 
 
 class Plotter(Protocol):
@@ -87,45 +93,22 @@ class SerialPlots:
         self._fields = None
 
 
-class _RemoteTraceback(Exception):
-    """The worker's traceback, shown as the cause of the exception raised here."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-def _sendable(error: BaseException) -> BaseException:
-    """``error`` if it survives pickling whole, else a RuntimeError naming it."""
-    try:
-        return pickle.loads(pickle.dumps(error))
-    except Exception:
-        return RuntimeError(f"{type(error).__name__}: {error}")
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """What the worker sends back instead of plots when drawing raised."""
-
-    error: BaseException
-    traceback: str
-
-
 def serve(results_fd: int) -> None:
     """The worker's main: import the plots, read the job from stdin, draw it, write the plots
     (or the exception drawing raised) to ``results_fd``; nothing else is ever read."""
     from harness.analysis.plots import draw_plots  # noqa: F401  (the import done early: see the module docstring)
 
-    log_level, log_format, fields = pickle.load(sys.stdin.buffer)
+    fields, log_format, log_level = read_job(sys.stdin.buffer)
     handler = logging.StreamHandler()
     if log_format is not None:
         handler.setFormatter(log_format)
     logging.basicConfig(level=log_level, handlers=[handler])
     try:
-        outcome: object = _draw(fields)
+        outcome = encode_plots(_draw(fields))
     except BaseException as err:  # sent back whatever it is; this process then ends
-        outcome = _Failure(_sendable(err), traceback.format_exc())
+        outcome = encode_failure(err, traceback.format_exc())
     with open(results_fd, "wb") as results:
-        pickle.dump(outcome, results, protocol=pickle.HIGHEST_PROTOCOL)
+        results.write(outcome)
     _exit_now()
 
 
@@ -140,7 +123,7 @@ def _exit_now() -> None:
     os._exit(0)
 
 
-def _log_setup() -> tuple[int, logging.Formatter | None]:
+def _log_setup() -> LogSetup:
     """This process's root log level and format (a plain one: the CLI's), for the worker's
     warnings to read alike."""
     root = logging.getLogger()
@@ -179,11 +162,20 @@ class PlotWorker:
             os.close(sending_end)  # the worker's end only: its exit then ends the read here
         self._results = os.fdopen(results, "rb")
         self._sender: threading.Thread | None = None
+        self._here: SerialPlots | None = None
+        """Who draws a job the worker could not be sent."""
 
     def submit(self, fields: PlotFields) -> None:
-        # Pickled here, not while this process goes on to read the same tables; written by a
+        # Encoded here, not while this process goes on to read the same tables; written by a
         # thread, since the worker reads it only once it has imported matplotlib.
-        job = pickle.dumps((*_log_setup(), fields), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            job = encode_job(fields, _log_setup())
+        except Unsendable as err:
+            logging.getLogger(__name__).debug("plots drawn here, not by the worker: %s", err)
+            self.close()
+            self._here = SerialPlots()
+            self._here.submit(fields)
+            return
         self._sender = threading.Thread(target=self._send, args=(job,), name="snas-study plots job", daemon=True)
         self._sender.start()
 
@@ -196,15 +188,14 @@ class PlotWorker:
             pass  # the worker was stopped or died: plots() and close() say so
 
     def plots(self) -> list[Plot]:
+        if self._here is not None:
+            return self._here.plots()
         outcome = self._results.read()
         code = self._process.wait()
         if not outcome:
             raise RuntimeError(f"the plotting process {self._process.pid} ended (exit code {code}) "
                                f"before sending its plots")
-        received = pickle.loads(outcome)  # this analysis's own worker's, through its own pipe
-        if isinstance(received, _Failure):
-            raise received.error from _RemoteTraceback(received.traceback)
-        return received
+        return decode_outcome(outcome)
 
     def close(self) -> None:
         if self._process.poll() is None:

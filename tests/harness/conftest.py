@@ -1,13 +1,21 @@
-"""Ray for the harness tests: one local instance per test session, started on first use."""
+"""Ray for the harness tests (one local instance per test session, started on first use), and
+every analysis's plots drawn from what a plot worker would receive."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import shutil
 import tempfile
+from typing import Any
 
+import pandas as pd
 import pytest
 
+from harness.analysis import summary
+from harness.analysis.plot_wire import encode_job, read_job
+from harness.analysis.plotting import SerialPlots
 from harness.cluster import local_ray_options
 
 
@@ -24,3 +32,27 @@ def ray_local():
     yield ray
     ray.shutdown()
     shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+class _ThroughTheWire(SerialPlots):
+    """Draws what a plot worker would receive (:mod:`harness.analysis.plot_wire`), after checking
+    it is what was sent: every analysis in these tests, of every kind of study, tests the wire."""
+
+    def submit(self, fields: dict[str, Any]) -> None:
+        received, _, _ = read_job(io.BytesIO(encode_job(fields, (logging.WARNING, None))))
+        for name in ("trials", "curves"):
+            pd.testing.assert_frame_equal(received[name], fields[name], check_exact=True)
+        assert received["tables"].keys() == fields["tables"].keys()
+        for name, table in fields["tables"].items():
+            pd.testing.assert_frame_equal(received["tables"][name], table, check_exact=True)
+        others = ("study", "metric", "folder", "best", "scales", "settings", "lineages")
+        assert json.dumps([received[key] for key in others], default=str) == \
+            json.dumps([fields[key] for key in others], default=str)
+        assert received["study"] == fields["study"] and received["scales"] == fields["scales"]
+        super().submit(received)
+
+
+@pytest.fixture(autouse=True)
+def plots_through_the_wire(monkeypatch):
+    """Analyses draw serially, from the job a worker would receive."""
+    monkeypatch.setattr(summary, "plotter", lambda path: _ThroughTheWire())

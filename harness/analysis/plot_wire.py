@@ -13,9 +13,13 @@ The answer is another: the plots (file and caption), or the error drawing raised
 type's name, arguments and traceback.  The error is rebuilt here only as a type of ours
 (:mod:`snas.errors`) or a built-in exception; any other becomes a RuntimeError naming it.
 
-Values go as MessagePack's types: numpy scalars as the Python numbers they hold, tuples and
-sets as lists.  Anything else cannot be sent (:class:`Unsendable`); the plots are then drawn
-by the analysis itself.
+The header's values go as MessagePack's types: numpy scalars as the Python numbers they
+hold, tuples and sets as lists, and what msgspec writes natively (datetimes and decimals as
+text, enums as their values, dataclasses as maps) as it writes it.  A table's object column
+is stricter, since the plots group and count by its values: only text, numbers, booleans,
+None, lists and dicts go.  Anything else, or a value MessagePack or Arrow cannot hold (an
+integer beyond 64 bits, duplicate column names), cannot be sent (:class:`Unsendable`); the
+plots are then drawn by the analysis itself.
 """
 
 from __future__ import annotations
@@ -66,19 +70,38 @@ def _packed(value: object) -> bytes:
     return _ENCODER.encode(value)
 
 
+_OBJECT_VALUE_TYPES = (str, int, float, bool, type(None), list, dict)
+"""The values an object column may hold to be sent: a tuple would come back a list (which
+cannot be grouped by), a numpy scalar a Python number (formatted differently)."""
+
+
+def _object_values(column: pd.Series) -> list[Any]:
+    values = column.tolist()
+    odd = next((value for value in values if type(value) not in _OBJECT_VALUE_TYPES
+                or (type(value) is int and not -2**63 <= value < 2**64)), None)
+    if odd is not None:
+        raise Unsendable(f"{type(odd).__name__} value {odd!r:.80} in column {column.name!r}")
+    return values
+
+
 def _table_document(table: pd.DataFrame) -> dict[str, Any]:
     """``table`` as its Arrow stream, its object columns as lists of values and their places."""
+    if not table.columns.is_unique:
+        raise Unsendable(f"duplicate columns in {list(table.columns)!r:.80}")
     objects = [name for name, dtype in table.dtypes.items() if dtype == np.dtype(object)]
     if objects and not all(isinstance(name, str) for name in table.columns):
         raise Unsendable(f"columns {list(table.columns)!r:.80}")
+    # One batch, even of no rows or no columns: it carries the row count and a categorical's
+    # categories, which a table written without a batch would lose.  (RecordBatch.from_pandas
+    # refuses a column pandas already holds in Arrow chunks.)
     arrow = pa.Table.from_pandas(table.drop(columns=objects)).combine_chunks()
-    # One batch, even of no rows: it carries a categorical's categories, which an empty table
-    # written as a table (no batch) would lose.
-    batch = pa.RecordBatch.from_arrays([column.chunk(0) for column in arrow.columns], schema=arrow.schema)
+    batches = arrow.to_batches()  # none for no rows
+    batch = batches[0] if batches else pa.RecordBatch.from_arrays([column.chunk(0) for column in arrow.columns],
+                                                                   schema=arrow.schema)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, arrow.schema) as writer:
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)
-    return {"arrow": sink.getvalue().to_pybytes(), "objects": {name: table[name].tolist() for name in objects},
+    return {"arrow": sink.getvalue().to_pybytes(), "objects": {name: _object_values(table[name]) for name in objects},
             "order": list(table.columns) if objects else []}
 
 
@@ -107,8 +130,16 @@ def _formatter(document: dict[str, Any]) -> logging.Formatter | None:
 
 def encode_job(fields: PlotFields, log: LogSetup) -> bytes:
     """The job for a worker: ``fields`` to draw, ``log`` to warn with; raises :class:`Unsendable`."""
+    try:
+        return _job(fields, log)
+    except (OverflowError, ValueError, pa.ArrowException) as err:  # an integer beyond 64 bits, an odd index
+        raise Unsendable(f"{type(err).__name__}: {err}") from err
+
+
+def _job(fields: PlotFields, log: LogSetup) -> bytes:
     tables = {name: fields[name] for name in _TABLE_FIELDS} | {
         f"tables/{name}": table for name, table in fields.get("tables", {}).items()}
+    documents = {name: _table_document(table) for name, table in tables.items()}
     return _packed({
         "log": _log_document(log),
         "study": fields["study"].model_dump(mode="json", by_alias=True),
@@ -119,7 +150,7 @@ def encode_job(fields: PlotFields, log: LogSetup) -> bytes:
                    for prefix, scales in fields.get("scales", {}).items()},
         "settings": fields.get("settings", {}),
         "lineages": fields.get("lineages", {}),
-        "tables": {name: _table_document(table) for name, table in tables.items()},
+        "tables": documents,
     })
 
 
@@ -157,16 +188,22 @@ def _error_name(error: BaseException) -> str:
 
 
 def encode_failure(error: BaseException, traceback: str) -> bytes:
-    """The answer for an ``error`` drawing raised, ``traceback`` its worker's traceback; its
-    arguments, where they cannot be sent, as its message."""
-    document: dict[str, object] = {"type": _error_name(error), "message": str(error), "args": list(error.args),
-                                   "traceback": traceback}
+    """The answer for an ``error`` drawing raised, ``traceback`` its worker's traceback.  Where
+    its arguments cannot be sent, an OSError goes with its errno and message, any other error
+    with its message; where even that fails, a RuntimeError naming it."""
+    name, message = _error_name(error), str(error)
+    document: dict[str, object] = {"type": name, "message": message, "args": list(error.args), "traceback": traceback}
     if isinstance(error, OSError):
         document.update(filename=_path_text(error.filename), filename2=_path_text(error.filename2))
-    try:
-        return _packed({"error": document})
-    except Unsendable:
-        return _packed({"error": {**document, "args": [str(error)]}})
+    plain_args = [error.errno, str(error.strerror)] if isinstance(error, OSError) and error.errno is not None \
+        else [message]
+    named = {"type": "RuntimeError", "message": message, "args": [f"{name}: {message}"], "traceback": traceback}
+    for attempt in (document, {**document, "args": plain_args}):
+        try:
+            return _packed({"error": attempt})
+        except Exception:  # Unsendable, an integer beyond 64 bits, ...
+            continue
+    return _packed({"error": named})
 
 
 def _path_text(value: object) -> object:
@@ -191,9 +228,9 @@ def _rebuilt(document: dict[str, Any]) -> Exception:
     except Exception:
         return RuntimeError(f"{name}: {document['message']}")
     if isinstance(error, OSError):
-        error.filename = document.get("filename")
-        if document.get("filename2") is not None:  # str() shows one set, even to None
-            error.filename2 = document["filename2"]
+        for name in ("filename", "filename2"):
+            if document.get(name) is not None:  # str() shows one that is set, even to None
+                setattr(error, name, document[name])
     return error
 
 

@@ -16,8 +16,8 @@ Start method: a fresh interpreter (:mod:`subprocess`), not a fork. When an analy
 this process already runs threads (OpenBLAS's, pyarrow's jemalloc background thread; in
 `run`, Ray's), and a forked child inherits the locks they may hold but not the threads that
 would release them. A fresh worker shares nothing but what is sent to it through its stdin:
-the tables as Arrow streams, the rest as JSON (:mod:`harness.analysis.plot_wire`; no pickle
-either way). Its price, importing its own modules, is paid while this process reads the
+the tables as Arrow streams inside a MessagePack document (:mod:`harness.analysis.plot_wire`;
+no pickle either way). Its price, importing its own modules, is paid while this process reads the
 trials, and is mostly the import of matplotlib and seaborn it exists to do early. Not
 :mod:`multiprocessing`'s spawn: that also starts a resource-tracker process, which outlives
 this one by a moment.
@@ -98,12 +98,12 @@ def serve(results_fd: int) -> None:
     (or the exception drawing raised) to ``results_fd``; nothing else is ever read."""
     from harness.analysis.plots import draw_plots  # noqa: F401  (the import done early: see the module docstring)
 
-    fields, log_format, log_level = read_job(sys.stdin.buffer)
-    handler = logging.StreamHandler()
-    if log_format is not None:
-        handler.setFormatter(log_format)
-    logging.basicConfig(level=log_level, handlers=[handler])
     try:
+        fields, log_format, log_level = read_job(sys.stdin.buffer)
+        handler = logging.StreamHandler()
+        if log_format is not None:
+            handler.setFormatter(log_format)
+        logging.basicConfig(level=log_level, handlers=[handler])
         outcome = encode_plots(_draw(fields))
     except BaseException as err:  # sent back whatever it is; this process then ends
         outcome = encode_failure(err, traceback.format_exc())
@@ -131,7 +131,12 @@ def _log_setup() -> LogSetup:
     return root.level, formats[0] if formats else None
 
 
-_WORKER_MAIN = "import sys; from harness.analysis.plotting import serve; serve(int(sys.argv[1]))"
+_WORKER_MAIN = ("import sys; sys.path[:] = [folder for folder in sys.path if folder]; "
+                "from harness.analysis.plotting import serve; serve(int(sys.argv[1]))")
+"""The worker's program.  ``python -c`` puts the current folder first on ``sys.path`` (as
+``''``), where a module of a study folder being analysed (a ``numpy.py`` in it) would be
+imported instead of the library: it goes before anything is imported (``-P`` would need
+Python 3.11)."""
 
 
 def _worker_env() -> dict[str, str]:

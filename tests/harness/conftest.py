@@ -4,12 +4,13 @@ every analysis's plots drawn from what a plot worker would receive."""
 from __future__ import annotations
 
 import io
-import json
 import logging
+import math
 import shutil
 import tempfile
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -45,11 +46,24 @@ class _ThroughTheWire(SerialPlots):
         assert received["tables"].keys() == fields["tables"].keys()
         for name, table in fields["tables"].items():
             pd.testing.assert_frame_equal(received["tables"][name], table, check_exact=True)
-        others = ("study", "metric", "folder", "best", "scales", "settings", "lineages")
-        assert json.dumps([received[key] for key in others], default=str) == \
-            json.dumps([fields[key] for key in others], default=str)
-        assert received["study"] == fields["study"] and received["scales"] == fields["scales"]
+        for key in ("study", "metric", "folder", "best", "scales", "settings", "lineages"):
+            assert _same(received[key], fields[key]), key
         super().submit(received)
+
+
+def _same(received: Any, sent: Any) -> bool:
+    """Equal values of the same types (a numpy scalar sent is its Python number; NaN is NaN)."""
+    if isinstance(sent, np.generic):
+        sent = sent.item()
+    if isinstance(sent, float) and math.isnan(sent):
+        return isinstance(received, float) and math.isnan(received)
+    if type(received) is not type(sent):
+        return False
+    if isinstance(sent, dict):
+        return list(received) == list(sent) and all(_same(received[key], sent[key]) for key in sent)
+    if isinstance(sent, list):
+        return len(received) == len(sent) and all(map(_same, received, sent))
+    return bool(received == sent)
 
 
 @pytest.fixture(autouse=True)

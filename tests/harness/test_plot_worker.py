@@ -102,6 +102,7 @@ def _sent_back(error: Exception) -> BaseException:
     OSError(errno.ENOSPC, "No space left on device", "/s/plots/curves.png"),  # the CLI reads errno and file
     KeyError("search_val_acc"),
     UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+    OSError("cannot write mode RGBA as JPEG"),  # no errno, as libraries raise them
 ])
 def test_an_error_comes_back_from_the_worker_as_the_cli_reads_it(error):
     back = _sent_back(error)
@@ -121,6 +122,10 @@ def test_an_error_of_another_type_comes_back_named():
 def test_an_error_whose_arguments_cannot_be_sent_comes_back_with_its_message():
     back = _sent_back(ValueError(Path("/study/plots")))
     assert type(back) is ValueError and back.args == ("/study/plots",)
+    back = _sent_back(ValueError(2**70))  # beyond MessagePack's integers
+    assert type(back) is ValueError and str(back) == str(2**70)
+    back = _sent_back(OSError(errno.ENOSPC, Path("/study/plots")))  # the CLI still reads the full disk
+    assert type(back) is OSError and back.errno == errno.ENOSPC and "plots" in str(back)
 
 
 def _study_of(tmp_path: Path, trials: int) -> Path:
@@ -175,12 +180,14 @@ def test_the_tables_reach_the_worker_as_they_are(tmp_path):
     trials = pd.DataFrame({"trial_id": pd.array(["a", "b", None], dtype="str"), "epoch": [1, 2, 3],
                            "score": [0.5, float("nan"), 1e-300], "stopped": [True, False, True],
                            "state": pd.Categorical(["done", "stopped", "done"]),
+                           "arch": pd.array(["x", None, "y"], dtype="string[pyarrow]"),  # held in Arrow chunks
                            "extra": [1, "two", None], "resource": [{"lambda": 0.1}, None, {"lambda": [1, 2]}]})
     by_arch = pd.DataFrame({"seeds": [2, 3]}, index=pd.Index(["x", "y"], name="arch"))
     fields = {"study": study, "trials": trials, "curves": trials.iloc[:0], "metric": "search_val_acc",
               "folder": tmp_path / "plots", "best": [{"score": np.float64(0.5), "rank": np.int64(1)}],
               "scales": {}, "settings": {"a": {"tau0": 5.0}, "b": None}, "lineages": {"a": [{"donor": "b"}]},
-              "tables": {"retrain_vs_search": by_arch, "empty": pd.DataFrame()}}
+              "tables": {"retrain_vs_search": by_arch, "empty": pd.DataFrame(),
+                         "notes": pd.DataFrame({"note": [None, "x"]})}}  # only an object column
     level, formatter = logging.WARNING, logging.Formatter("%(levelname)s %(name)s: %(message)s")
     received, log_format, log_level = read_job(io.BytesIO(encode_job(fields, (level, formatter))))
     assert received["study"] == study and received["folder"] == fields["folder"]
@@ -195,13 +202,25 @@ def test_the_tables_reach_the_worker_as_they_are(tmp_path):
         == (level, "WARNING x: m")
 
 
+@pytest.mark.parametrize("value", [
+    object(),  # no data type
+    2**70,  # beyond MessagePack's integers
+    ("a", 1),  # would come back a list, which cannot be grouped by
+    np.float32(0.1),  # would come back a Python float, formatted differently
+])
+def test_a_value_the_wire_would_not_carry_as_it_is_is_refused(value):
+    trials = pd.DataFrame({"extra": [value, "text"]})  # a column of Python objects
+    with pytest.raises(Unsendable):
+        encode_job({"trials": trials, "curves": trials}, (logging.WARNING, None))
+
+
 def test_a_job_the_wire_cannot_carry_is_drawn_here(tmp_path, monkeypatch):
     fields = _job(tmp_path, monkeypatch)
     serial = SerialPlots()
     serial.submit(fields)
     drawn_here = serial.plots()
-    fields["trials"] = fields["trials"].assign(extra=[object()] * len(fields["trials"]))  # no data type
-    with pytest.raises(Unsendable, match="object value"):
+    fields["trials"] = fields["trials"].assign(extra=[2**70] * len(fields["trials"]))
+    with pytest.raises(Unsendable):
         encode_job(fields, (logging.WARNING, None))
     worker = PlotWorker()
     try:
@@ -210,3 +229,19 @@ def test_a_job_the_wire_cannot_carry_is_drawn_here(tmp_path, monkeypatch):
         assert worker.plots() == drawn_here
     finally:
         worker.close()
+
+
+def test_the_worker_imports_nothing_from_the_folder_it_starts_in(tmp_path, monkeypatch):
+    """``cd`` into a copied study folder and ``analyze .``: a ``msgspec.py`` there is not run."""
+    fields = _job(tmp_path / "study", monkeypatch)
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "msgspec.py").write_text(f"open({str(planted / 'ran')!r}, 'w').close()\n")
+    monkeypatch.chdir(planted)
+    worker = PlotWorker()
+    try:
+        worker.submit(fields)
+        assert len(worker.plots()) >= 4
+    finally:
+        worker.close()
+    assert not (planted / "ran").exists()

@@ -228,9 +228,9 @@ def _rebuilt(document: dict[str, Any]) -> Exception:
     except Exception:
         return RuntimeError(f"{name}: {document['message']}")
     if isinstance(error, OSError):
-        for name in ("filename", "filename2"):
-            if document.get(name) is not None:  # str() shows one that is set, even to None
-                setattr(error, name, document[name])
+        for attribute in ("filename", "filename2"):
+            if document.get(attribute) is not None:  # str() shows one that is set, even to None
+                setattr(error, attribute, document[attribute])
     return error
 
 

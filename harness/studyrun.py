@@ -28,9 +28,11 @@ from harness.studyfolder import (
     TUNER_FILE,
     frozen_study_text,
     has_experiment,
+    is_trial_folder_name,
     provenance,
     read_study,
     study_file,
+    trial_id_of,
 )
 from harness.tracking.trackers import check_tracking, tracked
 from snas.data.sets import check_present
@@ -181,20 +183,23 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     check_data(study, address)
     check_resumable(experiment_path, study.searcher)
     check_tracking(study)
-    ended_before = ended_trials(experiment_path)
     with ray_session(address, state_api=study.resources.workers > 1):
         check_storage(study, experiment_path)
         check_resources(study, address)
         with tracked(study, experiment_path, resuming=True) as tracking, silent_tune():
             results = _fit(restore_tuner(study, experiment_path, quiet, tracking), experiment_path)
-            return tracking.ended(EXIT_INTERRUPTED if results is None
-                                  else finish(study, experiment_path, results, ended_before))
+            return tracking.ended(EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results))
 
 
 def ended_trials(experiment_path: str) -> set[str]:
-    """The trials Tune's saved experiment state lists as TERMINATED: a resumed study does not
-    run them again (errored ones it retries).  Their restored results need not say ``done`` (Tune may save a
-    trial's last result before marking it so), so :func:`unfinished_trials` counts them by this."""
+    """The trials Tune's newest saved experiment state lists as TERMINATED (none for a study
+    in remote storage).
+
+    Read after ``fit()``, this is what tells which trials ended: Tune saves the state once
+    more when its loop stops and only then, in its cleanup, stops the trials a Ctrl-C left
+    running and marks them TERMINATED in the grid it returns; the saved state still lists
+    those as running (``resume`` continues them) and an errored trial as ERROR (``resume``
+    retries it)."""
     state = None if storage.is_uri(experiment_path) else newest_state_file(Path(experiment_path))
     try:
         listed = read_tune_state(state) if state is not None else []
@@ -219,29 +224,39 @@ def _fit(tuner: Any, experiment_path: str) -> Any:
         return None
 
 
-def unfinished_trials(results: Any, ended_before: Collection[str] = frozenset()) -> int:
+def _trial_id(result: Any) -> str | None:
+    """The id of the trial behind one of Tune's results, from its folder's name: the result's
+    metrics can be another trial's (a population-based trial restored from a donor's
+    checkpoint starts from the donor's last result)."""
+    name = str(result.path).rstrip("/").rsplit("/", 1)[-1] if result.path else ""
+    return trial_id_of(name) if is_trial_folder_name(name) else result.metrics.get("trial_id")
+
+
+def unfinished_trials(results: Any, ended: Collection[str] = frozenset()) -> int:
     """How many trials of Tune's ``ResultGrid`` neither ended nor errored.
 
     A trial has ended when its trainable returned (all its epochs, or diverged) or the
-    scheduler stopped it: Tune then sets ``done`` in its last result.  The trial states
-    cannot tell this: after Ctrl-C, Tune's cleanup stops the trials it was still running
-    and marks them TERMINATED in the grid it returns (the experiment state it saved just
-    before still lists them as running, so ``resume`` continues them), but it never sets
-    their ``done``.  A trial waiting to be retried after a failure has an error but is
-    not ERROR yet: it is unfinished too.  ``ended_before``: the trials a resumed study
-    restored as ended (:func:`ended_trials`).
+    scheduler stopped it.  The states in the grid cannot tell this: after Ctrl-C, Tune's
+    cleanup stops the trials it was still running and marks them TERMINATED there.  Two
+    signs can: the saved experiment state (``ended``, :func:`ended_trials`) and ``done`` in
+    a trial's last result.  Either is enough, and neither alone suffices: Tune may save a
+    finished trial's last result before it says ``done`` (a resumed study restores it
+    without), and a population-based trial's last result has been seen without ``done``
+    although the trial ran all its epochs and the state lists it TERMINATED (Ray 2.60, one
+    run in a few under load).  A trial waiting to be retried after a failure has an error
+    but is not ERROR yet: it is unfinished too.
     """
-    ended = sum(1 for result in results if result.error is None and (
-        result.metrics.get("done") or result.metrics.get("trial_id") in ended_before))
-    return len(results) - ended - results.num_errors
+    finished = sum(1 for result in results if result.error is None and (
+        result.metrics.get("done") or _trial_id(result) in ended))
+    return len(results) - finished - results.num_errors
 
 
-def finish(study: Study, experiment_path: str, results: Any, ended_before: Collection[str] = frozenset()) -> int:
+def finish(study: Study, experiment_path: str, results: Any) -> int:
     from harness.analysis.report import render_report
     from harness.analysis.summary import write_analysis
 
     errored = results.num_errors
-    finished = len(results) - unfinished_trials(results, ended_before)
+    finished = len(results) - unfinished_trials(results, ended_trials(experiment_path))
     interrupted = finished < len(results) or len(results) < study.expected_trials()
     if storage.is_uri(experiment_path):
         print(f"results are in {experiment_path}; copy the folder to this machine and run "

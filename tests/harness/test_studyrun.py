@@ -7,7 +7,8 @@ from typing import Any
 
 from study_folders import TrialSpec, trial_id, write_study_folder
 
-from harness.studyrun import _fit, ended_trials, unfinished_trials
+from harness.studyfolder import read_study
+from harness.studyrun import EXIT_INTERRUPTED, _fit, ended_trials, finish, unfinished_trials
 
 
 @dataclass
@@ -16,6 +17,7 @@ class Result:
 
     metrics: dict[str, Any] = field(default_factory=dict)
     error: Exception | None = None
+    path: str | None = None
 
 
 class Grid(list):
@@ -54,14 +56,27 @@ def test_a_second_ctrl_c_gives_the_resume_line_not_a_traceback(capsys):
                                        "with: snas-study resume /data/results/sweep\n")
 
 
-def test_trials_a_resumed_study_restored_as_ended_count_as_ended():
+def test_trials_the_saved_state_lists_as_ended_count_as_ended():
     """Tune may save a finished trial's last result before it says ``done``: resuming such a
     study (nothing left to run) must not be reported as interrupted."""
     grid = Grid([Result({"trial_id": "a", "done": True}), Result({"trial_id": "b", "done": False}),
                  Result({"trial_id": "c", "done": False})], num_errors=0)
     assert unfinished_trials(grid) == 2
-    assert unfinished_trials(grid, ended_before={"b"}) == 1
-    assert unfinished_trials(grid, ended_before={"b", "c"}) == 0
+    assert unfinished_trials(grid, ended={"b"}) == 1
+    assert unfinished_trials(grid, ended={"b", "c"}) == 0
+
+
+def test_a_trial_is_known_by_its_folder_not_by_the_id_in_its_last_result():
+    """A population-based trial restored from a donor's checkpoint starts from the donor's last
+    result, its ``trial_id`` included; the folder Tune gave the trial says whose it is."""
+    grid = Grid([Result({"trial_id": "b0_00001", "epoch": 1}, path="/data/results/pbt/trial_b0_00000"),
+                 Result({"trial_id": "b0_00001", "epoch": 2, "done": False}, path="/data/results/pbt/trial_b0_00001/")],
+                num_errors=0)
+    assert unfinished_trials(grid, ended={"b0_00001"}) == 1
+    assert unfinished_trials(grid, ended={"b0_00000"}) == 1
+    assert unfinished_trials(grid, ended={"b0_00000", "b0_00001"}) == 0
+    remote = Grid([Result({"done": False}, path="s3://bucket/results/pbt/trial_b0_00000")], num_errors=0)
+    assert unfinished_trials(remote, ended={"b0_00000"}) == 0
 
 
 def test_the_ended_trials_are_read_from_the_saved_state_as_plain_json(tmp_path):
@@ -70,3 +85,25 @@ def test_the_ended_trials_are_read_from_the_saved_state_as_plain_json(tmp_path):
                                                   TrialSpec(2, (1.0,), state="ERROR")))
     assert ended_trials(str(folder)) == {trial_id(0)}  # the errored one is retried, the running one continued
     assert ended_trials(str(tmp_path / "nowhere")) == set()
+
+
+def _grid_of(folder, done: bool) -> Grid:
+    """Tune's grid after ``fit()`` for every trial folder: TERMINATED, each ``done`` as given."""
+    return Grid([Result({"trial_id": "someone else", "done": done}, path=str(trial))
+                 for trial in sorted(folder.glob("trial_*"))], num_errors=0)
+
+
+def test_a_study_the_saved_state_says_ended_is_finished_whatever_the_grid_says(tmp_path, capsys):
+    folder = write_study_folder(tmp_path, trials=(TrialSpec(0, (1.0, 2.0, 3.0)), TrialSpec(1, (1.0, 2.0, 3.0))))
+    study = read_study(str(folder))
+    assert finish(study, str(folder), _grid_of(folder, done=False)) == 0
+    assert "interrupted" not in capsys.readouterr().err
+
+
+def test_a_trial_the_saved_state_lists_as_running_makes_the_study_interrupted(tmp_path, capsys):
+    """After Ctrl-C the grid says TERMINATED for the trials Tune stopped, the state it saved says running."""
+    folder = write_study_folder(tmp_path, trials=(TrialSpec(0, (1.0, 2.0, 3.0)),
+                                                  TrialSpec(1, (1.0,), state="RUNNING")))
+    assert finish(read_study(str(folder)), str(folder), _grid_of(folder, done=False)) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == (f"the study was interrupted (1 of 2 trials ended); continue it with: "
+                                       f"snas-study resume {folder}\n")

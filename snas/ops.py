@@ -112,6 +112,30 @@ def from_sub_grids(y: torch.Tensor, d: int) -> torch.Tensor:
     return y.reshape(n, d, d, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c, h * d, w * d)
 
 
+def weight_gradient_by_convolution(kernel: int, stride: int, dilation: int, extent: int) -> bool:
+    """Whether a depthwise convolution on a small CPU grid (at most 16×16, ``extent`` its
+    shorter side) takes its weight gradient from :class:`_DepthwiseOnSmallGrid`.
+
+    With several threads: only a kernel still dilated here (:func:`depthwise_conv2d` runs
+    most dilated ones undilated on sub-grids) that is strided or whose dilated span passes
+    the grid.  ``bench/depthwise_gradient.py --threads 2`` (forward and backward of the
+    search cells' 5×5 and dilated kernels, 32 images of 32 or 128 channels, channels_last,
+    torch 2.14): a 5×5 kernel dilated 2 on an 8×8 grid took 1.3-1.4× longer with oneDNN's
+    gradient, dilated kernels on 4×4 grids about as long (0.87-1.01×); everywhere else
+    oneDNN's was faster, 1.06-4.5×, as it spreads over the threads and the two transposing
+    copies of the convolutional gradient do not.  A config-a SNAS step (5 cells, C=8,
+    32×32, 2 threads) took 3-7% less than with the one-thread rule (three paired runs).
+
+    With one thread: every 5×5 or dilated kernel, and any kernel wider than the grid.  There
+    the same benchmark is mixed (an undilated 5×5 on 8×8 sub-grids 1.2-1.4× faster by
+    convolution, on a 16×16 grid 2× slower), and a config-a SNAS step took 3% longer with
+    the several-thread rule, so one thread keeps this one.
+    """
+    if torch.get_num_threads() == 1:
+        return kernel * dilation > 3 or kernel > extent
+    return dilation > 1 and (stride > 1 or (kernel - 1) * dilation + 1 > extent)
+
+
 def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
                     dilation: int) -> torch.Tensor:
     """``F.conv2d`` with ``groups`` = channels; on small CPU grids with the weight gradient
@@ -132,8 +156,8 @@ def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding:
         kernel -= 2 * crop
     if kernel == 1 and padding == 0:  # a per-channel scale; oneDNN's weight gradient of it is slow
         return x[:, :, ::stride, ::stride] * weight.view(1, -1, 1, 1)
-    if (x.device.type == "cpu" and weight.requires_grad and torch.is_grad_enabled()
-            and rows * cols <= 256 and (kernel * dilation > 3 or kernel > min(rows, cols))):
+    if (x.device.type == "cpu" and weight.requires_grad and torch.is_grad_enabled() and rows * cols <= 256
+            and weight_gradient_by_convolution(kernel, stride, dilation, min(rows, cols))):
         return cast(torch.Tensor, _DepthwiseOnSmallGrid.apply(x, weight, stride, padding, dilation))
     return F.conv2d(x, weight, None, stride, padding, dilation, weight.shape[0])
 
@@ -141,18 +165,17 @@ def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding:
 class _DepthwiseOnSmallGrid(torch.autograd.Function):
     """Depthwise convolution whose weight gradient is itself computed as a convolution.
 
-    oneDNN's weight gradient for depthwise convolution is fast for 3×3 undilated kernels
-    on grids at least a kernel wide, and 2-14× slower than the forward pass elsewhere: 5×5
-    and dilated kernels, and kernels wider than the grid -- the 4×4 and 2×2 grids of the
-    last cells on 8×8 digits, or 8×8 grids on CIFAR (measured with one thread,
-    batch 32-64; it was half of a digits search step).  The weight gradient of channel
-    ``c`` correlates the padded input with the output gradient, summed over the batch::
+    oneDNN's weight gradient for a depthwise convolution whose dilated kernel spans more than
+    the grid is slower than this one (:func:`weight_gradient_by_convolution` says where).  The
+    weight gradient of channel ``c`` correlates the padded input with the output gradient,
+    summed over the batch::
 
         ∂L/∂w[c, r, s] = Σ_n Σ_ij g[n, c, i, j] · x_pad[n, c, i·stride + r·dil, j·stride + s·dil]
 
     which is one grouped convolution of the ``N·C`` input planes with the ``N·C``
     gradient planes as kernels (stride ``dil``, dilation ``stride``), summed over ``n``.
-    On grids of at most 16×16 that is 1.2-12× faster.  The input gradient keeps oneDNN's.
+    Both go channel-major first, one transposing copy each: the price that makes it lose
+    where oneDNN's gradient is fast.  The input gradient keeps oneDNN's.
     """
 
     @staticmethod

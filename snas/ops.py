@@ -112,6 +112,13 @@ def from_sub_grids(y: torch.Tensor, d: int) -> torch.Tensor:
     return y.reshape(n, d, d, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c, h * d, w * d)
 
 
+@torch.compiler.assume_constant_result
+def _threads() -> int:
+    """``torch.get_num_threads()``, which Dynamo cannot trace: a constant of the compiled graph
+    (read when it is traced) instead of a graph break in every depthwise convolution."""
+    return torch.get_num_threads()
+
+
 def weight_gradient_by_convolution(kernel: int, stride: int, dilation: int, extent: int) -> bool:
     """Whether a depthwise convolution on a small CPU grid (at most 16×16, ``extent`` its
     shorter side) takes its weight gradient from :class:`_DepthwiseOnSmallGrid`.
@@ -131,7 +138,7 @@ def weight_gradient_by_convolution(kernel: int, stride: int, dilation: int, exte
     convolution, on a 16×16 grid 2× slower), and a config-a SNAS step took 3% longer with
     the several-thread rule, so one thread keeps this one.
     """
-    if torch.get_num_threads() == 1:
+    if _threads() == 1:
         return kernel * dilation > 3 or kernel > extent
     return dilation > 1 and (stride > 1 or (kernel - 1) * dilation + 1 > extent)
 

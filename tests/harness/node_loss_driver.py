@@ -24,6 +24,11 @@ def rows(trial_dir: Path) -> list[dict]:
 
 
 def main(study_path: str, folder: str, ray_dir: str) -> None:
+    # Ray's Cluster writes the head's address to <default temp dir>/ray/ray_current_cluster
+    # whatever temp_dir the head has, and fails where that folder does not exist (a fresh
+    # machine whose Ray sessions all named their own temp_dir): keep it in ray_dir too.
+    os.environ["RAY_TMPDIR"] = ray_dir
+    Path(ray_dir, "ray").mkdir(exist_ok=True)
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "temp_dir": ray_dir,
                                                             "include_dashboard": False})
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]

@@ -58,8 +58,12 @@ def counted_calls(monkeypatch):
 @pytest.fixture
 def traced_compiles(monkeypatch):
     """Calls of the functions the networks compile, captured by Dynamo and AOTAutograd
-    without Inductor (seconds, not minutes)."""
+    without Inductor (seconds, not minutes).  Dynamo's counters start from zero: its reset
+    keeps them, and ``torch._dynamo.explain`` in an earlier test leaves a graph counted."""
+    from torch._dynamo.utils import counters
+
     torch._dynamo.reset()
+    counters.clear()
     yield counting_compile(monkeypatch, "aot_eager")
     torch._dynamo.reset()
 

@@ -30,8 +30,8 @@ import snas.ops as ops  # noqa: E402
 from bench.common import emit, header  # noqa: E402
 
 KERNELS = ((5, 1), (3, 2), (5, 2))
-"""(kernel, dilation) of sep_conv_5x5, dil_conv_3x3 and dil_conv_5x5 (sep_conv_3x3 never
-reaches the choice: its weight gradient is oneDNN's fast case)."""
+"""(kernel, dilation) of sep_conv_5x5, dil_conv_3x3 and dil_conv_5x5 (sep_conv_3x3 reaches
+the choice only with one thread on grids narrower than 3, none of the grids here)."""
 
 
 def _fixed_rule(by_convolution: bool) -> Callable[[int, int, int, int], bool]:

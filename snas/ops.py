@@ -172,8 +172,8 @@ def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding:
 class _DepthwiseOnSmallGrid(torch.autograd.Function):
     """Depthwise convolution whose weight gradient is itself computed as a convolution.
 
-    oneDNN's weight gradient for a depthwise convolution whose dilated kernel spans more than
-    the grid is slower than this one (:func:`weight_gradient_by_convolution` says where).  The
+    On small CPU grids oneDNN's weight gradient of some depthwise convolutions is slower than
+    this one (:func:`weight_gradient_by_convolution` says which, by thread count).  The
     weight gradient of channel ``c`` correlates the padded input with the output gradient,
     summed over the batch::
 

@@ -70,7 +70,7 @@ def test_a_trial_is_known_by_its_folder_not_by_the_id_in_its_last_result():
     """A population-based trial restored from a donor's checkpoint starts from the donor's last
     result, its ``trial_id`` included; the folder Tune gave the trial says whose it is."""
     grid = Grid([Result({"trial_id": "b0_00001", "epoch": 1}, path="/data/results/pbt/trial_b0_00000"),
-                 Result({"trial_id": "b0_00001", "epoch": 2, "done": False}, path="/data/results/pbt/trial_b0_00001/")],
+                 Result({"trial_id": "b0_00000", "epoch": 2, "done": False}, path="/data/results/pbt/trial_b0_00001/")],
                 num_errors=0)
     assert unfinished_trials(grid, ended={"b0_00001"}) == 1
     assert unfinished_trials(grid, ended={"b0_00000"}) == 1

@@ -98,7 +98,7 @@ def test_hard_sample_runs_only_the_chosen_ops():
 
 
 @pytest.mark.parametrize("kernel, stride, dilation", [
-    (3, 1, 2), (5, 1, 2), (5, 2, 2), (3, 1, 3), (3, 2, 1), (3, 1, 1), (5, 1, 1), (5, 2, 1),
+    (3, 1, 2), (5, 1, 2), (5, 2, 2), (3, 1, 3), (3, 2, 1), (3, 1, 1), (5, 1, 1), (5, 2, 1), (3, 2, 3),
 ])
 @pytest.mark.parametrize("size", [12, 11, 4, 2, 1])
 @pytest.mark.parametrize("channels_last", [False, True])
@@ -106,8 +106,9 @@ def test_hard_sample_runs_only_the_chosen_ops():
 def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, stride, dilation, size, channels_last,
                                                                      threads, monkeypatch):
     """Every path: sub-grids (12), the plain call with stride 1 at an odd size (11) and with
-    sub-grids narrower than the kernel (4), the convolutional weight gradient of small grids
-    (≤ 16×16, kernels that are 5×5, dilated or wider than the grid), and kernels cropped to
+    sub-grids narrower than the kernel (4), a kernel dilated in place and strided (stride 2,
+    dilation 3), the convolutional weight gradient of small grids (≤ 16×16, where
+    ``weight_gradient_by_convolution`` sends it at 1 and at 2 threads), and kernels cropped to
     grids narrower than their reach (4, 2, 1)."""
     torch.manual_seed(0)
     x = torch.randn(3, 6, size, size, dtype=torch.float64)
@@ -244,7 +245,10 @@ def test_the_weighted_sum_node_gives_autograds_values_and_gradients_bit_for_bit(
 ])
 def test_with_two_threads_the_weight_gradient_is_a_convolution_for_dilated_kernels_strided_or_past_the_grid(
         kernel, stride, dilation, size, by_convolution):
-    """Where ``bench/depthwise_gradient.py --threads 2`` found oneDNN's depthwise weight gradient the slower one."""
+    """The two-thread rule: the convolutional gradient only for a kernel still dilated that is
+    strided or spans past the grid (``bench/depthwise_gradient.py --threads 2`` found it faster
+    for a dilated 5×5 on 8×8 grids and about even on 4×4 grids; the DARTS space has no kernel
+    dilated in place and strided, the stride-2 ``dil_conv`` runs undilated)."""
     assert _by_convolution(kernel, stride, dilation, size, threads=2) == by_convolution
 
 

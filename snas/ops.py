@@ -115,7 +115,8 @@ def from_sub_grids(y: torch.Tensor, d: int) -> torch.Tensor:
 @torch.compiler.assume_constant_result
 def _threads() -> int:
     """``torch.get_num_threads()``, which Dynamo cannot trace: a constant of the compiled graph
-    (read when it is traced) instead of a graph break in every depthwise convolution."""
+    (read when it is traced) instead of a graph break in every depthwise convolution.  Dynamo's
+    guards include the thread count, so a graph is traced again when it changes."""
     return torch.get_num_threads()
 
 

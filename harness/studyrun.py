@@ -14,12 +14,20 @@ import json
 import sys
 import warnings
 from collections.abc import Collection
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 from harness import storage
-from harness.analysis.tune_state import STATE_PATTERN, DamagedState, newest_state_file, read_tune_state
+from harness.analysis.tune_state import (
+    STATE_PATTERN,
+    DamagedState,
+    newest_state_file,
+    parse_tune_state,
+    read_tune_state,
+)
 from harness.cluster import check_resources, check_storage, ray_session
+from harness.folder_entries import STATE_FILE_CAP
 from harness.policies import Searcher
 from harness.study import Study, check_trial_count
 from harness.studyfolder import (
@@ -192,20 +200,29 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
 
 
 def ended_trials(experiment_path: str) -> set[str]:
-    """The trials Tune's newest saved experiment state lists as TERMINATED (none for a study
-    in remote storage).
+    """The trials Tune's newest saved experiment state lists as TERMINATED, in a local folder
+    or in remote storage (none when the state cannot be read).
 
     Read after ``fit()``, this is what tells which trials ended: Tune saves the state once
     more when its loop stops and only then, in its cleanup, stops the trials a Ctrl-C left
     running and marks them TERMINATED in the grid it returns; the saved state still lists
     those as running (``resume`` continues them) and an errored trial as ERROR (``resume``
     retries it)."""
-    state = None if storage.is_uri(experiment_path) else newest_state_file(Path(experiment_path))
     try:
-        listed = read_tune_state(state) if state is not None else []
-    except DamagedState:
+        listed = _saved_trials(experiment_path)
+    except (DamagedState, OSError, UserInputError):
         return set()
     return {trial.trial_id for trial in listed if trial.state == "TERMINATED"}
+
+
+def _saved_trials(experiment_path: str) -> list[Any]:
+    if not storage.is_uri(experiment_path):
+        state = newest_state_file(Path(experiment_path))
+        return read_tune_state(state) if state is not None else []
+    names = [name for name in storage.file_names(experiment_path) if fnmatch(name, STATE_PATTERN)]
+    if not names:
+        return []
+    return parse_tune_state(storage.read_text(f"{experiment_path.rstrip('/')}/{max(names)}", STATE_FILE_CAP))
 
 
 def _fit(tuner: Any, experiment_path: str) -> Any:

@@ -116,6 +116,12 @@ def read_tune_state(path: Path) -> list[TuneTrial]:
         raise DamagedState("not UTF-8 text") from None
     except Refused as err:
         raise DamagedState(str(err)) from None
+    return parse_tune_state(text)
+
+
+def parse_tune_state(text: str) -> list[TuneTrial]:
+    """The trials listed in the text of a state file (:func:`read_tune_state` without the
+    reading: a study in remote storage reads its own)."""
     state = _parse(text, "the file")
     if not isinstance(state, dict) or not isinstance(state.get("trial_data"), list):
         raise DamagedState("has no trial_data list")

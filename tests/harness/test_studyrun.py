@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from study_folders import TrialSpec, trial_id, write_study_folder
+from study_folders import SESSION, TrialSpec, trial_id, write_study_folder
 
 from harness.studyfolder import read_study
 from harness.studyrun import EXIT_INTERRUPTED, _fit, ended_trials, finish, unfinished_trials
@@ -85,6 +85,18 @@ def test_the_ended_trials_are_read_from_the_saved_state_as_plain_json(tmp_path):
                                                   TrialSpec(2, (1.0,), state="ERROR")))
     assert ended_trials(str(folder)) == {trial_id(0)}  # the errored one is retried, the running one continued
     assert ended_trials(str(tmp_path / "nowhere")) == set()
+
+
+def test_a_study_in_remote_storage_reads_its_saved_state_there_too(tmp_path):
+    """A ``file://`` URI goes through pyarrow's file systems, as ``s3://`` and ``gs://`` do."""
+    folder = write_study_folder(tmp_path, trials=(TrialSpec(0, (1.0, 2.0, 3.0)),
+                                                  TrialSpec(1, (1.0,), state="RUNNING")))
+    older = folder / "experiment_state-2026-11-30_08-00-00.json"  # an earlier session's: every trial running
+    older.write_text((folder / f"experiment_state-{SESSION}.json").read_text().replace("TERMINATED", "RUNNING"))
+    assert ended_trials(f"file://{folder}") == ended_trials(str(folder)) == {trial_id(0)}
+    assert ended_trials(f"file://{tmp_path}/nowhere") == set()
+    (folder / f"experiment_state-{SESSION}.json").write_text("{not json")
+    assert ended_trials(f"file://{folder}") == set()  # damaged: nothing counts as ended by it
 
 
 def _grid_of(folder, done: bool) -> Grid:

@@ -48,14 +48,12 @@ def exists(path: str) -> bool:
     return fs.get_file_info(inner).type != pyarrow.fs.FileType.NotFound
 
 
-def file_names(path: str) -> list[str]:
-    """The names of the files directly in the folder ``path`` (none where it does not exist)."""
-    if not is_uri(path):
-        folder = Path(path)
-        return sorted(entry.name for entry in folder.iterdir() if entry.is_file()) if folder.is_dir() else []
+def uri_file_names(uri: str) -> list[str]:
+    """The names of the files directly in the folder at ``uri`` (none where it does not exist).
+    A local folder's are listed by whoever reads them, through :mod:`harness.folder_entries`."""
     import pyarrow.fs
 
-    fs, inner = _filesystem(path)
+    fs, inner = _filesystem(uri)
     listed = fs.get_file_info(pyarrow.fs.FileSelector(inner, allow_not_found=True))
     return sorted(info.base_name for info in listed if info.type == pyarrow.fs.FileType.File)
 

@@ -219,7 +219,7 @@ def _saved_trials(experiment_path: str) -> list[Any]:
     if not storage.is_uri(experiment_path):
         state = newest_state_file(Path(experiment_path))
         return read_tune_state(state) if state is not None else []
-    names = [name for name in storage.file_names(experiment_path) if fnmatch(name, STATE_PATTERN)]
+    names = [name for name in storage.uri_file_names(experiment_path) if fnmatch(name, STATE_PATTERN)]
     if not names:
         return []
     return parse_tune_state(storage.read_text(f"{experiment_path.rstrip('/')}/{max(names)}", STATE_FILE_CAP))

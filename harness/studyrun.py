@@ -14,7 +14,6 @@ import json
 import sys
 import warnings
 from collections.abc import Collection
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,9 @@ from harness import storage
 from harness.analysis.tune_state import (
     STATE_PATTERN,
     DamagedState,
+    TuneTrial,
     newest_state_file,
+    newest_state_name,
     parse_tune_state,
     read_tune_state,
 )
@@ -215,14 +216,14 @@ def ended_trials(experiment_path: str) -> set[str]:
     return {trial.trial_id for trial in listed if trial.state == "TERMINATED"}
 
 
-def _saved_trials(experiment_path: str) -> list[Any]:
+def _saved_trials(experiment_path: str) -> list[TuneTrial]:
     if not storage.is_uri(experiment_path):
         state = newest_state_file(Path(experiment_path))
         return read_tune_state(state) if state is not None else []
-    names = [name for name in storage.uri_file_names(experiment_path) if fnmatch(name, STATE_PATTERN)]
-    if not names:
+    name = newest_state_name(storage.uri_file_names(experiment_path))
+    if name is None:
         return []
-    return parse_tune_state(storage.read_text(f"{experiment_path.rstrip('/')}/{max(names)}", STATE_FILE_CAP))
+    return parse_tune_state(storage.read_text(f"{experiment_path.rstrip('/')}/{name}", STATE_FILE_CAP))
 
 
 def _fit(tuner: Any, experiment_path: str) -> Any:

@@ -19,7 +19,9 @@ read only as a plain file of at most :data:`~harness.folder_entries.STATE_FILE_C
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +50,16 @@ class TuneTrial:
     num_failures: int
 
 
+def newest_state_name(names: Iterable[str]) -> str | None:
+    """Of a folder's file ``names``, the state file Tune itself would restore from: the latest
+    session's (sessions are named by their start time, so the last by name)."""
+    return max((name for name in names if fnmatch(name, STATE_PATTERN)), default=None)
+
+
 def newest_state_file(folder: Path) -> Path | None:
-    """The state file Tune itself would restore from: the latest session's."""
-    files = sorted(folder.glob(STATE_PATTERN))
-    return files[-1] if files else None
+    """:func:`newest_state_name` in a local ``folder``."""
+    name = newest_state_name(path.name for path in folder.glob(STATE_PATTERN))
+    return None if name is None else folder / name
 
 
 def _is_plain(value: Any) -> bool:

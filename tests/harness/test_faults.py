@@ -255,29 +255,39 @@ def trial_of_seed(folder: Path, seed: int) -> Path:
 @pytest.fixture(scope="module")
 def worker_faults(tmp_path_factory) -> dict[str, Any]:
     """One study of two trials, both killed mid-study in their worker processes: seed 0's
-    as is, seed 1's after every checkpoint it recorded was overwritten with garbage (its
-    worker stopped first, so no new one appears meanwhile).  Each may fail once."""
+    as is, seed 1's after every checkpoint it recorded was overwritten with garbage.  Each may
+    fail once.
+
+    Each trial's worker is stopped (SIGSTOP) as soon as its first checkpointed report is seen,
+    and the faults are injected once both are stopped.  Waiting instead for a moment when both
+    run mid-study raced the trials on a fast machine (an epoch well under a second, the second
+    trial's worker starting later): one could finish its last epoch before the signals landed.
+    """
     root = tmp_path_factory.mktemp("workers")
     path = write_study(root / "s.yaml", fault_study("workers", root / "results", SEEDS[:2],
                                                     failures={"max_failures": 1}))
     folder = root / "results" / "workers"
+    stopped: dict[Path, int] = {}
     with driving() as start:
         run = start("run", str(path))
 
-        def both_checkpointed_mid_study() -> bool:
-            trials = [t for t in folder.glob("trial_*") if (t / "params.json").is_file()]
-            return len(trials) == 2 and all(
-                1 <= len(epochs(t)) < EPOCHS and list(t.glob("checkpoint_*/checkpoint.pt")) for t in trials)
+        def both_stopped_mid_study() -> bool:
+            for trial in folder.glob("trial_*"):
+                if (trial not in stopped and (trial / "params.json").is_file() and reported(trial)
+                        and list(trial.glob("checkpoint_*/checkpoint.pt"))):
+                    stopped[trial] = reported(trial)[-1]["pid"]
+                    os.kill(stopped[trial], signal.SIGSTOP)
+            return len(stopped) == 2
 
-        run.watch(both_checkpointed_mid_study)
+        run.watch(both_stopped_mid_study)
+        time.sleep(1)  # results a worker sent before it stopped reach result.json meanwhile
+        assert all(len(epochs(trial)) < EPOCHS for trial in stopped), "a trial finished before its worker stopped"
         killed, corrupted = trial_of_seed(folder, 0), trial_of_seed(folder, 1)
-        corrupted_worker = reported(corrupted)[-1]["pid"]
-        os.kill(corrupted_worker, signal.SIGSTOP)
         garbage = sorted(corrupted.glob("checkpoint_*/checkpoint.pt"))
         for checkpoint in garbage:
             checkpoint.write_bytes(b"\x00garbage, not a checkpoint\n" * 64)
-        os.kill(corrupted_worker, signal.SIGKILL)
-        os.kill(reported(killed)[-1]["pid"], signal.SIGKILL)
+        for pid in stopped.values():
+            os.kill(pid, signal.SIGKILL)
         code, out, err = run.ended()
     return {"code": code, "output": out + err, "folder": folder, "killed": killed, "corrupted": corrupted,
             "garbage": garbage}

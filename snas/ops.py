@@ -24,39 +24,13 @@ class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, affine: bool = True):
         super().__init__(
             nn.ReLU(inplace=False),
-            PointwiseConv2d(c_in, c_out) if (kernel, stride, padding) == (1, 1, 0)
-            else nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
             BatchNorm2d(c_out, affine=affine),
         )
 
     def after_relu(self, activated: torch.Tensor) -> torch.Tensor:
         """The layer for an input already through ReLU (shared by the cells reading it)."""
         return cast(torch.Tensor, self[2](self[1](activated)))
-
-
-def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """1×1 convolution (stride 1, one group, no bias): ``F.conv2d``'s values up to float rounding.
-
-    A channels_last tensor is an ``N·H·W × C`` matrix in memory, so on the CPU the
-    convolution is one matrix product whose result is already channels_last, and autograd's
-    backward of it is two more.  oneDNN's convolution costs 1.2-2.8× as much forward and
-    backward at the search's shapes (32 images, 8-32 channels, 8×8 to 32×32, 2 cores);
-    most of a small 1×1 convolution's time there is fixed per-call cost.  NCHW tensors and
-    GPUs take the plain call.
-    """
-    if x.device.type == "cpu" and layout_of(x) is torch.channels_last:
-        return torch.matmul(x.permute(0, 2, 3, 1), weight.flatten(1).t()).permute(0, 3, 1, 2)
-    return F.conv2d(x, weight)
-
-
-class PointwiseConv2d(nn.Conv2d):
-    """``nn.Conv2d`` with a 1×1 kernel and no bias, run by :func:`pointwise_conv2d`."""
-
-    def __init__(self, c_in: int, c_out: int):
-        super().__init__(c_in, c_out, 1, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pointwise_conv2d(x, self.weight)
 
 
 def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
@@ -246,7 +220,7 @@ class DilConv(nn.Sequential):
         super().__init__(
             nn.ReLU(inplace=False),
             DepthwiseConv2d(c_in, kernel, stride, padding, dilation),
-            PointwiseConv2d(c_in, c_out),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
             BatchNorm2d(c_out, affine=affine),
         )
 
@@ -261,11 +235,11 @@ class SepConv(nn.Sequential):
         super().__init__(
             nn.ReLU(inplace=False),
             DepthwiseConv2d(c_in, kernel, stride, padding),
-            PointwiseConv2d(c_in, c_in),
+            nn.Conv2d(c_in, c_in, 1, bias=False),
             BatchNorm2d(c_in, affine=affine),
             nn.ReLU(inplace=False),
             DepthwiseConv2d(c_in, kernel, 1, padding),
-            PointwiseConv2d(c_in, c_out),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
             BatchNorm2d(c_out, affine=affine),
         )
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from snas.layout import BatchNorm2d, batch_norm, layout_of
-from snas.ops import depthwise_conv2d, factorized_reduce, pointwise_conv2d
+from snas.ops import depthwise_conv2d, factorized_reduce
 
 
 def _conv_weight(out_channels: int, in_per_group: int, kernel: int) -> nn.Parameter:
@@ -81,7 +81,7 @@ class StackedConvChain(nn.Module):
             if r:
                 x = F.relu(x)
             x = depthwise_conv2d(x, dw[sl], self.stride if r == 0 else 1, self.padding, self.dilation)
-            x = _batch_norm(pointwise_conv2d(x, pw[sl]), bn, sl, self.training)
+            x = _batch_norm(F.conv2d(x, pw[sl]), bn, sl, self.training)
         return x
 
 

@@ -7,7 +7,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from snas.layout import BatchNorm2d, batch_norm, grad_in_input_layout, layout_of
 from snas.methods import METHODS
-from snas.ops import depthwise_conv2d, factorized_reduce, pointwise_conv2d
+from snas.ops import depthwise_conv2d, factorized_reduce
 from snas.spaces.darts.supernet import SuperNet
 
 CL = torch.channels_last
@@ -51,46 +51,6 @@ def test_factorized_reduce_equals_two_offset_strided_convolutions(channels_last)
     (our_grad,) = torch.autograd.grad(ours, x, grad_out)
     assert torch.allclose(our_grad, expected_grad)
     assert layout_of(our_grad) is layout_of(x)
-
-
-@pytest.mark.parametrize("channels_last", [True, False])  # a matrix product / the plain call
-@pytest.mark.parametrize("needs", [("input", "weight"), ("input",), ("weight",)])
-def test_pointwise_conv_equals_the_plain_call_and_keeps_the_layout(channels_last, needs):
-    torch.manual_seed(0)
-    x = torch.randn(3, 5, 4, 6, dtype=torch.float64)
-    if channels_last:
-        x = x.contiguous(memory_format=CL)
-    x.requires_grad_("input" in needs)
-    weight = torch.randn(7, 5, 1, 1, dtype=torch.float64, requires_grad="weight" in needs)
-    ours, plain = pointwise_conv2d(x, weight), F.conv2d(x, weight)
-    torch.testing.assert_close(ours, plain, rtol=0, atol=1e-12)
-    assert layout_of(ours) is layout_of(x)
-    wanted = [t for t in (x, weight) if t.requires_grad]
-    grad_out = torch.randn(3, 7, 4, 6, dtype=torch.float64).contiguous(memory_format=layout_of(x))
-    ours_grads = torch.autograd.grad(ours, wanted, grad_out)
-    for a, b in zip(ours_grads, torch.autograd.grad(plain, wanted, grad_out)):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
-    if "input" in needs:
-        assert layout_of(ours_grads[0]) is layout_of(x)
-
-
-def test_pointwise_conv_of_a_single_pixel_takes_the_plain_call():
-    x = torch.randn(3, 5, 1, 1).contiguous(memory_format=CL)  # channels_last and contiguous at once
-    weight = torch.randn(7, 5, 1, 1)
-    torch.testing.assert_close(pointwise_conv2d(x, weight), F.conv2d(x, weight))
-
-
-def test_pointwise_conv_runs_under_cpu_bf16_autocast_like_the_plain_call():
-    torch.manual_seed(0)
-    x = channels_last_input(4, 8, 6, 6)
-    weight = torch.randn(8, 8, 1, 1, requires_grad=True)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        ours, plain = pointwise_conv2d(x, weight), F.conv2d(x, weight)
-    assert ours.dtype == plain.dtype == torch.bfloat16
-    torch.testing.assert_close(ours.float(), plain.float(), rtol=2e-2, atol=2e-2)
-    grads = torch.autograd.grad(ours.float().sum(), (x, weight))
-    assert [g.dtype for g in grads] == [torch.float32, torch.float32]
-    assert layout_of(grads[0]) is CL
 
 
 def test_depthwise_conv_on_a_small_grid_hands_back_a_channels_last_input_gradient():

@@ -1,5 +1,7 @@
 """Gradients stay in the activations' memory format (a CPU speed property, checked by layout)."""
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -61,38 +63,79 @@ def test_depthwise_conv_on_a_small_grid_hands_back_a_channels_last_input_gradien
     assert layout_of(grad) is CL
 
 
-@pytest.mark.parametrize("channels", [8, 16])  # normalised in NCHW / in place
+class Recorded(TorchDispatchMode):
+    """The names of the aten operations run inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(func.__name__.split(".")[0])
+        return func(*args, **(kwargs or {}))
+
+
+def folded(run) -> bool:
+    """Whether ``run()`` normalised a tensor folded (its statistics by ``batch_norm_update_stats``)."""
+    with Recorded() as record:
+        run()
+    return "batch_norm_update_stats" in record.ops
+
+
+# channels, grid, how it is normalised: folded (k pixels into the channels), in NCHW, or as it is
+SHAPES = [(8, (6, 6), "nchw"), (8, (32, 32), "folded"), (4, (32, 32), "folded"), (12, (32, 34), "folded"),
+          (6, (32, 34), "nchw"), (8, (32, 33), "nchw"), (16, (6, 6), "plain")]
+
+
+@pytest.mark.parametrize("channels, grid, how", SHAPES)
 @pytest.mark.parametrize("affine", [False, True])
-def test_batch_norm_module_equals_torchs_in_values_gradients_and_statistics(channels, affine):
+@pytest.mark.parametrize("momentum", [0.1, None])  # None: a cumulative average
+def test_batch_norm_module_equals_torchs_in_values_gradients_and_statistics(channels, grid, how, affine, momentum):
     torch.manual_seed(0)
-    ours, torchs = BatchNorm2d(channels, affine=affine).double(), torch.nn.BatchNorm2d(channels, affine=affine).double()
+    ours = BatchNorm2d(channels, affine=affine, momentum=momentum).double()
+    torchs = torch.nn.BatchNorm2d(channels, affine=affine, momentum=momentum).double()
+    if affine:
+        with torch.no_grad():
+            ours.weight.normal_(), ours.bias.normal_()
     torchs.load_state_dict(ours.state_dict())
-    x = channels_last_input(4, channels, 6, 6, dtype=torch.float64)
-    grad_out = torch.randn(4, channels, 6, 6, dtype=torch.float64).contiguous(memory_format=CL)
-    for mode in ("train", "eval"):
+    for mode in ("train", "train", "eval"):
+        x = (3 * channels_last_input(4, channels, *grid, dtype=torch.float64) + 2).detach().requires_grad_()
+        grad_out = torch.randn(4, channels, *grid, dtype=torch.float64).contiguous(memory_format=CL)
         getattr(ours, mode)(), getattr(torchs, mode)()
+        assert folded(lambda: copy.deepcopy(ours)(x)) is (how == "folded" and mode == "train")  # a copy: the statistics stay
         y_ours, y_torch = ours(x), torchs(x)
-        assert torch.allclose(y_ours, y_torch)
+        torch.testing.assert_close(y_ours, y_torch, rtol=0, atol=1e-12)
         assert layout_of(y_ours) is CL
         g_ours = torch.autograd.grad(y_ours, [x, *ours.parameters()], grad_out)
         g_torch = torch.autograd.grad(y_torch, [x, *torchs.parameters()], grad_out)
         for a, b in zip(g_ours, g_torch):
-            assert torch.allclose(a, b)
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
         assert layout_of(g_ours[0]) is CL
-    for name, buffer in torchs.state_dict().items():
-        torch.testing.assert_close(ours.state_dict()[name], buffer, msg=name)
+        for name, buffer in torchs.state_dict().items():
+            torch.testing.assert_close(ours.state_dict()[name], buffer, rtol=0, atol=1e-12, msg=name)
 
 
-def test_batch_norm_function_updates_a_slice_of_the_running_statistics():
-    bn = torch.nn.BatchNorm2d(12, affine=False)
-    x = channels_last_input(4, 4, 5, 5)
+def test_a_folded_batch_norm_takes_a_gradient_in_any_layout():
+    x = channels_last_input(4, 8, 32, 32, dtype=torch.float64)
+    grad_out = torch.randn(4, 8, 32, 32, dtype=torch.float64)  # NCHW, as a slice's backward gives
+    ours = torch.autograd.grad(batch_norm(x, None, None, True, 0.1, 1e-5), x, grad_out)[0]
+    torchs = torch.autograd.grad(F.batch_norm(x, None, None, training=True), x, grad_out)[0]
+    torch.testing.assert_close(ours, torchs, rtol=0, atol=1e-12)
+    assert layout_of(ours) is CL
+
+
+@pytest.mark.parametrize("grid", [(5, 5), (32, 32)])  # in NCHW / folded
+def test_batch_norm_function_updates_a_slice_of_the_running_statistics(grid):
+    bn = torch.nn.BatchNorm2d(12, affine=False).double()
+    x = channels_last_input(4, 4, *grid, dtype=torch.float64)
     channels = slice(4, 8)
     out = batch_norm(x, bn.running_mean[channels], bn.running_var[channels], True, bn.momentum, bn.eps)
     expected = torch.nn.functional.batch_norm(x, None, None, training=True)
-    assert torch.allclose(out, expected, atol=1e-6)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
     assert layout_of(out) is CL
-    mean = x.detach().mean(dim=(0, 2, 3))
-    assert torch.allclose(bn.running_mean[channels], 0.1 * mean)
+    mean, var = x.detach().mean(dim=(0, 2, 3)), x.detach().var(dim=(0, 2, 3))  # the running variance is unbiased
+    torch.testing.assert_close(bn.running_mean[channels], 0.1 * mean, rtol=0, atol=1e-15)
+    torch.testing.assert_close(bn.running_var[channels], 0.9 + 0.1 * var, rtol=0, atol=1e-15)
     assert torch.count_nonzero(bn.running_mean[:4]) == 0 and torch.count_nonzero(bn.running_mean[8:]) == 0
 
 
@@ -115,11 +158,12 @@ class MixedLayoutBackward(TorchDispatchMode):
 
 
 @pytest.mark.parametrize("method", ["snas", "gdas"])
-def test_a_channels_last_search_step_never_mixes_layouts_in_backward(method):
+@pytest.mark.parametrize("size", [16, 32])  # the first cells' 4 channels normalised in NCHW / folded
+def test_a_channels_last_search_step_never_mixes_layouts_in_backward(method, size):
     """Mixed layouts take PyTorch's slow CPU kernels (3-10× for these ops)."""
     torch.manual_seed(0)
     net = SuperNet(4, 5, 5).to(memory_format=CL)
-    x = torch.randn(2, 3, 16, 16).contiguous(memory_format=CL)
+    x = torch.randn(2, 3, size, size).contiguous(memory_format=CL)
     gen = torch.Generator().manual_seed(0)
     alphas = [torch.randn(14, 8, requires_grad=True) for _ in range(2)]
     normal, reduce = (METHODS[method].sample(a, 1.0, gen) for a in alphas)

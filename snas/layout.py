@@ -17,14 +17,20 @@ The other way round, PyTorch's channels_last BatchNorm kernel is fast only from
 at 8×8 to 32×32, 2 cores), and at 16 and above it is 2-5× faster than that round trip.
 So a channels_last CPU tensor with fewer channels is normalised in one of two ways:
 
-* on grids of at least ``FOLD_BATCH_NORM_FROM`` pixels, *folded*: the channels_last
-  memory of ``N × C × H × W`` is also that of ``N × kC × H × W/k`` (``k`` neighbouring
-  pixels of a row side by side), whose ``kC ≥ 16`` channels take the fast kernels; the
-  ``k`` partial statistics of each channel are combined exactly (:class:`_FoldedBatchNorm`).
-  At 8 channels on 32×32 (32 images, 2 threads) forward took 136 µs instead of the round
-  trip's 337 µs, forward and backward 344 µs instead of 584 µs;
+* on large grids, *folded*: the channels_last memory of ``N × C × H × W`` is also that of
+  ``N × kC × H × W/k`` (``k`` neighbouring pixels of a row side by side), whose ``kC ≥ 16``
+  channels take the fast kernels; the ``k`` partial statistics of each channel are
+  combined exactly (:class:`_FoldedBatchNorm`);
 * on smaller grids, where the folded form's dozen small per-channel operations cost more
   than they save, by the NCHW round trip.
+
+Which grids are large depends on the thread count (:func:`fold_factor`).
+``bench/few_channel_batch_norm.py`` (forward and backward in training mode, 32 images,
+4-12 channels, grids 16-48): with two threads folding was faster from 32×32 on (8
+channels: 0.33 against the round trip's 0.60 ms; 1.2-2.3× over all), slower below
+(0.70-0.88×) except at 8 channels on 24×24 (1.1×); with one thread it was faster from
+2,048 values per image on (1.1-3.3×, 8 channels on 32×32: 0.46 against 0.96 ms) and
+slower only at 4 channels on 16×16 (0.81×).
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ from torch import nn
 
 PLAIN_BATCH_NORM_BELOW = 16
 FOLD_BATCH_NORM_FROM = 1024
-"""Pixels per channel and image (``H·W``) from which few channels are normalised folded."""
+"""Pixels per channel and image (``H·W``) from which few channels are normalised folded,
+with two or more threads."""
+FOLD_BATCH_NORM_ONE_THREAD_FROM = 2048
+"""Values per image (``C·H·W``) from which few channels are normalised folded, with one thread."""
 
 
 def layout_of(x: torch.Tensor) -> torch.memory_format:
@@ -77,12 +86,19 @@ def _few_channels_last(x: torch.Tensor) -> bool:
             and layout_of(x) is torch.channels_last)
 
 
-def _fold_factor(x: torch.Tensor) -> int:
-    """How many neighbouring pixels BatchNorm of ``x`` folds into its channels; 1: not folded."""
+def fold_factor(x: torch.Tensor) -> int:
+    """How many neighbouring pixels BatchNorm of ``x`` (a channels_last CPU tensor with few
+    channels) folds into its channels; 1: none, it is normalised in NCHW.  Never under
+    ``torch.compile``, whose own kernels need neither."""
+    if torch.compiler.is_compiling():
+        return 1
     channels, rows, cols = x.shape[1:]
     k = -(-PLAIN_BATCH_NORM_BELOW // channels)
-    foldable = x.dtype in (torch.float32, torch.float64) and cols % k == 0 and rows * cols >= FOLD_BATCH_NORM_FROM
-    return k if foldable and not torch.compiler.is_compiling() else 1
+    if torch.get_num_threads() == 1:
+        large = channels * rows * cols >= FOLD_BATCH_NORM_ONE_THREAD_FROM
+    else:
+        large = rows * cols >= FOLD_BATCH_NORM_FROM
+    return k if large and cols % k == 0 and x.dtype in (torch.float32, torch.float64) else 1
 
 
 def _folded(t: torch.Tensor, k: int) -> torch.Tensor:
@@ -100,7 +116,9 @@ def _unfolded(t: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def _per_channel(v: torch.Tensor | None, k: int) -> torch.Tensor | None:
-    return None if v is None else v.repeat(k)
+    """A per-channel vector for the ``kC`` folded channels (``cat``: one operation, where
+    ``repeat`` makes a dozen)."""
+    return None if v is None else torch.cat([v] * k)
 
 
 class _FoldedBatchNorm(torch.autograd.Function):
@@ -128,8 +146,8 @@ class _FoldedBatchNorm(torch.autograd.Function):
         count = n * h * w
         folded = _folded(x, k)
         part_mean, part_var = (s.view(k, c) for s in torch.batch_norm_update_stats(folded, None, None, 0.0))
-        mean = part_mean.mean(0)
-        var = part_var.mean(0) + (part_mean - mean).square().mean(0)
+        spread, mean = torch.var_mean(part_mean, 0, correction=0)
+        var = part_var.mean(0) + spread
         with torch.no_grad():
             if running_mean is not None:
                 running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
@@ -138,8 +156,8 @@ class _FoldedBatchNorm(torch.autograd.Function):
         invstd = (var + eps).rsqrt()
         ctx.save_for_backward(x, weight, mean, invstd)
         ctx.k, ctx.has_bias = k, bias is not None
-        y = F.batch_norm(folded, mean.repeat(k), var.repeat(k), _per_channel(weight, k), _per_channel(bias, k),
-                         False, 0.0, eps)
+        y = F.batch_norm(folded, _per_channel(mean, k), _per_channel(var, k), _per_channel(weight, k),
+                         _per_channel(bias, k), False, 0.0, eps)
         return _unfolded(y, k)
 
     @staticmethod
@@ -150,7 +168,7 @@ class _FoldedBatchNorm(torch.autograd.Function):
         count = n * h * w
         folded_x, folded_grad = _folded(x, k), _folded(grad, k)
         _, part_grad_xhat, part_grad = torch.ops.aten.native_batch_norm_backward(
-            folded_grad, folded_x, None, None, None, mean.repeat(k), invstd.repeat(k), True, 0.0,
+            folded_grad, folded_x, None, None, None, _per_channel(mean, k), _per_channel(invstd, k), True, 0.0,
             [False, True, True])
         sum_grad_xhat, sum_grad = part_grad_xhat.view(k, c).sum(0), part_grad.view(k, c).sum(0)
         grad_x = None
@@ -158,8 +176,8 @@ class _FoldedBatchNorm(torch.autograd.Function):
             a = invstd if weight is None else weight * invstd
             b = -a * invstd * sum_grad_xhat / count
             d = -a * sum_grad / count - b * mean
-            scaled = torch.addcmul(d.repeat(k).view(1, -1, 1, 1), folded_x, b.repeat(k).view(1, -1, 1, 1))
-            grad_x = _unfolded(scaled.addcmul_(folded_grad, a.repeat(k).view(1, -1, 1, 1)), k)
+            a, b, d = (cast(torch.Tensor, _per_channel(v, k)).view(1, -1, 1, 1) for v in (a, b, d))
+            grad_x = _unfolded(torch.addcmul(d, folded_x, b).addcmul_(folded_grad, a), k)
         grad_weight = sum_grad_xhat if ctx.needs_input_grad[1] else None
         grad_bias = sum_grad if ctx.needs_input_grad[2] else None
         return grad_x, grad_weight, grad_bias, None, None, None, None, None
@@ -172,7 +190,7 @@ def batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None, running_var: 
     grids and in NCHW on small ones (see the module's docstring)."""
     if not _few_channels_last(x):
         return F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
-    k = _fold_factor(x)
+    k = fold_factor(x)
     if k > 1 and training:
         return cast(torch.Tensor, _FoldedBatchNorm.apply(x, weight, bias, running_mean, running_var, momentum,
                                                          eps, k))

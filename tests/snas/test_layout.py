@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from snas.layout import BatchNorm2d, batch_norm, grad_in_input_layout, layout_of
+from snas.layout import BatchNorm2d, batch_norm, fold_factor, grad_in_input_layout, layout_of
 from snas.methods import METHODS
 from snas.ops import depthwise_conv2d, factorized_reduce
 from snas.spaces.darts.supernet import SuperNet
@@ -113,6 +113,20 @@ def test_batch_norm_module_equals_torchs_in_values_gradients_and_statistics(chan
         assert layout_of(g_ours[0]) is CL
         for name, buffer in torchs.state_dict().items():
             torch.testing.assert_close(ours.state_dict()[name], buffer, rtol=0, atol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize("threads, channels, grid, fold", [
+    (2, 8, (32, 32), 2), (2, 8, (24, 24), 1), (2, 4, (32, 32), 4), (2, 12, (32, 32), 2),  # from 1024 pixels
+    (1, 8, (16, 16), 2), (1, 4, (16, 16), 1), (1, 4, (24, 24), 4),  # from 2048 values per image
+    (2, 8, (32, 31), 1), (1, 6, (32, 32), 1),  # the folded pixels must tile a row
+])
+def test_fold_factor_folds_large_grids_by_thread_count(threads, channels, grid, fold):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        assert fold_factor(torch.empty(2, channels, *grid).contiguous(memory_format=CL)) == fold
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_folded_batch_norm_takes_a_gradient_in_any_layout():

@@ -80,9 +80,9 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=0.1,
                         help="a pick within this fraction of the faster one counts as right")
     args = parser.parse_args()
-    if any(not 0 < c < layout.PLAIN_BATCH_NORM_BELOW for c in args.channels):
-        parser.error(f"--channels: each must be 1-{layout.PLAIN_BATCH_NORM_BELOW - 1}, the counts that are not "
-                     "normalised as they are")
+    if any(not 1 < c < layout.PLAIN_BATCH_NORM_BELOW for c in args.channels):
+        parser.error(f"--channels: each must be 2-{layout.PLAIN_BATCH_NORM_BELOW - 1}, the counts that are not "
+                     "normalised as they are (one channel is plain NCHW as well)")
     for channels in args.channels:
         k = -(-layout.PLAIN_BATCH_NORM_BELOW // channels)
         if any(grid % k for grid in args.grids):

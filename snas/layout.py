@@ -26,11 +26,11 @@ So a channels_last CPU tensor with fewer channels is normalised in one of two wa
 
 Which grids are large depends on the thread count (:func:`fold_factor`).
 ``bench/few_channel_batch_norm.py`` (forward and backward in training mode, 32 images,
-4-12 channels, grids 16-48): with two threads folding was faster from 32×32 on (8
-channels: 0.33 against the round trip's 0.60 ms; 1.2-2.3× over all), slower below
-(0.70-0.88×) except at 8 channels on 24×24 (1.1×); with one thread it was faster from
-2,048 values per image on (1.1-3.3×, 8 channels on 32×32: 0.46 against 0.96 ms) and
-slower only at 4 channels on 16×16 (0.81×).
+4-12 channels, grids 16-48): with two threads folding was 1.1-2.9× faster than the round
+trip from 32×32 on (8 channels: 0.38 against 0.56 ms) and 0.70-0.97× as fast below, except
+at 8 channels on 24×24 (1.2×); with one thread it was 1.0-3.4× faster from 2,048 values per
+image on (8 channels on 32×32: 0.47 against 0.90 ms) and slower only at 4 channels on
+16×16 (0.82×).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def fold_factor(x: torch.Tensor) -> int:
     """How many neighbouring pixels BatchNorm of ``x`` (a channels_last CPU tensor with few
     channels) folds into its channels; 1: none, it is normalised in NCHW.  Never under
     ``torch.compile``, whose own kernels need neither."""
-    if torch.compiler.is_compiling():
+    if torch.compiler.is_compiling() or not _few_channels_last(x):
         return 1
     channels, rows, cols = x.shape[1:]
     k = -(-PLAIN_BATCH_NORM_BELOW // channels)
@@ -135,7 +135,14 @@ class _FoldedBatchNorm(torch.autograd.Function):
     per channel.  PyTorch's BatchNorm backward on the folded tensor, asked only for the
     affine gradients, gives ``Σ g·x̂`` and ``Σ g`` per folded channel; summed over the ``k``
     folds, they are also ``γ``'s and ``β``'s gradients.  ``∂L/∂x`` is then ``a·g + b·x + d``
-    with per-channel ``a``, ``b``, ``d``: two passes over the tensor.
+    with per-channel ``a``, ``b``, ``d``: two passes over the tensor.  The backward is not
+    itself differentiable (the statistics are saved as constants): a second derivative
+    raises instead of coming out wrong.  Nothing here needs one (DARTS' second-order step
+    takes finite differences).
+
+    The output is the folded ``N × kC × H × W/k`` tensor, unfolded by the caller: a view made
+    outside the function, which in-place operations after BatchNorm (an in-place ReLU) may
+    change, as they may ``F.batch_norm``'s output.
     """
 
     @staticmethod
@@ -155,18 +162,18 @@ class _FoldedBatchNorm(torch.autograd.Function):
                 running_var.mul_(1 - momentum).add_(var, alpha=momentum * count / (count - 1))
         invstd = (var + eps).rsqrt()
         ctx.save_for_backward(x, weight, mean, invstd)
-        ctx.k, ctx.has_bias = k, bias is not None
-        y = F.batch_norm(folded, _per_channel(mean, k), _per_channel(var, k), _per_channel(weight, k),
-                         _per_channel(bias, k), False, 0.0, eps)
-        return _unfolded(y, k)
+        ctx.k = k
+        return F.batch_norm(folded, _per_channel(mean, k), _per_channel(var, k), _per_channel(weight, k),
+                            _per_channel(bias, k), False, 0.0, eps)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight, mean, invstd = ctx.saved_tensors
         k = ctx.k
         n, c, h, w = x.shape
         count = n * h * w
-        folded_x, folded_grad = _folded(x, k), _folded(grad, k)
+        folded_x, folded_grad = _folded(x, k), grad.contiguous(memory_format=torch.channels_last)
         _, part_grad_xhat, part_grad = torch.ops.aten.native_batch_norm_backward(
             folded_grad, folded_x, None, None, None, _per_channel(mean, k), _per_channel(invstd, k), True, 0.0,
             [False, True, True])
@@ -192,8 +199,8 @@ def batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None, running_var: 
         return F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
     k = fold_factor(x)
     if k > 1 and training:
-        return cast(torch.Tensor, _FoldedBatchNorm.apply(x, weight, bias, running_mean, running_var, momentum,
-                                                         eps, k))
+        folded = _FoldedBatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps, k)
+        return _unfolded(cast(torch.Tensor, folded), k)
     if k > 1:  # statistics given: a per-channel affine map, the same on every fold
         y = F.batch_norm(_folded(x, k), _per_channel(running_mean, k), _per_channel(running_var, k),
                          _per_channel(weight, k), _per_channel(bias, k), False, momentum, eps)

@@ -276,7 +276,10 @@ def worker_faults(tmp_path_factory) -> dict[str, Any]:
                 if (trial not in stopped and (trial / "params.json").is_file() and reported(trial)
                         and list(trial.glob("checkpoint_*/checkpoint.pt"))):
                     stopped[trial] = reported(trial)[-1]["pid"]
-                    os.kill(stopped[trial], signal.SIGSTOP)
+                    try:
+                        os.kill(stopped[trial], signal.SIGSTOP)
+                    except ProcessLookupError:
+                        pytest.fail(f"{trial.name}'s worker ended before it could be stopped mid-study")
             return len(stopped) == 2
 
         run.watch(both_stopped_mid_study)

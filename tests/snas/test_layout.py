@@ -75,10 +75,11 @@ class Recorded(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def folded(run) -> bool:
-    """Whether ``run()`` normalised a tensor folded (its statistics by ``batch_norm_update_stats``)."""
+def folded(bn: torch.nn.Module, x: torch.Tensor) -> bool:
+    """Whether a copy of ``bn`` normalises ``x`` folded (its statistics by ``batch_norm_update_stats``);
+    a copy, so that ``bn``'s statistics stay."""
     with Recorded() as record:
-        run()
+        copy.deepcopy(bn)(x)
     return "batch_norm_update_stats" in record.ops
 
 
@@ -102,7 +103,7 @@ def test_batch_norm_module_equals_torchs_in_values_gradients_and_statistics(chan
         x = (3 * channels_last_input(4, channels, *grid, dtype=torch.float64) + 2).detach().requires_grad_()
         grad_out = torch.randn(4, channels, *grid, dtype=torch.float64).contiguous(memory_format=CL)
         getattr(ours, mode)(), getattr(torchs, mode)()
-        assert folded(lambda: copy.deepcopy(ours)(x)) is (how == "folded" and mode == "train")  # a copy: the statistics stay
+        assert folded(ours, x) is (how == "folded" and mode == "train")
         y_ours, y_torch = ours(x), torchs(x)
         torch.testing.assert_close(y_ours, y_torch, rtol=0, atol=1e-12)
         assert layout_of(y_ours) is CL
@@ -119,6 +120,7 @@ def test_batch_norm_module_equals_torchs_in_values_gradients_and_statistics(chan
     (2, 8, (32, 32), 2), (2, 8, (24, 24), 1), (2, 4, (32, 32), 4), (2, 12, (32, 32), 2),  # from 1024 pixels
     (1, 8, (16, 16), 2), (1, 4, (16, 16), 1), (1, 4, (24, 24), 4),  # from 2048 values per image
     (2, 8, (32, 31), 1), (1, 6, (32, 32), 1),  # the folded pixels must tile a row
+    (2, 1, (64, 64), 1), (2, 16, (64, 64), 1),  # one channel is plain NCHW too; 16 take the fast kernels
 ])
 def test_fold_factor_folds_large_grids_by_thread_count(threads, channels, grid, fold):
     before = torch.get_num_threads()
@@ -127,6 +129,29 @@ def test_fold_factor_folds_large_grids_by_thread_count(threads, channels, grid, 
         assert fold_factor(torch.empty(2, channels, *grid).contiguous(memory_format=CL)) == fold
     finally:
         torch.set_num_threads(before)
+
+
+def test_an_in_place_op_may_follow_a_folded_batch_norm_as_it_may_torchs():
+    torch.manual_seed(0)
+    ours, torchs = BatchNorm2d(8).double(), torch.nn.BatchNorm2d(8).double()
+    x = channels_last_input(4, 8, 32, 32, dtype=torch.float64)
+    grad_out = torch.randn(4, 8, 32, 32, dtype=torch.float64)
+    grads = []
+    for bn in (ours, torchs):
+        y = bn(x)
+        y += 0.5
+        grads.append(torch.autograd.grad(torch.nn.ReLU(inplace=True)(y), [x, bn.weight, bn.bias], grad_out))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+def test_a_folded_batch_norm_refuses_a_second_derivative():
+    x = channels_last_input(4, 8, 32, 32, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(batch_norm(x, None, None, True, 0.1, 1e-5).square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        grad.sum().backward()
+    with pytest.raises(RuntimeError, match="not have been used in the graph"):  # torch's words for it here
+        torch.autograd.grad(grad.sum(), x)
 
 
 def test_a_folded_batch_norm_takes_a_gradient_in_any_layout():

@@ -178,6 +178,41 @@ def driving(*args: str) -> Iterator[Callable[..., Driver]]:
                 driver.stop()
 
 
+class WorkerStopper:
+    """A watch condition that stops (SIGSTOP) each trial's worker as soon as the trial has
+    reported a checkpointed epoch, true once ``trials`` workers are stopped: the moment the
+    faults are injected at, with every trial mid-study.
+
+    Waiting instead for a moment when every trial ran mid-study raced the trials on a fast
+    machine (an epoch well under a second, the second trial's worker starting later): one
+    could finish its last epoch before the signals landed, or the moment never came.
+    """
+
+    def __init__(self, folder: Path, trials: int) -> None:
+        self.folder, self.trials = folder, trials
+        self.stopped: dict[Path, int] = {}  # trial folder: its worker's pid
+
+    def __call__(self) -> bool:
+        for trial in self.folder.glob("trial_*"):
+            if (trial not in self.stopped and (trial / "params.json").is_file() and reported(trial)
+                    and list(trial.glob("checkpoint_*/checkpoint.pt"))):
+                self.stopped[trial] = reported(trial)[-1]["pid"]
+                try:
+                    os.kill(self.stopped[trial], signal.SIGSTOP)
+                except ProcessLookupError:
+                    pytest.fail(f"{trial.name}'s worker ended before it could be stopped mid-study")
+        return len(self.stopped) == self.trials
+
+    def check_mid_study(self) -> None:
+        """Let results sent before the stops reach ``result.json``; every trial is short of its end."""
+        time.sleep(1)
+        assert all(len(epochs(trial)) < EPOCHS for trial in self.stopped), "a trial finished before it was stopped"
+
+    def send(self, sig: signal.Signals) -> None:
+        for pid in self.stopped.values():
+            os.kill(pid, sig)
+
+
 def test_ctrl_c_with_trials_in_flight_exits_130_and_resume_finishes_identically(tmp_path, reference):
     seeds = SEEDS[:2]
     path = write_study(tmp_path / "s.yaml", fault_study("ctrl_c", tmp_path / "results", seeds))
@@ -185,11 +220,10 @@ def test_ctrl_c_with_trials_in_flight_exits_130_and_resume_finishes_identically(
     with driving() as start:
         run = start("run", str(path))
 
-        def both_mid_study() -> bool:  # each reported an epoch and is training the next one
-            trials = list(folder.glob("trial_*"))
-            return len(trials) == 2 and all(1 <= len(epochs(t)) < EPOCHS for t in trials)
-
-        run.watch(both_mid_study)
+        workers = WorkerStopper(folder, 2)
+        run.watch(workers)
+        workers.check_mid_study()
+        workers.send(signal.SIGCONT)  # each trains the epoch after its first again, while Ctrl-C lands
         run.process.send_signal(signal.SIGINT)
         code, out, err = run.ended()
         assert code == 130, out + err
@@ -255,42 +289,22 @@ def trial_of_seed(folder: Path, seed: int) -> Path:
 @pytest.fixture(scope="module")
 def worker_faults(tmp_path_factory) -> dict[str, Any]:
     """One study of two trials, both killed mid-study in their worker processes: seed 0's
-    as is, seed 1's after every checkpoint it recorded was overwritten with garbage.  Each may
-    fail once.
-
-    Each trial's worker is stopped (SIGSTOP) as soon as its first checkpointed report is seen,
-    and the faults are injected once both are stopped.  Waiting instead for a moment when both
-    run mid-study raced the trials on a fast machine (an epoch well under a second, the second
-    trial's worker starting later): one could finish its last epoch before the signals landed.
-    """
+    as is, seed 1's after every checkpoint it recorded was overwritten with garbage (its
+    worker stopped first, so no new one appears meanwhile).  Each may fail once."""
     root = tmp_path_factory.mktemp("workers")
     path = write_study(root / "s.yaml", fault_study("workers", root / "results", SEEDS[:2],
                                                     failures={"max_failures": 1}))
     folder = root / "results" / "workers"
-    stopped: dict[Path, int] = {}
     with driving() as start:
         run = start("run", str(path))
-
-        def both_stopped_mid_study() -> bool:
-            for trial in folder.glob("trial_*"):
-                if (trial not in stopped and (trial / "params.json").is_file() and reported(trial)
-                        and list(trial.glob("checkpoint_*/checkpoint.pt"))):
-                    stopped[trial] = reported(trial)[-1]["pid"]
-                    try:
-                        os.kill(stopped[trial], signal.SIGSTOP)
-                    except ProcessLookupError:
-                        pytest.fail(f"{trial.name}'s worker ended before it could be stopped mid-study")
-            return len(stopped) == 2
-
-        run.watch(both_stopped_mid_study)
-        time.sleep(1)  # results a worker sent before it stopped reach result.json meanwhile
-        assert all(len(epochs(trial)) < EPOCHS for trial in stopped), "a trial finished before its worker stopped"
+        workers = WorkerStopper(folder, 2)
+        run.watch(workers)
+        workers.check_mid_study()
         killed, corrupted = trial_of_seed(folder, 0), trial_of_seed(folder, 1)
         garbage = sorted(corrupted.glob("checkpoint_*/checkpoint.pt"))
         for checkpoint in garbage:
             checkpoint.write_bytes(b"\x00garbage, not a checkpoint\n" * 64)
-        for pid in stopped.values():
-            os.kill(pid, signal.SIGKILL)
+        workers.send(signal.SIGKILL)
         code, out, err = run.ended()
     return {"code": code, "output": out + err, "folder": folder, "killed": killed, "corrupted": corrupted,
             "garbage": garbage}

@@ -43,7 +43,7 @@ def compare(images: int, channels: int, grid: int, rounds: int, passes: int) -> 
     upstream = torch.randn_like(x)
     mean, var = torch.zeros(channels), torch.ones(channels)
     rule = layout.fold_factor
-    k = -(-layout.PLAIN_BATCH_NORM_BELOW // channels)
+    k = layout.fold_width(channels)
 
     def ours(fold: int) -> Callable[[torch.Tensor], torch.Tensor]:
         def normalise(t: torch.Tensor) -> torch.Tensor:
@@ -84,7 +84,7 @@ def main() -> None:
         parser.error(f"--channels: each must be 2-{layout.PLAIN_BATCH_NORM_BELOW - 1}, the counts that are not "
                      "normalised as they are (one channel is plain NCHW as well)")
     for channels in args.channels:
-        k = -(-layout.PLAIN_BATCH_NORM_BELOW // channels)
+        k = layout.fold_width(channels)
         if any(grid % k for grid in args.grids):
             parser.error(f"--grids: {channels} channels fold {k} pixels of a row, so each grid must be a multiple "
                          f"of {k}")

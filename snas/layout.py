@@ -86,6 +86,12 @@ def _few_channels_last(x: torch.Tensor) -> bool:
             and layout_of(x) is torch.channels_last)
 
 
+def fold_width(channels: int) -> int:
+    """How many neighbouring pixels a fold puts side by side for ``channels`` channels: the
+    fewest that make at least ``PLAIN_BATCH_NORM_BELOW`` channels."""
+    return -(-PLAIN_BATCH_NORM_BELOW // channels)
+
+
 def fold_factor(x: torch.Tensor) -> int:
     """How many neighbouring pixels BatchNorm of ``x`` (a channels_last CPU tensor with few
     channels) folds into its channels; 1: none, it is normalised in NCHW.  Never under
@@ -93,7 +99,7 @@ def fold_factor(x: torch.Tensor) -> int:
     if torch.compiler.is_compiling() or not _few_channels_last(x):
         return 1
     channels, rows, cols = x.shape[1:]
-    k = -(-PLAIN_BATCH_NORM_BELOW // channels)
+    k = fold_width(channels)
     if torch.get_num_threads() == 1:
         large = channels * rows * cols >= FOLD_BATCH_NORM_ONE_THREAD_FROM
     else:

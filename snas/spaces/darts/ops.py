@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from snas.ops import DilConv, FactorizedReduce, SepConv, Zero
+from snas.pools import AvgPool2d, MaxPool2d
 from snas.registry import Registry
 from snas.spaces.darts.primitives import PRIMITIVES
 
@@ -53,8 +54,8 @@ def _skip(channels: int, stride: int, affine: bool) -> nn.Module:
 
 OPS: Registry[OpBuilder] = Registry("primitive", {
     "none": lambda c, s, a: Zero(s),
-    "max_pool_3x3": lambda c, s, a: nn.MaxPool2d(3, stride=s, padding=1),
-    "avg_pool_3x3": lambda c, s, a: nn.AvgPool2d(3, stride=s, padding=1, count_include_pad=False),
+    "max_pool_3x3": lambda c, s, a: MaxPool2d(3, stride=s, padding=1),
+    "avg_pool_3x3": lambda c, s, a: AvgPool2d(3, stride=s, padding=1, count_include_pad=False),
     "skip_connect": _skip,
     **{name: spec.build for name, spec in CONV_SPECS.items()},
 })

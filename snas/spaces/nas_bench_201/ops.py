@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from snas.ops import ReLUConvBN, Zero
+from snas.pools import AvgPool2d
 from snas.registry import Registry
 from snas.spaces.nas_bench_201.primitives import PRIMITIVES
 
@@ -39,6 +40,6 @@ OPS: Registry[OpBuilder] = Registry("NAS-Bench-201 op", {
     "skip_connect": lambda c, affine: nn.Identity(),
     "nor_conv_1x1": lambda c, affine: ReLUConvBN(c, c, 1, 1, 0, affine=affine),
     "nor_conv_3x3": lambda c, affine: ReLUConvBN(c, c, 3, 1, 1, affine=affine),
-    "avg_pool_3x3": lambda c, affine: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+    "avg_pool_3x3": lambda c, affine: AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
 })
 assert tuple(OPS) == PRIMITIVES

@@ -13,6 +13,7 @@ from torch import nn
 from snas.compilation import CompileMode, compiled
 from snas.layout import BatchNorm2d
 from snas.ops import ReLUConvBN
+from snas.pools import AvgPool2d
 from snas.relax import EdgeSample
 from snas.resource import CellGeometry
 from snas.spaces.nas_bench_201.macro import MacroNetwork, stage_channels
@@ -48,7 +49,7 @@ class SearchCell(nn.Module):
         self.convs = nn.ModuleList(
             nn.ModuleDict({name: _search_conv(channels, k) for name, k in CONV_KERNELS.items()})
             for _ in cell_edges())
-        self.pool = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        self.pool = AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
 
     def forward(self, x: torch.Tensor, sample: EdgeSample, drop_masks: torch.Tensor | None) -> torch.Tensor:
         """The cell output; under a hard sample only the chosen op of each edge runs.

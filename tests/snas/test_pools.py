@@ -5,8 +5,8 @@ Graphs are captured with Dynamo and AOTAutograd alone (no Inductor): seconds, no
 
 import pytest
 import torch
-from torch import nn
 from functorch.compile import make_boxed_func
+from torch import nn
 from torch._dynamo.backends.common import aot_autograd
 
 from snas.pools import AvgPool2d, MaxPool2d, avg_pool2d, max_pool2d

@@ -35,9 +35,10 @@ the regions' 46) -- so that space compiles its cells as regions
 
 Compiling costs minutes on a small CPU: the first step of a 5-cell, C = 8 SNAS supernet
 (``bench/search_step.py`` config a) took 742 s to compile on a busy 2-core machine with
-an empty cache, and 82 s in a new process with the cache filled; since the pools became
-opaque to Inductor (:mod:`snas.pools`), 268 s cold and 59 s warm on a quiet one, where the
-compiled step is now no faster than the eager one.  Inductor keeps what it compiled in on-disk caches (the
+an empty cache, and 82 s in a new process with the cache filled.  On a quiet machine the
+same compile took 470 s cold before the pools became opaque to Inductor (:mod:`snas.pools`)
+and 268 s after, 59 s warm both times; the compiled step there is now no faster than the
+eager one.  Inductor keeps what it compiled in on-disk caches (the
 FX graph cache and the AOTAutograd cache, both on by default) under ``TORCHINDUCTOR_CACHE_DIR``;
 a later process compiling the same graphs (same shapes, dtype, torch version and CPU or GPU)
 loads them in seconds.  :func:`share_compile_cache` points that folder somewhere runs share.

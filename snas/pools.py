@@ -8,12 +8,14 @@ largest single part of a cold compile: at ``bench/search_step.py`` config a (5 c
 C = 8, batch 32) the first compiled step took 470 s with Inductor's pools and 268 s with
 the ones below, and the compiled step was no slower (figures in ``bench/README.md``).
 
-:class:`MaxPool2d` and :class:`AvgPool2d` are ``nn.MaxPool2d`` and ``nn.AvgPool2d`` for
-square windows.  Run eagerly they *are* those modules (the same ATen calls, so every
-eager result is unchanged); traced by ``torch.compile`` they call the custom operators
-``snas::max_pool2d`` / ``snas::avg_pool2d``, whose forward and backward are each one
-ATen kernel call that Inductor leaves opaque.  The values and gradients are ATen's in
-both cases.
+:class:`MaxPool2d` and :class:`AvgPool2d` are ``nn.MaxPool2d`` and ``nn.AvgPool2d``.  Run
+eagerly they *are* those modules (the same ATen calls and autograd, so every eager result
+is unchanged); traced by ``torch.compile`` with a square window they call the custom
+operators ``snas::max_pool2d`` / ``snas::avg_pool2d``, whose forward and backward are each
+one ATen kernel call that Inductor leaves opaque.  The values and gradients are ATen's in
+both cases.  The cost: a compiled max pool saves ATen's int64 window indices for its
+backward where Inductor's lowering saved int8 offsets (3% more saved activations at
+config a), and no second derivative is registered (the search takes none).
 """
 
 from __future__ import annotations
@@ -112,31 +114,47 @@ avg_pool2d.register_autograd(_avg_pool2d_gradient, setup_context=_avg_pool2d_con
 
 
 def _channels_last(x: Tensor) -> bool:
-    """Whether ``x`` is laid out channels_last (and not also plain contiguous)."""
-    return not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    """Whether ATen would pool ``x`` in channels_last: its channels are the innermost
+    dimension (a channels_last tensor, or a channel slice of one) and it is not also plain
+    contiguous (one channel, or a 1×1 grid)."""
+    return x.dim() == 4 and x.stride(1) == 1 and not x.is_contiguous()
+
+
+def _square(value: object) -> int | None:
+    """An int, or a pair of equal ints, as one int; ``None`` for anything else."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1] and isinstance(value[0], int):
+        return value[0]
+    return None
+
+
+def _square_window(pool: nn.MaxPool2d | nn.AvgPool2d) -> tuple[int, int, int] | None:
+    """``pool``'s kernel size, stride and padding if the operators here implement it (square,
+    no ceil mode), read when it runs so that a changed attribute counts; else ``None``."""
+    window = (_square(pool.kernel_size), _square(pool.stride), _square(pool.padding))
+    if pool.ceil_mode or any(v is None for v in window):
+        return None
+    return cast(tuple[int, int, int], window)
 
 
 class MaxPool2d(nn.MaxPool2d):
-    """``nn.MaxPool2d`` over a square window; under ``torch.compile``, :func:`max_pool2d`."""
-
-    def __init__(self, kernel_size: int, stride: int, padding: int = 0):
-        super().__init__(kernel_size, stride=stride, padding=padding)
-        self.window = (kernel_size, stride, padding)
+    """``nn.MaxPool2d``; under ``torch.compile``, :func:`max_pool2d` where it applies (a square
+    window, no dilation, ceil mode or returned indices), Inductor's own lowering elsewhere."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if torch.compiler.is_compiling():
-            return cast(Tensor, max_pool2d(x, *self.window, _channels_last(x))[0])
+        window = _square_window(self) if torch.compiler.is_compiling() else None
+        if window is not None and _square(self.dilation) == 1 and not self.return_indices:
+            return cast(Tensor, max_pool2d(x, *window, _channels_last(x))[0])
         return cast(Tensor, super().forward(x))
 
 
 class AvgPool2d(nn.AvgPool2d):
-    """``nn.AvgPool2d`` over a square window; under ``torch.compile``, :func:`avg_pool2d`."""
-
-    def __init__(self, kernel_size: int, stride: int, padding: int = 0, count_include_pad: bool = True):
-        super().__init__(kernel_size, stride=stride, padding=padding, count_include_pad=count_include_pad)
-        self.window = (kernel_size, stride, padding)
+    """``nn.AvgPool2d``; under ``torch.compile``, :func:`avg_pool2d` where it applies (a square
+    window, no ceil mode or divisor override), Inductor's own lowering elsewhere."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if torch.compiler.is_compiling():
-            return cast(Tensor, avg_pool2d(x, *self.window, self.count_include_pad, _channels_last(x)))
+        window = _square_window(self) if torch.compiler.is_compiling() else None
+        if window is not None and self.divisor_override is None:
+            return cast(Tensor, avg_pool2d(x, *window, self.count_include_pad, _channels_last(x)))
         return super().forward(x)

@@ -53,11 +53,19 @@ def targets(graphs: list[torch.fx.GraphModule]) -> set[str]:
 
 @pytest.mark.parametrize("window", WINDOWS)
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_the_custom_operators_pass_torchs_operator_checks(window, channels_last):
-    """Schema, fake (meta) outputs with ATen's strides, autograd registration, AOT dispatch."""
-    x = inputs(channels_last).requires_grad_()
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_the_custom_operators_pass_torchs_operator_checks(window, channels_last, dtype):
+    """Schema, fake (meta) outputs with ATen's strides, autograd registration, AOT dispatch,
+    forward and backward operators."""
+    x = inputs(channels_last).to(dtype).requires_grad_()
+    out, indices = max_pool2d(x, *window, channels_last)
+    grad = torch.randn_like(out)
     torch.library.opcheck(max_pool2d, (x, *window, channels_last))
-    torch.library.opcheck(avg_pool2d, (x, *window, False, channels_last))
+    torch.library.opcheck(torch.ops.snas.max_pool2d_backward, (grad, x.detach(), indices, *window, channels_last))
+    for count_include_pad in (False, True):
+        torch.library.opcheck(avg_pool2d, (x, *window, count_include_pad, channels_last))
+        torch.library.opcheck(torch.ops.snas.avg_pool2d_backward,
+                              (grad, x.detach(), *window, count_include_pad, channels_last))
 
 
 @pytest.mark.parametrize("window", WINDOWS)
@@ -117,3 +125,44 @@ def test_an_input_inductor_laid_out_otherwise_is_pooled_in_the_traced_layout():
         assert max_grad.is_contiguous(memory_format=layout) and avg_grad.is_contiguous(memory_format=layout)
         assert torch.equal(max_grad, torch.ops.aten.max_pool2d_with_indices_backward(
             grad, x, [3, 3], [2, 2], [1, 1], [1, 1], False, indices))
+        assert torch.equal(avg_grad, torch.ops.aten.avg_pool2d_backward(
+            grad, x, [3, 3], [2, 2], [1, 1], False, False, None))
+
+
+def test_a_channel_slice_of_a_channels_last_tensor_is_pooled_channels_last_as_aten_does():
+    x = inputs(True)[:, :3]
+    for pool in (MaxPool2d(3, 1, 1), AvgPool2d(3, 1, 1)):
+        y = torch.compile(pool, backend="aot_eager", fullgraph=True)(x)
+        assert y.stride() == pool(x).stride() and torch.equal(y, pool(x))
+
+
+def test_eagerly_they_keep_atens_autograd_so_a_second_derivative_works():
+    for pool in (MaxPool2d(3, 1, 1), AvgPool2d(3, 2, 1, count_include_pad=False)):
+        x = inputs(True).requires_grad_()
+        (g,) = torch.autograd.grad(loss(pool(x) ** 2), x, create_graph=True)
+        (gg,) = torch.autograd.grad(g.sum(), x)
+        x_ref = inputs(True).requires_grad_()
+        reference = (nn.MaxPool2d(3, 1, 1) if isinstance(pool, MaxPool2d)
+                     else nn.AvgPool2d(3, 2, 1, count_include_pad=False))
+        (g_ref,) = torch.autograd.grad(loss(reference(x_ref) ** 2), x_ref, create_graph=True)
+        assert torch.equal(gg, torch.autograd.grad(g_ref.sum(), x_ref)[0])
+
+
+def test_compiled_they_follow_changed_attributes_and_leave_what_they_do_not_implement_to_inductor():
+    """The window is read when the pool runs; ceil mode, dilation and a divisor override go
+    to torch's own pools (lowered by Inductor), with torch's results."""
+    x = inputs(True)
+    changed = MaxPool2d(3, 1, 1)
+    changed.stride = 2
+    cases = [(changed, nn.MaxPool2d(3, 2, 1), "snas.max_pool2d.default"),
+             (MaxPool2d(3, 2, 1, ceil_mode=True), nn.MaxPool2d(3, 2, 1, ceil_mode=True), "aten."),
+             (MaxPool2d(3, 1, 1, dilation=2), nn.MaxPool2d(3, 1, 1, dilation=2), "aten."),
+             (AvgPool2d(3, 1, 1, divisor_override=4), nn.AvgPool2d(3, 1, 1, divisor_override=4), "aten."),
+             (AvgPool2d((3, 3), (2, 2), (1, 1)), nn.AvgPool2d(3, 2, 1), "snas.avg_pool2d.default")]
+    for ours, theirs, op in cases:
+        torch._dynamo.reset()
+        graphs: dict[str, list[torch.fx.GraphModule]] = {"forward": [], "backward": []}
+        y = torch.compile(ours, backend=capturing_backend(graphs), fullgraph=True)(x.clone().requires_grad_())
+        assert torch.equal(y, theirs(x)), ours
+        pools = [t for t in targets(graphs["forward"]) if "pool" in t]
+        assert pools and all(t.startswith(op) for t in pools), (ours, pools)

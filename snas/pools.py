@@ -14,8 +14,8 @@ is unchanged); traced by ``torch.compile`` with a square window they call the cu
 operators ``snas::max_pool2d`` / ``snas::avg_pool2d``, whose forward and backward are each
 one ATen kernel call that Inductor leaves opaque.  The values and gradients are ATen's in
 both cases.  The cost: a compiled max pool saves ATen's int64 window indices for its
-backward where Inductor's lowering saved int8 offsets (3% more saved activations at
-config a), and no second derivative is registered (the search takes none).
+backward (3% more saved tensors in a trace of config a at batch 8), and no second
+derivative is registered under compile (the search takes none).
 """
 
 from __future__ import annotations

@@ -8,14 +8,17 @@ weights of all edges leaving a node stacked (:mod:`snas.stacked`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.grad import conv2d_input
 
-from snas.layout import BatchNorm2d, grad_in_input_layout, layout_of
+from snas.layout import BatchNorm2d, layout_of
+
+WeightGradient = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int, int, int], torch.Tensor]
+"""``(x, output gradient, weight, stride, padding, dilation) -> ∂L/∂weight`` of a depthwise convolution."""
 
 
 class ReLUConvBN(nn.Sequential):
@@ -52,12 +55,43 @@ def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int, padding
     d = dilation
     if d > 1 and x.device.type == "cpu" and kernel % 2 == 1 and padding == d * (kernel // 2):
         if stride == d:
-            return _depthwise_call(grad_in_input_layout(x)[:, :, ::d, ::d], weight, 1, kernel // 2, 1)
+            return _depthwise_call(first_sub_grid(x, d), weight, 1, kernel // 2, 1)
         rows, cols = x.shape[-2], x.shape[-1]
         if stride == 1 and rows % d == 0 and cols % d == 0 and min(rows, cols) // d >= kernel:
             out = _depthwise_call(to_sub_grids(x, d), weight.repeat(d * d, 1, 1, 1), 1, kernel // 2, 1)
             return from_sub_grids(out, d)
     return _depthwise_call(x, weight, stride, padding, d)
+
+
+def first_sub_grid(x: torch.Tensor, d: int) -> torch.Tensor:
+    """``x[:, :, ::d, ::d]`` copied in ``x``'s memory format, its gradient handed back in that format.
+
+    Autograd's gradient of the slice is a zero tensor of ``x``'s size in NCHW, which a
+    channels_last ``x`` then had to copy (3.8 ms for 32×64×32×32, the stride-2 ``dil_conv``
+    of a reduction cell's grouped input, 2 threads); this one writes the gradient into zeros
+    of the right layout, the same values.
+    """
+    if d == 1:
+        return x
+    if not (x.requires_grad and torch.is_grad_enabled()):
+        return x[:, :, ::d, ::d]
+    return cast(torch.Tensor, _FirstSubGrid.apply(x, d))
+
+
+class _FirstSubGrid(torch.autograd.Function):
+    """:func:`first_sub_grid` where ``x`` needs a gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, d: int) -> torch.Tensor:
+        ctx.shape, ctx.layout, ctx.d = x.shape, layout_of(x), d
+        return x[:, :, ::d, ::d].contiguous(memory_format=ctx.layout)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        d = ctx.d
+        full = torch.empty(ctx.shape, dtype=grad.dtype, device=grad.device, memory_format=ctx.layout).zero_()
+        full[:, :, ::d, ::d] = grad
+        return full, None
 
 
 def to_sub_grids(x: torch.Tensor, d: int) -> torch.Tensor:
@@ -94,34 +128,48 @@ def _threads() -> int:
     return torch.get_num_threads()
 
 
-def weight_gradient_by_convolution(kernel: int, stride: int, dilation: int, extent: int) -> bool:
-    """Whether a depthwise convolution on a small CPU grid (at most 16×16, ``extent`` its
-    shorter side) takes its weight gradient from :class:`_DepthwiseOnSmallGrid`.
+BLOCKS_FROM = 8192
+"""Output values per image (``C·H·W`` of the output) from which an undilated 5×5 depthwise convolution takes the
+weight gradient of :func:`weight_gradient_by_column_blocks` with several threads (with one
+thread: at every size)."""
 
-    With several threads: only a kernel still dilated here (:func:`depthwise_conv2d` runs
-    most dilated ones undilated on sub-grids) that is strided or whose dilated span passes
-    the grid.  ``bench/depthwise_gradient.py --threads 2`` (forward and backward of the
-    search cells' 5×5 and dilated kernels, 32 images of 32 or 128 channels, channels_last,
-    torch 2.14): a 5×5 kernel dilated 2 on an 8×8 grid took 1.3-1.4× longer with oneDNN's
-    gradient, dilated kernels on 4×4 grids about as long (0.87-1.01×); everywhere else
-    oneDNN's was faster, 1.06-4.5×, as it spreads over the threads and the two transposing
-    copies of the convolutional gradient do not.  A config-a SNAS step (5 cells, C=8,
-    32×32, 2 threads) took 3-7% less than with the one-thread rule (three paired runs).
 
-    With one thread: every 5×5 or dilated kernel, and any kernel wider than the grid.  There
-    the same benchmark is mixed (an undilated 5×5 on 8×8 sub-grids 1.2-1.4× faster by
-    convolution, on a 16×16 grid 2× slower), and a config-a SNAS step took 3% longer with
-    the several-thread rule, so one thread keeps this one.
+def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: int, rows: int, cols: int) -> str:
+    """Which weight gradient a depthwise convolution on the CPU takes: ``"blocks"``
+    (:func:`weight_gradient_by_column_blocks`), ``"planes"`` (:func:`weight_gradient_by_planes`)
+    or ``"onednn"`` (the plain call's).
+
+    oneDNN's weight gradient of a 3×3 depthwise kernel costs about what its forward pass
+    does, that of a 5×5 kernel 4-12× as much.  ``bench/depthwise_gradient.py`` (forward and
+    backward of the search cells' kernels, 32 images, channels_last, torch 2.14, AMD EPYC):
+    an undilated 5×5 kernel's gradient from 3×3 blocks was 1.2-2.9× faster with two threads
+    from 8,192 values per image on (``BLOCKS_FROM``: 32 channels on 16×16, 128 on 8×8) and
+    0.89-0.94× as fast below, and 1.3-3.3× faster with one thread at every size.
+
+    Planes, on small grids (at most 16×16, ``extent`` the shorter side): with several
+    threads only a kernel still dilated here (:func:`depthwise_conv2d` runs most dilated
+    ones undilated on sub-grids) that is strided or whose dilated span passes the grid: a
+    5×5 kernel dilated 2 on an 8×8 grid took 1.3-1.4× longer with oneDNN's gradient,
+    dilated kernels on 4×4 grids about as long (0.87-1.01×); elsewhere oneDNN's was faster,
+    1.06-4.5×, as it spreads over the threads and the two transposing copies of the planes
+    do not.  With one thread: every dilated kernel and any kernel wider than the grid.
     """
-    if _threads() == 1:
-        return kernel * dilation > 3 or kernel > extent
-    return dilation > 1 and (stride > 1 or (kernel - 1) * dilation + 1 > extent)
+    out_values = channels * -(-rows // stride) * -(-cols // stride)  # per image, with "same" padding
+    if dilation == 1 and kernel > 3 and (_threads() == 1 or out_values >= BLOCKS_FROM):
+        return "blocks"
+    extent = min(rows, cols)
+    if rows * cols <= 256:
+        if _threads() == 1 and (kernel * dilation > 3 or kernel > extent):
+            return "planes"
+        if dilation > 1 and (stride > 1 or (kernel - 1) * dilation + 1 > extent):
+            return "planes"
+    return "onednn"
 
 
 def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
                     dilation: int) -> torch.Tensor:
-    """``F.conv2d`` with ``groups`` = channels; on small CPU grids with the weight gradient
-    of :class:`_DepthwiseOnSmallGrid`.
+    """``F.conv2d`` with ``groups`` = channels; on the CPU with the weight gradient
+    :func:`weight_gradient_method` picks.
 
     A tap whose offset ``(r − k//2)·dilation`` exceeds the grid's extent reads only padding
     for every output pixel, so a kernel wider than the grid is cropped symmetrically to the
@@ -137,52 +185,116 @@ def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding:
         padding -= crop * dilation
         kernel -= 2 * crop
     if kernel == 1 and padding == 0:  # a per-channel scale; oneDNN's weight gradient of it is slow
-        return x[:, :, ::stride, ::stride] * weight.view(1, -1, 1, 1)
-    if (x.device.type == "cpu" and weight.requires_grad and torch.is_grad_enabled() and rows * cols <= 256
-            and weight_gradient_by_convolution(kernel, stride, dilation, min(rows, cols))):
-        return cast(torch.Tensor, _DepthwiseOnSmallGrid.apply(x, weight, stride, padding, dilation))
+        return first_sub_grid(x, stride) * weight.view(1, -1, 1, 1)
+    if x.device.type == "cpu" and weight.requires_grad and torch.is_grad_enabled():
+        method = weight_gradient_method(kernel, stride, dilation, x.shape[1], rows, cols)
+        if method != "onednn":
+            return cast(torch.Tensor, _DepthwiseWithOwnWeightGradient.apply(x, weight, stride, padding, dilation,
+                                                                            method))
     return F.conv2d(x, weight, None, stride, padding, dilation, weight.shape[0])
 
 
-class _DepthwiseOnSmallGrid(torch.autograd.Function):
-    """Depthwise convolution whose weight gradient is itself computed as a convolution.
+def _convolution_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
+                          dilation: int, which: int) -> torch.Tensor:
+    """One gradient of a depthwise convolution from ATen's backward: ``which`` 0 for the
+    input's (in ``x``'s layout), 1 for the weight's."""
+    mask = [which == 0, which == 1, False]
+    grads = torch.ops.aten.convolution_backward(grad, x, weight, None, [stride, stride], [padding, padding],
+                                                [dilation, dilation], False, [0, 0], weight.shape[0], mask)
+    return cast(torch.Tensor, grads[which])
 
-    On small CPU grids oneDNN's weight gradient of some depthwise convolutions is slower than
-    this one (:func:`weight_gradient_by_convolution` says which, by thread count).  The
-    weight gradient of channel ``c`` correlates the padded input with the output gradient,
+
+def weight_gradient_by_planes(x: torch.Tensor, grad: torch.Tensor, weight: torch.Tensor, stride: int,
+                              padding: int, dilation: int) -> torch.Tensor:
+    """A depthwise convolution's weight gradient as one grouped convolution.
+
+    The weight gradient of channel ``c`` correlates the padded input with the output gradient,
     summed over the batch::
 
         ∂L/∂w[c, r, s] = Σ_n Σ_ij g[n, c, i, j] · x_pad[n, c, i·stride + r·dil, j·stride + s·dil]
 
-    which is one grouped convolution of the ``N·C`` input planes with the ``N·C``
-    gradient planes as kernels (stride ``dil``, dilation ``stride``), summed over ``n``.
-    Both go channel-major first, one transposing copy each: the price that makes it lose
-    where oneDNN's gradient is fast.  The input gradient keeps oneDNN's.
+    which is one grouped convolution of the ``N·C`` input planes with the ``N·C`` gradient
+    planes as kernels (stride ``dil``, dilation ``stride``), summed over ``n``.  Both go
+    channel-major first, one transposing copy each: the price that makes it lose where
+    oneDNN's gradient is fast.
     """
+    channels, kernel = weight.shape[0], weight.shape[-1]
+    n, _, rows, cols = x.shape
+    planes = _channel_major(x).view(1, channels * n, rows, cols)
+    kernels = _channel_major(grad).view(channels * n, 1, *grad.shape[-2:])
+    per_sample = F.conv2d(planes, kernels, None, dilation, padding, stride, channels * n)
+    return per_sample[..., :kernel, :kernel].reshape(channels, n, kernel, kernel).sum(1, keepdim=True)
+
+
+def weight_gradient_by_column_blocks(x: torch.Tensor, grad: torch.Tensor, weight: torch.Tensor, stride: int,
+                                     padding: int, dilation: int) -> torch.Tensor:
+    """An undilated k×k depthwise kernel's weight gradient from k×3 weight gradients.
+
+    oneDNN's depthwise weight gradient is fast for kernels at most 3 wide (k×3 costs about
+    what its forward pass does) and 4-12× slower for 5 wide.  The columns ``b…b+2`` of a k×k
+    kernel see the input the way a k×3 kernel does that is applied without column padding
+    to ``x`` shifted right by ``padding − b`` columns (zeros shifted in): that kernel's weight
+    gradient is those columns' gradient, the same products summed in the same order.  Column
+    blocks overlapping by one column (two for 5×5, the shared column taken from the later
+    block) cost one shifted copy of ``x`` each.
+    """
+    if dilation != 1:
+        raise ValueError(f"column blocks need an undilated kernel, got dilation {dilation}")
+    kernel = weight.shape[-1]
+    out_cols = grad.shape[-1]
+    width = stride * (out_cols - 1) + 3
+    starts = sorted({*range(0, kernel - 2, 2), kernel - 3})
+    block = weight[..., :3]
+    grad_weight = weight.new_empty(weight.shape)
+    for b in starts:
+        window = _shifted_columns(x, padding - b, width)
+        grads = torch.ops.aten.convolution_backward(grad, window, block, None, [stride, stride], [padding, 0],
+                                                    [1, 1], False, [0, 0], weight.shape[0], [False, True, False])
+        grad_weight[..., b:b + 3] = grads[1]
+        del window, grads  # one copy alive at a time: a fresh large buffer costs page faults
+    return grad_weight
+
+
+def _shifted_columns(x: torch.Tensor, shift: int, width: int) -> torch.Tensor:
+    """``width`` columns whose column ``j`` is ``x``'s column ``j − shift`` (zero where there is
+    none), in ``x``'s memory format: only the zero columns are written besides the copy."""
+    n, channels, rows, cols = x.shape
+    out = torch.empty((n, channels, rows, width), dtype=x.dtype, device=x.device, memory_format=layout_of(x))
+    lo, hi = max(shift, 0), min(shift + cols, width)
+    out[..., :lo].zero_()
+    out[..., hi:].zero_()
+    out[..., lo:hi] = x[..., lo - shift:hi - shift]
+    return out
+
+
+WEIGHT_GRADIENTS: dict[str, WeightGradient] = {
+    "planes": weight_gradient_by_planes,
+    "blocks": weight_gradient_by_column_blocks,
+}
+
+
+class _DepthwiseWithOwnWeightGradient(torch.autograd.Function):
+    """Depthwise convolution whose weight gradient is one of ``WEIGHT_GRADIENTS``; the
+    input gradient stays ATen's (oneDNN's on the CPU)."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
-                dilation: int) -> torch.Tensor:
+                dilation: int, method: str) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         ctx.geometry = (stride, padding, dilation)
+        ctx.method = method
         return F.conv2d(x, weight, None, stride, padding, dilation, weight.shape[0])
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         stride, padding, dilation = ctx.geometry
-        channels, kernel = weight.shape[0], weight.shape[-1]
         grad_x = grad_weight = None
         if ctx.needs_input_grad[0]:
-            grad_x = conv2d_input(x.shape, weight, grad, stride, padding, dilation, channels)
-            grad_x = grad_x.contiguous(memory_format=layout_of(x))  # conv2d_input returns NCHW
+            grad_x = _convolution_backward(grad, x, weight, stride, padding, dilation, which=0)
         if ctx.needs_input_grad[1]:
-            n, _, rows, cols = x.shape
-            planes = _channel_major(x).view(1, channels * n, rows, cols)
-            kernels = _channel_major(grad).view(channels * n, 1, *grad.shape[-2:])
-            per_sample = F.conv2d(planes, kernels, None, dilation, padding, stride, channels * n)
-            grad_weight = per_sample[..., :kernel, :kernel].reshape(channels, n, kernel, kernel).sum(1, keepdim=True)
-        return grad_x, grad_weight, None, None, None
+            grad_weight = WEIGHT_GRADIENTS[ctx.method](x, grad, weight, stride, padding, dilation)
+        return grad_x, grad_weight, None, None, None, None
 
 
 def _channel_major(t: torch.Tensor) -> torch.Tensor:

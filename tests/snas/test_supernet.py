@@ -5,7 +5,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from bench.reference_supernet import ReferenceSuperNet, load_into
 from snas.methods import METHODS
-from snas.ops import DilConv, FactorizedReduce, SepConv, depthwise_conv2d, from_sub_grids, to_sub_grids
+from snas.ops import DilConv, FactorizedReduce, SepConv, from_sub_grids, to_sub_grids
 from snas.relax import EdgeSample, argmax_sample
 from snas.spaces.darts.childnet import ChildNetwork
 from snas.spaces.darts.genotype import Genotype
@@ -97,38 +97,6 @@ def test_hard_sample_runs_only_the_chosen_ops():
     assert hard < soft / 3
 
 
-@pytest.mark.parametrize("kernel, stride, dilation", [
-    (3, 1, 2), (5, 1, 2), (5, 2, 2), (3, 1, 3), (3, 2, 1), (3, 1, 1), (5, 1, 1), (5, 2, 1), (3, 2, 3),
-])
-@pytest.mark.parametrize("size", [12, 11, 4, 2, 1])
-@pytest.mark.parametrize("channels_last", [False, True])
-@pytest.mark.parametrize("threads", [1, 2])  # the weight gradient's choice depends on them
-def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, stride, dilation, size, channels_last,
-                                                                     threads, monkeypatch):
-    """Every path: sub-grids (12), the plain call with stride 1 at an odd size (11) and with
-    sub-grids narrower than the kernel (4), a kernel dilated in place and strided (stride 2,
-    dilation 3), the convolutional weight gradient of small grids (≤ 16×16, where
-    ``weight_gradient_by_convolution`` sends it at 1 and at 2 threads), and kernels cropped to
-    grids narrower than their reach (4, 2, 1)."""
-    torch.manual_seed(0)
-    x = torch.randn(3, 6, size, size, dtype=torch.float64)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    x.requires_grad_()
-    weight = torch.randn(6, 1, kernel, kernel, dtype=torch.float64, requires_grad=True)
-    padding = dilation * (kernel // 2)
-    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
-    ours = depthwise_conv2d(x, weight, stride, padding, dilation)
-    plain = F.conv2d(x, weight, None, stride, padding, dilation, groups=6)
-    assert ours.shape == plain.shape
-    torch.testing.assert_close(ours, plain, rtol=0, atol=1e-12)
-    upstream = torch.randn_like(plain)
-    ours_grads = torch.autograd.grad(ours, (x, weight), upstream)
-    plain_grads = torch.autograd.grad(plain, (x, weight), upstream)
-    for a, b in zip(ours_grads, plain_grads):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
-
-
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("d", [2, 3])
 def test_sub_grids_stack_grid_major_and_come_back_in_the_input_layout(layout, d):
@@ -142,21 +110,6 @@ def test_sub_grids_stack_grid_major_and_come_back_in_the_input_layout(layout, d)
     assert grids.is_contiguous(memory_format=layout)
     back = from_sub_grids(grids, d)
     assert torch.equal(back, x) and back.is_contiguous(memory_format=layout)
-
-
-@pytest.mark.parametrize("needs", ["input", "weight"])
-def test_depthwise_conv_on_a_small_grid_gives_only_the_gradients_asked_for(needs):
-    torch.manual_seed(0)
-    x = torch.randn(4, 5, 4, 4, dtype=torch.float64, requires_grad=needs == "input")
-    weight = torch.randn(5, 1, 5, 5, dtype=torch.float64, requires_grad=needs == "weight")
-    wanted = x if needs == "input" else weight
-    ours = depthwise_conv2d(x, weight, 1, 4, 2)  # dilated past the 4×4 grid
-    by_convolution = type(ours.grad_fn).__name__ == "_DepthwiseOnSmallGridBackward"
-    assert by_convolution == (needs == "weight")  # without a weight gradient, oneDNN's call
-    plain = F.conv2d(x, weight, None, 1, 4, 2, groups=5)
-    (ours_grad,) = torch.autograd.grad(ours.square().sum(), wanted)
-    (plain_grad,) = torch.autograd.grad(plain.square().sum(), wanted)
-    torch.testing.assert_close(ours_grad, plain_grad, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name, module", [
@@ -233,43 +186,3 @@ def test_the_weighted_sum_node_gives_autograds_values_and_gradients_bit_for_bit(
     if weights_need_grad:
         (grad,) = torch.autograd.grad(_WeightedSum.apply(weights, ops, *terms), weights, upstream)
         assert torch.equal(grad[0], torch.zeros(6))
-
-
-@pytest.mark.parametrize("kernel, stride, dilation, size, by_convolution", [
-    (5, 1, 1, 8, False), (5, 2, 1, 16, False),  # undilated
-    (3, 1, 2, 16, False), (3, 1, 3, 9, False),  # dilated: undilated on sub-grids a kernel wide
-    (3, 2, 2, 16, False),  # stride = dilation: undilated on every other pixel
-    (3, 1, 2, 5, False),  # dilated in place, its 5-pixel span inside the grid
-    (5, 1, 2, 8, True), (3, 1, 2, 4, True),  # dilated in place, spanning past the grid
-    (3, 2, 3, 8, True),  # dilated in place and strided
-])
-def test_with_two_threads_the_weight_gradient_is_a_convolution_for_dilated_kernels_strided_or_past_the_grid(
-        kernel, stride, dilation, size, by_convolution):
-    """The two-thread rule: the convolutional gradient only for a kernel still dilated that is
-    strided or spans past the grid (``bench/depthwise_gradient.py --threads 2`` found it faster
-    for a dilated 5×5 on 8×8 grids and about even on 4×4 grids; the DARTS space has no kernel
-    dilated in place and strided, the stride-2 ``dil_conv`` runs undilated)."""
-    assert _by_convolution(kernel, stride, dilation, size, threads=2) == by_convolution
-
-
-@pytest.mark.parametrize("kernel, stride, dilation, size, by_convolution", [
-    (5, 1, 1, 8, True), (5, 2, 1, 16, True), (3, 1, 1, 2, True),  # 5×5, or wider than the grid
-    (5, 1, 2, 8, True), (3, 2, 3, 8, True),  # dilated in place
-    (3, 1, 1, 8, False), (3, 2, 1, 16, False), (3, 1, 2, 16, False),  # 3×3, and dilated ones on sub-grids
-])
-def test_with_one_thread_the_weight_gradient_is_a_convolution_for_5x5_dilated_or_wide_kernels(
-        kernel, stride, dilation, size, by_convolution):
-    assert _by_convolution(kernel, stride, dilation, size, threads=1) == by_convolution
-
-
-def _by_convolution(kernel: int, stride: int, dilation: int, size: int, threads: int) -> bool:
-    """Whether a depthwise convolution of these settings gets the convolutional weight gradient."""
-    x = torch.randn(2, 4, size, size).contiguous(memory_format=torch.channels_last)
-    weight = torch.randn(4, 1, kernel, kernel, requires_grad=True)
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        out = depthwise_conv2d(x, weight, stride, dilation * (kernel // 2), dilation)
-    finally:
-        torch.set_num_threads(before)
-    return type(out.grad_fn).__name__ == "_DepthwiseOnSmallGridBackward"

@@ -129,9 +129,11 @@ def _threads() -> int:
 
 
 BLOCKS_FROM = 8192
-"""Output values per image (``C·H·W`` of the output) from which an undilated 5×5 depthwise convolution takes the
-weight gradient of :func:`weight_gradient_by_column_blocks` with several threads (with one
-thread: at every size)."""
+"""Output values per image (``C·H·W`` of the output) from which an undilated depthwise kernel
+wider than 3 takes the weight gradient of :func:`weight_gradient_by_column_blocks` with
+several threads."""
+BLOCKS_ONE_THREAD_FROM = 2048
+"""The same with one thread, on grids of at least 8×8."""
 
 
 def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: int, rows: int, cols: int) -> str:
@@ -155,8 +157,11 @@ def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: in
     do not.  With one thread: every dilated kernel and any kernel wider than the grid.
     """
     out_values = channels * -(-rows // stride) * -(-cols // stride)  # per image, with "same" padding
-    if dilation == 1 and kernel > 3 and (_threads() == 1 or out_values >= BLOCKS_FROM):
-        return "blocks"
+    if dilation == 1 and kernel > 3:
+        if _threads() == 1 and rows * cols >= 64 and out_values >= BLOCKS_ONE_THREAD_FROM:
+            return "blocks"
+        if _threads() > 1 and out_values >= BLOCKS_FROM:
+            return "blocks"
     extent = min(rows, cols)
     if rows * cols <= 256:
         if _threads() == 1 and (kernel * dilation > 3 or kernel > extent):

@@ -29,9 +29,8 @@ def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, str
     """Every path: sub-grids (40, 12), the first sub-grid of a stride equal to the dilation,
     the plain call with stride 1 at an odd size (11) and with sub-grids narrower than the
     kernel (4), a kernel dilated in place and strided (stride 2, dilation 3), the planes'
-    weight gradient on small grids (≤ 16×16), the column blocks' for 5×5 kernels (every size
-    with one thread, 6×40×40 values per image with two), and kernels cropped to grids
-    narrower than their reach (4, 2, 1)."""
+    weight gradient on small grids (≤ 16×16), the column blocks' for 5×5 kernels (40: the grid
+    and its 20×20 sub-grids), and kernels cropped to grids narrower than their reach (4, 2, 1)."""
     torch.manual_seed(0)
     x = torch.randn(3, 6, size, size, dtype=torch.float64)
     if channels_last:
@@ -79,31 +78,32 @@ def test_with_two_threads_blocks_for_large_5x5_kernels_and_planes_for_dilated_ke
 
 
 @pytest.mark.parametrize("kernel, stride, dilation, channels, size, method", [
-    (5, 1, 1, 8, 8, "blocks"), (5, 2, 1, 8, 16, "blocks"), (5, 1, 1, 4, 4, "blocks"),  # every undilated 5×5
+    (5, 1, 1, 32, 8, "blocks"), (5, 2, 1, 16, 32, "blocks"), (7, 1, 1, 8, 16, "blocks"),  # ≥ 2,048 values
+    (5, 1, 1, 16, 8, "planes"), (5, 1, 1, 128, 4, "planes"),  # fewer values, or a grid under 8×8
+    (5, 1, 1, 1, 32, "onednn"),  # … on a grid over 16×16
     (3, 1, 1, 8, 2, "planes"),  # wider than the grid
     (5, 1, 2, 8, 8, "planes"), (3, 2, 3, 8, 8, "planes"),  # dilated in place
     (3, 1, 1, 8, 8, "onednn"), (3, 2, 1, 8, 16, "onednn"),  # 3×3 (dilated ones run so on sub-grids)
 ])
-def test_with_one_thread_blocks_for_every_5x5_kernel_and_planes_for_dilated_or_wide_ones(
+def test_with_one_thread_blocks_for_5x5_kernels_from_8x8_and_planes_for_dilated_or_wide_ones(
         kernel, stride, dilation, channels, size, method, monkeypatch):
     assert _method(kernel, stride, dilation, channels, size, 1, monkeypatch) == method
 
 
-@pytest.mark.parametrize("method, kernel, dilation, padding", [("planes", 5, 2, 4), ("blocks", 5, 1, 2)])
+@pytest.mark.parametrize("method, size, dilation, padding", [("planes", 4, 2, 4), ("blocks", 8, 1, 2)])
 @pytest.mark.parametrize("needs", ["input", "weight"])
-def test_own_weight_gradients_give_only_the_gradients_asked_for(method, kernel, dilation, padding, needs,
-                                                                monkeypatch):
+def test_own_weight_gradients_give_only_the_gradients_asked_for(method, size, dilation, padding, needs, monkeypatch):
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     torch.manual_seed(0)
-    x = torch.randn(4, 5, 4, 4, dtype=torch.float64, requires_grad=needs == "input")
-    weight = torch.randn(5, 1, kernel, kernel, dtype=torch.float64, requires_grad=needs == "weight")
+    x = torch.randn(4, 32, size, size, dtype=torch.float64, requires_grad=needs == "input")
+    weight = torch.randn(32, 1, 5, 5, dtype=torch.float64, requires_grad=needs == "weight")
     wanted = x if needs == "input" else weight
     ours = depthwise_conv2d(x, weight, 1, padding, dilation)
     own = type(ours.grad_fn).__name__ == "_DepthwiseWithOwnWeightGradientBackward"
     assert own == (needs == "weight")  # without a weight gradient, oneDNN's call
     if own:
         assert ours.grad_fn.method == method
-    plain = F.conv2d(x, weight, None, 1, padding, dilation, groups=5)
+    plain = F.conv2d(x, weight, None, 1, padding, dilation, groups=32)
     (ours_grad,) = torch.autograd.grad(ours.square().sum(), wanted)
     (plain_grad,) = torch.autograd.grad(plain.square().sum(), wanted)
     torch.testing.assert_close(ours_grad, plain_grad, rtol=0, atol=1e-12)

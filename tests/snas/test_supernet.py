@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench.reference_supernet import ReferenceSuperNet, load_into
@@ -10,7 +11,7 @@ from snas.relax import EdgeSample, argmax_sample
 from snas.spaces.darts.childnet import ChildNetwork
 from snas.spaces.darts.genotype import Genotype
 from snas.spaces.darts.primitives import PRIMITIVES, cell_edges
-from snas.spaces.darts.supernet import SuperNet, _weighted_sum, _WeightedSum
+from snas.spaces.darts.supernet import SourceOps, SuperNet, _weighted_sum, _WeightedSum
 from snas.stacked import StackedConvChain, StackedFactorizedReduce
 
 
@@ -186,3 +187,34 @@ def test_the_weighted_sum_node_gives_autograds_values_and_gradients_bit_for_bit(
     if weights_need_grad:
         (grad,) = torch.autograd.grad(_WeightedSum.apply(weights, ops, *terms), weights, upstream)
         assert torch.equal(grad[0], torch.zeros(6))
+
+
+class CountedRelus(TorchDispatchMode):
+    """Counts the ReLUs (``aten.relu``) the enclosed code runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.relus = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.relus += func is torch.ops.aten.relu.default
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("chosen, relus", [
+    (["max_pool_3x3", "avg_pool_3x3", "none"], 0),  # nothing that reads ReLU(x)
+    (["dil_conv_3x3", "dil_conv_5x5", "max_pool_3x3"], 1),  # two convolutions share one ReLU
+])
+def test_a_hard_sample_runs_the_nodes_relu_once_and_only_for_ops_that_read_it(chosen, relus, stride):
+    """The ReLU of a node's state is computed once for all its edges under a hard sample,
+    and not at all when no chosen op reads it (pools, the identity skip and ``none`` read
+    the state itself)."""
+    ops = SourceOps(4, stride, [0, 1, 2]).train()
+    x = torch.randn(2, 4, 8, 8)
+    weights = torch.zeros(3, len(PRIMITIVES))
+    choices = [PRIMITIVES.index(name) for name in chosen]
+    with CountedRelus() as counted:
+        outs = ops(x, weights, choices, None)
+    assert counted.relus == relus
+    assert (outs[2] is None) == (chosen[2] == "none")

@@ -78,11 +78,10 @@ class SourceOps(nn.Module):
         """
         weights = weights.index_select(0, self.edge_index)
         masks = None if drop_masks is None else drop_masks.index_select(0, self.edge_index)
-        relu = F.relu(x)
         if choices is None:
-            return self._mix_all(x, relu, weights, masks)
-        pooled: dict[str, torch.Tensor] = {}
-        return [self._run_chosen(x, relu, weights, masks, i, k, pooled) for i, k in enumerate(choices)]
+            return self._mix_all(x, F.relu(x), weights, masks)
+        shared: dict[str, torch.Tensor] = {}
+        return [self._run_chosen(x, weights, masks, i, k, shared) for i, k in enumerate(choices)]
 
     def _mix_all(self, x: torch.Tensor, relu: torch.Tensor, weights: torch.Tensor,
                  masks: torch.Tensor | None) -> list[torch.Tensor]:
@@ -113,29 +112,34 @@ class SourceOps(nn.Module):
             total = total * masks.t().repeat_interleave(channels, dim=1)[:, :, None, None]
         return list(total.split(channels, dim=1))
 
-    def _run_chosen(self, x: torch.Tensor, relu: torch.Tensor, weights: torch.Tensor,
-                    masks: torch.Tensor | None, i: int, k: int,
-                    pooled: dict[str, torch.Tensor]) -> torch.Tensor | None:
+    def _run_chosen(self, x: torch.Tensor, weights: torch.Tensor, masks: torch.Tensor | None, i: int, k: int,
+                    shared: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """Edge ``i`` with only its chosen op ``k`` (weight exactly 1 in value).
 
-        The weight enters the graph only when α needs its gradient
-        (:class:`_TimesExactlyOne`); otherwise the op's output is used as it is.
+        ``shared`` holds what the edges of this node computed once for all of them: a
+        pool's output, and ``x`` through ReLU, which only the convolutions and the
+        reducing skip read (so a node whose edges chose none of them runs no ReLU).  The
+        weight enters the graph only when α needs its gradient (:class:`_TimesExactlyOne`);
+        otherwise the op's output is used as it is.
         """
         if k == NONE_INDEX:
             return None
         name = PRIMITIVES[k]
         identity = k == SKIP_INDEX and self.reduce_skip is None
         if name in _POOLS:  # the same output on every edge of this node that chose it
-            if name not in pooled:
-                pooled[name] = self.pools[name](x)
-            y = pooled[name]
+            if name not in shared:
+                shared[name] = self.pools[name](x)
+            y = shared[name]
         elif identity:
             y = x
-        elif k == SKIP_INDEX:
-            assert self.reduce_skip is not None  # not the identity: this node reduces
-            y = self.reduce_skip.forward_edge(relu, i)
         else:
-            y = cast(StackedConvChain, self.convs[name]).forward_edge(relu, i)
+            if "relu" not in shared:
+                shared["relu"] = F.relu(x)
+            if k == SKIP_INDEX:
+                assert self.reduce_skip is not None  # not the identity: this node reduces
+                y = self.reduce_skip.forward_edge(shared["relu"], i)
+            else:
+                y = cast(StackedConvChain, self.convs[name]).forward_edge(shared["relu"], i)
         out = _TimesExactlyOne.apply(y, weights[i, k]) if weights.requires_grad else y
         if masks is not None and not identity:
             out = out * masks[i].view(-1, 1, 1, 1)

@@ -141,12 +141,16 @@ def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: in
     (:func:`weight_gradient_by_column_blocks`), ``"planes"`` (:func:`weight_gradient_by_planes`)
     or ``"onednn"`` (the plain call's).
 
-    oneDNN's weight gradient of a 3×3 depthwise kernel costs about what its forward pass
-    does, that of a 5×5 kernel 4-12× as much.  ``bench/depthwise_gradient.py`` (forward and
-    backward of the search cells' kernels, 32 images, channels_last, torch 2.14, AMD EPYC):
-    an undilated 5×5 kernel's gradient from 3×3 blocks was 1.2-2.9× faster with two threads
-    from 8,192 values per image on (``BLOCKS_FROM``: 32 channels on 16×16, 128 on 8×8) and
-    0.89-0.94× as fast below, and 1.3-3.3× faster with one thread at every size.
+    oneDNN's depthwise weight gradient of a kernel at most 3 wide costs about what its
+    forward pass does, that of a 5×5 kernel 4-12× as much.  ``bench/depthwise_gradient.py``
+    (forward and backward of the search cells' 5×5 and dilated kernels, stride 1 and 2, 32
+    images of 16-128 channels on 4×4 to 32×32 grids, channels_last, torch 2.14.1, AMD EPYC,
+    2026-12-07), oneDNN's time over the column blocks' where an undilated kernel wider than
+    3 runs: with two threads 0.85-2.9× (median 1.28) from 8,192 output values per image on
+    (``BLOCKS_FROM``: 32 channels on 16×16, 128 on 8×8) and 0.52-1.33× (median 0.69) below;
+    with one thread 1.0-1.7× (median 1.33) from 2,048 values on grids from 8×8
+    (``BLOCKS_ONE_THREAD_FROM``) and 0.55-1.07× elsewhere.  Each block costs a shifted
+    copy of the input and a call, which small convolutions do not earn back.
 
     Planes, on small grids (at most 16×16, ``extent`` the shorter side): with several
     threads only a kernel still dilated here (:func:`depthwise_conv2d` runs most dilated
@@ -154,7 +158,9 @@ def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: in
     5×5 kernel dilated 2 on an 8×8 grid took 1.3-1.4× longer with oneDNN's gradient,
     dilated kernels on 4×4 grids about as long (0.87-1.01×); elsewhere oneDNN's was faster,
     1.06-4.5×, as it spreads over the threads and the two transposing copies of the planes
-    do not.  With one thread: every dilated kernel and any kernel wider than the grid.
+    do not.  With one thread: every dilated kernel and any kernel wider than the grid
+    (oneDNN's was faster for an undilated 5×5 inside an 8×8 or 16×16 grid the blocks do not
+    take, 1.06-1.3×).
     """
     out_values = channels * -(-rows // stride) * -(-cols // stride)  # per image, with "same" padding
     if dilation == 1 and kernel > 3:
@@ -164,7 +170,7 @@ def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: in
             return "blocks"
     extent = min(rows, cols)
     if rows * cols <= 256:
-        if _threads() == 1 and (kernel * dilation > 3 or kernel > extent):
+        if _threads() == 1 and (dilation > 1 or kernel > extent):
             return "planes"
         if dilation > 1 and (stride > 1 or (kernel - 1) * dilation + 1 > extent):
             return "planes"

@@ -79,8 +79,8 @@ def test_with_two_threads_blocks_for_large_5x5_kernels_and_planes_for_dilated_ke
 
 @pytest.mark.parametrize("kernel, stride, dilation, channels, size, method", [
     (5, 1, 1, 32, 8, "blocks"), (5, 2, 1, 16, 32, "blocks"), (7, 1, 1, 8, 16, "blocks"),  # ≥ 2,048 values
-    (5, 1, 1, 16, 8, "planes"), (5, 1, 1, 128, 4, "planes"),  # fewer values, or a grid under 8×8
-    (5, 1, 1, 1, 32, "onednn"),  # … on a grid over 16×16
+    (5, 1, 1, 16, 8, "onednn"), (5, 2, 1, 16, 16, "onednn"), (5, 1, 1, 1, 32, "onednn"),  # fewer values
+    (5, 1, 1, 128, 4, "planes"),  # a grid under 8×8 and narrower than the kernel
     (3, 1, 1, 8, 2, "planes"),  # wider than the grid
     (5, 1, 2, 8, 8, "planes"), (3, 2, 3, 8, 8, "planes"),  # dilated in place
     (3, 1, 1, 8, 8, "onednn"), (3, 2, 1, 8, 16, "onednn"),  # 3×3 (dilated ones run so on sub-grids)

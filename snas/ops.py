@@ -133,7 +133,7 @@ BLOCKS_FROM = 8192
 wider than 3 takes the weight gradient of :func:`weight_gradient_by_column_blocks` with
 several threads."""
 BLOCKS_ONE_THREAD_FROM = 2048
-"""The same with one thread, on grids of at least 8×8."""
+"""The same with one thread, on grids of at least 64 pixels (8×8)."""
 
 
 def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: int, rows: int, cols: int) -> str:
@@ -148,11 +148,11 @@ def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: in
     2026-12-07), oneDNN's time over the column blocks' where an undilated kernel wider than
     3 runs: with two threads 0.85-2.9× (median 1.28) from 8,192 output values per image on
     (``BLOCKS_FROM``: 32 channels on 16×16, 128 on 8×8) and 0.52-1.33× (median 0.69) below;
-    with one thread 1.0-1.7× (median 1.33) from 2,048 values on grids from 8×8
+    with one thread 1.0-1.7× (median 1.33) from 2,048 values on grids of 64 pixels or more
     (``BLOCKS_ONE_THREAD_FROM``) and 0.55-1.07× elsewhere.  Each block costs a shifted
     copy of the input and a call, which small convolutions do not earn back.
 
-    Planes, on small grids (at most 16×16, ``extent`` the shorter side): with several
+    Planes, on small grids (at most 256 pixels; the extent is the shorter side): with several
     threads only a kernel still dilated here (:func:`depthwise_conv2d` runs most dilated
     ones undilated on sub-grids) that is strided or whose dilated span passes the grid: a
     5×5 kernel dilated 2 on an 8×8 grid took 1.3-1.4× longer with oneDNN's gradient,
@@ -182,16 +182,16 @@ def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding:
     """``F.conv2d`` with ``groups`` = channels; on the CPU with the weight gradient
     :func:`weight_gradient_method` picks.
 
-    A tap whose offset ``(r − k//2)·dilation`` exceeds the grid's extent reads only padding
-    for every output pixel, so a kernel wider than the grid is cropped symmetrically to the
-    taps that can touch it (the output size is unchanged, and the cropped taps' gradient is
-    exactly the zero they would get).  A 5×5 kernel on a 2×2 grid runs as 3×3, a dilated
-    one as a per-channel scale.
+    With "same" padding (``dilation·(k//2)``), a tap whose offset ``(r − k//2)·dilation``
+    exceeds the grid's extent along both axes reads only padding for every output pixel, so
+    a kernel wider than the grid is cropped symmetrically to the taps that can touch it (the
+    output size is unchanged, and the cropped taps' gradient is exactly the zero they would
+    get).  A 5×5 kernel on a 2×2 grid runs as 3×3, a dilated one as a per-channel scale.
     """
     kernel, rows, cols = weight.shape[-1], x.shape[-2], x.shape[-1]
-    reach = (min(rows, cols) - 1) // dilation
+    reach = (max(rows, cols) - 1) // dilation  # a tap of the cropped ring reaches neither axis
     crop = kernel // 2 - reach
-    if crop > 0 and kernel % 2 == 1 and padding >= crop * dilation:
+    if crop > 0 and kernel % 2 == 1 and padding == dilation * (kernel // 2):
         weight = weight[:, :, crop:kernel - crop, crop:kernel - crop]
         padding -= crop * dilation
         kernel -= 2 * crop
@@ -245,9 +245,9 @@ def weight_gradient_by_column_blocks(x: torch.Tensor, grad: torch.Tensor, weight
     what its forward pass does) and 4-12× slower for 5 wide.  The columns ``b…b+2`` of a k×k
     kernel see the input the way a k×3 kernel does that is applied without column padding
     to ``x`` shifted right by ``padding − b`` columns (zeros shifted in): that kernel's weight
-    gradient is those columns' gradient, the same products summed in the same order.  Column
-    blocks overlapping by one column (two for 5×5, the shared column taken from the later
-    block) cost one shifted copy of ``x`` each.
+    gradient is those columns' gradient: the same products, equal to ATen's up to the order
+    of summation (float rounding).  Column blocks overlapping by one column (two for 5×5,
+    the shared column taken from the later block) cost one shifted copy of ``x`` each.
     """
     if dilation != 1:
         raise ValueError(f"column blocks need an undilated kernel, got dilation {dilation}")
@@ -271,7 +271,8 @@ def _shifted_columns(x: torch.Tensor, shift: int, width: int) -> torch.Tensor:
     none), in ``x``'s memory format: only the zero columns are written besides the copy."""
     n, channels, rows, cols = x.shape
     out = torch.empty((n, channels, rows, width), dtype=x.dtype, device=x.device, memory_format=layout_of(x))
-    lo, hi = max(shift, 0), min(shift + cols, width)
+    lo = min(max(shift, 0), width)
+    hi = max(min(shift + cols, width), lo)
     out[..., :lo].zero_()
     out[..., hi:].zero_()
     out[..., lo:hi] = x[..., lo - shift:hi - shift]

@@ -51,6 +51,27 @@ def test_depthwise_conv_equals_the_plain_call_in_value_and_gradients(kernel, str
     assert ours_grads[0].is_contiguous(memory_format=CHANNELS_LAST if channels_last else torch.contiguous_format)
 
 
+@pytest.mark.parametrize("rows, cols, kernel, padding, dilation", [
+    (8, 2, 5, 2, 1), (2, 8, 5, 2, 1), (9, 1, 3, 2, 2),  # narrow along one axis only: no crop
+    (2, 2, 5, 3, 1), (1, 1, 5, 3, 1), (1, 1, 3, 2, 1),  # padding other than "same": no crop
+    (2, 2, 5, 2, 1), (3, 2, 5, 4, 2),  # "same" and narrower than the reach along both axes: cropped
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_depthwise_conv_crops_only_taps_that_reach_neither_axis(rows, cols, kernel, padding, dilation, threads,
+                                                               monkeypatch):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, rows, cols, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(3, 1, kernel, kernel, dtype=torch.float64, requires_grad=True)
+    ours = depthwise_conv2d(x, weight, 1, padding, dilation)
+    plain = F.conv2d(x, weight, None, 1, padding, dilation, groups=3)
+    torch.testing.assert_close(ours, plain, rtol=0, atol=1e-12)
+    upstream = torch.randn_like(plain)
+    ours_grads = torch.autograd.grad(ours, (x, weight), upstream)
+    for a, b in zip(ours_grads, torch.autograd.grad(plain, (x, weight), upstream)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
 def _method(kernel: int, stride: int, dilation: int, channels: int, size: int, threads: int,
             monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
@@ -143,6 +164,7 @@ def test_column_blocks_refuse_a_dilated_kernel():
     (0, 3, [1, 2, 3]),
     (-1, 4, [2, 3, 4, 0]),  # a negative shift drops the first columns
     (-2, 2, [3, 4]),
+    (5, 3, [0, 0, 0]), (-5, 3, [0, 0, 0]),  # shifted off the window entirely
 ])
 @pytest.mark.parametrize("layout", [torch.contiguous_format, CHANNELS_LAST])
 def test_shifted_columns_move_the_columns_and_zero_the_rest(shift, width, expected, layout):

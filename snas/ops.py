@@ -162,15 +162,16 @@ def weight_gradient_method(kernel: int, stride: int, dilation: int, channels: in
     (oneDNN's was faster for an undilated 5×5 inside an 8×8 or 16×16 grid the blocks do not
     take, 1.06-1.3×).
     """
+    one_thread = _threads() == 1
     out_values = channels * -(-rows // stride) * -(-cols // stride)  # per image, with "same" padding
     if dilation == 1 and kernel > 3:
-        if _threads() == 1 and rows * cols >= 64 and out_values >= BLOCKS_ONE_THREAD_FROM:
+        if one_thread and rows * cols >= 64 and out_values >= BLOCKS_ONE_THREAD_FROM:
             return "blocks"
-        if _threads() > 1 and out_values >= BLOCKS_FROM:
+        if not one_thread and out_values >= BLOCKS_FROM:
             return "blocks"
     extent = min(rows, cols)
     if rows * cols <= 256:
-        if _threads() == 1 and (dilation > 1 or kernel > extent):
+        if one_thread and (dilation > 1 or kernel > extent):
             return "planes"
         if dilation > 1 and (stride > 1 or (kernel - 1) * dilation + 1 > extent):
             return "planes"
@@ -205,12 +206,12 @@ def _depthwise_call(x: torch.Tensor, weight: torch.Tensor, stride: int, padding:
     return F.conv2d(x, weight, None, stride, padding, dilation, weight.shape[0])
 
 
-def _convolution_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
-                          dilation: int, which: int) -> torch.Tensor:
+def _convolution_backward(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, stride: int,
+                          padding: tuple[int, int], dilation: int, which: int) -> torch.Tensor:
     """One gradient of a depthwise convolution from ATen's backward: ``which`` 0 for the
-    input's (in ``x``'s layout), 1 for the weight's."""
+    input's (in ``x``'s layout), 1 for the weight's; ``padding`` of rows and of columns."""
     mask = [which == 0, which == 1, False]
-    grads = torch.ops.aten.convolution_backward(grad, x, weight, None, [stride, stride], [padding, padding],
+    grads = torch.ops.aten.convolution_backward(grad, x, weight, None, [stride, stride], list(padding),
                                                 [dilation, dilation], False, [0, 0], weight.shape[0], mask)
     return cast(torch.Tensor, grads[which])
 
@@ -259,10 +260,8 @@ def weight_gradient_by_column_blocks(x: torch.Tensor, grad: torch.Tensor, weight
     grad_weight = weight.new_empty(weight.shape)
     for b in starts:
         window = _shifted_columns(x, padding - b, width)
-        grads = torch.ops.aten.convolution_backward(grad, window, block, None, [stride, stride], [padding, 0],
-                                                    [1, 1], False, [0, 0], weight.shape[0], [False, True, False])
-        grad_weight[..., b:b + 3] = grads[1]
-        del window, grads  # one copy alive at a time: a fresh large buffer costs page faults
+        grad_weight[..., b:b + 3] = _convolution_backward(grad, window, block, stride, (padding, 0), 1, which=1)
+        del window  # one copy alive at a time: a fresh large buffer costs page faults
     return grad_weight
 
 
@@ -303,7 +302,7 @@ class _DepthwiseWithOwnWeightGradient(torch.autograd.Function):
         stride, padding, dilation = ctx.geometry
         grad_x = grad_weight = None
         if ctx.needs_input_grad[0]:
-            grad_x = _convolution_backward(grad, x, weight, stride, padding, dilation, which=0)
+            grad_x = _convolution_backward(grad, x, weight, stride, (padding, padding), dilation, which=0)
         if ctx.needs_input_grad[1]:
             grad_weight = WEIGHT_GRADIENTS[ctx.method](x, grad, weight, stride, padding, dilation)
         return grad_x, grad_weight, None, None, None, None

@@ -5,6 +5,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from dispatch_helpers import Recorded
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from snas.layout import BatchNorm2d, batch_norm, fold_factor, grad_in_input_layout, layout_of
@@ -61,18 +62,6 @@ def test_depthwise_conv_on_a_small_grid_hands_back_a_channels_last_input_gradien
     y = depthwise_conv2d(x, weight, 1, 2, 1)
     (grad,) = torch.autograd.grad(y, x, torch.randn_like(y))
     assert layout_of(grad) is CL
-
-
-class Recorded(TorchDispatchMode):
-    """The names of the aten operations run inside it."""
-
-    def __init__(self):
-        super().__init__()
-        self.ops: list[str] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.append(func.__name__.split(".")[0])
-        return func(*args, **(kwargs or {}))
 
 
 def folded(bn: torch.nn.Module, x: torch.Tensor) -> bool:

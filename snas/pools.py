@@ -1,5 +1,4 @@
-"""The pools of the search cells: ATen's kernels under ``torch.compile``, and the 3×3 average
-pool as separable sums on the CPU.
+"""Pools that a compiled graph calls as ATen's kernels instead of generating its own.
 
 Inductor lowers a max or average pool, and their backward, to loops of its own whose
 index arithmetic names every window bound as ``Min``/``Max`` terms (and the divisor of an
@@ -9,27 +8,18 @@ largest single part of a cold compile: at ``bench/search_step.py`` config a (5 c
 C = 8, batch 32) the first compiled step took 470 s with Inductor's pools and 268 s with
 the ones below, and the compiled step was no slower (figures in ``bench/README.md``).
 
-:class:`MaxPool2d` and :class:`AvgPool2d` are ``nn.MaxPool2d`` and ``nn.AvgPool2d``.  Traced
-by ``torch.compile`` with a square window they call the custom operators
-``snas::max_pool2d`` / ``snas::avg_pool2d``, whose forward and backward are each one ATen
-kernel call that Inductor leaves opaque, with ATen's values and gradients.  The cost: a
-compiled max pool saves ATen's int64 window indices for its backward (3% more saved tensors
-in a trace of config a at batch 8), and no second derivative is registered under compile
-(the search takes none).
-
-Run eagerly they are those modules (the same ATen calls and autograd), with one exception:
-the cells' 3×3 average pool with stride 1, padding not counted, runs on the CPU as
-:func:`box_average` where that is faster (:func:`box_average_applies`): three shifted
-columns summed, then three shifted rows, divided by each window's pixel count --
-whole-tensor additions instead of ATen's per-window loop, whose channels_last kernel
-vectorises over the channels (so runs nearly scalar at the 8 channels of a cell at C = 8)
-and whose NCHW kernel works plane by plane.  Its values equal ATen's up to the order of the
-additions (float rounding).
+:class:`MaxPool2d` and :class:`AvgPool2d` are ``nn.MaxPool2d`` and ``nn.AvgPool2d``.  Run
+eagerly they *are* those modules (the same ATen calls and autograd, so every eager result
+is unchanged); traced by ``torch.compile`` with a square window they call the custom
+operators ``snas::max_pool2d`` / ``snas::avg_pool2d``, whose forward and backward are each
+one ATen kernel call that Inductor leaves opaque.  The values and gradients are ATen's in
+both cases.  The cost: a compiled max pool saves ATen's int64 window indices for its
+backward (3% more saved tensors in a trace of config a at batch 8), and no second
+derivative is registered under compile (the search takes none).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -159,87 +149,12 @@ class MaxPool2d(nn.MaxPool2d):
         return cast(Tensor, super().forward(x))
 
 
-BOX_AVERAGE_CHANNELS_LAST_BELOW = 32
-"""Channels below which a channels_last tensor is averaged by :func:`box_average` ..."""
-BOX_AVERAGE_CHANNELS_LAST_FROM = 256
-"""... on a grid of at least this many pixels."""
-BOX_AVERAGE_FROM = 64
-"""Pixels from which an NCHW tensor is averaged by :func:`box_average` (and any grid from
-``BOX_AVERAGE_CHANNELS_LAST_BELOW`` channels on)."""
-
-
-def box_average_applies(x: Tensor) -> bool:
-    """Whether :func:`box_average` is the faster eager 3×3 average pool of ``x`` (a CPU tensor).
-
-    ``bench/box_average.py`` (forward and backward, 32 images of 8-256 channels on 4×4 to
-    32×32 grids, torch 2.14.1, AMD EPYC, 2026-12-07), ATen's time over the box sums': in
-    channels_last, 1.3-2.5× with 8 and 16 channels on grids of 256 pixels or more, at 1 and 2
-    threads, and 0.4-1.2× elsewhere (from 32 channels the box sums' seven passes over the
-    tensor cost more than ATen's vectorised loop; on small grids the calls dominate).  In
-    NCHW, where ATen's loop runs per plane, 1.3-6.7× on grids of 64 pixels or more and 1.2-3.3×
-    on 4×4 grids from 32 channels; 0.6-1.4× on 4×4 grids with fewer.
-    """
-    if x.device.type != "cpu" or x.dim() != 4:
-        return False
-    pixels = x.shape[-2] * x.shape[-1]
-    if _channels_last(x):
-        return x.shape[1] < BOX_AVERAGE_CHANNELS_LAST_BELOW and pixels >= BOX_AVERAGE_CHANNELS_LAST_FROM
-    return pixels >= BOX_AVERAGE_FROM or x.shape[1] >= BOX_AVERAGE_CHANNELS_LAST_BELOW
-
-
-@functools.lru_cache(maxsize=64)
-def _window_counts(rows: int, cols: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """``rows × cols``: how many pixels of the grid each 3×3 window centred there covers."""
-    def along(n: int) -> Tensor:
-        i = torch.arange(n)
-        return (i + 1).clamp(max=n - 1) - (i - 1).clamp(min=0) + 1
-    return (along(rows)[:, None] * along(cols)[None, :]).to(dtype=dtype, device=device)
-
-
-def _box_sum(x: Tensor) -> Tensor:
-    """Each pixel's 3×3 neighbourhood summed (the grid zero-padded), in ``x``'s layout:
-    three shifted columns, then three shifted rows."""
-    rows = x.clone()
-    rows[..., 1:] += x[..., :-1]
-    rows[..., :-1] += x[..., 1:]
-    total = rows.clone()
-    total[..., 1:, :] += rows[..., :-1, :]
-    total[..., :-1, :] += rows[..., 1:, :]
-    return total
-
-
-class _BoxAverage(torch.autograd.Function):
-    """The 3×3 average with stride 1, padding 1, padding not counted.  The window is its own
-    transpose, so the gradient is the same box sum of the output gradient over the counts."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:
-        ctx.counts = _window_counts(x.shape[-2], x.shape[-1], x.dtype, x.device)
-        return _box_sum(x).div_(ctx.counts)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        return _box_sum(grad / ctx.counts)
-
-
-def box_average(x: Tensor) -> Tensor:
-    """``F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)`` as separable sums (see the module's
-    docstring), in ``x``'s memory format; equal to it up to float rounding."""
-    return cast(Tensor, _BoxAverage.apply(x))
-
-
 class AvgPool2d(nn.AvgPool2d):
-    """``nn.AvgPool2d``; eagerly :func:`box_average` where it applies and is faster (3×3,
-    stride 1, padding 1 not counted, see :func:`box_average_applies`); under
-    ``torch.compile``, :func:`avg_pool2d` where it applies (a square window, no ceil mode or
-    divisor override), Inductor's own lowering elsewhere."""
+    """``nn.AvgPool2d``; under ``torch.compile``, :func:`avg_pool2d` where it applies (a square
+    window, no ceil mode or divisor override), Inductor's own lowering elsewhere."""
 
     def forward(self, x: Tensor) -> Tensor:
-        window = _square_window(self)
-        if window is None or self.divisor_override is not None:
-            return super().forward(x)
-        if torch.compiler.is_compiling():
+        window = _square_window(self) if torch.compiler.is_compiling() else None
+        if window is not None and self.divisor_override is None:
             return cast(Tensor, avg_pool2d(x, *window, self.count_include_pad, _channels_last(x)))
-        if window == (3, 1, 1) and not self.count_include_pad and box_average_applies(x):
-            return box_average(x)
         return super().forward(x)

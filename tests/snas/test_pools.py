@@ -9,8 +9,7 @@ from functorch.compile import make_boxed_func
 from torch import nn
 from torch._dynamo.backends.common import aot_autograd
 
-from snas import pools
-from snas.pools import AvgPool2d, MaxPool2d, avg_pool2d, box_average, max_pool2d
+from snas.pools import AvgPool2d, MaxPool2d, avg_pool2d, max_pool2d
 from snas.spaces.darts.ops import build_op
 from snas.spaces.nas_bench_201.ops import OPS as NB201_OPS
 from snas.spaces.nas_bench_201.supernet import SearchCell as NB201SearchCell
@@ -71,9 +70,7 @@ def test_the_custom_operators_pass_torchs_operator_checks(window, channels_last,
 
 @pytest.mark.parametrize("window", WINDOWS)
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_eagerly_and_compiled_they_equal_torchs_pools_bit_for_bit(window, channels_last, monkeypatch):
-    """Where they call ATen (the box sums, tested below, are left out here)."""
-    monkeypatch.setattr(pools, "box_average_applies", lambda x: False)
+def test_eagerly_and_compiled_they_equal_torchs_pools_bit_for_bit(window, channels_last):
     torch._dynamo.reset()
     for ours, theirs in pairs(*window):
         x_ref = inputs(channels_last).requires_grad_()
@@ -169,62 +166,3 @@ def test_compiled_they_follow_changed_attributes_and_leave_what_they_do_not_impl
         assert torch.equal(y, theirs(x)), ours
         pools = [t for t in targets(graphs["forward"]) if "pool" in t]
         assert pools and all(t.startswith(op) for t in pools), (ours, pools)
-
-
-def test_the_window_counts_are_the_pixels_each_window_covers():
-    assert pools._window_counts(3, 4, torch.float64, torch.device("cpu")).tolist() == [
-        [4, 6, 6, 4], [6, 9, 9, 6], [4, 6, 6, 4]]
-    assert pools._window_counts(1, 2, torch.float64, torch.device("cpu")).tolist() == [[2, 2]]
-
-
-@pytest.mark.parametrize("shape", [(2, 3, 9, 8), (2, 3, 1, 1), (2, 3, 1, 5), (2, 3, 2, 2), (1, 4, 7, 3)])
-@pytest.mark.parametrize("layout", ["nchw", "channels_last", "channel_slice"])
-def test_the_box_average_is_torchs_padding_free_3x3_average_with_its_gradient(shape, layout):
-    """Values and gradients equal ATen's up to the order of the additions, in the input's layout."""
-    x = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    if layout == "channels_last":
-        x = x.contiguous(memory_format=torch.channels_last)
-    if layout == "channel_slice":
-        x = torch.cat([x, x], 1).contiguous(memory_format=torch.channels_last)[:, 1:1 + shape[1]]
-    x_ref = x.detach().clone().requires_grad_()
-    x = x.detach().requires_grad_() if layout != "channel_slice" else x.requires_grad_()
-    y = box_average(x)
-    expected = nn.functional.avg_pool2d(x_ref, 3, 1, 1, count_include_pad=False)
-    loss(y).backward()
-    loss(expected).backward()
-    torch.testing.assert_close(y, expected, rtol=1e-14, atol=1e-14)
-    torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-14, atol=1e-14)
-    assert y.stride() == expected.stride()
-
-
-def test_the_box_average_has_a_second_derivative():
-    x = torch.randn(2, 3, 5, 4, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradgradcheck(box_average, (x,))
-
-
-def test_the_box_average_runs_where_it_is_faster():
-    """In channels_last below 32 channels on grids of 256 pixels or more; in NCHW from 64
-    pixels, or any grid from 32 channels (``bench/box_average.py``)."""
-    def applies(channels, grid, channels_last=True):
-        x = torch.empty(2, channels, grid, grid)
-        return pools.box_average_applies(x.contiguous(memory_format=torch.channels_last) if channels_last else x)
-    assert [applies(c, g) for c, g in ((8, 32), (16, 16), (8, 15), (32, 32), (16, 8))] == [
-        True, True, False, False, False]
-    assert [applies(c, g, False) for c, g in ((8, 8), (8, 7), (16, 4), (32, 4), (256, 32))] == [
-        True, False, False, True, True]
-    assert not pools.box_average_applies(torch.empty(2, 8, 32))
-
-
-def test_an_eager_average_pool_takes_the_box_sums_only_for_the_padding_free_3x3_window(monkeypatch):
-    taken = []
-    monkeypatch.setattr(pools, "box_average", lambda x: taken.append(x.shape) or nn.functional.avg_pool2d(
-        x, 3, 1, 1, count_include_pad=False))
-    x = torch.randn(2, 8, 16, 16).contiguous(memory_format=torch.channels_last)
-    for pool in (AvgPool2d(3, 2, 1, count_include_pad=False), AvgPool2d(3, 1, 1),
-                 AvgPool2d(3, 1, 1, count_include_pad=False, divisor_override=9),
-                 AvgPool2d(3, 1, 1, count_include_pad=False, ceil_mode=True)):
-        pool(x)
-    assert not taken
-    AvgPool2d(3, 1, 1, count_include_pad=False)(x)
-    AvgPool2d(3, 1, 1, count_include_pad=False)(x[..., :8, :8])  # 64 pixels: ATen's
-    assert taken == [x.shape]

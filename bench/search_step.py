@@ -68,6 +68,7 @@ from bench.common import emit, header, seconds_of  # noqa: E402
 from bench.official_gdas import load_official_gdas, missing_gdas_files, official_gdas_step  # noqa: E402
 from bench.official_supernet import load_official, missing_files, official_step  # noqa: E402
 from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
+from snas.allocator import keep_freed_memory  # noqa: E402
 from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
@@ -208,12 +209,18 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def is_ours(variant: str) -> bool:
+    """Whether ``variant`` runs this project's code (not the baseline or an official code's):
+    channels_last, and, in its own process, the heap settings of every ``snas-study`` process."""
+    return variant != "baseline" and variant not in OFFICIAL_CODES
+
+
 def make_step(variant: str, config: str, device: str, channels_last: bool,
               bf16: bool, compile: CompileMode = "off") -> tuple[Callable[[], None], Search]:
     """A closure running one training step of ``variant`` on a fixed batch; a ``-compiled``
     (or ``-compiled-regional``) variant compiles in mode ``compile`` (during its first step)."""
     mode = compile if variant.endswith(COMPILED) else "off"
-    ours = variant != "baseline" and variant not in OFFICIAL_CODES
+    ours = is_ours(variant)
     search = Search(search_config(config, variant_method(variant), device, channels_last and ours, bf16, mode))
     x, y = next(search.data.train.train_epoch(search.generators["data"]))
     xv, yv = next(search.data.val.train_epoch(search.generators["val"]))
@@ -307,7 +314,11 @@ def _variant_worker(variant: str, config: str, device: str, channels_last: bool,
                     compile: CompileMode, conn: Connection) -> None:
     """Serve one variant in its own process: build it, time its first step (a compiled
     variant compiles there), report that and the peak memory; then, per request, run an
-    untimed step and a timed one and report the latter."""
+    untimed step and a timed one and report the latter.  A variant of ours keeps the memory
+    its steps free, as a search process does (:mod:`snas.allocator`, applied by the
+    ``harness`` package); the baseline and the official codes run with glibc's defaults."""
+    if is_ours(variant):
+        keep_freed_memory()
     step, search = make_step(variant, config, device, channels_last, bf16, compile)
     sync = search.device.type == "cuda"
     release_free_memory = _heap_trimmer()

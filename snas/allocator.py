@@ -60,5 +60,6 @@ def keep_freed_memory(environ: Mapping[str, str] = os.environ) -> bool:
     except (AttributeError, OSError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return all(mallopt(option, value) == 1 for option, value in (
-        (M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, NO_TRIM), (M_TOP_PAD, TOP_PAD)))
+    settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, NO_TRIM), (M_TOP_PAD, TOP_PAD))
+    accepted = [mallopt(option, value) == 1 for option, value in settings]  # each one, even after a refusal
+    return all(accepted)

@@ -44,7 +44,6 @@ step saves has paid for the compile, cold and warm.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import multiprocessing as mp
 import os
 import resource
@@ -68,7 +67,7 @@ from bench.common import emit, header, seconds_of  # noqa: E402
 from bench.official_gdas import load_official_gdas, missing_gdas_files, official_gdas_step  # noqa: E402
 from bench.official_supernet import load_official, missing_files, official_step  # noqa: E402
 from bench.reference_supernet import ReferenceSuperNet, load_into  # noqa: E402
-from snas.allocator import keep_freed_memory  # noqa: E402
+from snas.allocator import heap_trimmer, keep_freed_memory  # noqa: E402
 from snas.compilation import CACHE_ENV, COMPILE_MODES, CompileMode  # noqa: E402
 from snas.config import SearchConfig  # noqa: E402
 from snas.methods import METHODS  # noqa: E402
@@ -300,16 +299,6 @@ def compile_regions(space: str, net: nn.Module, mode: CompileMode) -> None:
     REGIONS[space](net, mode)
 
 
-def _heap_trimmer() -> Callable[[], object]:
-    """A call that hands the heap's free pages back to the system: glibc's ``malloc_trim``,
-    or nothing where there is none (macOS, musl, Windows)."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError, TypeError):
-        return lambda: None
-    return lambda: trim(0)
-
-
 def _variant_worker(variant: str, config: str, device: str, channels_last: bool, bf16: bool,
                     compile: CompileMode, conn: Connection) -> None:
     """Serve one variant in its own process: build it, time its first step (a compiled
@@ -321,7 +310,7 @@ def _variant_worker(variant: str, config: str, device: str, channels_last: bool,
         keep_freed_memory()
     step, search = make_step(variant, config, device, channels_last, bf16, compile)
     sync = search.device.type == "cuda"
-    release_free_memory = _heap_trimmer()
+    release_free_memory = heap_trimmer()
     first_step_s = seconds_of(step, sync)
     conn.send((first_step_s, _peak_memory_mb(search.device)))
     release_free_memory()

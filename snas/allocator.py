@@ -27,7 +27,8 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 M_TRIM_THRESHOLD = -1
 M_TOP_PAD = -2
@@ -55,11 +56,25 @@ def keep_freed_memory(environ: Mapping[str, str] = os.environ) -> bool:
     the settings were applied (False: not glibc, or the user's own settings rule)."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc" or user_chose_malloc_settings(environ):
         return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):
+    mallopt = _libc_function("mallopt")
+    if mallopt is None:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, NO_TRIM), (M_TOP_PAD, TOP_PAD))
     accepted = [mallopt(option, value) == 1 for option, value in settings]  # each one, even after a refusal
     return all(accepted)
+
+
+def heap_trimmer() -> Callable[[], object]:
+    """A call that hands the heap's free pages back to the system now, whatever the settings
+    above: glibc's ``malloc_trim``, or nothing where there is none (macOS, musl, Windows)."""
+    trim = _libc_function("malloc_trim")
+    return (lambda: None) if trim is None else (lambda: trim(0))
+
+
+def _libc_function(name: str) -> Any:
+    """The C library's function ``name`` through ctypes; None where it has none."""
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (AttributeError, OSError, TypeError):
+        return None

@@ -15,6 +15,7 @@ import sys
 from importlib import import_module, metadata
 from typing import NoReturn
 
+from harness.stackdump import print_stacks_on_request
 from snas.errors import UserInputError
 
 # verb -> module under harness.commands (imported lazily: Ray is slow to import)
@@ -109,6 +110,7 @@ def _file_system_problem(err: OSError) -> tuple[str, int] | None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    print_stacks_on_request()
     argv = sys.argv[1:] if argv is None else argv
     verb = _verb(argv)
     try:

@@ -26,6 +26,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from harness.localrun import RunCommand, begin_run, run_folder, run_silent_epochs
+from harness.stackdump import print_stacks_on_request, stacks_with_workers
 from harness.studyfolder import CHECKPOINT_FILE
 from snas.errors import UserInputError
 from snas.run import EpochRun, RunConfig
@@ -54,6 +55,7 @@ def _rank_process(rank: int, main: RankMain, workers: int, cuda: bool, folder: s
 
     if rank > 0:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print_stacks_on_request()  # the command's handler is not inherited (see stacks_with_workers)
     use_available_cpus(limit=max(1, (os.cpu_count() or 1) // workers))  # the ranks share this machine's cores
     if cuda:
         torch.cuda.set_device(rank)  # device "auto"/"cuda" is then this rank's GPU
@@ -95,9 +97,11 @@ def run_on_ranks(workers: int, cuda: bool, main: RankMain) -> int:
     # for each; what happened is said once, by rank 0 or below.
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
-        ranks = mp.start_processes(_rank_process, args=(main, workers, cuda, folder), nprocs=workers, join=False,
-                                   start_method="spawn")
-        code = _join(ranks)
+        with stacks_with_workers() as watch:
+            ranks = mp.start_processes(_rank_process, args=(main, workers, cuda, folder), nprocs=workers,
+                                       join=False, start_method="spawn")
+            watch(ranks.pids())
+            code = _join(ranks)
         for rank in range(workers):
             if _error_file(folder, rank).is_file():
                 message = _error_file(folder, rank).read_text()

@@ -79,6 +79,55 @@ def _metrics(out):
             for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
+def _communicate_or_show_stacks(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """``process.communicate(timeout)``; past it, a failure showing where every process of
+    its ranks wait (the stacks the command gathers on SIGUSR1), then its group killed."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGUSR1)
+        time.sleep(3)
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"still running {timeout} s later; its output, then its processes' stacks:\n{out}\n{err}")
+
+
+def _start_in_own_group(command: list[str]) -> subprocess.Popen:
+    """``command`` in a process group of its own, as a terminal runs it."""
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _wait_for_epochs(process: subprocess.Popen, out, epochs: int) -> None:
+    deadline = time.monotonic() + 120
+    while not ((out / "metrics.jsonl").is_file() and (out / "metrics.jsonl").read_text().count("\n") >= epochs):
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_sigusr1_makes_the_command_print_its_and_each_ranks_stacks_in_turn_and_the_run_goes_on(tmp_path):
+    config = _config(tmp_path, epochs=20)  # running on for seconds after the first epoch
+    out = tmp_path / "run"
+    process = _start_in_own_group([sys.executable, "-m", "harness.cli", "search", "--config", str(config),
+                                   "--workers", "2", "--out", str(out), "--quiet"])
+    try:
+        _wait_for_epochs(process, out, 1)
+        os.kill(process.pid, signal.SIGUSR1)  # the command only: it asks its ranks
+        printed, err = _communicate_or_show_stacks(process, timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, printed + err
+    assert "Traceback" not in err, err
+    command, rank_0, rank_1 = err.split("\n--- worker ")
+    assert command.startswith("Current thread 0x") and "in run_on_ranks" in command, err
+    for rank, stacks in enumerate((rank_0, rank_1)):
+        assert stacks.startswith(f"{rank} (pid "), err
+        assert stacks.count("Current thread 0x") == 1 and "in _rank_process" in stacks, err
+    assert len(_metrics(out)) == 20
+
+
 @pytest.mark.slow
 def test_ctrl_c_on_two_workers_says_how_to_resume_and_resuming_finishes_identically(tmp_path):
     config = _config(tmp_path, epochs=4)
@@ -87,15 +136,11 @@ def test_ctrl_c_on_two_workers_says_how_to_resume_and_resuming_finishes_identica
     command = [sys.executable, "-m", "harness.cli", "search", "--config", str(config), "--workers", "2",
                "--out", str(cut), "--quiet"]
     # As a terminal delivers Ctrl-C: SIGINT to the command and its ranks, one process group.
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    process = _start_in_own_group(command)
     try:
-        deadline = time.monotonic() + 120
-        while not ((cut / "metrics.jsonl").is_file() and (cut / "metrics.jsonl").read_text().count("\n") >= 1):
-            assert time.monotonic() < deadline and process.poll() is None, process.communicate()
-            time.sleep(0.05)
+        _wait_for_epochs(process, cut, 1)
         os.killpg(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=120)
+        out, err = _communicate_or_show_stacks(process, timeout=120)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -8,9 +8,8 @@ A ``--workers N`` command answers for its ranks as well: it prints its own stack
 each rank in turn, so their output does not interleave (signalled as a process group, they
 would all print at once).
 
-SIGUSR1 is taken only where nothing else set it: a program that embeds the harness, or a
-batch scheduler's handler installed before us (SLURM can signal a job with USR1 before its
-time limit), keeps it.
+SIGUSR1 is taken only where no handler of the process has it: a program that embeds the
+harness and handles SIGUSR1 itself keeps its handler.
 """
 
 from __future__ import annotations

@@ -55,26 +55,42 @@ def _rank_process(rank: int, main: RankMain, workers: int, cuda: bool, folder: s
 
     if rank > 0:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    print_stacks_on_request()  # the command's handler is not inherited (see stacks_with_workers)
-    use_available_cpus(limit=max(1, (os.cpu_count() or 1) // workers))  # the ranks share this machine's cores
-    if cuda:
-        torch.cuda.set_device(rank)  # device "auto"/"cuda" is then this rank's GPU
-    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{folder}/group", rank=rank,
-                            world_size=workers)
     try:
-        code = main(rank)
-        if rank == 0 and code == 130:
-            (Path(folder) / INTERRUPTED_MARKER).touch()
-    except UserInputError as err:
-        _error_file(folder, rank).write_text(str(err))
-        code = 2
-    except Exception:
-        if rank == 0 or not (Path(folder) / INTERRUPTED_MARKER).exists():
-            raise
-        code = 130
+        print_stacks_on_request()  # the command's handler is not inherited (see stacks_with_workers)
+        use_available_cpus(limit=max(1, (os.cpu_count() or 1) // workers))  # the ranks share the cores
+        if cuda:
+            torch.cuda.set_device(rank)  # device "auto"/"cuda" is then this rank's GPU
+        dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{folder}/group", rank=rank,
+                                world_size=workers)
+    except KeyboardInterrupt:  # rank 0 before the group was up: 130, never the 0 of a finished run
+        _end_rank(130)
+    try:
+        code = _run_rank(main, rank, folder)
     finally:
         dist.destroy_process_group()
     _end_rank(code)
+
+
+def _run_rank(main: RankMain, rank: int, folder: str) -> int:
+    """``main(rank)``'s exit code, with what ended it left for the others and for
+    :func:`run_on_ranks`: rank 0's Ctrl-C as the group's marker (written before the group
+    goes down, when the others' collectives start failing), a :class:`UserInputError` as
+    the rank's error file."""
+    try:
+        code = main(rank)
+    except KeyboardInterrupt:  # rank 0 outside the epochs, which say how to resume (starting, closing)
+        print("snas-study: interrupted", file=sys.stderr)
+        code = 130
+    except UserInputError as err:
+        _error_file(folder, rank).write_text(str(err))
+        return 2
+    except Exception:
+        if rank == 0 or not (Path(folder) / INTERRUPTED_MARKER).exists():
+            raise
+        return 130
+    if rank == 0 and code == 130:
+        (Path(folder) / INTERRUPTED_MARKER).touch()
+    return code
 
 
 def _end_rank(code: int) -> None:
@@ -117,8 +133,8 @@ def _join(ranks: mp.ProcessContext) -> int:
             while not ranks.join():
                 pass
             return 0
-        except mp.ProcessExitedException as err:
-            return err.exit_code or 1
+        except mp.ProcessExitedException as err:  # a rank killed by signal N ends as a shell says: 128 + N
+            return 128 - err.exit_code if err.exit_code < 0 else err.exit_code or 1
         except KeyboardInterrupt:
             continue
 

@@ -17,8 +17,11 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -230,6 +233,31 @@ def open_run(args: argparse.Namespace, command: RunCommand, given: list[str], cr
     return out, begin_run(out, args.resume is not None, create, restore)
 
 
+@contextmanager
+def ctrl_c_after_block() -> Iterator[None]:
+    """Ctrl-C inside the block is held until the block has run, then raised (as
+    ``KeyboardInterrupt``); where Ctrl-C does not raise (ignored, or not the main thread),
+    nothing changes.
+
+    The blocks write an epoch's checkpoint and event files.  Cut short, the checkpoint
+    would hold the epoch before the one the message names, and tensorboardX's writer, whose
+    queue, feeder thread and locks are not written to survive an exception at any bytecode,
+    may be left so that closing it waits forever.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    pressed: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if pressed:
+        raise KeyboardInterrupt
+
+
 def run_epochs(loop: EpochRun, out: Path, command: RunCommand, header: str, quiet: bool) -> int:
     """Train the remaining epochs, saving after each; the exit code (130: Ctrl-C, 1: diverged)."""
     from harness.tensorboard import EventRun  # tensorboardX imports torch
@@ -245,9 +273,10 @@ def run_epochs(loop: EpochRun, out: Path, command: RunCommand, header: str, quie
         while not loop.finished:
             with progress.epoch(loop.epoch + 1, loop.config.epochs, loop.data.train.train_steps()) as on_step:
                 metrics = loop.run_epoch(on_step)
-            _save_epoch(out, loop, command)
-            events.write(metrics)
-            print(progress.summary(metrics), flush=True)
+            with ctrl_c_after_block():  # Ctrl-C stops a run between epochs, never inside a save
+                _save_epoch(out, loop, command)
+                events.write(metrics)
+                print(progress.summary(metrics), flush=True)
     except KeyboardInterrupt:
         world = current_ranks().world
         workers = f" --workers {world}" if world > 1 else ""
@@ -255,7 +284,8 @@ def run_epochs(loop: EpochRun, out: Path, command: RunCommand, header: str, quie
               f"{out}{workers}", file=sys.stderr)
         return 130
     finally:
-        events.close()
+        with ctrl_c_after_block():
+            events.close()
     if loop.diverged:
         print(f"the loss became NaN/inf in epoch {loop.epoch}; the {command.noun} stopped "
               f"(see {out / METRICS_FILE})")

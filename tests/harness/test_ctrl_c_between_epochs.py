@@ -1,0 +1,129 @@
+"""Ctrl-C stops a one-run command between epochs, never inside an epoch's save: a Ctrl-C that
+lands while the checkpoint or event files are written is taken once they are.
+
+Signals are process-wide, so each case runs in a fresh interpreter where Ctrl-C raises
+``KeyboardInterrupt`` as in a terminal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+from search_helpers import tiny_search_settings
+
+from harness.localgroup import INTERRUPTED_MARKER, _join, _run_rank
+from snas.errors import UserInputError
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+TESTS = Path(__file__).resolve().parent.parent
+
+
+def _run(script: str) -> subprocess.CompletedProcess:
+    prelude = ("import os, signal, sys\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+               f"sys.path.insert(0, {str(TESTS)!r})\nfrom harness.localrun import ctrl_c_after_block\n")
+    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(script)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def _press_ctrl_c() -> str:
+    return "os.kill(os.getpid(), signal.SIGINT)"
+
+
+def test_a_ctrl_c_inside_the_block_is_raised_once_the_block_has_run():
+    done = _run(f"""
+        steps = []
+        try:
+            with ctrl_c_after_block():
+                {_press_ctrl_c()}
+                steps.append("after the press")
+        except KeyboardInterrupt:
+            steps.append("raised at the end")
+        with ctrl_c_after_block():
+            steps.append("a block without a press")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        try:
+            {_press_ctrl_c()}
+            steps.append("not raised")
+        except KeyboardInterrupt:
+            steps.append("raised at once outside")
+        print(steps)
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("['after the press', 'raised at the end', 'a block without a press', "
+                           "'raised at once outside']\n")
+
+
+def test_where_ctrl_c_is_ignored_the_block_leaves_it_ignored():
+    done = _run(f"""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with ctrl_c_after_block():
+            {_press_ctrl_c()}
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        print("ran on")
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "ran on\n"
+
+
+def test_a_ctrl_c_while_an_epoch_is_saved_ends_the_search_after_that_epoch_whole(tmp_path):
+    config = tmp_path / "search.yaml"
+    config.write_text(yaml.safe_dump(tiny_search_settings(epochs=3)))
+    out = tmp_path / "run"
+    done = _run(f"""
+        from harness.cli import main
+        from harness.tensorboard import EventRun
+        write = EventRun.write
+        def pressed_while_writing(self, metrics):
+            if metrics["epoch"] == 1:
+                {_press_ctrl_c()}
+            write(self, metrics)
+        EventRun.write = pressed_while_writing
+        sys.exit(main(["search", "--config", {str(config)!r}, "--out", {str(out)!r}, "--quiet"]))
+    """)
+    assert done.returncode == 130, done.stderr
+    assert f"interrupted after epoch 1; continue with: snas-study search --resume {out}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out)).Reload()
+    assert [s.step for s in events.Scalars("train_loss")] == [1]  # epoch 1's events were written whole
+
+
+def test_a_rank_0_ctrl_c_outside_the_epochs_ends_the_rank_with_130_and_marks_the_group(tmp_path, capsys):
+    def interrupted(rank: int) -> int:
+        raise KeyboardInterrupt
+
+    assert _run_rank(interrupted, 0, str(tmp_path)) == 130
+    assert (tmp_path / INTERRUPTED_MARKER).exists()
+    assert capsys.readouterr().err == "snas-study: interrupted\n"
+
+
+def test_a_rank_error_of_bad_input_is_left_for_the_command(tmp_path):
+    def refused(rank: int) -> int:
+        raise UserInputError("no such data")
+
+    assert _run_rank(refused, 1, str(tmp_path)) == 2
+    assert (tmp_path / "error.1").read_text() == "no such data"
+    assert not (tmp_path / INTERRUPTED_MARKER).exists()
+
+
+class _EndedRanks:
+    def __init__(self, exit_code: int):
+        self.exit_code = exit_code
+
+    def join(self) -> bool:
+        import torch.multiprocessing as mp
+
+        raise mp.ProcessExitedException("ended", error_index=0, error_pid=1, exit_code=self.exit_code)
+
+
+@pytest.mark.parametrize(("exit_code", "command_code"), [(130, 130), (1, 1), (-2, 130), (-9, 137)])
+def test_the_command_ends_with_its_first_failed_ranks_code_or_128_plus_the_signal_that_killed_it(
+        exit_code, command_code):
+    assert _join(_EndedRanks(exit_code)) == command_code

@@ -18,7 +18,10 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 import torch
@@ -35,6 +38,10 @@ RankMain = Callable[[int], int]
 """``(rank) -> exit code``: what every rank runs once its process group is up."""
 
 
+CTRL_C_TAKEN = "ctrl-c-taken"
+"""Written into the group's folder by rank 0 once Ctrl-C is its to handle: before, the
+command ends the starting ranks itself."""
+
 INTERRUPTED_MARKER = "interrupted"
 """Written into the group's folder by rank 0 when Ctrl-C stopped it: the other ranks' lost
 collectives are then that, not an error of theirs."""
@@ -44,31 +51,43 @@ def _error_file(folder: str, rank: int) -> Path:
     return Path(folder) / f"error.{rank}"
 
 
-def _rank_process(rank: int, main: RankMain, workers: int, cuda: bool, folder: str) -> None:
+def _rank_process(rank: int, main: RankMain, workers: int, cuda: bool, folder: str, interruptible: bool) -> None:
     """One rank: its process group up, ``main(rank)``, the group down.
 
-    Ctrl-C is rank 0's to handle: it finishes saving, says how to resume and exits 130;
-    the other ranks ignore SIGINT, and a collective of theirs that then loses rank 0 ends
-    them quietly.  A :class:`UserInputError` on any rank is left in the group's folder
-    for :func:`run_on_ranks` to report once."""
+    Ctrl-C is rank 0's to handle (where the command's own Ctrl-C was live, ``interruptible``):
+    it finishes saving, says how to resume and exits 130; the other ranks ignore SIGINT, and
+    a collective of theirs that then loses rank 0 ends them quietly.  The ranks start with
+    SIGINT blocked (:func:`run_on_ranks`): a Ctrl-C while they import PyTorch waits, and is
+    not a traceback of theirs; rank 0 takes it from here on, or the command ends them first
+    (:func:`_join`).  A :class:`UserInputError` on any rank is left in the group's folder for
+    :func:`run_on_ranks` to report once."""
+    takes_ctrl_c = rank == 0 and interruptible
+    signal.signal(signal.SIGINT, signal.default_int_handler if takes_ctrl_c else signal.SIG_IGN)
+    code = 130
+    try:
+        if takes_ctrl_c:
+            (Path(folder) / CTRL_C_TAKEN).touch()
+        _hold_ctrl_c(False)  # one pressed while this rank started is raised here, or dropped
+        code = _in_group(rank, main, workers, cuda, folder)
+    except KeyboardInterrupt:  # rank 0 joining the group or taking it down: 130, never a finished run's 0
+        print("snas-study: interrupted", file=sys.stderr)
+    _end_rank(code)
+
+
+def _in_group(rank: int, main: RankMain, workers: int, cuda: bool, folder: str) -> int:
+    """:func:`_run_rank` between the process group's start and end."""
     from snas.threads import use_available_cpus
 
-    if rank > 0:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print_stacks_on_request()  # the command's handler is not inherited (see stacks_with_workers)
+    use_available_cpus(limit=max(1, (os.cpu_count() or 1) // workers))  # the ranks share this machine's cores
+    if cuda:
+        torch.cuda.set_device(rank)  # device "auto"/"cuda" is then this rank's GPU
+    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{folder}/group", rank=rank,
+                            world_size=workers)
     try:
-        print_stacks_on_request()  # the command's handler is not inherited (see stacks_with_workers)
-        use_available_cpus(limit=max(1, (os.cpu_count() or 1) // workers))  # the ranks share the cores
-        if cuda:
-            torch.cuda.set_device(rank)  # device "auto"/"cuda" is then this rank's GPU
-        dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{folder}/group", rank=rank,
-                                world_size=workers)
-    except KeyboardInterrupt:  # rank 0 before the group was up: 130, never the 0 of a finished run
-        _end_rank(130)
-    try:
-        code = _run_rank(main, rank, folder)
+        return _run_rank(main, rank, folder)
     finally:
         dist.destroy_process_group()
-    _end_rank(code)
 
 
 def _run_rank(main: RankMain, rank: int, folder: str) -> int:
@@ -114,10 +133,14 @@ def run_on_ranks(workers: int, cuda: bool, main: RankMain) -> int:
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
         with stacks_with_workers() as watch:
-            ranks = mp.start_processes(_rank_process, args=(main, workers, cuda, folder), nprocs=workers,
-                                       join=False, start_method="spawn")
+            interruptible = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+            # A Ctrl-C while the ranks start (and import PyTorch, seconds) waits, blocked in
+            # them, for rank 0 to take it over or for _join to end them.
+            with _ctrl_c_noted_while_starting() as pressed:
+                ranks = mp.start_processes(_rank_process, args=(main, workers, cuda, folder, interruptible),
+                                           nprocs=workers, join=False, start_method="spawn")
             watch(ranks.pids())
-            code = _join(ranks)
+            code = _join(ranks, folder, ctrl_c_pressed=bool(pressed))
         for rank in range(workers):
             if _error_file(folder, rank).is_file():
                 message = _error_file(folder, rank).read_text()
@@ -125,10 +148,46 @@ def run_on_ranks(workers: int, cuda: bool, main: RankMain) -> int:
     return code
 
 
-def _join(ranks: mp.ProcessContext) -> int:
-    """Wait for every rank.  Ctrl-C reaches this process too: it keeps waiting, for rank 0
-    to save and exit; ``ProcessContext.join`` ends the others once one has failed."""
+def _hold_ctrl_c(held: bool) -> None:
+    """Block SIGINT in this thread (a Ctrl-C then waits, pending) or let it through, raising a
+    pending one.  Processes started while it is blocked start with it blocked."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK if held else signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextmanager
+def _ctrl_c_noted_while_starting() -> Iterator[list[int]]:
+    """SIGINT blocked in this thread while the ranks are started, so that they start with it
+    blocked; a Ctrl-C meanwhile (delivered to another thread, or pending until the end) is
+    noted in the yielded list instead of raised half-way through starting them."""
+    resource_tracker.ensure_running()  # started later, it would unblock SIGINT here
+    pressed: list[int] = []
+    noting = (threading.current_thread() is threading.main_thread()
+              and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if noting:
+        signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    _hold_ctrl_c(True)
+    try:
+        yield pressed
+    finally:
+        _hold_ctrl_c(False)  # a pending Ctrl-C is noted now
+        if noting:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _join(ranks: mp.ProcessContext, folder: str, ctrl_c_pressed: bool = False) -> int:
+    """Wait for every rank.  Ctrl-C reaches this process too: once rank 0 has taken Ctrl-C
+    over (:data:`CTRL_C_TAKEN`) it keeps waiting, for rank 0 to save and exit; before that
+    (the ranks still starting, SIGINT blocked in them) it ends them itself.
+    ``ProcessContext.join`` ends the others once one has failed."""
     while True:
+        if ctrl_c_pressed and not (Path(folder) / CTRL_C_TAKEN).exists():
+            for process in ranks.processes:
+                process.terminate()
+            for process in ranks.processes:
+                process.join()
+            print("snas-study: interrupted", file=sys.stderr)
+            return 130
         try:
             while not ranks.join():
                 pass
@@ -136,7 +195,7 @@ def _join(ranks: mp.ProcessContext) -> int:
         except mp.ProcessExitedException as err:  # a rank killed by signal N ends as a shell says: 128 + N
             return 128 - err.exit_code if err.exit_code < 0 else err.exit_code or 1
         except KeyboardInterrupt:
-            continue
+            ctrl_c_pressed = True
 
 
 Finish = Callable[[EpochRun, Path, bool], int]

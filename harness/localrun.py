@@ -234,26 +234,39 @@ def open_run(args: argparse.Namespace, command: RunCommand, given: list[str], cr
 
 
 @contextmanager
-def ctrl_c_after_block() -> Iterator[None]:
-    """Ctrl-C inside the block is held until the block has run, then raised (as
-    ``KeyboardInterrupt``); where Ctrl-C does not raise (ignored, or not the main thread),
-    nothing changes.
-
-    The blocks write an epoch's checkpoint and event files.  Cut short, the checkpoint
-    would hold the epoch before the one the message names, and tensorboardX's writer, whose
-    queue, feeder thread and locks are not written to survive an exception at any bytecode,
-    may be left so that closing it waits forever.
+def held_ctrl_c() -> Iterator[list[int]]:
+    """A first Ctrl-C inside the block is held (the yielded list records it) so that the block
+    runs to its end; a second one raises ``KeyboardInterrupt`` at once, for a block that does
+    not end.  Where Ctrl-C does not raise (ignored, or not the main thread), nothing changes.
     """
+    pressed: list[int] = []
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield
+        yield pressed
         return
-    pressed: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+
+    def hold(signum: int, frame: object) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(signum)
+
+    signal.signal(signal.SIGINT, hold)
     try:
-        yield
+        yield pressed
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextmanager
+def ctrl_c_after_block() -> Iterator[None]:
+    """:func:`held_ctrl_c`, raising the held Ctrl-C as ``KeyboardInterrupt`` once the block has run.
+
+    The blocks write an epoch's checkpoint and event files.  Cut short, tensorboardX's writer,
+    whose queue, feeder thread and locks are not written to survive an exception at any
+    bytecode, may be left so that closing it waits forever.
+    """
+    with held_ctrl_c() as pressed:
+        yield
     if pressed:
         raise KeyboardInterrupt
 
@@ -269,22 +282,24 @@ def run_epochs(loop: EpochRun, out: Path, command: RunCommand, header: str, quie
     print(header, flush=True)
     progress = EpochProgress(enabled=not quiet)
     events = EventRun(out, command.kind.name, loop.epoch + 1)
+    saved = loop.epoch  # the epoch the checkpoint holds
     try:
         while not loop.finished:
             with progress.epoch(loop.epoch + 1, loop.config.epochs, loop.data.train.train_steps()) as on_step:
                 metrics = loop.run_epoch(on_step)
             with ctrl_c_after_block():  # Ctrl-C stops a run between epochs, never inside a save
                 _save_epoch(out, loop, command)
+                saved = loop.epoch
                 events.write(metrics)
                 print(progress.summary(metrics), flush=True)
     except KeyboardInterrupt:
         world = current_ranks().world
         workers = f" --workers {world}" if world > 1 else ""
-        print(f"\ninterrupted after epoch {loop.epoch}; continue with: snas-study {command.verb} --resume "
+        print(f"\ninterrupted after epoch {saved}; continue with: snas-study {command.verb} --resume "
               f"{out}{workers}", file=sys.stderr)
         return 130
     finally:
-        with ctrl_c_after_block():
+        with held_ctrl_c():  # the run ends either way; a press while closing is dropped, a second raises
             events.close()
     if loop.diverged:
         print(f"the loss became NaN/inf in epoch {loop.epoch}; the {command.noun} stopped "

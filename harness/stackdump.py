@@ -17,10 +17,10 @@ from __future__ import annotations
 import faulthandler
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from types import FrameType
 
 STACKS_SIGNAL = signal.SIGUSR1 if hasattr(signal, "SIGUSR1") else None
 """The signal that asks for the stacks; ``None`` where the platform has none (Windows)."""
@@ -28,15 +28,20 @@ STACKS_SIGNAL = signal.SIGUSR1 if hasattr(signal, "SIGUSR1") else None
 _STDERR = 2
 """The descriptor, not ``sys.stderr``: a replaced ``sys.stderr`` (captured output) may have none."""
 
-RANK_ANSWER_S = 0.5
+RANK_ANSWER_S = 1.0
 """How long a command waits for one rank's stacks before asking the next."""
 
 
 def print_stacks_on_request() -> bool:
     """Print every thread's stack to stderr on :data:`STACKS_SIGNAL`; whether it was taken
-    (not where its disposition is already someone's handler; an ignored signal is taken)."""
+    (not where the process has set a Python handler for it; an ignored signal is taken).
+
+    The signal is ignored while the printer is put in place, so that a signal arriving
+    then, or while :func:`stacks_with_workers` swaps it out and back, cannot end the process."""
     if STACKS_SIGNAL is None or signal.getsignal(STACKS_SIGNAL) not in (signal.SIG_DFL, signal.SIG_IGN):
         return False
+    faulthandler.unregister(STACKS_SIGNAL)  # a printer set before gives back what it replaced
+    signal.signal(STACKS_SIGNAL, signal.SIG_IGN)  # what unregistering the printer later restores
     faulthandler.register(STACKS_SIGNAL, file=_STDERR, all_threads=True, chain=False)
     return True
 
@@ -49,18 +54,25 @@ def stacks_with_workers() -> Iterator[Callable[[Sequence[int]], None]]:
     ``worker r (pid p)`` line.
 
     Until ``watch`` is called the signal is ignored, and processes started meanwhile inherit
-    that: one arriving before a new worker has set its handler cannot end it."""
-    if STACKS_SIGNAL is None:
+    that: one arriving before a new worker has set its handler cannot end it.  Off the main
+    thread (where Python sets no handlers), or where the process has its own handler,
+    nothing changes."""
+    if STACKS_SIGNAL is None or threading.current_thread() is not threading.main_thread():
         yield lambda pids: None
         return
     # True where it was registered; typeshed declares None, the documentation a bool
     ours = faulthandler.unregister(STACKS_SIGNAL)  # type: ignore[func-returns-value]
-    if not ours and signal.getsignal(STACKS_SIGNAL) is not signal.SIG_DFL:  # someone else's
+    before = signal.getsignal(STACKS_SIGNAL)
+    if before not in (signal.SIG_DFL, signal.SIG_IGN):  # someone else's
         yield lambda pids: None
         return
+    printing: list[bool] = []
 
-    def watch(pids: Sequence[int]) -> None:
-        def print_all(signum: int, frame: FrameType | None) -> None:
+    def print_all(signum: int, pids: Sequence[int]) -> None:
+        if printing:  # a second request while the first is answered
+            return
+        printing.append(True)
+        try:
             faulthandler.dump_traceback(file=_STDERR, all_threads=True)
             for rank, pid in enumerate(pids):
                 try:
@@ -71,13 +83,21 @@ def stacks_with_workers() -> Iterator[Callable[[Sequence[int]], None]]:
                 os.write(_STDERR, f"--- worker {rank} (pid {pid}) ---\n".encode())
                 os.kill(pid, signum)
                 time.sleep(RANK_ANSWER_S)
+        except OSError:  # stderr gone, a worker gone between the check and the signal: a best effort
+            pass
+        finally:
+            printing.clear()
 
-        signal.signal(STACKS_SIGNAL, print_all)
+    def watch(pids: Sequence[int]) -> None:
+        listed = list(pids)
+        signal.signal(STACKS_SIGNAL, lambda signum, frame: print_all(signum, listed))
 
     signal.signal(STACKS_SIGNAL, signal.SIG_IGN)
     try:
         yield watch
     finally:
-        signal.signal(STACKS_SIGNAL, signal.SIG_DFL)
+        signal.signal(STACKS_SIGNAL, signal.SIG_IGN)
         if ours:
             print_stacks_on_request()
+        else:
+            signal.signal(STACKS_SIGNAL, before)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -85,8 +86,11 @@ def _communicate_or_show_stacks(process: subprocess.Popen, timeout: float) -> tu
     try:
         return process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGUSR1)
-        time.sleep(3)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGUSR1)
+        else:  # the command has ended, ranks left behind hold its output open: each prints its own
+            os.killpg(process.pid, signal.SIGUSR1)
+        time.sleep(4)
         os.killpg(process.pid, signal.SIGKILL)
         out, err = process.communicate()
         pytest.fail(f"still running {timeout} s later; its output, then its processes' stacks:\n{out}\n{err}")
@@ -121,11 +125,44 @@ def test_sigusr1_makes_the_command_print_its_and_each_ranks_stacks_in_turn_and_t
     assert process.returncode == 0, printed + err
     assert "Traceback" not in err, err
     command, rank_0, rank_1 = err.split("\n--- worker ")
-    assert command.startswith("Current thread 0x") and "in run_on_ranks" in command, err
+    assert command.count("Current thread 0x") == 1 and "in run_on_ranks" in command, err
     for rank, stacks in enumerate((rank_0, rank_1)):
         assert stacks.startswith(f"{rank} (pid "), err
         assert stacks.count("Current thread 0x") == 1 and "in _rank_process" in stacks, err
     assert len(_metrics(out)) == 20
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the ranks in /proc")
+def test_ctrl_c_while_the_ranks_start_ends_the_command_with_one_line_and_130(tmp_path):
+    out = tmp_path / "run"
+    process = _start_in_own_group([sys.executable, "-m", "harness.cli", "search", "--config", str(_config(tmp_path)),
+                                   "--workers", "2", "--out", str(out), "--quiet"])
+    try:
+        deadline = time.monotonic() + 120
+        while len(_children(process.pid)) < 2:  # the ranks (and multiprocessing's resource tracker)
+            assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGINT)  # while they import PyTorch
+        printed, err = _communicate_or_show_stacks(process, timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, printed + err
+    assert err == "snas-study: interrupted\n"
 
 
 @pytest.mark.slow

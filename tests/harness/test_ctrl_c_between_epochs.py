@@ -16,7 +16,7 @@ import pytest
 import yaml
 from search_helpers import tiny_search_settings
 
-from harness.localgroup import INTERRUPTED_MARKER, _join, _run_rank
+from harness.localgroup import CTRL_C_TAKEN, INTERRUPTED_MARKER, _join, _run_rank
 from snas.errors import UserInputError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -125,5 +125,68 @@ class _EndedRanks:
 
 @pytest.mark.parametrize(("exit_code", "command_code"), [(130, 130), (1, 1), (-2, 130), (-9, 137)])
 def test_the_command_ends_with_its_first_failed_ranks_code_or_128_plus_the_signal_that_killed_it(
-        exit_code, command_code):
-    assert _join(_EndedRanks(exit_code)) == command_code
+        exit_code, command_code, tmp_path):
+    assert _join(_EndedRanks(exit_code), str(tmp_path)) == command_code
+
+
+class _StartingRank:
+    def __init__(self):
+        self.alive = True
+
+    def terminate(self) -> None:
+        self.alive = False
+
+    def join(self) -> None:
+        assert not self.alive
+
+
+class _RanksWhileCtrlCIsPressed:
+    """Ranks that are still running when the command's first wait is cut by Ctrl-C, and that
+    have all ended cleanly when it waits again."""
+
+    def __init__(self):
+        self.processes = [_StartingRank(), _StartingRank()]
+        self.waits = 0
+
+    def join(self) -> bool:
+        self.waits += 1
+        if self.waits == 1:
+            raise KeyboardInterrupt
+        return True
+
+
+def test_ctrl_c_before_rank_0_has_taken_it_over_ends_the_starting_ranks_with_one_line(tmp_path, capsys):
+    ranks = _RanksWhileCtrlCIsPressed()
+    assert _join(ranks, str(tmp_path)) == 130
+    assert [p.alive for p in ranks.processes] == [False, False]
+    assert capsys.readouterr().err == "snas-study: interrupted\n"
+
+
+def test_ctrl_c_once_rank_0_has_taken_it_over_is_left_to_rank_0(tmp_path, capsys):
+    (tmp_path / CTRL_C_TAKEN).touch()
+    ranks = _RanksWhileCtrlCIsPressed()
+    assert _join(ranks, str(tmp_path)) == 0  # it waited on: rank 0 saves and says how to resume
+    assert [p.alive for p in ranks.processes] == [True, True]
+    assert capsys.readouterr().err == ""
+
+
+def test_a_second_ctrl_c_in_a_held_block_raises_at_once():
+    done = _run(f"""
+        from harness.localrun import held_ctrl_c
+        steps = []
+        try:
+            with held_ctrl_c() as pressed:
+                {_press_ctrl_c()}
+                steps.append(len(pressed))
+                {_press_ctrl_c()}
+                steps.append("not reached")
+        except KeyboardInterrupt:
+            steps.append("raised at the second")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with held_ctrl_c() as pressed:
+            {_press_ctrl_c()}
+        steps.append(f"held and dropped: {{pressed}}")
+        print(steps)
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[1, 'raised at the second', 'held and dropped: [2]']\n"

@@ -26,7 +26,7 @@ def _ask_and_wait() -> str:
 def test_the_signal_prints_every_threads_stack_and_the_process_goes_on():
     done = _run(f"""
         import threading
-        assert print_stacks_on_request()
+        assert print_stacks_on_request() and print_stacks_on_request()  # taken again: still printing
         def waiting_helper():
             time.sleep(5)
         threading.Thread(target=waiting_helper, daemon=True).start()
@@ -79,3 +79,26 @@ def test_a_command_prints_its_stacks_then_each_workers_in_turn_and_gets_its_own_
     assert worker_0.count("Current thread 0x") == 1 and "<string>" in worker_0
     assert ended.endswith(") has ended ---\n")
     assert after.startswith("Current thread 0x") and after.count("Current thread 0x") == 1
+
+
+def test_requests_arriving_without_pause_never_end_a_command_taking_and_giving_back_the_signal():
+    done = _run("""
+        import threading
+        import harness.stackdump as stackdump
+        stackdump.RANK_ANSWER_S = 0
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # thousands of stacks
+        assert print_stacks_on_request()
+        asking = True
+        def ask():
+            while asking:
+                os.kill(os.getpid(), signal.SIGUSR1)
+                time.sleep(0.0002)
+        threading.Thread(target=ask, daemon=True).start()
+        for _ in range(3000):
+            with stacks_with_workers() as watch:
+                watch([])
+        asking = False
+        print("still here")
+    """)
+    assert done.returncode == 0, done.returncode
+    assert done.stdout == "still here\n"

@@ -47,6 +47,13 @@ def test_a_ctrl_c_inside_the_block_is_raised_once_the_block_has_run():
             steps.append("a block without a press")
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
         try:
+            with ctrl_c_after_block():
+                {_press_ctrl_c()}
+                raise OSError("disk full")
+        except OSError as err:
+            steps.append(f"its own error, not the press: {{err}}")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        try:
             {_press_ctrl_c()}
             steps.append("not raised")
         except KeyboardInterrupt:
@@ -55,7 +62,7 @@ def test_a_ctrl_c_inside_the_block_is_raised_once_the_block_has_run():
     """)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ("['after the press', 'raised at the end', 'a block without a press', "
-                           "'raised at once outside']\n")
+                           "'its own error, not the press: disk full', 'raised at once outside']\n")
 
 
 def test_where_ctrl_c_is_ignored_the_block_leaves_it_ignored():

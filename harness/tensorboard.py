@@ -20,6 +20,7 @@ a curve never shows an epoch twice.
 from __future__ import annotations
 
 import math
+import multiprocessing.queues
 import time
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,17 @@ class EventRun:
         self.last_epoch = epoch
 
     def close(self) -> None:
-        self._writer.close()
+        """Write what is queued and close the file, waiting for the writer's queue feeder.
+
+        tensorboardX queues events on a ``multiprocessing.Queue`` whose feeder thread holds
+        two of the queue's semaphores until it exits.  A ``--workers`` rank (its default start
+        method is spawn, so the semaphores are registered with multiprocessing's resource
+        tracker) leaves by ``os._exit`` right after closing; if the feeder has not exited by
+        then, the tracker warns of "2 leaked semaphore objects" (2 to 4 runs of 8)."""
+        queue = getattr(getattr(self._writer, "event_writer", None), "_event_queue", None)
+        self._writer.close()  # closes the queue and drops it
+        if isinstance(queue, multiprocessing.queues.Queue):
+            queue.join_thread()
 
 
 def run_name(names: dict[str, str], config: dict[str, Any], trial_id: str, distinct: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 from study_helpers import tiny_study
@@ -107,3 +108,11 @@ def test_search_out_writes_events_and_a_resumed_search_repeats_no_epoch(tmp_path
     assert main(["search", "--resume", str(part), "--quiet"]) == 0
     resumed = read_runs(tmp_path / "runs")["part"]["scalars"]["search_val_acc"]
     assert [step for step, _ in resumed] == [1, 2] and resumed[1][1] == full["search_val_acc"][1][1]
+
+
+def test_closing_waits_for_the_queue_feeder_so_a_rank_leaving_at_once_leaks_no_semaphore(tmp_path):
+    feeders_before = {t for t in threading.enumerate() if t.name == "QueueFeederThread"}
+    run = EventRun(tmp_path / "run", "search", 1)
+    run.write({"epoch": 1, "train_loss": 1.5})
+    run.close()
+    assert {t for t in threading.enumerate() if t.name == "QueueFeederThread"} <= feeders_before

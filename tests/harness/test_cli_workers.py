@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,10 +98,17 @@ def _communicate_or_show_stacks(process: subprocess.Popen, timeout: float) -> tu
         pytest.fail(f"still running {timeout} s later; its output, then its processes' stacks:\n{out}\n{err}")
 
 
-def _start_in_own_group(command: list[str]) -> subprocess.Popen:
-    """``command`` in a process group of its own, as a terminal runs it."""
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+@contextmanager
+def _in_own_group(command: list[str]) -> Iterator[subprocess.Popen]:
+    """``command`` in a process group of its own, as a terminal runs it; the group killed on
+    leaving if the command is still running."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _wait_for_epochs(process: subprocess.Popen, out, epochs: int) -> None:
@@ -113,15 +122,11 @@ def _wait_for_epochs(process: subprocess.Popen, out, epochs: int) -> None:
 def test_sigusr1_makes_the_command_print_its_and_each_ranks_stacks_in_turn_and_the_run_goes_on(tmp_path):
     config = _config(tmp_path, epochs=20)  # running on for seconds after the first epoch
     out = tmp_path / "run"
-    process = _start_in_own_group([sys.executable, "-m", "harness.cli", "search", "--config", str(config),
-                                   "--workers", "2", "--out", str(out), "--quiet"])
-    try:
+    with _in_own_group([sys.executable, "-m", "harness.cli", "search", "--config", str(config),
+                        "--workers", "2", "--out", str(out), "--quiet"]) as process:
         _wait_for_epochs(process, out, 1)
         os.kill(process.pid, signal.SIGUSR1)  # the command only: it asks its ranks
         printed, err = _communicate_or_show_stacks(process, timeout=120)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, printed + err
     assert "Traceback" not in err, err
     command, rank_0, rank_1 = err.split("\n--- worker ")
@@ -149,18 +154,14 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the ranks in /proc")
 def test_ctrl_c_while_the_ranks_start_ends_the_command_with_one_line_and_130(tmp_path):
     out = tmp_path / "run"
-    process = _start_in_own_group([sys.executable, "-m", "harness.cli", "search", "--config", str(_config(tmp_path)),
-                                   "--workers", "2", "--out", str(out), "--quiet"])
-    try:
+    with _in_own_group([sys.executable, "-m", "harness.cli", "search", "--config", str(_config(tmp_path)),
+                        "--workers", "2", "--out", str(out), "--quiet"]) as process:
         deadline = time.monotonic() + 120
         while len(_children(process.pid)) < 2:  # the ranks (and multiprocessing's resource tracker)
             assert time.monotonic() < deadline and process.poll() is None, process.communicate()
             time.sleep(0.01)
         os.killpg(process.pid, signal.SIGINT)  # while they import PyTorch
         printed, err = _communicate_or_show_stacks(process, timeout=120)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 130, printed + err
     assert err == "snas-study: interrupted\n"
 
@@ -173,14 +174,10 @@ def test_ctrl_c_on_two_workers_says_how_to_resume_and_resuming_finishes_identica
     command = [sys.executable, "-m", "harness.cli", "search", "--config", str(config), "--workers", "2",
                "--out", str(cut), "--quiet"]
     # As a terminal delivers Ctrl-C: SIGINT to the command and its ranks, one process group.
-    process = _start_in_own_group(command)
-    try:
+    with _in_own_group(command) as process:
         _wait_for_epochs(process, cut, 1)
         os.killpg(process.pid, signal.SIGINT)
         out, err = _communicate_or_show_stacks(process, timeout=120)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 130, out + err
     assert "Traceback" not in err, err
     done = len(_metrics(cut))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from fresh_interpreter import run_script
 from search_helpers import tiny_search_settings
 
 from harness.localgroup import CTRL_C_TAKEN, INTERRUPTED_MARKER, _join, _run_rank
@@ -26,8 +26,7 @@ TESTS = Path(__file__).resolve().parent.parent
 def _run(script: str) -> subprocess.CompletedProcess:
     prelude = ("import os, signal, sys\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
                f"sys.path.insert(0, {str(TESTS)!r})\nfrom harness.localrun import ctrl_c_after_block\n")
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(script)], capture_output=True, text=True,
-                          timeout=300)
+    return run_script(prelude, script, timeout=300)
 
 
 def _press_ctrl_c() -> str:

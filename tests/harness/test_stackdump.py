@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
+from fresh_interpreter import run_script
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="no SIGUSR1")
 
 
 def _run(script: str) -> subprocess.CompletedProcess:
     prelude = "import os, signal, time\nfrom harness.stackdump import print_stacks_on_request, stacks_with_workers\n"
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(script)], capture_output=True, text=True,
-                          timeout=60)
+    return run_script(prelude, script, timeout=60)
 
 
 def _ask_and_wait() -> str:

@@ -71,6 +71,18 @@ def _empty_local_folder(path: str) -> bool:
     return not storage.is_uri(path) and Path(path).is_dir() and not any(Path(path).iterdir())
 
 
+NEVER_STARTED = "Tune wrote no state: the run that made it stopped before Tune began"
+
+
+def _never_started(experiment_path: str) -> bool:
+    """Whether a local study folder holds its study file but nothing of Tune's (no
+    ``tuner.pkl``, no experiment state), so that no trial can have run in it."""
+    if storage.is_uri(experiment_path):
+        return False
+    folder = Path(experiment_path)
+    return not (folder / TUNER_FILE).exists() and newest_state_file(folder) is None
+
+
 def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, resume_existing: bool = False,
            overwrite: bool = False, allow_many_trials: bool = False) -> int:
     """Start ``study`` -- or continue it when it exists and ``resume_existing`` says so.
@@ -90,6 +102,9 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
             raise UserInputError(
                 f"{experiment} exists but is not a study folder (no {STUDY_FILE}); it is left alone: "
                 f"move it away, or give the study another name or storage path")
+        if not overwrite and is_study and _never_started(experiment):
+            raise UserInputError(f"{experiment} holds a study named {study.name!r} that never started "
+                                 f"({NEVER_STARTED}); start it afresh with --overwrite")
         if not overwrite:
             raise UserInputError(
                 f"{experiment} already holds a study named {study.name!r}; continue it with "
@@ -146,6 +161,9 @@ def check_resumable(experiment_path: str, searcher: Searcher) -> None:
     folder = Path(experiment_path)
     reading = "`snas-study status`, `analyze` and `report` still read what it holds"
     tuner = folder / TUNER_FILE
+    if _never_started(experiment_path):
+        raise UserInputError(f"cannot resume {folder}: the study never started ({NEVER_STARTED}); start it afresh "
+                             f"with `snas-study run STUDY_FILE --overwrite`")
     if not tuner.is_file():
         raise UserInputError(f"cannot resume {folder}: Tune's {TUNER_FILE} is missing (Tune restores a study from "
                              f"it); {reading}")

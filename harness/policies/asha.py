@@ -10,7 +10,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.policies.base import Objective, Scheduler
+from harness.domain import Space
+from harness.policies.base import Objective, Scheduler, TrialFacts
 
 
 class AshaScheduler(Scheduler):
@@ -25,6 +26,18 @@ class AshaScheduler(Scheduler):
     reduction_factor: float = Field(2.0, gt=1)
     max_t: int | None = Field(None, ge=1)
     """Default: the trials' epoch count."""
+
+    def check_trials(self, space: Space, trials: TrialFacts) -> None:
+        """The first rung falls within the trials' budget (Tune refuses one past ``max_t``)."""
+        if self.max_t is not None and self.grace_period > self.max_t:
+            raise ValueError(f"scheduler.grace_period {self.grace_period} is past scheduler.max_t {self.max_t}: "
+                             f"{self.title} judges a trial first after grace_period epochs; lower "
+                             f"scheduler.grace_period or raise scheduler.max_t")
+        if self.max_t is None and self.grace_period > trials.epochs:
+            raise ValueError(f"scheduler.grace_period {self.grace_period} is past the trials' last epoch "
+                             f"({trials.section}.epochs {trials.epochs}): {self.title} judges a trial first after "
+                             f"grace_period epochs; lower scheduler.grace_period (e.g. --set "
+                             f"scheduler.grace_period=1) or raise {trials.section}.epochs")
 
     def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         from ray.tune.schedulers import ASHAScheduler

@@ -139,10 +139,13 @@ class Searcher(Policy):
 
 @dataclass(frozen=True)
 class TrialFacts:
-    """What a scheduler that continues trials under new settings checks a study against."""
+    """What a scheduler checks a study's trials against."""
 
     section: str
     """Where the trials' settings live in the study (``search``): the space keys' prefix."""
+    epochs: int
+    """The epochs of a trial, as the scheduler is built for them (of the first trial when the
+    space varies them)."""
     mutable_settings: tuple[str, ...]
     """The settings (relative to ``section``) a trial may change between epochs."""
     checkpoint_every: int

@@ -97,6 +97,11 @@ class PopulationScheduler(Scheduler):
             if key not in space:
                 raise ValueError(f"scheduler.mutations.{key}: {self.title} explores settings the space varies; "
                                  f"add {key} to space (its starting values)")
+        if self.perturbation_interval >= trials.epochs:
+            raise ValueError(f"scheduler.perturbation_interval {self.perturbation_interval} is not below the trials' "
+                             f"epochs ({trials.section}.epochs {trials.epochs}): {self.title} would perturb no trial "
+                             f"before it ends; lower scheduler.perturbation_interval or raise "
+                             f"{trials.section}.epochs")
         if self.perturbation_interval % trials.checkpoint_every:
             raise ValueError(f"checkpoint_every {trials.checkpoint_every} does not divide "
                              f"scheduler.perturbation_interval {self.perturbation_interval}: {self.title} copies a "

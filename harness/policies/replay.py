@@ -43,6 +43,10 @@ class ReplayScheduler(Scheduler):
         if epochs != sorted(set(epochs)):
             raise ValueError(f"scheduler.schedule: the epochs {epochs} are not increasing")
         for index, change in enumerate(self.schedule):
+            if change.epoch >= trials.epochs:
+                raise ValueError(f"scheduler.schedule[{index}].epoch {change.epoch} is not below the trials' epochs "
+                                 f"({trials.section}.epochs {trials.epochs}): no trial would take that change "
+                                 f"before it ends; raise {trials.section}.epochs or drop the change")
             for key in change.settings:
                 if key not in mutable:
                     raise ValueError(f"scheduler.schedule[{index}].settings.{key}: cannot change during a trial; "

@@ -10,12 +10,16 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
+from harness.errors import invalid
 from harness.policies import SCHEDULERS
 from harness.policies.base import TrialFacts
 from harness.study.objectives import BETTER
 from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
 
 if TYPE_CHECKING:
+    from harness.kinds import TrialConfig
     from harness.study.schema import Study
 
 
@@ -51,10 +55,22 @@ def _several_objectives(study: Study) -> None:
 
 
 def trial_facts(study: Study) -> TrialFacts:
-    """What a scheduler that continues trials under new settings checks the study against."""
+    """What a scheduler checks the study's trials against."""
     kind = study.trial_kind
-    return TrialFacts(kind.section, kind.mutable_settings, study.checkpoint_every, study.resources.workers,
-                      study.searcher)
+    return TrialFacts(kind.section, int(first_trial_config(study).epochs), kind.mutable_settings,
+                      study.checkpoint_every, study.resources.workers, study.searcher)
+
+
+def first_trial_config(study: Study) -> TrialConfig:
+    """The configuration of a representative trial (each varied setting at its first value);
+    where it does not validate, the problem is one of the settings all trials share, and
+    the error says so."""
+    first = {key: domain.probe_values()[0] for key, domain in study.space.items()}
+    prefix = study.trial_kind.section
+    try:
+        return study.trial_config_of(first)
+    except ValidationError as err:
+        raise invalid(err, f"{prefix} settings", prefix, ("data",), study_model=type(study)) from None
 
 
 def _derived_settings(study: Study) -> None:

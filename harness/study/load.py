@@ -55,6 +55,8 @@ def validate_study(data: dict[str, Any], source: str = "study", *, frozen: bool 
     study = _scheduler_checkpoints(study)
     try:
         check_sections(study)
+    except UserInputError:  # a trial setting's own problem, worded as the probe of the trials words it
+        raise
     except ValueError as err:
         raise UserInputError(f"invalid study {source}: {err}") from None
     if not frozen:

@@ -17,6 +17,7 @@ import torch
 from pydantic import ValidationError
 
 from harness.errors import invalid
+from harness.study.checks import first_trial_config
 from harness.study.schema import Study
 from snas.catalogue import CATALOGUE
 from snas.config import RetrainConfig
@@ -36,11 +37,7 @@ def probe_trials(study: Study) -> None:
     for key in study.trial_kind.required:
         if key not in study.trial_base and f"{prefix}.{key}" not in study.space:
             raise UserInputError(f"a {study.kind} study needs {prefix}.{key} or a space entry for it")
-    first = {key: domain.probe_values()[0] for key, domain in study.space.items()}
-    try:  # a representative trial first: problems of the shared settings are reported as such
-        study.trial_config_of(first)
-    except ValidationError as err:
-        raise invalid(err, f"{prefix} settings", prefix, ("data",), study_model=Study) from None
+    first_config = first_trial_config(study)  # problems of the shared settings are reported as such
     keys = list(study.space)
     probes = [study.space[k].probe_values() for k in keys]
     combos = 1
@@ -51,7 +48,7 @@ def probe_trials(study: Study) -> None:
     else:  # too many to try together: each key's values against the base
         candidates = ({k: v} for k, values in zip(keys, probes) for v in values)
     inputs_of = functools.cache(_readable_inputs)  # an image folder is listed once, not per combination
-    _check_trial_fits(study, study.trial_config_of(first), "the first trial's settings", inputs_of)
+    _check_trial_fits(study, first_config, "the first trial's settings", inputs_of)
     for trial in candidates if keys else ():
         shown = ", ".join(f"{k}={v!r}" for k, v in trial.items())
         try:

@@ -93,6 +93,7 @@ def prepare(root) -> None:
             "search.temperature.initial": {"grid": [1.0 + i for i in range(100)]}}
     (root / "many.yaml").write_text(yaml.safe_dump({**study, "name": "many", "space": many}))
     crafted = write_study_folder(root / "results", "crafted")
+    (root / "crafted.yaml").write_text(yaml.safe_dump({**study, "name": "crafted"}))
     for broken, damage in (("nopkl", lambda f: (f / "tuner.pkl").unlink()),
                            ("badpkl", lambda f: (f / "tuner.pkl").write_bytes(b"garbage\n")),
                            ("nostate", lambda f: [p.unlink() for p in f.glob("experiment_state-*.json")]),
@@ -161,7 +162,25 @@ CASES: list[tuple[list[str], str]] = [
     (["run", "study.yaml", "--set", "search.batch_size=0"], "batch_size"),
     (["run", "proc_storage.yaml"], "storage.path: cannot use /proc for results: cannot write in /proc"),
     (["run", "taken.yaml"], "exists but is not a study folder (no study.yaml); it is left alone"),
-    (["run", "study.yaml"], "already holds a study named 's'"),
+    (["run", "study.yaml"], "holds a study named 's' that never started (Tune wrote no state"),
+    (["run", "crafted.yaml"], "already holds a study named 'crafted'; continue it with `snas-study resume"),
+    (["run", "study.yaml", "--set", "search.epochs=0"],
+     "invalid search settings: search.epochs: Input should be greater than or equal to 1\n"),
+    (["run", "study.yaml", "--set", "search.epochs=1", "--set", "scheduler={name: asha, grace_period: 2}"],
+     "scheduler.grace_period 2 is past the trials' last epoch (search.epochs 1): ASHA judges a trial first after "
+     "grace_period epochs"),
+    (["run", "study.yaml", "--set", "scheduler={name: asha, grace_period: 3, max_t: 2}"],
+     "scheduler.grace_period 3 is past scheduler.max_t 2"),
+    (["run", "study.yaml", "--set", f"objective=[{ACCURACY}, {COST}]", "--set", "searcher.name=random",
+      "--set", "scheduler={name: moasha, grace_period: 4}"],
+     "scheduler.grace_period 4 is past the trials' last epoch (search.epochs 3): MO-ASHA judges"),
+    (["run", "pbt.yaml", "--set", "search.epochs=2"],
+     "scheduler.perturbation_interval 2 is not below the trials' epochs (search.epochs 2): PBT would perturb no "
+     "trial before it ends"),
+    (["run", "study.yaml", "--set",
+      "scheduler={name: replay, schedule: [{epoch: 3, settings: {search.temperature.initial: 1.0}}]}"],
+     "scheduler.schedule[0].epoch 3 is not below the trials' epochs (search.epochs 3): no trial would take that "
+     "change before it ends"),
     (["run", "study.yaml", "--resume", "--overwrite"], "not allowed with argument"),
     (["run", "dup.yaml"], "is not valid YAML: duplicate key 'epochs' (first given on line"),
     (["run", "study.yaml", "--set", "tracking.mlflow.uri=http://127.0.0.1:9"],
@@ -252,6 +271,7 @@ CASES: list[tuple[list[str], str]] = [
     (["resume", "results/empty"], "is not a study folder (no study.yaml)"),
     (["resume", "results/damaged"], "is damaged (not YAML)"),
     (["resume", "results/nopkl"], "Tune's tuner.pkl is missing"),
+    (["resume", "results/s"], "results/s: the study never started (Tune wrote no state"),
     (["resume", "results/badpkl"], "Tune's tuner.pkl is damaged (not a whole pickle)"),
     (["resume", "results/nostate"], "Tune's experiment state (experiment_state-*.json) is missing"),
     (["resume", "results/badstate"], "is damaged (has no trial_data list)"),

@@ -211,6 +211,7 @@ def test_run_refuses_a_results_folder_it_cannot_create_before_starting_ray(tmp_p
 def test_run_refuses_to_overwrite_an_existing_study(tmp_path, capsys):
     path = study_file(tmp_path, storage={"path": str(tmp_path / "results")})
     kept = previous_results(tmp_path, "study.yaml")
+    (kept.parent / "tuner.pkl").write_bytes(b"Tune began here")
     assert main(["run", str(path)]) == 2
     assert "already holds a study named 'unit'" in capsys.readouterr().err
     assert kept.read_text() == "kept\n"

@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserInputError as err:
         print(f"snas-study: error: {err}", file=sys.stderr)
         return getattr(err, "exit_code", EXIT_BAD_INPUT)
+    except BrokenPipeError:  # `snas-study best ... | head`: the reader left; say nothing more (an OSError: first)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as err:
         problem = _file_system_problem(err)
         if problem is None:
@@ -130,9 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C outside the loops that handle it themselves (connecting, analysing)
         print("snas-study: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `snas-study best ... | head`: the reader left; say nothing more
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ loads with ``weights_only=True``, so opening a file never runs code from it.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def load_checkpoint(path: str | os.PathLike[str], kind: str | None = None) -> di
         record = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and torch errors all mean "not ours / damaged"
         raise UserInputError(f"{path} is not a readable checkpoint (corrupt or not a torch file): "
-                             f"{_first_line(err)}") from None
+                             f"{_first_line(err, path)}") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise UserInputError(f"{path} is a torch file but not an snas-study checkpoint")
     if record.get("version") != VERSION:
@@ -50,10 +51,14 @@ def load_checkpoint(path: str | os.PathLike[str], kind: str | None = None) -> di
     return record
 
 
-def _first_line(err: Exception) -> str:
+def _first_line(err: Exception, path: Path) -> str:
     """A loader error in one line (torch's safe-load refusal is a page of advice that does not
-    apply here: our checkpoints hold plain data only, so a file needing more is not ours)."""
+    apply here: our checkpoints hold plain data only, so a file needing more is not ours).
+    torch gives the same refusal for a file that is no archive at all (text, JSON), which it
+    tried to read in its pre-1.6 format."""
     text = str(err).strip()
     if text.startswith("Weights only load failed"):
+        if not zipfile.is_zipfile(path):
+            return "it is not the zip archive torch.save writes"
         return "it holds Python objects, not the plain data of an snas-study checkpoint"
     return text.splitlines()[0] if text else type(err).__name__

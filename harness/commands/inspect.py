@@ -2,8 +2,9 @@
 for a search, the architecture distribution (softmax of α, per edge and op).
 
 CHECKPOINT is a checkpoint.pt written by `snas-study search` / `snas-study train` or by a
-study's trial, or the folder holding one.  Nothing is trained or changed; a corrupt or
-foreign file is refused with a message.  --draw also writes the genotype's cells as PNG
+study's trial, or the folder holding one (for a study's trial folder, its newest
+checkpoint).  Nothing is trained or changed; a corrupt or foreign file is refused with a
+message.  --draw also writes the genotype's cells as PNG
 and SVG next to the checkpoint (or to --out); an existing file of that name is replaced
 only if it is an earlier drawing of snas-study, or with --overwrite.
 
@@ -22,7 +23,7 @@ import yaml
 
 from harness.kinds import KINDS, TrialKind
 from harness.outputs import check_drawing_outputs
-from harness.studyfolder import CHECKPOINT_FILE
+from harness.studyfolder import CHECKPOINT_FILE, checkpoint_folder_names
 from snas.catalogue import catalogue_name
 from snas.data.config import DataConfig
 from snas.data.sets import DATASETS
@@ -119,7 +120,18 @@ def _input_text(config: dict[str, Any]) -> str:
 
 
 def _checkpoint_path(path: Path) -> Path:
-    return path / CHECKPOINT_FILE if path.is_dir() else path
+    """The checkpoint a path names: a file itself; a folder's ``checkpoint.pt``; in a study's
+    trial folder, which holds one ``checkpoint_*`` folder per save, the newest one's."""
+    if not path.is_dir() or (path / CHECKPOINT_FILE).exists():
+        return path / CHECKPOINT_FILE if path.is_dir() else path
+    try:
+        saves = checkpoint_folder_names(entry.name for entry in path.iterdir())
+    except OSError as err:
+        raise UserInputError(f"cannot list {path}: {err.strerror}") from None
+    if not saves:
+        raise UserInputError(f"{path} holds no {CHECKPOINT_FILE}, nor the checkpoint_* folders of a study's trial; "
+                             f"give a checkpoint file or the folder holding one")
+    return path / saves[-1] / CHECKPOINT_FILE
 
 
 def describe(record: dict[str, Any], path: Path) -> str:

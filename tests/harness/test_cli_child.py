@@ -202,6 +202,33 @@ def test_inspect_refuses_garbage_and_foreign_files(tmp_path, capsys):
         assert err.startswith("snas-study: error: ") and message in err
 
 
+@pytest.mark.parametrize("text", ["# notes\nnot a checkpoint\n", '{"normal": []}\n'])
+def test_inspect_says_a_text_file_is_no_torch_archive(tmp_path, capsys, text):
+    """torch refuses text as it refuses a pickle of Python objects; the message tells them apart."""
+    (tmp_path / "notes").write_text(text)
+    assert main(["inspect", str(tmp_path / "notes")]) == 2
+    assert capsys.readouterr().err == (f"snas-study: error: {tmp_path / 'notes'} is not a readable checkpoint "
+                                       f"(corrupt or not a torch file): it is not the zip archive torch.save writes\n")
+
+
+def test_inspect_of_a_study_trial_folder_shows_its_newest_checkpoint(tmp_path, capsys):
+    from snas.checkpoint import save_checkpoint
+
+    genotype = CATALOGUE["DARTS_V2"].genotype.to_dict()
+    trial = tmp_path / "trial_ab_00000"
+    for epoch in (2, 10, 4):  # checkpoint_000009 sorts after checkpoint_000001, not by creation
+        save_checkpoint(trial / f"checkpoint_{epoch - 1:06d}" / "checkpoint.pt", "retrain",
+                        {"config": {"epochs": 10, "genotype": genotype}, "epoch": epoch, "genotype": genotype,
+                         "state": {"history": []}})
+    assert main(["inspect", str(trial)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"checkpoint: {trial / 'checkpoint_000009' / 'checkpoint.pt'}\n") and "epoch 10 of 10" in out
+    assert main(["inspect", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"snas-study: error: {tmp_path} holds no checkpoint.pt, nor the checkpoint_* "
+                                       f"folders of a study's trial; give a checkpoint file or the folder holding "
+                                       f"one\n")
+
+
 def test_inspect_refuses_damaged_checkpoints_in_one_line(tmp_path, capsys):
     from snas.checkpoint import save_checkpoint
 

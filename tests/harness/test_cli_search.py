@@ -147,3 +147,17 @@ def test_ctrl_c_anywhere_is_exit_130_without_a_traceback(tmp_path, capsys, monke
     monkeypatch.setattr(harness.cli, "import_module", interrupted)  # while the verb's module is imported
     assert main(["analyze", str(tmp_path)]) == 130
     assert capsys.readouterr().err == "snas-study: interrupted\n"
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly():
+    """`snas-study status ... | head`: a write to a pipe whose reader has gone ends the command
+    with exit 1 and nothing on stderr (a BrokenPipeError is an OSError, and the OSError
+    handler, which re-raises what it does not know, must not take it)."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nimport harness.commands.status\nfrom harness.cli import main\n"
+              "def gone(args):\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+              "harness.commands.status.run = gone\nsys.exit(main(['status', '.']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (1, "")

@@ -207,8 +207,14 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     from harness.tuner import restore_tuner
 
     study = read_study(experiment_path)
-    check_data(study, address)
     check_resumable(experiment_path, study.searcher)
+    ended = ended_trials(experiment_path)
+    if len(ended) >= study.expected_trials():
+        print(f"study {study.name} had finished: all {len(ended)} trials ended, so none is continued; its analysis "
+              f"is written again", flush=True)
+        write_and_describe(study, experiment_path)
+        return 0
+    check_data(study, address)
     check_tracking(study)
     with ray_session(address, state_api=study.resources.workers > 1):
         check_storage(study, experiment_path)
@@ -287,20 +293,26 @@ def unfinished_trials(results: Any, ended: Collection[str] = frozenset()) -> int
     return len(results) - finished - results.num_errors
 
 
-def finish(study: Study, experiment_path: str, results: Any) -> int:
+def write_and_describe(study: Study, experiment_path: str) -> None:
+    """Write a local study's analysis and report, and print its summary; for one in remote
+    storage, say how to analyse it."""
     from harness.analysis.report import render_report
     from harness.analysis.summary import write_analysis
 
-    errored = results.num_errors
-    finished = len(results) - unfinished_trials(results, ended_trials(experiment_path))
-    interrupted = finished < len(results) or len(results) < study.expected_trials()
     if storage.is_uri(experiment_path):
         print(f"results are in {experiment_path}; copy the folder to this machine and run "
               f"`snas-study report FOLDER` for the tables, plots and report", flush=True)
-    else:
-        summary = write_analysis(experiment_path, study=study, page=render_report)
-        print(summary.describe(), flush=True)
-        print(f"report: {summary.report}", flush=True)
+        return
+    summary = write_analysis(experiment_path, study=study, page=render_report)
+    print(summary.describe(), flush=True)
+    print(f"report: {summary.report}", flush=True)
+
+
+def finish(study: Study, experiment_path: str, results: Any) -> int:
+    errored = results.num_errors
+    finished = len(results) - unfinished_trials(results, ended_trials(experiment_path))
+    interrupted = finished < len(results) or len(results) < study.expected_trials()
+    write_and_describe(study, experiment_path)
     if interrupted:
         print(f"the study was interrupted ({finished} of {study.expected_trials()} trials ended); "
               f"continue it with: snas-study resume {experiment_path}", file=sys.stderr)

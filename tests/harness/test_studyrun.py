@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from study_folders import SESSION, TrialSpec, trial_id, write_study_folder
 
 from harness.studyfolder import read_study
@@ -119,3 +120,38 @@ def test_a_trial_the_saved_state_lists_as_running_makes_the_study_interrupted(tm
     assert finish(read_study(str(folder)), str(folder), _grid_of(folder, done=False)) == EXIT_INTERRUPTED
     assert capsys.readouterr().err == (f"the study was interrupted (1 of 2 trials ended); continue it with: "
                                        f"snas-study resume {folder}\n")
+
+
+def test_resuming_a_finished_study_says_so_and_starts_no_ray(tmp_path, capsys, monkeypatch):
+    """Every trial the study runs has ended: nothing is continued (Ray is never started, the
+    data is not needed), and the analysis is written again, as a resume that ran would."""
+    import harness.studyrun
+
+    def no_ray(*args, **kwargs):
+        raise AssertionError("a finished study started Ray")
+
+    monkeypatch.setattr(harness.studyrun, "ray_session", no_ray)
+    folder = write_study_folder(tmp_path)
+    assert harness.studyrun.resume(str(folder), None, quiet=True) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("study crafted had finished: all 3 trials ended, so none is continued; its analysis is "
+                          "written again\nstudy crafted: 3 trials (3 terminated;")
+    assert (folder / "report.html").is_file() and (folder / "analysis" / "trials.csv").is_file()
+
+
+def test_resuming_a_study_with_a_trial_left_continues_it(tmp_path, monkeypatch):
+    import harness.studyrun
+
+    started = []
+
+    def ray_session(*args, **kwargs):
+        started.append(True)
+        raise RuntimeError("stop here: Ray would start")
+
+    monkeypatch.setattr(harness.studyrun, "ray_session", ray_session)
+    monkeypatch.setattr(harness.studyrun, "check_data", lambda study, address: None)
+    folder = write_study_folder(tmp_path, trials=(TrialSpec(0, (41.5, 70.25, 89.99)),
+                                                  TrialSpec(1, (52.0,), state="RUNNING")))
+    with pytest.raises(RuntimeError, match="stop here"):
+        harness.studyrun.resume(str(folder), None, quiet=True)
+    assert started == [True]

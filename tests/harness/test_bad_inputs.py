@@ -384,7 +384,7 @@ CASES: list[tuple[list[str], str]] = [
     (["inspect", "garbage.pt"], "is not a readable checkpoint"),
     (["inspect", "foreign.pt"], "is a torch file but not an snas-study checkpoint"),
     (["inspect", "payload.pt"], "is not a readable checkpoint"),
-    (["inspect", "results/empty"], "does not exist"),
+    (["inspect", "results/empty"], "results/empty holds no checkpoint.pt, nor the checkpoint_* folders of a study"),
     (["inspect", "ck.pt", "--draw"], "ck_cells.png exists and was not written by this command"),
     (["inspect", "ck.pt", "--draw", "--out", "/proc/c.png"], "--out /proc/c.png: cannot write in /proc"),
     (["inspect", "ck.pt", "--out", "c.png"], "add --draw"),

@@ -41,22 +41,74 @@ own record of each epoch is ``metrics.jsonl``; nothing is lost and the user has 
 do.  Their errors (a failed copy) still print."""
 
 
+TRIAL_ERRORS_SWITCH = "TUNE_PRINT_ALL_TRIAL_ERRORS"
+"""Tune logs every failure of a trial with its whole traceback (some 40 lines, between the
+trial lines) unless this is ``0``.  :class:`ProgressLines` prints the failure's last line
+under the trial's ``retrying`` or ``error`` line instead; the traceback stays in the trial's
+``error.txt``, which ``status`` reads.  A value the user set is kept."""
+
+
+TUNE_NOTICES_DROPPED = {
+    "ray.tune.tune": ("Experiment has been interrupted",),
+    "ray.tune.analysis.experiment_analysis": ("Failed to fetch metrics",),
+}
+"""Tune's warnings that contradict the study's own lines or repeat them, by logger and the
+start of their message: after Ctrl-C, advice to resume with ``Tuner.restore(path=...,
+trainable=...)`` (the harness prints ``snas-study resume FOLDER``, which also restores the
+study's own settings), and for every trial that had not started or reported yet, a
+``FileNotFoundError`` block for its missing result files (``status`` shows such trials as
+pending)."""
+
+
+class _DropNotices(logging.Filter):
+    def __init__(self, starts: tuple[str, ...]):
+        super().__init__()
+        self.starts = starts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.starts)
+
+
 @contextlib.contextmanager
 def silent_tune() -> Iterator[None]:
     """Tune prints nothing of its own inside this block (the callbacks print instead)."""
     before = os.environ.get("RAY_AIR_NEW_OUTPUT")
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    errors_before = os.environ.get(TRIAL_ERRORS_SWITCH)
+    os.environ.setdefault(TRIAL_ERRORS_SWITCH, "0")
     result_log = logging.getLogger(RESULT_LOG_LOGGER)
     level = result_log.level
     result_log.setLevel(logging.ERROR)
+    dropped = [(logging.getLogger(name), _DropNotices(starts)) for name, starts in TUNE_NOTICES_DROPPED.items()]
+    for logger, notices in dropped:
+        logger.addFilter(notices)
     try:
         yield
     finally:
+        for logger, notices in dropped:
+            logger.removeFilter(notices)
         result_log.setLevel(level)
-        if before is None:
-            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
-        else:
-            os.environ["RAY_AIR_NEW_OUTPUT"] = before
+        for name, value in (("RAY_AIR_NEW_OUTPUT", before), (TRIAL_ERRORS_SWITCH, errors_before)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def last_error_line(path: str | None, tail: int = 16384) -> str | None:
+    """The last non-empty line of a trial's ``error.txt`` (an exception's type and message,
+    after its traceback), read from the file's end; None when there is none to read."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - tail))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else None
 
 
 def _cell(value: Any) -> str:
@@ -132,6 +184,13 @@ class ProgressLines(Callback):
                 return None
         return self._epochs[trial.trial_id]
 
+    def _print_failure(self, trial: Any) -> None:
+        """The last line of the trial's latest failure, under its row (the traceback is in its
+        ``error.txt``)."""
+        line = last_error_line(getattr(trial, "error_file", None))
+        if line is not None:
+            print(_fit(f"{' ' * _TRIAL}  failed: {line}", WIDTH), file=self.out or sys.stdout, flush=True)
+
     def _print(self, trial: Any, state: str, result: dict[str, Any] | None = None) -> None:
         out = self.out or sys.stdout
         if not self._header_shown:
@@ -145,6 +204,7 @@ class ProgressLines(Callback):
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._print(trial, "retrying")
+        self._print_failure(trial)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         self._print(trial, "running", result)
@@ -156,3 +216,4 @@ class ProgressLines(Callback):
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._print(trial, ERRORED.short)
+        self._print_failure(trial)

@@ -130,10 +130,13 @@ def run(args: argparse.Namespace) -> int:
     print(_text_table(_shown(shown, results, metric)))
     if hidden:
         print(f"... {hidden} more trials not shown: {every} lists every one")
-    errors = [(t.trial_id, t.error) for t in ranking.order if t.error is not None]
+    errors = [(t.trial_id, t.state, t.error) for t in ranking.order if t.error is not None]
     listed = errors[:rows]
-    for trial_id, error in listed:
-        print(f"error of trial {trial_id}: {error}")  # in full, below the table: it may name a long path
+    for trial_id, state, error in listed:  # in full, below the table: it may name a long path
+        if state == "ERROR":
+            print(f"error of trial {trial_id}: {error}")
+        else:  # Tune keeps the error of a failure it retried
+            print(f"trial {trial_id} failed and was retried ({state} since); the failure: {error}")
     if len(errors) > len(listed):
         more = len(errors) - len(listed)
         print(f"... and {more} more error{'s' if more > 1 else ''}: {every} shows every one")

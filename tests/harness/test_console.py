@@ -50,6 +50,50 @@ def test_lines_use_short_names_and_fit_120_columns(tmp_path):
     assert all(len(line) <= WIDTH for line in printed) and len(printed) == 3
 
 
+def test_tunes_notices_that_contradict_the_studys_lines_stay_off_the_console(caplog):
+    import logging
+
+    from harness.console import silent_tune
+
+    tune_log = logging.getLogger("ray.tune.tune")
+    with caplog.at_level(logging.WARNING), silent_tune():
+        tune_log.warning("Experiment has been interrupted, but the most recent state was saved.\nResume experiment "
+                         "with: Tuner.restore(path=...)")
+        logging.getLogger("ray.tune.analysis.experiment_analysis").warning("Failed to fetch metrics for 4 trial(s)")
+        tune_log.warning("another notice")
+    tune_log.warning("Experiment has been interrupted, outside a study")
+    assert [record.getMessage() for record in caplog.records] == ["another notice",
+                                                                  "Experiment has been interrupted, outside a study"]
+
+
+def test_a_failure_is_one_line_under_the_trials_row_not_tunes_traceback(tmp_path, monkeypatch):
+    from harness.console import TRIAL_ERRORS_SWITCH, silent_tune
+
+    study = validate_study(tiny_study("c", tmp_path))
+    error = tmp_path / "error.txt"
+    error.write_text("Failure # 1 (occurred at 2026-12-07_23-50-00)\nray.exceptions.RayTaskError(InjectedFault): "
+                     "ray::ImplicitFunc.train()\n  File \"trialloop.py\", line 9, in run\n    raise InjectedFault\n"
+                     "harness.trialloop.InjectedFault: injected fault after epoch 1 (faults.fail_once_at_epoch)\n\n")
+    out = io.StringIO()
+    lines = ProgressLines(study, out)
+    failed = SimpleNamespace(trial_id="d0ae8_00003", config={"search.seed": 0}, last_result={"epoch": 1},
+                             error_file=str(error))
+    lines.on_trial_recover(0, [], failed)
+    lines.on_trial_error(0, [], SimpleNamespace(**{**vars(failed), "error_file": str(tmp_path / "gone.txt")}))
+    printed = out.getvalue().splitlines()
+    assert printed[1].split()[:3] == ["d0ae8_00003", "0", "retrying"]
+    assert printed[2] == (" " * 13 + "failed: harness.trialloop.InjectedFault: injected fault after epoch 1 "
+                          "(faults.fail_once_at_epoch)")
+    assert printed[3].split()[:3] == ["d0ae8_00003", "0", "error"] and len(printed) == 4  # no file: no line
+    monkeypatch.delenv(TRIAL_ERRORS_SWITCH, raising=False)
+    with silent_tune():
+        assert os.environ[TRIAL_ERRORS_SWITCH] == "0"
+    assert TRIAL_ERRORS_SWITCH not in os.environ
+    monkeypatch.setenv(TRIAL_ERRORS_SWITCH, "1")  # the user's choice stands
+    with silent_tune():
+        assert os.environ[TRIAL_ERRORS_SWITCH] == "1"
+
+
 @pytest.mark.parametrize("scheduler, stop, epoch, result, state", [
     ({"name": "asha"}, {}, 1, {}, "ASHA"),
     ({"name": "asha"}, {}, 3, {}, "done"),

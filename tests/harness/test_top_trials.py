@@ -97,3 +97,15 @@ def test_status_columns_read_as_numbers(values, texts):
 def test_status_table_aligns_each_column_under_its_title():
     assert status._text_table({"trial": ["a", "bbb"], "tau0": [4.0, 0.5]}).splitlines() == [
         "trial  tau0", "    a   4.0", "  bbb   0.5"]
+
+
+def test_status_says_a_failure_was_retried_when_the_trial_went_on(tmp_path, capsys):
+    """Tune keeps a retried failure's error.txt: a trial that then ended is not shown as failed."""
+    folder = write_study_folder(tmp_path / "results", trials=(TrialSpec(0, (40.0, 50.0)),
+                                                              TrialSpec(1, (30.0,), state="ERROR")))
+    (folder / f"trial_{trial_id(0)}" / "error.txt").write_text(
+        "Failure # 1 (occurred at 2026-12-07_23-50-00)\nTraceback (most recent call last):\nInjectedFault: epoch 1\n")
+    lines = _output(capsys, "status", str(folder))
+    retried = f"trial {trial_id(0)} failed and was retried (TERMINATED since); the failure: InjectedFault: epoch 1"
+    assert retried in lines
+    assert f"error of trial {trial_id(1)}: RuntimeError: injected" in lines

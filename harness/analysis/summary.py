@@ -212,10 +212,16 @@ class AnalysisSummary:
         table = self.tables.get("replicates")
         if table is None or not seed_columns(self.results.study) or not 0 < len(table) <= most:
             return []
+        if (table["n"] < 2).all():
+            return ["no setting ran with more than one seed to its last epoch, so there is no mean over seeds "
+                    "(replicates.csv lists each setting's run)"]
         factors = [c for c in table.columns if c not in REPLICATE_COLUMNS]
         groups = []
         for _, row in table.iterrows():
-            name = ", ".join(f"{f}={row[f]}" for f in factors) or "all"
+            name = ", ".join(f"{f}={_setting_text(row[f])}" for f in factors) or "all"
+            if not row["n"]:
+                groups.append(f"{name}: no run to its last epoch (n=0)")
+                continue
             interval = (f" [{row['ci95_low']:.2f}, {row['ci95_high']:.2f}]" if not math.isnan(row["ci95_low"])
                         else " (no interval)")
             groups.append(f"{name} {row['mean']:.2f}{interval}, best {row['best']:.2f} (n={int(row['n'])})")
@@ -253,6 +259,12 @@ class AnalysisSummary:
 
 
 REPLICATE_COLUMNS = ("n", "mean", "sd", "ci95_low", "ci95_high", "best", "stopped_left_out")
+
+
+def _setting_text(value: object) -> str:
+    """A setting's value in a summary line: a float to 4 significant digits (a drawn τ0 of
+    0.5888518753760855 reads 0.5889), anything else as it is."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 _TABLE_SUFFIXES = (".csv", ".parquet")

@@ -4,6 +4,7 @@ fabricated trials tables (no Ray, no training)."""
 from __future__ import annotations
 
 import io
+import math
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -179,6 +180,26 @@ def test_the_summary_gives_the_mean_over_seeds_of_the_finished_trials(tmp_path):
                     f"[{row['ci95_low']:.2f}, {row['ci95_high']:.2f}], best 89.99 (n=2)")
     assert (summary.path / "analysis" / "replicates.csv").is_file()
     assert not (summary.path / "analysis" / "paired.csv").exists()  # no factor besides the seed
+
+
+def test_the_summary_of_settings_drawn_once_each_says_there_is_no_mean_over_seeds(tmp_path):
+    """A random or Optuna search draws each τ0 once: no setting has seeds to average."""
+    from study_folders import write_study_folder
+
+    from harness.analysis.summary import write_analysis
+
+    summary = write_analysis(write_study_folder(tmp_path), plots=False)
+    columns = {"tau0": [0.5888518753760855, 2.003241830982197], "n": [1, 0], "mean": [23.09, math.nan],
+               "sd": [math.nan] * 2, "ci95_low": [math.nan] * 2, "ci95_high": [math.nan] * 2,
+               "best": [23.09, math.nan], "stopped_left_out": [0, 1]}
+    summary.tables["replicates"] = pd.DataFrame(columns)
+    assert summary._replicate_lines() == ["no setting ran with more than one seed to its last epoch, so there is no "
+                                          "mean over seeds (replicates.csv lists each setting's run)"]
+    columns.update(n=[2, 0], ci95_low=[20.0, math.nan], ci95_high=[26.18, math.nan])
+    summary.tables["replicates"] = pd.DataFrame(columns)
+    assert summary._replicate_lines()[0] == ("mean search_val_acc over seeds, 95% Student-t interval: tau0=0.5889 "
+                                             "23.09 [20.00, 26.18], best 23.09 (n=2); tau0=2.003: no run to its last "
+                                             "epoch (n=0)")
 
 
 def test_the_retrain_comparison_gives_each_genotypes_interval_over_seeds():

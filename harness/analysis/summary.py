@@ -173,9 +173,14 @@ class AnalysisSummary:
         ranked = board.dropna(subset=["kendall_tau"])
         if len(ranked):
             top = ranked.iloc[0]
-            lines = [f"best predictor of the retrained {self.metric}: {top['predictor']}, Kendall τ = "
-                     f"{top['kendall_tau']:.2f} [{top['tau_ci95_low']:.2f}, {top['tau_ci95_high']:.2f}], Spearman ρ = "
-                     f"{top['spearman_rho']:.2f}, n = {int(top['n'])} (all {len(board)}: predictors.csv)"]
+            figures = (f"Kendall τ = {top['kendall_tau']:.2f} [{top['tau_ci95_low']:.2f}, {top['tau_ci95_high']:.2f}], "
+                       f"Spearman ρ = {top['spearman_rho']:.2f}, n = {int(top['n'])} (all {len(board)}: "
+                       f"predictors.csv)")
+            if top["tau_ci95_low"] > 0:
+                lines = [f"best predictor of the retrained {self.metric}: {top['predictor']}, {figures}"]
+            else:  # the highest τ, but its interval does not rule out no agreement, or it is negative
+                lines = [f"no predictor ranks the retrained {self.metric} better than chance; the highest τ is "
+                         f"{top['predictor']}'s: {figures}"]
         else:
             lines = [f"predictors of the retrained {self.metric}: none ranked ({board['note'].iloc[0]}; "
                      f"predictors.csv)"]

@@ -156,8 +156,10 @@ def random_baseline(trials: pd.DataFrame, mode: str = "max", selection: dict[str
         if row["origin"] == "random" or math.isnan(row["mean"]):
             return ""
         better = int((random_means > row["mean"]).sum() if mode == "max" else (random_means < row["mean"]).sum())
+        tied = int((random_means == row["mean"]).sum())  # common: accuracies come in steps of 1/validation images
+        ties = f", ties {tied}" if tied else ""
         return (f"rank {better + 1} of {len(random_means) + 1} "
-                f"(beats {len(random_means) - better} of {len(random_means)} random)")
+                f"(beats {len(random_means) - better - tied}{ties} of {len(random_means)} random)")
 
     table["rank_among_random"] = table.apply(rank, axis=1)
     table["selection_cost"] = table["origin"].map(lambda origin: _cost_text((selection or {}).get(origin)))

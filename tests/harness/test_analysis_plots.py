@@ -147,6 +147,11 @@ def test_each_searched_genotype_is_ranked_among_the_random_ones():
     assert table.loc["A", "rank_among_random"] == "rank 2 of 4 (beats 2 of 3 random)"
     assert list(table.index) == ["A", "R1", "R2", "R0"]  # searched first, then best first
     assert random_baseline(trials[trials["origin"] == "random"]).empty
+    tie = trials.assign(score=trials["score"].where(trials["arch"] != "R2", 91.0))  # R2's mean = A's
+    assert random_baseline(tie).set_index("arch").loc["A", "rank_among_random"] == (
+        "rank 2 of 4 (beats 1, ties 1 of 3 random)")
+    minimising = random_baseline(tie, mode="min").set_index("arch").loc["A", "rank_among_random"]
+    assert minimising == "rank 2 of 4 (beats 1, ties 1 of 3 random)"  # R0 (81) is better when smaller wins
 
 
 def test_distinct_genotypes_per_setting():
@@ -200,6 +205,27 @@ def test_the_summary_of_settings_drawn_once_each_says_there_is_no_mean_over_seed
     assert summary._replicate_lines()[0] == ("mean search_val_acc over seeds, 95% Student-t interval: tau0=0.5889 "
                                              "23.09 [20.00, 26.18], best 23.09 (n=2); tau0=2.003: no run to its last "
                                              "epoch (n=0)")
+
+
+@pytest.mark.parametrize("tau, low, high, first", [
+    (0.81, 0.35, 0.97, "best predictor of the retrained search_val_acc: synflow, "),
+    (-0.32, -1.0, 0.93, "no predictor ranks the retrained search_val_acc better than chance; the highest τ is "
+                        "synflow's: "),
+    (0.40, -0.20, 0.85, "no predictor ranks the retrained search_val_acc better than chance; the highest τ is "
+                        "synflow's: "),
+])
+def test_the_summary_names_a_best_predictor_only_when_its_interval_is_above_zero(tmp_path, tau, low, high, first):
+    from study_folders import write_study_folder
+
+    from harness.analysis.summary import write_analysis
+
+    summary = write_analysis(write_study_folder(tmp_path), plots=False)
+    summary.tables["predictors"] = pd.DataFrame({
+        "predictor": ["synflow", "params_m"], "kendall_tau": [tau, -0.5], "tau_ci95_low": [low, -1.0],
+        "tau_ci95_high": [high, 0.2], "spearman_rho": [tau, -0.6], "n": [6, 6], "note": ["", ""]})
+    line = summary._predictor_lines()[0]
+    assert line == (f"{first}Kendall τ = {tau:.2f} [{low:.2f}, {high:.2f}], Spearman ρ = {tau:.2f}, n = 6 "
+                    f"(all 2: predictors.csv)")
 
 
 def test_the_retrain_comparison_gives_each_genotypes_interval_over_seeds():

@@ -34,7 +34,7 @@ import torch.distributed as dist
 from torch import nn
 
 from snas.errors import UserInputError
-from snas.training import Generators, RunningMean
+from snas.training import Generators, OtherWorkerCount, RunningMean
 
 
 @dataclass(frozen=True)
@@ -176,9 +176,8 @@ class RankGenerators:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         ranks = state.get("ranks") if isinstance(state, dict) else None
         if not isinstance(ranks, list):
-            raise ValueError(f"it was written by 1 worker, not {self.ranks.world}; resume it with 1 worker")
+            raise OtherWorkerCount(1, self.ranks.world)
         if len(ranks) != self.ranks.world:
-            raise ValueError(f"it was written by {len(ranks)} workers, not {self.ranks.world}; "
-                             f"resume it with {len(ranks)} workers")
+            raise OtherWorkerCount(len(ranks), self.ranks.world)
         self.shared.load_state_dict(state["shared"])
         self.own.load_state_dict(ranks[self.ranks.rank])

@@ -30,6 +30,7 @@ from snas.genotype import GenotypeError
 from snas.registry import Registry
 from snas.spaces import genotype_from_dict
 from snas.spaces.base import AnyGenotype
+from snas.training import OtherWorkerCount
 
 StepCallback = Callable[[int, int], None]
 """``(steps done, steps per epoch)``, called after every optimisation step."""
@@ -256,6 +257,8 @@ class EpochRun(ABC, Generic[ConfigT]):
             )
         try:
             run.load_state_dict(checked.state)
+        except OtherWorkerCount as err:  # a whole checkpoint, for another number of workers
+            raise UserInputError(f"{path}: {err}") from None
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise _damaged(path, f"its state does not fit this {cls.NOUN}: {first_line}") from None

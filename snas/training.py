@@ -19,6 +19,15 @@ def derive_seed(seed: int, stream: str) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
+class OtherWorkerCount(ValueError):
+    """A checkpoint written by a run on another number of data-parallel workers: whole, but
+    its per-rank random streams continue only on as many workers as wrote them."""
+
+    def __init__(self, written: int, now: int):
+        noun = "worker" if written == 1 else "workers"
+        super().__init__(f"it was written by {written} {noun}, not {now}; resume it with {written} {noun}")
+
+
 @dataclass
 class Generators:
     """The CPU generators a loop draws every random number from, by stream name."""
@@ -38,8 +47,7 @@ class Generators:
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         if "ranks" in state:  # :class:`snas.distributed.RankGenerators`' state
-            workers = len(state["ranks"])
-            raise ValueError(f"it was written by {workers} workers, not 1; resume it with {workers} workers")
+            raise OtherWorkerCount(len(state["ranks"]), 1)
         for n, g in self.streams.items():
             g.set_state(state[n])
 

@@ -41,7 +41,8 @@ def test_search_on_two_workers_writes_one_run_that_resumes_only_on_two(tmp_path,
     state = torch.load(out / "checkpoint.pt", weights_only=True)["state"]
     assert len(state["generators"]["ranks"]) == 2
     assert main(["search", "--resume", str(out), "--quiet"]) == 2
-    assert "written by 2 workers, not 1; resume it with 2 workers" in capfd.readouterr().err
+    assert capfd.readouterr().err == (f"snas-study: error: {out / 'checkpoint.pt'}: it was written by 2 workers, "
+                                      f"not 1; resume it with 2 workers\n")  # whole, not "damaged"
 
 
 def test_an_uneven_global_batch_is_refused_before_any_worker_starts(tmp_path, capsys):

@@ -99,6 +99,24 @@ def test_resume_equals_uninterrupted(tmp_path, extra):
         assert torch.equal(a, b)
 
 
+def test_a_checkpoint_of_two_workers_resumed_on_one_says_so_not_damaged(tmp_path):
+    from snas.checkpoint import load_checkpoint, save_checkpoint
+    from snas.errors import UserInputError
+
+    search, _ = run(tiny_search_settings(epochs=2), 1)
+    search.save(tmp_path / "checkpoint.pt")
+    record = load_checkpoint(tmp_path / "checkpoint.pt")
+    streams = record["state"]["generators"]
+    record["state"]["generators"] = {"shared": streams, "ranks": [streams, streams]}  # as two ranks write it
+    kind = record.pop("kind")
+    save_checkpoint(tmp_path / "checkpoint.pt", kind, {k: v for k, v in record.items() if k not in ("format",
+                                                                                                   "version")})
+    with pytest.raises(UserInputError) as refused:
+        Search.restore(tmp_path / "checkpoint.pt")
+    assert str(refused.value) == (f"{tmp_path / 'checkpoint.pt'}: it was written by 2 workers, not 1; resume it "
+                                  f"with 2 workers")
+
+
 def test_finished_search_refuses_more_epochs():
     search, _ = run(tiny_search_settings(epochs=1), 1)
     assert search.finished

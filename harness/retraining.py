@@ -25,13 +25,14 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from harness.analysis.front import spread_along_front
 from harness.analysis.results import StudyResults, TrialRecord
 from harness.analysis.tables import best_trials, trials_table
-from harness.proxy_baseline import check_proxy_baseline, proxy_arms, selection_costs
+from harness.proxy_baseline import ProxyPick, check_proxy_baseline, proxy_arms, selection_costs
 from harness.retrain_arms import Arm
 from harness.study import (
     NAME_MAX_LENGTH,
@@ -144,11 +145,14 @@ def random_arms(space_name: str, rule: str, count: int, seed: int) -> list[Arm]:
 
 def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[str],
                   include_unfinished: bool = False, random_count: int = 0, random_seed: int = 0,
-                  proxy: str | None = None, pool: int = 0) -> Study:
+                  proxy: str | None = None, pool: int = 0,
+                  before_scoring: Callable[[Study], object] | None = None) -> Study:
     """The retrain study of ``source``'s ``top`` best distinct genotypes among its finished
     trials (any trial with ``include_unfinished``), ``random_count`` random ones and, given a
     ``proxy``, the ``random_count`` best of ``pool`` random ones by that proxy
-    (:mod:`harness.proxy_baseline`), ``seeds`` seeds each."""
+    (:mod:`harness.proxy_baseline`), ``seeds`` seeds each.  ``before_scoring`` is handed
+    the study without the proxy's picks before the proxy scores its pool (which takes
+    seconds to minutes), to refuse where it would be written first."""
     src = source.study
     if not src.trial_kind.derives_genotype:
         raise UserInputError(f"{source.path} is a {src.kind} study; retrain the winners of a search study")
@@ -159,51 +163,58 @@ def retrain_study(source: StudyResults, top: int, seeds: int, overrides: list[st
         raise UserInputError(f"no {'' if include_unfinished else 'finished '}trial of {source.path} has an "
                              f"intact record of {src.metric}; nothing to retrain")
     _warn_unfinished([arm.label for arm in winners], {t.trial_id: t for t in source.trials})
+
+    def study_of(arms: list[Arm], pick: ProxyPick | None) -> Study:
+        """The retrain study of ``arms`` (the winners first, then random ones and ``pick``'s)."""
+        genotypes = {arm.label: arm.genotype for arm in arms}
+        random_note = (f" and {random_count} genotype(s) drawn uniformly from its search space "
+                       f"(seed {random_seed})" if random_count else "")
+        if pick is not None:
+            random_note += f", and the {random_count} best of {pool} more by the {proxy} proxy"
+        val_fraction = src.retrain.settings.get("val_fraction", 0.1)
+        data: dict[str, Any] = {
+            "name": f"{src.name}{RETRAIN_SUFFIX}",
+            "kind": "retrain",
+            "description": f"The top {len(winners)} distinct genotypes of {src.name} "
+                           f"({'spread along its Pareto front' if src.multi_objective else f'by {src.metric}'})"
+                           f"{random_note}, "
+                           f"trained from scratch with {seeds} seed(s) each.",
+            "data": src.data.model_dump(mode="json"),
+            "retrain": {"top": top, "seeds": seeds, "random": random_count, "random_seed": random_seed,
+                        "proxy": proxy, "pool": pool, "settings": dict(src.retrain.settings)},
+            "genotypes": genotypes,
+            "space": {"retrain.settings.genotype": {"grid": list(genotypes)},
+                      "retrain.settings.seed": {"grid": list(range(seeds))}},
+            "objective": {"metric": "val_acc" if val_fraction > 0 else "test_acc", "mode": "max"},
+            "searcher": {"name": "grid"},
+            "scheduler": {"name": "fifo"},
+            "resources": src.resources.model_dump(mode="json"),
+            "storage": src.storage.model_dump(mode="json"),
+            "failures": src.failures.model_dump(mode="json"),
+            "checkpoint_every": src.checkpoint_every,
+            "health": src.health.model_dump(mode="json"),
+            "source": {"study": str(source.path), "metric": src.metric,
+                       "scores": {arm.label: arm.score for arm in winners},
+                       "genotypes": {arm.label: arm.origin for arm in arms},
+                       "selection": selection_costs(pick, source, proxy, pool, random_seed)},
+        }
+        study = validate_study(apply_study_overrides(data, overrides), f"{src.name}{RETRAIN_SUFFIX}")
+        refuse_unread_settings(study, f"{src.name}{RETRAIN_SUFFIX}")
+        check_name_length(study, f"{src.name}{RETRAIN_SUFFIX} (set another name with --set name=NAME)",
+                          NAME_MAX_LENGTH + len(RETRAIN_SUFFIX))
+        return study.resolved()
+
     arms, pick = list(winners), None
     if random_count:
         space, rule = _derivation(candidates, [t for arm in winners for t in arm.origin["source_trials"]])
         arms += random_arms(space, rule, random_count, random_seed)
         if proxy is not None:
+            if before_scoring is not None:
+                before_scoring(study_of(arms, None))
             pick = proxy_arms(source, space, rule, proxy=proxy, count=random_count, pool=pool, seed=random_seed,
                               retrained={arm.origin["genotype_id"]: arm.label for arm in arms})
             arms += pick.arms
-    genotypes = {arm.label: arm.genotype for arm in arms}
-    random_note = (f" and {random_count} genotype(s) drawn uniformly from its search space (seed {random_seed})"
-                   if random_count else "")
-    if pick is not None:
-        random_note += f", and the {random_count} best of {pool} more by the {proxy} proxy"
-    val_fraction = src.retrain.settings.get("val_fraction", 0.1)
-    data: dict[str, Any] = {
-        "name": f"{src.name}{RETRAIN_SUFFIX}",
-        "kind": "retrain",
-        "description": f"The top {len(winners)} distinct genotypes of {src.name} "
-                       f"({'spread along its Pareto front' if src.multi_objective else f'by {src.metric}'})"
-                       f"{random_note}, "
-                       f"trained from scratch with {seeds} seed(s) each.",
-        "data": src.data.model_dump(mode="json"),
-        "retrain": {"top": top, "seeds": seeds, "random": random_count, "random_seed": random_seed,
-                    "proxy": proxy, "pool": pool, "settings": dict(src.retrain.settings)},
-        "genotypes": genotypes,
-        "space": {"retrain.settings.genotype": {"grid": list(genotypes)},
-                  "retrain.settings.seed": {"grid": list(range(seeds))}},
-        "objective": {"metric": "val_acc" if val_fraction > 0 else "test_acc", "mode": "max"},
-        "searcher": {"name": "grid"},
-        "scheduler": {"name": "fifo"},
-        "resources": src.resources.model_dump(mode="json"),
-        "storage": src.storage.model_dump(mode="json"),
-        "failures": src.failures.model_dump(mode="json"),
-        "checkpoint_every": src.checkpoint_every,
-        "health": src.health.model_dump(mode="json"),
-        "source": {"study": str(source.path), "metric": src.metric,
-                   "scores": {arm.label: arm.score for arm in winners},
-                   "genotypes": {arm.label: arm.origin for arm in arms},
-                   "selection": selection_costs(pick, source, proxy, pool, random_seed)},
-    }
-    study = validate_study(apply_study_overrides(data, overrides), f"{src.name}{RETRAIN_SUFFIX}")
-    refuse_unread_settings(study, f"{src.name}{RETRAIN_SUFFIX}")
-    check_name_length(study, f"{src.name}{RETRAIN_SUFFIX} (set another name with --set name=NAME)",
-                      NAME_MAX_LENGTH + len(RETRAIN_SUFFIX))
-    return study.resolved()
+    return study_of(arms, pick)
 
 
 def describe_arms(study: Study) -> list[str]:

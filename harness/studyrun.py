@@ -92,12 +92,22 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
     """
     check_data(study, address)  # before an --overwrite removes anything
     check_tracking(study)
+    is_study = check_target(study, resume_existing=resume_existing, overwrite=overwrite)
+    if resume_existing:
+        return resume(study.experiment_path(), address, quiet)
+    check_trial_count(study, allow_many_trials)
+    return start(study, argv, address, quiet, replace=overwrite and is_study)
+
+
+def check_target(study: Study, *, resume_existing: bool, overwrite: bool) -> bool:
+    """Refuse the folder ``study`` would be written to, unless it is free, or a study that
+    ``resume_existing`` continues or ``overwrite`` replaces; whether a study is there."""
     experiment = study.experiment_path()
     storage.make_local_root(_storage_root(experiment))
     is_study = has_experiment(experiment)
     if is_study or storage.exists(experiment):
         if resume_existing:
-            return resume(experiment, address, quiet)
+            return is_study
         if not is_study and not _empty_local_folder(experiment):
             raise UserInputError(
                 f"{experiment} exists but is not a study folder (no {STUDY_FILE}); it is left alone: "
@@ -108,11 +118,11 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
         if not overwrite:
             raise UserInputError(
                 f"{experiment} already holds a study named {study.name!r}; continue it with "
-                f"`snas-study resume {experiment}` (or --resume), or start over with --overwrite")
+                f"`snas-study resume {experiment}` (or --resume), start over with --overwrite, or give this "
+                f"one another name (--set name=NAME)")
     elif resume_existing:
         raise UserInputError(f"there is no study at {experiment} to resume")
-    check_trial_count(study, allow_many_trials)
-    return start(study, argv, address, quiet, replace=overwrite and is_study)
+    return is_study
 
 
 def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, replace: bool = False) -> int:

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     proxy = section.proxy if args.proxy is None else args.proxy
     pool = section.pool if args.pool is None else args.pool
     study = retrain_study(source, top, seeds, overrides_of(args), args.include_unfinished, random_count, random_seed,
-                          proxy, pool)
+                          proxy, pool, before_scoring=lambda planned: studyrun.check_target(
+                              planned, resume_existing=args.resume, overwrite=args.overwrite))
     print(f"retraining {len(study.genotypes)} genotype(s) with {seeds} seed(s) each as {study.name}:", flush=True)
     print("\n".join(describe_arms(study)), flush=True)
     return studyrun.launch(study, sys.argv[1:], args.address, args.quiet, resume_existing=args.resume,

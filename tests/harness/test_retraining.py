@@ -242,3 +242,18 @@ def test_a_pool_left_without_enough_new_cells_is_refused(tmp_path, capsys, plann
         f"snas-study: error: --pool 1: only 0 of its cells are not retrained already (as {trial_id(0)}), and the "
         f"proxy must pick 1 (--random 1); give a larger --pool\n")
     assert not planned
+
+
+def test_a_taken_retrain_folder_is_refused_before_the_proxy_scores_its_pool(tmp_path, capsys, planned, monkeypatch):
+    import harness.retraining
+
+    folder = write_study_folder(tmp_path / "results")
+    taken = write_study_folder(tmp_path / "results", f"{folder.name}-retrain")
+    monkeypatch.setattr(harness.retraining, "proxy_arms", lambda *a, **k: pytest.fail("the pool was scored"))
+    assert main(["retrain", str(folder), "--top", "1", "--seeds", "1", "--random", "2", "--proxy", "params",
+                 "--pool", "5", "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (
+        f"snas-study: error: {taken} already holds a study named '{taken.name}'; continue it with `snas-study resume "
+        f"{taken}` (or --resume), start over with --overwrite, or give this one another name (--set name=NAME)\n")
+    assert planned == []

@@ -12,6 +12,7 @@ and reading a file is :mod:`harness.study.load`'s.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -237,9 +238,14 @@ class Study(Frozen):
     def ranking_problem(self, metric: str) -> str | None:
         """Why ``metric`` cannot rank this study's trials, or None when it can."""
         numeric = self.trial_kind.numeric_metrics
-        if metric not in numeric:
-            return f"{metric!r} is not a numeric {self.kind} metric; choose from {', '.join(numeric)}"
-        return None
+        if metric in numeric:
+            return None
+        others = [name for name, kind in KINDS.items() if name != self.kind and metric in kind.numeric_metrics]
+        why = (f"a {others[0]} metric, which a {self.kind} study's trials do not report" if others
+               else f"not a numeric {self.kind} metric")
+        meant = difflib.get_close_matches(metric, numeric, n=1, cutoff=0.75)
+        suggestion = f" (did you mean {meant[0]}?)" if meant else ""
+        return f"{metric!r} is {why}{suggestion}; choose from {', '.join(numeric)}"
 
     def check_ranking_metric(self, metric: str) -> None:
         problem = self.ranking_problem(metric)

@@ -47,6 +47,7 @@ from harness import storage
 from harness.arguments import load_yaml, yaml_problem
 from harness.folder_entries import STUDY_FILE_CAP
 from harness.study import Study, validate_study
+from snas.catalogue import GENOTYPE_FILE as GENOTYPE_FILE  # the genotype a trial writes, as a search run does
 from snas.errors import UserInputError
 
 STUDY_FILE = "study.yaml"
@@ -66,7 +67,6 @@ TRIAL_PREFIX = "trial_"
 PARAMS_FILE = "params.json"
 RESULT_FILE = "result.json"
 METRICS_FILE = "metrics.jsonl"
-GENOTYPE_FILE = "genotype.json"
 TRIAL_CONFIG_FILE = "config.json"
 ERROR_FILE = "error.txt"
 FAULT_MARKER = "injected_fault.txt"

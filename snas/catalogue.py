@@ -196,13 +196,20 @@ def named_genotype(spec: str) -> AnyGenotype | None:
     return parse_genotype(spec)
 
 
+GENOTYPE_FILE = "genotype.json"
+"""What a search run and a study's search trial write their genotype to."""
+
+
 def resolve_genotype(spec: str) -> AnyGenotype:
-    """A genotype from a catalogue name, a genotype string or a JSON file (in that order)."""
+    """A genotype from a catalogue name, a genotype string or a JSON file, or the folder of
+    a run that wrote one (in that order)."""
     named = named_genotype(spec)
     if named is not None:
         return named
     spec = spec.strip()
     path = Path(spec).expanduser()
+    if path.is_dir() and (path / GENOTYPE_FILE).is_file():  # a run's or a study trial's folder
+        path = path / GENOTYPE_FILE
     if path.is_file():
         try:
             text = path.read_text(encoding="utf-8")
@@ -213,9 +220,11 @@ def resolve_genotype(spec: str) -> AnyGenotype:
             return parse_genotype(text) or _from_json(text)
         except GenotypeError as err:
             raise GenotypeError(f"{path}: {err}") from None
+    same_but_case = [name for name in CATALOGUE if name.lower() == spec.lower()]
+    meant = f"did you mean {same_but_case[0]}? " if same_but_case else ""
     raise GenotypeError(
-        f"{spec!r} is not a catalogue name, a genotype file or a Genotype(...) text, nor a NAS-Bench-201 "
-        f"|op~input|+... string; "
+        f"{spec!r} is not a catalogue name, a genotype file (or a folder holding {GENOTYPE_FILE}) or a "
+        f"Genotype(...) text, nor a NAS-Bench-201 |op~input|+... string; {meant}"
         f"catalogue names: {', '.join(CATALOGUE)}"
     )
 

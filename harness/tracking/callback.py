@@ -27,6 +27,7 @@ from ray import tune
 from harness.study import Study
 from harness.tensorboard import run_name
 from harness.tracking.trackers import StudyTracking
+from snas.catalogue import GENOTYPE_FILE
 
 CHANGING_PREFIX = "setting."
 """Where a setting that may change mid-run is logged among a trial's metrics."""
@@ -54,7 +55,7 @@ def write_genotype_files(text: str, folder: Path, title: str) -> bool:
         return False
     if genotype is None:
         return False
-    (folder / "genotype.json").write_text(json.dumps(genotype.to_dict(), indent=2) + "\n", encoding="utf-8")
+    (folder / GENOTYPE_FILE).write_text(json.dumps(genotype.to_dict(), indent=2) + "\n", encoding="utf-8")
     draw_genotype(genotype, folder / "cells.png", title=title)
     return True
 

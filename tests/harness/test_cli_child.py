@@ -81,7 +81,8 @@ def test_profile_json(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["profile", "DARTS_V3"], "'DARTS_V3' is not a catalogue name, a genotype file or a Genotype(...) text"),
+    (["profile", "DARTS_V3"], "'DARTS_V3' is not a catalogue name, a genotype file (or a folder holding "
+                              "genotype.json) or a Genotype(...) text"),
     (["draw", str(CATALOGUE["DARTS_V2"].genotype).replace("dil_conv_3x3", "conv_9x9")],
      "normal: unknown primitive 'conv_9x9'"),
     (["draw", "Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2], reduce=[], reduce_concat=[2])"],

@@ -126,8 +126,20 @@ def test_genotype_arguments_resolve_from_name_json_file_and_darts_text(tmp_path)
 
 
 def test_unknown_genotype_argument_names_the_catalogue():
-    with pytest.raises(GenotypeError, match="'DARTS_V3' is not a catalogue name.*DARTS_V2"):
+    with pytest.raises(GenotypeError, match="'DARTS_V3' is not a catalogue name.*; catalogue names: DARTS_V1"):
         resolve_genotype("DARTS_V3")
+    with pytest.raises(GenotypeError, match="string; did you mean SNAS_mild\\? catalogue names: "):
+        resolve_genotype("snas_mild")
+
+
+def test_a_folder_holding_genotype_json_resolves_to_its_genotype(tmp_path):
+    """A search run's --out folder or a study's trial folder, as `draw` and `profile` are given them."""
+    genotype = CATALOGUE["SNAS_mild"].genotype
+    (tmp_path / "trial_ab_00000").mkdir()
+    (tmp_path / "trial_ab_00000" / "genotype.json").write_text(genotype.to_json())
+    assert resolve_genotype(str(tmp_path / "trial_ab_00000")) == genotype
+    with pytest.raises(GenotypeError, match="is not a catalogue name"):
+        resolve_genotype(str(tmp_path))  # a folder without one
 
 
 def test_gdas_imagenet_figures_are_its_own_c50_network():

@@ -162,13 +162,14 @@ def _study_candidates(folder: Path) -> list[Candidate]:
 
 
 def _searched(results: StudyResults, trial: TrialRecord) -> Candidate | None:
-    """The genotype a search trial derived, at the study's evaluation scale."""
+    """The genotype a search trial derived, at the study's evaluation scale, named by the trial
+    (the first to find it, when several did: ``trials`` lists them all)."""
     from snas.data.config import DataConfig
 
     settings = results.settings_of(trial.trial_id)
     if trial.genotype_json is None or settings is None:
         return None
-    return Candidate(results.study.name, genotype_from_dict(trial.genotype_json),
+    return Candidate(trial.trial_id, genotype_from_dict(trial.genotype_json),
                      DataConfig.model_validate(settings["data"]), (trial.trial_id,), settings["eval_layers"],
                      settings["eval_channels"])
 

@@ -41,6 +41,7 @@ def test_a_study_folder_is_scored_once_per_genotype_at_its_evaluation_scale(tmp_
     assert main(["proxies", str(folder), "--proxy", "params", "--proxy", "synflow", "--batch-size", "8"]) == 0
     table = pd.read_csv(folder / "analysis" / "proxies.csv", keep_default_na=False)
     assert list(table["trials"]) == [f"{trial_id(0)} {trial_id(2)}", trial_id(1)]
+    assert list(table["genotype"]) == [trial_id(0), trial_id(1)]  # named by the first trial to find it
     assert list(table.columns[-2:]) == ["params", "synflow"]
     assert set(zip(table["layers"], table["channels"], table["dataset"])) == {(5, 8, "synthetic")}  # eval_layers, ...
     genotype = CATALOGUE["DARTS_V2"].genotype

@@ -233,8 +233,8 @@ class AnalysisSummary:
         lines = [f"mean {self.metric} over seeds, {INTERVAL}: " + "; ".join(groups)]
         paired = self.tables.get("paired")
         if paired is not None and len(paired) <= 3:
-            lines += [f"paired {row['level_a']} - {row['level_b']}: {row['mean_difference']:+.2f} "
-                      f"(p = {row['p_paired_t']:.2g}), {row['verdict']}" for _, row in paired.iterrows()]
+            lines += [f"paired {row['level_a']} - {row['level_b']}: {row['mean_difference']:+.2f}"
+                      f"{_p_value(row['p_paired_t'])}, {row['verdict']}" for _, row in paired.iterrows()]
         elif paired is not None:
             significant = int(paired["verdict"].str.startswith("significant").sum())
             lines.append(f"paired differences: {significant} of {len(paired)} pairs of levels significant at the "
@@ -264,6 +264,11 @@ class AnalysisSummary:
 
 
 REPLICATE_COLUMNS = ("n", "mean", "sd", "ci95_low", "ci95_high", "best", "stopped_left_out")
+
+
+def _p_value(p: float) -> str:
+    """`` (p = 0.031)``; nothing where no test was possible (the verdict says why)."""
+    return "" if math.isnan(p) else f" (p = {p:.2g})"
 
 
 def _setting_text(value: object) -> str:

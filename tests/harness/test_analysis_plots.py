@@ -202,9 +202,13 @@ def test_the_summary_of_settings_drawn_once_each_says_there_is_no_mean_over_seed
                                           "mean over seeds (replicates.csv lists each setting's run)"]
     columns.update(n=[2, 0], ci95_low=[20.0, math.nan], ci95_high=[26.18, math.nan])
     summary.tables["replicates"] = pd.DataFrame(columns)
-    assert summary._replicate_lines()[0] == ("mean search_val_acc over seeds, 95% Student-t interval: tau0=0.5889 "
-                                             "23.09 [20.00, 26.18], best 23.09 (n=2); tau0=2.003: no run to its last "
-                                             "epoch (n=0)")
+    summary.tables["paired"] = pd.DataFrame({"level_a": ["a", "a"], "level_b": ["b", "c"],
+                                             "mean_difference": [-0.69, 2.5], "p_paired_t": [math.nan, 0.0312],
+                                             "verdict": ["no test at n = 1", "significant at the 5% level, n = 3"]})
+    assert summary._replicate_lines() == [
+        "mean search_val_acc over seeds, 95% Student-t interval: tau0=0.5889 23.09 [20.00, 26.18], best 23.09 (n=2); "
+        "tau0=2.003: no run to its last epoch (n=0)",
+        "paired a - b: -0.69, no test at n = 1", "paired a - c: +2.50 (p = 0.031), significant at the 5% level, n = 3"]
 
 
 @pytest.mark.parametrize("tau, low, high, first", [

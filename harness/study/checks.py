@@ -70,7 +70,7 @@ def first_trial_config(study: Study) -> TrialConfig:
     try:
         return study.trial_config_of(first)
     except ValidationError as err:
-        raise invalid(err, f"{prefix} settings", prefix, ("data",), study_model=type(study)) from None
+        raise invalid(err, f"{study.kind} settings", prefix, ("data",), study_model=type(study)) from None
 
 
 def _derived_settings(study: Study) -> None:

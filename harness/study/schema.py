@@ -352,7 +352,7 @@ class Study(Frozen):
         try:
             return self._resolved()
         except ValidationError as err:
-            raise invalid(err, f"{prefix} settings", prefix, ("data",), study_model=Study) from None
+            raise invalid(err, f"{self.kind} settings", prefix, ("data",), study_model=Study) from None
 
     def _resolved(self) -> Study:
         """The required settings stay as written (a genotype's label, not the mapping it

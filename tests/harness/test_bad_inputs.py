@@ -305,6 +305,8 @@ CASES: list[tuple[list[str], str]] = [
     (["best", "results/s"], "no trial of"),
     (["best", "results/s", "--top", "x"], "argument --top: 'x' is not a whole number"),
     # retrain
+    (["retrain", "results/crafted", "--set", "retrain.settings.lr=fast"],
+     "invalid retrain settings: retrain.settings.lr: Input should be a valid number"),
     (["retrain", "missing"], "does not exist"),
     (["retrain", "results/s", "--seeds", "0"], "argument --seeds: must be at least 1, got 0"),
     (["retrain", "results/crafted", "--set", "name=" + "n" * 220], "name is 220 characters long; at most 208"),

@@ -7,7 +7,6 @@ Each raises :class:`ValueError` naming the keys, so the one message a user sees 
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -16,7 +15,6 @@ from harness.errors import invalid
 from harness.policies import SCHEDULERS
 from harness.policies.base import TrialFacts
 from harness.study.objectives import BETTER
-from snas.metrics import RETRAIN_METRICS, SEARCH_METRICS
 
 if TYPE_CHECKING:
     from harness.kinds import TrialConfig
@@ -164,22 +162,6 @@ def _data_parallel(study: Study) -> None:
                          f"it must be a multiple of {workers}")
 
 
-def _metric_problem(study: Study, metric: str) -> str | None:
-    """Why ``metric`` is no numeric metric this study's trials report (unknown, or another kind's)."""
-    numeric = study.trial_kind.numeric_metrics
-    if metric in numeric:
-        return None
-    if metric in SEARCH_METRICS or metric in RETRAIN_METRICS:
-        other = "search" if metric in SEARCH_METRICS else "retrain"
-        if other != study.kind:
-            return (f"{metric!r} is reported by {other} trials, not by this {study.kind} study's; "
-                    f"choose from {', '.join(numeric)}")
-        return f"{metric!r} is not a number; choose from {', '.join(numeric)}"
-    close = difflib.get_close_matches(metric, numeric, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"choose from {', '.join(numeric)}"
-    return f"{metric!r} is no metric the trials report; {hint}"
-
-
 def check_objectives(study: Study) -> None:
     """Raise :class:`ValueError` naming the key where a list objective or a constraint
     cannot be searched: an unknown metric, another kind's, one given twice, a mode that asks
@@ -187,7 +169,7 @@ def check_objectives(study: Study) -> None:
     seen: set[str] = set()
     for index, term in enumerate(study.objectives):
         key = f"objective[{index}]" if study.multi_objective else "objective"
-        problem = _metric_problem(study, term.metric)
+        problem = study.ranking_problem(term.metric)
         if problem:
             raise ValueError(f"{key}.metric {problem}")
         if term.metric in seen:
@@ -203,6 +185,6 @@ def check_objectives(study: Study) -> None:
                          "is the front of the feasible trials; with one objective, add the bounded metric as a second "
                          "objective or drop constraints")
     for metric in study.constraints:
-        problem = _metric_problem(study, metric)
+        problem = study.ranking_problem(metric)
         if problem:
             raise ValueError(f"constraints.{metric}: {problem}")

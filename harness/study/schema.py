@@ -240,12 +240,15 @@ class Study(Frozen):
         numeric = self.trial_kind.numeric_metrics
         if metric in numeric:
             return None
-        others = [name for name, kind in KINDS.items() if name != self.kind and metric in kind.numeric_metrics]
-        why = (f"a {others[0]} metric, which a {self.kind} study's trials do not report" if others
-               else f"not a numeric {self.kind} metric")
-        meant = difflib.get_close_matches(metric, numeric, n=1, cutoff=0.75)
-        suggestion = f" (did you mean {meant[0]}?)" if meant else ""
-        return f"{metric!r} is {why}{suggestion}; choose from {', '.join(numeric)}"
+        if metric in self.trial_kind.metrics:
+            return f"{metric!r} is not a number; choose from {', '.join(numeric)}"
+        others = [name for name, kind in KINDS.items() if metric in kind.metrics]
+        if others:
+            return (f"{metric!r} is reported by {others[0]} trials, not by this {self.kind} study's; "
+                    f"choose from {', '.join(numeric)}")
+        meant = difflib.get_close_matches(metric, numeric, n=1)
+        hint = f"did you mean {meant[0]}?" if meant else f"choose from {', '.join(numeric)}"
+        return f"{metric!r} is no metric the trials report; {hint}"
 
     def check_ranking_metric(self, metric: str) -> None:
         problem = self.ranking_problem(metric)

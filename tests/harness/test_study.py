@@ -65,11 +65,11 @@ def previous_results(tmp_path, name):
     ({"searcher": {"points_to_evaluate": [{"search.seed": 3}]}}, "points_to_evaluate uses keys not in space"),
     ({"space": {"search.seed": {"grid": [0, 1]}}, "searcher": {"points_to_evaluate": [{"search.seed": 3}]}},
      "set searcher.grid_order: listed"),
-    ({"objective": {"metric": "genotype"}}, "objective.metric 'genotype' is not a numeric search metric"),
+    ({"objective": {"metric": "genotype"}}, "objective.metric 'genotype' is not a number; choose from epoch,"),
     ({"objective": {"metric": "test_acc"}},
-     "objective.metric 'test_acc' is a retrain metric, which a search study's trials do not report; choose from"),
+     "objective.metric 'test_acc' is reported by retrain trials, not by this search study's; choose from"),
     ({"objective": {"metric": "serch_val_acc"}},
-     "objective.metric 'serch_val_acc' is not a numeric search metric (did you mean search_val_acc?); choose from"),
+     "objective.metric 'serch_val_acc' is no metric the trials report; did you mean search_val_acc?"),
     ({"scheduler": {"name": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater"),
     ({"resources": {"cpu": 0}}, "resources.cpu: Input should be greater than 0"),
     ({"storage": {"path": "ftp://host/studies"}}, "storage.path: 'ftp://host/studies': Ray Tune cannot store"),
@@ -287,8 +287,8 @@ def test_a_set_value_that_is_not_yaml_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["analyze", "{folder}", "--metric", "foo"], "--metric 'foo' is not a numeric search metric"),
-    (["status", "{folder}", "--metric", ""], "--metric '' is not a numeric search metric"),
+    (["analyze", "{folder}", "--metric", "foo"], "--metric 'foo' is no metric the trials report; choose from epoch,"),
+    (["status", "{folder}", "--metric", ""], "--metric '' is no metric the trials report; choose from epoch,"),
     (["best", "{folder}", "--top", "0"], "argument --top: must be at least 1, got 0"),
     (["report", "{folder}", "--top", "-1"], "argument --top: must be at least 1, got -1"),
     (["status", "{folder}/study.yaml"], "is a file; give the study folder"),

@@ -276,7 +276,7 @@ def test_report_of_a_partial_study_says_so(asha_study, tmp_path, capsys):
     assert main(["report", str(copy), "--out", str(out)]) == 0  # ... but replaces its own page
     best = (copy / "analysis" / "best.json").read_text()
     assert main(["analyze", str(copy), "--metric", "no_such_metric"]) == 2  # refused before anything is rewritten
-    assert "--metric 'no_such_metric' is not a numeric search metric" in capsys.readouterr().err
+    assert "--metric 'no_such_metric' is no metric the trials report" in capsys.readouterr().err
     assert (copy / "analysis" / "best.json").read_text() == best
     assert main(["report", str(tmp_path / "nowhere")]) == 2
 

@@ -10,7 +10,9 @@ returns normally after Ctrl-C, so an unfinished or missing trial is what tells; 
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 import sys
 import warnings
 from collections.abc import Collection
@@ -76,11 +78,18 @@ NEVER_STARTED = "Tune wrote no state: the run that made it stopped before Tune b
 
 def _never_started(experiment_path: str) -> bool:
     """Whether a local study folder holds its study file but nothing of Tune's (no
-    ``tuner.pkl``, no experiment state), so that no trial can have run in it."""
+    ``tuner.pkl``, experiment or searcher state) and no trial folder, so that no trial can
+    have run in it (a folder that lost its Tune files but holds results is damaged instead)."""
     if storage.is_uri(experiment_path):
         return False
     folder = Path(experiment_path)
-    return not (folder / TUNER_FILE).exists() and newest_state_file(folder) is None
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    tune_files = (TUNER_FILE in names or newest_state_file(folder) is not None
+                  or any(fnmatch.fnmatch(name, pattern) for name in names for pattern in SEARCHER_STATE_GLOBS))
+    return not tune_files and not any(is_trial_folder_name(name) for name in names)
 
 
 def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, resume_existing: bool = False,
@@ -172,8 +181,8 @@ def check_resumable(experiment_path: str, searcher: Searcher) -> None:
     reading = "`snas-study status`, `analyze` and `report` still read what it holds"
     tuner = folder / TUNER_FILE
     if _never_started(experiment_path):
-        raise UserInputError(f"cannot resume {folder}: the study never started ({NEVER_STARTED}); start it afresh "
-                             f"with `snas-study run STUDY_FILE --overwrite`")
+        raise UserInputError(f"cannot resume {folder}: the study never started ({NEVER_STARTED}); start it afresh: "
+                             f"run the command that made it (run, retrain or replay) again with --overwrite")
     if not tuner.is_file():
         raise UserInputError(f"cannot resume {folder}: Tune's {TUNER_FILE} is missing (Tune restores a study from "
                              f"it); {reading}")

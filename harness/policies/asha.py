@@ -10,8 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.domain import Space
-from harness.policies.base import Objective, Scheduler, TrialFacts
+from harness.policies.base import Budget, Objective, Scheduler
 
 
 class AshaScheduler(Scheduler):
@@ -27,17 +26,18 @@ class AshaScheduler(Scheduler):
     max_t: int | None = Field(None, ge=1)
     """Default: the trials' epoch count."""
 
-    def check_trials(self, space: Space, trials: TrialFacts) -> None:
-        """The first rung falls within the trials' budget (Tune refuses one past ``max_t``)."""
+    def check_budget(self, budget: Budget) -> None:
+        """The first rung falls within ``max_t``, which defaults to the epochs Tune's scheduler
+        is built for (Tune refuses a rung past it)."""
         if self.max_t is not None and self.grace_period > self.max_t:
             raise ValueError(f"scheduler.grace_period {self.grace_period} is past scheduler.max_t {self.max_t}: "
                              f"{self.title} judges a trial first after grace_period epochs; lower "
                              f"scheduler.grace_period or raise scheduler.max_t")
-        if self.max_t is None and self.grace_period > trials.epochs:
+        if self.max_t is None and self.grace_period > budget.first:
             raise ValueError(f"scheduler.grace_period {self.grace_period} is past the trials' last epoch "
-                             f"({trials.section}.epochs {trials.epochs}): {self.title} judges a trial first after "
+                             f"({budget.first_named()}): {self.title} judges a trial first after "
                              f"grace_period epochs; lower scheduler.grace_period (e.g. --set "
-                             f"scheduler.grace_period=1) or raise {trials.section}.epochs")
+                             f"scheduler.grace_period=1) or raise {budget.section}.epochs")
 
     def build(self, epochs: int, data_parallel: bool, objective: Objective) -> Any:
         from ray.tune.schedulers import ASHAScheduler

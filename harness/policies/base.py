@@ -139,18 +139,38 @@ class Searcher(Policy):
 
 @dataclass(frozen=True)
 class TrialFacts:
-    """What a scheduler checks a study's trials against."""
+    """What a scheduler that continues trials under new settings checks a study against."""
 
     section: str
     """Where the trials' settings live in the study (``search``): the space keys' prefix."""
-    epochs: int
-    """The epochs of a trial, as the scheduler is built for them (of the first trial when the
-    space varies them)."""
     mutable_settings: tuple[str, ...]
     """The settings (relative to ``section``) a trial may change between epochs."""
     checkpoint_every: int
     workers: int
     searcher: Searcher
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The trials' epochs, as a scheduler's epochs of action are checked against them (for a
+    study a user hands in: a study folder is read as it ran)."""
+
+    section: str
+    """Where the trials' settings live (``search``)."""
+    first: int
+    """The first trial's epochs: what Tune's scheduler is built for (:attr:`Study.epochs`)."""
+    most: int
+    """The longest trial's epochs."""
+    varied: bool
+    """Whether the space varies the epochs."""
+
+    def first_named(self) -> str:
+        """``search.epochs 8`` for the first trial, saying whose where the space varies them."""
+        return f"{self.section}.epochs {self.first}" + (", the first trial's" if self.varied else "")
+
+    def most_named(self) -> str:
+        """``search.epochs 8`` for the longest trial, saying whose where the space varies them."""
+        return f"{self.section}.epochs {self.most}" + (", the longest trial's" if self.varied else "")
 
 
 class Scheduler(Policy):
@@ -178,6 +198,10 @@ class Scheduler(Policy):
 
     def check_trials(self, space: Space, trials: TrialFacts) -> None:
         """Raise :class:`ValueError` (naming the keys) when it cannot run trials such as ``trials``."""
+        return None
+
+    def check_budget(self, budget: Budget) -> None:
+        """Raise :class:`ValueError` (naming the keys) when it would act at no epoch the trials run."""
         return None
 
     def scheduled_changes(self, section: str) -> tuple[tuple[int, dict[str, Any]], ...]:

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from harness.domain import CONTROL_KEY, Domain, Space
-from harness.policies.base import Objective, Scheduler, TrialFacts
+from harness.policies.base import Budget, Objective, Scheduler, TrialFacts
 
 EXPLOITS_COLUMN = "exploits"
 """The trials table's count of the exploits each trial made (:mod:`harness.analysis.population`)."""
@@ -97,11 +97,6 @@ class PopulationScheduler(Scheduler):
             if key not in space:
                 raise ValueError(f"scheduler.mutations.{key}: {self.title} explores settings the space varies; "
                                  f"add {key} to space (its starting values)")
-        if self.perturbation_interval >= trials.epochs:
-            raise ValueError(f"scheduler.perturbation_interval {self.perturbation_interval} is not below the trials' "
-                             f"epochs ({trials.section}.epochs {trials.epochs}): {self.title} would perturb no trial "
-                             f"before it ends; lower scheduler.perturbation_interval or raise "
-                             f"{trials.section}.epochs")
         if self.perturbation_interval % trials.checkpoint_every:
             raise ValueError(f"checkpoint_every {trials.checkpoint_every} does not divide "
                              f"scheduler.perturbation_interval {self.perturbation_interval}: {self.title} copies a "
@@ -115,6 +110,13 @@ class PopulationScheduler(Scheduler):
             raise ValueError(f"scheduler {self.name} cannot run with searcher {trials.searcher.name}: it copies "
                              f"and perturbs trials itself, and Tune refuses a searcher that learns from results; "
                              f"use searcher grid or random")
+
+    def check_budget(self, budget: Budget) -> None:
+        """Some trial runs past the first perturbation."""
+        if self.perturbation_interval >= budget.most:
+            raise ValueError(f"scheduler.perturbation_interval {self.perturbation_interval} is not below the trials' "
+                             f"epochs ({budget.most_named()}): {self.title} would perturb no trial before it "
+                             f"ends; lower scheduler.perturbation_interval or raise {budget.section}.epochs")
 
     def changing_settings(self) -> tuple[str, ...]:
         return tuple(self.mutations)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from harness.domain import Space
-from harness.policies.base import Objective, Scheduler, TrialFacts
+from harness.policies.base import Budget, Objective, Scheduler, TrialFacts
 from snas.configmodel import Frozen
 
 
@@ -43,10 +43,6 @@ class ReplayScheduler(Scheduler):
         if epochs != sorted(set(epochs)):
             raise ValueError(f"scheduler.schedule: the epochs {epochs} are not increasing")
         for index, change in enumerate(self.schedule):
-            if change.epoch >= trials.epochs:
-                raise ValueError(f"scheduler.schedule[{index}].epoch {change.epoch} is not below the trials' epochs "
-                                 f"({trials.section}.epochs {trials.epochs}): no trial would take that change "
-                                 f"before it ends; raise {trials.section}.epochs or drop the change")
             for key in change.settings:
                 if key not in mutable:
                     raise ValueError(f"scheduler.schedule[{index}].settings.{key}: cannot change during a trial; "
@@ -54,6 +50,14 @@ class ReplayScheduler(Scheduler):
                 if key in space:
                     raise ValueError(f"scheduler.schedule[{index}].settings.{key}: the space varies it too; "
                                      f"drop it from space")
+
+    def check_budget(self, budget: Budget) -> None:
+        """Some trial runs past each change (a replay that stops first is not the schedule)."""
+        for index, change in enumerate(self.schedule):
+            if change.epoch >= budget.most:
+                raise ValueError(f"scheduler.schedule[{index}].epoch {change.epoch} is not below the trials' epochs "
+                                 f"({budget.most_named()}): no trial would take that change before it ends; "
+                                 f"raise {budget.section}.epochs above {change.epoch}")
 
     def scheduled_changes(self, section: str) -> tuple[tuple[int, dict[str, Any]], ...]:
         """``(epoch, {setting relative to section: value})`` for each change."""

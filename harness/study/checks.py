@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from harness.errors import invalid
 from harness.policies import SCHEDULERS
-from harness.policies.base import TrialFacts
+from harness.policies.base import Budget, TrialFacts
 from harness.study.objectives import BETTER
 
 if TYPE_CHECKING:
@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from harness.study.schema import Study
 
 
-def check_sections(study: Study) -> None:
-    """Every cross-section rule, in the order a user would fix them."""
+def check_sections(study: Study, frozen: bool = False) -> None:
+    """Every cross-section rule, in the order a user would fix them; ``frozen``: a study
+    folder's study, read as it ran (its scheduler's epochs of action are not checked again:
+    versions before this one did not)."""
     _every_setting_is_read(study)
     _data_parallel(study)
     if study.multi_objective or study.constraints:
@@ -35,6 +37,8 @@ def check_sections(study: Study) -> None:
     study.searcher.check(study.space)
     study.scheduler.check(study.space)
     study.scheduler.check_trials(study.space, trial_facts(study))
+    if not frozen:
+        study.scheduler.check_budget(trial_budget(study))
     _derived_settings(study)
     _space_keys(study)
     _gpu_request(study)
@@ -53,10 +57,20 @@ def _several_objectives(study: Study) -> None:
 
 
 def trial_facts(study: Study) -> TrialFacts:
-    """What a scheduler checks the study's trials against."""
+    """What a scheduler that continues trials under new settings checks the study against."""
     kind = study.trial_kind
-    return TrialFacts(kind.section, int(first_trial_config(study).epochs), kind.mutable_settings,
-                      study.checkpoint_every, study.resources.workers, study.searcher)
+    return TrialFacts(kind.section, kind.mutable_settings, study.checkpoint_every, study.resources.workers,
+                      study.searcher)
+
+
+def trial_budget(study: Study) -> Budget:
+    """The epochs of the study's trials: the first trial's, and the most any trial runs."""
+    section = study.trial_kind.section
+    first = int(first_trial_config(study).epochs)
+    key = f"{section}.epochs"
+    values = study.space[key].probe_values() if key in study.space else []
+    varied = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]  # the probe refuses the rest
+    return Budget(section, first, max([first, *varied]), bool(varied))
 
 
 def first_trial_config(study: Study) -> TrialConfig:

@@ -54,7 +54,7 @@ def validate_study(data: dict[str, Any], source: str = "study", *, frozen: bool 
         raise invalid(err, f"study {source}", study_model=Study) from None
     study = _scheduler_checkpoints(study)
     try:
-        check_sections(study)
+        check_sections(study, frozen)
     except UserInputError:  # a trial setting's own problem, worded as the probe of the trials words it
         raise
     except ValueError as err:

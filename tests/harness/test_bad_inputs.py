@@ -97,6 +97,7 @@ def prepare(root) -> None:
     for broken, damage in (("nopkl", lambda f: (f / "tuner.pkl").unlink()),
                            ("badpkl", lambda f: (f / "tuner.pkl").write_bytes(b"garbage\n")),
                            ("nostate", lambda f: [p.unlink() for p in f.glob("experiment_state-*.json")]),
+                           ("notune", lambda f: [p.unlink() for p in (f / "tuner.pkl", *f.glob("*-state-*"))]),
                            ("badstate", lambda f: [p.write_text('{"trial_data": 3}') for p in
                                                    f.glob("experiment_state-*.json")]),
                            ("badsearcher", lambda f: [p.write_bytes(b"\x80\x05cut") for p in
@@ -271,7 +272,11 @@ CASES: list[tuple[list[str], str]] = [
     (["resume", "results/empty"], "is not a study folder (no study.yaml)"),
     (["resume", "results/damaged"], "is damaged (not YAML)"),
     (["resume", "results/nopkl"], "Tune's tuner.pkl is missing"),
-    (["resume", "results/s"], "results/s: the study never started (Tune wrote no state"),
+    (["resume", "results/s"], "results/s: the study never started (Tune wrote no state: the run that made it "
+                              "stopped before Tune began); start it afresh: run the command that made it (run, "
+                              "retrain or replay) again with --overwrite\n"),
+    (["resume", "results/notune"], "Tune's tuner.pkl is missing (Tune restores a study from it); `snas-study "
+                                   "status`, `analyze` and `report` still read what it holds\n"),
     (["resume", "results/badpkl"], "Tune's tuner.pkl is damaged (not a whole pickle)"),
     (["resume", "results/nostate"], "Tune's experiment state (experiment_state-*.json) is missing"),
     (["resume", "results/badstate"], "is damaged (has no trial_data list)"),

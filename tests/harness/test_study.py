@@ -609,3 +609,25 @@ def test_pb2_fits_its_gp_without_convergence_warnings_on_the_console(monkeypatch
 def test_a_study_files_proxy_baseline_needs_a_pool_at_least_as_large_as_random(retrain, message):
     with pytest.raises(UserInputError, match=re.escape(message)):
         validate_study(study(retrain=retrain))
+
+
+@pytest.mark.parametrize("epochs", [[2, 4], [4, 2]])
+def test_a_population_is_checked_against_its_longest_trial_whatever_the_grids_order(epochs):
+    """PBT perturbs when some trial runs past the interval; the grid's order must not decide."""
+    varied = {**BASE["space"], "search.epochs": {"grid": epochs}}
+    validate_study(study(scheduler={**PBT, "perturbation_interval": 3}, space=varied, checkpoint_every=1))
+    with pytest.raises(UserInputError, match=r"scheduler.perturbation_interval 4 is not below the trials' epochs "
+                                             r"\(search.epochs 4, the longest trial's\)"):
+        validate_study(study(scheduler={**PBT, "perturbation_interval": 4}, space=varied, checkpoint_every=1))
+
+
+def test_a_study_folder_is_read_as_it_ran_though_its_schedule_outlasts_its_epochs():
+    """Versions before the check of a scheduler's epochs of action wrote such studies; reading
+    them (status, analyze, resume) must not refuse what a new study file is refused for."""
+    replay = {"name": "replay", "schedule": [{"epoch": 3, "settings": {"search.temperature.anneal_rate": 0.9}}]}
+    with pytest.raises(UserInputError, match=r"scheduler.schedule\[0\].epoch 3 is not below the trials' epochs "
+                                             r"\(search.epochs 3\): no trial would take that change before it ends; "
+                                             r"raise search.epochs above 3"):
+        validate_study(study(scheduler=replay))
+    written = {**study(scheduler=replay), "search": {**BASE["search"], "epochs": 3}}
+    assert validate_study(written, frozen=True).scheduler.schedule[0].epoch == 3

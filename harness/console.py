@@ -121,6 +121,30 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def failure_line(trial: Any) -> str | None:
+    """The last line of a trial's latest failure (the traceback is in its ``error.txt``)."""
+    return last_error_line(getattr(trial, "error_file", None))
+
+
+class FailureLines(Callback):
+    """Under ``--quiet``, where no progress lines are printed: each failure of a trial in one
+    line on stderr (Tune's own traceback is off while a study runs, :data:`TRIAL_ERRORS_SWITCH`)."""
+
+    def __init__(self, err: TextIO | None = None):
+        self.err = err
+
+    def _print(self, trial: Any, what: str) -> None:
+        line = failure_line(trial)
+        print(f"trial {trial.trial_id} failed ({what}): {line or 'no error recorded'}", file=self.err or sys.stderr,
+              flush=True)
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._print(trial, "retrying")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._print(trial, "no retries left")
+
+
 class ProgressLines(Callback):
     """Prints the study's progress table, one line per trial event."""
 
@@ -187,7 +211,7 @@ class ProgressLines(Callback):
     def _print_failure(self, trial: Any) -> None:
         """The last line of the trial's latest failure, under its row (the traceback is in its
         ``error.txt``)."""
-        line = last_error_line(getattr(trial, "error_file", None))
+        line = failure_line(trial)
         if line is not None:
             print(_fit(f"{' ' * _TRIAL}  failed: {line}", WIDTH), file=self.out or sys.stdout, flush=True)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ray import tune
 
-from harness.console import ProgressLines
+from harness.console import FailureLines, ProgressLines
 from harness.policies.base import Objective
 from harness.stoppers import stopper_of
 from harness.study import Study
@@ -100,11 +100,11 @@ def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> An
 
 
 def callbacks(study: Study, quiet: bool, tracking: StudyTracking | None = None) -> list[tune.Callback]:
-    """The study's console lines (none with ``quiet``), its TensorBoard runs and its trackers'
-    runs (:mod:`harness.tracking`).  Tune itself runs silent (``verbose=0``): its tables and
-    result boxes are replaced by the lines."""
+    """The study's console lines (with ``quiet``, only a line on stderr per failure), its
+    TensorBoard runs and its trackers' runs (:mod:`harness.tracking`).  Tune itself runs
+    silent (``verbose=0``): its tables and result boxes are replaced by the lines."""
     tracked = [TrackingEvents(study, tracking)] if tracking is not None and tracking.trackers else []
-    return [TrialEvents(study)] + tracked + ([] if quiet else [ProgressLines(study)])
+    return [TrialEvents(study)] + tracked + [FailureLines() if quiet else ProgressLines(study)]
 
 
 def run_config(study: Study, storage_path: str, quiet: bool, tracking: StudyTracking | None = None) -> tune.RunConfig:
@@ -186,7 +186,7 @@ def restore_tuner(study: Study, experiment_path: str, quiet: bool = False,
                                resume_errored=True)
     restored = restored_run_config(tuner)
     if restored is not None:
-        ours = TrialEvents | ProgressLines | TrackingEvents
+        ours = TrialEvents | ProgressLines | FailureLines | TrackingEvents
         kept = [c for c in restored.callbacks or [] if not isinstance(c, ours)]
         restored.callbacks = kept + callbacks(study, quiet, tracking)
         restored.verbose = 0

@@ -67,7 +67,8 @@ def test_tunes_notices_that_contradict_the_studys_lines_stay_off_the_console(cap
 
 
 def test_a_failure_is_one_line_under_the_trials_row_not_tunes_traceback(tmp_path, monkeypatch):
-    from harness.console import TRIAL_ERRORS_SWITCH, silent_tune
+    from harness.console import TRIAL_ERRORS_SWITCH, FailureLines, silent_tune
+    from harness.tuner import callbacks
 
     study = validate_study(tiny_study("c", tmp_path))
     error = tmp_path / "error.txt"
@@ -85,6 +86,14 @@ def test_a_failure_is_one_line_under_the_trials_row_not_tunes_traceback(tmp_path
     assert printed[2] == (" " * 13 + "failed: harness.trialloop.InjectedFault: injected fault after epoch 1 "
                           "(faults.fail_once_at_epoch)")
     assert printed[3].split()[:3] == ["d0ae8_00003", "0", "error"] and len(printed) == 4  # no file: no line
+    quiet = io.StringIO()  # under --quiet, no progress lines: the failure alone, on stderr
+    FailureLines(quiet).on_trial_recover(0, [], failed)
+    FailureLines(quiet).on_trial_error(0, [], SimpleNamespace(**{**vars(failed), "error_file": None}))
+    assert quiet.getvalue().splitlines() == [
+        "trial d0ae8_00003 failed (retrying): harness.trialloop.InjectedFault: injected fault after epoch 1 "
+        "(faults.fail_once_at_epoch)", "trial d0ae8_00003 failed (no retries left): no error recorded"]
+    assert [type(c).__name__ for c in callbacks(study, quiet=True)][-1] == "FailureLines"
+    assert [type(c).__name__ for c in callbacks(study, quiet=False)][-1] == "ProgressLines"
     monkeypatch.delenv(TRIAL_ERRORS_SWITCH, raising=False)
     with silent_tune():
         assert os.environ[TRIAL_ERRORS_SWITCH] == "0"

@@ -229,8 +229,9 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     check_resumable(experiment_path, study.searcher)
     ended = ended_trials(experiment_path)
     if len(ended) >= study.expected_trials():
-        print(f"study {study.name} had finished: all {len(ended)} trials ended, so none is continued; its analysis "
-              f"is written again", flush=True)
+        again = "" if storage.is_uri(experiment_path) else "; its analysis is written again"
+        print(f"study {study.name} had finished: all {len(ended)} trials ended, so none is continued{again}",
+              flush=True)
         write_and_describe(study, experiment_path)
         return 0
     check_data(study, address)

@@ -172,13 +172,16 @@ class AnalysisSummary:
             return []
         ranked = board.dropna(subset=["kendall_tau"])
         if len(ranked):
-            top = ranked.iloc[0]
+            # the highest τ among the predictors whose interval lies above zero (they are ranked on
+            # different n: search signals on the searched genotypes only)
+            above_chance = ranked[ranked["tau_ci95_low"] > 0]
+            top = (above_chance if len(above_chance) else ranked).iloc[0]
             figures = (f"Kendall τ = {top['kendall_tau']:.2f} [{top['tau_ci95_low']:.2f}, {top['tau_ci95_high']:.2f}], "
                        f"Spearman ρ = {top['spearman_rho']:.2f}, n = {int(top['n'])} (all {len(board)}: "
                        f"predictors.csv)")
-            if top["tau_ci95_low"] > 0:
+            if len(above_chance):
                 lines = [f"best predictor of the retrained {self.metric}: {top['predictor']}, {figures}"]
-            else:  # the highest τ, but its interval does not rule out no agreement, or it is negative
+            else:  # the highest τ, but no interval rules out chance agreement
                 lines = [f"no predictor ranks the retrained {self.metric} better than chance; the highest τ is "
                          f"{top['predictor']}'s: {figures}"]
         else:

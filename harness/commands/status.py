@@ -108,6 +108,10 @@ def _shown(rows: list[Row], results: StudyResults, metric: str) -> dict[str, lis
     return columns
 
 
+WENT_ON = ("PENDING", "RUNNING", "PAUSED", "TERMINATED")
+"""Tune's states of a trial that is not failed: one with an error had a failure retried."""
+
+
 def run(args: argparse.Namespace) -> int:
     results = load_results(args.results)
     metric = results.study.metric if args.metric is None else args.metric
@@ -133,10 +137,10 @@ def run(args: argparse.Namespace) -> int:
     errors = [(t.trial_id, t.state, t.error) for t in ranking.order if t.error is not None]
     listed = errors[:rows]
     for trial_id, state, error in listed:  # in full, below the table: it may name a long path
-        if state == "ERROR":
-            print(f"error of trial {trial_id}: {error}")
-        else:  # Tune keeps the error of a failure it retried
+        if state in WENT_ON:  # Tune keeps the error of a failure it retried
             print(f"trial {trial_id} failed and was retried ({state} since); the failure: {error}")
+        else:
+            print(f"error of trial {trial_id}: {error}")
     if len(errors) > len(listed):
         more = len(errors) - len(listed)
         print(f"... and {more} more error{'s' if more > 1 else ''}: {every} shows every one")

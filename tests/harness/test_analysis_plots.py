@@ -232,6 +232,22 @@ def test_the_summary_names_a_best_predictor_only_when_its_interval_is_above_zero
                     f"(all 2: predictors.csv)")
 
 
+def test_the_best_predictor_is_the_highest_tau_above_chance_not_the_highest_tau(tmp_path):
+    """Predictors are ranked on different n (search signals on the searched genotypes only):
+    a high τ on 5 genotypes may not rule out chance where a lower one on 20 does."""
+    from study_folders import write_study_folder
+
+    from harness.analysis.summary import write_analysis
+
+    summary = write_analysis(write_study_folder(tmp_path), plots=False)
+    summary.tables["predictors"] = pd.DataFrame({
+        "predictor": ["search_val_acc", "synflow"], "kendall_tau": [0.60, 0.52], "tau_ci95_low": [0.0, 0.29],
+        "tau_ci95_high": [1.0, 0.72], "spearman_rho": [0.7, 0.6], "n": [5, 20], "note": ["", ""]})
+    assert summary._predictor_lines()[0] == (
+        "best predictor of the retrained search_val_acc: synflow, Kendall τ = 0.52 [0.29, 0.72], Spearman ρ = 0.60, "
+        "n = 20 (all 2: predictors.csv)")
+
+
 def test_the_retrain_comparison_gives_each_genotypes_interval_over_seeds():
     from harness.analysis.tables import retrain_comparison
 

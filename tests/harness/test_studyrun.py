@@ -137,6 +137,10 @@ def test_resuming_a_finished_study_says_so_and_starts_no_ray(tmp_path, capsys, m
     assert out.startswith("study crafted had finished: all 3 trials ended, so none is continued; its analysis is "
                           "written again\nstudy crafted: 3 trials (3 terminated;")
     assert (folder / "report.html").is_file() and (folder / "analysis" / "trials.csv").is_file()
+    assert harness.studyrun.resume(f"file://{folder}", None, quiet=True) == 0  # remote storage: nothing written here
+    assert capsys.readouterr().out == (f"study crafted had finished: all 3 trials ended, so none is continued\n"
+                                       f"results are in file://{folder}; copy the folder to this machine and run "
+                                       f"`snas-study report FOLDER` for the tables, plots and report\n")
 
 
 def test_resuming_a_study_with_a_trial_left_continues_it(tmp_path, monkeypatch):

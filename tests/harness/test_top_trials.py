@@ -109,3 +109,7 @@ def test_status_says_a_failure_was_retried_when_the_trial_went_on(tmp_path, caps
     retried = f"trial {trial_id(0)} failed and was retried (TERMINATED since); the failure: InjectedFault: epoch 1"
     assert retried in lines
     assert f"error of trial {trial_id(1)}: RuntimeError: injected" in lines
+    for state in folder.glob("experiment_state-*.json"):  # states unknown: not said to have gone on
+        state.unlink()
+    lines = _output(capsys, "status", str(folder))
+    assert f"error of trial {trial_id(0)}: InjectedFault: epoch 1" in lines and not any("retried" in x for x in lines)

@@ -334,7 +334,7 @@ def _checkpoint_names(folder: Path) -> list[str] | None:
         return None
 
 
-def _latest_checkpoint(folder: Path, names: list[str], damage: list[Damage]) -> Path | None:
+def latest_checkpoint(folder: Path, names: list[str], damage: list[Damage]) -> Path | None:
     """The newest ``checkpoint_*/checkpoint.pt`` of the checkpoint folders ``names``, not
     read; a checkpoint folder or file that is a link or not what its name says is damage (a
     retrain would read it)."""
@@ -394,7 +394,7 @@ def read_trial_files(folder: Path, still_written: bool) -> TrialFiles:
         genotype=None if genotype is None else genotype[0],
         error=error,
         resolved=None if resolved is None else resolved[0],
-        checkpoint=_latest_checkpoint(folder, checkpoints or [], damage),
+        checkpoint=latest_checkpoint(folder, checkpoints or [], damage),
         damage=damage,
         seen=None if checkpoints is None else FolderSeen(found, checkpoints),
         texts={"rows": "[" + ",".join(text for _, text in curve) + "]",

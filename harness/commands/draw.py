@@ -1,7 +1,8 @@
 """Draw a genotype's normal and reduction cells as PNG and SVG (pure matplotlib, no graphviz).
 
 GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild_edge_all, ...), a genotype JSON file
-(e.g. the genotype.json a search wrote) or Genotype(...) text.  Inputs c_{k-2} and
+(e.g. the genotype.json a search wrote, or the run or trial folder holding it) or
+Genotype(...) text.  Inputs c_{k-2} and
 c_{k-1} are green, intermediate nodes blue, the output c_{k} (the concatenation) yellow;
 every edge is labelled with its op and `none` edges are left out.
 
@@ -23,7 +24,8 @@ from snas.catalogue import genotype_name, resolve_genotype
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotype",
-                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string")
+                        help="catalogue name, genotype JSON file (or the run or trial folder holding genotype.json), "
+                             "Genotype(...) text or |op~input|+... string")
     parser.add_argument("--out", type=Path,
                         help="where to write (PNG and SVG with this stem; default: ./<genotype name>.png)")
     parser.add_argument("--title", help="title above the cells (default: the genotype's name)")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from harness.analysis.trial_files import Damage, latest_checkpoint
 from harness.kinds import KINDS, TrialKind
 from harness.outputs import check_drawing_outputs
 from harness.studyfolder import CHECKPOINT_FILE, checkpoint_folder_names
@@ -121,7 +122,8 @@ def _input_text(config: dict[str, Any]) -> str:
 
 def _checkpoint_path(path: Path) -> Path:
     """The checkpoint a path names: a file itself; a folder's ``checkpoint.pt``; in a study's
-    trial folder, which holds one ``checkpoint_*`` folder per save, the newest one's."""
+    trial folder, which holds one ``checkpoint_*`` folder per save, the newest one that holds
+    a plain ``checkpoint.pt`` (links and incomplete saves passed over, as the analysis does)."""
     if not path.is_dir() or (path / CHECKPOINT_FILE).exists():
         return path / CHECKPOINT_FILE if path.is_dir() else path
     try:
@@ -131,7 +133,12 @@ def _checkpoint_path(path: Path) -> Path:
     if not saves:
         raise UserInputError(f"{path} holds no {CHECKPOINT_FILE}, nor the checkpoint_* folders of a study's trial; "
                              f"give a checkpoint file or the folder holding one")
-    return path / saves[-1] / CHECKPOINT_FILE
+    damage: list[Damage] = []
+    newest = latest_checkpoint(path, saves, damage)  # the rule the analysis and retrain follow
+    if newest is None:
+        problems = "; ".join(str(d) for d in damage) or f"none holds a {CHECKPOINT_FILE}"
+        raise UserInputError(f"{path} holds checkpoint folders but no checkpoint to read ({problems})")
+    return newest
 
 
 def describe(record: dict[str, Any], path: Path) -> str:

@@ -2,7 +2,8 @@
 
 GENOTYPE is a catalogue name (DARTS_V1, DARTS_V2, SNAS_mild, SNAS_moderate, SNAS_aggressive,
 their *_edge_all forms, GDAS_V1, the NAS-Bench-201 cells NB201_GDAS, NB201_DARTS_all_skip,
-NB201_ResNet), a genotype JSON file, Genotype(...) text or a NAS-Bench-201 |op~input|+... string.
+NB201_ResNet), a genotype JSON file (or the run or trial folder holding genotype.json),
+Genotype(...) text or a NAS-Bench-201 |op~input|+... string.
 --dataset cifar10 (default) builds the CIFAR network (20 cells, C=36, 32×32, 10 classes; a
 NAS-Bench-201 cell: the benchmark's network, 3 stages of 5 cells, C=16);
 --dataset imagenet the mobile-setting ImageNet network (14 cells, C=48, 224×224, 1000
@@ -41,7 +42,8 @@ MOBILE_MACS_M = 600
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotype",
-                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string")
+                        help="catalogue name, genotype JSON file (or the run or trial folder holding genotype.json), "
+                             "Genotype(...) text or |op~input|+... string")
     parser.add_argument("--dataset", choices=tuple(EVAL_NETWORKS), default="cifar10",
                         help="which evaluation network (default: cifar10)")
     parser.add_argument("--layers", type=int, help="cells (default: 20 for cifar10, 14 for imagenet)")

@@ -53,8 +53,9 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotypes", nargs="+", metavar="GENOTYPE",
-                        help="catalogue name, genotype JSON file, Genotype(...) text, |op~input|+... string, "
-                             "or a study folder (search or retrain)")
+                        help="catalogue name, genotype JSON file (or the run or trial folder holding "
+                             "genotype.json), Genotype(...) text, |op~input|+... string, or a study folder (search "
+                             "or retrain)")
     parser.add_argument("--proxy", action="append", dest="proxies", metavar="NAME",
                         help="a proxy to score (repeat for several; default: every proxy)")
     parser.add_argument("--dataset", default="digits",

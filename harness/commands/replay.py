@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     study = replay_study(load_results(args.results), args.seeds, overrides_of(args))
+    studyrun.check_target(study, resume_existing=args.resume, overwrite=args.overwrite)  # before the plan
     print(f"{study.name}: {study.description}", flush=True)
     print("\n".join(describe_schedule(study)) or "  (no change of settings: the winner kept its first ones)",
           flush=True)

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     study = retrain_study(source, top, seeds, overrides_of(args), args.include_unfinished, random_count, random_seed,
                           proxy, pool, before_scoring=lambda planned: studyrun.check_target(
                               planned, resume_existing=args.resume, overwrite=args.overwrite))
+    studyrun.check_target(study, resume_existing=args.resume, overwrite=args.overwrite)  # before the plan
     print(f"retraining {len(study.genotypes)} genotype(s) with {seeds} seed(s) each as {study.name}:", flush=True)
     print("\n".join(describe_arms(study)), flush=True)
     return studyrun.launch(study, sys.argv[1:], args.address, args.quiet, resume_existing=args.resume,

@@ -1,10 +1,11 @@
 """Train one genotype from scratch on this machine, without Ray (the papers' evaluation step).
 
 GENOTYPE is a catalogue name (DARTS_V2, SNAS_mild, NB201_GDAS, ...), a genotype JSON file (e.g.
-the genotype.json a search wrote), Genotype(...) text or a NAS-Bench-201 |op~input|+... string
-(trained in the benchmark's network: 3 stages of 5 cells, C=16, no auxiliary head, no drop
-path, unless told otherwise).  Defaults are the DARTS/SNAS CIFAR-10 evaluation (20 cells,
-C=36, auxiliary head 0.4, drop path 0.2 ramped up, 600 epochs, batch 96, SGD 0.025 cosine);
+the genotype.json a search wrote, or the run or trial folder holding it), Genotype(...) text
+or a NAS-Bench-201 |op~input|+... string (trained in the benchmark's network: 3 stages of 5
+cells, C=16, no auxiliary head, no drop path, unless told otherwise).  Defaults are the
+DARTS/SNAS CIFAR-10 evaluation (20 cells, C=36, auxiliary head 0.4, drop path 0.2 ramped up,
+600 epochs, batch 96, SGD 0.025 cosine);
 change any setting with --set, e.g. --set data.cutout=16, --set network=imagenet
 --set label_smoothing=0.1, --set auxiliary=false.
 
@@ -56,8 +57,8 @@ COMMAND = RunCommand(KINDS["retrain"], _FLAGS)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("genotype", nargs="?",
-                        help="catalogue name, genotype JSON file, Genotype(...) text or |op~input|+... string "
-                             "(not with --resume)")
+                        help="catalogue name, genotype JSON file (or the run or trial folder holding "
+                             "genotype.json), Genotype(...) text or |op~input|+... string (not with --resume)")
     default = lambda flag, text="": default_help(RetrainConfig, _FLAGS[flag], text)  # noqa: E731
     parser.add_argument("--dataset", help=default("dataset", "data set name (digits, synthetic, cifar10, cifar100, "
                                                              "svhn, imagefolder)"))

@@ -228,6 +228,15 @@ def test_inspect_of_a_study_trial_folder_shows_its_newest_checkpoint(tmp_path, c
     assert capsys.readouterr().err == (f"snas-study: error: {tmp_path} holds no checkpoint.pt, nor the checkpoint_* "
                                        f"folders of a study's trial; give a checkpoint file or the folder holding "
                                        f"one\n")
+    (trial / "checkpoint_000010").mkdir()  # a save cut short: passed over, as the analysis does
+    (trial / "checkpoint_000011").symlink_to(trial / "checkpoint_000001")  # a link: damage, not followed
+    assert main(["inspect", str(trial)]) == 0
+    assert capsys.readouterr().out.startswith(f"checkpoint: {trial / 'checkpoint_000009' / 'checkpoint.pt'}\n")
+    bare = tmp_path / "trial_cd_00000"
+    (bare / "checkpoint_000000").mkdir(parents=True)
+    assert main(["inspect", str(bare)]) == 2
+    assert capsys.readouterr().err == (f"snas-study: error: {bare} holds checkpoint folders but no checkpoint to read "
+                                       f"(none holds a checkpoint.pt)\n")
 
 
 def test_inspect_refuses_damaged_checkpoints_in_one_line(tmp_path, capsys):

@@ -257,3 +257,6 @@ def test_a_taken_retrain_folder_is_refused_before_the_proxy_scores_its_pool(tmp_
         f"snas-study: error: {taken} already holds a study named '{taken.name}'; continue it with `snas-study resume "
         f"{taken}` (or --resume), start over with --overwrite, or give this one another name (--set name=NAME)\n")
     assert planned == []
+    assert main(["retrain", str(folder), "--top", "1", "--seeds", "1"]) == 2  # no proxy: refused before the plan too
+    captured = capsys.readouterr()
+    assert captured.out == "" and "already holds a study named" in captured.err

@@ -77,10 +77,9 @@ def first_trial_config(study: Study) -> TrialConfig:
     """The configuration of a representative trial (each varied setting at its first value);
     where it does not validate, the problem is one of the settings all trials share, and
     the error says so."""
-    first = {key: domain.probe_values()[0] for key, domain in study.space.items()}
     prefix = study.trial_kind.section
     try:
-        return study.trial_config_of(first)
+        return study.trial_config_of(study.first_trial())
     except ValidationError as err:
         raise invalid(err, f"{study.kind} settings", prefix, ("data",), study_model=type(study)) from None
 

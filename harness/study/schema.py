@@ -323,8 +323,11 @@ class Study(Frozen):
     @property
     def epochs(self) -> int:
         """Epochs of a trial (of the first trial when the space varies them)."""
-        first = {key: domain.probe_values()[0] for key, domain in self.space.items()}
-        return int(self.trial_config_of(first).epochs)
+        return int(self.trial_config_of(self.first_trial()).epochs)
+
+    def first_trial(self) -> dict[str, Any]:
+        """A representative trial's varied values: each setting of the space at its first value."""
+        return {key: domain.probe_values()[0] for key, domain in self.space.items()}
 
     def grid_combinations(self) -> list[dict[str, Any]]:
         """Every combination of the grid entries in Tune's order (:func:`harness.domain.grid_combinations`)."""

@@ -44,8 +44,9 @@ do.  Their errors (a failed copy) still print."""
 TRIAL_ERRORS_SWITCH = "TUNE_PRINT_ALL_TRIAL_ERRORS"
 """Tune logs every failure of a trial with its whole traceback (some 40 lines, between the
 trial lines) unless this is ``0``.  :class:`ProgressLines` prints the failure's last line
-under the trial's ``retrying`` or ``error`` line instead; the traceback stays in the trial's
-``error.txt``, which ``status`` reads.  A value the user set is kept."""
+under the trial's ``retrying`` or ``error`` line instead (:class:`FailureLines`, on stderr,
+under ``--quiet``); the traceback stays in the trial's ``error.txt``, which ``status`` reads.
+A value the user set is kept."""
 
 
 TUNE_NOTICES_DROPPED = {
@@ -61,6 +62,8 @@ pending)."""
 
 
 class _DropNotices(logging.Filter):
+    """Drops a logger's records whose message starts with one of ``starts``."""
+
     def __init__(self, starts: tuple[str, ...]):
         super().__init__()
         self.starts = starts

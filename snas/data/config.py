@@ -61,6 +61,12 @@ class DataConfig(Frozen):
     """DataLoader workers for sets streamed from disk."""
     synthetic: SyntheticConfig = SyntheticConfig()
 
+    @field_validator("in_memory", mode="before")
+    @classmethod
+    def _yes_or_no_as_yaml_reads_them(cls, value: object) -> object:
+        """YAML 1.1 reads an unquoted ``yes``/``no`` as a boolean: take it as the word written."""
+        return {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
+
     @field_validator("root")
     @classmethod
     def _absolute_root(cls, root: Path) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from snas.data.batches import DeviceBatches, StreamedBatches
@@ -459,3 +460,10 @@ def test_image_size_check_names_the_factor():
         "resolution 2 times, so height and width must be multiples of 4 (at least 4)")
     with pytest.raises(UserInputError, match="multiples of 8"):
         check_image_size(4, 4, 3, "a net")
+
+
+@pytest.mark.parametrize("written, read", [("in_memory: no", "no"), ("in_memory: yes", "yes"),
+                                           ("in_memory: 'no'", "no"), ("in_memory: auto", "auto")])
+def test_in_memory_takes_yes_and_no_as_yaml_reads_them_unquoted(written, read):
+    """YAML 1.1 reads an unquoted no as false; the documented value must work as written."""
+    assert DataConfig.model_validate({"dataset": "digits", **yaml.safe_load(written)}).in_memory == read

@@ -24,6 +24,7 @@ import hashlib
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +88,8 @@ class MlflowTracker(Tracker):
         """The library, and for an HTTP URI a server that answers ``/health`` within
         :data:`REACH_TIMEOUT_S` (MLflow's own client would retry for minutes)."""
         super().check(settings)
+        if urllib.parse.urlparse(settings.uri).scheme in ("", "file"):
+            cls._check_file_store(settings.uri)
         if not settings.uri.startswith(("http://", "https://")):
             return
         health = settings.uri.rstrip("/") + "/health"
@@ -97,6 +100,23 @@ class MlflowTracker(Tracker):
             reason = getattr(err, "reason", err)
             raise UserInputError(f"tracking.mlflow.uri: no MLflow server answers at {settings.uri} ({reason}); "
                                  f"start it, or fix the address") from None
+
+    @staticmethod
+    def _check_file_store(uri: str) -> None:
+        """A folder URI (``file:///…/mlruns``, ``./mlruns``): MLflow 3 refuses its file store
+        unless ``MLFLOW_ALLOW_FILE_STORE=true``, with a paragraph from deep inside the first
+        trial's tracking; opening the client here (which writes nothing for a file store)
+        says it in one line before the study starts."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+
+        try:
+            MlflowClient(uri)
+        except MlflowException as err:
+            first = str(err).split(". ")[0]
+            raise UserInputError(f"tracking.mlflow.uri {uri}: {first}; use a database (e.g. "
+                                 f"sqlite:///{Path('mlflow.db').absolute()}) or set MLFLOW_ALLOW_FILE_STORE=true") \
+                from None
 
     def destination(self) -> str:
         return f"the MLflow server at {self.uri}" if self.uri.startswith(("http://", "https://")) \

@@ -186,6 +186,9 @@ CASES: list[tuple[list[str], str]] = [
     (["run", "dup.yaml"], "is not valid YAML: duplicate key 'epochs' (first given on line"),
     (["run", "study.yaml", "--set", "tracking.mlflow.uri=http://127.0.0.1:9"],
      "tracking.mlflow.uri: no MLflow server answers at http://127.0.0.1:9 ("),
+    (["run", "study.yaml", "--set", "tracking.mlflow.uri=file:///proc/mlruns", "--set", "tracking.mlflow.experiment=e"],
+     "tracking.mlflow.uri file:///proc/mlruns: The filesystem tracking backend (e.g., './mlruns') is in maintenance "
+     "mode"),
     (["run", "study.yaml", "--set", "tracking.mlflow.experiment=e"], "tracking.mlflow.uri: Field required"),
     (["run", "study.yaml", "--set", "tracking.wandb.project=p", "--set", "tracking.wandb.mode=onlin"],
      "tracking.wandb.mode: Input should be 'online', 'offline' or 'disabled'"),

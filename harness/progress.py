@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +19,11 @@ _SUMMARY_KEYS = (
 class EpochProgress:
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
+        if enabled:
+            # tqdm's default lock also holds a multiprocessing lock, whose semaphore a
+            # --workers rank leaving by os._exit never releases (the resource tracker then
+            # warns of a leak); the bars of one process need a thread lock only.
+            tqdm.set_lock(threading.RLock())
 
     @contextlib.contextmanager
     def epoch(self, epoch: int, epochs: int, steps: int) -> Iterator[Callable[[int, int], None] | None]:

@@ -132,7 +132,7 @@ class AnalysisSummary:
         if study.stop.max_skip_connect is not None:
             outcomes.append(f"{int(reasons.str.startswith('collapse').sum())} stopped for collapse "
                             f"(skip_connect > {study.stop.max_skip_connect})")
-        lines = [f"study {study.name}: {len(table)} trials ({', '.join(counts)}; {', '.join(outcomes)})"]
+        lines = [f"study {study.name}: {counted(len(table), 'trial')} ({', '.join(counts)}; {', '.join(outcomes)})"]
         lines += [f"note: {note}" for note in self.results.notes]
         if study.multi_objective:
             lines += self._front_lines()
@@ -156,8 +156,8 @@ class AnalysisSummary:
             overall = genotypes.iloc[-1]
             repeats = (f"{overall['most_frequent']} found by {overall['its_trials']}" if overall["its_trials"] > 1
                        else "each found once")
-            lines.append(f"{overall['distinct_genotypes']} distinct genotypes among {overall['trials']} trials "
-                         f"({repeats}; per setting: genotypes.csv)")
+            lines.append(f"{counted(overall['distinct_genotypes'], 'distinct genotype')} among "
+                         f"{counted(overall['trials'], 'trial')} ({repeats}; per setting: genotypes.csv)")
         tables = ", ".join(["trials.csv", "curves.csv", BEST_FILE,
                             *(f"{name}.csv" for name in self.tables)])
         lines.append(f"tables: {self.path / ANALYSIS_DIR} ({tables})")
@@ -267,6 +267,11 @@ class AnalysisSummary:
 
 
 REPLICATE_COLUMNS = ("n", "mean", "sd", "ci95_low", "ci95_high", "best", "stopped_left_out")
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 trial``, ``8 trials``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _p_value(p: float) -> str:

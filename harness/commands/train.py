@@ -96,7 +96,8 @@ def _finish(retrain: Any, out: Path, quiet: bool) -> int:
         last = retrain.history[-1] if retrain.history else {}
         accuracy = ", ".join(f"{label} {last[key]:.2f}%" for key, label in (("val_acc", "val"), ("test_acc", "test"))
                              if not math.isnan(last.get(key, math.nan)))
-        print(f"finished {retrain.epoch} epochs: {accuracy or 'no accuracy recorded'}")
+        print(f"finished {retrain.epoch} epoch{'' if retrain.epoch == 1 else 's'}: "
+              f"{accuracy or 'no accuracy recorded'}")
         print(f"results: {out / METRICS_FILE}, {out / CHECKPOINT_FILE}")
     return code
 

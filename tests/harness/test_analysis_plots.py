@@ -248,6 +248,17 @@ def test_the_best_predictor_is_the_highest_tau_above_chance_not_the_highest_tau(
         "n = 20 (all 2: predictors.csv)")
 
 
+def test_the_summary_counts_one_trial_in_the_singular(tmp_path):
+    from study_folders import TrialSpec, write_study_folder
+
+    from harness.analysis.summary import write_analysis
+
+    lines = write_analysis(write_study_folder(tmp_path, trials=(TrialSpec(0, (41.5, 70.25, 89.99)),)),
+                           plots=False).describe().splitlines()
+    assert lines[0].startswith("study crafted: 1 trial (1 terminated;")
+    assert "1 distinct genotype among 1 trial (each found once; per setting: genotypes.csv)" in lines
+
+
 def test_the_retrain_comparison_gives_each_genotypes_interval_over_seeds():
     from harness.analysis.tables import retrain_comparison
 

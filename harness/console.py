@@ -27,6 +27,7 @@ from ray.tune import Callback
 
 from harness.endings import ERRORED, ending_of
 from harness.study import Study
+from harness.studyfolder import error_line
 
 WIDTH = 120
 _TRIAL, _STATE, _EPOCH = 11, 10, 7
@@ -98,22 +99,6 @@ def silent_tune() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def last_error_line(path: str | None, tail: int = 16384) -> str | None:
-    """The last non-empty line of a trial's ``error.txt`` (an exception's type and message,
-    after its traceback), read from the file's end; None when there is none to read."""
-    if not path:
-        return None
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - tail))
-            text = handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else None
-
-
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.4g}"
@@ -124,9 +109,21 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def failure_line(trial: Any) -> str | None:
-    """The last line of a trial's latest failure (the traceback is in its ``error.txt``)."""
-    return last_error_line(getattr(trial, "error_file", None))
+def failure_line(trial: Any, tail: int = 16384) -> str | None:
+    """The line of a trial's latest failure that says what failed (:func:`error_line`, on the
+    end of its ``error.txt``, where Tune appends each failure); None when there is none."""
+    path = getattr(trial, "error_file", None)
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - tail))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    line = error_line(text)
+    return None if line is None else line.strip()
 
 
 class FailureLines(Callback):

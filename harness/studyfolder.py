@@ -82,6 +82,13 @@ _VERSIONED = ("snas-study", "torch", "torchvision", "ray", "optuna", "pydantic",
 
 
 
+def error_line(text: str) -> str | None:
+    """The line of an ``error.txt`` that says what failed: its last non-empty one (the
+    exception's type and message, after the traceback); None for a blank file."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
 def checkpoint_folder_names(names: Iterable[str]) -> list[str]:
     """The names among ``names`` (a trial folder's entries) of its checkpoint folders, sorted:
     those with Tune's and Train's prefix, Train's own record apart."""

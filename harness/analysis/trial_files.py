@@ -39,6 +39,7 @@ from harness.studyfolder import (
     RESULT_FILE,
     TRIAL_CONFIG_FILE,
     checkpoint_folder_names,
+    error_line,
 )
 from harness.trialconfig import ResolvedConfig, parse_resolved_config
 from snas.spaces import genotype_from_dict
@@ -312,8 +313,7 @@ def _read_json_object(path: str, damage: list[Damage], found: dict[str, os.stat_
 def _error_line(text: str | None) -> str | None:
     if text is None:
         return None
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "failed (empty error.txt)"
+    return error_line(text) or "failed (empty error.txt)"
 
 
 def _checked(check: Callable[[Path], bool], path: Path, damage: list[Damage]) -> bool:

@@ -17,10 +17,15 @@ where it stopped.  Imported where a study runs
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import random
 import warnings
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import PopulationBasedTraining, TrialScheduler
 from ray.tune.schedulers.pb2 import PB2
@@ -111,6 +116,48 @@ class _SeparatePopulations(PopulationBasedTraining):
             [t for t in lower_quantile if population_of(t) == population])
 
 
+def trial_number(trial: Any) -> str:
+    """The part of ``trial``'s id a rerun of the study gives it again: Tune names trials
+    ``<experiment>_<number>``, the experiment part drawn afresh for every run, the number in the
+    order the searcher proposed them."""
+    return str(trial.trial_id).rsplit("_", 1)[-1]
+
+
+@contextlib.contextmanager
+def seeded_decision(*key: object) -> Iterator[None]:
+    """Python's and NumPy's global random generators seeded from ``key`` for the block, and
+    put back as they were after it (the driver's other users of them see no change)."""
+    seed = int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "little")
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+class _SeededDecisions(PopulationBasedTraining):
+    """Each exploit-and-explore decision drawn from a random stream of its own.  Tune's PBT
+    draws the donor a bottom trial copies, each perturbation factor and each resampled value
+    (PB2: the starts of its acquisition search) from the driver's global ``random`` and
+    ``numpy.random``, which nothing seeds, so two runs of one study file copied different
+    donors and could reach different answers.  Here a decision's stream is seeded by the
+    scheduler's ``seed``, the trial's number and the epoch it is made at: a synchronous
+    population makes the same decisions on a rerun whatever order its trials report in, and
+    a resumed one the decisions the uninterrupted one made.  (Asynchronous PBT decides on
+    whichever trials have reported by then, which no seed can fix.)"""
+
+    decision_seed: int
+
+    def _checkpoint_or_exploit(self, trial: Any, tune_controller: Any, upper_quantile: list[Any],
+                               lower_quantile: list[Any]) -> None:
+        epoch = self._trial_state[trial].last_train_time
+        with seeded_decision(self.decision_seed, trial_number(trial), epoch):
+            return super()._checkpoint_or_exploit(trial, tune_controller, upper_quantile, lower_quantile)
+
+
 class _SparesLastEpoch(PopulationBasedTraining):
     """The guard both schedulers share (listed first among the bases: its hook runs first)."""
 
@@ -180,23 +227,27 @@ class _ResumesWhereItStopped(PopulationBasedTraining):
                 tune_controller._set_trial_status(trial, Trial.PAUSED)
 
 
-class StudyPBT(_SeparatePopulations, _SparesLastEpoch, _ResumesWhereItStopped, PopulationBasedTraining):
-    """:class:`ray.tune.schedulers.PopulationBasedTraining` for trials of ``last_epoch`` epochs."""
+class StudyPBT(_SeparatePopulations, _SeededDecisions, _SparesLastEpoch, _ResumesWhereItStopped,
+               PopulationBasedTraining):
+    """:class:`ray.tune.schedulers.PopulationBasedTraining` for trials of ``last_epoch`` epochs,
+    its decisions seeded by ``decision_seed``."""
 
-    def __init__(self, last_epoch: int, **settings: Any):
+    def __init__(self, last_epoch: int, decision_seed: int, **settings: Any):
         super().__init__(**settings)
         self.last_epoch = last_epoch
+        self.decision_seed = decision_seed
 
 
-class StudyPB2(_SeparatePopulations, _SparesLastEpoch, _ResumesWhereItStopped, PB2):
+class StudyPB2(_SeparatePopulations, _SeededDecisions, _SparesLastEpoch, _ResumesWhereItStopped, PB2):
     """:class:`ray.tune.schedulers.PB2` for trials of ``last_epoch`` epochs, its GP fitted
     quietly: scikit-learn warns that a kernel length scale reached its bound whenever the
     few points of a small population fit a flat surface, between the study's trial lines
     and under ``--quiet`` too, with nothing for the user to do."""
 
-    def __init__(self, last_epoch: int, **settings: Any):
+    def __init__(self, last_epoch: int, decision_seed: int, **settings: Any):
         super().__init__(**settings)
         self.last_epoch = last_epoch
+        self.decision_seed = decision_seed
 
     def _get_new_config(self, trial: Any, trial_to_clone: Any) -> tuple[dict, dict]:
         from sklearn.exceptions import ConvergenceWarning

@@ -42,4 +42,5 @@ class Pb2Scheduler(PopulationScheduler):
 
         bounds = {key: list(domain.bounds) for key, domain in self.mutations.items()}
         return StudyPB2(epochs, time_attr="epoch", perturbation_interval=self.perturbation_interval,
-                        hyperparam_bounds=bounds, quantile_fraction=self.quantile_fraction, synch=self.synch)
+                        hyperparam_bounds=bounds, quantile_fraction=self.quantile_fraction, synch=self.synch,
+                        decision_seed=self.seed)

@@ -78,6 +78,10 @@ class PopulationScheduler(Scheduler):
     synch: bool = False
     """Perturb the whole population at once, every trial waiting for the slowest at each
     perturbation (Tune's synchronous PBT); else each trial when it gets there."""
+    seed: int = Field(0, ge=0)
+    """Seeds each decision's random choices (the donor, the perturbation factors, resampled
+    values), with the trial's number and the epoch: a synchronous study rerun, or resumed,
+    makes the same decisions (:class:`harness.population_tune.StudyPBT`)."""
 
     def check_trials(self, space: Space, trials: TrialFacts) -> None:
         """Each mutated setting may change mid-run, and starts where the study's space puts it
@@ -147,4 +151,4 @@ class PbtScheduler(PopulationScheduler):
             epochs, time_attr="epoch", perturbation_interval=self.perturbation_interval,
             hyperparam_mutations=mutations, quantile_fraction=self.quantile_fraction,
             resample_probability=self.resample_probability, perturbation_factors=self.perturbation_factors,
-            synch=self.synch, custom_explore_fn=functools.partial(within_ranges, ranges))
+            synch=self.synch, custom_explore_fn=functools.partial(within_ranges, ranges), decision_seed=self.seed)

@@ -15,6 +15,7 @@ import pytest
 from study_helpers import tiny_study
 
 from harness.analysis.plots import PlotInput, draw_plots, pareto_front
+from harness.analysis.plots.bands import epoch_view
 from harness.analysis.results import StudyResults
 from harness.analysis.summary import EXTRA_TABLES
 from harness.analysis.tables import distinct_genotypes, random_baseline
@@ -361,3 +362,80 @@ def test_proxy_picked_genotypes_join_the_random_baseline_with_what_each_selectio
                   tables={"random_baseline": table}))}
     assert "of the searched, proxy, random genotypes" in plots["random_baseline"]
     assert "searched or proxy-picked genotype ranks" in plots["random_baseline"]
+
+
+_PBT = {"name": "pbt", "perturbation_interval": 1, "mutations": {"search.temperature.initial": {"uniform": [0.1, 4]}}}
+_POPULATION_SPACE = {"search.temperature.initial": {"grid": [0.5, 2.0]},
+                     "search.temperature.anneal_rate": {"grid": [0.6, 0.9]},
+                     "population.control": {"grid": [False, True]}}
+
+
+def _population_input(tmp_path, perturbed: bool) -> PlotInput:
+    """A PBT study's plot input whose first population trial, when ``perturbed``, ran epoch 2
+    with a τ0 PBT drew (the curves carry the value in force at each epoch)."""
+    rows = [{"tau0": t, "anneal_rate": r, "control": c, "score": 40.0 + 10 * t + r, "exploits": 0}
+            for t in (0.5, 2.0) for r in (0.6, 0.9) for c in (False, True)]
+    trials = _trials(rows)
+    curves = _curves(trials)
+    curves["control"] = curves["trial_id"].map(trials.set_index("trial_id")["control"])
+    if perturbed:
+        curves.loc[(curves["trial_id"] == "t_00000") & (curves["training_iteration"] == 2), "tau0"] = 1.4724136691264986
+    study = validate_study(tiny_study("p", tmp_path, space=_POPULATION_SPACE, scheduler=_PBT))
+    return PlotInput(study, trials, curves, "search_val_acc", tmp_path / "plots", settings=_settings(study, trials))
+
+
+def test_a_setting_pbt_changed_mid_run_colours_no_line_and_the_arms_do(tmp_path):
+    """A line coloured by τ0 would change colour where PBT perturbed it (and seaborn would
+    split it in two): the arms colour the lines instead, each trial one colour throughout."""
+    data = _population_input(tmp_path, perturbed=True)
+    assert not data.held("tau0") and data.held("anneal_rate")
+    view = epoch_view(data, panel="anneal_rate")
+    assert view.hue == "control" and view.panel == "anneal_rate"
+    assert list(view.colours) == ["population", "control (fixed)"]
+    assert view.curves.groupby("trial_id")["control"].nunique().eq(1).all()
+    assert view.curves.set_index("trial_id")["control"].loc["t_00001"].eq("control (fixed)").all()
+    assert "tau0 changes within trials (perturbed by PBT), so no colour or panel stands for it" in view.notes
+    captions = {plot.path.stem: plot.caption for plot in draw_plots(data)}
+    for name in ("curves_search_val_acc", "trajectories", "health"):
+        if name in captions:
+            assert "colour: control;" in captions[name] and "tau0 changes within trials" in captions[name], name
+
+
+def test_a_setting_no_trial_changed_still_colours_a_population_study(tmp_path):
+    view = epoch_view(_population_input(tmp_path, perturbed=False), panel="anneal_rate")
+    assert (view.hue, view.panel, view.notes) == ("tau0", "anneal_rate", ())
+
+
+def test_a_setting_changed_mid_run_makes_no_panels(tmp_path):
+    data = _population_input(tmp_path, perturbed=False)
+    data.curves.loc[data.curves["trial_id"] == "t_00002", "anneal_rate"] = [0.9, 0.7]
+    view = epoch_view(data, panel="anneal_rate")
+    assert view.hue == "tau0" and view.panel is None
+    assert view.notes == ("anneal_rate changes within trials (perturbed by PBT), so no colour or panel stands for it",)
+
+
+def test_drawn_values_colour_the_lines_in_four_significant_digits(tmp_path):
+    """A random search's τ0 is a drawn float: its legend reads 1.472, not 1.4724136691264986;
+    the groups keep the numbers' order."""
+    space = {"search.temperature.initial": {"loguniform": [0.1, 8.0]}}
+    trials = _trials([{"tau0": tau, "score": 50.0 + tau} for tau in (1.4724136691264986, 0.5, 4.362982591332891)])
+    study = validate_study(tiny_study("p", tmp_path, space=space, searcher={"name": "random", "seed": 0,
+                                                                                "num_samples": 3}))
+    view = epoch_view(PlotInput(study, trials, _curves(trials), "search_val_acc", tmp_path / "plots"))
+    assert view.hue == "tau0" and list(view.colours) == ["0.5", "1.472", "4.363"]
+    grid = epoch_view(_population_input(tmp_path, perturbed=False))
+    assert pd.api.types.is_float_dtype(grid.curves["tau0"])  # grid values print whole already
+
+
+def test_the_population_plot_says_which_control_lines_lie_on_a_population_trials(tmp_path):
+    """A population trial never copied ran the same computation as its control twin: its
+    line hides the twin's, which the caption says (and the dashes are drawn on top)."""
+    space = {"search.temperature.initial": {"grid": [0.5, 2.0]}, "population.control": {"grid": [False, True]}}
+    trials = _trials([{"tau0": t, "control": c, "score": 40.0 + 10 * t + (5 if c and t == 0.5 else 0),
+                       "exploits": 0} for t in (0.5, 2.0) for c in (False, True)])
+    curves = _curves(trials)
+    curves["epoch"] = curves["training_iteration"]
+    study = validate_study(tiny_study("p", tmp_path, space=space, scheduler=_PBT))
+    plots = {plot.path.stem: plot.caption for plot in draw_plots(PlotInput(
+        study, trials, curves, "search_val_acc", tmp_path / "plots", settings=_settings(study, trials)))}
+    assert "1 of them coincide with a population trial never copied" in plots["population"]

@@ -442,6 +442,7 @@ class _RestoredTrial:
 
     def __init__(self, epoch: int | None, score: float = 0.5):
         self.config = {"search.temperature.initial": 1.0}
+        self.trial_id = f"a1b2c_{id(self):05d}"
         self.evaluated_params: dict = {}
         self.experiment_tag = "0"
         self.status = "PENDING"
@@ -564,6 +565,50 @@ def test_each_seed_runs_its_own_population_and_control_trials_stay_out(monkeypat
             built._trial_state[trial].last_train_time = 2
     trials[9].status = "PENDING"
     assert built.choose_trial_to_run(controller) is trials[9]
+
+
+class _Decided:
+    """A trial as a population decision reads it: its id and config (hashable, as Tune's are)."""
+
+    def __init__(self, trial_id: str):
+        self.trial_id, self.config = trial_id, {}
+
+
+@pytest.mark.parametrize("name", ["pbt", "pb2"])
+def test_a_population_decision_draws_from_its_own_seeded_stream(monkeypatch, name):
+    """Tune draws a decision's donor, factors and resampled values from the driver's global
+    generators, unseeded: two runs of one study copied different donors.  Each decision now
+    draws from a stream seeded by the scheduler's seed, the trial's number (not the
+    experiment part of its id, new in every run) and the epoch, whatever the global state,
+    which it leaves as it found it."""
+    import random
+
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    def decide(self, trial, tune_controller, upper_quantile, lower_quantile):
+        drawn.append((random.choice(upper_quantile).trial_id, random.random(), float(np.random.uniform())))
+
+    monkeypatch.setattr(PopulationBasedTraining, "_checkpoint_or_exploit", decide)
+
+    def decision(seed, trial_id, epoch, outside):
+        pbt = validate_study(study(scheduler={**PBT, "name": name, "synch": True, "seed": seed}))
+        built = pbt.scheduler.build(6, data_parallel=False, objective=objective_of(pbt))
+        trial, *donors = (_Decided(i) for i in (trial_id, "a_00001", "a_00002", "a_00003"))
+        built._trial_state[trial] = SimpleNamespace(last_train_time=epoch)
+        random.seed(outside)
+        np.random.seed(outside)
+        built._checkpoint_or_exploit(trial, None, donors, [trial])
+        assert (random.random(), float(np.random.uniform())) == (random.Random(outside).random(),
+                                                               float(np.random.RandomState(outside).uniform()))
+        return drawn.pop()
+
+    drawn: list = []
+    first = decision(0, "3fe01_00000", 4, outside=1)
+    assert decision(0, "9ab77_00000", 4, outside=2) == first  # a rerun: another id prefix, another global state
+    assert decision(1, "3fe01_00000", 4, outside=1) != first
+    assert decision(0, "3fe01_00000", 6, outside=1) != first
+    assert decision(0, "3fe01_00004", 4, outside=1) != first
+    assert validate_study(study(scheduler={**PBT, "name": name})).scheduler.seed == 0
 
 
 def test_pb2_builds_tunes_pb2_over_the_mutations_ranges():

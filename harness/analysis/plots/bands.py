@@ -26,7 +26,7 @@ import seaborn as sns
 from matplotlib.patches import Patch
 
 from harness.analysis.plots import crowding
-from harness.analysis.plots.common import PlotInput, colour_setting, ordered_palette
+from harness.analysis.plots.common import PlotInput, changed_mid_run, colour_setting, ordered_palette
 
 BANDS = ((0.10, 0.90, 0.14), (0.25, 0.75, 0.30))
 """The quantile ranges drawn around each median, widest first, with their opacity."""
@@ -47,6 +47,8 @@ class EpochView:
     curves: pd.DataFrame
     """The per-epoch rows, their colour (and panel) column holding the groups drawn."""
     hue: str
+    panel: str | None
+    """The column of the panels (``None``: one panel)."""
     palette: list | None
     """The palette of the lines (seaborn's default when ``None``)."""
     bands: bool
@@ -87,17 +89,24 @@ def _binned(data: PlotInput, curves: pd.DataFrame, name: str, most: int, bins: i
 
 
 def epoch_view(data: PlotInput, panel: str | None = None) -> EpochView:
-    """The colours (the kind's colour setting, else the trial) and, given ``panel``, the panels
-    of a per-epoch plot of ``data``, each grouped when it has too many values, and whether the
-    study has too many trials for a line each."""
+    """The colours (the kind's colour setting, else the trial) and, given ``panel`` (a
+    setting, used when it varies and every trial held it), the panels of a per-epoch plot of
+    ``data``, each grouped when it has too many values, and whether the study has too many
+    trials for a line each."""
     hue = colour_setting(data)
-    curves, notes = data.curves, []
+    panel = panel if panel is not None and data.has(panel) and data.held(panel) else None
+    curves = data.curves
+    changed = changed_mid_run(data, (*data.kind.colour_settings, data.kind.facet_setting))
+    notes = [changed] if changed else []
     for name, most, bins in ((hue, crowding.MAX_COLOURS, crowding.COLOUR_BINS),
                              (panel, crowding.MAX_PANELS, crowding.PANEL_BINS)):
         if name is not None and name != "trial_id":
             curves, note = _binned(data, curves, name, most, bins)
             if note:
                 notes.append(note)
+            curves = _readable(curves, name)
+    if hue == data.arm:
+        curves = curves.assign(**{hue: curves[hue].map(_ARMS).astype(pd.CategoricalDtype(list(_ARMS.values())))})
     legend = True
     if hue == "trial_id" and data.crowded:
         hue = ALL_TRIALS
@@ -105,7 +114,8 @@ def epoch_view(data: PlotInput, panel: str | None = None) -> EpochView:
     elif hue == "trial_id" and curves["trial_id"].nunique() > crowding.MAX_COLOURS:
         legend = False
         notes.append(f"no legend for more than {crowding.MAX_COLOURS} trials")
-    view = EpochView(curves, hue, ordered_palette(curves[hue]), data.crowded, legend, ())
+    palette = None if hue == data.arm else ordered_palette(curves[hue])
+    view = EpochView(curves, hue, panel, palette, data.crowded, legend, ())
     if not view.bands:
         return replace(view, notes=tuple(notes))
     whose = "of all trials (grey bands)" if view.shared_bands else "of its trials (bands)"
@@ -113,6 +123,23 @@ def epoch_view(data: PlotInput, panel: str | None = None) -> EpochView:
                     f"trial: each colour's median (line) and the 25–75 % and 10–90 % ranges {whose}, at each "
                     f"epoch over the trials that reached it")
     return replace(view, notes=tuple(notes))
+
+
+_ARMS = {False: "population", True: "control (fixed)"}
+"""The legend's names of a population study's two arms (:attr:`PlotInput.arm`)."""
+
+
+def _readable(curves: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``curves`` with the numbers of ``name`` as 4 significant digits, when any has more (a
+    drawn value's 16 digits in a legend), as groups in numeric order."""
+    column = curves[name]
+    if not pd.api.types.is_float_dtype(column):
+        return curves
+    labels = {value: f"{value:.4g}" for value in sorted(column.dropna().unique())}
+    if all(float(label) == value for value, label in labels.items()):
+        return curves
+    order = pd.CategoricalDtype(list(dict.fromkeys(labels.values())), ordered=True)
+    return curves.assign(**{name: column.map(labels).astype(order)})
 
 
 def quantile_table(curves: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:

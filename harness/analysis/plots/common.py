@@ -22,6 +22,7 @@ from harness.analysis.plot_record import Plot as Plot  # defined where it import
 from harness.analysis.plots.crowding import EVERY_TRIAL_LIMIT
 from harness.analysis.replicates import INTERVAL, factor_columns, finished, seed_columns
 from harness.analysis.scale import Scale, describe_scales
+from harness.domain import CONTROL_KEY
 from harness.kinds import TrialKind
 from harness.study import Study
 from snas.atomic import atomic_write
@@ -63,6 +64,21 @@ class PlotInput:
 
     def has(self, name: str) -> bool:
         return name in self.varied.values() and name in self.trials and self.trials[name].nunique() > 1
+
+    def held(self, name: str) -> bool:
+        """Whether every trial ran all its epochs with one value of ``name``: not so for a
+        setting population-based training perturbed, or a replay changed, mid-run.  Such a
+        setting cannot colour or panel a per-epoch line, which would change colour or panel
+        at the change (the curves carry the value in force at each epoch)."""
+        if name not in self.curves:
+            return True
+        return bool(self.curves.groupby("trial_id", sort=False)[name].nunique(dropna=False).le(1).all())
+
+    @property
+    def arm(self) -> str | None:
+        """The column saying which trials are a population study's control arm, when it varies."""
+        name = self.varied.get(CONTROL_KEY)
+        return name if name is not None and self.has(name) else None
 
     @property
     def kind(self) -> TrialKind:
@@ -113,8 +129,24 @@ def save(fig: plt.Figure, folder: Path, name: str) -> Path:
 
 def colour_setting(data: PlotInput) -> str:
     """The setting that colours the per-epoch lines: the first varied of the kind's colour
-    settings (a search's τ0, λ, penalty, method; a retraining's genotype), else the trial."""
-    return next((name for name in data.kind.colour_settings if data.has(name)), "trial_id")
+    settings (a search's τ0, λ, penalty, method; a retraining's genotype) that every trial
+    held throughout (:meth:`PlotInput.held`), else a population study's arm (population or
+    control), else the trial."""
+    candidates = (*data.kind.colour_settings, data.arm)
+    return next((name for name in candidates if name is not None and data.has(name) and data.held(name)),
+                "trial_id")
+
+
+def changed_mid_run(data: PlotInput, names: tuple[str | None, ...]) -> str:
+    """The caption's note on those of ``names`` that varied but colour or panel nothing, since
+    trials changed them mid-run ("" when none)."""
+    changed = [name for name in names if name is not None and data.has(name) and not data.held(name)]
+    if not changed:
+        return ""
+    scheduler = data.study.scheduler
+    by = f" (perturbed by {scheduler.title})" if scheduler.copies_trials else ""
+    return (f"{' and '.join(changed)} {'change' if len(changed) > 1 else 'changes'} within trials{by}, "
+            f"so no colour or panel stands for {'them' if len(changed) > 1 else 'it'}")
 
 
 def ordered_palette(values: pd.Series) -> list | None:

@@ -20,9 +20,8 @@ def plot_curves(data: PlotInput) -> Plot | None:
     metric = next((m for m in (*ranking, *data.kind.curve_metrics) if m in data.curves), None)
     if not len(data.curves) or metric is None:
         return None
-    facet = data.kind.facet_setting
-    col = facet if facet is not None and data.has(facet) else None
-    view = epoch_view(data, panel=col)
+    view = epoch_view(data, panel=data.kind.facet_setting)
+    col = view.panel
     last_epoch = int(data.curves["training_iteration"].max())
     if view.bands:
         figure = _banded_panels(view, metric, col, last_epoch)

@@ -36,8 +36,8 @@ def _draw_panel(ax: plt.Axes, data: PlotInput, curves: pd.DataFrame, metric: str
     thick black.  A control trial (a fixed setting, never copied) is a thin grey dashed line."""
     for trial_id, curve in curves.groupby("trial_id", sort=True):
         curve = curve.sort_values("epoch")
-        if str(trial_id) not in palette:  # a control trial
-            ax.plot(curve["epoch"], curve[metric], color=_CONTROL, lw=0.9, ls="--", zorder=1)
+        if str(trial_id) not in palette:  # a control trial, over the population's lines: see _twins
+            ax.plot(curve["epoch"], curve[metric], color=_CONTROL, lw=0.9, ls="--", zorder=4)
             continue
         copies = data.lineages.get(str(trial_id), [])
         if str(trial_id) == winner:
@@ -74,6 +74,18 @@ def _populations(data: PlotInput) -> list[tuple[str, pd.DataFrame, pd.DataFrame]
     return found
 
 
+def _twins(curves: pd.DataFrame, population: list[str], control: list[str], metric: str) -> int:
+    """How many of the ``control`` trials have the very curve of ``metric`` of one of the
+    ``population`` trials: a population trial never copied ran its start and seed untouched,
+    the same computation as its control twin, and their lines coincide."""
+    def series(trial_id: str) -> tuple:
+        rows = curves[curves["trial_id"].astype(str) == trial_id].sort_values("epoch")
+        return tuple(zip(rows["epoch"].tolist(), rows[metric].tolist()))
+
+    members = {series(trial_id) for trial_id in population}
+    return sum(series(trial_id) in members for trial_id in control)
+
+
 def _population_winner(population: pd.DataFrame, mode: str) -> str | None:
     scored = population.dropna(subset=["score"])
     if not len(scored):
@@ -95,14 +107,15 @@ def plot_population(data: PlotInput) -> Plot | None:
     fig, axes = plt.subplots(len(shown), len(metrics), figsize=(5.4 * len(metrics), 3.4 * len(shown) + 0.6),
                              squeeze=False)
     last_epoch = int(data.curves["epoch"].max())
-    winners = []
+    winners, twins = [], 0
     for row, (label, population, control) in zip(axes, shown):
         members = sorted(population["trial_id"].astype(str))
         palette = dict(zip(members, sns.color_palette("tab10" if len(members) <= 10 else "husl", len(members))))
         winner = _population_winner(population, data.study.mode)
         winners.append((label, winner))
-        ids = set(members) | set(control["trial_id"].astype(str))
-        curves = data.curves[data.curves["trial_id"].astype(str).isin(ids)]
+        fixed = sorted(control["trial_id"].astype(str))
+        curves = data.curves[data.curves["trial_id"].astype(str).isin({*members, *fixed})]
+        twins += _twins(curves, members, fixed, data.metric) if data.metric in curves else 0
         for ax, metric in zip(row, metrics):
             _draw_panel(ax, data, curves, metric, winner, palette)
             ax.margins(y=0.08)  # the exploit markers at the extremes stay whole
@@ -138,4 +151,6 @@ def plot_population(data: PlotInput) -> Plot | None:
                 f"are its donors' (a trial's own epochs before its exploits are replaced); ▼: an exploit, where the "
                 f"copy continued from; black: each population's winner, whose curve is its lineage ({lineages})"
                 + ("; grey dashed: the control trials, each a starting setting run untouched" if controls else "")
+                + (f"; {twins} of them coincide with a population trial never copied (the same start and seed, "
+                   f"so the same computation): dashed over its line" if twins else "")
                 + left_out)

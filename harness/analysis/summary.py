@@ -139,7 +139,7 @@ class AnalysisSummary:
         elif self.best:
             top = self.best[0]
             names = study.trial_kind.short_names(list(study.space))
-            settings = ", ".join(f"{names[k]}={v}" for k, v in top["config"].items() if k in names)
+            settings = ", ".join(f"{names[k]}={_setting_text(v)}" for k, v in top["config"].items() if k in names)
             lines.append(f"best trial {top['trial_id']}: {self.metric} = {top['score']:.2f} "
                          f"({self.scope} epoch){' with ' + settings if settings else ''}")
             lines.append(f"genotype: {top['genotype']}")

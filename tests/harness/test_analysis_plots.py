@@ -439,3 +439,16 @@ def test_the_population_plot_says_which_control_lines_lie_on_a_population_trials
     plots = {plot.path.stem: plot.caption for plot in draw_plots(PlotInput(
         study, trials, curves, "search_val_acc", tmp_path / "plots", settings=_settings(study, trials)))}
     assert "1 of them coincide with a population trial never copied" in plots["population"]
+
+
+def test_the_best_trials_line_gives_a_drawn_setting_in_four_significant_digits(tmp_path):
+    """A perturbed or drawn anneal rate of 0.9649571709535181 reads 0.965 (best.json keeps it whole)."""
+    from study_folders import write_study_folder
+
+    from harness.analysis.summary import write_analysis
+
+    summary = write_analysis(write_study_folder(tmp_path), plots=False)
+    key = next(iter(summary.results.study.space))
+    summary.best[0]["config"][key] = 0.9649571709535181
+    line = next(line for line in summary.describe().splitlines() if line.startswith("best trial"))
+    assert line.endswith("=0.965") or "=0.965," in line, line

@@ -23,13 +23,16 @@ import math
 import multiprocessing.queues
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tensorboardX import FileWriter
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 from tensorboardX.summary import hparams, scalar, text
 
 from harness.kinds import KINDS
+
+if TYPE_CHECKING:
+    from harness.study import Study
 
 
 def _hparam_value(value: Any) -> str | float | bool:
@@ -82,6 +85,19 @@ class EventRun:
         self._writer.close()  # closes the queue and drops it
         if isinstance(queue, multiprocessing.queues.Queue):
             queue.join_thread()
+
+
+def run_settings(study: Study) -> tuple[dict[str, str], bool]:
+    """The varied settings that name a trial's run (TensorBoard, W&B, MLflow), by their short
+    names, and whether they tell the trials apart.  A setting the scheduler changes mid-run
+    (PBT's mutations) names none: a run named by a trial's starting τ0 would carry it after
+    PBT changed it, and a resumed study would name the trial's run by the value it had by
+    then -- a second run for one trial.  Without it the trial id joins the name."""
+    changing = set(study.scheduler.changing_settings())
+    names = {key: name for key, name in study.trial_kind.short_names(list(study.space)).items()
+             if key not in changing}
+    distinct = study.searcher.settings_are_distinct(study.space) and not changing & set(study.space)
+    return names, distinct
 
 
 def run_name(names: dict[str, str], config: dict[str, Any], trial_id: str, distinct: bool) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from ray.tune.logger import TBXLoggerCallback
 
 from harness.study import Study
-from harness.tensorboard import EventRun, run_name
+from harness.tensorboard import EventRun, run_name, run_settings
 
 
 class TrialEvents(TBXLoggerCallback):
@@ -22,8 +22,7 @@ class TrialEvents(TBXLoggerCallback):
     def __init__(self, study: Study):
         super().__init__()
         self.study = study
-        self.names = study.trial_kind.short_names(list(study.space))
-        self.distinct = study.searcher.settings_are_distinct(study.space)
+        self.names, self.distinct = run_settings(study)
         self._runs: dict[str, EventRun] = {}
 
     def _folder(self, trial: Any) -> Path:

@@ -25,7 +25,7 @@ from typing import Any
 from ray import tune
 
 from harness.study import Study
-from harness.tensorboard import run_name
+from harness.tensorboard import run_name, run_settings
 from harness.tracking.trackers import StudyTracking
 from snas.catalogue import GENOTYPE_FILE
 
@@ -68,8 +68,7 @@ class TrackingEvents(tune.Callback):
         self.study = study
         self.tracking: StudyTracking | None = tracking
         kind = study.trial_kind
-        self.names = kind.short_names(list(study.space))
-        self.distinct = study.searcher.settings_are_distinct(study.space)
+        self.names, self.distinct = run_settings(study)
         changing = study.scheduler.changing_settings()
         named = kind.short_names(list(study.space) + [key for key in changing if key not in study.space])
         self.changing = {key: named[key] for key in changing}
@@ -109,8 +108,7 @@ class TrackingEvents(tune.Callback):
             return
         config = dict(trial.config or {})
         self.started[trial.trial_id] = self._scheduled_start(config)
-        params = {self.names[key]: config[key] for key in self.names
-                  if key in config and key not in self.changing}
+        params = {self.names[key]: config[key] for key in self.names if key in config}
         name = self.run_names[trial.trial_id] = run_name(self.names, config, str(trial.trial_id), self.distinct)
         self.tracking.each("start_trial", trial.trial_id, name, params)
 

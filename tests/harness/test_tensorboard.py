@@ -9,7 +9,7 @@ from study_helpers import tiny_study
 from tensorboard_events import read_runs
 
 from harness.study import validate_study
-from harness.tensorboard import EventRun, run_name
+from harness.tensorboard import EventRun, run_name, run_settings
 from harness.trial_events import TrialEvents
 
 
@@ -116,3 +116,33 @@ def test_closing_waits_for_the_queue_feeder_so_a_rank_leaving_at_once_leaks_no_s
     run.write({"epoch": 1, "train_loss": 1.5})
     run.close()
     assert {t for t in threading.enumerate() if t.name == "QueueFeederThread"} <= feeders_before
+
+
+def test_a_setting_pbt_mutates_names_no_run_so_a_trial_keeps_one_run_through_copies_and_resumes(tmp_path):
+    """A PBT trial named by its starting τ0 would carry a τ0 it no longer has, and after a
+    resume (its config then holding the mutated τ0) it would get a second run: its run is
+    named by the settings that stay, and its id."""
+    space = {"search.temperature.initial": {"grid": [1.0, 4.0]}, "search.seed": {"grid": [0, 1]}}
+    pbt = {"name": "pbt", "perturbation_interval": 1,
+           "mutations": {"search.temperature.initial": {"uniform": [0.5, 8]}}}
+    study = validate_study(tiny_study("tb", tmp_path, space=space, scheduler=pbt))
+    assert run_settings(study) == ({"search.seed": "seed"}, False)
+    assert run_settings(validate_study(tiny_study("tb", tmp_path, space=space))) == (
+        {"search.temperature.initial": "tau0", "search.seed": "seed"}, True)
+    import pyarrow.fs
+
+    storage = SimpleNamespace(storage_filesystem=pyarrow.fs.LocalFileSystem(), experiment_fs_path=str(tmp_path))
+    trial = SimpleNamespace(trial_id="abc_00001", config={"search.temperature.initial": 4.0, "search.seed": 1},
+                            storage=storage, local_experiment_path=str(tmp_path / "staging"))
+    events = TrialEvents(study)
+    events.log_trial_result(1, trial, epoch(1, 1.0))
+    events.log_trial_end(trial)
+    trial.config = {**trial.config, "search.temperature.initial": 1.2}  # exploited, then the study resumed
+    events = TrialEvents(study)
+    for n in (2, 3):
+        events.log_trial_result(n, trial, epoch(n, float(n)))
+    events.log_trial_end(trial)
+    runs = read_runs(tmp_path)
+    assert list(runs) == ["seed=1,trial=abc_00001"]
+    assert [step for step, _ in runs["seed=1,trial=abc_00001"]["scalars"]["search_val_acc"]] == [1, 2, 3]
+    assert runs["seed=1,trial=abc_00001"]["hparams"] == {"seed": 1.0}

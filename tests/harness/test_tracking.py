@@ -88,8 +88,8 @@ def test_mlflow_holds_a_parent_run_and_a_child_per_trial_through_a_pbt_exploit(m
     client = MlflowClient(mlflow_uri)
     experiment = client.get_experiment_by_name("exploits")
     runs = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
-    assert set(runs) == {"pbt", "tau0=1,seed=0", "tau0=4,seed=0"}
-    parent, a, b = runs["pbt"], runs["tau0=1,seed=0"], runs["tau0=4,seed=0"]
+    assert set(runs) == {"pbt", "seed=0,trial=a_00000", "seed=0,trial=b_00001"}
+    parent, a, b = runs["pbt"], runs["seed=0,trial=a_00000"], runs["seed=0,trial=b_00001"]
     assert parent.info.status == "FAILED" and "mlflow.parentRunId" not in parent.data.tags
     assert parent.data.params == {"kind": "search", "searcher": "grid", "scheduler": "pbt", "metric": "search_val_acc",
                                   "mode": "max", "trials": "2", "epochs": "3",
@@ -122,7 +122,7 @@ def test_mlflow_holds_a_parent_run_and_a_child_per_trial_through_a_pbt_exploit(m
     again = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
     assert {name: run.info.run_id for name, run in again.items()} == \
         {name: run.info.run_id for name, run in runs.items()}
-    assert again["pbt"].info.status == "FINISHED" and again["tau0=4,seed=0"].info.status == "FINISHED"
+    assert again["pbt"].info.status == "FINISHED" and again["seed=0,trial=b_00001"].info.status == "FINISHED"
     assert history(client, b.info.run_id, "search_val_acc") == [(1, 40.0), (2, 55.0), (3, 70.0)]
 
 
@@ -135,9 +135,9 @@ def test_wandb_offline_runs_hold_the_study_and_its_trials(tmp_path, monkeypatch,
     assert "wandb" not in printed.out + printed.err  # W&B's banners stay off the study's console
 
     runs = wandb_runs(tmp_path / "results" / "pbt")
-    assert set(runs) == {"pbt", "tau0=1,seed=0", "tau0=4,seed=0"}
+    assert set(runs) == {"pbt", "seed=0,trial=a_00000", "seed=0,trial=b_00001"}
     assert {run["group"] for run in runs.values()} == {"pbt"}
-    parent, a, b = runs["pbt"], runs["tau0=1,seed=0"], runs["tau0=4,seed=0"]
+    parent, a, b = runs["pbt"], runs["seed=0,trial=a_00000"], runs["seed=0,trial=b_00001"]
     assert (parent["job_type"], a["job_type"]) == ("study", "trial")
     assert parent["config"]["scheduler"] == "pbt" and parent["exit_code"] == 1
     assert parent["files"]["study/report.html"].read_text() == "<html>the report</html>\n"

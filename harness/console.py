@@ -51,13 +51,14 @@ A value the user set is kept."""
 
 
 TUNE_NOTICES_DROPPED = {
-    "ray.tune.tune": ("Experiment has been interrupted",),
+    "ray.tune.tune": ("Experiment has been interrupted", "Trials did not complete"),
     "ray.tune.analysis.experiment_analysis": ("Failed to fetch metrics",),
 }
 """Tune's warnings that contradict the study's own lines or repeat them, by logger and the
 start of their message: after Ctrl-C, advice to resume with ``Tuner.restore(path=...,
 trainable=...)`` (the harness prints ``snas-study resume FOLDER``, which also restores the
-study's own settings), and for every trial that had not started or reported yet, a
+study's own settings); a list of the trials that did not complete (the summary counts them
+and says what to do); and for every trial that had not started or reported yet, a
 ``FileNotFoundError`` block for its missing result files (``status`` shows such trials as
 pending)."""
 

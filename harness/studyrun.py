@@ -3,7 +3,8 @@
 ``start`` freezes the resolved study (with provenance) to ``<experiment>/study.yaml``
 before any trial runs; ``resume`` reads it back.  Both end in ``finish``: it writes the
 analysis, prints the best trial, its genotype and where everything is, and returns the
-exit code -- 0, 1 when a trial errored, 130 when the run was interrupted (Tune's ``fit()``
+exit code -- 0, 1 when a trial errored, 2 when a trial could not read the data
+(:mod:`harness.data_stop`), 130 when the run was interrupted (Tune's ``fit()``
 returns normally after Ctrl-C, so an unfinished or missing trial is what tells; see
 :func:`unfinished_trials`).
 """
@@ -17,7 +18,7 @@ import sys
 import warnings
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import storage
 from harness.analysis.tune_state import (
@@ -49,7 +50,11 @@ from harness.tracking.trackers import check_tracking, tracked
 from snas.data.sets import check_present
 from snas.errors import UserInputError
 
+if TYPE_CHECKING:
+    from harness.data_stop import DataFailureStop
+
 EXIT_TRIAL_ERRORS = 1
+EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -138,6 +143,7 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
     """Run ``study`` from scratch; ``replace`` removes the old study of that name, but only
     once every check has passed, so a refused run keeps it."""
     from harness.console import silent_tune
+    from harness.data_stop import DataFailureStop
     from harness.tuner import build_tuner
 
     experiment_path = study.experiment_path()
@@ -152,8 +158,11 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), frozen_study_text(frozen))
         with tracked(frozen, experiment_path) as tracking, silent_tune():
-            results = _fit(build_tuner(study, _storage_root(experiment_path), quiet, tracking), experiment_path)
-            return tracking.ended(EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results))
+            data_stop = DataFailureStop()
+            tuner = build_tuner(study, _storage_root(experiment_path), quiet, tracking, data_stop)
+            results = _fit(tuner, experiment_path)
+            return tracking.ended(EXIT_INTERRUPTED if results is None
+                                  else finish(study, experiment_path, results, data_stop))
 
 
 def _looks_pickled(path: Path) -> bool:
@@ -223,6 +232,7 @@ def check_resumable(experiment_path: str, searcher: Searcher) -> None:
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     from harness.console import silent_tune
+    from harness.data_stop import DataFailureStop
     from harness.tuner import restore_tuner
 
     study = read_study(experiment_path)
@@ -240,8 +250,10 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
         check_storage(study, experiment_path)
         check_resources(study, address)
         with tracked(study, experiment_path, resuming=True) as tracking, silent_tune():
-            results = _fit(restore_tuner(study, experiment_path, quiet, tracking), experiment_path)
-            return tracking.ended(EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results))
+            data_stop = DataFailureStop()
+            results = _fit(restore_tuner(study, experiment_path, quiet, tracking, data_stop), experiment_path)
+            return tracking.ended(EXIT_INTERRUPTED if results is None
+                                  else finish(study, experiment_path, results, data_stop))
 
 
 def ended_trials(experiment_path: str) -> set[str]:
@@ -328,11 +340,15 @@ def write_and_describe(study: Study, experiment_path: str) -> None:
     print(f"report: {summary.report}", flush=True)
 
 
-def finish(study: Study, experiment_path: str, results: Any) -> int:
+def finish(study: Study, experiment_path: str, results: Any, data_stop: DataFailureStop | None = None) -> int:
     errored = results.num_errors
     finished = len(results) - unfinished_trials(results, ended_trials(experiment_path))
     interrupted = finished < len(results) or len(results) < study.expected_trials()
     write_and_describe(study, experiment_path)
+    stopped = data_stop.message(experiment_path) if data_stop is not None else None
+    if stopped is not None:
+        print(stopped, file=sys.stderr)
+        return EXIT_BAD_INPUT
     if interrupted:
         print(f"the study was interrupted ({finished} of {study.expected_trials()} trials ended); "
               f"continue it with: snas-study resume {experiment_path}", file=sys.stderr)

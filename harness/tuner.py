@@ -11,6 +11,7 @@ from typing import Any
 from ray import tune
 
 from harness.console import FailureLines, ProgressLines
+from harness.data_stop import DataFailureStop
 from harness.policies.base import Objective
 from harness.stoppers import stopper_of
 from harness.study import Study
@@ -99,22 +100,27 @@ def _search_algorithm(study: Study, plan: TrialPlan, experiment_path: str) -> An
     return study.searcher.build(study.space, plan, objective_of(study), experiment_path, max_concurrent(study))
 
 
-def callbacks(study: Study, quiet: bool, tracking: StudyTracking | None = None) -> list[tune.Callback]:
+def callbacks(study: Study, quiet: bool, tracking: StudyTracking | None = None,
+              data_stop: DataFailureStop | None = None) -> list[tune.Callback]:
     """The study's console lines (with ``quiet``, only a line on stderr per failure), its
-    TensorBoard runs and its trackers' runs (:mod:`harness.tracking`).  Tune itself runs
-    silent (``verbose=0``): its tables and result boxes are replaced by the lines."""
+    TensorBoard runs, its trackers' runs (:mod:`harness.tracking`) and, given ``data_stop``,
+    the stop at the first failure on the data (after the lines, which print the failure).
+    Tune itself runs silent (``verbose=0``): its tables and result boxes are replaced by the
+    lines."""
     tracked = [TrackingEvents(study, tracking)] if tracking is not None and tracking.trackers else []
-    return [TrialEvents(study)] + tracked + [FailureLines() if quiet else ProgressLines(study)]
+    stop = [data_stop] if data_stop is not None else []
+    return [TrialEvents(study), *tracked, FailureLines() if quiet else ProgressLines(study), *stop]
 
 
-def run_config(study: Study, storage_path: str, quiet: bool, tracking: StudyTracking | None = None) -> tune.RunConfig:
+def run_config(study: Study, storage_path: str, quiet: bool, tracking: StudyTracking | None = None,
+               data_stop: DataFailureStop | None = None) -> tune.RunConfig:
     return tune.RunConfig(
         name=study.name,
         storage_path=storage_path,
         failure_config=tune.FailureConfig(max_failures=study.failures.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=study.keep_checkpoints),
         verbose=0,
-        callbacks=callbacks(study, quiet, tracking),
+        callbacks=callbacks(study, quiet, tracking, data_stop),
         stop=stopper_of(study),
     )
 
@@ -135,7 +141,7 @@ def quiet_snapshot_warning(storage_path: str) -> None:
 
 
 def build_tuner(study: Study, storage_path: str, quiet: bool = False,
-                tracking: StudyTracking | None = None) -> tune.Tuner:
+                tracking: StudyTracking | None = None, data_stop: DataFailureStop | None = None) -> tune.Tuner:
     quiet_snapshot_warning(storage_path)
     experiment_path = storage_path.rstrip("/") + "/" + study.name
     plan = trial_plan(study)
@@ -152,7 +158,7 @@ def build_tuner(study: Study, storage_path: str, quiet: bool = False,
             # workers, placement group) goes with it.
             reuse_actors=not _data_parallel(study), trial_dirname_creator=trial_dirname,
         ),
-        run_config=run_config(study, storage_path, quiet, tracking),
+        run_config=run_config(study, storage_path, quiet, tracking, data_stop),
     )
 
 
@@ -174,7 +180,7 @@ def restored_run_config(tuner: tune.Tuner) -> tune.RunConfig | None:
 
 
 def restore_tuner(study: Study, experiment_path: str, quiet: bool = False,
-                  tracking: StudyTracking | None = None) -> tune.Tuner:
+                  tracking: StudyTracking | None = None, data_stop: DataFailureStop | None = None) -> tune.Tuner:
     """Continue a stopped study: unfinished and errored trials resume from their checkpoints;
     finished ones are not run again.
 
@@ -186,8 +192,8 @@ def restore_tuner(study: Study, experiment_path: str, quiet: bool = False,
                                resume_errored=True)
     restored = restored_run_config(tuner)
     if restored is not None:
-        ours = TrialEvents | ProgressLines | FailureLines | TrackingEvents
+        ours = TrialEvents | ProgressLines | FailureLines | TrackingEvents | DataFailureStop
         kept = [c for c in restored.callbacks or [] if not isinstance(c, ours)]
-        restored.callbacks = kept + callbacks(study, quiet, tracking)
+        restored.callbacks = kept + callbacks(study, quiet, tracking, data_stop)
         restored.verbose = 0
     return tuner

@@ -10,6 +10,12 @@ class UserInputError(ValueError):
     """
 
 
+class DataError(UserInputError):
+    """A problem in the data itself (an image that does not decode), met while a run reads
+    it: every run reading the same data meets it again, so a study stops at the first
+    (:mod:`harness.data_stop`) instead of retrying trial after trial."""
+
+
 class DiskFull(UserInputError):
     """The disk filled up while a run saved its state; what it saved before is intact.
 

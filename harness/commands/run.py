@@ -3,7 +3,8 @@
 Validates the study (and every value its space can take) before Ray starts, freezes the
 resolved study to <storage>/<name>/study.yaml, runs the trials, writes the analysis and
 prints the best trial, its genotype and where the results are.  Exit code 1 when a trial
-failed, 130 when the run was interrupted (continue it with `snas-study resume DIR`).
+failed, 2 when a trial could not read the data (an image that does not decode: the study
+stops there), 130 when the run was interrupted (continue either with `snas-study resume DIR`).
 
   snas-study run studies/quickstart.yaml
   snas-study run quickstart          # a study bundled with the package, by name

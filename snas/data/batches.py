@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from snas.data.augment import Augmentation, augment_batch, normalize
 from snas.data.sets import ImageFiles, ImageSet
-from snas.errors import UserInputError
+from snas.errors import DataError, UserInputError
 
 Sampling = Literal["uniform", "balanced"]
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -138,7 +138,7 @@ class StreamedBatches:
             if bool((failed >= 0).any()):
                 index = int(failed[failed >= 0][0])
                 self.data.load(index)  # raises the reader's one-line message in this process
-                raise UserInputError(f"cannot read image {self.data.paths[index]}")
+                raise DataError(f"cannot read image {self.data.paths[index]}")
             yield images.to(self.device, non_blocking=True), labels.to(self.device)
 
     def train_epoch(self, generator: torch.Generator) -> Iterator[Batch]:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from snas.errors import UserInputError
+from snas.errors import DataError, UserInputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 EMPTY = "empty file"
@@ -113,15 +113,15 @@ def empty_images(paths: Iterable[Path]) -> dict[Path, str]:
     return {path: EMPTY for path in paths if path.stat().st_size == 0}
 
 
-def unreadable_error(root: Path, bad: Mapping[Path, str]) -> UserInputError:
+def unreadable_error(root: Path, bad: Mapping[Path, str]) -> DataError:
     """One message naming every unreadable image once, with why: ``bad`` maps path to reason."""
     if len(bad) == 1:
         [(path, reason)] = bad.items()
-        return UserInputError(f"cannot read image {path}: {reason}; remove or replace it")
+        return DataError(f"cannot read image {path}: {reason}; remove or replace it")
     named = [f"{path.relative_to(root)} ({bad[path]})" for path in sorted(bad)[:_NAMED]]
     more = f" and {len(bad) - _NAMED} more" if len(bad) > _NAMED else ""
-    return UserInputError(f"cannot read {len(bad)} images of image folder {root}: {', '.join(named)}{more}; "
-                          f"remove or replace them")
+    return DataError(f"cannot read {len(bad)} images of image folder {root}: {', '.join(named)}{more}; "
+                     f"remove or replace them")
 
 
 def check_folder(root: Path) -> None:

@@ -302,6 +302,37 @@ def test_overwrite_keeps_the_old_study_when_the_new_run_is_refused(ray_local, tm
     assert (old / "study.yaml").read_text() == "old: study\n"
 
 
+def test_an_image_that_does_not_decode_stops_the_study_which_resumes_once_it_is_fixed(ray_local, tmp_path, capsys):
+    """Every trial would fail on the file, each retried: the first failure stops the study as
+    Ctrl-C does (exit 2, the message, no trial marked failed) and `resume` runs them all."""
+    rng = np.random.default_rng(0)
+    for name in ("red", "blue"):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / name / f"{i}.png")
+    broken = tmp_path / "images" / "blue" / "broken.png"
+    broken.write_bytes((tmp_path / "images" / "blue" / "0.png").read_bytes()[:60])  # its header, its pixels cut
+    study = tiny_study("broken", tmp_path / "results", search={"batch_size": 4, "epochs": 2},
+                       failures={"max_failures": 2})
+    study["data"] = {"dataset": "imagefolder", "root": str(tmp_path / "images"), "image_size": 16, "in_memory": "no"}
+    folder = tmp_path / "results" / "broken"
+    assert main(["run", str(write_study(tmp_path / "broken.yaml", study)), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"which cannot read its data: cannot read image {broken}: image file is truncated" in err
+    assert err.strip().endswith(f"snas-study resume {folder}")
+    assert "Unhandled error" not in err and "Stop signal received" not in err and "Traceback" not in err
+    failures = [line for path in folder.glob("trial_*/error.txt") for line in path.read_text().splitlines()
+                if line.startswith("snas.errors.DataError")]
+    assert 1 <= len(failures) <= 2  # the trials running at the time; retried, 2 trials × 3 attempts
+    assert "ERROR" not in set(pd.read_csv(folder / "analysis" / "trials.csv")["state"])
+
+    broken.write_bytes((tmp_path / "images" / "blue" / "1.png").read_bytes())
+    assert main(["resume", str(folder), "--quiet"]) == 0
+    trials = pd.read_csv(folder / "analysis" / "trials.csv")
+    assert len(trials) == 2 and set(trials["state"]) == {"TERMINATED"} and list(trials["epochs"]) == [2, 2]
+
+
 def test_an_image_folder_study_runs_end_to_end(ray_local, tmp_path):
     """The issue's study, once refused as needing 64.1 GiB: 2 classes of 16×16 images, batch 4,
     a 3-cell C=4 search, here 2 seeds × 2 epochs on 12 PNGs per class."""

@@ -1,0 +1,63 @@
+"""The stop at a trial's first failure on its data (:mod:`harness.data_stop`), driven as Tune
+drives a callback, with stand-in trials and a stand-in of Tune's SIGINT handler."""
+
+from __future__ import annotations
+
+import signal
+from types import SimpleNamespace
+
+import pytest
+
+from harness.data_stop import DataFailureStop
+
+TRACEBACK = 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
+
+
+def _trial(tmp_path, trial_id: str, last_line: str | None):
+    path = None
+    if last_line is not None:
+        path = tmp_path / f"{trial_id}.txt"
+        path.write_text(f"Failure # 1 (occurred at 2026-12-08)\n{TRACEBACK}{last_line}\n\n")
+    return SimpleNamespace(trial_id=trial_id, error_file=None if path is None else str(path))
+
+
+@pytest.fixture
+def tune_handler():
+    """SIGINT handled as Tune's ``fit()`` handles it (by name), counting the signals."""
+    seen = []
+
+    def signal_interrupt_tune_run(sig, frame):
+        seen.append(sig)
+
+    before = signal.signal(signal.SIGINT, signal_interrupt_tune_run)
+    yield seen
+    signal.signal(signal.SIGINT, before)
+
+
+def test_the_first_failure_on_the_data_stops_the_study_once(tmp_path, tune_handler):
+    stop = DataFailureStop()
+    stop.on_trial_recover(1, [], _trial(tmp_path, "a_00000", "snas.errors.UserInputError: lr must be positive"))
+    stop.on_trial_recover(1, [], _trial(tmp_path, "a_00001", None))  # no error file yet
+    assert stop.failure is None and tune_handler == [] and stop.message("/r/s") is None
+    data = "snas.errors.DataError: cannot read image /d/cat/3.png: image file is truncated; remove or replace it"
+    stop.on_trial_recover(2, [], _trial(tmp_path, "a_00002", data))
+    stop.on_trial_error(2, [], _trial(tmp_path, "a_00003", data))  # a second one stops nothing more
+    assert stop.failure == ("a_00002", data.removeprefix("snas.errors.DataError: "))
+    assert tune_handler == [signal.SIGINT]
+    assert stop.message("/r/s") == (
+        "the study stopped at trial a_00002, which cannot read its data: cannot read image /d/cat/3.png: image file "
+        "is truncated; remove or replace it. A retry would read the same file, and so would the other trials that "
+        "read it; fix the data, then continue the study with: snas-study resume /r/s")
+
+
+def test_without_tunes_handler_no_signal_is_sent_and_the_study_goes_on(tmp_path):
+    """Tune off the main thread installs no handler: a SIGINT would be a KeyboardInterrupt
+    through Tune's loop, losing its last save; the trials are retried as before instead."""
+    sent = []
+    before = signal.signal(signal.SIGINT, lambda sig, frame: sent.append(sig))
+    try:
+        stop = DataFailureStop()
+        stop.on_trial_error(1, [], _trial(tmp_path, "a_00000", "snas.errors.DataError: cannot read image x"))
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert stop.failure is None and stop.message("/r/s") is None and sent == []

@@ -98,6 +98,20 @@ def _kill_once(kill: WorkerKill, loop: EpochRun, folder: TrialFolder) -> StepCal
     return on_step
 
 
+TRAIN_ERROR_LOGGER = "ray.train.v2._internal.util"
+"""Where each rank of a Train run logs the traceback of an exception its training function
+raised (Ray 2.60), which the driver prints among the trial lines."""
+
+
+class _WithoutTracebacks(logging.Filter):
+    """Drops Train's "Error in training function" tracebacks: the trial's ``error.txt`` holds
+    the traceback and the study's console its last line, as for a single-process trial
+    (:data:`harness.console.TRIAL_ERRORS_SWITCH`); every rank would print its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Error in training function")
+
+
 def _worker(setup: dict[str, Any]) -> None:
     """One worker of a data-parallel trial (Ray Train has set up its process group).  Rank 0
     writes what a single-process trial writes (:func:`harness.trialloop.start`, ``drive``)."""
@@ -107,6 +121,7 @@ def _worker(setup: dict[str, Any]) -> None:
     # LoggingConfig does not reach) then reached the study's console.  WARNING, as in a
     # single-process trial.
     logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger(TRAIN_ERROR_LOGGER).addFilter(_WithoutTracebacks())
     use_available_cpus(limit=max(1, int(spec.resources.cpu)))
     if spec.resources.gpu > 0:
         import torch

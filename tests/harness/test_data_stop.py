@@ -61,3 +61,23 @@ def test_without_tunes_handler_no_signal_is_sent_and_the_study_goes_on(tmp_path)
     finally:
         signal.signal(signal.SIGINT, before)
     assert stop.failure is None and stop.message("/r/s") is None and sent == []
+
+
+def test_a_data_parallel_rank_logs_no_traceback_of_its_failure():
+    """Train logs each rank's exception with its traceback (the driver prints every rank's);
+    the trial's error.txt keeps it and the console its last line, as for one process.  The
+    logger and message are Ray's (a rename would bring the tracebacks back: this fails)."""
+    import inspect
+    import logging
+
+    import ray.train.v2._internal.util as train_util
+
+    from harness.dataparallel import TRAIN_ERROR_LOGGER, _WithoutTracebacks
+
+    assert train_util.logger.name == TRAIN_ERROR_LOGGER
+    assert 'logger.error(f"Error in training function:' in inspect.getsource(train_util)
+    drop = _WithoutTracebacks()
+    record = logging.LogRecord(TRAIN_ERROR_LOGGER, logging.ERROR, "util.py", 252,
+                               "Error in training function:\nTraceback ...", None, None)
+    other = logging.LogRecord(TRAIN_ERROR_LOGGER, logging.ERROR, "util.py", 9, "something else", None, None)
+    assert (drop.filter(record), drop.filter(other)) == (False, True)

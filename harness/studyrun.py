@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,9 +108,50 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
     check_tracking(study)
     is_study = check_target(study, resume_existing=resume_existing, overwrite=overwrite)
     if resume_existing:
+        if is_study:
+            check_same_settings(study, study.experiment_path())
         return resume(study.experiment_path(), address, quiet)
     check_trial_count(study, allow_many_trials)
     return start(study, argv, address, quiet, replace=overwrite and is_study)
+
+
+SETTINGS_RESUME_IGNORES = ("provenance", "storage", "source.selection")
+"""What may differ between a study folder's frozen study and the study a command would start
+in it: who ran it, when and how (provenance), where the folder lives (it was found where
+this study would be written), and what picking a retrain's proxy genotypes took (seconds)."""
+
+
+def _setting_differences(there: Any, here: Any, key: str = "") -> Iterator[tuple[str, Any, Any]]:
+    if isinstance(there, dict) and isinstance(here, dict):
+        for part in dict.fromkeys([*there, *here]):
+            dotted = f"{key}.{part}" if key else str(part)
+            if dotted not in SETTINGS_RESUME_IGNORES:
+                yield from _setting_differences(there.get(part), here.get(part), dotted)
+    elif there != here:
+        yield key, there, here
+
+
+def _shown(value: Any, most: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
+def check_same_settings(study: Study, experiment_path: str) -> None:
+    """Refuse to continue the study at ``experiment_path`` as ``study`` when their settings
+    differ: ``resume`` continues a study with the settings it started with, so an override or
+    an edited study file given with ``--resume`` would be silently ignored."""
+    there = read_study(experiment_path).resolved().model_dump(mode="json", by_alias=True)
+    here = study.resolved().model_dump(mode="json", by_alias=True)
+    changes = list(_setting_differences(there, here))
+    if not changes:
+        return
+    shown = "; ".join(f"{key} {_shown(old)} there, {_shown(new)} here" for key, old, new in changes[:4])
+    more = f"; and {len(changes) - 4} more" if len(changes) > 4 else ""
+    raise UserInputError(
+        f"{experiment_path} holds study {study.name!r} with other settings than this command's ({shown}{more}); "
+        f"a study continues with the settings it started with: drop the changes, continue it as it started "
+        f"with `snas-study resume {experiment_path}`, start it afresh with --overwrite, or give this one another "
+        f"name (--set name=NAME)")
 
 
 def check_target(study: Study, *, resume_existing: bool, overwrite: bool) -> bool:

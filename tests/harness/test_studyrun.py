@@ -159,3 +159,41 @@ def test_resuming_a_study_with_a_trial_left_continues_it(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="stop here"):
         harness.studyrun.resume(str(folder), None, quiet=True)
     assert started == [True]
+
+
+def _edited(folder, **changes):
+    """The study of ``folder`` as a study file edited with ``changes`` (section -> {key: value}) would give it."""
+    import yaml
+
+    from harness.study import validate_study
+
+    data = yaml.safe_load((folder / "study.yaml").read_text())
+    for section, values in changes.items():
+        data[section] = {**(data.get(section) or {}), **values} if isinstance(values, dict) else values
+    return validate_study(data).resolved()
+
+
+def test_resuming_with_other_settings_is_refused_naming_them(tmp_path, monkeypatch):
+    """``run --resume`` continues the study as it started: an override or an edited file would be
+    ignored without a word, so it is refused, before Ray or the data are touched."""
+    import harness.studyrun
+    from snas.errors import UserInputError
+
+    resumed = []
+    monkeypatch.setattr(harness.studyrun, "check_data", lambda study, address: None)
+    monkeypatch.setattr(harness.studyrun, "resume", lambda path, address, quiet: resumed.append(path) or 0)
+    folder = write_study_folder(tmp_path / "results")
+    same = _edited(folder, storage={"path": "elsewhere/../results"}, provenance={"command": "another"})
+    monkeypatch.setattr(type(same), "experiment_path", lambda self: str(folder))
+    assert harness.studyrun.launch(same, [], None, True, resume_existing=True) == 0 and resumed == [str(folder)]
+    epochs, failures = read_study(str(folder)).trial_base["epochs"], read_study(str(folder)).failures.max_failures
+    changed = _edited(folder, search={"epochs": epochs + 2}, failures={"max_failures": failures + 2})
+    with pytest.raises(UserInputError) as refused:
+        harness.studyrun.launch(changed, [], None, True, resume_existing=True)
+    assert str(refused.value) == (
+        f"{folder} holds study 'crafted' with other settings than this command's (search.epochs {epochs} there, "
+        f"{epochs + 2} here; failures.max_failures {failures} there, {failures + 2} here); a study continues "
+        f"with the settings it started with: drop the changes, continue it as it started with "
+        f"`snas-study resume {folder}`, start it afresh with --overwrite, or give this one another name "
+        f"(--set name=NAME)")
+    assert resumed == [str(folder)]

@@ -115,10 +115,13 @@ def launch(study: Study, argv: list[str], address: str | None, quiet: bool, *, r
     return start(study, argv, address, quiet, replace=overwrite and is_study)
 
 
-SETTINGS_RESUME_IGNORES = ("provenance", "storage", "source.selection")
+SETTINGS_RESUME_IGNORES = ("provenance", "storage", "description", "source.study", "source.selection",
+                           "scheduler.source")
 """What may differ between a study folder's frozen study and the study a command would start
-in it: who ran it, when and how (provenance), where the folder lives (it was found where
-this study would be written), and what picking a retrain's proxy genotypes took (seconds)."""
+in it, none of which changes what its trials compute: who ran it, when and how
+(provenance), where the folder lives (it was found where this study would be written), its
+description, where a retrain's or replay's source study was read from (a folder copied or
+reached by another path), and what picking a retrain's proxy genotypes took (seconds)."""
 
 
 def _setting_differences(there: Any, here: Any, key: str = "") -> Iterator[tuple[str, Any, Any]]:

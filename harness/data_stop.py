@@ -18,7 +18,9 @@ handler is in place.  Where it is not (Tune running off the main thread, or
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import threading
 from typing import Any
 
 from ray.tune import Callback
@@ -61,12 +63,36 @@ class _DropOnce(logging.Filter):
         return True
 
 
+def tune_handles_sigint() -> bool:
+    """Whether the running ``fit()`` answers SIGINT with its handler: Tune installs it when
+    it runs on the main thread and ``TUNE_DISABLE_SIGINT_HANDLER`` is not set, and never
+    takes it away after a run that ended normally -- so its name alone could be a former
+    run's (callbacks run on the thread ``fit()`` runs on)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if os.environ.get("TUNE_DISABLE_SIGINT_HANDLER", "0").strip() not in ("", "0"):
+        return False
+    return getattr(signal.getsignal(signal.SIGINT), "__name__", None) == TUNE_SIGINT_HANDLER
+
+
 class DataFailureStop(Callback):
     """Stops the study at the first trial failure on its data (see the module docstring);
     :attr:`failure` then holds the trial's id and the message (None: it did not stop it)."""
 
     def __init__(self) -> None:
         self.failure: tuple[str, str] | None = None
+        self._filters: list[tuple[logging.Logger, logging.Filter]] = []
+        """The log filters a stop put in place, taken away by :meth:`close`."""
+
+    def __getstate__(self) -> dict[str, Any]:  # pickled with the tuner, before any stop
+        return {**self.__dict__, "_filters": []}
+
+    def close(self) -> None:
+        """Take away the log filters a stop put in place (the study has ended): a later study
+        in this process keeps every notice."""
+        for logger, drop in self._filters:
+            logger.removeFilter(drop)
+        self._filters = []
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._look_at(trial)
@@ -80,11 +106,14 @@ class DataFailureStop(Callback):
         line = failure_line(trial)
         if line is None or not line.startswith(DATA_ERROR_LINE):
             return
-        if getattr(signal.getsignal(signal.SIGINT), "__name__", None) != TUNE_SIGINT_HANDLER:
+        if not tune_handles_sigint():
             return  # no stop to make: the trials are retried, as any failure
         self.failure = (str(trial.trial_id), line.removeprefix(DATA_ERROR_LINE))
-        logging.getLogger("ray.tune.tune").addFilter(_DropOnce(TUNE_STOP_NOTICE))
-        logging.getLogger("ray._private.worker").addFilter(_DropUnhandledDataErrors())
+        for name, drop in (("ray.tune.tune", _DropOnce(TUNE_STOP_NOTICE)),
+                           ("ray._private.worker", _DropUnhandledDataErrors())):
+            logger = logging.getLogger(name)
+            logger.addFilter(drop)
+            self._filters.append((logger, drop))
         signal.raise_signal(signal.SIGINT)
 
     def message(self, experiment_path: str) -> str | None:

@@ -203,10 +203,13 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
         storage.write_text(study_file(experiment_path), frozen_study_text(frozen))
         with tracked(frozen, experiment_path) as tracking, silent_tune():
             data_stop = DataFailureStop()
-            tuner = build_tuner(study, _storage_root(experiment_path), quiet, tracking, data_stop)
-            results = _fit(tuner, experiment_path)
-            return tracking.ended(EXIT_INTERRUPTED if results is None
-                                  else finish(study, experiment_path, results, data_stop))
+            try:
+                results = _fit(build_tuner(study, _storage_root(experiment_path), quiet, tracking, data_stop),
+                               experiment_path)
+                return tracking.ended(EXIT_INTERRUPTED if results is None
+                                      else finish(study, experiment_path, results, data_stop))
+            finally:
+                data_stop.close()
 
 
 def _looks_pickled(path: Path) -> bool:
@@ -295,9 +298,12 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
         check_resources(study, address)
         with tracked(study, experiment_path, resuming=True) as tracking, silent_tune():
             data_stop = DataFailureStop()
-            results = _fit(restore_tuner(study, experiment_path, quiet, tracking, data_stop), experiment_path)
-            return tracking.ended(EXIT_INTERRUPTED if results is None
-                                  else finish(study, experiment_path, results, data_stop))
+            try:
+                results = _fit(restore_tuner(study, experiment_path, quiet, tracking, data_stop), experiment_path)
+                return tracking.ended(EXIT_INTERRUPTED if results is None
+                                      else finish(study, experiment_path, results, data_stop))
+            finally:
+                data_stop.close()
 
 
 def ended_trials(experiment_path: str) -> set[str]:
@@ -384,6 +390,11 @@ def write_and_describe(study: Study, experiment_path: str) -> None:
     print(f"report: {summary.report}", flush=True)
 
 
+def _failed_line(errored: int, experiment_path: str) -> str:
+    return (f"{errored} trial(s) failed; see `snas-study status {experiment_path}` for their errors "
+            f"(`snas-study resume {experiment_path}` retries them)")
+
+
 def finish(study: Study, experiment_path: str, results: Any, data_stop: DataFailureStop | None = None) -> int:
     errored = results.num_errors
     finished = len(results) - unfinished_trials(results, ended_trials(experiment_path))
@@ -391,6 +402,8 @@ def finish(study: Study, experiment_path: str, results: Any, data_stop: DataFail
     write_and_describe(study, experiment_path)
     stopped = data_stop.message(experiment_path) if data_stop is not None else None
     if stopped is not None:
+        if errored:
+            print(_failed_line(errored, experiment_path), file=sys.stderr)
         print(stopped, file=sys.stderr)
         return EXIT_BAD_INPUT
     if interrupted:
@@ -398,7 +411,6 @@ def finish(study: Study, experiment_path: str, results: Any, data_stop: DataFail
               f"continue it with: snas-study resume {experiment_path}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if errored:
-        print(f"{errored} trial(s) failed; see `snas-study status {experiment_path}` for their errors "
-              f"(`snas-study resume {experiment_path}` retries them)", file=sys.stderr)
+        print(_failed_line(errored, experiment_path), file=sys.stderr)
         return EXIT_TRIAL_ERRORS
     return 0

@@ -44,6 +44,7 @@ def test_the_first_failure_on_the_data_stops_the_study_once(tmp_path, tune_handl
     stop.on_trial_error(2, [], _trial(tmp_path, "a_00003", data))  # a second one stops nothing more
     assert stop.failure == ("a_00002", data.removeprefix("snas.errors.DataError: "))
     assert tune_handler == [signal.SIGINT]
+    stop.close()
     assert stop.message("/r/s") == (
         "the study stopped at trial a_00002, which cannot read its data: cannot read image /d/cat/3.png: image file "
         "is truncated; remove or replace it. A retry would read the same file, and so would the other trials that "
@@ -81,3 +82,29 @@ def test_a_data_parallel_rank_logs_no_traceback_of_its_failure():
                                "Error in training function:\nTraceback ...", None, None)
     other = logging.LogRecord(TRAIN_ERROR_LOGGER, logging.ERROR, "util.py", 9, "something else", None, None)
     assert (drop.filter(record), drop.filter(other)) == (False, True)
+
+
+def test_a_handler_left_by_an_earlier_fit_does_not_count_when_tune_installs_none(tmp_path, tune_handler,
+                                                                                 monkeypatch):
+    """Tune leaves its handler in place after a run ends; a later run with the handler turned
+    off installs none, and a signal would only set the old run's flag: no stop."""
+    monkeypatch.setenv("TUNE_DISABLE_SIGINT_HANDLER", "1")
+    stop = DataFailureStop()
+    stop.on_trial_error(1, [], _trial(tmp_path, "a_00000", "snas.errors.DataError: cannot read image x"))
+    assert stop.failure is None and tune_handler == []
+
+
+def test_a_stops_log_filters_go_when_the_study_ends(tmp_path, tune_handler):
+    """Tune's notice of the signal and Ray's of unfetched failures on the data are dropped while
+    the study stops, and kept for a later study in the same process."""
+    import logging
+
+    worker = logging.getLogger("ray._private.worker")
+    before = list(worker.filters)
+    stop = DataFailureStop()
+    stop.on_trial_error(1, [], _trial(tmp_path, "a_00000", "snas.errors.DataError: cannot read image x"))
+    unfetched = logging.LogRecord(worker.name, logging.ERROR, "w.py", 1,
+                                  "Unhandled error (suppress with ...): snas.errors.DataError: x", None, None)
+    assert not worker.filter(unfetched)
+    stop.close()
+    assert worker.filters == before and worker.filter(unfetched)

@@ -197,3 +197,18 @@ def test_resuming_with_other_settings_is_refused_naming_them(tmp_path, monkeypat
         f"`snas-study resume {folder}`, start it afresh with --overwrite, or give this one another name "
         f"(--set name=NAME)")
     assert resumed == [str(folder)]
+
+
+def test_a_study_stopped_on_its_data_says_so_after_its_other_failures(tmp_path, capsys):
+    """A trial that failed on a bug is not cured by fixing the data: both lines are printed."""
+    from types import SimpleNamespace
+
+    folder = write_study_folder(tmp_path, trials=(TrialSpec(0, (1.0, 2.0, 3.0)),
+                                                  TrialSpec(1, (1.0,), state="RUNNING")))
+    stop = SimpleNamespace(message=lambda path: f"the study stopped at trial x, which cannot read its data: ... {path}")
+    grid = _grid_of(folder, done=False)
+    grid.num_errors = 1
+    assert finish(read_study(str(folder)), str(folder), grid, stop) == 2
+    assert capsys.readouterr().err == (
+        f"1 trial(s) failed; see `snas-study status {folder}` for their errors (`snas-study resume {folder}` "
+        f"retries them)\nthe study stopped at trial x, which cannot read its data: ... {folder}\n")

@@ -108,8 +108,11 @@ def _shown(rows: list[Row], results: StudyResults, metric: str) -> dict[str, lis
     return columns
 
 
-WENT_ON = ("PENDING", "RUNNING", "PAUSED", "TERMINATED")
-"""Tune's states of a trial that is not failed: one with an error had a failure retried."""
+WENT_ON = {"PENDING": "waits to be retried (PENDING)", "PAUSED": "waits to be retried (PAUSED)",
+           "RUNNING": "is being retried (RUNNING)", "TERMINATED": "was retried (TERMINATED since)"}
+"""Tune's states of a trial that is not failed, and what each says of a failure it had: a
+trial with an error in such a state has a failure behind it that Tune retries or retried
+(after a stop, such as the one at a failure on the data, ``resume`` retries it)."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     listed = errors[:rows]
     for trial_id, state, error in listed:  # in full, below the table: it may name a long path
         if state in WENT_ON:  # Tune keeps the error of a failure it retried
-            print(f"trial {trial_id} failed and was retried ({state} since); the failure: {error}")
+            print(f"trial {trial_id} failed and {WENT_ON[state]}; the failure: {error}")
         else:
             print(f"error of trial {trial_id}: {error}")
     if len(errors) > len(listed):

@@ -113,3 +113,16 @@ def test_status_says_a_failure_was_retried_when_the_trial_went_on(tmp_path, caps
         state.unlink()
     lines = _output(capsys, "status", str(folder))
     assert f"error of trial {trial_id(0)}: InjectedFault: epoch 1" in lines and not any("retried" in x for x in lines)
+
+
+def test_status_says_a_stopped_trial_with_a_failure_waits_to_be_retried(tmp_path, capsys):
+    """After a stop (Ctrl-C, a failure on the data) the failed trial is PENDING: `resume`
+    retries it; it has not been retried yet."""
+    folder = write_study_folder(tmp_path / "results", trials=(TrialSpec(0, (40.0, 50.0)),
+                                                              TrialSpec(1, (20.0,), state="PENDING")))
+    (folder / f"trial_{trial_id(1)}" / "error.txt").write_text(
+        "Failure # 1 (occurred at 2026-12-08_02-35-00)\nTraceback (most recent call last):\n"
+        "snas.errors.DataError: cannot read image x.png: image file is truncated\n")
+    lines = _output(capsys, "status", str(folder))
+    assert (f"trial {trial_id(1)} failed and waits to be retried (PENDING); the failure: snas.errors.DataError: "
+            f"cannot read image x.png: image file is truncated") in lines

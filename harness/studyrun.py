@@ -47,7 +47,7 @@ from harness.studyfolder import (
     trial_id_of,
 )
 from harness.tracking.trackers import check_tracking, tracked
-from snas.data.sets import check_present
+from snas.data.sets import DATASETS, check_present
 from snas.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -124,14 +124,22 @@ description, where a retrain's or replay's source study was read from (a folder 
 reached by another path), and what picking a retrain's proxy genotypes took (seconds)."""
 
 
-def _setting_differences(there: Any, here: Any, key: str = "") -> Iterator[tuple[str, Any, Any]]:
+def _setting_differences(there: Any, here: Any, ignored: Collection[str],
+                         key: str = "") -> Iterator[tuple[str, Any, Any]]:
     if isinstance(there, dict) and isinstance(here, dict):
         for part in dict.fromkeys([*there, *here]):
             dotted = f"{key}.{part}" if key else str(part)
-            if dotted not in SETTINGS_RESUME_IGNORES:
-                yield from _setting_differences(there.get(part), here.get(part), dotted)
+            if dotted not in ignored:
+                yield from _setting_differences(there.get(part), here.get(part), ignored, dotted)
     elif there != here:
         yield key, there, here
+
+
+def _unread_root(study: Study) -> tuple[str, ...]:
+    """``data.root`` where no trial reads it (a generated or bundled set, the data not varied):
+    a default root is the working folder's ``data/``, which differs from folder to folder."""
+    varies_data = any(key.startswith("data.") for key in study.space)
+    return () if varies_data or DATASETS[study.data.dataset].reads_root else ("data.root",)
 
 
 def _shown(value: Any, most: int = 40) -> str:
@@ -143,9 +151,10 @@ def check_same_settings(study: Study, experiment_path: str) -> None:
     """Refuse to continue the study at ``experiment_path`` as ``study`` when their settings
     differ: ``resume`` continues a study with the settings it started with, so an override or
     an edited study file given with ``--resume`` would be silently ignored."""
-    there = read_study(experiment_path).resolved().model_dump(mode="json", by_alias=True)
+    frozen = read_study(experiment_path)
+    there = frozen.resolved().model_dump(mode="json", by_alias=True)
     here = study.resolved().model_dump(mode="json", by_alias=True)
-    changes = list(_setting_differences(there, here))
+    changes = list(_setting_differences(there, here, (*SETTINGS_RESUME_IGNORES, *_unread_root(frozen))))
     if not changes:
         return
     shown = "; ".join(f"{key} {_shown(old)} there, {_shown(new)} here" for key, old, new in changes[:4])

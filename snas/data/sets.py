@@ -159,6 +159,12 @@ class DatasetSpec:
     decoded): for the memory estimate of a study's trials (:mod:`snas.memory`), their sizes'
     input and the chance level of their accuracy."""
 
+    @property
+    def reads_root(self) -> bool:
+        """Whether the set is read from files under ``data.root`` (``digits`` comes with
+        scikit-learn and ``synthetic`` is generated: their ``root`` is never read)."""
+        return self.present is not None
+
 
 def check_present(cfg: SetSettings) -> None:
     """Fail now, with the loader's message, when the data set's files are plainly absent.

@@ -183,7 +183,10 @@ def test_resuming_with_other_settings_is_refused_naming_them(tmp_path, monkeypat
     monkeypatch.setattr(harness.studyrun, "check_data", lambda study, address: None)
     monkeypatch.setattr(harness.studyrun, "resume", lambda path, address, quiet: resumed.append(path) or 0)
     folder = write_study_folder(tmp_path / "results")
-    same = _edited(folder, storage={"path": "elsewhere/../results"}, provenance={"command": "another"})
+    # a generated data set reads no root: the default one, the working folder's data/, may differ
+    assert read_study(str(folder)).data.dataset == "synthetic"
+    same = _edited(folder, storage={"path": "elsewhere/../results"}, provenance={"command": "another"},
+                   data={"root": str(tmp_path / "another" / "data")})
     monkeypatch.setattr(type(same), "experiment_path", lambda self: str(folder))
     assert harness.studyrun.launch(same, [], None, True, resume_existing=True) == 0 and resumed == [str(folder)]
     epochs, failures = read_study(str(folder)).trial_base["epochs"], read_study(str(folder)).failures.max_failures
@@ -212,3 +215,17 @@ def test_a_study_stopped_on_its_data_says_so_after_its_other_failures(tmp_path, 
     assert capsys.readouterr().err == (
         f"1 trial(s) failed; see `snas-study status {folder}` for their errors (`snas-study resume {folder}` "
         f"retries them)\nthe study stopped at trial x, which cannot read its data: ... {folder}\n")
+
+
+def test_a_data_root_is_compared_on_resume_only_where_trials_read_it(tmp_path):
+    from study_helpers import tiny_study
+
+    from harness.study import validate_study
+    from harness.studyrun import _unread_root
+
+    def study(**data):
+        return validate_study(tiny_study("s", tmp_path, data=data))
+
+    assert _unread_root(study(dataset="digits")) == ("data.root",)
+    assert _unread_root(study(dataset="imagefolder", root=str(tmp_path))) == ()  # another root: other images
+    assert _unread_root(study(dataset="cifar10")) == ()

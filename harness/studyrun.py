@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -196,7 +196,6 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
     """Run ``study`` from scratch; ``replace`` removes the old study of that name, but only
     once every check has passed, so a refused run keeps it."""
     from harness.console import silent_tune
-    from harness.data_stop import DataFailureStop
     from harness.tuner import build_tuner
 
     experiment_path = study.experiment_path()
@@ -211,14 +210,8 @@ def start(study: Study, argv: list[str], address: str | None, quiet: bool, *, re
         frozen = study.model_copy(update={"provenance": provenance(argv)})
         storage.write_text(study_file(experiment_path), frozen_study_text(frozen))
         with tracked(frozen, experiment_path) as tracking, silent_tune():
-            data_stop = DataFailureStop()
-            try:
-                results = _fit(build_tuner(study, _storage_root(experiment_path), quiet, tracking, data_stop),
-                               experiment_path)
-                return tracking.ended(EXIT_INTERRUPTED if results is None
-                                      else finish(study, experiment_path, results, data_stop))
-            finally:
-                data_stop.close()
+            return tracking.ended(_fit_and_finish(study, experiment_path, lambda data_stop: build_tuner(
+                study, _storage_root(experiment_path), quiet, tracking, data_stop)))
 
 
 def _looks_pickled(path: Path) -> bool:
@@ -288,7 +281,6 @@ def check_resumable(experiment_path: str, searcher: Searcher) -> None:
 
 def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
     from harness.console import silent_tune
-    from harness.data_stop import DataFailureStop
     from harness.tuner import restore_tuner
 
     study = read_study(experiment_path)
@@ -306,13 +298,8 @@ def resume(experiment_path: str, address: str | None, quiet: bool) -> int:
         check_storage(study, experiment_path)
         check_resources(study, address)
         with tracked(study, experiment_path, resuming=True) as tracking, silent_tune():
-            data_stop = DataFailureStop()
-            try:
-                results = _fit(restore_tuner(study, experiment_path, quiet, tracking, data_stop), experiment_path)
-                return tracking.ended(EXIT_INTERRUPTED if results is None
-                                      else finish(study, experiment_path, results, data_stop))
-            finally:
-                data_stop.close()
+            return tracking.ended(_fit_and_finish(study, experiment_path, lambda data_stop: restore_tuner(
+                study, experiment_path, quiet, tracking, data_stop)))
 
 
 def ended_trials(experiment_path: str) -> set[str]:
@@ -339,6 +326,19 @@ def _saved_trials(experiment_path: str) -> list[TuneTrial]:
     if name is None:
         return []
     return parse_tune_state(storage.read_text(f"{experiment_path.rstrip('/')}/{name}", STATE_FILE_CAP))
+
+
+def _fit_and_finish(study: Study, experiment_path: str, tuner_of: Callable[[DataFailureStop], Any]) -> int:
+    """Run the tuner ``tuner_of`` builds around this run's stop at a failure on the data, and
+    account for how it ended (:func:`finish`; 130 when a second Ctrl-C cut it short)."""
+    from harness.data_stop import DataFailureStop
+
+    data_stop = DataFailureStop()
+    try:
+        results = _fit(tuner_of(data_stop), experiment_path)
+        return EXIT_INTERRUPTED if results is None else finish(study, experiment_path, results, data_stop)
+    finally:
+        data_stop.close()
 
 
 def _fit(tuner: Any, experiment_path: str) -> Any:

@@ -63,15 +63,18 @@ and says what to do); and for every trial that had not started or reported yet, 
 pending)."""
 
 
-class _DropNotices(logging.Filter):
-    """Drops a logger's records whose message starts with one of ``starts``."""
+class DropNotices(logging.Filter):
+    """Drops a logger's records whose message starts with one of ``starts`` (and, given
+    ``containing``, also holds that text)."""
 
-    def __init__(self, starts: tuple[str, ...]):
+    def __init__(self, starts: tuple[str, ...], containing: str = ""):
         super().__init__()
         self.starts = starts
+        self.containing = containing
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.starts)
+        text = str(record.msg)
+        return not (text.startswith(self.starts) and self.containing in text)
 
 
 @contextlib.contextmanager
@@ -84,7 +87,7 @@ def silent_tune() -> Iterator[None]:
     result_log = logging.getLogger(RESULT_LOG_LOGGER)
     level = result_log.level
     result_log.setLevel(logging.ERROR)
-    dropped = [(logging.getLogger(name), _DropNotices(starts)) for name, starts in TUNE_NOTICES_DROPPED.items()]
+    dropped = [(logging.getLogger(name), DropNotices(starts)) for name, starts in TUNE_NOTICES_DROPPED.items()]
     for logger, notices in dropped:
         logger.addFilter(notices)
     try:

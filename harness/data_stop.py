@@ -25,7 +25,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from harness.console import failure_line
+from harness.console import DropNotices, failure_line
 from snas.errors import DataError
 
 DATA_ERROR_LINE = f"{DataError.__module__}.{DataError.__qualname__}: "
@@ -34,33 +34,9 @@ TUNE_SIGINT_HANDLER = "signal_interrupt_tune_run"
 """The name of the handler Tune's ``fit()`` puts on SIGINT (Ray 2.60, ``ray.tune.tune``)."""
 TUNE_STOP_NOTICE = "Stop signal received"
 """The start of Tune's warning when its handler runs, which speaks of Ctrl-C."""
-
-
 RAY_UNHANDLED_NOTICE = "Unhandled error"
 """The start of the error Ray logs, traceback and all, for a task whose failure nobody
 fetched: a trial that failed on the same data while the study was stopping."""
-
-
-class _DropUnhandledDataErrors(logging.Filter):
-    """Drops Ray's notices of unfetched task failures that were failures on the data."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = str(record.msg)
-        return not (text.startswith(RAY_UNHANDLED_NOTICE) and DATA_ERROR_LINE.strip() in text)
-
-
-class _DropOnce(logging.Filter):
-    """Drops the first record whose message starts with ``start``, then nothing."""
-
-    def __init__(self, start: str):
-        super().__init__()
-        self.start: str | None = start
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.start is not None and str(record.msg).startswith(self.start):
-            self.start = None
-            return False
-        return True
 
 
 def tune_handles_sigint() -> bool:
@@ -109,8 +85,8 @@ class DataFailureStop(Callback):
         if not tune_handles_sigint():
             return  # no stop to make: the trials are retried, as any failure
         self.failure = (str(trial.trial_id), line.removeprefix(DATA_ERROR_LINE))
-        for name, drop in (("ray.tune.tune", _DropOnce(TUNE_STOP_NOTICE)),
-                           ("ray._private.worker", _DropUnhandledDataErrors())):
+        for name, drop in (("ray.tune.tune", DropNotices((TUNE_STOP_NOTICE,))),
+                           ("ray._private.worker", DropNotices((RAY_UNHANDLED_NOTICE,), DATA_ERROR_LINE.strip()))):
             logger = logging.getLogger(name)
             logger.addFilter(drop)
             self._filters.append((logger, drop))

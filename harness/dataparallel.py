@@ -43,6 +43,7 @@ import ray.train.torch
 from ray import tune
 from ray.tune.integration.ray_train import TuneReportCallback
 
+from harness.console import DropNotices
 from harness.study import ResourcesConfig, WorkerKill
 from harness.studyfolder import CHECKPOINT_FILE, KILLED_WORKER_MARKER
 from harness.trialconfig import TrialSpec
@@ -103,13 +104,10 @@ TRAIN_ERROR_LOGGER = "ray.train.v2._internal.util"
 raised (Ray 2.60), which the driver prints among the trial lines."""
 
 
-class _WithoutTracebacks(logging.Filter):
-    """Drops Train's "Error in training function" tracebacks: the trial's ``error.txt`` holds
-    the traceback and the study's console its last line, as for a single-process trial
-    (:data:`harness.console.TRIAL_ERRORS_SWITCH`); every rank would print its own."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Error in training function")
+TRAIN_ERROR_NOTICE = "Error in training function"
+"""The start of that traceback.  It is dropped: the trial's ``error.txt`` holds the traceback
+and the study's console its last line, as for a single-process trial
+(:data:`harness.console.TRIAL_ERRORS_SWITCH`); every rank would print its own."""
 
 
 def _worker(setup: dict[str, Any]) -> None:
@@ -121,7 +119,7 @@ def _worker(setup: dict[str, Any]) -> None:
     # LoggingConfig does not reach) then reached the study's console.  WARNING, as in a
     # single-process trial.
     logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger(TRAIN_ERROR_LOGGER).addFilter(_WithoutTracebacks())
+    logging.getLogger(TRAIN_ERROR_LOGGER).addFilter(DropNotices((TRAIN_ERROR_NOTICE,)))
     use_available_cpus(limit=max(1, int(spec.resources.cpu)))
     if spec.resources.gpu > 0:
         import torch

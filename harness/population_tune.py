@@ -149,7 +149,9 @@ class _SeededDecisions(PopulationBasedTraining):
     a resumed one the decisions the uninterrupted one made.  (Asynchronous PBT decides on
     whichever trials have reported by then, which no seed can fix.)"""
 
-    decision_seed: int
+    def __init__(self, *, decision_seed: int, **settings: Any):
+        super().__init__(**settings)
+        self.decision_seed = decision_seed
 
     def _checkpoint_or_exploit(self, trial: Any, tune_controller: Any, upper_quantile: list[Any],
                                lower_quantile: list[Any]) -> None:
@@ -232,10 +234,9 @@ class StudyPBT(_SeparatePopulations, _SeededDecisions, _SparesLastEpoch, _Resume
     """:class:`ray.tune.schedulers.PopulationBasedTraining` for trials of ``last_epoch`` epochs,
     its decisions seeded by ``decision_seed``."""
 
-    def __init__(self, last_epoch: int, decision_seed: int, **settings: Any):
+    def __init__(self, last_epoch: int, **settings: Any):
         super().__init__(**settings)
         self.last_epoch = last_epoch
-        self.decision_seed = decision_seed
 
 
 class StudyPB2(_SeparatePopulations, _SeededDecisions, _SparesLastEpoch, _ResumesWhereItStopped, PB2):
@@ -244,10 +245,9 @@ class StudyPB2(_SeparatePopulations, _SeededDecisions, _SparesLastEpoch, _Resume
     few points of a small population fit a flat surface, between the study's trial lines
     and under ``--quiet`` too, with nothing for the user to do."""
 
-    def __init__(self, last_epoch: int, decision_seed: int, **settings: Any):
+    def __init__(self, last_epoch: int, **settings: Any):
         super().__init__(**settings)
         self.last_epoch = last_epoch
-        self.decision_seed = decision_seed
 
     def _get_new_config(self, trial: Any, trial_to_clone: Any) -> tuple[dict, dict]:
         from sklearn.exceptions import ConvergenceWarning

@@ -73,11 +73,12 @@ def test_a_data_parallel_rank_logs_no_traceback_of_its_failure():
 
     import ray.train.v2._internal.util as train_util
 
-    from harness.dataparallel import TRAIN_ERROR_LOGGER, _WithoutTracebacks
+    from harness.console import DropNotices
+    from harness.dataparallel import TRAIN_ERROR_LOGGER, TRAIN_ERROR_NOTICE
 
     assert train_util.logger.name == TRAIN_ERROR_LOGGER
-    assert 'logger.error(f"Error in training function:' in inspect.getsource(train_util)
-    drop = _WithoutTracebacks()
+    assert f'logger.error(f"{TRAIN_ERROR_NOTICE}:' in inspect.getsource(train_util)
+    drop = DropNotices((TRAIN_ERROR_NOTICE,))
     record = logging.LogRecord(TRAIN_ERROR_LOGGER, logging.ERROR, "util.py", 252,
                                "Error in training function:\nTraceback ...", None, None)
     other = logging.LogRecord(TRAIN_ERROR_LOGGER, logging.ERROR, "util.py", 9, "something else", None, None)
